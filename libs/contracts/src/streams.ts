@@ -1,0 +1,101 @@
+/**
+ * Stream and consumer specifications shared by every service. Plain data, so libs/messaging can
+ * provision them idempotently and tests can assert on them.
+ */
+export interface StreamSpec {
+  name: string;
+  subjects: string[];
+  /** How long JetStream remembers a Nats-Msg-Id for de-duplication (ms). Must exceed the retry horizon. */
+  duplicateWindowMs: number;
+  /** Retention by age (ms); 0 = unlimited. */
+  maxAgeMs: number;
+  description: string;
+}
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+export const STREAMS = {
+  EVENTS: {
+    name: 'EVENTS',
+    subjects: ['events.>'],
+    duplicateWindowMs: 2 * 60_000,
+    maxAgeMs: 30 * DAY,
+    description: 'Raw, enriched and predicted customer events',
+  },
+  TRIGGERS: {
+    name: 'TRIGGERS',
+    subjects: ['triggers.>'],
+    duplicateWindowMs: 2 * 60_000,
+    maxAgeMs: 30 * DAY,
+    description: 'Fired triggers',
+  },
+  ACTIONS: {
+    name: 'ACTIONS',
+    subjects: ['actions.>'],
+    duplicateWindowMs: 2 * 60_000,
+    maxAgeMs: 90 * DAY,
+    description: 'Requested actions and their outcomes',
+  },
+  DLQ: {
+    name: 'DLQ',
+    subjects: ['dlq.>'],
+    duplicateWindowMs: 2 * 60_000,
+    maxAgeMs: 30 * DAY,
+    description: 'Messages whose handler failed max_deliver times, with the error',
+  },
+} as const satisfies Record<string, StreamSpec>;
+
+export const ALL_STREAMS: StreamSpec[] = Object.values(STREAMS);
+
+export interface ConsumerSpec {
+  stream: string;
+  durable: string;
+  filterSubject: string;
+  /** Attempts before dead-lettering. */
+  maxDeliver: number;
+  /** Redelivery delays (ms) between attempts; length < maxDeliver. */
+  backoffMs: number[];
+  ackWaitMs: number;
+  /** In-flight messages; 1 for strict order. */
+  maxAckPending: number;
+}
+
+export const DEFAULT_BACKOFF_MS = [250, 1_000, 5_000, 15_000];
+
+/** A durable pull consumer spec with the defaults every service uses. */
+export function consumerSpec(
+  stream: string,
+  durable: string,
+  filterSubject: string,
+  overrides: Partial<Omit<ConsumerSpec, 'stream' | 'durable' | 'filterSubject'>> = {},
+): ConsumerSpec {
+  return {
+    stream,
+    durable,
+    filterSubject,
+    maxDeliver: 5,
+    backoffMs: DEFAULT_BACKOFF_MS,
+    ackWaitMs: 30_000,
+    maxAckPending: 1_000,
+    ...overrides,
+  };
+}
+
+/** Durable name of a service's consumer on one partition, e.g. `enrichment-p03`. */
+export function partitionDurable(service: string, partition: number): string {
+  return `${service}-p${String(partition).padStart(2, '0')}`;
+}
+
+/** Headers Kairos sets on every message besides traceparent/tracestate. */
+export const HEADERS = {
+  msgId: 'Nats-Msg-Id',
+  schema: 'Kairos-Schema',
+  dlqError: 'Kairos-Dlq-Error',
+  dlqSubject: 'Kairos-Dlq-Subject',
+  dlqDeliveries: 'Kairos-Dlq-Deliveries',
+  dlqStream: 'Kairos-Dlq-Stream',
+  dlqSequence: 'Kairos-Dlq-Sequence',
+} as const;
+
+export const DEFAULT_PARTITIONS = 16;

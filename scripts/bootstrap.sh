@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Shared first step of the README commands: makes sure pnpm and the workspace's packages are installed
+# and the infrastructure binaries are in the cache. Re-runs are fast.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PNPM_VERSION="$(node -p "require('./package.json').packageManager.split('@')[1]")"
+if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm -v 2>/dev/null)" != "$PNPM_VERSION" ]; then
+  echo "[bootstrap] installing pnpm $PNPM_VERSION with npm" >&2
+  npm install -g "pnpm@$PNPM_VERSION" >/dev/null
+fi
+if [ -n "${CI:-}" ]; then pnpm install --frozen-lockfile; else pnpm install --prefer-offline; fi
+bash scripts/install-tools.sh nats-server ferretdb

@@ -1,0 +1,19 @@
+// Lint = buf lint (protos) + ESLint (TypeScript) + Prettier check.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const bin = (name) => join(root, 'node_modules', '.bin', name);
+const steps = [
+  ['buf lint', bin('buf'), ['lint']],
+  ['eslint', bin('eslint'), ['--max-warnings', '0', '.']],
+  ['prettier', bin('prettier'), ['--check', '--log-level', 'warn', '.']],
+];
+for (const [name, cmd, args] of steps) {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error(`lint: ${name} failed`);
+    process.exit(r.status ?? 1);
+  }
+}
+console.log('lint: buf, eslint and prettier are clean');

@@ -1,0 +1,7 @@
+export * from './logger';
+export * from './connection';
+export * from './provision';
+export * from './publisher';
+export * from './consumer';
+export type { NatsConnection } from '@nats-io/nats-core';
+export type { KV } from '@nats-io/kv';

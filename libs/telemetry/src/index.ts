@@ -1,0 +1,5 @@
+export { startTelemetry, shutdownTelemetry } from './sdk';
+export * from './propagation';
+export * from './metrics';
+/** Absolute path of the preload module, for `node --require`. */
+export const TELEMETRY_PRELOAD = require.resolve('./register');

@@ -1,0 +1,43 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * One Prometheus registry per process, served at `/metrics` by service-kit. Metric helpers are
+ * idempotent by name, so modules can declare the metrics they use without coordinating.
+ */
+export const metricsRegistry = new Registry();
+let defaultsCollected = false;
+
+export function collectProcessMetrics(prefix = 'kairos_'): void {
+  if (defaultsCollected) return;
+  defaultsCollected = true;
+  collectDefaultMetrics({ register: metricsRegistry, prefix });
+}
+
+export function counter<L extends string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
+  const existing = metricsRegistry.getSingleMetric(name);
+  if (existing) return existing as Counter<L>;
+  return new Counter({ name, help, labelNames, registers: [metricsRegistry] });
+}
+
+export function gauge<L extends string>(name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
+  const existing = metricsRegistry.getSingleMetric(name);
+  if (existing) return existing as Gauge<L>;
+  return new Gauge({ name, help, labelNames, registers: [metricsRegistry] });
+}
+
+/** Latency histogram in seconds, with buckets from 1 ms to 10 s. */
+export function latencyHistogram<L extends string>(
+  name: string,
+  help: string,
+  labelNames: readonly L[] = [],
+): Histogram<L> {
+  const existing = metricsRegistry.getSingleMetric(name);
+  if (existing) return existing as Histogram<L>;
+  return new Histogram({
+    name,
+    help,
+    labelNames,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [metricsRegistry],
+  });
+}

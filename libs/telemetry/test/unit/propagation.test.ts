@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { context, trace, SpanKind } from '@opentelemetry/api';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { propagation } from '@opentelemetry/api';
+import { injectTraceContext, withConsumerSpan, withProducerSpan, activeTraceIds } from '../../src/propagation';
+import { counter, latencyHistogram, metricsRegistry } from '../../src/metrics';
+
+class MapHeaders {
+  readonly map = new Map<string, string>();
+  get(k: string) {
+    return this.map.get(k) ?? '';
+  }
+  set(k: string, v: string) {
+    this.map.set(k, v);
+  }
+}
+
+describe('trace propagation through message headers', () => {
+  const exporter = new InMemorySpanExporter();
+  before(() => {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+  });
+  after(() => {
+    trace.disable();
+    context.disable();
+    propagation.disable();
+  });
+
+  it('continues the producer trace in a consumer span that is its child', async () => {
+    const headers = new MapHeaders();
+    await withProducerSpan('events.raw.1.system.x', async () => injectTraceContext(headers));
+    assert.match(headers.get('traceparent'), /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    let seen: { trace_id: string } | undefined;
+    await withConsumerSpan('events.raw.1.system.x', headers, { 'messaging.consumer.group.name': 't' }, async () => {
+      seen = activeTraceIds();
+    });
+    const [producer, consumer] = exporter.getFinishedSpans();
+    assert.equal(producer.kind, SpanKind.PRODUCER);
+    assert.equal(consumer.kind, SpanKind.CONSUMER);
+    assert.equal(consumer.spanContext().traceId, producer.spanContext().traceId);
+    assert.equal(consumer.parentSpanContext?.spanId, producer.spanContext().spanId);
+    assert.equal(seen?.trace_id, producer.spanContext().traceId);
+  });
+
+  it('marks the consumer span as an error when the handler throws, and rethrows', async () => {
+    exporter.reset();
+    await assert.rejects(
+      withConsumerSpan('s', undefined, {}, async () => {
+        throw new Error('boom');
+      }),
+      /boom/,
+    );
+    assert.equal(exporter.getFinishedSpans()[0].status.message, 'boom');
+  });
+});
+
+describe('metrics helpers', () => {
+  it('return the same metric for the same name and render it in Prometheus format', async () => {
+    const a = counter('kairos_test_total', 'test', ['k']);
+    const b = counter('kairos_test_total', 'test', ['k']);
+    assert.equal(a, b);
+    a.inc({ k: 'v' }, 2);
+    latencyHistogram('kairos_test_seconds', 'test').observe(0.003);
+    const text = await metricsRegistry.metrics();
+    assert.match(text, /kairos_test_total\{k="v"\} 2/);
+    assert.match(text, /kairos_test_seconds_bucket\{le="0.005"\} 1/);
+  });
+});

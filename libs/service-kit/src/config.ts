@@ -1,0 +1,118 @@
+import { z } from 'zod';
+
+/**
+ * Configuration comes only from environment variables, validated at start. Every builder has a safe
+ * default (so `pnpm start` needs no configuration) and an error message that names the expected
+ * form; loadConfig prefixes it with the variable's name.
+ */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Raw = string | undefined;
+const blank = (v: Raw) => v === undefined || v.trim() === '';
+
+function custom<T>(parse: (v: string) => T | undefined, expected: string, def: T) {
+  return z
+    .string()
+    .optional()
+    .transform((v, ctx): T => {
+      if (blank(v)) return def;
+      const parsed = parse(v!.trim());
+      if (parsed === undefined) {
+        ctx.addIssue({ code: 'custom', message: `expected ${expected}, got '${v}'` });
+        return z.NEVER;
+      }
+      return parsed;
+    });
+}
+
+const DURATION = /^(\d+)(ms|s|m|h|d)$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+export function parseDurationMs(v: string): number | undefined {
+  const m = DURATION.exec(v);
+  return m ? Number(m[1]) * UNIT_MS[m[2]] : undefined;
+}
+
+export const env = {
+  string: (def: string) => custom((v) => v, 'a non-empty string', def),
+  optionalString: () => custom<string | undefined>((v) => v, 'a string', undefined),
+  int: (def: number, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER) =>
+    custom(
+      (v) => (/^-?\d+$/.test(v) && Number(v) >= min && Number(v) <= max ? Number(v) : undefined),
+      `an integer from ${min} to ${max}`,
+      def,
+    ),
+  number: (def: number, min = -Infinity, max = Infinity) =>
+    custom(
+      (v) => (v !== '' && Number.isFinite(Number(v)) && Number(v) >= min && Number(v) <= max ? Number(v) : undefined),
+      `a number from ${min} to ${max}`,
+      def,
+    ),
+  port: (def: number) =>
+    custom(
+      (v) => (/^\d+$/.test(v) && Number(v) >= 0 && Number(v) <= 65535 ? Number(v) : undefined),
+      'a port number from 0 to 65535',
+      def,
+    ),
+  bool: (def: boolean) =>
+    custom(
+      (v) => (/^(true|1|yes)$/i.test(v) ? true : /^(false|0|no)$/i.test(v) ? false : undefined),
+      'true or false',
+      def,
+    ),
+  url: (def: string, protocols: string[]) =>
+    custom(
+      (v) => {
+        const parts = v.split(',').map((s) => s.trim());
+        return parts.every((p) => protocols.some((proto) => p.startsWith(`${proto}://`))) ? v : undefined;
+      },
+      `a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}`,
+      def,
+    ),
+  duration: (def: string) =>
+    custom((v) => parseDurationMs(v), 'a duration like 500ms, 30s, 5m, 1h or 7d', parseDurationMs(def)!),
+  enumOf: <T extends string>(values: readonly T[], def: T) =>
+    custom((v) => (values.includes(v as T) ? (v as T) : undefined), `one of ${values.join(', ')}`, def),
+  list: (def: string[]) =>
+    custom(
+      (v) =>
+        v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      'a comma-separated list',
+      def,
+    ),
+};
+
+/** Validates `source` against the shape; throws ConfigError naming every bad variable. */
+export function loadConfig<S extends z.ZodRawShape>(
+  shape: S,
+  source: NodeJS.ProcessEnv = process.env,
+): z.output<z.ZodObject<S>> {
+  const result = z.object(shape).safeParse(source);
+  if (result.success) return result.data;
+  throw new ConfigError(result.error.issues.map((i) => `${String(i.path[0] ?? '?')}: ${i.message}`));
+}
+
+/** Variables every service reads. */
+export const commonConfig = {
+  NATS_URL: env.url('nats://127.0.0.1:4222', ['nats', 'tls']),
+  MONGO_URL: env.url('mongodb://127.0.0.1:27017', ['mongodb', 'mongodb+srv']),
+  MONGO_DB: env.string('kairos'),
+  KAIROS_PARTITIONS: env.int(16, 1, 1024),
+  KAIROS_STREAM_REPLICAS: env.int(1, 1, 5),
+  KAIROS_GRPC_PORT: env.port(0),
+  KAIROS_HTTP_PORT: env.port(0),
+  KAIROS_DRAIN_TIMEOUT: env.duration('20s'),
+  /** StatefulSet ordinal and replica count: replica i of N owns partitions p % N == i. */
+  KAIROS_REPLICA_ORDINAL: env.int(0, 0, 1023),
+  KAIROS_REPLICAS: env.int(1, 1, 1024),
+  LOG_LEVEL: env.enumOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'),
+};
+export type CommonConfig = z.output<z.ZodObject<typeof commonConfig>>;

@@ -1,0 +1,56 @@
+import http from 'node:http';
+import { metricsRegistry } from '@kairos/telemetry';
+import type { Logger } from './logger';
+
+export type HttpRoute = (req: http.IncomingMessage, res: http.ServerResponse) => boolean | Promise<boolean>;
+
+/** `/healthz` (alive), `/readyz` (dependencies ready), `/metrics` (Prometheus); services may add routes. */
+export class HttpServer {
+  private readonly server: http.Server;
+  private readonly routes: HttpRoute[] = [];
+  ready = false;
+  port = 0;
+
+  constructor(private readonly logger: Logger) {
+    this.server = http.createServer((req, res) => void this.handle(req, res));
+  }
+
+  addRoute(route: HttpRoute): void {
+    this.routes.push(route);
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    try {
+      const path = (req.url ?? '/').split('?')[0];
+      if (path === '/healthz') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+      if (path === '/readyz') {
+        return void res.writeHead(this.ready ? 200 : 503, { 'content-type': 'text/plain' }).end(this.ready ? 'ready' : 'not ready');
+      }
+      if (path === '/metrics') {
+        const body = await metricsRegistry.metrics();
+        return void res.writeHead(200, { 'content-type': metricsRegistry.contentType }).end(body);
+      }
+      for (const route of this.routes) if (await route(req, res)) return;
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+    } catch (err) {
+      this.logger.error({ err: (err as Error).message, url: req.url }, 'HTTP handler failed');
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end('internal error');
+    }
+  }
+
+  async start(port: number, host = '0.0.0.0'): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => resolve());
+    });
+    this.port = (this.server.address() as { port: number }).port;
+    this.logger.info({ port: this.port }, 'HTTP server listening');
+    return this.port;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeIdleConnections?.();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}

@@ -1,0 +1,98 @@
+import { shutdownTelemetry, collectProcessMetrics } from '@kairos/telemetry';
+import { GrpcServer } from './grpc-server';
+import { HttpServer } from './http-server';
+import { createLogger, type Logger } from './logger';
+import { ConfigError } from './config';
+
+export interface ServiceContext {
+  name: string;
+  logger: Logger;
+  grpc: GrpcServer;
+  http: HttpServer;
+  /** Registers a drain step; steps run in reverse order of registration on SIGTERM/SIGINT. */
+  onDrain(step: () => Promise<void>): void;
+}
+
+export interface ServiceDefinition {
+  name: string;
+  grpcPort: number;
+  httpPort: number;
+  drainTimeoutMs: number;
+  /**
+   * Connects dependencies and starts the work. Health stays NOT_SERVING until it resolves, so
+   * readiness means every dependency answered.
+   */
+  start(ctx: ServiceContext): Promise<void>;
+}
+
+/**
+ * Runs a service: gRPC health + HTTP probes first (NOT_SERVING), then `start`, then SERVING.
+ * SIGTERM/SIGINT: NOT_SERVING, drain steps (stop pulling, finish in-flight, ack, close), stop the
+ * servers, flush telemetry, exit 0. A second signal or the drain timeout forces exit 1.
+ */
+export async function runService(def: ServiceDefinition): Promise<void> {
+  const logger = createLogger(def.name);
+  collectProcessMetrics();
+  const grpc = new GrpcServer(logger);
+  const http = new HttpServer(logger);
+  const drainSteps: Array<() => Promise<void>> = [];
+  let draining = false;
+
+  const drain = async (signal: string) => {
+    if (draining) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    draining = true;
+    logger.info({ signal }, 'draining');
+    grpc.setServing(false);
+    http.ready = false;
+    const timer = setTimeout(() => {
+      logger.error({ timeoutMs: def.drainTimeoutMs }, 'drain timed out; exiting');
+      process.exit(1);
+    }, def.drainTimeoutMs);
+    timer.unref();
+    for (const step of drainSteps.reverse()) {
+      try {
+        await step();
+      } catch (err) {
+        logger.error({ err: (err as Error).message }, 'drain step failed');
+      }
+    }
+    await grpc.shutdown(Math.min(5_000, def.drainTimeoutMs));
+    await http.close();
+    await shutdownTelemetry();
+    logger.info('drained; bye');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void drain('SIGTERM'));
+  process.on('SIGINT', () => void drain('SIGINT'));
+
+  try {
+    await grpc.start(def.grpcPort);
+    await http.start(def.httpPort);
+    await def.start({ name: def.name, logger, grpc, http, onDrain: (s) => void drainSteps.push(s) });
+    grpc.setServing(true);
+    http.ready = true;
+    logger.info({ grpcPort: grpc.port, httpPort: http.port }, 'ready');
+  } catch (err) {
+    logger.fatal({ err: (err as Error).message, stack: (err as Error).stack }, 'start failed');
+    await shutdownTelemetry();
+    process.exit(1);
+  }
+}
+
+/** Entry point helper: loads config (exit 2 with a readable message when invalid) and runs. */
+export function main(build: () => ServiceDefinition): void {
+  let def: ServiceDefinition;
+  try {
+    def = build();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  void runService(def);
+}

@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { ConfigError, commonConfig, env, loadConfig } from '../../src/config';
+
+describe('configuration from environment variables', () => {
+  it('uses safe defaults when nothing is set', () => {
+    const cfg = loadConfig(commonConfig, {});
+    assert.equal(cfg.NATS_URL, 'nats://127.0.0.1:4222');
+    assert.equal(cfg.KAIROS_PARTITIONS, 16);
+    assert.equal(cfg.KAIROS_DRAIN_TIMEOUT, 20_000);
+  });
+
+  it('parses valid values', () => {
+    const cfg = loadConfig(commonConfig, { KAIROS_PARTITIONS: '8', KAIROS_DRAIN_TIMEOUT: '5s', LOG_LEVEL: 'debug' });
+    assert.equal(cfg.KAIROS_PARTITIONS, 8);
+    assert.equal(cfg.KAIROS_DRAIN_TIMEOUT, 5_000);
+    assert.equal(cfg.LOG_LEVEL, 'debug');
+  });
+
+  it('names every bad variable with the expected form and the value it got', () => {
+    try {
+      loadConfig(commonConfig, { KAIROS_GRPC_PORT: 'abc', NATS_URL: 'http://x', KAIROS_DRAIN_TIMEOUT: '5 minutes' });
+      assert.fail('expected a ConfigError');
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      assert.deepEqual(err.problems.sort(), [
+        "KAIROS_DRAIN_TIMEOUT: expected a duration like 500ms, 30s, 5m, 1h or 7d, got '5 minutes'",
+        "KAIROS_GRPC_PORT: expected a port number from 0 to 65535, got 'abc'",
+        "NATS_URL: expected a URL starting with nats:// or tls://, got 'http://x'",
+      ]);
+    }
+  });
+
+  it('rejects out-of-range integers and unknown enum values', () => {
+    assert.throws(
+      () => loadConfig({ N: env.int(1, 1, 10), M: env.enumOf(['a', 'b'] as const, 'a') }, { N: '11', M: 'c' }),
+      (e: ConfigError) =>
+        e.problems.includes("N: expected an integer from 1 to 10, got '11'") &&
+        e.problems.includes("M: expected one of a, b, got 'c'"),
+    );
+  });
+});

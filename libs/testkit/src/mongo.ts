@@ -1,0 +1,144 @@
+import { randomBytes } from 'node:crypto';
+import { MongoClient } from 'mongodb';
+import type { StartedTestContainer } from 'testcontainers';
+import { findBinary, missingBinaryError } from './binaries';
+import { containerRuntimeAvailable } from './container-runtime';
+import { logOnce } from './log';
+import type { InfraSource } from './nats';
+import { freePort } from './ports';
+import { ManagedProcess } from './process';
+import { makeTempDir, removeTempDir } from './tempdir';
+import { waitFor } from './wait';
+
+export interface StartMongoOptions {
+  /** Host port; a free one by default. */
+  port?: number;
+  /** Deadline for the server to answer `ping`. Default 30 000 ms. */
+  startupTimeoutMs?: number;
+  /** Container image for the testcontainers path. Default `KAIROS_MONGO_IMAGE` or `mongo:7`. */
+  image?: string;
+  /** Ignore `MONGO_URL`. */
+  ignoreEnv?: boolean;
+}
+
+export interface MongoServer {
+  /** `mongodb://127.0.0.1:<port>/` (or `MONGO_URL`). */
+  readonly url: string;
+  readonly source: InfraSource;
+  /** Which engine answers: `mongod`, `ferretdb`, `container` or `external`. */
+  readonly engine: 'mongod' | 'ferretdb' | 'container' | 'external';
+  /** Stops the server and removes its data (no-op for `MONGO_URL`). */
+  stop(): Promise<void>;
+  logs(): string[];
+}
+
+/** Waits until `url` answers the `ping` command. */
+export async function waitForMongo(
+  url: string,
+  timeoutMs: number,
+  isAlive: () => string | undefined = () => undefined,
+): Promise<void> {
+  let deadReason: string | undefined;
+  await waitFor(
+    async () => {
+      deadReason = isAlive();
+      if (deadReason) return true;
+      const client = new MongoClient(url, { serverSelectionTimeoutMS: 1000, connectTimeoutMS: 1000 });
+      try {
+        await client.connect();
+        await client.db('admin').command({ ping: 1 });
+        return true;
+      } finally {
+        await client.close().catch(() => undefined);
+      }
+    },
+    { timeoutMs, intervalMs: 100, message: `a MongoDB-wire server at ${url}` },
+  );
+  if (deadReason) throw new Error(deadReason);
+}
+
+async function startBinary(
+  name: 'mongod' | 'ferretdb',
+  binary: string,
+  options: StartMongoOptions,
+  timeoutMs: number,
+): Promise<MongoServer> {
+  const port = options.port ?? (await freePort());
+  const dir = makeTempDir(name);
+  const host = '127.0.0.1';
+  const args =
+    name === 'mongod'
+      ? ['--dbpath', dir, '--port', String(port), '--bind_ip', host, '--quiet']
+      : [
+          '--handler=sqlite',
+          `--sqlite-url=file:${dir}/`,
+          `--state-dir=${dir}`,
+          `--listen-addr=${host}:${port}`,
+          `--debug-addr=${host}:${await freePort()}`,
+          '--telemetry=disable',
+          '--log-level=warn',
+        ];
+  const proc = new ManagedProcess({ name, command: binary, args });
+  const url = `mongodb://${host}:${port}/`;
+  const stop = async (): Promise<void> => {
+    await proc.stop('SIGTERM');
+    removeTempDir(dir);
+  };
+  try {
+    await waitForMongo(url, timeoutMs, () =>
+      proc.running ? undefined : `${name} ${proc.describeExit()} before becoming ready:\n${proc.tail()}`,
+    );
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  logOnce('mongo-source', `MongoDB: using local ${name} ${binary} (first at ${url})`);
+  return { url, source: 'binary', engine: name, stop, logs: () => proc.logs() };
+}
+
+async function startContainer(options: StartMongoOptions, timeoutMs: number): Promise<MongoServer> {
+  const { GenericContainer } = await import('testcontainers');
+  const image = options.image ?? process.env.KAIROS_MONGO_IMAGE ?? 'mongo:7';
+  const container: StartedTestContainer = await new GenericContainer(image)
+    .withExposedPorts(27017)
+    .withStartupTimeout(timeoutMs)
+    .start();
+  const url = `mongodb://${container.getHost()}:${container.getMappedPort(27017)}/`;
+  await waitForMongo(url, timeoutMs);
+  logOnce('mongo-source', `MongoDB: using a testcontainers container (${image})`);
+  return {
+    url,
+    source: 'container',
+    engine: 'container',
+    stop: async () => {
+      await container.stop({ timeout: 0 });
+    },
+    logs: () => [],
+  };
+}
+
+/**
+ * Provides a MongoDB-wire server: `MONGO_URL` when set; a container when a container runtime answers;
+ * otherwise a local `mongod`, then `ferretdb` (SQLite backend), on a free port with a temporary dir.
+ */
+export async function startMongo(options: StartMongoOptions = {}): Promise<MongoServer> {
+  const timeoutMs = options.startupTimeoutMs ?? 30_000;
+  const envUrl = options.ignoreEnv ? undefined : process.env.MONGO_URL;
+  if (envUrl) {
+    logOnce('mongo-source', `MongoDB: using MONGO_URL`);
+    await waitForMongo(envUrl, timeoutMs);
+    return { url: envUrl, source: 'env', engine: 'external', stop: async () => undefined, logs: () => [] };
+  }
+  if (await containerRuntimeAvailable()) return startContainer(options, Math.max(timeoutMs, 120_000));
+  const mongod = findBinary('mongod');
+  if (mongod) return startBinary('mongod', mongod, options, timeoutMs);
+  const ferretdb = findBinary('ferretdb');
+  if (ferretdb) return startBinary('ferretdb', ferretdb, options, timeoutMs);
+  throw missingBinaryError('MongoDB', ['mongod', 'ferretdb']);
+}
+
+/** A database name unique to this process and call, usable on MongoDB and FerretDB (≤ 38 chars). */
+export function uniqueDbName(prefix = 'kt'): string {
+  const clean = prefix.replace(/[^A-Za-z0-9_]/g, '_').slice(0, 16);
+  return `${clean}_${process.pid}_${randomBytes(4).toString('hex')}`;
+}

@@ -1,0 +1,189 @@
+import assert from 'node:assert/strict';
+import { context, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { consumerSpec, HEADERS, SCHEMAS, STREAMS, events } from '@kairos/contracts';
+import { activeTraceIds } from '@kairos/telemetry';
+import { useNats, waitFor } from '@kairos/testkit';
+import {
+  ConsumeLoop,
+  connectNats,
+  provisionStreams,
+  Publisher,
+  silentLogger,
+  type MessageContext,
+  type NatsConnection,
+} from '../../src';
+
+const event = (id: string) =>
+  events.Event.fromPartial({ id, type: 'cart.item_added', customerId: 'c1', properties: { sku: 'A-1', price: 25 } });
+
+describe('messaging on a real nats-server', function () {
+  const nats = useNats({ ignoreEnv: true });
+  let nc: NatsConnection;
+  let publisher: Publisher;
+  const exporter = new InMemorySpanExporter();
+  let loops: ConsumeLoop<any>[] = [];
+
+  before(async () => {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+    nc = await connectNats({ servers: nats.url, name: 'messaging-test', logger: silentLogger });
+    await provisionStreams(nc);
+    publisher = new Publisher(nc, { logger: silentLogger, timeoutMs: 2_000 });
+  });
+  afterEach(async () => {
+    await Promise.all(loops.map((l) => l.drain()));
+    loops = [];
+  });
+  after(async () => {
+    await nc?.close();
+    trace.disable();
+    context.disable();
+    propagation.disable();
+  });
+
+  function startLoop(
+    durable: string,
+    filter: string,
+    handler: (e: events.Event, ctx: MessageContext) => Promise<void>,
+    mode: 'ordered' | 'concurrent' = 'concurrent',
+    maxDeliver = 3,
+  ) {
+    const loop = new ConsumeLoop(nc, {
+      spec: consumerSpec(STREAMS.EVENTS.name, durable, filter, { maxDeliver, backoffMs: [20, 40], ackWaitMs: 5_000 }),
+      schema: SCHEMAS.Event,
+      handler,
+      mode: mode === 'ordered' ? { kind: 'ordered' } : { kind: 'concurrent', max: 8 },
+      logger: silentLogger,
+      publisher,
+    });
+    loops.push(loop);
+    return loop.start();
+  }
+
+  it('delivers a message exactly once with the producer trace id, despite a duplicate publish with the same id', async () => {
+    const received: Array<{ id: string; traceId?: string }> = [];
+    await startLoop('t-once', 'events.raw.1.>', async (e) => {
+      received.push({ id: e.id, traceId: activeTraceIds()?.trace_id });
+    });
+    const tracer = trace.getTracer('test');
+    let producerTrace = '';
+    await tracer.startActiveSpan('client call', async (span) => {
+      producerTrace = span.spanContext().traceId;
+      const first = await publisher.publish('events.raw.1.customer_action.cart.item_added', SCHEMAS.Event, event('e-1'), {
+        msgId: 'e-1',
+      });
+      const second = await publisher.publish('events.raw.1.customer_action.cart.item_added', SCHEMAS.Event, event('e-1'), {
+        msgId: 'e-1',
+      });
+      assert.equal(first.duplicate, false);
+      assert.equal(second.duplicate, true);
+      span.end();
+    });
+    // A marker published after the duplicate: once it arrives, the duplicate would have too.
+    await publisher.publish('events.raw.1.customer_action.cart.item_added', SCHEMAS.Event, event('marker'), { msgId: 'm-1' });
+    await waitFor(() => received.some((r) => r.id === 'marker'), { timeoutMs: 10_000, message: 'marker not consumed' });
+    assert.deepEqual(
+      received.filter((r) => r.id === 'e-1'),
+      [{ id: 'e-1', traceId: producerTrace }],
+    );
+    const consumerSpan = exporter.getFinishedSpans().find((s) => s.name.endsWith(' process') && s.spanContext().traceId === producerTrace);
+    assert.ok(consumerSpan, 'a CONSUMER span continues the producer trace');
+  });
+
+  it('dead-letters a message whose handler always throws after max_deliver attempts, and keeps the ones behind it flowing', async () => {
+    for (const mode of ['concurrent', 'ordered'] as const) {
+      const attempts = new Map<string, number>();
+      const done: string[] = [];
+      const partition = mode === 'ordered' ? 3 : 2;
+      await startLoop(
+        `t-dlq-${mode}`,
+        `events.raw.${partition}.>`,
+        async (e) => {
+          attempts.set(e.id, (attempts.get(e.id) ?? 0) + 1);
+          if (e.id.startsWith('poison')) throw new Error(`cannot handle ${e.id}`);
+          done.push(e.id);
+        },
+        mode,
+        3,
+      );
+      const subject = `events.raw.${partition}.customer_action.cart.item_added`;
+      await publisher.publish(subject, SCHEMAS.Event, event(`poison-${mode}`), { msgId: `poison-${mode}` });
+      for (let i = 0; i < 5; i++) {
+        await publisher.publish(subject, SCHEMAS.Event, event(`ok-${mode}-${i}`), { msgId: `ok-${mode}-${i}` });
+      }
+      await waitFor(() => done.length === 5, { timeoutMs: 15_000, message: `${mode}: healthy messages not all handled` });
+      const jsm = await jetstreamManager(nc);
+      const dead = await waitFor(
+        () => jsm.streams.getMessage(STREAMS.DLQ.name, { last_by_subj: `dlq.${subject}` }).catch(() => null),
+        { timeoutMs: 10_000, message: `${mode}: no dead letter` },
+      );
+      assert.equal(dead.header.get(HEADERS.dlqError), `cannot handle poison-${mode}`);
+      assert.equal(dead.header.get(HEADERS.dlqSubject), subject);
+      assert.equal(dead.header.get(HEADERS.dlqDeliveries), '3');
+      assert.equal(SCHEMAS.Event.type.decode(dead.data).id, `poison-${mode}`);
+      assert.equal(attempts.get(`poison-${mode}`), 3);
+      if (mode === 'ordered') {
+        assert.deepEqual(done, [0, 1, 2, 3, 4].map((i) => `ok-ordered-${i}`), 'order kept behind the poison message');
+      }
+    }
+  });
+
+  it('recovers when the nats-server is killed and restarted mid-consume, losing nothing', async () => {
+    const seen = new Set<string>();
+    await startLoop('t-restart', 'events.raw.4.>', async (e) => {
+      seen.add(e.id);
+    });
+    const subject = 'events.raw.4.customer_action.page.viewed';
+    for (let i = 0; i < 50; i++) await publisher.publish(subject, SCHEMAS.Event, event(`r-${i}`), { msgId: `r-${i}` });
+    await waitFor(() => seen.size >= 10, { timeoutMs: 10_000, message: 'consumption did not start' });
+    await nats.kill();
+    await nats.start();
+    for (let i = 50; i < 100; i++) await publisher.publish(subject, SCHEMAS.Event, event(`r-${i}`), { msgId: `r-${i}` });
+    await waitFor(() => seen.size === 100, {
+      timeoutMs: 45_000,
+      message: 'all 100 messages consumed after the restart',
+    });
+  });
+
+  it('recreates its consumer after the consumer is deleted and keeps consuming', async () => {
+    const seen = new Set<string>();
+    await startLoop('t-deleted', 'events.raw.5.>', async (e) => {
+      seen.add(e.id);
+    });
+    const subject = 'events.raw.5.customer_action.page.viewed';
+    await publisher.publish(subject, SCHEMAS.Event, event('d-0'), { msgId: 'd-0' });
+    await waitFor(() => seen.has('d-0'), { timeoutMs: 10_000, message: 'first message not consumed' });
+    const jsm = await jetstreamManager(nc);
+    await jsm.consumers.delete(STREAMS.EVENTS.name, 't-deleted');
+    await publisher.publish(subject, SCHEMAS.Event, event('d-1'), { msgId: 'd-1' });
+    await waitFor(() => seen.has('d-1'), { timeoutMs: 30_000, message: 'no message consumed after the consumer was deleted' });
+  });
+
+  it('drains: stops pulling, finishes the in-flight handler and acks it', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let started = false;
+    let finished = false;
+    await startLoop('t-drain', 'events.raw.6.>', async () => {
+      started = true;
+      await gate;
+      finished = true;
+    });
+    await publisher.publish('events.raw.6.customer_action.page.viewed', SCHEMAS.Event, event('slow'), { msgId: 'slow' });
+    await waitFor(() => started, { timeoutMs: 10_000, message: 'handler did not start' });
+    const loop = loops.pop()!;
+    const drained = loop.drain();
+    release();
+    await drained;
+    assert.equal(finished, true);
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.consumers.info(STREAMS.EVENTS.name, 't-drain');
+    assert.equal(info.num_ack_pending, 0);
+    assert.equal(info.num_pending, 0);
+  });
+});

@@ -7,3 +7,5 @@ export type { ExitInfo, ManagedProcessOptions } from './process';
 export * from './nats';
 export * from './mongo';
 export * from './fixtures';
+export * from './otlp';
+export * from './service-process';

@@ -80,9 +80,13 @@ function ping(endpoint: Endpoint): Promise<boolean> {
   });
 }
 
-async function detect(): Promise<boolean> {
+function skippedByFlag(): boolean {
   const flag = process.env.KAIROS_TESTCONTAINERS;
-  if (flag === '0' || flag === 'false') return false;
+  return flag === '0' || flag === 'false';
+}
+
+async function detect(): Promise<boolean> {
+  if (skippedByFlag()) return false;
   const endpoints = candidateEndpoints();
   if (endpoints.length === 0) return false;
   let answered = false;
@@ -99,16 +103,20 @@ async function detect(): Promise<boolean> {
   return true;
 }
 
+/** Runs the detection without the per-process cache (bounded like `containerRuntimeAvailable`). */
+export function detectContainerRuntime(): Promise<boolean> {
+  return withTimeout(detect(), DETECTION_BUDGET_MS, 'container runtime detection timed out');
+}
+
 /**
  * Whether a container runtime answers. Bounded (a few seconds at most, immediate when no engine
  * endpoint exists), cached per process; `KAIROS_TESTCONTAINERS=0` skips it.
  */
 export function containerRuntimeAvailable(): Promise<boolean> {
-  cached ??= withTimeout(detect(), DETECTION_BUDGET_MS, 'container runtime detection timed out').catch(
-    (err: Error) => {
-      logOnce('container-runtime', `container runtime not usable (${err.message}); using local binaries`);
-      return false;
-    },
-  );
+  if (skippedByFlag()) return Promise.resolve(false);
+  cached ??= detectContainerRuntime().catch((err: Error) => {
+    logOnce('container-runtime', `container runtime not usable (${err.message}); using local binaries`);
+    return false;
+  });
   return cached;
 }

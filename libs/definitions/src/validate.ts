@@ -1,0 +1,254 @@
+/**
+ * From YAML text to compiled definitions, reporting every problem with file:line:column and path.
+ */
+import { promises as fs } from 'node:fs';
+import * as nodePath from 'node:path';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
+import { compileTriggerDocument, compileWorkflowDocument, type WorkflowCompileOptions } from './compile';
+import { DefinitionValidationError, formatPath, type DefinitionError, type Issue, type PathSegment } from './errors';
+import type { TriggerSpec } from './patterns';
+import { definitions, envelopeSchema, specSchemaByKind, type DefinitionKind } from './schema';
+import { validateValue } from './schema-dsl';
+import type { CompiledDefinition, DefinitionDocument, SourceLocation, ValidationResult, WorkflowSpec } from './types';
+
+export interface SourceText {
+  /** File name used in error messages. */
+  file: string;
+  text: string;
+}
+
+export interface ValidateOptions {
+  /**
+   * Triggers already known outside the validated set (e.g. from the store), for workflow
+   * references and alias checks. Triggers in the set take precedence.
+   */
+  knownTriggers?: (name: string) => TriggerSpec | undefined;
+  /** See WorkflowCompileOptions.unknownTriggers (default 'error'). */
+  unknownTriggers?: 'error' | 'allow';
+}
+
+/** A parsed YAML document with the means to locate paths in it. */
+interface ParsedDoc {
+  value: unknown;
+  source: SourceLocation;
+  locate(path: PathSegment[], atKey?: boolean): { line: number; column: number };
+}
+
+function nodeAt(doc: Document, path: PathSegment[], atKey: boolean): Node | undefined {
+  let node: unknown = doc.contents;
+  let last: Node | undefined = (doc.contents as Node | null) ?? undefined;
+  for (let i = 0; i < path.length; i++) {
+    const seg = path[i];
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && (isScalar(p.key) ? p.key.value : p.key) === seg);
+      if (!pair) return last;
+      if (atKey && i === path.length - 1) return pair.key as Node;
+      node = pair.value;
+    } else if (isSeq(node) && typeof seg === 'number') {
+      node = node.items[seg];
+    } else return last;
+    if (node && typeof node === 'object' && 'range' in node) last = node as Node;
+    else return last;
+  }
+  return last;
+}
+
+function parseSource(src: SourceText, errors: DefinitionError[]): ParsedDoc[] {
+  const lineCounter = new LineCounter();
+  const docs = parseAllDocuments(src.text, { lineCounter, prettyErrors: false });
+  const list = Array.isArray(docs) ? docs : [];
+  const out: ParsedDoc[] = [];
+  list.forEach((doc, documentIndex) => {
+    const pos = (offset: number) => {
+      const p = lineCounter.linePos(offset);
+      return { line: p.line, column: p.col };
+    };
+    let broken = false;
+    for (const e of doc.errors) {
+      broken = true;
+      const p = pos(e.pos[0]);
+      errors.push({ file: src.file, ...p, path: '', message: e.message.split('\n')[0], documentIndex });
+    }
+    if (broken) return;
+    if (doc.contents === null) return; // empty document (e.g. trailing ---)
+    const start = (doc.contents as Node).range?.[0] ?? 0;
+    out.push({
+      value: doc.toJS({ maxAliasCount: 100 }),
+      source: { file: src.file, documentIndex, line: pos(start).line },
+      locate(path, atKey = false) {
+        const node = nodeAt(doc, path, atKey);
+        return node?.range ? pos(node.range[0]) : pos(start);
+      },
+    });
+  });
+  return out;
+}
+
+function toErrors(doc: ParsedDoc, issues: Issue[]): DefinitionError[] {
+  return issues.map((i) => ({
+    file: doc.source.file,
+    ...doc.locate(i.path, i.atKey),
+    path: formatPath(i.path),
+    message: i.message,
+    documentIndex: doc.source.documentIndex,
+  }));
+}
+
+/** Structural validation of one document (envelope + spec for its kind). */
+export function structuralIssues(value: unknown): Issue[] {
+  const issues: Issue[] = [];
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    validateValue(value, envelopeSchema, definitions, [], issues);
+    return issues;
+  }
+  const { spec, ...rest } = value as Record<string, unknown>;
+  // The envelope declares spec as an empty mapping; the kind decides the spec schema.
+  validateValue('spec' in value ? { ...rest, spec: {} } : rest, envelopeSchema, definitions, [], issues);
+  const kind = rest.kind;
+  if ('spec' in value && (kind === 'Trigger' || kind === 'Workflow')) {
+    validateValue(spec, specSchemaByKind[kind as DefinitionKind], definitions, ['spec'], issues);
+  }
+  return issues;
+}
+
+/** Validates and compiles the documents of several sources as one set. */
+export function validateSources(sources: SourceText[], options: ValidateOptions = {}): ValidationResult {
+  const errors: DefinitionError[] = [];
+  const parsed = sources.flatMap((s) => parseSource(s, errors));
+  const valid: { doc: ParsedDoc; document: DefinitionDocument }[] = [];
+  const seen = new Map<string, ParsedDoc>();
+  const structural = new Map<ParsedDoc, Issue[]>();
+  for (const doc of parsed) {
+    const issues = structuralIssues(doc.value);
+    const document = doc.value as DefinitionDocument;
+    if (issues.length) {
+      errors.push(...toErrors(doc, issues));
+      structural.set(doc, issues);
+    }
+    const name = document?.metadata?.name;
+    if (typeof name !== 'string' || (document.kind !== 'Trigger' && document.kind !== 'Workflow')) continue;
+    if (!document.spec || typeof document.spec !== 'object') continue;
+    const key = `${document.kind}/${name}`;
+    const prev = seen.get(key);
+    if (prev) {
+      errors.push(
+        ...toErrors(doc, [
+          {
+            path: ['metadata', 'name'],
+            message: `duplicate ${document.kind} '${name}' (also defined at ${prev.source.file}:${prev.source.line})`,
+          },
+        ]),
+      );
+      structural.set(doc, [...(structural.get(doc) ?? []), { path: [], message: 'duplicate' }]);
+      continue;
+    }
+    seen.set(key, doc);
+    valid.push({ doc, document });
+  }
+
+  // Semantic checks also run on documents with structural errors (so every problem is reported at
+  // once); their findings under an already-reported path are dropped, and any failure is ignored.
+  const semantic = (doc: ParsedDoc, run: (issues: Issue[]) => void): boolean => {
+    const issues: Issue[] = [];
+    const broken = structural.get(doc);
+    try {
+      run(issues);
+    } catch (err) {
+      if (!broken) issues.push({ path: [], message: `internal error: ${err instanceof Error ? err.message : err}` });
+    }
+    const keep = broken
+      ? issues.filter((i) => !broken.some((b) => formatPath(i.path).startsWith(formatPath(b.path))))
+      : issues;
+    errors.push(...toErrors(doc, keep));
+    return !broken && keep.length === 0;
+  };
+
+  const documents: CompiledDefinition[] = [];
+  const triggers = new Map<string, TriggerSpec>();
+  // Triggers first: workflows need their aliases. A trigger with errors still resolves (no cascade).
+  for (const { doc, document } of valid) {
+    if (document.kind !== 'Trigger') continue;
+    let trigger: TriggerSpec | undefined;
+    const ok = semantic(doc, (issues) => {
+      trigger = compileTriggerDocument(document, 0, issues);
+      triggers.set(trigger.name, trigger);
+    });
+    if (ok && trigger) documents.push({ kind: 'Trigger', name: trigger.name, document, source: doc.source, trigger });
+  }
+  const wfOptions: WorkflowCompileOptions = {
+    resolveTrigger: (name) => triggers.get(name) ?? options.knownTriggers?.(name),
+    unknownTriggers: options.unknownTriggers,
+  };
+  for (const { doc, document } of valid) {
+    if (document.kind !== 'Workflow') continue;
+    let workflow: WorkflowSpec | undefined;
+    const ok = semantic(doc, (issues) => {
+      workflow = compileWorkflowDocument(document, 0, issues, wfOptions);
+    });
+    if (ok && workflow)
+      documents.push({ kind: 'Workflow', name: workflow.name, document, source: doc.source, workflow });
+  }
+  errors.sort((a, b) => (a.file === b.file ? a.line - b.line || a.column - b.column : 0));
+  return { documents, errors };
+}
+
+/** Validates one YAML text (possibly several `---` documents). */
+export function parseDefinitions(text: string, file = '<input>', options: ValidateOptions = {}): ValidationResult {
+  return validateSources([{ file, text }], options);
+}
+
+/**
+ * Compiles one stored/plain document (no source positions). Throws DefinitionValidationError.
+ * For workflows pass `resolveTrigger` so aliases are known.
+ */
+export function compileDocument(
+  document: DefinitionDocument,
+  version = 0,
+  options: WorkflowCompileOptions = {},
+): CompiledDefinition {
+  const issues = structuralIssues(document);
+  const fail = () =>
+    new DefinitionValidationError(
+      issues.map((i) => ({ file: '<document>', line: 0, column: 0, path: formatPath(i.path), message: i.message })),
+    );
+  if (issues.length) throw fail();
+  if (document.kind === 'Trigger') {
+    const trigger = compileTriggerDocument(document, version, issues);
+    if (issues.length) throw fail();
+    return { kind: 'Trigger', name: trigger.name, document, trigger };
+  }
+  const workflow = compileWorkflowDocument(document, version, issues, options);
+  if (issues.length) throw fail();
+  return { kind: 'Workflow', name: workflow.name, document, workflow };
+}
+
+async function listYamlFiles(p: string): Promise<string[]> {
+  const st = await fs.stat(p);
+  if (st.isFile()) return [p];
+  const out: string[] = [];
+  for (const entry of (await fs.readdir(p, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+    const full = nodePath.join(p, entry.name);
+    if (entry.isDirectory()) out.push(...(await listYamlFiles(full)));
+    else if (/\.ya?ml$/i.test(entry.name)) out.push(full);
+  }
+  return out;
+}
+
+/**
+ * Reads a .yaml/.yml file or every such file under a directory (recursively, sorted) and validates
+ * them as one set. A missing path is reported as an error, not thrown.
+ */
+export async function loadDefinitionsFromPath(
+  fileOrDir: string,
+  options: ValidateOptions = {},
+): Promise<ValidationResult> {
+  let files: string[];
+  try {
+    files = await listYamlFiles(fileOrDir);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    return { documents: [], errors: [{ file: fileOrDir, line: 0, column: 0, path: '', message }] };
+  }
+  const sources = await Promise.all(files.map(async (file) => ({ file, text: await fs.readFile(file, 'utf8') })));
+  return validateSources(sources, options);
+}

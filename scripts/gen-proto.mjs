@@ -22,7 +22,10 @@ const scriptTime = statSync(new URL(import.meta.url).pathname).mtimeMs;
 if (existsSync(stamp) && statSync(stamp).mtimeMs >= Math.max(newest(protoDir), scriptTime)) process.exit(0);
 
 rmSync(outDir, { recursive: true, force: true });
-const r = spawnSync(join(root, 'node_modules', '.bin', 'buf'), ['generate'], { cwd: protoDir, stdio: 'inherit' });
+const r = spawnSync(join(root, 'node_modules', '.bin', 'buf'), ['generate'], {
+  cwd: protoDir,
+  stdio: 'inherit',
+});
 if (r.status !== 0) {
   console.error('gen-proto: buf generate failed');
   process.exit(r.status ?? 1);

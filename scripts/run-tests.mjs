@@ -34,7 +34,8 @@ packages.push(join(root, 'e2e'));
 const files = [];
 for (const pkg of packages) {
   if (filter && !pkg.includes(filter)) continue;
-  const testDir = level === 'e2e' && pkg.endsWith('e2e') ? join(pkg, 'dist', 'test') : join(pkg, 'dist', 'test', level);
+  const testDir =
+    level === 'e2e' && pkg.endsWith('e2e') ? join(pkg, 'dist', 'test') : join(pkg, 'dist', 'test', level);
   if (level === 'e2e' && !pkg.endsWith('e2e')) continue;
   walk(testDir, files);
 }
@@ -45,7 +46,14 @@ if (files.length === 0) {
 console.log(`${level}: ${files.length} test files`);
 const timeout = { unit: '10000', integration: '60000', e2e: '180000' }[level];
 const mocha = join(root, 'node_modules', '.bin', 'mocha');
-const args = ['--timeout', timeout, '--exit', '--reporter', process.env.MOCHA_REPORTER ?? 'spec', ...files.map((f) => relative(root, f))];
+const args = [
+  '--timeout',
+  timeout,
+  '--exit',
+  '--reporter',
+  process.env.MOCHA_REPORTER ?? 'spec',
+  ...files.map((f) => relative(root, f)),
+];
 if (level === 'unit') args.unshift('--parallel', '--jobs', '2');
 const result = spawnSync(mocha, args, { cwd: root, stdio: 'inherit' });
 process.exit(result.status ?? 1);

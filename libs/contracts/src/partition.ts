@@ -23,7 +23,8 @@ export function partitionOf(customerId: string, partitions: number): number {
 
 /** Partitions owned by replica `ordinal` of `replicas` (StatefulSet ordinal i of N owns p % N == i). */
 export function partitionsOwnedBy(ordinal: number, replicas: number, partitions: number): number[] {
-  if (!Number.isInteger(replicas) || replicas < 1) throw new RangeError(`replicas must be >= 1, got ${replicas}`);
+  if (!Number.isInteger(replicas) || replicas < 1)
+    throw new RangeError(`replicas must be >= 1, got ${replicas}`);
   if (!Number.isInteger(ordinal) || ordinal < 0 || ordinal >= replicas) {
     throw new RangeError(`ordinal must be in [0, ${replicas - 1}], got ${ordinal}`);
   }

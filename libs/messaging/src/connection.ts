@@ -35,7 +35,8 @@ export async function connectNats(opts: NatsOptions): Promise<NatsConnection> {
       if (Date.now() >= deadline) {
         throw new Error(`cannot connect to NATS at ${String(opts.servers)}: ${(err as Error).message}`);
       }
-      if (attempt === 1) opts.logger.warn({ err: (err as Error).message }, 'NATS not reachable yet; retrying');
+      if (attempt === 1)
+        opts.logger.warn({ err: (err as Error).message }, 'NATS not reachable yet; retrying');
       await new Promise((r) => setTimeout(r, Math.min(1_000, 100 * attempt)));
     }
   }

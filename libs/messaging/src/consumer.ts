@@ -94,7 +94,10 @@ export class ConsumeLoop<T> {
         }
       } catch (err) {
         if (this.stopping) break;
-        this.opts.logger.warn({ consumer: this.name, err: (err as Error).message }, 'consume loop interrupted; recovering');
+        this.opts.logger.warn(
+          { consumer: this.name, err: (err as Error).message },
+          'consume loop interrupted; recovering',
+        );
       }
       if (this.stopping) break;
       await delay(250);
@@ -102,7 +105,10 @@ export class ConsumeLoop<T> {
       try {
         await ensureConsumer(await jetstreamManager(this.nc), this.opts.spec);
       } catch (err) {
-        this.opts.logger.warn({ consumer: this.name, err: (err as Error).message }, 'cannot re-provision consumer yet');
+        this.opts.logger.warn(
+          { consumer: this.name, err: (err as Error).message },
+          'cannot re-provision consumer yet',
+        );
       }
     }
     await Promise.allSettled([...this.inFlight]);
@@ -162,7 +168,10 @@ export class ConsumeLoop<T> {
               return;
             }
             const backoff = spec.backoffMs[Math.min(attempt - 1, spec.backoffMs.length - 1)] ?? 1_000;
-            this.opts.logger.warn({ consumer: this.name, subject: m.subject, seq: m.seq, attempt, err: error }, 'handler failed');
+            this.opts.logger.warn(
+              { consumer: this.name, subject: m.subject, seq: m.seq, attempt, err: error },
+              'handler failed',
+            );
             if (!ordered) {
               m.nak(backoff);
               return;
@@ -187,10 +196,15 @@ export class ConsumeLoop<T> {
     headers[HEADERS.dlqDeliveries] = String(ctx.deliveryCount);
     headers[HEADERS.dlqStream] = this.opts.spec.stream;
     headers[HEADERS.dlqSequence] = String(m.seq);
-    await this.opts.publisher.publishBytes(`dlq.${m.subject}`, ctx.headers[HEADERS.schema] ?? 'unknown', m.data, {
-      msgId: `dlq:${this.opts.spec.stream}:${m.seq}`,
-      headers,
-    });
+    await this.opts.publisher.publishBytes(
+      `dlq.${m.subject}`,
+      ctx.headers[HEADERS.schema] ?? 'unknown',
+      m.data,
+      {
+        msgId: `dlq:${this.opts.spec.stream}:${m.seq}`,
+        headers,
+      },
+    );
     m.ack();
     deadLettered.inc({ consumer: this.name });
     this.opts.logger.error(

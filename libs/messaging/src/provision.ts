@@ -65,7 +65,10 @@ export function consumerConfig(spec: ConsumerSpec): Partial<ConsumerConfig> {
 }
 
 /** Creates the durable pull consumer, or updates it to the spec when it exists. */
-export async function ensureConsumer(jsmOrNc: JetStreamManager | NatsConnection, spec: ConsumerSpec): Promise<void> {
+export async function ensureConsumer(
+  jsmOrNc: JetStreamManager | NatsConnection,
+  spec: ConsumerSpec,
+): Promise<void> {
   const jsm = 'consumers' in jsmOrNc ? jsmOrNc : await jetstreamManager(jsmOrNc);
   const cfg = consumerConfig(spec);
   try {
@@ -79,7 +82,11 @@ export async function ensureConsumer(jsmOrNc: JetStreamManager | NatsConnection,
 }
 
 /** Opens a KV bucket, creating it with the given history when missing. */
-export async function ensureKv(nc: NatsConnection, bucket: string, opts: { history?: number } = {}): Promise<KV> {
+export async function ensureKv(
+  nc: NatsConnection,
+  bucket: string,
+  opts: { history?: number } = {},
+): Promise<KV> {
   const kvm = new Kvm(nc);
   return kvm.create(bucket, { history: opts.history ?? 1 });
 }

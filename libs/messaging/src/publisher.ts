@@ -20,12 +20,16 @@ export interface PublisherOptions {
 }
 
 const published = counter('kairos_messages_published_total', 'Messages published to JetStream', ['schema']);
-const publishRetries = counter('kairos_publish_retries_total', 'Publish attempts retried after a timeout', ['schema']);
+const publishRetries = counter('kairos_publish_retries_total', 'Publish attempts retried after a timeout', [
+  'schema',
+]);
 
 function isRetryable(err: unknown): boolean {
   const name = (err as Error)?.name ?? '';
   const msg = (err as Error)?.message ?? '';
-  return /Timeout|NoResponders|Connection/i.test(name) || /timeout|no responders|disconnect|closed/i.test(msg);
+  return (
+    /Timeout|NoResponders|Connection/i.test(name) || /timeout|no responders|disconnect|closed/i.test(msg)
+  );
 }
 
 /** Typed protobuf publishing with deterministic ids, trace headers and bounded retries. */
@@ -48,7 +52,12 @@ export class Publisher {
     return this.publishBytes(subject, schema.name, payload, options);
   }
 
-  publishBytes(subject: string, schemaName: string, payload: Uint8Array, options: PublishOptions): Promise<PubAck> {
+  publishBytes(
+    subject: string,
+    schemaName: string,
+    payload: Uint8Array,
+    options: PublishOptions,
+  ): Promise<PubAck> {
     return withProducerSpan(subject, async (span) => {
       const h: MsgHdrs = createHeaders();
       for (const [k, v] of Object.entries(options.headers ?? {})) h.set(k, v);
@@ -57,14 +66,21 @@ export class Publisher {
       span.setAttribute('messaging.message.id', options.msgId);
       for (let attempt = 1; ; attempt++) {
         try {
-          const ack = await this.js.publish(subject, payload, { msgID: options.msgId, headers: h, timeout: this.timeoutMs });
+          const ack = await this.js.publish(subject, payload, {
+            msgID: options.msgId,
+            headers: h,
+            timeout: this.timeoutMs,
+          });
           published.inc({ schema: schemaName });
           span.setAttribute('messaging.nats.duplicate', ack.duplicate);
           return ack;
         } catch (err) {
           if (attempt >= this.maxAttempts || !isRetryable(err)) throw err;
           publishRetries.inc({ schema: schemaName });
-          this.opts.logger.warn({ subject, msgId: options.msgId, attempt, err: (err as Error).message }, 'publish retry');
+          this.opts.logger.warn(
+            { subject, msgId: options.msgId, attempt, err: (err as Error).message },
+            'publish retry',
+          );
           await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** attempt)));
         }
       }

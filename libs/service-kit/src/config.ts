@@ -49,7 +49,10 @@ export const env = {
     ),
   number: (def: number, min = -Infinity, max = Infinity) =>
     custom(
-      (v) => (v !== '' && Number.isFinite(Number(v)) && Number(v) >= min && Number(v) <= max ? Number(v) : undefined),
+      (v) =>
+        v !== '' && Number.isFinite(Number(v)) && Number(v) >= min && Number(v) <= max
+          ? Number(v)
+          : undefined,
       `a number from ${min} to ${max}`,
       def,
     ),

@@ -22,7 +22,8 @@ export class GrpcServer {
     const impl: health.HealthServer = {
       check: (call, cb) => {
         const status = this.statuses.get(call.request.service);
-        if (status === undefined) cb({ code: grpc.status.NOT_FOUND, details: `unknown service '${call.request.service}'` });
+        if (status === undefined)
+          cb({ code: grpc.status.NOT_FOUND, details: `unknown service '${call.request.service}'` });
         else cb(null, { status });
       },
       watch: (call) => {
@@ -54,7 +55,10 @@ export class GrpcServer {
       const pkg = protoLoader.loadSync(PROTO_FILES, { includeDirs: [PROTO_DIR], keepCase: false });
       new ReflectionService(pkg).addToServer(this.server);
     } catch (err) {
-      this.logger.warn({ err: (err as Error).message }, 'gRPC reflection unavailable (proto files not found)');
+      this.logger.warn(
+        { err: (err as Error).message },
+        'gRPC reflection unavailable (proto files not found)',
+      );
     }
     this.port = await new Promise<number>((resolve, reject) =>
       this.server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>

@@ -24,7 +24,9 @@ export class HttpServer {
       const path = (req.url ?? '/').split('?')[0];
       if (path === '/healthz') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
       if (path === '/readyz') {
-        return void res.writeHead(this.ready ? 200 : 503, { 'content-type': 'text/plain' }).end(this.ready ? 'ready' : 'not ready');
+        return void res
+          .writeHead(this.ready ? 200 : 503, { 'content-type': 'text/plain' })
+          .end(this.ready ? 'ready' : 'not ready');
       }
       if (path === '/metrics') {
         const body = await metricsRegistry.metrics();

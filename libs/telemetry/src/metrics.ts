@@ -13,7 +13,11 @@ export function collectProcessMetrics(prefix = 'kairos_'): void {
   collectDefaultMetrics({ register: metricsRegistry, prefix });
 }
 
-export function counter<L extends string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
+export function counter<L extends string>(
+  name: string,
+  help: string,
+  labelNames: readonly L[] = [],
+): Counter<L> {
   const existing = metricsRegistry.getSingleMetric(name);
   if (existing) return existing as Counter<L>;
   return new Counter({ name, help, labelNames, registers: [metricsRegistry] });

@@ -49,7 +49,11 @@ async function inSpan<T>(span: Span, ctx: Context, fn: (span: Span) => Promise<T
 export function withProducerSpan<T>(subject: string, fn: (span: Span) => Promise<T>): Promise<T> {
   const span = tracer().startSpan(`${subject} publish`, {
     kind: SpanKind.PRODUCER,
-    attributes: { 'messaging.system': 'nats', 'messaging.destination.name': subject, 'messaging.operation.type': 'publish' },
+    attributes: {
+      'messaging.system': 'nats',
+      'messaging.destination.name': subject,
+      'messaging.operation.type': 'publish',
+    },
   });
   return inSpan(span, context.active(), fn);
 }

@@ -51,13 +51,26 @@ export interface CeilingResult {
  * publishes with de-duplication ids (as every Kairos hop does) while a pull consumer acks each
  * message. Throughput = messages / time until the last one is consumed.
  */
-export async function runCeilingBenchmark(natsUrl: string, messages = 50_000, window = 512): Promise<CeilingResult> {
+export async function runCeilingBenchmark(
+  natsUrl: string,
+  messages = 50_000,
+  window = 512,
+): Promise<CeilingResult> {
   const nc = await connect({ servers: natsUrl, name: 'bench-ceiling' });
   const jsm = await jetstreamManager(nc);
   const stream = 'BENCH_CEILING';
   await jsm.streams.delete(stream).catch(() => undefined);
-  await jsm.streams.add({ name: stream, subjects: ['bench.ceiling.>'], storage: StorageType.File, duplicate_window: nanos(120_000) });
-  await jsm.consumers.add(stream, { durable_name: 'ceiling', ack_policy: AckPolicy.Explicit, max_ack_pending: 10_000 });
+  await jsm.streams.add({
+    name: stream,
+    subjects: ['bench.ceiling.>'],
+    storage: StorageType.File,
+    duplicate_window: nanos(120_000),
+  });
+  await jsm.consumers.add(stream, {
+    durable_name: 'ceiling',
+    ack_policy: AckPolicy.Explicit,
+    max_ack_pending: 10_000,
+  });
   const js = jetstream(nc);
   const payloads = Array.from({ length: 1000 }, (_, i) => realisticEventPayload(i));
 
@@ -66,7 +79,9 @@ export async function runCeilingBenchmark(natsUrl: string, messages = 50_000, wi
     const started = performance.now();
     const inflight = new Set<Promise<unknown>>();
     for (let i = 0; i < count; i++) {
-      const p = js.publish(`bench.ceiling.${prefix}.${i % 16}`, payloads[i % payloads.length], { msgID: `${prefix}-${i}` });
+      const p = js.publish(`bench.ceiling.${prefix}.${i % 16}`, payloads[i % payloads.length], {
+        msgID: `${prefix}-${i}`,
+      });
       inflight.add(p);
       void p.finally(() => inflight.delete(p));
       if (inflight.size >= window) await Promise.race(inflight);
@@ -78,12 +93,20 @@ export async function runCeilingBenchmark(natsUrl: string, messages = 50_000, wi
   void warm;
   await jsm.streams.purge(stream);
   await jsm.consumers.delete(stream, 'ceiling');
-  await jsm.consumers.add(stream, { durable_name: 'ceiling', ack_policy: AckPolicy.Explicit, max_ack_pending: 10_000 });
+  await jsm.consumers.add(stream, {
+    durable_name: 'ceiling',
+    ack_policy: AckPolicy.Explicit,
+    max_ack_pending: 10_000,
+  });
   const publishMs = await publishOnly('pub', messages);
   const publishRate = messages / (publishMs / 1000);
   await jsm.streams.purge(stream);
   await jsm.consumers.delete(stream, 'ceiling');
-  await jsm.consumers.add(stream, { durable_name: 'ceiling', ack_policy: AckPolicy.Explicit, max_ack_pending: 10_000 });
+  await jsm.consumers.add(stream, {
+    durable_name: 'ceiling',
+    ack_policy: AckPolicy.Explicit,
+    max_ack_pending: 10_000,
+  });
 
   // Publish and consume at the same time.
   const consumer = await js.consumers.get(stream, 'ceiling');

@@ -32,7 +32,9 @@ async function main(): Promise<void> {
   const requested = process.argv.slice(2);
   const unknown = requested.filter((s) => !SUITES[s]);
   if (unknown.length) {
-    console.error(`unknown benchmark suite(s): ${unknown.join(', ')}; available: ${Object.keys(SUITES).join(', ')}`);
+    console.error(
+      `unknown benchmark suite(s): ${unknown.join(', ')}; available: ${Object.keys(SUITES).join(', ')}`,
+    );
     process.exit(2);
   }
   const names = requested.length ? requested : Object.keys(SUITES);

@@ -61,7 +61,8 @@ async function run(options: RunnerOptions): Promise<void> {
             NATS_URL: nats.url,
             MONGO_URL: mongo.url,
             OTEL_SERVICE_NAME: name,
-            KAIROS_GRPC_PORT: process.env[`KAIROS_${name.toUpperCase().replace('-', '_')}_GRPC_PORT`] ?? String(grpcPort),
+            KAIROS_GRPC_PORT:
+              process.env[`KAIROS_${name.toUpperCase().replace('-', '_')}_GRPC_PORT`] ?? String(grpcPort),
             KAIROS_HTTP_PORT: String(httpPort),
           },
           stdio: ['ignore', 'pipe', 'pipe'],
@@ -77,9 +78,12 @@ async function run(options: RunnerOptions): Promise<void> {
     const [g, h] = PORTS[name];
     console.log(`  ${name.padEnd(18)} gRPC 127.0.0.1:${g}  http://127.0.0.1:${h}/readyz  /metrics`);
   }
-  if (children.some((c) => c.name === 'delivery')) console.log('  in-app inbox       http://127.0.0.1:8085/inbox/<customerId>');
+  if (children.some((c) => c.name === 'delivery'))
+    console.log('  in-app inbox       http://127.0.0.1:8085/inbox/<customerId>');
   console.log('  traces             set OTEL_EXPORTER_OTLP_ENDPOINT before `pnpm start` to export them');
-  console.log('  send an event      node tools/kairosctl/dist/src/main.js send --type cart.item_added --customer c1');
+  console.log(
+    '  send an event      node tools/kairosctl/dist/src/main.js send --type cart.item_added --customer c1',
+  );
   console.log('Ctrl-C stops everything.\n');
 
   let stopping = false;

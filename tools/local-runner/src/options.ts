@@ -1,6 +1,13 @@
 import { parseArgs } from 'node:util';
 
-export const SERVICE_ORDER = ['enrichment', 'ingest', 'pattern-detection', 'orchestration', 'delivery', 'analytics'];
+export const SERVICE_ORDER = [
+  'enrichment',
+  'ingest',
+  'pattern-detection',
+  'orchestration',
+  'delivery',
+  'analytics',
+];
 
 export interface RunnerOptions {
   services: string[] | undefined;
@@ -30,16 +37,21 @@ export function parseOptions(argv: string[]): RunnerOptions {
   });
   if (values.help) throw new Error(USAGE);
   const rate = Number(values.rate);
-  if (!Number.isFinite(rate) || rate < 0) throw new Error(`--rate: expected a number of events per second >= 0, got '${values.rate}'`);
+  if (!Number.isFinite(rate) || rate < 0)
+    throw new Error(`--rate: expected a number of events per second >= 0, got '${values.rate}'`);
   const durationSeconds = Number(values.duration);
   if (!Number.isFinite(durationSeconds) || durationSeconds < 0) {
     throw new Error(`--duration: expected seconds >= 0, got '${values.duration}'`);
   }
   let services: string[] | undefined;
   if (values.services) {
-    services = values.services.split(',').map((s) => s.trim()).filter(Boolean);
+    services = values.services
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const unknown = services.filter((s) => !SERVICE_ORDER.includes(s));
-    if (unknown.length) throw new Error(`--services: unknown ${unknown.join(', ')}; known: ${SERVICE_ORDER.join(', ')}`);
+    if (unknown.length)
+      throw new Error(`--services: unknown ${unknown.join(', ')}; known: ${SERVICE_ORDER.join(', ')}`);
   }
   return { services, rate, durationSeconds, simulate: !values['no-simulate'] };
 }

@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { consumerSpec, HEADERS, SCHEMAS, STREAMS, events } from '@kairos/contracts';
 import { activeTraceIds } from '@kairos/telemetry';
@@ -18,7 +22,12 @@ import {
 } from '../../src';
 
 const event = (id: string) =>
-  events.Event.fromPartial({ id, type: 'cart.item_added', customerId: 'c1', properties: { sku: 'A-1', price: 25 } });
+  events.Event.fromPartial({
+    id,
+    type: 'cart.item_added',
+    customerId: 'c1',
+    properties: { sku: 'A-1', price: 25 },
+  });
 
 describe('messaging on a real nats-server', function () {
   const nats = useNats({ ignoreEnv: true });
@@ -30,7 +39,9 @@ describe('messaging on a real nats-server', function () {
   before(async () => {
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-    trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+    trace.setGlobalTracerProvider(
+      new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
+    );
     nc = await connectNats({ servers: nats.url, name: 'messaging-test', logger: silentLogger });
     await provisionStreams(nc);
     publisher = new Publisher(nc, { logger: silentLogger, timeoutMs: 2_000 });
@@ -54,7 +65,11 @@ describe('messaging on a real nats-server', function () {
     maxDeliver = 3,
   ) {
     const loop = new ConsumeLoop(nc, {
-      spec: consumerSpec(STREAMS.EVENTS.name, durable, filter, { maxDeliver, backoffMs: [20, 40], ackWaitMs: 5_000 }),
+      spec: consumerSpec(STREAMS.EVENTS.name, durable, filter, {
+        maxDeliver,
+        backoffMs: [20, 40],
+        ackWaitMs: 5_000,
+      }),
       schema: SCHEMAS.Event,
       handler,
       mode: mode === 'ordered' ? { kind: 'ordered' } : { kind: 'concurrent', max: 8 },
@@ -74,24 +89,41 @@ describe('messaging on a real nats-server', function () {
     let producerTrace = '';
     await tracer.startActiveSpan('client call', async (span) => {
       producerTrace = span.spanContext().traceId;
-      const first = await publisher.publish('events.raw.1.customer_action.cart.item_added', SCHEMAS.Event, event('e-1'), {
-        msgId: 'e-1',
-      });
-      const second = await publisher.publish('events.raw.1.customer_action.cart.item_added', SCHEMAS.Event, event('e-1'), {
-        msgId: 'e-1',
-      });
+      const first = await publisher.publish(
+        'events.raw.1.customer_action.cart.item_added',
+        SCHEMAS.Event,
+        event('e-1'),
+        {
+          msgId: 'e-1',
+        },
+      );
+      const second = await publisher.publish(
+        'events.raw.1.customer_action.cart.item_added',
+        SCHEMAS.Event,
+        event('e-1'),
+        {
+          msgId: 'e-1',
+        },
+      );
       assert.equal(first.duplicate, false);
       assert.equal(second.duplicate, true);
       span.end();
     });
     // A marker published after the duplicate: once it arrives, the duplicate would have too.
-    await publisher.publish('events.raw.1.customer_action.cart.item_added', SCHEMAS.Event, event('marker'), { msgId: 'm-1' });
-    await waitFor(() => received.some((r) => r.id === 'marker'), { timeoutMs: 10_000, message: 'marker not consumed' });
+    await publisher.publish('events.raw.1.customer_action.cart.item_added', SCHEMAS.Event, event('marker'), {
+      msgId: 'm-1',
+    });
+    await waitFor(() => received.some((r) => r.id === 'marker'), {
+      timeoutMs: 10_000,
+      message: 'marker not consumed',
+    });
     assert.deepEqual(
       received.filter((r) => r.id === 'e-1'),
       [{ id: 'e-1', traceId: producerTrace }],
     );
-    const consumerSpan = exporter.getFinishedSpans().find((s) => s.name.endsWith(' process') && s.spanContext().traceId === producerTrace);
+    const consumerSpan = exporter
+      .getFinishedSpans()
+      .find((s) => s.name.endsWith(' process') && s.spanContext().traceId === producerTrace);
     assert.ok(consumerSpan, 'a CONSUMER span continues the producer trace');
   });
 
@@ -114,9 +146,14 @@ describe('messaging on a real nats-server', function () {
       const subject = `events.raw.${partition}.customer_action.cart.item_added`;
       await publisher.publish(subject, SCHEMAS.Event, event(`poison-${mode}`), { msgId: `poison-${mode}` });
       for (let i = 0; i < 5; i++) {
-        await publisher.publish(subject, SCHEMAS.Event, event(`ok-${mode}-${i}`), { msgId: `ok-${mode}-${i}` });
+        await publisher.publish(subject, SCHEMAS.Event, event(`ok-${mode}-${i}`), {
+          msgId: `ok-${mode}-${i}`,
+        });
       }
-      await waitFor(() => done.length === 5, { timeoutMs: 15_000, message: `${mode}: healthy messages not all handled` });
+      await waitFor(() => done.length === 5, {
+        timeoutMs: 15_000,
+        message: `${mode}: healthy messages not all handled`,
+      });
       const jsm = await jetstreamManager(nc);
       const dead = await waitFor(
         () => jsm.streams.getMessage(STREAMS.DLQ.name, { last_by_subj: `dlq.${subject}` }).catch(() => null),
@@ -128,7 +165,11 @@ describe('messaging on a real nats-server', function () {
       assert.equal(SCHEMAS.Event.type.decode(dead.data).id, `poison-${mode}`);
       assert.equal(attempts.get(`poison-${mode}`), 3);
       if (mode === 'ordered') {
-        assert.deepEqual(done, [0, 1, 2, 3, 4].map((i) => `ok-ordered-${i}`), 'order kept behind the poison message');
+        assert.deepEqual(
+          done,
+          [0, 1, 2, 3, 4].map((i) => `ok-ordered-${i}`),
+          'order kept behind the poison message',
+        );
       }
     }
   });
@@ -139,11 +180,13 @@ describe('messaging on a real nats-server', function () {
       seen.add(e.id);
     });
     const subject = 'events.raw.4.customer_action.page.viewed';
-    for (let i = 0; i < 50; i++) await publisher.publish(subject, SCHEMAS.Event, event(`r-${i}`), { msgId: `r-${i}` });
+    for (let i = 0; i < 50; i++)
+      await publisher.publish(subject, SCHEMAS.Event, event(`r-${i}`), { msgId: `r-${i}` });
     await waitFor(() => seen.size >= 10, { timeoutMs: 10_000, message: 'consumption did not start' });
     await nats.kill();
     await nats.start();
-    for (let i = 50; i < 100; i++) await publisher.publish(subject, SCHEMAS.Event, event(`r-${i}`), { msgId: `r-${i}` });
+    for (let i = 50; i < 100; i++)
+      await publisher.publish(subject, SCHEMAS.Event, event(`r-${i}`), { msgId: `r-${i}` });
     await waitFor(() => seen.size === 100, {
       timeoutMs: 45_000,
       message: 'all 100 messages consumed after the restart',
@@ -161,7 +204,10 @@ describe('messaging on a real nats-server', function () {
     const jsm = await jetstreamManager(nc);
     await jsm.consumers.delete(STREAMS.EVENTS.name, 't-deleted');
     await publisher.publish(subject, SCHEMAS.Event, event('d-1'), { msgId: 'd-1' });
-    await waitFor(() => seen.has('d-1'), { timeoutMs: 30_000, message: 'no message consumed after the consumer was deleted' });
+    await waitFor(() => seen.has('d-1'), {
+      timeoutMs: 30_000,
+      message: 'no message consumed after the consumer was deleted',
+    });
   });
 
   it('drains: stops pulling, finishes the in-flight handler and acks it', async () => {
@@ -174,7 +220,9 @@ describe('messaging on a real nats-server', function () {
       await gate;
       finished = true;
     });
-    await publisher.publish('events.raw.6.customer_action.page.viewed', SCHEMAS.Event, event('slow'), { msgId: 'slow' });
+    await publisher.publish('events.raw.6.customer_action.page.viewed', SCHEMAS.Event, event('slow'), {
+      msgId: 'slow',
+    });
     await waitFor(() => started, { timeoutMs: 10_000, message: 'handler did not start' });
     const loop = loops.pop()!;
     const drained = loop.drain();

@@ -4,7 +4,14 @@ import { credentials, Metadata } from '@grpc/grpc-js';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { events, health, SCHEMAS, STREAMS } from '@kairos/contracts';
 import { connectNats, Publisher, silentLogger } from '@kairos/messaging';
-import { freePort, startNats, startServiceProcess, waitFor, type NatsServer, type ServiceProcess } from '@kairos/testkit';
+import {
+  freePort,
+  startNats,
+  startServiceProcess,
+  waitFor,
+  type NatsServer,
+  type ServiceProcess,
+} from '@kairos/testkit';
 
 const { SERVING, NOT_SERVING } = health.HealthCheckResponse_ServingStatus;
 
@@ -69,8 +76,14 @@ describe('a service-kit service process', function () {
     assert.ok(service.logs().some((l) => l.includes('drained')));
 
     const jsm = await jetstreamManager(nc);
-    const done = await jsm.streams.getMessage(STREAMS.EVENTS.name, { last_by_subj: 'events.raw.8.system.sample.done' });
-    assert.equal(done && SCHEMAS.Event.type.decode(done.data).id, 'done-slow-1', 'the in-flight handler finished');
+    const done = await jsm.streams.getMessage(STREAMS.EVENTS.name, {
+      last_by_subj: 'events.raw.8.system.sample.done',
+    });
+    assert.equal(
+      done && SCHEMAS.Event.type.decode(done.data).id,
+      'done-slow-1',
+      'the in-flight handler finished',
+    );
     const info = await jsm.consumers.info(STREAMS.EVENTS.name, 'sample');
     assert.equal(info.num_ack_pending, 0, 'the in-flight message was acked, not left for redelivery');
     assert.equal(info.num_pending, 0);

@@ -10,7 +10,11 @@ describe('configuration from environment variables', () => {
   });
 
   it('parses valid values', () => {
-    const cfg = loadConfig(commonConfig, { KAIROS_PARTITIONS: '8', KAIROS_DRAIN_TIMEOUT: '5s', LOG_LEVEL: 'debug' });
+    const cfg = loadConfig(commonConfig, {
+      KAIROS_PARTITIONS: '8',
+      KAIROS_DRAIN_TIMEOUT: '5s',
+      LOG_LEVEL: 'debug',
+    });
     assert.equal(cfg.KAIROS_PARTITIONS, 8);
     assert.equal(cfg.KAIROS_DRAIN_TIMEOUT, 5_000);
     assert.equal(cfg.LOG_LEVEL, 'debug');
@@ -18,7 +22,11 @@ describe('configuration from environment variables', () => {
 
   it('names every bad variable with the expected form and the value it got', () => {
     try {
-      loadConfig(commonConfig, { KAIROS_GRPC_PORT: 'abc', NATS_URL: 'http://x', KAIROS_DRAIN_TIMEOUT: '5 minutes' });
+      loadConfig(commonConfig, {
+        KAIROS_GRPC_PORT: 'abc',
+        NATS_URL: 'http://x',
+        KAIROS_DRAIN_TIMEOUT: '5 minutes',
+      });
       assert.fail('expected a ConfigError');
     } catch (err) {
       assert.ok(err instanceof ConfigError);
@@ -32,7 +40,8 @@ describe('configuration from environment variables', () => {
 
   it('rejects out-of-range integers and unknown enum values', () => {
     assert.throws(
-      () => loadConfig({ N: env.int(1, 1, 10), M: env.enumOf(['a', 'b'] as const, 'a') }, { N: '11', M: 'c' }),
+      () =>
+        loadConfig({ N: env.int(1, 1, 10), M: env.enumOf(['a', 'b'] as const, 'a') }, { N: '11', M: 'c' }),
       (e: ConfigError) =>
         e.problems.includes("N: expected an integer from 1 to 10, got '11'") &&
         e.problems.includes("M: expected one of a, b, got 'c'"),

@@ -1,10 +1,19 @@
 import assert from 'node:assert/strict';
 import { context, trace, SpanKind } from '@opentelemetry/api';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { propagation } from '@opentelemetry/api';
-import { injectTraceContext, withConsumerSpan, withProducerSpan, activeTraceIds } from '../../src/propagation';
+import {
+  injectTraceContext,
+  withConsumerSpan,
+  withProducerSpan,
+  activeTraceIds,
+} from '../../src/propagation';
 import { counter, latencyHistogram, metricsRegistry } from '../../src/metrics';
 
 class MapHeaders {
@@ -22,7 +31,9 @@ describe('trace propagation through message headers', () => {
   before(() => {
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-    trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+    trace.setGlobalTracerProvider(
+      new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
+    );
   });
   after(() => {
     trace.disable();
@@ -35,9 +46,14 @@ describe('trace propagation through message headers', () => {
     await withProducerSpan('events.raw.1.system.x', async () => injectTraceContext(headers));
     assert.match(headers.get('traceparent'), /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
     let seen: { trace_id: string } | undefined;
-    await withConsumerSpan('events.raw.1.system.x', headers, { 'messaging.consumer.group.name': 't' }, async () => {
-      seen = activeTraceIds();
-    });
+    await withConsumerSpan(
+      'events.raw.1.system.x',
+      headers,
+      { 'messaging.consumer.group.name': 't' },
+      async () => {
+        seen = activeTraceIds();
+      },
+    );
     const [producer, consumer] = exporter.getFinishedSpans();
     assert.equal(producer.kind, SpanKind.PRODUCER);
     assert.equal(consumer.kind, SpanKind.CONSUMER);

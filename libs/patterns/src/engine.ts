@@ -1,0 +1,1044 @@
+/**
+ * PatternEngine: per-customer complex-event processing over event time (semantics in
+ * docs/definitions.md, "Pattern semantics").
+ *
+ * Usage:
+ *   const engine = new PatternEngine(triggers, { allowedLatenessMs: 5_000, maxPartialMatchesPerTrigger: 32 });
+ *   engine.process(event)      -> FiredTrigger[]   (events of one partition, in arrival order)
+ *   engine.advanceTo(wm)       -> FiredTrigger[]   (idle timer: e.g. wallClock - allowedLateness)
+ *   engine.setTriggers(specs)                      (hot reload: changed version resets partial matches)
+ *   engine.explain(name, customerId)               (why it fired / did not fire)
+ *   engine.snapshot() / engine.restore(snapshot)   (JSON-serializable checkpoint)
+ *   engine.stateBytes(customerId?) / engine.customersWithState()
+ *
+ * Events are processed in event-time order: an event is buffered until the watermark
+ * (max(event time seen) - allowedLateness, or advanceTo) reaches its time, then released in
+ * (time, arrival) order. Events older than the watermark are late: dropped and counted.
+ * With allowedLatenessMs = 0 an in-order event is processed immediately.
+ */
+import { createHash } from 'node:crypto';
+import type { Condition, ConditionContext, EngineEvent, TriggerSpec } from './ast';
+import {
+  compileTrigger,
+  K_ABSENT,
+  K_ALL,
+  K_ANY,
+  K_COUNT,
+  K_EVENT,
+  K_SEQUENCE,
+  type CompiledNode,
+  type CompiledTrigger,
+} from './compile';
+import { MinHeap } from './heap';
+import type {
+  BoundEvent,
+  ConditionFailure,
+  EngineStats,
+  Explanation,
+  FiredTrigger,
+  MatchedStep,
+  PartialMatchExplanation,
+  WaitingStep,
+} from './types';
+
+export interface PatternEngineOptions {
+  /** How far behind the newest event time an event may arrive and still be processed. Default 0. */
+  allowedLatenessMs?: number;
+  /** Cap of partial matches per trigger per customer; the oldest is evicted beyond it. Default 32. */
+  maxPartialMatchesPerTrigger?: number;
+}
+
+const PENDING = 0;
+const DONE = 1;
+const DEAD = 2;
+/** Per node in Run.n: [status, start (first event time, NaN if none), aux (sequence step / any winner), doneAt]. */
+const STRIDE = 4;
+const EMPTY_PROFILE: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+
+/** One partial match. Plain data so it snapshots as JSON. */
+interface Run {
+  seq: number;
+  n: number[];
+  /** event node: its event; count node: the events in its window. */
+  ev: Array<BoundEvent | BoundEvent[] | null>;
+  bindings: Record<string, BoundEvent>;
+  /** Next absence deadline in this run and the sequence node waiting on it (Infinity / -1 if none). */
+  deadline: number;
+  deadlineNode: number;
+  /** After this time the run can no longer complete (a window ended); Infinity if unbounded. */
+  expiry: number;
+}
+
+interface FailureRecord {
+  eventId: string;
+  eventTime: number;
+  error?: string;
+}
+
+interface TriggerState {
+  runs: Run[];
+  runSeq: number;
+  lastFiredAt: number | undefined;
+  lastSuppressed: { at: number; eventIds: string[] } | undefined;
+  failures: Record<number, FailureRecord> | undefined;
+  /** Time of this state's entry in the timer heap (Infinity: none). */
+  timerAt: number;
+  timerStrict: boolean;
+}
+
+interface Slot {
+  compiled: CompiledTrigger;
+  states: Map<string, TriggerState>;
+  scratch: Run | null;
+  active: boolean;
+}
+
+interface Timer {
+  at: number;
+  /** Window expiries fire strictly after `at`; absence deadlines at `at`. */
+  strict: boolean;
+  seq: number;
+  slot: Slot;
+  customerId: string;
+  state: TriggerState;
+}
+
+interface Buffered {
+  event: EngineEvent;
+  seq: number;
+}
+
+/** JSON-serializable checkpoint of an engine. */
+export interface EngineSnapshot {
+  format: 'kairos.patterns.v1';
+  watermark: number | null;
+  arrivalSeq: number;
+  buffer: Buffered[];
+  stats: EngineStats;
+  triggers: Array<{ name: string; version: number; states: Array<[string, SerializedState]> }>;
+}
+
+interface SerializedRun {
+  seq: number;
+  n: Array<number | null>;
+  ev: Array<BoundEvent | BoundEvent[] | null>;
+  bindings: Record<string, BoundEvent>;
+}
+
+interface SerializedState {
+  runs?: SerializedRun[];
+  runSeq?: number;
+  lastFiredAt?: number;
+  lastSuppressed?: { at: number; eventIds: string[] };
+  failures?: Record<string, FailureRecord>;
+}
+
+function strip(e: EngineEvent): BoundEvent {
+  return { id: e.id, type: e.type, customerId: e.customerId, time: e.time, properties: e.properties };
+}
+
+function iso(t: number): string {
+  const d = new Date(t);
+  return Number.isNaN(d.getTime()) ? String(t) : d.toISOString();
+}
+
+export function firedTriggerId(
+  trigger: string,
+  version: number,
+  customerId: string,
+  matchedEventIds: readonly string[],
+  deadline: number | undefined,
+): string {
+  return createHash('sha256')
+    .update(JSON.stringify([trigger, version, customerId, matchedEventIds, deadline ?? null]))
+    .digest('hex')
+    .slice(0, 32);
+}
+
+function signature(t: CompiledTrigger): string {
+  return t.nodes.map((n) => `${n.kind}:${n.children.length}`).join(',');
+}
+
+export class PatternEngine {
+  private slots: Slot[] = [];
+  private byType = new Map<string, Slot[]>();
+  private watermark = -Infinity;
+  private arrivalSeq = 0;
+  private timerSeq = 0;
+  private readonly allowedLatenessMs: number;
+  private readonly maxRuns: number;
+  private buffer = new MinHeap<Buffered>(
+    (a, b) => a.event.time < b.event.time || (a.event.time === b.event.time && a.seq < b.seq),
+  );
+  private timers = new MinHeap<Timer>(
+    (a, b) => a.at < b.at || (a.at === b.at && (a.strict !== b.strict ? !a.strict : a.seq < b.seq)),
+  );
+  /** Reused condition context: conditions must not keep a reference to it. */
+  private readonly ctx: { event: EngineEvent; profile: Record<string, unknown>; bindings: Record<string, EngineEvent> };
+  private out: FiredTrigger[] = [];
+  private curSlot: Slot | null = null;
+  private curCustomer = '';
+  readonly stats: EngineStats = {
+    eventsProcessed: 0,
+    lateEventsDropped: 0,
+    fired: 0,
+    suppressedByCooldown: 0,
+    partialMatchesEvicted: 0,
+    conditionErrors: 0,
+  };
+
+  constructor(triggers: TriggerSpec[], options: PatternEngineOptions = {}) {
+    this.allowedLatenessMs = options.allowedLatenessMs ?? 0;
+    this.maxRuns = options.maxPartialMatchesPerTrigger ?? 32;
+    if (!(this.allowedLatenessMs >= 0)) throw new Error('allowedLatenessMs must be >= 0');
+    if (!(this.maxRuns >= 1)) throw new Error('maxPartialMatchesPerTrigger must be >= 1');
+    this.ctx = { event: undefined as unknown as EngineEvent, profile: EMPTY_PROFILE, bindings: {} };
+    this.setTriggers(triggers);
+  }
+
+  /** Current watermark: events with an earlier time are late. -Infinity before the first event. */
+  get currentWatermark(): number {
+    return this.watermark;
+  }
+
+  /** Events received but not yet released by the watermark. */
+  get bufferedEvents(): number {
+    return this.buffer.size;
+  }
+
+  // ---------------------------------------------------------------- input
+
+  process(event: EngineEvent): FiredTrigger[] {
+    const out: FiredTrigger[] = (this.out = []);
+    if (!(event.time >= this.watermark)) {
+      this.stats.lateEventsDropped++;
+      return out;
+    }
+    const w = Math.max(this.watermark, event.time - this.allowedLatenessMs);
+    if (this.buffer.size === 0 && event.time <= w) {
+      this.arrivalSeq++;
+      this.watermark = w;
+      this.handle(event);
+      this.fireTimers(w);
+    } else {
+      this.buffer.push({ event, seq: this.arrivalSeq++ });
+      this.advance(w);
+    }
+    return out;
+  }
+
+  /** Advances the watermark (never backwards): releases buffered events and fires due absences. */
+  advanceTo(watermarkMs: number): FiredTrigger[] {
+    const out: FiredTrigger[] = (this.out = []);
+    if (watermarkMs > this.watermark) this.advance(watermarkMs);
+    return out;
+  }
+
+  private advance(w: number): void {
+    this.watermark = w;
+    for (let top = this.buffer.peek(); top !== undefined && top.event.time <= w; top = this.buffer.peek()) {
+      this.buffer.pop();
+      this.handle(top.event);
+    }
+    this.fireTimers(w);
+  }
+
+  private handle(e: EngineEvent): void {
+    this.stats.eventsProcessed++;
+    const slots = this.byType.get(e.type);
+    if (slots === undefined) return;
+    for (let i = 0; i < slots.length; i++) this.processSlot(slots[i], e);
+  }
+
+  private fireTimers(w: number): void {
+    for (let top = this.timers.peek(); top !== undefined; top = this.timers.peek()) {
+      if (!(top.at < w || (top.at === w && !top.strict))) break;
+      this.timers.pop();
+      const st = top.state;
+      if (!top.slot.active || st.timerAt !== top.at || st.timerStrict !== top.strict) continue;
+      st.timerAt = Infinity;
+      this.curSlot = top.slot;
+      this.curCustomer = top.customerId;
+      this.advanceState(top.slot, st, w);
+      this.schedule(top.slot, top.customerId, st);
+    }
+  }
+
+  // ---------------------------------------------------------------- per trigger and customer
+
+  private stateFor(slot: Slot, customerId: string): TriggerState {
+    let st = slot.states.get(customerId);
+    if (st === undefined) {
+      st = {
+        runs: [],
+        runSeq: 0,
+        lastFiredAt: undefined,
+        lastSuppressed: undefined,
+        failures: undefined,
+        timerAt: Infinity,
+        timerStrict: false,
+      };
+      slot.states.set(customerId, st);
+    }
+    return st;
+  }
+
+  private processSlot(slot: Slot, e: EngineEvent): void {
+    const t = slot.compiled;
+    const cid = e.customerId;
+    this.curSlot = slot;
+    this.curCustomer = cid;
+    const st = slot.states.get(cid);
+    if (st !== undefined && st.runs.length > 0) {
+      if (t.hasTimers) this.advanceState(slot, st, e.time);
+      let removed = false;
+      const runs = st.runs;
+      for (let i = 0; i < runs.length; i++) {
+        const run = runs[i];
+        const progressed = this.offer(t, run, 0, e);
+        const s = run.n[0];
+        if (s === DONE) {
+          this.complete(slot, cid, st, run, e.time, e.id, undefined);
+          return;
+        }
+        if (s === DEAD) removed = true;
+        else if (progressed && t.hasTimers) this.computeTimers(t, run);
+      }
+      if (removed) st.runs = runs.filter((r) => r.n[0] === PENDING);
+      if (t.hasTimers) this.schedule(slot, cid, st);
+      if (t.singleRun && st.runs.length > 0) return;
+    }
+    let run = slot.scratch;
+    if (run === null) run = slot.scratch = this.newRun(t);
+    if (!this.offer(t, run, 0, e)) return;
+    slot.scratch = null;
+    const state = st ?? this.stateFor(slot, cid);
+    if (run.n[0] === DONE) {
+      this.complete(slot, cid, state, run, e.time, e.id, undefined);
+      this.resetRun(run);
+      slot.scratch = run;
+      return;
+    }
+    run.seq = state.runSeq++;
+    state.runs.push(run);
+    if (state.runs.length > this.maxRuns) {
+      state.runs.shift();
+      this.stats.partialMatchesEvicted++;
+    }
+    if (t.hasTimers) {
+      this.computeTimers(t, run);
+      this.schedule(slot, cid, state);
+    }
+  }
+
+  /** Applies absence deadlines up to `t` in time order, then drops partial matches whose window ended before `t`. */
+  private advanceState(slot: Slot, st: TriggerState, t: number): void {
+    const trig = slot.compiled;
+    for (;;) {
+      let best: Run | null = null;
+      for (const r of st.runs) if (r.deadline <= t && (best === null || r.deadline < best.deadline)) best = r;
+      if (best === null) break;
+      const deadline = best.deadline;
+      this.applyDeadline(trig, best);
+      const s = best.n[0];
+      if (s === DONE) {
+        this.complete(slot, this.curCustomer, st, best, deadline, null, deadline);
+        return;
+      }
+      if (s === DEAD) st.runs = st.runs.filter((r) => r !== best);
+      else this.computeTimers(trig, best);
+    }
+    let expired = false;
+    for (const r of st.runs) if (r.expiry < t) expired = true;
+    if (expired) st.runs = st.runs.filter((r) => !(r.expiry < t));
+  }
+
+  private schedule(slot: Slot, customerId: string, st: TriggerState): void {
+    let deadline = Infinity;
+    let expiry = Infinity;
+    for (const r of st.runs) {
+      if (r.deadline < deadline) deadline = r.deadline;
+      if (r.expiry < expiry) expiry = r.expiry;
+    }
+    const strict = expiry < deadline;
+    const at = strict ? expiry : deadline;
+    if (at === Infinity) return;
+    if (at < st.timerAt || (at === st.timerAt && strict !== st.timerStrict)) {
+      st.timerAt = at;
+      st.timerStrict = strict;
+      this.timers.push({ at, strict, seq: this.timerSeq++, slot, customerId, state: st });
+    }
+  }
+
+  private complete(
+    slot: Slot,
+    customerId: string,
+    st: TriggerState,
+    run: Run,
+    at: number,
+    completingEventId: string | null,
+    deadline: number | undefined,
+  ): void {
+    const spec = slot.compiled.spec;
+    const matched: MatchedStep[] = [];
+    this.collect(slot.compiled, run, 0, matched, true);
+    st.runs = [];
+    const eventIds: string[] = [];
+    for (const m of matched) if (m.event !== undefined) eventIds.push(m.event.id);
+    if (st.lastFiredAt !== undefined && at < st.lastFiredAt + spec.cooldownMs) {
+      st.lastSuppressed = { at, eventIds };
+      this.stats.suppressedByCooldown++;
+      return;
+    }
+    st.lastFiredAt = at;
+    const bindings: Record<string, BoundEvent> = {};
+    for (const m of matched) if (m.alias !== undefined && m.event !== undefined) bindings[m.alias] = m.event;
+    this.stats.fired++;
+    const fired: FiredTrigger = {
+      id: firedTriggerId(spec.name, spec.version, customerId, eventIds, deadline),
+      trigger: spec.name,
+      version: spec.version,
+      customerId,
+      firedAt: at,
+      priority: spec.priority,
+      matched,
+      bindings,
+      explanation: describeFire(spec, customerId, at, matched, deadline),
+      completingEventId,
+    };
+    if (spec.category !== undefined) fired.category = spec.category;
+    if (spec.description !== undefined) fired.description = spec.description;
+    if (deadline !== undefined) fired.completedByDeadline = deadline;
+    this.out.push(fired);
+  }
+
+  // ---------------------------------------------------------------- run mechanics
+
+  private newRun(t: CompiledTrigger): Run {
+    const n = new Array<number>(t.nodes.length * STRIDE);
+    const ev = new Array<BoundEvent | BoundEvent[] | null>(t.nodes.length);
+    const run: Run = { seq: 0, n, ev, bindings: {}, deadline: Infinity, deadlineNode: -1, expiry: Infinity };
+    this.resetRun(run);
+    return run;
+  }
+
+  private resetRun(run: Run): void {
+    const n = run.n;
+    for (let i = 0; i < n.length; i += STRIDE) {
+      n[i] = PENDING;
+      n[i + 1] = NaN;
+      n[i + 2] = 0;
+      n[i + 3] = NaN;
+    }
+    run.ev.fill(null);
+    run.bindings = {};
+    run.deadline = Infinity;
+    run.deadlineNode = -1;
+    run.expiry = Infinity;
+  }
+
+  private check(node: CompiledNode, where: Condition, bindings: Record<string, BoundEvent>, e: EngineEvent): boolean {
+    const ctx = this.ctx;
+    ctx.event = e;
+    ctx.profile = e.profile ?? EMPTY_PROFILE;
+    ctx.bindings = bindings;
+    let ok = false;
+    let error: string | undefined;
+    try {
+      ok = where.evaluate(ctx as ConditionContext) === true;
+    } catch (err) {
+      error = err instanceof Error ? err.message : String(err);
+      this.stats.conditionErrors++;
+    }
+    if (!ok) this.recordFailure(node, e, error);
+    return ok;
+  }
+
+  private recordFailure(node: CompiledNode, e: EngineEvent, error: string | undefined): void {
+    const st = this.stateFor(this.curSlot as Slot, this.curCustomer);
+    const failures = (st.failures ??= {});
+    const rec: FailureRecord = { eventId: e.id, eventTime: e.time };
+    if (error !== undefined) rec.error = error;
+    failures[node.index] = rec;
+  }
+
+  /** Offers an event to node i of a run; returns whether the node made progress. */
+  private offer(t: CompiledTrigger, run: Run, i: number, e: EngineEvent): boolean {
+    const n = run.n;
+    const b = i * STRIDE;
+    if (n[b] !== PENDING) return false;
+    const node = t.nodes[i];
+    switch (node.kind) {
+      case K_EVENT: {
+        if (e.type !== node.type) return false;
+        if (node.where !== undefined && !this.check(node, node.where, run.bindings, e)) return false;
+        const s = strip(e);
+        run.ev[i] = s;
+        n[b] = DONE;
+        n[b + 1] = e.time;
+        n[b + 3] = e.time;
+        if (node.alias !== undefined) run.bindings[node.alias] = s;
+        return true;
+      }
+      case K_COUNT: {
+        if (e.type !== node.type) return false;
+        if (node.where !== undefined && !this.check(node, node.where, run.bindings, e)) return false;
+        let list = run.ev[i] as BoundEvent[] | null;
+        if (list === null) list = run.ev[i] = [];
+        const from = e.time - node.withinMs;
+        let drop = 0;
+        while (drop < list.length && list[drop].time < from) drop++;
+        if (drop > 0) list.splice(0, drop);
+        const s = strip(e);
+        list.push(s);
+        n[b + 1] = list[0].time;
+        if (list.length >= node.atLeast) {
+          n[b] = DONE;
+          n[b + 3] = e.time;
+          if (node.alias !== undefined) run.bindings[node.alias] = s;
+        }
+        return true;
+      }
+      case K_SEQUENCE: {
+        const start = n[b + 1];
+        if (start === start && e.time > start + node.withinMs) {
+          n[b] = DEAD;
+          return false;
+        }
+        const cur = n[b + 2];
+        const c = node.children[cur];
+        const child = t.nodes[c];
+        if (child.kind === K_ABSENT) {
+          if (e.type === child.type && (child.where === undefined || this.check(child, child.where, run.bindings, e))) {
+            const deadline = n[node.children[cur - 1] * STRIDE + 3] + child.forMs;
+            if (e.time < deadline) n[b] = DEAD;
+          }
+          return false;
+        }
+        const progressed = this.offer(t, run, c, e);
+        const cs = n[c * STRIDE];
+        if (cs === DEAD) {
+          n[b] = DEAD;
+          return false;
+        }
+        if (!progressed) return false;
+        if (start !== start) n[b + 1] = e.time;
+        if (cs === DONE) {
+          n[b + 2] = cur + 1;
+          if (cur + 1 === node.children.length) {
+            n[b] = DONE;
+            n[b + 3] = n[c * STRIDE + 3];
+          }
+        }
+        return true;
+      }
+      case K_ALL: {
+        const start = n[b + 1];
+        if (start === start && e.time > start + node.withinMs) {
+          n[b] = DEAD;
+          return false;
+        }
+        let progressed = false;
+        let allDone = true;
+        const children = node.children;
+        for (let k = 0; k < children.length; k++) {
+          const c = children[k];
+          if (n[c * STRIDE] === PENDING && this.offer(t, run, c, e)) progressed = true;
+          const cs = n[c * STRIDE];
+          if (cs === DEAD) {
+            n[b] = DEAD;
+            return false;
+          }
+          if (cs !== DONE) allDone = false;
+        }
+        if (!progressed) return false;
+        if (start !== start) n[b + 1] = e.time;
+        if (allDone) {
+          n[b] = DONE;
+          n[b + 3] = e.time;
+        }
+        return true;
+      }
+      case K_ANY: {
+        let progressed = false;
+        let allDead = true;
+        const children = node.children;
+        for (let k = 0; k < children.length; k++) {
+          const c = children[k];
+          if (n[c * STRIDE] === PENDING && this.offer(t, run, c, e)) progressed = true;
+          const cs = n[c * STRIDE];
+          if (cs === DONE) {
+            if (n[b + 1] !== n[b + 1]) n[b + 1] = e.time;
+            n[b] = DONE;
+            n[b + 2] = k;
+            n[b + 3] = n[c * STRIDE + 3];
+            return true;
+          }
+          if (cs !== DEAD) allDead = false;
+        }
+        if (allDead) {
+          n[b] = DEAD;
+          return false;
+        }
+        if (progressed && n[b + 1] !== n[b + 1]) n[b + 1] = e.time;
+        return progressed;
+      }
+      default:
+        return false;
+    }
+  }
+
+  /** Marks node i dead and propagates: sequence/all die with a child; any dies when all its children are dead. */
+  private kill(t: CompiledTrigger, run: Run, i: number): void {
+    const n = run.n;
+    n[i * STRIDE] = DEAD;
+    for (let p = t.nodes[i].parent; p >= 0 && n[p * STRIDE] === PENDING; p = t.nodes[p].parent) {
+      const pn = t.nodes[p];
+      if (pn.kind === K_ANY && pn.children.some((c) => n[c * STRIDE] !== DEAD)) return;
+      n[p * STRIDE] = DEAD;
+    }
+  }
+
+  /** Completes the absence the run's earliest deadline belongs to (or kills expired windows on its path). */
+  private applyDeadline(t: CompiledTrigger, run: Run): void {
+    const n = run.n;
+    const target = run.deadlineNode;
+    const d = run.deadline;
+    for (let a = target; a >= 0; a = t.nodes[a].parent) {
+      const node = t.nodes[a];
+      const start = n[a * STRIDE + 1];
+      if (n[a * STRIDE] === PENDING && (node.kind === K_SEQUENCE || node.kind === K_ALL) && d > start + node.withinMs)
+        this.kill(t, run, a);
+    }
+    for (let a = target; a >= 0; a = t.nodes[a].parent) if (n[a * STRIDE] !== PENDING) return;
+    const seq = t.nodes[target];
+    const absent = seq.children[n[target * STRIDE + 2]];
+    const ab = absent * STRIDE;
+    n[ab] = DONE;
+    n[ab + 1] = d - t.nodes[absent].forMs;
+    n[ab + 3] = d;
+    // propagate completion upwards
+    let child = absent;
+    for (let p = target; p >= 0; child = p, p = t.nodes[p].parent) {
+      const pn = t.nodes[p];
+      const pb = p * STRIDE;
+      if (pn.kind === K_SEQUENCE) {
+        const cur = n[pb + 2] + 1;
+        n[pb + 2] = cur;
+        if (cur < pn.children.length) return;
+      } else if (pn.kind === K_ALL) {
+        if (pn.children.some((c) => n[c * STRIDE] !== DONE)) return;
+      } else if (pn.kind === K_ANY) {
+        n[pb + 2] = t.nodes[child].position;
+      }
+      n[pb] = DONE;
+      n[pb + 3] = d;
+    }
+  }
+
+  /** Recomputes the run's next absence deadline and its expiry (the time after which it cannot complete). */
+  private computeTimers(t: CompiledTrigger, run: Run): void {
+    run.deadline = Infinity;
+    run.deadlineNode = -1;
+    run.expiry = this.expiryOf(t, run, 0);
+  }
+
+  private expiryOf(t: CompiledTrigger, run: Run, i: number): number {
+    const n = run.n;
+    const b = i * STRIDE;
+    const s = n[b];
+    if (s === DONE) return Infinity;
+    if (s === DEAD) return -Infinity;
+    const node = t.nodes[i];
+    const start = n[b + 1];
+    const own = start === start ? start + node.withinMs : Infinity;
+    switch (node.kind) {
+      case K_SEQUENCE: {
+        const cur = n[b + 2];
+        const c = node.children[cur];
+        const child = t.nodes[c];
+        if (child.kind === K_ABSENT) {
+          const d = n[node.children[cur - 1] * STRIDE + 3] + child.forMs;
+          if (d < run.deadline) {
+            run.deadline = d;
+            run.deadlineNode = i;
+          }
+          return own;
+        }
+        return Math.min(own, this.expiryOf(t, run, c));
+      }
+      case K_ALL: {
+        let e = own;
+        for (const c of node.children) e = Math.min(e, this.expiryOf(t, run, c));
+        return e;
+      }
+      case K_ANY: {
+        let e = -Infinity;
+        for (const c of node.children) e = Math.max(e, this.expiryOf(t, run, c));
+        return e;
+      }
+      default:
+        return Infinity;
+    }
+  }
+
+  /** Collects matched steps in step order; `completed` restricts `any` to its winning branch. */
+  private collect(t: CompiledTrigger, run: Run, i: number, out: MatchedStep[], completed: boolean): void {
+    const node = t.nodes[i];
+    const n = run.n;
+    const b = i * STRIDE;
+    switch (node.kind) {
+      case K_EVENT: {
+        const e = run.ev[i] as BoundEvent | null;
+        if (e === null) return;
+        const m: MatchedStep = { path: node.path, kind: 'event', type: node.type, event: e, time: e.time };
+        if (node.alias !== undefined) m.alias = node.alias;
+        out.push(m);
+        return;
+      }
+      case K_COUNT: {
+        const list = run.ev[i] as BoundEvent[] | null;
+        if (list === null) return;
+        for (const e of list) {
+          const m: MatchedStep = { path: node.path, kind: 'count', type: node.type, event: e, time: e.time };
+          if (node.alias !== undefined && e === list[list.length - 1] && n[b] === DONE) m.alias = node.alias;
+          out.push(m);
+        }
+        return;
+      }
+      case K_ABSENT:
+        if (n[b] === DONE)
+          out.push({
+            path: node.path,
+            kind: 'absent',
+            type: node.type,
+            time: n[b + 3],
+            absentFrom: n[b + 1],
+            absentUntil: n[b + 3],
+          });
+        return;
+      case K_ANY:
+        if (completed && n[b] === DONE) {
+          this.collect(t, run, node.children[n[b + 2]], out, completed);
+          return;
+        }
+        for (const c of node.children) if (n[c * STRIDE] !== DEAD) this.collect(t, run, c, out, completed);
+        return;
+      default:
+        for (const c of node.children) this.collect(t, run, c, out, completed);
+    }
+  }
+
+  private waiting(t: CompiledTrigger, run: Run, i: number, out: WaitingStep[]): void {
+    const node = t.nodes[i];
+    const n = run.n;
+    const b = i * STRIDE;
+    if (n[b] !== PENDING) return;
+    switch (node.kind) {
+      case K_EVENT: {
+        const w: WaitingStep = { path: node.path, kind: 'event', type: node.type };
+        if (node.where !== undefined) w.condition = node.where.source;
+        out.push(w);
+        return;
+      }
+      case K_COUNT: {
+        const list = run.ev[i] as BoundEvent[] | null;
+        const w: WaitingStep = {
+          path: node.path,
+          kind: 'count',
+          type: node.type,
+          counted: list === null ? 0 : list.length,
+          atLeast: node.atLeast,
+        };
+        if (node.where !== undefined) w.condition = node.where.source;
+        out.push(w);
+        return;
+      }
+      case K_SEQUENCE: {
+        const cur = n[b + 2];
+        const c = node.children[cur];
+        const child = t.nodes[c];
+        if (child.kind === K_ABSENT) {
+          const w: WaitingStep = {
+            path: child.path,
+            kind: 'absent',
+            type: child.type,
+            deadline: n[node.children[cur - 1] * STRIDE + 3] + child.forMs,
+          };
+          if (child.where !== undefined) w.condition = child.where.source;
+          out.push(w);
+          return;
+        }
+        this.waiting(t, run, c, out);
+        return;
+      }
+      default:
+        for (const c of node.children) this.waiting(t, run, c, out);
+    }
+  }
+
+  // ---------------------------------------------------------------- triggers (hot reload)
+
+  /**
+   * Replaces the trigger set. Rule: a trigger with the same name and version keeps its state; a
+   * trigger whose version changed loses its partial matches and condition-failure records but keeps
+   * its last firing time (so its cooldown, with the new duration, still applies); a removed trigger's
+   * state is dropped. Throws (changing nothing) if any trigger is invalid or names repeat.
+   */
+  setTriggers(triggers: TriggerSpec[]): void {
+    const compiled = triggers.map(compileTrigger);
+    const names = new Set<string>();
+    for (const c of compiled) {
+      if (names.has(c.spec.name)) throw new Error(`duplicate trigger name '${c.spec.name}'`);
+      names.add(c.spec.name);
+    }
+    const old = new Map(this.slots.map((s) => [s.compiled.spec.name, s]));
+    const slots: Slot[] = compiled.map((c) => {
+      const prev = old.get(c.spec.name);
+      const slot: Slot = { compiled: c, states: new Map(), scratch: null, active: true };
+      if (prev === undefined) return slot;
+      if (prev.compiled.spec.version === c.spec.version && signature(prev.compiled) === signature(c)) {
+        slot.states = prev.states;
+      } else {
+        for (const [cid, st] of prev.states) {
+          if (st.lastFiredAt === undefined) continue;
+          const fresh = this.stateFor(slot, cid);
+          fresh.lastFiredAt = st.lastFiredAt;
+          fresh.lastSuppressed = st.lastSuppressed;
+        }
+      }
+      return slot;
+    });
+    for (const s of this.slots) s.active = false;
+    this.slots = slots;
+    this.byType = new Map();
+    for (const s of slots) {
+      for (const type of s.compiled.types) {
+        let list = this.byType.get(type);
+        if (list === undefined) this.byType.set(type, (list = []));
+        list.push(s);
+      }
+    }
+    this.rebuildTimers();
+  }
+
+  private rebuildTimers(): void {
+    this.timers.clear();
+    for (const slot of this.slots) {
+      if (!slot.compiled.hasTimers) continue;
+      for (const [cid, st] of slot.states) {
+        st.timerAt = Infinity;
+        for (const r of st.runs) this.computeTimers(slot.compiled, r);
+        this.schedule(slot, cid, st);
+      }
+    }
+  }
+
+  triggerNames(): string[] {
+    return this.slots.map((s) => s.compiled.spec.name);
+  }
+
+  // ---------------------------------------------------------------- explain
+
+  /** Why `trigger` fired or did not fire for `customerId`, as of the current watermark. */
+  explain(trigger: string, customerId: string): Explanation {
+    const slot = this.slots.find((s) => s.compiled.spec.name === trigger);
+    const base = { trigger, customerId, watermark: this.watermark, partialMatches: [], conditionFailures: [] };
+    if (slot === undefined) {
+      return { ...base, status: 'unknown-trigger', summary: `No trigger named '${trigger}' is loaded.` };
+    }
+    const t = slot.compiled;
+    const spec = t.spec;
+    const st = slot.states.get(customerId);
+    const partialMatches: PartialMatchExplanation[] = [];
+    const conditionFailures: ConditionFailure[] = [];
+    const ex: Explanation = { ...base, version: spec.version, status: 'idle', partialMatches, conditionFailures, summary: '' };
+    const lines: string[] = [];
+    if (st !== undefined) {
+      for (const r of st.runs) {
+        const matchedSoFar: MatchedStep[] = [];
+        this.collect(t, r, 0, matchedSoFar, false);
+        const waitingFor: WaitingStep[] = [];
+        this.waiting(t, r, 0, waitingFor);
+        const pm: PartialMatchExplanation = { startedAt: r.n[1], matchedSoFar, waitingFor };
+        if (r.expiry !== Infinity) pm.expiresAfter = r.expiry;
+        partialMatches.push(pm);
+      }
+      if (st.failures !== undefined) {
+        for (const [k, f] of Object.entries(st.failures)) {
+          const node = t.nodes[Number(k)];
+          const cf: ConditionFailure = {
+            path: node.path,
+            condition: node.where?.source ?? '',
+            eventId: f.eventId,
+            eventTime: f.eventTime,
+          };
+          if (f.error !== undefined) cf.error = f.error;
+          conditionFailures.push(cf);
+        }
+      }
+      if (st.lastFiredAt !== undefined) {
+        ex.lastFiredAt = st.lastFiredAt;
+        if (spec.cooldownMs > 0) ex.cooldownUntil = st.lastFiredAt + spec.cooldownMs;
+      }
+      if (st.lastSuppressed !== undefined) ex.lastSuppressed = st.lastSuppressed;
+    }
+    const cooldownActive = ex.cooldownUntil !== undefined && this.watermark < ex.cooldownUntil;
+    if (cooldownActive) ex.status = 'cooldown';
+    else if (partialMatches.length > 0) ex.status = 'waiting';
+    lines.push(`Trigger '${trigger}' v${spec.version} for customer ${customerId} (watermark ${iso(this.watermark)}):`);
+    if (ex.lastFiredAt !== undefined) lines.push(`last fired at ${iso(ex.lastFiredAt)}.`);
+    else lines.push('has not fired.');
+    if (cooldownActive) lines.push(`Cooldown active until ${iso(ex.cooldownUntil as number)}.`);
+    if (ex.lastSuppressed !== undefined)
+      lines.push(`A match completed at ${iso(ex.lastSuppressed.at)} was suppressed by the cooldown.`);
+    if (partialMatches.length === 0) lines.push('No partial match is in progress.');
+    partialMatches.forEach((pm, k) => {
+      const waits = pm.waitingFor
+        .map((w) =>
+          w.kind === 'absent'
+            ? `${w.path}: no ${w.type} until ${iso(w.deadline as number)}`
+            : w.kind === 'count'
+              ? `${w.path}: ${w.counted}/${w.atLeast} ${w.type}`
+              : `${w.path}: ${w.type}${w.condition !== undefined ? ` where ${w.condition}` : ''}`,
+        )
+        .join('; ');
+      const got = pm.matchedSoFar.map((m) => `${m.path}=${m.event?.id ?? m.kind}`).join(', ');
+      lines.push(`Partial match ${k + 1} started ${iso(pm.startedAt)} (matched ${got}) waits for ${waits}.`);
+    });
+    for (const f of conditionFailures) {
+      lines.push(
+        `Last condition failure at ${f.path}: '${f.condition}' was ${f.error !== undefined ? `an error (${f.error})` : 'false'} for event ${f.eventId} at ${iso(f.eventTime)}.`,
+      );
+    }
+    ex.summary = lines.join(' ');
+    return ex;
+  }
+
+  // ---------------------------------------------------------------- checkpoint and memory
+
+  private serializeState(st: TriggerState): SerializedState {
+    const out: SerializedState = {};
+    if (st.runs.length > 0)
+      out.runs = st.runs.map((r) => ({
+        seq: r.seq,
+        n: r.n.map((x) => (x === x ? x : null)),
+        ev: r.ev,
+        bindings: r.bindings,
+      }));
+    if (st.runSeq > 0) out.runSeq = st.runSeq;
+    if (st.lastFiredAt !== undefined) out.lastFiredAt = st.lastFiredAt;
+    if (st.lastSuppressed !== undefined) out.lastSuppressed = st.lastSuppressed;
+    if (st.failures !== undefined) out.failures = st.failures;
+    return out;
+  }
+
+  /** A JSON-serializable deep copy of the whole engine state (buffered events included). */
+  snapshot(): EngineSnapshot {
+    const snap: EngineSnapshot = {
+      format: 'kairos.patterns.v1',
+      watermark: Number.isFinite(this.watermark) ? this.watermark : null,
+      arrivalSeq: this.arrivalSeq,
+      buffer: this.buffer.toArray(),
+      stats: { ...this.stats },
+      triggers: this.slots.map((s) => ({
+        name: s.compiled.spec.name,
+        version: s.compiled.spec.version,
+        states: [...s.states].map(([cid, st]) => [cid, this.serializeState(st)] as [string, SerializedState]),
+      })),
+    };
+    return JSON.parse(JSON.stringify(snap)) as EngineSnapshot;
+  }
+
+  /**
+   * Replaces all state with a snapshot (taken from an engine with possibly other triggers): states of
+   * triggers with the same name and version are restored, others follow the hot-reload rule.
+   */
+  restore(snapshot: EngineSnapshot): void {
+    if (snapshot === null || typeof snapshot !== 'object' || snapshot.format !== 'kairos.patterns.v1')
+      throw new Error('not a kairos.patterns.v1 snapshot');
+    const snap = JSON.parse(JSON.stringify(snapshot)) as EngineSnapshot;
+    this.watermark = snap.watermark === null ? -Infinity : snap.watermark;
+    this.arrivalSeq = snap.arrivalSeq;
+    this.buffer.clear();
+    for (const b of snap.buffer) this.buffer.push(b);
+    Object.assign(this.stats, snap.stats);
+    const byName = new Map(snap.triggers.map((t) => [t.name, t]));
+    for (const slot of this.slots) {
+      slot.states = new Map();
+      slot.scratch = null;
+      const saved = byName.get(slot.compiled.spec.name);
+      if (saved === undefined) continue;
+      const sameVersion = saved.version === slot.compiled.spec.version;
+      const width = slot.compiled.nodes.length * STRIDE;
+      for (const [cid, s] of saved.states) {
+        const st = this.stateFor(slot, cid);
+        st.lastFiredAt = s.lastFiredAt;
+        st.lastSuppressed = s.lastSuppressed;
+        if (!sameVersion) continue;
+        st.runSeq = s.runSeq ?? 0;
+        if (s.failures !== undefined) st.failures = s.failures as unknown as Record<number, FailureRecord>;
+        for (const r of s.runs ?? []) {
+          if (r.n.length !== width) throw new Error(`snapshot does not fit trigger '${slot.compiled.spec.name}'`);
+          st.runs.push({
+            seq: r.seq,
+            n: r.n.map((x) => (x === null ? NaN : x)),
+            ev: r.ev,
+            bindings: r.bindings,
+            deadline: Infinity,
+            deadlineNode: -1,
+            expiry: Infinity,
+          });
+        }
+      }
+    }
+    this.rebuildTimers();
+  }
+
+  /** Serialized size (UTF-8 bytes of the JSON) of one customer's state, or of the whole engine. */
+  stateBytes(customerId?: string): number {
+    if (customerId === undefined) return Buffer.byteLength(JSON.stringify(this.snapshotShallow()));
+    let bytes = 0;
+    for (const slot of this.slots) {
+      const st = slot.states.get(customerId);
+      if (st !== undefined) bytes += Buffer.byteLength(JSON.stringify(this.serializeState(st))) + slot.compiled.spec.name.length + 4;
+    }
+    return bytes;
+  }
+
+  private snapshotShallow(): unknown {
+    return {
+      buffer: this.buffer.toArray(),
+      triggers: this.slots.map((s) => [s.compiled.spec.name, [...s.states].map(([c, st]) => [c, this.serializeState(st)])]),
+    };
+  }
+
+  /** Customers with any state (partial matches, cooldown bookkeeping, condition-failure records). */
+  customersWithState(): string[] {
+    const set = new Set<string>();
+    for (const slot of this.slots) for (const cid of slot.states.keys()) set.add(cid);
+    return [...set].sort();
+  }
+
+  /** Forgets one customer (e.g. erasure request). */
+  dropCustomer(customerId: string): void {
+    for (const slot of this.slots) slot.states.delete(customerId);
+  }
+}
+
+function describeFire(
+  spec: TriggerSpec,
+  customerId: string,
+  at: number,
+  matched: MatchedStep[],
+  deadline: number | undefined,
+): string {
+  const steps = matched.map((m) => {
+    if (m.kind === 'absent')
+      return `${m.path}: no ${m.type} from ${iso(m.absentFrom as number)} until ${iso(m.absentUntil as number)}`;
+    const e = m.event as BoundEvent;
+    return `${m.path}${m.alias !== undefined ? ` (${m.alias})` : ''}: ${e.type} ${e.id} at ${iso(e.time)}`;
+  });
+  const how = deadline !== undefined ? `when the absence deadline ${iso(deadline)} passed` : 'on the last matched event';
+  return `Trigger '${spec.name}' v${spec.version} fired for customer ${customerId} at ${iso(at)} ${how}: ${steps.join('; ')}.`;
+}

@@ -14,4 +14,37 @@ export {
   validateSources,
 } from './validate';
 export type { SourceText, ValidateOptions } from './validate';
-export type { TriggerSpec, Pattern, Condition, ConditionContext, EngineEvent } from './patterns';
+export type {
+  AbsentPattern,
+  AllPattern,
+  AnyPattern,
+  Condition,
+  ConditionContext,
+  CountPattern,
+  EngineEvent,
+  EventPattern,
+  Pattern,
+  SequencePattern,
+  TriggerSpec,
+} from './patterns';
+export {
+  createMemoryDefinitionStore,
+  definitionKey,
+  DefinitionApplyError,
+  DEFINITIONS_BUCKET,
+  DEFINITIONS_HISTORY,
+  KvDefinitionStore,
+  MemoryKvBackend,
+} from './store';
+export type {
+  ApplyResult,
+  DefinitionChange,
+  DefinitionStore,
+  HistoryEntry,
+  KvBackend,
+  RawEntry,
+  StoredDefinition,
+  WatchHandle,
+} from './store';
+export { NatsKvBackend, openNatsDefinitionStore } from './kv-store';
+export type { NatsDefinitionStoreOptions } from './kv-store';

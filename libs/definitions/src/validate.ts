@@ -170,7 +170,7 @@ export function validateSources(sources: SourceText[], options: ValidateOptions 
     if (document.kind !== 'Trigger') continue;
     let trigger: TriggerSpec | undefined;
     const ok = semantic(doc, (issues) => {
-      trigger = compileTriggerDocument(document, 0, issues);
+      trigger = compileTriggerDocument(document, 0, issues, !structural.has(doc));
       triggers.set(trigger.name, trigger);
     });
     if (ok && trigger) documents.push({ kind: 'Trigger', name: trigger.name, document, source: doc.source, trigger });

@@ -1,0 +1,123 @@
+import type { Db } from 'mongodb';
+import {
+  consumerSpec,
+  filters,
+  partitionDurable,
+  partitionsOwnedBy,
+  SCHEMAS,
+  STREAMS,
+  type actions,
+  type events,
+} from '@kairos/contracts';
+import {
+  ConsumeLoop,
+  Publisher,
+  type Logger as MessagingLogger,
+  type NatsConnection,
+} from '@kairos/messaging';
+import { createContainer, systemClock, TOKENS, type Clock, type Logger } from '@kairos/service-kit';
+import { CommunicationLog } from './communications';
+import { Enricher } from './enricher';
+import { JourneyClassifier } from './journey';
+import { ProfileServiceImpl } from './profile-service';
+import { ProfileStore } from './profile-store';
+import type { EnrichmentSettings } from './settings';
+import { TimeEventScheduler } from './time-events';
+import { ENRICHMENT_TOKENS } from './tokens';
+
+export interface EnrichmentOptions {
+  nc: NatsConnection;
+  db: Db;
+  logger: Logger;
+  settings: EnrichmentSettings;
+  partitions: number;
+  replicaOrdinal?: number;
+  replicas?: number;
+  cacheSize?: number;
+  clock?: Clock;
+  /** Scan interval of the time-based event scheduler (ms); 0 disables the timer (tests call scan()). */
+  timeEventsIntervalMs?: number;
+}
+
+export interface EnrichmentApp {
+  service: ProfileServiceImpl;
+  enricher: Enricher;
+  scheduler: TimeEventScheduler;
+  communications: CommunicationLog;
+  store: ProfileStore;
+  ownedPartitions: number[];
+  /** Stops the scheduler and the consume loops (in-flight messages finish and are acked). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Wires the service (the composition root's body, shared by main.ts and the in-process tests):
+ * DI container, MongoDB indexes, one ordered consume loop per owned partition, the outcome loop and
+ * the time-based event scheduler.
+ */
+export async function startEnrichment(opts: EnrichmentOptions): Promise<EnrichmentApp> {
+  const owned = partitionsOwnedBy(opts.replicaOrdinal ?? 0, opts.replicas ?? 1, opts.partitions);
+  const publisher = new Publisher(opts.nc, { logger: opts.logger as MessagingLogger });
+  const container = createContainer([
+    [TOKENS.Logger, opts.logger],
+    [TOKENS.Nats, opts.nc],
+    [TOKENS.Publisher, publisher],
+    [TOKENS.Clock, opts.clock ?? systemClock],
+    [ENRICHMENT_TOKENS.Db, opts.db],
+    [ENRICHMENT_TOKENS.Settings, opts.settings],
+    [ENRICHMENT_TOKENS.CacheSize, opts.cacheSize ?? 50_000],
+    [ENRICHMENT_TOKENS.Partitions, opts.partitions],
+    [ENRICHMENT_TOKENS.OwnedPartitions, owned],
+  ]);
+  container.register(JourneyClassifier, {
+    useValue: new JourneyClassifier(opts.settings.journey.rules, opts.settings.journey.defaultStage),
+  });
+  for (const cls of [ProfileStore, CommunicationLog, TimeEventScheduler, Enricher, ProfileServiceImpl]) {
+    container.registerSingleton(cls as never);
+  }
+  const store = container.resolve(ProfileStore);
+  const communications = container.resolve(CommunicationLog);
+  const scheduler = container.resolve(TimeEventScheduler);
+  const enricher = container.resolve(Enricher);
+  const service = container.resolve(ProfileServiceImpl);
+  await communications.init();
+  await scheduler.init();
+
+  const loops: Array<ConsumeLoop<unknown>> = [];
+  for (const p of owned) {
+    const loop = new ConsumeLoop<events.Event>(opts.nc, {
+      spec: consumerSpec(STREAMS.EVENTS.name, partitionDurable('enrichment', p), filters.rawPartition(p)),
+      schema: SCHEMAS.Event,
+      handler: (event, ctx) => enricher.handle(event, ctx),
+      mode: { kind: 'ordered' },
+      logger: opts.logger as MessagingLogger,
+      publisher,
+    });
+    loops.push(loop as ConsumeLoop<unknown>);
+  }
+  const outcomes = new ConsumeLoop<actions.ActionOutcome>(opts.nc, {
+    // Outcomes are not partitioned; replica 0 records them (idempotent, so a takeover is safe).
+    spec: consumerSpec(STREAMS.ACTIONS.name, 'enrichment-outcomes', filters.allOutcomes),
+    schema: SCHEMAS.ActionOutcome,
+    handler: async (outcome) => void (await communications.recordOutcome(outcome)),
+    mode: { kind: 'concurrent', max: 16 },
+    logger: opts.logger as MessagingLogger,
+    publisher,
+  });
+  if ((opts.replicaOrdinal ?? 0) === 0) loops.push(outcomes as ConsumeLoop<unknown>);
+  await Promise.all(loops.map((l) => l.start()));
+  if (opts.timeEventsIntervalMs) scheduler.start(opts.timeEventsIntervalMs);
+
+  return {
+    service,
+    enricher,
+    scheduler,
+    communications,
+    store,
+    ownedPartitions: owned,
+    async stop() {
+      await scheduler.stop();
+      await Promise.all(loops.map((l) => l.drain()));
+    },
+  };
+}

@@ -1,0 +1,12 @@
+export * from './settings';
+export * from './journey';
+export * from './occurrences';
+export * from './profile-model';
+export * from './profile-store';
+export * from './communications';
+export * from './time-events';
+export * from './enricher';
+export * from './profile-service';
+export * from './app';
+export * from './config';
+export { runProfileBenchmark } from './bench';

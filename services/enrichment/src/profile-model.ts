@@ -1,0 +1,379 @@
+import { IANAZone } from 'luxon';
+import { events, type profiles } from '@kairos/contracts';
+
+type Event = events.Event;
+type Communication = profiles.Communication;
+type Profile = profiles.Profile;
+type UpsertRequest = profiles.UpsertRequest;
+const { EventCategory } = events;
+
+/** How a profile is stored in MongoDB (`profiles` collection, `_id` = customer id). */
+export interface ProfileDoc {
+  _id: string;
+  traits: Record<string, unknown>;
+  consent: { marketing: boolean; transactional: boolean };
+  preferences: { preferred_channel: string; opted_out_channels: string[] };
+  contacts: { email: string; phone: string; push_tokens: string[]; webhook_url: string };
+  time_zone: string;
+  journey_stage: string;
+  counters: {
+    first_seen?: Date;
+    last_seen?: Date;
+    total_events: number;
+    /** Stored as pairs: event types contain dots, which MongoDB field paths cannot. */
+    events_by_type: Array<{ t: string; n: number }>;
+    purchases: number;
+    lifetime_value: number;
+  };
+  dates: Record<string, string>;
+  recent_communications: CommunicationDoc[];
+  /** Ids of the most recent events applied (bounded), so a redelivered event is not counted twice. */
+  applied_event_ids: string[];
+  /** Optimistic-concurrency version, incremented by every write. */
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface CommunicationDoc {
+  action_id: string;
+  workflow: string;
+  trigger: string;
+  channel: string;
+  status: string;
+  at: Date;
+  template: string;
+  transactional: boolean;
+}
+
+/** Bound on `applied_event_ids`: replays of older events per customer are not detected. */
+export const APPLIED_EVENT_IDS = 100;
+
+/** A bad input field; the gRPC layer turns it into INVALID_ARGUMENT naming `field`. */
+export class FieldError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+    this.name = 'FieldError';
+  }
+}
+
+export function newProfile(customerId: string, now: Date): ProfileDoc {
+  return {
+    _id: customerId,
+    traits: {},
+    consent: { marketing: false, transactional: true },
+    preferences: { preferred_channel: '', opted_out_channels: [] },
+    contacts: { email: '', phone: '', push_tokens: [], webhook_url: '' },
+    time_zone: '',
+    journey_stage: '',
+    counters: { total_events: 0, events_by_type: [], purchases: 0, lifetime_value: 0 },
+    dates: {},
+    recent_communications: [],
+    applied_event_ids: [],
+    version: 0,
+    created_at: now,
+    updated_at: now,
+  };
+}
+
+/** A deep copy, so a failed write never leaves a half-applied change in the cache. */
+export function cloneProfile(p: ProfileDoc): ProfileDoc {
+  return structuredClone(p);
+}
+
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+export function isValidIsoDate(s: string): boolean {
+  const m = ISO_DATE.exec(s);
+  if (!m) return false;
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return (
+    d.getUTCFullYear() === Number(m[1]) &&
+    d.getUTCMonth() === Number(m[2]) - 1 &&
+    d.getUTCDate() === Number(m[3])
+  );
+}
+
+export function isValidTimeZone(tz: string): boolean {
+  return tz === '' || IANAZone.isValidZone(tz);
+}
+
+function validTraitKey(key: string): boolean {
+  return key.length > 0 && !key.includes('.') && !key.startsWith('$');
+}
+
+/** Merges traits: a null value removes the trait, anything else replaces it. */
+export function mergeTraits(
+  current: Record<string, unknown>,
+  patch: Record<string, unknown>,
+  fieldPrefix = 'traits',
+): Record<string, unknown> {
+  const next = { ...current };
+  for (const [k, v] of Object.entries(patch)) {
+    if (!validTraitKey(k))
+      throw new FieldError(
+        `${fieldPrefix}.${k}`,
+        "trait names must be non-empty, without '.' or a leading '$'",
+      );
+    if (v === null || v === undefined) delete next[k];
+    else next[k] = v;
+  }
+  return next;
+}
+
+function mergeDates(
+  current: Record<string, string>,
+  patch: Record<string, unknown>,
+  field: string,
+): Record<string, string> {
+  const next = { ...current };
+  for (const [k, v] of Object.entries(patch)) {
+    if (!validTraitKey(k))
+      throw new FieldError(`${field}.${k}`, "date names must be non-empty, without '.' or a leading '$'");
+    if (v === null || v === undefined || v === '') delete next[k];
+    else if (typeof v === 'string' && isValidIsoDate(v)) next[k] = v;
+    else throw new FieldError(`${field}.${k}`, `expected an ISO date YYYY-MM-DD, got '${String(v)}'`);
+  }
+  return next;
+}
+
+/** Applies an UpsertRequest: traits and dates merged, other present sections replaced. */
+export function applyUpsert(current: ProfileDoc, req: UpsertRequest, now: Date): ProfileDoc {
+  const next = cloneProfile(current);
+  if (req.traits) next.traits = mergeTraits(next.traits, req.traits);
+  if (req.consent)
+    next.consent = { marketing: req.consent.marketing, transactional: req.consent.transactional };
+  if (req.preferences) {
+    next.preferences = {
+      preferred_channel: req.preferences.preferredChannel,
+      opted_out_channels: [...new Set(req.preferences.optedOutChannels)],
+    };
+  }
+  if (req.contacts) {
+    // Empty fields keep the stored value, so a client can update one contact point.
+    const c = req.contacts;
+    next.contacts = {
+      email: c.email || next.contacts.email,
+      phone: c.phone || next.contacts.phone,
+      push_tokens: c.pushTokens.length ? [...new Set(c.pushTokens)] : next.contacts.push_tokens,
+      webhook_url: c.webhookUrl || next.contacts.webhook_url,
+    };
+  }
+  if (req.timeZone) {
+    if (!isValidTimeZone(req.timeZone))
+      throw new FieldError('time_zone', `unknown IANA time zone '${req.timeZone}'`);
+    next.time_zone = req.timeZone;
+  }
+  if (req.dates && Object.keys(req.dates).length) next.dates = mergeDates(next.dates, req.dates, 'dates');
+  next.updated_at = now;
+  return next;
+}
+
+/** Keys of a profile event's properties that are not traits (the documented convention). */
+const PROFILE_KEYS = new Set([
+  'traits',
+  'email',
+  'phone',
+  'push_token',
+  'push_tokens',
+  'webhook_url',
+  'consent',
+  'preferred_channel',
+  'opted_out_channels',
+  'time_zone',
+  'dates',
+]);
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+
+/**
+ * Applies the profile fields a `profile.updated`/`identify` event carries (see README). Invalid
+ * fields are skipped and reported, so one bad field does not block the rest of the event.
+ */
+export function applyProfileProperties(p: ProfileDoc, props: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const attempt = (f: () => void) => {
+    try {
+      f();
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  };
+  const traitPatch: Record<string, unknown> = isObject(props.traits) ? { ...props.traits } : {};
+  for (const [k, v] of Object.entries(props)) if (!PROFILE_KEYS.has(k)) traitPatch[k] = v;
+  for (const [k, v] of Object.entries(traitPatch))
+    attempt(() => (p.traits = mergeTraits(p.traits, { [k]: v }, 'properties.traits')));
+  if (str(props.email) !== undefined) p.contacts.email = str(props.email)!;
+  if (str(props.phone) !== undefined) p.contacts.phone = str(props.phone)!;
+  if (str(props.webhook_url) !== undefined) p.contacts.webhook_url = str(props.webhook_url)!;
+  if (Array.isArray(props.push_tokens))
+    p.contacts.push_tokens = [...new Set(props.push_tokens.filter((t) => typeof t === 'string'))];
+  const token = str(props.push_token);
+  if (token && !p.contacts.push_tokens.includes(token)) p.contacts.push_tokens.push(token);
+  if (isObject(props.consent)) {
+    if (typeof props.consent.marketing === 'boolean') p.consent.marketing = props.consent.marketing;
+    if (typeof props.consent.transactional === 'boolean')
+      p.consent.transactional = props.consent.transactional;
+  }
+  if (str(props.preferred_channel) !== undefined)
+    p.preferences.preferred_channel = str(props.preferred_channel)!;
+  if (Array.isArray(props.opted_out_channels)) {
+    p.preferences.opted_out_channels = [
+      ...new Set(props.opted_out_channels.filter((c) => typeof c === 'string')),
+    ];
+  }
+  const tz = str(props.time_zone);
+  if (tz !== undefined) {
+    if (isValidTimeZone(tz)) p.time_zone = tz;
+    else problems.push(`properties.time_zone: unknown IANA time zone '${tz}'`);
+  }
+  if (isObject(props.dates)) {
+    for (const [k, v] of Object.entries(props.dates))
+      attempt(() => (p.dates = mergeDates(p.dates, { [k]: v }, 'properties.dates')));
+  }
+  return problems;
+}
+
+export interface EventRules {
+  purchaseEventTypes: ReadonlySet<string>;
+  profileEventTypes: ReadonlySet<string>;
+  revenueProperty: string;
+}
+
+/** Categories that mean the customer was active (first/last seen). */
+const ACTIVITY = new Set([
+  EventCategory.EVENT_CATEGORY_CUSTOMER_ACTION,
+  EventCategory.EVENT_CATEGORY_UNSPECIFIED,
+]);
+
+/**
+ * Applies one event to a profile copy: counters, purchases, profile fields. Returns undefined when
+ * the event was already applied (a redelivery or a re-published duplicate).
+ */
+export function applyEvent(
+  current: ProfileDoc,
+  event: Event,
+  rules: EventRules,
+  now: Date,
+): { profile: ProfileDoc; problems: string[] } | undefined {
+  if (current.applied_event_ids.includes(event.id)) return undefined;
+  const p = cloneProfile(current);
+  const at = event.occurredAt ?? event.receivedAt ?? now;
+  const c = p.counters;
+  if (ACTIVITY.has(event.category)) {
+    if (!c.first_seen || at < c.first_seen) c.first_seen = at;
+    if (!c.last_seen || at > c.last_seen) c.last_seen = at;
+  }
+  c.total_events += 1;
+  const entry = c.events_by_type.find((e) => e.t === event.type);
+  if (entry) entry.n += 1;
+  else c.events_by_type.push({ t: event.type, n: 1 });
+  const props = (event.properties ?? {}) as Record<string, unknown>;
+  if (rules.purchaseEventTypes.has(event.type)) {
+    c.purchases += 1;
+    const revenue = Number(props[rules.revenueProperty]);
+    if (Number.isFinite(revenue)) c.lifetime_value = Math.round((c.lifetime_value + revenue) * 1e6) / 1e6;
+  }
+  const problems = rules.profileEventTypes.has(event.type) ? applyProfileProperties(p, props) : [];
+  p.applied_event_ids.push(event.id);
+  if (p.applied_event_ids.length > APPLIED_EVENT_IDS)
+    p.applied_event_ids.splice(0, p.applied_event_ids.length - APPLIED_EVENT_IDS);
+  p.updated_at = now;
+  return { profile: p, problems };
+}
+
+/** Status order of a message's life; the embedded history keeps the furthest one per action. */
+const STATUS_RANK: Record<string, number> = {
+  held_out: 1,
+  suppressed: 1,
+  failed: 1,
+  sent: 2,
+  delivered: 3,
+  opened: 4,
+  clicked: 5,
+};
+
+/**
+ * Adds a communication to the embedded recent list (newest first, bounded). One entry per action:
+ * a later response (opened, clicked) upgrades the status of the entry and keeps its send time.
+ * Returns undefined when nothing changes (idempotent).
+ */
+export function addRecentCommunication(
+  list: CommunicationDoc[],
+  comm: CommunicationDoc,
+  bound: number,
+): CommunicationDoc[] | undefined {
+  const existing = list.find((c) => c.action_id === comm.action_id);
+  if (existing) {
+    if ((STATUS_RANK[comm.status] ?? 0) <= (STATUS_RANK[existing.status] ?? 0)) return undefined;
+    return list.map((c) =>
+      c === existing ? { ...c, status: comm.status, channel: comm.channel || c.channel } : c,
+    );
+  }
+  const next = [...list, comm].sort((a, b) => b.at.getTime() - a.at.getTime());
+  return next.slice(0, bound);
+}
+
+export function communicationToProto(c: CommunicationDoc): Communication {
+  return {
+    actionId: c.action_id,
+    workflow: c.workflow,
+    trigger: c.trigger,
+    channel: c.channel,
+    status: c.status,
+    at: c.at,
+    template: c.template,
+    transactional: c.transactional,
+  };
+}
+
+export function communicationFromProto(c: Communication, fallbackAt: Date): CommunicationDoc {
+  return {
+    action_id: c.actionId,
+    workflow: c.workflow,
+    trigger: c.trigger,
+    channel: c.channel,
+    status: c.status,
+    at: c.at ?? fallbackAt,
+    template: c.template,
+    transactional: c.transactional,
+  };
+}
+
+export function toProto(p: ProfileDoc, journeyStage = p.journey_stage): Profile {
+  const c = p.counters;
+  return {
+    customerId: p._id,
+    traits: p.traits,
+    consent: { marketing: p.consent.marketing, transactional: p.consent.transactional },
+    preferences: {
+      preferredChannel: p.preferences.preferred_channel,
+      optedOutChannels: p.preferences.opted_out_channels,
+    },
+    contacts: {
+      email: p.contacts.email,
+      phone: p.contacts.phone,
+      pushTokens: p.contacts.push_tokens,
+      webhookUrl: p.contacts.webhook_url,
+    },
+    timeZone: p.time_zone,
+    journeyStage,
+    counters: {
+      firstSeen: c.first_seen,
+      lastSeen: c.last_seen,
+      totalEvents: c.total_events,
+      eventsByType: Object.fromEntries(c.events_by_type.map((e) => [e.t, e.n])),
+      purchases: c.purchases,
+      lifetimeValue: c.lifetime_value,
+    },
+    dates: p.dates,
+    createdAt: p.created_at,
+    updatedAt: p.updated_at,
+    recentCommunications: p.recent_communications.map(communicationToProto),
+  };
+}

@@ -1,0 +1,136 @@
+import * as grpc from '@grpc/grpc-js';
+import { inject, injectable } from 'tsyringe';
+import type { profiles } from '@kairos/contracts';
+import { TOKENS, type Clock, type Logger } from '@kairos/service-kit';
+import { CommunicationLog } from './communications';
+import { JourneyClassifier } from './journey';
+import {
+  applyUpsert,
+  communicationFromProto,
+  communicationToProto,
+  FieldError,
+  newProfile,
+  toProto,
+  type ProfileDoc,
+} from './profile-model';
+import { ProfileStore } from './profile-store';
+import { TimeEventScheduler } from './time-events';
+
+export const PROFILE_SERVICE_NAME = 'kairos.profiles.v1.ProfileService';
+const MAX_BATCH = 1_000;
+
+class NotFoundError extends Error {}
+
+function requireCustomerId(id: string | undefined, field = 'customer_id'): string {
+  if (!id) throw new FieldError(field, 'must not be empty');
+  return id;
+}
+
+/** ProfileService over gRPC: synchronous lookups and updates of profiles and history. */
+@injectable()
+export class ProfileServiceImpl {
+  constructor(
+    @inject(ProfileStore) private readonly store: ProfileStore,
+    @inject(CommunicationLog) private readonly comms: CommunicationLog,
+    @inject(TimeEventScheduler) private readonly scheduler: TimeEventScheduler,
+    @inject(JourneyClassifier) private readonly journey: JourneyClassifier,
+    @inject(TOKENS.Clock) private readonly clock: Clock,
+    @inject(TOKENS.Logger) private readonly logger: Logger,
+  ) {}
+
+  /** The journey stage depends on time (at_risk, churned), so reads recompute it. */
+  private snapshot(doc: ProfileDoc): profiles.Profile {
+    return toProto(doc, this.journey.classify(doc, this.clock.now()));
+  }
+
+  async get(req: profiles.GetRequest): Promise<profiles.GetResponse> {
+    const id = requireCustomerId(req.customerId);
+    const doc = await this.store.read(id);
+    if (!doc) throw new NotFoundError(`profile of customer '${id}' not found`);
+    return { profile: this.snapshot(doc) };
+  }
+
+  async batchGet(req: profiles.BatchGetRequest): Promise<profiles.BatchGetResponse> {
+    if (req.customerIds.length > MAX_BATCH)
+      throw new FieldError('customer_ids', `at most ${MAX_BATCH} ids per call`);
+    req.customerIds.forEach((id, i) => requireCustomerId(id, `customer_ids[${i}]`));
+    const unique = [...new Set(req.customerIds)];
+    const docs = new Map((await this.store.readMany(unique)).map((d) => [d._id, d]));
+    return {
+      profiles: unique.filter((id) => docs.has(id)).map((id) => this.snapshot(docs.get(id)!)),
+      missingCustomerIds: unique.filter((id) => !docs.has(id)),
+    };
+  }
+
+  async upsert(req: profiles.UpsertRequest): Promise<profiles.UpsertResponse> {
+    const id = requireCustomerId(req.customerId);
+    const now = new Date(this.clock.now());
+    const { previous, profile } = await this.store.update(id, (current) => {
+      const next = applyUpsert(current ?? newProfile(id, now), req, now);
+      next.journey_stage = this.journey.classify(next, now.getTime());
+      return { next, result: undefined };
+    });
+    if (TimeEventScheduler.affects(previous, profile!)) await this.scheduler.syncProfile(profile!);
+    return { profile: this.snapshot(profile!), created: !previous };
+  }
+
+  async recordCommunication(
+    req: profiles.RecordCommunicationRequest,
+  ): Promise<profiles.RecordCommunicationResponse> {
+    const id = requireCustomerId(req.customerId);
+    if (!req.communication) throw new FieldError('communication', 'is required');
+    const recorded = await this.comms.record(
+      id,
+      communicationFromProto(req.communication, new Date(this.clock.now())),
+    );
+    return { recorded };
+  }
+
+  async history(req: profiles.HistoryRequest): Promise<profiles.HistoryResponse> {
+    const id = requireCustomerId(req.customerId);
+    const list = await this.comms.history(id, {
+      since: req.since,
+      channel: req.channel,
+      workflow: req.workflow,
+      status: req.status,
+      limit: req.limit,
+    });
+    return { communications: list.map(communicationToProto) };
+  }
+
+  async delete(req: profiles.DeleteRequest): Promise<profiles.DeleteResponse> {
+    const id = requireCustomerId(req.customerId);
+    const communicationsDeleted = await this.comms.deleteCustomer(id);
+    await this.scheduler.deleteCustomer(id);
+    const deleted = await this.store.delete(id);
+    this.logger.info({ customerId: id, communicationsDeleted, deleted }, 'customer erased');
+    return { deleted, communicationsDeleted };
+  }
+
+  /** The grpc-js handlers, mapping errors to status codes. */
+  handlers(): profiles.ProfileServiceServer {
+    const unary =
+      <Req, Res>(fn: (req: Req) => Promise<Res>) =>
+      (call: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) => {
+        fn.call(this, call.request).then(
+          (res) => cb(null, res),
+          (err: Error) => cb(this.toStatus(err)),
+        );
+      };
+    return {
+      get: unary(this.get),
+      batchGet: unary(this.batchGet),
+      upsert: unary(this.upsert),
+      recordCommunication: unary(this.recordCommunication),
+      history: unary(this.history),
+      delete: unary(this.delete),
+    };
+  }
+
+  private toStatus(err: Error): Partial<grpc.StatusObject> {
+    if (err instanceof FieldError) return { code: grpc.status.INVALID_ARGUMENT, details: err.message };
+    if (err instanceof NotFoundError) return { code: grpc.status.NOT_FOUND, details: err.message };
+    this.logger.error({ err: err.message, stack: err.stack }, 'ProfileService call failed');
+    return { code: grpc.status.INTERNAL, details: err.message };
+  }
+}

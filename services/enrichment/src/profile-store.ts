@@ -1,0 +1,113 @@
+import { isDeepStrictEqual } from 'node:util';
+import { inject, injectable } from 'tsyringe';
+import { MongoServerError, type Collection, type Db } from 'mongodb';
+import { Lru } from './lru';
+import { ENRICHMENT_TOKENS } from './tokens';
+import type { ProfileDoc } from './profile-model';
+
+export const PROFILES = 'profiles';
+
+/** Fields the read path never needs. */
+const READ_PROJECTION = { applied_event_ids: 0 } as const;
+
+const MAX_CONFLICT_RETRIES = 8;
+
+function isDuplicateKey(err: unknown): boolean {
+  return err instanceof MongoServerError && err.code === 11000;
+}
+
+/**
+ * Profiles in MongoDB (`_id` is the customer id: the unique primary index) behind a write-through
+ * LRU cache. Every write is conditional on the version read, so a stale cache entry (another replica
+ * or a gRPC call wrote meanwhile) causes a reload and a retry, never a lost update.
+ */
+@injectable()
+export class ProfileStore {
+  readonly profiles: Collection<ProfileDoc>;
+  private readonly cache: Lru<string, ProfileDoc>;
+
+  constructor(@inject(ENRICHMENT_TOKENS.Db) db: Db, @inject(ENRICHMENT_TOKENS.CacheSize) cacheSize: number) {
+    this.profiles = db.collection<ProfileDoc>(PROFILES);
+    this.cache = new Lru(cacheSize);
+  }
+
+  /** The profile for a write: from the cache, else MongoDB. Callers must not mutate it. */
+  async getForWrite(customerId: string): Promise<ProfileDoc | undefined> {
+    const cached = this.cache.get(customerId);
+    if (cached) return cached;
+    const doc = (await this.profiles.findOne({ _id: customerId })) ?? undefined;
+    if (doc) this.cache.set(customerId, doc);
+    return doc;
+  }
+
+  /** A fresh read for the gRPC API (other replicas may write, so no cache). */
+  async read(customerId: string): Promise<ProfileDoc | undefined> {
+    return (await this.profiles.findOne({ _id: customerId }, { projection: READ_PROJECTION })) ?? undefined;
+  }
+
+  async readMany(customerIds: string[]): Promise<ProfileDoc[]> {
+    if (customerIds.length === 0) return [];
+    return this.profiles.find({ _id: { $in: customerIds } }, { projection: READ_PROJECTION }).toArray();
+  }
+
+  /**
+   * Writes `next` if the stored version is still `previous.version` (or inserts it when `previous`
+   * is undefined). Returns the stored document, or undefined on a conflict (after evicting the
+   * stale cache entry).
+   */
+  async save(next: ProfileDoc, previous: ProfileDoc | undefined): Promise<ProfileDoc | undefined> {
+    const id = next._id;
+    const written: ProfileDoc = { ...next, version: (previous?.version ?? 0) + 1 };
+    try {
+      if (!previous) {
+        await this.profiles.insertOne(written);
+      } else {
+        const set: Partial<ProfileDoc> = {};
+        for (const key of Object.keys(written) as Array<keyof ProfileDoc>) {
+          if (key !== '_id' && !isDeepStrictEqual(written[key], previous[key]))
+            (set as Record<string, unknown>)[key] = written[key];
+        }
+        const res = await this.profiles.updateOne({ _id: id, version: previous.version }, { $set: set });
+        if (res.matchedCount === 0) {
+          this.cache.delete(id);
+          return undefined;
+        }
+      }
+    } catch (err) {
+      this.cache.delete(id);
+      if (isDuplicateKey(err)) return undefined;
+      throw err;
+    }
+    this.cache.set(id, written);
+    return written;
+  }
+
+  /**
+   * Read-modify-write with optimistic concurrency: `change` gets the current profile (or undefined)
+   * and returns the next one, or undefined to leave it unchanged.
+   */
+  async update<R>(
+    customerId: string,
+    change: (current: ProfileDoc | undefined) => { next?: ProfileDoc; result: R },
+  ): Promise<{ result: R; previous?: ProfileDoc; profile?: ProfileDoc }> {
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.getForWrite(customerId);
+      const { next, result } = change(current);
+      if (!next) return { result, previous: current, profile: current };
+      const saved = await this.save(next, current);
+      if (saved) return { result, previous: current, profile: saved };
+      if (attempt >= MAX_CONFLICT_RETRIES)
+        throw new Error(`profile ${customerId}: too many concurrent updates`);
+    }
+  }
+
+  async delete(customerId: string): Promise<boolean> {
+    this.cache.delete(customerId);
+    const res = await this.profiles.deleteOne({ _id: customerId });
+    return res.deletedCount > 0;
+  }
+
+  get cachedProfiles(): number {
+    return this.cache.size;
+  }
+}

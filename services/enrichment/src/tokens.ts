@@ -1,0 +1,8 @@
+/** DI tokens of the enrichment service (common ones live in service-kit's TOKENS). */
+export const ENRICHMENT_TOKENS = {
+  Db: Symbol.for('kairos.enrichment.Db'),
+  Settings: Symbol.for('kairos.enrichment.Settings'),
+  CacheSize: Symbol.for('kairos.enrichment.CacheSize'),
+  Partitions: Symbol.for('kairos.enrichment.Partitions'),
+  OwnedPartitions: Symbol.for('kairos.enrichment.OwnedPartitions'),
+} as const;

@@ -1,0 +1,209 @@
+import assert from 'node:assert/strict';
+import { events } from '@kairos/contracts';
+import {
+  addRecentCommunication,
+  APPLIED_EVENT_IDS,
+  applyEvent,
+  applyUpsert,
+  FieldError,
+  mergeTraits,
+  newProfile,
+  toProto,
+  type CommunicationDoc,
+  type EventRules,
+} from '../../src/profile-model';
+
+const NOW = new Date('2026-03-10T12:00:00Z');
+const rules: EventRules = {
+  purchaseEventTypes: new Set(['order.completed']),
+  profileEventTypes: new Set(['identify']),
+  revenueProperty: 'revenue',
+};
+
+function event(id: string, type: string, properties: Record<string, unknown> = {}, at = NOW): events.Event {
+  return events.Event.fromPartial({
+    id,
+    type,
+    category: events.EventCategory.EVENT_CATEGORY_CUSTOMER_ACTION,
+    customerId: 'c1',
+    occurredAt: at,
+    properties,
+  });
+}
+
+describe('profile merge logic', () => {
+  it('merges traits and removes a trait whose value is null', () => {
+    assert.deepEqual(mergeTraits({ a: 1, b: 2 }, { b: null, c: 'x' }), { a: 1, c: 'x' });
+  });
+
+  it('rejects trait names with dots or a leading $, naming the field', () => {
+    assert.throws(
+      () => mergeTraits({}, { 'a.b': 1 }),
+      (e: FieldError) => e.field === 'traits.a.b',
+    );
+    assert.throws(() => mergeTraits({}, { $set: 1 }), FieldError);
+  });
+
+  it('counts events per type, first and last seen, purchases and lifetime value', () => {
+    let p = newProfile('c1', NOW);
+    p = applyEvent(p, event('e1', 'page.viewed', {}, new Date('2026-03-01T00:00:00Z')), rules, NOW)!.profile;
+    p = applyEvent(
+      p,
+      event('e2', 'order.completed', { revenue: 19.9 }, new Date('2026-03-05T00:00:00Z')),
+      rules,
+      NOW,
+    )!.profile;
+    p = applyEvent(
+      p,
+      event('e3', 'order.completed', { revenue: '10.1' }, new Date('2026-02-01T00:00:00Z')),
+      rules,
+      NOW,
+    )!.profile;
+    assert.equal(p.counters.total_events, 3);
+    assert.deepEqual(p.counters.events_by_type, [
+      { t: 'page.viewed', n: 1 },
+      { t: 'order.completed', n: 2 },
+    ]);
+    assert.equal(p.counters.purchases, 2);
+    assert.equal(p.counters.lifetime_value, 30);
+    assert.equal(
+      p.counters.first_seen!.toISOString(),
+      '2026-02-01T00:00:00.000Z',
+      'an older event moves first_seen back',
+    );
+    assert.equal(
+      p.counters.last_seen!.toISOString(),
+      '2026-03-05T00:00:00.000Z',
+      'an older event leaves last_seen',
+    );
+  });
+
+  it('does not apply the same event id twice, and keeps a bounded list of applied ids', () => {
+    const p = applyEvent(newProfile('c1', NOW), event('e1', 'page.viewed'), rules, NOW)!.profile;
+    assert.equal(applyEvent(p, event('e1', 'page.viewed'), rules, NOW), undefined);
+    let q = p;
+    for (let i = 0; i < APPLIED_EVENT_IDS + 10; i++)
+      q = applyEvent(q, event(`x${i}`, 'page.viewed'), rules, NOW)!.profile;
+    assert.equal(q.applied_event_ids.length, APPLIED_EVENT_IDS);
+  });
+
+  it('does not mutate the profile it was given', () => {
+    const p = newProfile('c1', NOW);
+    applyEvent(p, event('e1', 'identify', { traits: { plan: 'pro' } }), rules, NOW);
+    assert.equal(p.counters.total_events, 0);
+    assert.deepEqual(p.traits, {});
+  });
+
+  it('takes traits, contacts, consent, preferences, time zone and dates from identify events', () => {
+    const { profile, problems } = applyEvent(
+      newProfile('c1', NOW),
+      event('e1', 'identify', {
+        traits: { plan: 'pro' },
+        name: 'Ada',
+        email: 'ada@example.test',
+        push_token: 'tok-1',
+        consent: { marketing: true },
+        preferred_channel: 'push',
+        opted_out_channels: ['sms'],
+        time_zone: 'Europe/Paris',
+        dates: { birthday: '1990-05-01', renewal_date: 'soon' },
+      }),
+      rules,
+      NOW,
+    )!;
+    assert.deepEqual(profile.traits, { plan: 'pro', name: 'Ada' });
+    assert.equal(profile.contacts.email, 'ada@example.test');
+    assert.deepEqual(profile.contacts.push_tokens, ['tok-1']);
+    assert.deepEqual(profile.consent, { marketing: true, transactional: true });
+    assert.deepEqual(profile.preferences, { preferred_channel: 'push', opted_out_channels: ['sms'] });
+    assert.equal(profile.time_zone, 'Europe/Paris');
+    assert.deepEqual(profile.dates, { birthday: '1990-05-01' });
+    assert.match(problems.join(), /properties\.dates\.renewal_date/);
+  });
+
+  it('ignores profile properties on events that are not profile events', () => {
+    const { profile } = applyEvent(
+      newProfile('c1', NOW),
+      event('e1', 'page.viewed', { email: 'x@y.z' }),
+      rules,
+      NOW,
+    )!;
+    assert.equal(profile.contacts.email, '');
+  });
+
+  it('upserts: merges traits and dates, replaces present sections, keeps unset contact fields', () => {
+    const base = newProfile('c1', NOW);
+    base.traits = { a: 1, b: 2 };
+    base.contacts.phone = '+33100000000';
+    base.dates = { birthday: '1990-05-01' };
+    const next = applyUpsert(
+      base,
+      {
+        customerId: 'c1',
+        traits: { b: null, c: 3 },
+        consent: { marketing: true, transactional: false },
+        contacts: { email: 'a@b.c', phone: '', pushTokens: [], webhookUrl: '' },
+        timeZone: 'Asia/Tokyo',
+        dates: { trial_end: '2026-04-01', birthday: '' },
+      },
+      NOW,
+    );
+    assert.deepEqual(next.traits, { a: 1, c: 3 });
+    assert.deepEqual(next.consent, { marketing: true, transactional: false });
+    assert.equal(next.contacts.email, 'a@b.c');
+    assert.equal(next.contacts.phone, '+33100000000');
+    assert.equal(next.time_zone, 'Asia/Tokyo');
+    assert.deepEqual(next.dates, { trial_end: '2026-04-01' }, 'an empty date value removes it');
+  });
+
+  it('rejects an unknown time zone and a malformed date, naming the field', () => {
+    const base = newProfile('c1', NOW);
+    assert.throws(
+      () => applyUpsert(base, { customerId: 'c1', timeZone: 'Nowhere/Land', dates: {} }, NOW),
+      /time_zone/,
+    );
+    assert.throws(
+      () => applyUpsert(base, { customerId: 'c1', timeZone: '', dates: { birthday: '01/05/1990' } }, NOW),
+      (e: FieldError) => e.field === 'dates.birthday',
+    );
+  });
+
+  it('keeps one embedded entry per action, upgrading its status, newest first, bounded', () => {
+    const comm = (id: string, status: string, minute: number): CommunicationDoc => ({
+      action_id: id,
+      workflow: 'w',
+      trigger: 't',
+      channel: 'email',
+      status,
+      at: new Date(Date.UTC(2026, 0, 1, 0, minute)),
+      template: '',
+      transactional: false,
+    });
+    let list = addRecentCommunication([], comm('a1', 'sent', 1), 2)!;
+    list = addRecentCommunication(list, comm('a2', 'sent', 2), 2)!;
+    assert.deepEqual(
+      list.map((c) => c.action_id),
+      ['a2', 'a1'],
+    );
+    list = addRecentCommunication(list, comm('a1', 'opened', 5), 2)!;
+    assert.equal(list.find((c) => c.action_id === 'a1')!.status, 'opened');
+    assert.equal(
+      addRecentCommunication(list, comm('a1', 'delivered', 6), 2),
+      undefined,
+      'a lower status changes nothing',
+    );
+    list = addRecentCommunication(list, comm('a3', 'sent', 3), 2)!;
+    assert.deepEqual(
+      list.map((c) => c.action_id),
+      ['a3', 'a2'],
+    );
+  });
+
+  it('maps a profile to the proto shape with events_by_type as a map', () => {
+    const p = applyEvent(newProfile('c1', NOW), event('e1', 'page.viewed'), rules, NOW)!.profile;
+    const proto = toProto(p, 'new');
+    assert.equal(proto.customerId, 'c1');
+    assert.equal(proto.journeyStage, 'new');
+    assert.deepEqual(proto.counters!.eventsByType, { 'page.viewed': 1 });
+  });
+});

@@ -8,7 +8,17 @@
  * (`price >= 20` and `price >= 20.0`). For arithmetic, integer literals next to a double or an
  * untyped operand (event/profile data) are compiled as doubles, so `event.properties.qty + 1` works.
  */
-import { celEnv, celList, celMap, isCelError, isCelList, isCelMap, parse, plan, type CelValue } from '@bufbuild/cel';
+import {
+  celEnv,
+  celList,
+  celMap,
+  isCelError,
+  isCelList,
+  isCelMap,
+  parse,
+  plan,
+  type CelValue,
+} from '@bufbuild/cel';
 
 type Expr = ReturnType<typeof parse>['expr'];
 
@@ -54,7 +64,16 @@ export type CelCompileResult = { ok: true; program: CompiledCel } | { ok: false;
 
 const env = celEnv();
 
-const INTERNAL_FUNCS = new Set(['_&&_', '_||_', '_?_:_', '_[_]', '@not_strictly_false', '@in', '_[?_]', '_?._']);
+const INTERNAL_FUNCS = new Set([
+  '_&&_',
+  '_||_',
+  '_?_:_',
+  '_[_]',
+  '@not_strictly_false',
+  '@in',
+  '_[?_]',
+  '_?._',
+]);
 const ORDERING = new Set(['_<_', '_<=_', '_>_', '_>=_']);
 const EQUALITY = new Set(['_==_', '_!=_']);
 const ARITH = new Set(['_+_', '_-_', '_*_', '_/_', '_%_']);
@@ -159,7 +178,11 @@ class Checker {
         if (operand && operand.exprKind.case === 'identExpr' && !locals.has(operand.exprKind.value.name)) {
           const name = operand.exprKind.value.name;
           const t = this.ident(name);
-          if (this.scope.variables.get(name) === 'event' && !testOnly && !(EVENT_FIELDS as readonly string[]).includes(field)) {
+          if (
+            this.scope.variables.get(name) === 'event' &&
+            !testOnly &&
+            !(EVENT_FIELDS as readonly string[]).includes(field)
+          ) {
             this.err(
               `unknown field '${field}' on ${name === 'event' ? 'event' : `alias '${name}'`} (expected one of: ${EVENT_FIELDS.join(', ')})`,
             );
@@ -167,7 +190,8 @@ class Checker {
           void t;
         } else if (operand) {
           const t = this.infer(operand, locals);
-          if (t !== 'dyn' && t !== 'map' && t !== 'null') this.err(`cannot select field '${field}' from a ${typeName(t)}`);
+          if (t !== 'dyn' && t !== 'map' && t !== 'null')
+            this.err(`cannot select field '${field}' from a ${typeName(t)}`);
         }
         return testOnly ? 'bool' : 'dyn';
       }
@@ -175,7 +199,8 @@ class Checker {
         for (const el of k.value.elements) this.infer(el, locals);
         return 'list';
       case 'structExpr':
-        if (k.value.messageName) this.err(`message construction '${k.value.messageName}{...}' is not supported`);
+        if (k.value.messageName)
+          this.err(`message construction '${k.value.messageName}{...}' is not supported`);
         for (const entry of k.value.entries) {
           if (entry.keyKind.case === 'mapKey') this.infer(entry.keyKind.value, locals);
           if (entry.value) this.infer(entry.value, locals);
@@ -185,7 +210,8 @@ class Checker {
         const c = k.value;
         if (c.iterRange) {
           const rt = this.infer(c.iterRange, locals);
-          if (rt !== 'dyn' && rt !== 'list' && rt !== 'map') this.err(`cannot iterate over a ${typeName(rt)}`);
+          if (rt !== 'dyn' && rt !== 'list' && rt !== 'map')
+            this.err(`cannot iterate over a ${typeName(rt)}`);
         }
         const inner = new Map(locals);
         const accuT = c.accuInit ? this.infer(c.accuInit, locals) : 'dyn';
@@ -210,7 +236,9 @@ class Checker {
       return 'map';
     }
     if (this.scope.laterAliases?.has(name)) {
-      this.err(`alias '${name}' is bound by a later step; a condition can only use aliases bound by earlier steps`);
+      this.err(
+        `alias '${name}' is bound by a later step; a condition can only use aliases bound by earlier steps`,
+      );
     } else if (this.scope.lenient) {
       this.used.add(name);
       return 'dyn';
@@ -230,11 +258,13 @@ class Checker {
     const targetT = call.target ? this.infer(call.target, locals) : undefined;
     const argT = call.args.map((a) => this.infer(a, locals));
     if (targetT !== undefined && ['contains', 'startsWith', 'endsWith', 'matches'].includes(f)) {
-      if (targetT !== 'dyn' && targetT !== 'string') this.err(`${f}() needs a string, got a ${typeName(targetT)}`);
+      if (targetT !== 'dyn' && targetT !== 'string')
+        this.err(`${f}() needs a string, got a ${typeName(targetT)}`);
     }
     if (f === '_&&_' || f === '_||_' || f === '!_') {
       for (const t of argT)
-        if (t !== 'bool' && t !== 'dyn') this.err(`operator ${opName(f)} expects booleans, got a ${typeName(t)}`);
+        if (t !== 'bool' && t !== 'dyn')
+          this.err(`operator ${opName(f)} expects booleans, got a ${typeName(t)}`);
       return 'bool';
     }
     if (EQUALITY.has(f)) return 'bool';
@@ -259,7 +289,10 @@ class Checker {
       const [a, b] = argT;
       if (a === 'dyn' || b === 'dyn') return 'dyn';
       if (NUMERIC.has(a) && NUMERIC.has(b)) {
-        if (a !== b) this.err(`operator ${opName(f)} cannot mix ${a} and ${b}; write ${a === 'int' ? 'double(x)' : 'int(x)'}`);
+        if (a !== b)
+          this.err(
+            `operator ${opName(f)} cannot mix ${a} and ${b}; write ${a === 'int' ? 'double(x)' : 'int(x)'}`,
+          );
         return a;
       }
       if (f === '_+_' && a === b && ['string', 'list', 'bytes', 'duration'].includes(a)) return a;
@@ -275,7 +308,8 @@ class Checker {
     }
     if (f === '_?_:_') {
       const [c, a, b] = argT;
-      if (c !== 'bool' && c !== 'dyn') this.err(`the condition of ?: must be a boolean, got a ${typeName(c)}`);
+      if (c !== 'bool' && c !== 'dyn')
+        this.err(`the condition of ?: must be a boolean, got a ${typeName(c)}`);
       return a === b ? a : 'dyn';
     }
     if (f.startsWith('get')) return 'int';
@@ -346,7 +380,8 @@ class ObjectView implements ReadonlyMap<string, unknown> {
   constructor(private readonly obj: Record<string, unknown>) {}
   get size(): number {
     let n = 0;
-    for (const k in this.obj) if (Object.prototype.hasOwnProperty.call(this.obj, k) && this.obj[k] !== undefined) n++;
+    for (const k in this.obj)
+      if (Object.prototype.hasOwnProperty.call(this.obj, k) && this.obj[k] !== undefined) n++;
     return n;
   }
   get(key: unknown): unknown {
@@ -366,7 +401,10 @@ class ObjectView implements ReadonlyMap<string, unknown> {
   *entries(): MapIterator<[string, unknown]> {
     for (const k of this.keys()) yield [k, toCelValue(this.obj[k])];
   }
-  forEach(cb: (value: unknown, key: string, map: ReadonlyMap<string, unknown>) => void, thisArg?: unknown): void {
+  forEach(
+    cb: (value: unknown, key: string, map: ReadonlyMap<string, unknown>) => void,
+    thisArg?: unknown,
+  ): void {
     for (const [k, v] of this.entries()) cb.call(thisArg, v, k, this);
   }
   [Symbol.iterator](): MapIterator<[string, unknown]> {
@@ -408,7 +446,12 @@ export function fromCel(v: unknown): unknown {
     for (const [k, val] of v) out[String(k)] = fromCel(val);
     return out;
   }
-  if (typeof v === 'object' && v !== null && 'value' in v && typeof (v as { value: unknown }).value === 'bigint')
+  if (
+    typeof v === 'object' &&
+    v !== null &&
+    'value' in v &&
+    typeof (v as { value: unknown }).value === 'bigint'
+  )
     return Number((v as { value: bigint }).value);
   return v;
 }

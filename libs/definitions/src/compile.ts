@@ -128,13 +128,19 @@ function makeCondition(program: CompiledCel): Condition {
             ? (ctx.profile ?? ctx.event?.profile)
             : ctx.bindings?.[name],
       );
-      if (typeof r !== 'boolean') throw new Error(`CEL '${program.source}': expected a boolean, got ${typeof r}`);
+      if (typeof r !== 'boolean')
+        throw new Error(`CEL '${program.source}': expected a boolean, got ${typeof r}`);
       return r;
     },
   };
 }
 
-function collectAliases(node: unknown, path: PathSegment[], seen: Map<string, string>, issues: Issue[]): void {
+function collectAliases(
+  node: unknown,
+  path: PathSegment[],
+  seen: Map<string, string>,
+  issues: Issue[],
+): void {
   if (!node || typeof node !== 'object') return;
   const p = node as Obj;
   if (typeof p.as === 'string') {
@@ -142,11 +148,15 @@ function collectAliases(node: unknown, path: PathSegment[], seen: Map<string, st
     if (RESERVED.has(p.as)) {
       issues.push({ path: [...path, 'as'], message: `'${p.as}' is reserved and cannot be used as an alias` });
     } else if (seen.has(p.as)) {
-      issues.push({ path: [...path, 'as'], message: `alias '${p.as}' is already bound at ${seen.get(p.as)}` });
+      issues.push({
+        path: [...path, 'as'],
+        message: `alias '${p.as}' is already bound at ${seen.get(p.as)}`,
+      });
     } else seen.set(p.as, where);
   }
   for (const key of ['all', 'any', 'sequence'])
-    if (Array.isArray(p[key])) p[key].forEach((c: unknown, i: number) => collectAliases(c, [...path, key, i], seen, issues));
+    if (Array.isArray(p[key]))
+      p[key].forEach((c: unknown, i: number) => collectAliases(c, [...path, key, i], seen, issues));
 }
 
 /** Compiles a pattern; returns it with the aliases definitely bound after it completes. */
@@ -256,7 +266,10 @@ export function compileTriggerDocument(
     try {
       for (const problem of validate(pattern) ?? []) {
         const pr = problem as { path?: string; message?: string };
-        issues.push({ path: base, message: pr.message ? `${pr.path ? `${pr.path}: ` : ''}${pr.message}` : String(problem) });
+        issues.push({
+          path: base,
+          message: pr.message ? `${pr.path ? `${pr.path}: ` : ''}${pr.message}` : String(problem),
+        });
       }
     } catch (err) {
       issues.push({ path: base, message: describeError(err) });
@@ -310,7 +323,8 @@ function makePredicate(program: CompiledCel): Predicate {
   const evaluate = (ctx: WorkflowContext): EvalOutcome<boolean> =>
     outcome(() => {
       const r = program.run(workflowLookup(ctx));
-      if (typeof r !== 'boolean') throw new Error(`CEL '${program.source}': expected a boolean, got ${typeof r}`);
+      if (typeof r !== 'boolean')
+        throw new Error(`CEL '${program.source}': expected a boolean, got ${typeof r}`);
       return r;
     });
   return {
@@ -329,7 +343,8 @@ function makeValue(program: CompiledCel): ValueExpression {
     evaluate: (ctx) =>
       outcome(() => {
         const r = program.run(workflowLookup(ctx));
-        if (typeof r !== 'number') throw new Error(`CEL '${program.source}': expected a number, got ${typeof r}`);
+        if (typeof r !== 'number')
+          throw new Error(`CEL '${program.source}': expected a number, got ${typeof r}`);
         return r;
       }),
   };
@@ -373,7 +388,8 @@ function compileSteps(steps: unknown[], path: PathSegment[], w: WorkflowCtx): Wo
     if ('wait' in s) {
       const wt = s.wait as Obj;
       if ('duration' in wt) out.push({ id, kind: 'wait', mode: 'duration', durationMs: ms(wt.duration) });
-      else if ('until' in wt) out.push({ id, kind: 'wait', mode: 'until', until: parseTimeOfDay(wt.until) as TimeOfDay });
+      else if ('until' in wt)
+        out.push({ id, kind: 'wait', mode: 'until', until: parseTimeOfDay(wt.until) as TimeOfDay });
       else {
         const variants = (wt.variants as Obj[]).map((v) => ({
           name: v.name as string,
@@ -383,11 +399,17 @@ function compileSteps(steps: unknown[], path: PathSegment[], w: WorkflowCtx): Wo
         const names = new Set<string>();
         variants.forEach((v, j) => {
           if (names.has(v.name))
-            w.issues.push({ path: [...p, 'wait', 'variants', j, 'name'], message: `duplicate variant name '${v.name}'` });
+            w.issues.push({
+              path: [...p, 'wait', 'variants', j, 'name'],
+              message: `duplicate variant name '${v.name}'`,
+            });
           names.add(v.name);
         });
         if (variants.reduce((a, v) => a + v.weight, 0) <= 0)
-          w.issues.push({ path: [...p, 'wait', 'variants'], message: 'expected at least one variant with a weight > 0' });
+          w.issues.push({
+            path: [...p, 'wait', 'variants'],
+            message: 'expected at least one variant with a weight > 0',
+          });
         out.push({ id, kind: 'wait', mode: 'variants', variants });
       }
     } else if ('branch' in s) {
@@ -406,7 +428,8 @@ function compileSteps(steps: unknown[], path: PathSegment[], w: WorkflowCtx): Wo
       else channels = (Array.isArray(sd.channel) ? sd.channel : [sd.channel]) as Channel[];
       if (Array.isArray(channels)) {
         const dup = channels.find((c, j) => channels.indexOf(c) !== j);
-        if (dup) w.issues.push({ path: [...p, 'send', 'channel'], message: `channel '${dup}' is listed twice` });
+        if (dup)
+          w.issues.push({ path: [...p, 'send', 'channel'], message: `channel '${dup}' is listed twice` });
       }
       if (sd.template === undefined && sd.body === undefined)
         w.issues.push({ path: [...p, 'send'], message: "expected 'template' or an inline 'body'" });

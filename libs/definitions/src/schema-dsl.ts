@@ -158,7 +158,8 @@ function expectedOf(s: Schema, defs: Definitions): string {
       return s.format ? FORMAT_EXPECTED[s.format] : 'a string';
     case 'number': {
       const what = s.integer ? 'an integer' : 'a number';
-      if (s.minimum !== undefined && s.maximum !== undefined) return `${what} from ${s.minimum} to ${s.maximum}`;
+      if (s.minimum !== undefined && s.maximum !== undefined)
+        return `${what} from ${s.minimum} to ${s.maximum}`;
       if (s.minimum !== undefined) return `${what} >= ${s.minimum}`;
       return what;
     }
@@ -313,7 +314,9 @@ export function toJsonSchema(s: Schema, defs: Definitions): Json {
 function toJsonInner(s: Schema, defs: Definitions): Json {
   switch (s.kind) {
     case 'ref':
-      return s.description ? { $ref: `#/$defs/${s.ref}`, description: s.description } : { $ref: `#/$defs/${s.ref}` };
+      return s.description
+        ? { $ref: `#/$defs/${s.ref}`, description: s.description }
+        : { $ref: `#/$defs/${s.ref}` };
     case 'string': {
       const out: Json = { type: 'string' };
       if (s.enum) out.enum = [...s.enum];

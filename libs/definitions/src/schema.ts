@@ -120,7 +120,9 @@ const step: Schema = {
             expected: 'a wait with one of: duration, until, variants',
             variants: {
               duration: obj({ duration: req(duration('How long to wait')) }),
-              until: obj({ until: req(timeOfDay("Next occurrence of this time in the customer's time zone")) }),
+              until: obj({
+                until: req(timeOfDay("Next occurrence of this time in the customer's time zone")),
+              }),
               variants: obj({ variants: req({ kind: 'array', items: waitVariant, minItems: 1 }) }),
             },
           }),
@@ -139,12 +141,14 @@ const step: Schema = {
             obj({
               channel: req({
                 kind: 'union',
-                expected: "a channel (email, sms, push, in_app, webhook, slack), 'preferred', or a list of channels",
+                expected:
+                  "a channel (email, sms, push, in_app, webhook, slack), 'preferred', or a list of channels",
                 options: [
                   { kind: 'string', enum: [...CHANNELS, 'preferred'] },
                   { kind: 'array', items: channel(), minItems: 1 },
                 ],
-                description: "One channel, an ordered fallback list, or 'preferred' (the customer's preference)",
+                description:
+                  "One channel, an ordered fallback list, or 'preferred' (the customer's preference)",
               }),
               template: opt(str('Template id')),
               variants: opt({
@@ -179,11 +183,7 @@ const step: Schema = {
           exit: req({
             kind: 'union',
             expected: 'nothing, true, or {reason}',
-            options: [
-              { kind: 'null' },
-              { kind: 'boolean' },
-              obj({ reason: opt(str('Why the run ends')) }),
-            ],
+            options: [{ kind: 'null' }, { kind: 'boolean' }, obj({ reason: opt(str('Why the run ends')) })],
           }),
         }),
       },
@@ -201,7 +201,9 @@ const workflowSpec = obj({
       { kind: 'array', items: { kind: 'string', format: 'dnsLabel' }, minItems: 1 },
     ],
   }),
-  conditions: opt(cel('CEL over the trigger aliases, event, profile and trigger; the run starts only if true')),
+  conditions: opt(
+    cel('CEL over the trigger aliases, event, profile and trigger; the run starts only if true'),
+  ),
   priority: opt(priority()),
   holdout: opt({ kind: 'percent', description: 'Control group share: 10% (or the number 10)' }),
   transactional: opt({
@@ -229,7 +231,12 @@ const workflowSpec = obj({
       value: opt(cel('CEL value of the conversion, over event (the conversion event), aliases and profile')),
     }),
   ),
-  cost: opt({ kind: 'map', keys: CHANNELS, values: { kind: 'number', minimum: 0 }, description: 'Cost per message' }),
+  cost: opt({
+    kind: 'map',
+    keys: CHANNELS,
+    values: { kind: 'number', minimum: 0 },
+    description: 'Cost per message',
+  }),
   settle: opt(duration('Arbitration settle window')),
   steps: req(stepsRef),
 });

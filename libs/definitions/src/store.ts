@@ -123,7 +123,13 @@ function decode(e: RawEntry): StoredDefinition | undefined {
   const k = parseKey(e.key);
   if (!k || e.operation !== 'PUT') return undefined;
   const v = JSON.parse(e.value) as StoredValue;
-  return { ...k, version: v.version, updatedAt: new Date(v.updatedAt), revision: e.revision, document: v.document };
+  return {
+    ...k,
+    version: v.version,
+    updatedAt: new Date(v.updatedAt),
+    revision: e.revision,
+    document: v.document,
+  };
 }
 
 /** Stable JSON (sorted keys) for change detection. */
@@ -175,7 +181,11 @@ export class KvDefinitionStore implements DefinitionStore {
     const written: Plan[] = [];
     for (const p of plans) {
       if (p.result.action === 'unchanged') continue;
-      const value: StoredValue = { version: p.result.version, updatedAt: this.now().toISOString(), document: p.doc };
+      const value: StoredValue = {
+        version: p.result.version,
+        updatedAt: this.now().toISOString(),
+        document: p.doc,
+      };
       const json = JSON.stringify(value);
       try {
         if (p.current) await this.kv.update(p.key, json, p.current.revision);
@@ -210,7 +220,12 @@ export class KvDefinitionStore implements DefinitionStore {
     const errors: DefinitionError[] = [];
     const where = (i: number) => {
       const src = 'apiVersion' in input[i] ? undefined : (input[i] as CompiledDefinition).source;
-      return { file: src?.file ?? `<document ${i}>`, line: src?.line ?? 0, column: src ? 1 : 0, documentIndex: i };
+      return {
+        file: src?.file ?? `<document ${i}>`,
+        line: src?.line ?? 0,
+        column: src ? 1 : 0,
+        documentIndex: i,
+      };
     };
     const triggers = new Map<string, TriggerSpec>();
     const seen = new Set<string>();
@@ -222,7 +237,11 @@ export class KvDefinitionStore implements DefinitionStore {
       if (!ok[i]) return;
       const key = definitionKey(doc.kind, doc.metadata.name);
       if (seen.has(key)) {
-        errors.push({ ...where(i), path: 'metadata.name', message: `duplicate ${doc.kind} '${doc.metadata.name}'` });
+        errors.push({
+          ...where(i),
+          path: 'metadata.name',
+          message: `duplicate ${doc.kind} '${doc.metadata.name}'`,
+        });
         ok[i] = false;
       }
       seen.add(key);
@@ -239,7 +258,8 @@ export class KvDefinitionStore implements DefinitionStore {
     docs.forEach((doc, i) => {
       if (!ok[i] || doc.kind !== 'Workflow') return;
       const t = doc.spec.trigger;
-      for (const name of Array.isArray(t) ? t : [t]) if (!triggers.has(name as string)) needed.add(name as string);
+      for (const name of Array.isArray(t) ? t : [t])
+        if (!triggers.has(name as string)) needed.add(name as string);
     });
     for (const name of needed) {
       const stored = await this.get('Trigger', name);

@@ -6,7 +6,12 @@ export function checkTemplate(text: string, variables: ReadonlySet<string>, leni
   const errors: string[] = [];
   const tag = /\{\{([\s\S]*?)\}\}|\{%([\s\S]*?)%\}/g;
   let stripped = text.replace(tag, '');
-  if (stripped.includes('{{') || stripped.includes('}}') || stripped.includes('{%') || stripped.includes('%}')) {
+  if (
+    stripped.includes('{{') ||
+    stripped.includes('}}') ||
+    stripped.includes('{%') ||
+    stripped.includes('%}')
+  ) {
     errors.push("unbalanced Liquid delimiters: every '{{' needs '}}' and every '{%' needs '%}'");
     stripped = '';
   }

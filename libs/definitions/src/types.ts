@@ -134,8 +134,20 @@ export interface WorkflowSpec {
 }
 
 export type CompiledDefinition =
-  | { kind: 'Trigger'; name: string; document: DefinitionDocument; source?: SourceLocation; trigger: TriggerSpec }
-  | { kind: 'Workflow'; name: string; document: DefinitionDocument; source?: SourceLocation; workflow: WorkflowSpec };
+  | {
+      kind: 'Trigger';
+      name: string;
+      document: DefinitionDocument;
+      source?: SourceLocation;
+      trigger: TriggerSpec;
+    }
+  | {
+      kind: 'Workflow';
+      name: string;
+      document: DefinitionDocument;
+      source?: SourceLocation;
+      workflow: WorkflowSpec;
+    };
 
 export interface ValidationResult {
   /** Documents that validated (all of them when `errors` is empty). */

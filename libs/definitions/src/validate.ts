@@ -3,13 +3,34 @@
  */
 import { promises as fs } from 'node:fs';
 import * as nodePath from 'node:path';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
+import {
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseAllDocuments,
+  type Document,
+  type Node,
+} from 'yaml';
 import { compileTriggerDocument, compileWorkflowDocument, type WorkflowCompileOptions } from './compile';
-import { DefinitionValidationError, formatPath, type DefinitionError, type Issue, type PathSegment } from './errors';
+import {
+  DefinitionValidationError,
+  formatPath,
+  type DefinitionError,
+  type Issue,
+  type PathSegment,
+} from './errors';
 import type { TriggerSpec } from './patterns';
 import { definitions, envelopeSchema, specSchemaByKind, type DefinitionKind } from './schema';
 import { validateValue } from './schema-dsl';
-import type { CompiledDefinition, DefinitionDocument, SourceLocation, ValidationResult, WorkflowSpec } from './types';
+import type {
+  CompiledDefinition,
+  DefinitionDocument,
+  SourceLocation,
+  ValidationResult,
+  WorkflowSpec,
+} from './types';
 
 export interface SourceText {
   /** File name used in error messages. */
@@ -154,7 +175,8 @@ export function validateSources(sources: SourceText[], options: ValidateOptions 
     try {
       run(issues);
     } catch (err) {
-      if (!broken) issues.push({ path: [], message: `internal error: ${err instanceof Error ? err.message : err}` });
+      if (!broken)
+        issues.push({ path: [], message: `internal error: ${err instanceof Error ? err.message : err}` });
     }
     const keep = broken
       ? issues.filter((i) => !broken.some((b) => formatPath(i.path).startsWith(formatPath(b.path))))
@@ -173,7 +195,8 @@ export function validateSources(sources: SourceText[], options: ValidateOptions 
       trigger = compileTriggerDocument(document, 0, issues, !structural.has(doc));
       triggers.set(trigger.name, trigger);
     });
-    if (ok && trigger) documents.push({ kind: 'Trigger', name: trigger.name, document, source: doc.source, trigger });
+    if (ok && trigger)
+      documents.push({ kind: 'Trigger', name: trigger.name, document, source: doc.source, trigger });
   }
   const wfOptions: WorkflowCompileOptions = {
     resolveTrigger: (name) => triggers.get(name) ?? options.knownTriggers?.(name),
@@ -193,7 +216,11 @@ export function validateSources(sources: SourceText[], options: ValidateOptions 
 }
 
 /** Validates one YAML text (possibly several `---` documents). */
-export function parseDefinitions(text: string, file = '<input>', options: ValidateOptions = {}): ValidationResult {
+export function parseDefinitions(
+  text: string,
+  file = '<input>',
+  options: ValidateOptions = {},
+): ValidationResult {
   return validateSources([{ file, text }], options);
 }
 
@@ -209,7 +236,13 @@ export function compileDocument(
   const issues = structuralIssues(document);
   const fail = () =>
     new DefinitionValidationError(
-      issues.map((i) => ({ file: '<document>', line: 0, column: 0, path: formatPath(i.path), message: i.message })),
+      issues.map((i) => ({
+        file: '<document>',
+        line: 0,
+        column: 0,
+        path: formatPath(i.path),
+        message: i.message,
+      })),
     );
   if (issues.length) throw fail();
   if (document.kind === 'Trigger') {
@@ -226,7 +259,9 @@ async function listYamlFiles(p: string): Promise<string[]> {
   const st = await fs.stat(p);
   if (st.isFile()) return [p];
   const out: string[] = [];
-  for (const entry of (await fs.readdir(p, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const entry of (await fs.readdir(p, { withFileTypes: true })).sort((a, b) =>
+    a.name.localeCompare(b.name),
+  )) {
     const full = nodePath.join(p, entry.name);
     if (entry.isDirectory()) out.push(...(await listYamlFiles(full)));
     else if (/\.ya?ml$/i.test(entry.name)) out.push(full);
@@ -249,6 +284,8 @@ export async function loadDefinitionsFromPath(
     const message = err instanceof Error ? err.message : String(err);
     return { documents: [], errors: [{ file: fileOrDir, line: 0, column: 0, path: '', message }] };
   }
-  const sources = await Promise.all(files.map(async (file) => ({ file, text: await fs.readFile(file, 'utf8') })));
+  const sources = await Promise.all(
+    files.map(async (file) => ({ file, text: await fs.readFile(file, 'utf8') })),
+  );
   return validateSources(sources, options);
 }

@@ -93,7 +93,9 @@ describe('definitions: NATS KV store (integration)', function () {
     await until(3);
     await handle.stop();
     assert.deepEqual(
-      changes.slice(1).map((c) => (c.type === 'put' ? `put ${c.definition.version} ${c.initial}` : `delete ${c.name}`)),
+      changes
+        .slice(1)
+        .map((c) => (c.type === 'put' ? `put ${c.definition.version} ${c.initial}` : `delete ${c.name}`)),
       ['put 2 false', 'delete a'],
     );
   });

@@ -50,7 +50,10 @@ describe('definitions: store (in-memory backend)', () => {
     const store = createMemoryDefinitionStore();
     await store.apply([triggerDoc('a')]);
     await store.apply([workflowDoc('w', 'a', 'add.properties.price > 10')]);
-    await assert.rejects(store.apply([workflowDoc('w2', 'a', 'cart.properties.price > 10')]), /unknown variable 'cart'/);
+    await assert.rejects(
+      store.apply([workflowDoc('w2', 'a', 'cart.properties.price > 10')]),
+      /unknown variable 'cart'/,
+    );
     await assert.rejects(store.apply([workflowDoc('w3', 'missing')]), /unknown trigger 'missing'/);
   });
 
@@ -82,11 +85,14 @@ describe('definitions: store (in-memory backend)', () => {
       if (key === 'trigger.c') throw new Error('disk full');
       return realCreate(key, value);
     };
-    await assert.rejects(store.apply([triggerDoc('a', 20), triggerDoc('b'), triggerDoc('c')]), (err: unknown) => {
-      assert.ok(err instanceof DefinitionApplyError);
-      assert.match(err.message, /trigger\.c \(disk full\); 2 earlier write\(s\) rolled back/);
-      return true;
-    });
+    await assert.rejects(
+      store.apply([triggerDoc('a', 20), triggerDoc('b'), triggerDoc('c')]),
+      (err: unknown) => {
+        assert.ok(err instanceof DefinitionApplyError);
+        assert.match(err.message, /trigger\.c \(disk full\); 2 earlier write\(s\) rolled back/);
+        return true;
+      },
+    );
     assert.equal((await store.get('Trigger', 'a'))?.document.spec.priority, 10);
     assert.equal(await store.get('Trigger', 'b'), undefined);
   });

@@ -1,0 +1,164 @@
+import type { Clock } from '@kairos/service-kit';
+import { classifyHttpStatus, DeliveryError, httpNetworkError } from '../errors';
+import { SIGNATURE_HEADER, signBody } from '../signing';
+import type { Channel } from '../selection';
+import { contentOf, str, type ChannelAdapter, type SendRequest, type SendResult } from './adapter';
+
+export interface HttpPostOptions {
+  timeoutMs: number;
+  headers: Record<string, string>;
+  what: string;
+}
+
+/** POSTs JSON; maps statuses and network errors to DeliveryError; returns the parsed JSON reply. */
+export async function postJson(
+  url: string,
+  body: string,
+  opts: HttpPostOptions,
+): Promise<Record<string, unknown>> {
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...opts.headers },
+      body,
+      signal: AbortSignal.timeout(opts.timeoutMs),
+      redirect: 'manual',
+    });
+  } catch (err) {
+    throw httpNetworkError(err, opts.what);
+  }
+  const text = await res.text().catch(() => '');
+  const kind = classifyHttpStatus(res.status);
+  if (kind) throw new DeliveryError(`${opts.what}: HTTP ${res.status} ${text.slice(0, 200)}`.trim(), kind);
+  try {
+    const parsed = text ? (JSON.parse(text) as unknown) : {};
+    return parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+function providerId(reply: Record<string, unknown>): string | undefined {
+  const id = reply.id ?? reply.message_id ?? reply.sid;
+  return typeof id === 'string' || typeof id === 'number' ? String(id) : undefined;
+}
+
+function baseFields(req: SendRequest) {
+  const a = req.action;
+  return { action_id: a.actionId, customer_id: a.customerId, workflow: a.workflow, trigger: a.trigger };
+}
+
+export interface ProviderOptions {
+  url: string;
+  token?: string;
+  timeoutMs: number;
+}
+
+/**
+ * SMS provider: `POST <url>` with `{to, text, action_id, customer_id, workflow, trigger}` and
+ * `Idempotency-Key: <actionId>:sms`; the provider de-duplicates, so a resend after a crash is safe.
+ */
+export class SmsAdapter implements ChannelAdapter {
+  readonly channel = 'sms' as const;
+  readonly idempotent = true;
+  constructor(private readonly opts: ProviderOptions) {}
+
+  async send(req: SendRequest): Promise<SendResult> {
+    const c = contentOf(req.action);
+    const text = str(c.text) ?? str(c.body);
+    if (!text) throw new DeliveryError('sms content has no text', 'permanent');
+    const reply = await postJson(
+      this.opts.url,
+      JSON.stringify({ to: req.address, text, ...baseFields(req) }),
+      {
+        timeoutMs: this.opts.timeoutMs,
+        headers: providerHeaders(req, this.opts.token),
+        what: 'sms provider',
+      },
+    );
+    return { providerMessageId: providerId(reply) };
+  }
+}
+
+/**
+ * Push provider: `POST <url>` with `{token, title, body, data, action_id, ...}` and
+ * `Idempotency-Key: <actionId>:push`.
+ */
+export class PushAdapter implements ChannelAdapter {
+  readonly channel = 'push' as const;
+  readonly idempotent = true;
+  constructor(private readonly opts: ProviderOptions) {}
+
+  async send(req: SendRequest): Promise<SendResult> {
+    const c = contentOf(req.action);
+    const body = str(c.body) ?? str(c.text);
+    if (!body) throw new DeliveryError('push content has no body or text', 'permanent');
+    const payload = {
+      token: req.address,
+      title: str(c.title) ?? '',
+      body,
+      data: c.data ?? {},
+      ...baseFields(req),
+    };
+    const reply = await postJson(this.opts.url, JSON.stringify(payload), {
+      timeoutMs: this.opts.timeoutMs,
+      headers: providerHeaders(req, this.opts.token),
+      what: 'push provider',
+    });
+    return { providerMessageId: providerId(reply) };
+  }
+}
+
+function providerHeaders(req: SendRequest, token?: string): Record<string, string> {
+  const h: Record<string, string> = {
+    'Idempotency-Key': req.idempotencyKey,
+    'X-Kairos-Action-Id': req.action.actionId,
+  };
+  if (token) h.authorization = `Bearer ${token}`;
+  const traceId = req.traceId ?? req.action.metadata.trace_id;
+  if (traceId) h['X-Kairos-Trace-Id'] = traceId;
+  return h;
+}
+
+/**
+ * Customer webhook: signed `POST` of `{action_id, customer_id, workflow, trigger, channel, text, payload,
+ * metadata}` with `X-Kairos-Signature` and `Idempotency-Key` (receivers de-duplicate on it).
+ */
+export class WebhookAdapter implements ChannelAdapter {
+  readonly idempotent = true;
+  constructor(
+    readonly channel: Channel,
+    private readonly opts: { secret: string; timeoutMs: number; clock: Clock },
+  ) {}
+
+  async send(req: SendRequest): Promise<SendResult> {
+    const c = contentOf(req.action);
+    const body = JSON.stringify(
+      this.channel === 'slack'
+        ? { text: slackText(req) }
+        : {
+            ...baseFields(req),
+            channel: this.channel,
+            escalation: req.action.escalation,
+            text: str(c.text) ?? str(c.body) ?? '',
+            payload: c.payload ?? null,
+            metadata: req.action.metadata,
+          },
+    );
+    const t = Math.floor(this.opts.clock.now() / 1000);
+    await postJson(req.address, body, {
+      timeoutMs: this.opts.timeoutMs,
+      headers: { ...providerHeaders(req), [SIGNATURE_HEADER]: signBody(this.opts.secret, body, t) },
+      what: `${this.channel} webhook`,
+    });
+    return {};
+  }
+}
+
+/** Slack-style message text: the rendered text, or title + body, or a generic line. */
+function slackText(req: SendRequest): string {
+  const c = contentOf(req.action);
+  const text = str(c.text) ?? [str(c.title), str(c.body)].filter(Boolean).join('\n');
+  return text || `Kairos escalation for customer ${req.action.customerId} (${req.action.workflow})`;
+}

@@ -1,0 +1,335 @@
+import assert from 'node:assert/strict';
+import type { NatsConnection } from '@nats-io/nats-core';
+import type { Publisher } from '@kairos/messaging';
+import { useMongo, useNats, waitFor } from '@kairos/testkit';
+import {
+  createTrackingToken,
+  signBody,
+  startHttpSink,
+  startSmtpSink,
+  verifySignature,
+  type HttpSink,
+  type SmtpSink,
+} from '../../src';
+import { action, natsClient, outcomesFor, request, S, startDelivery, type DeliveryProcess } from './harness';
+
+const WEBHOOK_SECRET = 'whsec-test';
+const TRACKING_SECRET = 'track-test';
+
+describe('delivery service (SMTP, HTTP providers, inbox, tracking against real peers)', function () {
+  this.timeout(60_000);
+  const nats = useNats();
+  const mongo = useMongo({ dbPrefix: 'delivery' });
+  let smtp: SmtpSink;
+  let peers: HttpSink;
+  let svc: DeliveryProcess;
+  let nc: NatsConnection;
+  let publisher: Publisher;
+  /** sms calls per action id, so a test can make the first ones fail. */
+  const failFirstSms = new Map<string, number>();
+
+  before(async function () {
+    this.timeout(120_000);
+    smtp = await startSmtpSink((mail) =>
+      mail.to.some((t) => t.startsWith('bounce')) ? { code: 550, message: 'mailbox unavailable' } : undefined,
+    );
+    peers = await startHttpSink((req, i) => {
+      if (req.path === '/sms') {
+        const id = (JSON.parse(req.body) as { action_id: string }).action_id;
+        const left = failFirstSms.get(id) ?? 0;
+        if (left > 0) {
+          failFirstSms.set(id, left - 1);
+          return { status: 503, body: { error: 'busy' } };
+        }
+      }
+      if (req.path === '/hooks/rejecting') return { status: 410, body: { error: 'gone' } };
+      return { status: 200, body: { id: `prov-${i}` } };
+    });
+    svc = await startDelivery({
+      NATS_URL: nats.url,
+      MONGO_URL: mongo.url,
+      MONGO_DB: mongo.dbName,
+      KAIROS_SMTP_URL: smtp.url,
+      KAIROS_EMAIL_FROM: 'Kairos <kairos@example.test>',
+      KAIROS_SMS_PROVIDER_URL: `${peers.url}/sms`,
+      KAIROS_PUSH_PROVIDER_URL: `${peers.url}/push`,
+      KAIROS_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      KAIROS_TRACKING_SECRET: TRACKING_SECRET,
+      KAIROS_ESCALATION_TARGETS: JSON.stringify({ 'sales-desk': `${peers.url}/slack/sales-desk` }),
+      KAIROS_RATE_LIMITS: 'push=5/s',
+    });
+    ({ nc, publisher } = await natsClient(nats.url));
+  });
+
+  after(async () => {
+    await svc?.proc.stop();
+    await nc?.close();
+    await smtp?.close();
+    await peers?.close();
+  });
+
+  const waitOutcome = (actionId: string, status: number, channel?: string) =>
+    waitFor(
+      async () =>
+        (await outcomesFor(nc, actionId)).find(
+          (o) => o.status === status && (!channel || o.channel === channel),
+        ),
+      { timeoutMs: 20_000, message: `outcome ${status} for ${actionId}` },
+    );
+
+  it('sends the rendered email over SMTP with action, trace and Message-ID headers, and publishes SENT with cost', async () => {
+    const a = action();
+    await request(publisher, a);
+    const mail = await waitFor(
+      () => smtp.messages.find((m) => m.headers['x-kairos-action-id'] === a.actionId),
+      {
+        timeoutMs: 20_000,
+      },
+    );
+    assert.deepEqual(mail.to, [a.recipient.email]);
+    assert.equal(mail.headers.subject, 'Hello');
+    assert.equal(mail.headers['message-id'], `<${a.actionId}@kairos>`);
+    assert.match(mail.headers['x-kairos-trace-id'], /^[0-9a-f]{32}$/);
+    assert.match(mail.decoded, /\/t\/o\/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.gif/, 'tracking pixel');
+    assert.match(mail.decoded, /\/t\/c\/[^"?]+\?u=https%3A%2F%2Fshop\.example%2Foffer/, 'rewritten link');
+    const sent = await waitOutcome(a.actionId, S.OUTCOME_STATUS_SENT);
+    assert.equal(sent.channel, 'email');
+    assert.equal(sent.cost, 0.001);
+    assert.equal(sent.workflow, 'welcome');
+    assert.equal(sent.contentVariant, 'A');
+    assert.equal(sent.metadata.trace_id, a.metadata.trace_id);
+  });
+
+  it('posts a signed webhook whose X-Kairos-Signature verifies with the shared secret', async () => {
+    const a = action({
+      channels: ['webhook'],
+      recipient: { webhook_url: `${peers.url}/hooks/customer` },
+      content: { text: 'order shipped', payload: { order: 42 } },
+    });
+    await request(publisher, a);
+    const hit = await waitFor(() =>
+      peers.on('/hooks/customer').find((r) => r.headers['idempotency-key'] === `${a.actionId}:webhook`),
+    );
+    const check = verifySignature(
+      WEBHOOK_SECRET,
+      hit.body,
+      hit.headers['x-kairos-signature'] as string,
+      Date.now() / 1000,
+    );
+    assert.deepEqual(check, { ok: true });
+    assert.equal(
+      verifySignature('wrong', hit.body, hit.headers['x-kairos-signature'] as string, Date.now() / 1000).ok,
+      false,
+    );
+    const body = JSON.parse(hit.body) as Record<string, unknown>;
+    assert.equal(body.action_id, a.actionId);
+    assert.deepEqual(body.payload, { order: 42 });
+    await waitOutcome(a.actionId, S.OUTCOME_STATUS_SENT, 'webhook');
+  });
+
+  it('calls the SMS and push providers with Idempotency-Key <actionId>:<channel> and the documented JSON', async () => {
+    const sms = action({
+      channels: ['sms'],
+      recipient: { phone: '+15550001' },
+      content: { text: 'code 1234' },
+      transactional: true,
+    });
+    const push = action({
+      channels: ['push'],
+      recipient: { push_token: 'tok-1' },
+      content: { title: 'Sale', body: 'now on' },
+    });
+    await request(publisher, sms);
+    await request(publisher, push);
+    const s = await waitFor(() =>
+      peers.on('/sms').find((r) => r.headers['idempotency-key'] === `${sms.actionId}:sms`),
+    );
+    assert.deepEqual(
+      { to: '+15550001', text: 'code 1234' },
+      (({ to, text }) => ({ to, text }))(JSON.parse(s.body) as { to: string; text: string }),
+    );
+    const p = await waitFor(() =>
+      peers.on('/push').find((r) => r.headers['idempotency-key'] === `${push.actionId}:push`),
+    );
+    const pb = JSON.parse(p.body) as Record<string, unknown>;
+    assert.equal(pb.token, 'tok-1');
+    assert.equal(pb.title, 'Sale');
+    assert.equal(pb.body, 'now on');
+    await waitOutcome(sms.actionId, S.OUTCOME_STATUS_SENT, 'sms');
+    await waitOutcome(push.actionId, S.OUTCOME_STATUS_SENT, 'push');
+  });
+
+  it('sends an escalation to the Slack-style webhook of a named target', async () => {
+    const a = action({
+      channels: ['slack'],
+      escalation: true,
+      recipient: { target: 'sales-desk' },
+      metadata: {},
+      content: { text: 'VIP cart abandoned: call cust-9' },
+    });
+    await request(publisher, a);
+    const hit = await waitFor(() => peers.on('/slack/sales-desk').find((r) => r.body.includes('cust-9')));
+    assert.deepEqual(JSON.parse(hit.body), { text: 'VIP cart abandoned: call cust-9' });
+    await waitOutcome(a.actionId, S.OUTCOME_STATUS_SENT, 'slack');
+  });
+
+  it('stores in-app messages in the inbox, lists them newest first (and unread only), and marks them read', async () => {
+    const customerId = `inbox-${Date.now()}`;
+    const first = action({
+      customerId,
+      channels: ['in_app'],
+      recipient: {},
+      content: { title: 'one', body: 'first' },
+    });
+    await request(publisher, first);
+    await waitOutcome(first.actionId, S.OUTCOME_STATUS_SENT, 'in_app');
+    const second = action({
+      customerId,
+      channels: ['in_app'],
+      recipient: {},
+      content: { title: 'two', body: 'second' },
+    });
+    await request(publisher, second);
+    await waitOutcome(second.actionId, S.OUTCOME_STATUS_SENT, 'in_app');
+
+    const list = (await (await fetch(`${svc.httpUrl}/inbox/${customerId}`)).json()) as {
+      messages: Array<{ id: string; read: boolean }>;
+    };
+    assert.deepEqual(
+      list.messages.map((m) => m.id),
+      [second.actionId, first.actionId],
+    );
+    const read = await fetch(`${svc.httpUrl}/inbox/${customerId}/${first.actionId}/read`, { method: 'POST' });
+    assert.equal(read.status, 200);
+    const unread = (await (await fetch(`${svc.httpUrl}/inbox/${customerId}?unread=true`)).json()) as {
+      messages: Array<{ id: string }>;
+    };
+    assert.deepEqual(
+      unread.messages.map((m) => m.id),
+      [second.actionId],
+    );
+    assert.equal(
+      (await fetch(`${svc.httpUrl}/inbox/${customerId}/nope/read`, { method: 'POST' })).status,
+      404,
+    );
+    await waitOutcome(first.actionId, S.OUTCOME_STATUS_OPENED, 'in_app');
+  });
+
+  it('falls through to the next channel after a permanent failure (SMTP 550 -> sms)', async () => {
+    const a = action({
+      channels: ['email', 'sms'],
+      recipient: { email: 'bounce@example.test', phone: '+15550002' },
+      content: { subject: 's', text: 'fallback text' },
+    });
+    await request(publisher, a);
+    const failed = await waitOutcome(a.actionId, S.OUTCOME_STATUS_FAILED, 'email');
+    assert.match(failed.reason, /550/);
+    await waitOutcome(a.actionId, S.OUTCOME_STATUS_SENT, 'sms');
+    assert.ok(peers.on('/sms').some((r) => r.headers['idempotency-key'] === `${a.actionId}:sms`));
+  });
+
+  it('retries a transient provider failure (HTTP 503) with backoff until it succeeds, with the same idempotency key', async () => {
+    const a = action({ channels: ['sms'], recipient: { phone: '+15550003' }, content: { text: 'retry me' } });
+    failFirstSms.set(a.actionId, 2);
+    await request(publisher, a);
+    await waitOutcome(a.actionId, S.OUTCOME_STATUS_SENT, 'sms');
+    const calls = peers.on('/sms').filter((r) => r.headers['idempotency-key'] === `${a.actionId}:sms`);
+    assert.equal(calls.length, 3);
+    const outcomes = await outcomesFor(nc, a.actionId);
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      [S.OUTCOME_STATUS_SENT],
+    );
+  });
+
+  it('suppresses a marketing message without consent and one with no reachable channel', async () => {
+    const noConsent = action({ metadata: { consent_marketing: 'false' } });
+    const unreachable = action({ channels: ['sms', 'push'], recipient: {}, transactional: true });
+    await request(publisher, noConsent);
+    await request(publisher, unreachable);
+    const s1 = await waitOutcome(noConsent.actionId, S.OUTCOME_STATUS_SUPPRESSED);
+    assert.match(s1.reason, /no_marketing_consent/);
+    const s2 = await waitOutcome(unreachable.actionId, S.OUTCOME_STATUS_SUPPRESSED);
+    assert.match(s2.reason, /unreachable/);
+    assert.ok(!smtp.messages.some((m) => m.headers['x-kairos-action-id'] === noConsent.actionId));
+  });
+
+  it('turns open-pixel and click hits into OPENED/CLICKED once per action; tampered and expired tokens are rejected', async () => {
+    const a = action();
+    await request(publisher, a);
+    const mail = await waitFor(
+      () => smtp.messages.find((m) => m.headers['x-kairos-action-id'] === a.actionId),
+      {
+        timeoutMs: 20_000,
+      },
+    );
+    const pixel = /(\/t\/o\/[A-Za-z0-9_.-]+\.gif)/.exec(mail.decoded)![1];
+    const click = /(\/t\/c\/[A-Za-z0-9_.-]+\?u=[^"]+)/.exec(mail.decoded)![1];
+    for (let i = 0; i < 2; i++) {
+      const r = await fetch(`${svc.httpUrl}${pixel}`);
+      assert.equal(r.status, 200);
+      assert.equal(r.headers.get('content-type'), 'image/gif');
+    }
+    const redirect = await fetch(`${svc.httpUrl}${click}`, { redirect: 'manual' });
+    assert.equal(redirect.status, 302);
+    assert.equal(redirect.headers.get('location'), 'https://shop.example/offer?x=1&y=2');
+
+    const swapped = click.replace(/\?u=.*/, `?u=${encodeURIComponent('https://evil.example/')}`);
+    assert.equal((await fetch(`${svc.httpUrl}${swapped}`, { redirect: 'manual' })).status, 404);
+    const tampered = pixel.replace(/\/t\/o\/(.)/, (_m, c: string) => `/t/o/${c === 'A' ? 'B' : 'A'}`);
+    assert.equal((await fetch(`${svc.httpUrl}${tampered}`)).status, 404);
+    const expired = createTrackingToken(TRACKING_SECRET, {
+      a: a.actionId,
+      c: 'email',
+      k: 'o',
+      e: Math.floor(Date.now() / 1000) - 60,
+    });
+    assert.equal((await fetch(`${svc.httpUrl}/t/o/${expired}.gif`)).status, 410);
+
+    await waitOutcome(a.actionId, S.OUTCOME_STATUS_CLICKED, 'email');
+    const opened = await waitOutcome(a.actionId, S.OUTCOME_STATUS_OPENED, 'email');
+    assert.equal(opened.workflow, 'welcome', 'outcome carries the action fields from the ledger');
+    const all = await outcomesFor(nc, a.actionId);
+    assert.equal(all.filter((o) => o.status === S.OUTCOME_STATUS_OPENED).length, 1);
+  });
+
+  it('accepts signed provider callbacks as outcomes and rejects unsigned ones', async () => {
+    const a = action({ channels: ['sms'], recipient: { phone: '+15550004' }, content: { text: 'hi' } });
+    await request(publisher, a);
+    await waitOutcome(a.actionId, S.OUTCOME_STATUS_SENT, 'sms');
+    const body = JSON.stringify({ action_id: a.actionId, channel: 'sms', status: 'delivered' });
+    const unsigned = await fetch(`${svc.httpUrl}/callbacks/acme-sms`, { method: 'POST', body });
+    assert.equal(unsigned.status, 401);
+    const signed = await fetch(`${svc.httpUrl}/callbacks/acme-sms`, {
+      method: 'POST',
+      body,
+      headers: { 'X-Kairos-Signature': signBody(WEBHOOK_SECRET, body, Math.floor(Date.now() / 1000)) },
+    });
+    assert.equal(signed.status, 202);
+    const delivered = await waitOutcome(a.actionId, S.OUTCOME_STATUS_DELIVERED, 'sms');
+    assert.equal(delivered.workflow, 'welcome');
+  });
+
+  it('respects the push rate limit (5/s): no 1-second window holds more than capacity + rate', async () => {
+    const batch = Array.from({ length: 15 }, () =>
+      action({ channels: ['push'], recipient: { push_token: 'rl' }, content: { body: 'rate' } }),
+    );
+    const ids = new Set(batch.map((b) => `${b.actionId}:push`));
+    await Promise.all(batch.map((b) => request(publisher, b)));
+    const hits = await waitFor(
+      () => {
+        const h = peers.on('/push').filter((r) => ids.has(String(r.headers['idempotency-key'])));
+        return h.length === 15 && h;
+      },
+      { timeoutMs: 30_000, message: '15 push calls' },
+    );
+    const times = hits.map((h) => h.at).sort((x, y) => x - y);
+    // Token bucket (capacity 5, 5/s): any window of 1 s holds at most 5 + 5 calls, and 15 calls
+    // need at least (15 - 5) / 5 = 2 s. Both bounds hold however slow the machine is.
+    for (const t0 of times) assert.ok(times.filter((t) => t >= t0 && t < t0 + 1000).length <= 10);
+    assert.ok(
+      times[times.length - 1] - times[0] >= 1_900,
+      `15 calls spread over ${times[times.length - 1] - times[0]} ms`,
+    );
+  });
+});

@@ -1,7 +1,4 @@
-/**
- * The compiled trigger form comes from @kairos/patterns (libs/patterns/src/ast.ts). Imported from the
- * ast module directly until the package index exports these types.
- */
+/** The compiled trigger form comes from @kairos/patterns (libs/patterns/src/ast.ts). */
 export type {
   AbsentPattern,
   AllPattern,
@@ -14,4 +11,4 @@ export type {
   Pattern,
   SequencePattern,
   TriggerSpec,
-} from '@kairos/patterns/dist/src/ast';
+} from '@kairos/patterns';

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
+import { SCHEMAS } from '@kairos/contracts';
 import type { Publisher } from '@kairos/messaging';
 import { useMongo, useNats, waitFor } from '@kairos/testkit';
 import {
@@ -239,6 +241,28 @@ describe('delivery service (SMTP, HTTP providers, inbox, tracking against real p
     assert.deepEqual(
       outcomes.map((o) => o.status),
       [S.OUTCOME_STATUS_SENT],
+    );
+  });
+
+  it('after the last attempt of a transient failure publishes FAILED and dead-letters the request', async () => {
+    const a = action({ channels: ['sms'], recipient: { phone: '+15550005' }, content: { text: 'never' } });
+    failFirstSms.set(a.actionId, 1_000);
+    await request(publisher, a);
+    const failed = await waitOutcome(a.actionId, S.OUTCOME_STATUS_FAILED, 'sms');
+    assert.match(failed.reason, /gave up after 5 attempts: sms provider: HTTP 503/);
+    const dead = await waitFor(async () => {
+      const js = jetstream(nc);
+      const c = await js.consumers.get('DLQ', { filter_subjects: ['dlq.actions.requested.sms'] });
+      for (;;) {
+        const m = await c.next({ expires: 1_000 });
+        if (!m) return undefined;
+        if (SCHEMAS.ActionRequested.type.decode(m.data).actionId === a.actionId) return m;
+      }
+    });
+    assert.equal(dead.headers?.get('Kairos-Dlq-Deliveries'), '5');
+    assert.equal(
+      peers.on('/sms').filter((r) => r.headers['idempotency-key'] === `${a.actionId}:sms`).length,
+      5,
     );
   });
 

@@ -1,0 +1,90 @@
+import { join } from 'node:path';
+import { context, propagation, trace, type Tracer } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { TELEMETRY_PRELOAD } from '@kairos/telemetry';
+import {
+  freePort,
+  startMongo,
+  startNats,
+  startOtlpReceiver,
+  startServiceProcess,
+  type MongoServer,
+  type NatsServer,
+  type OtlpReceiver,
+  type ServiceProcess,
+} from '@kairos/testkit';
+
+const ROOT = join(__dirname, '..', '..', '..');
+
+export interface RunningService {
+  process: ServiceProcess;
+  grpcPort: number;
+  httpPort: number;
+}
+
+/**
+ * The mesh under test: real NATS, a MongoDB-wire database, an OTLP receiver, and services started
+ * as processes with the telemetry preload, exporting spans to the receiver.
+ */
+export class Mesh {
+  nats!: NatsServer;
+  mongo!: MongoServer;
+  otlp!: OtlpReceiver;
+  tracer!: Tracer;
+  readonly services = new Map<string, RunningService>();
+  private provider?: BasicTracerProvider;
+  readonly dbName = `e2e_${process.pid}_${Date.now()}`;
+
+  async startInfrastructure(): Promise<void> {
+    [this.nats, this.mongo, this.otlp] = await Promise.all([startNats(), startMongo(), startOtlpReceiver()]);
+    // The test process plays the client application: its spans go to the same receiver.
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    this.provider = new BasicTracerProvider({
+      resource: resourceFromAttributes({ 'service.name': 'e2e-client' }),
+      spanProcessors: [new SimpleSpanProcessor(new OTLPTraceExporter({ url: this.otlp.tracesUrl }))],
+    });
+    trace.setGlobalTracerProvider(this.provider);
+    this.tracer = trace.getTracer('e2e');
+  }
+
+  async startService(name: string, env: Record<string, string> = {}): Promise<RunningService> {
+    const grpcPort = await freePort();
+    const httpPort = await freePort();
+    const process = await startServiceProcess({
+      name,
+      script: join(ROOT, 'services', name, 'dist', 'src', 'main.js'),
+      requireTelemetry: TELEMETRY_PRELOAD,
+      env: {
+        NATS_URL: this.nats.url,
+        MONGO_URL: this.mongo.url,
+        MONGO_DB: this.dbName,
+        OTEL_SERVICE_NAME: name,
+        OTEL_EXPORTER_OTLP_ENDPOINT: this.otlp.url,
+        OTEL_BSP_SCHEDULE_DELAY: '100',
+        KAIROS_GRPC_PORT: String(grpcPort),
+        KAIROS_HTTP_PORT: String(httpPort),
+        LOG_LEVEL: 'info',
+        ...env,
+      },
+      readiness: { grpcPort },
+      readyTimeoutMs: 60_000,
+    });
+    const running = { process, grpcPort, httpPort };
+    this.services.set(name, running);
+    return running;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled([...this.services.values()].map((s) => s.process.stop('SIGTERM', 20_000)));
+    await this.provider?.shutdown().catch(() => undefined);
+    trace.disable();
+    context.disable();
+    propagation.disable();
+    await Promise.allSettled([this.nats?.dispose(), this.mongo?.stop(), this.otlp?.stop()]);
+  }
+}

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { credentials, Metadata } from '@grpc/grpc-js';
+import { context, propagation, SpanKind } from '@opentelemetry/api';
+import { events, ingest, SCHEMAS, STREAMS } from '@kairos/contracts';
+import { connectNats, silentLogger, type NatsConnection } from '@kairos/messaging';
+import { assertTraceEdges, renderSpans, type CollectedSpan } from '@kairos/testkit';
+import { Mesh } from '../src/mesh';
+import { readUntil } from '../src/streams';
+
+describe('e2e: a client event is ingested and enriched, in one trace', function () {
+  this.timeout(180_000);
+  const mesh = new Mesh();
+  let nc: NatsConnection;
+
+  before(async () => {
+    await mesh.startInfrastructure();
+    await mesh.startService('enrichment');
+    await mesh.startService('ingest');
+    nc = await connectNats({ servers: mesh.nats.url, name: 'e2e', logger: silentLogger });
+  });
+  after(async () => {
+    await nc?.close();
+    await mesh.stop();
+  });
+
+  it('Track → events.raw → enrichment → events.enriched carrying the profile, with client/ingest/enrichment spans linked', async () => {
+    const ingestPort = mesh.services.get('ingest')!.grpcPort;
+    const client = new ingest.IngestServiceClient(`127.0.0.1:${ingestPort}`, credentials.createInsecure());
+    const eventId = `e2e-${Date.now()}`;
+    let traceId = '';
+    await mesh.tracer.startActiveSpan('client track', { kind: SpanKind.CLIENT }, async (span) => {
+      traceId = span.spanContext().traceId;
+      const md = new Metadata();
+      propagation.inject(context.active(), md, { set: (m, k, v) => m.set(k, v) });
+      const res = await new Promise<ingest.TrackResponse>((resolve, reject) =>
+        client.track(
+          {
+            event: events.Event.fromPartial({
+              id: eventId,
+              type: 'cart.item_added',
+              customerId: 'e2e-customer-1',
+              occurredAt: new Date(),
+              properties: { sku: 'SKU-1', price: 42 },
+            }),
+          },
+          md,
+          (err, r) => (err ? reject(err) : resolve(r)),
+        ),
+      );
+      span.end();
+      assert.equal(res.result?.outcome, ingest.EventOutcome.EVENT_OUTCOME_ACCEPTED);
+    });
+    client.close();
+
+    const enriched = await readUntil(
+      nc,
+      STREAMS.EVENTS.name,
+      'events.enriched.>',
+      (m) => SCHEMAS.EnrichedEvent.type.decode(m.data),
+      (items) => items.some((e) => e.event?.id === eventId),
+    );
+    const mine = enriched.find((e) => e.event?.id === eventId)!;
+    assert.equal(mine.profile?.customerId, 'e2e-customer-1');
+    assert.equal(mine.profile?.counters?.eventsByType?.['cart.item_added'], 1);
+
+    const isService = (service: string, kind: string, name?: RegExp) => (s: CollectedSpan) =>
+      s.serviceName === service && s.kind === kind && (!name || name.test(s.name));
+    await mesh.otlp
+      .waitForSpans(
+        (spans) =>
+          spans.some((s) => s.traceId === traceId && s.serviceName === 'enrichment' && s.kind === 'PRODUCER'),
+        20_000,
+      )
+      .catch(() => {
+        throw new Error(`trace incomplete:\n${renderSpans(mesh.otlp.spans, traceId)}`);
+      });
+    assertTraceEdges(
+      mesh.otlp.spans,
+      traceId,
+      [
+        ['client track', isService('ingest', 'SERVER')],
+        [isService('ingest', 'SERVER'), isService('ingest', 'PRODUCER', /^events\.raw\./)],
+        [isService('ingest', 'PRODUCER'), isService('enrichment', 'CONSUMER', /^events\.raw\./)],
+        [isService('enrichment', 'CONSUMER'), isService('enrichment', 'PRODUCER', /^events\.enriched\./)],
+      ],
+      { indirect: true },
+    );
+  });
+});

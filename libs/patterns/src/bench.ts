@@ -11,6 +11,8 @@ export interface EngineBenchmarkOptions {
   triggers?: number;
   allowedLatenessMs?: number;
   seed?: number;
+  /** Maximum arrival disorder in event time (ms). Default 500. */
+  jitterMs?: number;
 }
 
 export interface EngineBenchmarkResult {
@@ -163,7 +165,7 @@ export function benchmarkTriggers(count = 50): TriggerSpec[] {
   return triggers;
 }
 
-function benchmarkEvents(events: number, customers: number, seed: number): EngineEvent[] {
+export function benchmarkEvents(events: number, customers: number, seed: number, jitterMs: number): EngineEvent[] {
   const rand = rng(seed);
   const total = WEIGHTS.reduce((a, b) => a + b, 0);
   const cumulative: number[] = [];
@@ -177,7 +179,7 @@ function benchmarkEvents(events: number, customers: number, seed: number): Engin
     let k = 0;
     while (k < cumulative.length - 1 && r > cumulative[k]) k++;
     // ~20 ms of event time per event with up to 500 ms of arrival disorder.
-    const time = t0 + i * 20 - Math.floor(rand() * 500);
+    const time = t0 + i * 20 - Math.floor(rand() * jitterMs);
     out[i] = {
       id: `evt-${i}`,
       type: TYPES[k],
@@ -194,7 +196,7 @@ export async function runEngineBenchmark(options: EngineBenchmarkOptions = {}): 
   const customerCount = options.customers ?? 100_000;
   const triggerCount = options.triggers ?? 50;
   const allowedLatenessMs = options.allowedLatenessMs ?? 1_000;
-  const events = benchmarkEvents(eventCount, customerCount, options.seed ?? 42);
+  const events = benchmarkEvents(eventCount, customerCount, options.seed ?? 42, options.jitterMs ?? 500);
   const engine = new PatternEngine(benchmarkTriggers(triggerCount), { allowedLatenessMs });
   // Warm up the JIT on a separate engine so the measured run starts hot.
   const warm = new PatternEngine(benchmarkTriggers(triggerCount), { allowedLatenessMs });

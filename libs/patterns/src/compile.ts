@@ -108,5 +108,11 @@ export function compileTrigger(spec: TriggerSpec): CompiledTrigger {
     return node.index;
   };
   add(spec.pattern, spec.pattern.kind, -1, 0);
-  return { spec, nodes, types: [...types], hasTimers, singleRun: nodes[0].kind === K_COUNT };
+  // A root count, or a root any over plain event/count leaves, needs a single partial match: a later
+  // one could only hold a subset of what the first one holds, so it can never complete earlier.
+  const root = nodes[0];
+  const singleRun =
+    root.kind === K_COUNT ||
+    (root.kind === K_ANY && root.children.every((c) => nodes[c].kind === K_EVENT || nodes[c].kind === K_COUNT));
+  return { spec, nodes, types: [...types], hasTimers, singleRun };
 }

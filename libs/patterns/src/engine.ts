@@ -133,6 +133,13 @@ interface SerializedState {
   failures?: Record<string, FailureRecord>;
 }
 
+/** Nothing worth keeping: no partial match, no cooldown bookkeeping, no failure record. */
+function isEmpty(st: TriggerState): boolean {
+  return (
+    st.runs.length === 0 && st.failures === undefined && st.lastFiredAt === undefined && st.lastSuppressed === undefined
+  );
+}
+
 function strip(e: EngineEvent): BoundEvent {
   return { id: e.id, type: e.type, customerId: e.customerId, time: e.time, properties: e.properties };
 }
@@ -260,7 +267,8 @@ export class PatternEngine {
       this.curSlot = top.slot;
       this.curCustomer = top.customerId;
       this.advanceState(top.slot, st, w);
-      this.schedule(top.slot, top.customerId, st);
+      if (isEmpty(st)) this.dropState(top.slot, top.customerId, st);
+      else this.schedule(top.slot, top.customerId, st);
     }
   }
 
@@ -281,6 +289,12 @@ export class PatternEngine {
       slot.states.set(customerId, st);
     }
     return st;
+  }
+
+  private dropState(slot: Slot, customerId: string, st: TriggerState): void {
+    // Invalidate its timer entries; only delete the map entry if it still is this state.
+    st.timerAt = -Infinity;
+    if (slot.states.get(customerId) === st) slot.states.delete(customerId);
   }
 
   private processSlot(slot: Slot, e: EngineEvent): void {
@@ -310,7 +324,10 @@ export class PatternEngine {
     }
     let run = slot.scratch;
     if (run === null) run = slot.scratch = this.newRun(t);
-    if (!this.offer(t, run, 0, e)) return;
+    if (!this.offer(t, run, 0, e)) {
+      if (st !== undefined && isEmpty(st)) this.dropState(slot, cid, st);
+      return;
+    }
     slot.scratch = null;
     const state = st ?? this.stateFor(slot, cid);
     if (run.n[0] === DONE) {
@@ -457,9 +474,15 @@ export class PatternEngine {
   private recordFailure(node: CompiledNode, e: EngineEvent, error: string | undefined): void {
     const st = this.stateFor(this.curSlot as Slot, this.curCustomer);
     const failures = (st.failures ??= {});
-    const rec: FailureRecord = { eventId: e.id, eventTime: e.time };
-    if (error !== undefined) rec.error = error;
-    failures[node.index] = rec;
+    const rec = failures[node.index];
+    if (rec === undefined) {
+      failures[node.index] = error === undefined ? { eventId: e.id, eventTime: e.time } : { eventId: e.id, eventTime: e.time, error };
+    } else {
+      rec.eventId = e.id;
+      rec.eventTime = e.time;
+      if (error !== undefined) rec.error = error;
+      else delete rec.error;
+    }
   }
 
   /** Offers an event to node i of a run; returns whether the node made progress. */

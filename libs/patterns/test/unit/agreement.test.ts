@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import type { TriggerSpec } from '../../src/ast';
+import { PatternEngine } from '../../src/engine';
+import type { FiredTrigger } from '../../src/types';
+import { validatePattern } from '../../src/validate';
+import { opsArb, triggersArb } from '../generators';
+import { referenceFires, type Op } from '../reference-evaluator';
+
+const key = (trigger: string, customerId: string, firedAt: number, ids: string[]): string =>
+  `${trigger}|${customerId}|${firedAt}|${ids.join(',')}`;
+
+const engineKey = (f: FiredTrigger): string =>
+  key(
+    f.trigger,
+    f.customerId,
+    f.firedAt,
+    f.matched.filter((m) => m.event !== undefined).map((m) => (m.event as { id: string }).id),
+  );
+
+function runEngine(engine: PatternEngine, ops: Op[]): FiredTrigger[] {
+  const out: FiredTrigger[] = [];
+  for (const op of ops) out.push(...(op.kind === 'event' ? engine.process(op.event) : engine.advanceTo(op.to)));
+  return out;
+}
+
+const scenarioArb = fc.record({
+  triggers: triggersArb,
+  ops: opsArb,
+  lateness: fc.constantFrom(0, 0, 4),
+  flush: fc.boolean(),
+});
+
+function withFlush(ops: Op[], flush: boolean): Op[] {
+  return flush ? [...ops, { kind: 'advance', to: 500 }] : ops;
+}
+
+describe('engine agrees with the brute-force reference evaluator', () => {
+  it('generated triggers are valid patterns', () => {
+    fc.assert(
+      fc.property(triggersArb, (triggers: TriggerSpec[]) => {
+        for (const t of triggers) assert.deepEqual(validatePattern(t.pattern), []);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('fires the same (trigger, customer, firedAt, matched events) on random triggers and streams', () => {
+    fc.assert(
+      fc.property(scenarioArb, ({ triggers, ops, lateness, flush }) => {
+        const all = withFlush(ops, flush);
+        const engine = new PatternEngine(triggers, { allowedLatenessMs: lateness, maxPartialMatchesPerTrigger: 10_000 });
+        const got = runEngine(engine, all).map(engineKey).sort();
+        const want = referenceFires(triggers, all, lateness)
+          .map((f) => key(f.trigger, f.customerId, f.firedAt, f.matchedIds))
+          .sort();
+        assert.deepEqual(got, want);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('continues identically after snapshot and restore at any point', () => {
+    fc.assert(
+      fc.property(scenarioArb, fc.nat(), ({ triggers, ops, lateness, flush }, cut) => {
+        const all = withFlush(ops, flush);
+        const k = all.length === 0 ? 0 : cut % (all.length + 1);
+        const options = { allowedLatenessMs: lateness, maxPartialMatchesPerTrigger: 10_000 };
+        const straight = runEngine(new PatternEngine(triggers, options), all);
+        const first = new PatternEngine(triggers, options);
+        const before = runEngine(first, all.slice(0, k));
+        const restored = new PatternEngine(triggers, options);
+        restored.restore(JSON.parse(JSON.stringify(first.snapshot())));
+        const after = runEngine(restored, all.slice(k));
+        assert.deepEqual(
+          [...before, ...after].map((f) => [f.id, f.firedAt, f.explanation]),
+          straight.map((f) => [f.id, f.firedAt, f.explanation]),
+        );
+      }),
+      { numRuns: 200 },
+    );
+  });
+});

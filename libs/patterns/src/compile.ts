@@ -35,6 +35,10 @@ export interface CompiledTrigger {
   /** Every event type the pattern mentions (absent events included: they cancel partial matches). */
   types: string[];
   hasTimers: boolean;
+  /** Event types that can start a partial match (the first events the root can take). */
+  startTypes: Set<string>;
+  /** Whether any step binds an alias (otherwise runs share one empty bindings object). */
+  hasAliases: boolean;
   /** A root `count` needs a single partial match: any later one holds a subset of its window. */
   singleRun: boolean;
 }
@@ -114,5 +118,14 @@ export function compileTrigger(spec: TriggerSpec): CompiledTrigger {
   const singleRun =
     root.kind === K_COUNT ||
     (root.kind === K_ANY && root.children.every((c) => nodes[c].kind === K_EVENT || nodes[c].kind === K_COUNT));
-  return { spec, nodes, types: [...types], hasTimers, singleRun };
+  const startTypes = new Set<string>();
+  const starts = (i: number): void => {
+    const node = nodes[i];
+    if (node.kind === K_EVENT || node.kind === K_COUNT) startTypes.add(node.type);
+    else if (node.kind === K_SEQUENCE) starts(node.children[0]);
+    else if (node.kind === K_ALL || node.kind === K_ANY) node.children.forEach(starts);
+  };
+  starts(0);
+  const hasAliases = nodes.some((n) => n.alias !== undefined);
+  return { spec, nodes, types: [...types], hasTimers, singleRun, startTypes, hasAliases };
 }

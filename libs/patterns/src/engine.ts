@@ -53,6 +53,10 @@ const DONE = 1;
 const DEAD = 2;
 /** Per node in Run.n: [status, start (first event time, NaN if none), aux (sequence step / any winner), doneAt]. */
 const STRIDE = 4;
+const SWEEP_PER_EVENT = 1;
+const SWEEP_PER_ADVANCE = 50_000;
+/** Shared by runs of triggers without aliases: never written to. */
+const NO_BINDINGS: Record<string, BoundEvent> = Object.freeze({}) as Record<string, BoundEvent>;
 const EMPTY_PROFILE: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
 /** One partial match. Plain data so it snapshots as JSON. */
@@ -83,7 +87,6 @@ interface TriggerState {
   failures: Record<number, FailureRecord> | undefined;
   /** Time of this state's entry in the timer heap (Infinity: none). */
   timerAt: number;
-  timerStrict: boolean;
 }
 
 interface Slot {
@@ -93,10 +96,9 @@ interface Slot {
   active: boolean;
 }
 
+/** An absence deadline of one trigger state: fires when the watermark reaches `at`. */
 interface Timer {
   at: number;
-  /** Window expiries fire strictly after `at`; absence deadlines at `at`. */
-  strict: boolean;
   seq: number;
   slot: Slot;
   customerId: string;
@@ -118,11 +120,11 @@ export interface EngineSnapshot {
   triggers: Array<{ name: string; version: number; states: Array<[string, SerializedState]> }>;
 }
 
+/** Bindings are not stored: they are rebuilt from the completed aliased steps. */
 interface SerializedRun {
   seq: number;
   n: Array<number | null>;
   ev: Array<BoundEvent | BoundEvent[] | null>;
-  bindings: Record<string, BoundEvent>;
 }
 
 interface SerializedState {
@@ -177,12 +179,15 @@ export class PatternEngine {
   private buffer = new MinHeap<Buffered>(
     (a, b) => a.event.time < b.event.time || (a.event.time === b.event.time && a.seq < b.seq),
   );
-  private timers = new MinHeap<Timer>(
-    (a, b) => a.at < b.at || (a.at === b.at && (a.strict !== b.strict ? !a.strict : a.seq < b.seq)),
-  );
+  private timers = new MinHeap<Timer>((a, b) => a.at < b.at || (a.at === b.at && a.seq < b.seq));
+  /** Round-robin sweep over trigger states that drops partial matches whose window has ended. */
+  private sweepSlot = 0;
+  private sweepIter: Iterator<[string, TriggerState]> | null = null;
   /** Reused condition context: conditions must not keep a reference to it. */
   private readonly ctx: { event: EngineEvent; profile: Record<string, unknown>; bindings: Record<string, EngineEvent> };
   private out: FiredTrigger[] = [];
+  /** The current event as stored in partial matches, shared by every trigger that binds it. */
+  private bound: BoundEvent | null = null;
   private curSlot: Slot | null = null;
   private curCustomer = '';
   readonly stats: EngineStats = {
@@ -231,13 +236,17 @@ export class PatternEngine {
       this.buffer.push({ event, seq: this.arrivalSeq++ });
       this.advance(w);
     }
+    this.sweep(SWEEP_PER_EVENT);
     return out;
   }
 
   /** Advances the watermark (never backwards): releases buffered events and fires due absences. */
   advanceTo(watermarkMs: number): FiredTrigger[] {
     const out: FiredTrigger[] = (this.out = []);
-    if (watermarkMs > this.watermark) this.advance(watermarkMs);
+    if (watermarkMs > this.watermark) {
+      this.advance(watermarkMs);
+      this.sweep(SWEEP_PER_ADVANCE);
+    }
     return out;
   }
 
@@ -252,6 +261,7 @@ export class PatternEngine {
 
   private handle(e: EngineEvent): void {
     this.stats.eventsProcessed++;
+    this.bound = null;
     const slots = this.byType.get(e.type);
     if (slots === undefined) return;
     for (let i = 0; i < slots.length; i++) this.processSlot(slots[i], e);
@@ -259,10 +269,10 @@ export class PatternEngine {
 
   private fireTimers(w: number): void {
     for (let top = this.timers.peek(); top !== undefined; top = this.timers.peek()) {
-      if (!(top.at < w || (top.at === w && !top.strict))) break;
+      if (top.at > w) break;
       this.timers.pop();
       const st = top.state;
-      if (!top.slot.active || st.timerAt !== top.at || st.timerStrict !== top.strict) continue;
+      if (!top.slot.active || st.timerAt !== top.at) continue;
       st.timerAt = Infinity;
       this.curSlot = top.slot;
       this.curCustomer = top.customerId;
@@ -284,7 +294,6 @@ export class PatternEngine {
         lastSuppressed: undefined,
         failures: undefined,
         timerAt: Infinity,
-        timerStrict: false,
       };
       slot.states.set(customerId, st);
     }
@@ -324,7 +333,7 @@ export class PatternEngine {
     }
     let run = slot.scratch;
     if (run === null) run = slot.scratch = this.newRun(t);
-    if (!this.offer(t, run, 0, e)) {
+    if (!t.startTypes.has(e.type) || !this.offer(t, run, 0, e)) {
       if (st !== undefined && isEmpty(st)) this.dropState(slot, cid, st);
       return;
     }
@@ -332,7 +341,7 @@ export class PatternEngine {
     const state = st ?? this.stateFor(slot, cid);
     if (run.n[0] === DONE) {
       this.complete(slot, cid, state, run, e.time, e.id, undefined);
-      this.resetRun(run);
+      this.resetRun(t, run);
       slot.scratch = run;
       return;
     }
@@ -370,20 +379,38 @@ export class PatternEngine {
     if (expired) st.runs = st.runs.filter((r) => !(r.expiry < t));
   }
 
+  /** Keeps one heap entry at the state's earliest absence deadline (stale entries are skipped when popped). */
   private schedule(slot: Slot, customerId: string, st: TriggerState): void {
-    let deadline = Infinity;
-    let expiry = Infinity;
-    for (const r of st.runs) {
-      if (r.deadline < deadline) deadline = r.deadline;
-      if (r.expiry < expiry) expiry = r.expiry;
-    }
-    const strict = expiry < deadline;
-    const at = strict ? expiry : deadline;
-    if (at === Infinity) return;
-    if (at < st.timerAt || (at === st.timerAt && strict !== st.timerStrict)) {
+    let at = Infinity;
+    for (const r of st.runs) if (r.deadline < at) at = r.deadline;
+    if (at < st.timerAt) {
       st.timerAt = at;
-      st.timerStrict = strict;
-      this.timers.push({ at, strict, seq: this.timerSeq++, slot, customerId, state: st });
+      this.timers.push({ at, seq: this.timerSeq++, slot, customerId, state: st });
+    }
+  }
+
+  /**
+   * Drops partial matches whose window ended before the watermark, visiting up to `budget` states
+   * (states touched by events or deadlines are cleaned on the spot; this reaches the idle ones).
+   */
+  private sweep(budget: number): void {
+    const w = this.watermark;
+    const slots = this.slots;
+    while (budget > 0 && slots.length > 0) {
+      budget--;
+      if (this.sweepIter === null) this.sweepIter = slots[this.sweepSlot % slots.length].states.entries();
+      const next = this.sweepIter.next();
+      if (next.done === true) {
+        this.sweepIter = null;
+        this.sweepSlot = (this.sweepSlot + 1) % slots.length;
+        continue;
+      }
+      const [cid, st] = next.value;
+      let expired = false;
+      for (const r of st.runs) if (r.expiry < w) expired = true;
+      if (!expired) continue;
+      st.runs = st.runs.filter((r) => !(r.expiry < w));
+      if (isEmpty(st)) this.dropState(slots[this.sweepSlot % slots.length], cid, st);
     }
   }
 
@@ -435,11 +462,11 @@ export class PatternEngine {
     const n = new Array<number>(t.nodes.length * STRIDE);
     const ev = new Array<BoundEvent | BoundEvent[] | null>(t.nodes.length);
     const run: Run = { seq: 0, n, ev, bindings: {}, deadline: Infinity, deadlineNode: -1, expiry: Infinity };
-    this.resetRun(run);
+    this.resetRun(t, run);
     return run;
   }
 
-  private resetRun(run: Run): void {
+  private resetRun(t: CompiledTrigger, run: Run): void {
     const n = run.n;
     for (let i = 0; i < n.length; i += STRIDE) {
       n[i] = PENDING;
@@ -448,7 +475,7 @@ export class PatternEngine {
       n[i + 3] = NaN;
     }
     run.ev.fill(null);
-    run.bindings = {};
+    run.bindings = t.hasAliases ? {} : NO_BINDINGS;
     run.deadline = Infinity;
     run.deadlineNode = -1;
     run.expiry = Infinity;
@@ -495,7 +522,7 @@ export class PatternEngine {
       case K_EVENT: {
         if (e.type !== node.type) return false;
         if (node.where !== undefined && !this.check(node, node.where, run.bindings, e)) return false;
-        const s = strip(e);
+        const s = this.bound ?? (this.bound = strip(e));
         run.ev[i] = s;
         n[b] = DONE;
         n[b + 1] = e.time;
@@ -512,7 +539,7 @@ export class PatternEngine {
         let drop = 0;
         while (drop < list.length && list[drop].time < from) drop++;
         if (drop > 0) list.splice(0, drop);
-        const s = strip(e);
+        const s = this.bound ?? (this.bound = strip(e));
         list.push(s);
         n[b + 1] = list[0].time;
         if (list.length >= node.atLeast) {
@@ -834,6 +861,8 @@ export class PatternEngine {
     });
     for (const s of this.slots) s.active = false;
     this.slots = slots;
+    this.sweepIter = null;
+    this.sweepSlot = 0;
     this.byType = new Map();
     for (const s of slots) {
       for (const type of s.compiled.types) {
@@ -947,7 +976,6 @@ export class PatternEngine {
         seq: r.seq,
         n: r.n.map((x) => (x === x ? x : null)),
         ev: r.ev,
-        bindings: r.bindings,
       }));
     if (st.runSeq > 0) out.runSeq = st.runSeq;
     if (st.lastFiredAt !== undefined) out.lastFiredAt = st.lastFiredAt;
@@ -985,6 +1013,8 @@ export class PatternEngine {
     this.arrivalSeq = snap.arrivalSeq;
     this.buffer.clear();
     for (const b of snap.buffer) this.buffer.push(b);
+    this.sweepIter = null;
+    this.sweepSlot = 0;
     Object.assign(this.stats, snap.stats);
     const byName = new Map(snap.triggers.map((t) => [t.name, t]));
     for (const slot of this.slots) {
@@ -1003,15 +1033,22 @@ export class PatternEngine {
         if (s.failures !== undefined) st.failures = s.failures as unknown as Record<number, FailureRecord>;
         for (const r of s.runs ?? []) {
           if (r.n.length !== width) throw new Error(`snapshot does not fit trigger '${slot.compiled.spec.name}'`);
-          st.runs.push({
+          const run: Run = {
             seq: r.seq,
             n: r.n.map((x) => (x === null ? NaN : x)),
             ev: r.ev,
-            bindings: r.bindings,
+            bindings: slot.compiled.hasAliases ? {} : NO_BINDINGS,
             deadline: Infinity,
             deadlineNode: -1,
             expiry: Infinity,
-          });
+          };
+          for (const node of slot.compiled.nodes) {
+            if (node.alias === undefined || run.n[node.index * STRIDE] !== DONE) continue;
+            const bound = run.ev[node.index];
+            if (Array.isArray(bound)) run.bindings[node.alias] = bound[bound.length - 1];
+            else if (bound !== null) run.bindings[node.alias] = bound;
+          }
+          st.runs.push(run);
         }
       }
     }
@@ -1020,20 +1057,23 @@ export class PatternEngine {
 
   /** Serialized size (UTF-8 bytes of the JSON) of one customer's state, or of the whole engine. */
   stateBytes(customerId?: string): number {
-    if (customerId === undefined) return Buffer.byteLength(JSON.stringify(this.snapshotShallow()));
     let bytes = 0;
+    if (customerId === undefined) {
+      for (const b of this.buffer.toArray()) bytes += Buffer.byteLength(JSON.stringify(b));
+      for (const slot of this.slots)
+        for (const [cid, st] of slot.states) bytes += this.stateSize(cid, st);
+      return bytes;
+    }
     for (const slot of this.slots) {
       const st = slot.states.get(customerId);
-      if (st !== undefined) bytes += Buffer.byteLength(JSON.stringify(this.serializeState(st))) + slot.compiled.spec.name.length + 4;
+      if (st !== undefined) bytes += this.stateSize(customerId, st);
     }
     return bytes;
   }
 
-  private snapshotShallow(): unknown {
-    return {
-      buffer: this.buffer.toArray(),
-      triggers: this.slots.map((s) => [s.compiled.spec.name, [...s.states].map(([c, st]) => [c, this.serializeState(st)])]),
-    };
+  /** Bytes of one trigger state in a snapshot, with its customer key. */
+  private stateSize(customerId: string, st: TriggerState): number {
+    return Buffer.byteLength(JSON.stringify(this.serializeState(st))) + Buffer.byteLength(customerId) + 6;
   }
 
   /** Customers with any state (partial matches, cooldown bookkeeping, condition-failure records). */

@@ -1,6 +1,6 @@
 /**
  * In-process throughput benchmark of the pattern engine (the `engine` suite of tools/bench).
- * Run directly: `node libs/patterns/bench-engine.js [events] [customers] [triggers]` after building.
+ * Run directly: `node libs/patterns/bench-engine.mjs [events] [customers] [triggers]` after building.
  */
 import type { Condition, EngineEvent, Pattern, TriggerSpec } from './ast';
 import { PatternEngine } from './engine';
@@ -79,8 +79,20 @@ const sameSku = (alias: string) =>
 
 /** 50 realistic triggers cycling through every operator and some nesting. */
 export function benchmarkTriggers(count = 50): TriggerSpec[] {
-  const rare = ['churn.predicted', 'subscription.cancelled', 'support.ticket_opened', 'email.clicked', 'wishlist.added'];
-  const follow = ['cart.item_added', 'wishlist.added', 'review.read', 'catalog.price_changed', 'checkout.started'];
+  const rare = [
+    'churn.predicted',
+    'subscription.cancelled',
+    'support.ticket_opened',
+    'email.clicked',
+    'wishlist.added',
+  ];
+  const follow = [
+    'cart.item_added',
+    'wishlist.added',
+    'review.read',
+    'catalog.price_changed',
+    'checkout.started',
+  ];
   const templates: Array<(i: number) => Pattern> = [
     // single event with a condition
     (i) => ({ kind: 'event', type: rare[i % rare.length], where: priceAtLeast(40 + (i % 5) * 10) }),
@@ -103,7 +115,11 @@ export function benchmarkTriggers(count = 50): TriggerSpec[] {
           as: 'start',
           where: priceAtLeast(10 + (i % 5) * 10),
         },
-        { kind: 'absent', pattern: { kind: 'event', type: 'order.completed' }, forMs: (10 + (i % 4) * 10) * MIN },
+        {
+          kind: 'absent',
+          pattern: { kind: 'event', type: 'order.completed' },
+          forMs: (10 + (i % 4) * 10) * MIN,
+        },
       ],
     }),
     // compound intent
@@ -136,7 +152,13 @@ export function benchmarkTriggers(count = 50): TriggerSpec[] {
       kind: 'sequence',
       steps: [
         { kind: 'event', type: 'session.started' },
-        { kind: 'all', of: [{ kind: 'event', type: 'pricing.viewed' }, { kind: 'event', type: follow[i % follow.length] }] },
+        {
+          kind: 'all',
+          of: [
+            { kind: 'event', type: 'pricing.viewed' },
+            { kind: 'event', type: follow[i % follow.length] },
+          ],
+        },
         { kind: 'absent', pattern: { kind: 'event', type: 'checkout.started' }, forMs: 15 * MIN },
       ],
       withinMs: 60 * MIN,
@@ -165,7 +187,12 @@ export function benchmarkTriggers(count = 50): TriggerSpec[] {
   return triggers;
 }
 
-export function benchmarkEvents(events: number, customers: number, seed: number, jitterMs: number): EngineEvent[] {
+export function benchmarkEvents(
+  events: number,
+  customers: number,
+  seed: number,
+  jitterMs: number,
+): EngineEvent[] {
   const rand = rng(seed);
   const total = WEIGHTS.reduce((a, b) => a + b, 0);
   const cumulative: number[] = [];
@@ -191,7 +218,9 @@ export function benchmarkEvents(events: number, customers: number, seed: number,
   return out;
 }
 
-export async function runEngineBenchmark(options: EngineBenchmarkOptions = {}): Promise<EngineBenchmarkResult> {
+export async function runEngineBenchmark(
+  options: EngineBenchmarkOptions = {},
+): Promise<EngineBenchmarkResult> {
   const eventCount = options.events ?? 300_000;
   const customerCount = options.customers ?? 100_000;
   const triggerCount = options.triggers ?? 50;
@@ -232,7 +261,10 @@ export async function runEngineBenchmark(options: EngineBenchmarkOptions = {}): 
     ['partial matches evicted', String(engine.stats.partialMatchesEvicted)],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
-  const table = ['pattern engine (single thread, in-process)', ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`)].join('\n');
+  const table = [
+    'pattern engine (single thread, in-process)',
+    ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`),
+  ].join('\n');
   return {
     engine_events_per_s: eventsPerS,
     engine_state_bytes_per_customer: bytesPerCustomer,

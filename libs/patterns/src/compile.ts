@@ -117,7 +117,8 @@ export function compileTrigger(spec: TriggerSpec): CompiledTrigger {
   const root = nodes[0];
   const singleRun =
     root.kind === K_COUNT ||
-    (root.kind === K_ANY && root.children.every((c) => nodes[c].kind === K_EVENT || nodes[c].kind === K_COUNT));
+    (root.kind === K_ANY &&
+      root.children.every((c) => nodes[c].kind === K_EVENT || nodes[c].kind === K_COUNT));
   const startTypes = new Set<string>();
   const starts = (i: number): void => {
     const node = nodes[i];

@@ -138,7 +138,10 @@ interface SerializedState {
 /** Nothing worth keeping: no partial match, no cooldown bookkeeping, no failure record. */
 function isEmpty(st: TriggerState): boolean {
   return (
-    st.runs.length === 0 && st.failures === undefined && st.lastFiredAt === undefined && st.lastSuppressed === undefined
+    st.runs.length === 0 &&
+    st.failures === undefined &&
+    st.lastFiredAt === undefined &&
+    st.lastSuppressed === undefined
   );
 }
 
@@ -184,7 +187,11 @@ export class PatternEngine {
   private sweepSlot = 0;
   private sweepIter: Iterator<[string, TriggerState]> | null = null;
   /** Reused condition context: conditions must not keep a reference to it. */
-  private readonly ctx: { event: EngineEvent; profile: Record<string, unknown>; bindings: Record<string, EngineEvent> };
+  private readonly ctx: {
+    event: EngineEvent;
+    profile: Record<string, unknown>;
+    bindings: Record<string, EngineEvent>;
+  };
   private out: FiredTrigger[] = [];
   /** The current event as stored in partial matches, shared by every trigger that binds it. */
   private bound: BoundEvent | null = null;
@@ -481,7 +488,12 @@ export class PatternEngine {
     run.expiry = Infinity;
   }
 
-  private check(node: CompiledNode, where: Condition, bindings: Record<string, BoundEvent>, e: EngineEvent): boolean {
+  private check(
+    node: CompiledNode,
+    where: Condition,
+    bindings: Record<string, BoundEvent>,
+    e: EngineEvent,
+  ): boolean {
     const ctx = this.ctx;
     ctx.event = e;
     ctx.profile = e.profile ?? EMPTY_PROFILE;
@@ -503,7 +515,10 @@ export class PatternEngine {
     const failures = (st.failures ??= {});
     const rec = failures[node.index];
     if (rec === undefined) {
-      failures[node.index] = error === undefined ? { eventId: e.id, eventTime: e.time } : { eventId: e.id, eventTime: e.time, error };
+      failures[node.index] =
+        error === undefined
+          ? { eventId: e.id, eventTime: e.time }
+          : { eventId: e.id, eventTime: e.time, error };
     } else {
       rec.eventId = e.id;
       rec.eventTime = e.time;
@@ -559,7 +574,10 @@ export class PatternEngine {
         const c = node.children[cur];
         const child = t.nodes[c];
         if (child.kind === K_ABSENT) {
-          if (e.type === child.type && (child.where === undefined || this.check(child, child.where, run.bindings, e))) {
+          if (
+            e.type === child.type &&
+            (child.where === undefined || this.check(child, child.where, run.bindings, e))
+          ) {
             const deadline = n[node.children[cur - 1] * STRIDE + 3] + child.forMs;
             if (e.time < deadline) n[b] = DEAD;
           }
@@ -657,7 +675,11 @@ export class PatternEngine {
     for (let a = target; a >= 0; a = t.nodes[a].parent) {
       const node = t.nodes[a];
       const start = n[a * STRIDE + 1];
-      if (n[a * STRIDE] === PENDING && (node.kind === K_SEQUENCE || node.kind === K_ALL) && d > start + node.withinMs)
+      if (
+        n[a * STRIDE] === PENDING &&
+        (node.kind === K_SEQUENCE || node.kind === K_ALL) &&
+        d > start + node.withinMs
+      )
         this.kill(t, run, a);
     }
     for (let a = target; a >= 0; a = t.nodes[a].parent) if (n[a * STRIDE] !== PENDING) return;
@@ -895,7 +917,13 @@ export class PatternEngine {
   /** Why `trigger` fired or did not fire for `customerId`, as of the current watermark. */
   explain(trigger: string, customerId: string): Explanation {
     const slot = this.slots.find((s) => s.compiled.spec.name === trigger);
-    const base = { trigger, customerId, watermark: this.watermark, partialMatches: [], conditionFailures: [] };
+    const base = {
+      trigger,
+      customerId,
+      watermark: this.watermark,
+      partialMatches: [],
+      conditionFailures: [],
+    };
     if (slot === undefined) {
       return { ...base, status: 'unknown-trigger', summary: `No trigger named '${trigger}' is loaded.` };
     }
@@ -904,7 +932,14 @@ export class PatternEngine {
     const st = slot.states.get(customerId);
     const partialMatches: PartialMatchExplanation[] = [];
     const conditionFailures: ConditionFailure[] = [];
-    const ex: Explanation = { ...base, version: spec.version, status: 'idle', partialMatches, conditionFailures, summary: '' };
+    const ex: Explanation = {
+      ...base,
+      version: spec.version,
+      status: 'idle',
+      partialMatches,
+      conditionFailures,
+      summary: '',
+    };
     const lines: string[] = [];
     if (st !== undefined) {
       for (const r of st.runs) {
@@ -938,7 +973,9 @@ export class PatternEngine {
     const cooldownActive = ex.cooldownUntil !== undefined && this.watermark < ex.cooldownUntil;
     if (cooldownActive) ex.status = 'cooldown';
     else if (partialMatches.length > 0) ex.status = 'waiting';
-    lines.push(`Trigger '${trigger}' v${spec.version} for customer ${customerId} (watermark ${iso(this.watermark)}):`);
+    lines.push(
+      `Trigger '${trigger}' v${spec.version} for customer ${customerId} (watermark ${iso(this.watermark)}):`,
+    );
     if (ex.lastFiredAt !== undefined) lines.push(`last fired at ${iso(ex.lastFiredAt)}.`);
     else lines.push('has not fired.');
     if (cooldownActive) lines.push(`Cooldown active until ${iso(ex.cooldownUntil as number)}.`);
@@ -1032,7 +1069,8 @@ export class PatternEngine {
         st.runSeq = s.runSeq ?? 0;
         if (s.failures !== undefined) st.failures = s.failures as unknown as Record<number, FailureRecord>;
         for (const r of s.runs ?? []) {
-          if (r.n.length !== width) throw new Error(`snapshot does not fit trigger '${slot.compiled.spec.name}'`);
+          if (r.n.length !== width)
+            throw new Error(`snapshot does not fit trigger '${slot.compiled.spec.name}'`);
           const run: Run = {
             seq: r.seq,
             n: r.n.map((x) => (x === null ? NaN : x)),
@@ -1060,8 +1098,7 @@ export class PatternEngine {
     let bytes = 0;
     if (customerId === undefined) {
       for (const b of this.buffer.toArray()) bytes += Buffer.byteLength(JSON.stringify(b));
-      for (const slot of this.slots)
-        for (const [cid, st] of slot.states) bytes += this.stateSize(cid, st);
+      for (const slot of this.slots) for (const [cid, st] of slot.states) bytes += this.stateSize(cid, st);
       return bytes;
     }
     for (const slot of this.slots) {
@@ -1102,6 +1139,9 @@ function describeFire(
     const e = m.event as BoundEvent;
     return `${m.path}${m.alias !== undefined ? ` (${m.alias})` : ''}: ${e.type} ${e.id} at ${iso(e.time)}`;
   });
-  const how = deadline !== undefined ? `when the absence deadline ${iso(deadline)} passed` : 'on the last matched event';
+  const how =
+    deadline !== undefined
+      ? `when the absence deadline ${iso(deadline)} passed`
+      : 'on the last matched event';
   return `Trigger '${spec.name}' v${spec.version} fired for customer ${customerId} at ${iso(at)} ${how}: ${steps.join('; ')}.`;
 }

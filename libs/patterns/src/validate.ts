@@ -32,7 +32,11 @@ export function validatePattern(pattern: Pattern): PatternIssue[] {
     else aliases.set(alias, path);
   };
 
-  const visit = (p: Pattern, path: string, parent: { kind: Pattern['kind']; position: number } | null): void => {
+  const visit = (
+    p: Pattern,
+    path: string,
+    parent: { kind: Pattern['kind']; position: number } | null,
+  ): void => {
     if (p === null || typeof p !== 'object') {
       issues.push({ path, message: 'expected a pattern' });
       return;
@@ -49,16 +53,24 @@ export function validatePattern(pattern: Pattern): PatternIssue[] {
           issues.push({ path, message: 'count event type must be a non-empty string' });
         if (!Number.isInteger(p.atLeast) || p.atLeast < 1)
           issues.push({ path, message: 'count.atLeast must be an integer >= 1' });
-        if (!isPositiveDuration(p.withinMs)) issues.push({ path, message: 'count.within must be a positive duration' });
+        if (!isPositiveDuration(p.withinMs))
+          issues.push({ path, message: 'count.within must be a positive duration' });
         checkAlias(p.as, path);
         return;
       case 'absent':
         if (parent === null || parent.kind !== 'sequence') {
-          issues.push({ path, message: 'absent must be a step of a sequence (it is measured from the previous step)' });
+          issues.push({
+            path,
+            message: 'absent must be a step of a sequence (it is measured from the previous step)',
+          });
         } else if (parent.position === 0) {
-          issues.push({ path, message: 'absent cannot be the first step of a sequence: it needs a previous step' });
+          issues.push({
+            path,
+            message: 'absent cannot be the first step of a sequence: it needs a previous step',
+          });
         }
-        if (!isPositiveDuration(p.forMs)) issues.push({ path, message: 'absent.for must be a positive duration' });
+        if (!isPositiveDuration(p.forMs))
+          issues.push({ path, message: 'absent.for must be a positive duration' });
         if (p.pattern === undefined || p.pattern === null || p.pattern.kind !== 'event') {
           issues.push({ path, message: 'absent takes a single event pattern' });
         } else {
@@ -73,7 +85,10 @@ export function validatePattern(pattern: Pattern): PatternIssue[] {
       case 'any': {
         const children = p.kind === 'sequence' ? p.steps : p.of;
         if (!Array.isArray(children) || children.length === 0) {
-          issues.push({ path, message: `${p.kind} needs at least one ${p.kind === 'sequence' ? 'step' : 'pattern'}` });
+          issues.push({
+            path,
+            message: `${p.kind} needs at least one ${p.kind === 'sequence' ? 'step' : 'pattern'}`,
+          });
           return;
         }
         if (p.kind !== 'any' && p.withinMs !== undefined && !isPositiveDuration(p.withinMs))
@@ -100,6 +115,7 @@ export function validateTrigger(spec: TriggerSpec): PatternIssue[] {
     issues.push({ path: 'priority', message: 'priority must be between 0 and 100' });
   if (typeof spec.cooldownMs !== 'number' || !(spec.cooldownMs >= 0) || !Number.isFinite(spec.cooldownMs))
     issues.push({ path: 'cooldown', message: 'cooldown must be a duration >= 0' });
-  for (const issue of validatePattern(spec.pattern)) issues.push({ path: `pattern.${issue.path}`, message: issue.message });
+  for (const issue of validatePattern(spec.pattern))
+    issues.push({ path: `pattern.${issue.path}`, message: issue.message });
   return issues;
 }

@@ -13,7 +13,10 @@ function toCondition(c: CondSpec): Condition | undefined {
     case 'none':
       return undefined;
     case 'gt':
-      return { source: `event.properties.v > ${c.v}`, evaluate: (ctx) => (ctx.event.properties.v as number) > c.v };
+      return {
+        source: `event.properties.v > ${c.v}`,
+        evaluate: (ctx) => (ctx.event.properties.v as number) > c.v,
+      };
     case 'eqAlias':
       // Throws (counts as false) when the alias is not bound yet.
       return {
@@ -51,10 +54,21 @@ const eventArb: fc.Arbitrary<Pattern> = fc
   });
 
 const countArb: fc.Arbitrary<Pattern> = fc
-  .record({ type: typeArb, where: condArb, atLeast: fc.integer({ min: 1, max: 3 }), within: fc.integer({ min: 1, max: 20 }) })
+  .record({
+    type: typeArb,
+    where: condArb,
+    atLeast: fc.integer({ min: 1, max: 3 }),
+    within: fc.integer({ min: 1, max: 20 }),
+  })
   .map(({ type, where, atLeast, within }) => {
     const w = toCondition(where);
-    return { kind: 'count', type, atLeast, withinMs: within, ...(w !== undefined ? { where: w } : {}) } as Pattern;
+    return {
+      kind: 'count',
+      type,
+      atLeast,
+      withinMs: within,
+      ...(w !== undefined ? { where: w } : {}),
+    } as Pattern;
   });
 
 const absentArb: fc.Arbitrary<Pattern> = fc
@@ -72,13 +86,19 @@ const { pattern: patternArb } = fc.letrec<{ pattern: Pattern; leaf: Pattern; com
     fc
       .record({
         first: tie('pattern'),
-        rest: fc.array(fc.oneof({ weight: 2, arbitrary: tie('pattern') }, { weight: 1, arbitrary: absentArb }), {
-          minLength: 1,
-          maxLength: 2,
-        }),
+        rest: fc.array(
+          fc.oneof({ weight: 2, arbitrary: tie('pattern') }, { weight: 1, arbitrary: absentArb }),
+          {
+            minLength: 1,
+            maxLength: 2,
+          },
+        ),
         within: windowArb,
       })
-      .map(({ first, rest, within }) => ({ kind: 'sequence', steps: [first, ...rest], withinMs: within }) as Pattern),
+      .map(
+        ({ first, rest, within }) =>
+          ({ kind: 'sequence', steps: [first, ...rest], withinMs: within }) as Pattern,
+      ),
     fc
       .record({ of: fc.array(tie('pattern'), { minLength: 1, maxLength: 3 }), within: windowArb })
       .map(({ of, within }) => ({ kind: 'all', of, withinMs: within }) as Pattern),
@@ -106,17 +126,18 @@ function nameAliases(p: Pattern, next: { i: number }): Pattern {
 }
 
 export const triggersArb: fc.Arbitrary<TriggerSpec[]> = fc
-  .array(fc.record({ pattern: patternArb, cooldown: fc.constantFrom(0, 0, 5, 15) }), { minLength: 1, maxLength: 3 })
+  .array(fc.record({ pattern: patternArb, cooldown: fc.constantFrom(0, 0, 5, 15) }), {
+    minLength: 1,
+    maxLength: 3,
+  })
   .map((list) =>
-    list.map(
-      ({ pattern, cooldown }, i): TriggerSpec => ({
-        name: `t${i}`,
-        version: 1,
-        priority: 50,
-        cooldownMs: cooldown,
-        pattern: nameAliases(pattern, { i: 0 }),
-      }),
-    ),
+    list.map(({ pattern, cooldown }, i): TriggerSpec => ({
+      name: `t${i}`,
+      version: 1,
+      priority: 50,
+      cooldownMs: cooldown,
+      pattern: nameAliases(pattern, { i: 0 }),
+    })),
   );
 
 export const opsArb: fc.Arbitrary<Op[]> = fc
@@ -134,7 +155,7 @@ export const opsArb: fc.Arbitrary<Op[]> = fc
       },
       { weight: 1, arbitrary: fc.record({ advance: fc.integer({ min: 0, max: 90 }) }) },
     ),
-    { minLength: 4, maxLength: 30, size: "max" },
+    { minLength: 4, maxLength: 30, size: 'max' },
   )
   .map((raw) => {
     // Mostly increasing times with some disorder: the generated time is an offset around the position.

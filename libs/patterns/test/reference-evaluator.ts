@@ -39,7 +39,10 @@ type Bindings = Record<string, EngineEvent>;
 function holds(where: { evaluate: (c: never) => boolean } | undefined, e: EngineEvent, b: Bindings): boolean {
   if (where === undefined) return true;
   try {
-    return (where.evaluate as (c: unknown) => unknown)({ event: e, profile: e.profile ?? {}, bindings: b }) === true;
+    return (
+      (where.evaluate as (c: unknown) => unknown)({ event: e, profile: e.profile ?? {}, bindings: b }) ===
+      true
+    );
   } catch {
     return false;
   }
@@ -76,7 +79,8 @@ function offer(p: Pattern, s: NodeState, e: EngineEvent, b: Bindings): boolean {
       const step = p.steps[s.cur];
       if (step.kind === 'absent') {
         const deadline = (s.children[s.cur - 1].doneAt as number) + step.forMs;
-        if (e.type === step.pattern.type && holds(step.pattern.where, e, b) && e.time < deadline) s.status = 'dead';
+        if (e.type === step.pattern.type && holds(step.pattern.where, e, b) && e.time < deadline)
+          s.status = 'dead';
         return false;
       }
       const child = s.children[s.cur];
@@ -151,7 +155,8 @@ function nextDeadline(p: Pattern, s: NodeState, path: Array<{ p: Pattern; s: Nod
   const here = [...path, { p, s }];
   if (p.kind === 'sequence') {
     const step = p.steps[s.cur];
-    if (step.kind === 'absent') return { at: (s.children[s.cur - 1].doneAt as number) + step.forMs, path: here };
+    if (step.kind === 'absent')
+      return { at: (s.children[s.cur - 1].doneAt as number) + step.forMs, path: here };
     return nextDeadline(step, s.children[s.cur], here);
   }
   if (p.kind === 'all' || p.kind === 'any') {
@@ -257,7 +262,9 @@ export function referenceFires(triggers: TriggerSpec[], ops: Op[], allowedLatene
   const fires: RefFire[] = [];
   for (const customerId of customers) {
     // Stable sort keeps arrival order among equal times.
-    const evs = accepted.filter((e) => e.customerId === customerId && e.time <= watermark).sort((a, b) => a.time - b.time);
+    const evs = accepted
+      .filter((e) => e.customerId === customerId && e.time <= watermark)
+      .sort((a, b) => a.time - b.time);
     for (const t of triggers) {
       let from = 0;
       let lastFiredAt: number | undefined;
@@ -266,7 +273,8 @@ export function referenceFires(triggers: TriggerSpec[], ops: Op[], allowedLatene
         for (let s = from; s < evs.length; s++) {
           const c = simulate(t.pattern, evs, s, watermark);
           if (c === null) continue;
-          if (best === null || c.order < best.order || (c.order === best.order && c.time < best.time)) best = c;
+          if (best === null || c.order < best.order || (c.order === best.order && c.time < best.time))
+            best = c;
         }
         if (best === null) break;
         if (lastFiredAt === undefined || best.time >= lastFiredAt + t.cooldownMs) {

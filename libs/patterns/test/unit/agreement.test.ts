@@ -20,7 +20,8 @@ const engineKey = (f: FiredTrigger): string =>
 
 function runEngine(engine: PatternEngine, ops: Op[]): FiredTrigger[] {
   const out: FiredTrigger[] = [];
-  for (const op of ops) out.push(...(op.kind === 'event' ? engine.process(op.event) : engine.advanceTo(op.to)));
+  for (const op of ops)
+    out.push(...(op.kind === 'event' ? engine.process(op.event) : engine.advanceTo(op.to)));
   return out;
 }
 
@@ -49,7 +50,10 @@ describe('engine agrees with the brute-force reference evaluator', () => {
     fc.assert(
       fc.property(scenarioArb, ({ triggers, ops, lateness, flush }) => {
         const all = withFlush(ops, flush);
-        const engine = new PatternEngine(triggers, { allowedLatenessMs: lateness, maxPartialMatchesPerTrigger: 10_000 });
+        const engine = new PatternEngine(triggers, {
+          allowedLatenessMs: lateness,
+          maxPartialMatchesPerTrigger: 10_000,
+        });
         const got = runEngine(engine, all).map(engineKey).sort();
         const want = referenceFires(triggers, all, lateness)
           .map((f) => key(f.trigger, f.customerId, f.firedAt, f.matchedIds))

@@ -5,7 +5,13 @@ import type { FiredTrigger } from '../../src/types';
 
 const MIN = 60_000;
 
-function ev(id: string, type: string, time: number, properties: Record<string, unknown> = {}, customerId = 'c1'): EngineEvent {
+function ev(
+  id: string,
+  type: string,
+  time: number,
+  properties: Record<string, unknown> = {},
+  customerId = 'c1',
+): EngineEvent {
   return { id, type, customerId, time, properties };
 }
 
@@ -24,33 +30,55 @@ function run(engine: PatternEngine, inputs: Array<EngineEvent | { advance: numbe
   return out;
 }
 
-const ids = (f: FiredTrigger): string[] => f.matched.filter((m) => m.event !== undefined).map((m) => m.event!.id);
+const ids = (f: FiredTrigger): string[] =>
+  f.matched.filter((m) => m.event !== undefined).map((m) => m.event!.id);
 
-const priceAtLeast = (n: number) => cond(`event.properties.price >= ${n}`, (c) => (c.event.properties.price as number) >= n);
+const priceAtLeast = (n: number) =>
+  cond(`event.properties.price >= ${n}`, (c) => (c.event.properties.price as number) >= n);
 const sameSku = (alias: string) =>
-  cond(`event.properties.sku == ${alias}.properties.sku`, (c) => c.event.properties.sku === c.bindings[alias].properties.sku);
+  cond(
+    `event.properties.sku == ${alias}.properties.sku`,
+    (c) => c.event.properties.sku === c.bindings[alias].properties.sku,
+  );
 
 describe('event pattern', () => {
   it('fires for each event of the type whose condition holds, with priority, category and description', () => {
     const engine = new PatternEngine([
-      trigger('big', { kind: 'event', type: 'order.completed', where: priceAtLeast(100) }, {
-        priority: 80,
-        category: 'sales',
-        description: 'big order',
-      }),
+      trigger(
+        'big',
+        { kind: 'event', type: 'order.completed', where: priceAtLeast(100) },
+        {
+          priority: 80,
+          category: 'sales',
+          description: 'big order',
+        },
+      ),
     ]);
-    const fired = run(engine, [ev('e1', 'order.completed', 1, { price: 50 }), ev('e2', 'order.completed', 2, { price: 150 }), ev('e3', 'page.viewed', 3)]);
+    const fired = run(engine, [
+      ev('e1', 'order.completed', 1, { price: 50 }),
+      ev('e2', 'order.completed', 2, { price: 150 }),
+      ev('e3', 'page.viewed', 3),
+    ]);
     assert.equal(fired.length, 1);
     assert.equal(fired[0].completingEventId, 'e2');
     assert.equal(fired[0].priority, 80);
     assert.equal(fired[0].category, 'sales');
     assert.equal(fired[0].description, 'big order');
-    assert.deepEqual(fired[0].matched.map((m) => m.path), ['event']);
+    assert.deepEqual(
+      fired[0].matched.map((m) => m.path),
+      ['event'],
+    );
   });
 
   it('treats a throwing condition as false and reports the error in explain', () => {
     const engine = new PatternEngine([
-      trigger('t', { kind: 'event', type: 'a', where: cond('boom()', () => { throw new Error('no such key: sku'); }) }),
+      trigger('t', {
+        kind: 'event',
+        type: 'a',
+        where: cond('boom()', () => {
+          throw new Error('no such key: sku');
+        }),
+      }),
     ]);
     assert.deepEqual(run(engine, [ev('e1', 'a', 1)]), []);
     const ex = engine.explain('t', 'c1');
@@ -84,7 +112,10 @@ describe('sequence (skip-till-next-match)', () => {
     assert.equal(fired.length, 1);
     assert.deepEqual(ids(fired[0]), ['e2', 'e5']);
     assert.equal(fired[0].bindings.view.id, 'e2');
-    assert.deepEqual(fired[0].matched.map((m) => m.path), ['sequence[0]', 'sequence[1]']);
+    assert.deepEqual(
+      fired[0].matched.map((m) => m.path),
+      ['sequence[0]', 'sequence[1]'],
+    );
   });
 
   it('takes the first event that satisfies a step (next match), not a later better one', () => {
@@ -94,19 +125,40 @@ describe('sequence (skip-till-next-match)', () => {
         steps: [
           { kind: 'event', type: 'a' },
           { kind: 'event', type: 'b', as: 'b' },
-          { kind: 'event', type: 'c', where: cond('event.k == b.k', (x) => x.event.properties.k === x.bindings.b.properties.k) },
+          {
+            kind: 'event',
+            type: 'c',
+            where: cond('event.k == b.k', (x) => x.event.properties.k === x.bindings.b.properties.k),
+          },
         ],
       }),
     ]);
-    const fired = run(engine, [ev('e1', 'a', 1), ev('e2', 'b', 2, { k: 1 }), ev('e3', 'b', 3, { k: 2 }), ev('e4', 'c', 4, { k: 2 })]);
+    const fired = run(engine, [
+      ev('e1', 'a', 1),
+      ev('e2', 'b', 2, { k: 1 }),
+      ev('e3', 'b', 3, { k: 2 }),
+      ev('e4', 'c', 4, { k: 2 }),
+    ]);
     assert.deepEqual(fired, []);
   });
 
   it('includes the window end: a step exactly at start + within matches, one ms later does not', () => {
     const inside = new PatternEngine([seq(10)]);
-    assert.equal(run(inside, [ev('e1', 'product.viewed', 0, { sku: 's' }), ev('e2', 'order.completed', 10, { sku: 's' })]).length, 1);
+    assert.equal(
+      run(inside, [
+        ev('e1', 'product.viewed', 0, { sku: 's' }),
+        ev('e2', 'order.completed', 10, { sku: 's' }),
+      ]).length,
+      1,
+    );
     const outside = new PatternEngine([seq(10)]);
-    assert.equal(run(outside, [ev('e1', 'product.viewed', 0, { sku: 's' }), ev('e2', 'order.completed', 11, { sku: 's' })]).length, 0);
+    assert.equal(
+      run(outside, [
+        ev('e1', 'product.viewed', 0, { sku: 's' }),
+        ev('e2', 'order.completed', 11, { sku: 's' }),
+      ]).length,
+      0,
+    );
   });
 
   it('starts a partial match at every first-step event, so a later start can complete after an earlier one expired', () => {
@@ -150,24 +202,40 @@ describe('absent (not followed by)', () => {
     assert.equal(fired[0].completedByDeadline, 60 * MIN);
     assert.deepEqual(
       fired[0].matched.map((m) => [m.path, m.kind]),
-      [['sequence[0]', 'event'], ['sequence[1]', 'absent']],
+      [
+        ['sequence[0]', 'event'],
+        ['sequence[1]', 'absent'],
+      ],
     );
     assert.match(fired[0].explanation, /no order.completed from/);
   });
 
   it('is cancelled by a matching event before the deadline but not by one exactly at the deadline', () => {
     const cancelled = new PatternEngine([abandonment]);
-    assert.deepEqual(run(cancelled, [ev('e1', 'cart.item_added', 0), ev('e2', 'order.completed', 60 * MIN - 1), { advance: 2 * 60 * MIN }]), []);
+    assert.deepEqual(
+      run(cancelled, [
+        ev('e1', 'cart.item_added', 0),
+        ev('e2', 'order.completed', 60 * MIN - 1),
+        { advance: 2 * 60 * MIN },
+      ]),
+      [],
+    );
     const atDeadline = new PatternEngine([abandonment]);
     const fired = run(atDeadline, [ev('e1', 'cart.item_added', 0), ev('e2', 'order.completed', 60 * MIN)]);
-    assert.deepEqual(fired.map((f) => f.firedAt), [60 * MIN]);
+    assert.deepEqual(
+      fired.map((f) => f.firedAt),
+      [60 * MIN],
+    );
   });
 
   it('fires from the watermark advanced by another customer’s event', () => {
     const engine = new PatternEngine([abandonment]);
     run(engine, [ev('e1', 'cart.item_added', 0, {}, 'alice')]);
     const fired = engine.process(ev('e2', 'page.viewed', 61 * MIN, {}, 'bob'));
-    assert.deepEqual(fired.map((f) => f.customerId), ['alice']);
+    assert.deepEqual(
+      fired.map((f) => f.customerId),
+      ['alice'],
+    );
   });
 
   it('in the middle of a sequence lets the next step match from the deadline on', () => {
@@ -181,13 +249,22 @@ describe('absent (not followed by)', () => {
         ],
       }),
     ]);
-    const fired = run(engine, [ev('e1', 'session.started', 0), ev('e2', 'app.opened', 5), ev('e3', 'app.opened', 10)]);
+    const fired = run(engine, [
+      ev('e1', 'session.started', 0),
+      ev('e2', 'app.opened', 5),
+      ev('e3', 'app.opened', 10),
+    ]);
     assert.deepEqual(fired.map(ids), [['e1', 'e3']]);
   });
 });
 
 describe('count', () => {
-  const failures = trigger('payment-failures', { kind: 'count', type: 'payment.failed', atLeast: 3, withinMs: 5 * MIN });
+  const failures = trigger('payment-failures', {
+    kind: 'count',
+    type: 'payment.failed',
+    atLeast: 3,
+    withinMs: 5 * MIN,
+  });
 
   it('fires when the count reaches atLeast within the sliding window (inclusive) and then starts over', () => {
     const engine = new PatternEngine([failures]);
@@ -199,12 +276,19 @@ describe('count', () => {
       ev('e5', 'payment.failed', 7 * MIN),
       ev('e6', 'payment.failed', 8 * MIN),
     ]);
-    assert.deepEqual(fired.map(ids), [['e1', 'e2', 'e3'], ['e4', 'e5', 'e6']]);
+    assert.deepEqual(fired.map(ids), [
+      ['e1', 'e2', 'e3'],
+      ['e4', 'e5', 'e6'],
+    ]);
   });
 
   it('slides: events older than the window no longer count', () => {
     const engine = new PatternEngine([failures]);
-    const fired = run(engine, [ev('e1', 'payment.failed', 0), ev('e2', 'payment.failed', 4 * MIN), ev('e3', 'payment.failed', 5 * MIN + 1)]);
+    const fired = run(engine, [
+      ev('e1', 'payment.failed', 0),
+      ev('e2', 'payment.failed', 4 * MIN),
+      ev('e3', 'payment.failed', 5 * MIN + 1),
+    ]);
     assert.deepEqual(fired, []);
     assert.equal(run(engine, [ev('e4', 'payment.failed', 6 * MIN)]).length, 1);
   });
@@ -231,7 +315,11 @@ describe('all and any', () => {
     assert.deepEqual(fired.map(ids), [['e2', 'e1', 'e3']]);
     const late = new PatternEngine([intent]);
     assert.deepEqual(
-      run(late, [ev('e1', 'pricing.viewed', 0), ev('e2', 'product.viewed', 1 * MIN, { sku: 's1' }), ev('e3', 'review.read', 10 * MIN + 1, { sku: 's1' })]),
+      run(late, [
+        ev('e1', 'pricing.viewed', 0),
+        ev('e2', 'product.viewed', 1 * MIN, { sku: 's1' }),
+        ev('e3', 'review.read', 10 * MIN + 1, { sku: 's1' }),
+      ]),
       [],
     );
   });
@@ -244,7 +332,11 @@ describe('all and any', () => {
       ev('e3', 'pricing.viewed', 2),
     ]);
     assert.deepEqual(fired, []);
-    assert.ok(engine.explain('high-intent', 'c1').conditionFailures.some((f) => f.eventId === 'e1' && f.error !== undefined));
+    assert.ok(
+      engine
+        .explain('high-intent', 'c1')
+        .conditionFailures.some((f) => f.eventId === 'e1' && f.error !== undefined),
+    );
   });
 
   it('any completes with the first alternative to complete and reports only that branch', () => {
@@ -252,14 +344,23 @@ describe('all and any', () => {
       trigger('either', {
         kind: 'any',
         of: [
-          { kind: 'sequence', steps: [{ kind: 'event', type: 'a' }, { kind: 'event', type: 'b' }] },
+          {
+            kind: 'sequence',
+            steps: [
+              { kind: 'event', type: 'a' },
+              { kind: 'event', type: 'b' },
+            ],
+          },
           { kind: 'count', type: 'c', atLeast: 2, withinMs: 100 },
         ],
       }),
     ]);
     const fired = run(engine, [ev('e1', 'a', 1), ev('e2', 'c', 2), ev('e3', 'c', 3), ev('e4', 'b', 4)]);
     assert.deepEqual(fired.map(ids), [['e2', 'e3']]);
-    assert.deepEqual(fired[0].matched.map((m) => m.path), ['any[1]', 'any[1]']);
+    assert.deepEqual(
+      fired[0].matched.map((m) => m.path),
+      ['any[1]', 'any[1]'],
+    );
   });
 });
 
@@ -267,25 +368,40 @@ describe('cooldown', () => {
   it('suppresses completions before lastFiredAt + cooldown and fires again exactly at the boundary', () => {
     const engine = new PatternEngine([trigger('t', { kind: 'event', type: 'a' }, { cooldownMs: 10 })]);
     const fired = run(engine, [ev('e1', 'a', 0), ev('e2', 'a', 5), ev('e3', 'a', 9)]);
-    assert.deepEqual(fired.map((f) => f.completingEventId), ['e1']);
+    assert.deepEqual(
+      fired.map((f) => f.completingEventId),
+      ['e1'],
+    );
     const ex = engine.explain('t', 'c1');
     assert.equal(ex.status, 'cooldown');
     assert.equal(ex.cooldownUntil, 10);
     assert.deepEqual(ex.lastSuppressed, { at: 9, eventIds: ['e3'] });
     assert.match(ex.summary, /Cooldown active until/);
-    assert.deepEqual(run(engine, [ev('e4', 'a', 10)]).map((f) => f.completingEventId), ['e4']);
+    assert.deepEqual(
+      run(engine, [ev('e4', 'a', 10)]).map((f) => f.completingEventId),
+      ['e4'],
+    );
     assert.equal(engine.stats.suppressedByCooldown, 2);
   });
 
   it('is per customer', () => {
     const engine = new PatternEngine([trigger('t', { kind: 'event', type: 'a' }, { cooldownMs: 10 })]);
     const fired = run(engine, [ev('e1', 'a', 0, {}, 'alice'), ev('e2', 'a', 1, {}, 'bob')]);
-    assert.deepEqual(fired.map((f) => f.customerId), ['alice', 'bob']);
+    assert.deepEqual(
+      fired.map((f) => f.customerId),
+      ['alice', 'bob'],
+    );
   });
 });
 
 describe('event time, lateness and watermark', () => {
-  const ab = trigger('ab', { kind: 'sequence', steps: [{ kind: 'event', type: 'a' }, { kind: 'event', type: 'b' }] });
+  const ab = trigger('ab', {
+    kind: 'sequence',
+    steps: [
+      { kind: 'event', type: 'a' },
+      { kind: 'event', type: 'b' },
+    ],
+  });
 
   it('drops and counts events older than the watermark', () => {
     const engine = new PatternEngine([ab]);
@@ -320,7 +436,18 @@ describe('event time, lateness and watermark', () => {
 
 describe('state: bounds, hot reload, snapshot', () => {
   const ab = (version = 1, cooldownMs = 0): TriggerSpec =>
-    trigger('ab', { kind: 'sequence', steps: [{ kind: 'event', type: 'a' }, { kind: 'event', type: 'b' }], withinMs: 100 }, { version, cooldownMs });
+    trigger(
+      'ab',
+      {
+        kind: 'sequence',
+        steps: [
+          { kind: 'event', type: 'a' },
+          { kind: 'event', type: 'b' },
+        ],
+        withinMs: 100,
+      },
+      { version, cooldownMs },
+    );
 
   it('evicts the oldest partial match beyond maxPartialMatchesPerTrigger', () => {
     const engine = new PatternEngine([ab()], { maxPartialMatchesPerTrigger: 2 });
@@ -342,7 +469,13 @@ describe('state: bounds, hot reload, snapshot', () => {
   });
 
   it('hot reload keeps unchanged triggers, resets changed versions (keeping the cooldown) and drops removed ones', () => {
-    const other = trigger('other', { kind: 'sequence', steps: [{ kind: 'event', type: 'x' }, { kind: 'event', type: 'y' }] });
+    const other = trigger('other', {
+      kind: 'sequence',
+      steps: [
+        { kind: 'event', type: 'x' },
+        { kind: 'event', type: 'y' },
+      ],
+    });
     const engine = new PatternEngine([ab(1, 50), other]);
     run(engine, [ev('e1', 'a', 1), ev('e2', 'b', 2), ev('e3', 'a', 3), ev('e4', 'x', 4)]);
     engine.setTriggers([ab(1, 50), other]);
@@ -362,7 +495,10 @@ describe('state: bounds, hot reload, snapshot', () => {
       ab(),
       trigger('abandon', {
         kind: 'sequence',
-        steps: [{ kind: 'event', type: 'a', as: 'first' }, { kind: 'absent', pattern: { kind: 'event', type: 'c' }, forMs: 50 }],
+        steps: [
+          { kind: 'event', type: 'a', as: 'first' },
+          { kind: 'absent', pattern: { kind: 'event', type: 'c' }, forMs: 50 },
+        ],
       }),
     ];
     const original = new PatternEngine(triggers, { allowedLatenessMs: 5 });
@@ -392,12 +528,21 @@ describe('explain', () => {
       }),
     ]);
     assert.equal(engine.explain('price-drop', 'c1').status, 'idle');
-    run(engine, [ev('e1', 'product.viewed', 1, { sku: 's1' }), ev('e2', 'catalog.price_changed', 2, { sku: 's2' })]);
+    run(engine, [
+      ev('e1', 'product.viewed', 1, { sku: 's1' }),
+      ev('e2', 'catalog.price_changed', 2, { sku: 's2' }),
+    ]);
     const ex = engine.explain('price-drop', 'c1');
     assert.equal(ex.status, 'waiting');
     assert.equal(ex.partialMatches.length, 1);
-    assert.deepEqual(ex.partialMatches[0].matchedSoFar.map((m) => m.event?.id), ['e1']);
-    assert.deepEqual(ex.partialMatches[0].waitingFor.map((w) => [w.path, w.type]), [['sequence[1]', 'catalog.price_changed']]);
+    assert.deepEqual(
+      ex.partialMatches[0].matchedSoFar.map((m) => m.event?.id),
+      ['e1'],
+    );
+    assert.deepEqual(
+      ex.partialMatches[0].waitingFor.map((w) => [w.path, w.type]),
+      [['sequence[1]', 'catalog.price_changed']],
+    );
     assert.equal(ex.partialMatches[0].expiresAfter, 1001);
     assert.deepEqual(
       ex.conditionFailures.map((f) => [f.path, f.condition, f.eventId]),
@@ -410,7 +555,10 @@ describe('explain', () => {
     const engine = new PatternEngine([
       trigger('abandon', {
         kind: 'sequence',
-        steps: [{ kind: 'event', type: 'a' }, { kind: 'absent', pattern: { kind: 'event', type: 'c' }, forMs: 50 }],
+        steps: [
+          { kind: 'event', type: 'a' },
+          { kind: 'absent', pattern: { kind: 'event', type: 'c' }, forMs: 50 },
+        ],
       }),
     ]);
     run(engine, [ev('e1', 'a', 10)]);

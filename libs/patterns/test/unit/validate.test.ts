@@ -7,17 +7,32 @@ const absent: Pattern = { kind: 'absent', pattern: { kind: 'event', type: 'order
 
 describe('validatePattern', () => {
   it('accepts absent as a later step of a sequence, also nested', () => {
-    assert.deepEqual(validatePattern({ kind: 'sequence', steps: [{ kind: 'event', type: 'a' }, absent] }), []);
     assert.deepEqual(
-      validatePattern({ kind: 'all', of: [{ kind: 'sequence', steps: [{ kind: 'event', type: 'a' }, absent] }, { kind: 'event', type: 'b' }] }),
+      validatePattern({ kind: 'sequence', steps: [{ kind: 'event', type: 'a' }, absent] }),
+      [],
+    );
+    assert.deepEqual(
+      validatePattern({
+        kind: 'all',
+        of: [
+          { kind: 'sequence', steps: [{ kind: 'event', type: 'a' }, absent] },
+          { kind: 'event', type: 'b' },
+        ],
+      }),
       [],
     );
   });
 
   it('rejects absent standalone, first in a sequence, or directly inside all/any', () => {
     assert.equal(validatePattern(absent)[0].path, 'absent');
-    assert.deepEqual(validatePattern({ kind: 'sequence', steps: [absent, { kind: 'event', type: 'a' }] }).map((i) => i.path), ['sequence[0]']);
-    assert.deepEqual(validatePattern({ kind: 'any', of: [{ kind: 'event', type: 'a' }, absent] }).map((i) => i.path), ['any[1]']);
+    assert.deepEqual(
+      validatePattern({ kind: 'sequence', steps: [absent, { kind: 'event', type: 'a' }] }).map((i) => i.path),
+      ['sequence[0]'],
+    );
+    assert.deepEqual(
+      validatePattern({ kind: 'any', of: [{ kind: 'event', type: 'a' }, absent] }).map((i) => i.path),
+      ['any[1]'],
+    );
   });
 
   it('rejects bad durations, thresholds, empty groups and duplicate or reserved aliases', () => {
@@ -45,7 +60,10 @@ describe('validatePattern', () => {
 describe('validateTrigger', () => {
   it('checks priority range and cooldown, and the engine refuses invalid triggers', () => {
     const bad: TriggerSpec = { name: 't', version: 1, priority: 101, cooldownMs: -1, pattern: absent };
-    assert.deepEqual(validateTrigger(bad).map((i) => i.path), ['priority', 'cooldown', 'pattern.absent']);
+    assert.deepEqual(
+      validateTrigger(bad).map((i) => i.path),
+      ['priority', 'cooldown', 'pattern.absent'],
+    );
     assert.throws(() => new PatternEngine([bad]), /invalid trigger 't'/);
   });
 });

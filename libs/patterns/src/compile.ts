@@ -37,8 +37,8 @@ export interface CompiledTrigger {
   hasTimers: boolean;
   /** Event types that can start a partial match (the first events the root can take). */
   startTypes: Set<string>;
-  /** Whether any step binds an alias (otherwise runs share one empty bindings object). */
-  hasAliases: boolean;
+  /** Nodes that bind an alias (conditions get bindings built from them). */
+  aliasNodes: number[];
   /** A root `count` needs a single partial match: any later one holds a subset of its window. */
   singleRun: boolean;
 }
@@ -127,6 +127,6 @@ export function compileTrigger(spec: TriggerSpec): CompiledTrigger {
     else if (node.kind === K_ALL || node.kind === K_ANY) node.children.forEach(starts);
   };
   starts(0);
-  const hasAliases = nodes.some((n) => n.alias !== undefined);
-  return { spec, nodes, types: [...types], hasTimers, singleRun, startTypes, hasAliases };
+  const aliasNodes = nodes.filter((n) => n.alias !== undefined).map((n) => n.index);
+  return { spec, nodes, types: [...types], hasTimers, singleRun, startTypes, aliasNodes };
 }

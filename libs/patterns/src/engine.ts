@@ -65,7 +65,6 @@ interface Run {
   n: number[];
   /** event node: its event; count node: the events in its window. */
   ev: Array<BoundEvent | BoundEvent[] | null>;
-  bindings: Record<string, BoundEvent>;
   /** Next absence deadline in this run and the sequence node waiting on it (Infinity / -1 if none). */
   deadline: number;
   deadlineNode: number;
@@ -80,6 +79,7 @@ interface FailureRecord {
 }
 
 interface TriggerState {
+  customerId: string;
   runs: Run[];
   runSeq: number;
   lastFiredAt: number | undefined;
@@ -185,7 +185,7 @@ export class PatternEngine {
   private timers = new MinHeap<Timer>((a, b) => a.at < b.at || (a.at === b.at && a.seq < b.seq));
   /** Round-robin sweep over trigger states that drops partial matches whose window has ended. */
   private sweepSlot = 0;
-  private sweepIter: Iterator<[string, TriggerState]> | null = null;
+  private sweepIter: Iterator<TriggerState> | null = null;
   /** Reused condition context: conditions must not keep a reference to it. */
   private readonly ctx: {
     event: EngineEvent;
@@ -295,6 +295,7 @@ export class PatternEngine {
     let st = slot.states.get(customerId);
     if (st === undefined) {
       st = {
+        customerId,
         runs: [],
         runSeq: 0,
         lastFiredAt: undefined,
@@ -405,19 +406,20 @@ export class PatternEngine {
     const slots = this.slots;
     while (budget > 0 && slots.length > 0) {
       budget--;
-      if (this.sweepIter === null) this.sweepIter = slots[this.sweepSlot % slots.length].states.entries();
+      if (this.sweepIter === null) this.sweepIter = slots[this.sweepSlot % slots.length].states.values();
       const next = this.sweepIter.next();
       if (next.done === true) {
         this.sweepIter = null;
         this.sweepSlot = (this.sweepSlot + 1) % slots.length;
         continue;
       }
-      const [cid, st] = next.value;
+      const st = next.value;
+      if (st.runs.length === 0) continue;
       let expired = false;
       for (const r of st.runs) if (r.expiry < w) expired = true;
       if (!expired) continue;
       st.runs = st.runs.filter((r) => !(r.expiry < w));
-      if (isEmpty(st)) this.dropState(slots[this.sweepSlot % slots.length], cid, st);
+      if (isEmpty(st)) this.dropState(slots[this.sweepSlot % slots.length], st.customerId, st);
     }
   }
 
@@ -468,7 +470,7 @@ export class PatternEngine {
   private newRun(t: CompiledTrigger): Run {
     const n = new Array<number>(t.nodes.length * STRIDE);
     const ev = new Array<BoundEvent | BoundEvent[] | null>(t.nodes.length);
-    const run: Run = { seq: 0, n, ev, bindings: {}, deadline: Infinity, deadlineNode: -1, expiry: Infinity };
+    const run: Run = { seq: 0, n, ev, deadline: Infinity, deadlineNode: -1, expiry: Infinity };
     this.resetRun(t, run);
     return run;
   }
@@ -482,22 +484,16 @@ export class PatternEngine {
       n[i + 3] = NaN;
     }
     run.ev.fill(null);
-    run.bindings = t.hasAliases ? {} : NO_BINDINGS;
     run.deadline = Infinity;
     run.deadlineNode = -1;
     run.expiry = Infinity;
   }
 
-  private check(
-    node: CompiledNode,
-    where: Condition,
-    bindings: Record<string, BoundEvent>,
-    e: EngineEvent,
-  ): boolean {
+  private check(node: CompiledNode, where: Condition, t: CompiledTrigger, run: Run, e: EngineEvent): boolean {
     const ctx = this.ctx;
     ctx.event = e;
     ctx.profile = e.profile ?? EMPTY_PROFILE;
-    ctx.bindings = bindings;
+    ctx.bindings = t.aliasNodes.length === 0 ? NO_BINDINGS : this.bindingsOf(t, run);
     let ok = false;
     let error: string | undefined;
     try {
@@ -508,6 +504,21 @@ export class PatternEngine {
     }
     if (!ok) this.recordFailure(node, e, error);
     return ok;
+  }
+
+  /**
+   * The aliases bound so far in a run, built when a condition needs them (rather than kept per run,
+   * so long-lived partial matches hold fewer objects): a completed aliased event step binds its
+   * event, a completed count its last event.
+   */
+  private bindingsOf(t: CompiledTrigger, run: Run): Record<string, BoundEvent> {
+    const bindings: Record<string, BoundEvent> = {};
+    for (const i of t.aliasNodes) {
+      if (run.n[i * STRIDE] !== DONE) continue;
+      const bound = run.ev[i] as BoundEvent | BoundEvent[];
+      bindings[t.nodes[i].alias as string] = Array.isArray(bound) ? bound[bound.length - 1] : bound;
+    }
+    return bindings;
   }
 
   private recordFailure(node: CompiledNode, e: EngineEvent, error: string | undefined): void {
@@ -536,18 +547,17 @@ export class PatternEngine {
     switch (node.kind) {
       case K_EVENT: {
         if (e.type !== node.type) return false;
-        if (node.where !== undefined && !this.check(node, node.where, run.bindings, e)) return false;
+        if (node.where !== undefined && !this.check(node, node.where, t, run, e)) return false;
         const s = this.bound ?? (this.bound = strip(e));
         run.ev[i] = s;
         n[b] = DONE;
         n[b + 1] = e.time;
         n[b + 3] = e.time;
-        if (node.alias !== undefined) run.bindings[node.alias] = s;
         return true;
       }
       case K_COUNT: {
         if (e.type !== node.type) return false;
-        if (node.where !== undefined && !this.check(node, node.where, run.bindings, e)) return false;
+        if (node.where !== undefined && !this.check(node, node.where, t, run, e)) return false;
         let list = run.ev[i] as BoundEvent[] | null;
         if (list === null) list = run.ev[i] = [];
         const from = e.time - node.withinMs;
@@ -560,7 +570,6 @@ export class PatternEngine {
         if (list.length >= node.atLeast) {
           n[b] = DONE;
           n[b + 3] = e.time;
-          if (node.alias !== undefined) run.bindings[node.alias] = s;
         }
         return true;
       }
@@ -576,7 +585,7 @@ export class PatternEngine {
         if (child.kind === K_ABSENT) {
           if (
             e.type === child.type &&
-            (child.where === undefined || this.check(child, child.where, run.bindings, e))
+            (child.where === undefined || this.check(child, child.where, t, run, e))
           ) {
             const deadline = n[node.children[cur - 1] * STRIDE + 3] + child.forMs;
             if (e.time < deadline) n[b] = DEAD;
@@ -1071,22 +1080,14 @@ export class PatternEngine {
         for (const r of s.runs ?? []) {
           if (r.n.length !== width)
             throw new Error(`snapshot does not fit trigger '${slot.compiled.spec.name}'`);
-          const run: Run = {
+          st.runs.push({
             seq: r.seq,
             n: r.n.map((x) => (x === null ? NaN : x)),
             ev: r.ev,
-            bindings: slot.compiled.hasAliases ? {} : NO_BINDINGS,
             deadline: Infinity,
             deadlineNode: -1,
             expiry: Infinity,
-          };
-          for (const node of slot.compiled.nodes) {
-            if (node.alias === undefined || run.n[node.index * STRIDE] !== DONE) continue;
-            const bound = run.ev[node.index];
-            if (Array.isArray(bound)) run.bindings[node.alias] = bound[bound.length - 1];
-            else if (bound !== null) run.bindings[node.alias] = bound;
-          }
-          st.runs.push(run);
+          });
         }
       }
     }

@@ -1,0 +1,268 @@
+import { Metadata, status, type ServerErrorResponse, type ServerUnaryCall, type ServerReadableStream } from '@grpc/grpc-js';
+import { events, ingest } from '@kairos/contracts';
+import { inject, injectable, TOKENS, type Logger } from '@kairos/service-kit';
+import { keyFromHeaders, type Authenticator, type Principal } from './auth';
+import { Ingestor, OutcomeTally } from './ingestor';
+import { INGEST_TOKENS } from './tokens';
+import { validateBatchSize } from './validation';
+
+const { EventOutcome } = ingest;
+
+/** A call failure with a gRPC status; RESOURCE_EXHAUSTED carries `retry-after-ms` in the trailers. */
+export class CallError extends Error {
+  constructor(
+    readonly code: status,
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+
+  toServiceError(): Partial<ServerErrorResponse> {
+    const metadata = new Metadata();
+    if (this.retryAfterMs !== undefined) metadata.set('retry-after-ms', String(this.retryAfterMs));
+    return { code: this.code, details: this.message, metadata };
+  }
+}
+
+function firstValue(md: Metadata, key: string): string | undefined {
+  const v = md.get(key)[0];
+  return typeof v === 'string' ? v : v?.toString('utf8');
+}
+
+function unavailable(err: unknown): CallError {
+  return new CallError(
+    status.UNAVAILABLE,
+    `event store unavailable (${(err as Error).message}); retry with the same event ids`,
+  );
+}
+
+/** A failed store (publish) becomes UNAVAILABLE, which clients retry with the same ids. */
+async function storeOrUnavailable<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    throw unavailable(err);
+  }
+}
+
+/**
+ * gRPC IngestService: authentication and rate limiting per call, then the Ingestor per event.
+ * Track fails the call for a rejected event; TrackBatch and Stream report per-event results.
+ */
+@injectable()
+export class IngestGrpcService {
+  private inFlight = 0;
+  private draining = false;
+  private idle: Array<() => void> = [];
+
+  constructor(
+    @inject(INGEST_TOKENS.Ingestor) private readonly ingestor: Ingestor,
+    @inject(INGEST_TOKENS.Authenticator) private readonly authenticator: Authenticator,
+    @inject(TOKENS.Logger) private readonly logger: Logger,
+  ) {}
+
+  /** Refuses new calls and resolves once the calls in flight have answered. */
+  drain(): Promise<void> {
+    this.draining = true;
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  private begin(md: Metadata): Principal {
+    if (this.draining) throw new CallError(status.UNAVAILABLE, 'ingest is shutting down; retry on another replica');
+    const auth = this.authenticator.authenticate(keyFromHeaders(firstValue(md, 'authorization'), firstValue(md, 'x-api-key')));
+    if (!auth.ok) throw new CallError(status.UNAUTHENTICATED, auth.message);
+    this.inFlight++;
+    return auth.principal;
+  }
+
+  private end(): void {
+    if (--this.inFlight === 0 && this.idle.length) for (const resolve of this.idle.splice(0)) resolve();
+  }
+
+  private rateLimit(principal: Principal, count: number): void {
+    const waitMs = principal.bucket?.take(count, this.ingestor.now()) ?? 0;
+    if (waitMs > 0) {
+      throw new CallError(
+        status.RESOURCE_EXHAUSTED,
+        `rate limit of API key '${principal.name}' exceeded (${principal.bucket!.ratePerSecond} events/s); retry after ${waitMs} ms`,
+        waitMs,
+      );
+    }
+  }
+
+  private fail(callback: (err: Partial<ServerErrorResponse>) => void, err: unknown): void {
+    if (err instanceof CallError) return callback(err.toServiceError());
+    this.logger.error({ err: (err as Error).message }, 'ingest call failed');
+    callback(unavailable(err).toServiceError());
+  }
+
+  readonly implementation: ingest.IngestServiceServer = {
+    track: (call: ServerUnaryCall<ingest.TrackRequest, ingest.TrackResponse>, callback) => {
+      let principal: Principal;
+      try {
+        principal = this.begin(call.metadata);
+      } catch (err) {
+        return this.fail(callback, err);
+      }
+      void (async () => {
+        try {
+          this.rateLimit(principal, 1);
+          const event = call.request.event ?? events.Event.fromPartial({});
+          const now = this.ingestor.now();
+          const early = this.ingestor.prepare(event, principal, 'event', now);
+          if (early?.outcome === EventOutcome.EVENT_OUTCOME_REJECTED) throw new CallError(early.code, early.message);
+          const result = early ?? (await storeOrUnavailable(this.ingestor.publish(event, new Date(now))));
+          const tally = new OutcomeTally();
+          tally.add(result);
+          tally.record();
+          callback(null, { result });
+        } catch (err) {
+          this.fail(callback, err);
+        } finally {
+          this.end();
+        }
+      })();
+    },
+
+    trackBatch: (call: ServerUnaryCall<ingest.TrackBatchRequest, ingest.TrackBatchResponse>, callback) => {
+      let principal: Principal;
+      try {
+        principal = this.begin(call.metadata);
+      } catch (err) {
+        return this.fail(callback, err);
+      }
+      void (async () => {
+        try {
+          const batch = call.request.events;
+          const sizeProblem = validateBatchSize(batch.length, this.ingestor.settings.maxBatch);
+          if (sizeProblem) throw new CallError(status.INVALID_ARGUMENT, sizeProblem);
+          this.rateLimit(principal, batch.length);
+          const tally = new OutcomeTally();
+          const results = await storeOrUnavailable(this.ingestor.ingestBatch(batch, principal, tally));
+          tally.record();
+          callback(null, { results, accepted: tally.accepted + tally.duplicates, rejected: tally.rejected });
+        } catch (err) {
+          this.fail(callback, err);
+        } finally {
+          this.end();
+        }
+      })();
+    },
+
+    stream: (call: ServerReadableStream<ingest.StreamRequest, ingest.StreamResponse>, callback) => {
+      let principal: Principal;
+      try {
+        principal = this.begin(call.metadata);
+      } catch (err) {
+        return this.fail(callback, err);
+      }
+      new StreamCall(call, principal, this.ingestor, (err, response) => {
+        this.end();
+        if (err) this.fail(callback, err);
+        else callback(null, response);
+      }).run();
+    },
+  };
+}
+
+/**
+ * One client-streaming call: events are prepared as they arrive and published concurrently, at most
+ * `streamWindow` at a time (the call stops reading from the client beyond that, and while the key's
+ * rate limit asks to wait), and the summary is sent once the client half-closed and all settled.
+ */
+class StreamCall {
+  private index = 0;
+  private inFlight = 0;
+  private waitingForTokens = false;
+  private ended = false;
+  private done = false;
+  private failure: unknown;
+  private readonly tally = new OutcomeTally();
+  private readonly failures: ingest.EventResult[] = [];
+
+  constructor(
+    private readonly call: ServerReadableStream<ingest.StreamRequest, ingest.StreamResponse>,
+    private readonly principal: Principal,
+    private readonly ingestor: Ingestor,
+    private readonly finish: (err: unknown, response?: ingest.StreamResponse) => void,
+  ) {}
+
+  run(): void {
+    this.call.on('data', (req: ingest.StreamRequest) => this.admit(req.event ?? events.Event.fromPartial({}), this.index++));
+    this.call.on('end', () => {
+      this.ended = true;
+      this.maybeFinish();
+    });
+    this.call.on('error', (err) => this.abort(err));
+    this.call.on('cancelled', () => this.abort(new Error('cancelled by the client')));
+  }
+
+  private admit(event: events.Event, index: number): void {
+    if (this.done) return;
+    const waitMs = this.principal.bucket?.take(1, this.ingestor.now()) ?? 0;
+    if (waitMs > 0) {
+      // Throttle the stream instead of failing it: stop reading until the bucket has a token.
+      this.waitingForTokens = true;
+      this.call.pause();
+      setTimeout(() => {
+        this.waitingForTokens = false;
+        this.admit(event, index);
+        this.resumeIfRoom();
+      }, waitMs);
+      return;
+    }
+    const now = this.ingestor.now();
+    const early = this.ingestor.prepare(event, this.principal, `events[${index}]`, now);
+    if (early) return this.record(early);
+    this.inFlight++;
+    if (this.inFlight >= this.ingestor.settings.streamWindow) this.call.pause();
+    this.ingestor.publish(event, new Date(now)).then(
+      (result) => this.settle(result),
+      (err) => {
+        this.failure ??= err;
+        this.settle(undefined);
+      },
+    );
+  }
+
+  private record(result: ingest.EventResult): void {
+    this.tally.add(result);
+    // Duplicates are stored already: only what the client should fix or knows was dropped is listed.
+    if (result.outcome === EventOutcome.EVENT_OUTCOME_REJECTED || result.outcome === EventOutcome.EVENT_OUTCOME_FILTERED) {
+      this.failures.push(result);
+    }
+  }
+
+  private settle(result: ingest.EventResult | undefined): void {
+    this.inFlight--;
+    if (result) this.record(result);
+    this.resumeIfRoom();
+    this.maybeFinish();
+  }
+
+  private resumeIfRoom(): void {
+    if (!this.done && !this.waitingForTokens && this.inFlight < this.ingestor.settings.streamWindow) this.call.resume();
+  }
+
+  private maybeFinish(): void {
+    if (this.done || !this.ended || this.inFlight > 0 || this.waitingForTokens) return;
+    this.done = true;
+    this.tally.record();
+    if (this.failure) return this.finish(unavailable(this.failure));
+    this.finish(null, {
+      accepted: this.tally.accepted,
+      duplicates: this.tally.duplicates,
+      filtered: this.tally.filtered,
+      rejected: this.tally.rejected,
+      failures: this.failures,
+    });
+  }
+
+  private abort(err: Error): void {
+    if (this.done) return;
+    this.done = true;
+    this.finish(new CallError(status.CANCELLED, err.message));
+  }
+}

@@ -1,0 +1,52 @@
+import { createLogger, GrpcServer, HttpServer, type Logger } from '@kairos/service-kit';
+import { loadIngestConfig } from './config';
+import { startIngest, type StartIngestOptions } from './service';
+
+export interface InProcessIngest {
+  grpcPort: number;
+  httpPort: number;
+  /** `127.0.0.1:<grpcPort>` */
+  address: string;
+  logger: Logger;
+  /** Runs the drain steps (finish calls, drain NATS) and closes both servers. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs the ingest service inside the current process (tests, benchmark): same composition as
+ * `main.ts` without signal handling or process.exit. `env` holds KAIROS_* variables (defaults for the
+ * rest; ports default to 0 = free ports).
+ */
+export async function startIngestInProcess(
+  env: Record<string, string>,
+  opts: StartIngestOptions & { logLevel?: string } = {},
+): Promise<InProcessIngest> {
+  const cfg = loadIngestConfig({ KAIROS_GRPC_PORT: '0', KAIROS_HTTP_PORT: '0', ...env });
+  const logger = createLogger('ingest', opts.logLevel ?? process.env.LOG_LEVEL ?? 'warn');
+  const grpc = new GrpcServer(logger);
+  const http = new HttpServer(logger);
+  const drainSteps: Array<() => Promise<void>> = [];
+  await grpc.start(cfg.KAIROS_GRPC_PORT, '127.0.0.1');
+  await http.start(cfg.KAIROS_HTTP_PORT, '127.0.0.1');
+  try {
+    await startIngest({ name: 'ingest', logger, grpc, http, onDrain: (s) => void drainSteps.push(s) }, cfg, opts);
+  } catch (err) {
+    await grpc.shutdown(100);
+    await http.close();
+    throw err;
+  }
+  grpc.setServing(true);
+  http.ready = true;
+  return {
+    grpcPort: grpc.port,
+    httpPort: http.port,
+    address: `127.0.0.1:${grpc.port}`,
+    logger,
+    async stop() {
+      grpc.setServing(false);
+      for (const step of drainSteps.reverse()) await step().catch(() => undefined);
+      await grpc.shutdown(2_000);
+      await http.close();
+    },
+  };
+}

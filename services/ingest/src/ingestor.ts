@@ -1,0 +1,139 @@
+import { status } from '@grpc/grpc-js';
+import { events, ingest, partitionOf, SCHEMAS, subjects } from '@kairos/contracts';
+import type { Publisher } from '@kairos/messaging';
+import { inject, injectable, TOKENS, type Clock } from '@kairos/service-kit';
+import { counter } from '@kairos/telemetry';
+import { authorizeEvent, type Principal } from './auth';
+import type { Classifier } from './classification';
+import type { Prioritizer } from './prioritization';
+import { INGEST_TOKENS } from './tokens';
+import { validateAndComplete, type ValidationLimits } from './validation';
+
+const { EventOutcome } = ingest;
+type EventResult = ingest.EventResult;
+
+export interface IngestSettings extends ValidationLimits {
+  partitions: number;
+  maxBatch: number;
+  streamWindow: number;
+}
+
+const eventsCounter = counter('kairos_ingest_events_total', 'Events received by ingest, by outcome', ['outcome']);
+
+/** Outcome counts of one call, added to the counter once per call rather than once per event. */
+export class OutcomeTally {
+  accepted = 0;
+  duplicates = 0;
+  filtered = 0;
+  rejected = 0;
+
+  add(result: EventResult): void {
+    switch (result.outcome) {
+      case EventOutcome.EVENT_OUTCOME_ACCEPTED:
+        this.accepted++;
+        break;
+      case EventOutcome.EVENT_OUTCOME_DUPLICATE:
+        this.duplicates++;
+        break;
+      case EventOutcome.EVENT_OUTCOME_FILTERED:
+        this.filtered++;
+        break;
+      default:
+        this.rejected++;
+    }
+  }
+
+  record(): void {
+    if (this.accepted) eventsCounter.inc({ outcome: 'accepted' }, this.accepted);
+    if (this.duplicates) eventsCounter.inc({ outcome: 'duplicate' }, this.duplicates);
+    if (this.filtered) eventsCounter.inc({ outcome: 'filtered' }, this.filtered);
+    if (this.rejected) eventsCounter.inc({ outcome: 'rejected' }, this.rejected);
+  }
+}
+
+export function rejected(eventId: string, code: status, message: string): EventResult {
+  return { eventId, outcome: EventOutcome.EVENT_OUTCOME_REJECTED, code, message, rule: '' };
+}
+
+/**
+ * The ingest pipeline for one event: validate and complete (id, occurred_at), classify, authorize,
+ * prioritize, then publish to `events.raw.<p>.<category>.<type>` with the event id as Nats-Msg-Id,
+ * so a resent event is stored once (the PubAck says duplicate).
+ */
+@injectable()
+export class Ingestor {
+  constructor(
+    @inject(INGEST_TOKENS.Settings) readonly settings: IngestSettings,
+    @inject(TOKENS.Publisher) private readonly publisher: Publisher,
+    @inject(INGEST_TOKENS.Classifier) private readonly classifier: Classifier,
+    @inject(INGEST_TOKENS.Prioritizer) private readonly prioritizer: Prioritizer,
+    @inject(TOKENS.Clock) private readonly clock: Clock,
+  ) {}
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  /**
+   * Everything before the publish. Returns the final result for events that will not be published
+   * (rejected, filtered), or undefined when the event is ready to publish.
+   */
+  prepare(event: events.Event, principal: Principal, prefix: string, now: number): EventResult | undefined {
+    const invalid = validateAndComplete(event, this.settings, now, prefix);
+    if (invalid) return rejected(event.id, status.INVALID_ARGUMENT, invalid);
+    if (event.category === events.EventCategory.EVENT_CATEGORY_UNSPECIFIED) {
+      event.category = this.classifier.classify(event.type);
+    }
+    const denied = authorizeEvent(principal, event, prefix);
+    if (denied) return rejected(event.id, status.PERMISSION_DENIED, denied);
+    if (!this.prioritizer.empty) {
+      const decision = this.prioritizer.decide(event);
+      if (!decision.keep) {
+        return {
+          eventId: event.id,
+          outcome: EventOutcome.EVENT_OUTCOME_FILTERED,
+          code: 0,
+          message: `filtered by prioritization rule '${decision.rule}'`,
+          rule: decision.rule,
+        };
+      }
+    }
+    return undefined;
+  }
+
+  /** Publishes a prepared event; resolves once JetStream stored it (or already had it). */
+  async publish(event: events.Event, receivedAt: Date): Promise<EventResult> {
+    event.receivedAt = receivedAt;
+    const subject = subjects.rawEvent(
+      partitionOf(event.customerId, this.settings.partitions),
+      event.category,
+      event.type,
+    );
+    const ack = await this.publisher.publish(subject, SCHEMAS.Event, event, { msgId: event.id });
+    return {
+      eventId: event.id,
+      outcome: ack.duplicate ? EventOutcome.EVENT_OUTCOME_DUPLICATE : EventOutcome.EVENT_OUTCOME_ACCEPTED,
+      code: 0,
+      message: '',
+      rule: '',
+    };
+  }
+
+  /**
+   * Processes a batch: every event is prepared, the publishable ones are published concurrently
+   * (JetStream pipelines them) and the results come back in request order. Rejects when any publish
+   * fails, so the caller never sees OK for an event that is not durable.
+   */
+  async ingestBatch(batch: events.Event[], principal: Principal, tally: OutcomeTally): Promise<EventResult[]> {
+    const now = this.clock.now();
+    const receivedAt = new Date(now);
+    const results = new Array<EventResult | Promise<EventResult>>(batch.length);
+    for (let i = 0; i < batch.length; i++) {
+      const event = batch[i];
+      results[i] = this.prepare(event, principal, `events[${i}]`, now) ?? this.publish(event, receivedAt);
+    }
+    const settled = await Promise.all(results);
+    for (const r of settled) tally.add(r);
+    return settled;
+  }
+}

@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import { EVENT_TYPE_PATTERN, events } from '@kairos/contracts';
+
+export interface ValidationLimits {
+  maxPropertiesBytes: number;
+  maxDepth: number;
+  maxFutureMs: number;
+  maxPastMs: number;
+}
+
+const MAX_ID_LENGTH = 128;
+const MAX_TYPE_LENGTH = 128;
+const MAX_CUSTOMER_ID_LENGTH = 128;
+/** Whitespace or control characters (C0, DEL, C1, Unicode spaces, line/paragraph separators). */
+const BAD_ID_CHAR = /[\s\u0000-\u001f\u007f-\u009f]/;
+
+function formatDuration(ms: number): string {
+  const units: Array<[number, string]> = [
+    [86_400_000, 'd'],
+    [3_600_000, 'h'],
+    [60_000, 'm'],
+    [1_000, 's'],
+  ];
+  for (const [size, unit] of units) if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms}ms`;
+}
+
+function quote(value: string): string {
+  return value.length > 80 ? `'${value.slice(0, 80)}…'` : `'${value}'`;
+}
+
+function checkIdentifier(field: string, value: string, max: number): string | undefined {
+  if (value.length > max) return `${field}: at most ${max} characters, got ${value.length}`;
+  const bad = BAD_ID_CHAR.exec(value);
+  if (bad) return `${field}: must not contain whitespace or control characters, found one at index ${bad.index}`;
+  return undefined;
+}
+
+/**
+ * Measures `properties` in one walk: the UTF-8 size it has as JSON (what it costs downstream) and
+ * the nesting depth, stopping as soon as a limit is passed. No serialization, no allocation.
+ */
+export function measureProperties(
+  value: unknown,
+  maxBytes: number,
+  maxDepth: number,
+): { bytes: number; tooDeepAt?: string } {
+  let bytes = 0;
+  let tooDeepAt: string | undefined;
+  const walk = (v: unknown, depth: number, path: string): void => {
+    if (bytes > maxBytes || tooDeepAt !== undefined) return;
+    switch (typeof v) {
+      case 'string':
+        bytes += Buffer.byteLength(v, 'utf8') + 2;
+        return;
+      case 'number':
+        bytes += Number.isInteger(v) && Math.abs(v) < 1e15 ? String(v).length : 24;
+        return;
+      case 'boolean':
+        bytes += v ? 4 : 5;
+        return;
+      case 'object': {
+        if (v === null) {
+          bytes += 4;
+          return;
+        }
+        if (depth >= maxDepth) {
+          tooDeepAt = path;
+          return;
+        }
+        bytes += 2;
+        if (Array.isArray(v)) {
+          for (let i = 0; i < v.length; i++) {
+            bytes += 1;
+            walk(v[i], depth + 1, `${path}[${i}]`);
+          }
+        } else {
+          for (const key in v as Record<string, unknown>) {
+            bytes += Buffer.byteLength(key, 'utf8') + 4;
+            walk((v as Record<string, unknown>)[key], depth + 1, `${path}.${key}`);
+          }
+        }
+        return;
+      }
+      default:
+        bytes += 4;
+    }
+  };
+  if (value !== undefined) {
+    for (const key in value as Record<string, unknown>) {
+      bytes += Buffer.byteLength(key, 'utf8') + 4;
+      walk((value as Record<string, unknown>)[key], 1, `properties.${key}`);
+    }
+    bytes += 2;
+  }
+  return { bytes, tooDeepAt };
+}
+
+/**
+ * Checks one event and completes it in place: a missing id gets a uuid v4, a missing occurred_at
+ * gets `now`. Returns the first problem as `<field>: <rule>, got <value>` (fields prefixed with
+ * `prefix`, e.g. `events[3]`), or undefined when the event is valid.
+ */
+export function validateAndComplete(
+  event: events.Event,
+  limits: ValidationLimits,
+  now: number,
+  prefix = 'event',
+): string | undefined {
+  if (event.id === '') event.id = randomUUID();
+  else {
+    const problem = checkIdentifier(`${prefix}.id`, event.id, MAX_ID_LENGTH);
+    if (problem) return problem;
+  }
+
+  if (event.type === '') return `${prefix}.type: required, e.g. cart.item_added`;
+  if (event.type.length > MAX_TYPE_LENGTH) {
+    return `${prefix}.type: at most ${MAX_TYPE_LENGTH} characters, got ${event.type.length}`;
+  }
+  if (!EVENT_TYPE_PATTERN.test(event.type)) {
+    return `${prefix}.type: expected a dotted lower-case name like cart.item_added, got ${quote(event.type)}`;
+  }
+
+  if (event.customerId === '') return `${prefix}.customer_id: required (the customer the event is about)`;
+  const customerProblem = checkIdentifier(`${prefix}.customer_id`, event.customerId, MAX_CUSTOMER_ID_LENGTH);
+  if (customerProblem) return customerProblem;
+
+  if (event.category === events.EventCategory.UNRECOGNIZED || !(event.category in events.EventCategory)) {
+    return `${prefix}.category: unknown category ${event.category as number}`;
+  }
+
+  if (event.occurredAt === undefined) event.occurredAt = new Date(now);
+  else {
+    const t = event.occurredAt.getTime();
+    if (!Number.isFinite(t)) return `${prefix}.occurred_at: not a valid timestamp`;
+    if (t > now + limits.maxFutureMs) {
+      return (
+        `${prefix}.occurred_at: at most ${formatDuration(limits.maxFutureMs)} in the future, ` +
+        `got ${event.occurredAt.toISOString()} (${formatDuration(Math.round((t - now) / 1000) * 1000)} ahead)`
+      );
+    }
+    if (t < now - limits.maxPastMs) {
+      return `${prefix}.occurred_at: at most ${formatDuration(limits.maxPastMs)} in the past, got ${event.occurredAt.toISOString()}`;
+    }
+  }
+
+  if (event.properties !== undefined) {
+    const { bytes, tooDeepAt } = measureProperties(event.properties, limits.maxPropertiesBytes, limits.maxDepth);
+    if (tooDeepAt !== undefined) {
+      return `${prefix}.properties: nested deeper than ${limits.maxDepth} levels at ${tooDeepAt}`;
+    }
+    if (bytes > limits.maxPropertiesBytes) {
+      return `${prefix}.properties: at most ${limits.maxPropertiesBytes} bytes serialized, got more than ${bytes}`;
+    }
+  }
+  return undefined;
+}
+
+/** Checks a batch's size before looking at its events. */
+export function validateBatchSize(count: number, max: number): string | undefined {
+  if (count === 0) return 'events: at least one event per batch, got 0';
+  if (count > max) return `events: at most ${max} events per batch, got ${count}`;
+  return undefined;
+}

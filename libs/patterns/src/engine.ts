@@ -1123,7 +1123,10 @@ export class PatternEngine {
 
   /** Forgets one customer (e.g. erasure request). */
   dropCustomer(customerId: string): void {
-    for (const slot of this.slots) slot.states.delete(customerId);
+    for (const slot of this.slots) {
+      const st = slot.states.get(customerId);
+      if (st !== undefined) this.dropState(slot, customerId, st);
+    }
   }
 }
 

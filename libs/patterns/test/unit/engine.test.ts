@@ -468,6 +468,25 @@ describe('state: bounds, hot reload, snapshot', () => {
     assert.equal(engine.stateBytes('c1'), 0);
   });
 
+  it('dropCustomer forgets the customer, including pending absence deadlines', () => {
+    const engine = new PatternEngine([
+      trigger('abandon', {
+        kind: 'sequence',
+        steps: [
+          { kind: 'event', type: 'a' },
+          { kind: 'absent', pattern: { kind: 'event', type: 'c' }, forMs: 50 },
+        ],
+      }),
+    ]);
+    run(engine, [ev('e1', 'a', 1, {}, 'alice'), ev('e2', 'a', 1, {}, 'bob')]);
+    engine.dropCustomer('alice');
+    assert.deepEqual(engine.customersWithState(), ['bob']);
+    assert.deepEqual(
+      engine.advanceTo(100).map((f) => f.customerId),
+      ['bob'],
+    );
+  });
+
   it('hot reload keeps unchanged triggers, resets changed versions (keeping the cooldown) and drops removed ones', () => {
     const other = trigger('other', {
       kind: 'sequence',

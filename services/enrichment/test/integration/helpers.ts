@@ -1,0 +1,162 @@
+import * as grpc from '@grpc/grpc-js';
+import { MongoClient } from 'mongodb';
+import { events, partitionOf, SCHEMAS, subjects, profiles } from '@kairos/contracts';
+import {
+  connectNats,
+  Publisher,
+  provisionStreams,
+  silentLogger,
+  type NatsConnection,
+} from '@kairos/messaging';
+import { createLogger, GrpcServer } from '@kairos/service-kit';
+import { startEnrichment, type EnrichmentApp } from '../../src/app';
+import { PROFILE_SERVICE_NAME } from '../../src/profile-service';
+import { DEFAULT_SETTINGS, type EnrichmentSettings } from '../../src/settings';
+
+export const PARTITIONS = 4;
+
+export class TestClock {
+  constructor(public ms: number) {}
+  now = () => this.ms;
+  set(iso: string) {
+    this.ms = Date.parse(iso);
+  }
+}
+
+/** Collects messages of one schema from a core NATS subscription (JetStream publishes reach it too). */
+export class Collector<T> {
+  readonly items: Array<{ subject: string; message: T }> = [];
+  constructor(nc: NatsConnection, subject: string, decode: (data: Uint8Array) => T) {
+    const sub = nc.subscribe(subject);
+    void (async () => {
+      for await (const m of sub) this.items.push({ subject: m.subject, message: decode(m.data) });
+    })();
+  }
+}
+
+export interface Harness {
+  nc: NatsConnection;
+  mongo: MongoClient;
+  app: EnrichmentApp;
+  server: GrpcServer;
+  client: profiles.ProfileServiceClient;
+  publisher: Publisher;
+  clock: TestClock;
+  enriched: Collector<events.EnrichedEvent>;
+  restartApp(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(
+  natsUrl: string,
+  mongoUrl: string,
+  dbName: string,
+  settings: EnrichmentSettings = DEFAULT_SETTINGS,
+): Promise<Harness> {
+  const nc = await connectNats({ servers: natsUrl, name: 'enrichment-test', logger: silentLogger });
+  await provisionStreams(nc);
+  const mongo = new MongoClient(mongoUrl);
+  await mongo.connect();
+  const logger = createLogger('enrichment-test', process.env.KAIROS_TEST_LOGS ? 'info' : 'silent');
+  const clock = new TestClock(Date.parse('2026-05-01T06:00:00Z'));
+  const enriched = new Collector(nc, 'events.enriched.>', (d) => SCHEMAS.EnrichedEvent.type.decode(d));
+  const make = () =>
+    startEnrichment({
+      nc,
+      db: mongo.db(dbName),
+      logger,
+      settings,
+      partitions: PARTITIONS,
+      clock,
+      timeEventsIntervalMs: 0,
+    });
+  const h: Harness = {
+    nc,
+    mongo,
+    app: await make(),
+    server: new GrpcServer(logger),
+    client: undefined as unknown as profiles.ProfileServiceClient,
+    publisher: new Publisher(nc, { logger: silentLogger }),
+    clock,
+    enriched,
+    async restartApp() {
+      await h.app.stop();
+      h.app = await make();
+    },
+    async close() {
+      h.client.close();
+      await h.server.shutdown(1_000);
+      await h.app.stop();
+      await nc.drain();
+      await mongo.close();
+    },
+  };
+  // Handlers resolve the current app, so restartApp() keeps the gRPC server valid.
+  const service = new Proxy({} as profiles.ProfileServiceServer, {
+    get: (_t, key) => (call: unknown, cb: unknown) =>
+      (h.app.service.handlers() as unknown as Record<string, (a: unknown, b: unknown) => void>)[
+        key as string
+      ](call, cb),
+  });
+  h.server.addService(
+    profiles.ProfileServiceService,
+    {
+      get: service.get,
+      batchGet: service.batchGet,
+      upsert: service.upsert,
+      recordCommunication: service.recordCommunication,
+      history: service.history,
+      delete: service.delete,
+    },
+    PROFILE_SERVICE_NAME,
+  );
+  const port = await h.server.start(0, '127.0.0.1');
+  h.client = new profiles.ProfileServiceClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  return h;
+}
+
+export function rawEvent(
+  id: string,
+  customerId: string,
+  type: string,
+  properties: Record<string, unknown> = {},
+  occurredAt = new Date('2026-05-01T06:00:00Z'),
+): events.Event {
+  return events.Event.fromPartial({
+    id,
+    type,
+    category: events.EventCategory.EVENT_CATEGORY_CUSTOMER_ACTION,
+    customerId,
+    occurredAt,
+    properties,
+    source: 'test',
+  });
+}
+
+export async function publishRaw(h: Harness, event: events.Event, msgId = event.id): Promise<void> {
+  await h.publisher.publish(
+    subjects.rawEvent(partitionOf(event.customerId, PARTITIONS), event.category, event.type),
+    SCHEMAS.Event,
+    event,
+    { msgId },
+  );
+}
+
+/** Promisified unary call. */
+export function call<Req, Res>(
+  client: profiles.ProfileServiceClient,
+  method: 'get' | 'batchGet' | 'upsert' | 'recordCommunication' | 'history' | 'delete',
+  req: Req,
+): Promise<Res> {
+  return new Promise((resolve, reject) =>
+    (client[method] as unknown as (r: Req, cb: (e: grpc.ServiceError | null, res: Res) => void) => void).call(
+      client,
+      req,
+      (err, res) => (err ? reject(err) : resolve(res)),
+    ),
+  );
+}
+
+export function enrichedFor(h: Harness, eventId: string): events.EnrichedEvent | undefined {
+  return h.enriched.items.find((i) => i.message.event?.id === eventId)?.message;
+}

@@ -33,6 +33,8 @@ export const OUTCOME_TOKEN: Record<OutcomeStatus, string> = {
 export const EVENT_TYPE_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$/;
 /** Definition names (triggers, workflows) are DNS-label-like, so they are one subject token. */
 export const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** Channel names (email, sms, push, in_app, webhook, slack, preferred): one subject token each. */
+export const CHANNEL_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
 
 function token(value: string, what: string, pattern: RegExp): string {
   if (!pattern.test(value)) throw new Error(`invalid ${what} '${value}' for a subject`);
@@ -46,7 +48,7 @@ export const subjects = {
     `events.enriched.${partition}.${CATEGORY_TOKEN[category]}.${token(type, 'event type', EVENT_TYPE_PATTERN)}`,
   triggerFired: (partition: number, trigger: string) =>
     `triggers.fired.${partition}.${token(trigger, 'trigger name', NAME_PATTERN)}`,
-  actionRequested: (channel: string) => `actions.requested.${token(channel, 'channel', NAME_PATTERN)}`,
+  actionRequested: (channel: string) => `actions.requested.${token(channel, 'channel', CHANNEL_PATTERN)}`,
   actionOutcome: (status: OutcomeStatus) => `actions.outcome.${OUTCOME_TOKEN[status]}`,
   /** Dead letters keep the original subject after the prefix. */
   deadLetter: (originalSubject: string) => `dlq.${originalSubject}`,

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { fnv1a32, partitionOf, partitionsOwnedBy } from '../../src/partition';
+import { partitionOfSubject, subjects } from '../../src/subjects';
+import { EventCategory } from '../../src/gen/kairos/events/v1/events';
 
 describe('partitionOf (FNV-1a 32-bit)', () => {
   it('matches the published FNV-1a 32-bit test vectors', () => {
@@ -40,5 +42,21 @@ describe('partitionOf (FNV-1a 32-bit)', () => {
       [0, 1, 2, 3, 4, 5, 6, 7],
     );
     assert.throws(() => partitionsOwnedBy(3, 3, 8), /ordinal/);
+  });
+});
+
+describe('subject builders', () => {
+  it('put the partition, category and dotted type into event subjects', () => {
+    assert.equal(
+      subjects.rawEvent(3, EventCategory.EVENT_CATEGORY_CUSTOMER_ACTION, 'cart.item_added'),
+      'events.raw.3.customer_action.cart.item_added',
+    );
+    assert.equal(partitionOfSubject('events.enriched.11.system.payment.failed'), 11);
+  });
+
+  it('accept channel names with underscores (in_app) and reject names that would break a subject', () => {
+    assert.equal(subjects.actionRequested('in_app'), 'actions.requested.in_app');
+    assert.throws(() => subjects.actionRequested('in app'), /invalid channel/);
+    assert.throws(() => subjects.triggerFired(1, 'Bad.Name'), /invalid trigger name/);
   });
 });

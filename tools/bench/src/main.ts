@@ -1,6 +1,10 @@
 // `pnpm bench [suite ...]`: runs the named benchmark suites (all when none is named), prints a table
 // per suite, and ends with one line holding one JSON object of every figure measured.
+// tsyringe-decorated service modules need the Reflect polyfill before they load.
+import 'reflect-metadata';
 import { BenchInfra } from './infra';
+import { runEngineBenchmark } from '@kairos/patterns';
+import { runProfileBenchmark } from '@kairos/enrichment';
 import { runCeilingBenchmark } from './ceiling';
 
 type Figures = Record<string, number>;
@@ -19,6 +23,25 @@ async function ceiling(infra: BenchInfra, figures: Figures): Promise<void> {
 }
 
 const SUITES: Record<string, Suite> = {
+  engine: {
+    description: 'pattern engine in-process: 50 triggers over 100k customers, one core',
+    async run(_infra, figures) {
+      const r = await runEngineBenchmark();
+      figures.engine_events_per_s = r.engine_events_per_s;
+      figures.engine_state_bytes_per_customer = r.engine_state_bytes_per_customer;
+      return r.table;
+    },
+  },
+  profiles: {
+    description: 'ProfileService Get latency over gRPC on 100k profiles',
+    async run(infra, figures) {
+      const mongo = await infra.mongoServer();
+      const r = await runProfileBenchmark({ mongoUrl: mongo.url, dbName: `bench_profiles_${Date.now()}` });
+      figures.profile_get_p50_ms = r.profile_get_p50_ms;
+      figures.profile_get_p99_ms = r.profile_get_p99_ms;
+      return r.table;
+    },
+  },
   ceiling: {
     description: 'raw JetStream publish + consume through one file-backed stream',
     async run(infra, figures) {

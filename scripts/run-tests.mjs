@@ -1,11 +1,14 @@
 // Runs one test level (unit | integration | e2e) across the workspace with mocha, over the compiled
-// tests (dist/test/<level>/**/*.test.js). Fails when a level that has test files runs no test, so a
-// suite can never be silently skipped.
-import { spawnSync } from 'node:child_process';
+// tests (dist/test/<level>/**/*.test.js; e2e: e2e/dist/test). Fails when a level runs no test, so a
+// suite is never silently skipped, and ends with a plain "N passed, N failed" line.
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
+const require = createRequire(join(root, 'package.json'));
+const Mocha = require('mocha');
+
 const level = process.argv[2];
 if (!['unit', 'integration', 'e2e'].includes(level)) {
   console.error(`usage: run-tests.mjs unit|integration|e2e [package-filter]   (got '${level ?? ''}')`);
@@ -15,7 +18,7 @@ const filter = process.argv[3];
 
 function walk(dir, out) {
   if (!existsSync(dir)) return out;
-  for (const name of readdirSync(dir)) {
+  for (const name of readdirSync(dir).sort()) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) walk(p, out);
     else if (name.endsWith('.test.js')) out.push(p);
@@ -23,37 +26,45 @@ function walk(dir, out) {
   return out;
 }
 
-const packages = [];
-for (const group of ['libs', 'services', 'tools']) {
-  const dir = join(root, group);
-  if (!existsSync(dir)) continue;
-  for (const name of readdirSync(dir).sort()) packages.push(join(dir, name));
+const testDirs = [];
+if (level === 'e2e') {
+  testDirs.push(join(root, 'e2e', 'dist', 'test'));
+} else {
+  for (const group of ['libs', 'services', 'tools']) {
+    const dir = join(root, group);
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir).sort()) {
+      if (filter && !name.includes(filter)) continue;
+      testDirs.push(join(dir, name, 'dist', 'test', level));
+    }
+  }
 }
-packages.push(join(root, 'e2e'));
-
-const files = [];
-for (const pkg of packages) {
-  if (filter && !pkg.includes(filter)) continue;
-  const testDir =
-    level === 'e2e' && pkg.endsWith('e2e') ? join(pkg, 'dist', 'test') : join(pkg, 'dist', 'test', level);
-  if (level === 'e2e' && !pkg.endsWith('e2e')) continue;
-  walk(testDir, files);
-}
+const files = testDirs.flatMap((d) => walk(d, []));
 if (files.length === 0) {
-  console.error(`no ${level} test files found (did 'pnpm build' run?)`);
+  console.error(`${level}: no test files found (did 'pnpm build' run?)`);
   process.exit(1);
 }
 console.log(`${level}: ${files.length} test files`);
-const timeout = { unit: '10000', integration: '60000', e2e: '180000' }[level];
-const mocha = join(root, 'node_modules', '.bin', 'mocha');
-const args = [
-  '--timeout',
-  timeout,
-  '--exit',
-  '--reporter',
-  process.env.MOCHA_REPORTER ?? 'spec',
-  ...files.map((f) => relative(root, f)),
-];
-if (level === 'unit') args.unshift('--parallel', '--jobs', '2');
-const result = spawnSync(mocha, args, { cwd: root, stdio: 'inherit' });
-process.exit(result.status ?? 1);
+
+const timeout = { unit: 10_000, integration: 90_000, e2e: 240_000 }[level];
+const mocha = new Mocha({ timeout, reporter: process.env.MOCHA_REPORTER ?? 'spec' });
+if (level === 'unit') {
+  mocha.parallelMode(true);
+  mocha.options.jobs = 2;
+}
+for (const f of files) mocha.addFile(f);
+
+const runner = mocha.run((failures) => {
+  const stats = runner.stats ?? { passes: 0, failures, pending: 0, tests: 0 };
+  const passed = stats.passes ?? 0;
+  const failed = stats.failures ?? failures;
+  console.log(
+    `\n${level}: ${passed} passed, ${failed} failed${stats.pending ? `, ${stats.pending} skipped` : ''}`,
+  );
+  if (passed + failed === 0) {
+    console.error(`${level}: no test ran; a suite that runs nothing proves nothing`);
+    process.exit(1);
+  }
+  // Child processes and open handles of a failed test must not keep the run alive.
+  process.exit(failed > 0 ? 1 : 0);
+});

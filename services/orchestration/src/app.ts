@@ -1,0 +1,139 @@
+/**
+ * Composition of the orchestration service: stores, registry, engine, per-partition consume loops
+ * and the timer loop. Used by main.ts (the process) and bench.ts (in-process).
+ */
+import type { Db } from 'mongodb';
+import {
+  consumerSpec,
+  filters,
+  partitionDurable,
+  partitionsOwnedBy,
+  SCHEMAS,
+  STREAMS,
+  type triggers,
+} from '@kairos/contracts';
+import { openNatsDefinitionStore } from '@kairos/definitions';
+import { ConsumeLoop, Publisher, type Logger, type NatsConnection } from '@kairos/messaging';
+import { createContainer, systemClock, TOKENS, type Clock } from '@kairos/service-kit';
+import { DirectoryTemplateCatalog, type TemplateCatalog } from './domain/content';
+import { ActionEmitter } from './emitter';
+import { Orchestrator, type EngineSettings } from './engine';
+import { GrpcProfileGateway, NoProfileGateway, type ProfileGateway } from './profiles';
+import { RunStore, SendLedger, TimerStore, WindowStore } from './store';
+import { TimerLoop } from './timer-loop';
+import { ORCH } from './tokens';
+import { WorkflowRegistry } from './workflows';
+import type { OrchestrationConfig } from './config';
+
+export interface OrchestrationDeps {
+  config: OrchestrationConfig;
+  nc: NatsConnection;
+  db: Db;
+  logger: Logger;
+  clock?: Clock;
+  /** Overrides the gRPC gateway (tests, benchmarks). */
+  profiles?: ProfileGateway;
+  templates?: TemplateCatalog;
+}
+
+export interface OrchestrationApp {
+  container: ReturnType<typeof createContainer>;
+  orchestrator: Orchestrator;
+  workflows: WorkflowRegistry;
+  runs: RunStore;
+  timers: TimerStore;
+  /** Drain steps in the order they must run. */
+  stop(): Promise<void>;
+}
+
+export async function startOrchestration(deps: OrchestrationDeps): Promise<OrchestrationApp> {
+  const { config, nc, db, logger } = deps;
+  const clock = deps.clock ?? systemClock;
+  const runs = new RunStore(db);
+  const timers = new TimerStore(db);
+  const windows = new WindowStore(db);
+  const ledger = new SendLedger(db);
+  await Promise.all([runs.init(), timers.init(), windows.init(), ledger.init()]);
+
+  const workflows = new WorkflowRegistry(logger);
+  if (config.KAIROS_DEFINITIONS_DIR) await workflows.loadDirectory(config.KAIROS_DEFINITIONS_DIR);
+  if (config.KAIROS_DEFINITIONS_WATCH) {
+    await workflows.follow(await openNatsDefinitionStore(nc, { replicas: config.KAIROS_STREAM_REPLICAS }));
+  }
+
+  const profiles =
+    deps.profiles ??
+    (config.KAIROS_PROFILE_ADDR === 'none'
+      ? new NoProfileGateway()
+      : new GrpcProfileGateway(config.KAIROS_PROFILE_ADDR, config.KAIROS_PROFILE_DEADLINE));
+  const publisher = new Publisher(nc, { logger });
+  const settings: EngineSettings = {
+    partitions: config.KAIROS_PARTITIONS,
+    settleMs: config.KAIROS_SETTLE_WINDOW,
+    ...(config.KAIROS_GLOBAL_FREQUENCY_CAP ? { globalCap: config.KAIROS_GLOBAL_FREQUENCY_CAP } : {}),
+  };
+  const container = createContainer([
+    [TOKENS.Config, config],
+    [TOKENS.Logger, logger],
+    [TOKENS.Nats, nc],
+    [TOKENS.Publisher, publisher],
+    [TOKENS.Mongo, db],
+    [TOKENS.Clock, clock],
+    [ORCH.Settings, settings],
+    [ORCH.Runs, runs],
+    [ORCH.Timers, timers],
+    [ORCH.Windows, windows],
+    [ORCH.Ledger, ledger],
+    [ORCH.Profiles, profiles],
+    [ORCH.Workflows, workflows],
+    [ORCH.Templates, deps.templates ?? new DirectoryTemplateCatalog(config.KAIROS_TEMPLATES_DIR)],
+    [ORCH.Emitter, new ActionEmitter(publisher)],
+  ]);
+  const orchestrator = container.resolve(Orchestrator);
+
+  const owned = partitionsOwnedBy(
+    config.KAIROS_REPLICA_ORDINAL,
+    config.KAIROS_REPLICAS,
+    config.KAIROS_PARTITIONS,
+  );
+  const loops = owned.map(
+    (p) =>
+      new ConsumeLoop<triggers.TriggerFired>(nc, {
+        spec: consumerSpec(
+          STREAMS.TRIGGERS.name,
+          partitionDurable('orchestration', p),
+          filters.firedPartition(p),
+          {
+            maxAckPending: 1,
+          },
+        ),
+        schema: SCHEMAS.TriggerFired,
+        mode: { kind: 'ordered' },
+        handler: (tf) => orchestrator.onTriggerFired(tf),
+        logger,
+        publisher,
+      }),
+  );
+  await Promise.all(loops.map((l) => l.start()));
+  const timerLoop = new TimerLoop(timers, (t) => orchestrator.onTimer(t), clock, logger, {
+    partitions: owned,
+    pollMs: config.KAIROS_TIMER_POLL,
+    leaseMs: config.KAIROS_TIMER_LEASE,
+  });
+  timerLoop.start();
+  logger.info({ partitions: owned, workflows: workflows.all().map((w) => w.name) }, 'orchestration started');
+
+  return {
+    container,
+    orchestrator,
+    workflows,
+    runs,
+    timers,
+    async stop() {
+      await timerLoop.drain();
+      await Promise.all(loops.map((l) => l.drain()));
+      await workflows.stop();
+      profiles.close();
+    },
+  };
+}

@@ -1,0 +1,40 @@
+import * as nodePath from 'node:path';
+import { commonConfig, env, loadConfig } from '@kairos/service-kit';
+import { parseGlobalCap, type FrequencyCap } from './domain/caps';
+
+const capOrOff = (def: string) =>
+  env.string(def).transform((v, ctx): FrequencyCap | undefined => {
+    if (/^(off|none)$/i.test(v)) return undefined;
+    const cap = parseGlobalCap(v);
+    if (!cap) {
+      ctx.addIssue({ code: 'custom', message: `expected a cap like 5/24h or 'off', got '${v}'` });
+      return undefined;
+    }
+    return cap;
+  });
+
+export const orchestrationConfig = {
+  ...commonConfig,
+  KAIROS_GRPC_PORT: env.port(50054),
+  KAIROS_HTTP_PORT: env.port(8084),
+  /** ProfileService address; `none` runs without it (always the snapshot fallback). */
+  KAIROS_PROFILE_ADDR: env.string('127.0.0.1:50052'),
+  KAIROS_PROFILE_DEADLINE: env.duration('200ms'),
+  /** Default arbitration settle window; `0s` disables arbitration for workflows without `settle`. */
+  KAIROS_SETTLE_WINDOW: env.duration('2s'),
+  /** Marketing messages per customer across all workflows, e.g. `5/24h`; `off` disables. */
+  KAIROS_GLOBAL_FREQUENCY_CAP: capOrOff('5/24h'),
+  KAIROS_TEMPLATES_DIR: env.string(nodePath.resolve(__dirname, '../../templates')),
+  /** Workflow YAML loaded at start (file or directory), besides the definition store. */
+  KAIROS_DEFINITIONS_DIR: env.optionalString(),
+  /** Follow the definition store (JetStream KV) for hot reload. */
+  KAIROS_DEFINITIONS_WATCH: env.bool(true),
+  KAIROS_TIMER_POLL: env.duration('200ms'),
+  KAIROS_TIMER_LEASE: env.duration('30s'),
+};
+
+export type OrchestrationConfig = ReturnType<typeof loadOrchestrationConfig>;
+
+export function loadOrchestrationConfig(source: NodeJS.ProcessEnv = process.env) {
+  return loadConfig(orchestrationConfig, source);
+}

@@ -1,0 +1,162 @@
+import { promises as fs } from 'node:fs';
+import * as nodePath from 'node:path';
+import { Liquid } from 'liquidjs';
+import { parse as parseYaml } from 'yaml';
+import type { SendStep, WorkflowContext } from '@kairos/definitions';
+
+/** The Liquid fields a catalog template may carry (each optional). */
+export const TEMPLATE_FIELDS = ['subject', 'text', 'html', 'title', 'body'] as const;
+export type TemplateField = (typeof TEMPLATE_FIELDS)[number];
+export type MessageTemplate = Partial<Record<TemplateField, string>>;
+
+/** A rendering problem: the run fails visibly instead of sending a blank or half-filled message. */
+export class RenderError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RenderError';
+  }
+}
+
+export interface TemplateCatalog {
+  /** Throws RenderError when the template does not exist or is malformed. */
+  get(name: string): Promise<MessageTemplate>;
+}
+
+const TEMPLATE_NAME = /^[a-z0-9][a-z0-9._-]*$/i;
+
+/** `<dir>/<name>.yaml` files; re-read when changed on disk, so edits apply without a restart. */
+export class DirectoryTemplateCatalog implements TemplateCatalog {
+  private readonly cache = new Map<string, { mtimeMs: number; template: MessageTemplate }>();
+
+  constructor(private readonly dir: string) {}
+
+  async get(name: string): Promise<MessageTemplate> {
+    if (!TEMPLATE_NAME.test(name)) throw new RenderError(`invalid template name '${name}'`);
+    const file = nodePath.join(this.dir, `${name}.yaml`);
+    let mtimeMs: number;
+    try {
+      mtimeMs = (await fs.stat(file)).mtimeMs;
+    } catch {
+      throw new RenderError(`template '${name}' not found in ${this.dir}`);
+    }
+    const cached = this.cache.get(name);
+    if (cached && cached.mtimeMs === mtimeMs) return cached.template;
+    const template = parseTemplate(name, await fs.readFile(file, 'utf8'));
+    this.cache.set(name, { mtimeMs, template });
+    return template;
+  }
+}
+
+export class MemoryTemplateCatalog implements TemplateCatalog {
+  constructor(private readonly templates: Record<string, MessageTemplate>) {}
+  async get(name: string): Promise<MessageTemplate> {
+    const t = this.templates[name];
+    if (!t) throw new RenderError(`template '${name}' not found`);
+    return t;
+  }
+}
+
+export function parseTemplate(name: string, text: string): MessageTemplate {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new RenderError(`template '${name}': invalid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (!doc || typeof doc !== 'object') throw new RenderError(`template '${name}': expected a mapping`);
+  const out: MessageTemplate = {};
+  for (const field of TEMPLATE_FIELDS) {
+    const v = (doc as Record<string, unknown>)[field];
+    if (v === undefined) continue;
+    if (typeof v !== 'string') throw new RenderError(`template '${name}': field '${field}' must be a string`);
+    out[field] = v;
+  }
+  if (Object.keys(out).length === 0)
+    throw new RenderError(`template '${name}': expected at least one of ${TEMPLATE_FIELDS.join(', ')}`);
+  return out;
+}
+
+/**
+ * LiquidJS in strict mode: an undefined variable or filter is an error, not an empty string, and
+ * only own properties are visible (no prototype walking on customer data).
+ */
+export class TemplateRenderer {
+  private readonly liquid = new Liquid({
+    strictVariables: true,
+    strictFilters: true,
+    ownPropertyOnly: true,
+    // `{% if profile.traits.vip %}` and `| default:` may probe for absent values.
+    lenientIf: true,
+    cache: 512,
+  });
+
+  async render(text: string, scope: Record<string, unknown>, what: string): Promise<string> {
+    try {
+      return String(await this.liquid.parseAndRender(text, scope));
+    } catch (err) {
+      throw new RenderError(`${what}: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+
+  async renderTemplate(
+    template: MessageTemplate,
+    scope: Record<string, unknown>,
+    name: string,
+  ): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const field of TEMPLATE_FIELDS) {
+      const text = template[field];
+      if (text !== undefined)
+        out[field] = await this.render(text, scope, `template '${name}' field '${field}'`);
+    }
+    const visible = Object.values(out).some((v) => v.trim() !== '');
+    if (!visible) throw new RenderError(`template '${name}' rendered to an empty message`);
+    return out;
+  }
+}
+
+/** Which content a send step uses: the first variant whose condition holds, else the default. */
+export interface ContentChoice {
+  /** Catalog template name, or undefined for inline content. */
+  template?: string;
+  /** `default`, or `variants[i]` of the variant that matched. */
+  variant: string;
+}
+
+export function chooseContent(step: SendStep, ctx: WorkflowContext): ContentChoice {
+  for (let i = 0; i < step.variants.length; i++) {
+    const v = step.variants[i];
+    if (v.when.test(ctx)) return { template: v.template, variant: `variants[${i}]:${v.template}` };
+  }
+  return step.template !== undefined
+    ? { template: step.template, variant: 'default' }
+    : { variant: 'default' };
+}
+
+/** Liquid scope: bound aliases, `event`, `profile`, `trigger`. */
+export function liquidScope(ctx: WorkflowContext): Record<string, unknown> {
+  return {
+    ...(ctx.bindings ?? {}),
+    event: ctx.event,
+    profile: ctx.profile ?? {},
+    trigger: ctx.trigger ?? {},
+  };
+}
+
+/** Renders the content of a send step (catalog template or inline subject/body). */
+export async function renderSendContent(
+  step: SendStep,
+  choice: ContentChoice,
+  ctx: WorkflowContext,
+  catalog: TemplateCatalog,
+  renderer: TemplateRenderer,
+): Promise<Record<string, string>> {
+  const scope = liquidScope(ctx);
+  if (choice.template !== undefined) {
+    return renderer.renderTemplate(await catalog.get(choice.template), scope, choice.template);
+  }
+  const inline: MessageTemplate = {};
+  if (step.subject !== undefined) inline.subject = step.subject;
+  if (step.body !== undefined) inline.body = step.body;
+  return renderer.renderTemplate(inline, scope, `inline content of ${step.id}`);
+}

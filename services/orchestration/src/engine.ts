@@ -1,0 +1,664 @@
+/**
+ * The run state machine: a fired trigger starts runs (conditions, re-entry, holdout, arbitration),
+ * and runs advance through their program (waits on durable timers, quiet hours, caps, content,
+ * sends and escalations). Every decision not to message is published as an ActionOutcome.
+ */
+import { actions, partitionOf, type triggers } from '@kairos/contracts';
+import type { WorkflowContext, WorkflowSpec } from '@kairos/definitions';
+import type { Logger } from '@kairos/messaging';
+import { inject, injectable, TOKENS, type Clock } from '@kairos/service-kit';
+import { activeTraceIds, counter } from '@kairos/telemetry';
+import { arbitrate, type ArbitrationCandidate } from './domain/arbitration';
+import { checkCaps, type FrequencyCap } from './domain/caps';
+import {
+  chooseContent,
+  liquidScope,
+  RenderError,
+  renderSendContent,
+  TemplateRenderer,
+  type TemplateCatalog,
+} from './domain/content';
+import { profileView, recipientOf, snapshotOf, workflowContext } from './domain/context';
+import { actionIdFor, digest, runIdFor } from './domain/hashing';
+import { isHeldOut } from './domain/holdout';
+import { programOf, resumePc, stepIdOf } from './domain/program';
+import { customerZone, quietHoursEnd, waitDue } from './domain/timing';
+import type { ActionEmitter } from './emitter';
+import type { CustomerLookup, ProfileGateway } from './profiles';
+import { ORCH } from './tokens';
+import type { RunDoc, RunEvent, RunStore, SendLedger, TimerDoc, TimerStore, WindowStore } from './store';
+import type { WorkflowRegistry } from './workflows';
+
+export interface EngineSettings {
+  partitions: number;
+  /** Default arbitration settle window (ms); 0 disables arbitration for workflows without `settle`. */
+  settleMs: number;
+  globalCap?: FrequencyCap;
+}
+
+const runsStarted = counter('kairos_orchestration_runs_total', 'Runs by how they ended up at entry', [
+  'workflow',
+  'entry',
+]);
+
+/** Serializes work per customer inside the process (trigger handling and timers share a customer). */
+class KeyedMutex {
+  private readonly tails = new Map<string, Promise<void>>();
+  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.tails.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => (release = r));
+    const tail = prev.then(() => mine);
+    this.tails.set(key, tail);
+    await prev;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    }
+  }
+}
+
+const DAY = 86_400_000;
+
+@injectable()
+export class Orchestrator {
+  private readonly renderer = new TemplateRenderer();
+  private readonly mutex = new KeyedMutex();
+
+  constructor(
+    @inject(ORCH.Settings) private readonly settings: EngineSettings,
+    @inject(TOKENS.Logger) private readonly logger: Logger,
+    @inject(TOKENS.Clock) private readonly clock: Clock,
+    @inject(ORCH.Runs) private readonly runs: RunStore,
+    @inject(ORCH.Timers) private readonly timers: TimerStore,
+    @inject(ORCH.Windows) private readonly windows: WindowStore,
+    @inject(ORCH.Ledger) private readonly ledger: SendLedger,
+    @inject(ORCH.Profiles) private readonly profiles: ProfileGateway,
+    @inject(ORCH.Workflows) private readonly workflows: WorkflowRegistry,
+    @inject(ORCH.Templates) private readonly templates: TemplateCatalog,
+    @inject(ORCH.Emitter) private readonly emitter: ActionEmitter,
+  ) {}
+
+  /** How far back sends matter for caps. */
+  private historyWindowMs(wf?: WorkflowSpec): number {
+    return Math.max(this.settings.globalCap?.perMs ?? 0, wf?.frequencyCap?.perMs ?? 0, DAY);
+  }
+
+  private async lookup(customerId: string): Promise<CustomerLookup> {
+    const since =
+      this.clock.now() -
+      Math.max(this.historyWindowMs(), ...this.workflows.all().map((w) => this.historyWindowMs(w)));
+    const result = await this.profiles.lookup(customerId, since);
+    if (result.fallbacks.length)
+      this.logger.warn(
+        { customerId, fallbacks: result.fallbacks },
+        'ProfileService lookup failed; using the trigger snapshot and the local send ledger',
+      );
+    return result;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Entry
+
+  /** Handles one TriggerFired: one run per matching workflow, idempotent under redelivery. */
+  async onTriggerFired(tf: triggers.TriggerFired): Promise<void> {
+    const wfs = this.workflows.forTrigger(tf.trigger);
+    if (wfs.length === 0) return;
+    if (!tf.customerId) throw new Error('TriggerFired without customer_id');
+    const traceId = activeTraceIds()?.trace_id;
+    await this.mutex.run(tf.customerId, async () => {
+      let lookup: CustomerLookup | undefined;
+      for (const wf of wfs) {
+        const runId = runIdFor(tf.id, wf.name);
+        const existing = await this.runs.get(runId);
+        if (existing) {
+          await this.resumeAfterCrash(existing);
+          continue;
+        }
+        lookup ??= await this.lookup(tf.customerId);
+        await this.startRun(tf, wf, runId, lookup, traceId);
+      }
+    });
+  }
+
+  private async startRun(
+    tf: triggers.TriggerFired,
+    wf: WorkflowSpec,
+    runId: string,
+    lookup: CustomerLookup,
+    traceId: string | undefined,
+  ): Promise<void> {
+    const now = this.clock.now();
+    const profile = profileView(lookup.profile ?? tf.profile, tf.customerId);
+    const context = snapshotOf(tf);
+    const program = programOf(wf);
+    const run: RunDoc = {
+      _id: runId,
+      customerId: tf.customerId,
+      partition: partitionOf(tf.customerId, this.settings.partitions),
+      workflow: wf.name,
+      workflowVersion: wf.version,
+      trigger: tf.trigger,
+      triggerFiredId: tf.id,
+      priority: wf.priority,
+      firedAt: tf.firedAt ?? new Date(now),
+      transactional: wf.transactional,
+      state: 'running',
+      pc: 0,
+      stepId: program[0] ? stepIdOf(program[0]) : '',
+      context,
+      profile,
+      actions: [],
+      history: [],
+      createdAt: new Date(now),
+      updatedAt: new Date(now),
+    };
+    if (traceId) run.traceId = traceId;
+    const ctx = workflowContext(context, profile);
+    const entry = (state: RunDoc['state'], event: string, detail?: string): RunDoc => {
+      const r: RunDoc = {
+        ...run,
+        state,
+        history: [{ at: new Date(now), event, ...(detail ? { detail } : {}) }],
+      };
+      if (detail && state !== 'running' && state !== 'settling') r.reason = detail;
+      return r;
+    };
+
+    if (wf.conditions) {
+      const r = wf.conditions.evaluate(ctx);
+      if (!r.ok || !r.value) {
+        const why = r.ok ? 'conditions_not_met' : `conditions_error: ${r.error}`;
+        if (await this.runs.insert(entry('skipped', 'skipped', why)))
+          runsStarted.inc({ workflow: wf.name, entry: 'skipped' });
+        return;
+      }
+    }
+    const active = await this.runs.findActive(tf.customerId, wf.name, runId);
+    if (active) {
+      const reason = `already_in_workflow:${active._id}`;
+      if (await this.runs.insert(entry('suppressed', 'suppressed', reason))) {
+        runsStarted.inc({ workflow: wf.name, entry: 'reentry' });
+        await this.publishOutcome(run, actions.OutcomeStatus.OUTCOME_STATUS_SUPPRESSED, reason);
+      }
+      return;
+    }
+    if (isHeldOut(tf.customerId, wf.name, wf.holdoutPercent)) {
+      if (await this.runs.insert(entry('held_out', 'held_out', 'holdout'))) {
+        runsStarted.inc({ workflow: wf.name, entry: 'held_out' });
+        await this.publishOutcome(run, actions.OutcomeStatus.OUTCOME_STATUS_HELD_OUT, 'holdout');
+      }
+      return;
+    }
+    const settleMs = wf.settleMs ?? this.settings.settleMs;
+    if (settleMs > 0) {
+      if (!(await this.runs.insert(entry('settling', 'entered')))) return;
+      runsStarted.inc({ workflow: wf.name, entry: 'entered' });
+      await this.joinWindow({ ...run, state: 'settling' }, settleMs);
+      return;
+    }
+    if (!(await this.runs.insert(entry('running', 'entered')))) return;
+    runsStarted.inc({ workflow: wf.name, entry: 'entered' });
+    await this.advance({ ...run, state: 'running' }, wf, lookup);
+  }
+
+  /** A redelivered trigger finds its run: finish what a crash may have interrupted, else nothing. */
+  private async resumeAfterCrash(run: RunDoc): Promise<void> {
+    if (run.state === 'settling' && !run.windowId) {
+      const wf = this.workflows.get(run.workflow);
+      await this.joinWindow(run, wf?.settleMs ?? this.settings.settleMs);
+    } else if (run.state === 'running') {
+      await this.continueRun(run);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Arbitration
+
+  private async joinWindow(run: RunDoc, settleMs: number): Promise<void> {
+    const now = this.clock.now();
+    let window = await this.windows.join(run.customerId, run._id, now);
+    if (!window) {
+      window = {
+        _id: `win_${digest('window', run.customerId, run._id).slice(0, 32)}`,
+        customerId: run.customerId,
+        state: 'open',
+        closesAt: new Date(now + settleMs),
+        members: [run._id],
+      };
+      await this.windows.open(window);
+      await this.timers.schedule({
+        _id: `settle:${window._id}`,
+        kind: 'settle',
+        partition: run.partition,
+        customerId: run.customerId,
+        dueAt: window.closesAt,
+        windowId: window._id,
+      });
+    }
+    await this.runs.update(
+      run._id,
+      { windowId: window._id },
+      {
+        at: new Date(now),
+        event: 'settling',
+        detail: `window ${window._id} until ${window.closesAt.toISOString()}`,
+      },
+    );
+  }
+
+  private async settleWindow(windowId: string): Promise<void> {
+    const window = await this.windows.close(windowId);
+    if (!window) return;
+    const members = (await Promise.all(window.members.map((id) => this.runs.get(id)))).filter(
+      (r): r is RunDoc => r !== null,
+    );
+    const candidates: ArbitrationCandidate[] = members.map((r) => ({
+      runId: r._id,
+      workflow: r.workflow,
+      priority: r.priority,
+      firedAt: r.firedAt.getTime(),
+      transactional: r.transactional,
+    }));
+    const result = arbitrate(candidates);
+    const byId = new Map(members.map((r) => [r._id, r]));
+    const now = new Date(this.clock.now());
+    for (const { candidate, reason } of result.suppressed) {
+      const run = byId.get(candidate.runId);
+      if (!run || run.state !== 'settling') continue;
+      await this.runs.update(
+        run._id,
+        { state: 'suppressed', reason },
+        { at: now, event: 'suppressed', detail: reason },
+      );
+      await this.publishOutcome(run, actions.OutcomeStatus.OUTCOME_STATUS_SUPPRESSED, reason);
+    }
+    let lookup: CustomerLookup | undefined;
+    for (const c of result.proceed) {
+      const run = byId.get(c.runId);
+      if (!run || run.state !== 'settling') continue;
+      const wf = this.workflows.get(run.workflow);
+      if (!wf) {
+        await this.failRun(run, 'workflow_removed');
+        continue;
+      }
+      const detail =
+        c === result.winner ? `won among ${candidates.length}` : 'transactional: exempt from arbitration';
+      await this.runs.update(run._id, { state: 'running' }, { at: now, event: 'won', detail });
+      lookup ??= await this.lookup(run.customerId);
+      await this.advance({ ...run, state: 'running' }, wf, lookup);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Timers
+
+  /** Fires one claimed timer. */
+  async onTimer(timer: TimerDoc): Promise<void> {
+    await this.mutex.run(timer.customerId, async () => {
+      if (timer.kind === 'settle' && timer.windowId) {
+        await this.settleWindow(timer.windowId);
+        return;
+      }
+      if (!timer.runId) return;
+      const run = await this.runs.get(timer.runId);
+      if (!run) return;
+      // A crash after resuming but before finishing leaves the run 'running' with this timer as the
+      // one that resumed it: the re-fired timer carries on. Anything else is stale.
+      const interrupted = run.state === 'running' && run.resumedBy === timer._id;
+      if (interrupted) return this.continueRun(run);
+      if (run.state !== 'waiting' || run.timerId !== timer._id) return;
+      const resumed: RunDoc = {
+        ...run,
+        state: 'running',
+        pc: timer.pc ?? run.pc,
+        stepId: timer.stepId ?? run.stepId,
+      };
+      await this.runs.update(
+        run._id,
+        { state: 'running', pc: resumed.pc, stepId: resumed.stepId, resumedBy: timer._id },
+        {
+          at: new Date(this.clock.now()),
+          event: 'resumed',
+          step: resumed.stepId,
+        },
+        ['timerId', 'waitUntil'],
+      );
+      await this.continueRun(resumed);
+    });
+  }
+
+  private async continueRun(run: RunDoc): Promise<void> {
+    const wf = this.workflows.get(run.workflow);
+    if (!wf) return this.failRun(run, 'workflow_removed');
+    await this.advance(run, wf, await this.lookup(run.customerId));
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Steps
+
+  private async advance(run: RunDoc, wf: WorkflowSpec, lookup: CustomerLookup): Promise<void> {
+    const program = programOf(wf);
+    const start = resumePc(program, run.pc, run.stepId);
+    if (start === undefined)
+      return this.failRun(run, `step '${run.stepId}' no longer exists in workflow version ${wf.version}`);
+    const profile = lookup.profile ? profileView(lookup.profile, run.customerId) : run.profile;
+    const ctx = workflowContext(run.context, profile);
+    const zone = customerZone(String(profile.timeZone ?? ''));
+    let timingVariant = run.timingVariant;
+    let pc = start;
+    const at = () => new Date(this.clock.now());
+    try {
+      while (pc < program.length) {
+        const ins = program[pc];
+        if (ins.op === 'jump') {
+          pc = ins.to;
+          continue;
+        }
+        if (ins.op === 'branch') {
+          pc = ins.step.when.test(ctx) ? pc + 1 : ins.elseAt;
+          continue;
+        }
+        if (ins.op === 'exit') {
+          await this.runs.update(
+            run._id,
+            { state: 'completed', reason: ins.step.reason ?? 'exit', pc, stepId: ins.step.id },
+            {
+              at: at(),
+              event: 'completed',
+              step: ins.step.id,
+              detail: ins.step.reason ?? 'exit',
+            },
+          );
+          return;
+        }
+        if (ins.op === 'wait') {
+          const due = waitDue(ins.step, run._id, this.clock.now(), zone);
+          if (due.variant) timingVariant = due.variant;
+          if (due.dueAt > this.clock.now()) {
+            await this.sleep(
+              run,
+              pc + 1,
+              program[pc + 1] ? stepIdOf(program[pc + 1]) : '',
+              due.dueAt,
+              ins.step.id,
+              {
+                ...(timingVariant ? { timingVariant } : {}),
+              },
+              due.variant ? `timing variant ${due.variant}` : undefined,
+            );
+            return;
+          }
+          if (timingVariant && timingVariant !== run.timingVariant) {
+            await this.runs.update(run._id, { timingVariant });
+            run = { ...run, timingVariant };
+          }
+          pc++;
+          continue;
+        }
+        if (ins.op === 'escalate') {
+          if (!ins.step.when || ins.step.when.test(ctx)) await this.escalate(run, wf, ins.step, ctx);
+          pc++;
+          continue;
+        }
+        // send
+        const step = ins.step;
+        const actionId = actionIdFor(run._id, step.id);
+        if (!wf.transactional && wf.quietHours) {
+          const end = quietHoursEnd(this.clock.now(), wf.quietHours, zone);
+          if (end !== undefined) {
+            if (wf.quietHours.action === 'defer') {
+              await this.sleep(run, pc, step.id, end, step.id, {}, 'quiet_hours: deferred');
+              return;
+            }
+            await this.suppressStep(run, step.id, actionId, 'quiet_hours');
+            pc++;
+            continue;
+          }
+        }
+        if (!wf.transactional) {
+          const nowMs = this.clock.now();
+          const decision = checkCaps({
+            nowMs,
+            workflow: wf.name,
+            actionId,
+            transactional: false,
+            ...(this.settings.globalCap ? { global: this.settings.globalCap } : {}),
+            ...(wf.frequencyCap ? { perWorkflow: wf.frequencyCap } : {}),
+            ...(lookup.history ? { history: lookup.history } : {}),
+            ledger: await this.ledger.since(run.customerId, nowMs - this.historyWindowMs(wf)),
+          });
+          if (!decision.allowed) {
+            await this.suppressStep(run, step.id, actionId, 'frequency_cap', {
+              cap_scope: decision.scope,
+              cap: `${decision.count}/${decision.max}`,
+            });
+            pc++;
+            continue;
+          }
+        }
+        const choice = chooseContent(step, ctx);
+        const content = await renderSendContent(step, choice, ctx, this.templates, this.renderer);
+        const channels = step.channels === 'preferred' ? ['preferred'] : [...step.channels];
+        const metadata: Record<string, string> = {
+          preferred_channel: String(
+            (profile.preferences as { preferredChannel?: string })?.preferredChannel ?? '',
+          ),
+          consent_marketing: String((profile.consent as { marketing?: boolean })?.marketing ?? false),
+        };
+        for (const [ch, cost] of Object.entries(wf.cost)) metadata[`cost_${ch}`] = String(cost);
+        if (run.traceId) metadata.trace_id = run.traceId;
+        const action = actions.ActionRequested.fromPartial({
+          actionId,
+          runId: run._id,
+          workflow: wf.name,
+          trigger: run.trigger,
+          triggerId: run.triggerFiredId,
+          customerId: run.customerId,
+          step: step.id,
+          channels,
+          template: choice.template ?? '',
+          contentVariant: choice.variant,
+          timingVariant: timingVariant ?? '',
+          content,
+          recipient: recipientOf(profile),
+          transactional: wf.transactional,
+          escalation: false,
+          requestedAt: at(),
+          metadata,
+        });
+        await this.ledger.record({
+          _id: actionId,
+          customerId: run.customerId,
+          workflow: wf.name,
+          channel: channels[0],
+          at: at(),
+          transactional: wf.transactional,
+        });
+        await this.emitter.request(action);
+        await this.runs.update(
+          run._id,
+          {
+            pc: pc + 1,
+            stepId: program[pc + 1] ? stepIdOf(program[pc + 1]) : '',
+            contentVariant: choice.variant,
+          },
+          {
+            at: at(),
+            event: 'sent',
+            step: step.id,
+            actionId,
+            detail: `${channels.join('>')} ${choice.template ?? 'inline'}`,
+          },
+          [],
+          actionId,
+        );
+        pc++;
+      }
+      await this.runs.update(
+        run._id,
+        { state: 'completed', pc, stepId: '' },
+        { at: at(), event: 'completed' },
+      );
+    } catch (err) {
+      if (err instanceof RenderError) {
+        await this.failRun(run, `render_error: ${err.message}`);
+        return;
+      }
+      throw err;
+    }
+  }
+
+  private async sleep(
+    run: RunDoc,
+    resumeAt: number,
+    resumeStepId: string,
+    dueAt: number,
+    stepId: string,
+    set: Partial<RunDoc>,
+    detail?: string,
+  ): Promise<void> {
+    const timerId = `step:${run._id}:${resumeAt}:${dueAt}`;
+    await this.timers.schedule({
+      _id: timerId,
+      kind: 'step',
+      partition: run.partition,
+      customerId: run.customerId,
+      dueAt: new Date(dueAt),
+      runId: run._id,
+      pc: resumeAt,
+      stepId: resumeStepId,
+    });
+    const event: RunEvent = {
+      at: new Date(this.clock.now()),
+      event: 'waiting',
+      step: stepId,
+      detail: `until ${new Date(dueAt).toISOString()}${detail ? ` (${detail})` : ''}`,
+    };
+    await this.runs.update(run._id, { ...set, state: 'waiting', timerId, waitUntil: new Date(dueAt) }, event);
+  }
+
+  private async escalate(
+    run: RunDoc,
+    wf: WorkflowSpec,
+    step: { id: string; to: { kind: 'webhook' | 'slack' | 'email'; target: string }; message: string },
+    ctx: WorkflowContext,
+  ): Promise<void> {
+    const actionId = actionIdFor(run._id, step.id);
+    const text = await this.renderer.render(
+      step.message,
+      liquidScope(ctx),
+      `escalation message of ${step.id}`,
+    );
+    const explanation = String(run.context.trigger.explanation ?? '');
+    const action = actions.ActionRequested.fromPartial({
+      actionId,
+      runId: run._id,
+      workflow: wf.name,
+      trigger: run.trigger,
+      triggerId: run.triggerFiredId,
+      customerId: run.customerId,
+      step: step.id,
+      channels: [step.to.kind],
+      template: '',
+      contentVariant: 'escalation',
+      timingVariant: run.timingVariant ?? '',
+      content: {
+        title: `Kairos: ${wf.name} needs attention`,
+        subject: `Kairos: ${wf.name} needs attention`,
+        text,
+        body: explanation ? `${text}\n\nWhy: ${explanation}` : text,
+        explanation,
+        customer_id: run.customerId,
+        workflow: wf.name,
+        trigger: run.trigger,
+        run_id: run._id,
+      },
+      recipient: { [step.to.kind]: step.to.target },
+      transactional: wf.transactional,
+      escalation: true,
+      requestedAt: new Date(this.clock.now()),
+      metadata: {
+        escalation_target: `${step.to.kind}:${step.to.target}`,
+        ...(run.traceId ? { trace_id: run.traceId } : {}),
+      },
+    });
+    await this.emitter.request(action);
+    await this.runs.update(
+      run._id,
+      {},
+      {
+        at: new Date(this.clock.now()),
+        event: 'escalated',
+        step: step.id,
+        actionId,
+        detail: `${step.to.kind}:${step.to.target}`,
+      },
+      [],
+      actionId,
+    );
+  }
+
+  private async suppressStep(
+    run: RunDoc,
+    stepId: string,
+    actionId: string,
+    reason: string,
+    metadata: Record<string, string> = {},
+  ): Promise<void> {
+    await this.runs.update(
+      run._id,
+      {},
+      { at: new Date(this.clock.now()), event: 'suppressed', step: stepId, actionId, detail: reason },
+    );
+    await this.publishOutcome(
+      run,
+      actions.OutcomeStatus.OUTCOME_STATUS_SUPPRESSED,
+      reason,
+      actionId,
+      metadata,
+    );
+  }
+
+  private async failRun(run: RunDoc, error: string): Promise<void> {
+    this.logger.error(
+      { runId: run._id, workflow: run.workflow, customerId: run.customerId, err: error },
+      'run failed',
+    );
+    await this.runs.update(
+      run._id,
+      { state: 'failed', error, reason: error },
+      { at: new Date(this.clock.now()), event: 'failed', detail: error },
+    );
+    await this.publishOutcome(run, actions.OutcomeStatus.OUTCOME_STATUS_FAILED, error);
+  }
+
+  private async publishOutcome(
+    run: RunDoc,
+    status: actions.OutcomeStatus,
+    reason: string,
+    actionId = actionIdFor(run._id, 'run'),
+    metadata: Record<string, string> = {},
+  ): Promise<void> {
+    await this.emitter.outcome(
+      actions.ActionOutcome.fromPartial({
+        actionId,
+        runId: run._id,
+        workflow: run.workflow,
+        trigger: run.trigger,
+        customerId: run.customerId,
+        channel: '',
+        status,
+        reason,
+        at: new Date(this.clock.now()),
+        cost: 0,
+        contentVariant: run.contentVariant ?? '',
+        timingVariant: run.timingVariant ?? '',
+        transactional: run.transactional,
+        metadata: { ...metadata, ...(run.traceId ? { trace_id: run.traceId } : {}) },
+      }),
+    );
+  }
+}

@@ -1,0 +1,32 @@
+import type { HttpRoute } from '@kairos/service-kit';
+import type { RunDoc, RunStore, TimerStore } from './store';
+
+function json(res: Parameters<HttpRoute>[1], status: number, body: unknown): true {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  return true;
+}
+
+function view(run: RunDoc) {
+  const { _id, ...rest } = run;
+  return { runId: _id, ...rest };
+}
+
+/** `GET /runs/<runId>` (with pending timers) and `GET /runs?customer=<id>` for run inspection (`kairosctl trace`). */
+export function runRoutes(runs: RunStore, timers: TimerStore): HttpRoute {
+  return async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (!url.pathname.startsWith('/runs')) return false;
+    if (req.method !== 'GET') return json(res, 405, { error: 'method not allowed; use GET' });
+    if (url.pathname === '/runs' || url.pathname === '/runs/') {
+      const customer = url.searchParams.get('customer');
+      if (!customer) return json(res, 400, { error: "query parameter 'customer' is required" });
+      const limit = Math.min(500, Math.max(1, Number(url.searchParams.get('limit') ?? 100) || 100));
+      return json(res, 200, { runs: (await runs.forCustomer(customer, limit)).map(view) });
+    }
+    const runId = decodeURIComponent(url.pathname.slice('/runs/'.length));
+    const run = await runs.get(runId);
+    if (!run) return json(res, 404, { error: `run '${runId}' not found` });
+    const pending = (await timers.forRun(runId)).map((t) => ({ id: t._id, dueAt: t.dueAt, kind: t.kind }));
+    return json(res, 200, { ...view(run), timers: pending });
+  };
+}

@@ -1,0 +1,15 @@
+export * from './domain/arbitration';
+export * from './domain/caps';
+export * from './domain/content';
+export * from './domain/context';
+export * from './domain/hashing';
+export * from './domain/holdout';
+export * from './domain/program';
+export * from './domain/timing';
+export { startOrchestration } from './app';
+export type { OrchestrationApp, OrchestrationDeps } from './app';
+export { loadOrchestrationConfig, orchestrationConfig } from './config';
+export type { OrchestrationConfig } from './config';
+export { Orchestrator } from './engine';
+export { runActionsBenchmark } from './bench';
+export type { ActionsBenchmarkResult } from './bench';

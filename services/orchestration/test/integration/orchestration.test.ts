@@ -1,0 +1,343 @@
+import * as assert from 'node:assert/strict';
+import * as nodePath from 'node:path';
+import { DateTime } from 'luxon';
+import { actions, profiles } from '@kairos/contracts';
+import { openNatsDefinitionStore, parseDefinitions } from '@kairos/definitions';
+import { connectNats, Publisher, silentLogger, type NatsConnection } from '@kairos/messaging';
+import { useMongo, useNats, waitFor } from '@kairos/testkit';
+import { startOrchestration, type OrchestrationApp } from '../../src/app';
+import { loadOrchestrationConfig } from '../../src/config';
+import { runIdFor } from '../../src/domain/hashing';
+import { FakeProfileService } from '../support/fake-profiles';
+import { ActionCollector, fired, publishFired } from '../support/triggers';
+
+const PKG = nodePath.resolve(__dirname, '../../..');
+const { OutcomeStatus } = actions;
+
+describe('orchestration service on NATS JetStream and FerretDB', function () {
+  this.timeout(60_000);
+  const nats = useNats();
+  const mongo = useMongo({ dbPrefix: 'orch' });
+  // Nested so its after hook (stop the app, drain NATS) runs before the fixtures stop the servers.
+  describe('with the service running in-process', suite);
+
+  function suite() {
+    const profileService = new FakeProfileService();
+    let nc: NatsConnection;
+    let publisher: Publisher;
+    let app: OrchestrationApp;
+    let collector: ActionCollector;
+    /** Shifts the service's clock (quiet hours, caps) without touching the test's. */
+    let offsetMs = 0;
+
+    before(async () => {
+      await profileService.start();
+      nc = await connectNats({ servers: nats.url, name: 'orchestration-test', logger: silentLogger });
+      publisher = new Publisher(nc, { logger: silentLogger });
+      collector = new ActionCollector(nc);
+      const config = loadOrchestrationConfig({
+        NATS_URL: nats.url,
+        MONGO_URL: mongo.url,
+        KAIROS_PROFILE_ADDR: profileService.address,
+        KAIROS_DEFINITIONS_DIR: nodePath.join(PKG, 'test/fixtures/definitions'),
+        KAIROS_TEMPLATES_DIR: nodePath.join(PKG, 'templates'),
+        KAIROS_SETTLE_WINDOW: '0s',
+        KAIROS_GLOBAL_FREQUENCY_CAP: '100/24h',
+        KAIROS_TIMER_POLL: '50ms',
+      });
+      const { provisionStreams } = await import('@kairos/messaging');
+      await provisionStreams(nc);
+      app = await startOrchestration({
+        config,
+        nc,
+        db: mongo.db,
+        logger: silentLogger,
+        clock: { now: () => Date.now() + offsetMs },
+      });
+    });
+
+    after(async () => {
+      await app?.stop();
+      await nc?.drain();
+      await profileService.stop();
+    });
+
+    const customer = (name: string, extra: Partial<profiles.Profile> = {}) => {
+      const customerId = `${name}-${Math.random().toString(36).slice(2, 8)}`;
+      profileService.addProfile({
+        customerId,
+        traits: { name: 'Ada' },
+        consent: { marketing: true, transactional: true },
+        preferences: { preferredChannel: 'push', optedOutChannels: [] },
+        contacts: {
+          email: `${customerId}@example.test`,
+          phone: '+33600000000',
+          pushTokens: ['tok-1'],
+          webhookUrl: '',
+        },
+        journeyStage: 'active',
+        ...extra,
+      });
+      return customerId;
+    };
+
+    it('turns a TriggerFired into an ActionRequested with rendered content, recipients and metadata', async () => {
+      const c = customer('basic');
+      await publishFired(
+        publisher,
+        fired({ trigger: 't-cart', customerId: c, alias: 'add', properties: { sku: 'SKU-42', price: 30 } }),
+      );
+      const [req] = await waitFor(() => collector.requestsFor(c).length > 0 && collector.requestsFor(c), {
+        message: 'ActionRequested',
+      });
+      assert.equal(req.subject, 'actions.requested.push');
+      const a = req.action;
+      assert.deepEqual(a.channels, ['push', 'email']);
+      assert.equal(a.workflow, 'cart-basic');
+      assert.equal(a.template, 'cart-reminder');
+      assert.equal(a.contentVariant, 'default');
+      assert.match(String(a.content?.text), /Hi Ada, your SKU-42 is waiting in your cart\./);
+      assert.equal(a.recipient.email, `${c}@example.test`);
+      assert.equal(a.recipient.push_token, 'tok-1');
+      assert.equal(a.metadata.preferred_channel, 'push');
+      assert.equal(a.metadata.consent_marketing, 'true');
+      assert.equal(a.metadata.cost_email, '0.001');
+      assert.equal(a.transactional, false);
+      const run = await app.runs.get(a.runId);
+      assert.equal(run?.state, 'completed');
+    });
+
+    it('chooses the content variant whose CEL rule matches', async () => {
+      const c = customer('premium');
+      await publishFired(
+        publisher,
+        fired({ trigger: 't-cart', customerId: c, alias: 'add', properties: { sku: 'TV-9', price: 450 } }),
+      );
+      const [req] = await waitFor(() => collector.requestsFor(c).length > 0 && collector.requestsFor(c));
+      assert.equal(req.action.template, 'cart-reminder-premium');
+      assert.match(String(req.action.content?.subject), /Your TV-9 is reserved for you/);
+    });
+
+    it('does not start a run when the entry conditions do not hold', async () => {
+      const c = customer('churned', { journeyStage: 'churned' });
+      const tf = fired({
+        trigger: 't-cart',
+        customerId: c,
+        alias: 'add',
+        properties: { sku: 'X', price: 30 },
+      });
+      await publishFired(publisher, tf);
+      const run = await waitFor(() => app.runs.get(runIdFor(tf.id, 'cart-basic')));
+      assert.equal(run.state, 'skipped');
+      assert.equal(run.reason, 'conditions_not_met');
+      assert.equal(collector.requestsFor(c).length, 0);
+    });
+
+    it('starts one run for a redelivered TriggerFired', async () => {
+      const c = customer('redelivered');
+      const tf = fired({
+        trigger: 't-cart',
+        customerId: c,
+        alias: 'add',
+        properties: { sku: 'R', price: 30 },
+      });
+      await publishFired(publisher, tf, 16, `${tf.id}#1`);
+      await waitFor(() => collector.requestsFor(c).length === 1);
+      // The same firing again under another message id, as a replay would deliver it.
+      await publishFired(publisher, tf, 16, `${tf.id}#2`);
+      const marker = customer('marker');
+      await publishFired(
+        publisher,
+        fired({ trigger: 't-cart', customerId: marker, alias: 'add', properties: { sku: 'M', price: 1 } }),
+      );
+      await waitFor(() => collector.requestsFor(marker).length === 1, {
+        message: 'a later trigger processed',
+      });
+      const runs = await app.runs.forCustomer(c);
+      assert.equal(runs.length, 1);
+      assert.equal(collector.requestsFor(c).length, 1);
+    });
+
+    it('records HELD_OUT for a customer in the control group instead of sending', async () => {
+      const c = customer('holdout');
+      const tf = fired({
+        trigger: 't-holdout',
+        customerId: c,
+        alias: 'add',
+        properties: { sku: 'H', price: 30 },
+      });
+      await publishFired(publisher, tf);
+      const [o] = await waitFor(() => collector.outcomesFor(c).length > 0 && collector.outcomesFor(c));
+      assert.equal(o.status, OutcomeStatus.OUTCOME_STATUS_HELD_OUT);
+      assert.equal(o.workflow, 'all-held-out');
+      assert.equal((await app.runs.get(runIdFor(tf.id, 'all-held-out')))?.state, 'held_out');
+      assert.equal(collector.requestsFor(c).length, 0);
+    });
+
+    it('lets the higher-priority workflow win within the settle window and suppresses the other with its reason', async () => {
+      const c = customer('arbitration');
+      await publishFired(
+        publisher,
+        fired({ trigger: 't-low', customerId: c, alias: 'view', type: 'product.viewed' }),
+      );
+      await publishFired(
+        publisher,
+        fired({ trigger: 't-high', customerId: c, alias: 'add', properties: { sku: 'A', price: 20 } }),
+      );
+      const o = await waitFor(
+        () => collector.outcomesFor(c).find((x) => x.status === OutcomeStatus.OUTCOME_STATUS_SUPPRESSED),
+        {
+          message: 'SUPPRESSED outcome',
+        },
+      );
+      assert.equal(o.workflow, 'browse-low');
+      assert.equal(o.reason, 'lost_arbitration_to:cart-high');
+      const reqs = await waitFor(() => collector.requestsFor(c).length > 0 && collector.requestsFor(c));
+      assert.deepEqual(
+        reqs.map((r) => r.action.workflow),
+        ['cart-high'],
+      );
+      const runs = await app.runs.forCustomer(c);
+      assert.deepEqual(runs.map((r) => `${r.workflow}:${r.state}`).sort(), [
+        'browse-low:suppressed',
+        'cart-high:completed',
+      ]);
+    });
+
+    it('suppresses a send over the workflow frequency cap counted from ProfileService history', async () => {
+      const c = customer('capped');
+      profileService.histories.set(c, [
+        profiles.Communication.fromPartial({
+          actionId: 'old-1',
+          workflow: 'capped',
+          channel: 'email',
+          status: 'delivered',
+          at: new Date(Date.now() - 3_600_000),
+        }),
+      ]);
+      await publishFired(
+        publisher,
+        fired({ trigger: 't-capped', customerId: c, alias: 'add', properties: { sku: 'C', price: 5 } }),
+      );
+      const o = await waitFor(() => collector.outcomesFor(c)[0]);
+      assert.equal(o.status, OutcomeStatus.OUTCOME_STATUS_SUPPRESSED);
+      assert.equal(o.reason, 'frequency_cap');
+      assert.equal(o.metadata.cap_scope, 'workflow');
+      assert.equal(collector.requestsFor(c).length, 0);
+    });
+
+    it('enforces the cap on the local send ledger when ProfileService is too slow', async () => {
+      const c = customer('slow');
+      profileService.slow.add(c);
+      await publishFired(
+        publisher,
+        fired({ trigger: 't-capped', customerId: c, alias: 'add', properties: { sku: 'S1', price: 5 } }),
+      );
+      const [first] = await waitFor(() => collector.requestsFor(c).length > 0 && collector.requestsFor(c));
+      // Fallback: the profile snapshot carried by the trigger (no contacts in it) was used.
+      assert.equal(first.action.recipient.email, undefined);
+      await publishFired(
+        publisher,
+        fired({ trigger: 't-capped', customerId: c, alias: 'add', properties: { sku: 'S2', price: 5 } }),
+      );
+      const o = await waitFor(() => collector.outcomesFor(c)[0]);
+      assert.equal(o.reason, 'frequency_cap');
+      assert.equal(collector.requestsFor(c).length, 1);
+    });
+
+    it('defers a send in quiet hours (customer time zone) to their end, hot-reloading the workflow from the store', async () => {
+      const zone = 'Asia/Tokyo';
+      const local = DateTime.now().setZone(zone);
+      const from = local.startOf('hour');
+      const to = from.plus({ hours: 2 });
+      const hhmm = (d: DateTime) => d.toFormat('HH:mm');
+      const { documents, errors } = parseDefinitions(
+        `apiVersion: kairos/v1
+kind: Trigger
+metadata: { name: t-quiet }
+spec:
+  pattern: { event: cart.item_added, as: add }
+---
+apiVersion: kairos/v1
+kind: Workflow
+metadata: { name: quiet }
+spec:
+  trigger: t-quiet
+  settle: 0s
+  quietHours: { from: "${hhmm(from)}", to: "${hhmm(to)}", action: defer }
+  steps:
+    - send: { channel: email, template: cart-reminder }
+`,
+      );
+      assert.deepEqual(errors, []);
+      const store = await openNatsDefinitionStore(nc);
+      await store.apply(documents);
+      await waitFor(() => app.workflows.get('quiet'), { message: 'workflow hot-reloaded from the store' });
+
+      const c = customer('quiet', { timeZone: zone });
+      const tf = fired({
+        trigger: 't-quiet',
+        customerId: c,
+        alias: 'add',
+        properties: { sku: 'Q', price: 5 },
+      });
+      await publishFired(publisher, tf);
+      const runId = runIdFor(tf.id, 'quiet');
+      const run = await waitFor(async () => {
+        const r = await app.runs.get(runId);
+        return r?.state === 'waiting' && r;
+      });
+      assert.equal(run.waitUntil?.getTime(), to.toMillis());
+      assert.equal(collector.requestsFor(c).length, 0);
+      // Move the service clock past the end of quiet hours: the deferred send goes out once.
+      offsetMs = to.toMillis() - Date.now() + 1_000;
+      try {
+        await waitFor(() => collector.requestsFor(c).length === 1, { message: 'deferred send' });
+      } finally {
+        offsetMs = 0;
+      }
+      assert.equal((await app.runs.get(runId))?.state, 'completed');
+    });
+
+    it('escalates to a human with the rendered message and the trigger explanation', async () => {
+      const c = customer('escalation');
+      await publishFired(
+        publisher,
+        fired({
+          trigger: 't-escalate',
+          customerId: c,
+          alias: 'fail',
+          type: 'payment.failed',
+          properties: { amount: 250 },
+        }),
+      );
+      const reqs = await waitFor(() => collector.requestsFor(c).length === 2 && collector.requestsFor(c));
+      const [send, esc] = reqs;
+      assert.equal(send.subject, 'actions.requested.preferred');
+      assert.equal(send.action.transactional, true);
+      assert.equal(esc.subject, 'actions.requested.slack');
+      assert.equal(esc.action.escalation, true);
+      assert.deepEqual(esc.action.recipient, { slack: '#billing-oncall' });
+      assert.equal(esc.action.content?.text, 'Ada failed a payment of 250');
+      assert.match(String(esc.action.content?.body), /Why: t-escalate matched/);
+    });
+
+    it('fails the run visibly on a rendering error and sends nothing', async () => {
+      const c = customer('broken');
+      const tf = fired({
+        trigger: 't-broken',
+        customerId: c,
+        alias: 'add',
+        properties: { sku: 'B', price: 5 },
+      });
+      await publishFired(publisher, tf);
+      const o = await waitFor(() => collector.outcomesFor(c)[0]);
+      assert.equal(o.status, OutcomeStatus.OUTCOME_STATUS_FAILED);
+      assert.match(o.reason, /^render_error: .*no_such_property/);
+      const run = await app.runs.get(runIdFor(tf.id, 'broken-content'));
+      assert.equal(run?.state, 'failed');
+      assert.match(run?.error ?? '', /render_error/);
+      assert.equal(collector.requestsFor(c).length, 0);
+    });
+  }
+});

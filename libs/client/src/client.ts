@@ -110,13 +110,19 @@ function channelCredentials(tls: KairosClientOptions['tls']): ChannelCredentials
 }
 
 function toProto(e: TrackEvent): events.Event {
-  if (e.category !== undefined && !(e.category in CATEGORY)) throw new TypeError(`unknown category '${e.category}'`);
+  if (e.category !== undefined && !(e.category in CATEGORY))
+    throw new TypeError(`unknown category '${e.category}'`);
   return events.Event.fromPartial({
     id: e.id || randomUUID(),
     type: e.type,
     customerId: e.customerId,
     category: e.category ? CATEGORY[e.category] : events.EventCategory.EVENT_CATEGORY_UNSPECIFIED,
-    occurredAt: e.occurredAt === undefined ? undefined : e.occurredAt instanceof Date ? e.occurredAt : new Date(e.occurredAt),
+    occurredAt:
+      e.occurredAt === undefined
+        ? undefined
+        : e.occurredAt instanceof Date
+          ? e.occurredAt
+          : new Date(e.occurredAt),
     properties: e.properties,
     source: e.source ?? '',
     context: e.context,
@@ -202,13 +208,19 @@ export class KairosClient {
     const res = await this.withRetries<ingest.TrackResponse>((md, deadline, cb) =>
       this.client.track({ event: proto }, md, { deadline }, cb),
     ).catch((err: unknown) => {
-      if (err instanceof KairosCallError && (err.code === status.INVALID_ARGUMENT || err.code === status.PERMISSION_DENIED)) {
+      if (
+        err instanceof KairosCallError &&
+        (err.code === status.INVALID_ARGUMENT || err.code === status.PERMISSION_DENIED)
+      ) {
         throw new KairosEventRejectedError(proto.id, err.code, err.detail);
       }
       throw err;
     });
     return new Promise<TrackResult>((resolve, reject) =>
-      settle({ event: proto, resolve, reject }, res.result ?? { eventId: proto.id, outcome: 1, code: 0, message: '', rule: '' }),
+      settle(
+        { event: proto, resolve, reject },
+        res.result ?? { eventId: proto.id, outcome: 1, code: 0, message: '', rule: '' },
+      ),
     );
   }
 
@@ -243,7 +255,8 @@ export class KairosClient {
         this.buffered -= batch.length;
         for (const wake of this.roomWaiters.splice(0, batch.length)) wake();
         // Whatever queued up meanwhile (including a partial batch a flush is waiting for) goes next.
-        if (this.queue.length > 0) this.pump(this.idleWaiters.length > 0 || this.queue.length >= this.opts.batchSize);
+        if (this.queue.length > 0)
+          this.pump(this.idleWaiters.length > 0 || this.queue.length >= this.opts.batchSize);
         if (this.queue.length > 0 && !this.timer && this.batchesInFlight < this.opts.maxConcurrentBatches) {
           this.timer = setTimeout(() => this.pump(true), this.opts.flushIntervalMs);
         }
@@ -257,7 +270,12 @@ export class KairosClient {
       const res = await this.withRetries<ingest.TrackBatchResponse>((md, deadline, cb) =>
         this.client.trackBatch({ events: batch.map((p) => p.event) }, md, { deadline }, cb),
       );
-      batch.forEach((p, i) => settle(p, res.results[i] ?? { eventId: p.event.id, outcome: 0, code: 13, message: 'no result', rule: '' }));
+      batch.forEach((p, i) =>
+        settle(
+          p,
+          res.results[i] ?? { eventId: p.event.id, outcome: 0, code: 13, message: 'no result', rule: '' },
+        ),
+      );
     } catch (err) {
       for (const p of batch) p.reject(err as Error);
     }
@@ -270,11 +288,14 @@ export class KairosClient {
     for (let n = 1; ; n++) {
       try {
         return await new Promise<T>((resolve, reject) =>
-          attempt(this.metadata, new Date(Date.now() + this.opts.callTimeoutMs), (err, res) => (err ? reject(err) : resolve(res))),
+          attempt(this.metadata, new Date(Date.now() + this.opts.callTimeoutMs), (err, res) =>
+            err ? reject(err) : resolve(res),
+          ),
         );
       } catch (e) {
         const err = e as ServiceError;
-        if (!TRANSIENT.has(err.code) || n > this.opts.maxRetries) throw new KairosCallError(err.code, err.details ?? err.message, n);
+        if (!TRANSIENT.has(err.code) || n > this.opts.maxRetries)
+          throw new KairosCallError(err.code, err.details ?? err.message, n);
         const hinted = Number(err.metadata?.get('retry-after-ms')[0]);
         const backoff = Math.min(5_000, 100 * 2 ** (n - 1)) * (0.5 + Math.random() / 2);
         await sleep(Number.isFinite(hinted) && hinted > 0 ? hinted : backoff);

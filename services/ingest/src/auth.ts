@@ -16,7 +16,8 @@ export interface Principal {
   anySource?: boolean;
 }
 
-export type AuthResult = { ok: true; principal: Principal } | { ok: false; code: 'unauthenticated'; message: string };
+export type AuthResult =
+  { ok: true; principal: Principal } | { ok: false; code: 'unauthenticated'; message: string };
 
 export const ANONYMOUS: Principal = { name: 'anonymous', source: 'anonymous', anySource: true };
 
@@ -25,7 +26,10 @@ export function sha256Hex(key: string): string {
 }
 
 /** Extracts the key from `authorization: Bearer <key>` or `x-api-key: <key>`. */
-export function keyFromHeaders(authorization: string | undefined, apiKey: string | undefined): string | undefined {
+export function keyFromHeaders(
+  authorization: string | undefined,
+  apiKey: string | undefined,
+): string | undefined {
   if (authorization) {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (m) return m[1];
@@ -47,7 +51,8 @@ export class Authenticator {
   private readonly anonymous: Principal;
 
   constructor(rules: Pick<RulesFile, 'apiKeys' | 'defaultRateLimit'>, now: number) {
-    for (const spec of rules.apiKeys) this.byHash.set(spec.sha256, this.principalOf(spec, rules.defaultRateLimit, now));
+    for (const spec of rules.apiKeys)
+      this.byHash.set(spec.sha256, this.principalOf(spec, rules.defaultRateLimit, now));
     this.anonymous = { ...ANONYMOUS, bucket: bucketFor(rules.defaultRateLimit, now) };
   }
 
@@ -81,9 +86,17 @@ export class Authenticator {
 }
 
 /** Checks what a principal may send; returns the problem or undefined. Sets `source` on the event. */
-export function authorizeEvent(principal: Principal, event: events.Event, prefix: string): string | undefined {
+export function authorizeEvent(
+  principal: Principal,
+  event: events.Event,
+  prefix: string,
+): string | undefined {
   if (event.source === '') event.source = principal.source;
-  else if (event.source !== principal.source && !principal.anySource && !principal.allowedSources?.has(event.source)) {
+  else if (
+    event.source !== principal.source &&
+    !principal.anySource &&
+    !principal.allowedSources?.has(event.source)
+  ) {
     return `${prefix}.source: API key '${principal.name}' may not send events as source '${event.source}'`;
   }
   if (principal.allowedCategories && !principal.allowedCategories.has(event.category)) {

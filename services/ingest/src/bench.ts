@@ -40,7 +40,12 @@ function benchEvent(runId: string, i: number, now: Date): events.Event {
       utm: { source: 'newsletter', medium: 'email', campaign: 'autumn-sale-2025' },
       experiment: 'checkout-v2',
     },
-    context: { ip: '203.0.113.7', userAgent: 'Mozilla/5.0 (X11; Linux x86_64)', locale: 'de-DE', appVersion: '4.12.0' },
+    context: {
+      ip: '203.0.113.7',
+      userAgent: 'Mozilla/5.0 (X11; Linux x86_64)',
+      locale: 'de-DE',
+      appVersion: '4.12.0',
+    },
   });
 }
 
@@ -57,7 +62,10 @@ export async function runIngestBenchmark(opts: IngestBenchmarkOptions): Promise<
   const total = opts.events ?? 20_000;
   const batchSize = opts.batchSize ?? 500;
   const concurrency = opts.concurrency ?? 4;
-  const service = await startIngestInProcess({ NATS_URL: opts.natsUrl, LOG_LEVEL: 'warn' }, { logLevel: 'warn' });
+  const service = await startIngestInProcess(
+    { NATS_URL: opts.natsUrl, LOG_LEVEL: 'warn' },
+    { logLevel: 'warn' },
+  );
   const client = new ingest.IngestServiceClient(service.address, credentials.createInsecure(), {
     'grpc.max_send_message_length': 64 * 1024 * 1024,
   });
@@ -66,7 +74,10 @@ export async function runIngestBenchmark(opts: IngestBenchmarkOptions): Promise<
   try {
     // Warm-up: JIT, connections, stream file creation.
     await call<ingest.TrackBatchResponse>((cb) =>
-      client.trackBatch({ events: Array.from({ length: 200 }, (_, i) => benchEvent(`${runId}-w`, i, now)) }, cb),
+      client.trackBatch(
+        { events: Array.from({ length: 200 }, (_, i) => benchEvent(`${runId}-w`, i, now)) },
+        cb,
+      ),
     );
 
     const batchedEvents = Array.from({ length: total }, (_, i) => benchEvent(`${runId}-b`, i, now));
@@ -96,7 +107,8 @@ export async function runIngestBenchmark(opts: IngestBenchmarkOptions): Promise<
           const slice = streamedEvents.slice(s * perStream, (s + 1) * perStream);
           let i = 0;
           const pump = () => {
-            while (i < slice.length) if (!stream.write({ event: slice[i++] })) return void stream.once('drain', pump);
+            while (i < slice.length)
+              if (!stream.write({ event: slice[i++] })) return void stream.once('drain', pump);
             stream.end();
           };
           pump();
@@ -111,7 +123,12 @@ export async function runIngestBenchmark(opts: IngestBenchmarkOptions): Promise<
     const streamedRate = Math.round(total / streamedSeconds);
     const rows = [
       ['mode', 'events', 'seconds', 'events/s'],
-      [`TrackBatch (${batchSize}/call, ${concurrency} in flight)`, String(total), batchedSeconds.toFixed(2), String(batchedRate)],
+      [
+        `TrackBatch (${batchSize}/call, ${concurrency} in flight)`,
+        String(total),
+        batchedSeconds.toFixed(2),
+        String(batchedRate),
+      ],
       [`Stream (${concurrency} streams)`, String(total), streamedSeconds.toFixed(2), String(streamedRate)],
     ];
     const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));

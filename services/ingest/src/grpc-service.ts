@@ -1,4 +1,10 @@
-import { Metadata, status, type ServerErrorResponse, type ServerUnaryCall, type ServerReadableStream } from '@grpc/grpc-js';
+import {
+  Metadata,
+  status,
+  type ServerErrorResponse,
+  type ServerUnaryCall,
+  type ServerReadableStream,
+} from '@grpc/grpc-js';
 import { events, ingest } from '@kairos/contracts';
 import { inject, injectable, TOKENS, type Logger } from '@kairos/service-kit';
 import { keyFromHeaders, type Authenticator, type Principal } from './auth';
@@ -70,8 +76,11 @@ export class IngestGrpcService {
   }
 
   private begin(md: Metadata): Principal {
-    if (this.draining) throw new CallError(status.UNAVAILABLE, 'ingest is shutting down; retry on another replica');
-    const auth = this.authenticator.authenticate(keyFromHeaders(firstValue(md, 'authorization'), firstValue(md, 'x-api-key')));
+    if (this.draining)
+      throw new CallError(status.UNAVAILABLE, 'ingest is shutting down; retry on another replica');
+    const auth = this.authenticator.authenticate(
+      keyFromHeaders(firstValue(md, 'authorization'), firstValue(md, 'x-api-key')),
+    );
     if (!auth.ok) throw new CallError(status.UNAUTHENTICATED, auth.message);
     this.inFlight++;
     return auth.principal;
@@ -112,7 +121,8 @@ export class IngestGrpcService {
           const event = call.request.event ?? events.Event.fromPartial({});
           const now = this.ingestor.now();
           const early = this.ingestor.prepare(event, principal, 'event', now);
-          if (early?.outcome === EventOutcome.EVENT_OUTCOME_REJECTED) throw new CallError(early.code, early.message);
+          if (early?.outcome === EventOutcome.EVENT_OUTCOME_REJECTED)
+            throw new CallError(early.code, early.message);
           const result = early ?? (await storeOrUnavailable(this.ingestor.publish(event, new Date(now))));
           const tally = new OutcomeTally();
           tally.add(result);
@@ -190,7 +200,9 @@ class StreamCall {
   ) {}
 
   run(): void {
-    this.call.on('data', (req: ingest.StreamRequest) => this.admit(req.event ?? events.Event.fromPartial({}), this.index++));
+    this.call.on('data', (req: ingest.StreamRequest) =>
+      this.admit(req.event ?? events.Event.fromPartial({}), this.index++),
+    );
     this.call.on('end', () => {
       this.ended = true;
       this.maybeFinish();
@@ -230,7 +242,10 @@ class StreamCall {
   private record(result: ingest.EventResult): void {
     this.tally.add(result);
     // Duplicates are stored already: only what the client should fix or knows was dropped is listed.
-    if (result.outcome === EventOutcome.EVENT_OUTCOME_REJECTED || result.outcome === EventOutcome.EVENT_OUTCOME_FILTERED) {
+    if (
+      result.outcome === EventOutcome.EVENT_OUTCOME_REJECTED ||
+      result.outcome === EventOutcome.EVENT_OUTCOME_FILTERED
+    ) {
       this.failures.push(result);
     }
   }
@@ -243,7 +258,8 @@ class StreamCall {
   }
 
   private resumeIfRoom(): void {
-    if (!this.done && !this.waitingForTokens && this.inFlight < this.ingestor.settings.streamWindow) this.call.resume();
+    if (!this.done && !this.waitingForTokens && this.inFlight < this.ingestor.settings.streamWindow)
+      this.call.resume();
   }
 
   private maybeFinish(): void {

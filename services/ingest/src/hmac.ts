@@ -3,7 +3,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 export const SIGNATURE_HEADER = 'x-kairos-signature';
 export const DEFAULT_TOLERANCE_MS = 5 * 60_000;
 
-export type SignatureCheck = { ok: true; signature: string; timestampMs: number } | { ok: false; reason: string };
+export type SignatureCheck =
+  { ok: true; signature: string; timestampMs: number } | { ok: false; reason: string };
 
 /** `t=<unix seconds>,v1=<hex hmac-sha256 of "<t>.<body>">` (several v1 entries allow secret rotation). */
 export function signPayload(secret: string, body: string | Buffer, unixSeconds: number): string {
@@ -44,7 +45,8 @@ export function verifySignature(
   for (const candidate of candidates) {
     if (!/^[0-9a-f]{64}$/i.test(candidate)) continue;
     const given = Buffer.from(candidate, 'hex');
-    if (timingSafeEqual(given, expected)) return { ok: true, signature: candidate.toLowerCase(), timestampMs };
+    if (timingSafeEqual(given, expected))
+      return { ok: true, signature: candidate.toLowerCase(), timestampMs };
   }
   return { ok: false, reason: 'signature does not match the body' };
 }

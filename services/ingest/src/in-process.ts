@@ -29,7 +29,11 @@ export async function startIngestInProcess(
   await grpc.start(cfg.KAIROS_GRPC_PORT, '127.0.0.1');
   await http.start(cfg.KAIROS_HTTP_PORT, '127.0.0.1');
   try {
-    await startIngest({ name: 'ingest', logger, grpc, http, onDrain: (s) => void drainSteps.push(s) }, cfg, opts);
+    await startIngest(
+      { name: 'ingest', logger, grpc, http, onDrain: (s) => void drainSteps.push(s) },
+      cfg,
+      opts,
+    );
   } catch (err) {
     await grpc.shutdown(100);
     await http.close();

@@ -18,7 +18,9 @@ export interface IngestSettings extends ValidationLimits {
   streamWindow: number;
 }
 
-const eventsCounter = counter('kairos_ingest_events_total', 'Events received by ingest, by outcome', ['outcome']);
+const eventsCounter = counter('kairos_ingest_events_total', 'Events received by ingest, by outcome', [
+  'outcome',
+]);
 
 /** Outcome counts of one call, added to the counter once per call rather than once per event. */
 export class OutcomeTally {
@@ -124,7 +126,11 @@ export class Ingestor {
    * (JetStream pipelines them) and the results come back in request order. Rejects when any publish
    * fails, so the caller never sees OK for an event that is not durable.
    */
-  async ingestBatch(batch: events.Event[], principal: Principal, tally: OutcomeTally): Promise<EventResult[]> {
+  async ingestBatch(
+    batch: events.Event[],
+    principal: Principal,
+    tally: OutcomeTally,
+  ): Promise<EventResult[]> {
     const now = this.clock.now();
     const receivedAt = new Date(now);
     const results = new Array<EventResult | Promise<EventResult>>(batch.length);

@@ -22,7 +22,12 @@ const env = celEnv();
 export function globMatcher(glob: string): (type: string) => boolean {
   if (glob === '*') return () => true;
   if (!glob.includes('*')) return (type) => type === glob;
-  const re = new RegExp(`^${glob.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  const re = new RegExp(
+    `^${glob
+      .split('*')
+      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return (type) => re.test(type);
 }
 

@@ -42,7 +42,9 @@ const prioritizationRule = z
     /** For `sample`: the fraction kept, 0..1 (deterministic by event id). */
     rate: z.number().min(0).max(1).optional(),
   })
-  .refine((r) => r.action !== 'sample' || r.rate !== undefined, { message: 'action sample needs a rate (0..1)' });
+  .refine((r) => r.action !== 'sample' || r.rate !== undefined, {
+    message: 'action sample needs a rate (0..1)',
+  });
 export type PrioritizationRuleSpec = z.infer<typeof prioritizationRule>;
 
 const webhookSource = z
@@ -76,7 +78,9 @@ export const rulesFileSchema = z.object({
   /** Applied to keys without their own `rateLimit`; no limit when omitted. */
   defaultRateLimit: rateLimit.optional(),
   prioritization: z.array(prioritizationRule).default([]),
-  webhooks: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'expected a lower-case source name'), webhookSource).default({}),
+  webhooks: z
+    .record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'expected a lower-case source name'), webhookSource)
+    .default({}),
   categories: z.array(categoryRule).default([]),
   /** Category of types no rule matches. */
   defaultCategory: categoryName.default('customer_action'),

@@ -30,13 +30,20 @@ export interface StartIngestOptions {
  * Composition: NATS + streams, the container with the domain modules, the gRPC service, the webhook
  * route and the drain steps (stop taking calls and finish them, then drain NATS).
  */
-export async function startIngest(ctx: ServiceContext, cfg: IngestConfig, opts: StartIngestOptions = {}): Promise<void> {
+export async function startIngest(
+  ctx: ServiceContext,
+  cfg: IngestConfig,
+  opts: StartIngestOptions = {},
+): Promise<void> {
   const { logger } = ctx;
   const clock = opts.clock ?? systemClock;
-  const rules = opts.rules ?? (cfg.KAIROS_INGEST_CONFIG ? loadRulesFile(cfg.KAIROS_INGEST_CONFIG) : EMPTY_RULES);
+  const rules =
+    opts.rules ?? (cfg.KAIROS_INGEST_CONFIG ? loadRulesFile(cfg.KAIROS_INGEST_CONFIG) : EMPTY_RULES);
   const authenticator = new Authenticator(rules, clock.now());
   if (!authenticator.enabled) {
-    logger.warn('no API keys configured (KAIROS_INGEST_CONFIG): authentication is OFF; every caller is accepted');
+    logger.warn(
+      'no API keys configured (KAIROS_INGEST_CONFIG): authentication is OFF; every caller is accepted',
+    );
   }
 
   const nc = await connectNats({ servers: cfg.NATS_URL.split(','), name: ctx.name, logger });

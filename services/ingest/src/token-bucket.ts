@@ -18,7 +18,10 @@ export class TokenBucket {
 
   private refill(now: number): void {
     if (now > this.updatedAt) {
-      this.tokens = Math.min(this.capacity, this.tokens + ((now - this.updatedAt) / 1000) * this.ratePerSecond);
+      this.tokens = Math.min(
+        this.capacity,
+        this.tokens + ((now - this.updatedAt) / 1000) * this.ratePerSecond,
+      );
       this.updatedAt = now;
     }
   }

@@ -12,6 +12,7 @@ const MAX_ID_LENGTH = 128;
 const MAX_TYPE_LENGTH = 128;
 const MAX_CUSTOMER_ID_LENGTH = 128;
 /** Whitespace or control characters (C0, DEL, C1, Unicode spaces, line/paragraph separators). */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const BAD_ID_CHAR = /[\s\u0000-\u001f\u007f-\u009f]/;
 
 function formatDuration(ms: number): string {
@@ -32,7 +33,8 @@ function quote(value: string): string {
 function checkIdentifier(field: string, value: string, max: number): string | undefined {
   if (value.length > max) return `${field}: at most ${max} characters, got ${value.length}`;
   const bad = BAD_ID_CHAR.exec(value);
-  if (bad) return `${field}: must not contain whitespace or control characters, found one at index ${bad.index}`;
+  if (bad)
+    return `${field}: must not contain whitespace or control characters, found one at index ${bad.index}`;
   return undefined;
 }
 
@@ -145,7 +147,11 @@ export function validateAndComplete(
   }
 
   if (event.properties !== undefined) {
-    const { bytes, tooDeepAt } = measureProperties(event.properties, limits.maxPropertiesBytes, limits.maxDepth);
+    const { bytes, tooDeepAt } = measureProperties(
+      event.properties,
+      limits.maxPropertiesBytes,
+      limits.maxDepth,
+    );
     if (tooDeepAt !== undefined) {
       return `${prefix}.properties: nested deeper than ${limits.maxDepth} levels at ${tooDeepAt}`;
     }

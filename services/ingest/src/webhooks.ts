@@ -45,19 +45,29 @@ interface Source {
 }
 
 /** Maps a webhook body to an event by the source's configuration; the problem as a string otherwise. */
-export function eventFromWebhook(source: string, spec: WebhookSourceSpec, raw: Buffer, body: unknown): events.Event | string {
+export function eventFromWebhook(
+  source: string,
+  spec: WebhookSourceSpec,
+  raw: Buffer,
+  body: unknown,
+): events.Event | string {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return 'body: expected a JSON object';
   const type = spec.eventType ?? scalarString(valueAtPath(body, spec.eventTypePath!));
   if (!type) return `body.${spec.eventTypePath}: expected the event type (a string), found none`;
   const customerId = scalarString(valueAtPath(body, spec.customerIdPath));
-  if (!customerId) return `body.${spec.customerIdPath}: expected the customer id (a string or number), found none`;
+  if (!customerId)
+    return `body.${spec.customerIdPath}: expected the customer id (a string or number), found none`;
   const providerId = spec.idPath ? scalarString(valueAtPath(body, spec.idPath)) : '';
   // Without a provider id, the body's hash de-duplicates the provider's retries of one delivery.
   const id = `${source}:${providerId || createHash('sha256').update(raw).digest('hex').slice(0, 32)}`;
   const occurredAt = spec.occurredAtPath ? toDate(valueAtPath(body, spec.occurredAtPath)) : undefined;
   const props = spec.propertiesPath ? valueAtPath(body, spec.propertiesPath) : body;
   const properties =
-    props === undefined ? undefined : typeof props === 'object' && props !== null && !Array.isArray(props) ? props : { value: props };
+    props === undefined
+      ? undefined
+      : typeof props === 'object' && props !== null && !Array.isArray(props)
+        ? props
+        : { value: props };
   return events.Event.fromPartial({
     id,
     type,
@@ -133,7 +143,13 @@ export class WebhookReceiver {
     if (!raw) return reply(res, 413, { error: `body larger than ${MAX_BODY_BYTES} bytes` });
     const now = this.ingestor.now();
     const header = req.headers[SIGNATURE_HEADER];
-    const check = verifySignature(Array.isArray(header) ? header[0] : header, raw, source.secret, now, this.toleranceMs);
+    const check = verifySignature(
+      Array.isArray(header) ? header[0] : header,
+      raw,
+      source.secret,
+      now,
+      this.toleranceMs,
+    );
     if (!check.ok) return this.deny(res, source.name, check.reason);
     if (!this.replays.reserve(check.signature, check.timestampMs, now)) {
       return this.deny(res, source.name, 'signature already used (replayed request)');
@@ -152,7 +168,8 @@ export class WebhookReceiver {
       const tally = new OutcomeTally();
       tally.add(result);
       tally.record();
-      if (result.outcome === ingest.EventOutcome.EVENT_OUTCOME_REJECTED) return this.bad(res, source.name, result.message);
+      if (result.outcome === ingest.EventOutcome.EVENT_OUTCOME_REJECTED)
+        return this.bad(res, source.name, result.message);
       webhookCounter.inc({ source: source.name, result: 'ok' });
       return reply(res, 202, {
         eventId: result.eventId,

@@ -19,7 +19,8 @@ class FakeIngest {
 
   async start(): Promise<string> {
     const impl: ingest.IngestServiceServer = {
-      track: (call, cb) => cb(null, { result: { eventId: call.request.event!.id, outcome: 1, code: 0, message: '', rule: '' } }),
+      track: (call, cb) =>
+        cb(null, { result: { eventId: call.request.event!.id, outcome: 1, code: 0, message: '', rule: '' } }),
       trackBatch: (call, cb) => {
         void (async () => {
           this.calls.push(call.request.events.map((e) => e.id));
@@ -34,7 +35,13 @@ class FakeIngest {
           cb(null, {
             results: call.request.events.map((e) =>
               e.type === 'bad.event'
-                ? { eventId: e.id, outcome: 4, code: status.INVALID_ARGUMENT, message: 'events[0].type: scripted', rule: '' }
+                ? {
+                    eventId: e.id,
+                    outcome: 4,
+                    code: status.INVALID_ARGUMENT,
+                    message: 'events[0].type: scripted',
+                    rule: '',
+                  }
                 : { eventId: e.id, outcome: 1, code: 0, message: '', rule: '' },
             ),
             accepted: call.request.events.length,
@@ -46,7 +53,9 @@ class FakeIngest {
     };
     this.server.addService(ingest.IngestServiceService, impl);
     this.port = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+      this.server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, port) =>
+        err ? reject(err) : resolve(port),
+      ),
     );
     return `127.0.0.1:${this.port}`;
   }
@@ -67,11 +76,16 @@ describe('KairosClient against a scripted server', () => {
 
   it('batches buffered events into TrackBatch calls of batchSize and sends the API key', async () => {
     const client = new KairosClient({ address, apiKey: 'secret-key', batchSize: 10, flushIntervalMs: 1000 });
-    const all = Promise.all(Array.from({ length: 25 }, (_, i) => client.track({ type: 'page.view', customerId: `c${i}` })));
+    const all = Promise.all(
+      Array.from({ length: 25 }, (_, i) => client.track({ type: 'page.view', customerId: `c${i}` })),
+    );
     await client.close();
     const results = await all;
     // Two full batches leave at once; close() flushes the partial third without waiting for the timer.
-    assert.deepEqual(fake.calls.map((c) => c.length), [10, 10, 5]);
+    assert.deepEqual(
+      fake.calls.map((c) => c.length),
+      [10, 10, 5],
+    );
     assert.ok(results.every((r) => r.outcome === 'accepted'));
     assert.deepEqual(fake.apiKeys, ['Bearer secret-key', 'Bearer secret-key', 'Bearer secret-key']);
   });
@@ -80,13 +94,18 @@ describe('KairosClient against a scripted server', () => {
     fake.failures = [{ code: status.UNAVAILABLE }, { code: status.RESOURCE_EXHAUSTED, retryAfterMs: 150 }];
     const client = new KairosClient({ address, batchSize: 3, flushIntervalMs: 5 });
     const started = Date.now();
-    const results = await Promise.all([0, 1, 2].map((i) => client.track({ id: `e-${i}`, type: 'a.b', customerId: 'c' })));
+    const results = await Promise.all(
+      [0, 1, 2].map((i) => client.track({ id: `e-${i}`, type: 'a.b', customerId: 'c' })),
+    );
     assert.ok(Date.now() - started >= 150, 'waited for the retry hint');
     assert.equal(fake.calls.length, 3);
     assert.deepEqual(fake.calls[0], ['e-0', 'e-1', 'e-2']);
     assert.deepEqual(fake.calls[1], fake.calls[0]);
     assert.deepEqual(fake.calls[2], fake.calls[0]);
-    assert.deepEqual(results.map((r) => r.eventId), ['e-0', 'e-1', 'e-2']);
+    assert.deepEqual(
+      results.map((r) => r.eventId),
+      ['e-0', 'e-1', 'e-2'],
+    );
     await client.close();
   });
 
@@ -124,7 +143,13 @@ describe('KairosClient against a scripted server', () => {
   it('applies backpressure: track waits while the buffer is full and continues when batches complete', async () => {
     let release!: () => void;
     fake.hold = new Promise((r) => (release = r));
-    const client = new KairosClient({ address, batchSize: 2, maxBufferedEvents: 4, maxConcurrentBatches: 2, flushIntervalMs: 1 });
+    const client = new KairosClient({
+      address,
+      batchSize: 2,
+      maxBufferedEvents: 4,
+      maxConcurrentBatches: 2,
+      flushIntervalMs: 1,
+    });
     const tracked: Array<Promise<unknown>> = [];
     const enqueued: number[] = [];
     const producer = (async () => {
@@ -136,7 +161,9 @@ describe('KairosClient against a scripted server', () => {
         enqueued.push(i);
       }
     })();
-    await waitFor(() => fake.calls.length === 2 && enqueued.length >= 4, { message: 'two batches in flight' });
+    await waitFor(() => fake.calls.length === 2 && enqueued.length >= 4, {
+      message: 'two batches in flight',
+    });
     // Give the producer several more turns of the event loop: it must stay blocked on the fifth event.
     for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
     assert.equal(client.pending, 4, 'buffer is full');
@@ -151,7 +178,10 @@ describe('KairosClient against a scripted server', () => {
 
   it('flushes buffered events on close and refuses new ones afterwards', async () => {
     const client = new KairosClient({ address, batchSize: 100, flushIntervalMs: 60_000 });
-    const pending = [client.track({ type: 'a.b', customerId: 'c1' }), client.track({ type: 'a.b', customerId: 'c2' })];
+    const pending = [
+      client.track({ type: 'a.b', customerId: 'c1' }),
+      client.track({ type: 'a.b', customerId: 'c2' }),
+    ];
     await client.close();
     assert.equal(fake.calls.length, 1);
     assert.equal((await Promise.all(pending)).length, 2);
@@ -171,16 +201,32 @@ describe('KairosClient against the ingest service on real NATS', () => {
     const client = new KairosClient({ address: service.address, batchSize: 50 });
     const p = `cl-${randomUUID()}`;
     const results = await Promise.all(
-      Array.from({ length: 120 }, (_, i) => client.track({ id: `${p}-${i}`, type: 'cart.item_added', customerId: `c${i % 7}`, properties: { i } })),
+      Array.from({ length: 120 }, (_, i) =>
+        client.track({
+          id: `${p}-${i}`,
+          type: 'cart.item_added',
+          customerId: `c${i % 7}`,
+          properties: { i },
+        }),
+      ),
     );
     assert.ok(results.every((r) => r.outcome === 'accepted'));
-    assert.equal((await client.trackNow({ id: `${p}-0`, type: 'cart.item_added', customerId: 'c0' })).outcome, 'duplicate');
+    assert.equal(
+      (await client.trackNow({ id: `${p}-0`, type: 'cart.item_added', customerId: 'c0' })).outcome,
+      'duplicate',
+    );
     await assert.rejects(client.track({ type: 'Cart Added', customerId: 'c' }), (err: unknown) => {
       assert.ok(err instanceof KairosEventRejectedError);
-      assert.match(err.message, /events\[0\]\.type: expected a dotted lower-case name like cart\.item_added, got 'Cart Added'/);
+      assert.match(
+        err.message,
+        /events\[0\]\.type: expected a dotted lower-case name like cart\.item_added, got 'Cart Added'/,
+      );
       return true;
     });
-    await assert.rejects(client.trackNow({ type: 'ok.type', customerId: '' }), /event\.customer_id: required/);
+    await assert.rejects(
+      client.trackNow({ type: 'ok.type', customerId: '' }),
+      /event\.customer_id: required/,
+    );
     await client.close();
 
     const nc = await connect({ servers: nats.url });

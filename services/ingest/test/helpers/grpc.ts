@@ -15,9 +15,15 @@ export function auth(key?: string): Metadata {
   return md;
 }
 
-export function track(client: Client, event: Partial<events.Event>, md = new Metadata()): Promise<ingest.TrackResponse> {
+export function track(
+  client: Client,
+  event: Partial<events.Event>,
+  md = new Metadata(),
+): Promise<ingest.TrackResponse> {
   return new Promise((resolve, reject) =>
-    client.track({ event: events.Event.fromPartial(event) }, md, (err, res) => (err ? reject(err) : resolve(res))),
+    client.track({ event: events.Event.fromPartial(event) }, md, (err, res) =>
+      err ? reject(err) : resolve(res),
+    ),
   );
 }
 
@@ -56,7 +62,10 @@ export async function failure(promise: Promise<unknown>): Promise<ServiceError> 
 }
 
 /** Every stored raw event with the given id prefix, read straight from the EVENTS stream. */
-export async function storedEvents(natsUrl: string, idPrefix: string): Promise<Array<{ subject: string; event: events.Event }>> {
+export async function storedEvents(
+  natsUrl: string,
+  idPrefix: string,
+): Promise<Array<{ subject: string; event: events.Event }>> {
   const nc = await connect({ servers: natsUrl });
   try {
     const jsm = await jetstreamManager(nc);

@@ -6,7 +6,16 @@ import { ingest, partitionOf } from '@kairos/contracts';
 import { metricsRegistry } from '@kairos/telemetry';
 import { useNats } from '@kairos/testkit';
 import { parseRules, sha256Hex, signPayload, startIngestInProcess, type InProcessIngest } from '../../src';
-import { auth, failure, newClient, storedEvents, stream, track, trackBatch, type Client } from '../helpers/grpc';
+import {
+  auth,
+  failure,
+  newClient,
+  storedEvents,
+  stream,
+  track,
+  trackBatch,
+  type Client,
+} from '../helpers/grpc';
 
 const { EventOutcome } = ingest;
 const WEBHOOK_SECRET = 'whsec-test';
@@ -25,18 +34,31 @@ const RULES = parseRules(
     ],
     categories: [{ prefix: 'payment.', category: 'system' }],
     webhooks: {
-      shop: { secret: WEBHOOK_SECRET, eventTypePath: 'type', customerIdPath: 'data.customer', idPath: 'id', propertiesPath: 'data' },
+      shop: {
+        secret: WEBHOOK_SECRET,
+        eventTypePath: 'type',
+        customerIdPath: 'data.customer',
+        idPath: 'id',
+        propertiesPath: 'data',
+      },
     },
   }),
   'test rules',
 );
 
-function post(port: number, path: string, body: string, headers: Record<string, string>): Promise<{ status: number; body: any }> {
+function post(
+  port: number,
+  path: string,
+  body: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, method: 'POST', headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString() || '{}') }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString() || '{}') }),
+      );
     });
     req.on('error', reject);
     req.end(body);
@@ -83,8 +105,14 @@ describe('ingest service (in-process, real NATS)', function () {
     const batch = batchIds.map((bid) => ({ id: bid, type: 'page.view', customerId: 'c-2' }));
     const b1 = await trackBatch(client, batch, web());
     const b2 = await trackBatch(client, batch, web());
-    assert.deepEqual(b1.results.map((r) => r.outcome), [1, 1, 1]);
-    assert.deepEqual(b2.results.map((r) => r.outcome), [2, 2, 2]);
+    assert.deepEqual(
+      b1.results.map((r) => r.outcome),
+      [1, 1, 1],
+    );
+    assert.deepEqual(
+      b2.results.map((r) => r.outcome),
+      [2, 2, 2],
+    );
     assert.equal(b2.accepted, 3);
 
     const stored = await storedEvents(nats.url, id);
@@ -109,9 +137,18 @@ describe('ingest service (in-process, real NATS)', function () {
         { type: 'Cart Added', customerId: 'c' },
         "event.type: expected a dotted lower-case name like cart.item_added, got 'Cart Added'",
       ],
-      [{ type: 'cart.added', customerId: '' }, 'event.customer_id: required (the customer the event is about)'],
-      [{ type: 'cart.added', customerId: 'a b' }, /^event\.customer_id: must not contain whitespace or control characters/],
-      [{ type: 'cart.added', customerId: 'x'.repeat(129) }, 'event.customer_id: at most 128 characters, got 129'],
+      [
+        { type: 'cart.added', customerId: '' },
+        'event.customer_id: required (the customer the event is about)',
+      ],
+      [
+        { type: 'cart.added', customerId: 'a b' },
+        /^event\.customer_id: must not contain whitespace or control characters/,
+      ],
+      [
+        { type: 'cart.added', customerId: 'x'.repeat(129) },
+        'event.customer_id: at most 128 characters, got 129',
+      ],
       [
         { type: 'cart.added', customerId: 'c', occurredAt: new Date(Date.now() + 3_600_000) },
         /^event\.occurred_at: at most 5m in the future, got .* \(1h ahead\)$/,
@@ -121,7 +158,11 @@ describe('ingest service (in-process, real NATS)', function () {
         /^event\.occurred_at: at most 30d in the past/,
       ],
       [
-        { type: 'cart.added', customerId: 'c', properties: { a: { b: { c: { d: { e: { f: { g: { h: { i: 1 } } } } } } } } } },
+        {
+          type: 'cart.added',
+          customerId: 'c',
+          properties: { a: { b: { c: { d: { e: { f: { g: { h: { i: 1 } } } } } } } } },
+        },
         'event.properties: nested deeper than 8 levels at properties.a.b.c.d.e.f.g.h',
       ],
       [
@@ -131,7 +172,11 @@ describe('ingest service (in-process, real NATS)', function () {
     ];
     for (const [event, message] of cases) {
       const err = await failure(track(client, event, web()));
-      assert.equal(err.code, status.INVALID_ARGUMENT, `${JSON.stringify(event).slice(0, 80)}: ${err.message}`);
+      assert.equal(
+        err.code,
+        status.INVALID_ARGUMENT,
+        `${JSON.stringify(event).slice(0, 80)}: ${err.message}`,
+      );
       if (typeof message === 'string') assert.equal(err.details, message);
       else assert.match(err.details, message);
     }
@@ -174,14 +219,21 @@ describe('ingest service (in-process, real NATS)', function () {
 
   it('ingests a client stream and answers with the totals after the client half-closes', async () => {
     const p = `stream-${randomUUID()}`;
-    const batch = Array.from({ length: 300 }, (_, i) => ({ id: `${p}-${i}`, type: 'page.view', customerId: `c-${i % 17}` }));
+    const batch = Array.from({ length: 300 }, (_, i) => ({
+      id: `${p}-${i}`,
+      type: 'page.view',
+      customerId: `c-${i % 17}`,
+    }));
     batch.push({ id: `${p}-0`, type: 'page.view', customerId: 'c-0' });
     batch.push({ id: `${p}-bad`, type: 'Nope', customerId: 'c-0' });
     const res = await stream(client, batch, web());
     assert.equal(res.accepted, 300);
     assert.equal(res.duplicates, 1);
     assert.equal(res.rejected, 1);
-    assert.deepEqual(res.failures.map((f) => [f.eventId, f.code]), [[`${p}-bad`, status.INVALID_ARGUMENT]]);
+    assert.deepEqual(
+      res.failures.map((f) => [f.eventId, f.code]),
+      [[`${p}-bad`, status.INVALID_ARGUMENT]],
+    );
     assert.match(res.failures[0].message, /^events\[301\]\.type:/);
     assert.equal((await storedEvents(nats.url, p)).length, 300);
   });
@@ -198,11 +250,17 @@ describe('ingest service (in-process, real NATS)', function () {
     const missing = await failure(track(client, { type: 'a.b', customerId: 'c' }));
     assert.equal(missing.code, status.UNAUTHENTICATED);
     assert.match(missing.details, /missing API key/);
-    assert.equal((await failure(track(client, { type: 'a.b', customerId: 'c' }, auth('nope')))).code, status.UNAUTHENTICATED);
+    assert.equal(
+      (await failure(track(client, { type: 'a.b', customerId: 'c' }, auth('nope')))).code,
+      status.UNAUTHENTICATED,
+    );
 
     const viaHeader = new (await import('@grpc/grpc-js')).Metadata();
     viaHeader.set('x-api-key', 'k-web');
-    assert.equal((await track(client, { type: 'a.b', customerId: 'c' }, viaHeader)).result?.outcome, EventOutcome.EVENT_OUTCOME_ACCEPTED);
+    assert.equal(
+      (await track(client, { type: 'a.b', customerId: 'c' }, viaHeader)).result?.outcome,
+      EventOutcome.EVENT_OUTCOME_ACCEPTED,
+    );
 
     const denied = await failure(track(client, { type: 'payment.failed', customerId: 'c' }, web()));
     assert.equal(denied.code, status.PERMISSION_DENIED);
@@ -228,26 +286,54 @@ describe('ingest service (in-process, real NATS)', function () {
 
   it('filters events by prioritization rules and counts each decision', async () => {
     const p = `prio-${randomUUID()}`;
-    const droppedBefore = await counterValue('kairos_ingest_prioritization_total', { rule: 'drop-bots', decision: 'dropped' });
-    const bot = await track(client, { id: `${p}-bot`, type: 'page.view', customerId: 'c', properties: { bot: true } }, web());
+    const droppedBefore = await counterValue('kairos_ingest_prioritization_total', {
+      rule: 'drop-bots',
+      decision: 'dropped',
+    });
+    const bot = await track(
+      client,
+      { id: `${p}-bot`, type: 'page.view', customerId: 'c', properties: { bot: true } },
+      web(),
+    );
     assert.equal(bot.result?.outcome, EventOutcome.EVENT_OUTCOME_FILTERED);
     assert.equal(bot.result?.rule, 'drop-bots');
-    const human = await track(client, { id: `${p}-human`, type: 'page.view', customerId: 'c', properties: { bot: false } }, web());
+    const human = await track(
+      client,
+      { id: `${p}-human`, type: 'page.view', customerId: 'c', properties: { bot: false } },
+      web(),
+    );
     assert.equal(human.result?.outcome, EventOutcome.EVENT_OUTCOME_ACCEPTED);
-    assert.equal(await counterValue('kairos_ingest_prioritization_total', { rule: 'drop-bots', decision: 'dropped' }), droppedBefore + 1);
+    assert.equal(
+      await counterValue('kairos_ingest_prioritization_total', { rule: 'drop-bots', decision: 'dropped' }),
+      droppedBefore + 1,
+    );
 
-    const scrolls = Array.from({ length: 400 }, (_, i) => ({ id: `${p}-s${i}`, type: 'page.scroll', customerId: 'c' }));
+    const scrolls = Array.from({ length: 400 }, (_, i) => ({
+      id: `${p}-s${i}`,
+      type: 'page.scroll',
+      customerId: 'c',
+    }));
     const first = await trackBatch(client, scrolls, web());
     const kept = first.results.filter((r) => r.outcome === EventOutcome.EVENT_OUTCOME_ACCEPTED).length;
     assert.ok(kept > 140 && kept < 260, `sampled about half, kept ${kept} of 400`);
-    assert.ok(first.results.filter((r) => r.outcome === EventOutcome.EVENT_OUTCOME_FILTERED).every((r) => r.rule === 'sample-scroll'));
+    assert.ok(
+      first.results
+        .filter((r) => r.outcome === EventOutcome.EVENT_OUTCOME_FILTERED)
+        .every((r) => r.rule === 'sample-scroll'),
+    );
     const again = await trackBatch(client, scrolls, web());
     assert.deepEqual(
       again.results.map((r) => r.outcome === EventOutcome.EVENT_OUTCOME_FILTERED),
       first.results.map((r) => r.outcome === EventOutcome.EVENT_OUTCOME_FILTERED),
       'sampling is deterministic by event id',
     );
-    assert.ok((await counterValue('kairos_ingest_prioritization_total', { rule: 'sample-scroll', decision: 'sampled_out' })) >= 400 - kept);
+    assert.ok(
+      (await counterValue('kairos_ingest_prioritization_total', {
+        rule: 'sample-scroll',
+        decision: 'sampled_out',
+      })) >=
+        400 - kept,
+    );
     assert.equal((await storedEvents(nats.url, p)).length, kept + 1);
   });
 
@@ -257,7 +343,12 @@ describe('ingest service (in-process, real NATS)', function () {
     const now = Math.floor(Date.now() / 1000);
     const headers = (sig: string) => ({ 'content-type': 'application/json', 'x-kairos-signature': sig });
 
-    const ok = await post(service.httpPort, '/webhooks/shop', body, headers(signPayload(WEBHOOK_SECRET, body, now)));
+    const ok = await post(
+      service.httpPort,
+      '/webhooks/shop',
+      body,
+      headers(signPayload(WEBHOOK_SECRET, body, now)),
+    );
     assert.equal(ok.status, 202, JSON.stringify(ok.body));
     assert.deepEqual(ok.body, { eventId: `shop:${id}`, outcome: 'EVENT_OUTCOME_ACCEPTED' });
     const [stored] = await storedEvents(nats.url, `shop:${id}`);
@@ -265,19 +356,36 @@ describe('ingest service (in-process, real NATS)', function () {
     assert.equal(stored.event.source, 'shop');
     assert.deepEqual(stored.event.properties, { customer: 'c-42', carrier: 'ups' });
 
-    const replay = await post(service.httpPort, '/webhooks/shop', body, headers(signPayload(WEBHOOK_SECRET, body, now)));
+    const replay = await post(
+      service.httpPort,
+      '/webhooks/shop',
+      body,
+      headers(signPayload(WEBHOOK_SECRET, body, now)),
+    );
     assert.equal(replay.status, 401);
     assert.match(replay.body.error, /replayed/);
 
-    const bad = await post(service.httpPort, '/webhooks/shop', body, headers(signPayload('wrong-secret', body, now)));
+    const bad = await post(
+      service.httpPort,
+      '/webhooks/shop',
+      body,
+      headers(signPayload('wrong-secret', body, now)),
+    );
     assert.equal(bad.status, 401);
     assert.match(bad.body.error, /does not match/);
 
-    const stale = await post(service.httpPort, '/webhooks/shop', body, headers(signPayload(WEBHOOK_SECRET, body, now - 600)));
+    const stale = await post(
+      service.httpPort,
+      '/webhooks/shop',
+      body,
+      headers(signPayload(WEBHOOK_SECRET, body, now - 600)),
+    );
     assert.equal(stale.status, 401);
     assert.match(stale.body.error, /outside the 300s tolerance/);
 
-    const unsigned = await post(service.httpPort, '/webhooks/shop', body, { 'content-type': 'application/json' });
+    const unsigned = await post(service.httpPort, '/webhooks/shop', body, {
+      'content-type': 'application/json',
+    });
     assert.equal(unsigned.status, 401);
     assert.equal((await post(service.httpPort, '/webhooks/nope', body, headers('t=1,v1=00'))).status, 404);
     assert.equal((await storedEvents(nats.url, `shop:${id}`)).length, 1);

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { status } from '@grpc/grpc-js';
+import { ingest } from '@kairos/contracts';
+import { TELEMETRY_PRELOAD } from '@kairos/telemetry';
+import { freePort, startServiceProcess, useNats, type ServiceProcess } from '@kairos/testkit';
+import { auth, failure, newClient, storedEvents, track, type Client } from '../helpers/grpc';
+
+const PKG = join(__dirname, '../../..');
+
+describe('ingest process (dist/src/main.js with config.example.yaml)', function () {
+  let proc: ServiceProcess | undefined;
+  let client: Client;
+  after(async () => {
+    client?.close();
+    if (proc?.running) await proc.kill();
+  });
+  const nats = useNats();
+
+  before(async function () {
+    this.timeout(40_000);
+    const grpcPort = await freePort();
+    proc = await startServiceProcess({
+      name: 'ingest',
+      script: join(PKG, 'dist/src/main.js'),
+      requireTelemetry: TELEMETRY_PRELOAD,
+      env: {
+        NATS_URL: nats.url,
+        KAIROS_GRPC_PORT: String(grpcPort),
+        KAIROS_HTTP_PORT: '0',
+        KAIROS_INGEST_CONFIG: join(PKG, 'config.example.yaml'),
+        KAIROS_WEBHOOK_SECRET_SHOP: 'example-secret',
+        OTEL_SDK_DISABLED: 'true',
+      },
+      readiness: { grpcPort, service: 'kairos.ingest.v1.IngestService' },
+    });
+    client = newClient(`127.0.0.1:${grpcPort}`);
+  });
+
+  it('serves authenticated Track calls durably and drains on SIGTERM with exit code 0', async () => {
+    const id = `proc-${randomUUID()}`;
+    const res = await track(
+      client,
+      { id, type: 'cart.item_added', customerId: 'c-1' },
+      auth('dev-key-change-me'),
+    );
+    assert.equal(res.result?.outcome, ingest.EventOutcome.EVENT_OUTCOME_ACCEPTED);
+    const [stored] = await storedEvents(nats.url, id);
+    assert.equal(stored.event.source, 'web');
+
+    assert.equal(
+      (await failure(track(client, { type: 'a.b', customerId: 'c' }))).code,
+      status.UNAUTHENTICATED,
+    );
+    const denied = await failure(
+      track(client, { type: 'payment.failed', customerId: 'c' }, auth('dev-key-change-me')),
+    );
+    assert.equal(denied.code, status.PERMISSION_DENIED);
+
+    assert.equal(await proc!.stop('SIGTERM'), 0);
+    await proc!.waitForLog('drained');
+  });
+});

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { events } from '@kairos/contracts';
+import { measureProperties, validateAndComplete, validateBatchSize } from '../../src/validation';
+
+const LIMITS = { maxPropertiesBytes: 200, maxDepth: 3, maxFutureMs: 300_000, maxPastMs: 86_400_000 };
+const NOW = Date.parse('2025-06-01T12:00:00Z');
+const ev = (e: Partial<events.Event>) =>
+  events.Event.fromPartial({ type: 'cart.item_added', customerId: 'c-1', ...e });
+
+describe('validateAndComplete', () => {
+  it('accepts a valid event, assigning a uuid v4 id and occurred_at = now when missing', () => {
+    const e = ev({});
+    assert.equal(validateAndComplete(e, LIMITS, NOW), undefined);
+    assert.match(e.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.equal(e.occurredAt?.getTime(), NOW);
+  });
+
+  it('keeps a given id', () => {
+    const e = ev({ id: 'order-17' });
+    validateAndComplete(e, LIMITS, NOW);
+    assert.equal(e.id, 'order-17');
+  });
+
+  it('names the field and the rule for a bad type', () => {
+    assert.equal(
+      validateAndComplete(ev({ type: 'Cart Added' }), LIMITS, NOW),
+      "event.type: expected a dotted lower-case name like cart.item_added, got 'Cart Added'",
+    );
+    assert.equal(
+      validateAndComplete(ev({ type: '' }), LIMITS, NOW),
+      'event.type: required, e.g. cart.item_added',
+    );
+    assert.match(validateAndComplete(ev({ type: 'a..b' }), LIMITS, NOW)!, /^event\.type: expected/);
+  });
+
+  it('checks customer ids: present, at most 128 characters, no whitespace or control characters', () => {
+    assert.match(validateAndComplete(ev({ customerId: '' }), LIMITS, NOW)!, /^event\.customer_id: required/);
+    assert.equal(validateAndComplete(ev({ customerId: 'x'.repeat(128) }), LIMITS, NOW), undefined);
+    assert.equal(
+      validateAndComplete(ev({ customerId: 'x'.repeat(129) }), LIMITS, NOW),
+      'event.customer_id: at most 128 characters, got 129',
+    );
+    assert.match(
+      validateAndComplete(ev({ customerId: 'a\tb' }), LIMITS, NOW)!,
+      /whitespace or control characters, found one at index 1/,
+    );
+    assert.match(validateAndComplete(ev({ customerId: 'ab\u0000' }), LIMITS, NOW)!, /at index 2/);
+    assert.match(
+      validateAndComplete(ev({ id: 'has space' }), LIMITS, NOW)!,
+      /^event\.id: must not contain whitespace/,
+    );
+  });
+
+  it('bounds occurred_at in the future and in the past', () => {
+    assert.equal(validateAndComplete(ev({ occurredAt: new Date(NOW + 299_000) }), LIMITS, NOW), undefined);
+    assert.equal(
+      validateAndComplete(ev({ occurredAt: new Date(NOW + 2 * 3_600_000) }), LIMITS, NOW),
+      'event.occurred_at: at most 5m in the future, got 2025-06-01T14:00:00.000Z (2h ahead)',
+    );
+    assert.equal(
+      validateAndComplete(ev({ occurredAt: new Date(NOW - 2 * 86_400_000) }), LIMITS, NOW),
+      'event.occurred_at: at most 1d in the past, got 2025-05-30T12:00:00.000Z',
+    );
+  });
+
+  it('limits properties by serialized size and depth', () => {
+    assert.equal(validateAndComplete(ev({ properties: { a: { b: 1 } } }), LIMITS, NOW), undefined);
+    assert.equal(
+      validateAndComplete(ev({ properties: { a: { b: { c: { d: 1 } } } } }), LIMITS, NOW),
+      'event.properties: nested deeper than 3 levels at properties.a.b.c',
+    );
+    assert.match(
+      validateAndComplete(ev({ properties: { s: 'x'.repeat(300) } }), LIMITS, NOW)!,
+      /^event\.properties: at most 200 bytes serialized/,
+    );
+  });
+
+  it('rejects an unknown category', () => {
+    assert.match(
+      validateAndComplete(ev({ category: 42 as events.EventCategory }), LIMITS, NOW)!,
+      /^event\.category: unknown category 42/,
+    );
+  });
+
+  it('prefixes fields with the position in a batch', () => {
+    assert.match(validateAndComplete(ev({ type: 'X' }), LIMITS, NOW, 'events[7]')!, /^events\[7\]\.type:/);
+  });
+});
+
+describe('measureProperties', () => {
+  it('measures about the JSON size in UTF-8 bytes (never less; a separator per member at most more)', () => {
+    const value = { name: 'Zoë', n: 12, ok: true, list: [1, 'a'], nested: { x: null } };
+    const json = Buffer.byteLength(JSON.stringify(value));
+    const { bytes } = measureProperties(value, 1e6, 10);
+    assert.ok(bytes >= json && bytes <= json + 8, `measured ${bytes}, JSON has ${json}`);
+  });
+});
+
+describe('validateBatchSize', () => {
+  it('requires 1..max events', () => {
+    assert.equal(validateBatchSize(0, 10), 'events: at least one event per batch, got 0');
+    assert.equal(validateBatchSize(10, 10), undefined);
+    assert.equal(validateBatchSize(11, 10), 'events: at most 10 events per batch, got 11');
+  });
+});

@@ -54,6 +54,7 @@ const DEAD = 2;
 /** Per node in Run.n: [status, start (first event time, NaN if none), aux (sequence step / any winner), doneAt]. */
 const STRIDE = 4;
 const SWEEP_PER_EVENT = 1;
+const RUN_POOL_SIZE = 1024;
 const SWEEP_PER_ADVANCE = 50_000;
 /** Shared by runs of triggers without aliases: never written to. */
 const NO_BINDINGS: Record<string, BoundEvent> = Object.freeze({}) as Record<string, BoundEvent>;
@@ -93,6 +94,8 @@ interface Slot {
   compiled: CompiledTrigger;
   states: Map<string, TriggerState>;
   scratch: Run | null;
+  /** Discarded runs kept for reuse: fewer allocations of long-lived objects on the hot path. */
+  pool: Run[];
   active: boolean;
 }
 
@@ -335,12 +338,12 @@ export class PatternEngine {
         if (s === DEAD) removed = true;
         else if (progressed && t.hasTimers) this.computeTimers(t, run);
       }
-      if (removed) st.runs = runs.filter((r) => r.n[0] === PENDING);
+      if (removed) this.removeRuns(slot, st, -Infinity);
       if (t.hasTimers) this.schedule(slot, cid, st);
       if (t.singleRun && st.runs.length > 0) return;
     }
     let run = slot.scratch;
-    if (run === null) run = slot.scratch = this.newRun(t);
+    if (run === null) run = slot.scratch = slot.pool.pop() ?? this.newRun(t);
     if (!t.startTypes.has(e.type) || !this.offer(t, run, 0, e)) {
       if (st !== undefined && isEmpty(st)) this.dropState(slot, cid, st);
       return;
@@ -356,7 +359,7 @@ export class PatternEngine {
     run.seq = state.runSeq++;
     state.runs.push(run);
     if (state.runs.length > this.maxRuns) {
-      state.runs.shift();
+      this.release(slot, state.runs.shift() as Run);
       this.stats.partialMatchesEvicted++;
     }
     if (t.hasTimers) {
@@ -379,12 +382,12 @@ export class PatternEngine {
         this.complete(slot, this.curCustomer, st, best, deadline, null, deadline);
         return;
       }
-      if (s === DEAD) st.runs = st.runs.filter((r) => r !== best);
+      if (s === DEAD) this.removeRuns(slot, st, -Infinity);
       else this.computeTimers(trig, best);
     }
     let expired = false;
     for (const r of st.runs) if (r.expiry < t) expired = true;
-    if (expired) st.runs = st.runs.filter((r) => !(r.expiry < t));
+    if (expired) this.removeRuns(slot, st, t);
   }
 
   /** Keeps one heap entry at the state's earliest absence deadline (stale entries are skipped when popped). */
@@ -418,8 +421,9 @@ export class PatternEngine {
       let expired = false;
       for (const r of st.runs) if (r.expiry < w) expired = true;
       if (!expired) continue;
-      st.runs = st.runs.filter((r) => !(r.expiry < w));
-      if (isEmpty(st)) this.dropState(slots[this.sweepSlot % slots.length], st.customerId, st);
+      const slot = slots[this.sweepSlot % slots.length];
+      this.removeRuns(slot, st, w);
+      if (isEmpty(st)) this.dropState(slot, st.customerId, st);
     }
   }
 
@@ -435,7 +439,8 @@ export class PatternEngine {
     const spec = slot.compiled.spec;
     const matched: MatchedStep[] = [];
     this.collect(slot.compiled, run, 0, matched, true);
-    st.runs = [];
+    for (const r of st.runs) this.release(slot, r);
+    st.runs.length = 0;
     const eventIds: string[] = [];
     for (const m of matched) if (m.event !== undefined) eventIds.push(m.event.id);
     if (st.lastFiredAt !== undefined && at < st.lastFiredAt + spec.cooldownMs) {
@@ -466,6 +471,25 @@ export class PatternEngine {
   }
 
   // ---------------------------------------------------------------- run mechanics
+
+  /** Removes (in place) runs that are not pending or whose expiry is before `t`, recycling them. */
+  private removeRuns(slot: Slot, st: TriggerState, t: number): void {
+    const runs = st.runs;
+    let k = 0;
+    for (let i = 0; i < runs.length; i++) {
+      const r = runs[i];
+      if (r.n[0] === PENDING && !(r.expiry < t)) runs[k++] = r;
+      else this.release(slot, r);
+    }
+    runs.length = k;
+  }
+
+  private release(slot: Slot, run: Run): void {
+    if (slot.pool.length < RUN_POOL_SIZE) {
+      this.resetRun(slot.compiled, run);
+      slot.pool.push(run);
+    }
+  }
 
   private newRun(t: CompiledTrigger): Run {
     const n = new Array<number>(t.nodes.length * STRIDE);
@@ -876,7 +900,7 @@ export class PatternEngine {
     const old = new Map(this.slots.map((s) => [s.compiled.spec.name, s]));
     const slots: Slot[] = compiled.map((c) => {
       const prev = old.get(c.spec.name);
-      const slot: Slot = { compiled: c, states: new Map(), scratch: null, active: true };
+      const slot: Slot = { compiled: c, states: new Map(), scratch: null, pool: [], active: true };
       if (prev === undefined) return slot;
       if (prev.compiled.spec.version === c.spec.version && signature(prev.compiled) === signature(c)) {
         slot.states = prev.states;

@@ -59,6 +59,12 @@ export interface ConsumerSpec {
   ackWaitMs: number;
   /** In-flight messages; 1 for strict order. */
   maxAckPending: number;
+  /**
+   * When set, a newly created consumer starts at this stream sequence instead of the beginning
+   * (services that restore state from a checkpoint replay from the sequence after it). Ignored when
+   * the consumer already exists: delete it first to move its start.
+   */
+  startSequence?: number;
 }
 
 export const DEFAULT_BACKOFF_MS = [250, 1_000, 5_000, 15_000];

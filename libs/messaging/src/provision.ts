@@ -52,10 +52,14 @@ export async function provisionStreams(
 }
 
 export function consumerConfig(spec: ConsumerSpec): Partial<ConsumerConfig> {
+  const start: Partial<ConsumerConfig> =
+    spec.startSequence !== undefined && spec.startSequence > 1
+      ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: spec.startSequence }
+      : { deliver_policy: DeliverPolicy.All };
   return {
     durable_name: spec.durable,
     ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
+    ...start,
     filter_subject: spec.filterSubject,
     // The loop dead-letters on its last attempt, so the server's limit is one above it.
     max_deliver: spec.maxDeliver + 1,
@@ -73,7 +77,7 @@ export async function ensureConsumer(
   const cfg = consumerConfig(spec);
   try {
     await jsm.consumers.info(spec.stream, spec.durable);
-    const { durable_name: _d, deliver_policy: _p, ...updatable } = cfg;
+    const { durable_name: _d, deliver_policy: _p, opt_start_seq: _s, ...updatable } = cfg;
     await jsm.consumers.update(spec.stream, spec.durable, updatable);
   } catch (err) {
     if (!isNotFound(err)) throw err;

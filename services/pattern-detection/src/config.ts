@@ -1,0 +1,29 @@
+// Names zod's types for the declaration emit of the inferred config shape.
+import type {} from 'zod';
+import { commonConfig, env, loadConfig } from '@kairos/service-kit';
+
+export const patternDetectionConfig = {
+  ...commonConfig,
+  KAIROS_GRPC_PORT: env.port(50053),
+  KAIROS_HTTP_PORT: env.port(8083),
+  /** How far behind the newest event time an event may arrive and still be matched. */
+  KAIROS_ALLOWED_LATENESS: env.duration('5s'),
+  /** How often idle partitions are advanced with wall clock − lateness (fires absence deadlines). */
+  KAIROS_WATERMARK_INTERVAL: env.duration('1s'),
+  /** Time between engine checkpoints of a partition that changed. */
+  KAIROS_CHECKPOINT_INTERVAL: env.duration('5s'),
+  /** Events after which a partition is checkpointed regardless of the interval. */
+  KAIROS_CHECKPOINT_EVENTS: env.int(5_000, 1, 10_000_000),
+  /** Optional directory (or file) of Trigger/Workflow YAML applied to the definition store at start. */
+  KAIROS_DEFINITIONS_DIR: env.optionalString(),
+  /** Cap of partial matches per trigger per customer (oldest evicted beyond it). */
+  KAIROS_MAX_PARTIAL_MATCHES: env.int(32, 1, 10_000),
+  /** Upper bound of stored events one Simulate call may scan. */
+  KAIROS_SIMULATE_MAX_EVENTS: env.int(1_000_000, 1, 100_000_000),
+};
+
+export type PatternDetectionConfig = ReturnType<typeof loadPatternDetectionConfig>;
+
+export function loadPatternDetectionConfig(source: NodeJS.ProcessEnv = process.env) {
+  return loadConfig(patternDetectionConfig, source);
+}

@@ -1,0 +1,243 @@
+import { SCHEMAS, subjects, type events, profiles } from '@kairos/contracts';
+import type { MessageContext, Publisher } from '@kairos/messaging';
+import { PatternEngine, type Explanation, type FiredTrigger, type TriggerSpec } from '@kairos/patterns';
+import type { Clock, Logger } from '@kairos/service-kit';
+import { counter, gauge } from '@kairos/telemetry';
+import type { CheckpointStore } from './checkpoints';
+import { EventConversionError, toEngineEvent, toTriggerFired } from './convert';
+
+export interface DetectorSettings {
+  allowedLatenessMs: number;
+  checkpointIntervalMs: number;
+  checkpointEvents: number;
+  maxPartialMatches: number;
+  /** Last profiles kept per partition (for fires completed by an absence deadline). */
+  profileCacheSize?: number;
+}
+
+const firedTotal = counter('kairos_triggers_fired_total', 'Triggers fired (published)', ['trigger']);
+const skippedEvents = counter(
+  'kairos_pattern_events_skipped_total',
+  'Enriched events that could not be converted',
+  ['partition'],
+);
+const lateDropped = gauge(
+  'kairos_pattern_late_events_dropped',
+  'Events dropped as later than the watermark',
+  ['partition'],
+);
+const stateBytes = gauge('kairos_pattern_state_bytes', 'Serialized engine state per partition', [
+  'partition',
+]);
+const watermarkGauge = gauge('kairos_pattern_watermark_seconds', 'Event-time watermark per partition', [
+  'partition',
+]);
+const checkpoints = counter('kairos_pattern_checkpoints_total', 'Engine checkpoints written', ['partition']);
+
+/**
+ * One partition's pattern engine and everything that keeps it exact across crashes:
+ * - events are folded in stream order; `lastSequence` is the last folded stream sequence, and a
+ *   redelivery at or below it is not folded again (its pending fires are re-published instead);
+ * - every fire is published with msg id = the fire's deterministic id before the next step runs;
+ * - a checkpoint (engine snapshot + lastSequence) is written only when no fire is waiting to be
+ *   published, so restoring it and replaying after its sequence loses nothing;
+ * - all work on the engine (events, watermark ticks, reloads, checkpoints) runs one at a time.
+ */
+export class PartitionDetector {
+  readonly engine: PatternEngine;
+  lastSequence = 0;
+  /** True once the consumer has delivered everything present at start (wall-clock advance allowed). */
+  caughtUp = false;
+  private chain: Promise<unknown> = Promise.resolve();
+  private pendingEvent: { sequence: number; fires: FiredTrigger[] } | undefined;
+  private pendingTimerFires: FiredTrigger[] = [];
+  private eventsSinceCheckpoint = 0;
+  private dirty = false;
+  private lastCheckpointAt: number;
+  private readonly profiles = new Map<string, profiles.Profile>();
+  private readonly label: { partition: string };
+
+  constructor(
+    readonly partition: number,
+    triggers: TriggerSpec[],
+    private readonly settings: DetectorSettings,
+    private readonly publisher: Publisher,
+    private readonly store: CheckpointStore,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {
+    this.engine = new PatternEngine(triggers, {
+      allowedLatenessMs: settings.allowedLatenessMs,
+      maxPartialMatchesPerTrigger: settings.maxPartialMatches,
+    });
+    this.lastCheckpointAt = clock.now();
+    this.label = { partition: String(partition) };
+  }
+
+  /** Runs `fn` after every earlier engine operation of this partition. */
+  private serialize<T>(fn: () => Promise<T> | T): Promise<T> {
+    const next = this.chain.then(fn);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Loads the checkpoint; returns the stream sequence to replay from (1 = the beginning). */
+  async restore(): Promise<number> {
+    const cp = await this.store.load(this.partition);
+    if (!cp) return 1;
+    this.engine.restore(cp.snapshot);
+    this.lastSequence = cp.sequence;
+    for (const [cid, json] of Object.entries(cp.profiles))
+      this.profiles.set(cid, profiles.Profile.fromJSON(json));
+    this.logger.info(
+      { partition: this.partition, sequence: cp.sequence, watermark: this.engine.currentWatermark },
+      'engine restored from checkpoint',
+    );
+    return cp.sequence + 1;
+  }
+
+  handle(enriched: events.EnrichedEvent, ctx: MessageContext): Promise<void> {
+    return this.serialize(async () => {
+      const seq = ctx.streamSequence;
+      if (seq <= this.lastSequence) {
+        // A redelivery (retry after a failed publish, or a recreated consumer): never fold twice.
+        if (this.pendingEvent?.sequence === seq) await this.publishEventFires();
+        return;
+      }
+      // Fires of an earlier event whose message was dead-lettered while NATS refused publishes.
+      await this.publishEventFires();
+      let fires: FiredTrigger[] = [];
+      try {
+        const event = toEngineEvent(enriched);
+        if (enriched.profile) this.rememberProfile(event.customerId, enriched.profile);
+        fires = this.engine.process(event);
+      } catch (err) {
+        if (!(err instanceof EventConversionError)) throw err;
+        skippedEvents.inc(this.label);
+        this.logger.warn({ partition: this.partition, seq, err: err.message }, 'enriched event skipped');
+      }
+      this.lastSequence = seq;
+      this.dirty = true;
+      this.eventsSinceCheckpoint++;
+      this.pendingEvent = { sequence: seq, fires };
+      await this.publishEventFires();
+      if (this.eventsSinceCheckpoint >= this.settings.checkpointEvents) await this.checkpointNow();
+    });
+  }
+
+  private async publishEventFires(): Promise<void> {
+    const pending = this.pendingEvent;
+    if (!pending) return;
+    await this.publishAll(pending.fires);
+    this.pendingEvent = undefined;
+  }
+
+  private async publishAll(fires: FiredTrigger[]): Promise<void> {
+    for (const f of fires) {
+      const message = toTriggerFired(f, this.profiles.get(f.customerId));
+      await this.publisher.publish(
+        subjects.triggerFired(this.partition, f.trigger),
+        SCHEMAS.TriggerFired,
+        message,
+        {
+          msgId: f.id,
+        },
+      );
+      firedTotal.inc({ trigger: f.trigger });
+      this.logger.debug(
+        { partition: this.partition, trigger: f.trigger, customer: f.customerId, id: f.id },
+        'fired',
+      );
+    }
+  }
+
+  /**
+   * Watermark timer: once caught up, advances the engine to wall clock − allowed lateness (absence
+   * deadlines fire on idle partitions), publishes those fires, and checkpoints when due. A tick that
+   * fired checkpoints at once, so the wall-clock decision survives a crash.
+   */
+  tick(): Promise<void> {
+    return this.serialize(async () => {
+      if (this.pendingTimerFires.length) {
+        await this.publishAll(this.pendingTimerFires);
+        this.pendingTimerFires = [];
+      }
+      let fired = false;
+      if (this.caughtUp) {
+        const fires = this.engine.advanceTo(this.clock.now() - this.settings.allowedLatenessMs);
+        if (fires.length) {
+          this.dirty = true;
+          fired = true;
+          this.pendingTimerFires = fires;
+          await this.publishAll(fires);
+          this.pendingTimerFires = [];
+        }
+      }
+      const w = this.engine.currentWatermark;
+      if (Number.isFinite(w)) watermarkGauge.set(this.label, w / 1000);
+      lateDropped.set(this.label, this.engine.stats.lateEventsDropped);
+      if (
+        fired ||
+        (this.dirty && this.clock.now() - this.lastCheckpointAt >= this.settings.checkpointIntervalMs)
+      ) {
+        await this.checkpointNow();
+      }
+    });
+  }
+
+  /** Writes a checkpoint now (skipped while a fire awaits publishing). */
+  checkpoint(): Promise<void> {
+    return this.serialize(() => this.checkpointNow());
+  }
+
+  private async checkpointNow(): Promise<void> {
+    if (this.pendingEvent || this.pendingTimerFires.length) return;
+    const snapshot = this.engine.snapshot();
+    const withState = new Set(this.engine.customersWithState());
+    const profileJson: Record<string, unknown> = {};
+    for (const [cid, p] of this.profiles)
+      if (withState.has(cid)) profileJson[cid] = profiles.Profile.toJSON(p);
+    await this.store.save({
+      partition: this.partition,
+      sequence: this.lastSequence,
+      savedAt: this.clock.now(),
+      snapshot,
+      profiles: profileJson,
+    });
+    this.dirty = false;
+    this.eventsSinceCheckpoint = 0;
+    this.lastCheckpointAt = this.clock.now();
+    checkpoints.inc(this.label);
+    stateBytes.set(this.label, this.engine.stateBytes());
+  }
+
+  /** Hot reload: a trigger whose version changed restarts its partial matches. */
+  setTriggers(triggers: TriggerSpec[]): Promise<void> {
+    return this.serialize(() => {
+      this.engine.setTriggers(triggers);
+      this.dirty = true;
+    });
+  }
+
+  explain(trigger: string, customerId: string): Promise<Explanation> {
+    return this.serialize(() => this.engine.explain(trigger, customerId));
+  }
+
+  /** Waits for queued work, then writes a final checkpoint (drain). */
+  async close(): Promise<void> {
+    await this.checkpoint().catch((err) =>
+      this.logger.warn({ partition: this.partition, err: (err as Error).message }, 'final checkpoint failed'),
+    );
+  }
+
+  private rememberProfile(customerId: string, profile: profiles.Profile): void {
+    // Map insertion order as LRU: re-insert on use, evict the oldest beyond the cap.
+    this.profiles.delete(customerId);
+    this.profiles.set(customerId, profile);
+    const cap = this.settings.profileCacheSize ?? 20_000;
+    if (this.profiles.size > cap) {
+      const oldest = this.profiles.keys().next().value;
+      if (oldest !== undefined) this.profiles.delete(oldest);
+    }
+  }
+}

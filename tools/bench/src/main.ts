@@ -5,6 +5,7 @@ import 'reflect-metadata';
 import { BenchInfra } from './infra';
 import { runEngineBenchmark } from '@kairos/patterns';
 import { runProfileBenchmark } from '@kairos/enrichment';
+import { runIngestBenchmark } from '@kairos/ingest';
 import { runCeilingBenchmark } from './ceiling';
 
 type Figures = Record<string, number>;
@@ -30,6 +31,22 @@ const SUITES: Record<string, Suite> = {
       figures.engine_events_per_s = r.engine_events_per_s;
       figures.engine_state_bytes_per_customer = r.engine_state_bytes_per_customer;
       return r.table;
+    },
+  },
+  ingest: {
+    description:
+      'ingest events/s accepted durable (TrackBatch and Stream) beside the raw JetStream publish ceiling',
+    async run(infra, figures) {
+      await ceiling(infra, figures);
+      const nats = await infra.natsServer();
+      const r = await runIngestBenchmark({ natsUrl: nats.url });
+      figures.ingest_events_per_s = r.ingest_events_per_s;
+      figures.ingest_batched_events_per_s = r.batched_events_per_s;
+      figures.ingest_streamed_events_per_s = r.streamed_events_per_s;
+      figures.ingest_ratio_to_ceiling = Number(
+        (r.ingest_events_per_s / figures.jetstream_publish_msgs_per_s).toFixed(3),
+      );
+      return `${r.table}\n\ningest / raw JetStream publish ceiling = ${figures.ingest_ratio_to_ceiling}`;
     },
   },
   profiles: {

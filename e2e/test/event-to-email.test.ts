@@ -1,0 +1,177 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { credentials, Metadata } from '@grpc/grpc-js';
+import { context, propagation, SpanKind } from '@opentelemetry/api';
+import { actions, events, ingest, profiles, SCHEMAS, STREAMS } from '@kairos/contracts';
+import { startSmtpSink, type SmtpSink } from '@kairos/delivery/dist/src/testing';
+import { connectNats, silentLogger, type NatsConnection } from '@kairos/messaging';
+import { assertTraceEdges, renderSpans, waitFor, type CollectedSpan } from '@kairos/testkit';
+import { Mesh } from '../src/mesh';
+import { readUntil } from '../src/streams';
+
+const DEFINITIONS = `
+apiVersion: kairos/v1
+kind: Trigger
+metadata: { name: e2e-viewed-then-carted }
+spec:
+  priority: 60
+  pattern:
+    sequence:
+      - event: product.viewed
+        as: view
+      - event: cart.item_added
+        as: add
+        where: "event.properties.sku == view.properties.sku"
+    within: 10m
+---
+apiVersion: kairos/v1
+kind: Workflow
+metadata: { name: e2e-cart-nudge }
+spec:
+  trigger: e2e-viewed-then-carted
+  conditions: "profile.consent.marketing"
+  steps:
+    - send: { channel: email, template: cart-reminder }
+`;
+
+function unary<Req, Res>(
+  fn: (req: Req, md: Metadata, cb: (err: Error | null, res: Res) => void) => unknown,
+  req: Req,
+  md = new Metadata(),
+): Promise<Res> {
+  return new Promise((resolve, reject) => fn(req, md, (err, res) => (err ? reject(err) : resolve(res))));
+}
+
+describe('e2e: an event sent to ingest ends as a delivered email, in one trace across the mesh', function () {
+  this.timeout(240_000);
+  const mesh = new Mesh();
+  let nc: NatsConnection;
+  let smtp: SmtpSink;
+
+  before(async () => {
+    await mesh.startInfrastructure();
+    smtp = await startSmtpSink();
+    const defsDir = mkdtempSync(join(tmpdir(), 'kairos-e2e-defs-'));
+    writeFileSync(join(defsDir, 'e2e.yaml'), DEFINITIONS);
+    const enrichment = await mesh.startService('enrichment');
+    const profileAddr = `127.0.0.1:${enrichment.grpcPort}`;
+    await Promise.all([
+      mesh.startService('ingest'),
+      mesh.startService('pattern-detection', { KAIROS_DEFINITIONS_DIR: defsDir }),
+      mesh.startService('orchestration', {
+        KAIROS_DEFINITIONS_DIR: defsDir,
+        KAIROS_PROFILE_ADDR: profileAddr,
+        KAIROS_SETTLE_WINDOW: '0s',
+      }),
+      mesh.startService('delivery', { KAIROS_SMTP_URL: smtp.url }),
+    ]);
+    nc = await connectNats({ servers: mesh.nats.url, name: 'e2e', logger: silentLogger });
+  });
+  after(async () => {
+    await nc?.close();
+    await mesh.stop();
+    await smtp?.close();
+  });
+
+  it('product.viewed + cart.item_added → TriggerFired → ActionRequested → email at the SMTP peer + SENT outcome, one trace', async () => {
+    const customerId = `e2e-buyer-${Date.now()}`;
+    const email = `${customerId}@example.test`;
+    const profileClient = new profiles.ProfileServiceClient(
+      `127.0.0.1:${mesh.services.get('enrichment')!.grpcPort}`,
+      credentials.createInsecure(),
+    );
+    await unary(profileClient.upsert.bind(profileClient), {
+      customerId,
+      traits: { name: 'Ada' },
+      consent: { marketing: true, transactional: true },
+      contacts: { email, phone: '', pushTokens: [], webhookUrl: '' },
+      timeZone: 'UTC',
+      dates: {},
+    });
+    profileClient.close();
+
+    const ingestClient = new ingest.IngestServiceClient(
+      `127.0.0.1:${mesh.services.get('ingest')!.grpcPort}`,
+      credentials.createInsecure(),
+    );
+    let traceId = '';
+    await mesh.tracer.startActiveSpan('client track', { kind: SpanKind.CLIENT }, async (span) => {
+      traceId = span.spanContext().traceId;
+      const now = Date.now();
+      for (const [i, type] of ['product.viewed', 'cart.item_added'].entries()) {
+        const md = new Metadata();
+        propagation.inject(context.active(), md, { set: (m, k, v) => m.set(k, v) });
+        const res = await unary<ingest.TrackRequest, ingest.TrackResponse>(
+          ingestClient.track.bind(ingestClient),
+          {
+            event: events.Event.fromPartial({
+              id: `${customerId}-${i}`,
+              type,
+              customerId,
+              occurredAt: new Date(now - 1_000 + i * 500),
+              properties: { sku: 'SKU-42', price: 99 },
+            }),
+          },
+          md,
+        );
+        assert.equal(res.result?.outcome, ingest.EventOutcome.EVENT_OUTCOME_ACCEPTED);
+      }
+      span.end();
+    });
+    ingestClient.close();
+
+    const mail = await waitFor(() => smtp.messages.find((m) => m.to.includes(email)), {
+      timeoutMs: 60_000,
+      message: `an email to ${email} at the SMTP peer`,
+    });
+    assert.match(mail.decoded, /SKU-42/);
+    assert.equal(mail.headers['x-kairos-trace-id'], traceId, 'the delivered message carries the trace id');
+
+    const outcomes = await readUntil(
+      nc,
+      STREAMS.ACTIONS.name,
+      'actions.outcome.>',
+      (m) => SCHEMAS.ActionOutcome.type.decode(m.data),
+      (items) =>
+        items.some(
+          (o) => o.customerId === customerId && o.status === actions.OutcomeStatus.OUTCOME_STATUS_SENT,
+        ),
+    );
+    const sent = outcomes.filter(
+      (o) => o.customerId === customerId && o.status === actions.OutcomeStatus.OUTCOME_STATUS_SENT,
+    );
+    assert.equal(sent.length, 1, 'exactly one SENT outcome');
+    assert.equal(sent[0].workflow, 'e2e-cart-nudge');
+    assert.equal(smtp.messages.filter((m) => m.to.includes(email)).length, 1, 'exactly one email');
+
+    const is = (service: string, kind: string, name?: RegExp) => (s: CollectedSpan) =>
+      s.serviceName === service && s.kind === kind && (!name || name.test(s.name));
+    await mesh.otlp
+      .waitForSpans(
+        (spans) =>
+          spans.some((s) => s.traceId === traceId && s.serviceName === 'delivery' && s.kind === 'CONSUMER'),
+        30_000,
+      )
+      .catch(() => {
+        throw new Error(`trace incomplete:\n${renderSpans(mesh.otlp.spans, traceId)}`);
+      });
+    assertTraceEdges(
+      mesh.otlp.spans,
+      traceId,
+      [
+        ['client track', is('ingest', 'SERVER')],
+        [is('ingest', 'SERVER'), is('ingest', 'PRODUCER', /^events\.raw\./)],
+        [is('ingest', 'PRODUCER'), is('enrichment', 'CONSUMER', /^events\.raw\./)],
+        [is('enrichment', 'CONSUMER'), is('enrichment', 'PRODUCER', /^events\.enriched\./)],
+        [is('enrichment', 'PRODUCER'), is('pattern-detection', 'CONSUMER', /^events\.enriched\./)],
+        [is('pattern-detection', 'CONSUMER'), is('pattern-detection', 'PRODUCER', /^triggers\.fired\./)],
+        [is('pattern-detection', 'PRODUCER'), is('orchestration', 'CONSUMER', /^triggers\.fired\./)],
+        [is('orchestration', 'CONSUMER'), is('orchestration', 'PRODUCER', /^actions\.requested\./)],
+        [is('orchestration', 'PRODUCER'), is('delivery', 'CONSUMER', /^actions\.requested\./)],
+      ],
+      { indirect: true },
+    );
+  });
+});

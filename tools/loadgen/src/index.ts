@@ -1,0 +1,12 @@
+export * from './prng';
+export * from './traits';
+export * from './events';
+export * from './session';
+export * from './scenarios';
+export * from './reaction';
+export * from './population';
+export * from './ledger';
+export * from './run-load';
+export * from './reactor';
+export { parseArgs, UsageError, USAGE } from './cli';
+export type { ParsedArgs, RunArgs, NdjsonArgs } from './cli';

@@ -1,0 +1,85 @@
+import type { Rng } from './prng';
+import { CHANNELS, hourDistance, localHour, type Channel, type CustomerTraits } from './traits';
+
+export interface ReactionOptions {
+  /**
+   * True uplift: added to the purchase probability (after a click) when the message arrives within
+   * `wellTimedWindowHours` of the customer's preferred local hour.
+   */
+  uplift: number;
+  wellTimedWindowHours: number;
+}
+
+export const DEFAULT_REACTION_OPTIONS: ReactionOptions = { uplift: 0.1, wellTimedWindowHours: 1 };
+
+/** A message that reached a simulated customer. */
+export interface Delivery {
+  actionId: string;
+  customerId: string;
+  channel: string;
+  /** Epoch ms at which the message was delivered. */
+  deliveredAt: number;
+  workflow?: string;
+  trigger?: string;
+}
+
+export interface ReactionDecision {
+  opened: boolean;
+  clicked: boolean;
+  converted: boolean;
+  /** Delivered near the preferred local hour, so the uplift applied. */
+  wellTimed: boolean;
+  localHour: number;
+  openProbability: number;
+  conversionProbability: number;
+  /** Order value when converted. */
+  revenue?: number;
+}
+
+/** Open probability of a channel; unknown channels (webhook, slack...) get the customer's mean. */
+export function openProbability(traits: CustomerTraits, channel: string): number {
+  if ((CHANNELS as readonly string[]).includes(channel)) return traits.responsiveness[channel as Channel];
+  let sum = 0;
+  for (const c of CHANNELS) sum += traits.responsiveness[c];
+  return sum / CHANNELS.length;
+}
+
+/** Base probability of buying after clicking a message. */
+export function baseConversionProbability(traits: CustomerTraits): number {
+  return Math.min(0.9, traits.purchasePropensity * 3);
+}
+
+/**
+ * How a customer reacts to one delivered message, decided from the hidden traits: open with the
+ * channel's responsiveness, click with the click rate, buy with the base conversion probability
+ * plus the uplift when well timed. The draws always happen in the same order, so the decision
+ * depends only on the Rng passed in (derived from the action id).
+ */
+export function decideReaction(
+  traits: CustomerTraits,
+  delivery: Delivery,
+  rng: Rng,
+  options: ReactionOptions = DEFAULT_REACTION_OPTIONS,
+): ReactionDecision {
+  const hour = localHour(traits, delivery.deliveredAt);
+  const wellTimed = hourDistance(hour, traits.preferredHour) <= options.wellTimedWindowHours;
+  const pOpen = openProbability(traits, delivery.channel);
+  const pConvert = Math.min(1, baseConversionProbability(traits) + (wellTimed ? options.uplift : 0));
+  const openDraw = rng.next();
+  const clickDraw = rng.next();
+  const convertDraw = rng.next();
+  const revenueDraw = rng.logNormal(traits.averageOrderValue, 0.3);
+  const opened = openDraw < pOpen;
+  const clicked = opened && clickDraw < traits.clickRate;
+  const converted = clicked && convertDraw < pConvert;
+  return {
+    opened,
+    clicked,
+    converted,
+    wellTimed,
+    localHour: Math.round(hour * 100) / 100,
+    openProbability: pOpen,
+    conversionProbability: pConvert,
+    revenue: converted ? Math.round(revenueDraw * 100) / 100 : undefined,
+  };
+}

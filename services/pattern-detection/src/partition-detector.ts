@@ -16,6 +16,11 @@ export interface DetectorSettings {
 }
 
 const firedTotal = counter('kairos_triggers_fired_total', 'Triggers fired (published)', ['trigger']);
+const duplicateFires = counter(
+  'kairos_triggers_fired_duplicates_total',
+  'Fires re-published after a replay and dropped by JetStream de-duplication',
+  ['trigger'],
+);
 const skippedEvents = counter(
   'kairos_pattern_events_skipped_total',
   'Enriched events that could not be converted',
@@ -135,14 +140,20 @@ export class PartitionDetector {
   private async publishAll(fires: FiredTrigger[]): Promise<void> {
     for (const f of fires) {
       const message = toTriggerFired(f, this.profiles.get(f.customerId));
-      await this.publisher.publish(
+      const ack = await this.publisher.publish(
         subjects.triggerFired(this.partition, f.trigger),
         SCHEMAS.TriggerFired,
         message,
-        {
-          msgId: f.id,
-        },
+        { msgId: f.id },
       );
+      if (ack.duplicate) {
+        duplicateFires.inc({ trigger: f.trigger });
+        this.logger.info(
+          { partition: this.partition, trigger: f.trigger, customer: f.customerId, id: f.id },
+          'fire already published (replay); de-duplicated',
+        );
+        continue;
+      }
       firedTotal.inc({ trigger: f.trigger });
       this.logger.debug(
         { partition: this.partition, trigger: f.trigger, customer: f.customerId, id: f.id },
@@ -152,9 +163,9 @@ export class PartitionDetector {
   }
 
   /**
-   * Watermark timer: once caught up, advances the engine to wall clock − allowed lateness (absence
-   * deadlines fire on idle partitions), publishes those fires, and checkpoints when due. A tick that
-   * fired checkpoints at once, so the wall-clock decision survives a crash.
+   * Watermark timer: once caught up, advances the engine to wall clock − allowed lateness (buffered
+   * events are released and absence deadlines fire on idle partitions), publishes those fires, and
+   * checkpoints when due. A replay after a crash re-fires them with the same ids (deduplicated).
    */
   tick(): Promise<void> {
     return this.serialize(async () => {
@@ -162,12 +173,10 @@ export class PartitionDetector {
         await this.publishAll(this.pendingTimerFires);
         this.pendingTimerFires = [];
       }
-      let fired = false;
       if (this.caughtUp) {
         const fires = this.engine.advanceTo(this.clock.now() - this.settings.allowedLatenessMs);
         if (fires.length) {
           this.dirty = true;
-          fired = true;
           this.pendingTimerFires = fires;
           await this.publishAll(fires);
           this.pendingTimerFires = [];
@@ -176,10 +185,7 @@ export class PartitionDetector {
       const w = this.engine.currentWatermark;
       if (Number.isFinite(w)) watermarkGauge.set(this.label, w / 1000);
       lateDropped.set(this.label, this.engine.stats.lateEventsDropped);
-      if (
-        fired ||
-        (this.dirty && this.clock.now() - this.lastCheckpointAt >= this.settings.checkpointIntervalMs)
-      ) {
+      if (this.dirty && this.clock.now() - this.lastCheckpointAt >= this.settings.checkpointIntervalMs) {
         await this.checkpointNow();
       }
     });

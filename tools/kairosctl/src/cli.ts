@@ -1,0 +1,62 @@
+import * as commands from './commands';
+import { CliError, EXIT } from './errors';
+import { processIo, type Io } from './io';
+
+export const USAGE = `kairosctl — manage Kairos definitions and inspect triggers
+
+Usage: kairosctl <command> [flags]
+
+Commands:
+  validate -f <file|dir>                     validate Trigger/Workflow YAML (offline)
+  apply -f <file|dir>                        store definitions (created / updated / unchanged, with versions)
+  diff -f <file|dir>                         show what apply would change
+  get [kind] [name] [-o table|yaml|json]     list or show stored definitions
+  history <kind> <name>                      versions of a definition
+  delete <kind> <name>                       delete a definition
+  simulate -f <trigger.yaml> (--events <events.ndjson> | --since <24h>) [--customer <id> ...]
+                                             run a draft trigger; prints who would fire, when and why
+  explain <trigger> <customer>               why a trigger did or did not fire for a customer
+  send --type <type> --customer <id> [--prop k=v ...] [--id <id>] [--category <c>]
+                                             emit a test event through ingest
+
+Environment: NATS_URL (nats://127.0.0.1:4222), KAIROS_INGEST_ADDR (127.0.0.1:50051),
+  KAIROS_PATTERN_ADDR (127.0.0.1:50053), KAIROS_API_KEY (sent as a bearer token).
+Exit codes: 0 ok, 1 failed or invalid input, 2 usage error, 3 server unreachable.`;
+
+const COMMANDS: Record<string, commands.Command> = {
+  validate: commands.validate,
+  apply: commands.apply,
+  diff: commands.diff,
+  get: commands.get,
+  history: commands.history,
+  delete: commands.del,
+  simulate: commands.simulate,
+  explain: commands.explain,
+  send: commands.send,
+};
+
+/** Runs one command line; returns the exit code (never exits the process). */
+export async function runCli(argv: string[], io: Io = processIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    (name ? io.out : io.err)(USAGE);
+    return name ? EXIT.ok : EXIT.usage;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.err(`error: unknown command '${name}'`);
+    io.err(`run 'kairosctl help' for the list of commands`);
+    return EXIT.usage;
+  }
+  try {
+    return await command(rest, io);
+  } catch (err) {
+    if (err instanceof CliError) {
+      io.err(`error: ${err.message}`);
+      if (err.exitCode === EXIT.usage) io.err(`run 'kairosctl help' for usage`);
+      return err.exitCode;
+    }
+    io.err(`error: ${(err as Error).stack ?? String(err)}`);
+    return EXIT.failed;
+  }
+}

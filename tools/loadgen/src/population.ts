@@ -330,7 +330,7 @@ export class Population {
    */
   react(delivery: Delivery, emitAt: number = delivery.deliveredAt): Reaction | undefined {
     const customer = this.byId.get(delivery.customerId);
-    if (!customer || delivery.deliveredAt >= customer.churnAt) return undefined;
+    if (!customer || (delivery.simulatedAt ?? delivery.deliveredAt) >= customer.churnAt) return undefined;
     const decision = decideReaction(
       customer.traits,
       delivery,

@@ -17,8 +17,13 @@ export interface Delivery {
   actionId: string;
   customerId: string;
   channel: string;
-  /** Epoch ms at which the message was delivered. */
+  /** Epoch ms at which the message was delivered (decides whether it was well timed). */
   deliveredAt: number;
+  /**
+   * The population's simulated time at delivery, which decides whether the customer has churned.
+   * Default `deliveredAt`; live runs pass the simulated clock, which runs apart from the wall clock.
+   */
+  simulatedAt?: number;
   workflow?: string;
   trigger?: string;
 }

@@ -112,6 +112,8 @@ export class Reactor {
               customerId: outcome.customerId,
               channel: outcome.channel,
               deliveredAt,
+              // Churn is a simulated-time fate: compare it with the population's clock, not the wall.
+              simulatedAt: population.clock,
               workflow: outcome.workflow,
               trigger: outcome.trigger,
             },

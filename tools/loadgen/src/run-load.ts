@@ -111,8 +111,13 @@ export async function runLoad(options: RunLoadOptions): Promise<RunLoadResult> {
   while (!options.signal?.aborted) {
     if (options.events !== undefined && sent >= options.events) break;
     const due = start + sent * intervalMs;
-    if (options.durationMs !== undefined && due - start >= options.durationMs) break;
     const now = clock.now();
+    // Stop at the duration also when running behind the schedule (overdue events are not owed).
+    if (
+      options.durationMs !== undefined &&
+      (due - start >= options.durationMs || now - start >= options.durationMs)
+    )
+      break;
     if (due > now) {
       await clock.sleep(due - now);
       sinceYield = 0;

@@ -59,7 +59,8 @@ async function run(args: RunArgs): Promise<void> {
     // Simulated timestamps must lie near now for ingest to accept them.
     startTime: startTime(args.start, args.timestamps === 'simulated' ? Date.now() : DEFAULT_START),
   });
-  const ledger = new Ledger(population);
+  // Per-event records only when they will be written: long runs keep just the counters.
+  const ledger = new Ledger(population, { recordEvents: args.ledger !== undefined });
   const client = new KairosClient({ address: args.address, apiKey: args.apiKey, tls: args.tls });
   const abort = new AbortController();
   const stop = () => {

@@ -1,13 +1,18 @@
 // `pnpm start`: the whole mesh on this machine. Starts NATS JetStream and a MongoDB-wire database
-// (env URL, container, or local binary — see libs/testkit), then every built service as its own
-// process with interleaved, readable logs; applies the sample definitions and drives the simulator
-// when those tools are built. Ctrl-C drains every service, then stops the infrastructure.
+// (env URL, container, or local binary — see libs/testkit) and a local SMTP peer, then every built
+// service as its own process with interleaved, readable logs; waits until each is SERVING, applies
+// the sample definitions (examples/) and drives the population simulator when it is built.
+// Ctrl-C drains every service, then stops the infrastructure.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { credentials, Metadata } from '@grpc/grpc-js';
+import { health } from '@kairos/contracts';
 import { TELEMETRY_PRELOAD } from '@kairos/telemetry';
-import { startMongo, startNats } from '@kairos/testkit';
+import { startMongo, startNats, waitFor } from '@kairos/testkit';
+import { applySampleDefinitions } from './definitions';
+import { startMailPeer } from './mail-peer';
 import { parseOptions, SERVICE_ORDER, type RunnerOptions } from './options';
 
 const ROOT = join(__dirname, '..', '..', '..', '..');
@@ -19,81 +24,91 @@ const PORTS: Record<string, [number, number]> = {
   delivery: [50055, 8085],
   analytics: [50056, 8086],
 };
-const COLORS = [36, 33, 35, 32, 34, 31];
+const COLORS = [36, 33, 35, 32, 34, 31, 37];
 
+/** Every child process, so a failing runner never leaves services behind. */
+const spawned: ChildProcess[] = [];
+process.on('exit', () => {
+  for (const c of spawned) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+/** Prints a child's lines with its name; pino JSON lines become `level msg {fields}`. */
 function prefixLines(name: string, color: number, stream: NodeJS.ReadableStream): void {
   const tag = `\x1b[${color}m${name.padEnd(18)}\x1b[0m`;
   createInterface({ input: stream }).on('line', (line) => {
+    let j: Record<string, unknown> | undefined;
     try {
-      const j = JSON.parse(line) as Record<string, unknown>;
-      const { level, msg, time: _t, service: _s, pid: _p, hostname: _h, ...rest } = j;
-      const extra = Object.keys(rest).length ? ` ${JSON.stringify(rest)}` : '';
-      process.stdout.write(`${tag} ${String(level).padEnd(5)} ${String(msg)}${extra}\n`);
+      const parsed: unknown = JSON.parse(line);
+      if (parsed && typeof parsed === 'object' && 'msg' in parsed) j = parsed as Record<string, unknown>;
     } catch {
-      process.stdout.write(`${tag} ${line}\n`);
+      // not a JSON log line: printed as it is
     }
+    if (!j) return void process.stdout.write(`${tag} ${line}\n`);
+    const { level, msg, time: _t, service: _s, pid: _p, hostname: _h, ...rest } = j;
+    const extra = Object.keys(rest).length ? ` ${JSON.stringify(rest)}` : '';
+    process.stdout.write(`${tag} ${String(level).padEnd(5)} ${String(msg)}${extra}\n`);
   });
+}
+
+function spawnNode(name: string, color: number, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  spawned.push(child);
+  prefixLines(name, color, child.stdout!);
+  prefixLines(name, color, child.stderr!);
+  return child;
+}
+
+function serving(port: number): Promise<boolean> {
+  const client = new health.HealthClient(`127.0.0.1:${port}`, credentials.createInsecure());
+  return new Promise((resolve) =>
+    client.check({ service: '' }, new Metadata(), { deadline: Date.now() + 1_000 }, (err, res) => {
+      client.close();
+      resolve(!err && res.status === health.HealthCheckResponse_ServingStatus.SERVING);
+    }),
+  );
 }
 
 async function run(options: RunnerOptions): Promise<void> {
   console.log('Kairos local mesh: starting NATS JetStream and the MongoDB-wire database...');
   const nats = await startNats({ port: Number(process.env.KAIROS_NATS_PORT ?? 4222) });
   const mongo = await startMongo({ port: Number(process.env.KAIROS_MONGO_PORT ?? 27017) });
+  const mail = await startMailPeer(Number(process.env.KAIROS_MAIL_WEB_PORT ?? 8025));
   console.log(`  NATS     ${nats.url} (${nats.source})`);
   console.log(`  MongoDB  ${mongo.url} (${mongo.engine})`);
+  console.log(`  SMTP     ${mail.smtpUrl} (local peer)`);
 
   const built = SERVICE_ORDER.filter((s) => existsSync(join(ROOT, 'services', s, 'dist', 'src', 'main.js')));
   const wanted = options.services ?? built;
   const missing = wanted.filter((s) => !built.includes(s));
   if (missing.length) console.log(`  not built (skipped): ${missing.join(', ')}`);
-  const children: Array<{ name: string; child: ChildProcess }> = [];
-  wanted
-    .filter((s) => built.includes(s))
-    .forEach((name, i) => {
-      const [grpcPort, httpPort] = PORTS[name];
-      const child = spawn(
-        process.execPath,
-        ['--require', TELEMETRY_PRELOAD, join(ROOT, 'services', name, 'dist', 'src', 'main.js')],
-        {
-          cwd: ROOT,
-          env: {
-            ...process.env,
-            NATS_URL: nats.url,
-            MONGO_URL: mongo.url,
-            OTEL_SERVICE_NAME: name,
-            KAIROS_GRPC_PORT:
-              process.env[`KAIROS_${name.toUpperCase().replace('-', '_')}_GRPC_PORT`] ?? String(grpcPort),
-            KAIROS_HTTP_PORT: String(httpPort),
-          },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      prefixLines(name, COLORS[i % COLORS.length], child.stdout!);
-      prefixLines(name, COLORS[i % COLORS.length], child.stderr!);
-      children.push({ name, child });
-    });
-
-  console.log('\nWhere to look:');
-  for (const { name } of children) {
-    const [g, h] = PORTS[name];
-    console.log(`  ${name.padEnd(18)} gRPC 127.0.0.1:${g}  http://127.0.0.1:${h}/readyz  /metrics`);
-  }
-  if (children.some((c) => c.name === 'delivery'))
-    console.log('  in-app inbox       http://127.0.0.1:8085/inbox/<customerId>');
-  console.log('  traces             set OTEL_EXPORTER_OTLP_ENDPOINT before `pnpm start` to export them');
-  console.log(
-    '  send an event      node tools/kairosctl/dist/src/main.js send --type cart.item_added --customer c1',
-  );
-  console.log('Ctrl-C stops everything.\n');
+  const services = wanted.filter((s) => built.includes(s));
+  const children = services.map((name, i) => {
+    const [grpcPort, httpPort] = PORTS[name];
+    const child = spawnNode(
+      name,
+      COLORS[i % COLORS.length],
+      ['--require', TELEMETRY_PRELOAD, join(ROOT, 'services', name, 'dist', 'src', 'main.js')],
+      {
+        ...process.env,
+        NATS_URL: nats.url,
+        MONGO_URL: mongo.url,
+        KAIROS_SMTP_URL: mail.smtpUrl,
+        OTEL_SERVICE_NAME: name,
+        KAIROS_GRPC_PORT: String(grpcPort),
+        KAIROS_HTTP_PORT: String(httpPort),
+      },
+    );
+    return { name, child };
+  });
 
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
-    console.log('\nstopping services (drain)...');
+    console.log('\nstopping (services drain first)...');
     await Promise.all(
-      children.map(
-        ({ child }) =>
+      spawned.map(
+        (child) =>
           new Promise<void>((resolve) => {
             if (child.exitCode !== null) return resolve();
             child.once('exit', () => resolve());
@@ -101,6 +116,7 @@ async function run(options: RunnerOptions): Promise<void> {
           }),
       ),
     );
+    await mail.stop();
     await nats.dispose();
     await mongo.stop();
     console.log('stopped.');
@@ -113,7 +129,52 @@ async function run(options: RunnerOptions): Promise<void> {
       if (!stopping) console.log(`${name} exited with code ${code}`);
     });
   }
+
+  await waitFor(async () => (await Promise.all(services.map((s) => serving(PORTS[s][0])))).every(Boolean), {
+    timeoutMs: 90_000,
+    intervalMs: 250,
+    message: 'every service SERVING',
+  });
+  const applied = await applySampleDefinitions(nats.url, join(ROOT, 'examples'));
+  console.log(`\nApplied sample definitions: ${applied.join(', ')}`);
+  startSimulator(options, nats.url);
+
+  console.log('\nWhere to look:');
+  for (const name of services) {
+    const [g, h] = PORTS[name];
+    console.log(`  ${name.padEnd(18)} gRPC 127.0.0.1:${g}  http://127.0.0.1:${h}/readyz  /metrics`);
+  }
+  if (services.includes('delivery'))
+    console.log('  in-app inbox       http://127.0.0.1:8085/inbox/<customerId>');
+  console.log(`  received mail      ${mail.webUrl}`);
+  console.log(
+    '  traces             set OTEL_EXPORTER_OTLP_ENDPOINT before starting to export them (OTLP/HTTP JSON)',
+  );
+  console.log(
+    '  send an event      node tools/kairosctl/dist/src/main.js send --type cart.item_added --customer c1',
+  );
+  console.log('  read the profile   node tools/kairosctl/dist/src/main.js profile c1');
+  console.log('Ctrl-C stops everything.\n');
   if (options.durationSeconds > 0) setTimeout(() => void stop(), options.durationSeconds * 1000);
+}
+
+/** Drives the mesh with the population simulator (tools/loadgen) when it is built. */
+function startSimulator(options: RunnerOptions, natsUrl: string): void {
+  const script = join(ROOT, 'tools', 'loadgen', 'dist', 'src', 'main.js');
+  if (!options.simulate || options.rate === 0) return;
+  if (!existsSync(script)) {
+    console.log('  simulator not built (tools/loadgen): no simulated traffic');
+    return;
+  }
+  const duration = String(options.durationSeconds || 7 * 86_400);
+  spawnNode(
+    'simulator',
+    COLORS[COLORS.length - 1],
+    // prettier-ignore
+    [script, 'run', '--address', '127.0.0.1:50051', '--rate', String(options.rate), '--duration', duration,
+      '--customers', '200', '--seed', '42', '--react', '--nats', natsUrl],
+    process.env,
+  );
 }
 
 let options: RunnerOptions;
@@ -124,6 +185,6 @@ try {
   process.exit(2);
 }
 run(options).catch((err) => {
-  console.error(`local runner failed: ${(err as Error).message}`);
+  console.error(`local runner failed: ${(err as Error).stack ?? String(err)}`);
   process.exit(1);
 });

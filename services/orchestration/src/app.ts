@@ -103,9 +103,6 @@ export async function startOrchestration(deps: OrchestrationDeps): Promise<Orche
           STREAMS.TRIGGERS.name,
           partitionDurable('orchestration', p),
           filters.firedPartition(p),
-          {
-            maxAckPending: 1,
-          },
         ),
         schema: SCHEMAS.TriggerFired,
         mode: { kind: 'ordered' },

@@ -26,7 +26,16 @@ import { customerZone, quietHoursEnd, waitDue } from './domain/timing';
 import type { ActionEmitter } from './emitter';
 import type { CustomerLookup, ProfileGateway } from './profiles';
 import { ORCH } from './tokens';
-import type { RunDoc, RunEvent, RunStore, SendLedger, TimerDoc, TimerStore, WindowStore } from './store';
+import type {
+  RunDoc,
+  RunEvent,
+  RunStore,
+  SendLedger,
+  TimerDoc,
+  TimerStore,
+  WindowDoc,
+  WindowStore,
+} from './store';
 import type { WorkflowRegistry } from './workflows';
 
 export interface EngineSettings {
@@ -176,19 +185,20 @@ export class Orchestrator {
         return;
       }
     }
-    const active = await this.runs.findActive(tf.customerId, wf.name, runId);
+    if (isHeldOut(tf.customerId, wf.name, wf.holdoutPercent)) {
+      if (await this.runs.insert(entry('held_out', 'held_out', 'holdout'))) {
+        runsStarted.inc({ workflow: wf.name, entry: 'held_out' });
+        await this.publishOutcome(run, actions.OutcomeStatus.OUTCOME_STATUS_HELD_OUT, 'holdout');
+      }
+      return;
+    }
+    // Re-entry: a customer is in at most one active run of a workflow.
+    const active = await this.runs.claimActive(tf.customerId, wf.name, runId);
     if (active) {
       const reason = `already_in_workflow:${active._id}`;
       if (await this.runs.insert(entry('suppressed', 'suppressed', reason))) {
         runsStarted.inc({ workflow: wf.name, entry: 'reentry' });
         await this.publishOutcome(run, actions.OutcomeStatus.OUTCOME_STATUS_SUPPRESSED, reason);
-      }
-      return;
-    }
-    if (isHeldOut(tf.customerId, wf.name, wf.holdoutPercent)) {
-      if (await this.runs.insert(entry('held_out', 'held_out', 'holdout'))) {
-        runsStarted.inc({ workflow: wf.name, entry: 'held_out' });
-        await this.publishOutcome(run, actions.OutcomeStatus.OUTCOME_STATUS_HELD_OUT, 'holdout');
       }
       return;
     }
@@ -219,38 +229,40 @@ export class Orchestrator {
 
   private async joinWindow(run: RunDoc, settleMs: number): Promise<void> {
     const now = this.clock.now();
-    let window = await this.windows.join(run.customerId, run._id, now);
-    if (!window) {
-      window = {
-        _id: `win_${digest('window', run.customerId, run._id).slice(0, 32)}`,
-        customerId: run.customerId,
+    let window = await this.windows.join(run.customerId, run._id);
+    while (!window) {
+      const fresh: WindowDoc = {
+        _id: run.customerId,
+        windowId: `win_${digest('window', run.customerId, run._id).slice(0, 32)}`,
         state: 'open',
         closesAt: new Date(now + settleMs),
         members: [run._id],
       };
-      await this.windows.open(window);
-      await this.timers.schedule({
-        _id: `settle:${window._id}`,
-        kind: 'settle',
-        partition: run.partition,
-        customerId: run.customerId,
-        dueAt: window.closesAt,
-        windowId: window._id,
-      });
+      if (await this.windows.open(fresh)) {
+        window = fresh;
+        await this.timers.schedule({
+          _id: `settle:${fresh.windowId}`,
+          kind: 'settle',
+          partition: run.partition,
+          customerId: run.customerId,
+          dueAt: fresh.closesAt,
+          windowId: fresh.windowId,
+        });
+      } else window = await this.windows.join(run.customerId, run._id);
     }
     await this.runs.update(
       run._id,
-      { windowId: window._id },
+      { windowId: window.windowId },
       {
         at: new Date(now),
         event: 'settling',
-        detail: `window ${window._id} until ${window.closesAt.toISOString()}`,
+        detail: `window ${window.windowId} until ${window.closesAt.toISOString()}`,
       },
     );
   }
 
-  private async settleWindow(windowId: string): Promise<void> {
-    const window = await this.windows.close(windowId);
+  private async settleWindow(customerId: string, windowId: string): Promise<void> {
+    const window = await this.windows.close(customerId, windowId);
     if (!window) return;
     const members = (await Promise.all(window.members.map((id) => this.runs.get(id)))).filter(
       (r): r is RunDoc => r !== null,
@@ -273,6 +285,7 @@ export class Orchestrator {
         { state: 'suppressed', reason },
         { at: now, event: 'suppressed', detail: reason },
       );
+      await this.runs.releaseActive(run.customerId, run.workflow, run._id);
       await this.publishOutcome(run, actions.OutcomeStatus.OUTCOME_STATUS_SUPPRESSED, reason);
     }
     let lookup: CustomerLookup | undefined;
@@ -299,7 +312,7 @@ export class Orchestrator {
   async onTimer(timer: TimerDoc): Promise<void> {
     await this.mutex.run(timer.customerId, async () => {
       if (timer.kind === 'settle' && timer.windowId) {
-        await this.settleWindow(timer.windowId);
+        await this.settleWindow(timer.customerId, timer.windowId);
         return;
       }
       if (!timer.runId) return;
@@ -350,6 +363,21 @@ export class Orchestrator {
     let timingVariant = run.timingVariant;
     let pc = start;
     const at = () => new Date(this.clock.now());
+    // Progress is written once, when the run stops (completes, waits, fails): one round trip per
+    // advance. A crash before that re-runs the steps, and their actions keep their ids.
+    const progress = { set: {} as Partial<RunDoc>, events: [] as RunEvent[], actions: [] as string[] };
+    const flush = async (set: Partial<RunDoc>, event?: RunEvent, unset: (keyof RunDoc)[] = []) => {
+      await this.runs.update(
+        run._id,
+        { ...progress.set, ...set },
+        event ? [...progress.events, event] : progress.events,
+        unset,
+        progress.actions,
+      );
+      progress.set = {};
+      progress.events = [];
+      progress.actions = [];
+    };
     try {
       while (pc < program.length) {
         const ins = program[pc];
@@ -362,8 +390,7 @@ export class Orchestrator {
           continue;
         }
         if (ins.op === 'exit') {
-          await this.runs.update(
-            run._id,
+          await flush(
             { state: 'completed', reason: ins.step.reason ?? 'exit', pc, stepId: ins.step.id },
             {
               at: at(),
@@ -372,6 +399,7 @@ export class Orchestrator {
               detail: ins.step.reason ?? 'exit',
             },
           );
+          await this.runs.releaseActive(run.customerId, run.workflow, run._id);
           return;
         }
         if (ins.op === 'wait') {
@@ -380,6 +408,7 @@ export class Orchestrator {
           if (due.dueAt > this.clock.now()) {
             await this.sleep(
               run,
+              flush,
               pc + 1,
               program[pc + 1] ? stepIdOf(program[pc + 1]) : '',
               due.dueAt,
@@ -392,14 +421,18 @@ export class Orchestrator {
             return;
           }
           if (timingVariant && timingVariant !== run.timingVariant) {
-            await this.runs.update(run._id, { timingVariant });
+            progress.set.timingVariant = timingVariant;
             run = { ...run, timingVariant };
           }
           pc++;
           continue;
         }
         if (ins.op === 'escalate') {
-          if (!ins.step.when || ins.step.when.test(ctx)) await this.escalate(run, wf, ins.step, ctx);
+          if (!ins.step.when || ins.step.when.test(ctx)) {
+            const done = await this.escalate(run, wf, ins.step, ctx);
+            progress.events.push(done);
+            progress.actions.push(done.actionId!);
+          }
           pc++;
           continue;
         }
@@ -410,10 +443,10 @@ export class Orchestrator {
           const end = quietHoursEnd(this.clock.now(), wf.quietHours, zone);
           if (end !== undefined) {
             if (wf.quietHours.action === 'defer') {
-              await this.sleep(run, pc, step.id, end, step.id, {}, 'quiet_hours: deferred');
+              await this.sleep(run, flush, pc, step.id, end, step.id, {}, 'quiet_hours: deferred');
               return;
             }
-            await this.suppressStep(run, step.id, actionId, 'quiet_hours');
+            progress.events.push(await this.suppressStep(run, step.id, actionId, 'quiet_hours'));
             pc++;
             continue;
           }
@@ -431,10 +464,12 @@ export class Orchestrator {
             ledger: await this.ledger.since(run.customerId, nowMs - this.historyWindowMs(wf)),
           });
           if (!decision.allowed) {
-            await this.suppressStep(run, step.id, actionId, 'frequency_cap', {
-              cap_scope: decision.scope,
-              cap: `${decision.count}/${decision.max}`,
-            });
+            progress.events.push(
+              await this.suppressStep(run, step.id, actionId, 'frequency_cap', {
+                cap_scope: decision.scope,
+                cap: `${decision.count}/${decision.max}`,
+              }),
+            );
             pc++;
             continue;
           }
@@ -469,41 +504,31 @@ export class Orchestrator {
           requestedAt: at(),
           metadata,
         });
-        await this.ledger.record({
-          _id: actionId,
-          customerId: run.customerId,
-          workflow: wf.name,
-          channel: channels[0],
-          at: at(),
-          transactional: wf.transactional,
-        });
-        await this.emitter.request(action);
-        await this.runs.update(
-          run._id,
-          {
-            pc: pc + 1,
-            stepId: program[pc + 1] ? stepIdOf(program[pc + 1]) : '',
-            contentVariant: choice.variant,
-          },
-          {
-            at: at(),
-            event: 'sent',
-            step: step.id,
+        // Transactional sends never count against marketing caps, so only marketing sends are kept.
+        if (!wf.transactional)
+          await this.ledger.record(
+            run.customerId,
             actionId,
-            detail: `${channels.join('>')} ${choice.template ?? 'inline'}`,
-          },
-          [],
+            { workflow: wf.name, channel: channels[0], at: at(), transactional: false },
+            this.historyWindowMs(),
+          );
+        await this.emitter.request(action);
+        progress.set.contentVariant = choice.variant;
+        progress.events.push({
+          at: at(),
+          event: 'sent',
+          step: step.id,
           actionId,
-        );
+          detail: `${channels.join('>')} ${choice.template ?? 'inline'}`,
+        });
+        progress.actions.push(actionId);
         pc++;
       }
-      await this.runs.update(
-        run._id,
-        { state: 'completed', pc, stepId: '' },
-        { at: at(), event: 'completed' },
-      );
+      await flush({ state: 'completed', pc, stepId: '' }, { at: at(), event: 'completed' });
+      await this.runs.releaseActive(run.customerId, run.workflow, run._id);
     } catch (err) {
       if (err instanceof RenderError) {
+        await flush({});
         await this.failRun(run, `render_error: ${err.message}`);
         return;
       }
@@ -513,6 +538,7 @@ export class Orchestrator {
 
   private async sleep(
     run: RunDoc,
+    flush: (set: Partial<RunDoc>, event: RunEvent) => Promise<void>,
     resumeAt: number,
     resumeStepId: string,
     dueAt: number,
@@ -537,7 +563,7 @@ export class Orchestrator {
       step: stepId,
       detail: `until ${new Date(dueAt).toISOString()}${detail ? ` (${detail})` : ''}`,
     };
-    await this.runs.update(run._id, { ...set, state: 'waiting', timerId, waitUntil: new Date(dueAt) }, event);
+    await flush({ ...set, state: 'waiting', timerId, waitUntil: new Date(dueAt) }, event);
   }
 
   private async escalate(
@@ -545,7 +571,7 @@ export class Orchestrator {
     wf: WorkflowSpec,
     step: { id: string; to: { kind: 'webhook' | 'slack' | 'email'; target: string }; message: string },
     ctx: WorkflowContext,
-  ): Promise<void> {
+  ): Promise<RunEvent> {
     const actionId = actionIdFor(run._id, step.id);
     const text = await this.renderer.render(
       step.message,
@@ -586,19 +612,13 @@ export class Orchestrator {
       },
     });
     await this.emitter.request(action);
-    await this.runs.update(
-      run._id,
-      {},
-      {
-        at: new Date(this.clock.now()),
-        event: 'escalated',
-        step: step.id,
-        actionId,
-        detail: `${step.to.kind}:${step.to.target}`,
-      },
-      [],
+    return {
+      at: new Date(this.clock.now()),
+      event: 'escalated',
+      step: step.id,
       actionId,
-    );
+      detail: `${step.to.kind}:${step.to.target}`,
+    };
   }
 
   private async suppressStep(
@@ -607,12 +627,7 @@ export class Orchestrator {
     actionId: string,
     reason: string,
     metadata: Record<string, string> = {},
-  ): Promise<void> {
-    await this.runs.update(
-      run._id,
-      {},
-      { at: new Date(this.clock.now()), event: 'suppressed', step: stepId, actionId, detail: reason },
-    );
+  ): Promise<RunEvent> {
     await this.publishOutcome(
       run,
       actions.OutcomeStatus.OUTCOME_STATUS_SUPPRESSED,
@@ -620,6 +635,7 @@ export class Orchestrator {
       actionId,
       metadata,
     );
+    return { at: new Date(this.clock.now()), event: 'suppressed', step: stepId, actionId, detail: reason };
   }
 
   private async failRun(run: RunDoc, error: string): Promise<void> {
@@ -632,6 +648,7 @@ export class Orchestrator {
       { state: 'failed', error, reason: error },
       { at: new Date(this.clock.now()), event: 'failed', detail: error },
     );
+    await this.runs.releaseActive(run.customerId, run.workflow, run._id);
     await this.publishOutcome(run, actions.OutcomeStatus.OUTCOME_STATUS_FAILED, error);
   }
 

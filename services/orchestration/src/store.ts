@@ -1,6 +1,9 @@
 /**
  * MongoDB persistence: runs, durable timers, arbitration windows and the local send ledger.
  * Documents are plain data; the engine owns the state machine.
+ *
+ * Every query on the hot path is by `_id` (runs, the per-customer window and ledger documents, the
+ * re-entry markers): FerretDB's SQLite backend pushes only `_id` lookups down, anything else scans.
  */
 import type { Collection, Db } from 'mongodb';
 import type { RunContextSnapshot } from './domain/context';
@@ -74,21 +77,19 @@ export interface TimerDoc {
   attempts: number;
 }
 
+/** The customer's current arbitration window (`_id` = customer id; one at a time). */
 export interface WindowDoc {
   _id: string;
-  customerId: string;
+  windowId: string;
   state: 'open' | 'closed';
   closesAt: Date;
   members: string[];
 }
 
+/** A customer's recent marketing sends, keyed by action id (so recording a retried send is a no-op). */
 export interface LedgerDoc {
   _id: string;
-  customerId: string;
-  workflow: string;
-  channel: string;
-  at: Date;
-  transactional: boolean;
+  sends: Record<string, { workflow: string; channel: string; at: Date; transactional: boolean }>;
 }
 
 export function isDuplicateKey(err: unknown): boolean {
@@ -98,8 +99,10 @@ export function isDuplicateKey(err: unknown): boolean {
 
 export class RunStore {
   readonly runs: Collection<RunDoc>;
+  readonly active: Collection<{ _id: string; runId: string }>;
   constructor(db: Db) {
     this.runs = db.collection<RunDoc>('runs');
+    this.active = db.collection<{ _id: string; runId: string }>('active_runs');
   }
 
   async init(): Promise<void> {
@@ -122,31 +125,56 @@ export class RunStore {
     }
   }
 
-  findActive(customerId: string, workflow: string, exceptRunId: string): Promise<RunDoc | null> {
-    return this.runs.findOne({
-      customerId,
-      workflow,
-      state: { $in: ACTIVE_STATES },
-      _id: { $ne: exceptRunId },
-    });
+  /** One round trip: set fields, append history events, add action ids, unset fields. */
+  async update(
+    runId: string,
+    set: Partial<RunDoc>,
+    events: RunEvent | RunEvent[] = [],
+    unset: (keyof RunDoc)[] = [],
+    addActions: string | string[] = [],
+  ): Promise<void> {
+    const evs = Array.isArray(events) ? events : [events];
+    const acts = Array.isArray(addActions) ? addActions : [addActions];
+    const update: Record<string, unknown> = { $set: { ...set, updatedAt: new Date() } };
+    if (evs.length) update.$push = { history: { $each: evs } };
+    if (acts.length) update.$addToSet = { actions: { $each: acts } };
+    if (unset.length) update.$unset = Object.fromEntries(unset.map((k) => [k, '']));
+    await this.runs.updateOne({ _id: runId }, update);
+  }
+
+  /**
+   * Claims "customer is in this workflow" for the run: one marker per (customer, workflow), so a
+   * customer can never be in two active runs of one workflow. A marker left by a run that has ended
+   * (a crash before `releaseActive`) is taken over. Returns the other active run when there is one.
+   */
+  async claimActive(customerId: string, workflow: string, runId: string): Promise<RunDoc | undefined> {
+    const _id = `${customerId}\u0000${workflow}`;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await this.active.insertOne({ _id, runId });
+        return undefined;
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+      }
+      const marker = await this.active.findOne({ _id });
+      if (!marker) continue;
+      if (marker.runId === runId) return undefined;
+      const holder = await this.get(marker.runId);
+      if (holder && ACTIVE_STATES.includes(holder.state)) return holder;
+      await this.active.updateOne({ _id, runId: marker.runId }, { $set: { runId } });
+      const now = await this.active.findOne({ _id });
+      if (now?.runId === runId) return undefined;
+    }
+    throw new Error(`cannot claim the active-run marker of ${customerId}/${workflow}`);
+  }
+
+  /** The run left the workflow (completed, failed, suppressed). */
+  async releaseActive(customerId: string, workflow: string, runId: string): Promise<void> {
+    await this.active.deleteOne({ _id: `${customerId}\u0000${workflow}`, runId });
   }
 
   forCustomer(customerId: string, limit = 100): Promise<RunDoc[]> {
     return this.runs.find({ customerId }).sort({ createdAt: -1 }).limit(limit).toArray();
-  }
-
-  async update(
-    runId: string,
-    set: Partial<RunDoc>,
-    event?: RunEvent,
-    unset: (keyof RunDoc)[] = [],
-    addAction?: string,
-  ): Promise<void> {
-    const update: Record<string, unknown> = { $set: { ...set, updatedAt: new Date() } };
-    if (event) update.$push = { history: event };
-    if (addAction) update.$addToSet = { actions: addAction };
-    if (unset.length) update.$unset = Object.fromEntries(unset.map((k) => [k, '']));
-    await this.runs.updateOne({ _id: runId }, update);
   }
 }
 
@@ -204,53 +232,78 @@ export class WindowStore {
     this.windows = db.collection<WindowDoc>('arbitration_windows');
   }
 
-  async init(): Promise<void> {
-    await this.windows.createIndex({ customerId: 1, state: 1 });
-  }
+  async init(): Promise<void> {}
 
-  /** Adds the run to the customer's open window; null when none is open (the caller opens one). */
-  join(customerId: string, runId: string, nowMs: number): Promise<WindowDoc | null> {
+  /**
+   * Adds the run to the customer's open window (open until its settle timer closes it, even if the
+   * timer is late); null when none is open, and the caller opens one.
+   */
+  join(customerId: string, runId: string): Promise<WindowDoc | null> {
     return this.windows.findOneAndUpdate(
-      { customerId, state: 'open', closesAt: { $gt: new Date(nowMs) } },
+      { _id: customerId, state: 'open' },
       { $addToSet: { members: runId } },
       { returnDocument: 'after' },
     );
   }
 
-  async open(w: WindowDoc): Promise<void> {
-    await this.windows.insertOne(w);
+  /** Opens a window; false when one is already open (the caller joins it instead). */
+  async open(w: WindowDoc): Promise<boolean> {
+    const replaced = await this.windows.updateOne({ _id: w._id, state: 'closed' }, { $set: w });
+    if (replaced.matchedCount === 1) return true;
+    try {
+      await this.windows.insertOne(w);
+      return true;
+    } catch (err) {
+      if (isDuplicateKey(err)) return false;
+      throw err;
+    }
   }
 
-  /** Closes the window (no run can join after this) and returns its members. */
-  async close(windowId: string): Promise<WindowDoc | null> {
-    await this.windows.updateOne({ _id: windowId }, { $set: { state: 'closed' } });
-    return this.windows.findOne({ _id: windowId });
+  /** Closes the window (no run can join after this) and returns it; null when it was replaced. */
+  async close(customerId: string, windowId: string): Promise<WindowDoc | null> {
+    await this.windows.updateOne({ _id: customerId, windowId }, { $set: { state: 'closed' } });
+    const w = await this.windows.findOne({ _id: customerId });
+    return w?.windowId === windowId ? w : null;
   }
 }
 
-/** Local record of every send requested, so caps hold even when ProfileService history is unknown. */
+/**
+ * Local record of sends, so caps hold even when ProfileService history is unknown. One document per
+ * customer; entries older than the longest cap window are dropped when a send is recorded.
+ */
 export class SendLedger {
-  readonly sends: Collection<LedgerDoc>;
+  readonly ledger: Collection<LedgerDoc>;
   constructor(db: Db) {
-    this.sends = db.collection<LedgerDoc>('sends');
+    this.ledger = db.collection<LedgerDoc>('send_ledger');
   }
 
-  async init(): Promise<void> {
-    await this.sends.createIndex({ customerId: 1, at: -1 });
-  }
+  async init(): Promise<void> {}
 
-  async record(doc: LedgerDoc): Promise<void> {
-    const { _id, ...fields } = doc;
-    await this.sends.updateOne({ _id }, { $setOnInsert: fields }, { upsert: true });
+  async record(
+    customerId: string,
+    actionId: string,
+    entry: LedgerDoc['sends'][string],
+    retainMs: number,
+  ): Promise<void> {
+    const doc = await this.ledger.findOne({ _id: customerId });
+    const cutoff = entry.at.getTime() - retainMs;
+    const stale = Object.entries(doc?.sends ?? {})
+      .filter(([, e]) => e.at.getTime() < cutoff)
+      .map(([id]) => `sends.${id}`);
+    const update: Record<string, unknown> = { $set: { [`sends.${actionId}`]: entry } };
+    if (stale.length) update.$unset = Object.fromEntries(stale.map((k) => [k, '']));
+    await this.ledger.updateOne({ _id: customerId }, update, { upsert: true });
   }
 
   async since(customerId: string, sinceMs: number): Promise<SentRecord[]> {
-    const docs = await this.sends.find({ customerId, at: { $gt: new Date(sinceMs) } }).toArray();
-    return docs.map((d) => ({
-      actionId: d._id,
-      workflow: d.workflow,
-      at: d.at.getTime(),
-      transactional: d.transactional,
-    }));
+    const doc = await this.ledger.findOne({ _id: customerId });
+    return Object.entries(doc?.sends ?? {})
+      .filter(([, e]) => e.at.getTime() > sinceMs)
+      .map(([actionId, e]) => ({
+        actionId,
+        workflow: e.workflow,
+        at: e.at.getTime(),
+        transactional: e.transactional,
+      }));
   }
 }

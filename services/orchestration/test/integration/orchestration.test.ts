@@ -158,6 +158,29 @@ describe('orchestration service on NATS JetStream and FerretDB', function () {
       assert.equal(collector.requestsFor(c).length, 1);
     });
 
+    it('keeps a customer in at most one active run of a workflow', async () => {
+      const c = customer('reentry');
+      const first = fired({
+        trigger: 't-wait',
+        customerId: c,
+        alias: 'add',
+        properties: { sku: 'E1', price: 5 },
+      });
+      const second = fired({
+        trigger: 't-wait',
+        customerId: c,
+        alias: 'add',
+        properties: { sku: 'E2', price: 5 },
+      });
+      await publishFired(publisher, first);
+      await publishFired(publisher, second);
+      const o = await waitFor(() => collector.outcomesFor(c)[0], { message: 'SUPPRESSED outcome' });
+      assert.equal(o.status, OutcomeStatus.OUTCOME_STATUS_SUPPRESSED);
+      assert.equal(o.reason, `already_in_workflow:${runIdFor(first.id, 'waiting')}`);
+      assert.equal((await app.runs.get(runIdFor(first.id, 'waiting')))?.state, 'waiting');
+      assert.equal((await app.runs.get(runIdFor(second.id, 'waiting')))?.state, 'suppressed');
+    });
+
     it('records HELD_OUT for a customer in the control group instead of sending', async () => {
       const c = customer('holdout');
       const tf = fired({

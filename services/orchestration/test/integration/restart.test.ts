@@ -1,0 +1,115 @@
+import * as assert from 'node:assert/strict';
+import * as nodePath from 'node:path';
+import {
+  connectNats,
+  provisionStreams,
+  Publisher,
+  silentLogger,
+  type NatsConnection,
+} from '@kairos/messaging';
+import {
+  freePort,
+  startServiceProcess,
+  useMongo,
+  useNats,
+  waitFor,
+  type ServiceProcess,
+} from '@kairos/testkit';
+import { runIdFor } from '../../src/domain/hashing';
+import type { RunDoc, TimerDoc } from '../../src/store';
+import { FakeProfileService } from '../support/fake-profiles';
+import { ActionCollector, fired, publishFired } from '../support/triggers';
+
+const PKG = nodePath.resolve(__dirname, '../../..');
+const ROOT = nodePath.resolve(PKG, '../..');
+
+describe('orchestration service process', function () {
+  this.timeout(90_000);
+  const nats = useNats();
+  const mongo = useMongo({ dbPrefix: 'orchp' });
+
+  describe('with a durable wait', () => {
+    const profileService = new FakeProfileService();
+    let nc: NatsConnection;
+    let publisher: Publisher;
+    let collector: ActionCollector;
+    let proc: ServiceProcess | undefined;
+    let httpPort: number;
+
+    const start = async () => {
+      const grpcPort = await freePort();
+      httpPort = await freePort();
+      proc = await startServiceProcess({
+        name: 'orchestration',
+        script: nodePath.join(PKG, 'dist/src/main.js'),
+        requireTelemetry: nodePath.join(ROOT, 'libs/telemetry/dist/src/register.js'),
+        env: {
+          NATS_URL: nats.url,
+          MONGO_URL: mongo.url,
+          MONGO_DB: mongo.dbName,
+          KAIROS_GRPC_PORT: String(grpcPort),
+          KAIROS_HTTP_PORT: String(httpPort),
+          KAIROS_PROFILE_ADDR: profileService.address,
+          KAIROS_DEFINITIONS_DIR: nodePath.join(PKG, 'test/fixtures/definitions'),
+          KAIROS_TIMER_POLL: '100ms',
+          OTEL_SDK_DISABLED: 'true',
+        },
+        readiness: { grpcPort },
+      });
+    };
+
+    before(async () => {
+      await profileService.start();
+      nc = await connectNats({ servers: nats.url, name: 'orchestration-process-test', logger: silentLogger });
+      await provisionStreams(nc);
+      publisher = new Publisher(nc, { logger: silentLogger });
+      collector = new ActionCollector(nc);
+    });
+
+    after(async () => {
+      await proc?.stop().catch(() => undefined);
+      await nc?.drain();
+      await profileService.stop();
+    });
+
+    it('requests the action exactly once after a kill -9 during the wait', async () => {
+      await start();
+      const customerId = 'restart-1';
+      profileService.addProfile({
+        customerId,
+        contacts: { email: 'r@example.test', phone: '', pushTokens: [], webhookUrl: '' },
+      });
+      const tf = fired({ trigger: 't-wait', customerId, alias: 'add', properties: { sku: 'W', price: 10 } });
+      await publishFired(publisher, tf);
+      const runId = runIdFor(tf.id, 'waiting');
+      const runs = mongo.db.collection<RunDoc>('runs');
+      await waitFor(async () => (await runs.findOne({ _id: runId }))?.state === 'waiting', {
+        message: 'run waiting',
+      });
+
+      // The run is inspectable over HTTP while it waits.
+      const res = await fetch(`http://127.0.0.1:${httpPort}/runs/${runId}`);
+      const body = (await res.json()) as { state: string; timers: unknown[] };
+      assert.equal(body.state, 'waiting');
+      assert.equal(body.timers.length, 1);
+
+      await proc!.kill();
+      assert.equal(collector.requestsFor(customerId).length, 0);
+      await start();
+      await waitFor(async () => (await runs.findOne({ _id: runId }))?.state === 'completed', {
+        timeoutMs: 20_000,
+        message: 'run completed after restart',
+      });
+      await waitFor(
+        async () => (await mongo.db.collection<TimerDoc>('timers').countDocuments({ runId })) === 0,
+        {
+          message: 'timer removed',
+        },
+      );
+      const list = await fetch(`http://127.0.0.1:${httpPort}/runs?customer=${customerId}`);
+      assert.equal(((await list.json()) as { runs: unknown[] }).runs.length, 1);
+      assert.equal(collector.requestsFor(customerId).length, 1);
+      assert.equal(collector.requestsFor(customerId)[0].action.recipient.email, 'r@example.test');
+    });
+  });
+});

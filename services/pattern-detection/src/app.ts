@@ -24,6 +24,7 @@ import {
 } from '@kairos/messaging';
 import { createContainer, systemClock, TOKENS, type Clock, type Logger } from '@kairos/service-kit';
 import { KvCheckpointStore, type CheckpointStore } from './checkpoints';
+import { publishedFireIds } from './published';
 import { PartitionDetector, type DetectorSettings } from './partition-detector';
 import { PatternServiceImpl, type DetectionRuntime, type PatternServiceSettings } from './pattern-service';
 import { TriggerRegistry } from './trigger-registry';
@@ -135,7 +136,7 @@ export async function startPatternDetection(opts: PatternDetectionOptions): Prom
       clock,
       logger,
     );
-    const startSequence = await detector.restore();
+    const startSequence = await detector.restore((since) => publishedFireIds(opts.nc, p, since));
     // The engine state is the source of truth: the consumer restarts right after the checkpoint.
     const spec = consumerSpec(
       STREAMS.EVENTS.name,
@@ -175,7 +176,7 @@ export async function startPatternDetection(opts: PatternDetectionOptions): Prom
         if (!detector.caughtUp) {
           // Wall-clock advance waits for the replay: replayed events must not be judged late.
           const info = await jsm.consumers.info(spec.stream, spec.durable);
-          if (info.num_pending === 0 && info.num_ack_pending === 0) detector.caughtUp = true;
+          if (info.num_pending === 0 && info.num_ack_pending === 0) detector.markCaughtUp();
         }
         await detector.tick();
       } catch (err) {

@@ -4,6 +4,7 @@ export * from './config';
 export * from './convert';
 export * from './partition-detector';
 export * from './pattern-service';
+export * from './published';
 export * from './simulator';
 export * from './trigger-registry';
 export * from './tokens';

@@ -61,6 +61,8 @@ export class PartitionDetector {
   private lastCheckpointAt: number;
   private readonly profiles = new Map<string, profiles.Profile>();
   private readonly label: { partition: string };
+  /** Fire ids stored since the restored checkpoint: not re-published during the replay. */
+  private alreadyPublished = new Set<string>();
 
   constructor(
     readonly partition: number,
@@ -79,6 +81,12 @@ export class PartitionDetector {
     this.label = { partition: String(partition) };
   }
 
+  /** The backlog present at start has been folded: wall-clock advance may start, replay is over. */
+  markCaughtUp(): void {
+    this.caughtUp = true;
+    this.alreadyPublished = new Set();
+  }
+
   /** Runs `fn` after every earlier engine operation of this partition. */
   private serialize<T>(fn: () => Promise<T> | T): Promise<T> {
     const next = this.chain.then(fn);
@@ -86,10 +94,15 @@ export class PartitionDetector {
     return next;
   }
 
-  /** Loads the checkpoint; returns the stream sequence to replay from (1 = the beginning). */
-  async restore(): Promise<number> {
+  /**
+   * Loads the checkpoint; returns the stream sequence to replay from (1 = the beginning).
+   * `publishedSince` lists the fire ids already stored since a time (see published.ts).
+   */
+  async restore(publishedSince?: (sinceMs: number) => Promise<Set<string>>): Promise<number> {
     const cp = await this.store.load(this.partition);
     if (!cp) return 1;
+    // A margin for clock differences between the checkpoint writer and the stream's timestamps.
+    if (publishedSince) this.alreadyPublished = await publishedSince(cp.savedAt - 60_000);
     this.engine.restore(cp.snapshot);
     this.lastSequence = cp.sequence;
     for (const [cid, json] of Object.entries(cp.profiles))
@@ -139,6 +152,14 @@ export class PartitionDetector {
 
   private async publishAll(fires: FiredTrigger[]): Promise<void> {
     for (const f of fires) {
+      if (this.alreadyPublished.has(f.id)) {
+        duplicateFires.inc({ trigger: f.trigger });
+        this.logger.info(
+          { partition: this.partition, trigger: f.trigger, customer: f.customerId, id: f.id },
+          'fire already stored before the restart (replay); not re-published (de-duplicated)',
+        );
+        continue;
+      }
       const message = toTriggerFired(f, this.profiles.get(f.customerId));
       const ack = await this.publisher.publish(
         subjects.triggerFired(this.partition, f.trigger),

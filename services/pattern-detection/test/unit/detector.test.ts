@@ -143,6 +143,36 @@ describe('PartitionDetector', function () {
     assert.equal(after.engine.stats.eventsProcessed, 3);
   });
 
+  it('skips replayed fires already stored since the checkpoint, even past the duplicate window', async function () {
+    const pub = new FakePublisher();
+    const store = new MemoryCheckpointStore();
+    const clock = { ms: T0 };
+    const before = detector(pub, store, clock);
+    await before.handle(ev('e1', 'payment.failed', 'c1', T0), ctx(1));
+    await before.checkpoint();
+    await before.handle(ev('e2', 'payment.failed', 'c1', T0 + 1), ctx(2));
+    await before.handle(ev('e3', 'payment.failed', 'c1', T0 + 2), ctx(3));
+    const stored = new Set(pub.sent.map((s) => s.msgId));
+
+    // A publisher that no longer remembers the ids (restart after the 2-minute window).
+    const later = new FakePublisher();
+    const after = detector(later, store, clock);
+    let asked = 0;
+    await after.restore(async (since) => {
+      asked = since;
+      return stored;
+    });
+    assert.equal(asked, T0 - 60_000, 'reads stored fires from the checkpoint time minus a margin');
+    await after.handle(ev('e2', 'payment.failed', 'c1', T0 + 1), ctx(2));
+    await after.handle(ev('e3', 'payment.failed', 'c1', T0 + 2), ctx(3));
+    assert.equal(later.sent.length, 0);
+    after.markCaughtUp();
+    await after.handle(ev('e4', 'payment.failed', 'c1', T0 + 3), ctx(4));
+    await after.handle(ev('e5', 'payment.failed', 'c1', T0 + 4), ctx(5));
+    await after.handle(ev('e6', 'payment.failed', 'c1', T0 + 5), ctx(6));
+    assert.equal(later.sent.length, 1, 'new fires are published');
+  });
+
   it('advances idle partitions with the wall clock only once caught up, firing absence deadlines', async function () {
     const pub = new FakePublisher();
     const clock = { ms: T0 };

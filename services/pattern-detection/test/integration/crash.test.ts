@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import {
   connectNats,
@@ -122,5 +123,26 @@ describe('pattern-detection process killed with SIGKILL between checkpoints', fu
       'price-drop-on-viewed-item/B',
     ]);
     assert.equal(new Set(fired.map((f) => f.id)).size, fired.length);
+  });
+
+  it('drains on SIGTERM: exits 0 after a final checkpoint at the last folded sequence', async function () {
+    this.timeout(30_000);
+    assert.ok(proc?.running, 'the restarted process from the previous test is running');
+    const publisher = new Publisher(nc, { logger: silentLogger });
+    const last = await publishEnriched(publisher, 1, {
+      id: 'k-drain',
+      type: 'page.viewed',
+      customer: 'G',
+      at: Date.now(),
+    });
+    const kv = await new Kvm(nc).open(CHECKPOINT_BUCKET);
+    const jsm = await jetstreamManager(nc);
+    await waitFor(
+      async () => (await jsm.consumers.info('EVENTS', 'pattern-detection-p00')).ack_floor.stream_seq >= last,
+      { message: `the service to ack sequence ${last}` },
+    );
+    assert.equal(await proc!.stop('SIGTERM'), 0);
+    const manifest = (await kv.get('p00'))!.json<{ sequence: number }>();
+    assert.equal(manifest.sequence, last, 'the final checkpoint covers the last folded event');
   });
 });

@@ -18,9 +18,10 @@ Commands:
   explain <trigger> <customer>               why a trigger did or did not fire for a customer
   send --type <type> --customer <id> [--prop k=v ...] [--id <id>] [--category <c>]
                                              emit a test event through ingest
+  profile <customer>                         show a customer's profile (ProfileService)
 
 Environment: NATS_URL (nats://127.0.0.1:4222), KAIROS_INGEST_ADDR (127.0.0.1:50051),
-  KAIROS_PATTERN_ADDR (127.0.0.1:50053), KAIROS_API_KEY (sent as a bearer token).
+  KAIROS_PATTERN_ADDR (127.0.0.1:50053), KAIROS_PROFILE_ADDR (127.0.0.1:50052), KAIROS_API_KEY (sent as a bearer token).
 Exit codes: 0 ok, 1 failed or invalid input, 2 usage error, 3 server unreachable.`;
 
 const COMMANDS: Record<string, commands.Command> = {
@@ -33,6 +34,7 @@ const COMMANDS: Record<string, commands.Command> = {
   simulate: commands.simulate,
   explain: commands.explain,
   send: commands.send,
+  profile: commands.profile,
 };
 
 /** Runs one command line; returns the exit code (never exits the process). */

@@ -1,7 +1,7 @@
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { ingest, triggers } from '@kairos/contracts';
+import { ingest, profiles, triggers } from '@kairos/contracts';
 import { openNatsDefinitionStore, type DefinitionStore } from '@kairos/definitions';
 import { failed, unreachable } from './errors';
 import type { Io } from './io';
@@ -10,6 +10,7 @@ export const DEFAULTS = {
   natsUrl: 'nats://127.0.0.1:4222',
   ingestAddr: '127.0.0.1:50051',
   patternAddr: '127.0.0.1:50053',
+  profileAddr: '127.0.0.1:50052',
 };
 
 /** Opens the definition store on NATS; exit 3 when NATS cannot be reached. */
@@ -104,6 +105,26 @@ export async function trackCall(io: Io, req: ingest.TrackRequest): Promise<inges
   } catch (err) {
     if ((err as ServiceError).code !== undefined) {
       throw grpcFailure(err as ServiceError, 'ingest', addr, 'KAIROS_INGEST_ADDR');
+    }
+    throw err;
+  } finally {
+    client.close();
+  }
+}
+
+export async function profileCall(io: Io, customerId: string): Promise<profiles.GetResponse> {
+  const addr = io.env.KAIROS_PROFILE_ADDR || DEFAULTS.profileAddr;
+  const client = new profiles.ProfileServiceClient(addr, credentials.createInsecure());
+  try {
+    return await callUnary<profiles.GetRequest, profiles.GetResponse>(
+      client.get.bind(client),
+      { customerId },
+      metadata(io),
+      10_000,
+    );
+  } catch (err) {
+    if ((err as ServiceError).code !== undefined) {
+      throw grpcFailure(err as ServiceError, 'enrichment (ProfileService)', addr, 'KAIROS_PROFILE_ADDR');
     }
     throw err;
   } finally {

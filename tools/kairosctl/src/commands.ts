@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { stringify } from 'yaml';
-import { events, ingest } from '@kairos/contracts';
+import { events, ingest, profiles } from '@kairos/contracts';
 import {
   DefinitionValidationError,
   formatError,
@@ -11,7 +11,7 @@ import {
   type DefinitionStore,
   type StoredDefinition,
 } from '@kairos/definitions';
-import { explainCall, simulateCall, trackCall, withStore } from './clients';
+import { explainCall, profileCall, simulateCall, trackCall, withStore } from './clients';
 import { EXIT, failed, usageError } from './errors';
 import { table, type Io } from './io';
 import { lineDiff } from './diff';
@@ -356,5 +356,14 @@ export const send: Command = async (args, io) => {
     throw failed(`event rejected: ${r.message} (code ${r.code})`);
   }
   io.out(`${r?.eventId ?? ''} ${outcome}${r?.rule ? ` (rule ${r.rule})` : ''}`);
+  return EXIT.ok;
+};
+
+export const profile: Command = async (args, io) => {
+  const { positionals } = parse('profile', args, {}, 1);
+  if (!positionals[0]) throw usageError('profile: expected <customer>');
+  const res = await profileCall(io, positionals[0]);
+  if (!res.profile) throw failed(`no profile for customer '${positionals[0]}'`);
+  io.out(JSON.stringify(profiles.Profile.toJSON(res.profile), null, 2));
   return EXIT.ok;
 };

@@ -58,6 +58,7 @@ describe('kairosctl validate', function () {
       [['send', '--customer', 'c1'], /missing --type/],
       [['send', '--type', 'a.b', '--customer', 'c1', '--prop', 'novalue'], /--prop expects key=value/],
       [['explain', 'only-trigger'], /expected <trigger> <customer>/],
+      [['profile'], /expected <customer>/],
       [[], /Usage: kairosctl/],
     ];
     for (const [argv, message] of cases) {

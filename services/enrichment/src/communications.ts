@@ -1,4 +1,4 @@
-import { inject, injectable } from 'tsyringe';
+import { inject, injectable } from '@kairos/service-kit';
 import type { Collection, Db, Filter } from 'mongodb';
 import { actions, OUTCOME_TOKEN } from '@kairos/contracts';
 import { TOKENS, type Clock } from '@kairos/service-kit';

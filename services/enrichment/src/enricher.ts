@@ -1,4 +1,4 @@
-import { inject, injectable } from 'tsyringe';
+import { inject, injectable } from '@kairos/service-kit';
 import { events, partitionOfSubject, SCHEMAS, subjects } from '@kairos/contracts';
 import type { MessageContext, Publisher } from '@kairos/messaging';
 import { TOKENS, type Clock, type Logger } from '@kairos/service-kit';

@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { inject, injectable } from 'tsyringe';
+import { inject, injectable } from '@kairos/service-kit';
 import type { profiles } from '@kairos/contracts';
 import { TOKENS, type Clock, type Logger } from '@kairos/service-kit';
 import { CommunicationLog } from './communications';

@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { inject, injectable } from 'tsyringe';
+import { inject, injectable } from '@kairos/service-kit';
 import { MongoServerError, type Collection, type Db } from 'mongodb';
 import { Lru } from './lru';
 import { ENRICHMENT_TOKENS } from './tokens';

@@ -1,4 +1,4 @@
-import { inject, injectable } from 'tsyringe';
+import { inject, injectable } from '@kairos/service-kit';
 import type { Collection, Db } from 'mongodb';
 import { events, partitionOf, SCHEMAS, subjects } from '@kairos/contracts';
 import type { Publisher } from '@kairos/messaging';

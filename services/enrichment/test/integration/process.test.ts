@@ -2,8 +2,21 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { events, partitionOf, profiles, SCHEMAS, subjects } from '@kairos/contracts';
-import { connectNats, Publisher, provisionStreams, silentLogger, type NatsConnection } from '@kairos/messaging';
-import { freePort, startServiceProcess, useMongo, useNats, waitFor, type ServiceProcess } from '@kairos/testkit';
+import {
+  connectNats,
+  Publisher,
+  provisionStreams,
+  silentLogger,
+  type NatsConnection,
+} from '@kairos/messaging';
+import {
+  freePort,
+  startServiceProcess,
+  useMongo,
+  useNats,
+  waitFor,
+  type ServiceProcess,
+} from '@kairos/testkit';
 import { Collector } from './helpers';
 
 const ROOT = join(__dirname, '..', '..', '..', '..', '..');
@@ -64,7 +77,10 @@ describe('enrichment service process', function () {
       });
       assert.equal(out.message.profile!.counters!.lifetimeValue, 42);
 
-      const client = new profiles.ProfileServiceClient(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
+      const client = new profiles.ProfileServiceClient(
+        `127.0.0.1:${grpcPort}`,
+        grpc.credentials.createInsecure(),
+      );
       const got = await new Promise<profiles.GetResponse>((resolve, reject) =>
         client.get({ customerId: 'pat' }, (err, res) => (err ? reject(err) : resolve(res))),
       );
@@ -73,7 +89,10 @@ describe('enrichment service process', function () {
 
       const code = await service!.stop('SIGTERM');
       assert.equal(code, 0, `exit code after SIGTERM\n${service!.logs().slice(-20).join('\n')}`);
-      assert.ok(service!.logs().some((l) => l.includes('drained')), 'logs the end of the drain');
+      assert.ok(
+        service!.logs().some((l) => l.includes('drained')),
+        'logs the end of the drain',
+      );
     });
   });
 });

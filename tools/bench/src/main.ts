@@ -7,6 +7,7 @@ import { runEngineBenchmark } from '@kairos/patterns';
 import { runProfileBenchmark } from '@kairos/enrichment';
 import { runIngestBenchmark } from '@kairos/ingest';
 import { runCeilingBenchmark } from './ceiling';
+import { runMeshBenchmark } from './mesh';
 
 type Figures = Record<string, number>;
 interface Suite {
@@ -47,6 +48,23 @@ const SUITES: Record<string, Suite> = {
         (r.ingest_events_per_s / figures.jetstream_publish_msgs_per_s).toFixed(3),
       );
       return `${r.table}\n\ningest / raw JetStream publish ceiling = ${figures.ingest_ratio_to_ceiling}`;
+    },
+  },
+  mesh: {
+    description: 'the whole mesh driven by the simulator at increasing offered load, beside the ceiling',
+    async run(infra, figures) {
+      await ceiling(infra, figures);
+      const [nats, mongo] = await Promise.all([infra.natsServer(), infra.mongoServer()]);
+      const loads = process.env.KAIROS_BENCH_MESH_LOADS?.split(',').map(Number);
+      const r = await runMeshBenchmark({
+        natsUrl: nats.url,
+        mongoUrl: mongo.url,
+        ceilingMsgsPerS: figures.jetstream_ceiling_msgs_per_s,
+        loads,
+        phaseSeconds: Number(process.env.KAIROS_BENCH_MESH_SECONDS ?? 10),
+      });
+      Object.assign(figures, r.figures);
+      return r.table;
     },
   },
   profiles: {

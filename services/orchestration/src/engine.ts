@@ -26,6 +26,7 @@ import { customerZone, quietHoursEnd, waitDue } from './domain/timing';
 import type { ActionEmitter } from './emitter';
 import type { CustomerLookup, ProfileGateway } from './profiles';
 import { ORCH } from './tokens';
+import { ACTIVE_STATES } from './store';
 import type {
   RunDoc,
   RunEvent,
@@ -193,7 +194,7 @@ export class Orchestrator {
       return;
     }
     // Re-entry: a customer is in at most one active run of a workflow.
-    const active = await this.runs.claimActive(tf.customerId, wf.name, runId);
+    const active = await this.runs.activeHolder(tf.customerId, wf.name, runId);
     if (active) {
       const reason = `already_in_workflow:${active._id}`;
       if (await this.runs.insert(entry('suppressed', 'suppressed', reason))) {
@@ -204,14 +205,16 @@ export class Orchestrator {
     }
     const settleMs = wf.settleMs ?? this.settings.settleMs;
     if (settleMs > 0) {
+      await this.runs.claimActive(tf.customerId, wf.name, runId);
       if (!(await this.runs.insert(entry('settling', 'entered')))) return;
       runsStarted.inc({ workflow: wf.name, entry: 'entered' });
       await this.joinWindow({ ...run, state: 'settling' }, settleMs);
       return;
     }
-    if (!(await this.runs.insert(entry('running', 'entered')))) return;
+    // Written once, when the run stops (completes, waits or fails): a run that finishes at once
+    // costs one write. A crash before it re-runs the steps on redelivery with the same action ids.
     runsStarted.inc({ workflow: wf.name, entry: 'entered' });
-    await this.advance({ ...run, state: 'running' }, wf, lookup);
+    await this.advance(entry('running', 'entered'), wf, lookup, false);
   }
 
   /** A redelivered trigger finds its run: finish what a crash may have interrupted, else nothing. */
@@ -352,7 +355,12 @@ export class Orchestrator {
   // ------------------------------------------------------------------------------------------
   // Steps
 
-  private async advance(run: RunDoc, wf: WorkflowSpec, lookup: CustomerLookup): Promise<void> {
+  private async advance(
+    run: RunDoc,
+    wf: WorkflowSpec,
+    lookup: CustomerLookup,
+    persisted = true,
+  ): Promise<void> {
     const program = programOf(wf);
     const start = resumePc(program, run.pc, run.stepId);
     if (start === undefined)
@@ -366,14 +374,27 @@ export class Orchestrator {
     // Progress is written once, when the run stops (completes, waits, fails): one round trip per
     // advance. A crash before that re-runs the steps, and their actions keep their ids.
     const progress = { set: {} as Partial<RunDoc>, events: [] as RunEvent[], actions: [] as string[] };
+    // Runs stored before this advance hold the re-entry marker; a new one takes it only if it waits.
+    let markerHeld = persisted;
     const flush = async (set: Partial<RunDoc>, event?: RunEvent, unset: (keyof RunDoc)[] = []) => {
-      await this.runs.update(
-        run._id,
-        { ...progress.set, ...set },
-        event ? [...progress.events, event] : progress.events,
-        unset,
-        progress.actions,
-      );
+      const events = event ? [...progress.events, event] : progress.events;
+      if (persisted) {
+        await this.runs.update(run._id, { ...progress.set, ...set }, events, unset, progress.actions);
+      } else {
+        const doc: RunDoc = {
+          ...run,
+          ...progress.set,
+          ...set,
+          history: [...run.history, ...events],
+          actions: [...run.actions, ...progress.actions],
+          updatedAt: at(),
+        };
+        for (const k of unset) delete doc[k];
+        if (ACTIVE_STATES.includes(doc.state))
+          await this.runs.claimActive(run.customerId, run.workflow, run._id);
+        await this.runs.insert(doc);
+        persisted = true;
+      }
       progress.set = {};
       progress.events = [];
       progress.actions = [];
@@ -399,7 +420,7 @@ export class Orchestrator {
               detail: ins.step.reason ?? 'exit',
             },
           );
-          await this.runs.releaseActive(run.customerId, run.workflow, run._id);
+          if (markerHeld) await this.runs.releaseActive(run.customerId, run.workflow, run._id);
           return;
         }
         if (ins.op === 'wait') {
@@ -525,10 +546,10 @@ export class Orchestrator {
         pc++;
       }
       await flush({ state: 'completed', pc, stepId: '' }, { at: at(), event: 'completed' });
-      await this.runs.releaseActive(run.customerId, run.workflow, run._id);
+      if (markerHeld) await this.runs.releaseActive(run.customerId, run.workflow, run._id);
     } catch (err) {
       if (err instanceof RenderError) {
-        await flush({});
+        await flush({ state: 'running' });
         await this.failRun(run, `render_error: ${err.message}`);
         return;
       }

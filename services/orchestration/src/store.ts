@@ -168,6 +168,14 @@ export class RunStore {
     throw new Error(`cannot claim the active-run marker of ${customerId}/${workflow}`);
   }
 
+  /** The other active run of this workflow for the customer, if any (read only). */
+  async activeHolder(customerId: string, workflow: string, runId: string): Promise<RunDoc | undefined> {
+    const marker = await this.active.findOne({ _id: `${customerId}\u0000${workflow}` });
+    if (!marker || marker.runId === runId) return undefined;
+    const holder = await this.get(marker.runId);
+    return holder && ACTIVE_STATES.includes(holder.state) ? holder : undefined;
+  }
+
   /** The run left the workflow (completed, failed, suppressed). */
   async releaseActive(customerId: string, workflow: string, runId: string): Promise<void> {
     await this.active.deleteOne({ _id: `${customerId}\u0000${workflow}`, runId });

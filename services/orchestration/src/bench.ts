@@ -82,11 +82,14 @@ spec:
     throw new Error(`bench workflow invalid: ${JSON.stringify(parsed.errors)}`);
   app.workflows.set(wf.workflow);
 
+  // Latency is measured on paced triggers (the next published when the previous action is seen),
+  // throughput on a burst of `count`; a burst's latencies would only measure its own queue.
+  const latencySamples = Math.min(200, count);
   const publishedAt = new Map<string, number>();
   const latencies: number[] = [];
+  let burstSeen = 0;
   let lastSeen = 0;
-  let allSeen!: () => void;
-  const done = new Promise<void>((r) => (allSeen = r));
+  const waiters = new Map<string, () => void>();
   const sub = nc.subscribe('actions.requested.email');
   void (async () => {
     for await (const m of sub) {
@@ -95,58 +98,76 @@ spec:
       if (t0 === undefined) continue;
       publishedAt.delete(a.triggerId);
       lastSeen = performance.now();
-      latencies.push(lastSeen - t0);
-      if (latencies.length === count) allSeen();
+      if (a.triggerId.includes('-lat-')) latencies.push(lastSeen - t0);
+      else burstSeen++;
+      waiters.get(a.triggerId)?.();
     }
   })();
 
   const publisher = new Publisher(nc, { logger: silentLogger });
-  const started = performance.now();
+  const publishOne = (phase: string, n: number) => {
+    const customerId = `bench-${tag}-${phase}-${n}`;
+    const id = `tf-${tag}-${phase}-${n}`;
+    const now = new Date();
+    const tf = triggers.TriggerFired.fromPartial({
+      id,
+      trigger: triggerName,
+      triggerVersion: 1,
+      customerId,
+      firedAt: now,
+      priority: 50,
+      matched: [
+        {
+          step: 'event',
+          alias: 'add',
+          eventId: `ev-${id}`,
+          type: 'cart.item_added',
+          occurredAt: now,
+          properties: { sku: `SKU-${n}` },
+        },
+      ],
+    });
+    publishedAt.set(id, performance.now());
+    return {
+      id,
+      published: publisher.publish(
+        subjects.triggerFired(partitionOf(customerId, partitions), triggerName),
+        SCHEMAS.TriggerFired,
+        tf,
+        { msgId: id },
+      ),
+    };
+  };
+  const deadline = (ms: number, what: () => string) =>
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(what())), ms).unref());
+
+  let started = 0;
   try {
+    for (let n = 0; n < latencySamples; n++) {
+      const { id, published } = publishOne('lat', n);
+      const seen = new Promise<void>((r) => waiters.set(id, r));
+      await published;
+      await Promise.race([seen, deadline(30_000, () => `no action for ${id} within 30 s`)]);
+      waiters.delete(id);
+    }
+    started = performance.now();
+    const allSeen = new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (burstSeen >= count) {
+          clearInterval(check);
+          resolve();
+        }
+      }, 20);
+    });
     for (let i = 0; i < count; i += 100) {
       await Promise.all(
-        Array.from({ length: Math.min(100, count - i) }, (_, j) => {
-          const n = i + j;
-          const customerId = `bench-${tag}-${n}`;
-          const id = `tf-${tag}-${n}`;
-          const now = new Date();
-          const tf = triggers.TriggerFired.fromPartial({
-            id,
-            trigger: triggerName,
-            triggerVersion: 1,
-            customerId,
-            firedAt: now,
-            priority: 50,
-            matched: [
-              {
-                step: 'event',
-                alias: 'add',
-                eventId: `ev-${id}`,
-                type: 'cart.item_added',
-                occurredAt: now,
-                properties: { sku: `SKU-${n}` },
-              },
-            ],
-          });
-          publishedAt.set(id, performance.now());
-          return publisher.publish(
-            subjects.triggerFired(partitionOf(customerId, partitions), triggerName),
-            SCHEMAS.TriggerFired,
-            tf,
-            {
-              msgId: id,
-            },
-          );
-        }),
+        Array.from({ length: Math.min(100, count - i) }, (_, j) => publishOne('burst', i + j).published),
       );
     }
-    const timeout = new Promise<never>((_, reject) =>
-      setTimeout(
-        () => reject(new Error(`only ${latencies.length}/${count} actions observed within 120 s`)),
-        120_000,
-      ).unref(),
-    );
-    await Promise.race([done, timeout]);
+    await Promise.race([
+      allSeen,
+      deadline(180_000, () => `only ${burstSeen}/${count} actions observed within 180 s`),
+    ]);
   } finally {
     sub.unsubscribe();
     await app.stop();
@@ -165,10 +186,9 @@ spec:
   const table = [
     '| figure | value |',
     '| --- | --- |',
-    `| triggers | ${count} |`,
-    `| trigger → action p50 | ${round(p50)} ms |`,
+    `| trigger → action p50 (${latencySamples} paced triggers) | ${round(p50)} ms |`,
     `| trigger → action p99 | ${round(p99)} ms |`,
-    `| actions/s | ${round(perSecond, 0)} |`,
+    `| actions/s (burst of ${count} triggers) | ${round(perSecond, 0)} |`,
   ].join('\n');
   return {
     trigger_to_action_p50_ms: round(p50),

@@ -390,8 +390,10 @@ export class Orchestrator {
           updatedAt: at(),
         };
         for (const k of unset) delete doc[k];
-        if (ACTIVE_STATES.includes(doc.state))
+        if (ACTIVE_STATES.includes(doc.state)) {
           await this.runs.claimActive(run.customerId, run.workflow, run._id);
+          markerHeld = true;
+        }
         await this.runs.insert(doc);
         persisted = true;
       }

@@ -47,17 +47,20 @@ function toEngineEvent(m: triggers.MatchedEvent, customerId: string): EngineEven
   };
 }
 
-/** Alias -> bound event: from `matched` (full events), falling back to `bindings` (properties only). */
+/**
+ * Alias -> bound event: from `bindings` (pattern-detection puts the whole event there; a bare
+ * properties map is accepted too), replaced by the `matched` entry that carries the alias.
+ */
 export function boundEvents(tf: triggers.TriggerFired): Record<string, EngineEvent> {
   const out: Record<string, EngineEvent> = {};
   for (const [alias, value] of Object.entries((tf.bindings as Obj | undefined) ?? {})) {
     const v = (value ?? {}) as Obj;
     const props = v.properties && typeof v.properties === 'object' ? (v.properties as Obj) : v;
     out[alias] = {
-      id: '',
-      type: String(v.type ?? ''),
+      id: typeof v.id === 'string' ? v.id : '',
+      type: typeof v.type === 'string' ? v.type : '',
       customerId: tf.customerId,
-      time: 0,
+      time: typeof v.time === 'number' ? v.time : 0,
       properties: props,
     };
   }

@@ -188,8 +188,10 @@ export class RunStore {
 
 export class TimerStore {
   readonly timers: Collection<TimerDoc>;
+  readonly claims: Collection<{ _id: string; timerId: string; owner: string; at: Date }>;
   constructor(db: Db) {
     this.timers = db.collection<TimerDoc>('timers');
+    this.claims = db.collection<{ _id: string; timerId: string; owner: string; at: Date }>('timer_claims');
   }
 
   async init(): Promise<void> {
@@ -207,22 +209,55 @@ export class TimerStore {
   }
 
   /**
-   * Claims the earliest due timer of the given partitions whose lease is free, atomically: a
-   * findOneAndUpdate sets the lease, so of several replicas (or a restarted process) exactly one
-   * gets it until the lease expires.
+   * Claims the earliest due timer of the given partitions whose lease is free. The claim itself is
+   * an insert into `timer_claims` with a unique `_id` (`<timer>#<n>`): exactly one claimer wins
+   * each lease, because a unique-key insert is atomic on every MongoDB-wire server, whereas a
+   * conditional update (findOneAndUpdate) is not on FerretDB's SQLite backend (the integration
+   * test with competing replicas showed double claims). A lease that ran out (its holder died or is
+   * too slow) is taken over by claiming `<timer>#<n+1>`.
    */
-  claimDue(partitions: number[], nowMs: number, leaseMs: number, owner: string): Promise<TimerDoc | null> {
+  async claimDue(
+    partitions: number[],
+    nowMs: number,
+    leaseMs: number,
+    owner: string,
+  ): Promise<TimerDoc | null> {
     const now = new Date(nowMs);
-    return this.timers.findOneAndUpdate(
-      { partition: { $in: partitions }, dueAt: { $lte: now }, leaseUntil: { $lte: now } },
-      { $set: { leaseUntil: new Date(nowMs + leaseMs), owner }, $inc: { attempts: 1 } },
-      { sort: { dueAt: 1 }, returnDocument: 'after' },
-    );
+    const candidates = await this.timers
+      .find({ partition: { $in: partitions }, dueAt: { $lte: now }, leaseUntil: { $lte: now } })
+      .sort({ dueAt: 1 })
+      .limit(16)
+      .toArray();
+    for (const t of candidates) {
+      for (let seq = t.attempts; seq < t.attempts + 16; seq++) {
+        const claimId = `${t._id}#${seq}`;
+        try {
+          await this.claims.insertOne({ _id: claimId, timerId: t._id, owner, at: now });
+        } catch (err) {
+          if (!isDuplicateKey(err)) throw err;
+          const held = await this.claims.findOne({ _id: claimId });
+          if (held && held.at.getTime() + leaseMs > nowMs) break; // someone holds this lease
+          continue; // expired claim: take the next lease
+        }
+        const leaseUntil = new Date(nowMs + leaseMs);
+        if (!(await this.timers.findOne({ _id: t._id }))) break; // fired and completed meanwhile
+        await this.timers.updateOne({ _id: t._id }, { $set: { leaseUntil, owner, attempts: seq + 1 } });
+        return { ...t, leaseUntil, owner, attempts: seq + 1 };
+      }
+    }
+    return null;
   }
 
-  /** Done: only the lease holder removes it. */
-  async complete(id: string, owner: string): Promise<void> {
-    await this.timers.deleteOne({ _id: id, owner });
+  /**
+   * Done: the timer is removed. Its claims stay (a claimer holding a stale read of the timer must
+   * still find its lease taken) until `pruneClaims` drops them a day later.
+   */
+  async complete(timer: TimerDoc): Promise<void> {
+    await this.timers.deleteOne({ _id: timer._id });
+  }
+
+  async pruneClaims(olderThanMs: number): Promise<void> {
+    await this.claims.deleteMany({ at: { $lt: new Date(olderThanMs) } });
   }
 
   async cancelForRun(runId: string): Promise<void> {

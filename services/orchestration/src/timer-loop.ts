@@ -16,7 +16,7 @@ export interface TimerLoopOptions {
 
 /**
  * Polls the `timers` collection for due timers of the partitions this replica owns, claims each with
- * a lease (atomic findOneAndUpdate) and fires it. A timer is removed only after its handler
+ * a lease (a unique-key insert, see TimerStore.claimDue) and fires it. A timer is removed only after its handler
  * succeeded; a crash leaves it to be re-claimed when the lease ends, and handlers are idempotent.
  */
 export class TimerLoop {
@@ -38,8 +38,13 @@ export class TimerLoop {
   }
 
   private async run(): Promise<void> {
+    let prunedAt = 0;
     while (!this.stopping) {
       let busy = false;
+      if (this.clock.now() - prunedAt > 600_000) {
+        prunedAt = this.clock.now();
+        await this.store.pruneClaims(prunedAt - 86_400_000).catch(() => undefined);
+      }
       try {
         const batch: Promise<void>[] = [];
         for (let i = 0; i < (this.opts.concurrency ?? 8); i++) {
@@ -71,7 +76,7 @@ export class TimerLoop {
   private async fireOne(t: TimerDoc): Promise<void> {
     try {
       await this.fire(t);
-      await this.store.complete(t._id, this.owner);
+      await this.store.complete(t);
       fired.inc({ kind: t.kind, result: 'ok' });
     } catch (err) {
       fired.inc({ kind: t.kind, result: 'error' });

@@ -116,6 +116,7 @@ export async function startOrchestration(deps: OrchestrationDeps): Promise<Orche
     partitions: owned,
     pollMs: config.KAIROS_TIMER_POLL,
     leaseMs: config.KAIROS_TIMER_LEASE,
+    abandon: (t, error) => orchestrator.abandonTimer(t, error),
   });
   timerLoop.start();
   logger.info({ partitions: owned, workflows: workflows.all().map((w) => w.name) }, 'orchestration started');

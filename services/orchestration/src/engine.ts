@@ -346,6 +346,14 @@ export class Orchestrator {
     });
   }
 
+  /** A timer that kept failing: its run fails with the error instead of waiting forever. */
+  async abandonTimer(timer: TimerDoc, error: string): Promise<void> {
+    if (!timer.runId) return;
+    const run = await this.runs.get(timer.runId);
+    if (run && (run.state === 'waiting' || run.state === 'running'))
+      await this.failRun(run, `timer_failed: ${error}`);
+  }
+
   private async continueRun(run: RunDoc): Promise<void> {
     const wf = this.workflows.get(run.workflow);
     if (!wf) return this.failRun(run, 'workflow_removed');

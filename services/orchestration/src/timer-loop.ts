@@ -12,6 +12,10 @@ export interface TimerLoopOptions {
   leaseMs: number;
   /** Timers handled at once. */
   concurrency?: number;
+  /** Attempts after which a failing timer is given up (default 10). */
+  maxAttempts?: number;
+  /** Called when a timer is given up (the engine fails its run visibly). */
+  abandon?: (t: TimerDoc, error: string) => Promise<void>;
 }
 
 /**
@@ -80,10 +84,28 @@ export class TimerLoop {
       fired.inc({ kind: t.kind, result: 'ok' });
     } catch (err) {
       fired.inc({ kind: t.kind, result: 'error' });
+      const error = (err as Error).message;
+      if (t.attempts < (this.opts.maxAttempts ?? 10)) {
+        this.logger.error(
+          { timer: t._id, attempts: t.attempts, err: error },
+          'timer failed; retried after its lease',
+        );
+        return;
+      }
+      // A poison timer must not be retried forever: give it up, visibly.
       this.logger.error(
-        { timer: t._id, attempts: t.attempts, err: (err as Error).message },
-        'timer failed; retried after its lease',
+        { timer: t._id, attempts: t.attempts, err: error },
+        'timer failed too often; given up',
       );
+      try {
+        await this.opts.abandon?.(t, error);
+        await this.store.complete(t);
+      } catch (abandonErr) {
+        this.logger.error(
+          { timer: t._id, err: (abandonErr as Error).message },
+          'cannot give the timer up yet',
+        );
+      }
     }
   }
 

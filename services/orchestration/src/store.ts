@@ -97,11 +97,32 @@ export function isDuplicateKey(err: unknown): boolean {
   return e?.code === 11000 || /E11000|duplicate key/i.test(e?.message ?? '');
 }
 
+/**
+ * How a run is stored: the context (bound events with their free-form properties) and the profile
+ * snapshot hold user-defined keys such as event types (`cart.item_added`) and property names, which
+ * MongoDB-wire servers reject as field names when they contain dots; they are kept as JSON text.
+ */
+type StoredRunDoc = Omit<RunDoc, 'context' | 'profile'> & { contextJson: string; profileJson: string };
+
+function encodeSet(set: Partial<RunDoc>): Partial<StoredRunDoc> {
+  const { context, profile, ...rest } = set;
+  const out: Partial<StoredRunDoc> = rest;
+  if (context !== undefined) out.contextJson = JSON.stringify(context);
+  if (profile !== undefined) out.profileJson = JSON.stringify(profile);
+  return out;
+}
+
+function decodeRun(doc: StoredRunDoc | null): RunDoc | null {
+  if (!doc) return null;
+  const { contextJson, profileJson, ...rest } = doc;
+  return { ...rest, context: JSON.parse(contextJson), profile: JSON.parse(profileJson) };
+}
+
 export class RunStore {
-  readonly runs: Collection<RunDoc>;
+  readonly runs: Collection<StoredRunDoc>;
   readonly active: Collection<{ _id: string; runId: string }>;
   constructor(db: Db) {
-    this.runs = db.collection<RunDoc>('runs');
+    this.runs = db.collection<StoredRunDoc>('runs');
     this.active = db.collection<{ _id: string; runId: string }>('active_runs');
   }
 
@@ -110,14 +131,14 @@ export class RunStore {
     await this.runs.createIndex({ customerId: 1, createdAt: -1 });
   }
 
-  get(runId: string): Promise<RunDoc | null> {
-    return this.runs.findOne({ _id: runId });
+  async get(runId: string): Promise<RunDoc | null> {
+    return decodeRun(await this.runs.findOne({ _id: runId }));
   }
 
   /** False when the run already exists (a redelivered trigger). */
   async insert(run: RunDoc): Promise<boolean> {
     try {
-      await this.runs.insertOne(run);
+      await this.runs.insertOne(encodeSet(run) as StoredRunDoc);
       return true;
     } catch (err) {
       if (isDuplicateKey(err)) return false;
@@ -135,7 +156,7 @@ export class RunStore {
   ): Promise<void> {
     const evs = Array.isArray(events) ? events : [events];
     const acts = Array.isArray(addActions) ? addActions : [addActions];
-    const update: Record<string, unknown> = { $set: { ...set, updatedAt: new Date() } };
+    const update: Record<string, unknown> = { $set: { ...encodeSet(set), updatedAt: new Date() } };
     if (evs.length) update.$push = { history: { $each: evs } };
     if (acts.length) update.$addToSet = { actions: { $each: acts } };
     if (unset.length) update.$unset = Object.fromEntries(unset.map((k) => [k, '']));
@@ -181,8 +202,9 @@ export class RunStore {
     await this.active.deleteOne({ _id: `${customerId}\u0000${workflow}`, runId });
   }
 
-  forCustomer(customerId: string, limit = 100): Promise<RunDoc[]> {
-    return this.runs.find({ customerId }).sort({ createdAt: -1 }).limit(limit).toArray();
+  async forCustomer(customerId: string, limit = 100): Promise<RunDoc[]> {
+    const docs = await this.runs.find({ customerId }).sort({ createdAt: -1 }).limit(limit).toArray();
+    return docs.map((d) => decodeRun(d)!);
   }
 }
 

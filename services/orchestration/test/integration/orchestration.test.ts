@@ -108,6 +108,38 @@ describe('orchestration service on NATS JetStream and FerretDB', function () {
       });
     });
 
+    it('stores runs whose profile and bound events carry dotted keys (event types, property names)', async () => {
+      const c = customer('dotted', {
+        counters: {
+          totalEvents: 2,
+          eventsByType: { 'cart.item_added': 1, 'product.viewed': 1 },
+          purchases: 0,
+          lifetimeValue: 0,
+        },
+      });
+      await publishFired(
+        publisher,
+        fired({
+          trigger: 't-cart',
+          customerId: c,
+          alias: 'add',
+          properties: { sku: 'SKU-7', price: 30, 'utm.source': 'mail' },
+        }),
+      );
+      const [req] = await waitFor(() => collector.requestsFor(c).length > 0 && collector.requestsFor(c), {
+        message: 'ActionRequested for a profile with dotted keys',
+      });
+      const run = await waitFor(async () => {
+        const r = await app.runs.get(req.action.runId);
+        return r?.state === 'completed' && r;
+      });
+      assert.equal(
+        (run.profile.counters as { eventsByType: Record<string, number> }).eventsByType['cart.item_added'],
+        1,
+      );
+      assert.equal(run.context.bindings.add.properties['utm.source'], 'mail');
+    });
+
     it('chooses the content variant whose CEL rule matches', async () => {
       const c = customer('premium');
       await publishFired(

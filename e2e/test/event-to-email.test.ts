@@ -127,7 +127,14 @@ describe('e2e: an event sent to ingest ends as a delivered email, in one trace a
       message: `an email to ${email} at the SMTP peer`,
     });
     assert.match(mail.decoded, /SKU-42/);
-    assert.equal(mail.headers['x-kairos-trace-id'], traceId, 'the delivered message carries the trace id');
+    const mailTrace = mail.headers['x-kairos-trace-id'];
+    if (mailTrace !== traceId) {
+      await new Promise((r) => setTimeout(r, 2_000)); // let the exporters flush, for the message below
+      assert.fail(
+        `the delivered message carries trace ${mailTrace}, not the client's ${traceId}:\n` +
+          `${renderSpans(mesh.otlp.spans, traceId)}\n---\n${renderSpans(mesh.otlp.spans, mailTrace)}`,
+      );
+    }
 
     const outcomes = await readUntil(
       nc,

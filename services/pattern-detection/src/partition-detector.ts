@@ -1,3 +1,4 @@
+import { context, type Context } from '@opentelemetry/api';
 import { SCHEMAS, subjects, type events, profiles } from '@kairos/contracts';
 import type { MessageContext, Publisher } from '@kairos/messaging';
 import { PatternEngine, type Explanation, type FiredTrigger, type TriggerSpec } from '@kairos/patterns';
@@ -15,6 +16,7 @@ export interface DetectorSettings {
   profileCacheSize?: number;
 }
 
+const MAX_TRACE_CONTEXTS = 20_000;
 const firedTotal = counter('kairos_triggers_fired_total', 'Triggers fired (published)', ['trigger']);
 const duplicateFires = counter(
   'kairos_triggers_fired_duplicates_total',
@@ -61,6 +63,12 @@ export class PartitionDetector {
   private lastCheckpointAt: number;
   private readonly profiles = new Map<string, profiles.Profile>();
   private readonly label: { partition: string };
+  /**
+   * Trace context of each recently processed event (its CONSUMER span), so a fire published later —
+   * released by the watermark, or an absence deadline — continues the trace of the event that
+   * completed it rather than the trace of whatever event or timer released it. Bounded, oldest out.
+   */
+  private readonly traceContexts = new Map<string, Context>();
   /** Fire ids stored since the restored checkpoint: not re-published during the replay. */
   private alreadyPublished = new Set<string>();
 
@@ -127,6 +135,7 @@ export class PartitionDetector {
       let fires: FiredTrigger[] = [];
       try {
         const event = toEngineEvent(enriched);
+        this.rememberTraceContext(event.id);
         if (enriched.profile) this.rememberProfile(event.customerId, enriched.profile);
         fires = this.engine.process(event);
       } catch (err) {
@@ -161,12 +170,17 @@ export class PartitionDetector {
         continue;
       }
       const message = toTriggerFired(f, this.profiles.get(f.customerId));
-      const ack = await this.publisher.publish(
-        subjects.triggerFired(this.partition, f.trigger),
-        SCHEMAS.TriggerFired,
-        message,
-        { msgId: f.id },
-      );
+      const publish = () =>
+        this.publisher.publish(
+          subjects.triggerFired(this.partition, f.trigger),
+          SCHEMAS.TriggerFired,
+          message,
+          {
+            msgId: f.id,
+          },
+        );
+      const traceContext = this.traceContextOf(f);
+      const ack = await (traceContext ? context.with(traceContext, publish) : publish());
       if (ack.duplicate) {
         duplicateFires.inc({ trigger: f.trigger });
         this.logger.info(
@@ -181,6 +195,24 @@ export class PartitionDetector {
         'fired',
       );
     }
+  }
+
+  private rememberTraceContext(eventId: string): void {
+    this.traceContexts.delete(eventId);
+    this.traceContexts.set(eventId, context.active());
+    if (this.traceContexts.size > MAX_TRACE_CONTEXTS) {
+      this.traceContexts.delete(this.traceContexts.keys().next().value!);
+    }
+  }
+
+  /** The completing event's trace; for an absence, the trace of the last event the match bound. */
+  private traceContextOf(f: FiredTrigger): Context | undefined {
+    if (f.completingEventId) return this.traceContexts.get(f.completingEventId);
+    for (let i = f.matched.length - 1; i >= 0; i--) {
+      const id = f.matched[i].event?.id;
+      if (id && this.traceContexts.has(id)) return this.traceContexts.get(id);
+    }
+    return undefined;
   }
 
   /**

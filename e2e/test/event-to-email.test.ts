@@ -6,6 +6,7 @@ import { credentials, Metadata } from '@grpc/grpc-js';
 import { context, propagation, SpanKind } from '@opentelemetry/api';
 import { actions, events, ingest, profiles, SCHEMAS, STREAMS } from '@kairos/contracts';
 import { startSmtpSink, type SmtpSink } from '@kairos/delivery/dist/src/testing';
+import { runCli } from '@kairos/kairosctl';
 import { connectNats, silentLogger, type NatsConnection } from '@kairos/messaging';
 import { assertTraceEdges, renderSpans, waitFor, type CollectedSpan } from '@kairos/testkit';
 import { Mesh } from '../src/mesh';
@@ -152,6 +153,27 @@ describe('e2e: an event sent to ingest ends as a delivered email, in one trace a
     assert.equal(sent.length, 1, 'exactly one SENT outcome');
     assert.equal(sent[0].workflow, 'e2e-cart-nudge');
     assert.equal(smtp.messages.filter((m) => m.to.includes(email)).length, 1, 'exactly one email');
+
+    // `kairosctl trace` answers "why did this customer get this message?" from the real mesh.
+    const lines: string[] = [];
+    const io = {
+      out: (l: string) => lines.push(l),
+      err: (l: string) => lines.push(`ERR ${l}`),
+      env: {
+        NATS_URL: mesh.nats.url,
+        KAIROS_ORCHESTRATION_URL: `http://127.0.0.1:${mesh.services.get('orchestration')!.httpPort}`,
+      },
+      now: () => Date.now(),
+    };
+    assert.equal(await runCli(['trace', sent[0].actionId], io), 0, lines.join('\n'));
+    const report = lines.join('\n');
+    assert.match(report, /Trigger\s+e2e-viewed-then-carted v1 fired/);
+    assert.match(report, new RegExp(`${customerId}-1\\s+cart\\.item_added`), 'the matched event is listed');
+    assert.match(report, /Run\s+\S+ of workflow e2e-cart-nudge: completed/);
+    assert.match(report, /sent\s+email/);
+    lines.length = 0;
+    assert.equal(await runCli(['trace', `${customerId}-1`], io), 0, lines.join('\n'));
+    assert.match(lines.join('\n'), /led to 1 action/);
 
     const is = (service: string, kind: string, name?: RegExp) => (s: CollectedSpan) =>
       s.serviceName === service && s.kind === kind && (!name || name.test(s.name));

@@ -19,9 +19,12 @@ Commands:
   send --type <type> --customer <id> [--prop k=v ...] [--id <id>] [--category <c>]
                                              emit a test event through ingest
   profile <customer>                         show a customer's profile (ProfileService)
+  trace <action-id|event-id> [--since 24h]   why a customer got a message: event, trigger and its
+                                             explanation, workflow run (arbitration, waits), delivery
 
 Environment: NATS_URL (nats://127.0.0.1:4222), KAIROS_INGEST_ADDR (127.0.0.1:50051),
-  KAIROS_PATTERN_ADDR (127.0.0.1:50053), KAIROS_PROFILE_ADDR (127.0.0.1:50052), KAIROS_API_KEY (sent as a bearer token).
+  KAIROS_PATTERN_ADDR (127.0.0.1:50053), KAIROS_PROFILE_ADDR (127.0.0.1:50052), KAIROS_API_KEY (sent as a bearer token),
+  KAIROS_ORCHESTRATION_URL (http://127.0.0.1:8084).
 Exit codes: 0 ok, 1 failed or invalid input, 2 usage error, 3 server unreachable.`;
 
 const COMMANDS: Record<string, commands.Command> = {
@@ -35,6 +38,7 @@ const COMMANDS: Record<string, commands.Command> = {
   explain: commands.explain,
   send: commands.send,
   profile: commands.profile,
+  trace: commands.trace,
 };
 
 /** Runs one command line; returns the exit code (never exits the process). */

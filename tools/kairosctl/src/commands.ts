@@ -15,6 +15,7 @@ import { explainCall, profileCall, simulateCall, trackCall, withStore } from './
 import { EXIT, failed, usageError } from './errors';
 import { table, type Io } from './io';
 import { lineDiff } from './diff';
+import { traceReport } from './trace';
 
 export type Command = (args: string[], io: Io) => Promise<number>;
 
@@ -366,4 +367,10 @@ export const profile: Command = async (args, io) => {
   if (!res.profile) throw failed(`no profile for customer '${positionals[0]}'`);
   io.out(JSON.stringify(profiles.Profile.toJSON(res.profile), null, 2));
   return EXIT.ok;
+};
+
+export const trace: Command = (args, io) => {
+  const { positionals, values } = parse('trace', args, { since: { type: 'string', default: '24h' } }, 1);
+  if (!positionals[0]) throw usageError('trace: expected <action-id|event-id>');
+  return traceReport(io, positionals[0], values.since);
 };

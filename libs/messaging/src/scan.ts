@@ -1,0 +1,34 @@
+import type { NatsConnection } from '@nats-io/nats-core';
+import { DeliverPolicy, jetstream, type JsMsg } from '@nats-io/jetstream';
+
+export interface ScanOptions {
+  stream: string;
+  filter: string;
+  /** Only messages stored at or after this time (epoch ms); all when omitted. */
+  sinceMs?: number;
+}
+
+/**
+ * Reads the messages stored under `filter` (an ephemeral ordered consumer), from the start or from
+ * `sinceMs`, up to the last one stored when the scan began; for inspection tools and tests, not hot paths.
+ */
+export async function* scanStream(nc: NatsConnection, opts: ScanOptions): AsyncGenerator<JsMsg> {
+  const js = jetstream(nc);
+  const consumer = await js.consumers.get(opts.stream, {
+    filter_subjects: [opts.filter],
+    ...(opts.sinceMs === undefined
+      ? { deliver_policy: DeliverPolicy.All }
+      : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(opts.sinceMs).toISOString() }),
+  });
+  try {
+    let remaining = (await consumer.info(true)).num_pending;
+    if (remaining === 0) return;
+    const messages = await consumer.consume();
+    for await (const m of messages) {
+      yield m;
+      if (--remaining <= 0) break;
+    }
+  } finally {
+    await consumer.delete().catch(() => undefined);
+  }
+}

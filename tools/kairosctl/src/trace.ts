@@ -1,0 +1,191 @@
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { actions, OUTCOME_TOKEN, SCHEMAS, STREAMS, triggers } from '@kairos/contracts';
+import { parseDuration } from '@kairos/definitions';
+import { scanStream } from '@kairos/messaging';
+import { DEFAULTS } from './clients';
+import { EXIT, failed, unreachable, usageError } from './errors';
+import { table, type Io } from './io';
+
+/** What the orchestration service answers at GET /runs/<id> (the fields this report prints). */
+interface RunView {
+  _id: string;
+  workflow: string;
+  state: string;
+  reason?: string;
+  timingVariant?: string;
+  contentVariant?: string;
+  history?: Array<{ at: string; step?: string; event: string; detail?: string; actionId?: string }>;
+}
+
+async function withNats<T>(io: Io, fn: (nc: NatsConnection) => Promise<T>): Promise<T> {
+  const servers = (io.env.NATS_URL || DEFAULTS.natsUrl).split(',');
+  let nc: NatsConnection;
+  try {
+    nc = await connect({ servers, name: 'kairosctl-trace', reconnect: false, timeout: 3_000 });
+  } catch (err) {
+    throw unreachable(`cannot reach NATS at ${servers.join(',')} (set NATS_URL): ${(err as Error).message}`);
+  }
+  try {
+    return await fn(nc);
+  } finally {
+    await nc.close().catch(() => undefined);
+  }
+}
+
+async function find<T>(
+  nc: NatsConnection,
+  stream: string,
+  filter: string,
+  sinceMs: number,
+  decode: (data: Uint8Array) => T,
+  keep: (item: T) => boolean,
+): Promise<T[]> {
+  const found: T[] = [];
+  for await (const m of scanStream(nc, { stream, filter, sinceMs })) {
+    const item = decode(m.data);
+    if (keep(item)) found.push(item);
+  }
+  return found;
+}
+
+async function fetchRun(io: Io, runId: string): Promise<RunView | string> {
+  const base = io.env.KAIROS_ORCHESTRATION_URL || 'http://127.0.0.1:8084';
+  try {
+    const res = await fetch(`${base}/runs/${encodeURIComponent(runId)}`, {
+      signal: AbortSignal.timeout(3_000),
+    });
+    if (!res.ok) return `orchestration answered ${res.status} for run ${runId}`;
+    return (await res.json()) as RunView;
+  } catch (err) {
+    return `orchestration unreachable at ${base} (set KAIROS_ORCHESTRATION_URL): ${(err as Error).message}`;
+  }
+}
+
+const iso = (d?: Date) => (d ? d.toISOString() : '-');
+
+function printFired(io: Io, fired: triggers.TriggerFired): void {
+  io.out(
+    `Trigger   ${fired.trigger} v${fired.triggerVersion} fired ${iso(fired.firedAt)} (priority ${fired.priority})`,
+  );
+  io.out(`  why     ${fired.explanation}`);
+  for (const line of table(
+    ['step', 'alias', 'event', 'type', 'at'],
+    fired.matched.map((m) => [m.step, m.alias || '-', m.eventId || '-', m.type, iso(m.occurredAt)]),
+  )) {
+    io.out(`  ${line}`);
+  }
+}
+
+async function printAction(
+  io: Io,
+  nc: NatsConnection,
+  action: actions.ActionRequested,
+  sinceMs: number,
+): Promise<void> {
+  io.out(`Action    ${action.actionId} for customer ${action.customerId}`);
+  io.out(
+    `  channels ${action.channels.join(' → ')}, template ${action.template} (variant ${action.contentVariant || '-'})`,
+  );
+  io.out(`  requested ${iso(action.requestedAt)}${action.escalation ? ' (escalation to a human)' : ''}`);
+  const [fired] = await find(
+    nc,
+    STREAMS.TRIGGERS.name,
+    'triggers.fired.>',
+    sinceMs,
+    (d) => SCHEMAS.TriggerFired.type.decode(d),
+    (f) => f.id === action.triggerId,
+  );
+  if (fired) printFired(io, fired);
+  else
+    io.out(`Trigger   ${action.trigger} (fire ${action.triggerId} not found since the start of the window)`);
+
+  const run = await fetchRun(io, action.runId);
+  if (typeof run === 'string') {
+    io.out(`Run       ${action.runId}: ${run}`);
+  } else {
+    const variants = [
+      run.timingVariant && `timing ${run.timingVariant}`,
+      run.contentVariant && `content ${run.contentVariant}`,
+    ];
+    io.out(
+      `Run       ${run._id} of workflow ${run.workflow}: ${run.state}${run.reason ? ` (${run.reason})` : ''}`,
+    );
+    if (variants.some(Boolean)) io.out(`  variants ${variants.filter(Boolean).join(', ')}`);
+    for (const line of table(
+      ['at', 'step', 'event', 'detail'],
+      (run.history ?? []).map((h) => [h.at, h.step ?? '-', h.event, h.detail ?? '']),
+    )) {
+      io.out(`  ${line}`);
+    }
+  }
+
+  const outcomes = await find(
+    nc,
+    STREAMS.ACTIONS.name,
+    'actions.outcome.>',
+    sinceMs,
+    (d) => SCHEMAS.ActionOutcome.type.decode(d),
+    (o) => o.actionId === action.actionId,
+  );
+  io.out('Delivery');
+  if (!outcomes.length) io.out('  no outcome yet');
+  for (const line of table(
+    ['at', 'status', 'channel', 'reason'],
+    outcomes.map((o) => [iso(o.at), OUTCOME_TOKEN[o.status], o.channel || '-', o.reason || '']),
+  )) {
+    io.out(`  ${line}`);
+  }
+}
+
+/**
+ * `kairosctl trace <action-id|event-id> [--since 24h]`: why did this customer get this message? The
+ * action, the trigger that caused it with its explanation and matched events, the workflow run
+ * (arbitration, waits, variants) and the delivery outcomes; for an event id, that chain for every
+ * action the event led to.
+ */
+export async function traceReport(io: Io, id: string, since = '24h'): Promise<number> {
+  const window = parseDuration(since);
+  if (window === undefined) throw usageError(`trace: --since expects a duration like 24h, got '${since}'`);
+  const sinceMs = io.now() - window;
+  return withNats(io, async (nc) => {
+    const requested = (keep: (a: actions.ActionRequested) => boolean) =>
+      find(
+        nc,
+        STREAMS.ACTIONS.name,
+        'actions.requested.>',
+        sinceMs,
+        (d) => SCHEMAS.ActionRequested.type.decode(d),
+        keep,
+      );
+    const direct = await requested((a) => a.actionId === id);
+    if (direct.length) {
+      await printAction(io, nc, direct[0], sinceMs);
+      return EXIT.ok;
+    }
+    const fires = await find(
+      nc,
+      STREAMS.TRIGGERS.name,
+      'triggers.fired.>',
+      sinceMs,
+      (d) => SCHEMAS.TriggerFired.type.decode(d),
+      (f) => f.matched.some((m) => m.eventId === id),
+    );
+    if (!fires.length) throw failed(`no action or fired trigger involves '${id}' in the last ${since}`);
+    const fireIds = new Set(fires.map((f) => f.id));
+    const caused = await requested((a) => fireIds.has(a.triggerId));
+    io.out(
+      `Event ${id} took part in ${fires.length} fired trigger(s) and led to ${caused.length} action(s).`,
+    );
+    for (const f of fires.filter((f) => !caused.some((a) => a.triggerId === f.id))) {
+      io.out('');
+      printFired(io, f);
+      io.out('  no action requested (held out, suppressed, not matching a workflow, or still waiting)');
+    }
+    for (const action of caused) {
+      io.out('');
+      await printAction(io, nc, action, sinceMs);
+    }
+    return EXIT.ok;
+  });
+}

@@ -6,6 +6,7 @@ import { BenchInfra } from './infra';
 import { runEngineBenchmark } from '@kairos/patterns';
 import { runProfileBenchmark } from '@kairos/enrichment';
 import { runIngestBenchmark } from '@kairos/ingest';
+import { runActionsBenchmark } from '@kairos/orchestration';
 import { runCeilingBenchmark } from './ceiling';
 import { runMeshBenchmark } from './mesh';
 
@@ -48,6 +49,17 @@ const SUITES: Record<string, Suite> = {
         (r.ingest_events_per_s / figures.jetstream_publish_msgs_per_s).toFixed(3),
       );
       return `${r.table}\n\ningest / raw JetStream publish ceiling = ${figures.ingest_ratio_to_ceiling}`;
+    },
+  },
+  actions: {
+    description: 'orchestration: TriggerFired → ActionRequested latency and rate with a zero-delay workflow',
+    async run(infra, figures) {
+      const [nats, mongo] = await Promise.all([infra.natsServer(), infra.mongoServer()]);
+      const r = await runActionsBenchmark({ natsUrl: nats.url, mongoUrl: mongo.url });
+      figures.trigger_to_action_p50_ms = r.trigger_to_action_p50_ms;
+      figures.trigger_to_action_p99_ms = r.trigger_to_action_p99_ms;
+      figures.actions_per_s = r.actions_per_s;
+      return r.table;
     },
   },
   mesh: {

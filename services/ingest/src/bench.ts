@@ -4,6 +4,8 @@ import { startIngestInProcess } from './in-process';
 
 export interface IngestBenchmarkOptions {
   natsUrl: string;
+  /** An ingest service already running (host:port); when omitted one is started in this process. */
+  address?: string;
   /** Events per measured mode. Default 20 000. */
   events?: number;
   /** Events per TrackBatch call. Default 500. */
@@ -54,19 +56,20 @@ function call<T>(fn: (cb: (err: ServiceError | null, res: T) => void) => void): 
 }
 
 /**
- * Starts ingest in-process against `natsUrl` and measures events/s accepted durably (JetStream
- * acknowledged) through TrackBatch (`concurrency` batches in flight) and through client streams
- * (`concurrency` streams). The client runs in the same process, so the numbers are conservative.
+ * Measures events/s accepted durably (JetStream acknowledged) through TrackBatch (`concurrency`
+ * batches in flight) and through client streams (`concurrency` streams). Against the ingest at
+ * `address` (a separate process, as deployed) or, without one, an ingest started in this process
+ * (client and server then share one core, so the numbers are conservative).
  */
 export async function runIngestBenchmark(opts: IngestBenchmarkOptions): Promise<IngestBenchmarkResult> {
   const total = opts.events ?? 20_000;
   const batchSize = opts.batchSize ?? 500;
   const concurrency = opts.concurrency ?? 4;
-  const service = await startIngestInProcess(
-    { NATS_URL: opts.natsUrl, LOG_LEVEL: 'warn' },
-    { logLevel: 'warn' },
-  );
-  const client = new ingest.IngestServiceClient(service.address, credentials.createInsecure(), {
+  const service = opts.address
+    ? undefined
+    : await startIngestInProcess({ NATS_URL: opts.natsUrl, LOG_LEVEL: 'warn' }, { logLevel: 'warn' });
+  const address = opts.address ?? service!.address;
+  const client = new ingest.IngestServiceClient(address, credentials.createInsecure(), {
     'grpc.max_send_message_length': 64 * 1024 * 1024,
   });
   const runId = `bench-${Date.now().toString(36)}`;
@@ -141,6 +144,6 @@ export async function runIngestBenchmark(opts: IngestBenchmarkOptions): Promise<
     };
   } finally {
     client.close();
-    await service.stop();
+    await service?.stop();
   }
 }

@@ -56,7 +56,8 @@ export async function runCeilingBenchmark(
   messages = 50_000,
   window = 512,
 ): Promise<CeilingResult> {
-  const nc = await connect({ servers: natsUrl, name: 'bench-ceiling' });
+  // The same client options every Kairos service uses (libs/messaging connectNats).
+  const nc = await connect({ servers: natsUrl, name: 'bench-ceiling', noAsyncTraces: true });
   const jsm = await jetstreamManager(nc);
   const stream = 'BENCH_CEILING';
   await jsm.streams.delete(stream).catch(() => undefined);

@@ -2,6 +2,9 @@
 // per suite, and ends with one line holding one JSON object of every figure measured.
 // tsyringe-decorated service modules need the Reflect polyfill before they load.
 import 'reflect-metadata';
+import { join } from 'node:path';
+import { TELEMETRY_PRELOAD } from '@kairos/telemetry';
+import { freePort, startServiceProcess } from '@kairos/testkit';
 import { BenchInfra } from './infra';
 import { runEngineBenchmark } from '@kairos/patterns';
 import { runProfileBenchmark } from '@kairos/enrichment';
@@ -10,6 +13,7 @@ import { runActionsBenchmark } from '@kairos/orchestration';
 import { runCeilingBenchmark } from './ceiling';
 import { runMeshBenchmark } from './mesh';
 
+const ROOT = join(__dirname, '..', '..', '..', '..');
 type Figures = Record<string, number>;
 interface Suite {
   description: string;
@@ -41,7 +45,23 @@ const SUITES: Record<string, Suite> = {
     async run(infra, figures) {
       await ceiling(infra, figures);
       const nats = await infra.natsServer();
-      const r = await runIngestBenchmark({ natsUrl: nats.url });
+      // Ingest runs as its own process, as deployed; the benchmark process is the client.
+      const grpcPort = await freePort();
+      const service = await startServiceProcess({
+        name: 'ingest',
+        script: join(ROOT, 'services', 'ingest', 'dist', 'src', 'main.js'),
+        requireTelemetry: TELEMETRY_PRELOAD,
+        env: {
+          NATS_URL: nats.url,
+          KAIROS_GRPC_PORT: String(grpcPort),
+          KAIROS_HTTP_PORT: '0',
+          LOG_LEVEL: 'warn',
+        },
+        readiness: { grpcPort },
+      });
+      const r = await runIngestBenchmark({ natsUrl: nats.url, address: `127.0.0.1:${grpcPort}` }).finally(
+        () => service.stop(),
+      );
       figures.ingest_events_per_s = r.ingest_events_per_s;
       figures.ingest_batched_events_per_s = r.batched_events_per_s;
       figures.ingest_streamed_events_per_s = r.streamed_events_per_s;

@@ -71,7 +71,9 @@ async function startBinary(
       ? ['--dbpath', dir, '--port', String(port), '--bind_ip', host, '--quiet']
       : [
           '--handler=sqlite',
-          `--sqlite-url=file:${dir}/`,
+          // WAL is FerretDB's default; NORMAL syncs at checkpoints instead of every commit, which
+          // cuts update p99 from ~40 ms to ~3 ms (docs/operations.md). Test data need not survive a crash.
+          `--sqlite-url=file:${dir}/?_pragma=synchronous(NORMAL)`,
           `--state-dir=${dir}`,
           `--listen-addr=${host}:${port}`,
           `--debug-addr=${host}:${await freePort()}`,
@@ -93,7 +95,42 @@ async function startBinary(
     throw err;
   }
   logOnce('mongo-source', `MongoDB: using local ${name} ${binary} (first at ${url})`);
+  if (name === 'ferretdb') await warnWhenIdLookupsScan(url, binary);
   return { url, source: 'binary', engine: name, stop, logs: () => proc.logs() };
+}
+
+/** Plan text of `find({_id})` on a scratch collection, as FerretDB's SQLite backend explains it. */
+export async function explainIdLookup(url: string): Promise<string> {
+  const client = new MongoClient(url);
+  const db = client.db(`kt_explain_${process.pid}_${randomBytes(3).toString('hex')}`);
+  try {
+    await client.connect();
+    await db.collection('probe').insertOne({ _id: 'probe' as never });
+    const res = await db.command({ explain: { find: 'probe', filter: { _id: 'probe' } } });
+    return JSON.stringify(res.queryPlanner ?? {});
+  } finally {
+    await db.dropDatabase().catch(() => undefined);
+    await client.close().catch(() => undefined);
+  }
+}
+
+const checkedBinaries = new Set<string>();
+
+/**
+ * An unpatched FerretDB v1 SQLite build scans the whole table for every `_id` lookup (see
+ * scripts/install-tools.sh); say so once per binary instead of letting tests get mysteriously slow.
+ */
+async function warnWhenIdLookupsScan(url: string, binary: string): Promise<void> {
+  if (checkedBinaries.has(binary)) return;
+  checkedBinaries.add(binary);
+  const plan = await explainIdLookup(url).catch(() => '');
+  if (/\bSCAN\b/.test(plan) && !/USING INDEX/.test(plan)) {
+    logOnce(
+      `ferretdb-scan:${binary}`,
+      `warning: ${binary} does not use the _id index for _id lookups (${plan}); ` +
+        `re-run 'scripts/install-tools.sh ferretdb' to build the patched FerretDB.`,
+    );
+  }
 }
 
 async function startContainer(options: StartMongoOptions, timeoutMs: number): Promise<MongoServer> {
@@ -120,6 +157,8 @@ async function startContainer(options: StartMongoOptions, timeoutMs: number): Pr
 /**
  * Provides a MongoDB-wire server: `MONGO_URL` when set; a container when a container runtime answers;
  * otherwise a local `mongod`, then `ferretdb` (SQLite backend), on a free port with a temporary dir.
+ * FerretDB's PostgreSQL backend was measured and is not used: slower `_id` lookups that grow with the
+ * collection and no better atomicity (docs/operations.md, "MongoDB-wire database on this machine").
  */
 export async function startMongo(options: StartMongoOptions = {}): Promise<MongoServer> {
   const timeoutMs = options.startupTimeoutMs ?? 30_000;

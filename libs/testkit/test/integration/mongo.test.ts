@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { MongoClient, MongoServerError } from 'mongodb';
-import { useMongo } from '../../src';
+import { MongoClient, MongoServerError, ObjectId } from 'mongodb';
+import { explainIdLookup, useMongo } from '../../src';
 
 describe('useMongo', () => {
   const mongo = useMongo({ ignoreEnv: true, dbPrefix: 'testkit' });
@@ -37,5 +37,26 @@ describe('useMongo', () => {
 
   it('gives each suite its own database name', () => {
     assert.match(mongo.dbName, /^testkit_\d+_[0-9a-f]{8}$/);
+  });
+
+  it('finds, updates and deletes documents by string, ObjectId and numeric _id', async () => {
+    const things = mongo.db.collection<{ _id: string | number | ObjectId; n: number }>('ids');
+    const ids: (string | number | ObjectId)[] = ['cust-1', new ObjectId(), 42];
+    await things.insertMany(ids.map((_id, n) => ({ _id, n })));
+    for (const [n, _id] of ids.entries()) {
+      assert.deepEqual(await things.findOne({ _id }), { _id, n }, `findOne ${String(_id)}`);
+      const updated = await things.updateOne({ _id }, { $inc: { n: 10 } });
+      assert.equal(updated.modifiedCount, 1, `updateOne ${String(_id)}`);
+      assert.equal((await things.findOne({ _id }))?.n, n + 10);
+    }
+    assert.equal((await things.deleteOne({ _id: ids[1] })).deletedCount, 1);
+    assert.deepEqual((await things.find({}).toArray()).map((d) => d._id).sort(), [42, 'cust-1'].sort());
+  });
+
+  it('looks up _id through the _id index instead of scanning when the server is FerretDB', async () => {
+    // The plan text checked here is FerretDB's SQLite backend's; mongod always uses the _id index.
+    if (mongo.server.engine !== 'ferretdb') return;
+    const plan = await explainIdLookup(mongo.url);
+    assert.match(plan, /USING INDEX/, `plan: ${plan}`);
   });
 });

@@ -137,6 +137,23 @@ describe('e2e: an event sent to ingest ends as a delivered email, in one trace a
       );
     }
 
+    const [fired] = await readUntil(
+      nc,
+      STREAMS.TRIGGERS.name,
+      'triggers.fired.>',
+      (m) => SCHEMAS.TriggerFired.type.decode(m.data),
+      (items) => items.some((f) => f.customerId === customerId),
+    ).then((all) => all.filter((f) => f.customerId === customerId));
+    assert.equal(fired.trigger, 'e2e-viewed-then-carted');
+    assert.deepEqual(
+      fired.matched.map((m) => [m.alias, m.eventId]),
+      [
+        ['view', `${customerId}-0`],
+        ['add', `${customerId}-1`],
+      ],
+    );
+    assert.ok(fired.explanation.length > 0, 'the fired trigger explains itself');
+
     const outcomes = await readUntil(
       nc,
       STREAMS.ACTIONS.name,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ChannelCredentials, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { context, propagation } from '@opentelemetry/api';
 import { events, ingest } from '@kairos/contracts';
 
 export type EventCategory = 'customer_action' | 'system' | 'time_based' | 'external' | 'predicted';
@@ -109,6 +110,19 @@ function channelCredentials(tls: KairosClientOptions['tls']): ChannelCredentials
   return credentials.createSsl(pem(tls.ca), pem(tls.key), pem(tls.cert));
 }
 
+/**
+ * Carries the caller's trace context (W3C traceparent/tracestate, when the application traces) in
+ * the event itself: batching mixes events from many callers into one call, so call metadata cannot
+ * say which trace each event belongs to. Ingest continues each event's trace from it.
+ */
+function attachTraceContext(event: events.Event): void {
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  if (!carrier.traceparent) return;
+  event.context ??= events.EventContext.fromPartial({});
+  event.context.attributes = { ...event.context.attributes, ...carrier };
+}
+
 function toProto(e: TrackEvent): events.Event {
   if (e.category !== undefined && !(e.category in CATEGORY))
     throw new TypeError(`unknown category '${e.category}'`);
@@ -189,6 +203,7 @@ export class KairosClient {
   async track(event: TrackEvent): Promise<TrackResult> {
     if (this.closed) throw new Error('KairosClient is closed');
     const proto = toProto(event);
+    attachTraceContext(proto);
     while (this.buffered >= this.opts.maxBufferedEvents) {
       await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
       if (this.closed) throw new Error('KairosClient is closed');
@@ -205,6 +220,7 @@ export class KairosClient {
   async trackNow(event: TrackEvent): Promise<TrackResult> {
     if (this.closed) throw new Error('KairosClient is closed');
     const proto = toProto(event);
+    attachTraceContext(proto);
     const res = await this.withRetries<ingest.TrackResponse>((md, deadline, cb) =>
       this.client.track({ event: proto }, md, { deadline }, cb),
     ).catch((err: unknown) => {

@@ -1,3 +1,4 @@
+import { context, propagation, trace, type Context } from '@opentelemetry/api';
 import { status } from '@grpc/grpc-js';
 import { events, ingest, partitionOf, SCHEMAS, subjects } from '@kairos/contracts';
 import type { Publisher } from '@kairos/messaging';
@@ -8,6 +9,19 @@ import type { Classifier } from './classification';
 import type { Prioritizer } from './prioritization';
 import { INGEST_TOKENS } from './tokens';
 import { validateAndComplete, type ValidationLimits } from './validation';
+
+/**
+ * The trace an event belongs to when its client batched it (`context.attributes.traceparent`, set by
+ * @kairos/client) and that trace differs from the call's: the event's PRODUCER span then continues
+ * the caller's trace instead of the batch call's.
+ */
+function eventTraceContext(event: events.Event): Context | undefined {
+  const carrier = event.context?.attributes;
+  if (!carrier?.traceparent) return undefined;
+  const callTrace = trace.getSpan(context.active())?.spanContext().traceId;
+  if (callTrace && carrier.traceparent.includes(callTrace)) return undefined;
+  return propagation.extract(context.active(), carrier);
+}
 
 const { EventOutcome } = ingest;
 type EventResult = ingest.EventResult;
@@ -111,7 +125,9 @@ export class Ingestor {
       event.category,
       event.type,
     );
-    const ack = await this.publisher.publish(subject, SCHEMAS.Event, event, { msgId: event.id });
+    const publish = () => this.publisher.publish(subject, SCHEMAS.Event, event, { msgId: event.id });
+    const eventTrace = eventTraceContext(event);
+    const ack = await (eventTrace ? context.with(eventTrace, publish) : publish());
     return {
       eventId: event.id,
       outcome: ack.duplicate ? EventOutcome.EVENT_OUTCOME_DUPLICATE : EventOutcome.EVENT_OUTCOME_ACCEPTED,

@@ -16,7 +16,7 @@
  * (time, arrival) order. Events older than the watermark are late: dropped and counted.
  * With allowedLatenessMs = 0 an in-order event is processed immediately.
  */
-import { createHash } from 'node:crypto';
+import { hash as oneShotHash } from 'node:crypto';
 import type { Condition, ConditionContext, EngineEvent, TriggerSpec } from './ast';
 import {
   compileTrigger,
@@ -152,9 +152,45 @@ function strip(e: EngineEvent): BoundEvent {
   return { id: e.id, type: e.type, customerId: e.customerId, time: e.time, properties: e.properties };
 }
 
-function iso(t: number): string {
-  const d = new Date(t);
-  return Number.isNaN(d.getTime()) ? String(t) : d.toISOString();
+/** Largest epoch ms whose ISO string still has a 4-digit year (9999-12-31T23:59:59.999Z). */
+const ISO_FAST_MAX = 253_402_300_800_000;
+
+function pad2(v: number): string {
+  return v < 10 ? `0${v}` : `${v}`;
+}
+
+/**
+ * `new Date(t).toISOString()` (or String(t) for an invalid date), computed arithmetically for integer
+ * times in [1970, 10000): explanations format many times per firing and Date objects are costly.
+ */
+export function iso(t: number): string {
+  if (!(t >= 0 && t < ISO_FAST_MAX && t % 1 === 0)) {
+    const d = new Date(t);
+    return Number.isNaN(d.getTime()) ? String(t) : d.toISOString();
+  }
+  const days = Math.floor(t / 86_400_000);
+  let rest = t - days * 86_400_000;
+  const h = Math.floor(rest / 3_600_000);
+  rest -= h * 3_600_000;
+  const mi = Math.floor(rest / 60_000);
+  rest -= mi * 60_000;
+  const s = Math.floor(rest / 1000);
+  const ms = rest - s * 1000;
+  // civil-from-days (H. Hinnant), days >= 0.
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor(
+    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365,
+  );
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  const yyyy = y < 1000 ? `000${y}`.slice(-4) : `${y}`;
+  const mss = ms < 10 ? `00${ms}` : ms < 100 ? `0${ms}` : `${ms}`;
+  return `${yyyy}-${pad2(m)}-${pad2(d)}T${pad2(h)}:${pad2(mi)}:${pad2(s)}.${mss}Z`;
 }
 
 export function firedTriggerId(
@@ -164,10 +200,11 @@ export function firedTriggerId(
   matchedEventIds: readonly string[],
   deadline: number | undefined,
 ): string {
-  return createHash('sha256')
-    .update(JSON.stringify([trigger, version, customerId, matchedEventIds, deadline ?? null]))
-    .digest('hex')
-    .slice(0, 32);
+  return oneShotHash(
+    'sha256',
+    JSON.stringify([trigger, version, customerId, matchedEventIds, deadline ?? null]),
+    'hex',
+  ).slice(0, 32);
 }
 
 function signature(t: CompiledTrigger): string {

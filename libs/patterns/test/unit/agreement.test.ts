@@ -7,6 +7,9 @@ import { validatePattern } from '../../src/validate';
 import { opsArb, triggersArb } from '../generators';
 import { referenceFires, type Op } from '../reference-evaluator';
 
+/** PATTERNS_PROPERTY_RUNS=10 multiplies the property runs (use while changing the engine). */
+const RUNS = Number(process.env.PATTERNS_PROPERTY_RUNS ?? 1);
+
 const key = (trigger: string, customerId: string, firedAt: number, ids: string[]): string =>
   `${trigger}|${customerId}|${firedAt}|${ids.join(',')}`;
 
@@ -42,7 +45,7 @@ describe('engine agrees with the brute-force reference evaluator', () => {
       fc.property(triggersArb, (triggers: TriggerSpec[]) => {
         for (const t of triggers) assert.deepEqual(validatePattern(t.pattern), []);
       }),
-      { numRuns: 200 },
+      { numRuns: 200 * RUNS },
     );
   });
 
@@ -60,7 +63,7 @@ describe('engine agrees with the brute-force reference evaluator', () => {
           .sort();
         assert.deepEqual(got, want);
       }),
-      { numRuns: 400 },
+      { numRuns: 400 * RUNS },
     );
   });
 
@@ -81,7 +84,7 @@ describe('engine agrees with the brute-force reference evaluator', () => {
           straight.map((f) => [f.id, f.firedAt, f.explanation]),
         );
       }),
-      { numRuns: 200 },
+      { numRuns: 200 * RUNS },
     );
   });
 });

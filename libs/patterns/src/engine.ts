@@ -90,9 +90,18 @@ interface TriggerState {
   timerAt: number;
 }
 
+/** Everything the engine keeps for one customer: one map lookup per event instead of one per trigger. */
+interface CustomerRecord {
+  /** Trigger states indexed by Slot.index (undefined: none). */
+  states: Array<TriggerState | undefined>;
+  /** Defined entries of `states`; the record is removed when it drops to 0. */
+  live: number;
+}
+
 interface Slot {
   compiled: CompiledTrigger;
-  states: Map<string, TriggerState>;
+  /** Position in PatternEngine.slots and in CustomerRecord.states. */
+  index: number;
   scratch: Run | null;
   /** Discarded runs kept for reuse: fewer allocations of long-lived objects on the hot path. */
   pool: Run[];
@@ -213,6 +222,7 @@ function signature(t: CompiledTrigger): string {
 
 export class PatternEngine {
   private slots: Slot[] = [];
+  private customers = new Map<string, CustomerRecord>();
   private byType = new Map<string, Slot[]>();
   private watermark = -Infinity;
   private arrivalSeq = 0;
@@ -223,9 +233,11 @@ export class PatternEngine {
     (a, b) => a.event.time < b.event.time || (a.event.time === b.event.time && a.seq < b.seq),
   );
   private timers = new MinHeap<Timer>((a, b) => a.at < b.at || (a.at === b.at && a.seq < b.seq));
-  /** Round-robin sweep over trigger states that drops partial matches whose window has ended. */
-  private sweepSlot = 0;
-  private sweepIter: Iterator<TriggerState> | null = null;
+  /** Round-robin sweep over customers that drops partial matches whose window has ended. */
+  private sweepIter: Iterator<CustomerRecord> | null = null;
+  /** The customer being swept (budgets count trigger states) and the next slot index in it. */
+  private sweepRec: CustomerRecord | null = null;
+  private sweepPos = 0;
   /** Reused condition context: conditions must not keep a reference to it. */
   private readonly ctx: {
     event: EngineEvent;
@@ -237,6 +249,8 @@ export class PatternEngine {
   private bound: BoundEvent | null = null;
   private curSlot: Slot | null = null;
   private curCustomer = '';
+  /** The record of curCustomer while an event is handled (a dropped record reads as all-undefined). */
+  private curRec: CustomerRecord | undefined = undefined;
   readonly stats: EngineStats = {
     eventsProcessed: 0,
     lateEventsDropped: 0,
@@ -311,7 +325,10 @@ export class PatternEngine {
     this.bound = null;
     const slots = this.byType.get(e.type);
     if (slots === undefined) return;
+    this.curCustomer = e.customerId;
+    this.curRec = this.customers.get(e.customerId);
     for (let i = 0; i < slots.length; i++) this.processSlot(slots[i], e);
+    this.curRec = undefined;
   }
 
   private fireTimers(w: number): void {
@@ -332,7 +349,13 @@ export class PatternEngine {
   // ---------------------------------------------------------------- per trigger and customer
 
   private stateFor(slot: Slot, customerId: string): TriggerState {
-    let st = slot.states.get(customerId);
+    let rec = this.customers.get(customerId);
+    if (rec === undefined) {
+      rec = { states: new Array<TriggerState | undefined>(this.slots.length), live: 0 };
+      this.customers.set(customerId, rec);
+    }
+    if (customerId === this.curCustomer) this.curRec = rec;
+    let st = rec.states[slot.index];
     if (st === undefined) {
       st = {
         customerId,
@@ -343,7 +366,8 @@ export class PatternEngine {
         failures: undefined,
         timerAt: Infinity,
       };
-      slot.states.set(customerId, st);
+      rec.states[slot.index] = st;
+      rec.live++;
     }
     return st;
   }
@@ -351,15 +375,18 @@ export class PatternEngine {
   private dropState(slot: Slot, customerId: string, st: TriggerState): void {
     // Invalidate its timer entries; only delete the map entry if it still is this state.
     st.timerAt = -Infinity;
-    if (slot.states.get(customerId) === st) slot.states.delete(customerId);
+    const rec = this.customers.get(customerId);
+    if (rec === undefined || rec.states[slot.index] !== st) return;
+    rec.states[slot.index] = undefined;
+    if (--rec.live === 0) this.customers.delete(customerId);
   }
 
   private processSlot(slot: Slot, e: EngineEvent): void {
     const t = slot.compiled;
     const cid = e.customerId;
     this.curSlot = slot;
-    this.curCustomer = cid;
-    const st = slot.states.get(cid);
+    const rec = this.curRec;
+    const st = rec === undefined ? undefined : rec.states[slot.index];
     if (st !== undefined && st.runs.length > 0) {
       if (t.hasTimers) this.advanceState(slot, st, e.time);
       let removed = false;
@@ -438,29 +465,43 @@ export class PatternEngine {
   }
 
   /**
-   * Drops partial matches whose window ended before the watermark, visiting up to `budget` states
+   * Drops partial matches whose window ended before the watermark, visiting up to `budget` trigger states
    * (states touched by events or deadlines are cleaned on the spot; this reaches the idle ones).
    */
   private sweep(budget: number): void {
     const w = this.watermark;
     const slots = this.slots;
-    while (budget > 0 && slots.length > 0) {
-      budget--;
-      if (this.sweepIter === null) this.sweepIter = slots[this.sweepSlot % slots.length].states.values();
-      const next = this.sweepIter.next();
-      if (next.done === true) {
-        this.sweepIter = null;
-        this.sweepSlot = (this.sweepSlot + 1) % slots.length;
-        continue;
+    let restarted = false;
+    while (budget > 0) {
+      let rec = this.sweepRec;
+      if (rec === null) {
+        if (this.sweepIter === null) this.sweepIter = this.customers.values();
+        const next = this.sweepIter.next();
+        if (next.done === true) {
+          this.sweepIter = null;
+          // At most one pass per call over an engine with fewer states than the budget.
+          if (restarted) return;
+          restarted = true;
+          continue;
+        }
+        rec = this.sweepRec = next.value;
+        this.sweepPos = 0;
       }
-      const st = next.value;
-      if (st.runs.length === 0) continue;
-      let expired = false;
-      for (const r of st.runs) if (r.expiry < w) expired = true;
-      if (!expired) continue;
-      const slot = slots[this.sweepSlot % slots.length];
-      this.removeRuns(slot, st, w);
-      if (isEmpty(st)) this.dropState(slot, st.customerId, st);
+      const states = rec.states;
+      while (budget > 0 && this.sweepPos < states.length) {
+        const i = this.sweepPos++;
+        const st = states[i];
+        if (st === undefined) continue;
+        budget--;
+        if (st.runs.length === 0) continue;
+        let expired = false;
+        for (const r of st.runs) if (r.expiry < w) expired = true;
+        if (!expired) continue;
+        const slot = slots[i];
+        this.removeRuns(slot, st, w);
+        if (isEmpty(st)) this.dropState(slot, st.customerId, st);
+      }
+      if (this.sweepPos >= states.length) this.sweepRec = null;
     }
   }
 
@@ -935,26 +976,56 @@ export class PatternEngine {
       names.add(c.spec.name);
     }
     const old = new Map(this.slots.map((s) => [s.compiled.spec.name, s]));
-    const slots: Slot[] = compiled.map((c) => {
-      const prev = old.get(c.spec.name);
-      const slot: Slot = { compiled: c, states: new Map(), scratch: null, pool: [], active: true };
-      if (prev === undefined) return slot;
-      if (prev.compiled.spec.version === c.spec.version && signature(prev.compiled) === signature(c)) {
-        slot.states = prev.states;
-      } else {
-        for (const [cid, st] of prev.states) {
-          if (st.lastFiredAt === undefined) continue;
-          const fresh = this.stateFor(slot, cid);
-          fresh.lastFiredAt = st.lastFiredAt;
-          fresh.lastSuppressed = st.lastSuppressed;
+    const slots: Slot[] = compiled.map((c, index) => ({
+      compiled: c,
+      index,
+      scratch: null,
+      pool: [],
+      active: true,
+    }));
+    // Per new slot: the old slot index whose states it keeps, or (~old index) to keep only cooldowns.
+    const from = slots.map((slot) => {
+      const prev = old.get(slot.compiled.spec.name);
+      if (prev === undefined) return undefined;
+      const same =
+        prev.compiled.spec.version === slot.compiled.spec.version &&
+        signature(prev.compiled) === signature(slot.compiled);
+      return same ? prev.index : ~prev.index;
+    });
+    for (const [cid, rec] of this.customers) {
+      const states = new Array<TriggerState | undefined>(slots.length);
+      let live = 0;
+      for (let i = 0; i < slots.length; i++) {
+        const f = from[i];
+        if (f === undefined) continue;
+        const prevSt = rec.states[f >= 0 ? f : ~f];
+        if (prevSt === undefined) continue;
+        if (f >= 0) {
+          states[i] = prevSt;
+          live++;
+        } else if (prevSt.lastFiredAt !== undefined) {
+          states[i] = {
+            customerId: cid,
+            runs: [],
+            runSeq: 0,
+            lastFiredAt: prevSt.lastFiredAt,
+            lastSuppressed: prevSt.lastSuppressed,
+            failures: undefined,
+            timerAt: Infinity,
+          };
+          live++;
         }
       }
-      return slot;
-    });
+      if (live === 0) this.customers.delete(cid);
+      else {
+        rec.states = states;
+        rec.live = live;
+      }
+    }
     for (const s of this.slots) s.active = false;
     this.slots = slots;
     this.sweepIter = null;
-    this.sweepSlot = 0;
+    this.sweepRec = null;
     this.byType = new Map();
     for (const s of slots) {
       for (const type of s.compiled.types) {
@@ -970,7 +1041,9 @@ export class PatternEngine {
     this.timers.clear();
     for (const slot of this.slots) {
       if (!slot.compiled.hasTimers) continue;
-      for (const [cid, st] of slot.states) {
+      for (const [cid, rec] of this.customers) {
+        const st = rec.states[slot.index];
+        if (st === undefined) continue;
         st.timerAt = Infinity;
         for (const r of st.runs) this.computeTimers(slot.compiled, r);
         this.schedule(slot, cid, st);
@@ -999,7 +1072,7 @@ export class PatternEngine {
     }
     const t = slot.compiled;
     const spec = t.spec;
-    const st = slot.states.get(customerId);
+    const st = this.customers.get(customerId)?.states[slot.index];
     const partialMatches: PartialMatchExplanation[] = [];
     const conditionFailures: ConditionFailure[] = [];
     const ex: Explanation = {
@@ -1091,6 +1164,16 @@ export class PatternEngine {
     return out;
   }
 
+  /** One trigger's states, by customer. */
+  private statesOf(slot: Slot): Array<[string, TriggerState]> {
+    const out: Array<[string, TriggerState]> = [];
+    for (const [cid, rec] of this.customers) {
+      const st = rec.states[slot.index];
+      if (st !== undefined) out.push([cid, st]);
+    }
+    return out;
+  }
+
   /** A JSON-serializable deep copy of the whole engine state (buffered events included). */
   snapshot(): EngineSnapshot {
     const snap: EngineSnapshot = {
@@ -1102,7 +1185,9 @@ export class PatternEngine {
       triggers: this.slots.map((s) => ({
         name: s.compiled.spec.name,
         version: s.compiled.spec.version,
-        states: [...s.states].map(([cid, st]) => [cid, this.serializeState(st)] as [string, SerializedState]),
+        states: this.statesOf(s).map(
+          ([cid, st]) => [cid, this.serializeState(st)] as [string, SerializedState],
+        ),
       })),
     };
     return JSON.parse(JSON.stringify(snap)) as EngineSnapshot;
@@ -1121,11 +1206,11 @@ export class PatternEngine {
     this.buffer.clear();
     for (const b of snap.buffer) this.buffer.push(b);
     this.sweepIter = null;
-    this.sweepSlot = 0;
+    this.sweepRec = null;
+    this.customers = new Map();
     Object.assign(this.stats, snap.stats);
     const byName = new Map(snap.triggers.map((t) => [t.name, t]));
     for (const slot of this.slots) {
-      slot.states = new Map();
       slot.scratch = null;
       const saved = byName.get(slot.compiled.spec.name);
       if (saved === undefined) continue;
@@ -1160,13 +1245,13 @@ export class PatternEngine {
     let bytes = 0;
     if (customerId === undefined) {
       for (const b of this.buffer.toArray()) bytes += Buffer.byteLength(JSON.stringify(b));
-      for (const slot of this.slots) for (const [cid, st] of slot.states) bytes += this.stateSize(cid, st);
+      for (const [cid, rec] of this.customers)
+        for (const st of rec.states) if (st !== undefined) bytes += this.stateSize(cid, st);
       return bytes;
     }
-    for (const slot of this.slots) {
-      const st = slot.states.get(customerId);
-      if (st !== undefined) bytes += this.stateSize(customerId, st);
-    }
+    const rec = this.customers.get(customerId);
+    if (rec !== undefined)
+      for (const st of rec.states) if (st !== undefined) bytes += this.stateSize(customerId, st);
     return bytes;
   }
 
@@ -1177,15 +1262,15 @@ export class PatternEngine {
 
   /** Customers with any state (partial matches, cooldown bookkeeping, condition-failure records). */
   customersWithState(): string[] {
-    const set = new Set<string>();
-    for (const slot of this.slots) for (const cid of slot.states.keys()) set.add(cid);
-    return [...set].sort();
+    return [...this.customers.keys()].sort();
   }
 
   /** Forgets one customer (e.g. erasure request). */
   dropCustomer(customerId: string): void {
+    const rec = this.customers.get(customerId);
+    if (rec === undefined) return;
     for (const slot of this.slots) {
-      const st = slot.states.get(customerId);
+      const st = rec.states[slot.index];
       if (st !== undefined) this.dropState(slot, customerId, st);
     }
   }

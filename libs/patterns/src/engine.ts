@@ -421,7 +421,9 @@ export class PatternEngine {
       return;
     }
     run.seq = state.runSeq++;
-    state.runs.push(run);
+    // A literal holds exactly one element; push onto [] would reserve 17 (most states keep one run).
+    if (state.runs.length === 0) state.runs = [run];
+    else state.runs.push(run);
     if (state.runs.length > this.maxRuns) {
       this.release(slot, state.runs.shift() as Run);
       this.stats.partialMatchesEvicted++;
@@ -660,14 +662,16 @@ export class PatternEngine {
       case K_COUNT: {
         if (e.type !== node.type) return false;
         if (node.where !== undefined && !this.check(node, node.where, t, run, e)) return false;
-        let list = run.ev[i] as BoundEvent[] | null;
-        if (list === null) list = run.ev[i] = [];
-        const from = e.time - node.withinMs;
-        let drop = 0;
-        while (drop < list.length && list[drop].time < from) drop++;
-        if (drop > 0) list.splice(0, drop);
         const s = this.bound ?? (this.bound = strip(e));
-        list.push(s);
+        let list = run.ev[i] as BoundEvent[] | null;
+        if (list === null) list = run.ev[i] = [s];
+        else {
+          const from = e.time - node.withinMs;
+          let drop = 0;
+          while (drop < list.length && list[drop].time < from) drop++;
+          if (drop > 0) list.splice(0, drop);
+          list.push(s);
+        }
         n[b + 1] = list[0].time;
         if (list.length >= node.atLeast) {
           n[b] = DONE;

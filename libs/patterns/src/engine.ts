@@ -60,17 +60,50 @@ const SWEEP_PER_ADVANCE = 50_000;
 const NO_BINDINGS: Record<string, BoundEvent> = Object.freeze({}) as Record<string, BoundEvent>;
 const EMPTY_PROFILE: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
-/** One partial match. Plain data so it snapshots as JSON. */
-interface Run {
-  seq: number;
-  n: number[];
-  /** event node: its event; count node: the events in its window. */
-  ev: Array<BoundEvent | BoundEvent[] | null>;
-  /** Next absence deadline in this run and the sequence node waiting on it (Infinity / -1 if none). */
-  deadline: number;
-  deadlineNode: number;
+/** Run.n past the node entries: [seq, deadline, deadlineNode, expiry]. */
+const META = 4;
+
+/**
+ * One partial match. Its numbers live in one double array (node entries, then META): number fields
+ * of objects are boxed heap numbers, and partial matches are the engine's bulk of long-lived objects.
+ */
+class Run {
+  constructor(
+    /** Node entries (STRIDE per node), then seq, deadline, deadlineNode, expiry. */
+    readonly n: number[],
+    /** event node: its event; count node: the events in its window. */
+    readonly ev: Array<BoundEvent | BoundEvent[] | null>,
+    /** Index of the META entries in n (nodes * STRIDE). */
+    readonly m: number,
+  ) {}
+
+  get seq(): number {
+    return this.n[this.m];
+  }
+  set seq(v: number) {
+    this.n[this.m] = v;
+  }
+  /** Next absence deadline in this run (Infinity if none). */
+  get deadline(): number {
+    return this.n[this.m + 1];
+  }
+  set deadline(v: number) {
+    this.n[this.m + 1] = v;
+  }
+  /** The sequence node waiting on `deadline` (-1 if none). */
+  get deadlineNode(): number {
+    return this.n[this.m + 2];
+  }
+  set deadlineNode(v: number) {
+    this.n[this.m + 2] = v;
+  }
   /** After this time the run can no longer complete (a window ended); Infinity if unbounded. */
-  expiry: number;
+  get expiry(): number {
+    return this.n[this.m + 3];
+  }
+  set expiry(v: number) {
+    this.n[this.m + 3] = v;
+  }
 }
 
 interface FailureRecord {
@@ -572,22 +605,24 @@ export class PatternEngine {
   }
 
   private newRun(t: CompiledTrigger): Run {
-    const n = new Array<number>(t.nodes.length * STRIDE);
+    const m = t.nodes.length * STRIDE;
+    const n = new Array<number>(m + META);
     const ev = new Array<BoundEvent | BoundEvent[] | null>(t.nodes.length);
-    const run: Run = { seq: 0, n, ev, deadline: Infinity, deadlineNode: -1, expiry: Infinity };
+    const run = new Run(n, ev, m);
     this.resetRun(t, run);
     return run;
   }
 
   private resetRun(t: CompiledTrigger, run: Run): void {
     const n = run.n;
-    for (let i = 0; i < n.length; i += STRIDE) {
+    for (let i = 0; i < run.m; i += STRIDE) {
       n[i] = PENDING;
       n[i + 1] = NaN;
       n[i + 2] = 0;
       n[i + 3] = NaN;
     }
     run.ev.fill(null);
+    run.seq = 0;
     run.deadline = Infinity;
     run.deadlineNode = -1;
     run.expiry = Infinity;
@@ -1158,7 +1193,7 @@ export class PatternEngine {
     if (st.runs.length > 0)
       out.runs = st.runs.map((r) => ({
         seq: r.seq,
-        n: r.n.map((x) => (x === x ? x : null)),
+        n: r.n.slice(0, r.m).map((x) => (x === x ? x : null)),
         ev: r.ev,
       }));
     if (st.runSeq > 0) out.runSeq = st.runSeq;
@@ -1230,14 +1265,9 @@ export class PatternEngine {
         for (const r of s.runs ?? []) {
           if (r.n.length !== width)
             throw new Error(`snapshot does not fit trigger '${slot.compiled.spec.name}'`);
-          st.runs.push({
-            seq: r.seq,
-            n: r.n.map((x) => (x === null ? NaN : x)),
-            ev: r.ev,
-            deadline: Infinity,
-            deadlineNode: -1,
-            expiry: Infinity,
-          });
+          const n = r.n.map((x) => (x === null ? NaN : x));
+          n.push(r.seq, Infinity, -1, Infinity);
+          st.runs.push(new Run(n, r.ev, width));
         }
       }
     }

@@ -121,6 +121,8 @@ interface TriggerState {
   failures: Record<number, FailureRecord> | undefined;
   /** Time of this state's entry in the timer heap (Infinity: none). */
   timerAt: number;
+  /** Sequence number of that entry: ties at the same time fire in entry order, also after restore. */
+  timerSeq: number;
 }
 
 /** Everything the engine keeps for one customer: one map lookup per event instead of one per trigger. */
@@ -160,6 +162,8 @@ export interface EngineSnapshot {
   format: 'kairos.patterns.v1';
   watermark: number | null;
   arrivalSeq: number;
+  /** Next timer entry sequence number (absent in snapshots of earlier builds). */
+  timerSeq?: number;
   buffer: Buffered[];
   stats: EngineStats;
   triggers: Array<{ name: string; version: number; states: Array<[string, SerializedState]> }>;
@@ -178,6 +182,8 @@ interface SerializedState {
   lastFiredAt?: number;
   lastSuppressed?: { at: number; eventIds: string[] };
   failures?: Record<string, FailureRecord>;
+  /** The state's live timer entry [at, seq] (absent in snapshots of earlier builds: recomputed). */
+  timer?: [number, number];
 }
 
 /** Nothing worth keeping: no partial match, no cooldown bookkeeping, no failure record. */
@@ -369,7 +375,7 @@ export class PatternEngine {
       if (top.at > w) break;
       this.timers.pop();
       const st = top.state;
-      if (!top.slot.active || st.timerAt !== top.at) continue;
+      if (!top.slot.active || st.timerAt !== top.at || st.timerSeq !== top.seq) continue;
       st.timerAt = Infinity;
       this.curSlot = top.slot;
       this.curCustomer = top.customerId;
@@ -398,6 +404,7 @@ export class PatternEngine {
         lastSuppressed: undefined,
         failures: undefined,
         timerAt: Infinity,
+        timerSeq: -1,
       };
       rec.states[slot.index] = st;
       rec.live++;
@@ -495,7 +502,8 @@ export class PatternEngine {
     for (const r of st.runs) if (r.deadline < at) at = r.deadline;
     if (at < st.timerAt) {
       st.timerAt = at;
-      this.timers.push({ at, seq: this.timerSeq++, slot, customerId, state: st });
+      st.timerSeq = this.timerSeq++;
+      this.timers.push({ at, seq: st.timerSeq, slot, customerId, state: st });
     }
   }
 
@@ -1051,6 +1059,7 @@ export class PatternEngine {
             lastSuppressed: prevSt.lastSuppressed,
             failures: undefined,
             timerAt: Infinity,
+            timerSeq: -1,
           };
           live++;
         }
@@ -1083,9 +1092,16 @@ export class PatternEngine {
       for (const [cid, rec] of this.customers) {
         const st = rec.states[slot.index];
         if (st === undefined) continue;
-        st.timerAt = Infinity;
         for (const r of st.runs) this.computeTimers(slot.compiled, r);
-        this.schedule(slot, cid, st);
+        // Keep a live entry (same time and sequence number) so ties fire in the same order as before.
+        const at = st.timerAt;
+        if (at !== Infinity && st.timerSeq >= 0) {
+          this.schedule(slot, cid, st);
+          if (st.timerAt === at) this.timers.push({ at, seq: st.timerSeq, slot, customerId: cid, state: st });
+        } else {
+          st.timerAt = Infinity;
+          this.schedule(slot, cid, st);
+        }
       }
     }
   }
@@ -1200,6 +1216,7 @@ export class PatternEngine {
     if (st.lastFiredAt !== undefined) out.lastFiredAt = st.lastFiredAt;
     if (st.lastSuppressed !== undefined) out.lastSuppressed = st.lastSuppressed;
     if (st.failures !== undefined) out.failures = st.failures;
+    if (st.timerAt !== Infinity && st.timerSeq >= 0) out.timer = [st.timerAt, st.timerSeq];
     return out;
   }
 
@@ -1219,6 +1236,7 @@ export class PatternEngine {
       format: 'kairos.patterns.v1',
       watermark: Number.isFinite(this.watermark) ? this.watermark : null,
       arrivalSeq: this.arrivalSeq,
+      timerSeq: this.timerSeq,
       buffer: this.buffer.toArray(),
       stats: { ...this.stats },
       triggers: this.slots.map((s) => ({
@@ -1242,6 +1260,7 @@ export class PatternEngine {
     const snap = JSON.parse(JSON.stringify(snapshot)) as EngineSnapshot;
     this.watermark = snap.watermark === null ? -Infinity : snap.watermark;
     this.arrivalSeq = snap.arrivalSeq;
+    if (snap.timerSeq !== undefined) this.timerSeq = snap.timerSeq;
     this.buffer.clear();
     for (const b of snap.buffer) this.buffer.push(b);
     this.sweepIter = null;
@@ -1261,6 +1280,7 @@ export class PatternEngine {
         st.lastSuppressed = s.lastSuppressed;
         if (!sameVersion) continue;
         st.runSeq = s.runSeq ?? 0;
+        if (s.timer !== undefined) [st.timerAt, st.timerSeq] = s.timer;
         if (s.failures !== undefined) st.failures = s.failures as unknown as Record<number, FailureRecord>;
         for (const r of s.runs ?? []) {
           if (r.n.length !== width)

@@ -532,6 +532,36 @@ describe('state: bounds, hot reload, snapshot', () => {
     assert.deepEqual(b, a);
     assert.deepEqual(restored.snapshot(), original.snapshot());
   });
+
+  it('after restore, absences due at the same time fire in the same order as without restore', () => {
+    const triggers = [
+      trigger('abandon', {
+        kind: 'sequence',
+        steps: [
+          { kind: 'event', type: 'c' },
+          { kind: 'absent', pattern: { kind: 'event', type: 'a' }, forMs: 1 },
+        ],
+      }),
+      trigger('big-a', {
+        kind: 'event',
+        type: 'a',
+        where: cond('event.properties.v > 1', (c) => (c.event.properties.v as number) > 1),
+      }),
+    ];
+    // c2 gets state first (a failed condition), but c1's absence is scheduled first.
+    const head = [ev('e0', 'a', 0, { v: 0 }, 'c2'), ev('e1', 'c', 18, {}, 'c1'), ev('e2', 'c', 18, {}, 'c2')];
+    const straight = new PatternEngine(triggers);
+    const want = run(straight, [...head, { advance: 19 }]);
+    assert.deepEqual(
+      want.map((f) => f.customerId),
+      ['c1', 'c2'],
+    );
+    const first = new PatternEngine(triggers);
+    run(first, head);
+    const restored = new PatternEngine(triggers);
+    restored.restore(JSON.parse(JSON.stringify(first.snapshot())));
+    assert.deepEqual(run(restored, [{ advance: 19 }]), want);
+  });
 });
 
 describe('explain', () => {

@@ -39,15 +39,24 @@ go_install() { # name package@version
 # FerretDB v1.24.2's SQLite backend filters `_id` with `_ferretdb_sjson->'$._id'` but indexes
 # `_ferretdb_sjson->"_id"`; SQLite only uses an expression index for the identical expression, so every
 # find/update/delete by `_id` scanned the whole table (200 ms per findOne at 100k docs). Writing the
-# filter as `->'_id'` (same JSON path) lets SQLite use the unique `_id` index. Bump FERRETDB_BUILD when
-# the patch changes so existing binaries are rebuilt.
-FERRETDB_BUILD="$FERRETDB_VERSION+kairos.1 (sqlite _id index)"
+# filter as `->'_id'` (same JSON path) lets SQLite use the unique `_id` index. Second, the `_id`
+# equality was pushed down only when it was the whole filter, so `{_id, version}` (optimistic
+# concurrency) or `{_id, state}` scanned everything again; it is now pushed down whenever present (the
+# handler re-applies the whole filter to the rows returned, so the result is unchanged). Bump
+# FERRETDB_BUILD when the patch changes so existing binaries are rebuilt.
+FERRETDB_BUILD="$FERRETDB_VERSION+kairos.2 (sqlite _id index, _id pushdown in compound filters)"
 
 patch_ferretdb_source() { # dir
   local file="$1/internal/backends/sqlite/metadata/metadata.go"
   sed -i "s|IDColumn = DefaultColumn + \"->'\\\$._id'\"|IDColumn = DefaultColumn + \"->'_id'\"|" "$file"
   if ! grep -q "IDColumn = DefaultColumn + \"->'_id'\"" "$file"; then
     log "ferretdb: could not apply the _id index patch to $file (source changed?)"
+    exit 1
+  fi
+  local query="$1/internal/backends/sqlite/collection.go"
+  sed -i 's|^\tif params.Filter.Len() == 1 {$|\tif params.Filter.Len() >= 1 {|' "$query"
+  if ! grep -q '^	if params.Filter.Len() >= 1 {$' "$query"; then
+    log "ferretdb: could not apply the _id pushdown patch to $query (source changed?)"
     exit 1
   fi
 }

@@ -100,13 +100,16 @@ async function startBinary(
 }
 
 /** Plan text of `find({_id})` on a scratch collection, as FerretDB's SQLite backend explains it. */
-export async function explainIdLookup(url: string): Promise<string> {
+export async function explainIdLookup(
+  url: string,
+  extraFilter: Record<string, unknown> = {},
+): Promise<string> {
   const client = new MongoClient(url);
   const db = client.db(`kt_explain_${process.pid}_${randomBytes(3).toString('hex')}`);
   try {
     await client.connect();
     await db.collection('probe').insertOne({ _id: 'probe' as never });
-    const res = await db.command({ explain: { find: 'probe', filter: { _id: 'probe' } } });
+    const res = await db.command({ explain: { find: 'probe', filter: { _id: 'probe', ...extraFilter } } });
     return JSON.stringify(res.queryPlanner ?? {});
   } finally {
     await db.dropDatabase().catch(() => undefined);

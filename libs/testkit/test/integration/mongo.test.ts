@@ -58,5 +58,8 @@ describe('useMongo', () => {
     if (mongo.server.engine !== 'ferretdb') return;
     const plan = await explainIdLookup(mongo.url);
     assert.match(plan, /USING INDEX/, `plan: ${plan}`);
+    // `_id` equality next to other conditions (optimistic concurrency: {_id, version}) uses it too.
+    const compound = await explainIdLookup(mongo.url, { version: 3 });
+    assert.match(compound, /USING INDEX/, `plan: ${compound}`);
   });
 });

@@ -121,10 +121,10 @@ export class ConsumeLoop<T> {
         messages.stop();
         return;
       }
-      if (s.type === 'heartbeats_missed' && s.count >= 3) {
-        this.opts.logger.warn({ consumer: this.name, missed: s.count }, 'heartbeats missed; restarting pull');
-        messages.stop();
-        return;
+      // Missed heartbeats are informational: the client re-pulls by itself. Stopping here would
+      // strand the messages already delivered to this iterator until their ack_wait ran out.
+      if (s.type === 'heartbeats_missed') {
+        this.opts.logger.debug({ consumer: this.name, missed: s.count }, 'heartbeats missed');
       }
     }
   }

@@ -53,9 +53,11 @@ const DONE = 1;
 const DEAD = 2;
 /** Per node in Run.n: [status, start (first event time, NaN if none), aux (sequence step / any winner), doneAt]. */
 const STRIDE = 4;
-const SWEEP_PER_EVENT = 1;
+/** Width of an expiry bucket: partial matches are dropped once the watermark passes their bucket. */
+const EXPIRY_BUCKET_MS = 1000;
+/** TriggerState.expiryBucket when the state is in no bucket. */
+const NO_BUCKET = -(2 ** 30);
 const RUN_POOL_SIZE = 1024;
-const SWEEP_PER_ADVANCE = 50_000;
 /** Shared by runs of triggers without aliases: never written to. */
 const NO_BINDINGS: Record<string, BoundEvent> = Object.freeze({}) as Record<string, BoundEvent>;
 const EMPTY_PROFILE: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
@@ -123,6 +125,8 @@ interface TriggerState {
   timerAt: number;
   /** Sequence number of that entry: ties at the same time fire in entry order, also after restore. */
   timerSeq: number;
+  /** Expiry bucket this state is queued in (NO_BUCKET: none); at most its earliest run expiry's. */
+  expiryBucket: number;
 }
 
 /** Everything the engine keeps for one customer: one map lookup per event instead of one per trigger. */
@@ -272,11 +276,12 @@ export class PatternEngine {
     (a, b) => a.event.time < b.event.time || (a.event.time === b.event.time && a.seq < b.seq),
   );
   private timers = new MinHeap<Timer>((a, b) => a.at < b.at || (a.at === b.at && a.seq < b.seq));
-  /** Round-robin sweep over customers that drops partial matches whose window has ended. */
-  private sweepIter: Iterator<CustomerRecord> | null = null;
-  /** The customer being swept (budgets count trigger states) and the next slot index in it. */
-  private sweepRec: CustomerRecord | null = null;
-  private sweepPos = 0;
+  /**
+   * States with partial matches that can expire, by expiry bucket (index = floor(expiry / width)):
+   * once the watermark passes a bucket its runs are dropped, so idle customers release their state.
+   */
+  private expiryBuckets = new Map<number, { slots: Slot[]; states: TriggerState[] }>();
+  private expiryKeys = new MinHeap<number>((a, b) => a < b);
   /** Reused condition context: conditions must not keep a reference to it. */
   private readonly ctx: {
     event: EngineEvent;
@@ -336,7 +341,7 @@ export class PatternEngine {
       this.buffer.push({ event, seq: this.arrivalSeq++ });
       this.advance(w);
     }
-    this.sweep(SWEEP_PER_EVENT);
+    this.expire(this.watermark, false);
     return out;
   }
 
@@ -345,7 +350,7 @@ export class PatternEngine {
     const out: FiredTrigger[] = (this.out = []);
     if (watermarkMs > this.watermark) {
       this.advance(watermarkMs);
-      this.sweep(SWEEP_PER_ADVANCE);
+      this.expire(this.watermark, true);
     }
     return out;
   }
@@ -405,6 +410,7 @@ export class PatternEngine {
         failures: undefined,
         timerAt: Infinity,
         timerSeq: -1,
+        expiryBucket: NO_BUCKET,
       };
       rec.states[slot.index] = st;
       rec.live++;
@@ -499,7 +505,24 @@ export class PatternEngine {
   /** Keeps one heap entry at the state's earliest absence deadline (stale entries are skipped when popped). */
   private schedule(slot: Slot, customerId: string, st: TriggerState): void {
     let at = Infinity;
-    for (const r of st.runs) if (r.deadline < at) at = r.deadline;
+    let expiry = Infinity;
+    for (const r of st.runs) {
+      if (r.deadline < at) at = r.deadline;
+      if (r.expiry < expiry) expiry = r.expiry;
+    }
+    if (expiry !== Infinity) {
+      const k = Math.floor(expiry / EXPIRY_BUCKET_MS);
+      if (st.expiryBucket === NO_BUCKET || k < st.expiryBucket) {
+        st.expiryBucket = k;
+        let bucket = this.expiryBuckets.get(k);
+        if (bucket === undefined) {
+          this.expiryBuckets.set(k, (bucket = { slots: [], states: [] }));
+          this.expiryKeys.push(k);
+        }
+        bucket.slots.push(slot);
+        bucket.states.push(st);
+      }
+    }
     if (at < st.timerAt) {
       st.timerAt = at;
       st.timerSeq = this.timerSeq++;
@@ -508,44 +531,35 @@ export class PatternEngine {
   }
 
   /**
-   * Drops partial matches whose window ended before the watermark, visiting up to `budget` trigger states
-   * (states touched by events or deadlines are cleaned on the spot; this reaches the idle ones).
+   * Drops partial matches whose window ended before the watermark, bucket by bucket (states touched by
+   * events or deadlines are cleaned on the spot too; this reaches the idle ones). process() handles
+   * buckets the watermark has passed; advanceTo() (the idle timer) also the current one, so an idle
+   * customer's state is gone as soon as its windows end. Which runs are dropped depends only on the
+   * calls made, so a restored engine drops the same ones.
    */
-  private sweep(budget: number): void {
-    const w = this.watermark;
-    const slots = this.slots;
-    let restarted = false;
-    while (budget > 0) {
-      let rec = this.sweepRec;
-      if (rec === null) {
-        if (this.sweepIter === null) this.sweepIter = this.customers.values();
-        const next = this.sweepIter.next();
-        if (next.done === true) {
-          this.sweepIter = null;
-          // At most one pass per call over an engine with fewer states than the budget.
-          if (restarted) return;
-          restarted = true;
-          continue;
-        }
-        rec = this.sweepRec = next.value;
-        this.sweepPos = 0;
-      }
-      const states = rec.states;
-      while (budget > 0 && this.sweepPos < states.length) {
-        const i = this.sweepPos++;
-        const st = states[i];
-        if (st === undefined) continue;
-        budget--;
-        if (st.runs.length === 0) continue;
-        let expired = false;
-        for (const r of st.runs) if (r.expiry < w) expired = true;
-        if (!expired) continue;
-        const slot = slots[i];
-        this.removeRuns(slot, st, w);
+  private expire(w: number, current: boolean): void {
+    let requeue: Array<{ slot: Slot; st: TriggerState }> | null = null;
+    for (let k = this.expiryKeys.peek(); k !== undefined; k = this.expiryKeys.peek()) {
+      const end = (k + 1) * EXPIRY_BUCKET_MS;
+      const full = end <= w;
+      if (!full && !(current && k * EXPIRY_BUCKET_MS < w)) break;
+      this.expiryKeys.pop();
+      const bucket = this.expiryBuckets.get(k) as { slots: Slot[]; states: TriggerState[] };
+      this.expiryBuckets.delete(k);
+      for (let i = 0; i < bucket.states.length; i++) {
+        const st = bucket.states[i];
+        const slot = bucket.slots[i];
+        // Skip entries of dropped states and stale entries (the state was queued again earlier).
+        if (st.expiryBucket !== k || st.timerAt === -Infinity || !slot.active) continue;
+        st.expiryBucket = NO_BUCKET;
+        this.removeRuns(slot, st, full ? end : w);
         if (isEmpty(st)) this.dropState(slot, st.customerId, st);
+        else if (full) this.schedule(slot, st.customerId, st);
+        else (requeue ??= []).push({ slot, st });
       }
-      if (this.sweepPos >= states.length) this.sweepRec = null;
     }
+    // Runs of the current bucket not expired yet: queued again after the loop (it would revisit them).
+    if (requeue !== null) for (const { slot, st } of requeue) this.schedule(slot, st.customerId, st);
   }
 
   private complete(
@@ -1060,6 +1074,7 @@ export class PatternEngine {
             failures: undefined,
             timerAt: Infinity,
             timerSeq: -1,
+            expiryBucket: NO_BUCKET,
           };
           live++;
         }
@@ -1072,8 +1087,6 @@ export class PatternEngine {
     }
     for (const s of this.slots) s.active = false;
     this.slots = slots;
-    this.sweepIter = null;
-    this.sweepRec = null;
     this.byType = new Map();
     for (const s of slots) {
       for (const type of s.compiled.types) {
@@ -1087,11 +1100,14 @@ export class PatternEngine {
 
   private rebuildTimers(): void {
     this.timers.clear();
+    this.expiryBuckets = new Map();
+    this.expiryKeys.clear();
     for (const slot of this.slots) {
       if (!slot.compiled.hasTimers) continue;
       for (const [cid, rec] of this.customers) {
         const st = rec.states[slot.index];
         if (st === undefined) continue;
+        st.expiryBucket = NO_BUCKET;
         for (const r of st.runs) this.computeTimers(slot.compiled, r);
         // Keep a live entry (same time and sequence number) so ties fire in the same order as before.
         const at = st.timerAt;
@@ -1263,8 +1279,6 @@ export class PatternEngine {
     if (snap.timerSeq !== undefined) this.timerSeq = snap.timerSeq;
     this.buffer.clear();
     for (const b of snap.buffer) this.buffer.push(b);
-    this.sweepIter = null;
-    this.sweepRec = null;
     this.customers = new Map();
     Object.assign(this.stats, snap.stats);
     const byName = new Map(snap.triggers.map((t) => [t.name, t]));

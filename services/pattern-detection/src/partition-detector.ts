@@ -17,6 +17,11 @@ export interface DetectorSettings {
 }
 
 const MAX_TRACE_CONTEXTS = 20_000;
+const lateClamped = counter(
+  'kairos_pattern_late_events_total',
+  'Events that arrived behind the watermark and were matched at the watermark time',
+  ['partition'],
+);
 const firedTotal = counter('kairos_triggers_fired_total', 'Triggers fired (published)', ['trigger']);
 const duplicateFires = counter(
   'kairos_triggers_fired_duplicates_total',
@@ -135,6 +140,13 @@ export class PartitionDetector {
       let fires: FiredTrigger[] = [];
       try {
         const event = toEngineEvent(enriched);
+        // An event behind the watermark was delayed in the mesh (a backlog upstream, a restart) or by
+        // its client: match it at the watermark rather than lose it. Windows see it slightly later.
+        const watermark = this.engine.currentWatermark;
+        if (event.time < watermark) {
+          event.time = watermark;
+          lateClamped.inc(this.label);
+        }
         this.rememberTraceContext(event.id);
         if (enriched.profile) this.rememberProfile(event.customerId, enriched.profile);
         fires = this.engine.process(event);

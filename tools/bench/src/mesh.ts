@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -15,25 +15,25 @@ const SERVICES = ['enrichment', 'ingest', 'pattern-detection', 'orchestration', 
 /** JetStream hops every event crosses (events.raw, events.enriched); triggered ones cross more. */
 export const MESH_HOPS = 2;
 
-/** Every purchase fires, so latency is sampled on the full event → ActionRequested path. */
+/** Every cart add (about 5% of simulated events) fires, so latency is sampled on the full path. */
 const BENCH_DEFINITIONS = `
 apiVersion: kairos/v1
 kind: Trigger
-metadata: { name: bench-purchase }
+metadata: { name: bench-cart-add }
 spec:
   priority: 50
   pattern:
-    event: order.completed
-    as: order
+    event: cart.item_added
+    as: add
 ---
 apiVersion: kairos/v1
 kind: Workflow
 metadata: { name: bench-thanks }
 spec:
-  trigger: bench-purchase
+  trigger: bench-cart-add
   transactional: true
   steps:
-    - send: { channel: in_app, template: vip-welcome }
+    - send: { channel: in_app, template: cart-reminder }
 `;
 
 interface Running {
@@ -50,6 +50,23 @@ function cpuSeconds(pid: number): number {
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : 0;
+}
+
+/** Processes of the infrastructure serving this run (matched by the port in their command line). */
+function infraPids(ports: number[]): Array<[string, number]> {
+  const found: Array<[string, number]> = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let cmd = '';
+    try {
+      cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    } catch {
+      continue;
+    }
+    const name = /(nats-server|ferretdb|mongod)\b/.exec(cmd)?.[1];
+    if (name && ports.some((p) => cmd.includes(String(p)))) found.push([name, Number(entry)]);
+  }
+  return found;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -84,7 +101,7 @@ export async function runMeshBenchmark(opts: {
   loads?: number[];
   phaseSeconds?: number;
 }): Promise<MeshResult> {
-  const loads = opts.loads ?? [500, 2_000, 5_000, 10_000];
+  const loads = opts.loads ?? [100, 250, 500, 1_000, 2_000, 5_000, 10_000];
   const phaseMs = (opts.phaseSeconds ?? 10) * 1000;
   const drainBudgetMs = Math.max(30_000, 3 * phaseMs);
   const defsDir = mkdtempSync(join(tmpdir(), 'kairos-bench-defs-'));
@@ -96,7 +113,7 @@ export async function runMeshBenchmark(opts: {
   try {
     for (const name of SERVICES) {
       const grpcPort = ports.get(name)!;
-      const process = await startServiceProcess({
+      const service = await startServiceProcess({
         name,
         script: join(ROOT, 'services', name, 'dist', 'src', 'main.js'),
         requireTelemetry: TELEMETRY_PRELOAD,
@@ -112,11 +129,15 @@ export async function runMeshBenchmark(opts: {
           KAIROS_PROFILE_ADDR: `127.0.0.1:${ports.get('enrichment')}`,
           KAIROS_SETTLE_WINDOW: '0s',
           KAIROS_GLOBAL_FREQUENCY_CAP: 'off',
+          // Pattern-detection holds events for the allowed lateness before matching (event-time
+          // order); the default 5s would be the latency floor. One client stamps events in order here.
+          KAIROS_ALLOWED_LATENESS: process.env.KAIROS_BENCH_ALLOWED_LATENESS ?? '100ms',
+          KAIROS_WATERMARK_INTERVAL: '50ms',
         },
         readiness: { grpcPort },
         readyTimeoutMs: 90_000,
       });
-      running.push({ name, process, grpcPort });
+      running.push({ name, process: service, grpcPort });
     }
 
     const nc = await connectNats({ servers: opts.natsUrl, name: 'bench-mesh', logger: silentLogger });
@@ -144,7 +165,13 @@ export async function runMeshBenchmark(opts: {
       batchSize: 250,
       maxConcurrentBatches: 8,
     });
+    const infraPorts = [opts.natsUrl, opts.mongoUrl].map((u) => Number(new URL(u).port));
+    const measured: Array<{ name: string; pid: number }> = [
+      ...running.map((r) => ({ name: r.name, pid: r.process.pid })),
+      ...infraPids(infraPorts).map(([name, pid]) => ({ name, pid })),
+    ];
     const rows: Array<Array<string | number>> = [];
+    let latencyLoad = 0;
     const figures: Record<string, number> = {};
     let best = 0;
     for (const [i, rate] of loads.entries()) {
@@ -153,7 +180,7 @@ export async function runMeshBenchmark(opts: {
         customers: 20_000,
         runId: `mesh${i}-${Date.now()}`,
       });
-      const cpuBefore = new Map(running.map((r) => [r.name, cpuSeconds(r.process.pid)]));
+      const cpuBefore = new Map(measured.map((r) => [r.name, cpuSeconds(r.pid)]));
       latencies.length = 0;
       measuring = true;
       const started = Date.now();
@@ -178,8 +205,8 @@ export async function runMeshBenchmark(opts: {
       const sustained = result.accepted / elapsed;
       if (drained) best = Math.max(best, sustained);
       const sorted = [...latencies].sort((a, b) => a - b);
-      const cpu = running.map(
-        (r) => `${r.name} ${((cpuSeconds(r.process.pid) - cpuBefore.get(r.name)!) / elapsed).toFixed(2)}`,
+      const cpu = measured.map(
+        (r) => `${r.name} ${((cpuSeconds(r.pid) - cpuBefore.get(r.name)!) / elapsed).toFixed(2)}`,
       );
       rows.push([
         rate,
@@ -191,7 +218,9 @@ export async function runMeshBenchmark(opts: {
         percentile(sorted, 99),
         cpu.join(', '),
       ]);
-      if (rate === 2_000 && sorted.length) {
+      // Latency keys: at 2,000/s offered, or at the highest load the mesh sustained below it.
+      if (drained && rate <= 2_000 && sorted.length) {
+        latencyLoad = rate;
         figures.event_to_action_p50_ms = percentile(sorted, 50);
         figures.event_to_action_p95_ms = percentile(sorted, 95);
         figures.event_to_action_p99_ms = percentile(sorted, 99);
@@ -209,6 +238,7 @@ export async function runMeshBenchmark(opts: {
     await nc.close();
 
     figures.mesh_events_per_s = Math.round(best);
+    if (latencyLoad) figures.event_to_action_load_per_s = latencyLoad;
     figures.mesh_ratio = Number((best / (opts.ceilingMsgsPerS / MESH_HOPS)).toFixed(3));
     return {
       figures,
@@ -228,6 +258,9 @@ export async function runMeshBenchmark(opts: {
           rows,
         ),
         table('Resident memory after the run', ['service', 'MiB'], memory),
+        latencyLoad && latencyLoad !== 2_000
+          ? `\nevent_to_action_* measured at ${latencyLoad}/s: 2,000/s offered was not sustained`
+          : '',
         `\nmesh_ratio = sustained ${Math.round(best)} / (ceiling ${opts.ceilingMsgsPerS} / ${MESH_HOPS} hops) = ${figures.mesh_ratio}`,
       ].join('\n'),
     };

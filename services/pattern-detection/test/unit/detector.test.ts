@@ -110,6 +110,24 @@ describe('PartitionDetector', function () {
     assert.equal(decoded.matched.length, 3);
   });
 
+  it('matches an event that arrives behind the watermark at the watermark instead of dropping it', async function () {
+    const pub = new FakePublisher();
+    const d = detector(pub, new MemoryCheckpointStore(), { ms: T0 });
+    await d.handle(ev('e1', 'payment.failed', 'c1', T0 + 60_000), ctx(1));
+    await d.handle(ev('e2', 'payment.failed', 'c1', T0), ctx(2)); // a minute late: delayed upstream
+    await d.handle(ev('e3', 'payment.failed', 'c1', T0 + 61_000), ctx(3));
+    assert.equal(d.engine.stats.lateEventsDropped, 0);
+    assert.equal(pub.sent.length, 1, 'all three failures count');
+    assert.deepEqual(
+      pub.sent[0].message.matched.map((m) => [m.eventId, m.occurredAt?.getTime()]),
+      [
+        ['e1', T0 + 60_000],
+        ['e2', T0 + 60_000],
+        ['e3', T0 + 61_000],
+      ],
+    );
+  });
+
   it('does not checkpoint past a fire that is not yet published', async function () {
     const pub = new FakePublisher();
     const store = new MemoryCheckpointStore();

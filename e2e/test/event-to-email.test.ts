@@ -186,7 +186,7 @@ describe('e2e: an event sent to ingest ends as a delivered email, in one trace a
     const report = lines.join('\n');
     assert.match(report, /Trigger\s+e2e-viewed-then-carted v1 fired/);
     assert.match(report, new RegExp(`${customerId}-1\\s+cart\\.item_added`), 'the matched event is listed');
-    assert.match(report, /Run\s+\S+ of workflow e2e-cart-nudge: completed/);
+    assert.match(report, new RegExp(`Run\\s+${sent[0].runId} of workflow e2e-cart-nudge: completed`));
     assert.match(report, /sent\s+email/);
     lines.length = 0;
     assert.equal(await runCli(['trace', `${customerId}-1`], io), 0, lines.join('\n'));

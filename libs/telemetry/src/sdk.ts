@@ -1,7 +1,7 @@
 import { diag, DiagConsoleLogger, DiagLogLevel } from '@opentelemetry/api';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BatchSpanProcessor, NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
 import { MongoDBInstrumentation } from '@opentelemetry/instrumentation-mongodb';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -30,6 +30,10 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): NodeSDK | 
   const spanProcessors: SpanProcessor[] = [];
   if (env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) {
     spanProcessors.push(new BatchSpanProcessor(new OTLPTraceExporter()));
+  } else {
+    // With no processor at all the SDK registers no tracer provider: spans would be no-ops, logs would
+    // carry no trace ids and delivered messages no X-Kairos-Trace-Id. Record spans, export none.
+    spanProcessors.push(new NoopSpanProcessor());
   }
   const sdk = new NodeSDK({
     resource: resourceFromAttributes({

@@ -9,7 +9,7 @@ import { table, type Io } from './io';
 
 /** What the orchestration service answers at GET /runs/<id> (the fields this report prints). */
 interface RunView {
-  _id: string;
+  runId: string;
   workflow: string;
   state: string;
   reason?: string;
@@ -109,7 +109,7 @@ async function printAction(
       run.contentVariant && `content ${run.contentVariant}`,
     ];
     io.out(
-      `Run       ${run._id} of workflow ${run.workflow}: ${run.state}${run.reason ? ` (${run.reason})` : ''}`,
+      `Run       ${run.runId} of workflow ${run.workflow}: ${run.state}${run.reason ? ` (${run.reason})` : ''}`,
     );
     if (variants.some(Boolean)) io.out(`  variants ${variants.filter(Boolean).join(', ')}`);
     for (const line of table(

@@ -1,3 +1,4 @@
+import { context, type Context } from '@opentelemetry/api';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { HEADERS, type ConsumerSpec, type Schema } from '@kairos/contracts';
@@ -16,6 +17,16 @@ export interface MessageContext {
 
 export type Handler<T> = (message: T, ctx: MessageContext) => Promise<void>;
 
+/** One message of a batch, with the trace context of its own CONSUMER span. */
+export interface BatchItem<T> {
+  message: T;
+  ctx: MessageContext;
+  /** Runs `fn` inside this message's CONSUMER span (so a publish continues the message's trace). */
+  inContext<R>(fn: () => R): R;
+}
+
+export type BatchHandler<T> = (items: Array<BatchItem<T>>) => Promise<void>;
+
 export type ConsumeMode =
   /** Up to `max` messages in flight; failures are redelivered later with backoff. */
   | { kind: 'concurrent'; max: number }
@@ -23,12 +34,24 @@ export type ConsumeMode =
    * Strictly in stream order: one message at a time, failures retried in place (with backoff) so no
    * later message overtakes an earlier one; dead-lettered after the last attempt.
    */
-  | { kind: 'ordered' };
+  | { kind: 'ordered' }
+  /**
+   * Strictly in stream order, in batches: up to `max` messages (those already delivered, waiting at
+   * most `maxWaitMs` for more) go to `batchHandler` together and are all acked after it resolves.
+   * A failed batch of several messages is re-run one message at a time exactly like `ordered` (that
+   * failed batch attempt counts as each message's first attempt), so a poison message is retried
+   * and dead-lettered alone and nothing overtakes it. The handler must therefore be idempotent per
+   * message, as for any redelivery.
+   */
+  | { kind: 'ordered-batch'; max: number; maxWaitMs: number };
 
 export interface ConsumeLoopOptions<T> {
   spec: ConsumerSpec;
   schema: Schema<T>;
-  handler: Handler<T>;
+  /** Per-message handler; required unless the mode is `ordered-batch`. */
+  handler?: Handler<T>;
+  /** Required for `ordered-batch`. */
+  batchHandler?: BatchHandler<T>;
   mode: ConsumeMode;
   logger: Logger;
   /** Used to dead-letter to the DLQ stream. */
@@ -66,6 +89,20 @@ export class ConsumeLoop<T> {
     private readonly opts: ConsumeLoopOptions<T>,
   ) {
     this.name = opts.spec.durable;
+    if (opts.mode.kind === 'ordered-batch' ? !opts.batchHandler : !opts.handler)
+      throw new Error(
+        `consume loop ${this.name}: mode ${opts.mode.kind} needs a ${opts.mode.kind === 'ordered-batch' ? 'batchHandler' : 'handler'}`,
+      );
+  }
+
+  /** The per-message handler; in `ordered-batch` mode a batch of one. */
+  private handlerFor(): Handler<T> {
+    if (this.opts.handler) return this.opts.handler;
+    const batchHandler = this.opts.batchHandler!;
+    return (message, ctx) => {
+      const traceContext = context.active();
+      return batchHandler([{ message, ctx, inContext: (fn) => context.with(traceContext, fn) }]);
+    };
   }
 
   /** Provisions the consumer and starts pulling; resolves once the first pull is under way. */
@@ -82,15 +119,10 @@ export class ConsumeLoop<T> {
         const messages = await consumer.consume({ max_messages: this.opts.batch ?? 256, expires: 5_000 });
         this.messages = messages;
         void this.watchStatus(messages);
-        for await (const m of messages) {
-          if (this.opts.mode.kind === 'ordered') {
-            await this.handle(m);
-          } else {
-            while (this.inFlight.size >= this.opts.mode.max) await Promise.race(this.inFlight);
-            const p = this.handle(m).finally(() => this.inFlight.delete(p));
-            this.inFlight.add(p);
-          }
-          if (this.stopping) break;
+        if (this.opts.mode.kind === 'ordered-batch') {
+          await this.runBatches(messages, this.opts.mode.max, this.opts.mode.maxWaitMs);
+        } else {
+          await this.runSingles(messages);
         }
       } catch (err) {
         if (this.stopping) break;
@@ -114,6 +146,114 @@ export class ConsumeLoop<T> {
     await Promise.allSettled([...this.inFlight]);
   }
 
+  private async runSingles(messages: ConsumerMessages): Promise<void> {
+    for await (const m of messages) {
+      if (this.opts.mode.kind === 'concurrent') {
+        while (this.inFlight.size >= this.opts.mode.max) await Promise.race(this.inFlight);
+        const p = this.handle(m).finally(() => this.inFlight.delete(p));
+        this.inFlight.add(p);
+      } else {
+        await this.handle(m);
+      }
+      if (this.stopping) break;
+    }
+  }
+
+  /**
+   * Takes the first message, then whatever else arrives within `maxWaitMs` (up to `max`), hands the
+   * batch over and repeats. A `next()` still pending when the wait ends carries over to the next batch.
+   */
+  private async runBatches(messages: ConsumerMessages, max: number, maxWaitMs: number): Promise<void> {
+    const it = messages[Symbol.asyncIterator]();
+    let pending: Promise<IteratorResult<JsMsg>> | undefined;
+    let done = false;
+    while (!done && !this.stopping) {
+      const first = await (pending ?? it.next());
+      pending = undefined;
+      if (first.done) break;
+      const batch: JsMsg[] = [first.value];
+      const deadline = Date.now() + maxWaitMs;
+      while (batch.length < max) {
+        pending ??= it.next();
+        const remaining = deadline - Date.now();
+        let timer: NodeJS.Timeout | undefined;
+        const next = await Promise.race([
+          pending,
+          new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), Math.max(0, remaining)))),
+        ]);
+        clearTimeout(timer);
+        if (!next) break;
+        pending = undefined;
+        if (next.done) {
+          done = true;
+          break;
+        }
+        batch.push(next.value);
+      }
+      await this.handleBatch(batch);
+    }
+  }
+
+  private async handleBatch(batch: JsMsg[]): Promise<void> {
+    if (batch.length === 1) return this.handle(batch[0]!);
+    // Each message gets its own CONSUMER span, open until the batch is settled.
+    let settle!: (err?: Error) => void;
+    const settled = new Promise<Error | undefined>((r) => (settle = r));
+    const items: Array<BatchItem<T> & { m: JsMsg }> = [];
+    const spans: Array<Promise<void>> = [];
+    for (const m of batch) {
+      const ctx: MessageContext = {
+        subject: m.subject,
+        streamSequence: m.seq,
+        deliveryCount: m.info.deliveryCount,
+        headers: headerRecord(m),
+      };
+      spans.push(
+        withConsumerSpan(
+          m.subject,
+          m.headers,
+          { 'messaging.consumer.group.name': this.name, 'messaging.nats.stream_sequence': m.seq },
+          async () => {
+            const traceContext: Context = context.active();
+            let message: T;
+            try {
+              message = this.opts.schema.type.decode(m.data);
+            } catch (err) {
+              await this.deadLetter(m, ctx, `decode ${this.opts.schema.name}: ${(err as Error).message}`);
+              return;
+            }
+            items.push({ m, message, ctx, inContext: (fn) => context.with(traceContext, fn) });
+            const err = await settled;
+            if (err) throw err;
+          },
+        ).catch(() => undefined),
+      );
+    }
+    // Decoding ran synchronously inside each span; undecodable messages were taken out.
+    items.sort((a, b) => a.m.seq - b.m.seq);
+    const started = process.hrtime.bigint();
+    try {
+      if (items.length) await this.opts.batchHandler!(items);
+    } catch (err) {
+      const error = (err as Error).message ?? String(err);
+      processed.inc({ consumer: this.name, result: 'error' }, items.length);
+      this.opts.logger.warn(
+        { consumer: this.name, messages: items.length, firstSeq: items[0]?.m.seq, err: error },
+        'batch handler failed; retrying its messages one at a time',
+      );
+      settle(err as Error);
+      await Promise.all(spans);
+      // Ordered semantics from here; the failed batch attempt counts as the first attempt.
+      for (const { m } of items) await this.handle(m, 1);
+      return;
+    }
+    handleSeconds.observe({ consumer: this.name }, Number(process.hrtime.bigint() - started) / 1e9);
+    for (const { m } of items) m.ack();
+    processed.inc({ consumer: this.name, result: 'ok' }, items.length);
+    settle();
+    await Promise.all(spans);
+  }
+
   private async watchStatus(messages: ConsumerMessages): Promise<void> {
     for await (const s of messages.status()) {
       if (s.type === 'consumer_deleted' || (s.type === 'consumer_not_found' && s.count >= 2)) {
@@ -129,12 +269,14 @@ export class ConsumeLoop<T> {
     }
   }
 
-  private async handle(m: JsMsg): Promise<void> {
+  /** `priorAttempts`: failed attempts not yet counted in the delivery count (a failed batch). */
+  private async handle(m: JsMsg, priorAttempts = 0): Promise<void> {
     const spec = this.opts.spec;
+    const handler = this.handlerFor();
     const ctx: MessageContext = {
       subject: m.subject,
       streamSequence: m.seq,
-      deliveryCount: m.info.deliveryCount,
+      deliveryCount: m.info.deliveryCount + priorAttempts,
       headers: headerRecord(m),
     };
     await withConsumerSpan(
@@ -150,11 +292,11 @@ export class ConsumeLoop<T> {
           await this.deadLetter(m, ctx, `decode ${this.opts.schema.name}: ${(err as Error).message}`);
           return;
         }
-        const ordered = this.opts.mode.kind === 'ordered';
+        const ordered = this.opts.mode.kind !== 'concurrent';
         for (let attempt = ctx.deliveryCount; ; attempt++) {
           const started = process.hrtime.bigint();
           try {
-            await this.opts.handler(message, { ...ctx, deliveryCount: attempt });
+            await handler(message, { ...ctx, deliveryCount: attempt });
             handleSeconds.observe({ consumer: this.name }, Number(process.hrtime.bigint() - started) / 1e9);
             m.ack();
             processed.inc({ consumer: this.name, result: 'ok' });

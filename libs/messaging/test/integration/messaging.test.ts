@@ -174,6 +174,90 @@ describe('messaging on a real nats-server', function () {
     }
   });
 
+  it('ordered-batch: hands delivered messages over in stream-order batches, acks all after the handler, and dead-letters a poison message alone', async () => {
+    const batches: string[][] = [];
+    const done: string[] = [];
+    const attempts = new Map<string, number>();
+    const traceIds = new Map<string, string | undefined>();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const loop = new ConsumeLoop(nc, {
+      spec: consumerSpec(STREAMS.EVENTS.name, 't-batch', 'events.raw.7.>', {
+        maxDeliver: 3,
+        backoffMs: [20, 40],
+        ackWaitMs: 5_000,
+      }),
+      schema: SCHEMAS.Event,
+      batchHandler: async (items) => {
+        batches.push(items.map((i) => i.message.id));
+        for (const i of items) {
+          attempts.set(i.message.id, (attempts.get(i.message.id) ?? 0) + 1);
+          traceIds.set(
+            i.message.id,
+            i.inContext(() => activeTraceIds()?.trace_id),
+          );
+        }
+        // Hold the first batch so the rest pile up and arrive as one batch.
+        if (batches.length === 1) await gate;
+        if (items.some((i) => i.message.id.startsWith('poison'))) throw new Error('cannot handle poison');
+        done.push(...items.map((i) => i.message.id));
+      },
+      mode: { kind: 'ordered-batch', max: 50, maxWaitMs: 20 },
+      logger: silentLogger,
+      publisher,
+    });
+    loops.push(loop);
+    await loop.start();
+    const subject = 'events.raw.7.customer_action.cart.item_added';
+    const producerTraces = new Map<string, string>();
+    const ids = [
+      'b-0',
+      ...[1, 2, 3, 4, 5].map((i) => `b-${i}`),
+      'poison-b',
+      ...[6, 7, 8].map((i) => `b-${i}`),
+    ];
+    const tracer = trace.getTracer('test');
+    for (const id of ids) {
+      await tracer.startActiveSpan(`send ${id}`, async (span) => {
+        producerTraces.set(id, span.spanContext().traceId);
+        await publisher.publish(subject, SCHEMAS.Event, event(id), { msgId: id });
+        span.end();
+      });
+      if (id === 'b-0') await waitFor(() => batches.length === 1, { timeoutMs: 10_000, message: 'no batch' });
+    }
+    release();
+    await waitFor(() => done.length === 9, {
+      timeoutMs: 15_000,
+      message: 'healthy messages not all handled',
+    });
+    assert.deepEqual(
+      done,
+      ids.filter((id) => !id.startsWith('poison')),
+      'stream order kept',
+    );
+    assert.ok(
+      batches.some((b) => b.length > 1),
+      `several messages per batch (got ${JSON.stringify(batches)})`,
+    );
+    // The failed batch counts as the poison's first attempt; then it is retried alone.
+    assert.equal(attempts.get('poison-b'), 3);
+    for (const id of ids) assert.equal(traceIds.get(id), producerTraces.get(id), `trace of ${id}`);
+    const jsm = await jetstreamManager(nc);
+    const dead = await waitFor(
+      () => jsm.streams.getMessage(STREAMS.DLQ.name, { last_by_subj: `dlq.${subject}` }).catch(() => null),
+      { timeoutMs: 10_000, message: 'no dead letter' },
+    );
+    assert.equal(SCHEMAS.Event.type.decode(dead.data).id, 'poison-b');
+    assert.equal(dead.header.get(HEADERS.dlqDeliveries), '3');
+    await waitFor(
+      async () => {
+        const info = await jsm.consumers.info(STREAMS.EVENTS.name, 't-batch');
+        return info.num_ack_pending === 0 && info.num_pending === 0;
+      },
+      { timeoutMs: 10_000, message: 'messages left unacked' },
+    );
+  });
+
   it('recovers when the nats-server is killed and restarted mid-consume, losing nothing', async () => {
     const seen = new Set<string>();
     await startLoop('t-restart', 'events.raw.4.>', async (e) => {

@@ -35,6 +35,10 @@ export interface EnrichmentOptions {
   replicas?: number;
   cacheSize?: number;
   clock?: Clock;
+  /** Events per partition batch (one profile write per touched customer per batch). */
+  batchSize?: number;
+  /** How long a partition's batch waits for more delivered events (ms). */
+  batchWaitMs?: number;
   /** Scan interval of the time-based event scheduler (ms); 0 disables the timer (tests call scan()). */
   timeEventsIntervalMs?: number;
 }
@@ -52,7 +56,7 @@ export interface EnrichmentApp {
 
 /**
  * Wires the service (the composition root's body, shared by main.ts and the in-process tests):
- * DI container, MongoDB indexes, one ordered consume loop per owned partition, the outcome loop and
+ * DI container, MongoDB indexes, one ordered-batch consume loop per owned partition, the outcome loop and
  * the time-based event scheduler.
  */
 export async function startEnrichment(opts: EnrichmentOptions): Promise<EnrichmentApp> {
@@ -88,8 +92,8 @@ export async function startEnrichment(opts: EnrichmentOptions): Promise<Enrichme
     const loop = new ConsumeLoop<events.Event>(opts.nc, {
       spec: consumerSpec(STREAMS.EVENTS.name, partitionDurable('enrichment', p), filters.rawPartition(p)),
       schema: SCHEMAS.Event,
-      handler: (event, ctx) => enricher.handle(event, ctx),
-      mode: { kind: 'ordered' },
+      batchHandler: (items) => enricher.handleBatch(items),
+      mode: { kind: 'ordered-batch', max: opts.batchSize ?? 128, maxWaitMs: opts.batchWaitMs ?? 2 },
       logger: opts.logger as MessagingLogger,
       publisher,
     });

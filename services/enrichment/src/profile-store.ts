@@ -1,6 +1,12 @@
 import { isDeepStrictEqual } from 'node:util';
 import { inject, injectable } from '@kairos/service-kit';
-import { MongoServerError, type Collection, type Db } from 'mongodb';
+import {
+  MongoBulkWriteError,
+  MongoServerError,
+  type AnyBulkWriteOperation,
+  type Collection,
+  type Db,
+} from 'mongodb';
 import { Lru } from './lru';
 import { ENRICHMENT_TOKENS } from './tokens';
 import type { ProfileDoc } from './profile-model';
@@ -25,6 +31,7 @@ function isDuplicateKey(err: unknown): boolean {
 export class ProfileStore {
   readonly profiles: Collection<ProfileDoc>;
   private readonly cache: Lru<string, ProfileDoc>;
+  private bulkWriteTail: Promise<void> = Promise.resolve();
 
   constructor(@inject(ENRICHMENT_TOKENS.Db) db: Db, @inject(ENRICHMENT_TOKENS.CacheSize) cacheSize: number) {
     this.profiles = db.collection<ProfileDoc>(PROFILES);
@@ -80,6 +87,62 @@ export class ProfileStore {
     }
     this.cache.set(id, written);
     return written;
+  }
+
+  /**
+   * Writes several profiles in one round trip (one bulk write), each conditional on its stored
+   * version still being `previous.version` (or inserted when `previous` is undefined); `next.version`
+   * is written as given. Returns false on any conflict, after evicting every touched cache entry (which
+   * writes of the batch landed is unknown, so callers re-read and redo them; event application is
+   * idempotent).
+   */
+  async saveMany(changes: Array<{ next: ProfileDoc; previous: ProfileDoc | undefined }>): Promise<boolean> {
+    if (changes.length === 0) return true;
+    const ops: Array<AnyBulkWriteOperation<ProfileDoc>> = [];
+    let updates = 0;
+    for (const { next, previous } of changes) {
+      if (!previous) {
+        ops.push({ insertOne: { document: next } });
+        continue;
+      }
+      const set: Partial<ProfileDoc> = {};
+      for (const key of Object.keys(next) as Array<keyof ProfileDoc>) {
+        if (key !== '_id' && !isDeepStrictEqual(next[key], previous[key]))
+          (set as Record<string, unknown>)[key] = next[key];
+      }
+      ops.push({
+        updateOne: { filter: { _id: next._id, version: previous.version }, update: { $set: set } },
+      });
+      updates++;
+    }
+    const evictAll = () => {
+      for (const { next } of changes) this.cache.delete(next._id);
+    };
+    // One bulk write at a time per process: FerretDB v1 (SQLite) deadlocks when several multi-document
+    // insert/update commands run concurrently (every connection stalls); SQLite has one writer anyway.
+    const previousWrite = this.bulkWriteTail;
+    let release!: () => void;
+    this.bulkWriteTail = new Promise<void>((r) => (release = r));
+    await previousWrite;
+    try {
+      const res = await this.profiles.bulkWrite(ops, { ordered: false });
+      if (res.matchedCount < updates) {
+        evictAll();
+        return false;
+      }
+    } catch (err) {
+      evictAll();
+      if (err instanceof MongoBulkWriteError) {
+        const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+        if (errors.length > 0 && errors.every((e) => e.code === 11000)) return false;
+      }
+      if (isDuplicateKey(err)) return false;
+      throw err;
+    } finally {
+      release();
+    }
+    for (const { next } of changes) this.cache.set(next._id, next);
+    return true;
   }
 
   /**

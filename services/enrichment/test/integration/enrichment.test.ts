@@ -75,6 +75,27 @@ describe('enrichment (real NATS + MongoDB-wire)', function () {
       );
     });
 
+    it('folds a burst into batches: each customer still sees snapshots counting up in order, and the stored version counts every event', async () => {
+      const customers = ['erin', 'frank'];
+      const ids = customers.flatMap((c) => Array.from({ length: 30 }, (_, i) => `e-${c}-${i}`));
+      // Published without waiting one by one, so the partitions' loops get them in batches.
+      await Promise.all(ids.map((id) => publishRaw(h, rawEvent(id, id.split('-')[1]!, 'page.viewed'))));
+      await waitFor(() => ids.every((id) => enrichedFor(h, id)), { message: 'burst not all enriched' });
+      for (const customer of customers) {
+        const snapshots = h.enriched.items
+          .filter((i) => i.message.event?.customerId === customer)
+          .map((i) => i.message.profile!.counters!.totalEvents);
+        assert.deepEqual(
+          snapshots,
+          snapshots.map((_, i) => i + 1),
+          `${customer}: one snapshot per event, in order`,
+        );
+        const stored = await h.app.store.profiles.findOne({ _id: customer });
+        assert.equal(stored?.version, 30, `${customer}: version counts every applied event`);
+        assert.equal(stored?.applied_event_ids.length, 30);
+      }
+    });
+
     it('takes profile fields from identify events (traits, contacts, consent, time zone, dates)', async () => {
       await publishRaw(
         h,

@@ -6,10 +6,10 @@ export const patternDetectionConfig = {
   ...commonConfig,
   KAIROS_GRPC_PORT: env.port(50053),
   KAIROS_HTTP_PORT: env.port(8083),
-  /** How far behind the newest event time an event may arrive and still be matched. */
-  KAIROS_ALLOWED_LATENESS: env.duration('5s'),
+  /** How long events wait to be matched in event-time order (also the floor of trigger latency). */
+  KAIROS_ALLOWED_LATENESS: env.duration('1s'),
   /** How often idle partitions are advanced with wall clock − lateness (fires absence deadlines). */
-  KAIROS_WATERMARK_INTERVAL: env.duration('1s'),
+  KAIROS_WATERMARK_INTERVAL: env.duration('250ms'),
   /** Time between engine checkpoints of a partition that changed. */
   KAIROS_CHECKPOINT_INTERVAL: env.duration('5s'),
   /** Events after which a partition is checkpointed regardless of the interval. */

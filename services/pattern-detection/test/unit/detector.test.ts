@@ -270,8 +270,8 @@ describe('conversion and explanation', function () {
     const c = loadPatternDetectionConfig({});
     assert.equal(c.KAIROS_GRPC_PORT, 50053);
     assert.equal(c.KAIROS_HTTP_PORT, 8083);
-    assert.equal(c.KAIROS_ALLOWED_LATENESS, 5_000);
-    assert.equal(c.KAIROS_WATERMARK_INTERVAL, 1_000);
+    assert.equal(c.KAIROS_ALLOWED_LATENESS, 1_000);
+    assert.equal(c.KAIROS_WATERMARK_INTERVAL, 250);
     assert.equal(c.KAIROS_CHECKPOINT_INTERVAL, 5_000);
     assert.throws(
       () => loadPatternDetectionConfig({ KAIROS_ALLOWED_LATENESS: 'soon' }),

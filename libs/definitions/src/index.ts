@@ -14,19 +14,7 @@ export {
   validateSources,
 } from './validate';
 export type { SourceText, ValidateOptions } from './validate';
-export type {
-  AbsentPattern,
-  AllPattern,
-  AnyPattern,
-  Condition,
-  ConditionContext,
-  CountPattern,
-  EngineEvent,
-  EventPattern,
-  Pattern,
-  SequencePattern,
-  TriggerSpec,
-} from './patterns';
+export * from './patterns';
 export {
   createMemoryDefinitionStore,
   definitionKey,

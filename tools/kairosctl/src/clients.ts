@@ -13,8 +13,8 @@ export const DEFAULTS = {
   profileAddr: '127.0.0.1:50052',
 };
 
-/** Opens the definition store on NATS; exit 3 when NATS cannot be reached. */
-export async function withStore<T>(io: Io, fn: (store: DefinitionStore) => Promise<T>): Promise<T> {
+/** Connects to NATS (`NATS_URL`) for one command; exit 3 when it cannot be reached. */
+export async function withNats<T>(io: Io, fn: (nc: NatsConnection) => Promise<T>): Promise<T> {
   const servers = (io.env.NATS_URL || DEFAULTS.natsUrl).split(',');
   let nc: NatsConnection;
   try {
@@ -23,11 +23,15 @@ export async function withStore<T>(io: Io, fn: (store: DefinitionStore) => Promi
     throw unreachable(`cannot reach NATS at ${servers.join(',')} (set NATS_URL): ${(err as Error).message}`);
   }
   try {
-    const store = await openNatsDefinitionStore(nc);
-    return await fn(store);
+    return await fn(nc);
   } finally {
     await nc.close().catch(() => undefined);
   }
+}
+
+/** Opens the definition store on NATS; exit 3 when NATS cannot be reached. */
+export function withStore<T>(io: Io, fn: (store: DefinitionStore) => Promise<T>): Promise<T> {
+  return withNats(io, async (nc) => fn(await openNatsDefinitionStore(nc)));
 }
 
 function metadata(io: Io): Metadata {

@@ -1,10 +1,9 @@
-import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { actions, OUTCOME_TOKEN, SCHEMAS, STREAMS, triggers } from '@kairos/contracts';
 import { parseDuration } from '@kairos/definitions';
 import { scanStream } from '@kairos/messaging';
-import { DEFAULTS } from './clients';
-import { EXIT, failed, unreachable, usageError } from './errors';
+import { withNats } from './clients';
+import { EXIT, failed, usageError } from './errors';
 import { table, type Io } from './io';
 
 /** What the orchestration service answers at GET /runs/<id> (the fields this report prints). */
@@ -16,21 +15,6 @@ interface RunView {
   timingVariant?: string;
   contentVariant?: string;
   history?: Array<{ at: string; step?: string; event: string; detail?: string; actionId?: string }>;
-}
-
-async function withNats<T>(io: Io, fn: (nc: NatsConnection) => Promise<T>): Promise<T> {
-  const servers = (io.env.NATS_URL || DEFAULTS.natsUrl).split(',');
-  let nc: NatsConnection;
-  try {
-    nc = await connect({ servers, name: 'kairosctl-trace', reconnect: false, timeout: 3_000 });
-  } catch (err) {
-    throw unreachable(`cannot reach NATS at ${servers.join(',')} (set NATS_URL): ${(err as Error).message}`);
-  }
-  try {
-    return await fn(nc);
-  } finally {
-    await nc.close().catch(() => undefined);
-  }
 }
 
 async function find<T>(

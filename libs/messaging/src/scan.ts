@@ -6,16 +6,20 @@ export interface ScanOptions {
   filter: string;
   /** Only messages stored at or after this time (epoch ms); all when omitted. */
   sinceMs?: number;
+  /** Deliver headers without payloads (enough to read message ids). */
+  headersOnly?: boolean;
 }
 
 /**
  * Reads the messages stored under `filter` (an ephemeral ordered consumer), from the start or from
- * `sinceMs`, up to the last one stored when the scan began; for inspection tools and tests, not hot paths.
+ * `sinceMs`, up to the last one stored when the scan began; for inspection tools, restores and tests,
+ * not hot paths.
  */
 export async function* scanStream(nc: NatsConnection, opts: ScanOptions): AsyncGenerator<JsMsg> {
   const js = jetstream(nc);
   const consumer = await js.consumers.get(opts.stream, {
     filter_subjects: [opts.filter],
+    headers_only: opts.headersOnly ?? false,
     ...(opts.sinceMs === undefined
       ? { deliver_policy: DeliverPolicy.All }
       : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(opts.sinceMs).toISOString() }),

@@ -4,6 +4,7 @@ import {
   type ServerErrorResponse,
   type ServerUnaryCall,
   type ServerReadableStream,
+  type sendUnaryData,
 } from '@grpc/grpc-js';
 import { events, ingest } from '@kairos/contracts';
 import { inject, injectable, TOKENS, type Logger } from '@kairos/service-kit';
@@ -107,59 +108,53 @@ export class IngestGrpcService {
     callback(unavailable(err).toServiceError());
   }
 
-  readonly implementation: ingest.IngestServiceServer = {
-    track: (call: ServerUnaryCall<ingest.TrackRequest, ingest.TrackResponse>, callback) => {
-      let principal: Principal;
-      try {
-        principal = this.begin(call.metadata);
-      } catch (err) {
-        return this.fail(callback, err);
-      }
-      void (async () => {
-        try {
-          this.rateLimit(principal, 1);
-          const event = call.request.event ?? events.Event.fromPartial({});
-          const now = this.ingestor.now();
-          const early = this.ingestor.prepare(event, principal, 'event', now);
-          if (early?.outcome === EventOutcome.EVENT_OUTCOME_REJECTED)
-            throw new CallError(early.code, early.message);
-          const result = early ?? (await storeOrUnavailable(this.ingestor.publish(event, new Date(now))));
-          const tally = new OutcomeTally();
-          tally.add(result);
-          tally.record();
-          callback(null, { result });
-        } catch (err) {
-          this.fail(callback, err);
-        } finally {
-          this.end();
-        }
-      })();
-    },
+  /** Authenticates, runs `body`, answers with its result or its error, and counts the call in flight. */
+  private unary<Req, Res>(
+    call: ServerUnaryCall<Req, Res>,
+    callback: sendUnaryData<Res>,
+    body: (principal: Principal) => Promise<Res>,
+  ): void {
+    let principal: Principal;
+    try {
+      principal = this.begin(call.metadata);
+    } catch (err) {
+      return this.fail(callback, err);
+    }
+    body(principal)
+      .then(
+        (response) => callback(null, response),
+        (err: unknown) => this.fail(callback, err),
+      )
+      .finally(() => this.end());
+  }
 
-    trackBatch: (call: ServerUnaryCall<ingest.TrackBatchRequest, ingest.TrackBatchResponse>, callback) => {
-      let principal: Principal;
-      try {
-        principal = this.begin(call.metadata);
-      } catch (err) {
-        return this.fail(callback, err);
-      }
-      void (async () => {
-        try {
-          const batch = call.request.events;
-          const sizeProblem = validateBatchSize(batch.length, this.ingestor.settings.maxBatch);
-          if (sizeProblem) throw new CallError(status.INVALID_ARGUMENT, sizeProblem);
-          this.rateLimit(principal, batch.length);
-          const tally = new OutcomeTally();
-          const results = await storeOrUnavailable(this.ingestor.ingestBatch(batch, principal, tally));
-          tally.record();
-          callback(null, { results, accepted: tally.accepted + tally.duplicates, rejected: tally.rejected });
-        } catch (err) {
-          this.fail(callback, err);
-        } finally {
-          this.end();
-        }
-      })();
-    },
+  readonly implementation: ingest.IngestServiceServer = {
+    track: (call: ServerUnaryCall<ingest.TrackRequest, ingest.TrackResponse>, callback) =>
+      this.unary(call, callback, async (principal) => {
+        this.rateLimit(principal, 1);
+        const event = call.request.event ?? events.Event.fromPartial({});
+        const now = this.ingestor.now();
+        const early = this.ingestor.prepare(event, principal, 'event', now);
+        if (early?.outcome === EventOutcome.EVENT_OUTCOME_REJECTED)
+          throw new CallError(early.code, early.message);
+        const result = early ?? (await storeOrUnavailable(this.ingestor.publish(event, new Date(now))));
+        const tally = new OutcomeTally();
+        tally.add(result);
+        tally.record();
+        return { result };
+      }),
+
+    trackBatch: (call: ServerUnaryCall<ingest.TrackBatchRequest, ingest.TrackBatchResponse>, callback) =>
+      this.unary(call, callback, async (principal) => {
+        const batch = call.request.events;
+        const sizeProblem = validateBatchSize(batch.length, this.ingestor.settings.maxBatch);
+        if (sizeProblem) throw new CallError(status.INVALID_ARGUMENT, sizeProblem);
+        this.rateLimit(principal, batch.length);
+        const tally = new OutcomeTally();
+        const results = await storeOrUnavailable(this.ingestor.ingestBatch(batch, principal, tally));
+        tally.record();
+        return { results, accepted: tally.accepted + tally.duplicates, rejected: tally.rejected };
+      }),
 
     stream: (call: ServerReadableStream<ingest.StreamRequest, ingest.StreamResponse>, callback) => {
       let principal: Principal;

@@ -45,3 +45,9 @@ export function latencyHistogram<L extends string>(
     registers: [metricsRegistry],
   });
 }
+
+/** Nearest-rank percentile (`p` in 0–100) of ascending `sorted` values; NaN when empty. For benchmarks. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}

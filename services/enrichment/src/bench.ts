@@ -3,6 +3,7 @@ import { MongoClient } from 'mongodb';
 import { profiles } from '@kairos/contracts';
 import type { NatsConnection, Publisher } from '@kairos/messaging';
 import { createContainer, createLogger, GrpcServer, systemClock, TOKENS } from '@kairos/service-kit';
+import { percentile } from '@kairos/telemetry';
 import { CommunicationLog } from './communications';
 import { JourneyClassifier } from './journey';
 import { newProfile, type ProfileDoc } from './profile-model';
@@ -47,10 +48,6 @@ function benchProfile(i: number, now: Date): ProfileDoc {
   p.applied_event_ids = Array.from({ length: 50 }, (_, k) => `evt-${i}-${k}`);
   p.version = 1;
   return p;
-}
-
-function percentile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
 /**
@@ -117,9 +114,9 @@ export async function runProfileBenchmark(opts: ProfileBenchmarkOptions): Promis
     }
     const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
     latencies.sort((a, b) => a - b);
-    const p50 = percentile(latencies, 0.5);
-    const p95 = percentile(latencies, 0.95);
-    const p99 = percentile(latencies, 0.99);
+    const p50 = percentile(latencies, 50);
+    const p95 = percentile(latencies, 95);
+    const p99 = percentile(latencies, 99);
     const round = (n: number) => Math.round(n * 1000) / 1000;
     const table = [
       '\nProfileService.Get over gRPC (sequential, random customers)',

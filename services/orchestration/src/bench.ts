@@ -9,6 +9,7 @@ import { MongoClient } from 'mongodb';
 import { actions, partitionOf, SCHEMAS, subjects } from '@kairos/contracts';
 import { parseDefinitions } from '@kairos/definitions';
 import { connectNats, provisionStreams, Publisher, silentLogger } from '@kairos/messaging';
+import { percentile } from '@kairos/telemetry';
 import { startOrchestration } from './app';
 import { loadOrchestrationConfig } from './config';
 import { MemoryTemplateCatalog } from './domain/content';
@@ -20,11 +21,6 @@ export interface ActionsBenchmarkResult {
   trigger_to_action_p99_ms: number;
   actions_per_s: number;
   table: string;
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
 export async function runActionsBenchmark(opts: {

@@ -6,7 +6,7 @@ import { KairosClient } from '@kairos/client';
 import { SCHEMAS, STREAMS } from '@kairos/contracts';
 import { createPopulation, Ledger, runLoad } from '@kairos/loadgen';
 import { connectNats, silentLogger, type NatsConnection } from '@kairos/messaging';
-import { TELEMETRY_PRELOAD } from '@kairos/telemetry';
+import { percentile, TELEMETRY_PRELOAD } from '@kairos/telemetry';
 import { freePort, startServiceProcess, waitFor, type ServiceProcess } from '@kairos/testkit';
 import { table } from './table';
 
@@ -67,11 +67,6 @@ function infraPids(ports: number[]): Array<[string, number]> {
     if (name && ports.some((p) => cmd.includes(String(p)))) found.push([name, Number(entry)]);
   }
   return found;
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 /** Messages not yet acked by every consumer of a stream (the mesh's backlog). */

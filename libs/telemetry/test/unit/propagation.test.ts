@@ -14,7 +14,7 @@ import {
   withProducerSpan,
   activeTraceIds,
 } from '../../src/propagation';
-import { counter, latencyHistogram, metricsRegistry } from '../../src/metrics';
+import { counter, latencyHistogram, metricsRegistry, percentile } from '../../src/metrics';
 
 class MapHeaders {
   readonly map = new Map<string, string>();
@@ -84,5 +84,16 @@ describe('metrics helpers', () => {
     const text = await metricsRegistry.metrics();
     assert.match(text, /kairos_test_total\{k="v"\} 2/);
     assert.match(text, /kairos_test_seconds_bucket\{le="0.005"\} 1/);
+  });
+});
+
+describe('percentile (nearest rank)', () => {
+  it('picks the nearest-rank value and is NaN for no samples', () => {
+    const sorted = Array.from({ length: 100 }, (_, i) => i + 1);
+    assert.equal(percentile(sorted, 50), 50);
+    assert.equal(percentile(sorted, 99), 99);
+    assert.equal(percentile(sorted, 100), 100);
+    assert.equal(percentile([7], 0), 7);
+    assert.ok(Number.isNaN(percentile([], 50)));
   });
 });

@@ -207,9 +207,12 @@ function strip(e: EngineEvent): BoundEvent {
 /** Largest epoch ms whose ISO string still has a 4-digit year (9999-12-31T23:59:59.999Z). */
 const ISO_FAST_MAX = 253_402_300_800_000;
 
-function pad2(v: number): string {
-  return v < 10 ? `0${v}` : `${v}`;
-}
+/** "00".."99" and "000".."999": formatting many times per firing without building digit strings. */
+const DIGITS2 = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
+const DIGITS3 = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+/** The date part (`YYYY-MM-DDT`) of the last day formatted: times in one firing share their day. */
+let isoDay = NaN;
+let isoDayPrefix = '';
 
 /**
  * `new Date(t).toISOString()` (or String(t) for an invalid date), computed arithmetically for integer
@@ -228,7 +231,15 @@ export function iso(t: number): string {
   rest -= mi * 60_000;
   const s = Math.floor(rest / 1000);
   const ms = rest - s * 1000;
-  // civil-from-days (H. Hinnant), days >= 0.
+  if (days !== isoDay) {
+    isoDay = days;
+    isoDayPrefix = isoDate(days);
+  }
+  return `${isoDayPrefix}${DIGITS2[h]}:${DIGITS2[mi]}:${DIGITS2[s]}.${DIGITS3[ms]}Z`;
+}
+
+/** `YYYY-MM-DDT` of a day number (days since 1970-01-01, >= 0): civil-from-days (H. Hinnant). */
+function isoDate(days: number): string {
   const z = days + 719_468;
   const era = Math.floor(z / 146_097);
   const doe = z - era * 146_097;
@@ -241,8 +252,7 @@ export function iso(t: number): string {
   const m = mp < 10 ? mp + 3 : mp - 9;
   const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
   const yyyy = y < 1000 ? `000${y}`.slice(-4) : `${y}`;
-  const mss = ms < 10 ? `00${ms}` : ms < 100 ? `0${ms}` : `${ms}`;
-  return `${yyyy}-${pad2(m)}-${pad2(d)}T${pad2(h)}:${pad2(mi)}:${pad2(s)}.${mss}Z`;
+  return `${yyyy}-${DIGITS2[m]}-${DIGITS2[d]}T`;
 }
 
 export function firedTriggerId(
@@ -393,7 +403,8 @@ export class PatternEngine {
   // ---------------------------------------------------------------- per trigger and customer
 
   private stateFor(slot: Slot, customerId: string): TriggerState {
-    let rec = this.customers.get(customerId);
+    let rec = customerId === this.curCustomer ? this.curRec : undefined;
+    if (rec === undefined) rec = this.customers.get(customerId);
     if (rec === undefined) {
       rec = { states: new Array<TriggerState | undefined>(this.slots.length), live: 0 };
       this.customers.set(customerId, rec);
@@ -421,10 +432,16 @@ export class PatternEngine {
   private dropState(slot: Slot, customerId: string, st: TriggerState): void {
     // Invalidate its timer entries; only delete the map entry if it still is this state.
     st.timerAt = -Infinity;
-    const rec = this.customers.get(customerId);
+    const rec =
+      customerId === this.curCustomer && this.curRec !== undefined
+        ? this.curRec
+        : this.customers.get(customerId);
     if (rec === undefined || rec.states[slot.index] !== st) return;
     rec.states[slot.index] = undefined;
-    if (--rec.live === 0) this.customers.delete(customerId);
+    if (--rec.live === 0) {
+      this.customers.delete(customerId);
+      if (rec === this.curRec) this.curRec = undefined;
+    }
   }
 
   private processSlot(slot: Slot, e: EngineEvent): void {

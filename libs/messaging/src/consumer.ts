@@ -25,7 +25,17 @@ export interface BatchItem<T> {
   inContext<R>(fn: () => R): R;
 }
 
-export type BatchHandler<T> = (items: Array<BatchItem<T>>) => Promise<void>;
+/**
+ * What a batch handler may return: its messages are processed (later batches may start), but their
+ * effects are durable only once `committed` resolves; they are acked then. A handler that writes
+ * behind (coalescing several batches into one database write) uses it. If `committed` rejects, the
+ * messages stay unacked and are redelivered after their ack wait.
+ */
+export interface BatchCommit {
+  committed: Promise<void>;
+}
+
+export type BatchHandler<T> = (items: Array<BatchItem<T>>) => Promise<void | BatchCommit>;
 
 export type ConsumeMode =
   /** Up to `max` messages in flight; failures are redelivered later with backoff. */
@@ -41,7 +51,8 @@ export type ConsumeMode =
    * A failed batch of several messages is re-run one message at a time exactly like `ordered` (that
    * failed batch attempt counts as each message's first attempt), so a poison message is retried
    * and dead-lettered alone and nothing overtakes it. The handler must therefore be idempotent per
-   * message, as for any redelivery.
+   * message, as for any redelivery. A handler returning a `BatchCommit` lets the next batch start
+   * at once; the acks follow the commit (up to `MAX_UNCOMMITTED_BATCHES` batches wait for theirs).
    */
   | { kind: 'ordered-batch'; max: number; maxWaitMs: number };
 
@@ -65,6 +76,9 @@ const deadLettered = counter('kairos_messages_dead_lettered_total', 'Messages se
 const handleSeconds = latencyHistogram('kairos_message_handle_seconds', 'Handler latency', ['consumer']);
 
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Batches processed but not yet committed before the loop waits for the oldest commit. */
+export const MAX_UNCOMMITTED_BATCHES = 64;
 
 function headerRecord(m: JsMsg): Record<string, string> {
   const out: Record<string, string> = {};
@@ -99,9 +113,12 @@ export class ConsumeLoop<T> {
   private handlerFor(): Handler<T> {
     if (this.opts.handler) return this.opts.handler;
     const batchHandler = this.opts.batchHandler!;
-    return (message, ctx) => {
+    return async (message, ctx) => {
       const traceContext = context.active();
-      return batchHandler([{ message, ctx, inContext: (fn) => context.with(traceContext, fn) }]);
+      const commit = await batchHandler([
+        { message, ctx, inContext: (fn) => context.with(traceContext, fn) },
+      ]);
+      if (commit) await commit.committed;
     };
   }
 
@@ -195,7 +212,6 @@ export class ConsumeLoop<T> {
   }
 
   private async handleBatch(batch: JsMsg[]): Promise<void> {
-    if (batch.length === 1) return this.handle(batch[0]!);
     // Each message gets its own CONSUMER span, open until the batch is settled.
     let settle!: (err?: Error) => void;
     const settled = new Promise<Error | undefined>((r) => (settle = r));
@@ -232,8 +248,9 @@ export class ConsumeLoop<T> {
     // Decoding ran synchronously inside each span; undecodable messages were taken out.
     items.sort((a, b) => a.m.seq - b.m.seq);
     const started = process.hrtime.bigint();
+    let commit: void | BatchCommit = undefined;
     try {
-      if (items.length) await this.opts.batchHandler!(items);
+      if (items.length) commit = await this.opts.batchHandler!(items);
     } catch (err) {
       const error = (err as Error).message ?? String(err);
       processed.inc({ consumer: this.name, result: 'error' }, items.length);
@@ -248,10 +265,27 @@ export class ConsumeLoop<T> {
       return;
     }
     handleSeconds.observe({ consumer: this.name }, Number(process.hrtime.bigint() - started) / 1e9);
-    for (const { m } of items) m.ack();
-    processed.inc({ consumer: this.name, result: 'ok' }, items.length);
     settle();
     await Promise.all(spans);
+    const ackAll = () => {
+      for (const { m } of items) m.ack();
+      processed.inc({ consumer: this.name, result: 'ok' }, items.length);
+    };
+    if (!commit) return ackAll();
+    const acked = commit.committed.then(ackAll, (err) =>
+      this.opts.logger.warn(
+        {
+          consumer: this.name,
+          messages: items.length,
+          firstSeq: items[0]?.m.seq,
+          err: (err as Error).message,
+        },
+        'batch not committed; its messages are redelivered after the ack wait',
+      ),
+    );
+    const tracked: Promise<void> = acked.finally(() => this.inFlight.delete(tracked));
+    this.inFlight.add(tracked);
+    while (this.inFlight.size >= MAX_UNCOMMITTED_BATCHES) await Promise.race(this.inFlight);
   }
 
   private async watchStatus(messages: ConsumerMessages): Promise<void> {

@@ -19,8 +19,10 @@ import { createContainer, systemClock, TOKENS, type Clock, type Logger } from '@
 import { CommunicationLog } from './communications';
 import { Enricher } from './enricher';
 import { JourneyClassifier } from './journey';
+import { ProfileFolder } from './profile-fold';
 import { ProfileServiceImpl } from './profile-service';
 import { ProfileStore } from './profile-store';
+import { ProfileWriteBehind } from './profile-writer';
 import type { EnrichmentSettings } from './settings';
 import { TimeEventScheduler } from './time-events';
 import { ENRICHMENT_TOKENS } from './tokens';
@@ -39,6 +41,8 @@ export interface EnrichmentOptions {
   batchSize?: number;
   /** How long a partition's batch waits for more delivered events (ms). */
   batchWaitMs?: number;
+  /** How long a changed profile waits for more changes before it is written (ms); default 100. */
+  profileFlushIntervalMs?: number;
   /** Scan interval of the time-based event scheduler (ms); 0 disables the timer (tests call scan()). */
   timeEventsIntervalMs?: number;
 }
@@ -49,8 +53,9 @@ export interface EnrichmentApp {
   scheduler: TimeEventScheduler;
   communications: CommunicationLog;
   store: ProfileStore;
+  writer: ProfileWriteBehind;
   ownedPartitions: number[];
-  /** Stops the scheduler and the consume loops (in-flight messages finish and are acked). */
+  /** Stops the scheduler, the consume loops (in-flight messages finish, are written and acked), the writer. */
   stop(): Promise<void>;
 }
 
@@ -72,17 +77,27 @@ export async function startEnrichment(opts: EnrichmentOptions): Promise<Enrichme
     [ENRICHMENT_TOKENS.CacheSize, opts.cacheSize ?? 50_000],
     [ENRICHMENT_TOKENS.Partitions, opts.partitions],
     [ENRICHMENT_TOKENS.OwnedPartitions, owned],
+    [ENRICHMENT_TOKENS.FlushIntervalMs, opts.profileFlushIntervalMs ?? 100],
   ]);
   container.register(JourneyClassifier, {
     useValue: new JourneyClassifier(opts.settings.journey.rules, opts.settings.journey.defaultStage),
   });
-  for (const cls of [ProfileStore, CommunicationLog, TimeEventScheduler, Enricher, ProfileServiceImpl]) {
+  for (const cls of [
+    ProfileStore,
+    CommunicationLog,
+    TimeEventScheduler,
+    ProfileFolder,
+    ProfileWriteBehind,
+    Enricher,
+    ProfileServiceImpl,
+  ]) {
     container.registerSingleton(cls as never);
   }
   const store = container.resolve(ProfileStore);
   const communications = container.resolve(CommunicationLog);
   const scheduler = container.resolve(TimeEventScheduler);
   const enricher = container.resolve(Enricher);
+  const writer = container.resolve(ProfileWriteBehind);
   const service = container.resolve(ProfileServiceImpl);
   await communications.init();
   await scheduler.init();
@@ -118,10 +133,13 @@ export async function startEnrichment(opts: EnrichmentOptions): Promise<Enrichme
     scheduler,
     communications,
     store,
+    writer,
     ownedPartitions: owned,
     async stop() {
       await scheduler.stop();
+      // The loops' last acks wait for the writer's flushes, so the writer stops after them.
       await Promise.all(loops.map((l) => l.drain()));
+      await writer.stop();
     },
   };
 }

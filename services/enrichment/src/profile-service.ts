@@ -14,6 +14,7 @@ import {
   type ProfileDoc,
 } from './profile-model';
 import { ProfileStore } from './profile-store';
+import { ProfileWriteBehind } from './profile-writer';
 import { TimeEventScheduler } from './time-events';
 
 export const PROFILE_SERVICE_NAME = 'kairos.profiles.v1.ProfileService';
@@ -31,6 +32,7 @@ function requireCustomerId(id: string | undefined, field = 'customer_id'): strin
 export class ProfileServiceImpl {
   constructor(
     @inject(ProfileStore) private readonly store: ProfileStore,
+    @inject(ProfileWriteBehind) private readonly writer: ProfileWriteBehind,
     @inject(CommunicationLog) private readonly comms: CommunicationLog,
     @inject(TimeEventScheduler) private readonly scheduler: TimeEventScheduler,
     @inject(JourneyClassifier) private readonly journey: JourneyClassifier,
@@ -45,7 +47,8 @@ export class ProfileServiceImpl {
 
   async get(req: profiles.GetRequest): Promise<profiles.GetResponse> {
     const id = requireCustomerId(req.customerId);
-    const doc = await this.store.read(id);
+    // This replica's events not yet written count too (other replicas see them once written).
+    const doc = this.writer.unwrittenProfile(id) ?? (await this.store.read(id));
     if (!doc) throw new NotFoundError(`profile of customer '${id}' not found`);
     return { profile: this.snapshot(doc) };
   }
@@ -56,6 +59,10 @@ export class ProfileServiceImpl {
     req.customerIds.forEach((id, i) => requireCustomerId(id, `customer_ids[${i}]`));
     const unique = [...new Set(req.customerIds)];
     const docs = new Map((await this.store.readMany(unique)).map((d) => [d._id, d]));
+    for (const id of unique) {
+      const unwritten = this.writer.unwrittenProfile(id);
+      if (unwritten) docs.set(id, unwritten);
+    }
     return {
       profiles: unique.filter((id) => docs.has(id)).map((id) => this.snapshot(docs.get(id)!)),
       missingCustomerIds: unique.filter((id) => !docs.has(id)),

@@ -5,4 +5,5 @@ export const ENRICHMENT_TOKENS = {
   CacheSize: Symbol.for('kairos.enrichment.CacheSize'),
   Partitions: Symbol.for('kairos.enrichment.Partitions'),
   OwnedPartitions: Symbol.for('kairos.enrichment.OwnedPartitions'),
+  FlushIntervalMs: Symbol.for('kairos.enrichment.FlushIntervalMs'),
 } as const;

@@ -45,6 +45,7 @@ describe('enrichment (real NATS + MongoDB-wire)', function () {
       assert.equal(after.profile!.counters!.totalEvents, 2);
       assert.equal(after.profile!.counters!.purchases, 1);
       assert.equal(after.profile!.counters!.lifetimeValue, 10);
+      await h.app.writer.committed();
       const stored = await h.app.store.read('bob');
       assert.equal(stored!.counters.total_events, 2);
     });
@@ -81,6 +82,7 @@ describe('enrichment (real NATS + MongoDB-wire)', function () {
       // Published without waiting one by one, so the partitions' loops get them in batches.
       await Promise.all(ids.map((id) => publishRaw(h, rawEvent(id, id.split('-')[1]!, 'page.viewed'))));
       await waitFor(() => ids.every((id) => enrichedFor(h, id)), { message: 'burst not all enriched' });
+      await h.app.writer.committed();
       for (const customer of customers) {
         const snapshots = h.enriched.items
           .filter((i) => i.message.event?.customerId === customer)
@@ -93,6 +95,36 @@ describe('enrichment (real NATS + MongoDB-wire)', function () {
         const stored = await h.app.store.profiles.findOne({ _id: customer });
         assert.equal(stored?.version, 30, `${customer}: version counts every applied event`);
         assert.equal(stored?.applied_event_ids.length, 30);
+      }
+    });
+
+    it('keeps an upsert made while event changes wait to be written: the events are re-applied onto it', async () => {
+      await h.restartApp({ profileFlushIntervalMs: 600_000 }); // nothing is written until flushNow()
+      try {
+        await call(h.client, 'upsert', {
+          customerId: 'hal',
+          traits: { plan: 'free' },
+          timeZone: '',
+          dates: {},
+        });
+        await publishRaw(h, rawEvent('e-hal1', 'hal', 'order.completed', { revenue: 7 }));
+        await waitFor(() => enrichedFor(h, 'e-hal1'), { message: 'enriched e-hal1' });
+        assert.equal((await h.app.store.read('hal'))!.counters.purchases, 0, 'not written yet');
+        // Written straight to the database, so the unwritten change's base version is now stale.
+        await call(h.client, 'upsert', {
+          customerId: 'hal',
+          traits: { plan: 'pro' },
+          timeZone: '',
+          dates: {},
+        });
+        await h.app.writer.flushNow();
+        const stored = (await h.app.store.read('hal'))!;
+        assert.deepEqual(stored.traits, { plan: 'pro' });
+        assert.equal(stored.counters.purchases, 1);
+        assert.equal(stored.counters.lifetime_value, 7);
+        assert.equal(h.app.writer.unwritten, 0);
+      } finally {
+        await h.restartApp();
       }
     });
 
@@ -114,6 +146,8 @@ describe('enrichment (real NATS + MongoDB-wire)', function () {
       assert.equal(p.consent!.marketing, true);
       assert.equal(p.timeZone, 'Europe/Paris');
       assert.deepEqual(p.dates, { renewal_date: '2026-06-01' });
+      // Occurrences follow the profile write (write-behind), not the enriched event.
+      await h.app.writer.committed();
       const scheduled = await h.app.scheduler.occurrences.findOne({ customer_id: 'dave' });
       assert.equal(scheduled?._id, 'time:dave:renewal-reminder:2026-06-01');
       assert.equal(
@@ -151,6 +185,7 @@ describe('enrichment (real NATS + MongoDB-wire)', function () {
       // Give a duplicate every chance to show up behind a later event of the same customer.
       await publishRaw(h, rawEvent('e-erin-after', 'erin', 'page.viewed'));
       await waitFor(() => enrichedFor(h, 'e-erin-after'));
+      await h.app.writer.committed();
       assert.equal(timeBased().length, 1);
       const next = await h.app.scheduler.occurrences.findOne({ customer_id: 'erin', status: 'pending' });
       assert.equal(next?._id, 'time:erin:birthday:2027-05-01', 'next year is scheduled');

@@ -9,7 +9,7 @@ import {
   type NatsConnection,
 } from '@kairos/messaging';
 import { createLogger, GrpcServer } from '@kairos/service-kit';
-import { startEnrichment, type EnrichmentApp } from '../../src/app';
+import { startEnrichment, type EnrichmentApp, type EnrichmentOptions } from '../../src/app';
 import { PROFILE_SERVICE_NAME } from '../../src/profile-service';
 import { DEFAULT_SETTINGS, type EnrichmentSettings } from '../../src/settings';
 
@@ -43,7 +43,8 @@ export interface Harness {
   publisher: Publisher;
   clock: TestClock;
   enriched: Collector<events.EnrichedEvent>;
-  restartApp(): Promise<void>;
+  /** Stops the app and starts a new one (with `overrides` of the test's options, if given). */
+  restartApp(overrides?: Partial<EnrichmentOptions>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -60,7 +61,7 @@ export async function startHarness(
   const logger = createLogger('enrichment-test', process.env.KAIROS_TEST_LOGS ? 'info' : 'silent');
   const clock = new TestClock(Date.parse('2026-05-01T06:00:00Z'));
   const enriched = new Collector(nc, 'events.enriched.>', (d) => SCHEMAS.EnrichedEvent.type.decode(d));
-  const make = () =>
+  const make = (overrides: Partial<EnrichmentOptions> = {}) =>
     startEnrichment({
       nc,
       db: mongo.db(dbName),
@@ -69,6 +70,7 @@ export async function startHarness(
       partitions: PARTITIONS,
       clock,
       timeEventsIntervalMs: 0,
+      ...overrides,
     });
   const h: Harness = {
     nc,
@@ -79,9 +81,9 @@ export async function startHarness(
     publisher: new Publisher(nc, { logger: silentLogger }),
     clock,
     enriched,
-    async restartApp() {
+    async restartApp(overrides) {
       await h.app.stop();
-      h.app = await make();
+      h.app = await make(overrides);
     },
     async close() {
       h.client.close();

@@ -1,0 +1,174 @@
+import { inject, injectable, TOKENS, type Clock, type Logger } from '@kairos/service-kit';
+import type { events } from '@kairos/contracts';
+import { ProfileFolder } from './profile-fold';
+import type { ProfileDoc } from './profile-model';
+import { ProfileStore } from './profile-store';
+import { TimeEventScheduler } from './time-events';
+import { ENRICHMENT_TOKENS } from './tokens';
+
+/** A profile changed in memory and not yet written. */
+interface Unwritten {
+  /** What we believe is stored (the version the conditional write expects). */
+  base: ProfileDoc | undefined;
+  next: ProfileDoc;
+  /** Events applied on top of `base`, in order: re-applied onto the stored profile after a conflict. */
+  events: events.Event[];
+}
+
+interface Generation {
+  entries: Map<string, Unwritten>;
+  written: Promise<void>;
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+function newGeneration(): Generation {
+  let resolve!: () => void;
+  let reject!: (err: Error) => void;
+  const written = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+  written.catch(() => undefined); // a generation nobody waits for must not be an unhandled rejection
+  return { entries: new Map(), written, resolve, reject };
+}
+
+const RETRY_DELAYS_MS = [50, 200, 1_000, 5_000];
+
+/**
+ * Write-behind for the event hot path. Enrichment folds events into profiles in memory, publishes
+ * them at once, and this writes every changed profile once per flush (one bulk write, conditional
+ * on the stored version), however many events touched it meanwhile. Customers come in sessions, so
+ * a flush covering a second of traffic writes several times fewer documents than one write per
+ * event; the database (FerretDB's single SQLite writer) is the mesh's bottleneck. Callers ack their
+ * events only after `committed()` resolves, so a crash loses nothing: unacked events are redelivered
+ * and applied again onto the stored profile (applied event ids make that idempotent).
+ *
+ * A flush runs `intervalMs` after the first change it covers; changes made while one runs go into
+ * the next, so under load flushes grow and coalesce more. A conflict (a gRPC upsert or an outcome
+ * wrote meanwhile) re-reads the stored profiles and re-applies the flush's events onto them.
+ */
+@injectable()
+export class ProfileWriteBehind {
+  private open: Generation = newGeneration();
+  private flushing?: Generation;
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private stopped = false;
+
+  constructor(
+    @inject(ProfileStore) private readonly store: ProfileStore,
+    @inject(ProfileFolder) private readonly folder: ProfileFolder,
+    @inject(TimeEventScheduler) private readonly scheduler: TimeEventScheduler,
+    @inject(ENRICHMENT_TOKENS.FlushIntervalMs) private readonly intervalMs: number,
+    @inject(TOKENS.Clock) private readonly clock: Clock,
+    @inject(TOKENS.Logger) private readonly logger: Logger,
+  ) {}
+
+  /** The customer's profile with changes not yet written, if it has any. */
+  unwrittenProfile(customerId: string): ProfileDoc | undefined {
+    return this.open.entries.get(customerId)?.next ?? this.flushing?.entries.get(customerId)?.next;
+  }
+
+  /** The customer's newest profile: unwritten changes first, then the store. */
+  async current(customerId: string): Promise<ProfileDoc | undefined> {
+    return this.unwrittenProfile(customerId) ?? (await this.store.getForWrite(customerId));
+  }
+
+  /** Records `next` as the customer's profile after `applied` (on top of `before`, from `current`). */
+  record(before: ProfileDoc | undefined, next: ProfileDoc, applied: events.Event[]): void {
+    const entry = this.open.entries.get(next._id);
+    if (entry) {
+      entry.next = next;
+      entry.events.push(...applied);
+    } else {
+      this.open.entries.set(next._id, { base: before, next, events: [...applied] });
+    }
+    this.schedule();
+  }
+
+  /** Resolves once every change recorded so far is written. */
+  committed(): Promise<void> {
+    if (this.open.entries.size > 0) return this.open.written;
+    return this.flushing?.written ?? Promise.resolve();
+  }
+
+  get unwritten(): number {
+    return this.open.entries.size + (this.flushing?.entries.size ?? 0);
+  }
+
+  /** Writes every change recorded so far now, without waiting for the interval. */
+  async flushNow(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    while (this.running) await this.running;
+    if (this.open.entries.size > 0) await this.startFlush();
+  }
+
+  /** Writes what is left and stops; a write that still fails after its retries is given up. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.flushNow();
+  }
+
+  private schedule(): void {
+    if (this.timer || this.running || this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.startFlush();
+    }, this.intervalMs);
+  }
+
+  /** One flush at a time; the next is scheduled when changes arrived meanwhile. */
+  private startFlush(): Promise<void> {
+    this.running = this.flush()
+      // Only a stopping writer gives up (its generation's waiters see the error).
+      .catch((err) => this.logger.error({ err: (err as Error).message }, 'profile write abandoned'))
+      .finally(() => {
+        this.running = undefined;
+        if (this.open.entries.size > 0) this.schedule();
+      });
+    return this.running;
+  }
+
+  private async flush(): Promise<void> {
+    const generation = this.open;
+    this.open = newGeneration();
+    this.flushing = generation;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const changes = [...generation.entries.values()].map((e) => ({ next: e.next, previous: e.base }));
+          if (await this.store.saveMany(changes)) break;
+          await this.rebase(generation.entries);
+        } catch (err) {
+          if (this.stopped && attempt >= RETRY_DELAYS_MS.length) throw err;
+          const wait = RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)]!;
+          this.logger.warn(
+            { profiles: generation.entries.size, attempt, err: (err as Error).message, retryInMs: wait },
+            'profile write failed; retrying',
+          );
+          await new Promise((r) => setTimeout(r, wait));
+        }
+      }
+      for (const { base, next } of generation.entries.values())
+        if (TimeEventScheduler.affects(base, next)) await this.scheduler.syncProfile(next);
+      generation.resolve();
+    } catch (err) {
+      generation.reject(err as Error);
+      throw err;
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+
+  /** After a conflict: re-applies each profile's events onto what is stored now. */
+  private async rebase(entries: Map<string, Unwritten>): Promise<void> {
+    const now = new Date(this.clock.now());
+    for (const [customerId, entry] of entries) {
+      const stored = await this.store.getForWrite(customerId);
+      let next = stored;
+      for (const event of entry.events) next = this.folder.apply(next, event, now) ?? next;
+      // Every event is already counted (an earlier attempt partly landed): nothing left to write.
+      if (!next || next === stored) entries.delete(customerId);
+      else Object.assign(entry, { base: stored, next });
+    }
+  }
+}

@@ -45,7 +45,7 @@ function benchProfile(i: number, now: Date): ProfileDoc {
     lifetime_value: 120.5,
   };
   p.dates = { birthday: '1990-05-01' };
-  p.applied_event_ids = Array.from({ length: 50 }, (_, k) => `evt-${i}-${k}`);
+  p.applied_event_ids = Array.from({ length: 50 }, (_, k) => `evt-${i}-${k}`).join(' ');
   p.version = 1;
   return p;
 }

@@ -3,6 +3,7 @@ import { events } from '@kairos/contracts';
 import {
   addRecentCommunication,
   APPLIED_EVENT_IDS,
+  appliedEventIds,
   applyEvent,
   applyUpsert,
   FieldError,
@@ -84,7 +85,8 @@ describe('profile merge logic', () => {
     let q = p;
     for (let i = 0; i < APPLIED_EVENT_IDS + 10; i++)
       q = applyEvent(q, event(`x${i}`, 'page.viewed'), rules, NOW)!.profile;
-    assert.equal(q.applied_event_ids.length, APPLIED_EVENT_IDS);
+    assert.equal(appliedEventIds(q).length, APPLIED_EVENT_IDS);
+    assert.equal(appliedEventIds(q).at(-1), `x${APPLIED_EVENT_IDS + 9}`);
   });
 
   it('does not mutate the profile it was given', () => {

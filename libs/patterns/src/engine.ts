@@ -51,60 +51,103 @@ export interface PatternEngineOptions {
 const PENDING = 0;
 const DONE = 1;
 const DEAD = 2;
-/** Per node in Run.n: [status, start (first event time, NaN if none), aux (sequence step / any winner), doneAt]. */
+/** Per node of a run: [status, start (first event time, NaN if none), aux (sequence step / any winner), doneAt]. */
 const STRIDE = 4;
 /** Width of an expiry bucket: partial matches are dropped once the watermark passes their bucket. */
 const EXPIRY_BUCKET_MS = 1000;
 /** TriggerState.expiryBucket when the state is in no bucket. */
 const NO_BUCKET = -(2 ** 30);
-const RUN_POOL_SIZE = 1024;
 /** Shared by runs of triggers without aliases: never written to. */
 const NO_BINDINGS: Record<string, BoundEvent> = Object.freeze({}) as Record<string, BoundEvent>;
 const EMPTY_PROFILE: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
-/** Run.n past the node entries: [seq, deadline, deadlineNode, expiry]. */
+/** A run's numbers past its node entries: its seq, next absence deadline (Infinity if none), */
+const R_SEQ = 0;
+const R_DEADLINE = 1;
+/** the sequence node waiting on that deadline (-1 if none), */
+const R_DEADLINE_NODE = 2;
+/** and the time after which it can no longer complete (a window ended; Infinity if unbounded). */
+const R_EXPIRY = 3;
 const META = 4;
 
 /**
- * One partial match. Its numbers live in one double array (node entries, then META): number fields
- * of objects are boxed heap numbers, and partial matches are the engine's bulk of long-lived objects.
+ * The partial matches (runs) of one trigger, for all customers, in flat arrays: a run is an index.
+ * Run objects with their own arrays were most of the engine's long-lived objects, so most of its
+ * garbage-collection time; numbers in a Float64Array are not even scanned.
+ * Run r: numbers nums[r * width + node * STRIDE + k] and, from r * width + meta, the META entries;
+ * events evs[r * nodes + node] (event node: its event; count node: the events in its window);
+ * links[r]: the next run of its trigger state, or of the free list (-1 ends a list). Links are int32
+ * so that run indexes stay small integers (a double read from nums is boxed when passed around).
+ * Released runs are kept reset; runs from `used` on were never handed out.
  */
-class Run {
-  constructor(
-    /** Node entries (STRIDE per node), then seq, deadline, deadlineNode, expiry. */
-    readonly n: number[],
-    /** event node: its event; count node: the events in its window. */
-    readonly ev: Array<BoundEvent | BoundEvent[] | null>,
-    /** Index of the META entries in n (nodes * STRIDE). */
-    readonly m: number,
-  ) {}
+class RunArena {
+  readonly width: number;
+  /** Offset of the META entries in a run (nodes * STRIDE). */
+  readonly meta: number;
+  nums = new Float64Array(0);
+  evs: Array<BoundEvent | BoundEvent[] | null> = [];
+  links = new Int32Array(0);
+  private capacity = 0;
+  private used = 0;
+  private free = -1;
 
-  get seq(): number {
-    return this.n[this.m];
+  constructor(readonly nodes: number) {
+    this.meta = nodes * STRIDE;
+    this.width = this.meta + META;
   }
-  set seq(v: number) {
-    this.n[this.m] = v;
+
+  alloc(): number {
+    const r = this.free;
+    if (r >= 0) {
+      this.free = this.links[r];
+      return r;
+    }
+    if (this.used === this.capacity) this.grow();
+    this.reset(this.used);
+    return this.used++;
   }
-  /** Next absence deadline in this run (Infinity if none). */
-  get deadline(): number {
-    return this.n[this.m + 1];
+
+  release(r: number): void {
+    this.reset(r);
+    this.links[r] = this.free;
+    this.free = r;
   }
-  set deadline(v: number) {
-    this.n[this.m + 1] = v;
+
+  next(r: number): number {
+    return this.links[r];
   }
-  /** The sequence node waiting on `deadline` (-1 if none). */
-  get deadlineNode(): number {
-    return this.n[this.m + 2];
+
+  setNext(r: number, next: number): void {
+    this.links[r] = next;
   }
-  set deadlineNode(v: number) {
-    this.n[this.m + 2] = v;
+
+  reset(r: number): void {
+    const n = this.nums;
+    const base = r * this.width;
+    for (let b = base; b < base + this.meta; b += STRIDE) {
+      n[b] = PENDING;
+      n[b + 1] = NaN;
+      n[b + 2] = 0;
+      n[b + 3] = NaN;
+    }
+    const m = base + this.meta;
+    n[m + R_SEQ] = 0;
+    n[m + R_DEADLINE] = Infinity;
+    n[m + R_DEADLINE_NODE] = -1;
+    n[m + R_EXPIRY] = Infinity;
+    this.evs.fill(null, r * this.nodes, (r + 1) * this.nodes);
   }
-  /** After this time the run can no longer complete (a window ended); Infinity if unbounded. */
-  get expiry(): number {
-    return this.n[this.m + 3];
-  }
-  set expiry(v: number) {
-    this.n[this.m + 3] = v;
+
+  private grow(): void {
+    const to = Math.max(16, this.capacity * 2);
+    const nums = new Float64Array(to * this.width);
+    nums.set(this.nums);
+    this.nums = nums;
+    const links = new Int32Array(to);
+    links.set(this.links);
+    this.links = links;
+    for (let k = this.evs.length; k < to * this.nodes; k++) this.evs.push(null);
+    this.capacity = to;
   }
 }
 
@@ -116,7 +159,10 @@ interface FailureRecord {
 
 interface TriggerState {
   customerId: string;
-  runs: Run[];
+  /** The state's runs, oldest first: a list through its slot's arena links (-1: none). */
+  first: number;
+  last: number;
+  runs: number;
   runSeq: number;
   lastFiredAt: number | undefined;
   lastSuppressed: { at: number; eventIds: string[] } | undefined;
@@ -127,6 +173,31 @@ interface TriggerState {
   timerSeq: number;
   /** Expiry bucket this state is queued in (NO_BUCKET: none); at most its earliest run expiry's. */
   expiryBucket: number;
+}
+
+function newState(customerId: string): TriggerState {
+  return {
+    customerId,
+    first: -1,
+    last: -1,
+    runs: 0,
+    runSeq: 0,
+    lastFiredAt: undefined,
+    lastSuppressed: undefined,
+    failures: undefined,
+    timerAt: Infinity,
+    timerSeq: -1,
+    expiryBucket: NO_BUCKET,
+  };
+}
+
+/** Adds run r as the newest of a state's runs. */
+function appendRun(a: RunArena, st: TriggerState, r: number): void {
+  if (st.runs === 0) st.first = r;
+  else a.setNext(st.last, r);
+  a.setNext(r, -1);
+  st.last = r;
+  st.runs++;
 }
 
 /** Everything the engine keeps for one customer: one map lookup per event instead of one per trigger. */
@@ -141,9 +212,10 @@ interface Slot {
   compiled: CompiledTrigger;
   /** Position in PatternEngine.slots and in CustomerRecord.states. */
   index: number;
-  scratch: Run | null;
-  /** Discarded runs kept for reuse: fewer allocations of long-lived objects on the hot path. */
-  pool: Run[];
+  /** The trigger's runs (a trigger kept by setTriggers keeps its arena). */
+  arena: RunArena;
+  /** A reset run to offer start events to (-1: none yet). */
+  scratch: number;
   active: boolean;
 }
 
@@ -193,7 +265,7 @@ interface SerializedState {
 /** Nothing worth keeping: no partial match, no cooldown bookkeeping, no failure record. */
 function isEmpty(st: TriggerState): boolean {
   return (
-    st.runs.length === 0 &&
+    st.runs === 0 &&
     st.failures === undefined &&
     st.lastFiredAt === undefined &&
     st.lastSuppressed === undefined
@@ -412,17 +484,7 @@ export class PatternEngine {
     if (customerId === this.curCustomer) this.curRec = rec;
     let st = rec.states[slot.index];
     if (st === undefined) {
-      st = {
-        customerId,
-        runs: [],
-        runSeq: 0,
-        lastFiredAt: undefined,
-        lastSuppressed: undefined,
-        failures: undefined,
-        timerAt: Infinity,
-        timerSeq: -1,
-        expiryBucket: NO_BUCKET,
-      };
+      st = newState(customerId);
       rec.states[slot.index] = st;
       rec.live++;
     }
@@ -432,6 +494,7 @@ export class PatternEngine {
   private dropState(slot: Slot, customerId: string, st: TriggerState): void {
     // Invalidate its timer entries; only delete the map entry if it still is this state.
     st.timerAt = -Infinity;
+    if (st.runs > 0) this.releaseRuns(slot, st);
     const rec =
       customerId === this.curCustomer && this.curRec !== undefined
         ? this.curRec
@@ -446,53 +509,56 @@ export class PatternEngine {
 
   private processSlot(slot: Slot, e: EngineEvent): void {
     const t = slot.compiled;
+    const a = slot.arena;
     const cid = e.customerId;
     this.curSlot = slot;
     const rec = this.curRec;
     const st = rec === undefined ? undefined : rec.states[slot.index];
-    if (st !== undefined && st.runs.length > 0) {
+    if (st !== undefined && st.runs > 0) {
       if (t.hasTimers) this.advanceState(slot, st, e.time);
       let removed = false;
-      const runs = st.runs;
-      for (let i = 0; i < runs.length; i++) {
-        const run = runs[i];
-        const progressed = this.offer(t, run, 0, e);
-        const s = run.n[0];
+      for (let r = st.first; r >= 0; r = a.next(r)) {
+        const progressed = this.offer(t, a, r, 0, e);
+        const s = a.nums[r * a.width];
         if (s === DONE) {
-          this.complete(slot, cid, st, run, e.time, e.id, undefined);
+          this.complete(slot, cid, st, r, e.time, e.id, undefined);
           return;
         }
         if (s === DEAD) removed = true;
-        else if (progressed && t.hasTimers) this.computeTimers(t, run);
+        else if (progressed && t.hasTimers) this.computeTimers(t, a, r);
       }
       if (removed) this.removeRuns(slot, st, -Infinity);
       if (t.hasTimers) this.schedule(slot, cid, st);
-      if (t.singleRun && st.runs.length > 0) return;
+      if (t.singleRun && st.runs > 0) return;
     }
-    let run = slot.scratch;
-    if (run === null) run = slot.scratch = slot.pool.pop() ?? this.newRun(t);
-    if (!t.startTypes.has(e.type) || !this.offer(t, run, 0, e)) {
+    let r = -1;
+    if (t.startTypes.has(e.type)) {
+      r = slot.scratch < 0 ? (slot.scratch = a.alloc()) : slot.scratch;
+      if (!this.offer(t, a, r, 0, e)) r = -1;
+    }
+    if (r < 0) {
       if (st !== undefined && isEmpty(st)) this.dropState(slot, cid, st);
       return;
     }
-    slot.scratch = null;
+    slot.scratch = -1;
     const state = st ?? this.stateFor(slot, cid);
-    if (run.n[0] === DONE) {
-      this.complete(slot, cid, state, run, e.time, e.id, undefined);
-      this.resetRun(t, run);
-      slot.scratch = run;
+    if (a.nums[r * a.width] === DONE) {
+      this.complete(slot, cid, state, r, e.time, e.id, undefined);
+      a.reset(r);
+      slot.scratch = r;
       return;
     }
-    run.seq = state.runSeq++;
-    // A literal holds exactly one element; push onto [] would reserve 17 (most states keep one run).
-    if (state.runs.length === 0) state.runs = [run];
-    else state.runs.push(run);
-    if (state.runs.length > this.maxRuns) {
-      this.release(slot, state.runs.shift() as Run);
+    a.nums[r * a.width + a.meta + R_SEQ] = state.runSeq++;
+    appendRun(a, state, r);
+    if (state.runs > this.maxRuns) {
+      const oldest = state.first;
+      state.first = a.next(oldest);
+      state.runs--;
+      a.release(oldest);
       this.stats.partialMatchesEvicted++;
     }
     if (t.hasTimers) {
-      this.computeTimers(t, run);
+      this.computeTimers(t, a, r);
       this.schedule(slot, cid, state);
     }
   }
@@ -500,22 +566,31 @@ export class PatternEngine {
   /** Applies absence deadlines up to `t` in time order, then drops partial matches whose window ended before `t`. */
   private advanceState(slot: Slot, st: TriggerState, t: number): void {
     const trig = slot.compiled;
+    const a = slot.arena;
+    const d = a.meta + R_DEADLINE;
     for (;;) {
-      let best: Run | null = null;
-      for (const r of st.runs) if (r.deadline <= t && (best === null || r.deadline < best.deadline)) best = r;
-      if (best === null) break;
-      const deadline = best.deadline;
-      this.applyDeadline(trig, best);
-      const s = best.n[0];
+      let best = -1;
+      let deadline = Infinity;
+      for (let r = st.first; r >= 0; r = a.next(r)) {
+        const at = a.nums[r * a.width + d];
+        if (at <= t && (best < 0 || at < deadline)) {
+          best = r;
+          deadline = at;
+        }
+      }
+      if (best < 0) break;
+      this.applyDeadline(trig, a, best);
+      const s = a.nums[best * a.width];
       if (s === DONE) {
         this.complete(slot, this.curCustomer, st, best, deadline, null, deadline);
         return;
       }
       if (s === DEAD) this.removeRuns(slot, st, -Infinity);
-      else this.computeTimers(trig, best);
+      else this.computeTimers(trig, a, best);
     }
+    const x = a.meta + R_EXPIRY;
     let expired = false;
-    for (const r of st.runs) if (r.expiry < t) expired = true;
+    for (let r = st.first; r >= 0; r = a.next(r)) if (a.nums[r * a.width + x] < t) expired = true;
     if (expired) this.removeRuns(slot, st, t);
   }
 
@@ -523,9 +598,12 @@ export class PatternEngine {
   private schedule(slot: Slot, customerId: string, st: TriggerState): void {
     let at = Infinity;
     let expiry = Infinity;
-    for (const r of st.runs) {
-      if (r.deadline < at) at = r.deadline;
-      if (r.expiry < expiry) expiry = r.expiry;
+    const a = slot.arena;
+    const n = a.nums;
+    for (let r = st.first; r >= 0; r = a.next(r)) {
+      const m = r * a.width + a.meta;
+      if (n[m + R_DEADLINE] < at) at = n[m + R_DEADLINE];
+      if (n[m + R_EXPIRY] < expiry) expiry = n[m + R_EXPIRY];
     }
     if (expiry !== Infinity) {
       const k = Math.floor(expiry / EXPIRY_BUCKET_MS);
@@ -583,16 +661,15 @@ export class PatternEngine {
     slot: Slot,
     customerId: string,
     st: TriggerState,
-    run: Run,
+    run: number,
     at: number,
     completingEventId: string | null,
     deadline: number | undefined,
   ): void {
     const spec = slot.compiled.spec;
     const matched: MatchedStep[] = [];
-    this.collect(slot.compiled, run, 0, matched, true);
-    for (const r of st.runs) this.release(slot, r);
-    st.runs.length = 0;
+    this.collect(slot.compiled, slot.arena, run, 0, matched, true);
+    this.releaseRuns(slot, st);
     const eventIds: string[] = [];
     for (const m of matched) if (m.event !== undefined) eventIds.push(m.event.id);
     if (st.lastFiredAt !== undefined && at < st.lastFiredAt + spec.cooldownMs) {
@@ -624,54 +701,50 @@ export class PatternEngine {
 
   // ---------------------------------------------------------------- run mechanics
 
-  /** Removes (in place) runs that are not pending or whose expiry is before `t`, recycling them. */
+  /** Removes runs that are not pending or whose expiry is before `t`, recycling them. */
   private removeRuns(slot: Slot, st: TriggerState, t: number): void {
-    const runs = st.runs;
-    let k = 0;
-    for (let i = 0; i < runs.length; i++) {
-      const r = runs[i];
-      if (r.n[0] === PENDING && !(r.expiry < t)) runs[k++] = r;
-      else this.release(slot, r);
+    const a = slot.arena;
+    const n = a.nums;
+    let prev = -1;
+    for (let r = st.first; r >= 0;) {
+      const next = a.next(r);
+      const base = r * a.width;
+      if (n[base] === PENDING && !(n[base + a.meta + R_EXPIRY] < t)) prev = r;
+      else {
+        if (prev < 0) st.first = next;
+        else a.setNext(prev, next);
+        if (st.last === r) st.last = prev;
+        st.runs--;
+        a.release(r);
+      }
+      r = next;
     }
-    runs.length = k;
   }
 
-  private release(slot: Slot, run: Run): void {
-    if (slot.pool.length < RUN_POOL_SIZE) {
-      this.resetRun(slot.compiled, run);
-      slot.pool.push(run);
+  /** Discards every run of a state. */
+  private releaseRuns(slot: Slot, st: TriggerState): void {
+    const a = slot.arena;
+    for (let r = st.first; r >= 0;) {
+      const next = a.next(r);
+      a.release(r);
+      r = next;
     }
+    st.first = st.last = -1;
+    st.runs = 0;
   }
 
-  private newRun(t: CompiledTrigger): Run {
-    const m = t.nodes.length * STRIDE;
-    const n = new Array<number>(m + META);
-    const ev = new Array<BoundEvent | BoundEvent[] | null>(t.nodes.length);
-    const run = new Run(n, ev, m);
-    this.resetRun(t, run);
-    return run;
-  }
-
-  private resetRun(t: CompiledTrigger, run: Run): void {
-    const n = run.n;
-    for (let i = 0; i < run.m; i += STRIDE) {
-      n[i] = PENDING;
-      n[i + 1] = NaN;
-      n[i + 2] = 0;
-      n[i + 3] = NaN;
-    }
-    run.ev.fill(null);
-    run.seq = 0;
-    run.deadline = Infinity;
-    run.deadlineNode = -1;
-    run.expiry = Infinity;
-  }
-
-  private check(node: CompiledNode, where: Condition, t: CompiledTrigger, run: Run, e: EngineEvent): boolean {
+  private check(
+    node: CompiledNode,
+    where: Condition,
+    t: CompiledTrigger,
+    a: RunArena,
+    run: number,
+    e: EngineEvent,
+  ): boolean {
     const ctx = this.ctx;
     ctx.event = e;
     ctx.profile = e.profile ?? EMPTY_PROFILE;
-    ctx.bindings = t.aliasNodes.length === 0 ? NO_BINDINGS : this.bindingsOf(t, run);
+    ctx.bindings = t.aliasNodes.length === 0 ? NO_BINDINGS : this.bindingsOf(t, a, run);
     let ok = false;
     let error: string | undefined;
     try {
@@ -689,11 +762,11 @@ export class PatternEngine {
    * so long-lived partial matches hold fewer objects): a completed aliased event step binds its
    * event, a completed count its last event.
    */
-  private bindingsOf(t: CompiledTrigger, run: Run): Record<string, BoundEvent> {
+  private bindingsOf(t: CompiledTrigger, a: RunArena, run: number): Record<string, BoundEvent> {
     const bindings: Record<string, BoundEvent> = {};
     for (const i of t.aliasNodes) {
-      if (run.n[i * STRIDE] !== DONE) continue;
-      const bound = run.ev[i] as BoundEvent | BoundEvent[];
+      if (a.nums[run * a.width + i * STRIDE] !== DONE) continue;
+      const bound = a.evs[run * a.nodes + i] as BoundEvent | BoundEvent[];
       bindings[t.nodes[i].alias as string] = Array.isArray(bound) ? bound[bound.length - 1] : bound;
     }
     return bindings;
@@ -717,17 +790,17 @@ export class PatternEngine {
   }
 
   /** Offers an event to node i of a run; returns whether the node made progress. */
-  private offer(t: CompiledTrigger, run: Run, i: number, e: EngineEvent): boolean {
-    const n = run.n;
-    const b = i * STRIDE;
+  private offer(t: CompiledTrigger, a: RunArena, run: number, i: number, e: EngineEvent): boolean {
+    const n = a.nums;
+    const base = run * a.width;
+    const b = base + i * STRIDE;
     if (n[b] !== PENDING) return false;
     const node = t.nodes[i];
     switch (node.kind) {
       case K_EVENT: {
         if (e.type !== node.type) return false;
-        if (node.where !== undefined && !this.check(node, node.where, t, run, e)) return false;
-        const s = this.bound ?? (this.bound = strip(e));
-        run.ev[i] = s;
+        if (node.where !== undefined && !this.check(node, node.where, t, a, run, e)) return false;
+        a.evs[run * a.nodes + i] = this.bound ?? (this.bound = strip(e));
         n[b] = DONE;
         n[b + 1] = e.time;
         n[b + 3] = e.time;
@@ -735,10 +808,11 @@ export class PatternEngine {
       }
       case K_COUNT: {
         if (e.type !== node.type) return false;
-        if (node.where !== undefined && !this.check(node, node.where, t, run, e)) return false;
+        if (node.where !== undefined && !this.check(node, node.where, t, a, run, e)) return false;
         const s = this.bound ?? (this.bound = strip(e));
-        let list = run.ev[i] as BoundEvent[] | null;
-        if (list === null) list = run.ev[i] = [s];
+        const k = run * a.nodes + i;
+        let list = a.evs[k] as BoundEvent[] | null;
+        if (list === null) list = a.evs[k] = [s];
         else {
           const from = e.time - node.withinMs;
           let drop = 0;
@@ -765,15 +839,15 @@ export class PatternEngine {
         if (child.kind === K_ABSENT) {
           if (
             e.type === child.type &&
-            (child.where === undefined || this.check(child, child.where, t, run, e))
+            (child.where === undefined || this.check(child, child.where, t, a, run, e))
           ) {
-            const deadline = n[node.children[cur - 1] * STRIDE + 3] + child.forMs;
+            const deadline = n[base + node.children[cur - 1] * STRIDE + 3] + child.forMs;
             if (e.time < deadline) n[b] = DEAD;
           }
           return false;
         }
-        const progressed = this.offer(t, run, c, e);
-        const cs = n[c * STRIDE];
+        const progressed = this.offer(t, a, run, c, e);
+        const cs = n[base + c * STRIDE];
         if (cs === DEAD) {
           n[b] = DEAD;
           return false;
@@ -784,7 +858,7 @@ export class PatternEngine {
           n[b + 2] = cur + 1;
           if (cur + 1 === node.children.length) {
             n[b] = DONE;
-            n[b + 3] = n[c * STRIDE + 3];
+            n[b + 3] = n[base + c * STRIDE + 3];
           }
         }
         return true;
@@ -800,8 +874,9 @@ export class PatternEngine {
         const children = node.children;
         for (let k = 0; k < children.length; k++) {
           const c = children[k];
-          if (n[c * STRIDE] === PENDING && this.offer(t, run, c, e)) progressed = true;
-          const cs = n[c * STRIDE];
+          const cb = base + c * STRIDE;
+          if (n[cb] === PENDING && this.offer(t, a, run, c, e)) progressed = true;
+          const cs = n[cb];
           if (cs === DEAD) {
             n[b] = DEAD;
             return false;
@@ -822,13 +897,14 @@ export class PatternEngine {
         const children = node.children;
         for (let k = 0; k < children.length; k++) {
           const c = children[k];
-          if (n[c * STRIDE] === PENDING && this.offer(t, run, c, e)) progressed = true;
-          const cs = n[c * STRIDE];
+          const cb = base + c * STRIDE;
+          if (n[cb] === PENDING && this.offer(t, a, run, c, e)) progressed = true;
+          const cs = n[cb];
           if (cs === DONE) {
             if (n[b + 1] !== n[b + 1]) n[b + 1] = e.time;
             n[b] = DONE;
             n[b + 2] = k;
-            n[b + 3] = n[c * STRIDE + 3];
+            n[b + 3] = n[cb + 3];
             return true;
           }
           if (cs !== DEAD) allDead = false;
@@ -846,35 +922,37 @@ export class PatternEngine {
   }
 
   /** Marks node i dead and propagates: sequence/all die with a child; any dies when all its children are dead. */
-  private kill(t: CompiledTrigger, run: Run, i: number): void {
-    const n = run.n;
-    n[i * STRIDE] = DEAD;
-    for (let p = t.nodes[i].parent; p >= 0 && n[p * STRIDE] === PENDING; p = t.nodes[p].parent) {
+  private kill(t: CompiledTrigger, a: RunArena, run: number, i: number): void {
+    const n = a.nums;
+    const base = run * a.width;
+    n[base + i * STRIDE] = DEAD;
+    for (let p = t.nodes[i].parent; p >= 0 && n[base + p * STRIDE] === PENDING; p = t.nodes[p].parent) {
       const pn = t.nodes[p];
-      if (pn.kind === K_ANY && pn.children.some((c) => n[c * STRIDE] !== DEAD)) return;
-      n[p * STRIDE] = DEAD;
+      if (pn.kind === K_ANY && pn.children.some((c) => n[base + c * STRIDE] !== DEAD)) return;
+      n[base + p * STRIDE] = DEAD;
     }
   }
 
   /** Completes the absence the run's earliest deadline belongs to (or kills expired windows on its path). */
-  private applyDeadline(t: CompiledTrigger, run: Run): void {
-    const n = run.n;
-    const target = run.deadlineNode;
-    const d = run.deadline;
-    for (let a = target; a >= 0; a = t.nodes[a].parent) {
-      const node = t.nodes[a];
-      const start = n[a * STRIDE + 1];
+  private applyDeadline(t: CompiledTrigger, a: RunArena, run: number): void {
+    const n = a.nums;
+    const base = run * a.width;
+    const target = n[base + a.meta + R_DEADLINE_NODE];
+    const d = n[base + a.meta + R_DEADLINE];
+    for (let i = target; i >= 0; i = t.nodes[i].parent) {
+      const node = t.nodes[i];
+      const start = n[base + i * STRIDE + 1];
       if (
-        n[a * STRIDE] === PENDING &&
+        n[base + i * STRIDE] === PENDING &&
         (node.kind === K_SEQUENCE || node.kind === K_ALL) &&
         d > start + node.withinMs
       )
-        this.kill(t, run, a);
+        this.kill(t, a, run, i);
     }
-    for (let a = target; a >= 0; a = t.nodes[a].parent) if (n[a * STRIDE] !== PENDING) return;
+    for (let i = target; i >= 0; i = t.nodes[i].parent) if (n[base + i * STRIDE] !== PENDING) return;
     const seq = t.nodes[target];
-    const absent = seq.children[n[target * STRIDE + 2]];
-    const ab = absent * STRIDE;
+    const absent = seq.children[n[base + target * STRIDE + 2]];
+    const ab = base + absent * STRIDE;
     n[ab] = DONE;
     n[ab + 1] = d - t.nodes[absent].forMs;
     n[ab + 3] = d;
@@ -882,13 +960,13 @@ export class PatternEngine {
     let child = absent;
     for (let p = target; p >= 0; child = p, p = t.nodes[p].parent) {
       const pn = t.nodes[p];
-      const pb = p * STRIDE;
+      const pb = base + p * STRIDE;
       if (pn.kind === K_SEQUENCE) {
         const cur = n[pb + 2] + 1;
         n[pb + 2] = cur;
         if (cur < pn.children.length) return;
       } else if (pn.kind === K_ALL) {
-        if (pn.children.some((c) => n[c * STRIDE] !== DONE)) return;
+        if (pn.children.some((c) => n[base + c * STRIDE] !== DONE)) return;
       } else if (pn.kind === K_ANY) {
         n[pb + 2] = t.nodes[child].position;
       }
@@ -898,15 +976,17 @@ export class PatternEngine {
   }
 
   /** Recomputes the run's next absence deadline and its expiry (the time after which it cannot complete). */
-  private computeTimers(t: CompiledTrigger, run: Run): void {
-    run.deadline = Infinity;
-    run.deadlineNode = -1;
-    run.expiry = this.expiryOf(t, run, 0);
+  private computeTimers(t: CompiledTrigger, a: RunArena, run: number): void {
+    const m = run * a.width + a.meta;
+    a.nums[m + R_DEADLINE] = Infinity;
+    a.nums[m + R_DEADLINE_NODE] = -1;
+    a.nums[m + R_EXPIRY] = this.expiryOf(t, a, run, 0);
   }
 
-  private expiryOf(t: CompiledTrigger, run: Run, i: number): number {
-    const n = run.n;
-    const b = i * STRIDE;
+  private expiryOf(t: CompiledTrigger, a: RunArena, run: number, i: number): number {
+    const n = a.nums;
+    const base = run * a.width;
+    const b = base + i * STRIDE;
     const s = n[b];
     if (s === DONE) return Infinity;
     if (s === DEAD) return -Infinity;
@@ -919,23 +999,24 @@ export class PatternEngine {
         const c = node.children[cur];
         const child = t.nodes[c];
         if (child.kind === K_ABSENT) {
-          const d = n[node.children[cur - 1] * STRIDE + 3] + child.forMs;
-          if (d < run.deadline) {
-            run.deadline = d;
-            run.deadlineNode = i;
+          const d = n[base + node.children[cur - 1] * STRIDE + 3] + child.forMs;
+          const m = base + a.meta;
+          if (d < n[m + R_DEADLINE]) {
+            n[m + R_DEADLINE] = d;
+            n[m + R_DEADLINE_NODE] = i;
           }
           return own;
         }
-        return Math.min(own, this.expiryOf(t, run, c));
+        return Math.min(own, this.expiryOf(t, a, run, c));
       }
       case K_ALL: {
         let e = own;
-        for (const c of node.children) e = Math.min(e, this.expiryOf(t, run, c));
+        for (const c of node.children) e = Math.min(e, this.expiryOf(t, a, run, c));
         return e;
       }
       case K_ANY: {
         let e = -Infinity;
-        for (const c of node.children) e = Math.max(e, this.expiryOf(t, run, c));
+        for (const c of node.children) e = Math.max(e, this.expiryOf(t, a, run, c));
         return e;
       }
       default:
@@ -944,13 +1025,21 @@ export class PatternEngine {
   }
 
   /** Collects matched steps in step order; `completed` restricts `any` to its winning branch. */
-  private collect(t: CompiledTrigger, run: Run, i: number, out: MatchedStep[], completed: boolean): void {
+  private collect(
+    t: CompiledTrigger,
+    a: RunArena,
+    run: number,
+    i: number,
+    out: MatchedStep[],
+    completed: boolean,
+  ): void {
     const node = t.nodes[i];
-    const n = run.n;
-    const b = i * STRIDE;
+    const n = a.nums;
+    const base = run * a.width;
+    const b = base + i * STRIDE;
     switch (node.kind) {
       case K_EVENT: {
-        const e = run.ev[i] as BoundEvent | null;
+        const e = a.evs[run * a.nodes + i] as BoundEvent | null;
         if (e === null) return;
         const m: MatchedStep = { path: node.path, kind: 'event', type: node.type, event: e, time: e.time };
         if (node.alias !== undefined) m.alias = node.alias;
@@ -958,7 +1047,7 @@ export class PatternEngine {
         return;
       }
       case K_COUNT: {
-        const list = run.ev[i] as BoundEvent[] | null;
+        const list = a.evs[run * a.nodes + i] as BoundEvent[] | null;
         if (list === null) return;
         for (const e of list) {
           const m: MatchedStep = { path: node.path, kind: 'count', type: node.type, event: e, time: e.time };
@@ -980,20 +1069,22 @@ export class PatternEngine {
         return;
       case K_ANY:
         if (completed && n[b] === DONE) {
-          this.collect(t, run, node.children[n[b + 2]], out, completed);
+          this.collect(t, a, run, node.children[n[b + 2]], out, completed);
           return;
         }
-        for (const c of node.children) if (n[c * STRIDE] !== DEAD) this.collect(t, run, c, out, completed);
+        for (const c of node.children)
+          if (n[base + c * STRIDE] !== DEAD) this.collect(t, a, run, c, out, completed);
         return;
       default:
-        for (const c of node.children) this.collect(t, run, c, out, completed);
+        for (const c of node.children) this.collect(t, a, run, c, out, completed);
     }
   }
 
-  private waiting(t: CompiledTrigger, run: Run, i: number, out: WaitingStep[]): void {
+  private waiting(t: CompiledTrigger, a: RunArena, run: number, i: number, out: WaitingStep[]): void {
     const node = t.nodes[i];
-    const n = run.n;
-    const b = i * STRIDE;
+    const n = a.nums;
+    const base = run * a.width;
+    const b = base + i * STRIDE;
     if (n[b] !== PENDING) return;
     switch (node.kind) {
       case K_EVENT: {
@@ -1003,7 +1094,7 @@ export class PatternEngine {
         return;
       }
       case K_COUNT: {
-        const list = run.ev[i] as BoundEvent[] | null;
+        const list = a.evs[run * a.nodes + i] as BoundEvent[] | null;
         const w: WaitingStep = {
           path: node.path,
           kind: 'count',
@@ -1024,17 +1115,17 @@ export class PatternEngine {
             path: child.path,
             kind: 'absent',
             type: child.type,
-            deadline: n[node.children[cur - 1] * STRIDE + 3] + child.forMs,
+            deadline: n[base + node.children[cur - 1] * STRIDE + 3] + child.forMs,
           };
           if (child.where !== undefined) w.condition = child.where.source;
           out.push(w);
           return;
         }
-        this.waiting(t, run, c, out);
+        this.waiting(t, a, run, c, out);
         return;
       }
       default:
-        for (const c of node.children) this.waiting(t, run, c, out);
+        for (const c of node.children) this.waiting(t, a, run, c, out);
     }
   }
 
@@ -1057,8 +1148,8 @@ export class PatternEngine {
     const slots: Slot[] = compiled.map((c, index) => ({
       compiled: c,
       index,
-      scratch: null,
-      pool: [],
+      arena: new RunArena(c.nodes.length),
+      scratch: -1,
       active: true,
     }));
     // Per new slot: the old slot index whose states it keeps, or (~old index) to keep only cooldowns.
@@ -1068,7 +1159,11 @@ export class PatternEngine {
       const same =
         prev.compiled.spec.version === slot.compiled.spec.version &&
         signature(prev.compiled) === signature(slot.compiled);
-      return same ? prev.index : ~prev.index;
+      if (!same) return ~prev.index;
+      // Its runs stay where they are.
+      slot.arena = prev.arena;
+      slot.scratch = prev.scratch;
+      return prev.index;
     });
     for (const [cid, rec] of this.customers) {
       const states = new Array<TriggerState | undefined>(slots.length);
@@ -1082,17 +1177,10 @@ export class PatternEngine {
           states[i] = prevSt;
           live++;
         } else if (prevSt.lastFiredAt !== undefined) {
-          states[i] = {
-            customerId: cid,
-            runs: [],
-            runSeq: 0,
-            lastFiredAt: prevSt.lastFiredAt,
-            lastSuppressed: prevSt.lastSuppressed,
-            failures: undefined,
-            timerAt: Infinity,
-            timerSeq: -1,
-            expiryBucket: NO_BUCKET,
-          };
+          const st = newState(cid);
+          st.lastFiredAt = prevSt.lastFiredAt;
+          st.lastSuppressed = prevSt.lastSuppressed;
+          states[i] = st;
           live++;
         }
       }
@@ -1125,7 +1213,8 @@ export class PatternEngine {
         const st = rec.states[slot.index];
         if (st === undefined) continue;
         st.expiryBucket = NO_BUCKET;
-        for (const r of st.runs) this.computeTimers(slot.compiled, r);
+        const a = slot.arena;
+        for (let r = st.first; r >= 0; r = a.next(r)) this.computeTimers(slot.compiled, a, r);
         // Keep a live entry (same time and sequence number) so ties fire in the same order as before.
         const at = st.timerAt;
         if (at !== Infinity && st.timerSeq >= 0) {
@@ -1173,13 +1262,16 @@ export class PatternEngine {
     };
     const lines: string[] = [];
     if (st !== undefined) {
-      for (const r of st.runs) {
+      const a = slot.arena;
+      for (let r = st.first; r >= 0; r = a.next(r)) {
         const matchedSoFar: MatchedStep[] = [];
-        this.collect(t, r, 0, matchedSoFar, false);
+        this.collect(t, a, r, 0, matchedSoFar, false);
         const waitingFor: WaitingStep[] = [];
-        this.waiting(t, r, 0, waitingFor);
-        const pm: PartialMatchExplanation = { startedAt: r.n[1], matchedSoFar, waitingFor };
-        if (r.expiry !== Infinity) pm.expiresAfter = r.expiry;
+        this.waiting(t, a, r, 0, waitingFor);
+        const base = r * a.width;
+        const pm: PartialMatchExplanation = { startedAt: a.nums[base + 1], matchedSoFar, waitingFor };
+        const expiry = a.nums[base + a.meta + R_EXPIRY];
+        if (expiry !== Infinity) pm.expiresAfter = expiry;
         partialMatches.push(pm);
       }
       if (st.failures !== undefined) {
@@ -1237,14 +1329,22 @@ export class PatternEngine {
 
   // ---------------------------------------------------------------- checkpoint and memory
 
-  private serializeState(st: TriggerState): SerializedState {
+  private serializeState(slot: Slot, st: TriggerState): SerializedState {
     const out: SerializedState = {};
-    if (st.runs.length > 0)
-      out.runs = st.runs.map((r) => ({
-        seq: r.seq,
-        n: r.n.slice(0, r.m).map((x) => (x === x ? x : null)),
-        ev: r.ev,
-      }));
+    if (st.runs > 0) {
+      const a = slot.arena;
+      const runs: SerializedRun[] = (out.runs = []);
+      for (let r = st.first; r >= 0; r = a.next(r)) {
+        const base = r * a.width;
+        const n: Array<number | null> = [];
+        for (let k = base; k < base + a.meta; k++) n.push(a.nums[k] === a.nums[k] ? a.nums[k] : null);
+        runs.push({
+          seq: a.nums[base + a.meta + R_SEQ],
+          n,
+          ev: a.evs.slice(r * a.nodes, (r + 1) * a.nodes),
+        });
+      }
+    }
     if (st.runSeq > 0) out.runSeq = st.runSeq;
     if (st.lastFiredAt !== undefined) out.lastFiredAt = st.lastFiredAt;
     if (st.lastSuppressed !== undefined) out.lastSuppressed = st.lastSuppressed;
@@ -1276,7 +1376,7 @@ export class PatternEngine {
         name: s.compiled.spec.name,
         version: s.compiled.spec.version,
         states: this.statesOf(s).map(
-          ([cid, st]) => [cid, this.serializeState(st)] as [string, SerializedState],
+          ([cid, st]) => [cid, this.serializeState(s, st)] as [string, SerializedState],
         ),
       })),
     };
@@ -1300,7 +1400,8 @@ export class PatternEngine {
     Object.assign(this.stats, snap.stats);
     const byName = new Map(snap.triggers.map((t) => [t.name, t]));
     for (const slot of this.slots) {
-      slot.scratch = null;
+      slot.arena = new RunArena(slot.compiled.nodes.length);
+      slot.scratch = -1;
       const saved = byName.get(slot.compiled.spec.name);
       if (saved === undefined) continue;
       const sameVersion = saved.version === slot.compiled.spec.version;
@@ -1313,12 +1414,16 @@ export class PatternEngine {
         st.runSeq = s.runSeq ?? 0;
         if (s.timer !== undefined) [st.timerAt, st.timerSeq] = s.timer;
         if (s.failures !== undefined) st.failures = s.failures as unknown as Record<number, FailureRecord>;
-        for (const r of s.runs ?? []) {
-          if (r.n.length !== width)
+        const a = slot.arena;
+        for (const saved of s.runs ?? []) {
+          if (saved.n.length !== width)
             throw new Error(`snapshot does not fit trigger '${slot.compiled.spec.name}'`);
-          const n = r.n.map((x) => (x === null ? NaN : x));
-          n.push(r.seq, Infinity, -1, Infinity);
-          st.runs.push(new Run(n, r.ev, width));
+          const r = a.alloc();
+          const base = r * a.width;
+          saved.n.forEach((x, k) => (a.nums[base + k] = x === null ? NaN : x));
+          a.nums[base + a.meta + R_SEQ] = saved.seq;
+          saved.ev.forEach((x, k) => (a.evs[r * a.nodes + k] = x));
+          appendRun(a, st, r);
         }
       }
     }
@@ -1330,19 +1435,25 @@ export class PatternEngine {
     let bytes = 0;
     if (customerId === undefined) {
       for (const b of this.buffer.toArray()) bytes += Buffer.byteLength(JSON.stringify(b));
-      for (const [cid, rec] of this.customers)
-        for (const st of rec.states) if (st !== undefined) bytes += this.stateSize(cid, st);
+      for (const [cid, rec] of this.customers) bytes += this.recordSize(cid, rec);
       return bytes;
     }
     const rec = this.customers.get(customerId);
-    if (rec !== undefined)
-      for (const st of rec.states) if (st !== undefined) bytes += this.stateSize(customerId, st);
-    return bytes;
+    return rec === undefined ? 0 : this.recordSize(customerId, rec);
   }
 
-  /** Bytes of one trigger state in a snapshot, with its customer key. */
-  private stateSize(customerId: string, st: TriggerState): number {
-    return Buffer.byteLength(JSON.stringify(this.serializeState(st))) + Buffer.byteLength(customerId) + 6;
+  /** Bytes of one customer's trigger states in a snapshot, each with its customer key. */
+  private recordSize(customerId: string, rec: CustomerRecord): number {
+    let bytes = 0;
+    for (const slot of this.slots) {
+      const st = rec.states[slot.index];
+      if (st !== undefined)
+        bytes +=
+          Buffer.byteLength(JSON.stringify(this.serializeState(slot, st))) +
+          Buffer.byteLength(customerId) +
+          6;
+    }
+    return bytes;
   }
 
   /** Customers with any state (partial matches, cooldown bookkeeping, condition-failure records). */

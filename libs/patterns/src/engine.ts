@@ -55,7 +55,7 @@ const DEAD = 2;
 const STRIDE = 4;
 /** Width of an expiry bucket: partial matches are dropped once the watermark passes their bucket. */
 const EXPIRY_BUCKET_MS = 1000;
-/** TriggerState.expiryBucket when the state is in no bucket. */
+/** A trigger state's S_BUCKET when it is in no bucket. */
 const NO_BUCKET = -(2 ** 30);
 /** Shared by runs of triggers without aliases: never written to. */
 const NO_BINDINGS: Record<string, BoundEvent> = Object.freeze({}) as Record<string, BoundEvent>;
@@ -157,63 +157,189 @@ interface FailureRecord {
   error?: string;
 }
 
-interface TriggerState {
-  customerId: string;
-  /** The state's runs, oldest first: a list through its slot's arena links (-1: none). */
-  first: number;
-  last: number;
-  runs: number;
-  runSeq: number;
-  lastFiredAt: number | undefined;
-  lastSuppressed: { at: number; eventIds: string[] } | undefined;
-  failures: Record<number, FailureRecord> | undefined;
-  /** Time of this state's entry in the timer heap (Infinity: none). */
-  timerAt: number;
-  /** Sequence number of that entry: ties at the same time fire in entry order, also after restore. */
-  timerSeq: number;
-  /** Expiry bucket this state is queued in (NO_BUCKET: none); at most its earliest run expiry's. */
-  expiryBucket: number;
+type Failures = Record<number, FailureRecord>;
+type Suppressed = { at: number; eventIds: string[] };
+
+/** A trigger state's numbers (StateTable.nums): the seq of its next run, */
+const S_RUN_SEQ = 0;
+/** its last firing time (NaN: never), */
+const S_LAST_FIRED = 1;
+/** the time of its live timer entry (Infinity: none) and that entry's sequence number (-1: none), */
+const S_TIMER_AT = 2;
+const S_TIMER_SEQ = 3;
+/** and the expiry bucket it is queued in (NO_BUCKET: none; at most its earliest run expiry's). */
+const S_BUCKET = 4;
+const SN = 5;
+/** Its integers (StateTable.ints): its runs, oldest first, as a list through the arena links, */
+const S_FIRST = 0;
+const S_LAST = 1;
+const S_RUNS = 2;
+/** its customer's row in the CustomerTable, */
+const S_ROW = 3;
+/** and a generation, bumped when the state is dropped: queued references to it carry theirs. */
+const S_GEN = 4;
+const SI = 5;
+
+/**
+ * The states of one trigger (partial matches, cooldown and condition-failure bookkeeping), one per
+ * customer that has any, in flat arrays: a state is an index. Hundreds of thousands of small
+ * long-lived objects made the garbage collector a third of the engine's time; these arrays are
+ * allocated once and grow by doubling. Dropped states are reused.
+ */
+class StateTable {
+  nums = new Float64Array(0);
+  ints = new Int32Array(0);
+  suppressed: Array<Suppressed | undefined> = [];
+  failures: Array<Failures | undefined> = [];
+  private capacity = 0;
+  private used = 0;
+  /** Dropped states, chained through S_FIRST. */
+  private free = -1;
+
+  alloc(row: number): number {
+    let s = this.free;
+    if (s >= 0) this.free = this.ints[s * SI + S_FIRST];
+    else {
+      if (this.used === this.capacity) this.grow();
+      s = this.used++;
+    }
+    const n = s * SN;
+    this.nums[n + S_RUN_SEQ] = 0;
+    this.nums[n + S_LAST_FIRED] = NaN;
+    this.nums[n + S_TIMER_AT] = Infinity;
+    this.nums[n + S_TIMER_SEQ] = -1;
+    this.nums[n + S_BUCKET] = NO_BUCKET;
+    const i = s * SI;
+    this.ints[i + S_FIRST] = -1;
+    this.ints[i + S_LAST] = -1;
+    this.ints[i + S_RUNS] = 0;
+    this.ints[i + S_ROW] = row;
+    return s;
+  }
+
+  /** The state must have no runs left. */
+  release(s: number): void {
+    this.suppressed[s] = undefined;
+    this.failures[s] = undefined;
+    this.nums[s * SN + S_TIMER_AT] = -Infinity;
+    this.ints[s * SI + S_GEN]++;
+    this.ints[s * SI + S_FIRST] = this.free;
+    this.free = s;
+  }
+
+  get(s: number, field: number): number {
+    return this.nums[s * SN + field];
+  }
+
+  set(s: number, field: number, v: number): void {
+    this.nums[s * SN + field] = v;
+  }
+
+  int(s: number, field: number): number {
+    return this.ints[s * SI + field];
+  }
+
+  setInt(s: number, field: number, v: number): void {
+    this.ints[s * SI + field] = v;
+  }
+
+  lastFiredAt(s: number): number | undefined {
+    const t = this.nums[s * SN + S_LAST_FIRED];
+    return t === t ? t : undefined;
+  }
+
+  /** Nothing worth keeping: no partial match, no cooldown bookkeeping, no failure record. */
+  isEmpty(s: number): boolean {
+    return (
+      this.ints[s * SI + S_RUNS] === 0 &&
+      this.failures[s] === undefined &&
+      this.nums[s * SN + S_LAST_FIRED] !== this.nums[s * SN + S_LAST_FIRED] &&
+      this.suppressed[s] === undefined
+    );
+  }
+
+  /** Adds run r as the newest of a state's runs. */
+  appendRun(a: RunArena, s: number, r: number): void {
+    const i = s * SI;
+    if (this.ints[i + S_RUNS] === 0) this.ints[i + S_FIRST] = r;
+    else a.setNext(this.ints[i + S_LAST], r);
+    a.setNext(r, -1);
+    this.ints[i + S_LAST] = r;
+    this.ints[i + S_RUNS]++;
+  }
+
+  private grow(): void {
+    const to = Math.max(16, this.capacity * 2);
+    const nums = new Float64Array(to * SN);
+    nums.set(this.nums);
+    this.nums = nums;
+    const ints = new Int32Array(to * SI);
+    ints.set(this.ints);
+    this.ints = ints;
+    for (let s = this.capacity; s < to; s++) {
+      this.suppressed.push(undefined);
+      this.failures.push(undefined);
+    }
+    this.capacity = to;
+  }
 }
 
-function newState(customerId: string): TriggerState {
-  return {
-    customerId,
-    first: -1,
-    last: -1,
-    runs: 0,
-    runSeq: 0,
-    lastFiredAt: undefined,
-    lastSuppressed: undefined,
-    failures: undefined,
-    timerAt: Infinity,
-    timerSeq: -1,
-    expiryBucket: NO_BUCKET,
-  };
-}
+/**
+ * The customers with any state, each with a row: for every trigger (slot index) the index of the
+ * customer's state in that trigger's StateTable, or -1. One map lookup per event finds the row.
+ */
+class CustomerTable {
+  readonly rows = new Map<string, number>();
+  cells = new Int32Array(0);
+  /** Per row: how many cells are not -1; the row is removed when it drops to 0. */
+  live = new Int32Array(0);
+  ids: string[] = [];
+  private capacity = 0;
+  private used = 0;
+  private free: number[] = [];
 
-/** Adds run r as the newest of a state's runs. */
-function appendRun(a: RunArena, st: TriggerState, r: number): void {
-  if (st.runs === 0) st.first = r;
-  else a.setNext(st.last, r);
-  a.setNext(r, -1);
-  st.last = r;
-  st.runs++;
-}
+  /** `width`: the number of triggers. */
+  constructor(readonly width: number) {}
 
-/** Everything the engine keeps for one customer: one map lookup per event instead of one per trigger. */
-interface CustomerRecord {
-  /** Trigger states indexed by Slot.index (undefined: none). */
-  states: Array<TriggerState | undefined>;
-  /** Defined entries of `states`; the record is removed when it drops to 0. */
-  live: number;
+  add(customerId: string): number {
+    let row = this.free.pop();
+    if (row === undefined) {
+      if (this.used === this.capacity) this.grow();
+      row = this.used++;
+    }
+    this.cells.fill(-1, row * this.width, (row + 1) * this.width);
+    this.live[row] = 0;
+    this.ids[row] = customerId;
+    this.rows.set(customerId, row);
+    return row;
+  }
+
+  remove(row: number): void {
+    this.rows.delete(this.ids[row]);
+    this.ids[row] = '';
+    this.free.push(row);
+  }
+
+  private grow(): void {
+    const to = Math.max(64, this.capacity * 2);
+    const cells = new Int32Array(to * this.width);
+    cells.set(this.cells);
+    this.cells = cells;
+    const live = new Int32Array(to);
+    live.set(this.live);
+    this.live = live;
+    for (let row = this.capacity; row < to; row++) this.ids.push('');
+    this.capacity = to;
+  }
 }
 
 interface Slot {
   compiled: CompiledTrigger;
-  /** Position in PatternEngine.slots and in CustomerRecord.states. */
+  /** Position in PatternEngine.slots and in a CustomerTable row. */
   index: number;
-  /** The trigger's runs (a trigger kept by setTriggers keeps its arena). */
+  /** The trigger's runs and states (a trigger kept by setTriggers keeps both). */
   arena: RunArena;
+  states: StateTable;
   /** A reset run to offer start events to (-1: none yet). */
   scratch: number;
   active: boolean;
@@ -224,8 +350,14 @@ interface Timer {
   at: number;
   seq: number;
   slot: Slot;
-  customerId: string;
-  state: TriggerState;
+  state: number;
+}
+
+/** States queued in one expiry bucket, with their generations when queued. */
+interface ExpiryBucket {
+  slots: Slot[];
+  states: number[];
+  gens: number[];
 }
 
 interface Buffered {
@@ -260,16 +392,6 @@ interface SerializedState {
   failures?: Record<string, FailureRecord>;
   /** The state's live timer entry [at, seq] (absent in snapshots of earlier builds: recomputed). */
   timer?: [number, number];
-}
-
-/** Nothing worth keeping: no partial match, no cooldown bookkeeping, no failure record. */
-function isEmpty(st: TriggerState): boolean {
-  return (
-    st.runs === 0 &&
-    st.failures === undefined &&
-    st.lastFiredAt === undefined &&
-    st.lastSuppressed === undefined
-  );
 }
 
 function strip(e: EngineEvent): BoundEvent {
@@ -347,7 +469,7 @@ function signature(t: CompiledTrigger): string {
 
 export class PatternEngine {
   private slots: Slot[] = [];
-  private customers = new Map<string, CustomerRecord>();
+  private customers = new CustomerTable(0);
   private byType = new Map<string, Slot[]>();
   private watermark = -Infinity;
   private arrivalSeq = 0;
@@ -362,7 +484,7 @@ export class PatternEngine {
    * States with partial matches that can expire, by expiry bucket (index = floor(expiry / width)):
    * once the watermark passes a bucket its runs are dropped, so idle customers release their state.
    */
-  private expiryBuckets = new Map<number, { slots: Slot[]; states: TriggerState[] }>();
+  private expiryBuckets = new Map<number, ExpiryBucket>();
   private expiryKeys = new MinHeap<number>((a, b) => a < b);
   /** Reused condition context: conditions must not keep a reference to it. */
   private readonly ctx: {
@@ -375,8 +497,8 @@ export class PatternEngine {
   private bound: BoundEvent | null = null;
   private curSlot: Slot | null = null;
   private curCustomer = '';
-  /** The record of curCustomer while an event is handled (a dropped record reads as all-undefined). */
-  private curRec: CustomerRecord | undefined = undefined;
+  /** The row of curCustomer in `customers`, or -1 (none, or not looked up). */
+  private curRow = -1;
   readonly stats: EngineStats = {
     eventsProcessed: 0,
     lateEventsDropped: 0,
@@ -452,84 +574,81 @@ export class PatternEngine {
     const slots = this.byType.get(e.type);
     if (slots === undefined) return;
     this.curCustomer = e.customerId;
-    this.curRec = this.customers.get(e.customerId);
+    this.curRow = this.customers.rows.get(e.customerId) ?? -1;
     for (let i = 0; i < slots.length; i++) this.processSlot(slots[i], e);
-    this.curRec = undefined;
   }
 
   private fireTimers(w: number): void {
     for (let top = this.timers.peek(); top !== undefined; top = this.timers.peek()) {
       if (top.at > w) break;
       this.timers.pop();
-      const st = top.state;
-      if (!top.slot.active || st.timerAt !== top.at || st.timerSeq !== top.seq) continue;
-      st.timerAt = Infinity;
-      this.curSlot = top.slot;
-      this.curCustomer = top.customerId;
-      this.advanceState(top.slot, st, w);
-      if (isEmpty(st)) this.dropState(top.slot, top.customerId, st);
-      else this.schedule(top.slot, top.customerId, st);
+      const slot = top.slot;
+      const T = slot.states;
+      const s = top.state;
+      if (!slot.active || T.get(s, S_TIMER_AT) !== top.at || T.get(s, S_TIMER_SEQ) !== top.seq) continue;
+      T.set(s, S_TIMER_AT, Infinity);
+      this.curSlot = slot;
+      this.curRow = T.int(s, S_ROW);
+      this.curCustomer = this.customers.ids[this.curRow];
+      this.advanceState(slot, s, w);
+      if (T.isEmpty(s)) this.dropState(slot, s);
+      else this.schedule(slot, s);
     }
   }
 
   // ---------------------------------------------------------------- per trigger and customer
 
-  private stateFor(slot: Slot, customerId: string): TriggerState {
-    let rec = customerId === this.curCustomer ? this.curRec : undefined;
-    if (rec === undefined) rec = this.customers.get(customerId);
-    if (rec === undefined) {
-      rec = { states: new Array<TriggerState | undefined>(this.slots.length), live: 0 };
-      this.customers.set(customerId, rec);
+  private stateFor(slot: Slot, customerId: string): number {
+    const C = this.customers;
+    let row = customerId === this.curCustomer ? this.curRow : -1;
+    if (row < 0) row = C.rows.get(customerId) ?? C.add(customerId);
+    if (customerId === this.curCustomer) this.curRow = row;
+    const cell = row * C.width + slot.index;
+    let s = C.cells[cell];
+    if (s < 0) {
+      s = C.cells[cell] = slot.states.alloc(row);
+      C.live[row]++;
     }
-    if (customerId === this.curCustomer) this.curRec = rec;
-    let st = rec.states[slot.index];
-    if (st === undefined) {
-      st = newState(customerId);
-      rec.states[slot.index] = st;
-      rec.live++;
-    }
-    return st;
+    return s;
   }
 
-  private dropState(slot: Slot, customerId: string, st: TriggerState): void {
-    // Invalidate its timer entries; only delete the map entry if it still is this state.
-    st.timerAt = -Infinity;
-    if (st.runs > 0) this.releaseRuns(slot, st);
-    const rec =
-      customerId === this.curCustomer && this.curRec !== undefined
-        ? this.curRec
-        : this.customers.get(customerId);
-    if (rec === undefined || rec.states[slot.index] !== st) return;
-    rec.states[slot.index] = undefined;
-    if (--rec.live === 0) {
-      this.customers.delete(customerId);
-      if (rec === this.curRec) this.curRec = undefined;
+  /** Forgets a state (its runs included); its timer and expiry entries become stale. */
+  private dropState(slot: Slot, s: number): void {
+    const T = slot.states;
+    if (T.int(s, S_RUNS) > 0) this.releaseRuns(slot, s);
+    const C = this.customers;
+    const row = T.int(s, S_ROW);
+    T.release(s);
+    C.cells[row * C.width + slot.index] = -1;
+    if (--C.live[row] === 0) {
+      C.remove(row);
+      if (row === this.curRow) this.curRow = -1;
     }
   }
 
   private processSlot(slot: Slot, e: EngineEvent): void {
     const t = slot.compiled;
     const a = slot.arena;
-    const cid = e.customerId;
+    const T = slot.states;
     this.curSlot = slot;
-    const rec = this.curRec;
-    const st = rec === undefined ? undefined : rec.states[slot.index];
-    if (st !== undefined && st.runs > 0) {
+    const row = this.curRow;
+    const st = row < 0 ? -1 : this.customers.cells[row * this.customers.width + slot.index];
+    if (st >= 0 && T.int(st, S_RUNS) > 0) {
       if (t.hasTimers) this.advanceState(slot, st, e.time);
       let removed = false;
-      for (let r = st.first; r >= 0; r = a.next(r)) {
+      for (let r = T.int(st, S_FIRST); r >= 0; r = a.next(r)) {
         const progressed = this.offer(t, a, r, 0, e);
         const s = a.nums[r * a.width];
         if (s === DONE) {
-          this.complete(slot, cid, st, r, e.time, e.id, undefined);
+          this.complete(slot, st, r, e.time, e.id, undefined);
           return;
         }
         if (s === DEAD) removed = true;
         else if (progressed && t.hasTimers) this.computeTimers(t, a, r);
       }
       if (removed) this.removeRuns(slot, st, -Infinity);
-      if (t.hasTimers) this.schedule(slot, cid, st);
-      if (t.singleRun && st.runs > 0) return;
+      if (t.hasTimers) this.schedule(slot, st);
+      if (t.singleRun && T.int(st, S_RUNS) > 0) return;
     }
     let r = -1;
     if (t.startTypes.has(e.type)) {
@@ -537,41 +656,45 @@ export class PatternEngine {
       if (!this.offer(t, a, r, 0, e)) r = -1;
     }
     if (r < 0) {
-      if (st !== undefined && isEmpty(st)) this.dropState(slot, cid, st);
+      if (st >= 0 && T.isEmpty(st)) this.dropState(slot, st);
       return;
     }
     slot.scratch = -1;
-    const state = st ?? this.stateFor(slot, cid);
+    // (A failed condition may have created the state meanwhile.)
+    const state = st >= 0 ? st : this.stateFor(slot, e.customerId);
     if (a.nums[r * a.width] === DONE) {
-      this.complete(slot, cid, state, r, e.time, e.id, undefined);
+      this.complete(slot, state, r, e.time, e.id, undefined);
       a.reset(r);
       slot.scratch = r;
       return;
     }
-    a.nums[r * a.width + a.meta + R_SEQ] = state.runSeq++;
-    appendRun(a, state, r);
-    if (state.runs > this.maxRuns) {
-      const oldest = state.first;
-      state.first = a.next(oldest);
-      state.runs--;
+    const seq = T.get(state, S_RUN_SEQ);
+    T.set(state, S_RUN_SEQ, seq + 1);
+    a.nums[r * a.width + a.meta + R_SEQ] = seq;
+    T.appendRun(a, state, r);
+    if (T.int(state, S_RUNS) > this.maxRuns) {
+      const oldest = T.int(state, S_FIRST);
+      T.setInt(state, S_FIRST, a.next(oldest));
+      T.setInt(state, S_RUNS, T.int(state, S_RUNS) - 1);
       a.release(oldest);
       this.stats.partialMatchesEvicted++;
     }
     if (t.hasTimers) {
       this.computeTimers(t, a, r);
-      this.schedule(slot, cid, state);
+      this.schedule(slot, state);
     }
   }
 
   /** Applies absence deadlines up to `t` in time order, then drops partial matches whose window ended before `t`. */
-  private advanceState(slot: Slot, st: TriggerState, t: number): void {
+  private advanceState(slot: Slot, st: number, t: number): void {
     const trig = slot.compiled;
     const a = slot.arena;
+    const T = slot.states;
     const d = a.meta + R_DEADLINE;
     for (;;) {
       let best = -1;
       let deadline = Infinity;
-      for (let r = st.first; r >= 0; r = a.next(r)) {
+      for (let r = T.int(st, S_FIRST); r >= 0; r = a.next(r)) {
         const at = a.nums[r * a.width + d];
         if (at <= t && (best < 0 || at < deadline)) {
           best = r;
@@ -582,7 +705,7 @@ export class PatternEngine {
       this.applyDeadline(trig, a, best);
       const s = a.nums[best * a.width];
       if (s === DONE) {
-        this.complete(slot, this.curCustomer, st, best, deadline, null, deadline);
+        this.complete(slot, st, best, deadline, null, deadline);
         return;
       }
       if (s === DEAD) this.removeRuns(slot, st, -Infinity);
@@ -590,38 +713,42 @@ export class PatternEngine {
     }
     const x = a.meta + R_EXPIRY;
     let expired = false;
-    for (let r = st.first; r >= 0; r = a.next(r)) if (a.nums[r * a.width + x] < t) expired = true;
+    for (let r = T.int(st, S_FIRST); r >= 0; r = a.next(r)) if (a.nums[r * a.width + x] < t) expired = true;
     if (expired) this.removeRuns(slot, st, t);
   }
 
   /** Keeps one heap entry at the state's earliest absence deadline (stale entries are skipped when popped). */
-  private schedule(slot: Slot, customerId: string, st: TriggerState): void {
+  private schedule(slot: Slot, st: number): void {
     let at = Infinity;
     let expiry = Infinity;
     const a = slot.arena;
+    const T = slot.states;
     const n = a.nums;
-    for (let r = st.first; r >= 0; r = a.next(r)) {
+    for (let r = T.int(st, S_FIRST); r >= 0; r = a.next(r)) {
       const m = r * a.width + a.meta;
       if (n[m + R_DEADLINE] < at) at = n[m + R_DEADLINE];
       if (n[m + R_EXPIRY] < expiry) expiry = n[m + R_EXPIRY];
     }
     if (expiry !== Infinity) {
       const k = Math.floor(expiry / EXPIRY_BUCKET_MS);
-      if (st.expiryBucket === NO_BUCKET || k < st.expiryBucket) {
-        st.expiryBucket = k;
+      const queued = T.get(st, S_BUCKET);
+      if (queued === NO_BUCKET || k < queued) {
+        T.set(st, S_BUCKET, k);
         let bucket = this.expiryBuckets.get(k);
         if (bucket === undefined) {
-          this.expiryBuckets.set(k, (bucket = { slots: [], states: [] }));
+          this.expiryBuckets.set(k, (bucket = { slots: [], states: [], gens: [] }));
           this.expiryKeys.push(k);
         }
         bucket.slots.push(slot);
         bucket.states.push(st);
+        bucket.gens.push(T.int(st, S_GEN));
       }
     }
-    if (at < st.timerAt) {
-      st.timerAt = at;
-      st.timerSeq = this.timerSeq++;
-      this.timers.push({ at, seq: st.timerSeq, slot, customerId, state: st });
+    if (at < T.get(st, S_TIMER_AT)) {
+      const seq = this.timerSeq++;
+      T.set(st, S_TIMER_AT, at);
+      T.set(st, S_TIMER_SEQ, seq);
+      this.timers.push({ at, seq, slot, state: st });
     }
   }
 
@@ -633,51 +760,54 @@ export class PatternEngine {
    * calls made, so a restored engine drops the same ones.
    */
   private expire(w: number, current: boolean): void {
-    let requeue: Array<{ slot: Slot; st: TriggerState }> | null = null;
+    let requeue: Array<{ slot: Slot; st: number }> | null = null;
     for (let k = this.expiryKeys.peek(); k !== undefined; k = this.expiryKeys.peek()) {
       const end = (k + 1) * EXPIRY_BUCKET_MS;
       const full = end <= w;
       if (!full && !(current && k * EXPIRY_BUCKET_MS < w)) break;
       this.expiryKeys.pop();
-      const bucket = this.expiryBuckets.get(k) as { slots: Slot[]; states: TriggerState[] };
+      const bucket = this.expiryBuckets.get(k) as ExpiryBucket;
       this.expiryBuckets.delete(k);
       for (let i = 0; i < bucket.states.length; i++) {
         const st = bucket.states[i];
         const slot = bucket.slots[i];
+        const T = slot.states;
         // Skip entries of dropped states and stale entries (the state was queued again earlier).
-        if (st.expiryBucket !== k || st.timerAt === -Infinity || !slot.active) continue;
-        st.expiryBucket = NO_BUCKET;
+        if (!slot.active || T.int(st, S_GEN) !== bucket.gens[i] || T.get(st, S_BUCKET) !== k) continue;
+        T.set(st, S_BUCKET, NO_BUCKET);
         this.removeRuns(slot, st, full ? end : w);
-        if (isEmpty(st)) this.dropState(slot, st.customerId, st);
-        else if (full) this.schedule(slot, st.customerId, st);
+        if (T.isEmpty(st)) this.dropState(slot, st);
+        else if (full) this.schedule(slot, st);
         else (requeue ??= []).push({ slot, st });
       }
     }
     // Runs of the current bucket not expired yet: queued again after the loop (it would revisit them).
-    if (requeue !== null) for (const { slot, st } of requeue) this.schedule(slot, st.customerId, st);
+    if (requeue !== null) for (const { slot, st } of requeue) this.schedule(slot, st);
   }
 
   private complete(
     slot: Slot,
-    customerId: string,
-    st: TriggerState,
+    st: number,
     run: number,
     at: number,
     completingEventId: string | null,
     deadline: number | undefined,
   ): void {
     const spec = slot.compiled.spec;
+    const T = slot.states;
+    const customerId = this.customers.ids[T.int(st, S_ROW)];
     const matched: MatchedStep[] = [];
     this.collect(slot.compiled, slot.arena, run, 0, matched, true);
     this.releaseRuns(slot, st);
     const eventIds: string[] = [];
     for (const m of matched) if (m.event !== undefined) eventIds.push(m.event.id);
-    if (st.lastFiredAt !== undefined && at < st.lastFiredAt + spec.cooldownMs) {
-      st.lastSuppressed = { at, eventIds };
+    const lastFiredAt = T.get(st, S_LAST_FIRED);
+    if (at < lastFiredAt + spec.cooldownMs) {
+      T.suppressed[st] = { at, eventIds };
       this.stats.suppressedByCooldown++;
       return;
     }
-    st.lastFiredAt = at;
+    T.set(st, S_LAST_FIRED, at);
     const bindings: Record<string, BoundEvent> = {};
     for (const m of matched) if (m.alias !== undefined && m.event !== undefined) bindings[m.alias] = m.event;
     this.stats.fired++;
@@ -702,19 +832,20 @@ export class PatternEngine {
   // ---------------------------------------------------------------- run mechanics
 
   /** Removes runs that are not pending or whose expiry is before `t`, recycling them. */
-  private removeRuns(slot: Slot, st: TriggerState, t: number): void {
+  private removeRuns(slot: Slot, st: number, t: number): void {
     const a = slot.arena;
+    const T = slot.states;
     const n = a.nums;
     let prev = -1;
-    for (let r = st.first; r >= 0;) {
+    for (let r = T.int(st, S_FIRST); r >= 0;) {
       const next = a.next(r);
       const base = r * a.width;
       if (n[base] === PENDING && !(n[base + a.meta + R_EXPIRY] < t)) prev = r;
       else {
-        if (prev < 0) st.first = next;
+        if (prev < 0) T.setInt(st, S_FIRST, next);
         else a.setNext(prev, next);
-        if (st.last === r) st.last = prev;
-        st.runs--;
+        if (T.int(st, S_LAST) === r) T.setInt(st, S_LAST, prev);
+        T.setInt(st, S_RUNS, T.int(st, S_RUNS) - 1);
         a.release(r);
       }
       r = next;
@@ -722,15 +853,17 @@ export class PatternEngine {
   }
 
   /** Discards every run of a state. */
-  private releaseRuns(slot: Slot, st: TriggerState): void {
+  private releaseRuns(slot: Slot, st: number): void {
     const a = slot.arena;
-    for (let r = st.first; r >= 0;) {
+    const T = slot.states;
+    for (let r = T.int(st, S_FIRST); r >= 0;) {
       const next = a.next(r);
       a.release(r);
       r = next;
     }
-    st.first = st.last = -1;
-    st.runs = 0;
+    T.setInt(st, S_FIRST, -1);
+    T.setInt(st, S_LAST, -1);
+    T.setInt(st, S_RUNS, 0);
   }
 
   private check(
@@ -773,8 +906,9 @@ export class PatternEngine {
   }
 
   private recordFailure(node: CompiledNode, e: EngineEvent, error: string | undefined): void {
-    const st = this.stateFor(this.curSlot as Slot, this.curCustomer);
-    const failures = (st.failures ??= {});
+    const slot = this.curSlot as Slot;
+    const st = this.stateFor(slot, this.curCustomer);
+    const failures = (slot.states.failures[st] ??= {});
     const rec = failures[node.index];
     if (rec === undefined) {
       failures[node.index] =
@@ -1149,49 +1283,58 @@ export class PatternEngine {
       compiled: c,
       index,
       arena: new RunArena(c.nodes.length),
+      states: new StateTable(),
       scratch: -1,
       active: true,
     }));
-    // Per new slot: the old slot index whose states it keeps, or (~old index) to keep only cooldowns.
-    const from = slots.map((slot) => {
+    // Per new slot: the old slot whose states it keeps, or the one whose cooldowns it keeps.
+    const keep: Array<Slot | undefined> = [];
+    const cooldowns: Array<Slot | undefined> = [];
+    for (const slot of slots) {
       const prev = old.get(slot.compiled.spec.name);
-      if (prev === undefined) return undefined;
       const same =
+        prev !== undefined &&
         prev.compiled.spec.version === slot.compiled.spec.version &&
         signature(prev.compiled) === signature(slot.compiled);
-      if (!same) return ~prev.index;
-      // Its runs stay where they are.
-      slot.arena = prev.arena;
-      slot.scratch = prev.scratch;
-      return prev.index;
-    });
-    for (const [cid, rec] of this.customers) {
-      const states = new Array<TriggerState | undefined>(slots.length);
-      let live = 0;
-      for (let i = 0; i < slots.length; i++) {
-        const f = from[i];
-        if (f === undefined) continue;
-        const prevSt = rec.states[f >= 0 ? f : ~f];
-        if (prevSt === undefined) continue;
-        if (f >= 0) {
-          states[i] = prevSt;
-          live++;
-        } else if (prevSt.lastFiredAt !== undefined) {
-          const st = newState(cid);
-          st.lastFiredAt = prevSt.lastFiredAt;
-          st.lastSuppressed = prevSt.lastSuppressed;
-          states[i] = st;
-          live++;
-        }
+      keep.push(same ? prev : undefined);
+      cooldowns.push(same ? undefined : prev);
+      if (same) {
+        // Its runs and states stay where they are.
+        slot.arena = prev.arena;
+        slot.states = prev.states;
+        slot.scratch = prev.scratch;
       }
-      if (live === 0) this.customers.delete(cid);
-      else {
-        rec.states = states;
-        rec.live = live;
+    }
+    const from = this.customers;
+    const to = new CustomerTable(slots.length);
+    for (const [cid, oldRow] of from.rows) {
+      const cells = from.cells.subarray(oldRow * from.width, (oldRow + 1) * from.width);
+      let row = -1;
+      for (let i = 0; i < slots.length; i++) {
+        const kept = keep[i];
+        const reset = cooldowns[i];
+        let s = -1;
+        if (kept !== undefined && cells[kept.index] >= 0) s = cells[kept.index];
+        else if (reset !== undefined && cells[reset.index] >= 0) {
+          const prevT = reset.states;
+          const prevS = cells[reset.index];
+          if (prevT.lastFiredAt(prevS) === undefined) continue;
+          if (row < 0) row = to.add(cid);
+          s = slots[i].states.alloc(row);
+          slots[i].states.set(s, S_LAST_FIRED, prevT.get(prevS, S_LAST_FIRED));
+          slots[i].states.suppressed[s] = prevT.suppressed[prevS];
+        }
+        if (s < 0) continue;
+        if (row < 0) row = to.add(cid);
+        slots[i].states.setInt(s, S_ROW, row);
+        to.cells[row * to.width + i] = s;
+        to.live[row]++;
       }
     }
     for (const s of this.slots) s.active = false;
     this.slots = slots;
+    this.customers = to;
+    this.curRow = -1;
     this.byType = new Map();
     for (const s of slots) {
       for (const type of s.compiled.types) {
@@ -1209,20 +1352,20 @@ export class PatternEngine {
     this.expiryKeys.clear();
     for (const slot of this.slots) {
       if (!slot.compiled.hasTimers) continue;
-      for (const [cid, rec] of this.customers) {
-        const st = rec.states[slot.index];
-        if (st === undefined) continue;
-        st.expiryBucket = NO_BUCKET;
-        const a = slot.arena;
-        for (let r = st.first; r >= 0; r = a.next(r)) this.computeTimers(slot.compiled, a, r);
+      const T = slot.states;
+      const a = slot.arena;
+      for (const [, st] of this.statesOf(slot)) {
+        T.set(st, S_BUCKET, NO_BUCKET);
+        for (let r = T.int(st, S_FIRST); r >= 0; r = a.next(r)) this.computeTimers(slot.compiled, a, r);
         // Keep a live entry (same time and sequence number) so ties fire in the same order as before.
-        const at = st.timerAt;
-        if (at !== Infinity && st.timerSeq >= 0) {
-          this.schedule(slot, cid, st);
-          if (st.timerAt === at) this.timers.push({ at, seq: st.timerSeq, slot, customerId: cid, state: st });
+        const at = T.get(st, S_TIMER_AT);
+        const seq = T.get(st, S_TIMER_SEQ);
+        if (at !== Infinity && seq >= 0) {
+          this.schedule(slot, st);
+          if (T.get(st, S_TIMER_AT) === at) this.timers.push({ at, seq, slot, state: st });
         } else {
-          st.timerAt = Infinity;
-          this.schedule(slot, cid, st);
+          T.set(st, S_TIMER_AT, Infinity);
+          this.schedule(slot, st);
         }
       }
     }
@@ -1249,7 +1392,7 @@ export class PatternEngine {
     }
     const t = slot.compiled;
     const spec = t.spec;
-    const st = this.customers.get(customerId)?.states[slot.index];
+    const st = this.stateOf(slot, customerId);
     const partialMatches: PartialMatchExplanation[] = [];
     const conditionFailures: ConditionFailure[] = [];
     const ex: Explanation = {
@@ -1261,9 +1404,10 @@ export class PatternEngine {
       summary: '',
     };
     const lines: string[] = [];
-    if (st !== undefined) {
+    if (st >= 0) {
       const a = slot.arena;
-      for (let r = st.first; r >= 0; r = a.next(r)) {
+      const T = slot.states;
+      for (let r = T.int(st, S_FIRST); r >= 0; r = a.next(r)) {
         const matchedSoFar: MatchedStep[] = [];
         this.collect(t, a, r, 0, matchedSoFar, false);
         const waitingFor: WaitingStep[] = [];
@@ -1274,8 +1418,9 @@ export class PatternEngine {
         if (expiry !== Infinity) pm.expiresAfter = expiry;
         partialMatches.push(pm);
       }
-      if (st.failures !== undefined) {
-        for (const [k, f] of Object.entries(st.failures)) {
+      const failures = T.failures[st];
+      if (failures !== undefined) {
+        for (const [k, f] of Object.entries(failures)) {
           const node = t.nodes[Number(k)];
           const cf: ConditionFailure = {
             path: node.path,
@@ -1287,11 +1432,13 @@ export class PatternEngine {
           conditionFailures.push(cf);
         }
       }
-      if (st.lastFiredAt !== undefined) {
-        ex.lastFiredAt = st.lastFiredAt;
-        if (spec.cooldownMs > 0) ex.cooldownUntil = st.lastFiredAt + spec.cooldownMs;
+      const lastFiredAt = T.lastFiredAt(st);
+      if (lastFiredAt !== undefined) {
+        ex.lastFiredAt = lastFiredAt;
+        if (spec.cooldownMs > 0) ex.cooldownUntil = lastFiredAt + spec.cooldownMs;
       }
-      if (st.lastSuppressed !== undefined) ex.lastSuppressed = st.lastSuppressed;
+      const suppressed = T.suppressed[st];
+      if (suppressed !== undefined) ex.lastSuppressed = suppressed;
     }
     const cooldownActive = ex.cooldownUntil !== undefined && this.watermark < ex.cooldownUntil;
     if (cooldownActive) ex.status = 'cooldown';
@@ -1329,12 +1476,19 @@ export class PatternEngine {
 
   // ---------------------------------------------------------------- checkpoint and memory
 
-  private serializeState(slot: Slot, st: TriggerState): SerializedState {
+  /** The state of a trigger for a customer (-1: none). */
+  private stateOf(slot: Slot, customerId: string): number {
+    const row = this.customers.rows.get(customerId);
+    return row === undefined ? -1 : this.customers.cells[row * this.customers.width + slot.index];
+  }
+
+  private serializeState(slot: Slot, st: number): SerializedState {
     const out: SerializedState = {};
-    if (st.runs > 0) {
+    const T = slot.states;
+    if (T.int(st, S_RUNS) > 0) {
       const a = slot.arena;
       const runs: SerializedRun[] = (out.runs = []);
-      for (let r = st.first; r >= 0; r = a.next(r)) {
+      for (let r = T.int(st, S_FIRST); r >= 0; r = a.next(r)) {
         const base = r * a.width;
         const n: Array<number | null> = [];
         for (let k = base; k < base + a.meta; k++) n.push(a.nums[k] === a.nums[k] ? a.nums[k] : null);
@@ -1345,20 +1499,25 @@ export class PatternEngine {
         });
       }
     }
-    if (st.runSeq > 0) out.runSeq = st.runSeq;
-    if (st.lastFiredAt !== undefined) out.lastFiredAt = st.lastFiredAt;
-    if (st.lastSuppressed !== undefined) out.lastSuppressed = st.lastSuppressed;
-    if (st.failures !== undefined) out.failures = st.failures;
-    if (st.timerAt !== Infinity && st.timerSeq >= 0) out.timer = [st.timerAt, st.timerSeq];
+    const runSeq = T.get(st, S_RUN_SEQ);
+    if (runSeq > 0) out.runSeq = runSeq;
+    const lastFiredAt = T.lastFiredAt(st);
+    if (lastFiredAt !== undefined) out.lastFiredAt = lastFiredAt;
+    if (T.suppressed[st] !== undefined) out.lastSuppressed = T.suppressed[st];
+    if (T.failures[st] !== undefined) out.failures = T.failures[st];
+    const at = T.get(st, S_TIMER_AT);
+    const seq = T.get(st, S_TIMER_SEQ);
+    if (at !== Infinity && seq >= 0) out.timer = [at, seq];
     return out;
   }
 
   /** One trigger's states, by customer. */
-  private statesOf(slot: Slot): Array<[string, TriggerState]> {
-    const out: Array<[string, TriggerState]> = [];
-    for (const [cid, rec] of this.customers) {
-      const st = rec.states[slot.index];
-      if (st !== undefined) out.push([cid, st]);
+  private statesOf(slot: Slot): Array<[string, number]> {
+    const C = this.customers;
+    const out: Array<[string, number]> = [];
+    for (const [cid, row] of C.rows) {
+      const st = C.cells[row * C.width + slot.index];
+      if (st >= 0) out.push([cid, st]);
     }
     return out;
   }
@@ -1396,24 +1555,30 @@ export class PatternEngine {
     if (snap.timerSeq !== undefined) this.timerSeq = snap.timerSeq;
     this.buffer.clear();
     for (const b of snap.buffer) this.buffer.push(b);
-    this.customers = new Map();
+    this.customers = new CustomerTable(this.slots.length);
+    this.curRow = -1;
     Object.assign(this.stats, snap.stats);
     const byName = new Map(snap.triggers.map((t) => [t.name, t]));
     for (const slot of this.slots) {
       slot.arena = new RunArena(slot.compiled.nodes.length);
+      slot.states = new StateTable();
       slot.scratch = -1;
       const saved = byName.get(slot.compiled.spec.name);
       if (saved === undefined) continue;
       const sameVersion = saved.version === slot.compiled.spec.version;
       const width = slot.compiled.nodes.length * STRIDE;
+      const T = slot.states;
       for (const [cid, s] of saved.states) {
         const st = this.stateFor(slot, cid);
-        st.lastFiredAt = s.lastFiredAt;
-        st.lastSuppressed = s.lastSuppressed;
+        T.set(st, S_LAST_FIRED, s.lastFiredAt ?? NaN);
+        T.suppressed[st] = s.lastSuppressed;
         if (!sameVersion) continue;
-        st.runSeq = s.runSeq ?? 0;
-        if (s.timer !== undefined) [st.timerAt, st.timerSeq] = s.timer;
-        if (s.failures !== undefined) st.failures = s.failures as unknown as Record<number, FailureRecord>;
+        T.set(st, S_RUN_SEQ, s.runSeq ?? 0);
+        if (s.timer !== undefined) {
+          T.set(st, S_TIMER_AT, s.timer[0]);
+          T.set(st, S_TIMER_SEQ, s.timer[1]);
+        }
+        if (s.failures !== undefined) T.failures[st] = s.failures as unknown as Failures;
         const a = slot.arena;
         for (const saved of s.runs ?? []) {
           if (saved.n.length !== width)
@@ -1423,7 +1588,7 @@ export class PatternEngine {
           saved.n.forEach((x, k) => (a.nums[base + k] = x === null ? NaN : x));
           a.nums[base + a.meta + R_SEQ] = saved.seq;
           saved.ev.forEach((x, k) => (a.evs[r * a.nodes + k] = x));
-          appendRun(a, st, r);
+          T.appendRun(a, st, r);
         }
       }
     }
@@ -1435,19 +1600,19 @@ export class PatternEngine {
     let bytes = 0;
     if (customerId === undefined) {
       for (const b of this.buffer.toArray()) bytes += Buffer.byteLength(JSON.stringify(b));
-      for (const [cid, rec] of this.customers) bytes += this.recordSize(cid, rec);
+      for (const [cid, row] of this.customers.rows) bytes += this.rowSize(cid, row);
       return bytes;
     }
-    const rec = this.customers.get(customerId);
-    return rec === undefined ? 0 : this.recordSize(customerId, rec);
+    const row = this.customers.rows.get(customerId);
+    return row === undefined ? 0 : this.rowSize(customerId, row);
   }
 
   /** Bytes of one customer's trigger states in a snapshot, each with its customer key. */
-  private recordSize(customerId: string, rec: CustomerRecord): number {
+  private rowSize(customerId: string, row: number): number {
     let bytes = 0;
     for (const slot of this.slots) {
-      const st = rec.states[slot.index];
-      if (st !== undefined)
+      const st = this.customers.cells[row * this.customers.width + slot.index];
+      if (st >= 0)
         bytes +=
           Buffer.byteLength(JSON.stringify(this.serializeState(slot, st))) +
           Buffer.byteLength(customerId) +
@@ -1458,16 +1623,14 @@ export class PatternEngine {
 
   /** Customers with any state (partial matches, cooldown bookkeeping, condition-failure records). */
   customersWithState(): string[] {
-    return [...this.customers.keys()].sort();
+    return [...this.customers.rows.keys()].sort();
   }
 
   /** Forgets one customer (e.g. erasure request). */
   dropCustomer(customerId: string): void {
-    const rec = this.customers.get(customerId);
-    if (rec === undefined) return;
     for (const slot of this.slots) {
-      const st = rec.states[slot.index];
-      if (st !== undefined) this.dropState(slot, customerId, st);
+      const st = this.stateOf(slot, customerId);
+      if (st >= 0) this.dropState(slot, st);
     }
   }
 }

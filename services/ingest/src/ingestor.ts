@@ -1,6 +1,6 @@
 import { context, propagation, trace, type Context } from '@opentelemetry/api';
 import { status } from '@grpc/grpc-js';
-import { events, ingest, partitionOf, SCHEMAS, subjects } from '@kairos/contracts';
+import { encodeEventBytes, events, ingest, partitionOf, SCHEMAS, subjects } from '@kairos/contracts';
 import type { Publisher } from '@kairos/messaging';
 import { inject, injectable, TOKENS, type Clock } from '@kairos/service-kit';
 import { counter } from '@kairos/telemetry';
@@ -125,7 +125,9 @@ export class Ingestor {
       event.category,
       event.type,
     );
-    const publish = () => this.publisher.publish(subject, SCHEMAS.Event, event, { msgId: event.id });
+    const payload = encodeEventBytes(event);
+    const publish = () =>
+      this.publisher.publishBytes(subject, SCHEMAS.Event.name, payload, { msgId: event.id });
     const eventTrace = eventTraceContext(event);
     const ack = await (eventTrace ? context.with(eventTrace, publish) : publish());
     return {

@@ -1,4 +1,4 @@
-import { ingest } from '@kairos/contracts';
+import { decodeStreamRequest, decodeTrackBatchRequest, decodeTrackRequest, ingest } from '@kairos/contracts';
 import { connectNats, provisionStreams, Publisher } from '@kairos/messaging';
 import { createContainer, systemClock, TOKENS, type Clock, type ServiceContext } from '@kairos/service-kit';
 import { counter } from '@kairos/telemetry';
@@ -19,6 +19,17 @@ const prioritizationCounter = counter(
   'Events decided by prioritization rules, by rule and decision (passed, dropped, sampled_in, sampled_out)',
   ['rule', 'decision'],
 );
+
+/**
+ * IngestService with request decoders that keep each event's properties as the received bytes:
+ * validation measures them on the wire and the publish writes them back unchanged.
+ */
+const INGEST_SERVICE_DEFINITION = {
+  ...ingest.IngestServiceService,
+  track: { ...ingest.IngestServiceService.track, requestDeserialize: decodeTrackRequest },
+  trackBatch: { ...ingest.IngestServiceService.trackBatch, requestDeserialize: decodeTrackBatchRequest },
+  stream: { ...ingest.IngestServiceService.stream, requestDeserialize: decodeStreamRequest },
+};
 
 export interface StartIngestOptions {
   /** Rules given directly (tests, bench) instead of KAIROS_INGEST_CONFIG. */
@@ -74,7 +85,7 @@ export async function startIngest(
   const ingestor = container.resolve<Ingestor>(INGEST_TOKENS.Ingestor);
   const service = container.resolve(IngestGrpcService);
 
-  ctx.grpc.addService(ingest.IngestServiceService, service.implementation, INGEST_SERVICE_NAME);
+  ctx.grpc.addService(INGEST_SERVICE_DEFINITION, service.implementation, INGEST_SERVICE_NAME);
   const webhooks = new WebhookReceiver(rules.webhooks, ingestor, logger);
   ctx.http.addRoute(webhooks.route);
   ctx.onDrain(() => service.drain());

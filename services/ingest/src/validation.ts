@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { EVENT_TYPE_PATTERN, events } from '@kairos/contracts';
+import { EVENT_TYPE_PATTERN, events, rawPropertiesShape } from '@kairos/contracts';
 
 export interface ValidationLimits {
   maxPropertiesBytes: number;
@@ -146,6 +146,13 @@ export function validateAndComplete(
     }
   }
 
+  // Properties still in their received bytes were measured on the wire, an upper bound of the size
+  // and the exact depth: within the limits there means within them here, without decoding. Otherwise
+  // the decoded value is measured, for the exact message.
+  const shape = rawPropertiesShape(event);
+  if (shape?.utf8 && shape.depth < limits.maxDepth && shape.jsonBytes <= limits.maxPropertiesBytes) {
+    return undefined;
+  }
   if (event.properties !== undefined) {
     const { bytes, tooDeepAt } = measureProperties(
       event.properties,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { events } from '@kairos/contracts';
+import fc from 'fast-check';
+import { decodeEvent, events, SCHEMAS } from '@kairos/contracts';
 import { measureProperties, validateAndComplete, validateBatchSize } from '../../src/validation';
 
 const LIMITS = { maxPropertiesBytes: 200, maxDepth: 3, maxFutureMs: 300_000, maxPastMs: 86_400_000 };
@@ -84,6 +85,56 @@ describe('validateAndComplete', () => {
 
   it('prefixes fields with the position in a batch', () => {
     assert.match(validateAndComplete(ev({ type: 'X' }), LIMITS, NOW, 'events[7]')!, /^events\[7\]\.type:/);
+  });
+});
+
+describe('validateAndComplete on events decoded with their properties as bytes', () => {
+  const json = fc.letrec<{ value: unknown }>((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small' },
+      fc.constant(null),
+      fc.boolean(),
+      fc.double(),
+      fc.integer(),
+      fc.string({ unit: 'binary', maxLength: 12 }),
+      fc.array(tie('value'), { maxLength: 3 }),
+      fc.dictionary(fc.string({ maxLength: 4 }), tie('value'), { maxKeys: 3 }),
+    ),
+  })).value;
+
+  it('gives the same verdict and message as on decoded properties (the wire measure only skips work)', () => {
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.string({ maxLength: 4 }), json, { maxKeys: 5 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 2, max: 120 }),
+        (properties, maxDepth, maxPropertiesBytes) => {
+          const limits = { ...LIMITS, maxDepth, maxPropertiesBytes };
+          const bytes = SCHEMAS.Event.type.encode(ev({ id: 'e-1', properties })).finish();
+          const viaWire = decodeEvent(bytes);
+          const decoded = SCHEMAS.Event.type.decode(bytes);
+          assert.equal(validateAndComplete(viaWire, limits, NOW), validateAndComplete(decoded, limits, NOW));
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('measures properties holding malformed UTF-8 as decoded (with replacement characters)', () => {
+    // { "s": "<0xff 0xff 0xff>" }: 3 bytes on the wire (12 of JSON), 9 as decoded text (18 of JSON).
+    const value = [26, 3, 0xff, 0xff, 0xff];
+    const entry = [10, 1, 115, 18, value.length, ...value];
+    const struct = [10, entry.length, ...entry];
+    const bytes = Uint8Array.from([18, 3, 97, 46, 98, 34, 1, 99, 50, struct.length, ...struct]);
+    const limits = { ...LIMITS, maxPropertiesBytes: 17 };
+    assert.match(
+      validateAndComplete(decodeEvent(bytes), limits, NOW)!,
+      /^event\.properties: at most 17 bytes/,
+    );
+    assert.equal(
+      validateAndComplete(decodeEvent(bytes), { ...limits, maxPropertiesBytes: 18 }, NOW),
+      undefined,
+    );
   });
 });
 

@@ -1,9 +1,10 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import { headers as createHeaders, type MsgHdrs } from '@nats-io/nats-core';
-import { jetstream, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
+import { PubHeaders, type PubAck } from '@nats-io/jetstream';
 import { HEADERS, type Schema } from '@kairos/contracts';
 import { counter, injectTraceContext, withProducerSpan } from '@kairos/telemetry';
 import type { Logger } from './logger';
+import { PubAckInbox } from './pub-acks';
 
 export interface PublishOptions {
   /** Deterministic id derived from the input, so a retried publish is stored once. */
@@ -34,17 +35,15 @@ function isRetryable(err: unknown): boolean {
 
 /** Typed protobuf publishing with deterministic ids, trace headers and bounded retries. */
 export class Publisher {
-  private readonly js: JetStreamClient;
+  private readonly acks: PubAckInbox;
   private readonly maxAttempts: number;
-  private readonly timeoutMs: number;
 
   constructor(
     nc: NatsConnection,
     private readonly opts: PublisherOptions,
   ) {
-    this.js = jetstream(nc);
     this.maxAttempts = opts.maxAttempts ?? 5;
-    this.timeoutMs = opts.timeoutMs ?? 5_000;
+    this.acks = new PubAckInbox(nc, opts.timeoutMs ?? 5_000);
   }
 
   publish<T>(subject: string, schema: Schema<T>, message: T, options: PublishOptions): Promise<PubAck> {
@@ -62,15 +61,12 @@ export class Publisher {
       const h: MsgHdrs = createHeaders();
       for (const [k, v] of Object.entries(options.headers ?? {})) h.set(k, v);
       h.set(HEADERS.schema, schemaName);
+      h.set(PubHeaders.MsgIdHdr, options.msgId);
       injectTraceContext(h);
       span.setAttribute('messaging.message.id', options.msgId);
       for (let attempt = 1; ; attempt++) {
         try {
-          const ack = await this.js.publish(subject, payload, {
-            msgID: options.msgId,
-            headers: h,
-            timeout: this.timeoutMs,
-          });
+          const ack = await this.acks.publish(subject, payload, h);
           published.inc({ schema: schemaName });
           span.setAttribute('messaging.nats.duplicate', ack.duplicate);
           return ack;

@@ -29,7 +29,7 @@ import {
   type CompiledNode,
   type CompiledTrigger,
 } from './compile';
-import { MinHeap } from './heap';
+import { MinHeap, TimeQueue } from './heap';
 import type {
   BoundEvent,
   ConditionFailure,
@@ -345,14 +345,6 @@ interface Slot {
   active: boolean;
 }
 
-/** An absence deadline of one trigger state: fires when the watermark reaches `at`. */
-interface Timer {
-  at: number;
-  seq: number;
-  slot: Slot;
-  state: number;
-}
-
 /** States queued in one expiry bucket, with their generations when queued. */
 interface ExpiryBucket {
   slots: Slot[];
@@ -476,10 +468,10 @@ export class PatternEngine {
   private timerSeq = 0;
   private readonly allowedLatenessMs: number;
   private readonly maxRuns: number;
-  private buffer = new MinHeap<Buffered>(
-    (a, b) => a.event.time < b.event.time || (a.event.time === b.event.time && a.seq < b.seq),
-  );
-  private timers = new MinHeap<Timer>((a, b) => a.at < b.at || (a.at === b.at && a.seq < b.seq));
+  /** Events not yet released by the watermark: (time, arrival seq, event). */
+  private buffer = new TimeQueue<EngineEvent>();
+  /** Absence deadlines: (time, timer seq, slot, state); fire when the watermark reaches the time. */
+  private timers = new TimeQueue<Slot>();
   /**
    * States with partial matches that can expire, by expiry bucket (index = floor(expiry / width)):
    * once the watermark passes a bucket its runs are dropped, so idle customers release their state.
@@ -542,7 +534,7 @@ export class PatternEngine {
       this.handle(event);
       this.fireTimers(w);
     } else {
-      this.buffer.push({ event, seq: this.arrivalSeq++ });
+      this.buffer.push(event.time, this.arrivalSeq++, event);
       this.advance(w);
     }
     this.expire(this.watermark, false);
@@ -561,9 +553,10 @@ export class PatternEngine {
 
   private advance(w: number): void {
     this.watermark = w;
-    for (let top = this.buffer.peek(); top !== undefined && top.event.time <= w; top = this.buffer.peek()) {
+    while (this.buffer.size > 0 && this.buffer.peekAt() <= w) {
+      const e = this.buffer.peekItem();
       this.buffer.pop();
-      this.handle(top.event);
+      this.handle(e);
     }
     this.fireTimers(w);
   }
@@ -579,13 +572,15 @@ export class PatternEngine {
   }
 
   private fireTimers(w: number): void {
-    for (let top = this.timers.peek(); top !== undefined; top = this.timers.peek()) {
-      if (top.at > w) break;
-      this.timers.pop();
-      const slot = top.slot;
+    const timers = this.timers;
+    while (timers.size > 0 && timers.peekAt() <= w) {
+      const at = timers.peekAt();
+      const seq = timers.peekSeq();
+      const slot = timers.peekItem();
+      const s = timers.peekAux();
+      timers.pop();
       const T = slot.states;
-      const s = top.state;
-      if (!slot.active || T.get(s, S_TIMER_AT) !== top.at || T.get(s, S_TIMER_SEQ) !== top.seq) continue;
+      if (!slot.active || T.get(s, S_TIMER_AT) !== at || T.get(s, S_TIMER_SEQ) !== seq) continue;
       T.set(s, S_TIMER_AT, Infinity);
       this.curSlot = slot;
       this.curRow = T.int(s, S_ROW);
@@ -748,7 +743,7 @@ export class PatternEngine {
       const seq = this.timerSeq++;
       T.set(st, S_TIMER_AT, at);
       T.set(st, S_TIMER_SEQ, seq);
-      this.timers.push({ at, seq, slot, state: st });
+      this.timers.push(at, seq, slot, st);
     }
   }
 
@@ -1362,7 +1357,7 @@ export class PatternEngine {
         const seq = T.get(st, S_TIMER_SEQ);
         if (at !== Infinity && seq >= 0) {
           this.schedule(slot, st);
-          if (T.get(st, S_TIMER_AT) === at) this.timers.push({ at, seq, slot, state: st });
+          if (T.get(st, S_TIMER_AT) === at) this.timers.push(at, seq, slot, st);
         } else {
           T.set(st, S_TIMER_AT, Infinity);
           this.schedule(slot, st);
@@ -1476,6 +1471,11 @@ export class PatternEngine {
 
   // ---------------------------------------------------------------- checkpoint and memory
 
+  /** Buffered events as snapshots list them (in queue order). */
+  private bufferedList(): Buffered[] {
+    return this.buffer.entries().map(({ seq, item }) => ({ event: item, seq }));
+  }
+
   /** The state of a trigger for a customer (-1: none). */
   private stateOf(slot: Slot, customerId: string): number {
     const row = this.customers.rows.get(customerId);
@@ -1529,7 +1529,7 @@ export class PatternEngine {
       watermark: Number.isFinite(this.watermark) ? this.watermark : null,
       arrivalSeq: this.arrivalSeq,
       timerSeq: this.timerSeq,
-      buffer: this.buffer.toArray(),
+      buffer: this.bufferedList(),
       stats: { ...this.stats },
       triggers: this.slots.map((s) => ({
         name: s.compiled.spec.name,
@@ -1554,7 +1554,7 @@ export class PatternEngine {
     this.arrivalSeq = snap.arrivalSeq;
     if (snap.timerSeq !== undefined) this.timerSeq = snap.timerSeq;
     this.buffer.clear();
-    for (const b of snap.buffer) this.buffer.push(b);
+    for (const b of snap.buffer) this.buffer.push(b.event.time, b.seq, b.event);
     this.customers = new CustomerTable(this.slots.length);
     this.curRow = -1;
     Object.assign(this.stats, snap.stats);
@@ -1599,7 +1599,7 @@ export class PatternEngine {
   stateBytes(customerId?: string): number {
     let bytes = 0;
     if (customerId === undefined) {
-      for (const b of this.buffer.toArray()) bytes += Buffer.byteLength(JSON.stringify(b));
+      for (const b of this.bufferedList()) bytes += Buffer.byteLength(JSON.stringify(b));
       for (const [cid, row] of this.customers.rows) bytes += this.rowSize(cid, row);
       return bytes;
     }

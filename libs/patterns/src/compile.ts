@@ -39,6 +39,8 @@ export interface CompiledTrigger {
   startTypes: Set<string>;
   /** Nodes that bind an alias (conditions get bindings built from them). */
   aliasNodes: number[];
+  /** The count nodes. */
+  countNodes: number[];
   /** A root `count` needs a single partial match: any later one holds a subset of its window. */
   singleRun: boolean;
 }
@@ -128,5 +130,6 @@ export function compileTrigger(spec: TriggerSpec): CompiledTrigger {
   };
   starts(0);
   const aliasNodes = nodes.filter((n) => n.alias !== undefined).map((n) => n.index);
-  return { spec, nodes, types: [...types], hasTimers, singleRun, startTypes, aliasNodes };
+  const countNodes = nodes.filter((n) => n.kind === K_COUNT).map((n) => n.index);
+  return { spec, nodes, types: [...types], hasTimers, singleRun, startTypes, aliasNodes, countNodes };
 }

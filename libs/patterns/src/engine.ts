@@ -75,7 +75,8 @@ const META = 4;
  * Run objects with their own arrays were most of the engine's long-lived objects, so most of its
  * garbage-collection time; numbers in a Float64Array are not even scanned.
  * Run r: numbers nums[r * width + node * STRIDE + k] and, from r * width + meta, the META entries;
- * events evs[r * nodes + node] (event node: its event; count node: the events in its window);
+ * events evs[r * nodes + node] (event node: its event; count node: the events in its window, the
+ * event itself while it is the only one: most counts hold one, and an array each was a lot of objects);
  * links[r]: the next run of its trigger state, or of the free list (-1 ends a list). Links are int32
  * so that run indexes stay small integers (a double read from nums is boxed when passed around).
  * Released runs are kept reset; runs from `used` on were never handed out.
@@ -345,13 +346,6 @@ interface Slot {
   active: boolean;
 }
 
-/** States queued in one expiry bucket, with their generations when queued. */
-interface ExpiryBucket {
-  slots: Slot[];
-  states: number[];
-  gens: number[];
-}
-
 interface Buffered {
   event: EngineEvent;
   seq: number;
@@ -384,6 +378,11 @@ interface SerializedState {
   failures?: Record<string, FailureRecord>;
   /** The state's live timer entry [at, seq] (absent in snapshots of earlier builds: recomputed). */
   timer?: [number, number];
+}
+
+/** The events a count node holds (see RunArena.evs). */
+function counted(held: BoundEvent | BoundEvent[] | null): BoundEvent[] {
+  return held === null ? [] : Array.isArray(held) ? held : [held];
 }
 
 function strip(e: EngineEvent): BoundEvent {
@@ -476,7 +475,9 @@ export class PatternEngine {
    * States with partial matches that can expire, by expiry bucket (index = floor(expiry / width)):
    * once the watermark passes a bucket its runs are dropped, so idle customers release their state.
    */
-  private expiryBuckets = new Map<number, ExpiryBucket>();
+  private expiryBuckets = new Map<number, number[]>();
+  /** Emptied bucket arrays, for reuse. */
+  private bucketPool: number[][] = [];
   private expiryKeys = new MinHeap<number>((a, b) => a < b);
   /** Reused condition context: conditions must not keep a reference to it. */
   private readonly ctx: {
@@ -731,12 +732,11 @@ export class PatternEngine {
         T.set(st, S_BUCKET, k);
         let bucket = this.expiryBuckets.get(k);
         if (bucket === undefined) {
-          this.expiryBuckets.set(k, (bucket = { slots: [], states: [], gens: [] }));
+          this.expiryBuckets.set(k, (bucket = this.bucketPool.pop() ?? []));
           this.expiryKeys.push(k);
         }
-        bucket.slots.push(slot);
-        bucket.states.push(st);
-        bucket.gens.push(T.int(st, S_GEN));
+        // Entries: slot index, state, the state's generation.
+        bucket.push(slot.index, st, T.int(st, S_GEN));
       }
     }
     if (at < T.get(st, S_TIMER_AT)) {
@@ -761,20 +761,22 @@ export class PatternEngine {
       const full = end <= w;
       if (!full && !(current && k * EXPIRY_BUCKET_MS < w)) break;
       this.expiryKeys.pop();
-      const bucket = this.expiryBuckets.get(k) as ExpiryBucket;
+      const bucket = this.expiryBuckets.get(k) as number[];
       this.expiryBuckets.delete(k);
-      for (let i = 0; i < bucket.states.length; i++) {
-        const st = bucket.states[i];
-        const slot = bucket.slots[i];
+      for (let i = 0; i < bucket.length; i += 3) {
+        const slot = this.slots[bucket[i]];
+        const st = bucket[i + 1];
         const T = slot.states;
         // Skip entries of dropped states and stale entries (the state was queued again earlier).
-        if (!slot.active || T.int(st, S_GEN) !== bucket.gens[i] || T.get(st, S_BUCKET) !== k) continue;
+        if (T.int(st, S_GEN) !== bucket[i + 2] || T.get(st, S_BUCKET) !== k) continue;
         T.set(st, S_BUCKET, NO_BUCKET);
         this.removeRuns(slot, st, full ? end : w);
         if (T.isEmpty(st)) this.dropState(slot, st);
         else if (full) this.schedule(slot, st);
         else (requeue ??= []).push({ slot, st });
       }
+      bucket.length = 0;
+      this.bucketPool.push(bucket);
     }
     // Runs of the current bucket not expired yet: queued again after the loop (it would revisit them).
     if (requeue !== null) for (const { slot, st } of requeue) this.schedule(slot, st);
@@ -940,17 +942,28 @@ export class PatternEngine {
         if (node.where !== undefined && !this.check(node, node.where, t, a, run, e)) return false;
         const s = this.bound ?? (this.bound = strip(e));
         const k = run * a.nodes + i;
-        let list = a.evs[k] as BoundEvent[] | null;
-        if (list === null) list = a.evs[k] = [s];
-        else {
-          const from = e.time - node.withinMs;
+        const held = a.evs[k];
+        const from = e.time - node.withinMs;
+        let first = s;
+        let count = 1;
+        if (held === null) a.evs[k] = s;
+        else if (!Array.isArray(held)) {
+          if (held.time < from) a.evs[k] = s;
+          else {
+            a.evs[k] = [held, s];
+            first = held;
+            count = 2;
+          }
+        } else {
           let drop = 0;
-          while (drop < list.length && list[drop].time < from) drop++;
-          if (drop > 0) list.splice(0, drop);
-          list.push(s);
+          while (drop < held.length && held[drop].time < from) drop++;
+          if (drop > 0) held.splice(0, drop);
+          held.push(s);
+          first = held[0];
+          count = held.length;
         }
-        n[b + 1] = list[0].time;
-        if (list.length >= node.atLeast) {
+        n[b + 1] = first.time;
+        if (count >= node.atLeast) {
           n[b] = DONE;
           n[b + 3] = e.time;
         }
@@ -1176,8 +1189,7 @@ export class PatternEngine {
         return;
       }
       case K_COUNT: {
-        const list = a.evs[run * a.nodes + i] as BoundEvent[] | null;
-        if (list === null) return;
+        const list = counted(a.evs[run * a.nodes + i]);
         for (const e of list) {
           const m: MatchedStep = { path: node.path, kind: 'count', type: node.type, event: e, time: e.time };
           if (node.alias !== undefined && e === list[list.length - 1] && n[b] === DONE) m.alias = node.alias;
@@ -1223,12 +1235,11 @@ export class PatternEngine {
         return;
       }
       case K_COUNT: {
-        const list = a.evs[run * a.nodes + i] as BoundEvent[] | null;
         const w: WaitingStep = {
           path: node.path,
           kind: 'count',
           type: node.type,
-          counted: list === null ? 0 : list.length,
+          counted: counted(a.evs[run * a.nodes + i]).length,
           atLeast: node.atLeast,
         };
         if (node.where !== undefined) w.condition = node.where.source;
@@ -1343,7 +1354,7 @@ export class PatternEngine {
 
   private rebuildTimers(): void {
     this.timers.clear();
-    this.expiryBuckets = new Map();
+    this.expiryBuckets.clear();
     this.expiryKeys.clear();
     for (const slot of this.slots) {
       if (!slot.compiled.hasTimers) continue;
@@ -1492,11 +1503,9 @@ export class PatternEngine {
         const base = r * a.width;
         const n: Array<number | null> = [];
         for (let k = base; k < base + a.meta; k++) n.push(a.nums[k] === a.nums[k] ? a.nums[k] : null);
-        runs.push({
-          seq: a.nums[base + a.meta + R_SEQ],
-          n,
-          ev: a.evs.slice(r * a.nodes, (r + 1) * a.nodes),
-        });
+        const ev = a.evs.slice(r * a.nodes, (r + 1) * a.nodes);
+        for (const i of slot.compiled.countNodes) if (ev[i] !== null) ev[i] = counted(ev[i]);
+        runs.push({ seq: a.nums[base + a.meta + R_SEQ], n, ev });
       }
     }
     const runSeq = T.get(st, S_RUN_SEQ);

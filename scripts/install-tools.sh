@@ -42,9 +42,13 @@ go_install() { # name package@version
 # filter as `->'_id'` (same JSON path) lets SQLite use the unique `_id` index. Second, the `_id`
 # equality was pushed down only when it was the whole filter, so `{_id, version}` (optimistic
 # concurrency) or `{_id, state}` scanned everything again; it is now pushed down whenever present (the
-# handler re-applies the whole filter to the rows returned, so the result is unchanged). Bump
-# FERRETDB_BUILD when the patch changes so existing binaries are rebuilt.
-FERRETDB_BUILD="$FERRETDB_VERSION+kairos.2 (sqlite _id index, _id pushdown in compound filters)"
+# handler re-applies the whole filter to the rows returned, so the result is unchanged). Third, an
+# `update` command with several statements kept every statement's query open (`defer` inside the
+# loop) until the command ended, each holding one of the 100 pooled SQLite connections: a bulk write
+# of ~100 updates (or a few smaller ones at once) exhausted the pool and deadlocked the server. Each
+# statement's query is now closed as soon as it is applied. Bump FERRETDB_BUILD when the patch
+# changes so existing binaries are rebuilt.
+FERRETDB_BUILD="$FERRETDB_VERSION+kairos.3 (sqlite _id index, _id pushdown in compound filters, update releases connections)"
 
 patch_ferretdb_source() { # dir
   local file="$1/internal/backends/sqlite/metadata/metadata.go"
@@ -57,6 +61,12 @@ patch_ferretdb_source() { # dir
   sed -i 's|^\tif params.Filter.Len() == 1 {$|\tif params.Filter.Len() >= 1 {|' "$query"
   if ! grep -q '^	if params.Filter.Len() >= 1 {$' "$query"; then
     log "ferretdb: could not apply the _id pushdown patch to $query (source changed?)"
+    exit 1
+  fi
+  local update="$1/internal/handler/msg_update.go"
+  sed -i 's|^\t\tresult, err := common.UpdateDocument(ctx, c, "update", iter, \&u)$|&\n\t\tcloser.Close() // kairos: release the connection now, not at the end of the command|' "$update"
+  if ! grep -q 'closer.Close() // kairos' "$update"; then
+    log "ferretdb: could not apply the update connection patch to $update (source changed?)"
     exit 1
   fi
 }

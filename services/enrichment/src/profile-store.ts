@@ -18,6 +18,13 @@ const READ_PROJECTION = { applied_event_ids: 0 } as const;
 
 const MAX_CONFLICT_RETRIES = 8;
 
+/**
+ * Operations per bulk write. An unpatched FerretDB v1 holds one of its 100 SQLite connections per
+ * update statement until the whole command ends, so one larger bulk deadlocks it (see
+ * scripts/install-tools.sh); chunks keep any server safe.
+ */
+const MAX_BULK_OPS = 50;
+
 function isDuplicateKey(err: unknown): boolean {
   return err instanceof MongoServerError && err.code === 11000;
 }
@@ -118,15 +125,17 @@ export class ProfileStore {
     const evictAll = () => {
       for (const { next } of changes) this.cache.delete(next._id);
     };
-    // One bulk write at a time per process: FerretDB v1 (SQLite) deadlocks when several multi-document
-    // insert/update commands run concurrently (every connection stalls); SQLite has one writer anyway.
+    // One bulk write at a time per process (see MAX_BULK_OPS); SQLite has one writer anyway.
     const previousWrite = this.bulkWriteTail;
     let release!: () => void;
     this.bulkWriteTail = new Promise<void>((r) => (release = r));
     await previousWrite;
     try {
-      const res = await this.profiles.bulkWrite(ops, { ordered: false });
-      if (res.matchedCount < updates) {
+      let matched = 0;
+      for (let i = 0; i < ops.length; i += MAX_BULK_OPS)
+        matched += (await this.profiles.bulkWrite(ops.slice(i, i + MAX_BULK_OPS), { ordered: false }))
+          .matchedCount;
+      if (matched < updates) {
         evictAll();
         return false;
       }

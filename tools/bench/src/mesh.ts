@@ -71,12 +71,24 @@ function infraPids(ports: number[]): Array<[string, number]> {
 
 /** Messages not yet acked by every consumer of a stream (the mesh's backlog). */
 async function backlog(nc: NatsConnection): Promise<number> {
+  return (await backlogByConsumer(nc)).reduce((sum, [, n]) => sum + n, 0);
+}
+
+async function backlogByConsumer(nc: NatsConnection): Promise<Array<[string, number]>> {
   const jsm = await jetstreamManager(nc);
-  let total = 0;
+  const out: Array<[string, number]> = [];
   for (const stream of [STREAMS.EVENTS.name, STREAMS.TRIGGERS.name, STREAMS.ACTIONS.name]) {
-    for await (const c of jsm.consumers.list(stream)) total += c.num_pending + c.num_ack_pending;
+    for await (const c of jsm.consumers.list(stream)) out.push([c.name, c.num_pending + c.num_ack_pending]);
   }
-  return total;
+  return out;
+}
+
+/** Where a backlog sits: the consumers furthest behind. */
+async function describeBacklog(nc: NatsConnection): Promise<string> {
+  const behind = (await backlogByConsumer(nc)).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
+  const total = behind.reduce((sum, [, n]) => sum + n, 0);
+  const top = behind.slice(0, 3).map(([name, n]) => `${name} ${n}`);
+  return `${total} behind: ${top.join(', ')}${behind.length > 3 ? ', ...' : ''}`;
 }
 
 export interface MeshResult {
@@ -96,7 +108,11 @@ export async function runMeshBenchmark(opts: {
   loads?: number[];
   phaseSeconds?: number;
 }): Promise<MeshResult> {
-  const loads = opts.loads ?? [100, 250, 500, 1_000, 2_000, 5_000, 10_000];
+  const loads =
+    opts.loads ??
+    (process.env.KAIROS_BENCH_MESH_LOADS?.split(',').map(Number) || [
+      100, 250, 500, 1_000, 2_000, 5_000, 10_000,
+    ]);
   const phaseMs = (opts.phaseSeconds ?? 10) * 1000;
   const drainBudgetMs = Math.max(30_000, 3 * phaseMs);
   const defsDir = mkdtempSync(join(tmpdir(), 'kairos-bench-defs-'));
@@ -206,7 +222,7 @@ export async function runMeshBenchmark(opts: {
       rows.push([
         rate,
         Math.round(result.achievedRate),
-        drained ? Math.round(sustained) : `not drained (${await backlog(nc)} behind)`,
+        drained ? Math.round(sustained) : `not drained (${await describeBacklog(nc)})`,
         sorted.length,
         percentile(sorted, 50),
         percentile(sorted, 95),
@@ -221,6 +237,10 @@ export async function runMeshBenchmark(opts: {
         figures.event_to_action_p99_ms = percentile(sorted, 99);
       }
       if (!drained) {
+        for (const r of running) {
+          const warnings = r.process.logs().filter((l) => /"level":(40|50|60)/.test(l));
+          if (warnings.length) console.error(`[${r.name}] last warnings:\n${warnings.slice(-5).join('\n')}`);
+        }
         // A load the mesh could not keep up with: higher ones cannot be sustained either.
         rows.push([`higher loads skipped: ${rate}/s was not sustained`, '', '', '', '', '', '', '']);
         break;

@@ -136,7 +136,8 @@ class RunArena {
     n[m + R_DEADLINE] = Infinity;
     n[m + R_DEADLINE_NODE] = -1;
     n[m + R_EXPIRY] = Infinity;
-    this.evs.fill(null, r * this.nodes, (r + 1) * this.nodes);
+    // A loop: Array.prototype.fill over a range costs more than these few stores.
+    for (let k = r * this.nodes; k < (r + 1) * this.nodes; k++) this.evs[k] = null;
   }
 
   private grow(): void {
@@ -147,7 +148,10 @@ class RunArena {
     const links = new Int32Array(to);
     links.set(this.links);
     this.links = links;
-    for (let k = this.evs.length; k < to * this.nodes; k++) this.evs.push(null);
+    // One resize of the array (pushing one by one reallocates it several times), then nulls.
+    const from = this.evs.length;
+    this.evs.length = to * this.nodes;
+    for (let k = from; k < to * this.nodes; k++) this.evs[k] = null;
     this.capacity = to;
   }
 }
@@ -177,9 +181,14 @@ const S_LAST = 1;
 const S_RUNS = 2;
 /** its customer's row in the CustomerTable, */
 const S_ROW = 3;
-/** and a generation, bumped when the state is dropped: queued references to it carry theirs. */
+/** a generation, bumped when the state is dropped: queued references to it carry theirs, */
 const S_GEN = 4;
-const SI = 5;
+/**
+ * and 1 once it holds bookkeeping that outlives its runs (a firing, a suppressed match, a failed
+ * condition; none is ever cleared), so emptiness is read from one place.
+ */
+const S_KEPT = 5;
+const SI = 6;
 
 /**
  * The states of one trigger (partial matches, cooldown and condition-failure bookkeeping), one per
@@ -190,6 +199,7 @@ const SI = 5;
 class StateTable {
   nums = new Float64Array(0);
   ints = new Int32Array(0);
+  /** Read these two directly; write them through setSuppressed / failuresOf. */
   suppressed: Array<Suppressed | undefined> = [];
   failures: Array<Failures | undefined> = [];
   private capacity = 0;
@@ -215,6 +225,7 @@ class StateTable {
     this.ints[i + S_LAST] = -1;
     this.ints[i + S_RUNS] = 0;
     this.ints[i + S_ROW] = row;
+    this.ints[i + S_KEPT] = 0;
     return s;
   }
 
@@ -249,14 +260,29 @@ class StateTable {
     return t === t ? t : undefined;
   }
 
+  setLastFired(s: number, at: number | undefined): void {
+    this.nums[s * SN + S_LAST_FIRED] = at ?? NaN;
+    if (at !== undefined) this.ints[s * SI + S_KEPT] = 1;
+  }
+
+  setSuppressed(s: number, v: Suppressed | undefined): void {
+    this.suppressed[s] = v;
+    if (v !== undefined) this.ints[s * SI + S_KEPT] = 1;
+  }
+
+  /** The state's failure records, created (empty) if it has none. */
+  failuresOf(s: number): Failures {
+    let f = this.failures[s];
+    if (f === undefined) {
+      f = this.failures[s] = {};
+      this.ints[s * SI + S_KEPT] = 1;
+    }
+    return f;
+  }
+
   /** Nothing worth keeping: no partial match, no cooldown bookkeeping, no failure record. */
   isEmpty(s: number): boolean {
-    return (
-      this.ints[s * SI + S_RUNS] === 0 &&
-      this.failures[s] === undefined &&
-      this.nums[s * SN + S_LAST_FIRED] !== this.nums[s * SN + S_LAST_FIRED] &&
-      this.suppressed[s] === undefined
-    );
+    return this.ints[s * SI + S_RUNS] === 0 && this.ints[s * SI + S_KEPT] === 0;
   }
 
   /** Adds run r as the newest of a state's runs. */
@@ -277,10 +303,9 @@ class StateTable {
     const ints = new Int32Array(to * SI);
     ints.set(this.ints);
     this.ints = ints;
-    for (let s = this.capacity; s < to; s++) {
-      this.suppressed.push(undefined);
-      this.failures.push(undefined);
-    }
+    // Holes read as undefined.
+    this.suppressed.length = to;
+    this.failures.length = to;
     this.capacity = to;
   }
 }
@@ -800,11 +825,11 @@ export class PatternEngine {
     for (const m of matched) if (m.event !== undefined) eventIds.push(m.event.id);
     const lastFiredAt = T.get(st, S_LAST_FIRED);
     if (at < lastFiredAt + spec.cooldownMs) {
-      T.suppressed[st] = { at, eventIds };
+      T.setSuppressed(st, { at, eventIds });
       this.stats.suppressedByCooldown++;
       return;
     }
-    T.set(st, S_LAST_FIRED, at);
+    T.setLastFired(st, at);
     const bindings: Record<string, BoundEvent> = {};
     for (const m of matched) if (m.alias !== undefined && m.event !== undefined) bindings[m.alias] = m.event;
     this.stats.fired++;
@@ -905,7 +930,7 @@ export class PatternEngine {
   private recordFailure(node: CompiledNode, e: EngineEvent, error: string | undefined): void {
     const slot = this.curSlot as Slot;
     const st = this.stateFor(slot, this.curCustomer);
-    const failures = (slot.states.failures[st] ??= {});
+    const failures = slot.states.failuresOf(st);
     const rec = failures[node.index];
     if (rec === undefined) {
       failures[node.index] =
@@ -1327,8 +1352,8 @@ export class PatternEngine {
           if (prevT.lastFiredAt(prevS) === undefined) continue;
           if (row < 0) row = to.add(cid);
           s = slots[i].states.alloc(row);
-          slots[i].states.set(s, S_LAST_FIRED, prevT.get(prevS, S_LAST_FIRED));
-          slots[i].states.suppressed[s] = prevT.suppressed[prevS];
+          slots[i].states.setLastFired(s, prevT.lastFiredAt(prevS));
+          slots[i].states.setSuppressed(s, prevT.suppressed[prevS]);
         }
         if (s < 0) continue;
         if (row < 0) row = to.add(cid);
@@ -1579,15 +1604,15 @@ export class PatternEngine {
       const T = slot.states;
       for (const [cid, s] of saved.states) {
         const st = this.stateFor(slot, cid);
-        T.set(st, S_LAST_FIRED, s.lastFiredAt ?? NaN);
-        T.suppressed[st] = s.lastSuppressed;
+        T.setLastFired(st, s.lastFiredAt);
+        T.setSuppressed(st, s.lastSuppressed);
         if (!sameVersion) continue;
         T.set(st, S_RUN_SEQ, s.runSeq ?? 0);
         if (s.timer !== undefined) {
           T.set(st, S_TIMER_AT, s.timer[0]);
           T.set(st, S_TIMER_SEQ, s.timer[1]);
         }
-        if (s.failures !== undefined) T.failures[st] = s.failures as unknown as Failures;
+        if (s.failures !== undefined) Object.assign(T.failuresOf(st), s.failures);
         const a = slot.arena;
         for (const saved of s.runs ?? []) {
           if (saved.n.length !== width)

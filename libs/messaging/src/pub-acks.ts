@@ -10,11 +10,13 @@ import {
 } from '@nats-io/nats-core';
 import { JetStreamApiError, JetStreamError, type PubAck } from '@nats-io/jetstream';
 
+/** Called once per publish: with the PubAck, or with the error. */
+export type AckCallback = (err: Error | undefined, ack?: PubAck) => void;
+
 interface Pending {
   subject: string;
   deadline: number;
-  resolve(ack: PubAck): void;
-  reject(err: Error): void;
+  settle: AckCallback;
 }
 
 const decoder = new TextDecoder();
@@ -42,18 +44,23 @@ export class PubAckInbox {
   ) {}
 
   publish(subject: string, payload: Uint8Array, headers: MsgHdrs): Promise<PubAck> {
-    return new Promise<PubAck>((resolve, reject) => {
-      let token: string;
-      try {
-        token = (this.nextToken++).toString(36);
-        this.nc.publish(subject, payload, { reply: this.replyPrefix() + token, headers });
-      } catch (err) {
-        return reject(err as Error);
-      }
-      // Every entry has the same timeout, so the map's insertion order is deadline order.
-      this.pending.set(token, { subject, deadline: Date.now() + this.timeoutMs, resolve, reject });
-      this.sweeper ??= setInterval(() => this.expire(), Math.max(10, Math.min(250, this.timeoutMs / 4)));
-    });
+    return new Promise<PubAck>((resolve, reject) =>
+      this.send(subject, payload, headers, (err, ack) => (err ? reject(err) : resolve(ack!))),
+    );
+  }
+
+  /** Publishes and calls `settle` once, with the PubAck or the error (also when publishing throws). */
+  send(subject: string, payload: Uint8Array, headers: MsgHdrs, settle: AckCallback): void {
+    let token: string;
+    try {
+      token = (this.nextToken++).toString(36);
+      this.nc.publish(subject, payload, { reply: this.replyPrefix() + token, headers });
+    } catch (err) {
+      return settle(err as Error);
+    }
+    // Every entry has the same timeout, so the map's insertion order is deadline order.
+    this.pending.set(token, { subject, deadline: Date.now() + this.timeoutMs, settle });
+    this.sweeper ??= setInterval(() => this.expire(), Math.max(10, Math.min(250, this.timeoutMs / 4)));
   }
 
   /** Subscribes on first use (and again after the connection closed the subscription). */
@@ -78,18 +85,17 @@ export class PubAckInbox {
     const p = this.pending.get(token);
     if (!p) return; // expired, its publish retried under another token
     this.pending.delete(token);
-    if (msg.data.length === 0 && msg.headers?.code === 503) return p.reject(new NoRespondersError(p.subject));
+    if (msg.data.length === 0 && msg.headers?.code === 503) return p.settle(new NoRespondersError(p.subject));
+    let ack: PubAck & { error?: ConstructorParameters<typeof JetStreamApiError>[0] };
     try {
-      const ack = JSON.parse(decoder.decode(msg.data)) as PubAck & {
-        error?: ConstructorParameters<typeof JetStreamApiError>[0];
-      };
-      if (ack.error) return p.reject(new JetStreamApiError(ack.error));
-      if (!ack.stream) return p.reject(new JetStreamError('invalid ack response'));
-      ack.duplicate = ack.duplicate ?? false;
-      p.resolve(ack);
+      ack = JSON.parse(decoder.decode(msg.data)) as typeof ack;
     } catch (err) {
-      p.reject(err as Error);
+      return p.settle(err as Error);
     }
+    if (ack.error) return p.settle(new JetStreamApiError(ack.error));
+    if (!ack.stream) return p.settle(new JetStreamError('invalid ack response'));
+    ack.duplicate = ack.duplicate ?? false;
+    p.settle(undefined, ack);
   }
 
   private expire(): void {
@@ -97,7 +103,7 @@ export class PubAckInbox {
     for (const [token, p] of this.pending) {
       if (p.deadline > now) break;
       this.pending.delete(token);
-      p.reject(new TimeoutError());
+      p.settle(new TimeoutError());
     }
     if (this.pending.size === 0) this.stopSweeper();
   }
@@ -106,7 +112,7 @@ export class PubAckInbox {
     const waiting = [...this.pending.values()];
     this.pending.clear();
     this.stopSweeper();
-    for (const p of waiting) p.reject(err);
+    for (const p of waiting) p.settle(err);
   }
 
   private stopSweeper(): void {

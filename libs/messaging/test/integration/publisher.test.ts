@@ -1,4 +1,12 @@
 import assert from 'node:assert/strict';
+import { context, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { DiscardPolicy, jetstreamManager } from '@nats-io/jetstream';
 import { useNats } from '@kairos/testkit';
 import { connectNats, Publisher, silentLogger, type Logger, type NatsConnection } from '../../src';
@@ -17,8 +25,12 @@ function retryLog(): Logger & { retries: number[] } {
 
 describe('Publisher acknowledgements (one reply subscription per connection)', function () {
   let nc: NatsConnection;
+  const exporter = new InMemorySpanExporter();
   // Registered before useNats so it runs first, while the server is up.
   after(async () => {
+    trace.disable();
+    context.disable();
+    propagation.disable();
     if (!nc) return;
     const jsm = await jetstreamManager(nc);
     await jsm.streams.delete('PUBTEST').catch(() => undefined);
@@ -28,6 +40,11 @@ describe('Publisher acknowledgements (one reply subscription per connection)', f
   const nats = useNats();
 
   before(async () => {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    trace.setGlobalTracerProvider(
+      new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
+    );
     nc = await connectNats({ servers: nats.url, name: 'publisher-test', logger: silentLogger });
     const jsm = await jetstreamManager(nc);
     await jsm.streams.add({ name: 'PUBTEST', subjects: ['pubtest.>'] });
@@ -95,5 +112,75 @@ describe('Publisher acknowledgements (one reply subscription per connection)', f
     silent.unsubscribe();
     await own.close();
     await assert.rejects(waiting, (err: Error) => err.name === 'ClosedConnectionError');
+  });
+
+  describe('publishBatch', () => {
+    it('stores every message once under one PRODUCER span whose trace each message carries', async () => {
+      const publisher = new Publisher(nc, { logger: silentLogger });
+      await publisher.publishBytes('pubtest.b.0', 'test', payload, { msgId: 'b-3' });
+      const messages = Array.from({ length: 200 }, (_, i) => ({
+        subject: `pubtest.b.${i % 5}`,
+        payload: new TextEncoder().encode(`m${i}`),
+        msgId: `b-${i}`,
+      }));
+      const tracer = trace.getTracer('test');
+      const { acks, traceId } = await tracer.startActiveSpan('call', async (span) => {
+        const acks = await publisher.publishBatch('kairos.test.v1.Thing', messages);
+        span.end();
+        return { acks, traceId: span.spanContext().traceId };
+      });
+      assert.equal(acks.length, 200);
+      assert.deepEqual(
+        acks.map((a, i) => [i, a.duplicate]).filter(([, d]) => d),
+        [[3, true]],
+      );
+      const producer = exporter.getFinishedSpans().filter((s) => s.name === 'pubtest.b.> publish');
+      assert.equal(producer.length, 1);
+      assert.equal(producer[0].spanContext().traceId, traceId);
+      assert.equal(producer[0].attributes['messaging.batch.message_count'], 200);
+      assert.equal(producer[0].attributes['messaging.nats.duplicates'], 1);
+
+      const jsm = await jetstreamManager(nc);
+      const stored = await jsm.streams.getMessage('PUBTEST', { seq: acks[150].seq });
+      assert.equal(new TextDecoder().decode(stored!.data), 'm150');
+      assert.equal(stored!.header.get('Nats-Msg-Id'), 'b-150');
+      assert.equal(stored!.header.get('Kairos-Schema'), 'kairos.test.v1.Thing');
+      assert.equal(stored!.header.get('traceparent'), `00-${traceId}-${producer[0].spanContext().spanId}-01`);
+    });
+
+    it('retries a message that is not acknowledged with its id, and rejects when it never is', async () => {
+      const seen: string[] = [];
+      const silent = nc.subscribe('silent.z', {
+        callback: (_err, msg) => void seen.push(msg.headers!.get('Nats-Msg-Id')),
+      });
+      try {
+        const publisher = new Publisher(nc, { logger: silentLogger, maxAttempts: 2, timeoutMs: 100 });
+        await assert.rejects(
+          publisher.publishBatch('test', [
+            { subject: 'pubtest.c', payload, msgId: 'c-1' },
+            { subject: 'silent.z', payload, msgId: 'z-1' },
+          ]),
+          (err: Error) => err.name === 'TimeoutError',
+        );
+        assert.deepEqual(seen, ['z-1', 'z-1']);
+        const jsm = await jetstreamManager(nc);
+        assert.equal(
+          (await jsm.streams.getMessage('PUBTEST', { last_by_subj: 'pubtest.c' }))?.header.get('Nats-Msg-Id'),
+          'c-1',
+        );
+      } finally {
+        silent.unsubscribe();
+      }
+    });
+
+    it('names the span after the one subject of a batch, and resolves an empty batch at once', async () => {
+      const publisher = new Publisher(nc, { logger: silentLogger });
+      await publisher.publishBatch('test', [
+        { subject: 'pubtest.d.x', payload, msgId: 'd-1' },
+        { subject: 'pubtest.d.x', payload, msgId: 'd-2' },
+      ]);
+      assert.ok(exporter.getFinishedSpans().some((s) => s.name === 'pubtest.d.x publish'));
+      assert.deepEqual(await publisher.publishBatch('test', []), []);
+    });
   });
 });

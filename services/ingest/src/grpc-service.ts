@@ -6,6 +6,7 @@ import {
   type ServerReadableStream,
   type sendUnaryData,
 } from '@grpc/grpc-js';
+import { context } from '@opentelemetry/api';
 import { events, ingest } from '@kairos/contracts';
 import { inject, injectable, TOKENS, type Logger } from '@kairos/service-kit';
 import { keyFromHeaders, type Authenticator, type Principal } from './auth';
@@ -176,6 +177,8 @@ export class IngestGrpcService {
  * One client-streaming call: events are prepared as they arrive and published concurrently, at most
  * `streamWindow` at a time (the call stops reading from the client beyond that, and while the key's
  * rate limit asks to wait), and the summary is sent once the client half-closed and all settled.
+ * The events that arrive together (one read from the connection holds many) are published as one
+ * batch, in the next turn of the event loop.
  */
 class StreamCall {
   private index = 0;
@@ -186,6 +189,11 @@ class StreamCall {
   private failure: unknown;
   private readonly tally = new OutcomeTally();
   private readonly failures: ingest.EventResult[] = [];
+  /** Prepared events waiting for the next flush (counted in `inFlight`). */
+  private queue: events.Event[] = [];
+  private flushScheduled = false;
+  /** The call's trace context (its SERVER span), for publishes made from a timer. */
+  private readonly callContext = context.active();
 
   constructor(
     private readonly call: ServerReadableStream<ingest.StreamRequest, ingest.StreamResponse>,
@@ -223,15 +231,29 @@ class StreamCall {
     const now = this.ingestor.now();
     const early = this.ingestor.prepare(event, this.principal, `events[${index}]`, now);
     if (early) return this.record(early);
+    event.receivedAt = new Date(now);
+    this.queue.push(event);
     this.inFlight++;
     if (this.inFlight >= this.ingestor.settings.streamWindow) this.call.pause();
-    this.ingestor.publish(event, new Date(now)).then(
-      (result) => this.settle(result),
-      (err) => {
-        this.failure ??= err;
-        this.settle(undefined);
-      },
-    );
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.queue;
+    this.queue = [];
+    context
+      .with(this.callContext, () => this.ingestor.publishAll(batch))
+      .then(
+        (results) => this.settle(batch.length, results),
+        (err) => {
+          this.failure ??= err;
+          this.settle(batch.length, []);
+        },
+      );
   }
 
   private record(result: ingest.EventResult): void {
@@ -245,9 +267,9 @@ class StreamCall {
     }
   }
 
-  private settle(result: ingest.EventResult | undefined): void {
-    this.inFlight--;
-    if (result) this.record(result);
+  private settle(count: number, results: ingest.EventResult[]): void {
+    this.inFlight -= count;
+    for (const result of results) this.record(result);
     this.resumeIfRoom();
     this.maybeFinish();
   }

@@ -1,7 +1,7 @@
 import { context, propagation, trace, type Context } from '@opentelemetry/api';
 import { status } from '@grpc/grpc-js';
 import { encodeEventBytes, events, ingest, partitionOf, SCHEMAS, subjects } from '@kairos/contracts';
-import type { Publisher } from '@kairos/messaging';
+import type { BatchMessage, PubAck, Publisher } from '@kairos/messaging';
 import { inject, injectable, TOKENS, type Clock } from '@kairos/service-kit';
 import { counter } from '@kairos/telemetry';
 import { authorizeEvent, type Principal } from './auth';
@@ -67,6 +67,16 @@ export class OutcomeTally {
   }
 }
 
+function stored(eventId: string, ack: PubAck): EventResult {
+  return {
+    eventId,
+    outcome: ack.duplicate ? EventOutcome.EVENT_OUTCOME_DUPLICATE : EventOutcome.EVENT_OUTCOME_ACCEPTED,
+    code: 0,
+    message: '',
+    rule: '',
+  };
+}
+
 export function rejected(eventId: string, code: status, message: string): EventResult {
   return { eventId, outcome: EventOutcome.EVENT_OUTCOME_REJECTED, code, message, rule: '' };
 }
@@ -117,26 +127,49 @@ export class Ingestor {
     return undefined;
   }
 
-  /** Publishes a prepared event; resolves once JetStream stored it (or already had it). */
-  async publish(event: events.Event, receivedAt: Date): Promise<EventResult> {
-    event.receivedAt = receivedAt;
+  /** The message an event is stored as: its subject, its bytes, its id as Nats-Msg-Id. */
+  private message(event: events.Event): BatchMessage {
     const subject = subjects.rawEvent(
       partitionOf(event.customerId, this.settings.partitions),
       event.category,
       event.type,
     );
-    const payload = encodeEventBytes(event);
-    const publish = () =>
-      this.publisher.publishBytes(subject, SCHEMAS.Event.name, payload, { msgId: event.id });
+    return { subject, payload: encodeEventBytes(event), msgId: event.id };
+  }
+
+  /** Publishes a prepared event; resolves once JetStream stored it (or already had it). */
+  async publish(event: events.Event, receivedAt: Date): Promise<EventResult> {
+    event.receivedAt = receivedAt;
+    const { subject, payload, msgId } = this.message(event);
+    const publish = () => this.publisher.publishBytes(subject, SCHEMAS.Event.name, payload, { msgId });
     const eventTrace = eventTraceContext(event);
-    const ack = await (eventTrace ? context.with(eventTrace, publish) : publish());
-    return {
-      eventId: event.id,
-      outcome: ack.duplicate ? EventOutcome.EVENT_OUTCOME_DUPLICATE : EventOutcome.EVENT_OUTCOME_ACCEPTED,
-      code: 0,
-      message: '',
-      rule: '',
-    };
+    return stored(event.id, await (eventTrace ? context.with(eventTrace, publish) : publish()));
+  }
+
+  /**
+   * Publishes prepared events that carry their `receivedAt`, all at once; the results come in
+   * order once JetStream stored every one. Events of the call's trace go out as one batch (one
+   * PRODUCER span whose context each carries); an event from another trace (batched by its client)
+   * is published on its own under that trace. Rejects when any publish fails for good.
+   */
+  publishAll(batch: events.Event[]): Promise<EventResult[]> {
+    const results = new Array<EventResult>(batch.length);
+    const singles: Array<Promise<void>> = [];
+    const messages: BatchMessage[] = [];
+    const positions: number[] = [];
+    for (let i = 0; i < batch.length; i++) {
+      const event = batch[i];
+      if (eventTraceContext(event)) {
+        singles.push(this.publish(event, event.receivedAt!).then((result) => void (results[i] = result)));
+      } else {
+        messages.push(this.message(event));
+        positions.push(i);
+      }
+    }
+    const together = this.publisher.publishBatch(SCHEMAS.Event.name, messages).then((acks) => {
+      for (let j = 0; j < acks.length; j++) results[positions[j]] = stored(messages[j].msgId, acks[j]);
+    });
+    return Promise.all([together, ...singles]).then(() => results);
   }
 
   /**
@@ -151,13 +184,22 @@ export class Ingestor {
   ): Promise<EventResult[]> {
     const now = this.clock.now();
     const receivedAt = new Date(now);
-    const results = new Array<EventResult | Promise<EventResult>>(batch.length);
+    const results = new Array<EventResult>(batch.length);
+    const publishable: events.Event[] = [];
+    const positions: number[] = [];
     for (let i = 0; i < batch.length; i++) {
       const event = batch[i];
-      results[i] = this.prepare(event, principal, `events[${i}]`, now) ?? this.publish(event, receivedAt);
+      const early = this.prepare(event, principal, `events[${i}]`, now);
+      if (early) results[i] = early;
+      else {
+        event.receivedAt = receivedAt;
+        publishable.push(event);
+        positions.push(i);
+      }
     }
-    const settled = await Promise.all(results);
-    for (const r of settled) tally.add(r);
-    return settled;
+    const published = await this.publishAll(publishable);
+    for (let j = 0; j < published.length; j++) results[positions[j]] = published[j];
+    for (const r of results) tally.add(r);
+    return results;
   }
 }

@@ -258,6 +258,41 @@ describe('messaging on a real nats-server', function () {
     );
   });
 
+  it('ordered-batch with a commit: later batches run before the first commit resolves, and messages are acked only once their commit does', async () => {
+    const handled: string[] = [];
+    let commit!: () => void;
+    const committed = new Promise<void>((r) => (commit = r));
+    const loop = new ConsumeLoop(nc, {
+      spec: consumerSpec(STREAMS.EVENTS.name, 't-commit', 'events.raw.8.>', { ackWaitMs: 30_000 }),
+      schema: SCHEMAS.Event,
+      batchHandler: async (items) => {
+        handled.push(...items.map((i) => i.message.id));
+        return { committed };
+      },
+      mode: { kind: 'ordered-batch', max: 2, maxWaitMs: 5 },
+      logger: silentLogger,
+      publisher,
+    });
+    loops.push(loop);
+    await loop.start();
+    const ids = ['k-0', 'k-1', 'k-2', 'k-3', 'k-4'];
+    for (const id of ids)
+      await publisher.publish('events.raw.8.customer_action.page.viewed', SCHEMAS.Event, event(id), {
+        msgId: id,
+      });
+    // Batches of at most two: all five handled means three batches ran with none committed.
+    await waitFor(() => handled.length === ids.length, { timeoutMs: 10_000, message: 'not all handled' });
+    assert.deepEqual(handled, ids, 'stream order kept');
+    const jsm = await jetstreamManager(nc);
+    const before = await jsm.consumers.info(STREAMS.EVENTS.name, 't-commit');
+    assert.equal(before.num_ack_pending, ids.length, 'nothing acked before the commit');
+    commit();
+    await waitFor(
+      async () => (await jsm.consumers.info(STREAMS.EVENTS.name, 't-commit')).num_ack_pending === 0,
+      { timeoutMs: 10_000, message: 'messages not acked after the commit' },
+    );
+  });
+
   it('recovers when the nats-server is killed and restarted mid-consume, losing nothing', async () => {
     const seen = new Set<string>();
     await startLoop('t-restart', 'events.raw.4.>', async (e) => {

@@ -423,6 +423,13 @@ const DIGITS3 = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'
 /** The date part (`YYYY-MM-DDT`) of the last day formatted: times in one firing share their day. */
 let isoDay = NaN;
 let isoDayPrefix = '';
+/**
+ * Recently formatted times, direct-mapped by the low bits of the time: a firing formats its
+ * completing event's time at least twice, and one event often completes several triggers.
+ */
+const ISO_CACHE = 1024;
+const isoTimes = new Float64Array(ISO_CACHE).fill(NaN);
+const isoStrings: string[] = new Array<string>(ISO_CACHE).fill('');
 
 /**
  * `new Date(t).toISOString()` (or String(t) for an invalid date), computed arithmetically for integer
@@ -433,6 +440,8 @@ export function iso(t: number): string {
     const d = new Date(t);
     return Number.isNaN(d.getTime()) ? String(t) : d.toISOString();
   }
+  const slot = t % ISO_CACHE;
+  if (isoTimes[slot] === t) return isoStrings[slot];
   const days = Math.floor(t / 86_400_000);
   let rest = t - days * 86_400_000;
   const h = Math.floor(rest / 3_600_000);
@@ -445,7 +454,10 @@ export function iso(t: number): string {
     isoDay = days;
     isoDayPrefix = isoDate(days);
   }
-  return `${isoDayPrefix}${DIGITS2[h]}:${DIGITS2[mi]}:${DIGITS2[s]}.${DIGITS3[ms]}Z`;
+  const out = `${isoDayPrefix}${DIGITS2[h]}:${DIGITS2[mi]}:${DIGITS2[s]}.${DIGITS3[ms]}Z`;
+  isoTimes[slot] = t;
+  isoStrings[slot] = out;
+  return out;
 }
 
 /** `YYYY-MM-DDT` of a day number (days since 1970-01-01, >= 0): civil-from-days (H. Hinnant). */
@@ -486,7 +498,8 @@ function signature(t: CompiledTrigger): string {
 export class PatternEngine {
   private slots: Slot[] = [];
   private customers = new CustomerTable(0);
-  private byType = new Map<string, Slot[]>();
+  /** Per event type: the triggers that mention it, and whether it can start their pattern. */
+  private byType = new Map<string, { slots: Slot[]; starts: boolean[] }>();
   private watermark = -Infinity;
   private arrivalSeq = 0;
   private timerSeq = 0;
@@ -590,11 +603,12 @@ export class PatternEngine {
   private handle(e: EngineEvent): void {
     this.stats.eventsProcessed++;
     this.bound = null;
-    const slots = this.byType.get(e.type);
-    if (slots === undefined) return;
+    const route = this.byType.get(e.type);
+    if (route === undefined) return;
     this.curCustomer = e.customerId;
     this.curRow = this.customers.rows.get(e.customerId) ?? -1;
-    for (let i = 0; i < slots.length; i++) this.processSlot(slots[i], e);
+    const { slots, starts } = route;
+    for (let i = 0; i < slots.length; i++) this.processSlot(slots[i], e, starts[i]);
   }
 
   private fireTimers(w: number): void {
@@ -647,7 +661,8 @@ export class PatternEngine {
     }
   }
 
-  private processSlot(slot: Slot, e: EngineEvent): void {
+  /** `starts`: the event's type can start the trigger's pattern. */
+  private processSlot(slot: Slot, e: EngineEvent, starts: boolean): void {
     const t = slot.compiled;
     const a = slot.arena;
     const T = slot.states;
@@ -672,7 +687,7 @@ export class PatternEngine {
       if (t.singleRun && T.int(st, S_RUNS) > 0) return;
     }
     let r = -1;
-    if (t.startTypes.has(e.type)) {
+    if (starts) {
       r = slot.scratch < 0 ? (slot.scratch = a.alloc()) : slot.scratch;
       if (!this.offer(t, a, r, 0, e)) r = -1;
     }
@@ -1369,9 +1384,10 @@ export class PatternEngine {
     this.byType = new Map();
     for (const s of slots) {
       for (const type of s.compiled.types) {
-        let list = this.byType.get(type);
-        if (list === undefined) this.byType.set(type, (list = []));
-        list.push(s);
+        let route = this.byType.get(type);
+        if (route === undefined) this.byType.set(type, (route = { slots: [], starts: [] }));
+        route.slots.push(s);
+        route.starts.push(s.compiled.startTypes.has(type));
       }
     }
     this.rebuildTimers();

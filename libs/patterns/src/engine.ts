@@ -172,23 +172,24 @@ const S_LAST_FIRED = 1;
 /** the time of its live timer entry (Infinity: none) and that entry's sequence number (-1: none), */
 const S_TIMER_AT = 2;
 const S_TIMER_SEQ = 3;
-/** and the expiry bucket it is queued in (NO_BUCKET: none; at most its earliest run expiry's). */
+/** the expiry bucket it is queued in (NO_BUCKET: none; at most its earliest run expiry's), */
 const S_BUCKET = 4;
-const SN = 5;
+/** and its neighbours in that bucket (circular list of queue ids, see PatternEngine.expiryBuckets). */
+const S_BUCKET_NEXT = 5;
+const S_BUCKET_PREV = 6;
+const SN = 7;
 /** Its integers (StateTable.ints): its runs, oldest first, as a list through the arena links, */
 const S_FIRST = 0;
 const S_LAST = 1;
 const S_RUNS = 2;
 /** its customer's row in the CustomerTable, */
 const S_ROW = 3;
-/** a generation, bumped when the state is dropped: queued references to it carry theirs, */
-const S_GEN = 4;
 /**
  * and 1 once it holds bookkeeping that outlives its runs (a firing, a suppressed match, a failed
  * condition; none is ever cleared), so emptiness is read from one place.
  */
-const S_KEPT = 5;
-const SI = 6;
+const S_KEPT = 4;
+const SI = 5;
 
 /**
  * The states of one trigger (partial matches, cooldown and condition-failure bookkeeping), one per
@@ -234,7 +235,6 @@ class StateTable {
     this.suppressed[s] = undefined;
     this.failures[s] = undefined;
     this.nums[s * SN + S_TIMER_AT] = -Infinity;
-    this.ints[s * SI + S_GEN]++;
     this.ints[s * SI + S_FIRST] = this.free;
     this.free = s;
   }
@@ -512,10 +512,12 @@ export class PatternEngine {
   /**
    * States with partial matches that can expire, by expiry bucket (index = floor(expiry / width)):
    * once the watermark passes a bucket its runs are dropped, so idle customers release their state.
+   * A bucket is a circular list, in queueing order, threaded through the states (S_BUCKET_NEXT /
+   * PREV) by queue id (state * slots.length + slot index); the map holds its first id. A state is
+   * in at most one bucket (its earliest), so nothing is allocated per entry and nothing goes stale.
    */
-  private expiryBuckets = new Map<number, number[]>();
-  /** Emptied bucket arrays, for reuse. */
-  private bucketPool: number[][] = [];
+  private expiryBuckets = new Map<number, number>();
+  /** Bucket indexes, each pushed when its bucket is created (emptied buckets leave a key behind). */
   private expiryKeys = new MinHeap<number>((a, b) => a < b);
   /** Reused condition context: conditions must not keep a reference to it. */
   private readonly ctx: {
@@ -651,6 +653,7 @@ export class PatternEngine {
   private dropState(slot: Slot, s: number): void {
     const T = slot.states;
     if (T.int(s, S_RUNS) > 0) this.releaseRuns(slot, s);
+    if (T.get(s, S_BUCKET) !== NO_BUCKET) this.unqueue(slot, s);
     const C = this.customers;
     const row = T.int(s, S_ROW);
     T.release(s);
@@ -769,14 +772,8 @@ export class PatternEngine {
       const k = Math.floor(expiry / EXPIRY_BUCKET_MS);
       const queued = T.get(st, S_BUCKET);
       if (queued === NO_BUCKET || k < queued) {
-        T.set(st, S_BUCKET, k);
-        let bucket = this.expiryBuckets.get(k);
-        if (bucket === undefined) {
-          this.expiryBuckets.set(k, (bucket = this.bucketPool.pop() ?? []));
-          this.expiryKeys.push(k);
-        }
-        // Entries: slot index, state, the state's generation.
-        bucket.push(slot.index, st, T.int(st, S_GEN));
+        if (queued !== NO_BUCKET) this.unqueue(slot, st);
+        this.enqueue(slot, st, k);
       }
     }
     if (at < T.get(st, S_TIMER_AT)) {
@@ -801,25 +798,73 @@ export class PatternEngine {
       const full = end <= w;
       if (!full && !(current && k * EXPIRY_BUCKET_MS < w)) break;
       this.expiryKeys.pop();
-      const bucket = this.expiryBuckets.get(k) as number[];
+      const head = this.expiryBuckets.get(k);
+      if (head === undefined) continue;
       this.expiryBuckets.delete(k);
-      for (let i = 0; i < bucket.length; i += 3) {
-        const slot = this.slots[bucket[i]];
-        const st = bucket[i + 1];
+      const span = this.slots.length;
+      const tail = this.slotOf(head).states.get(Math.floor(head / span), S_BUCKET_PREV);
+      for (let id = head; ;) {
+        const slot = this.slotOf(id);
+        const st = Math.floor(id / span);
         const T = slot.states;
-        // Skip entries of dropped states and stale entries (the state was queued again earlier).
-        if (T.int(st, S_GEN) !== bucket[i + 2] || T.get(st, S_BUCKET) !== k) continue;
+        // Read before the state is queued elsewhere; the detached list is not fixed up.
+        const next = T.get(st, S_BUCKET_NEXT);
         T.set(st, S_BUCKET, NO_BUCKET);
         this.removeRuns(slot, st, full ? end : w);
         if (T.isEmpty(st)) this.dropState(slot, st);
         else if (full) this.schedule(slot, st);
         else (requeue ??= []).push({ slot, st });
+        if (id === tail) break;
+        id = next;
       }
-      bucket.length = 0;
-      this.bucketPool.push(bucket);
     }
     // Runs of the current bucket not expired yet: queued again after the loop (it would revisit them).
     if (requeue !== null) for (const { slot, st } of requeue) this.schedule(slot, st);
+  }
+
+  private slotOf(id: number): Slot {
+    return this.slots[id % this.slots.length];
+  }
+
+  /** Appends a state to expiry bucket k. */
+  private enqueue(slot: Slot, st: number, k: number): void {
+    const T = slot.states;
+    const span = this.slots.length;
+    const id = st * span + slot.index;
+    T.set(st, S_BUCKET, k);
+    const head = this.expiryBuckets.get(k);
+    if (head === undefined) {
+      T.set(st, S_BUCKET_NEXT, id);
+      T.set(st, S_BUCKET_PREV, id);
+      this.expiryBuckets.set(k, id);
+      this.expiryKeys.push(k);
+      return;
+    }
+    const headT = this.slotOf(head).states;
+    const headSt = Math.floor(head / span);
+    const tail = headT.get(headSt, S_BUCKET_PREV);
+    this.slotOf(tail).states.set(Math.floor(tail / span), S_BUCKET_NEXT, id);
+    T.set(st, S_BUCKET_PREV, tail);
+    T.set(st, S_BUCKET_NEXT, head);
+    headT.set(headSt, S_BUCKET_PREV, id);
+  }
+
+  /** Takes a state out of its expiry bucket. */
+  private unqueue(slot: Slot, st: number): void {
+    const T = slot.states;
+    const k = T.get(st, S_BUCKET);
+    T.set(st, S_BUCKET, NO_BUCKET);
+    const span = this.slots.length;
+    const id = st * span + slot.index;
+    const next = T.get(st, S_BUCKET_NEXT);
+    if (next === id) {
+      this.expiryBuckets.delete(k);
+      return;
+    }
+    const prev = T.get(st, S_BUCKET_PREV);
+    this.slotOf(prev).states.set(Math.floor(prev / span), S_BUCKET_NEXT, next);
+    this.slotOf(next).states.set(Math.floor(next / span), S_BUCKET_PREV, prev);
+    if (this.expiryBuckets.get(k) === id) this.expiryBuckets.set(k, next);
   }
 
   private complete(

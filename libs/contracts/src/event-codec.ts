@@ -113,6 +113,144 @@ function numberJsonBytes(v: number): number {
 }
 
 /**
+ * The common case first: properties in canonical encoding (only the fields Struct, Value and ListValue
+ * define, every length within its parent, nesting under 25 levels) are walked straight over the
+ * bytes. `fastShape` returns undefined on anything else, and ShapeWalker then takes the same bytes
+ * the generated decoder's way (which also decides errors and the recursion limit).
+ */
+const fast = { pos: 0, jsonBytes: 0, depth: 0, utf8: true };
+const FAST_MAX_DEPTH = 25;
+const float64 = new Float64Array(1);
+const float64Bytes = new Uint8Array(float64.buffer);
+// Protobuf doubles are little-endian; the scratch Float64Array has the platform's byte order.
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** A varint of at most 5 bytes ending by `end`, or -1. */
+function fastVarint(buf: Uint8Array, end: number): number {
+  let value = 0;
+  for (let shift = 0; shift < 35; shift += 7) {
+    if (fast.pos >= end) return -1;
+    const b = buf[fast.pos++];
+    value += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) return value;
+  }
+  return -1;
+}
+
+/** Length of a length-delimited field that fits in its parent, or -1. */
+function fastLength(buf: Uint8Array, end: number): number {
+  const len = fastVarint(buf, end);
+  return len >= 0 && fast.pos + len <= end ? len : -1;
+}
+
+function fastText(buf: Uint8Array, end: number): number {
+  const len = fastLength(buf, end);
+  if (len < 0) return -1;
+  const start = fast.pos;
+  fast.pos += len;
+  if (fast.utf8) {
+    for (let i = start; i < fast.pos; i++) {
+      if (buf[i] > 0x7f) {
+        fast.utf8 = isUtf8(buf.subarray(start, fast.pos));
+        break;
+      }
+    }
+  }
+  return len;
+}
+
+function fastStruct(buf: Uint8Array, end: number, depth: number): boolean {
+  if (depth > FAST_MAX_DEPTH) return false;
+  fast.jsonBytes += 2;
+  while (fast.pos < end) {
+    if (buf[fast.pos++] !== 10) return false;
+    const len = fastLength(buf, end);
+    if (len < 0) return false;
+    const entryEnd = fast.pos + len;
+    fast.jsonBytes += 4;
+    while (fast.pos < entryEnd) {
+      const tag = buf[fast.pos++];
+      if (tag === 10) {
+        const key = fastText(buf, entryEnd);
+        if (key < 0) return false;
+        fast.jsonBytes += key;
+      } else if (tag === 18) {
+        const valueLen = fastLength(buf, entryEnd);
+        if (valueLen < 0 || !fastValue(buf, fast.pos + valueLen, depth)) return false;
+      } else return false;
+    }
+  }
+  return true;
+}
+
+function fastList(buf: Uint8Array, end: number, depth: number): boolean {
+  if (depth > FAST_MAX_DEPTH) return false;
+  fast.jsonBytes += 2;
+  while (fast.pos < end) {
+    if (buf[fast.pos++] !== 10) return false;
+    const len = fastLength(buf, end);
+    fast.jsonBytes += 1;
+    if (len < 0 || !fastValue(buf, fast.pos + len, depth)) return false;
+  }
+  return true;
+}
+
+function fastValue(buf: Uint8Array, end: number, depth: number): boolean {
+  let kinds = 0;
+  while (fast.pos < end) {
+    const tag = buf[fast.pos++];
+    kinds++;
+    switch (tag) {
+      case 8: // null_value (an int32: negative values take 10 bytes, left to ShapeWalker)
+        if (fastVarint(buf, end) < 0) return false;
+        fast.jsonBytes += 4;
+        continue;
+      case 17: {
+        if (fast.pos + 8 > end) return false;
+        for (let i = 0; i < 8; i++) float64Bytes[LITTLE_ENDIAN ? i : 7 - i] = buf[fast.pos + i];
+        fast.pos += 8;
+        fast.jsonBytes += numberJsonBytes(float64[0]);
+        continue;
+      }
+      case 26: {
+        const len = fastText(buf, end);
+        if (len < 0) return false;
+        fast.jsonBytes += len + 2;
+        continue;
+      }
+      case 32:
+        if (fastVarint(buf, end) < 0) return false;
+        fast.jsonBytes += 5;
+        continue;
+      case 42:
+      case 50: {
+        const len = fastLength(buf, end);
+        if (len < 0) return false;
+        if (depth > fast.depth) fast.depth = depth;
+        const ok =
+          tag === 42 ? fastStruct(buf, fast.pos + len, depth + 1) : fastList(buf, fast.pos + len, depth + 1);
+        if (!ok) return false;
+        continue;
+      }
+      default:
+        return false;
+    }
+  }
+  if (kinds === 0) fast.jsonBytes += 4;
+  return true;
+}
+
+/** The shape of the canonical Struct at `buf[start, end)`, or undefined (see `fast`). */
+function fastShape(buf: Uint8Array, start: number, end: number): PropertiesShape | undefined {
+  fast.pos = start;
+  fast.jsonBytes = 0;
+  fast.depth = 0;
+  fast.utf8 = true;
+  if (!fastStruct(buf, end, 1) || fast.pos !== end) return undefined;
+  return { jsonBytes: fast.jsonBytes, depth: fast.depth, utf8: fast.utf8 };
+}
+
+/**
  * Walks an encoded Struct / Value / ListValue exactly as Struct.decode / Value.decode /
  * ListValue.decode read it, adding up the JSON size and depth without building anything.
  */
@@ -297,10 +435,16 @@ export function decodeEvent(input: BinaryReader | Uint8Array, length?: number): 
         case 50: {
           const size = reader.uint32();
           const start = reader.pos;
-          const shape = new ShapeWalker(reader);
-          shape.struct(size, 1);
+          const buf = bufferOf(reader);
+          let shape = start + size <= reader.len ? fastShape(buf, start, start + size) : undefined;
+          if (shape) reader.pos = start + size;
+          else {
+            const walker = new ShapeWalker(reader);
+            walker.struct(size, 1);
+            shape = { jsonBytes: walker.jsonBytes, depth: walker.depth, utf8: walker.utf8 };
+          }
           // The bytes the Struct decode consumed (all of them unless it met an end-group tag).
-          raw = { bytes: bufferOf(reader).subarray(start, reader.pos), shape };
+          raw = { bytes: buf.subarray(start, reader.pos), shape };
           continue;
         }
         case 58:

@@ -10,6 +10,7 @@ import {
   EVENT_CODEC_FIELDS,
   rawPropertiesShape,
 } from '../../src/event-codec';
+import { Struct } from '../../src/gen/google/protobuf/struct';
 import { Event } from '../../src/gen/kairos/events/v1/events';
 import { StreamRequest, TrackBatchRequest, TrackRequest } from '../../src/gen/kairos/ingest/v1/ingest';
 
@@ -133,6 +134,20 @@ describe('event codec (properties kept as received bytes)', () => {
     // {"k":"v"} 2 + 5 + 3, braces 2.
     assert.equal(shape.jsonBytes, 35 + 4 + 2 + 24 + 5 + 4 + 8 + 10 + 2);
     assert.equal(shape.depth, 1);
+  });
+
+  it('measures canonical properties (straight over the bytes) as the decoder-shaped walk does', () => {
+    fc.assert(
+      fc.property(properties, (props) => {
+        const struct = Struct.encode(Struct.wrap(props)).finish();
+        // An unknown field in the Struct (field 2, varint 0): decoders skip it, the direct walk
+        // does not take it, so this event is measured by the walk that mirrors the decoder.
+        const unusual = Uint8Array.from([...struct, 16, 0]);
+        const shapeOf = (bytes: Uint8Array) =>
+          rawPropertiesShape(decodeEvent(new BinaryWriter().uint32(50).bytes(bytes).finish()));
+        assert.deepEqual(shapeOf(struct), shapeOf(unusual));
+      }),
+    );
   });
 
   it('flags strings that are not well-formed UTF-8 (decoding would replace characters)', () => {

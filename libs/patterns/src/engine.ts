@@ -174,7 +174,7 @@ const S_TIMER_AT = 2;
 const S_TIMER_SEQ = 3;
 /** the expiry bucket it is queued in (NO_BUCKET: none; at most its earliest run expiry's), */
 const S_BUCKET = 4;
-/** and its neighbours in that bucket (circular list of queue ids, see PatternEngine.expiryBuckets). */
+/** and its neighbours in that bucket (queue ids, -1: none; see PatternEngine.expiryBuckets). */
 const S_BUCKET_NEXT = 5;
 const S_BUCKET_PREV = 6;
 const SN = 7;
@@ -512,11 +512,11 @@ export class PatternEngine {
   /**
    * States with partial matches that can expire, by expiry bucket (index = floor(expiry / width)):
    * once the watermark passes a bucket its runs are dropped, so idle customers release their state.
-   * A bucket is a circular list, in queueing order, threaded through the states (S_BUCKET_NEXT /
-   * PREV) by queue id (state * slots.length + slot index); the map holds its first id. A state is
-   * in at most one bucket (its earliest), so nothing is allocated per entry and nothing goes stale.
+   * A bucket is a list, in queueing order, threaded through the states (S_BUCKET_NEXT / PREV) by
+   * queue id (state * slots.length + slot index). A state is in at most one bucket (its earliest),
+   * so nothing is allocated per entry and nothing goes stale.
    */
-  private expiryBuckets = new Map<number, number>();
+  private expiryBuckets = new Map<number, { head: number; tail: number }>();
   /** Bucket indexes, each pushed when its bucket is created (emptied buckets leave a key behind). */
   private expiryKeys = new MinHeap<number>((a, b) => a < b);
   /** Reused condition context: conditions must not keep a reference to it. */
@@ -798,12 +798,11 @@ export class PatternEngine {
       const full = end <= w;
       if (!full && !(current && k * EXPIRY_BUCKET_MS < w)) break;
       this.expiryKeys.pop();
-      const head = this.expiryBuckets.get(k);
-      if (head === undefined) continue;
+      const bucket = this.expiryBuckets.get(k);
+      if (bucket === undefined) continue;
       this.expiryBuckets.delete(k);
       const span = this.slots.length;
-      const tail = this.slotOf(head).states.get(Math.floor(head / span), S_BUCKET_PREV);
-      for (let id = head; ;) {
+      for (let id = bucket.head; id >= 0;) {
         const slot = this.slotOf(id);
         const st = Math.floor(id / span);
         const T = slot.states;
@@ -814,7 +813,6 @@ export class PatternEngine {
         if (T.isEmpty(st)) this.dropState(slot, st);
         else if (full) this.schedule(slot, st);
         else (requeue ??= []).push({ slot, st });
-        if (id === tail) break;
         id = next;
       }
     }
@@ -826,45 +824,42 @@ export class PatternEngine {
     return this.slots[id % this.slots.length];
   }
 
+  /** Sets a link field of the state with queue id `id`. */
+  private setLink(id: number, field: number, v: number): void {
+    this.slotOf(id).states.set(Math.floor(id / this.slots.length), field, v);
+  }
+
   /** Appends a state to expiry bucket k. */
   private enqueue(slot: Slot, st: number, k: number): void {
     const T = slot.states;
-    const span = this.slots.length;
-    const id = st * span + slot.index;
+    const id = st * this.slots.length + slot.index;
     T.set(st, S_BUCKET, k);
-    const head = this.expiryBuckets.get(k);
-    if (head === undefined) {
-      T.set(st, S_BUCKET_NEXT, id);
-      T.set(st, S_BUCKET_PREV, id);
-      this.expiryBuckets.set(k, id);
+    T.set(st, S_BUCKET_NEXT, -1);
+    const bucket = this.expiryBuckets.get(k);
+    if (bucket === undefined) {
+      T.set(st, S_BUCKET_PREV, -1);
+      this.expiryBuckets.set(k, { head: id, tail: id });
       this.expiryKeys.push(k);
       return;
     }
-    const headT = this.slotOf(head).states;
-    const headSt = Math.floor(head / span);
-    const tail = headT.get(headSt, S_BUCKET_PREV);
-    this.slotOf(tail).states.set(Math.floor(tail / span), S_BUCKET_NEXT, id);
-    T.set(st, S_BUCKET_PREV, tail);
-    T.set(st, S_BUCKET_NEXT, head);
-    headT.set(headSt, S_BUCKET_PREV, id);
+    T.set(st, S_BUCKET_PREV, bucket.tail);
+    this.setLink(bucket.tail, S_BUCKET_NEXT, id);
+    bucket.tail = id;
   }
 
   /** Takes a state out of its expiry bucket. */
   private unqueue(slot: Slot, st: number): void {
     const T = slot.states;
     const k = T.get(st, S_BUCKET);
+    const bucket = this.expiryBuckets.get(k) as { head: number; tail: number };
     T.set(st, S_BUCKET, NO_BUCKET);
-    const span = this.slots.length;
-    const id = st * span + slot.index;
-    const next = T.get(st, S_BUCKET_NEXT);
-    if (next === id) {
-      this.expiryBuckets.delete(k);
-      return;
-    }
     const prev = T.get(st, S_BUCKET_PREV);
-    this.slotOf(prev).states.set(Math.floor(prev / span), S_BUCKET_NEXT, next);
-    this.slotOf(next).states.set(Math.floor(next / span), S_BUCKET_PREV, prev);
-    if (this.expiryBuckets.get(k) === id) this.expiryBuckets.set(k, next);
+    const next = T.get(st, S_BUCKET_NEXT);
+    if (prev < 0) bucket.head = next;
+    else this.setLink(prev, S_BUCKET_NEXT, next);
+    if (next < 0) bucket.tail = prev;
+    else this.setLink(next, S_BUCKET_PREV, prev);
+    if (bucket.head < 0) this.expiryBuckets.delete(k);
   }
 
   private complete(

@@ -165,31 +165,35 @@ interface FailureRecord {
 type Failures = Record<number, FailureRecord>;
 type Suppressed = { at: number; eventIds: string[] };
 
-/** A trigger state's numbers (StateTable.nums): the seq of its next run, */
-const S_RUN_SEQ = 0;
-/** its last firing time (NaN: never), */
-const S_LAST_FIRED = 1;
-/** the time of its live timer entry (Infinity: none) and that entry's sequence number (-1: none), */
-const S_TIMER_AT = 2;
-const S_TIMER_SEQ = 3;
-/** the expiry bucket it is queued in (NO_BUCKET: none; at most its earliest run expiry's), */
-const S_BUCKET = 4;
-/** and its neighbours in that bucket (queue ids, -1: none; see PatternEngine.expiryBuckets). */
-const S_BUCKET_NEXT = 5;
-const S_BUCKET_PREV = 6;
-const SN = 7;
-/** Its integers (StateTable.ints): its runs, oldest first, as a list through the arena links, */
+/**
+ * A trigger state's fields, in two Float64Arrays of its StateTable (integers are exact in doubles).
+ * Those touched on every event of the customer are together in `hot` (one or two cache lines per
+ * state): its runs, oldest first, as a list through the arena links,
+ */
 const S_FIRST = 0;
 const S_LAST = 1;
 const S_RUNS = 2;
 /** its customer's row in the CustomerTable, */
 const S_ROW = 3;
 /**
- * and 1 once it holds bookkeeping that outlives its runs (a firing, a suppressed match, a failed
- * condition; none is ever cleared), so emptiness is read from one place.
+ * 1 once it holds bookkeeping that outlives its runs (a firing, a suppressed match, a failed
+ * condition; none is ever cleared), so emptiness is read from one place,
  */
 const S_KEPT = 4;
-const SI = 5;
+/** the seq of its next run, */
+const S_RUN_SEQ = 5;
+/** the time of its live timer entry (Infinity: none), */
+const S_TIMER_AT = 6;
+/** and the expiry bucket it is queued in (NO_BUCKET: none; at most its earliest run expiry's). */
+const S_BUCKET = 7;
+const SH = 8;
+/** In `cold`: its last firing time (NaN: never), its timer entry's sequence number (-1: none), */
+const C_LAST_FIRED = 0;
+const C_TIMER_SEQ = 1;
+/** and its neighbours in its expiry bucket (queue ids, -1: none; see PatternEngine.expiryBuckets). */
+const C_BUCKET_NEXT = 2;
+const C_BUCKET_PREV = 3;
+const SC = 4;
 
 /**
  * The states of one trigger (partial matches, cooldown and condition-failure bookkeeping), one per
@@ -198,8 +202,8 @@ const SI = 5;
  * allocated once and grow by doubling. Dropped states are reused.
  */
 class StateTable {
-  nums = new Float64Array(0);
-  ints = new Int32Array(0);
+  hot = new Float64Array(0);
+  cold = new Float64Array(0);
   /** Read these two directly; write them through setSuppressed / failuresOf. */
   suppressed: Array<Suppressed | undefined> = [];
   failures: Array<Failures | undefined> = [];
@@ -210,23 +214,22 @@ class StateTable {
 
   alloc(row: number): number {
     let s = this.free;
-    if (s >= 0) this.free = this.ints[s * SI + S_FIRST];
+    if (s >= 0) this.free = this.int(s, S_FIRST);
     else {
       if (this.used === this.capacity) this.grow();
       s = this.used++;
     }
-    const n = s * SN;
-    this.nums[n + S_RUN_SEQ] = 0;
-    this.nums[n + S_LAST_FIRED] = NaN;
-    this.nums[n + S_TIMER_AT] = Infinity;
-    this.nums[n + S_TIMER_SEQ] = -1;
-    this.nums[n + S_BUCKET] = NO_BUCKET;
-    const i = s * SI;
-    this.ints[i + S_FIRST] = -1;
-    this.ints[i + S_LAST] = -1;
-    this.ints[i + S_RUNS] = 0;
-    this.ints[i + S_ROW] = row;
-    this.ints[i + S_KEPT] = 0;
+    const h = s * SH;
+    this.hot[h + S_FIRST] = -1;
+    this.hot[h + S_LAST] = -1;
+    this.hot[h + S_RUNS] = 0;
+    this.hot[h + S_ROW] = row;
+    this.hot[h + S_KEPT] = 0;
+    this.hot[h + S_RUN_SEQ] = 0;
+    this.hot[h + S_TIMER_AT] = Infinity;
+    this.hot[h + S_BUCKET] = NO_BUCKET;
+    this.cold[s * SC + C_LAST_FIRED] = NaN;
+    this.cold[s * SC + C_TIMER_SEQ] = -1;
     return s;
   }
 
@@ -234,40 +237,45 @@ class StateTable {
   release(s: number): void {
     this.suppressed[s] = undefined;
     this.failures[s] = undefined;
-    this.nums[s * SN + S_TIMER_AT] = -Infinity;
-    this.ints[s * SI + S_FIRST] = this.free;
+    this.hot[s * SH + S_TIMER_AT] = -Infinity;
+    this.hot[s * SH + S_FIRST] = this.free;
     this.free = s;
   }
 
   get(s: number, field: number): number {
-    return this.nums[s * SN + field];
+    return this.hot[s * SH + field];
   }
 
   set(s: number, field: number, v: number): void {
-    this.nums[s * SN + field] = v;
+    this.hot[s * SH + field] = v;
   }
 
+  /** An integer field (| 0 keeps it a small integer, not a boxed double, when passed on). */
   int(s: number, field: number): number {
-    return this.ints[s * SI + field];
+    return this.hot[s * SH + field] | 0;
   }
 
-  setInt(s: number, field: number, v: number): void {
-    this.ints[s * SI + field] = v;
+  getCold(s: number, field: number): number {
+    return this.cold[s * SC + field];
+  }
+
+  setCold(s: number, field: number, v: number): void {
+    this.cold[s * SC + field] = v;
   }
 
   lastFiredAt(s: number): number | undefined {
-    const t = this.nums[s * SN + S_LAST_FIRED];
+    const t = this.cold[s * SC + C_LAST_FIRED];
     return t === t ? t : undefined;
   }
 
   setLastFired(s: number, at: number | undefined): void {
-    this.nums[s * SN + S_LAST_FIRED] = at ?? NaN;
-    if (at !== undefined) this.ints[s * SI + S_KEPT] = 1;
+    this.cold[s * SC + C_LAST_FIRED] = at ?? NaN;
+    if (at !== undefined) this.hot[s * SH + S_KEPT] = 1;
   }
 
   setSuppressed(s: number, v: Suppressed | undefined): void {
     this.suppressed[s] = v;
-    if (v !== undefined) this.ints[s * SI + S_KEPT] = 1;
+    if (v !== undefined) this.hot[s * SH + S_KEPT] = 1;
   }
 
   /** The state's failure records, created (empty) if it has none. */
@@ -275,34 +283,34 @@ class StateTable {
     let f = this.failures[s];
     if (f === undefined) {
       f = this.failures[s] = {};
-      this.ints[s * SI + S_KEPT] = 1;
+      this.hot[s * SH + S_KEPT] = 1;
     }
     return f;
   }
 
   /** Nothing worth keeping: no partial match, no cooldown bookkeeping, no failure record. */
   isEmpty(s: number): boolean {
-    return this.ints[s * SI + S_RUNS] === 0 && this.ints[s * SI + S_KEPT] === 0;
+    return this.hot[s * SH + S_RUNS] === 0 && this.hot[s * SH + S_KEPT] === 0;
   }
 
   /** Adds run r as the newest of a state's runs. */
   appendRun(a: RunArena, s: number, r: number): void {
-    const i = s * SI;
-    if (this.ints[i + S_RUNS] === 0) this.ints[i + S_FIRST] = r;
-    else a.setNext(this.ints[i + S_LAST], r);
+    const h = s * SH;
+    if (this.hot[h + S_RUNS] === 0) this.hot[h + S_FIRST] = r;
+    else a.setNext(this.hot[h + S_LAST] | 0, r);
     a.setNext(r, -1);
-    this.ints[i + S_LAST] = r;
-    this.ints[i + S_RUNS]++;
+    this.hot[h + S_LAST] = r;
+    this.hot[h + S_RUNS]++;
   }
 
   private grow(): void {
     const to = Math.max(16, this.capacity * 2);
-    const nums = new Float64Array(to * SN);
-    nums.set(this.nums);
-    this.nums = nums;
-    const ints = new Int32Array(to * SI);
-    ints.set(this.ints);
-    this.ints = ints;
+    const hot = new Float64Array(to * SH);
+    hot.set(this.hot);
+    this.hot = hot;
+    const cold = new Float64Array(to * SC);
+    cold.set(this.cold);
+    this.cold = cold;
     // Holes read as undefined.
     this.suppressed.length = to;
     this.failures.length = to;
@@ -512,7 +520,7 @@ export class PatternEngine {
   /**
    * States with partial matches that can expire, by expiry bucket (index = floor(expiry / width)):
    * once the watermark passes a bucket its runs are dropped, so idle customers release their state.
-   * A bucket is a list, in queueing order, threaded through the states (S_BUCKET_NEXT / PREV) by
+   * A bucket is a list, in queueing order, threaded through the states (C_BUCKET_NEXT / PREV) by
    * queue id (state * slots.length + slot index). A state is in at most one bucket (its earliest),
    * so nothing is allocated per entry and nothing goes stale.
    */
@@ -622,7 +630,7 @@ export class PatternEngine {
       const s = timers.peekAux();
       timers.pop();
       const T = slot.states;
-      if (!slot.active || T.get(s, S_TIMER_AT) !== at || T.get(s, S_TIMER_SEQ) !== seq) continue;
+      if (!slot.active || T.get(s, S_TIMER_AT) !== at || T.getCold(s, C_TIMER_SEQ) !== seq) continue;
       T.set(s, S_TIMER_AT, Infinity);
       this.curSlot = slot;
       this.curRow = T.int(s, S_ROW);
@@ -713,8 +721,8 @@ export class PatternEngine {
     T.appendRun(a, state, r);
     if (T.int(state, S_RUNS) > this.maxRuns) {
       const oldest = T.int(state, S_FIRST);
-      T.setInt(state, S_FIRST, a.next(oldest));
-      T.setInt(state, S_RUNS, T.int(state, S_RUNS) - 1);
+      T.set(state, S_FIRST, a.next(oldest));
+      T.set(state, S_RUNS, T.int(state, S_RUNS) - 1);
       a.release(oldest);
       this.stats.partialMatchesEvicted++;
     }
@@ -779,7 +787,7 @@ export class PatternEngine {
     if (at < T.get(st, S_TIMER_AT)) {
       const seq = this.timerSeq++;
       T.set(st, S_TIMER_AT, at);
-      T.set(st, S_TIMER_SEQ, seq);
+      T.setCold(st, C_TIMER_SEQ, seq);
       this.timers.push(at, seq, slot, st);
     }
   }
@@ -807,7 +815,7 @@ export class PatternEngine {
         const st = Math.floor(id / span);
         const T = slot.states;
         // Read before the state is queued elsewhere; the detached list is not fixed up.
-        const next = T.get(st, S_BUCKET_NEXT);
+        const next = T.getCold(st, C_BUCKET_NEXT);
         T.set(st, S_BUCKET, NO_BUCKET);
         this.removeRuns(slot, st, full ? end : w);
         if (T.isEmpty(st)) this.dropState(slot, st);
@@ -826,7 +834,7 @@ export class PatternEngine {
 
   /** Sets a link field of the state with queue id `id`. */
   private setLink(id: number, field: number, v: number): void {
-    this.slotOf(id).states.set(Math.floor(id / this.slots.length), field, v);
+    this.slotOf(id).states.setCold(Math.floor(id / this.slots.length), field, v);
   }
 
   /** Appends a state to expiry bucket k. */
@@ -834,16 +842,16 @@ export class PatternEngine {
     const T = slot.states;
     const id = st * this.slots.length + slot.index;
     T.set(st, S_BUCKET, k);
-    T.set(st, S_BUCKET_NEXT, -1);
+    T.setCold(st, C_BUCKET_NEXT, -1);
     const bucket = this.expiryBuckets.get(k);
     if (bucket === undefined) {
-      T.set(st, S_BUCKET_PREV, -1);
+      T.setCold(st, C_BUCKET_PREV, -1);
       this.expiryBuckets.set(k, { head: id, tail: id });
       this.expiryKeys.push(k);
       return;
     }
-    T.set(st, S_BUCKET_PREV, bucket.tail);
-    this.setLink(bucket.tail, S_BUCKET_NEXT, id);
+    T.setCold(st, C_BUCKET_PREV, bucket.tail);
+    this.setLink(bucket.tail, C_BUCKET_NEXT, id);
     bucket.tail = id;
   }
 
@@ -853,12 +861,12 @@ export class PatternEngine {
     const k = T.get(st, S_BUCKET);
     const bucket = this.expiryBuckets.get(k) as { head: number; tail: number };
     T.set(st, S_BUCKET, NO_BUCKET);
-    const prev = T.get(st, S_BUCKET_PREV);
-    const next = T.get(st, S_BUCKET_NEXT);
+    const prev = T.getCold(st, C_BUCKET_PREV);
+    const next = T.getCold(st, C_BUCKET_NEXT);
     if (prev < 0) bucket.head = next;
-    else this.setLink(prev, S_BUCKET_NEXT, next);
+    else this.setLink(prev, C_BUCKET_NEXT, next);
     if (next < 0) bucket.tail = prev;
-    else this.setLink(next, S_BUCKET_PREV, prev);
+    else this.setLink(next, C_BUCKET_PREV, prev);
     if (bucket.head < 0) this.expiryBuckets.delete(k);
   }
 
@@ -878,7 +886,7 @@ export class PatternEngine {
     this.releaseRuns(slot, st);
     const eventIds: string[] = [];
     for (const m of matched) if (m.event !== undefined) eventIds.push(m.event.id);
-    const lastFiredAt = T.get(st, S_LAST_FIRED);
+    const lastFiredAt = T.getCold(st, C_LAST_FIRED);
     if (at < lastFiredAt + spec.cooldownMs) {
       T.setSuppressed(st, { at, eventIds });
       this.stats.suppressedByCooldown++;
@@ -919,10 +927,10 @@ export class PatternEngine {
       const base = r * a.width;
       if (n[base] === PENDING && !(n[base + a.meta + R_EXPIRY] < t)) prev = r;
       else {
-        if (prev < 0) T.setInt(st, S_FIRST, next);
+        if (prev < 0) T.set(st, S_FIRST, next);
         else a.setNext(prev, next);
-        if (T.int(st, S_LAST) === r) T.setInt(st, S_LAST, prev);
-        T.setInt(st, S_RUNS, T.int(st, S_RUNS) - 1);
+        if (T.int(st, S_LAST) === r) T.set(st, S_LAST, prev);
+        T.set(st, S_RUNS, T.int(st, S_RUNS) - 1);
         a.release(r);
       }
       r = next;
@@ -938,9 +946,9 @@ export class PatternEngine {
       a.release(r);
       r = next;
     }
-    T.setInt(st, S_FIRST, -1);
-    T.setInt(st, S_LAST, -1);
-    T.setInt(st, S_RUNS, 0);
+    T.set(st, S_FIRST, -1);
+    T.set(st, S_LAST, -1);
+    T.set(st, S_RUNS, 0);
   }
 
   private check(
@@ -1412,7 +1420,7 @@ export class PatternEngine {
         }
         if (s < 0) continue;
         if (row < 0) row = to.add(cid);
-        slots[i].states.setInt(s, S_ROW, row);
+        slots[i].states.set(s, S_ROW, row);
         to.cells[row * to.width + i] = s;
         to.live[row]++;
       }
@@ -1446,7 +1454,7 @@ export class PatternEngine {
         for (let r = T.int(st, S_FIRST); r >= 0; r = a.next(r)) this.computeTimers(slot.compiled, a, r);
         // Keep a live entry (same time and sequence number) so ties fire in the same order as before.
         const at = T.get(st, S_TIMER_AT);
-        const seq = T.get(st, S_TIMER_SEQ);
+        const seq = T.getCold(st, C_TIMER_SEQ);
         if (at !== Infinity && seq >= 0) {
           this.schedule(slot, st);
           if (T.get(st, S_TIMER_AT) === at) this.timers.push(at, seq, slot, st);
@@ -1596,7 +1604,7 @@ export class PatternEngine {
     if (T.suppressed[st] !== undefined) out.lastSuppressed = T.suppressed[st];
     if (T.failures[st] !== undefined) out.failures = T.failures[st];
     const at = T.get(st, S_TIMER_AT);
-    const seq = T.get(st, S_TIMER_SEQ);
+    const seq = T.getCold(st, C_TIMER_SEQ);
     if (at !== Infinity && seq >= 0) out.timer = [at, seq];
     return out;
   }
@@ -1666,7 +1674,7 @@ export class PatternEngine {
         T.set(st, S_RUN_SEQ, s.runSeq ?? 0);
         if (s.timer !== undefined) {
           T.set(st, S_TIMER_AT, s.timer[0]);
-          T.set(st, S_TIMER_SEQ, s.timer[1]);
+          T.setCold(st, C_TIMER_SEQ, s.timer[1]);
         }
         if (s.failures !== undefined) Object.assign(T.failuresOf(st), s.failures);
         const a = slot.arena;

@@ -235,8 +235,10 @@ class StateTable {
 
   /** The state must have no runs left. */
   release(s: number): void {
-    this.suppressed[s] = undefined;
-    this.failures[s] = undefined;
+    if (this.hot[s * SH + S_KEPT] !== 0) {
+      this.suppressed[s] = undefined;
+      this.failures[s] = undefined;
+    }
     this.hot[s * SH + S_TIMER_AT] = -Infinity;
     this.hot[s * SH + S_FIRST] = this.free;
     this.free = s;
@@ -341,7 +343,7 @@ class CustomerTable {
       if (this.used === this.capacity) this.grow();
       row = this.used++;
     }
-    this.cells.fill(-1, row * this.width, (row + 1) * this.width);
+    // A row is all -1 when added: new rows are filled so, and a row is removed once it is all -1.
     this.live[row] = 0;
     this.ids[row] = customerId;
     this.rows.set(customerId, row);
@@ -358,6 +360,7 @@ class CustomerTable {
     const to = Math.max(64, this.capacity * 2);
     const cells = new Int32Array(to * this.width);
     cells.set(this.cells);
+    cells.fill(-1, this.capacity * this.width);
     this.cells = cells;
     const live = new Int32Array(to);
     live.set(this.live);

@@ -157,13 +157,18 @@ export class Publisher {
             span.setAttribute('messaging.nats.duplicates', duplicates);
             resolve(acks);
           });
-        for (let i = 0; i < messages.length; i++) {
-          const m = messages[i];
-          const h: MsgHdrs = createHeaders();
-          h.set(HEADERS.schema, schemaName);
-          h.set(PubHeaders.MsgIdHdr, m.msgId);
-          for (const [k, v] of traceHeaders) h.set(k, v);
-          send(m, i, h, 1);
+        try {
+          for (let i = 0; i < messages.length; i++) {
+            const m = messages[i];
+            const h: MsgHdrs = createHeaders();
+            h.set(HEADERS.schema, schemaName);
+            h.set(PubHeaders.MsgIdHdr, m.msgId); // throws for an id a header cannot carry
+            for (const [k, v] of traceHeaders) h.set(k, v);
+            send(m, i, h, 1);
+          }
+        } catch (err) {
+          failed = true; // stops the retries of the messages already sent
+          reject(err as Error);
         }
       });
     });

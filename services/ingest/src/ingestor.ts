@@ -152,24 +152,26 @@ export class Ingestor {
    * PRODUCER span whose context each carries); an event from another trace (batched by its client)
    * is published on its own under that trace. Rejects when any publish fails for good.
    */
-  publishAll(batch: events.Event[]): Promise<EventResult[]> {
+  async publishAll(batch: events.Event[]): Promise<EventResult[]> {
     const results = new Array<EventResult>(batch.length);
-    const singles: Array<Promise<void>> = [];
     const messages: BatchMessage[] = [];
     const positions: number[] = [];
+    const ownTrace: number[] = [];
     for (let i = 0; i < batch.length; i++) {
-      const event = batch[i];
-      if (eventTraceContext(event)) {
-        singles.push(this.publish(event, event.receivedAt!).then((result) => void (results[i] = result)));
-      } else {
-        messages.push(this.message(event));
+      if (eventTraceContext(batch[i])) ownTrace.push(i);
+      else {
+        messages.push(this.message(batch[i]));
         positions.push(i);
       }
     }
     const together = this.publisher.publishBatch(SCHEMAS.Event.name, messages).then((acks) => {
       for (let j = 0; j < acks.length; j++) results[positions[j]] = stored(messages[j].msgId, acks[j]);
     });
-    return Promise.all([together, ...singles]).then(() => results);
+    const singles = ownTrace.map((i) =>
+      this.publish(batch[i], batch[i].receivedAt!).then((result) => void (results[i] = result)),
+    );
+    await Promise.all([together, ...singles]);
+    return results;
   }
 
   /**

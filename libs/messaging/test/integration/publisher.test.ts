@@ -173,6 +173,17 @@ describe('Publisher acknowledgements (one reply subscription per connection)', f
       }
     });
 
+    it('rejects a batch holding a message id no header can carry', async () => {
+      const publisher = new Publisher(nc, { logger: silentLogger });
+      await assert.rejects(
+        publisher.publishBatch('test', [
+          { subject: 'pubtest.e', payload, msgId: 'e-1' },
+          { subject: 'pubtest.e', payload, msgId: 'e-2\r\nX-Injected: 1' },
+        ]),
+        /header|invalid/i,
+      );
+    });
+
     it('names the span after the one subject of a batch, and resolves an empty batch at once', async () => {
       const publisher = new Publisher(nc, { logger: silentLogger });
       await publisher.publishBatch('test', [

@@ -39,8 +39,9 @@ export interface CompiledTrigger {
   startTypes: Set<string>;
   /** Nodes that bind an alias (conditions get bindings built from them). */
   aliasNodes: number[];
-  /** The count nodes. */
-  countNodes: number[];
+  /** The nodes that hold events in a run (event and count nodes), and per node its position among them (-1: none). */
+  evNodes: number[];
+  evSlot: number[];
   /** A root `count` needs a single partial match: any later one holds a subset of its window. */
   singleRun: boolean;
 }
@@ -130,6 +131,7 @@ export function compileTrigger(spec: TriggerSpec): CompiledTrigger {
   };
   starts(0);
   const aliasNodes = nodes.filter((n) => n.alias !== undefined).map((n) => n.index);
-  const countNodes = nodes.filter((n) => n.kind === K_COUNT).map((n) => n.index);
-  return { spec, nodes, types: [...types], hasTimers, singleRun, startTypes, aliasNodes, countNodes };
+  const evNodes = nodes.filter((n) => n.kind === K_EVENT || n.kind === K_COUNT).map((n) => n.index);
+  const evSlot = nodes.map((n) => evNodes.indexOf(n.index));
+  return { spec, nodes, types: [...types], hasTimers, singleRun, startTypes, aliasNodes, evNodes, evSlot };
 }

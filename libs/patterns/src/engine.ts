@@ -75,8 +75,9 @@ const META = 4;
  * Run objects with their own arrays were most of the engine's long-lived objects, so most of its
  * garbage-collection time; numbers in a Float64Array are not even scanned.
  * Run r: numbers nums[r * width + node * STRIDE + k] and, from r * width + meta, the META entries;
- * events evs[r * nodes + node] (event node: its event; count node: the events in its window, the
- * event itself while it is the only one: most counts hold one, and an array each was a lot of objects);
+ * events evs[r * events + evSlot[node]] for the event and count nodes only (event node: its event;
+ * count node: the events in its window, the event itself while it is the only one: most counts hold
+ * one, and an array each was a lot of objects);
  * links[r]: the next run of its trigger state, or of the free list (-1 ends a list). Links are int32
  * so that run indexes stay small integers (a double read from nums is boxed when passed around).
  * Released runs are kept reset; runs from `used` on were never handed out.
@@ -92,7 +93,11 @@ class RunArena {
   private used = 0;
   private free = -1;
 
-  constructor(readonly nodes: number) {
+  /** `events`: how many nodes hold events (CompiledTrigger.evNodes). */
+  constructor(
+    nodes: number,
+    readonly events: number,
+  ) {
     this.meta = nodes * STRIDE;
     this.width = this.meta + META;
   }
@@ -137,7 +142,7 @@ class RunArena {
     n[m + R_DEADLINE_NODE] = -1;
     n[m + R_EXPIRY] = Infinity;
     // A loop: Array.prototype.fill over a range costs more than these few stores.
-    for (let k = r * this.nodes; k < (r + 1) * this.nodes; k++) this.evs[k] = null;
+    for (let k = r * this.events; k < (r + 1) * this.events; k++) this.evs[k] = null;
   }
 
   private grow(): void {
@@ -150,8 +155,8 @@ class RunArena {
     this.links = links;
     // One resize of the array (pushing one by one reallocates it several times), then nulls.
     const from = this.evs.length;
-    this.evs.length = to * this.nodes;
-    for (let k = from; k < to * this.nodes; k++) this.evs[k] = null;
+    this.evs.length = to * this.events;
+    for (let k = from; k < to * this.events; k++) this.evs[k] = null;
     this.capacity = to;
   }
 }
@@ -204,9 +209,12 @@ const SC = 4;
 class StateTable {
   hot = new Float64Array(0);
   cold = new Float64Array(0);
-  /** Read these two directly; write them through setSuppressed / failuresOf. */
-  suppressed: Array<Suppressed | undefined> = [];
-  failures: Array<Failures | undefined> = [];
+  /**
+   * By state, for the few that have them (arrays over all states were a large share of the old
+   * generation). Read them directly; write them through setSuppressed / failuresOf.
+   */
+  readonly suppressed = new Map<number, Suppressed>();
+  readonly failures = new Map<number, Failures>();
   private capacity = 0;
   private used = 0;
   /** Dropped states, chained through S_FIRST. */
@@ -236,8 +244,8 @@ class StateTable {
   /** The state must have no runs left. */
   release(s: number): void {
     if (this.hot[s * SH + S_KEPT] !== 0) {
-      this.suppressed[s] = undefined;
-      this.failures[s] = undefined;
+      this.suppressed.delete(s);
+      this.failures.delete(s);
     }
     this.hot[s * SH + S_TIMER_AT] = -Infinity;
     this.hot[s * SH + S_FIRST] = this.free;
@@ -276,15 +284,16 @@ class StateTable {
   }
 
   setSuppressed(s: number, v: Suppressed | undefined): void {
-    this.suppressed[s] = v;
-    if (v !== undefined) this.hot[s * SH + S_KEPT] = 1;
+    if (v === undefined) return;
+    this.suppressed.set(s, v);
+    this.hot[s * SH + S_KEPT] = 1;
   }
 
   /** The state's failure records, created (empty) if it has none. */
   failuresOf(s: number): Failures {
-    let f = this.failures[s];
+    let f = this.failures.get(s);
     if (f === undefined) {
-      f = this.failures[s] = {};
+      this.failures.set(s, (f = {}));
       this.hot[s * SH + S_KEPT] = 1;
     }
     return f;
@@ -313,9 +322,6 @@ class StateTable {
     const cold = new Float64Array(to * SC);
     cold.set(this.cold);
     this.cold = cold;
-    // Holes read as undefined.
-    this.suppressed.length = to;
-    this.failures.length = to;
     this.capacity = to;
   }
 }
@@ -987,7 +993,7 @@ export class PatternEngine {
     const bindings: Record<string, BoundEvent> = {};
     for (const i of t.aliasNodes) {
       if (a.nums[run * a.width + i * STRIDE] !== DONE) continue;
-      const bound = a.evs[run * a.nodes + i] as BoundEvent | BoundEvent[];
+      const bound = a.evs[run * a.events + t.evSlot[i]] as BoundEvent | BoundEvent[];
       bindings[t.nodes[i].alias as string] = Array.isArray(bound) ? bound[bound.length - 1] : bound;
     }
     return bindings;
@@ -1022,7 +1028,7 @@ export class PatternEngine {
       case K_EVENT: {
         if (e.type !== node.type) return false;
         if (node.where !== undefined && !this.check(node, node.where, t, a, run, e)) return false;
-        a.evs[run * a.nodes + i] = this.bound ?? (this.bound = strip(e));
+        a.evs[run * a.events + t.evSlot[i]] = this.bound ?? (this.bound = strip(e));
         n[b] = DONE;
         n[b + 1] = e.time;
         n[b + 3] = e.time;
@@ -1032,7 +1038,7 @@ export class PatternEngine {
         if (e.type !== node.type) return false;
         if (node.where !== undefined && !this.check(node, node.where, t, a, run, e)) return false;
         const s = this.bound ?? (this.bound = strip(e));
-        const k = run * a.nodes + i;
+        const k = run * a.events + t.evSlot[i];
         const held = a.evs[k];
         const from = e.time - node.withinMs;
         let first = s;
@@ -1272,7 +1278,7 @@ export class PatternEngine {
     const b = base + i * STRIDE;
     switch (node.kind) {
       case K_EVENT: {
-        const e = a.evs[run * a.nodes + i] as BoundEvent | null;
+        const e = a.evs[run * a.events + t.evSlot[i]] as BoundEvent | null;
         if (e === null) return;
         const m: MatchedStep = { path: node.path, kind: 'event', type: node.type, event: e, time: e.time };
         if (node.alias !== undefined) m.alias = node.alias;
@@ -1280,7 +1286,7 @@ export class PatternEngine {
         return;
       }
       case K_COUNT: {
-        const list = counted(a.evs[run * a.nodes + i]);
+        const list = counted(a.evs[run * a.events + t.evSlot[i]]);
         for (const e of list) {
           const m: MatchedStep = { path: node.path, kind: 'count', type: node.type, event: e, time: e.time };
           if (node.alias !== undefined && e === list[list.length - 1] && n[b] === DONE) m.alias = node.alias;
@@ -1330,7 +1336,7 @@ export class PatternEngine {
           path: node.path,
           kind: 'count',
           type: node.type,
-          counted: counted(a.evs[run * a.nodes + i]).length,
+          counted: counted(a.evs[run * a.events + t.evSlot[i]]).length,
           atLeast: node.atLeast,
         };
         if (node.where !== undefined) w.condition = node.where.source;
@@ -1379,7 +1385,7 @@ export class PatternEngine {
     const slots: Slot[] = compiled.map((c, index) => ({
       compiled: c,
       index,
-      arena: new RunArena(c.nodes.length),
+      arena: new RunArena(c.nodes.length, c.evNodes.length),
       states: new StateTable(),
       scratch: -1,
       active: true,
@@ -1419,7 +1425,7 @@ export class PatternEngine {
           if (row < 0) row = to.add(cid);
           s = slots[i].states.alloc(row);
           slots[i].states.setLastFired(s, prevT.lastFiredAt(prevS));
-          slots[i].states.setSuppressed(s, prevT.suppressed[prevS]);
+          slots[i].states.setSuppressed(s, prevT.suppressed.get(prevS));
         }
         if (s < 0) continue;
         if (row < 0) row = to.add(cid);
@@ -1516,7 +1522,7 @@ export class PatternEngine {
         if (expiry !== Infinity) pm.expiresAfter = expiry;
         partialMatches.push(pm);
       }
-      const failures = T.failures[st];
+      const failures = T.failures.get(st);
       if (failures !== undefined) {
         for (const [k, f] of Object.entries(failures)) {
           const node = t.nodes[Number(k)];
@@ -1535,7 +1541,7 @@ export class PatternEngine {
         ex.lastFiredAt = lastFiredAt;
         if (spec.cooldownMs > 0) ex.cooldownUntil = lastFiredAt + spec.cooldownMs;
       }
-      const suppressed = T.suppressed[st];
+      const suppressed = T.suppressed.get(st);
       if (suppressed !== undefined) ex.lastSuppressed = suppressed;
     }
     const cooldownActive = ex.cooldownUntil !== undefined && this.watermark < ex.cooldownUntil;
@@ -1595,8 +1601,12 @@ export class PatternEngine {
         const base = r * a.width;
         const n: Array<number | null> = [];
         for (let k = base; k < base + a.meta; k++) n.push(a.nums[k] === a.nums[k] ? a.nums[k] : null);
-        const ev = a.evs.slice(r * a.nodes, (r + 1) * a.nodes);
-        for (const i of slot.compiled.countNodes) if (ev[i] !== null) ev[i] = counted(ev[i]);
+        const t = slot.compiled;
+        const ev: Array<BoundEvent | BoundEvent[] | null> = new Array<null>(t.nodes.length).fill(null);
+        for (const i of t.evNodes) {
+          const held = a.evs[r * a.events + t.evSlot[i]];
+          ev[i] = t.nodes[i].kind === K_COUNT && held !== null ? counted(held) : held;
+        }
         runs.push({ seq: a.nums[base + a.meta + R_SEQ], n, ev });
       }
     }
@@ -1604,8 +1614,10 @@ export class PatternEngine {
     if (runSeq > 0) out.runSeq = runSeq;
     const lastFiredAt = T.lastFiredAt(st);
     if (lastFiredAt !== undefined) out.lastFiredAt = lastFiredAt;
-    if (T.suppressed[st] !== undefined) out.lastSuppressed = T.suppressed[st];
-    if (T.failures[st] !== undefined) out.failures = T.failures[st];
+    const suppressed = T.suppressed.get(st);
+    if (suppressed !== undefined) out.lastSuppressed = suppressed;
+    const failures = T.failures.get(st);
+    if (failures !== undefined) out.failures = failures;
     const at = T.get(st, S_TIMER_AT);
     const seq = T.getCold(st, C_TIMER_SEQ);
     if (at !== Infinity && seq >= 0) out.timer = [at, seq];
@@ -1661,7 +1673,7 @@ export class PatternEngine {
     Object.assign(this.stats, snap.stats);
     const byName = new Map(snap.triggers.map((t) => [t.name, t]));
     for (const slot of this.slots) {
-      slot.arena = new RunArena(slot.compiled.nodes.length);
+      slot.arena = new RunArena(slot.compiled.nodes.length, slot.compiled.evNodes.length);
       slot.states = new StateTable();
       slot.scratch = -1;
       const saved = byName.get(slot.compiled.spec.name);
@@ -1688,7 +1700,7 @@ export class PatternEngine {
           const base = r * a.width;
           saved.n.forEach((x, k) => (a.nums[base + k] = x === null ? NaN : x));
           a.nums[base + a.meta + R_SEQ] = saved.seq;
-          saved.ev.forEach((x, k) => (a.evs[r * a.nodes + k] = x));
+          for (const i of slot.compiled.evNodes) a.evs[r * a.events + slot.compiled.evSlot[i]] = saved.ev[i];
           T.appendRun(a, st, r);
         }
       }

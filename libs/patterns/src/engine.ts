@@ -167,7 +167,6 @@ interface FailureRecord {
   error?: string;
 }
 
-type Failures = Record<number, FailureRecord>;
 type Suppressed = { at: number; eventIds: string[] };
 
 /**
@@ -207,14 +206,21 @@ const SC = 4;
  * allocated once and grow by doubling. Dropped states are reused.
  */
 class StateTable {
+  /** `nodes`, `whereNodes`: the trigger's node count and its nodes with a condition. */
+  constructor(
+    private readonly nodes: number,
+    private readonly whereNodes: readonly number[],
+  ) {}
+
   hot = new Float64Array(0);
   cold = new Float64Array(0);
   /**
    * By state, for the few that have them (arrays over all states were a large share of the old
-   * generation). Read them directly; write them through setSuppressed / failuresOf.
+   * generation). Read them directly; write them through setSuppressed / setFailure.
    */
   readonly suppressed = new Map<number, Suppressed>();
-  readonly failures = new Map<number, Failures>();
+  /** The last failed condition by state and node: key state * nodes + node. */
+  readonly failures = new Map<number, FailureRecord>();
   private capacity = 0;
   private used = 0;
   /** Dropped states, chained through S_FIRST. */
@@ -245,7 +251,7 @@ class StateTable {
   release(s: number): void {
     if (this.hot[s * SH + S_KEPT] !== 0) {
       this.suppressed.delete(s);
-      this.failures.delete(s);
+      for (const i of this.whereNodes) this.failures.delete(s * this.nodes + i);
     }
     this.hot[s * SH + S_TIMER_AT] = -Infinity;
     this.hot[s * SH + S_FIRST] = this.free;
@@ -289,14 +295,23 @@ class StateTable {
     this.hot[s * SH + S_KEPT] = 1;
   }
 
-  /** The state's failure records, created (empty) if it has none. */
-  failuresOf(s: number): Failures {
-    let f = this.failures.get(s);
-    if (f === undefined) {
-      this.failures.set(s, (f = {}));
-      this.hot[s * SH + S_KEPT] = 1;
+  failure(s: number, node: number): FailureRecord | undefined {
+    return this.failures.get(s * this.nodes + node);
+  }
+
+  setFailure(s: number, node: number, rec: FailureRecord): void {
+    this.failures.set(s * this.nodes + node, rec);
+    this.hot[s * SH + S_KEPT] = 1;
+  }
+
+  /** The state's failure records by node, in node order. */
+  failuresOf(s: number): Array<[number, FailureRecord]> {
+    const out: Array<[number, FailureRecord]> = [];
+    for (const i of this.whereNodes) {
+      const f = this.failures.get(s * this.nodes + i);
+      if (f !== undefined) out.push([i, f]);
     }
-    return f;
+    return out;
   }
 
   /** Nothing worth keeping: no partial match, no cooldown bookkeeping, no failure record. */
@@ -420,6 +435,10 @@ interface SerializedState {
   failures?: Record<string, FailureRecord>;
   /** The state's live timer entry [at, seq] (absent in snapshots of earlier builds: recomputed). */
   timer?: [number, number];
+}
+
+function whereNodes(t: CompiledTrigger): number[] {
+  return t.nodes.filter((n) => n.where !== undefined).map((n) => n.index);
 }
 
 /** The events a count node holds (see RunArena.evs). */
@@ -1002,13 +1021,15 @@ export class PatternEngine {
   private recordFailure(node: CompiledNode, e: EngineEvent, error: string | undefined): void {
     const slot = this.curSlot as Slot;
     const st = this.stateFor(slot, this.curCustomer);
-    const failures = slot.states.failuresOf(st);
-    const rec = failures[node.index];
+    const rec = slot.states.failure(st, node.index);
     if (rec === undefined) {
-      failures[node.index] =
+      slot.states.setFailure(
+        st,
+        node.index,
         error === undefined
           ? { eventId: e.id, eventTime: e.time }
-          : { eventId: e.id, eventTime: e.time, error };
+          : { eventId: e.id, eventTime: e.time, error },
+      );
     } else {
       rec.eventId = e.id;
       rec.eventTime = e.time;
@@ -1386,7 +1407,7 @@ export class PatternEngine {
       compiled: c,
       index,
       arena: new RunArena(c.nodes.length, c.evNodes.length),
-      states: new StateTable(),
+      states: new StateTable(c.nodes.length, whereNodes(c)),
       scratch: -1,
       active: true,
     }));
@@ -1522,19 +1543,16 @@ export class PatternEngine {
         if (expiry !== Infinity) pm.expiresAfter = expiry;
         partialMatches.push(pm);
       }
-      const failures = T.failures.get(st);
-      if (failures !== undefined) {
-        for (const [k, f] of Object.entries(failures)) {
-          const node = t.nodes[Number(k)];
-          const cf: ConditionFailure = {
-            path: node.path,
-            condition: node.where?.source ?? '',
-            eventId: f.eventId,
-            eventTime: f.eventTime,
-          };
-          if (f.error !== undefined) cf.error = f.error;
-          conditionFailures.push(cf);
-        }
+      for (const [k, f] of T.failuresOf(st)) {
+        const node = t.nodes[k];
+        const cf: ConditionFailure = {
+          path: node.path,
+          condition: node.where?.source ?? '',
+          eventId: f.eventId,
+          eventTime: f.eventTime,
+        };
+        if (f.error !== undefined) cf.error = f.error;
+        conditionFailures.push(cf);
       }
       const lastFiredAt = T.lastFiredAt(st);
       if (lastFiredAt !== undefined) {
@@ -1616,8 +1634,11 @@ export class PatternEngine {
     if (lastFiredAt !== undefined) out.lastFiredAt = lastFiredAt;
     const suppressed = T.suppressed.get(st);
     if (suppressed !== undefined) out.lastSuppressed = suppressed;
-    const failures = T.failures.get(st);
-    if (failures !== undefined) out.failures = failures;
+    const failures = T.failuresOf(st);
+    if (failures.length > 0) {
+      out.failures = {};
+      for (const [i, f] of failures) out.failures[String(i)] = f;
+    }
     const at = T.get(st, S_TIMER_AT);
     const seq = T.getCold(st, C_TIMER_SEQ);
     if (at !== Infinity && seq >= 0) out.timer = [at, seq];
@@ -1674,7 +1695,7 @@ export class PatternEngine {
     const byName = new Map(snap.triggers.map((t) => [t.name, t]));
     for (const slot of this.slots) {
       slot.arena = new RunArena(slot.compiled.nodes.length, slot.compiled.evNodes.length);
-      slot.states = new StateTable();
+      slot.states = new StateTable(slot.compiled.nodes.length, whereNodes(slot.compiled));
       slot.scratch = -1;
       const saved = byName.get(slot.compiled.spec.name);
       if (saved === undefined) continue;
@@ -1691,7 +1712,7 @@ export class PatternEngine {
           T.set(st, S_TIMER_AT, s.timer[0]);
           T.setCold(st, C_TIMER_SEQ, s.timer[1]);
         }
-        if (s.failures !== undefined) Object.assign(T.failuresOf(st), s.failures);
+        for (const [k, f] of Object.entries(s.failures ?? {})) T.setFailure(st, Number(k), f);
         const a = slot.arena;
         for (const saved of s.runs ?? []) {
           if (saved.n.length !== width)

@@ -709,7 +709,7 @@ export class PatternEngine {
     const row = this.curRow;
     const st = row < 0 ? -1 : this.customers.cells[row * this.customers.width + slot.index];
     if (st >= 0 && T.int(st, S_RUNS) > 0) {
-      if (t.hasTimers) this.advanceState(slot, st, e.time);
+      if (t.hasTimers && this.due(T, st, e.time)) this.advanceState(slot, st, e.time);
       let removed = false;
       for (let r = T.int(st, S_FIRST); r >= 0; r = a.next(r)) {
         const progressed = this.offer(t, a, r, 0, e);
@@ -758,6 +758,18 @@ export class PatternEngine {
       this.computeTimers(t, a, r);
       this.schedule(slot, state);
     }
+  }
+
+  /**
+   * Whether advanceState(…, t) could change the state, from bounds kept without walking its runs:
+   * S_TIMER_AT is at most its earliest absence deadline, and its expiry bucket starts at most at its
+   * earliest expiry (no bucket: no run can expire). Both hold whenever an event reaches the state:
+   * every change of a run's deadline or expiry is followed by schedule().
+   */
+  private due(T: StateTable, st: number, t: number): boolean {
+    if (T.get(st, S_TIMER_AT) <= t) return true;
+    const k = T.get(st, S_BUCKET);
+    return k !== NO_BUCKET && k * EXPIRY_BUCKET_MS < t;
   }
 
   /** Applies absence deadlines up to `t` in time order, then drops partial matches whose window ended before `t`. */

@@ -61,6 +61,14 @@ const NO_BUCKET = -(2 ** 30);
 const NO_BINDINGS: Record<string, BoundEvent> = Object.freeze({}) as Record<string, BoundEvent>;
 const EMPTY_PROFILE: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
+/**
+ * Runs (and states) per chunk of their tables, a power of two: tables grow by whole chunks instead
+ * of doubling, which copied them and touched twice the memory (a tenth of the bench's time).
+ */
+const CHUNK_BITS = 10;
+const CHUNK = 1 << CHUNK_BITS;
+const CHUNK_MASK = CHUNK - 1;
+
 /** A run's numbers past its node entries: its seq, next absence deadline (Infinity if none), */
 const R_SEQ = 0;
 const R_DEADLINE = 1;
@@ -74,8 +82,8 @@ const META = 4;
  * The partial matches (runs) of one trigger, for all customers, in flat arrays: a run is an index.
  * Run objects with their own arrays were most of the engine's long-lived objects, so most of its
  * garbage-collection time; numbers in a Float64Array are not even scanned.
- * Run r: numbers nums[r * width + node * STRIDE + k] and, from r * width + meta, the META entries;
- * events evs[r * events + evSlot[node]] for the event and count nodes only (event node: its event;
+ * Run r: numbers numsOf(r)[at(r) + node * STRIDE + k] and, from at(r) + meta, the META entries;
+ * events evsOf(r)[evAt(r) + evSlot[node]] for the event and count nodes only (event node: its event;
  * count node: the events in its window, the event itself while it is the only one: most counts hold
  * one, and an array each was a lot of objects);
  * links[r]: the next run of its trigger state, or of the free list (-1 ends a list). Links are int32
@@ -86,8 +94,9 @@ class RunArena {
   readonly width: number;
   /** Offset of the META entries in a run (nodes * STRIDE). */
   readonly meta: number;
-  nums = new Float64Array(0);
-  evs: Array<BoundEvent | BoundEvent[] | null> = [];
+  /** Chunk c holds runs [c * CHUNK, (c + 1) * CHUNK); chunk 0 starts small and doubles up to CHUNK. */
+  private numChunks: Float64Array[] = [new Float64Array(0)];
+  private evChunks: Array<Array<BoundEvent | BoundEvent[] | null>> = [[]];
   links = new Int32Array(0);
   private capacity = 0;
   private used = 0;
@@ -100,6 +109,24 @@ class RunArena {
   ) {
     this.meta = nodes * STRIDE;
     this.width = this.meta + META;
+  }
+
+  /** The array holding run r's numbers, from index at(r). */
+  numsOf(r: number): Float64Array {
+    return this.numChunks[r >>> CHUNK_BITS];
+  }
+
+  at(r: number): number {
+    return (r & CHUNK_MASK) * this.width;
+  }
+
+  /** The array holding run r's events, from index evAt(r). */
+  evsOf(r: number): Array<BoundEvent | BoundEvent[] | null> {
+    return this.evChunks[r >>> CHUNK_BITS];
+  }
+
+  evAt(r: number): number {
+    return (r & CHUNK_MASK) * this.events;
   }
 
   alloc(): number {
@@ -128,8 +155,8 @@ class RunArena {
   }
 
   reset(r: number): void {
-    const n = this.nums;
-    const base = r * this.width;
+    const n = this.numsOf(r);
+    const base = this.at(r);
     for (let b = base; b < base + this.meta; b += STRIDE) {
       n[b] = PENDING;
       n[b + 1] = NaN;
@@ -142,23 +169,38 @@ class RunArena {
     n[m + R_DEADLINE_NODE] = -1;
     n[m + R_EXPIRY] = Infinity;
     // A loop: Array.prototype.fill over a range costs more than these few stores.
-    for (let k = r * this.events; k < (r + 1) * this.events; k++) this.evs[k] = null;
+    const evs = this.evsOf(r);
+    for (let k = this.evAt(r), end = k + this.events; k < end; k++) evs[k] = null;
   }
 
   private grow(): void {
-    const to = Math.max(16, this.capacity * 2);
-    const nums = new Float64Array(to * this.width);
-    nums.set(this.nums);
-    this.nums = nums;
-    const links = new Int32Array(to);
+    const links = new Int32Array(Math.max(16, this.capacity * 2));
     links.set(this.links);
     this.links = links;
-    // One resize of the array (pushing one by one reallocates it several times), then nulls.
-    const from = this.evs.length;
-    this.evs.length = to * this.events;
-    for (let k = from; k < to * this.events; k++) this.evs[k] = null;
-    this.capacity = to;
+    if (this.capacity < CHUNK) {
+      const to = Math.min(CHUNK, Math.max(16, this.capacity * 2));
+      const nums = new Float64Array(to * this.width);
+      nums.set(this.numChunks[0]);
+      this.numChunks[0] = nums;
+      this.evChunks[0] = growEvents(this.evChunks[0], to * this.events);
+      this.capacity = to;
+    } else {
+      this.numChunks.push(new Float64Array(CHUNK * this.width));
+      this.evChunks.push(growEvents([], CHUNK * this.events));
+      this.capacity += CHUNK;
+    }
   }
+}
+
+/** `evs` lengthened to `length` with nulls (one resize: pushing one by one reallocates several times). */
+function growEvents(
+  evs: Array<BoundEvent | BoundEvent[] | null>,
+  length: number,
+): Array<BoundEvent | BoundEvent[] | null> {
+  const from = evs.length;
+  evs.length = length;
+  for (let k = from; k < length; k++) evs[k] = null;
+  return evs;
 }
 
 interface FailureRecord {
@@ -203,7 +245,7 @@ const SC = 4;
  * The states of one trigger (partial matches, cooldown and condition-failure bookkeeping), one per
  * customer that has any, in flat arrays: a state is an index. Hundreds of thousands of small
  * long-lived objects made the garbage collector a third of the engine's time; these arrays are
- * allocated once and grow by doubling. Dropped states are reused.
+ * allocated once and grow by chunks. Dropped states are reused.
  */
 class StateTable {
   /** `nodes`, `whereNodes`: the trigger's node count and its nodes with a condition. */
@@ -212,8 +254,9 @@ class StateTable {
     private readonly whereNodes: readonly number[],
   ) {}
 
-  hot = new Float64Array(0);
-  cold = new Float64Array(0);
+  /** Chunk c holds states [c * CHUNK, (c + 1) * CHUNK); chunk 0 starts small and doubles up to CHUNK. */
+  private hot: Float64Array[] = [new Float64Array(0)];
+  private cold: Float64Array[] = [new Float64Array(0)];
   /**
    * By state, for the few that have them (arrays over all states were a large share of the old
    * generation). Read them directly; write them through setSuppressed / setFailure.
@@ -233,66 +276,67 @@ class StateTable {
       if (this.used === this.capacity) this.grow();
       s = this.used++;
     }
-    const h = s * SH;
-    this.hot[h + S_FIRST] = -1;
-    this.hot[h + S_LAST] = -1;
-    this.hot[h + S_RUNS] = 0;
-    this.hot[h + S_ROW] = row;
-    this.hot[h + S_KEPT] = 0;
-    this.hot[h + S_RUN_SEQ] = 0;
-    this.hot[h + S_TIMER_AT] = Infinity;
-    this.hot[h + S_BUCKET] = NO_BUCKET;
-    this.cold[s * SC + C_LAST_FIRED] = NaN;
-    this.cold[s * SC + C_TIMER_SEQ] = -1;
+    const hot = this.hot[s >>> CHUNK_BITS];
+    const h = (s & CHUNK_MASK) * SH;
+    hot[h + S_FIRST] = -1;
+    hot[h + S_LAST] = -1;
+    hot[h + S_RUNS] = 0;
+    hot[h + S_ROW] = row;
+    hot[h + S_KEPT] = 0;
+    hot[h + S_RUN_SEQ] = 0;
+    hot[h + S_TIMER_AT] = Infinity;
+    hot[h + S_BUCKET] = NO_BUCKET;
+    this.setCold(s, C_LAST_FIRED, NaN);
+    this.setCold(s, C_TIMER_SEQ, -1);
     return s;
   }
 
   /** The state must have no runs left. */
   release(s: number): void {
-    if (this.hot[s * SH + S_KEPT] !== 0) {
+    if (this.get(s, S_KEPT) !== 0) {
       this.suppressed.delete(s);
       for (const i of this.whereNodes) this.failures.delete(s * this.nodes + i);
     }
-    this.hot[s * SH + S_TIMER_AT] = -Infinity;
-    this.hot[s * SH + S_FIRST] = this.free;
+    this.set(s, S_TIMER_AT, -Infinity);
+    this.set(s, S_FIRST, this.free);
     this.free = s;
   }
 
   get(s: number, field: number): number {
-    return this.hot[s * SH + field];
+    return this.hot[s >>> CHUNK_BITS][(s & CHUNK_MASK) * SH + field];
   }
 
   set(s: number, field: number, v: number): void {
-    this.hot[s * SH + field] = v;
+    this.hot[s >>> CHUNK_BITS][(s & CHUNK_MASK) * SH + field] = v;
   }
 
   /** An integer field (| 0 keeps it a small integer, not a boxed double, when passed on). */
   int(s: number, field: number): number {
-    return this.hot[s * SH + field] | 0;
+    return this.hot[s >>> CHUNK_BITS][(s & CHUNK_MASK) * SH + field] | 0;
   }
 
   getCold(s: number, field: number): number {
-    return this.cold[s * SC + field];
+    return this.cold[s >>> CHUNK_BITS][(s & CHUNK_MASK) * SC + field];
   }
 
   setCold(s: number, field: number, v: number): void {
-    this.cold[s * SC + field] = v;
+    this.cold[s >>> CHUNK_BITS][(s & CHUNK_MASK) * SC + field] = v;
   }
 
   lastFiredAt(s: number): number | undefined {
-    const t = this.cold[s * SC + C_LAST_FIRED];
+    const t = this.getCold(s, C_LAST_FIRED);
     return t === t ? t : undefined;
   }
 
   setLastFired(s: number, at: number | undefined): void {
-    this.cold[s * SC + C_LAST_FIRED] = at ?? NaN;
-    if (at !== undefined) this.hot[s * SH + S_KEPT] = 1;
+    this.setCold(s, C_LAST_FIRED, at ?? NaN);
+    if (at !== undefined) this.set(s, S_KEPT, 1);
   }
 
   setSuppressed(s: number, v: Suppressed | undefined): void {
     if (v === undefined) return;
     this.suppressed.set(s, v);
-    this.hot[s * SH + S_KEPT] = 1;
+    this.set(s, S_KEPT, 1);
   }
 
   failure(s: number, node: number): FailureRecord | undefined {
@@ -301,7 +345,7 @@ class StateTable {
 
   setFailure(s: number, node: number, rec: FailureRecord): void {
     this.failures.set(s * this.nodes + node, rec);
-    this.hot[s * SH + S_KEPT] = 1;
+    this.set(s, S_KEPT, 1);
   }
 
   /** The state's failure records by node, in node order. */
@@ -316,28 +360,37 @@ class StateTable {
 
   /** Nothing worth keeping: no partial match, no cooldown bookkeeping, no failure record. */
   isEmpty(s: number): boolean {
-    return this.hot[s * SH + S_RUNS] === 0 && this.hot[s * SH + S_KEPT] === 0;
+    const hot = this.hot[s >>> CHUNK_BITS];
+    const h = (s & CHUNK_MASK) * SH;
+    return hot[h + S_RUNS] === 0 && hot[h + S_KEPT] === 0;
   }
 
   /** Adds run r as the newest of a state's runs. */
   appendRun(a: RunArena, s: number, r: number): void {
-    const h = s * SH;
-    if (this.hot[h + S_RUNS] === 0) this.hot[h + S_FIRST] = r;
-    else a.setNext(this.hot[h + S_LAST] | 0, r);
+    const hot = this.hot[s >>> CHUNK_BITS];
+    const h = (s & CHUNK_MASK) * SH;
+    if (hot[h + S_RUNS] === 0) hot[h + S_FIRST] = r;
+    else a.setNext(hot[h + S_LAST] | 0, r);
     a.setNext(r, -1);
-    this.hot[h + S_LAST] = r;
-    this.hot[h + S_RUNS]++;
+    hot[h + S_LAST] = r;
+    hot[h + S_RUNS]++;
   }
 
   private grow(): void {
-    const to = Math.max(16, this.capacity * 2);
-    const hot = new Float64Array(to * SH);
-    hot.set(this.hot);
-    this.hot = hot;
-    const cold = new Float64Array(to * SC);
-    cold.set(this.cold);
-    this.cold = cold;
-    this.capacity = to;
+    if (this.capacity < CHUNK) {
+      const to = Math.min(CHUNK, Math.max(16, this.capacity * 2));
+      const hot = new Float64Array(to * SH);
+      hot.set(this.hot[0]);
+      this.hot[0] = hot;
+      const cold = new Float64Array(to * SC);
+      cold.set(this.cold[0]);
+      this.cold[0] = cold;
+      this.capacity = to;
+    } else {
+      this.hot.push(new Float64Array(CHUNK * SH));
+      this.cold.push(new Float64Array(CHUNK * SC));
+      this.capacity += CHUNK;
+    }
   }
 }
 
@@ -441,7 +494,7 @@ function whereNodes(t: CompiledTrigger): number[] {
   return t.nodes.filter((n) => n.where !== undefined).map((n) => n.index);
 }
 
-/** The events a count node holds (see RunArena.evs). */
+/** The events a count node holds (see RunArena). */
 function counted(held: BoundEvent | BoundEvent[] | null): BoundEvent[] {
   return held === null ? [] : Array.isArray(held) ? held : [held];
 }
@@ -713,7 +766,7 @@ export class PatternEngine {
       let removed = false;
       for (let r = T.int(st, S_FIRST); r >= 0; r = a.next(r)) {
         const progressed = this.offer(t, a, r, 0, e);
-        const s = a.nums[r * a.width];
+        const s = a.numsOf(r)[a.at(r)];
         if (s === DONE) {
           this.complete(slot, st, r, e.time, e.id, undefined);
           return;
@@ -737,7 +790,7 @@ export class PatternEngine {
     slot.scratch = -1;
     // (A failed condition may have created the state meanwhile.)
     const state = st >= 0 ? st : this.stateFor(slot, e.customerId);
-    if (a.nums[r * a.width] === DONE) {
+    if (a.numsOf(r)[a.at(r)] === DONE) {
       this.complete(slot, state, r, e.time, e.id, undefined);
       a.reset(r);
       slot.scratch = r;
@@ -745,7 +798,7 @@ export class PatternEngine {
     }
     const seq = T.get(state, S_RUN_SEQ);
     T.set(state, S_RUN_SEQ, seq + 1);
-    a.nums[r * a.width + a.meta + R_SEQ] = seq;
+    a.numsOf(r)[a.at(r) + a.meta + R_SEQ] = seq;
     T.appendRun(a, state, r);
     if (T.int(state, S_RUNS) > this.maxRuns) {
       const oldest = T.int(state, S_FIRST);
@@ -782,7 +835,7 @@ export class PatternEngine {
       let best = -1;
       let deadline = Infinity;
       for (let r = T.int(st, S_FIRST); r >= 0; r = a.next(r)) {
-        const at = a.nums[r * a.width + d];
+        const at = a.numsOf(r)[a.at(r) + d];
         if (at <= t && (best < 0 || at < deadline)) {
           best = r;
           deadline = at;
@@ -790,7 +843,7 @@ export class PatternEngine {
       }
       if (best < 0) break;
       this.applyDeadline(trig, a, best);
-      const s = a.nums[best * a.width];
+      const s = a.numsOf(best)[a.at(best)];
       if (s === DONE) {
         this.complete(slot, st, best, deadline, null, deadline);
         return;
@@ -800,7 +853,7 @@ export class PatternEngine {
     }
     const x = a.meta + R_EXPIRY;
     let expired = false;
-    for (let r = T.int(st, S_FIRST); r >= 0; r = a.next(r)) if (a.nums[r * a.width + x] < t) expired = true;
+    for (let r = T.int(st, S_FIRST); r >= 0; r = a.next(r)) if (a.numsOf(r)[a.at(r) + x] < t) expired = true;
     if (expired) this.removeRuns(slot, st, t);
   }
 
@@ -810,9 +863,9 @@ export class PatternEngine {
     let expiry = Infinity;
     const a = slot.arena;
     const T = slot.states;
-    const n = a.nums;
     for (let r = T.int(st, S_FIRST); r >= 0; r = a.next(r)) {
-      const m = r * a.width + a.meta;
+      const n = a.numsOf(r);
+      const m = a.at(r) + a.meta;
       if (n[m + R_DEADLINE] < at) at = n[m + R_DEADLINE];
       if (n[m + R_EXPIRY] < expiry) expiry = n[m + R_EXPIRY];
     }
@@ -960,11 +1013,11 @@ export class PatternEngine {
   private removeRuns(slot: Slot, st: number, t: number): void {
     const a = slot.arena;
     const T = slot.states;
-    const n = a.nums;
     let prev = -1;
     for (let r = T.int(st, S_FIRST); r >= 0;) {
       const next = a.next(r);
-      const base = r * a.width;
+      const n = a.numsOf(r);
+      const base = a.at(r);
       if (n[base] === PENDING && !(n[base + a.meta + R_EXPIRY] < t)) prev = r;
       else {
         if (prev < 0) T.set(st, S_FIRST, next);
@@ -1023,8 +1076,8 @@ export class PatternEngine {
   private bindingsOf(t: CompiledTrigger, a: RunArena, run: number): Record<string, BoundEvent> {
     const bindings: Record<string, BoundEvent> = {};
     for (const i of t.aliasNodes) {
-      if (a.nums[run * a.width + i * STRIDE] !== DONE) continue;
-      const bound = a.evs[run * a.events + t.evSlot[i]] as BoundEvent | BoundEvent[];
+      if (a.numsOf(run)[a.at(run) + i * STRIDE] !== DONE) continue;
+      const bound = a.evsOf(run)[a.evAt(run) + t.evSlot[i]] as BoundEvent | BoundEvent[];
       bindings[t.nodes[i].alias as string] = Array.isArray(bound) ? bound[bound.length - 1] : bound;
     }
     return bindings;
@@ -1052,8 +1105,8 @@ export class PatternEngine {
 
   /** Offers an event to node i of a run; returns whether the node made progress. */
   private offer(t: CompiledTrigger, a: RunArena, run: number, i: number, e: EngineEvent): boolean {
-    const n = a.nums;
-    const base = run * a.width;
+    const n = a.numsOf(run);
+    const base = a.at(run);
     const b = base + i * STRIDE;
     if (n[b] !== PENDING) return false;
     const node = t.nodes[i];
@@ -1061,7 +1114,7 @@ export class PatternEngine {
       case K_EVENT: {
         if (e.type !== node.type) return false;
         if (node.where !== undefined && !this.check(node, node.where, t, a, run, e)) return false;
-        a.evs[run * a.events + t.evSlot[i]] = this.bound ?? (this.bound = strip(e));
+        a.evsOf(run)[a.evAt(run) + t.evSlot[i]] = this.bound ?? (this.bound = strip(e));
         n[b] = DONE;
         n[b + 1] = e.time;
         n[b + 3] = e.time;
@@ -1071,16 +1124,17 @@ export class PatternEngine {
         if (e.type !== node.type) return false;
         if (node.where !== undefined && !this.check(node, node.where, t, a, run, e)) return false;
         const s = this.bound ?? (this.bound = strip(e));
-        const k = run * a.events + t.evSlot[i];
-        const held = a.evs[k];
+        const evs = a.evsOf(run);
+        const k = a.evAt(run) + t.evSlot[i];
+        const held = evs[k];
         const from = e.time - node.withinMs;
         let first = s;
         let count = 1;
-        if (held === null) a.evs[k] = s;
+        if (held === null) evs[k] = s;
         else if (!Array.isArray(held)) {
-          if (held.time < from) a.evs[k] = s;
+          if (held.time < from) evs[k] = s;
           else {
-            a.evs[k] = [held, s];
+            evs[k] = [held, s];
             first = held;
             count = 2;
           }
@@ -1195,8 +1249,8 @@ export class PatternEngine {
 
   /** Marks node i dead and propagates: sequence/all die with a child; any dies when all its children are dead. */
   private kill(t: CompiledTrigger, a: RunArena, run: number, i: number): void {
-    const n = a.nums;
-    const base = run * a.width;
+    const n = a.numsOf(run);
+    const base = a.at(run);
     n[base + i * STRIDE] = DEAD;
     for (let p = t.nodes[i].parent; p >= 0 && n[base + p * STRIDE] === PENDING; p = t.nodes[p].parent) {
       const pn = t.nodes[p];
@@ -1207,8 +1261,8 @@ export class PatternEngine {
 
   /** Completes the absence the run's earliest deadline belongs to (or kills expired windows on its path). */
   private applyDeadline(t: CompiledTrigger, a: RunArena, run: number): void {
-    const n = a.nums;
-    const base = run * a.width;
+    const n = a.numsOf(run);
+    const base = a.at(run);
     const target = n[base + a.meta + R_DEADLINE_NODE];
     const d = n[base + a.meta + R_DEADLINE];
     for (let i = target; i >= 0; i = t.nodes[i].parent) {
@@ -1249,15 +1303,16 @@ export class PatternEngine {
 
   /** Recomputes the run's next absence deadline and its expiry (the time after which it cannot complete). */
   private computeTimers(t: CompiledTrigger, a: RunArena, run: number): void {
-    const m = run * a.width + a.meta;
-    a.nums[m + R_DEADLINE] = Infinity;
-    a.nums[m + R_DEADLINE_NODE] = -1;
-    a.nums[m + R_EXPIRY] = this.expiryOf(t, a, run, 0);
+    const n = a.numsOf(run);
+    const m = a.at(run) + a.meta;
+    n[m + R_DEADLINE] = Infinity;
+    n[m + R_DEADLINE_NODE] = -1;
+    n[m + R_EXPIRY] = this.expiryOf(t, a, run, 0);
   }
 
   private expiryOf(t: CompiledTrigger, a: RunArena, run: number, i: number): number {
-    const n = a.nums;
-    const base = run * a.width;
+    const n = a.numsOf(run);
+    const base = a.at(run);
     const b = base + i * STRIDE;
     const s = n[b];
     if (s === DONE) return Infinity;
@@ -1306,12 +1361,12 @@ export class PatternEngine {
     completed: boolean,
   ): void {
     const node = t.nodes[i];
-    const n = a.nums;
-    const base = run * a.width;
+    const n = a.numsOf(run);
+    const base = a.at(run);
     const b = base + i * STRIDE;
     switch (node.kind) {
       case K_EVENT: {
-        const e = a.evs[run * a.events + t.evSlot[i]] as BoundEvent | null;
+        const e = a.evsOf(run)[a.evAt(run) + t.evSlot[i]] as BoundEvent | null;
         if (e === null) return;
         const m: MatchedStep = { path: node.path, kind: 'event', type: node.type, event: e, time: e.time };
         if (node.alias !== undefined) m.alias = node.alias;
@@ -1319,7 +1374,7 @@ export class PatternEngine {
         return;
       }
       case K_COUNT: {
-        const list = counted(a.evs[run * a.events + t.evSlot[i]]);
+        const list = counted(a.evsOf(run)[a.evAt(run) + t.evSlot[i]]);
         for (const e of list) {
           const m: MatchedStep = { path: node.path, kind: 'count', type: node.type, event: e, time: e.time };
           if (node.alias !== undefined && e === list[list.length - 1] && n[b] === DONE) m.alias = node.alias;
@@ -1353,8 +1408,8 @@ export class PatternEngine {
 
   private waiting(t: CompiledTrigger, a: RunArena, run: number, i: number, out: WaitingStep[]): void {
     const node = t.nodes[i];
-    const n = a.nums;
-    const base = run * a.width;
+    const n = a.numsOf(run);
+    const base = a.at(run);
     const b = base + i * STRIDE;
     if (n[b] !== PENDING) return;
     switch (node.kind) {
@@ -1369,7 +1424,7 @@ export class PatternEngine {
           path: node.path,
           kind: 'count',
           type: node.type,
-          counted: counted(a.evs[run * a.events + t.evSlot[i]]).length,
+          counted: counted(a.evsOf(run)[a.evAt(run) + t.evSlot[i]]).length,
           atLeast: node.atLeast,
         };
         if (node.where !== undefined) w.condition = node.where.source;
@@ -1549,9 +1604,10 @@ export class PatternEngine {
         this.collect(t, a, r, 0, matchedSoFar, false);
         const waitingFor: WaitingStep[] = [];
         this.waiting(t, a, r, 0, waitingFor);
-        const base = r * a.width;
-        const pm: PartialMatchExplanation = { startedAt: a.nums[base + 1], matchedSoFar, waitingFor };
-        const expiry = a.nums[base + a.meta + R_EXPIRY];
+        const n = a.numsOf(r);
+        const base = a.at(r);
+        const pm: PartialMatchExplanation = { startedAt: n[base + 1], matchedSoFar, waitingFor };
+        const expiry = n[base + a.meta + R_EXPIRY];
         if (expiry !== Infinity) pm.expiresAfter = expiry;
         partialMatches.push(pm);
       }
@@ -1628,16 +1684,17 @@ export class PatternEngine {
       const a = slot.arena;
       const runs: SerializedRun[] = (out.runs = []);
       for (let r = T.int(st, S_FIRST); r >= 0; r = a.next(r)) {
-        const base = r * a.width;
+        const nums = a.numsOf(r);
+        const base = a.at(r);
         const n: Array<number | null> = [];
-        for (let k = base; k < base + a.meta; k++) n.push(a.nums[k] === a.nums[k] ? a.nums[k] : null);
+        for (let k = base; k < base + a.meta; k++) n.push(nums[k] === nums[k] ? nums[k] : null);
         const t = slot.compiled;
         const ev: Array<BoundEvent | BoundEvent[] | null> = new Array<null>(t.nodes.length).fill(null);
         for (const i of t.evNodes) {
-          const held = a.evs[r * a.events + t.evSlot[i]];
+          const held = a.evsOf(r)[a.evAt(r) + t.evSlot[i]];
           ev[i] = t.nodes[i].kind === K_COUNT && held !== null ? counted(held) : held;
         }
-        runs.push({ seq: a.nums[base + a.meta + R_SEQ], n, ev });
+        runs.push({ seq: nums[base + a.meta + R_SEQ], n, ev });
       }
     }
     const runSeq = T.get(st, S_RUN_SEQ);
@@ -1730,10 +1787,12 @@ export class PatternEngine {
           if (saved.n.length !== width)
             throw new Error(`snapshot does not fit trigger '${slot.compiled.spec.name}'`);
           const r = a.alloc();
-          const base = r * a.width;
-          saved.n.forEach((x, k) => (a.nums[base + k] = x === null ? NaN : x));
-          a.nums[base + a.meta + R_SEQ] = saved.seq;
-          for (const i of slot.compiled.evNodes) a.evs[r * a.events + slot.compiled.evSlot[i]] = saved.ev[i];
+          const nums = a.numsOf(r);
+          const base = a.at(r);
+          saved.n.forEach((x, k) => (nums[base + k] = x === null ? NaN : x));
+          nums[base + a.meta + R_SEQ] = saved.seq;
+          const evs = a.evsOf(r);
+          for (const i of slot.compiled.evNodes) evs[a.evAt(r) + slot.compiled.evSlot[i]] = saved.ev[i];
           T.appendRun(a, st, r);
         }
       }

@@ -400,7 +400,8 @@ class StateTable {
  */
 class CustomerTable {
   readonly rows = new Map<string, number>();
-  cells = new Int32Array(0);
+  /** Rows [c * CHUNK, (c + 1) * CHUNK) in chunk c (chunk 0 starts small and doubles up to CHUNK). */
+  private cells: Int32Array[] = [new Int32Array(0)];
   /** Per row: how many cells are not -1; the row is removed when it drops to 0. */
   live = new Int32Array(0);
   ids: string[] = [];
@@ -424,6 +425,15 @@ class CustomerTable {
     return row;
   }
 
+  /** The state of row's customer in trigger `slot` (-1: none). */
+  cell(row: number, slot: number): number {
+    return this.cells[row >>> CHUNK_BITS][(row & CHUNK_MASK) * this.width + slot];
+  }
+
+  setCell(row: number, slot: number, state: number): void {
+    this.cells[row >>> CHUNK_BITS][(row & CHUNK_MASK) * this.width + slot] = state;
+  }
+
   remove(row: number): void {
     this.rows.delete(this.ids[row]);
     this.ids[row] = '';
@@ -431,11 +441,14 @@ class CustomerTable {
   }
 
   private grow(): void {
-    const to = Math.max(64, this.capacity * 2);
-    const cells = new Int32Array(to * this.width);
-    cells.set(this.cells);
-    cells.fill(-1, this.capacity * this.width);
-    this.cells = cells;
+    const to =
+      this.capacity < CHUNK ? Math.min(CHUNK, Math.max(64, this.capacity * 2)) : this.capacity + CHUNK;
+    if (this.capacity < CHUNK) {
+      const cells = new Int32Array(to * this.width);
+      cells.set(this.cells[0]);
+      cells.fill(-1, this.capacity * this.width);
+      this.cells[0] = cells;
+    } else this.cells.push(new Int32Array(CHUNK * this.width).fill(-1));
     const live = new Int32Array(to);
     live.set(this.live);
     this.live = live;
@@ -729,10 +742,10 @@ export class PatternEngine {
     let row = customerId === this.curCustomer ? this.curRow : -1;
     if (row < 0) row = C.rows.get(customerId) ?? C.add(customerId);
     if (customerId === this.curCustomer) this.curRow = row;
-    const cell = row * C.width + slot.index;
-    let s = C.cells[cell];
+    let s = C.cell(row, slot.index);
     if (s < 0) {
-      s = C.cells[cell] = slot.states.alloc(row);
+      s = slot.states.alloc(row);
+      C.setCell(row, slot.index, s);
       C.live[row]++;
     }
     return s;
@@ -746,7 +759,7 @@ export class PatternEngine {
     const C = this.customers;
     const row = T.int(s, S_ROW);
     T.release(s);
-    C.cells[row * C.width + slot.index] = -1;
+    C.setCell(row, slot.index, -1);
     if (--C.live[row] === 0) {
       C.remove(row);
       if (row === this.curRow) this.curRow = -1;
@@ -760,7 +773,7 @@ export class PatternEngine {
     const T = slot.states;
     this.curSlot = slot;
     const row = this.curRow;
-    const st = row < 0 ? -1 : this.customers.cells[row * this.customers.width + slot.index];
+    const st = row < 0 ? -1 : this.customers.cell(row, slot.index);
     if (st >= 0 && T.int(st, S_RUNS) > 0) {
       if (t.hasTimers && this.due(T, st, e.time)) this.advanceState(slot, st, e.time);
       let removed = false;
@@ -1499,16 +1512,15 @@ export class PatternEngine {
     const from = this.customers;
     const to = new CustomerTable(slots.length);
     for (const [cid, oldRow] of from.rows) {
-      const cells = from.cells.subarray(oldRow * from.width, (oldRow + 1) * from.width);
       let row = -1;
       for (let i = 0; i < slots.length; i++) {
         const kept = keep[i];
         const reset = cooldowns[i];
         let s = -1;
-        if (kept !== undefined && cells[kept.index] >= 0) s = cells[kept.index];
-        else if (reset !== undefined && cells[reset.index] >= 0) {
+        if (kept !== undefined) s = from.cell(oldRow, kept.index);
+        else if (reset !== undefined && from.cell(oldRow, reset.index) >= 0) {
           const prevT = reset.states;
-          const prevS = cells[reset.index];
+          const prevS = from.cell(oldRow, reset.index);
           if (prevT.lastFiredAt(prevS) === undefined) continue;
           if (row < 0) row = to.add(cid);
           s = slots[i].states.alloc(row);
@@ -1518,7 +1530,7 @@ export class PatternEngine {
         if (s < 0) continue;
         if (row < 0) row = to.add(cid);
         slots[i].states.set(s, S_ROW, row);
-        to.cells[row * to.width + i] = s;
+        to.setCell(row, i, s);
         to.live[row]++;
       }
     }
@@ -1674,7 +1686,7 @@ export class PatternEngine {
   /** The state of a trigger for a customer (-1: none). */
   private stateOf(slot: Slot, customerId: string): number {
     const row = this.customers.rows.get(customerId);
-    return row === undefined ? -1 : this.customers.cells[row * this.customers.width + slot.index];
+    return row === undefined ? -1 : this.customers.cell(row, slot.index);
   }
 
   private serializeState(slot: Slot, st: number): SerializedState {
@@ -1719,7 +1731,7 @@ export class PatternEngine {
     const C = this.customers;
     const out: Array<[string, number]> = [];
     for (const [cid, row] of C.rows) {
-      const st = C.cells[row * C.width + slot.index];
+      const st = C.cell(row, slot.index);
       if (st >= 0) out.push([cid, st]);
     }
     return out;
@@ -1816,7 +1828,7 @@ export class PatternEngine {
   private rowSize(customerId: string, row: number): number {
     let bytes = 0;
     for (const slot of this.slots) {
-      const st = this.customers.cells[row * this.customers.width + slot.index];
+      const st = this.customers.cell(row, slot.index);
       if (st >= 0)
         bytes +=
           Buffer.byteLength(JSON.stringify(this.serializeState(slot, st))) +

@@ -119,7 +119,8 @@ export async function startEnrichment(opts: EnrichmentOptions): Promise<Enrichme
     spec: consumerSpec(STREAMS.ACTIONS.name, 'enrichment-outcomes', filters.allOutcomes),
     schema: SCHEMAS.ActionOutcome,
     handler: async (outcome) => void (await communications.recordOutcome(outcome)),
-    mode: { kind: 'concurrent', max: 16 },
+    // Each outcome waits for the profile write-behind's next flush, so many wait at once.
+    mode: { kind: 'concurrent', max: 128 },
     logger: opts.logger as MessagingLogger,
     publisher,
   });

@@ -3,7 +3,7 @@ import type { Collection, Db, Filter } from 'mongodb';
 import { actions, OUTCOME_TOKEN } from '@kairos/contracts';
 import { TOKENS, type Clock } from '@kairos/service-kit';
 import { addRecentCommunication, cloneProfile, FieldError, type CommunicationDoc } from './profile-model';
-import { ProfileStore } from './profile-store';
+import { ProfileWriteBehind } from './profile-writer';
 import type { EnrichmentSettings } from './settings';
 import { ENRICHMENT_TOKENS } from './tokens';
 
@@ -46,7 +46,7 @@ export class CommunicationLog {
   constructor(
     @inject(ENRICHMENT_TOKENS.Db) db: Db,
     @inject(ENRICHMENT_TOKENS.Settings) private readonly settings: EnrichmentSettings,
-    @inject(ProfileStore) private readonly store: ProfileStore,
+    @inject(ProfileWriteBehind) private readonly writer: ProfileWriteBehind,
     @inject(TOKENS.Clock) private readonly clock: Clock,
   ) {
     this.records = db.collection<CommunicationRecord>(COMMUNICATIONS);
@@ -85,19 +85,20 @@ export class CommunicationLog {
       if ((err as { code?: number }).code !== 11000) throw err;
       inserted = false;
     }
-    await this.store.update(customerId, (current) => {
+    await this.writer.apply(customerId, (current, now) => {
       // History of an unknown customer stays in `communications`; no profile is invented for it.
-      if (!current) return { result: undefined };
+      if (!current) return undefined;
       const list = addRecentCommunication(
         current.recent_communications,
         comm,
         this.settings.recentCommunications,
       );
-      if (!list) return { result: undefined };
+      if (!list) return undefined;
       const next = cloneProfile(current);
       next.recent_communications = list;
-      next.updated_at = new Date(this.clock.now());
-      return { next, result: undefined };
+      next.updated_at = now;
+      next.version = current.version + 1;
+      return next;
     });
     return inserted;
   }

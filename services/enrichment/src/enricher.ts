@@ -4,7 +4,7 @@ import type { BatchCommit, BatchItem, MessageContext, Publisher } from '@kairos/
 import { TOKENS, type Clock, type Logger } from '@kairos/service-kit';
 import { ProfileFolder } from './profile-fold';
 import { newProfile, toProto, type ProfileDoc } from './profile-model';
-import { ProfileWriteBehind } from './profile-writer';
+import { ProfileWriteBehind, type ProfileChange } from './profile-writer';
 
 /**
  * The hot path: applies a raw event to its customer's profile (idempotently), recomputes the
@@ -74,9 +74,11 @@ export class Enricher {
   private async applyAll(batch: events.Event[]): Promise<ProfileDoc[]> {
     const now = new Date(this.clock.now());
     const customers = [...new Set(batch.map((e) => e.customerId))];
-    const before = await Promise.all(customers.map((c) => this.writer.current(c)));
+    const fetched = await Promise.all(customers.map((c) => this.writer.current(c)));
+    // An outcome may have changed a profile while this batch read (no await from here on).
+    const before = customers.map((c, i) => this.writer.unwrittenProfile(c) ?? fetched[i]);
     const current = new Map(customers.map((c, i) => [c, before[i]]));
-    const applied = new Map<string, events.Event[]>();
+    const applied = new Map<string, ProfileChange[]>();
     const snapshots: ProfileDoc[] = [];
     for (const event of batch) {
       const previous = current.get(event.customerId);
@@ -86,14 +88,14 @@ export class Enricher {
         continue;
       }
       current.set(event.customerId, next);
-      let events = applied.get(event.customerId);
-      if (!events) applied.set(event.customerId, (events = []));
-      events.push(event);
+      let changes = applied.get(event.customerId);
+      if (!changes) applied.set(event.customerId, (changes = []));
+      changes.push(this.writer.eventChange(event));
       snapshots.push(next);
     }
     customers.forEach((c, i) => {
-      const events = applied.get(c);
-      if (events) this.writer.record(before[i], current.get(c)!, events);
+      const changes = applied.get(c);
+      if (changes) this.writer.record(before[i], current.get(c)!, changes);
     });
     return snapshots;
   }

@@ -97,17 +97,47 @@ export class ProfileStore {
   }
 
   /**
-   * Writes several profiles in one round trip (one bulk write), each conditional on its stored
+   * Writes several profiles with bulk writes (chunks of MAX_BULK_OPS), each conditional on its stored
    * version still being `previous.version` (or inserted when `previous` is undefined); `next.version`
-   * is written as given. Returns false on any conflict, after evicting every touched cache entry (which
-   * writes of the batch landed is unknown, so callers re-read and redo them; event application is
-   * idempotent).
+   * is written as given. Returns the customers whose write may not have landed (a version conflict
+   * or a duplicate insert; an unordered bulk write reports only how many updates matched, so a
+   * mismatch marks its whole chunk), after evicting their cache entries; callers re-read and redo
+   * those (event application is idempotent). Empty when everything was written.
    */
-  async saveMany(changes: Array<{ next: ProfileDoc; previous: ProfileDoc | undefined }>): Promise<boolean> {
-    if (changes.length === 0) return true;
+  async saveMany(
+    changes: Array<{ next: ProfileDoc; previous: ProfileDoc | undefined }>,
+  ): Promise<Set<string>> {
+    const conflicted = new Set<string>();
+    if (changes.length === 0) return conflicted;
+    // One bulk write at a time per process (see MAX_BULK_OPS); SQLite has one writer anyway.
+    const previousWrite = this.bulkWriteTail;
+    let release!: () => void;
+    this.bulkWriteTail = new Promise<void>((r) => (release = r));
+    await previousWrite;
+    try {
+      for (let i = 0; i < changes.length; i += MAX_BULK_OPS) {
+        const chunk = changes.slice(i, i + MAX_BULK_OPS);
+        for (const id of await this.writeChunk(chunk)) conflicted.add(id);
+      }
+    } catch (err) {
+      for (const { next } of changes) this.cache.delete(next._id);
+      throw err;
+    } finally {
+      release();
+    }
+    for (const { next } of changes) {
+      if (conflicted.has(next._id)) this.cache.delete(next._id);
+      else this.cache.set(next._id, next);
+    }
+    return conflicted;
+  }
+
+  private async writeChunk(
+    chunk: Array<{ next: ProfileDoc; previous: ProfileDoc | undefined }>,
+  ): Promise<string[]> {
     const ops: Array<AnyBulkWriteOperation<ProfileDoc>> = [];
-    let updates = 0;
-    for (const { next, previous } of changes) {
+    const updated: string[] = [];
+    for (const { next, previous } of chunk) {
       if (!previous) {
         ops.push({ insertOne: { document: next } });
         continue;
@@ -120,38 +150,19 @@ export class ProfileStore {
       ops.push({
         updateOne: { filter: { _id: next._id, version: previous.version }, update: { $set: set } },
       });
-      updates++;
+      updated.push(next._id);
     }
-    const evictAll = () => {
-      for (const { next } of changes) this.cache.delete(next._id);
-    };
-    // One bulk write at a time per process (see MAX_BULK_OPS); SQLite has one writer anyway.
-    const previousWrite = this.bulkWriteTail;
-    let release!: () => void;
-    this.bulkWriteTail = new Promise<void>((r) => (release = r));
-    await previousWrite;
     try {
-      let matched = 0;
-      for (let i = 0; i < ops.length; i += MAX_BULK_OPS)
-        matched += (await this.profiles.bulkWrite(ops.slice(i, i + MAX_BULK_OPS), { ordered: false }))
-          .matchedCount;
-      if (matched < updates) {
-        evictAll();
-        return false;
-      }
+      const res = await this.profiles.bulkWrite(ops, { ordered: false });
+      return res.matchedCount < updated.length ? updated : [];
     } catch (err) {
-      evictAll();
-      if (err instanceof MongoBulkWriteError) {
-        const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
-        if (errors.length > 0 && errors.every((e) => e.code === 11000)) return false;
-      }
-      if (isDuplicateKey(err)) return false;
-      throw err;
-    } finally {
-      release();
+      if (!(err instanceof MongoBulkWriteError)) throw err;
+      const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+      if (errors.length === 0 || errors.some((e) => e.code !== 11000)) throw err;
+      // Inserts that lost to another writer, plus the updates if any of them missed too.
+      const lost = errors.map((e) => chunk[e.index]!.next._id);
+      return err.result.matchedCount < updated.length ? [...lost, ...updated] : lost;
     }
-    for (const { next } of changes) this.cache.set(next._id, next);
-    return true;
   }
 
   /**

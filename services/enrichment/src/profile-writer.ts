@@ -6,13 +6,16 @@ import { ProfileStore } from './profile-store';
 import { TimeEventScheduler } from './time-events';
 import { ENRICHMENT_TOKENS } from './tokens';
 
+/** One change to a profile: the next profile, or undefined when it changes nothing. */
+export type ProfileChange = (current: ProfileDoc | undefined, now: Date) => ProfileDoc | undefined;
+
 /** A profile changed in memory and not yet written. */
 interface Unwritten {
   /** What we believe is stored (the version the conditional write expects). */
   base: ProfileDoc | undefined;
   next: ProfileDoc;
-  /** Events applied on top of `base`, in order: re-applied onto the stored profile after a conflict. */
-  events: events.Event[];
+  /** Changes applied on top of `base`, in order: re-applied onto the stored profile after a conflict. */
+  changes: ProfileChange[];
 }
 
 interface Generation {
@@ -72,16 +75,37 @@ export class ProfileWriteBehind {
     return this.unwrittenProfile(customerId) ?? (await this.store.getForWrite(customerId));
   }
 
-  /** Records `next` as the customer's profile after `applied` (on top of `before`, from `current`). */
-  record(before: ProfileDoc | undefined, next: ProfileDoc, applied: events.Event[]): void {
+  /**
+   * Records `next` as the customer's profile after `changes`, made on top of `before`, which must be
+   * what `current` returns now (callers re-check `unwrittenProfile` after their last await).
+   */
+  record(before: ProfileDoc | undefined, next: ProfileDoc, changes: ProfileChange[]): void {
     const entry = this.open.entries.get(next._id);
     if (entry) {
       entry.next = next;
-      entry.events.push(...applied);
+      entry.changes.push(...changes);
     } else {
-      this.open.entries.set(next._id, { base: before, next, events: [...applied] });
+      this.open.entries.set(next._id, { base: before, next, changes: [...changes] });
     }
     this.schedule();
+  }
+
+  /** The event folded in as a change (re-applied after a conflict; a no-op once counted). */
+  eventChange(event: events.Event): ProfileChange {
+    return (current, now) => this.folder.apply(current, event, now);
+  }
+
+  /**
+   * Applies a change other than an event (an outcome's history entry) through the write-behind, so
+   * it neither conflicts with nor waits behind the customer's unwritten events; resolves once written.
+   */
+  async apply(customerId: string, change: ProfileChange): Promise<void> {
+    const fetched = await this.current(customerId);
+    const before = this.unwrittenProfile(customerId) ?? fetched;
+    const next = change(before, new Date(this.clock.now()));
+    if (!next) return;
+    this.record(before, next, [change]);
+    await this.committed();
   }
 
   /** Resolves once every change recorded so far is written. */
@@ -133,16 +157,21 @@ export class ProfileWriteBehind {
     this.open = newGeneration();
     this.flushing = generation;
     try {
-      for (let attempt = 0; ; attempt++) {
+      let toWrite = [...generation.entries.keys()];
+      for (let attempt = 0; toWrite.length > 0; attempt++) {
         try {
-          const changes = [...generation.entries.values()].map((e) => ({ next: e.next, previous: e.base }));
-          if (await this.store.saveMany(changes)) break;
-          await this.rebase(generation.entries);
+          const changes = toWrite
+            .map((id) => generation.entries.get(id)!)
+            .map((e) => ({ next: e.next, previous: e.base }));
+          const conflicted = await this.store.saveMany(changes);
+          toWrite = [...conflicted];
+          if (toWrite.length) await this.rebase(generation.entries, toWrite);
+          toWrite = toWrite.filter((id) => generation.entries.has(id));
         } catch (err) {
           if (this.stopped && attempt >= RETRY_DELAYS_MS.length) throw err;
           const wait = RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)]!;
           this.logger.warn(
-            { profiles: generation.entries.size, attempt, err: (err as Error).message, retryInMs: wait },
+            { profiles: toWrite.length, attempt, err: (err as Error).message, retryInMs: wait },
             'profile write failed; retrying',
           );
           await new Promise((r) => setTimeout(r, wait));
@@ -159,14 +188,15 @@ export class ProfileWriteBehind {
     }
   }
 
-  /** After a conflict: re-applies each profile's events onto what is stored now. */
-  private async rebase(entries: Map<string, Unwritten>): Promise<void> {
+  /** After a conflict: re-applies the profiles' changes onto what is stored now. */
+  private async rebase(entries: Map<string, Unwritten>, customerIds: string[]): Promise<void> {
     const now = new Date(this.clock.now());
-    for (const [customerId, entry] of entries) {
+    for (const customerId of customerIds) {
+      const entry = entries.get(customerId)!;
       const stored = await this.store.getForWrite(customerId);
       let next = stored;
-      for (const event of entry.events) next = this.folder.apply(next, event, now) ?? next;
-      // Every event is already counted (an earlier attempt partly landed): nothing left to write.
+      for (const change of entry.changes) next = change(next, now) ?? next;
+      // Every change is already there (an earlier attempt landed): nothing left to write.
       if (!next || next === stored) entries.delete(customerId);
       else Object.assign(entry, { base: stored, next });
     }

@@ -97,7 +97,7 @@ class RunArena {
   /** Chunk c holds runs [c * CHUNK, (c + 1) * CHUNK); chunk 0 starts small and doubles up to CHUNK. */
   private numChunks: Float64Array[] = [new Float64Array(0)];
   private evChunks: Array<Array<BoundEvent | BoundEvent[] | null>> = [[]];
-  links = new Int32Array(0);
+  private links = new Int32Array(0);
   private capacity = 0;
   private used = 0;
   private free = -1;

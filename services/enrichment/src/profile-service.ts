@@ -77,7 +77,7 @@ export class ProfileServiceImpl {
       next.journey_stage = this.journey.classify(next, now.getTime());
       return { next, result: undefined };
     });
-    if (TimeEventScheduler.affects(previous, profile!)) await this.scheduler.syncProfile(profile!);
+    if (TimeEventScheduler.affects(previous, profile!)) await this.scheduler.syncProfile(profile!, previous);
     return { profile: this.snapshot(profile!), created: !previous };
   }
 

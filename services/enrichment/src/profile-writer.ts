@@ -34,6 +34,8 @@ function newGeneration(): Generation {
 }
 
 const RETRY_DELAYS_MS = [50, 200, 1_000, 5_000];
+/** Profiles whose time-based occurrences are rescheduled at once after a flush. */
+const SYNC_CONCURRENCY = 16;
 
 /**
  * Write-behind for the event hot path. Enrichment folds events into profiles in memory, publishes
@@ -177,8 +179,13 @@ export class ProfileWriteBehind {
           await new Promise((r) => setTimeout(r, wait));
         }
       }
-      for (const { base, next } of generation.entries.values())
-        if (TimeEventScheduler.affects(base, next)) await this.scheduler.syncProfile(next);
+      const moved = [...generation.entries.values()].filter((e) =>
+        TimeEventScheduler.affects(e.base, e.next),
+      );
+      for (let i = 0; i < moved.length; i += SYNC_CONCURRENCY)
+        await Promise.all(
+          moved.slice(i, i + SYNC_CONCURRENCY).map((e) => this.scheduler.syncProfile(e.next, e.base)),
+        );
       generation.resolve();
     } catch (err) {
       generation.reject(err as Error);

@@ -64,21 +64,27 @@ export class TimeEventScheduler {
     );
   }
 
-  /** Schedules each rule's next occurrence for the profile (and drops future ones no longer valid). */
-  async syncProfile(profile: ProfileDoc): Promise<void> {
+  /**
+   * Schedules each rule's next occurrence for the profile, and drops the one `previous` (the profile
+   * before this change) had scheduled when it is no longer next. Dropped by `_id`: FerretDB filters
+   * anything but `_id` by scanning the whole collection. Anything left behind is harmless: the scan
+   * re-checks every occurrence against the current profile before emitting it.
+   */
+  async syncProfile(profile: ProfileDoc, previous?: ProfileDoc): Promise<void> {
     const nowMs = this.clock.now();
     for (const rule of this.rules.values()) {
       const value = profile.dates[rule.attribute];
       const occ = value ? nextOccurrence(rule, value, profile.time_zone, nowMs) : undefined;
       if (occ) await this.schedule(profile._id, occ);
-      // Due ones stay: the scan re-checks them against the profile before emitting.
-      await this.occurrences.deleteMany({
-        customer_id: profile._id,
-        rule: rule.name,
-        status: 'pending',
-        fire_at: { $gt: new Date(nowMs) },
-        ...(occ ? { _id: { $ne: occurrenceId(profile._id, rule.name, occ.date) } } : {}),
-      });
+      const oldValue = previous?.dates[rule.attribute];
+      const old = oldValue ? nextOccurrence(rule, oldValue, previous!.time_zone, nowMs) : undefined;
+      if (old && old.date !== occ?.date)
+        // Due ones stay (fire_at <= now): the scan decides about them.
+        await this.occurrences.deleteOne({
+          _id: occurrenceId(profile._id, rule.name, old.date),
+          status: 'pending',
+          fire_at: { $gt: new Date(nowMs) },
+        });
     }
   }
 

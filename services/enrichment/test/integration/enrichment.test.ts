@@ -192,6 +192,19 @@ describe('enrichment (real NATS + MongoDB-wire)', function () {
       assert.equal(next?._id, 'time:erin:birthday:2027-05-01', 'next year is scheduled');
     });
 
+    it('moves a scheduled occurrence when the date changes: the new one is pending, the old one gone', async () => {
+      h.clock.set('2026-03-01T00:00:00Z');
+      const dates = (birthday: string) => ({ customerId: 'jo', timeZone: 'UTC', dates: { birthday } });
+      await call(h.client, 'upsert', dates('1990-06-10'));
+      const ids = async () =>
+        (await h.app.scheduler.occurrences.find({ customer_id: 'jo' }).toArray()).map((o) => o._id).sort();
+      assert.deepEqual(await ids(), ['time:jo:birthday:2026-06-10']);
+      await call(h.client, 'upsert', dates('1990-07-20'));
+      assert.deepEqual(await ids(), ['time:jo:birthday:2026-07-20']);
+      await call(h.client, 'upsert', { customerId: 'jo', timeZone: 'UTC', dates: { birthday: '' } });
+      assert.deepEqual(await ids(), [], 'a removed date drops its occurrence');
+    });
+
     it('keeps communication history from ActionOutcome messages, idempotent by action and status', async () => {
       await call(h.client, 'upsert', {
         customerId: 'frank',

@@ -52,7 +52,8 @@ export type ConsumeMode =
    * failed batch attempt counts as each message's first attempt), so a poison message is retried
    * and dead-lettered alone and nothing overtakes it. The handler must therefore be idempotent per
    * message, as for any redelivery. A handler returning a `BatchCommit` lets the next batch start
-   * at once; the acks follow the commit (up to `MAX_UNCOMMITTED_BATCHES` batches wait for theirs).
+   * at once; the acks follow the commit. How far processing runs ahead of the commits is bounded by
+   * the consumer's `maxAckPending` (the server delivers no more until some are acked).
    */
   | { kind: 'ordered-batch'; max: number; maxWaitMs: number };
 
@@ -76,9 +77,6 @@ const deadLettered = counter('kairos_messages_dead_lettered_total', 'Messages se
 const handleSeconds = latencyHistogram('kairos_message_handle_seconds', 'Handler latency', ['consumer']);
 
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Batches processed but not yet committed before the loop waits for the oldest commit. */
-export const MAX_UNCOMMITTED_BATCHES = 64;
 
 function headerRecord(m: JsMsg): Record<string, string> {
   const out: Record<string, string> = {};
@@ -285,7 +283,6 @@ export class ConsumeLoop<T> {
     );
     const tracked: Promise<void> = acked.finally(() => this.inFlight.delete(tracked));
     this.inFlight.add(tracked);
-    while (this.inFlight.size >= MAX_UNCOMMITTED_BATCHES) await Promise.race(this.inFlight);
   }
 
   private async watchStatus(messages: ConsumerMessages): Promise<void> {

@@ -105,7 +105,10 @@ export async function startEnrichment(opts: EnrichmentOptions): Promise<Enrichme
   const loops: Array<ConsumeLoop<unknown>> = [];
   for (const p of owned) {
     const loop = new ConsumeLoop<events.Event>(opts.nc, {
-      spec: consumerSpec(STREAMS.EVENTS.name, partitionDurable('enrichment', p), filters.rawPartition(p)),
+      // Events wait unacked for the profile write-behind: room for a few seconds of writes behind.
+      spec: consumerSpec(STREAMS.EVENTS.name, partitionDurable('enrichment', p), filters.rawPartition(p), {
+        maxAckPending: 10_000,
+      }),
       schema: SCHEMAS.Event,
       batchHandler: (items) => enricher.handleBatch(items),
       mode: { kind: 'ordered-batch', max: opts.batchSize ?? 128, maxWaitMs: opts.batchWaitMs ?? 2 },

@@ -1,5 +1,6 @@
 import { inject, injectable, TOKENS, type Clock, type Logger } from '@kairos/service-kit';
 import type { events } from '@kairos/contracts';
+import { counter, latencyHistogram } from '@kairos/telemetry';
 import { ProfileFolder } from './profile-fold';
 import type { ProfileDoc } from './profile-model';
 import { ProfileStore } from './profile-store';
@@ -32,6 +33,10 @@ function newGeneration(): Generation {
   written.catch(() => undefined); // a generation nobody waits for must not be an unhandled rejection
   return { entries: new Map(), written, resolve, reject };
 }
+
+const flushSeconds = latencyHistogram('kairos_profile_flush_seconds', 'Profile write-behind flush duration');
+const profilesWritten = counter('kairos_profiles_written_total', 'Profiles written by the write-behind');
+const changesWritten = counter('kairos_profile_changes_written_total', 'Changes (events, outcomes) written');
 
 const RETRY_DELAYS_MS = [50, 200, 1_000, 5_000];
 /** Profiles whose time-based occurrences are rescheduled at once after a flush. */
@@ -158,6 +163,7 @@ export class ProfileWriteBehind {
     const generation = this.open;
     this.open = newGeneration();
     this.flushing = generation;
+    const started = process.hrtime.bigint();
     try {
       let toWrite = [...generation.entries.keys()];
       for (let attempt = 0; toWrite.length > 0; attempt++) {
@@ -186,6 +192,11 @@ export class ProfileWriteBehind {
         await Promise.all(
           moved.slice(i, i + SYNC_CONCURRENCY).map((e) => this.scheduler.syncProfile(e.next, e.base)),
         );
+      flushSeconds.observe({}, Number(process.hrtime.bigint() - started) / 1e9);
+      profilesWritten.inc({}, generation.entries.size);
+      let changes = 0;
+      for (const e of generation.entries.values()) changes += e.changes.length;
+      changesWritten.inc({}, changes);
       generation.resolve();
     } catch (err) {
       generation.reject(err as Error);

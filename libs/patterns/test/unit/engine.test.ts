@@ -533,6 +533,40 @@ describe('state: bounds, hot reload, snapshot', () => {
     assert.deepEqual(restored.snapshot(), original.snapshot());
   });
 
+  it('keeps over a thousand customers apart (state grows past one table chunk) and restores them', () => {
+    const abandon = trigger('abandon', {
+      kind: 'sequence',
+      steps: [
+        { kind: 'event', type: 'a' },
+        { kind: 'absent', pattern: { kind: 'event', type: 'b' }, forMs: 50 },
+      ],
+    });
+    const n = 1200;
+    const starts = Array.from({ length: n }, (_, i) => ev(`a${i}`, 'a', 1, {}, `c${i}`));
+    // Every third customer completes 'ab' (and so breaks its absence); the others abandon.
+    const ends = starts.filter((_, i) => i % 3 === 0).map((_, k) => ev(`b${k * 3}`, 'b', 2, {}, `c${k * 3}`));
+    const straight = new PatternEngine([ab(), abandon]);
+    const want = run(straight, [...starts, ...ends, { advance: 200 }]);
+    const first = new PatternEngine([ab(), abandon]);
+    run(first, starts);
+    assert.equal(first.customersWithState().length, n);
+    const restored = new PatternEngine([ab(), abandon]);
+    restored.restore(JSON.parse(JSON.stringify(first.snapshot())));
+    assert.deepEqual(run(restored, [...ends, { advance: 200 }]), want);
+    const completed = want.filter((f) => f.trigger === 'ab');
+    assert.equal(completed.length, n / 3);
+    for (const f of completed)
+      assert.deepEqual(ids(f), [`a${f.customerId.slice(1)}`, `b${f.customerId.slice(1)}`]);
+    const abandoned = want.filter((f) => f.trigger === 'abandon').map((f) => Number(f.customerId.slice(1)));
+    assert.deepEqual(
+      abandoned.sort((x, y) => x - y),
+      Array.from({ length: n }, (_, i) => i).filter((i) => i % 3 !== 0),
+    );
+    // ab's partial matches expired and abandon's completed: only firing times remain.
+    assert.equal(restored.customersWithState().length, n);
+    assert.ok(restored.explain('ab', 'c1').partialMatches.length === 0);
+  });
+
   it('after restore, absences due at the same time fire in the same order as without restore', () => {
     const triggers = [
       trigger('abandon', {

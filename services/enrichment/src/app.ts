@@ -59,28 +59,33 @@ export interface EnrichmentApp {
   stop(): Promise<void>;
 }
 
-/**
- * Wires the service (the composition root's body, shared by main.ts and the in-process tests):
- * DI container, MongoDB indexes, one ordered-batch consume loop per owned partition, the outcome loop and
- * the time-based event scheduler.
- */
-export async function startEnrichment(opts: EnrichmentOptions): Promise<EnrichmentApp> {
-  const owned = partitionsOwnedBy(opts.replicaOrdinal ?? 0, opts.replicas ?? 1, opts.partitions);
-  const publisher = new Publisher(opts.nc, { logger: opts.logger as MessagingLogger });
+/** The service's DI container: every domain class as a singleton over the given infrastructure. */
+export function enrichmentContainer(deps: {
+  logger: Logger;
+  nc: NatsConnection;
+  publisher: Publisher;
+  clock: Clock;
+  db: Db;
+  settings: EnrichmentSettings;
+  partitions: number;
+  owned: number[];
+  cacheSize?: number;
+  profileFlushIntervalMs?: number;
+}) {
   const container = createContainer([
-    [TOKENS.Logger, opts.logger],
-    [TOKENS.Nats, opts.nc],
-    [TOKENS.Publisher, publisher],
-    [TOKENS.Clock, opts.clock ?? systemClock],
-    [ENRICHMENT_TOKENS.Db, opts.db],
-    [ENRICHMENT_TOKENS.Settings, opts.settings],
-    [ENRICHMENT_TOKENS.CacheSize, opts.cacheSize ?? 50_000],
-    [ENRICHMENT_TOKENS.Partitions, opts.partitions],
-    [ENRICHMENT_TOKENS.OwnedPartitions, owned],
-    [ENRICHMENT_TOKENS.FlushIntervalMs, opts.profileFlushIntervalMs ?? 100],
+    [TOKENS.Logger, deps.logger],
+    [TOKENS.Nats, deps.nc],
+    [TOKENS.Publisher, deps.publisher],
+    [TOKENS.Clock, deps.clock],
+    [ENRICHMENT_TOKENS.Db, deps.db],
+    [ENRICHMENT_TOKENS.Settings, deps.settings],
+    [ENRICHMENT_TOKENS.CacheSize, deps.cacheSize ?? 50_000],
+    [ENRICHMENT_TOKENS.Partitions, deps.partitions],
+    [ENRICHMENT_TOKENS.OwnedPartitions, deps.owned],
+    [ENRICHMENT_TOKENS.FlushIntervalMs, deps.profileFlushIntervalMs ?? 100],
   ]);
   container.register(JourneyClassifier, {
-    useValue: new JourneyClassifier(opts.settings.journey.rules, opts.settings.journey.defaultStage),
+    useValue: new JourneyClassifier(deps.settings.journey.rules, deps.settings.journey.defaultStage),
   });
   for (const cls of [
     ProfileStore,
@@ -93,6 +98,23 @@ export async function startEnrichment(opts: EnrichmentOptions): Promise<Enrichme
   ]) {
     container.registerSingleton(cls as never);
   }
+  return container;
+}
+
+/**
+ * Wires the service (the composition root's body, shared by main.ts and the in-process tests):
+ * DI container, MongoDB indexes, one ordered-batch consume loop per owned partition, the outcome loop and
+ * the time-based event scheduler.
+ */
+export async function startEnrichment(opts: EnrichmentOptions): Promise<EnrichmentApp> {
+  const owned = partitionsOwnedBy(opts.replicaOrdinal ?? 0, opts.replicas ?? 1, opts.partitions);
+  const publisher = new Publisher(opts.nc, { logger: opts.logger as MessagingLogger });
+  const container = enrichmentContainer({
+    ...opts,
+    publisher,
+    owned,
+    clock: opts.clock ?? systemClock,
+  });
   const store = container.resolve(ProfileStore);
   const communications = container.resolve(CommunicationLog);
   const scheduler = container.resolve(TimeEventScheduler);

@@ -2,16 +2,12 @@ import * as grpc from '@grpc/grpc-js';
 import { MongoClient } from 'mongodb';
 import { profiles } from '@kairos/contracts';
 import type { NatsConnection, Publisher } from '@kairos/messaging';
-import { createContainer, createLogger, GrpcServer, systemClock, TOKENS } from '@kairos/service-kit';
+import { createLogger, GrpcServer, systemClock } from '@kairos/service-kit';
 import { percentile } from '@kairos/telemetry';
-import { CommunicationLog } from './communications';
-import { JourneyClassifier } from './journey';
+import { enrichmentContainer } from './app';
 import { newProfile, type ProfileDoc } from './profile-model';
 import { ProfileServiceImpl, PROFILE_SERVICE_NAME } from './profile-service';
-import { ProfileStore } from './profile-store';
 import { DEFAULT_SETTINGS } from './settings';
-import { TimeEventScheduler } from './time-events';
-import { ENRICHMENT_TOKENS } from './tokens';
 
 export interface ProfileBenchmarkOptions {
   mongoUrl: string;
@@ -75,24 +71,18 @@ export async function runProfileBenchmark(opts: ProfileBenchmarkOptions): Promis
     }
     const seedSeconds = (Date.now() - seedStarted) / 1000;
 
-    const container = createContainer([
-      [TOKENS.Logger, logger],
-      [TOKENS.Nats, {} as NatsConnection],
-      // Get never publishes; the scheduler only needs a publisher to exist.
-      [TOKENS.Publisher, {} as Publisher],
-      [TOKENS.Clock, systemClock],
-      [ENRICHMENT_TOKENS.Db, db],
-      [ENRICHMENT_TOKENS.Settings, DEFAULT_SETTINGS],
-      [ENRICHMENT_TOKENS.CacheSize, 0],
-      [ENRICHMENT_TOKENS.Partitions, 16],
-      [ENRICHMENT_TOKENS.OwnedPartitions, []],
-    ]);
-    container.register(JourneyClassifier, {
-      useValue: new JourneyClassifier(DEFAULT_SETTINGS.journey.rules, DEFAULT_SETTINGS.journey.defaultStage),
+    // Get never publishes; the scheduler only needs a publisher to exist. No cache: Get reads MongoDB.
+    const container = enrichmentContainer({
+      logger,
+      nc: {} as NatsConnection,
+      publisher: {} as Publisher,
+      clock: systemClock,
+      db,
+      settings: DEFAULT_SETTINGS,
+      partitions: 16,
+      owned: [],
+      cacheSize: 0,
     });
-    for (const cls of [ProfileStore, CommunicationLog, TimeEventScheduler, ProfileServiceImpl]) {
-      container.registerSingleton(cls as never);
-    }
     const service = container.resolve(ProfileServiceImpl);
     server.addService(profiles.ProfileServiceService, service.handlers(), PROFILE_SERVICE_NAME);
     const port = await server.start(0, '127.0.0.1');

@@ -34,6 +34,7 @@ export interface CompiledTrigger {
   nodes: CompiledNode[];
   /** Every event type the pattern mentions (absent events included: they cancel partial matches). */
   types: string[];
+  /** Runs have absence deadlines or expiries to track (a window, or a single-run count). */
   hasTimers: boolean;
   /** Event types that can start a partial match (the first events the root can take). */
   startTypes: Set<string>;
@@ -122,6 +123,9 @@ export function compileTrigger(spec: TriggerSpec): CompiledTrigger {
     root.kind === K_COUNT ||
     (root.kind === K_ANY &&
       root.children.every((c) => nodes[c].kind === K_EVENT || nodes[c].kind === K_COUNT));
+  // Its partial match expires once every event it holds has left its count's window (engine
+  // computeTimers), which needs the same expiry bookkeeping as windows and deadlines.
+  if (singleRun && nodes.some((n) => n.kind === K_COUNT)) hasTimers = true;
   const startTypes = new Set<string>();
   const starts = (i: number): void => {
     const node = nodes[i];

@@ -1320,7 +1320,26 @@ export class PatternEngine {
     const m = a.at(run) + a.meta;
     n[m + R_DEADLINE] = Infinity;
     n[m + R_DEADLINE_NODE] = -1;
-    n[m + R_EXPIRY] = this.expiryOf(t, a, run, 0);
+    n[m + R_EXPIRY] = t.singleRun ? this.heldUntil(t, a, run) : this.expiryOf(t, a, run, 0);
+  }
+
+  /**
+   * Expiry of a single-run trigger's run (root count, root any of event/count): the last time at
+   * which an event it holds still counts. After it the run holds nothing a new run would not, so
+   * dropping it changes no firing and bounds an idle customer's state.
+   */
+  private heldUntil(t: CompiledTrigger, a: RunArena, run: number): number {
+    const evs = a.evsOf(run);
+    const at = a.evAt(run);
+    let until = -Infinity;
+    for (const i of t.evNodes) {
+      const node = t.nodes[i];
+      const held = evs[at + t.evSlot[i]];
+      if (node.kind !== K_COUNT || held === null) continue;
+      const last = Array.isArray(held) ? held[held.length - 1] : held;
+      if (last.time + node.withinMs > until) until = last.time + node.withinMs;
+    }
+    return until;
   }
 
   private expiryOf(t: CompiledTrigger, a: RunArena, run: number, i: number): number {

@@ -292,6 +292,57 @@ describe('count', () => {
     assert.deepEqual(fired, []);
     assert.equal(run(engine, [ev('e4', 'payment.failed', 6 * MIN)]).length, 1);
   });
+
+  it('drops a partial count once all its events have left the window, and a later burst still fires', () => {
+    const engine = new PatternEngine([failures]);
+    run(engine, [ev('e1', 'payment.failed', 0), ev('e2', 'payment.failed', 1 * MIN)]);
+    assert.equal(engine.explain('payment-failures', 'c1').partialMatches[0].expiresAfter, 6 * MIN);
+    // A snapshot holding the partial count (same format as before) restores into one that expires.
+    const restored = new PatternEngine([failures]);
+    restored.restore(JSON.parse(JSON.stringify(engine.snapshot())));
+    restored.advanceTo(6 * MIN + 1);
+    assert.deepEqual(restored.customersWithState(), []);
+    // e2 still counts for an event at exactly 6 min (inclusive window).
+    engine.advanceTo(6 * MIN);
+    assert.deepEqual(engine.customersWithState(), ['c1']);
+    engine.advanceTo(6 * MIN + 1);
+    assert.deepEqual(engine.customersWithState(), []);
+    assert.equal(engine.stateBytes(), 0);
+    assert.equal(engine.explain('payment-failures', 'c1').status, 'idle');
+    const fired = run(engine, [
+      ev('e3', 'payment.failed', 10 * MIN),
+      ev('e4', 'payment.failed', 11 * MIN),
+      ev('e5', 'payment.failed', 12 * MIN),
+    ]);
+    assert.deepEqual(fired.map(ids), [['e3', 'e4', 'e5']]);
+  });
+
+  it('drops the partial count of a root any once it has left the window, on the next event too', () => {
+    const engine = new PatternEngine([
+      trigger('any-count', {
+        kind: 'any',
+        of: [
+          { kind: 'event', type: 'a' },
+          { kind: 'count', type: 'b', atLeast: 2, withinMs: 100 },
+        ],
+      }),
+    ]);
+    run(engine, [ev('e1', 'b', 0, {}, 'idle'), ev('e2', 'b', 0, {}, 'busy')]);
+    // The busy customer's next event, past the window, finds its old partial match gone.
+    run(engine, [ev('e3', 'b', 150, {}, 'busy')]);
+    const pm = engine.explain('any-count', 'busy').partialMatches;
+    assert.deepEqual(
+      pm.map((m) => [m.startedAt, m.matchedSoFar.map((s) => s.event?.id), m.expiresAfter]),
+      [[150, ['e3'], 250]],
+    );
+    // Events of other customers move the watermark; the idle customer's partial match goes with it.
+    run(engine, [ev('e4', 'x', 5000, {}, 'other')]);
+    assert.deepEqual(engine.customersWithState(), []);
+    assert.deepEqual(
+      run(engine, [ev('e5', 'b', 5001, {}, 'idle'), ev('e6', 'b', 5002, {}, 'idle')]).map(ids),
+      [['e5', 'e6']],
+    );
+  });
 });
 
 describe('all and any', () => {

@@ -108,11 +108,7 @@ export async function runMeshBenchmark(opts: {
   loads?: number[];
   phaseSeconds?: number;
 }): Promise<MeshResult> {
-  const loads =
-    opts.loads ??
-    (process.env.KAIROS_BENCH_MESH_LOADS?.split(',').map(Number) || [
-      100, 250, 500, 1_000, 2_000, 5_000, 10_000,
-    ]);
+  const loads = opts.loads ?? [100, 250, 500, 1_000, 2_000, 5_000, 10_000];
   const phaseMs = (opts.phaseSeconds ?? 10) * 1000;
   const drainBudgetMs = Math.max(30_000, 3 * phaseMs);
   const defsDir = mkdtempSync(join(tmpdir(), 'kairos-bench-defs-'));

@@ -104,7 +104,7 @@ export class ProfileWriteBehind {
 
   /**
    * Applies a change other than an event (an outcome's history entry) through the write-behind, so
-   * it neither conflicts with nor waits behind the customer's unwritten events; resolves once written.
+   * it does not conflict with the customer's unwritten events; resolves once written.
    */
   async apply(customerId: string, change: ProfileChange): Promise<void> {
     const fetched = await this.current(customerId);

@@ -11,7 +11,9 @@ import { Reactor } from './reactor';
 import { runLoad } from './run-load';
 
 const log = (message: string, fields: Record<string, unknown> = {}) =>
-  process.stderr.write(JSON.stringify({ time: new Date().toISOString(), msg: message, ...fields }) + '\n');
+  process.stderr.write(
+    JSON.stringify({ level: 'info', time: new Date().toISOString(), msg: message, ...fields }) + '\n',
+  );
 
 function startTime(start: string | undefined, fallback: number): number {
   if (start === undefined) return fallback;

@@ -129,7 +129,7 @@ export async function startEnrichment(opts: EnrichmentOptions): Promise<Enrichme
     const loop = new ConsumeLoop<events.Event>(opts.nc, {
       // Events wait unacked for the profile write-behind: room for a few seconds of writes behind.
       spec: consumerSpec(STREAMS.EVENTS.name, partitionDurable('enrichment', p), filters.rawPartition(p), {
-        maxAckPending: 10_000,
+        maxAckPending: 2_000,
       }),
       schema: SCHEMAS.Event,
       batchHandler: (items) => enricher.handleBatch(items),

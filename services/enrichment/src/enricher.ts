@@ -1,6 +1,6 @@
 import { inject, injectable } from '@kairos/service-kit';
 import { events, partitionOfSubject, SCHEMAS, subjects } from '@kairos/contracts';
-import type { BatchCommit, BatchItem, MessageContext, Publisher } from '@kairos/messaging';
+import type { BatchCommit, BatchItem, Publisher } from '@kairos/messaging';
 import { TOKENS, type Clock, type Logger } from '@kairos/service-kit';
 import { ProfileFolder } from './profile-fold';
 import { newProfile, toProto, type ProfileDoc } from './profile-model';
@@ -21,12 +21,6 @@ export class Enricher {
     @inject(TOKENS.Clock) private readonly clock: Clock,
     @inject(TOKENS.Logger) private readonly logger: Logger,
   ) {}
-
-  /** One event (a batch of one), resolved once its profile change is written. */
-  async handle(event: events.Event, ctx: MessageContext): Promise<void> {
-    const commit = await this.handleBatch([{ message: event, ctx, inContext: (fn) => fn() }]);
-    await commit?.committed;
-  }
 
   /**
    * A partition's batch, in stream order: folds every event into its customer's profile in memory,

@@ -25,6 +25,16 @@ const MAX_CONFLICT_RETRIES = 8;
  */
 const MAX_BULK_OPS = 50;
 
+/** The fields of `next` that differ from `previous`, as a `$set` (the whole document is not rewritten). */
+function changedFields(next: ProfileDoc, previous: ProfileDoc): Partial<ProfileDoc> {
+  const set: Partial<ProfileDoc> = {};
+  for (const key of Object.keys(next) as Array<keyof ProfileDoc>) {
+    if (key !== '_id' && !isDeepStrictEqual(next[key], previous[key]))
+      (set as Record<string, unknown>)[key] = next[key];
+  }
+  return set;
+}
+
 function isDuplicateKey(err: unknown): boolean {
   return err instanceof MongoServerError && err.code === 11000;
 }
@@ -38,7 +48,6 @@ function isDuplicateKey(err: unknown): boolean {
 export class ProfileStore {
   readonly profiles: Collection<ProfileDoc>;
   private readonly cache: Lru<string, ProfileDoc>;
-  private bulkWriteTail: Promise<void> = Promise.resolve();
 
   constructor(@inject(ENRICHMENT_TOKENS.Db) db: Db, @inject(ENRICHMENT_TOKENS.CacheSize) cacheSize: number) {
     this.profiles = db.collection<ProfileDoc>(PROFILES);
@@ -76,12 +85,10 @@ export class ProfileStore {
       if (!previous) {
         await this.profiles.insertOne(written);
       } else {
-        const set: Partial<ProfileDoc> = {};
-        for (const key of Object.keys(written) as Array<keyof ProfileDoc>) {
-          if (key !== '_id' && !isDeepStrictEqual(written[key], previous[key]))
-            (set as Record<string, unknown>)[key] = written[key];
-        }
-        const res = await this.profiles.updateOne({ _id: id, version: previous.version }, { $set: set });
+        const res = await this.profiles.updateOne(
+          { _id: id, version: previous.version },
+          { $set: changedFields(written, previous) },
+        );
         if (res.matchedCount === 0) {
           this.cache.delete(id);
           return undefined;
@@ -107,13 +114,8 @@ export class ProfileStore {
   async saveMany(
     changes: Array<{ next: ProfileDoc; previous: ProfileDoc | undefined }>,
   ): Promise<Set<string>> {
+    // Chunks one after another; the write-behind, the only caller, runs one flush at a time.
     const conflicted = new Set<string>();
-    if (changes.length === 0) return conflicted;
-    // One bulk write at a time per process (see MAX_BULK_OPS); SQLite has one writer anyway.
-    const previousWrite = this.bulkWriteTail;
-    let release!: () => void;
-    this.bulkWriteTail = new Promise<void>((r) => (release = r));
-    await previousWrite;
     try {
       for (let i = 0; i < changes.length; i += MAX_BULK_OPS) {
         const chunk = changes.slice(i, i + MAX_BULK_OPS);
@@ -122,8 +124,6 @@ export class ProfileStore {
     } catch (err) {
       for (const { next } of changes) this.cache.delete(next._id);
       throw err;
-    } finally {
-      release();
     }
     for (const { next } of changes) {
       if (conflicted.has(next._id)) this.cache.delete(next._id);
@@ -142,13 +142,11 @@ export class ProfileStore {
         ops.push({ insertOne: { document: next } });
         continue;
       }
-      const set: Partial<ProfileDoc> = {};
-      for (const key of Object.keys(next) as Array<keyof ProfileDoc>) {
-        if (key !== '_id' && !isDeepStrictEqual(next[key], previous[key]))
-          (set as Record<string, unknown>)[key] = next[key];
-      }
       ops.push({
-        updateOne: { filter: { _id: next._id, version: previous.version }, update: { $set: set } },
+        updateOne: {
+          filter: { _id: next._id, version: previous.version },
+          update: { $set: changedFields(next, previous) },
+        },
       });
       updated.push(next._id);
     }

@@ -1,12 +1,31 @@
+import { join } from 'node:path';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { events, ingest, SCHEMAS } from '@kairos/contracts';
+import { TELEMETRY_PRELOAD } from '@kairos/telemetry';
+import { freePort, startServiceProcess, type ServiceProcess } from '@kairos/testkit';
 
 export type Client = InstanceType<typeof ingest.IngestServiceClient>;
 
 export function newClient(address: string): Client {
   return new ingest.IngestServiceClient(address, credentials.createInsecure());
+}
+
+/** The ingest service as a process (dist/src/main.js, telemetry preloaded), ready, with a client. */
+export async function startIngestProcess(
+  natsUrl: string,
+  env: Record<string, string> = {},
+): Promise<{ proc: ServiceProcess; client: Client }> {
+  const grpcPort = await freePort();
+  const proc = await startServiceProcess({
+    name: 'ingest',
+    script: join(__dirname, '../../../dist/src/main.js'),
+    requireTelemetry: TELEMETRY_PRELOAD,
+    env: { NATS_URL: natsUrl, KAIROS_GRPC_PORT: String(grpcPort), KAIROS_HTTP_PORT: '0', ...env },
+    readiness: { grpcPort, service: 'kairos.ingest.v1.IngestService' },
+  });
+  return { proc, client: newClient(`127.0.0.1:${grpcPort}`) };
 }
 
 export function auth(key?: string): Metadata {

@@ -3,9 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { ingest } from '@kairos/contracts';
-import { TELEMETRY_PRELOAD } from '@kairos/telemetry';
-import { freePort, startServiceProcess, useNats, type ServiceProcess } from '@kairos/testkit';
-import { auth, failure, newClient, storedEvents, track, type Client } from '../helpers/grpc';
+import { useNats, type ServiceProcess } from '@kairos/testkit';
+import { auth, failure, startIngestProcess, storedEvents, track, type Client } from '../helpers/grpc';
 
 const PKG = join(__dirname, '../../..');
 
@@ -20,22 +19,11 @@ describe('ingest process (dist/src/main.js with config.example.yaml)', function 
 
   before(async function () {
     this.timeout(40_000);
-    const grpcPort = await freePort();
-    proc = await startServiceProcess({
-      name: 'ingest',
-      script: join(PKG, 'dist/src/main.js'),
-      requireTelemetry: TELEMETRY_PRELOAD,
-      env: {
-        NATS_URL: nats.url,
-        KAIROS_GRPC_PORT: String(grpcPort),
-        KAIROS_HTTP_PORT: '0',
-        KAIROS_INGEST_CONFIG: join(PKG, 'config.example.yaml'),
-        KAIROS_WEBHOOK_SECRET_SHOP: 'example-secret',
-        OTEL_SDK_DISABLED: 'true',
-      },
-      readiness: { grpcPort, service: 'kairos.ingest.v1.IngestService' },
-    });
-    client = newClient(`127.0.0.1:${grpcPort}`);
+    ({ proc, client } = await startIngestProcess(nats.url, {
+      KAIROS_INGEST_CONFIG: join(PKG, 'config.example.yaml'),
+      KAIROS_WEBHOOK_SECRET_SHOP: 'example-secret',
+      OTEL_SDK_DISABLED: 'true',
+    }));
   });
 
   it('serves authenticated Track calls durably and drains on SIGTERM with exit code 0', async () => {

@@ -1,15 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { Metadata } from '@grpc/grpc-js';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { events, SCHEMAS } from '@kairos/contracts';
-import { TELEMETRY_PRELOAD } from '@kairos/telemetry';
-import { freePort, startServiceProcess, useNats, type ServiceProcess } from '@kairos/testkit';
-import { newClient, stream, trackBatch, type Client } from '../helpers/grpc';
-
-const PKG = join(__dirname, '../../..');
+import { useNats, type ServiceProcess } from '@kairos/testkit';
+import { startIngestProcess, stream, trackBatch, type Client } from '../helpers/grpc';
 
 function traceparent(): { header: string; traceId: string } {
   const traceId = randomBytes(16).toString('hex');
@@ -52,16 +48,8 @@ describe('ingest process: every stored event carries the trace of the call (or c
 
   before(async function () {
     this.timeout(40_000);
-    const grpcPort = await freePort();
     // Telemetry on, no exporter: spans are recorded and propagated, not sent anywhere.
-    proc = await startServiceProcess({
-      name: 'ingest',
-      script: join(PKG, 'dist/src/main.js'),
-      requireTelemetry: TELEMETRY_PRELOAD,
-      env: { NATS_URL: nats.url, KAIROS_GRPC_PORT: String(grpcPort), KAIROS_HTTP_PORT: '0' },
-      readiness: { grpcPort, service: 'kairos.ingest.v1.IngestService' },
-    });
-    client = newClient(`127.0.0.1:${grpcPort}`);
+    ({ proc, client } = await startIngestProcess(nats.url));
   });
 
   it('TrackBatch: the call trace, or the trace an event names in context.attributes', async () => {

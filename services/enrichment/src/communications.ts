@@ -88,14 +88,17 @@ export class CommunicationLog {
     await this.writer.apply(customerId, (current, now) => {
       // History of an unknown customer stays in `communications`; no profile is invented for it.
       if (!current) return undefined;
-      const list = addRecentCommunication(
+      const added = addRecentCommunication(
         current.recent_communications,
         comm,
         this.settings.recentCommunications,
       );
-      if (!list) return undefined;
+      if (!added) return undefined;
       const next = cloneProfile(current);
-      next.recent_communications = list;
+      next.recent_communications = added.list;
+      const trimmed = added.trimmedAt;
+      if (trimmed && !(next.communications_trimmed_at && next.communications_trimmed_at >= trimmed))
+        next.communications_trimmed_at = trimmed;
       next.updated_at = now;
       next.version = current.version + 1;
       return next;

@@ -28,6 +28,12 @@ export interface ProfileDoc {
   dates: Record<string, string>;
   recent_communications: CommunicationDoc[];
   /**
+   * Send time of the newest communication the bound pushed out of `recent_communications` (absent
+   * while the list holds them all): the list is complete for anything later, which lets
+   * orchestration check caps without a History query (a collection scan on FerretDB).
+   */
+  communications_trimmed_at?: Date;
+  /**
    * Ids of the most recent events applied (bounded), so a redelivered event is not counted twice.
    * One space-separated string (event ids have no whitespace): FerretDB updates a document with it
    * about 1.7 times faster than one holding an array of 100 strings. Older documents hold an array.
@@ -311,22 +317,25 @@ const STATUS_RANK: Record<string, number> = {
 /**
  * Adds a communication to the embedded recent list (newest first, bounded). One entry per action:
  * a later response (opened, clicked) upgrades the status of the entry and keeps its send time.
- * Returns undefined when nothing changes (idempotent).
+ * Returns undefined when nothing changes (idempotent); `trimmedAt` is the send time of the newest
+ * entry the bound pushed out, if any.
  */
 export function addRecentCommunication(
   list: CommunicationDoc[],
   comm: CommunicationDoc,
   bound: number,
-): CommunicationDoc[] | undefined {
+): { list: CommunicationDoc[]; trimmedAt?: Date } | undefined {
   const existing = list.find((c) => c.action_id === comm.action_id);
   if (existing) {
     if ((STATUS_RANK[comm.status] ?? 0) <= (STATUS_RANK[existing.status] ?? 0)) return undefined;
-    return list.map((c) =>
-      c === existing ? { ...c, status: comm.status, channel: comm.channel || c.channel } : c,
-    );
+    return {
+      list: list.map((c) =>
+        c === existing ? { ...c, status: comm.status, channel: comm.channel || c.channel } : c,
+      ),
+    };
   }
   const next = [...list, comm].sort((a, b) => b.at.getTime() - a.at.getTime());
-  return next.slice(0, bound);
+  return next.length > bound ? { list: next.slice(0, bound), trimmedAt: next[bound].at } : { list: next };
 }
 
 export function communicationToProto(c: CommunicationDoc): Communication {
@@ -385,5 +394,6 @@ export function toProto(p: ProfileDoc, journeyStage = p.journey_stage): Profile 
     createdAt: p.created_at,
     updatedAt: p.updated_at,
     recentCommunications: p.recent_communications.map(communicationToProto),
+    communicationsTrimmedAt: p.communications_trimmed_at,
   };
 }

@@ -3,6 +3,12 @@ import { profiles } from '@kairos/contracts';
 import { counter } from '@kairos/telemetry';
 import type { SentRecord } from './domain/caps';
 
+const historySource = counter(
+  'kairos_orchestration_history_source_total',
+  "Where a run's recent sends came from: the profile's embedded list (profile) or a History query (history)",
+  ['source'],
+);
+
 /** Statuses of a communication that count as a message the customer received. */
 const COUNTED = new Set(['sent', 'delivered', 'opened', 'clicked']);
 
@@ -65,24 +71,33 @@ export class GrpcProfileGateway implements ProfileGateway {
   }
 
   async lookup(customerId: string, historySinceMs: number): Promise<CustomerLookup> {
-    const [profile, history] = await Promise.allSettled([
-      this.call(this.client.get, profiles.GetRequest.fromPartial({ customerId })),
-      this.call(
-        this.client.history,
-        profiles.HistoryRequest.fromPartial({ customerId, since: new Date(historySinceMs), limit: 500 }),
-      ),
-    ]);
     const out: CustomerLookup = { fallbacks: [] };
-    if (profile.status === 'fulfilled' && profile.value.profile) out.profile = profile.value.profile;
-    else {
-      out.fallbacks.push(
-        `profile: ${profile.status === 'rejected' ? (profile.reason as Error).message : 'not found'}`,
-      );
+    try {
+      const res = await this.call(this.client.get, profiles.GetRequest.fromPartial({ customerId }));
+      out.profile = res.profile;
+    } catch (err) {
+      out.fallbacks.push(`profile: ${(err as Error).message}`);
       profileFallbacks.inc({ part: 'profile' });
     }
-    if (history.status === 'fulfilled') out.history = toSentRecords(history.value.communications);
-    else {
-      out.fallbacks.push(`history: ${(history.reason as Error).message}`);
+    // The profile's embedded list answers when it holds every send of the window: History filters
+    // on customer and time, which FerretDB v1 can only answer by scanning every record stored.
+    const trimmedAt = out.profile?.communicationsTrimmedAt;
+    if (out.profile && (!trimmedAt || trimmedAt.getTime() < historySinceMs)) {
+      out.history = toSentRecords(
+        out.profile.recentCommunications.filter((c) => (c.at?.getTime() ?? 0) >= historySinceMs),
+      );
+      historySource.inc({ source: 'profile' });
+      return out;
+    }
+    try {
+      const res = await this.call(
+        this.client.history,
+        profiles.HistoryRequest.fromPartial({ customerId, since: new Date(historySinceMs), limit: 500 }),
+      );
+      out.history = toSentRecords(res.communications);
+      historySource.inc({ source: 'history' });
+    } catch (err) {
+      out.fallbacks.push(`history: ${(err as Error).message}`);
       profileFallbacks.inc({ part: 'history' });
     }
     return out;

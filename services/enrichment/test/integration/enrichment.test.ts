@@ -256,6 +256,29 @@ describe('enrichment (real NATS + MongoDB-wire)', function () {
       assert.equal(await h.app.communications.records.countDocuments({ customer_id: 'frank' }), 2);
     });
 
+    it('keeps the newest communications embedded and says from when the list is incomplete', async () => {
+      await call(h.client, 'upsert', { customerId: 'jude', timeZone: '', dates: {} });
+      const at = (minute: number) => new Date(Date.UTC(2026, 4, 2, 8, minute));
+      for (let i = 0; i <= 20; i++) {
+        await call(h.client, 'recordCommunication', {
+          customerId: 'jude',
+          communication: {
+            actionId: `jude-${i}`,
+            workflow: 'w',
+            channel: 'email',
+            status: 'sent',
+            at: at(i),
+          },
+        });
+      }
+      const { profile } = await call<profiles.GetRequest, profiles.GetResponse>(h.client, 'get', {
+        customerId: 'jude',
+      });
+      assert.equal(profile!.recentCommunications.length, 20, 'the default bound');
+      assert.equal(profile!.recentCommunications[19].actionId, 'jude-1');
+      assert.deepEqual(profile!.communicationsTrimmedAt, at(0), 'the send time of the one pushed out');
+    });
+
     describe('ProfileService over gRPC', () => {
       it('answers NOT_FOUND naming the customer, and INVALID_ARGUMENT naming customer_id', async () => {
         await assert.rejects(call(h.client, 'get', { customerId: 'nobody' }), (err: grpc.ServiceError) => {

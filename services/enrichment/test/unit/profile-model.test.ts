@@ -181,24 +181,29 @@ describe('profile merge logic', () => {
       template: '',
       transactional: false,
     });
-    let list = addRecentCommunication([], comm('a1', 'sent', 1), 2)!;
-    list = addRecentCommunication(list, comm('a2', 'sent', 2), 2)!;
+    let added = addRecentCommunication([], comm('a1', 'sent', 1), 2)!;
+    added = addRecentCommunication(added.list, comm('a2', 'sent', 2), 2)!;
     assert.deepEqual(
-      list.map((c) => c.action_id),
+      added.list.map((c) => c.action_id),
       ['a2', 'a1'],
     );
-    list = addRecentCommunication(list, comm('a1', 'opened', 5), 2)!;
-    assert.equal(list.find((c) => c.action_id === 'a1')!.status, 'opened');
+    assert.equal(added.trimmedAt, undefined, 'nothing trimmed while under the bound');
+    added = addRecentCommunication(added.list, comm('a1', 'opened', 5), 2)!;
+    assert.equal(added.list.find((c) => c.action_id === 'a1')!.status, 'opened');
     assert.equal(
-      addRecentCommunication(list, comm('a1', 'delivered', 6), 2),
+      addRecentCommunication(added.list, comm('a1', 'delivered', 6), 2),
       undefined,
       'a lower status changes nothing',
     );
-    list = addRecentCommunication(list, comm('a3', 'sent', 3), 2)!;
+    added = addRecentCommunication(added.list, comm('a3', 'sent', 3), 2)!;
     assert.deepEqual(
-      list.map((c) => c.action_id),
+      added.list.map((c) => c.action_id),
       ['a3', 'a2'],
     );
+    assert.deepEqual(added.trimmedAt, comm('a1', 'sent', 1).at, 'the send time of the entry pushed out');
+    const late = addRecentCommunication(added.list, comm('a0', 'sent', 0), 2)!;
+    assert.deepEqual(late.list, added.list, 'an entry older than a full list is not kept');
+    assert.deepEqual(late.trimmedAt, comm('a0', 'sent', 0).at);
   });
 
   it('maps a profile to the proto shape with events_by_type as a map', () => {

@@ -267,7 +267,8 @@ describe('orchestration service on NATS JetStream and FerretDB', function () {
     });
 
     it('suppresses a send over the workflow frequency cap counted from ProfileService history', async () => {
-      const c = customer('capped');
+      // The profile's embedded list was trimmed inside the window, so only History knows the send.
+      const c = customer('capped', { communicationsTrimmedAt: new Date(Date.now() - 60_000) });
       profileService.histories.set(c, [
         profiles.Communication.fromPartial({
           actionId: 'old-1',
@@ -286,6 +287,28 @@ describe('orchestration service on NATS JetStream and FerretDB', function () {
       assert.equal(o.reason, 'frequency_cap');
       assert.equal(o.metadata.cap_scope, 'workflow');
       assert.equal(collector.requestsFor(c).length, 0);
+      assert.equal(profileService.historyCalls.get(c), 1);
+    });
+
+    it("counts the cap from the profile's embedded sends when they cover the window, without a History query", async () => {
+      const c = customer('capped-embedded', {
+        recentCommunications: [
+          profiles.Communication.fromPartial({
+            actionId: 'old-embedded',
+            workflow: 'capped',
+            channel: 'email',
+            status: 'sent',
+            at: new Date(Date.now() - 3_600_000),
+          }),
+        ],
+      });
+      await publishFired(
+        publisher,
+        fired({ trigger: 't-capped', customerId: c, alias: 'add', properties: { sku: 'E', price: 5 } }),
+      );
+      const o = await waitFor(() => collector.outcomesFor(c)[0]);
+      assert.equal(o.reason, 'frequency_cap');
+      assert.equal(profileService.historyCalls.get(c), undefined);
     });
 
     it('enforces the cap on the local send ledger when ProfileService is too slow', async () => {

@@ -10,6 +10,7 @@ export class FakeProfileService {
   readonly histories = new Map<string, profiles.Communication[]>();
   readonly slow = new Set<string>();
   calls = 0;
+  historyCalls = new Map<string, number>();
   private server = new grpc.Server();
   port = 0;
 
@@ -30,6 +31,8 @@ export class FakeProfileService {
         });
       },
       history: (call, cb) => {
+        const id = call.request.customerId;
+        this.historyCalls.set(id, (this.historyCalls.get(id) ?? 0) + 1);
         later(call.request.customerId, () => {
           const since = call.request.since?.getTime() ?? 0;
           const comms = (this.histories.get(call.request.customerId) ?? []).filter(

@@ -124,6 +124,10 @@ export async function runMeshBenchmark(opts: {
         name,
         script: join(ROOT, 'services', name, 'dist', 'src', 'main.js'),
         requireTelemetry: TELEMETRY_PRELOAD,
+        // KAIROS_BENCH_CPU_PROFILE_DIR=<dir>: each service writes a V8 CPU profile under <dir>/<name>.
+        nodeArgs: process.env.KAIROS_BENCH_CPU_PROFILE_DIR
+          ? ['--cpu-prof', `--cpu-prof-dir=${join(process.env.KAIROS_BENCH_CPU_PROFILE_DIR, name)}`]
+          : undefined,
         env: {
           NATS_URL: opts.natsUrl,
           MONGO_URL: opts.mongoUrl,

@@ -89,11 +89,29 @@ describe('profile merge logic', () => {
     assert.equal(appliedEventIds(q).at(-1), `x${APPLIED_EVENT_IDS + 9}`);
   });
 
-  it('does not mutate the profile it was given', () => {
-    const p = newProfile('c1', NOW);
-    applyEvent(p, event('e1', 'identify', { traits: { plan: 'pro' } }), rules, NOW);
-    assert.equal(p.counters.total_events, 0);
-    assert.deepEqual(p.traits, {});
+  it('does not mutate the profile it was given, nested parts included', () => {
+    const first = applyEvent(
+      newProfile('c1', NOW),
+      event('e0', 'identify', { push_token: 't0', opted_out_channels: ['sms'], dates: { a: '2000-01-01' } }),
+      rules,
+      NOW,
+    )!.profile;
+    const before = structuredClone(first);
+    const props = {
+      traits: { plan: 'pro' },
+      push_token: 't1',
+      email: 'x@example.test',
+      consent: { marketing: false },
+      preferred_channel: 'email',
+      opted_out_channels: ['push'],
+      dates: { b: '2001-02-03' },
+      time_zone: 'Europe/Paris',
+    };
+    const next = applyEvent(first, event('e1', 'identify', props), rules, NOW)!.profile;
+    applyEvent(first, event('e2', 'identify'), rules, NOW);
+    assert.deepEqual(first, before);
+    assert.deepEqual(next.contacts.push_tokens, ['t0', 't1']);
+    assert.equal(next.counters.events_by_type[0].n, 2);
   });
 
   it('takes traits, contacts, consent, preferences, time zone and dates from identify events', () => {

@@ -1,5 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as nodePath from 'node:path';
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { parseDefinitions, type SendStep, type WorkflowSpec } from '@kairos/definitions';
 import {
   chooseContent,
@@ -148,6 +150,28 @@ describe('personalization', () => {
     ])
       assert.ok(Object.keys(await catalog.get(name)).length > 0, name);
     await assert.rejects(catalog.get('../etc/passwd'), /invalid template name/);
+  });
+
+  it('picks up an edited template once its recheck interval has passed', async () => {
+    const dir = mkdtempSync(nodePath.join(tmpdir(), 'templates-'));
+    try {
+      const file = nodePath.join(dir, 'hello.yaml');
+      writeFileSync(file, 'subject: one');
+      let now = 0;
+      const catalog = new DirectoryTemplateCatalog(dir, 1_000, () => now);
+      assert.equal((await catalog.get('hello')).subject, 'one');
+      writeFileSync(file, 'subject: two');
+      utimesSync(file, new Date(), new Date(Date.now() + 5_000)); // a different mtime, whatever the fs resolution
+      now = 999;
+      assert.equal((await catalog.get('hello')).subject, 'one', 'within the interval: the cached copy');
+      now = 1_000;
+      assert.equal((await catalog.get('hello')).subject, 'two');
+      rmSync(file);
+      now = 2_000;
+      await assert.rejects(catalog.get('hello'), /template 'hello' not found/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('rejects malformed catalog files', () => {

@@ -46,9 +46,16 @@ go_install() { # name package@version
 # `update` command with several statements kept every statement's query open (`defer` inside the
 # loop) until the command ended, each holding one of the 100 pooled SQLite connections: a bulk write
 # of ~100 updates (or a few smaller ones at once) exhausted the pool and deadlocked the server. Each
-# statement's query is now closed as soon as it is applied. Bump FERRETDB_BUILD when the patch
-# changes so existing binaries are rebuilt.
-FERRETDB_BUILD="$FERRETDB_VERSION+kairos.3 (sqlite _id index, _id pushdown in compound filters, update releases connections)"
+# statement's query is now closed as soon as it is applied. Fourth, SQLite has one writer per
+# database file, and FerretDB let every connection begin its write at once: the losers slept in
+# SQLite's busy handler (1 ms growing to 100 ms per retry, seen in goroutine dumps), so under the
+# mesh's mixed writes a profile update took 11-19 ms instead of 1-2 ms with the server half idle.
+# Writes to one database now queue on a Go mutex and never sleep. Fifth, every insert and update
+# command "creates" its collection first, under the registry's one exclusive lock (all databases):
+# each write waited for every query in flight and stalled every query behind it, a lock convoy
+# (24 commands queued on it in one dump). An existing collection is now found under the read lock.
+# Bump FERRETDB_BUILD when the patch changes so existing binaries are rebuilt.
+FERRETDB_BUILD="$FERRETDB_VERSION+kairos.5 (sqlite _id index, _id pushdown in compound filters, update releases connections, writers queue, no global lock per write)"
 
 patch_ferretdb_source() { # dir
   local file="$1/internal/backends/sqlite/metadata/metadata.go"
@@ -67,6 +74,22 @@ patch_ferretdb_source() { # dir
   sed -i 's|^\t\tresult, err := common.UpdateDocument(ctx, c, "update", iter, \&u)$|&\n\t\tcloser.Close() // kairos: release the connection now, not at the end of the command|' "$update"
   if ! grep -q 'closer.Close() // kairos' "$update"; then
     log "ferretdb: could not apply the update connection patch to $update (source changed?)"
+    exit 1
+  fi
+  local fsql="$1/internal/util/fsql/db.go"
+  sed -i -e 's|^\t"log/slog"$|&\n\t"sync"|' \
+    -e 's|^\tBatchSize int$|&\n\twriteMu   sync.Mutex // kairos: one writer at a time, queued here instead of in the busy handler|' \
+    -e 's|^func (db \*DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {$|&\n\tdb.writeMu.Lock()\n\tdefer db.writeMu.Unlock()|' \
+    -e 's|^func (db \*DB) InTransaction(ctx context.Context, f func(\*Tx) error) (err error) {$|&\n\tdb.writeMu.Lock()\n\tdefer db.writeMu.Unlock()|' \
+    "$fsql"
+  if [ "$(grep -c 'db.writeMu.Lock()' "$fsql")" != 2 ] || ! grep -q 'writeMu   sync.Mutex' "$fsql"; then
+    log "ferretdb: could not apply the writer queue patch to $fsql (source changed?)"
+    exit 1
+  fi
+  local registry="$1/internal/backends/sqlite/metadata/registry.go"
+  sed -i 's|^func (r \*Registry) CollectionCreate(ctx context.Context, params \*CollectionCreateParams) (bool, error) {$|&\n\tr.rw.RLock() // kairos: an existing collection needs no exclusive lock\n\texists := r.colls[params.DBName][params.Name] != nil\n\tr.rw.RUnlock()\n\tif exists {\n\t\treturn false, nil\n\t}|' "$registry"
+  if ! grep -q 'kairos: an existing collection needs no exclusive lock' "$registry"; then
+    log "ferretdb: could not apply the collection lock patch to $registry (source changed?)"
     exit 1
   fi
 }

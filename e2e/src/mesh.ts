@@ -62,7 +62,7 @@ export class Mesh {
       env: {
         NATS_URL: this.nats.url,
         MONGO_URL: this.mongo.url,
-        MONGO_DB: this.dbName,
+        MONGO_DB: `${this.dbName}_${name.replace(/-/g, '_')}`,
         OTEL_SERVICE_NAME: name,
         OTEL_EXPORTER_OTLP_ENDPOINT: this.otlp.url,
         OTEL_BSP_SCHEDULE_DELAY: '100',

@@ -107,7 +107,8 @@ export function loadConfig<S extends z.ZodRawShape>(
 export const commonConfig = {
   NATS_URL: env.url('nats://127.0.0.1:4222', ['nats', 'tls']),
   MONGO_URL: env.url('mongodb://127.0.0.1:27017', ['mongodb', 'mongodb+srv']),
-  MONGO_DB: env.string('kairos'),
+  /** Unset: `kairos_<service>` (see databaseName). */
+  MONGO_DB: env.optionalString(),
   KAIROS_PARTITIONS: env.int(16, 1, 1024),
   KAIROS_STREAM_REPLICAS: env.int(1, 1, 5),
   KAIROS_GRPC_PORT: env.port(0),
@@ -119,3 +120,12 @@ export const commonConfig = {
   LOG_LEVEL: env.enumOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'),
 };
 export type CommonConfig = z.output<z.ZodObject<typeof commonConfig>>;
+
+/**
+ * The service's own database: MONGO_DB, else `kairos_<service>`. Services never share one: on
+ * FerretDB's SQLite backend a database is one file with one writer at a time, and a shared one made
+ * every service's writes queue behind the others'.
+ */
+export function databaseName(config: Pick<CommonConfig, 'MONGO_DB'>, service: string): string {
+  return config.MONGO_DB ?? `kairos_${service.replace(/-/g, '_')}`;
+}

@@ -2,7 +2,14 @@ import 'reflect-metadata';
 import { MongoClient } from 'mongodb';
 import { consumerSpec, filters, SCHEMAS, STREAMS } from '@kairos/contracts';
 import { connectNats, ConsumeLoop, provisionStreams, Publisher } from '@kairos/messaging';
-import { createContainer, main, systemClock, TOKENS, type ServiceContext } from '@kairos/service-kit';
+import {
+  createContainer,
+  databaseName,
+  main,
+  systemClock,
+  TOKENS,
+  type ServiceContext,
+} from '@kairos/service-kit';
 import type { ChannelAdapter } from './channels/adapter';
 import { EmailAdapter } from './channels/email';
 import { PushAdapter, SmsAdapter, WebhookAdapter } from './channels/http';
@@ -30,7 +37,7 @@ async function start(cfg: DeliveryConfig, ctx: ServiceContext): Promise<void> {
   const mongo = new MongoClient(cfg.MONGO_URL, { serverSelectionTimeoutMS: 30_000 });
   await mongo.connect();
   ctx.onDrain(() => mongo.close());
-  const db = mongo.db(cfg.MONGO_DB);
+  const db = mongo.db(databaseName(cfg, 'delivery'));
   const ledger = new DeliveryLedger(db, clock);
   const inbox = new InboxStore(db, clock);
   await Promise.all([ledger.init(), inbox.init()]);

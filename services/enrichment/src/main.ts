@@ -1,7 +1,7 @@
 import { MongoClient } from 'mongodb';
 import { profiles } from '@kairos/contracts';
 import { connectNats, provisionStreams } from '@kairos/messaging';
-import { main } from '@kairos/service-kit';
+import { databaseName, main } from '@kairos/service-kit';
 import { startEnrichment } from './app';
 import { loadEnrichmentConfig } from './config';
 import { PROFILE_SERVICE_NAME } from './profile-service';
@@ -29,7 +29,7 @@ main(() => {
       await provisionStreams(nc, { replicas: config.KAIROS_STREAM_REPLICAS, logger: ctx.logger });
       const app = await startEnrichment({
         nc,
-        db: mongo.db(config.MONGO_DB),
+        db: mongo.db(databaseName(config, 'enrichment')),
         logger: ctx.logger,
         settings,
         partitions: config.KAIROS_PARTITIONS,

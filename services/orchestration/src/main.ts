@@ -1,6 +1,6 @@
 import { MongoClient } from 'mongodb';
 import { connectNats, provisionStreams } from '@kairos/messaging';
-import { main } from '@kairos/service-kit';
+import { databaseName, main } from '@kairos/service-kit';
 import { startOrchestration } from './app';
 import { loadOrchestrationConfig } from './config';
 import { runRoutes } from './http';
@@ -19,7 +19,12 @@ main(() => {
       const mongo = new MongoClient(config.MONGO_URL, { serverSelectionTimeoutMS: 30_000 });
       await mongo.connect();
       ctx.onDrain(() => mongo.close());
-      const app = await startOrchestration({ config, nc, db: mongo.db(config.MONGO_DB), logger: ctx.logger });
+      const app = await startOrchestration({
+        config,
+        nc,
+        db: mongo.db(databaseName(config, 'orchestration')),
+        logger: ctx.logger,
+      });
       ctx.http.addRoute(runRoutes(app.runs, app.timers));
       ctx.onDrain(() => app.stop());
     },

@@ -133,7 +133,7 @@ export async function runMeshBenchmark(opts: {
         env: {
           NATS_URL: opts.natsUrl,
           MONGO_URL: opts.mongoUrl,
-          MONGO_DB: dbName,
+          MONGO_DB: `${dbName}_${name.replace(/-/g, '_')}`,
           LOG_LEVEL: 'warn',
           KAIROS_GRPC_PORT: String(grpcPort),
           KAIROS_HTTP_PORT: '0',

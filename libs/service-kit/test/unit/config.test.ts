@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ConfigError, commonConfig, env, loadConfig } from '../../src/config';
+import { ConfigError, commonConfig, databaseName, env, loadConfig } from '../../src/config';
 
 describe('configuration from environment variables', () => {
   it('uses safe defaults when nothing is set', () => {
@@ -7,6 +7,11 @@ describe('configuration from environment variables', () => {
     assert.equal(cfg.NATS_URL, 'nats://127.0.0.1:4222');
     assert.equal(cfg.KAIROS_PARTITIONS, 16);
     assert.equal(cfg.KAIROS_DRAIN_TIMEOUT, 20_000);
+  });
+
+  it('gives each service its own database unless MONGO_DB names one', () => {
+    assert.equal(databaseName(loadConfig(commonConfig, {}), 'pattern-detection'), 'kairos_pattern_detection');
+    assert.equal(databaseName(loadConfig(commonConfig, { MONGO_DB: 'shop' }), 'enrichment'), 'shop');
   });
 
   it('parses valid values', () => {

@@ -37,6 +37,12 @@ function newGeneration(): Generation {
 const flushSeconds = latencyHistogram('kairos_profile_flush_seconds', 'Profile write-behind flush duration');
 const profilesWritten = counter('kairos_profiles_written_total', 'Profiles written by the write-behind');
 const changesWritten = counter('kairos_profile_changes_written_total', 'Changes (events, outcomes) written');
+const writeConflicts = counter(
+  'kairos_profile_write_conflicts_total',
+  'Profiles re-read and re-applied because another writer changed them first',
+);
+/** A flush slower than this is logged with where its time went. */
+const SLOW_FLUSH_MS = 2_000;
 
 const RETRY_DELAYS_MS = [50, 200, 1_000, 5_000];
 /** Profiles whose time-based occurrences are rescheduled at once after a flush. */
@@ -164,6 +170,8 @@ export class ProfileWriteBehind {
     this.open = newGeneration();
     this.flushing = generation;
     const started = process.hrtime.bigint();
+    const elapsedMs = () => Number(process.hrtime.bigint() - started) / 1e6;
+    let conflicts = 0;
     try {
       let toWrite = [...generation.entries.keys()];
       for (let attempt = 0; toWrite.length > 0; attempt++) {
@@ -172,6 +180,8 @@ export class ProfileWriteBehind {
             .map((id) => generation.entries.get(id)!)
             .map((e) => ({ next: e.next, previous: e.base }));
           const conflicted = await this.store.saveMany(changes);
+          conflicts += conflicted.size;
+          writeConflicts.inc({}, conflicted.size);
           toWrite = [...conflicted];
           if (toWrite.length) await this.rebase(generation.entries, toWrite);
           toWrite = toWrite.filter((id) => generation.entries.has(id));
@@ -185,6 +195,7 @@ export class ProfileWriteBehind {
           await new Promise((r) => setTimeout(r, wait));
         }
       }
+      const savedMs = elapsedMs();
       const moved = [...generation.entries.values()].filter((e) =>
         TimeEventScheduler.affects(e.base, e.next),
       );
@@ -192,7 +203,19 @@ export class ProfileWriteBehind {
         await Promise.all(
           moved.slice(i, i + SYNC_CONCURRENCY).map((e) => this.scheduler.syncProfile(e.next, e.base)),
         );
-      flushSeconds.observe({}, Number(process.hrtime.bigint() - started) / 1e9);
+      const totalMs = elapsedMs();
+      flushSeconds.observe({}, totalMs / 1000);
+      if (totalMs > SLOW_FLUSH_MS)
+        this.logger.warn(
+          {
+            profiles: generation.entries.size,
+            conflicts,
+            saveMs: Math.round(savedMs),
+            occurrencesMoved: moved.length,
+            occurrencesMs: Math.round(totalMs - savedMs),
+          },
+          'slow profile flush',
+        );
       profilesWritten.inc({}, generation.entries.size);
       let changes = 0;
       for (const e of generation.entries.values()) changes += e.changes.length;

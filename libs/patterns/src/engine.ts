@@ -55,8 +55,6 @@ const DEAD = 2;
 const STRIDE = 4;
 /** Width of an expiry bucket: partial matches are dropped once the watermark passes their bucket. */
 const EXPIRY_BUCKET_MS = 1000;
-/** Expiry buckets remembered by PatternEngine.enqueue (a power of two). */
-const RECENT_BUCKETS = 64;
 /** A trigger state's S_BUCKET when it is in no bucket. */
 const NO_BUCKET = -(2 ** 30);
 /** Shared by runs of triggers without aliases: never written to. */
@@ -235,10 +233,13 @@ const S_TIMER_AT = 6;
 /** and the expiry bucket it is queued in (NO_BUCKET: none; at most its earliest run expiry's). */
 const S_BUCKET = 7;
 const SH = 8;
-/** In `cold`: its last firing time (NaN: never) and its timer entry's sequence number (-1: none). */
+/** In `cold`: its last firing time (NaN: never), its timer entry's sequence number (-1: none), */
 const C_LAST_FIRED = 0;
 const C_TIMER_SEQ = 1;
-const SC = 2;
+/** and its neighbours in its expiry bucket (queue ids, -1: none; see PatternEngine.expiryBuckets). */
+const C_BUCKET_NEXT = 2;
+const C_BUCKET_PREV = 3;
+const SC = 4;
 
 /**
  * The states of one trigger (partial matches, cooldown and condition-failure bookkeeping), one per
@@ -296,9 +297,7 @@ class StateTable {
       this.suppressed.delete(s);
       for (const i of this.whereNodes) this.failures.delete(s * this.nodes + i);
     }
-    // Its timer and expiry bucket entries are stale from now on.
     this.set(s, S_TIMER_AT, -Infinity);
-    this.set(s, S_BUCKET, NO_BUCKET);
     this.set(s, S_FIRST, this.free);
     this.free = s;
   }
@@ -470,31 +469,6 @@ interface Slot {
   active: boolean;
 }
 
-/**
- * The states queued in one expiry bucket, in queueing order: (slot index, state) pairs. An entry is
- * live while its state's S_BUCKET names the bucket; moving a state to an earlier bucket or dropping
- * it leaves a stale entry, skipped when the bucket is swept. Appending to two arrays touches no
- * state (the lists threaded through the states read and wrote two of them per entry).
- */
-class ExpiryBucket {
-  slots = new Int32Array(64);
-  states = new Int32Array(64);
-  n = 0;
-
-  push(slot: number, st: number): void {
-    if (this.n === this.slots.length) {
-      const slots = new Int32Array(this.n * 2);
-      slots.set(this.slots);
-      this.slots = slots;
-      const states = new Int32Array(this.n * 2);
-      states.set(this.states);
-      this.states = states;
-    }
-    this.slots[this.n] = slot;
-    this.states[this.n++] = st;
-  }
-}
-
 interface Buffered {
   event: EngineEvent;
   seq: number;
@@ -640,19 +614,12 @@ export class PatternEngine {
   /**
    * States with partial matches that can expire, by expiry bucket (index = floor(expiry / width)):
    * once the watermark passes a bucket its runs are dropped, so idle customers release their state.
-   * A state is live in at most one bucket (its S_BUCKET: its earliest).
+   * A bucket is a list, in queueing order, threaded through the states (C_BUCKET_NEXT / PREV) by
+   * queue id (state * slots.length + slot index). A state is in at most one bucket (its earliest),
+   * so nothing is allocated per entry and nothing goes stale.
    */
-  private expiryBuckets = new Map<number, ExpiryBucket>();
-  /** Swept buckets, reused (one per second of event time would otherwise be garbage). */
-  private spareBuckets: ExpiryBucket[] = [];
-  /**
-   * The buckets last queued into, direct-mapped by index: a state's expiry is its start plus one of
-   * a few windows, so most states go to a handful of buckets and skip the map lookup (whose keys,
-   * past the small-integer range, are boxed numbers).
-   */
-  private recentKeys = new Float64Array(RECENT_BUCKETS).fill(NaN);
-  private recentBuckets = new Array<ExpiryBucket | undefined>(RECENT_BUCKETS).fill(undefined);
-  /** Bucket indexes, each pushed when its bucket is created. */
+  private expiryBuckets = new Map<number, { head: number; tail: number }>();
+  /** Bucket indexes, each pushed when its bucket is created (emptied buckets leave a key behind). */
   private expiryKeys = new MinHeap<number>((a, b) => a < b);
   /** Reused condition context: conditions must not keep a reference to it. */
   private readonly ctx: {
@@ -788,6 +755,7 @@ export class PatternEngine {
   private dropState(slot: Slot, s: number): void {
     const T = slot.states;
     if (T.int(s, S_RUNS) > 0) this.releaseRuns(slot, s);
+    if (T.get(s, S_BUCKET) !== NO_BUCKET) this.unqueue(slot, s);
     const C = this.customers;
     const row = T.int(s, S_ROW);
     T.release(s);
@@ -917,7 +885,10 @@ export class PatternEngine {
     if (expiry !== Infinity) {
       const k = Math.floor(expiry / EXPIRY_BUCKET_MS);
       const queued = T.get(st, S_BUCKET);
-      if (queued === NO_BUCKET || k < queued) this.enqueue(slot, st, k);
+      if (queued === NO_BUCKET || k < queued) {
+        if (queued !== NO_BUCKET) this.unqueue(slot, st);
+        this.enqueue(slot, st, k);
+      }
     }
     if (at < T.get(st, S_TIMER_AT)) {
       const seq = this.timerSeq++;
@@ -943,47 +914,66 @@ export class PatternEngine {
       this.expiryKeys.pop();
       const bucket = this.expiryBuckets.get(k);
       if (bucket === undefined) continue;
-      // States queued from here on go to a new bucket k (the current one, requeued below).
       this.expiryBuckets.delete(k);
-      const recent = k & (RECENT_BUCKETS - 1);
-      if (this.recentKeys[recent] === k) {
-        this.recentKeys[recent] = NaN;
-        this.recentBuckets[recent] = undefined;
-      }
-      for (let j = 0; j < bucket.n; j++) {
-        const slot = this.slots[bucket.slots[j]];
-        const st = bucket.states[j];
+      const span = this.slots.length;
+      for (let id = bucket.head; id >= 0;) {
+        const slot = this.slotOf(id);
+        const st = Math.floor(id / span);
         const T = slot.states;
-        if (T.get(st, S_BUCKET) !== k) continue;
+        // Read before the state is queued elsewhere; the detached list is not fixed up.
+        const next = T.getCold(st, C_BUCKET_NEXT);
         T.set(st, S_BUCKET, NO_BUCKET);
         this.removeRuns(slot, st, full ? end : w);
         if (T.isEmpty(st)) this.dropState(slot, st);
         else if (full) this.schedule(slot, st);
         else (requeue ??= []).push({ slot, st });
+        id = next;
       }
-      bucket.n = 0;
-      this.spareBuckets.push(bucket);
     }
     // Runs of the current bucket not expired yet: queued again after the loop (it would revisit them).
     if (requeue !== null) for (const { slot, st } of requeue) this.schedule(slot, st);
   }
 
-  /** Queues a state in expiry bucket k (an entry in another bucket goes stale). */
+  private slotOf(id: number): Slot {
+    return this.slots[id % this.slots.length];
+  }
+
+  /** Sets a link field of the state with queue id `id`. */
+  private setLink(id: number, field: number, v: number): void {
+    this.slotOf(id).states.setCold(Math.floor(id / this.slots.length), field, v);
+  }
+
+  /** Appends a state to expiry bucket k. */
   private enqueue(slot: Slot, st: number, k: number): void {
-    slot.states.set(st, S_BUCKET, k);
-    const recent = k & (RECENT_BUCKETS - 1);
-    let bucket = this.recentKeys[recent] === k ? this.recentBuckets[recent] : undefined;
+    const T = slot.states;
+    const id = st * this.slots.length + slot.index;
+    T.set(st, S_BUCKET, k);
+    T.setCold(st, C_BUCKET_NEXT, -1);
+    const bucket = this.expiryBuckets.get(k);
     if (bucket === undefined) {
-      bucket = this.expiryBuckets.get(k);
-      if (bucket === undefined) {
-        bucket = this.spareBuckets.pop() ?? new ExpiryBucket();
-        this.expiryBuckets.set(k, bucket);
-        this.expiryKeys.push(k);
-      }
-      this.recentKeys[recent] = k;
-      this.recentBuckets[recent] = bucket;
+      T.setCold(st, C_BUCKET_PREV, -1);
+      this.expiryBuckets.set(k, { head: id, tail: id });
+      this.expiryKeys.push(k);
+      return;
     }
-    bucket.push(slot.index, st);
+    T.setCold(st, C_BUCKET_PREV, bucket.tail);
+    this.setLink(bucket.tail, C_BUCKET_NEXT, id);
+    bucket.tail = id;
+  }
+
+  /** Takes a state out of its expiry bucket. */
+  private unqueue(slot: Slot, st: number): void {
+    const T = slot.states;
+    const k = T.get(st, S_BUCKET);
+    const bucket = this.expiryBuckets.get(k) as { head: number; tail: number };
+    T.set(st, S_BUCKET, NO_BUCKET);
+    const prev = T.getCold(st, C_BUCKET_PREV);
+    const next = T.getCold(st, C_BUCKET_NEXT);
+    if (prev < 0) bucket.head = next;
+    else this.setLink(prev, C_BUCKET_NEXT, next);
+    if (next < 0) bucket.tail = prev;
+    else this.setLink(next, C_BUCKET_PREV, prev);
+    if (bucket.head < 0) this.expiryBuckets.delete(k);
   }
 
   private complete(
@@ -1582,8 +1572,6 @@ export class PatternEngine {
   private rebuildTimers(): void {
     this.timers.clear();
     this.expiryBuckets.clear();
-    this.recentKeys.fill(NaN);
-    this.recentBuckets.fill(undefined);
     this.expiryKeys.clear();
     for (const slot of this.slots) {
       if (!slot.compiled.hasTimers) continue;

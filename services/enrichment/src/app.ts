@@ -143,9 +143,9 @@ export async function startEnrichment(opts: EnrichmentOptions): Promise<Enrichme
     // Outcomes are not partitioned; replica 0 records them (idempotent, so a takeover is safe).
     spec: consumerSpec(STREAMS.ACTIONS.name, 'enrichment-outcomes', filters.allOutcomes),
     schema: SCHEMAS.ActionOutcome,
-    handler: async (outcome) => void (await communications.recordOutcome(outcome)),
-    // Each outcome waits for the profile write-behind's next flush, so many wait at once.
-    mode: { kind: 'concurrent', max: 128 },
+    // One insert per batch; acks wait for the write-behind's flush while later batches go on.
+    batchHandler: (items) => communications.recordOutcomes(items.map((i) => i.message)),
+    mode: { kind: 'ordered-batch', max: 128, maxWaitMs: 2 },
     logger: opts.logger as MessagingLogger,
     publisher,
   });

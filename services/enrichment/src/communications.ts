@@ -1,9 +1,10 @@
 import { inject, injectable } from '@kairos/service-kit';
-import type { Collection, Db, Filter } from 'mongodb';
+import { MongoBulkWriteError, type Collection, type Db, type Filter } from 'mongodb';
+import type { BatchCommit } from '@kairos/messaging';
 import { actions, OUTCOME_TOKEN } from '@kairos/contracts';
 import { TOKENS, type Clock } from '@kairos/service-kit';
 import { addRecentCommunication, cloneProfile, FieldError, type CommunicationDoc } from './profile-model';
-import { ProfileWriteBehind } from './profile-writer';
+import { ProfileWriteBehind, type ProfileChange } from './profile-writer';
 import type { EnrichmentSettings } from './settings';
 import { ENRICHMENT_TOKENS } from './tokens';
 
@@ -36,6 +37,28 @@ export const STATUSES = new Set([
   'clicked',
 ]);
 const DEFAULT_HISTORY_LIMIT = 50;
+
+/** An outcome as a history entry; undefined for one without customer, action or a known status. */
+function outcomeEntry(
+  outcome: actions.ActionOutcome,
+  now: Date,
+): { comm: CommunicationDoc; extra: Partial<CommunicationRecord> } | undefined {
+  const status = OUTCOME_TOKEN[outcome.status];
+  if (!outcome.customerId || !outcome.actionId || !STATUSES.has(status)) return undefined;
+  return {
+    comm: {
+      action_id: outcome.actionId,
+      workflow: outcome.workflow,
+      trigger: outcome.trigger,
+      channel: outcome.channel,
+      status,
+      at: outcome.at ?? now,
+      template: outcome.metadata?.template ?? '',
+      transactional: outcome.transactional,
+    },
+    extra: { reason: outcome.reason, cost: outcome.cost, run_id: outcome.runId },
+  };
+}
 const MAX_HISTORY_LIMIT = 1_000;
 
 /** Communication history: every status in `communications`, the latest N embedded in the profile. */
@@ -65,6 +88,48 @@ export class CommunicationLog {
     comm: CommunicationDoc,
     extra: Partial<CommunicationRecord> = {},
   ): Promise<boolean> {
+    const record = this.toRecord(customerId, comm, extra);
+    let inserted = true;
+    try {
+      await this.records.insertOne(record);
+    } catch (err) {
+      if ((err as { code?: number }).code !== 11000) throw err;
+      inserted = false;
+    }
+    await this.writer.apply(customerId, this.historyChange(comm));
+    return inserted;
+  }
+
+  /**
+   * Records a batch of ActionOutcomes: one insert for all their records (one SQLite transaction on
+   * FerretDB, where 128 concurrent single inserts had queued the profile writes behind them), then
+   * their history entries through the write-behind. Acks wait for `committed`.
+   */
+  async recordOutcomes(outcomes: actions.ActionOutcome[]): Promise<BatchCommit | undefined> {
+    const now = new Date(this.clock.now());
+    const valid = outcomes.flatMap((o) => {
+      const entry = outcomeEntry(o, now);
+      return entry ? [{ customerId: o.customerId, ...entry }] : [];
+    });
+    if (valid.length === 0) return undefined;
+    const records = valid.map((v) => this.toRecord(v.customerId, v.comm, v.extra));
+    try {
+      await this.records.insertMany(records, { ordered: false });
+    } catch (err) {
+      // Records already there (a redelivery, or the same status twice in the batch) are fine.
+      if (!(err instanceof MongoBulkWriteError)) throw err;
+      const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+      if (errors.length === 0 || errors.some((e) => e.code !== 11000)) throw err;
+    }
+    for (const v of valid) await this.writer.stage(v.customerId, this.historyChange(v.comm));
+    return { committed: this.writer.committed() };
+  }
+
+  private toRecord(
+    customerId: string,
+    comm: CommunicationDoc,
+    extra: Partial<CommunicationRecord>,
+  ): CommunicationRecord {
     if (!customerId) throw new FieldError('customer_id', 'must not be empty');
     if (!comm.action_id) throw new FieldError('communication.action_id', 'must not be empty');
     if (!STATUSES.has(comm.status)) {
@@ -73,19 +138,12 @@ export class CommunicationLog {
         `expected one of ${[...STATUSES].join(', ')}, got '${comm.status}'`,
       );
     }
-    let inserted = true;
-    try {
-      await this.records.insertOne({
-        ...extra,
-        ...comm,
-        _id: `${comm.action_id}:${comm.status}`,
-        customer_id: customerId,
-      });
-    } catch (err) {
-      if ((err as { code?: number }).code !== 11000) throw err;
-      inserted = false;
-    }
-    await this.writer.apply(customerId, (current, now) => {
+    return { ...extra, ...comm, _id: `${comm.action_id}:${comm.status}`, customer_id: customerId };
+  }
+
+  /** The communication added to the profile's embedded list (a no-op when nothing changes). */
+  private historyChange(comm: CommunicationDoc): ProfileChange {
+    return (current, now) => {
       // History of an unknown customer stays in `communications`; no profile is invented for it.
       if (!current) return undefined;
       const added = addRecentCommunication(
@@ -102,28 +160,7 @@ export class CommunicationLog {
       next.updated_at = now;
       next.version = current.version + 1;
       return next;
-    });
-    return inserted;
-  }
-
-  /** Records an ActionOutcome from delivery or orchestration. */
-  async recordOutcome(outcome: actions.ActionOutcome): Promise<boolean> {
-    const status = OUTCOME_TOKEN[outcome.status];
-    if (!outcome.customerId || !outcome.actionId || !STATUSES.has(status)) return false;
-    return this.record(
-      outcome.customerId,
-      {
-        action_id: outcome.actionId,
-        workflow: outcome.workflow,
-        trigger: outcome.trigger,
-        channel: outcome.channel,
-        status,
-        at: outcome.at ?? new Date(this.clock.now()),
-        template: outcome.metadata?.template ?? '',
-        transactional: outcome.transactional,
-      },
-      { reason: outcome.reason, cost: outcome.cost, run_id: outcome.runId },
-    );
+    };
   }
 
   async history(customerId: string, q: HistoryQuery): Promise<CommunicationDoc[]> {

@@ -113,12 +113,16 @@ export class ProfileWriteBehind {
    * it does not conflict with the customer's unwritten events; resolves once written.
    */
   async apply(customerId: string, change: ProfileChange): Promise<void> {
+    await this.stage(customerId, change);
+    await this.committed();
+  }
+
+  /** As `apply`, but resolves once the change is recorded; `committed()` tells when it is written. */
+  async stage(customerId: string, change: ProfileChange): Promise<void> {
     const fetched = await this.current(customerId);
     const before = this.unwrittenProfile(customerId) ?? fetched;
     const next = change(before, new Date(this.clock.now()));
-    if (!next) return;
-    this.record(before, next, [change]);
-    await this.committed();
+    if (next) this.record(before, next, [change]);
   }
 
   /** Resolves once every change recorded so far is written. */

@@ -37,6 +37,7 @@ export const STATUSES = new Set([
   'clicked',
 ]);
 const DEFAULT_HISTORY_LIMIT = 50;
+const MAX_HISTORY_LIMIT = 1_000;
 
 /** An outcome as a history entry; undefined for one without customer, action or a known status. */
 function outcomeEntry(
@@ -59,7 +60,6 @@ function outcomeEntry(
     extra: { reason: outcome.reason, cost: outcome.cost, run_id: outcome.runId },
   };
 }
-const MAX_HISTORY_LIMIT = 1_000;
 
 /** Communication history: every status in `communications`, the latest N embedded in the profile. */
 @injectable()

@@ -96,12 +96,11 @@ export function newProfile(customerId: string, now: Date): ProfileDoc {
   };
 }
 
-/** A deep copy, so a failed write never leaves a half-applied change in the cache. */
 /**
- * A copy safe to change with this module's functions, without structuredClone (about 4% of
- * enrichment's CPU in the mesh): the parts they change in place (consent, preferences, contacts,
- * counters and their entries) are copied; traits, dates and communications are only ever replaced
- * whole, so copy and original share them.
+ * A copy safe to change with this module's functions, so a failed write never leaves a half-applied
+ * change in the cache. Not structuredClone (about 4% of enrichment's CPU in the mesh): the parts they
+ * change in place (consent, preferences, contacts, counters and their entries) are copied; traits,
+ * dates and communications are only ever replaced whole, so copy and original share them.
  */
 export function cloneProfile(p: ProfileDoc): ProfileDoc {
   return {

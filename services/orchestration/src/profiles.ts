@@ -74,6 +74,7 @@ export class GrpcProfileGateway implements ProfileGateway {
     const out: CustomerLookup = { fallbacks: [] };
     try {
       const res = await this.call(this.client.get, profiles.GetRequest.fromPartial({ customerId }));
+      if (!res.profile) throw new Error('not found');
       out.profile = res.profile;
     } catch (err) {
       out.fallbacks.push(`profile: ${(err as Error).message}`);

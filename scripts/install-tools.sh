@@ -57,41 +57,32 @@ go_install() { # name package@version
 # Bump FERRETDB_BUILD when the patch changes so existing binaries are rebuilt.
 FERRETDB_BUILD="$FERRETDB_VERSION+kairos.5 (sqlite _id index, _id pushdown in compound filters, update releases connections, writers queue, no global lock per write)"
 
+patched_or_exit() { # file grep-pattern what: stops the build when a patch did not apply
+  grep -q -- "$2" "$1" || { log "ferretdb: could not apply the $3 patch to $1 (source changed?)"; exit 1; }
+}
+
 patch_ferretdb_source() { # dir
   local file="$1/internal/backends/sqlite/metadata/metadata.go"
   sed -i "s|IDColumn = DefaultColumn + \"->'\\\$._id'\"|IDColumn = DefaultColumn + \"->'_id'\"|" "$file"
-  if ! grep -q "IDColumn = DefaultColumn + \"->'_id'\"" "$file"; then
-    log "ferretdb: could not apply the _id index patch to $file (source changed?)"
-    exit 1
-  fi
+  patched_or_exit "$file" "IDColumn = DefaultColumn + \"->'_id'\"" "_id index"
   local query="$1/internal/backends/sqlite/collection.go"
   sed -i 's|^\tif params.Filter.Len() == 1 {$|\tif params.Filter.Len() >= 1 {|' "$query"
-  if ! grep -q '^	if params.Filter.Len() >= 1 {$' "$query"; then
-    log "ferretdb: could not apply the _id pushdown patch to $query (source changed?)"
-    exit 1
-  fi
+  patched_or_exit "$query" '^	if params.Filter.Len() >= 1 {$' "_id pushdown"
   local update="$1/internal/handler/msg_update.go"
   sed -i 's|^\t\tresult, err := common.UpdateDocument(ctx, c, "update", iter, \&u)$|&\n\t\tcloser.Close() // kairos: release the connection now, not at the end of the command|' "$update"
-  if ! grep -q 'closer.Close() // kairos' "$update"; then
-    log "ferretdb: could not apply the update connection patch to $update (source changed?)"
-    exit 1
-  fi
+  patched_or_exit "$update" 'closer.Close() // kairos' "update connection"
   local fsql="$1/internal/util/fsql/db.go"
   sed -i -e 's|^\t"log/slog"$|&\n\t"sync"|' \
     -e 's|^\tBatchSize int$|&\n\twriteMu   sync.Mutex // kairos: one writer at a time, queued here instead of in the busy handler|' \
-    -e 's|^func (db \*DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {$|&\n\tdb.writeMu.Lock()\n\tdefer db.writeMu.Unlock()|' \
-    -e 's|^func (db \*DB) InTransaction(ctx context.Context, f func(\*Tx) error) (err error) {$|&\n\tdb.writeMu.Lock()\n\tdefer db.writeMu.Unlock()|' \
+    -e 's|^func (db \*DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {$|&\n\tdb.writeMu.Lock() // kairos: exec\n\tdefer db.writeMu.Unlock()|' \
+    -e 's|^func (db \*DB) InTransaction(ctx context.Context, f func(\*Tx) error) (err error) {$|&\n\tdb.writeMu.Lock() // kairos: transaction\n\tdefer db.writeMu.Unlock()|' \
     "$fsql"
-  if [ "$(grep -c 'db.writeMu.Lock()' "$fsql")" != 2 ] || ! grep -q 'writeMu   sync.Mutex' "$fsql"; then
-    log "ferretdb: could not apply the writer queue patch to $fsql (source changed?)"
-    exit 1
-  fi
+  patched_or_exit "$fsql" 'writeMu   sync.Mutex' "writer queue"
+  patched_or_exit "$fsql" 'db.writeMu.Lock() // kairos: exec' "writer queue (exec)"
+  patched_or_exit "$fsql" 'db.writeMu.Lock() // kairos: transaction' "writer queue (transaction)"
   local registry="$1/internal/backends/sqlite/metadata/registry.go"
   sed -i 's|^func (r \*Registry) CollectionCreate(ctx context.Context, params \*CollectionCreateParams) (bool, error) {$|&\n\tr.rw.RLock() // kairos: an existing collection needs no exclusive lock\n\texists := r.colls[params.DBName][params.Name] != nil\n\tr.rw.RUnlock()\n\tif exists {\n\t\treturn false, nil\n\t}|' "$registry"
-  if ! grep -q 'kairos: an existing collection needs no exclusive lock' "$registry"; then
-    log "ferretdb: could not apply the collection lock patch to $registry (source changed?)"
-    exit 1
-  fi
+  patched_or_exit "$registry" 'kairos: an existing collection needs no exclusive lock' "collection lock"
 }
 
 install_ferretdb() {

@@ -23,6 +23,9 @@ function installExitHook(): void {
   process.on('exit', killAllSync);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
+      // A program that handles the signal itself (the local runner drains its services before
+      // stopping NATS and the database) stops its children; the exit hook still kills leftovers.
+      if (process.listenerCount(signal) > 0) return;
       killAllSync();
       // Re-raise with the default disposition so the process still terminates as it would have.
       process.kill(process.pid, signal);
@@ -61,6 +64,9 @@ export class ManagedProcess {
       env: options.env ?? process.env,
       cwd: options.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: a terminal's Ctrl-C goes to this program, which decides the order of
+      // stopping (services drain before NATS and the database go); the exit hook kills leftovers.
+      detached: true,
     });
     live.add(this.child);
     const echo = testLogsEnabled();

@@ -51,7 +51,14 @@ function prefixLines(name: string, color: number, stream: NodeJS.ReadableStream)
 }
 
 function spawnNode(name: string, color: number, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: a terminal's Ctrl-C reaches the runner only, which then stops the
+  // services with one SIGTERM each (a second signal makes a service exit without draining).
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   spawned.push(child);
   prefixLines(name, color, child.stdout!);
   prefixLines(name, color, child.stderr!);
@@ -102,20 +109,20 @@ async function run(options: RunnerOptions): Promise<void> {
   });
 
   let stopping = false;
+  const sim: { child?: ChildProcess } = {}; // set once the simulator runs
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     console.log('\nstopping (services drain first)...');
-    await Promise.all(
-      spawned.map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null) return resolve();
-            child.once('exit', () => resolve());
-            child.kill('SIGTERM');
-          }),
-      ),
-    );
+    const terminate = (child: ChildProcess) =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      });
+    // The simulator first, so its events in flight still find ingest up.
+    if (sim.child) await terminate(sim.child);
+    await Promise.all(spawned.map(terminate));
     await mail.stop();
     await nats.dispose();
     await mongo.stop();
@@ -137,7 +144,7 @@ async function run(options: RunnerOptions): Promise<void> {
   });
   const applied = await applySampleDefinitions(nats.url, join(ROOT, 'examples'));
   console.log(`\nApplied sample definitions: ${applied.join(', ')}`);
-  startSimulator(options, nats.url);
+  sim.child = startSimulator(options, nats.url);
 
   console.log('\nWhere to look:');
   for (const name of services) {
@@ -159,15 +166,15 @@ async function run(options: RunnerOptions): Promise<void> {
 }
 
 /** Drives the mesh with the population simulator (tools/loadgen) when it is built. */
-function startSimulator(options: RunnerOptions, natsUrl: string): void {
+function startSimulator(options: RunnerOptions, natsUrl: string): ChildProcess | undefined {
   const script = join(ROOT, 'tools', 'loadgen', 'dist', 'src', 'main.js');
   if (!options.simulate || options.rate === 0) return;
   if (!existsSync(script)) {
     console.log('  simulator not built (tools/loadgen): no simulated traffic');
-    return;
+    return undefined;
   }
   const duration = String(options.durationSeconds || 7 * 86_400);
-  spawnNode(
+  return spawnNode(
     'simulator',
     COLORS[COLORS.length - 1],
     // prettier-ignore

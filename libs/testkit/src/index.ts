@@ -2,7 +2,7 @@ export * from './wait';
 export { freePort } from './ports';
 export { findBinary, kairosBinDir } from './binaries';
 export { containerRuntimeAvailable, detectContainerRuntime } from './container-runtime';
-export { ManagedProcess } from './process';
+export { childrenInOwnProcessGroup, ManagedProcess } from './process';
 export type { ExitInfo, ManagedProcessOptions } from './process';
 export * from './nats';
 export * from './mongo';

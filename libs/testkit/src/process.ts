@@ -4,6 +4,16 @@ import { testLogsEnabled } from './log';
 
 const live = new Set<ChildProcess>();
 let exitHookInstalled = false;
+let ownProcessGroups = false;
+
+/**
+ * Children started from now on get their own process group, so a terminal's Ctrl-C reaches this
+ * program only and it decides the order of stopping (the local runner drains services before NATS
+ * and the database go). Tests leave it off: a CI job killing their process group kills the servers.
+ */
+export function childrenInOwnProcessGroup(): void {
+  ownProcessGroups = true;
+}
 
 function killAllSync(): void {
   for (const child of live) {
@@ -64,9 +74,7 @@ export class ManagedProcess {
       env: options.env ?? process.env,
       cwd: options.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
-      // Its own process group: a terminal's Ctrl-C goes to this program, which decides the order of
-      // stopping (services drain before NATS and the database go); the exit hook kills leftovers.
-      detached: true,
+      detached: ownProcessGroups,
     });
     live.add(this.child);
     const echo = testLogsEnabled();

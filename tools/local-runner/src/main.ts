@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { health } from '@kairos/contracts';
 import { TELEMETRY_PRELOAD } from '@kairos/telemetry';
-import { startMongo, startNats, waitFor } from '@kairos/testkit';
+import { childrenInOwnProcessGroup, startMongo, startNats, waitFor } from '@kairos/testkit';
 import { applySampleDefinitions } from './definitions';
 import { startMailPeer } from './mail-peer';
 import { parseOptions, SERVICE_ORDER, type RunnerOptions } from './options';
@@ -77,6 +77,7 @@ function serving(port: number): Promise<boolean> {
 
 async function run(options: RunnerOptions): Promise<void> {
   console.log('Kairos local mesh: starting NATS JetStream and the MongoDB-wire database...');
+  childrenInOwnProcessGroup(); // Ctrl-C reaches the runner only; `stop` drains services first
   const nats = await startNats({ port: Number(process.env.KAIROS_NATS_PORT ?? 4222) });
   const mongo = await startMongo({ port: Number(process.env.KAIROS_MONGO_PORT ?? 27017) });
   const mail = await startMailPeer(Number(process.env.KAIROS_MAIL_WEB_PORT ?? 8025));

@@ -80,7 +80,10 @@ async function startBinary(
           '--telemetry=disable',
           '--log-level=warn',
         ];
-  const proc = new ManagedProcess({ name, command: binary, args });
+  // Go's collector at its default (GOGC=100) ran often enough on FerretDB's small heap to add about
+  // 1 ms to the ProfileService Get p99 (5.5-7.4 ms against 4.5-5.5 ms with 400, back to back).
+  const env = name === 'ferretdb' ? { ...process.env, GOGC: process.env.GOGC ?? '400' } : undefined;
+  const proc = new ManagedProcess({ name, command: binary, args, env });
   const url = `mongodb://${host}:${port}/`;
   const stop = async (): Promise<void> => {
     await proc.stop('SIGTERM');

@@ -49,6 +49,22 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, clock ticks of 10 ms
 }
 
+/** CPU seconds of each process now, to pass to `cpuCoresSince` later. */
+function cpuSnapshot(processes: Array<{ name: string; pid: number }>): Map<string, number> {
+  return new Map(processes.map((r) => [r.name, cpuSeconds(r.pid)]));
+}
+
+/** `name cores, ...`: CPU used since `before`, in cores over `elapsedS` seconds. */
+function cpuCoresSince(
+  processes: Array<{ name: string; pid: number }>,
+  before: Map<string, number>,
+  elapsedS: number,
+): string {
+  return processes
+    .map((r) => `${r.name} ${((cpuSeconds(r.pid) - before.get(r.name)!) / elapsedS).toFixed(2)}`)
+    .join(', ');
+}
+
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : 0;
@@ -193,7 +209,7 @@ export async function runMeshBenchmark(opts: {
     const customerPrefix = `mesh${Date.now()}-`;
     const base = createPopulation({ seed: 7, customers: CUSTOMERS, customerPrefix });
     const warmStarted = Date.now();
-    const warmCpuBefore = new Map(measured.map((r) => [r.name, cpuSeconds(r.pid)]));
+    const warmCpuBefore = cpuSnapshot(measured);
     await Promise.all(base.customers.map((c) => client.track({ type: 'session.started', customerId: c.id })));
     const warmAccepted = (Date.now() - warmStarted) / 1000;
     await waitFor(async () => (await backlog(nc)) === 0, {
@@ -210,11 +226,7 @@ export async function runMeshBenchmark(opts: {
       '',
       '',
       '',
-      measured
-        .map(
-          (r) => `${r.name} ${((cpuSeconds(r.pid) - warmCpuBefore.get(r.name)!) / warmElapsed).toFixed(2)}`,
-        )
-        .join(', '),
+      cpuCoresSince(measured, warmCpuBefore, warmElapsed),
     ]);
     for (const [i, rate] of loads.entries()) {
       const population = createPopulation({
@@ -223,7 +235,7 @@ export async function runMeshBenchmark(opts: {
         runId: `mesh${i}-${Date.now()}`,
         customerPrefix,
       });
-      const cpuBefore = new Map(measured.map((r) => [r.name, cpuSeconds(r.pid)]));
+      const cpuBefore = cpuSnapshot(measured);
       latencies.length = 0;
       measuring = true;
       const started = Date.now();
@@ -248,9 +260,6 @@ export async function runMeshBenchmark(opts: {
       const sustained = result.accepted / elapsed;
       if (drained) best = Math.max(best, sustained);
       const sorted = [...latencies].sort((a, b) => a - b);
-      const cpu = measured.map(
-        (r) => `${r.name} ${((cpuSeconds(r.pid) - cpuBefore.get(r.name)!) / elapsed).toFixed(2)}`,
-      );
       rows.push([
         rate,
         Math.round(result.achievedRate),
@@ -259,7 +268,7 @@ export async function runMeshBenchmark(opts: {
         percentile(sorted, 50),
         percentile(sorted, 95),
         percentile(sorted, 99),
-        cpu.join(', '),
+        cpuCoresSince(measured, cpuBefore, elapsed),
       ]);
       // Latency keys: at 2,000/s offered, or at the highest load the mesh sustained below it.
       if (drained && rate <= 2_000 && sorted.length) {

@@ -266,23 +266,28 @@ describe('orchestration service on NATS JetStream and FerretDB', function () {
       ]);
     });
 
+    /** A send of the `capped` workflow an hour ago (inside its cap window). */
+    const cappedSendAnHourAgo = (actionId: string, status: string) =>
+      profiles.Communication.fromPartial({
+        actionId,
+        workflow: 'capped',
+        channel: 'email',
+        status,
+        at: new Date(Date.now() - 3_600_000),
+      });
+    const fireCapped = async (c: string, sku: string) => {
+      await publishFired(
+        publisher,
+        fired({ trigger: 't-capped', customerId: c, alias: 'add', properties: { sku, price: 5 } }),
+      );
+      return waitFor(() => collector.outcomesFor(c)[0]);
+    };
+
     it('suppresses a send over the workflow frequency cap counted from ProfileService history', async () => {
       // The profile's embedded list was trimmed inside the window, so only History knows the send.
       const c = customer('capped', { communicationsTrimmedAt: new Date(Date.now() - 60_000) });
-      profileService.histories.set(c, [
-        profiles.Communication.fromPartial({
-          actionId: 'old-1',
-          workflow: 'capped',
-          channel: 'email',
-          status: 'delivered',
-          at: new Date(Date.now() - 3_600_000),
-        }),
-      ]);
-      await publishFired(
-        publisher,
-        fired({ trigger: 't-capped', customerId: c, alias: 'add', properties: { sku: 'C', price: 5 } }),
-      );
-      const o = await waitFor(() => collector.outcomesFor(c)[0]);
+      profileService.histories.set(c, [cappedSendAnHourAgo('old-1', 'delivered')]);
+      const o = await fireCapped(c, 'C');
       assert.equal(o.status, OutcomeStatus.OUTCOME_STATUS_SUPPRESSED);
       assert.equal(o.reason, 'frequency_cap');
       assert.equal(o.metadata.cap_scope, 'workflow');
@@ -292,21 +297,9 @@ describe('orchestration service on NATS JetStream and FerretDB', function () {
 
     it("counts the cap from the profile's embedded sends when they cover the window, without a History query", async () => {
       const c = customer('capped-embedded', {
-        recentCommunications: [
-          profiles.Communication.fromPartial({
-            actionId: 'old-embedded',
-            workflow: 'capped',
-            channel: 'email',
-            status: 'sent',
-            at: new Date(Date.now() - 3_600_000),
-          }),
-        ],
+        recentCommunications: [cappedSendAnHourAgo('old-embedded', 'sent')],
       });
-      await publishFired(
-        publisher,
-        fired({ trigger: 't-capped', customerId: c, alias: 'add', properties: { sku: 'E', price: 5 } }),
-      );
-      const o = await waitFor(() => collector.outcomesFor(c)[0]);
+      const o = await fireCapped(c, 'E');
       assert.equal(o.reason, 'frequency_cap');
       assert.equal(profileService.historyCalls.get(c), undefined);
     });

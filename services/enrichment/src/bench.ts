@@ -1,16 +1,14 @@
 import * as grpc from '@grpc/grpc-js';
 import { MongoClient } from 'mongodb';
 import { profiles } from '@kairos/contracts';
-import type { NatsConnection, Publisher } from '@kairos/messaging';
-import { createLogger, GrpcServer, systemClock } from '@kairos/service-kit';
 import { percentile } from '@kairos/telemetry';
-import { enrichmentContainer } from './app';
 import { newProfile, type ProfileDoc } from './profile-model';
-import { ProfileServiceImpl, PROFILE_SERVICE_NAME } from './profile-service';
-import { DEFAULT_SETTINGS } from './settings';
 
 export interface ProfileBenchmarkOptions {
+  /** host:port of the enrichment service's gRPC server. */
+  address: string;
   mongoUrl: string;
+  /** The database the service reads (seeded by seedProfileBenchmark). */
   dbName: string;
   profiles?: number;
   lookups?: number;
@@ -19,6 +17,7 @@ export interface ProfileBenchmarkOptions {
 export interface ProfileBenchmarkResult {
   profile_get_p50_ms: number;
   profile_get_p99_ms: number;
+  raw_find_p99_ms: number;
   table: string;
 }
 
@@ -46,77 +45,92 @@ function benchProfile(i: number, now: Date): ProfileDoc {
   return p;
 }
 
+/** Latency figures of `calls` sequential calls to `call` with random customers (after 1,000 warm-up calls). */
+async function measure(
+  total: number,
+  lookups: number,
+  call: (customerId: string) => Promise<unknown>,
+): Promise<{ p50: number; p95: number; p99: number; max: number; perS: number }> {
+  const id = () => `bench-${Math.floor(Math.random() * total)}`;
+  for (let i = 0; i < Math.min(1_000, lookups); i++) await call(id());
+  const latencies: number[] = [];
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < lookups; i++) {
+    const t0 = process.hrtime.bigint();
+    await call(id());
+    latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+  latencies.sort((a, b) => a - b);
+  const round = (n: number) => Math.round(n * 1000) / 1000;
+  return {
+    p50: round(percentile(latencies, 50)),
+    p95: round(percentile(latencies, 95)),
+    p99: round(percentile(latencies, 99)),
+    max: round(latencies[latencies.length - 1]),
+    perS: Math.round(lookups / elapsed),
+  };
+}
+
+/** Inserts `profiles` bench profiles into `dbName` (kept when already there); returns the seconds taken. */
+export async function seedProfileBenchmark(opts: {
+  mongoUrl: string;
+  dbName: string;
+  profiles?: number;
+}): Promise<number> {
+  const total = opts.profiles ?? 100_000;
+  const mongo = new MongoClient(opts.mongoUrl);
+  await mongo.connect();
+  try {
+    const profiles = mongo.db(opts.dbName).collection<ProfileDoc>('profiles');
+    const started = Date.now();
+    const now = new Date();
+    // Re-use a seeded database (count() scans on FerretDB, so probe the last id instead).
+    const seeded = await profiles.findOne({ _id: `bench-${total - 1}` });
+    for (let i = seeded ? total : 0; i < total; i += 1_000) {
+      const batch: ProfileDoc[] = [];
+      for (let k = i; k < Math.min(total, i + 1_000); k++) batch.push(benchProfile(k, now));
+      await profiles.insertMany(batch, { ordered: false });
+    }
+    return (Date.now() - started) / 1000;
+  } finally {
+    await mongo.close();
+  }
+}
+
 /**
- * Seeds `profiles` profiles (bulk insert), serves ProfileService on a free port in-process and
- * measures Get latency over a real gRPC socket (sequential calls on one channel, random customers).
+ * Measures ProfileService.Get of a running enrichment service at `address` (its own process, as
+ * deployed) over a real gRPC socket: sequential calls on one channel, random customers of the
+ * seeded database. Beside it, the same lookups as raw `findOne` calls from this process, so the
+ * service's own share of the latency shows.
  */
 export async function runProfileBenchmark(opts: ProfileBenchmarkOptions): Promise<ProfileBenchmarkResult> {
   const total = opts.profiles ?? 100_000;
   const lookups = opts.lookups ?? 20_000;
-  const logger = createLogger('enrichment-bench', 'warn');
   const mongo = new MongoClient(opts.mongoUrl);
   await mongo.connect();
-  const db = mongo.db(opts.dbName);
-  const server = new GrpcServer(logger);
-  let client: profiles.ProfileServiceClient | undefined;
+  const client = new profiles.ProfileServiceClient(opts.address, grpc.credentials.createInsecure());
   try {
-    const seedStarted = Date.now();
-    const now = new Date();
-    // Re-use a seeded database (count() scans on FerretDB, so probe the last id instead).
-    const seeded = await db.collection<ProfileDoc>('profiles').findOne({ _id: `bench-${total - 1}` });
-    for (let i = seeded ? total : 0; i < total; i += 1_000) {
-      const batch: ProfileDoc[] = [];
-      for (let k = i; k < Math.min(total, i + 1_000); k++) batch.push(benchProfile(k, now));
-      await db.collection<ProfileDoc>('profiles').insertMany(batch, { ordered: false });
-    }
-    const seedSeconds = (Date.now() - seedStarted) / 1000;
-
-    // Get never publishes; the scheduler only needs a publisher to exist. No cache: Get reads MongoDB.
-    const container = enrichmentContainer({
-      logger,
-      nc: {} as NatsConnection,
-      publisher: {} as Publisher,
-      clock: systemClock,
-      db,
-      settings: DEFAULT_SETTINGS,
-      partitions: 16,
-      owned: [],
-      cacheSize: 0,
-    });
-    const service = container.resolve(ProfileServiceImpl);
-    server.addService(profiles.ProfileServiceService, service.handlers(), PROFILE_SERVICE_NAME);
-    const port = await server.start(0, '127.0.0.1');
-    client = new profiles.ProfileServiceClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-    const c = client;
-    const get = (id: string) =>
-      new Promise<void>((resolve, reject) =>
-        c.get({ customerId: id }, (err) => (err ? reject(err) : resolve())),
-      );
-
-    for (let i = 0; i < Math.min(1_000, lookups); i++)
-      await get(`bench-${Math.floor(Math.random() * total)}`);
-    const latencies: number[] = [];
-    const started = process.hrtime.bigint();
-    for (let i = 0; i < lookups; i++) {
-      const t0 = process.hrtime.bigint();
-      await get(`bench-${Math.floor(Math.random() * total)}`);
-      latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    }
-    const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
-    latencies.sort((a, b) => a - b);
-    const p50 = percentile(latencies, 50);
-    const p95 = percentile(latencies, 95);
-    const p99 = percentile(latencies, 99);
-    const round = (n: number) => Math.round(n * 1000) / 1000;
+    const collection = mongo.db(opts.dbName).collection<ProfileDoc>('profiles');
+    const raw = await measure(total, lookups, (id) => collection.findOne({ _id: id }));
+    const get = await measure(
+      total,
+      lookups,
+      (id) =>
+        new Promise<void>((resolve, reject) =>
+          client.get({ customerId: id }, (err) => (err ? reject(err) : resolve())),
+        ),
+    );
+    const row = (name: string, m: typeof get) =>
+      `${name.padEnd(30)} p50 ${m.p50} ms  p95 ${m.p95} ms  p99 ${m.p99} ms  max ${m.max} ms  (${m.perS} calls/s)`;
     const table = [
-      '\nProfileService.Get over gRPC (sequential, random customers)',
-      `profiles ${total}  lookups ${lookups}  seed ${seedSeconds.toFixed(1)} s  throughput ${Math.round(lookups / elapsed)} calls/s`,
-      `p50 ${round(p50)} ms  p95 ${round(p95)} ms  p99 ${round(p99)} ms  max ${round(latencies[latencies.length - 1])} ms`,
+      `\nsequential lookups of random customers: ${total} profiles, ${lookups} calls each`,
+      row('ProfileService.Get over gRPC', get),
+      row('raw findOne (same database)', raw),
     ].join('\n');
-    return { profile_get_p50_ms: round(p50), profile_get_p99_ms: round(p99), table };
+    return { profile_get_p50_ms: get.p50, profile_get_p99_ms: get.p99, raw_find_p99_ms: raw.p99, table };
   } finally {
-    client?.close();
-    await server.shutdown(1_000);
+    client.close();
     await mongo.close();
   }
 }

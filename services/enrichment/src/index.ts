@@ -9,4 +9,4 @@ export * from './enricher';
 export * from './profile-service';
 export * from './app';
 export * from './config';
-export { runProfileBenchmark } from './bench';
+export { runProfileBenchmark, seedProfileBenchmark } from './bench';

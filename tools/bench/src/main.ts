@@ -7,11 +7,12 @@ import { TELEMETRY_PRELOAD } from '@kairos/telemetry';
 import { freePort, startMongo, startServiceProcess } from '@kairos/testkit';
 import { BenchInfra } from './infra';
 import { runEngineBenchmark } from '@kairos/patterns';
-import { runProfileBenchmark } from '@kairos/enrichment';
+import { runProfileBenchmark, seedProfileBenchmark } from '@kairos/enrichment';
 import { runIngestBenchmark } from '@kairos/ingest';
 import { runActionsBenchmark } from '@kairos/orchestration';
 import { runCeilingBenchmark } from './ceiling';
 import { runMeshBenchmark } from './mesh';
+import { cpuProfileArgs } from './cpu-profile';
 
 const ROOT = join(__dirname, '..', '..', '..', '..');
 type Figures = Record<string, number>;
@@ -27,6 +28,26 @@ async function ceiling(infra: BenchInfra, figures: Figures): Promise<void> {
   figures.jetstream_ceiling_msgs_per_s = r.jetstream_ceiling_msgs_per_s;
   figures.jetstream_publish_msgs_per_s = r.jetstream_publish_msgs_per_s;
   console.log(r.table);
+}
+
+/**
+ * Starts a service as its own process, as deployed (the benchmark process is its client), with a
+ * free gRPC port and the given environment.
+ */
+async function startService(
+  name: string,
+  env: Record<string, string>,
+): Promise<{ address: string; stop(): Promise<unknown> }> {
+  const grpcPort = await freePort();
+  const service = await startServiceProcess({
+    name,
+    script: join(ROOT, 'services', name, 'dist', 'src', 'main.js'),
+    requireTelemetry: TELEMETRY_PRELOAD,
+    nodeArgs: cpuProfileArgs(name),
+    env: { ...env, KAIROS_GRPC_PORT: String(grpcPort), KAIROS_HTTP_PORT: '0', LOG_LEVEL: 'warn' },
+    readiness: { grpcPort },
+  });
+  return { address: `127.0.0.1:${grpcPort}`, stop: () => service.stop() };
 }
 
 const SUITES: Record<string, Suite> = {
@@ -45,22 +66,9 @@ const SUITES: Record<string, Suite> = {
     async run(infra, figures) {
       await ceiling(infra, figures);
       const nats = await infra.natsServer();
-      // Ingest runs as its own process, as deployed; the benchmark process is the client.
-      const grpcPort = await freePort();
-      const service = await startServiceProcess({
-        name: 'ingest',
-        script: join(ROOT, 'services', 'ingest', 'dist', 'src', 'main.js'),
-        requireTelemetry: TELEMETRY_PRELOAD,
-        env: {
-          NATS_URL: nats.url,
-          KAIROS_GRPC_PORT: String(grpcPort),
-          KAIROS_HTTP_PORT: '0',
-          LOG_LEVEL: 'warn',
-        },
-        readiness: { grpcPort },
-      });
-      const r = await runIngestBenchmark({ natsUrl: nats.url, address: `127.0.0.1:${grpcPort}` }).finally(
-        () => service.stop(),
+      const service = await startService('ingest', { NATS_URL: nats.url });
+      const r = await runIngestBenchmark({ natsUrl: nats.url, address: service.address }).finally(() =>
+        service.stop(),
       );
       figures.ingest_events_per_s = r.ingest_events_per_s;
       figures.ingest_batched_events_per_s = r.batched_events_per_s;
@@ -103,13 +111,23 @@ const SUITES: Record<string, Suite> = {
     },
   },
   profiles: {
-    description: 'ProfileService Get latency over gRPC on 100k profiles',
+    description: 'ProfileService Get latency over gRPC on 100k profiles, beside raw findOne',
     async run(infra, figures) {
-      const mongo = await infra.mongoServer();
-      const r = await runProfileBenchmark({ mongoUrl: mongo.url, dbName: `bench_profiles_${Date.now()}` });
+      const [nats, mongo] = await Promise.all([infra.natsServer(), infra.mongoServer()]);
+      const dbName = `bench_profiles_${Date.now()}`;
+      const seedSeconds = await seedProfileBenchmark({ mongoUrl: mongo.url, dbName });
+      const service = await startService('enrichment', {
+        NATS_URL: nats.url,
+        MONGO_URL: mongo.url,
+        MONGO_DB: dbName,
+      });
+      const r = await runProfileBenchmark({ address: service.address, mongoUrl: mongo.url, dbName }).finally(
+        () => service.stop(),
+      );
       figures.profile_get_p50_ms = r.profile_get_p50_ms;
       figures.profile_get_p99_ms = r.profile_get_p99_ms;
-      return r.table;
+      figures.profile_raw_find_p99_ms = r.raw_find_p99_ms;
+      return `seeded in ${seedSeconds.toFixed(1)} s${r.table}`;
     },
   },
   ceiling: {

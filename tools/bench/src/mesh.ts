@@ -7,6 +7,7 @@ import { SCHEMAS, STREAMS } from '@kairos/contracts';
 import { createPopulation, Ledger, runLoad } from '@kairos/loadgen';
 import { connectNats, silentLogger, type NatsConnection } from '@kairos/messaging';
 import { percentile, TELEMETRY_PRELOAD } from '@kairos/telemetry';
+import { cpuProfileArgs } from './cpu-profile';
 import { freePort, startServiceProcess, waitFor, type ServiceProcess } from '@kairos/testkit';
 import { table } from './table';
 
@@ -142,10 +143,7 @@ export async function runMeshBenchmark(opts: {
         name,
         script: join(ROOT, 'services', name, 'dist', 'src', 'main.js'),
         requireTelemetry: TELEMETRY_PRELOAD,
-        // KAIROS_BENCH_CPU_PROFILE_DIR=<dir>: each service writes a V8 CPU profile under <dir>/<name>.
-        nodeArgs: process.env.KAIROS_BENCH_CPU_PROFILE_DIR
-          ? ['--cpu-prof', `--cpu-prof-dir=${join(process.env.KAIROS_BENCH_CPU_PROFILE_DIR, name)}`]
-          : undefined,
+        nodeArgs: cpuProfileArgs(name),
         env: {
           NATS_URL: opts.natsUrl,
           MONGO_URL: opts.mongoUrl,

@@ -45,7 +45,7 @@ function benchProfile(i: number, now: Date): ProfileDoc {
   return p;
 }
 
-/** Latency figures of `calls` sequential calls to `call` with random customers (after 1,000 warm-up calls). */
+/** Latency figures of `lookups` sequential calls to `call` with random customers (after 1,000 warm-up calls). */
 async function measure(
   total: number,
   lookups: number,

@@ -115,6 +115,7 @@ export async function startOrchestration(deps: OrchestrationDeps): Promise<Orche
   const timerLoop = new TimerLoop(timers, (t) => orchestrator.onTimer(t), clock, logger, {
     partitions: owned,
     pollMs: config.KAIROS_TIMER_POLL,
+    maxIdleMs: config.KAIROS_TIMER_MAX_IDLE,
     leaseMs: config.KAIROS_TIMER_LEASE,
     abandon: (t, error) => orchestrator.abandonTimer(t, error),
   });

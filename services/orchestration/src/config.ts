@@ -30,6 +30,8 @@ export const orchestrationConfig = {
   /** Follow the definition store (JetStream KV) for hot reload. */
   KAIROS_DEFINITIONS_WATCH: env.bool(true),
   KAIROS_TIMER_POLL: env.duration('200ms'),
+  /** Longest sleep of the timer loop while nothing is due (timers of other processes are found within it). */
+  KAIROS_TIMER_MAX_IDLE: env.duration('5s'),
   KAIROS_TIMER_LEASE: env.duration('30s'),
 };
 

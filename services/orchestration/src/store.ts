@@ -211,6 +211,7 @@ export class RunStore {
 export class TimerStore {
   readonly timers: Collection<TimerDoc>;
   readonly claims: Collection<{ _id: string; timerId: string; owner: string; at: Date }>;
+  private readonly scheduled: Array<(dueAtMs: number) => void> = [];
   constructor(db: Db) {
     this.timers = db.collection<TimerDoc>('timers');
     this.claims = db.collection<{ _id: string; timerId: string; owner: string; at: Date }>('timer_claims');
@@ -227,7 +228,33 @@ export class TimerStore {
       await this.timers.insertOne({ ...t, leaseUntil: new Date(0), attempts: 0 });
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
+      return;
     }
+    for (const listener of this.scheduled) listener(t.dueAt.getTime());
+  }
+
+  /** Calls `listener` with the due time of every timer this process schedules. */
+  onScheduled(listener: (dueAtMs: number) => void): void {
+    this.scheduled.push(listener);
+  }
+
+  /**
+   * The earliest time a timer of these partitions can be claimed (due, and its lease ended), among
+   * the 16 due first; undefined when there is none. Callers cap their wait: a later-due timer with
+   * a shorter lease is not looked at.
+   */
+  async nextClaimableAt(partitions: number[]): Promise<number | undefined> {
+    const first = await this.timers
+      .find({ partition: { $in: partitions } }, { projection: { dueAt: 1, leaseUntil: 1 } })
+      .sort({ dueAt: 1 })
+      .limit(16)
+      .toArray();
+    let at: number | undefined;
+    for (const t of first) {
+      const claimable = Math.max(t.dueAt.getTime(), t.leaseUntil.getTime());
+      if (at === undefined || claimable < at) at = claimable;
+    }
+    return at;
   }
 
   /**

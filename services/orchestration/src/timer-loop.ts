@@ -8,7 +8,14 @@ const fired = counter('kairos_orchestration_timers_fired_total', 'Durable timers
 
 export interface TimerLoopOptions {
   partitions: number[];
+  /** Shortest wait between two looks for due timers. */
   pollMs: number;
+  /**
+   * Longest wait while nothing is due (default pollMs). The loop sleeps until the earliest due time
+   * or lease end it knows of, or until a timer this process schedules is due, but never longer: a
+   * timer another process scheduled is found within this time.
+   */
+  maxIdleMs?: number;
   leaseMs: number;
   /** Timers handled at once. */
   concurrency?: number;
@@ -28,6 +35,11 @@ export class TimerLoop {
   private stopping = false;
   private loop?: Promise<void>;
   private wake?: () => void;
+  /** While sleeping: the clock time it ends, and how to end it sooner. */
+  private sleepingUntil = Infinity;
+  private shorten?: (untilMs: number) => void;
+  /** The earliest due time scheduled here since the last look, while not sleeping. */
+  private scheduledWhileAwake = Infinity;
 
   constructor(
     private readonly store: TimerStore,
@@ -35,7 +47,12 @@ export class TimerLoop {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly opts: TimerLoopOptions,
-  ) {}
+  ) {
+    store.onScheduled((dueAt) => {
+      if (this.shorten === undefined) this.scheduledWhileAwake = Math.min(this.scheduledWhileAwake, dueAt);
+      else if (dueAt < this.sleepingUntil) this.shorten(dueAt);
+    });
+  }
 
   start(): void {
     this.loop = this.run();
@@ -49,6 +66,7 @@ export class TimerLoop {
         prunedAt = this.clock.now();
         await this.store.pruneClaims(prunedAt - 86_400_000).catch(() => undefined);
       }
+      this.scheduledWhileAwake = Infinity;
       try {
         const batch: Promise<void>[] = [];
         for (let i = 0; i < (this.opts.concurrency ?? 8); i++) {
@@ -66,15 +84,48 @@ export class TimerLoop {
       } catch (err) {
         this.logger.warn({ err: (err as Error).message }, 'timer poll failed; retrying');
       }
-      if (!busy && !this.stopping)
-        await new Promise<void>((r) => {
-          const t = setTimeout(r, this.opts.pollMs);
-          this.wake = () => {
-            clearTimeout(t);
-            r();
-          };
-        });
+      if (!busy && !this.stopping) await this.sleep(await this.idleUntil());
     }
+  }
+
+  /**
+   * Until when to sleep with nothing to fire: the next claimable time, at least pollMs and at most
+   * maxIdleMs from now. (Polling every pollMs meant a sorted scan of the whole timers collection
+   * five times a second on FerretDB, whose SQLite backend uses no secondary index.)
+   */
+  private async idleUntil(): Promise<number> {
+    const now = this.clock.now();
+    const { pollMs, maxIdleMs = pollMs } = this.opts;
+    if (maxIdleMs <= pollMs) return now + pollMs;
+    const next = await this.store.nextClaimableAt(this.opts.partitions).catch((err: Error) => {
+      this.logger.warn({ err: err.message }, 'next timer lookup failed; polling again soon');
+      return now + pollMs;
+    });
+    return Math.min(now + maxIdleMs, Math.max(now + pollMs, next ?? Infinity));
+  }
+
+  private sleep(untilMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const end = () => {
+        clearTimeout(timer);
+        this.sleepingUntil = Infinity;
+        this.shorten = undefined;
+        this.wake = undefined;
+        resolve();
+      };
+      const sleepUntil = (at: number) => {
+        clearTimeout(timer);
+        this.sleepingUntil = at;
+        timer = setTimeout(end, Math.max(0, at - this.clock.now()));
+      };
+      this.wake = end;
+      // A timer scheduled here and due sooner: sleep until it is due (at least pollMs from now).
+      this.shorten = (dueAt) => sleepUntil(Math.max(dueAt, this.clock.now() + this.opts.pollMs));
+      // Timers scheduled here since the last look began: the lookups may have missed them.
+      if (this.scheduledWhileAwake < untilMs) this.shorten(this.scheduledWhileAwake);
+      else sleepUntil(untilMs);
+    });
   }
 
   private async fireOne(t: TimerDoc): Promise<void> {

@@ -44,6 +44,8 @@ describe('orchestration service on NATS JetStream and FerretDB', function () {
         KAIROS_SETTLE_WINDOW: '0s',
         KAIROS_GLOBAL_FREQUENCY_CAP: '100/24h',
         KAIROS_TIMER_POLL: '50ms',
+        // Tests move the service clock; a long idle sleep would outlast the jump.
+        KAIROS_TIMER_MAX_IDLE: '50ms',
       });
       const { provisionStreams } = await import('@kairos/messaging');
       await provisionStreams(nc);

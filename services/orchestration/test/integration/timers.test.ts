@@ -87,4 +87,75 @@ describe('durable timers on FerretDB', function () {
     }
     assert.equal(attempts, 2);
   });
+
+  describe('while nothing is due', () => {
+    /** A TimerLoop over its own partition that counts its looks for due timers. */
+    function countingLoop(store: TimerStore, partition: number, maxIdleMs: number, fired: string[]) {
+      let looks = 0;
+      const claimDue = store.claimDue.bind(store);
+      store.claimDue = (...args) => {
+        looks++;
+        return claimDue(...args);
+      };
+      const loop = new TimerLoop(
+        store,
+        async (t) => {
+          fired.push(t._id);
+        },
+        systemClock,
+        silentLogger,
+        { partitions: [partition], pollMs: 20, maxIdleMs, leaseMs: 30_000 },
+      );
+      return { loop, looks: () => looks };
+    }
+
+    it('sleeps instead of polling, and wakes when a timer scheduled here is due', async () => {
+      const store = new TimerStore(mongo.db);
+      const fired: string[] = [];
+      const { loop, looks } = countingLoop(store, 20, 60_000, fired);
+      loop.start();
+      try {
+        await waitFor(() => looks() >= 1, { message: 'first look' });
+        const idleFrom = Date.now();
+        await new Promise((r) => setTimeout(r, 1_000));
+        // Polling every 20 ms would have looked about 50 times.
+        assert.ok(looks() <= 2, `looked ${looks()} times in 1 s with nothing scheduled`);
+        const dueAt = Date.now() + 500;
+        await store.schedule({
+          _id: 'soon',
+          kind: 'step',
+          partition: 20,
+          customerId: 'c',
+          dueAt: new Date(dueAt),
+        });
+        await waitFor(() => fired.includes('soon'), { message: 'timer fired', timeoutMs: 5_000 });
+        assert.ok(Date.now() >= dueAt, 'not fired before it was due');
+        assert.ok(Date.now() - idleFrom < 10_000);
+      } finally {
+        await loop.drain();
+      }
+    });
+
+    it('finds a timer another process scheduled within maxIdleMs', async () => {
+      const store = new TimerStore(mongo.db);
+      const fired: string[] = [];
+      const { loop } = countingLoop(store, 21, 300, fired);
+      loop.start();
+      try {
+        // Inserted behind the loop's back, as another replica's would be: no wake-up here.
+        await new TimerStore(mongo.db).timers.insertOne({
+          _id: 'elsewhere',
+          kind: 'step',
+          partition: 21,
+          customerId: 'c',
+          dueAt: new Date(Date.now() - 1),
+          leaseUntil: new Date(0),
+          attempts: 0,
+        });
+        await waitFor(() => fired.includes('elsewhere'), { message: 'timer fired', timeoutMs: 3_000 });
+      } finally {
+        await loop.drain();
+      }
+    });
+  });
 });

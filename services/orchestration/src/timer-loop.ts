@@ -35,11 +35,10 @@ export class TimerLoop {
   private stopping = false;
   private loop?: Promise<void>;
   private wake?: () => void;
-  /** While sleeping: the clock time it ends, and how to end it sooner. */
-  private sleepingUntil = Infinity;
-  private shorten?: (untilMs: number) => void;
-  /** The earliest due time scheduled here since the last look, while not sleeping. */
-  private scheduledWhileAwake = Infinity;
+  /** The earliest due time of the timers this process scheduled since the last look began. */
+  private scheduledSince = Infinity;
+  /** While sleeping: sets the sleep's end again (a timer was scheduled here). */
+  private resleep?: () => void;
 
   constructor(
     private readonly store: TimerStore,
@@ -49,8 +48,9 @@ export class TimerLoop {
     private readonly opts: TimerLoopOptions,
   ) {
     store.onScheduled((dueAt) => {
-      if (this.shorten === undefined) this.scheduledWhileAwake = Math.min(this.scheduledWhileAwake, dueAt);
-      else if (dueAt < this.sleepingUntil) this.shorten(dueAt);
+      if (dueAt >= this.scheduledSince) return;
+      this.scheduledSince = dueAt;
+      this.resleep?.();
     });
   }
 
@@ -66,7 +66,7 @@ export class TimerLoop {
         prunedAt = this.clock.now();
         await this.store.pruneClaims(prunedAt - 86_400_000).catch(() => undefined);
       }
-      this.scheduledWhileAwake = Infinity;
+      this.scheduledSince = Infinity;
       try {
         const batch: Promise<void>[] = [];
         for (let i = 0; i < (this.opts.concurrency ?? 8); i++) {
@@ -104,27 +104,27 @@ export class TimerLoop {
     return Math.min(now + maxIdleMs, Math.max(now + pollMs, next ?? Infinity));
   }
 
+  /**
+   * Sleeps until `untilMs`, or sooner when a timer scheduled here since the last look began is due
+   * sooner (the lookups may have missed it), but at least pollMs from now.
+   */
   private sleep(untilMs: number): Promise<void> {
     return new Promise<void>((resolve) => {
       let timer: NodeJS.Timeout | undefined;
       const end = () => {
         clearTimeout(timer);
-        this.sleepingUntil = Infinity;
-        this.shorten = undefined;
+        this.resleep = undefined;
         this.wake = undefined;
         resolve();
       };
-      const sleepUntil = (at: number) => {
+      this.resleep = () => {
         clearTimeout(timer);
-        this.sleepingUntil = at;
-        timer = setTimeout(end, Math.max(0, at - this.clock.now()));
+        const now = this.clock.now();
+        const at = Math.min(untilMs, Math.max(this.scheduledSince, now + this.opts.pollMs));
+        timer = setTimeout(end, Math.max(0, at - now));
       };
       this.wake = end;
-      // A timer scheduled here and due sooner: sleep until it is due (at least pollMs from now).
-      this.shorten = (dueAt) => sleepUntil(Math.max(dueAt, this.clock.now() + this.opts.pollMs));
-      // Timers scheduled here since the last look began: the lookups may have missed them.
-      if (this.scheduledWhileAwake < untilMs) this.shorten(this.scheduledWhileAwake);
-      else sleepUntil(untilMs);
+      this.resleep();
     });
   }
 

@@ -7,8 +7,8 @@ import { SCHEMAS, STREAMS } from '@kairos/contracts';
 import { createPopulation, Ledger, runLoad } from '@kairos/loadgen';
 import { connectNats, silentLogger, type NatsConnection } from '@kairos/messaging';
 import { percentile, TELEMETRY_PRELOAD } from '@kairos/telemetry';
-import { cpuProfileArgs } from './cpu-profile';
 import { freePort, startServiceProcess, waitFor, type ServiceProcess } from '@kairos/testkit';
+import { cpuProfileArgs } from './cpu-profile';
 import { table } from './table';
 
 const ROOT = join(__dirname, '..', '..', '..', '..');

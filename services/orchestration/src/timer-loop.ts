@@ -109,6 +109,8 @@ export class TimerLoop {
    * sooner (the lookups may have missed it), but at least pollMs from now.
    */
   private sleep(untilMs: number): Promise<void> {
+    // drain() may have come while the next due time was being looked up: do not sleep then.
+    if (this.stopping) return Promise.resolve();
     return new Promise<void>((resolve) => {
       let timer: NodeJS.Timeout | undefined;
       const end = () => {

@@ -136,6 +136,30 @@ describe('durable timers on FerretDB', function () {
       }
     });
 
+    it('drains at once when asked while it looks up the next due time', async () => {
+      const store = new TimerStore(mongo.db);
+      const { loop } = countingLoop(store, 22, 60_000, []);
+      // Hold the lookup open until drain() has been called, as a SIGTERM at that moment would.
+      let lookingUp!: () => void;
+      const lookupStarted = new Promise<void>((r) => (lookingUp = r));
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      const nextClaimableAt = store.nextClaimableAt.bind(store);
+      store.nextClaimableAt = async (partitions) => {
+        lookingUp();
+        await released;
+        return nextClaimableAt(partitions);
+      };
+      loop.start();
+      await lookupStarted;
+      const drained = loop.drain();
+      release();
+      const startedAt = Date.now();
+      await drained;
+      // Before the fix it slept the whole maxIdleMs (60 s) first.
+      assert.ok(Date.now() - startedAt < 5_000, `drain took ${Date.now() - startedAt} ms`);
+    });
+
     it('finds a timer another process scheduled within maxIdleMs', async () => {
       const store = new TimerStore(mongo.db);
       const fired: string[] = [];

@@ -6,7 +6,7 @@
  *   const engine = new PatternEngine(triggers, { allowedLatenessMs: 5_000, maxPartialMatchesPerTrigger: 32 });
  *   engine.process(event)      -> FiredTrigger[]   (events of one partition, in arrival order)
  *   engine.advanceTo(wm)       -> FiredTrigger[]   (idle timer: e.g. wallClock - allowedLateness)
- *   engine.setTriggers(specs)                      (hot reload: changed version resets partial matches)
+ *   engine.setTriggers(specs)                      (row reload: changed version resets partial matches)
  *   engine.explain(name, customerId)               (why it fired / did not fire)
  *   engine.snapshot() / engine.restore(snapshot)   (JSON-serializable checkpoint)
  *   engine.stateBytes(customerId?) / engine.customersWithState()
@@ -69,35 +69,42 @@ const CHUNK_BITS = 10;
 const CHUNK = 1 << CHUNK_BITS;
 const CHUNK_MASK = CHUNK - 1;
 
-/** A run's numbers past its node entries: its seq, next absence deadline (Infinity if none), */
+/**
+ * A run's numbers before its node entries (at meta = -META from at(r)): its seq, next absence
+ * deadline (Infinity if none),
+ */
 const R_SEQ = 0;
 const R_DEADLINE = 1;
 /** the sequence node waiting on that deadline (-1 if none), */
 const R_DEADLINE_NODE = 2;
-/** and the time after which it can no longer complete (a window ended; Infinity if unbounded). */
+/** the time after which it can no longer complete (a window ended; Infinity if unbounded), */
 const R_EXPIRY = 3;
-const META = 4;
+/** and the next run of its trigger state, or of the free list (-1 ends a list). */
+const R_NEXT = 4;
+const META = 5;
 
 /**
  * The partial matches (runs) of one trigger, for all customers, in flat arrays: a run is an index.
  * Run objects with their own arrays were most of the engine's long-lived objects, so most of its
  * garbage-collection time; numbers in a Float64Array are not even scanned.
- * Run r: numbers numsOf(r)[at(r) + node * STRIDE + k] and, from at(r) + meta, the META entries;
+ * Run r: numbers numsOf(r)[at(r) + node * STRIDE + k] and, from at(r) + meta (meta = -META), the
+ * META entries, first so that walking a state's runs (status, expiry, link) touches one cache line;
  * events evsOf(r)[evAt(r) + evSlot[node]] for the event and count nodes only (event node: its event;
  * count node: the events in its window, the event itself while it is the only one: most counts hold
  * one, and an array each was a lot of objects);
- * links[r]: the next run of its trigger state, or of the free list (-1 ends a list). Links are int32
- * so that run indexes stay small integers (a double read from nums is boxed when passed around).
+ * a link read from nums is truncated with `| 0` so run indexes stay small integers (a double is boxed
+ * when passed around).
  * Released runs are kept reset; runs from `used` on were never handed out.
  */
 class RunArena {
   readonly width: number;
-  /** Offset of the META entries in a run (nodes * STRIDE). */
-  readonly meta: number;
+  /** Offset of the META entries from at(r): -META. */
+  readonly meta = -META;
+  /** Numbers of the node entries (nodes * STRIDE). */
+  readonly nodeNums: number;
   /** Chunk c holds runs [c * CHUNK, (c + 1) * CHUNK); chunk 0 starts small and doubles up to CHUNK. */
   private numChunks: Float64Array[] = [new Float64Array(0)];
   private evChunks: Array<Array<BoundEvent | BoundEvent[] | null>> = [[]];
-  private links = new Int32Array(0);
   private capacity = 0;
   private used = 0;
   private free = -1;
@@ -107,8 +114,8 @@ class RunArena {
     nodes: number,
     readonly events: number,
   ) {
-    this.meta = nodes * STRIDE;
-    this.width = this.meta + META;
+    this.nodeNums = nodes * STRIDE;
+    this.width = this.nodeNums + META;
   }
 
   /** The array holding run r's numbers, from index at(r). */
@@ -117,7 +124,7 @@ class RunArena {
   }
 
   at(r: number): number {
-    return (r & CHUNK_MASK) * this.width;
+    return (r & CHUNK_MASK) * this.width + META;
   }
 
   /** The array holding run r's events, from index evAt(r). */
@@ -132,7 +139,7 @@ class RunArena {
   alloc(): number {
     const r = this.free;
     if (r >= 0) {
-      this.free = this.links[r];
+      this.free = this.next(r);
       return r;
     }
     if (this.used === this.capacity) this.grow();
@@ -142,22 +149,22 @@ class RunArena {
 
   release(r: number): void {
     this.reset(r);
-    this.links[r] = this.free;
+    this.setNext(r, this.free);
     this.free = r;
   }
 
   next(r: number): number {
-    return this.links[r];
+    return this.numChunks[r >>> CHUNK_BITS][(r & CHUNK_MASK) * this.width + R_NEXT] | 0;
   }
 
   setNext(r: number, next: number): void {
-    this.links[r] = next;
+    this.numChunks[r >>> CHUNK_BITS][(r & CHUNK_MASK) * this.width + R_NEXT] = next;
   }
 
   reset(r: number): void {
     const n = this.numsOf(r);
     const base = this.at(r);
-    for (let b = base; b < base + this.meta; b += STRIDE) {
+    for (let b = base; b < base + this.nodeNums; b += STRIDE) {
       n[b] = PENDING;
       n[b + 1] = NaN;
       n[b + 2] = 0;
@@ -174,9 +181,6 @@ class RunArena {
   }
 
   private grow(): void {
-    const links = new Int32Array(Math.max(16, this.capacity * 2));
-    links.set(this.links);
-    this.links = links;
     if (this.capacity < CHUNK) {
       const to = Math.min(CHUNK, Math.max(16, this.capacity * 2));
       const nums = new Float64Array(to * this.width);
@@ -212,9 +216,9 @@ interface FailureRecord {
 type Suppressed = { at: number; eventIds: string[] };
 
 /**
- * A trigger state's fields, in two Float64Arrays of its StateTable (integers are exact in doubles).
- * Those touched on every event of the customer are together in `hot` (one or two cache lines per
- * state): its runs, oldest first, as a list through the arena links,
+ * A trigger state's fields, in one Float64Array row of its StateTable (integers are exact in
+ * doubles; one row rather than hot and cold arrays: expiry reads both kinds, and each array was a
+ * cache miss of its own): its runs, oldest first, as a list through the runs' R_NEXT,
  */
 const S_FIRST = 0;
 const S_LAST = 1;
@@ -232,14 +236,13 @@ const S_RUN_SEQ = 5;
 const S_TIMER_AT = 6;
 /** and the expiry bucket it is queued in (NO_BUCKET: none; at most its earliest run expiry's). */
 const S_BUCKET = 7;
-const SH = 8;
-/** In `cold`: its last firing time (NaN: never), its timer entry's sequence number (-1: none), */
-const C_LAST_FIRED = 0;
-const C_TIMER_SEQ = 1;
+/** its last firing time (NaN: never), its timer entry's sequence number (-1: none), */
+const S_LAST_FIRED = 8;
+const S_TIMER_SEQ = 9;
 /** and its neighbours in its expiry bucket (queue ids, -1: none; see PatternEngine.expiryBuckets). */
-const C_BUCKET_NEXT = 2;
-const C_BUCKET_PREV = 3;
-const SC = 4;
+const S_BUCKET_NEXT = 10;
+const S_BUCKET_PREV = 11;
+const SH = 12;
 
 /**
  * The states of one trigger (partial matches, cooldown and condition-failure bookkeeping), one per
@@ -255,8 +258,7 @@ class StateTable {
   ) {}
 
   /** Chunk c holds states [c * CHUNK, (c + 1) * CHUNK); chunk 0 starts small and doubles up to CHUNK. */
-  private hot: Float64Array[] = [new Float64Array(0)];
-  private cold: Float64Array[] = [new Float64Array(0)];
+  private rows: Float64Array[] = [new Float64Array(0)];
   /**
    * By state, for the few that have them (arrays over all states were a large share of the old
    * generation). Read them directly; write them through setSuppressed / setFailure.
@@ -276,18 +278,18 @@ class StateTable {
       if (this.used === this.capacity) this.grow();
       s = this.used++;
     }
-    const hot = this.hot[s >>> CHUNK_BITS];
+    const fields = this.rows[s >>> CHUNK_BITS];
     const h = (s & CHUNK_MASK) * SH;
-    hot[h + S_FIRST] = -1;
-    hot[h + S_LAST] = -1;
-    hot[h + S_RUNS] = 0;
-    hot[h + S_ROW] = row;
-    hot[h + S_KEPT] = 0;
-    hot[h + S_RUN_SEQ] = 0;
-    hot[h + S_TIMER_AT] = Infinity;
-    hot[h + S_BUCKET] = NO_BUCKET;
-    this.setCold(s, C_LAST_FIRED, NaN);
-    this.setCold(s, C_TIMER_SEQ, -1);
+    fields[h + S_FIRST] = -1;
+    fields[h + S_LAST] = -1;
+    fields[h + S_RUNS] = 0;
+    fields[h + S_ROW] = row;
+    fields[h + S_KEPT] = 0;
+    fields[h + S_RUN_SEQ] = 0;
+    fields[h + S_TIMER_AT] = Infinity;
+    fields[h + S_BUCKET] = NO_BUCKET;
+    this.set(s, S_LAST_FIRED, NaN);
+    this.set(s, S_TIMER_SEQ, -1);
     return s;
   }
 
@@ -303,33 +305,25 @@ class StateTable {
   }
 
   get(s: number, field: number): number {
-    return this.hot[s >>> CHUNK_BITS][(s & CHUNK_MASK) * SH + field];
+    return this.rows[s >>> CHUNK_BITS][(s & CHUNK_MASK) * SH + field];
   }
 
   set(s: number, field: number, v: number): void {
-    this.hot[s >>> CHUNK_BITS][(s & CHUNK_MASK) * SH + field] = v;
+    this.rows[s >>> CHUNK_BITS][(s & CHUNK_MASK) * SH + field] = v;
   }
 
   /** An integer field (| 0 keeps it a small integer, not a boxed double, when passed on). */
   int(s: number, field: number): number {
-    return this.hot[s >>> CHUNK_BITS][(s & CHUNK_MASK) * SH + field] | 0;
-  }
-
-  getCold(s: number, field: number): number {
-    return this.cold[s >>> CHUNK_BITS][(s & CHUNK_MASK) * SC + field];
-  }
-
-  setCold(s: number, field: number, v: number): void {
-    this.cold[s >>> CHUNK_BITS][(s & CHUNK_MASK) * SC + field] = v;
+    return this.rows[s >>> CHUNK_BITS][(s & CHUNK_MASK) * SH + field] | 0;
   }
 
   lastFiredAt(s: number): number | undefined {
-    const t = this.getCold(s, C_LAST_FIRED);
+    const t = this.get(s, S_LAST_FIRED);
     return t === t ? t : undefined;
   }
 
   setLastFired(s: number, at: number | undefined): void {
-    this.setCold(s, C_LAST_FIRED, at ?? NaN);
+    this.set(s, S_LAST_FIRED, at ?? NaN);
     if (at !== undefined) this.set(s, S_KEPT, 1);
   }
 
@@ -360,35 +354,31 @@ class StateTable {
 
   /** Nothing worth keeping: no partial match, no cooldown bookkeeping, no failure record. */
   isEmpty(s: number): boolean {
-    const hot = this.hot[s >>> CHUNK_BITS];
+    const fields = this.rows[s >>> CHUNK_BITS];
     const h = (s & CHUNK_MASK) * SH;
-    return hot[h + S_RUNS] === 0 && hot[h + S_KEPT] === 0;
+    return fields[h + S_RUNS] === 0 && fields[h + S_KEPT] === 0;
   }
 
   /** Adds run r as the newest of a state's runs. */
   appendRun(a: RunArena, s: number, r: number): void {
-    const hot = this.hot[s >>> CHUNK_BITS];
+    const fields = this.rows[s >>> CHUNK_BITS];
     const h = (s & CHUNK_MASK) * SH;
-    if (hot[h + S_RUNS] === 0) hot[h + S_FIRST] = r;
-    else a.setNext(hot[h + S_LAST] | 0, r);
+    if (fields[h + S_RUNS] === 0) fields[h + S_FIRST] = r;
+    else a.setNext(fields[h + S_LAST] | 0, r);
     a.setNext(r, -1);
-    hot[h + S_LAST] = r;
-    hot[h + S_RUNS]++;
+    fields[h + S_LAST] = r;
+    fields[h + S_RUNS]++;
   }
 
   private grow(): void {
     if (this.capacity < CHUNK) {
       const to = Math.min(CHUNK, Math.max(16, this.capacity * 2));
-      const hot = new Float64Array(to * SH);
-      hot.set(this.hot[0]);
-      this.hot[0] = hot;
-      const cold = new Float64Array(to * SC);
-      cold.set(this.cold[0]);
-      this.cold[0] = cold;
+      const fields = new Float64Array(to * SH);
+      fields.set(this.rows[0]);
+      this.rows[0] = fields;
       this.capacity = to;
     } else {
-      this.hot.push(new Float64Array(CHUNK * SH));
-      this.cold.push(new Float64Array(CHUNK * SC));
+      this.rows.push(new Float64Array(CHUNK * SH));
       this.capacity += CHUNK;
     }
   }
@@ -614,7 +604,7 @@ export class PatternEngine {
   /**
    * States with partial matches that can expire, by expiry bucket (index = floor(expiry / width)):
    * once the watermark passes a bucket its runs are dropped, so idle customers release their state.
-   * A bucket is a list, in queueing order, threaded through the states (C_BUCKET_NEXT / PREV) by
+   * A bucket is a list, in queueing order, threaded through the states (S_BUCKET_NEXT / PREV) by
    * queue id (state * slots.length + slot index). A state is in at most one bucket (its earliest),
    * so nothing is allocated per entry and nothing goes stale.
    */
@@ -724,7 +714,7 @@ export class PatternEngine {
       const s = timers.peekAux();
       timers.pop();
       const T = slot.states;
-      if (!slot.active || T.get(s, S_TIMER_AT) !== at || T.getCold(s, C_TIMER_SEQ) !== seq) continue;
+      if (!slot.active || T.get(s, S_TIMER_AT) !== at || T.get(s, S_TIMER_SEQ) !== seq) continue;
       T.set(s, S_TIMER_AT, Infinity);
       this.curSlot = slot;
       this.curRow = T.int(s, S_ROW);
@@ -893,7 +883,7 @@ export class PatternEngine {
     if (at < T.get(st, S_TIMER_AT)) {
       const seq = this.timerSeq++;
       T.set(st, S_TIMER_AT, at);
-      T.setCold(st, C_TIMER_SEQ, seq);
+      T.set(st, S_TIMER_SEQ, seq);
       this.timers.push(at, seq, slot, st);
     }
   }
@@ -921,7 +911,7 @@ export class PatternEngine {
         const st = Math.floor(id / span);
         const T = slot.states;
         // Read before the state is queued elsewhere; the detached list is not fixed up.
-        const next = T.getCold(st, C_BUCKET_NEXT);
+        const next = T.get(st, S_BUCKET_NEXT);
         T.set(st, S_BUCKET, NO_BUCKET);
         this.removeRuns(slot, st, full ? end : w);
         if (T.isEmpty(st)) this.dropState(slot, st);
@@ -940,7 +930,7 @@ export class PatternEngine {
 
   /** Sets a link field of the state with queue id `id`. */
   private setLink(id: number, field: number, v: number): void {
-    this.slotOf(id).states.setCold(Math.floor(id / this.slots.length), field, v);
+    this.slotOf(id).states.set(Math.floor(id / this.slots.length), field, v);
   }
 
   /** Appends a state to expiry bucket k. */
@@ -948,16 +938,16 @@ export class PatternEngine {
     const T = slot.states;
     const id = st * this.slots.length + slot.index;
     T.set(st, S_BUCKET, k);
-    T.setCold(st, C_BUCKET_NEXT, -1);
+    T.set(st, S_BUCKET_NEXT, -1);
     const bucket = this.expiryBuckets.get(k);
     if (bucket === undefined) {
-      T.setCold(st, C_BUCKET_PREV, -1);
+      T.set(st, S_BUCKET_PREV, -1);
       this.expiryBuckets.set(k, { head: id, tail: id });
       this.expiryKeys.push(k);
       return;
     }
-    T.setCold(st, C_BUCKET_PREV, bucket.tail);
-    this.setLink(bucket.tail, C_BUCKET_NEXT, id);
+    T.set(st, S_BUCKET_PREV, bucket.tail);
+    this.setLink(bucket.tail, S_BUCKET_NEXT, id);
     bucket.tail = id;
   }
 
@@ -967,12 +957,12 @@ export class PatternEngine {
     const k = T.get(st, S_BUCKET);
     const bucket = this.expiryBuckets.get(k) as { head: number; tail: number };
     T.set(st, S_BUCKET, NO_BUCKET);
-    const prev = T.getCold(st, C_BUCKET_PREV);
-    const next = T.getCold(st, C_BUCKET_NEXT);
+    const prev = T.get(st, S_BUCKET_PREV);
+    const next = T.get(st, S_BUCKET_NEXT);
     if (prev < 0) bucket.head = next;
-    else this.setLink(prev, C_BUCKET_NEXT, next);
+    else this.setLink(prev, S_BUCKET_NEXT, next);
     if (next < 0) bucket.tail = prev;
-    else this.setLink(next, C_BUCKET_PREV, prev);
+    else this.setLink(next, S_BUCKET_PREV, prev);
     if (bucket.head < 0) this.expiryBuckets.delete(k);
   }
 
@@ -992,7 +982,7 @@ export class PatternEngine {
     this.releaseRuns(slot, st);
     const eventIds: string[] = [];
     for (const m of matched) if (m.event !== undefined) eventIds.push(m.event.id);
-    const lastFiredAt = T.getCold(st, C_LAST_FIRED);
+    const lastFiredAt = T.get(st, S_LAST_FIRED);
     if (at < lastFiredAt + spec.cooldownMs) {
       T.setSuppressed(st, { at, eventIds });
       this.stats.suppressedByCooldown++;
@@ -1486,7 +1476,7 @@ export class PatternEngine {
     }
   }
 
-  // ---------------------------------------------------------------- triggers (hot reload)
+  // ---------------------------------------------------------------- triggers (row reload)
 
   /**
    * Replaces the trigger set. Rule: a trigger with the same name and version keeps its state; a
@@ -1582,7 +1572,7 @@ export class PatternEngine {
         for (let r = T.int(st, S_FIRST); r >= 0; r = a.next(r)) this.computeTimers(slot.compiled, a, r);
         // Keep a live entry (same time and sequence number) so ties fire in the same order as before.
         const at = T.get(st, S_TIMER_AT);
-        const seq = T.getCold(st, C_TIMER_SEQ);
+        const seq = T.get(st, S_TIMER_SEQ);
         if (at !== Infinity && seq >= 0) {
           this.schedule(slot, st);
           if (T.get(st, S_TIMER_AT) === at) this.timers.push(at, seq, slot, st);
@@ -1718,7 +1708,7 @@ export class PatternEngine {
         const nums = a.numsOf(r);
         const base = a.at(r);
         const n: Array<number | null> = [];
-        for (let k = base; k < base + a.meta; k++) n.push(nums[k] === nums[k] ? nums[k] : null);
+        for (let k = base; k < base + a.nodeNums; k++) n.push(nums[k] === nums[k] ? nums[k] : null);
         const t = slot.compiled;
         const ev: Array<BoundEvent | BoundEvent[] | null> = new Array<null>(t.nodes.length).fill(null);
         for (const i of t.evNodes) {
@@ -1740,7 +1730,7 @@ export class PatternEngine {
       for (const [i, f] of failures) out.failures[String(i)] = f;
     }
     const at = T.get(st, S_TIMER_AT);
-    const seq = T.getCold(st, C_TIMER_SEQ);
+    const seq = T.get(st, S_TIMER_SEQ);
     if (at !== Infinity && seq >= 0) out.timer = [at, seq];
     return out;
   }
@@ -1778,7 +1768,7 @@ export class PatternEngine {
 
   /**
    * Replaces all state with a snapshot (taken from an engine with possibly other triggers): states of
-   * triggers with the same name and version are restored, others follow the hot-reload rule.
+   * triggers with the same name and version are restored, others follow the row-reload rule.
    */
   restore(snapshot: EngineSnapshot): void {
     if (snapshot === null || typeof snapshot !== 'object' || snapshot.format !== 'kairos.patterns.v1')
@@ -1810,7 +1800,7 @@ export class PatternEngine {
         T.set(st, S_RUN_SEQ, s.runSeq ?? 0);
         if (s.timer !== undefined) {
           T.set(st, S_TIMER_AT, s.timer[0]);
-          T.setCold(st, C_TIMER_SEQ, s.timer[1]);
+          T.set(st, S_TIMER_SEQ, s.timer[1]);
         }
         for (const [k, f] of Object.entries(s.failures ?? {})) T.setFailure(st, Number(k), f);
         const a = slot.arena;

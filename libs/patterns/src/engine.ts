@@ -46,6 +46,12 @@ export interface PatternEngineOptions {
   allowedLatenessMs?: number;
   /** Cap of partial matches per trigger per customer; the oldest is evicted beyond it. Default 32. */
   maxPartialMatchesPerTrigger?: number;
+  /**
+   * Keep the start events of deferred-start triggers once, and make their partial matches only when
+   * another event of the trigger arrives (see StartGroup). Default true; false makes every partial
+   * match at its start event (the tests compare both).
+   */
+  deferStarts?: boolean;
 }
 
 const PENDING = 0;
@@ -392,15 +398,23 @@ class CustomerTable {
   readonly rows = new Map<string, number>();
   /** Rows [c * CHUNK, (c + 1) * CHUNK) in chunk c (chunk 0 starts small and doubles up to CHUNK). */
   private cells: Int32Array[] = [new Int32Array(0)];
-  /** Per row: how many cells are not -1; the row is removed when it drops to 0. */
+  /**
+   * Per row and start group g, at g * CHAIN: the customer's start events in that group, as the ids of
+   * the oldest and newest (-1: none) and their count (see StartGroup); chunked like `cells`.
+   */
+  private chains: Float64Array[] = [new Float64Array(0)];
+  /** Per row: cells that are not -1 plus non-empty chains; the row is removed when it drops to 0. */
   live = new Int32Array(0);
   ids: string[] = [];
   private capacity = 0;
   private used = 0;
   private free: number[] = [];
 
-  /** `width`: the number of triggers. */
-  constructor(readonly width: number) {}
+  /** `width`: the number of triggers; `groups`: the number of start groups. */
+  constructor(
+    readonly width: number,
+    readonly groups = 0,
+  ) {}
 
   add(customerId: string): number {
     let row = this.free.pop();
@@ -424,6 +438,15 @@ class CustomerTable {
     this.cells[row >>> CHUNK_BITS][(row & CHUNK_MASK) * this.width + slot] = state;
   }
 
+  /** Field f (CH_HEAD, CH_TAIL, CH_COUNT) of row's chain in start group g. */
+  chain(row: number, g: number, f: number): number {
+    return this.chains[row >>> CHUNK_BITS][((row & CHUNK_MASK) * this.groups + g) * CHAIN + f];
+  }
+
+  setChain(row: number, g: number, f: number, v: number): void {
+    this.chains[row >>> CHUNK_BITS][((row & CHUNK_MASK) * this.groups + g) * CHAIN + f] = v;
+  }
+
   remove(row: number): void {
     this.rows.delete(this.ids[row]);
     this.ids[row] = '';
@@ -433,12 +456,20 @@ class CustomerTable {
   private grow(): void {
     const to =
       this.capacity < CHUNK ? Math.min(CHUNK, Math.max(64, this.capacity * 2)) : this.capacity + CHUNK;
+    const chainWidth = this.groups * CHAIN;
     if (this.capacity < CHUNK) {
       const cells = new Int32Array(to * this.width);
       cells.set(this.cells[0]);
       cells.fill(-1, this.capacity * this.width);
       this.cells[0] = cells;
-    } else this.cells.push(new Int32Array(CHUNK * this.width).fill(-1));
+      const chains = new Float64Array(to * chainWidth);
+      chains.set(this.chains[0]);
+      emptyChains(chains, this.capacity * this.groups, to * this.groups);
+      this.chains[0] = chains;
+    } else {
+      this.cells.push(new Int32Array(CHUNK * this.width).fill(-1));
+      this.chains.push(emptyChains(new Float64Array(CHUNK * chainWidth), 0, CHUNK * this.groups));
+    }
     const live = new Int32Array(to);
     live.set(this.live);
     this.live = live;
@@ -447,8 +478,131 @@ class CustomerTable {
   }
 }
 
+/** Chain fields (CustomerTable.chain): oldest and newest start event id (-1: none), and count. */
+const CH_HEAD = 0;
+const CH_TAIL = 1;
+const CH_COUNT = 2;
+const CHAIN = 3;
+
+function emptyChains(chains: Float64Array, from: number, to: number): Float64Array {
+  for (let c = from; c < to; c++) {
+    chains[c * CHAIN + CH_HEAD] = -1;
+    chains[c * CHAIN + CH_TAIL] = -1;
+    chains[c * CHAIN + CH_COUNT] = 0;
+  }
+  return chains;
+}
+
+/**
+ * The start events of the deferred-start triggers that start with one event type (at most 31 of
+ * them: a bit each). A trigger defers its starts when its pattern is a sequence with a window whose
+ * first step is that event type without a condition, its second step not an absence, and the type
+ * is in no other step: a partial match it starts is then fully described by its start event, so the
+ * engine keeps that event once (not one partial match per trigger, most of which expire untouched)
+ * and makes the trigger's partial matches from it only when another event of the trigger arrives for
+ * the customer (or the trigger completes, explains, checkpoints or reloads). The result is the same
+ * as making them at the start event: they would have seen no other event meanwhile.
+ *
+ * Entries are kept in a ring in the order they were handled (event-time order), by id (ids only
+ * grow): each customer's entries are also a list (CustomerTable chains, next[]), and `consumed` has a
+ * trigger's bit once it made (or dropped) its partial match from the entry. A customer keeps its
+ * newest maxPartialMatchesPerTrigger entries; entries leave when every trigger consumed them or
+ * their longest window ended.
+ */
+class StartGroup {
+  readonly members: Slot[] = [];
+  maxWithinMs = 0;
+  /** Bits of all members. */
+  all = 0;
+  /** Ids [head, end) are in the ring (some dropped: row -1). */
+  head = 0;
+  end = 0;
+  private capacity = 0;
+  rowOf = new Int32Array(0);
+  next = new Float64Array(0);
+  consumed = new Int32Array(0);
+  events: Array<BoundEvent | null> = [];
+
+  constructor(
+    readonly type: string,
+    /** Column in CustomerTable chains. */
+    readonly index: number,
+  ) {}
+
+  /** Ring position of id. */
+  at(id: number): number {
+    return id % this.capacity;
+  }
+
+  push(row: number, e: BoundEvent): number {
+    if (this.end - this.head === this.capacity) this.grow();
+    const id = this.end++;
+    const k = id % this.capacity;
+    this.rowOf[k] = row;
+    this.next[k] = -1;
+    this.consumed[k] = 0;
+    this.events[k] = e;
+    return id;
+  }
+
+  /** Drops an entry (it stays in the ring until it reaches the head). */
+  drop(id: number): void {
+    const k = id % this.capacity;
+    this.rowOf[k] = -1;
+    this.events[k] = null;
+  }
+
+  clear(): void {
+    this.head = this.end = 0;
+    this.events.fill(null);
+    this.rowOf.fill(-1);
+  }
+
+  private grow(): void {
+    const to = Math.max(64, this.capacity * 2);
+    const rowOf = new Int32Array(to).fill(-1);
+    const next = new Float64Array(to);
+    const consumed = new Int32Array(to);
+    const events = new Array<BoundEvent | null>(to).fill(null);
+    for (let id = this.head; id < this.end; id++) {
+      const from = id % this.capacity;
+      const k = id % to;
+      rowOf[k] = this.rowOf[from];
+      next[k] = this.next[from];
+      consumed[k] = this.consumed[from];
+      events[k] = this.events[from];
+    }
+    this.rowOf = rowOf;
+    this.next = next;
+    this.consumed = consumed;
+    this.events = events;
+    this.capacity = to;
+  }
+}
+
+function bitCount(v: number): number {
+  let n = 0;
+  for (let x = v >>> 0; x !== 0; x &= x - 1) n++;
+  return n;
+}
+
+/** The start event type of a trigger that can defer its starts (see StartGroup), or undefined. */
+function deferredStartType(t: CompiledTrigger): string | undefined {
+  const root = t.nodes[0];
+  if (root.kind !== K_SEQUENCE || !(root.withinMs < Infinity) || root.children.length < 2) return undefined;
+  const first = t.nodes[root.children[0]];
+  if (first.kind !== K_EVENT || first.where !== undefined) return undefined;
+  if (t.nodes[root.children[1]].kind === K_ABSENT) return undefined;
+  if (t.nodes.some((n) => n !== first && n.type === first.type)) return undefined;
+  return first.type;
+}
+
 interface Slot {
   compiled: CompiledTrigger;
+  /** Its start group when it defers its starts (the group keeps its start events), else null. */
+  group: StartGroup | null;
+  /** Its bit in the group. */
+  bit: number;
   /** Position in PatternEngine.slots and in a CustomerTable row. */
   index: number;
   /** The trigger's runs and states (a trigger kept by setTriggers keeps both). */
@@ -457,6 +611,13 @@ interface Slot {
   /** A reset run to offer start events to (-1: none yet). */
   scratch: number;
   active: boolean;
+}
+
+/** What an event type reaches: triggers that mention it (and whether it can start them), and start groups. */
+interface Route {
+  slots: Slot[];
+  starts: boolean[];
+  groups: StartGroup[];
 }
 
 interface Buffered {
@@ -591,7 +752,10 @@ export class PatternEngine {
   private slots: Slot[] = [];
   private customers = new CustomerTable(0);
   /** Per event type: the triggers that mention it, and whether it can start their pattern. */
-  private byType = new Map<string, { slots: Slot[]; starts: boolean[] }>();
+  private byType = new Map<string, Route>();
+  /** Start groups of the deferred-start triggers (see StartGroup), by CustomerTable column. */
+  private groups: StartGroup[] = [];
+  private readonly deferStarts: boolean;
   private watermark = -Infinity;
   private arrivalSeq = 0;
   private timerSeq = 0;
@@ -636,6 +800,7 @@ export class PatternEngine {
   constructor(triggers: TriggerSpec[], options: PatternEngineOptions = {}) {
     this.allowedLatenessMs = options.allowedLatenessMs ?? 0;
     this.maxRuns = options.maxPartialMatchesPerTrigger ?? 32;
+    this.deferStarts = options.deferStarts ?? true;
     if (!(this.allowedLatenessMs >= 0)) throw new Error('allowedLatenessMs must be >= 0');
     if (!(this.maxRuns >= 1)) throw new Error('maxPartialMatchesPerTrigger must be >= 1');
     this.ctx = { event: undefined as unknown as EngineEvent, profile: EMPTY_PROFILE, bindings: {} };
@@ -701,8 +866,153 @@ export class PatternEngine {
     if (route === undefined) return;
     this.curCustomer = e.customerId;
     this.curRow = this.customers.rows.get(e.customerId) ?? -1;
-    const { slots, starts } = route;
-    for (let i = 0; i < slots.length; i++) this.processSlot(slots[i], e, starts[i]);
+    const { slots, starts, groups } = route;
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i];
+      if (slot.group !== null && this.curRow >= 0) this.makeRuns(slot, this.curRow, e.time);
+      this.processSlot(slot, e, starts[i]);
+    }
+    for (let i = 0; i < groups.length; i++) this.addStart(groups[i], e);
+  }
+
+  // ---------------------------------------------------------------- deferred starts (StartGroup)
+
+  /** Keeps a start event for the group's triggers. */
+  private addStart(g: StartGroup, e: EngineEvent): void {
+    const C = this.customers;
+    let row = this.curRow;
+    if (row < 0) row = this.curRow = C.add(e.customerId);
+    const id = g.push(row, this.bound ?? (this.bound = strip(e)));
+    const tail = C.chain(row, g.index, CH_TAIL);
+    if (tail < 0) {
+      C.setChain(row, g.index, CH_HEAD, id);
+      C.live[row]++;
+    } else g.next[g.at(tail)] = id;
+    C.setChain(row, g.index, CH_TAIL, id);
+    C.setChain(row, g.index, CH_COUNT, C.chain(row, g.index, CH_COUNT) + 1);
+    // A trigger that holds partial matches takes the event now, as if it did not defer: its partial
+    // matches see it (windows end), absence deadlines due by now apply first, and the new one may
+    // evict the oldest. So only triggers without partial matches defer.
+    for (const m of g.members) {
+      const st = C.cell(row, m.index);
+      if (st < 0 || m.states.int(st, S_RUNS) === 0) continue;
+      this.processSlot(m, e, false);
+      this.makeRuns(m, row, e.time);
+    }
+    const count = C.chain(row, g.index, CH_COUNT);
+    if (count <= this.maxRuns) return;
+    // Each trigger that defers would evict its oldest partial match: drop the oldest entry.
+    const head = C.chain(row, g.index, CH_HEAD);
+    this.stats.partialMatchesEvicted += bitCount(g.all & ~g.consumed[g.at(head)]);
+    const next = g.next[g.at(head)];
+    g.drop(head);
+    this.setChainHead(g, row, next, count - 1);
+  }
+
+  /**
+   * Makes the slot's partial matches from the start events of the customer in `row` that it has not
+   * consumed, in order, as processSlot would have at each (absence deadlines due by then applied
+   * first); those whose window ended before `t` are consumed without one.
+   */
+  private makeRuns(slot: Slot, row: number, t: number): void {
+    const g = slot.group as StartGroup;
+    const C = this.customers;
+    let id = C.chain(row, g.index, CH_HEAD);
+    if (id < 0) return;
+    const trig = slot.compiled;
+    const a = slot.arena;
+    const T = slot.states;
+    const within = trig.nodes[0].withinMs;
+    const bit = slot.bit;
+    const bound = this.bound;
+    for (; id >= 0; id = g.next[g.at(id)]) {
+      const k = g.at(id);
+      const consumed = g.consumed[k];
+      if ((consumed & bit) !== 0) continue;
+      g.consumed[k] = consumed | bit;
+      const e = g.events[k] as BoundEvent;
+      if (e.time + within < t) continue;
+      let st = C.cell(row, slot.index);
+      if (st >= 0 && T.int(st, S_RUNS) > 0 && this.due(T, st, e.time)) {
+        this.curSlot = slot;
+        this.advanceState(slot, st, e.time);
+      }
+      if (st < 0) st = this.stateAt(slot, row);
+      const r = a.alloc();
+      this.bound = e;
+      this.offer(trig, a, r, 0, e as EngineEvent);
+      this.addRun(slot, st, r);
+    }
+    this.bound = bound;
+    this.dropConsumed(g, row);
+  }
+
+  /** Marks the customer's start events before `before` consumed by the slot (its partial matches were released). */
+  private consumeStarts(slot: Slot, row: number, before: number): void {
+    const g = slot.group as StartGroup;
+    for (let id = this.customers.chain(row, g.index, CH_HEAD); id >= 0; id = g.next[g.at(id)]) {
+      const k = g.at(id);
+      if ((g.events[k] as BoundEvent).time >= before) break;
+      g.consumed[k] |= slot.bit;
+    }
+    this.dropConsumed(g, row);
+  }
+
+  /** Drops the customer's oldest start events while every trigger of the group consumed them. */
+  private dropConsumed(g: StartGroup, row: number): void {
+    const C = this.customers;
+    let id = C.chain(row, g.index, CH_HEAD);
+    let count = C.chain(row, g.index, CH_COUNT);
+    while (id >= 0 && g.consumed[g.at(id)] === g.all) {
+      const next = g.next[g.at(id)];
+      g.drop(id);
+      count--;
+      id = next;
+    }
+    this.setChainHead(g, row, id, count);
+  }
+
+  /** Sets the head (and count) of a chain; an emptied chain releases its hold on the row. */
+  private setChainHead(g: StartGroup, row: number, head: number, count: number): void {
+    const C = this.customers;
+    C.setChain(row, g.index, CH_HEAD, head);
+    C.setChain(row, g.index, CH_COUNT, count);
+    if (head >= 0 || C.chain(row, g.index, CH_TAIL) < 0) return;
+    C.setChain(row, g.index, CH_TAIL, -1);
+    if (--C.live[row] === 0) {
+      C.remove(row);
+      if (row === this.curRow) this.curRow = -1;
+    }
+  }
+
+  /** Drops start events whose longest window ended before the watermark (idle customers' too). */
+  private expireStarts(w: number): void {
+    for (const g of this.groups) {
+      while (g.head < g.end) {
+        const k = g.at(g.head);
+        const row = g.rowOf[k];
+        if (row >= 0) {
+          if ((g.events[k] as BoundEvent).time + g.maxWithinMs >= w) break;
+          // The oldest entry of its customer (entries leave chains from the head only).
+          const next = g.next[k];
+          g.drop(g.head);
+          this.setChainHead(g, row, next, this.customers.chain(row, g.index, CH_COUNT) - 1);
+        }
+        g.head++;
+      }
+    }
+  }
+
+  /** Makes every deferred partial match (before checkpoints, reloads, memory figures). */
+  private makeAllRuns(): void {
+    if (this.groups.length === 0) return;
+    const C = this.customers;
+    for (const row of [...C.rows.values()])
+      for (const g of this.groups)
+        for (const slot of g.members)
+          // (An emptied chain may have removed the row meanwhile: its chains are then empty.)
+          if (C.chain(row, g.index, CH_HEAD) >= 0) this.makeRuns(slot, row, this.watermark);
+    for (const g of this.groups) g.clear();
   }
 
   private fireTimers(w: number): void {
@@ -732,6 +1042,11 @@ export class PatternEngine {
     let row = customerId === this.curCustomer ? this.curRow : -1;
     if (row < 0) row = C.rows.get(customerId) ?? C.add(customerId);
     if (customerId === this.curCustomer) this.curRow = row;
+    return this.stateAt(slot, row);
+  }
+
+  private stateAt(slot: Slot, row: number): number {
+    const C = this.customers;
     let s = C.cell(row, slot.index);
     if (s < 0) {
       s = slot.states.alloc(row);
@@ -799,6 +1114,14 @@ export class PatternEngine {
       slot.scratch = r;
       return;
     }
+    this.addRun(slot, state, r);
+  }
+
+  /** Adds a started run as the state's newest (evicting its oldest beyond the cap). */
+  private addRun(slot: Slot, state: number, r: number): void {
+    const t = slot.compiled;
+    const a = slot.arena;
+    const T = slot.states;
     const seq = T.get(state, S_RUN_SEQ);
     T.set(state, S_RUN_SEQ, seq + 1);
     a.numsOf(r)[a.at(r) + a.meta + R_SEQ] = seq;
@@ -896,6 +1219,7 @@ export class PatternEngine {
    * calls made, so a restored engine drops the same ones.
    */
   private expire(w: number, current: boolean): void {
+    if (this.groups.length > 0) this.expireStarts(w);
     let requeue: Array<{ slot: Slot; st: number }> | null = null;
     for (let k = this.expiryKeys.peek(); k !== undefined; k = this.expiryKeys.peek()) {
       const end = (k + 1) * EXPIRY_BUCKET_MS;
@@ -980,6 +1304,8 @@ export class PatternEngine {
     const matched: MatchedStep[] = [];
     this.collect(slot.compiled, slot.arena, run, 0, matched, true);
     this.releaseRuns(slot, st);
+    // Partial matches it would have made from start events before `at` are released too.
+    if (slot.group !== null) this.consumeStarts(slot, T.int(st, S_ROW), at);
     const eventIds: string[] = [];
     for (const m of matched) if (m.event !== undefined) eventIds.push(m.event.id);
     const lastFiredAt = T.get(st, S_LAST_FIRED);
@@ -1491,9 +1817,13 @@ export class PatternEngine {
       if (names.has(c.spec.name)) throw new Error(`duplicate trigger name '${c.spec.name}'`);
       names.add(c.spec.name);
     }
+    // Deferred partial matches are made first: the rules below apply to partial matches.
+    this.makeAllRuns();
     const old = new Map(this.slots.map((s) => [s.compiled.spec.name, s]));
     const slots: Slot[] = compiled.map((c, index) => ({
       compiled: c,
+      group: null,
+      bit: 0,
       index,
       arena: new RunArena(c.nodes.length, c.evNodes.length),
       states: new StateTable(c.nodes.length, whereNodes(c)),
@@ -1518,8 +1848,22 @@ export class PatternEngine {
         slot.scratch = prev.scratch;
       }
     }
+    const groups: StartGroup[] = [];
+    if (this.deferStarts) {
+      for (const slot of slots) {
+        const type = deferredStartType(slot.compiled);
+        if (type === undefined) continue;
+        let g = groups.find((x) => x.type === type && x.members.length < 31);
+        if (g === undefined) groups.push((g = new StartGroup(type, groups.length)));
+        slot.group = g;
+        slot.bit = 1 << g.members.length;
+        g.members.push(slot);
+        g.all |= slot.bit;
+        g.maxWithinMs = Math.max(g.maxWithinMs, slot.compiled.nodes[0].withinMs);
+      }
+    }
     const from = this.customers;
-    const to = new CustomerTable(slots.length);
+    const to = new CustomerTable(slots.length, groups.length);
     for (const [cid, oldRow] of from.rows) {
       let row = -1;
       for (let i = 0; i < slots.length; i++) {
@@ -1547,15 +1891,23 @@ export class PatternEngine {
     this.slots = slots;
     this.customers = to;
     this.curRow = -1;
+    this.groups = groups;
     this.byType = new Map();
+    const routeOf = (type: string): Route => {
+      let route = this.byType.get(type);
+      if (route === undefined) this.byType.set(type, (route = { slots: [], starts: [], groups: [] }));
+      return route;
+    };
     for (const s of slots) {
       for (const type of s.compiled.types) {
-        let route = this.byType.get(type);
-        if (route === undefined) this.byType.set(type, (route = { slots: [], starts: [] }));
+        // A deferred-start trigger's start events go to its group instead.
+        if (s.group !== null && type === s.group.type) continue;
+        const route = routeOf(type);
         route.slots.push(s);
         route.starts.push(s.compiled.startTypes.has(type));
       }
     }
+    for (const g of groups) routeOf(g.type).groups.push(g);
     this.rebuildTimers();
   }
 
@@ -1605,6 +1957,8 @@ export class PatternEngine {
     }
     const t = slot.compiled;
     const spec = t.spec;
+    const row = this.customers.rows.get(customerId);
+    if (slot.group !== null && row !== undefined) this.makeRuns(slot, row, this.watermark);
     const st = this.stateOf(slot, customerId);
     const partialMatches: PartialMatchExplanation[] = [];
     const conditionFailures: ConditionFailure[] = [];
@@ -1748,6 +2102,7 @@ export class PatternEngine {
 
   /** A JSON-serializable deep copy of the whole engine state (buffered events included). */
   snapshot(): EngineSnapshot {
+    this.makeAllRuns();
     const snap: EngineSnapshot = {
       format: 'kairos.patterns.v1',
       watermark: Number.isFinite(this.watermark) ? this.watermark : null,
@@ -1779,7 +2134,8 @@ export class PatternEngine {
     if (snap.timerSeq !== undefined) this.timerSeq = snap.timerSeq;
     this.buffer.clear();
     for (const b of snap.buffer) this.buffer.push(b.event.time, b.seq, b.event);
-    this.customers = new CustomerTable(this.slots.length);
+    this.customers = new CustomerTable(this.slots.length, this.groups.length);
+    for (const g of this.groups) g.clear();
     this.curRow = -1;
     Object.assign(this.stats, snap.stats);
     const byName = new Map(snap.triggers.map((t) => [t.name, t]));
@@ -1823,6 +2179,8 @@ export class PatternEngine {
 
   /** Serialized size (UTF-8 bytes of the JSON) of one customer's state, or of the whole engine. */
   stateBytes(customerId?: string): number {
+    // As a checkpoint holds it: deferred partial matches made.
+    this.makeAllRuns();
     let bytes = 0;
     if (customerId === undefined) {
       for (const b of this.bufferedList()) bytes += Buffer.byteLength(JSON.stringify(b));
@@ -1854,6 +2212,14 @@ export class PatternEngine {
 
   /** Forgets one customer (e.g. erasure request). */
   dropCustomer(customerId: string): void {
+    const row = this.customers.rows.get(customerId);
+    if (row !== undefined)
+      for (const g of this.groups) {
+        for (let id = this.customers.chain(row, g.index, CH_HEAD); id >= 0; id = g.next[g.at(id)]) g.drop(id);
+        this.customers.setChain(row, g.index, CH_COUNT, 0);
+        this.customers.setChain(row, g.index, CH_HEAD, -1);
+        if (this.customers.chain(row, g.index, CH_TAIL) >= 0) this.setChainHead(g, row, -1, 0);
+      }
     for (const slot of this.slots) {
       const st = this.stateOf(slot, customerId);
       if (st >= 0) this.dropState(slot, st);

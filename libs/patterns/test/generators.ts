@@ -140,6 +140,63 @@ export const triggersArb: fc.Arbitrary<TriggerSpec[]> = fc
     })),
   );
 
+/** `p` with every event type 'a' turned into 'b' (fresh copies). */
+function withoutTypeA(p: Pattern): Pattern {
+  switch (p.kind) {
+    case 'event':
+    case 'count':
+      return p.type === 'a' ? { ...p, type: 'b' } : { ...p };
+    case 'absent':
+      return p.pattern.type === 'a' ? { ...p, pattern: { ...p.pattern, type: 'b' } } : p;
+    case 'sequence':
+      return { ...p, steps: p.steps.map(withoutTypeA) };
+    case 'all':
+    case 'any':
+      return { ...p, of: p.of.map(withoutTypeA) };
+  }
+}
+
+/**
+ * Triggers whose partial matches the engine makes lazily from shared start events (StartGroup):
+ * a windowed sequence starting with a plain 'a' event (maybe bound), then steps without 'a' whose
+ * first is not an absence; beside triggers of any shape.
+ */
+export const deferredTriggersArb: fc.Arbitrary<TriggerSpec[]> = fc
+  .record({
+    deferred: fc.array(
+      fc.record({
+        bind: fc.boolean(),
+        second: patternArb,
+        rest: fc.array(fc.oneof({ weight: 2, arbitrary: patternArb }, { weight: 1, arbitrary: absentArb }), {
+          maxLength: 1,
+        }),
+        within: fc.integer({ min: 1, max: 25 }),
+        cooldown: fc.constantFrom(0, 0, 5, 15),
+      }),
+      { minLength: 1, maxLength: 3 },
+    ),
+    others: triggersArb,
+  })
+  .map(({ deferred, others }) => [
+    ...deferred.map(({ bind, second, rest, within, cooldown }, i): TriggerSpec => {
+      const first: EventPattern = { kind: 'event', type: 'a' };
+      if (bind) first.as = '?';
+      const pattern: Pattern = {
+        kind: 'sequence',
+        steps: [first, ...[second, ...rest].map(withoutTypeA)],
+        withinMs: within,
+      };
+      return {
+        name: `d${i}`,
+        version: 1,
+        priority: 50,
+        cooldownMs: cooldown,
+        pattern: nameAliases(pattern, { i: 0 }),
+      };
+    }),
+    ...others,
+  ]);
+
 export const opsArb: fc.Arbitrary<Op[]> = fc
   .array(
     fc.oneof(

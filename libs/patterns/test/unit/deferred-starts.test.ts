@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import type { EngineEvent, TriggerSpec } from '../../src/ast';
+import { PatternEngine } from '../../src/engine';
+import type { Explanation, FiredTrigger } from '../../src/types';
+import { deferredTriggersArb, opsArb } from '../generators';
+import { referenceFires, type Op } from '../reference-evaluator';
+
+/** PATTERNS_PROPERTY_RUNS=10 multiplies the property runs (use while changing the engine). */
+const RUNS = Number(process.env.PATTERNS_PROPERTY_RUNS ?? 1);
+
+function runEngine(engine: PatternEngine, ops: Op[]): FiredTrigger[] {
+  const out: FiredTrigger[] = [];
+  for (const op of ops)
+    out.push(...(op.kind === 'event' ? engine.process(op.event) : engine.advanceTo(op.to)));
+  return out;
+}
+
+const fires = (list: FiredTrigger[]) =>
+  list.map((f) => JSON.stringify([f.id, f.trigger, f.customerId, f.firedAt, f.explanation])).sort();
+
+/** What explain tells that does not depend on when expired partial matches are swept. */
+function explained(ex: Explanation) {
+  return {
+    status: ex.status === 'cooldown' ? ex.status : undefined,
+    partialMatches: ex.partialMatches.filter(
+      (pm) => pm.expiresAfter === undefined || pm.expiresAfter >= ex.watermark,
+    ),
+    conditionFailures: ex.conditionFailures,
+    lastFiredAt: ex.lastFiredAt,
+    lastSuppressed: ex.lastSuppressed,
+  };
+}
+
+const scenarioArb = fc.record({
+  triggers: deferredTriggersArb,
+  ops: opsArb,
+  lateness: fc.constantFrom(0, 0, 4),
+  maxRuns: fc.constantFrom(1, 2, 3, 10_000),
+  flush: fc.boolean(),
+});
+
+describe('deferred starts (start events kept once for the triggers that begin with them)', () => {
+  it('the shared-start triggers agree with the brute-force reference', () => {
+    fc.assert(
+      fc.property(scenarioArb, ({ triggers, ops, lateness, flush }) => {
+        const all: Op[] = flush ? [...ops, { kind: 'advance', to: 500 }] : ops;
+        const engine = new PatternEngine(triggers, {
+          allowedLatenessMs: lateness,
+          maxPartialMatchesPerTrigger: 10_000,
+        });
+        const got = runEngine(engine, all)
+          .map(
+            (f) =>
+              `${f.trigger}|${f.customerId}|${f.firedAt}|${f.matched.flatMap((m) => (m.event ? [m.event.id] : [])).join(',')}`,
+          )
+          .sort();
+        const want = referenceFires(triggers, all, lateness)
+          .map((f) => `${f.trigger}|${f.customerId}|${f.firedAt}|${f.matchedIds.join(',')}`)
+          .sort();
+        assert.deepEqual(got, want);
+      }),
+      { numRuns: 300 * RUNS },
+    );
+  });
+
+  it('fires, explains and evicts exactly as making every partial match at its start event', () => {
+    fc.assert(
+      fc.property(scenarioArb, ({ triggers, ops, lateness, maxRuns, flush }) => {
+        const all: Op[] = flush ? [...ops, { kind: 'advance', to: 500 }] : ops;
+        const options = { allowedLatenessMs: lateness, maxPartialMatchesPerTrigger: maxRuns };
+        const deferred = new PatternEngine(triggers, options);
+        const eager = new PatternEngine(triggers, { ...options, deferStarts: false });
+        // Call by call: the same firings come out of the same call (order within a call aside).
+        for (const op of all) {
+          const call = (e: PatternEngine) => (op.kind === 'event' ? e.process(op.event) : e.advanceTo(op.to));
+          assert.deepEqual(fires(call(deferred)), fires(call(eager)));
+        }
+        for (const t of triggers)
+          for (const c of ['c1', 'c2'])
+            assert.deepEqual(explained(deferred.explain(t.name, c)), explained(eager.explain(t.name, c)));
+      }),
+      { numRuns: 300 * RUNS },
+    );
+  });
+
+  it('continues identically after snapshot and restore at any point', () => {
+    fc.assert(
+      fc.property(scenarioArb, fc.nat(), ({ triggers, ops, lateness, maxRuns }, cut) => {
+        const k = ops.length === 0 ? 0 : cut % (ops.length + 1);
+        const options = { allowedLatenessMs: lateness, maxPartialMatchesPerTrigger: maxRuns };
+        const straight = runEngine(new PatternEngine(triggers, options), ops);
+        const first = new PatternEngine(triggers, options);
+        const before = runEngine(first, ops.slice(0, k));
+        const restored = new PatternEngine(triggers, options);
+        restored.restore(JSON.parse(JSON.stringify(first.snapshot())));
+        const after = runEngine(restored, ops.slice(k));
+        assert.deepEqual(fires([...before, ...after]), fires(straight));
+      }),
+      { numRuns: 200 * RUNS },
+    );
+  });
+
+  it('keeps one start event for several triggers, and releases an idle customer after the longest window', () => {
+    const viewedThen = (name: string, type: string, withinMs: number): TriggerSpec => ({
+      name,
+      version: 1,
+      priority: 50,
+      cooldownMs: 0,
+      pattern: {
+        kind: 'sequence',
+        steps: [
+          { kind: 'event', type: 'viewed', as: 'v' },
+          { kind: 'event', type },
+        ],
+        withinMs,
+      },
+    });
+    const engine = new PatternEngine([
+      viewedThen('to-cart', 'added', 100),
+      viewedThen('to-wish', 'wished', 300),
+    ]);
+    const ev = (id: string, type: string, customerId: string, time: number): EngineEvent => ({
+      id,
+      type,
+      customerId,
+      time,
+      properties: {},
+    });
+    engine.process(ev('e1', 'viewed', 'c1', 0));
+    engine.process(ev('e2', 'viewed', 'c2', 10));
+    assert.deepEqual(engine.customersWithState(), ['c1', 'c2']);
+    const fired = engine.process(ev('e3', 'added', 'c1', 50));
+    assert.deepEqual(
+      fired.map((f) => [f.trigger, f.matched.map((m) => m.event?.id)]),
+      [['to-cart', ['e1', 'e3']]],
+    );
+    // The other trigger still waits on the same start event.
+    assert.equal(engine.explain('to-wish', 'c1').status, 'waiting');
+    // c2 was seen by no other event: gone once the longest window (300) has passed.
+    engine.advanceTo(311);
+    assert.deepEqual(engine.customersWithState(), ['c1']);
+    assert.equal(engine.explain('to-wish', 'c2').status, 'idle');
+  });
+});

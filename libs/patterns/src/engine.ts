@@ -2052,28 +2052,68 @@ export class PatternEngine {
     return row === undefined ? -1 : this.customers.cell(row, slot.index);
   }
 
-  private serializeState(slot: Slot, st: number): SerializedState {
-    const out: SerializedState = {};
-    const T = slot.states;
-    if (T.int(st, S_RUNS) > 0) {
-      const a = slot.arena;
-      const runs: SerializedRun[] = (out.runs = []);
-      for (let r = T.int(st, S_FIRST); r >= 0; r = a.next(r)) {
-        const nums = a.numsOf(r);
-        const base = a.at(r);
-        const n: Array<number | null> = [];
-        for (let k = base; k < base + a.nodeNums; k++) n.push(nums[k] === nums[k] ? nums[k] : null);
-        const t = slot.compiled;
-        const ev: Array<BoundEvent | BoundEvent[] | null> = new Array<null>(t.nodes.length).fill(null);
-        for (const i of t.evNodes) {
-          const held = a.evsOf(r)[a.evAt(r) + t.evSlot[i]];
-          ev[i] = t.nodes[i].kind === K_COUNT && held !== null ? counted(held) : held;
-        }
-        runs.push({ seq: nums[base + a.meta + R_SEQ], n, ev });
-      }
+  private serializeRun(slot: Slot, r: number, seq: number): SerializedRun {
+    const a = slot.arena;
+    const nums = a.numsOf(r);
+    const base = a.at(r);
+    const n: Array<number | null> = [];
+    for (let k = base; k < base + a.nodeNums; k++) n.push(nums[k] === nums[k] ? nums[k] : null);
+    const t = slot.compiled;
+    const ev: Array<BoundEvent | BoundEvent[] | null> = new Array<null>(t.nodes.length).fill(null);
+    for (const i of t.evNodes) {
+      const held = a.evsOf(r)[a.evAt(r) + t.evSlot[i]];
+      ev[i] = t.nodes[i].kind === K_COUNT && held !== null ? counted(held) : held;
     }
-    const runSeq = T.get(st, S_RUN_SEQ);
+    return { seq, n, ev };
+  }
+
+  /** Whether the customer in `row` has start events the (deferring) slot has not consumed. */
+  private hasDeferred(slot: Slot, row: number): boolean {
+    const g = slot.group;
+    if (g === null) return false;
+    for (let id = this.customers.chain(row, g.index, CH_HEAD); id >= 0; id = g.next[g.at(id)])
+      if ((g.consumed[g.at(id)] & slot.bit) === 0) return true;
+    return false;
+  }
+
+  /**
+   * A trigger state as a checkpoint holds it (`st` -1: none yet), with the partial matches the
+   * trigger defers made (serialized, not kept: a restored engine holds them as made), so checkpoints
+   * neither depend on nor undo deferring.
+   */
+  private serializeState(slot: Slot, st: number, row: number): SerializedState {
+    const out: SerializedState = {};
+    const runs: SerializedRun[] = [];
+    let runSeq = 0;
+    if (st >= 0) {
+      const T = slot.states;
+      const a = slot.arena;
+      for (let r = T.int(st, S_FIRST); r >= 0; r = a.next(r))
+        runs.push(this.serializeRun(slot, r, a.numsOf(r)[a.at(r) + a.meta + R_SEQ]));
+      runSeq = T.get(st, S_RUN_SEQ);
+    }
+    const g = slot.group;
+    if (g !== null) {
+      const a = slot.arena;
+      const t = slot.compiled;
+      const within = t.nodes[0].withinMs;
+      const bound = this.bound;
+      for (let id = this.customers.chain(row, g.index, CH_HEAD); id >= 0; id = g.next[g.at(id)]) {
+        const k = g.at(id);
+        const e = g.events[k] as BoundEvent;
+        if ((g.consumed[k] & slot.bit) !== 0 || e.time + within < this.watermark) continue;
+        const r = a.alloc();
+        this.bound = e;
+        this.offer(t, a, r, 0, e as EngineEvent);
+        runs.push(this.serializeRun(slot, r, runSeq++));
+        a.release(r);
+      }
+      this.bound = bound;
+    }
+    if (runs.length > 0) out.runs = runs;
     if (runSeq > 0) out.runSeq = runSeq;
+    if (st < 0) return out;
+    const T = slot.states;
     const lastFiredAt = T.lastFiredAt(st);
     if (lastFiredAt !== undefined) out.lastFiredAt = lastFiredAt;
     const suppressed = T.suppressed.get(st);
@@ -2086,6 +2126,17 @@ export class PatternEngine {
     const at = T.get(st, S_TIMER_AT);
     const seq = T.get(st, S_TIMER_SEQ);
     if (at !== Infinity && seq >= 0) out.timer = [at, seq];
+    return out;
+  }
+
+  /** One trigger's states as checkpoints hold them (see serializeState), by customer. */
+  private serializedStates(slot: Slot): Array<[string, SerializedState]> {
+    const C = this.customers;
+    const out: Array<[string, SerializedState]> = [];
+    for (const [cid, row] of C.rows) {
+      const st = C.cell(row, slot.index);
+      if (st >= 0 || this.hasDeferred(slot, row)) out.push([cid, this.serializeState(slot, st, row)]);
+    }
     return out;
   }
 
@@ -2102,7 +2153,6 @@ export class PatternEngine {
 
   /** A JSON-serializable deep copy of the whole engine state (buffered events included). */
   snapshot(): EngineSnapshot {
-    this.makeAllRuns();
     const snap: EngineSnapshot = {
       format: 'kairos.patterns.v1',
       watermark: Number.isFinite(this.watermark) ? this.watermark : null,
@@ -2113,9 +2163,7 @@ export class PatternEngine {
       triggers: this.slots.map((s) => ({
         name: s.compiled.spec.name,
         version: s.compiled.spec.version,
-        states: this.statesOf(s).map(
-          ([cid, st]) => [cid, this.serializeState(s, st)] as [string, SerializedState],
-        ),
+        states: this.serializedStates(s),
       })),
     };
     return JSON.parse(JSON.stringify(snap)) as EngineSnapshot;
@@ -2179,8 +2227,6 @@ export class PatternEngine {
 
   /** Serialized size (UTF-8 bytes of the JSON) of one customer's state, or of the whole engine. */
   stateBytes(customerId?: string): number {
-    // As a checkpoint holds it: deferred partial matches made.
-    this.makeAllRuns();
     let bytes = 0;
     if (customerId === undefined) {
       for (const b of this.bufferedList()) bytes += Buffer.byteLength(JSON.stringify(b));
@@ -2196,9 +2242,9 @@ export class PatternEngine {
     let bytes = 0;
     for (const slot of this.slots) {
       const st = this.customers.cell(row, slot.index);
-      if (st >= 0)
+      if (st >= 0 || this.hasDeferred(slot, row))
         bytes +=
-          Buffer.byteLength(JSON.stringify(this.serializeState(slot, st))) +
+          Buffer.byteLength(JSON.stringify(this.serializeState(slot, st, row))) +
           Buffer.byteLength(customerId) +
           6;
     }

@@ -6,7 +6,7 @@
  *   const engine = new PatternEngine(triggers, { allowedLatenessMs: 5_000, maxPartialMatchesPerTrigger: 32 });
  *   engine.process(event)      -> FiredTrigger[]   (events of one partition, in arrival order)
  *   engine.advanceTo(wm)       -> FiredTrigger[]   (idle timer: e.g. wallClock - allowedLateness)
- *   engine.setTriggers(specs)                      (row reload: changed version resets partial matches)
+ *   engine.setTriggers(specs)                      (hot reload: changed version resets partial matches)
  *   engine.explain(name, customerId)               (why it fired / did not fire)
  *   engine.snapshot() / engine.restore(snapshot)   (JSON-serializable checkpoint)
  *   engine.stateBytes(customerId?) / engine.customersWithState()
@@ -500,8 +500,10 @@ function emptyChains(chains: Float64Array, from: number, to: number): Float64Arr
  * is in no other step: a partial match it starts is then fully described by its start event, so the
  * engine keeps that event once (not one partial match per trigger, most of which expire untouched)
  * and makes the trigger's partial matches from it only when another event of the trigger arrives for
- * the customer (or the trigger completes, explains, checkpoints or reloads). The result is the same
- * as making them at the start event: they would have seen no other event meanwhile.
+ * the customer (or on explain and reload; a completion releases them, a checkpoint serializes them
+ * as made). The result is the same as making them at the start event: they would have seen no other
+ * event meanwhile. A trigger already holding partial matches for the customer takes the start event
+ * at once (it could evict one, or an absence deadline could be due first).
  *
  * Entries are kept in a ring in the order they were handled (event-time order), by id (ids only
  * grow): each customer's entries are also a list (CustomerTable chains, next[]), and `consumed` has a
@@ -1003,7 +1005,7 @@ export class PatternEngine {
     }
   }
 
-  /** Makes every deferred partial match (before checkpoints, reloads, memory figures). */
+  /** Makes every deferred partial match (before a reload: its rules are about partial matches). */
   private makeAllRuns(): void {
     if (this.groups.length === 0) return;
     const C = this.customers;
@@ -1802,7 +1804,7 @@ export class PatternEngine {
     }
   }
 
-  // ---------------------------------------------------------------- triggers (row reload)
+  // ---------------------------------------------------------------- triggers (hot reload)
 
   /**
    * Replaces the trigger set. Rule: a trigger with the same name and version keeps its state; a
@@ -2171,7 +2173,7 @@ export class PatternEngine {
 
   /**
    * Replaces all state with a snapshot (taken from an engine with possibly other triggers): states of
-   * triggers with the same name and version are restored, others follow the row-reload rule.
+   * triggers with the same name and version are restored, others follow the hot-reload rule.
    */
   restore(snapshot: EngineSnapshot): void {
     if (snapshot === null || typeof snapshot !== 'object' || snapshot.format !== 'kairos.patterns.v1')

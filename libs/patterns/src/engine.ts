@@ -883,7 +883,9 @@ export class PatternEngine {
   private addStart(g: StartGroup, e: EngineEvent): void {
     const C = this.customers;
     let row = this.curRow;
-    if (row < 0) row = this.curRow = C.add(e.customerId);
+    // A customer new to the engine holds no partial matches (the loop below finds none).
+    const fresh = row < 0;
+    if (fresh) row = this.curRow = C.add(e.customerId);
     const id = g.push(row, this.bound ?? (this.bound = strip(e)));
     const tail = C.chain(row, g.index, CH_TAIL);
     if (tail < 0) {
@@ -895,12 +897,13 @@ export class PatternEngine {
     // A trigger that holds partial matches takes the event now, as if it did not defer: its partial
     // matches see it (windows end), absence deadlines due by now apply first, and the new one may
     // evict the oldest. So only triggers without partial matches defer.
-    for (const m of g.members) {
-      const st = C.cell(row, m.index);
-      if (st < 0 || m.states.int(st, S_RUNS) === 0) continue;
-      this.processSlot(m, e, false);
-      this.makeRuns(m, row, e.time);
-    }
+    if (!fresh)
+      for (const m of g.members) {
+        const st = C.cell(row, m.index);
+        if (st < 0 || m.states.int(st, S_RUNS) === 0) continue;
+        this.processSlot(m, e, false);
+        this.makeRuns(m, row, e.time);
+      }
     const count = C.chain(row, g.index, CH_COUNT);
     if (count <= this.maxRuns) return;
     // Each trigger that defers would evict its oldest partial match: drop the oldest entry.

@@ -508,14 +508,20 @@ function emptyChains(chains: Float64Array, from: number, to: number): Float64Arr
  * Entries are kept in a ring in the order they were handled (event-time order), by id (ids only
  * grow): each customer's entries are also a list (CustomerTable chains, next[]), and `consumed` has a
  * trigger's bit once it made (or dropped) its partial match from the entry. A customer keeps its
- * newest maxPartialMatchesPerTrigger entries; entries leave when every trigger consumed them or
- * their longest window ended.
+ * newest `keep` entries (maxPartialMatchesPerTrigger, or more for a count); entries leave when every
+ * trigger consumed them or their longest window ended.
+ *
+ * A single-run count (root count, or root any of events and one count) defers the same way: its
+ * one partial match is the count's events, so the start events are all it needs, and it is made by
+ * feeding them to it in order when another event of the trigger arrives, or when a start event
+ * brings the events in the count's window to atLeast (it completes then).
  */
 class StartGroup {
   readonly members: Slot[] = [];
   maxWithinMs = 0;
-  /** Bits of all members. */
+  /** Bits of all members, and of the counts among them. */
   all = 0;
+  counts = 0;
   /** Ids [head, end) are in the ring (some dropped: row -1). */
   head = 0;
   end = 0;
@@ -529,6 +535,8 @@ class StartGroup {
     readonly type: string,
     /** Column in CustomerTable chains. */
     readonly index: number,
+    /** Entries kept per customer (the newest). */
+    public keep: number,
   ) {}
 
   /** Ring position of id. */
@@ -588,21 +596,36 @@ function bitCount(v: number): number {
   return n;
 }
 
-/** The start event type of a trigger that can defer its starts (see StartGroup), or undefined. */
-function deferredStartType(t: CompiledTrigger): string | undefined {
+/**
+ * How a trigger can defer (see StartGroup), or undefined: a windowed sequence by its first step,
+ * or a single-run count (root count, or root any of events and one count) by its count.
+ */
+function deferral(t: CompiledTrigger): { node: CompiledNode; counts: boolean } | undefined {
   const root = t.nodes[0];
-  if (root.kind !== K_SEQUENCE || !(root.withinMs < Infinity) || root.children.length < 2) return undefined;
-  const first = t.nodes[root.children[0]];
-  if (first.kind !== K_EVENT || first.where !== undefined) return undefined;
-  if (t.nodes[root.children[1]].kind === K_ABSENT) return undefined;
-  if (t.nodes.some((n) => n !== first && n.type === first.type)) return undefined;
-  return first.type;
+  let node: CompiledNode;
+  if (t.singleRun) {
+    const counts = t.nodes.filter((n) => n.kind === K_COUNT);
+    if (counts.length !== 1) return undefined;
+    node = counts[0];
+  } else {
+    if (root.kind !== K_SEQUENCE || !(root.withinMs < Infinity) || root.children.length < 2) return undefined;
+    node = t.nodes[root.children[0]];
+    if (node.kind !== K_EVENT || t.nodes[root.children[1]].kind === K_ABSENT) return undefined;
+  }
+  if (node.where !== undefined || t.nodes.some((n) => n !== node && n.type === node.type)) return undefined;
+  return { node, counts: t.singleRun };
 }
 
 interface Slot {
   compiled: CompiledTrigger;
   /** Its start group when it defers its starts (the group keeps its start events), else null. */
   group: StartGroup | null;
+  /** Deferring a count (a single run fed every start event) rather than sequence starts. */
+  counts: boolean;
+  /** Window of its deferred node (the sequence's, or the count's). */
+  deferMs: number;
+  /** The count's atLeast (counts only). */
+  atLeast: number;
   /** Its bit in the group. */
   bit: number;
   /** Position in PatternEngine.slots and in a CustomerTable row. */
@@ -883,7 +906,7 @@ export class PatternEngine {
   private addStart(g: StartGroup, e: EngineEvent): void {
     const C = this.customers;
     let row = this.curRow;
-    // A customer new to the engine holds no partial matches (the loop below finds none).
+    // A customer new to the engine holds no partial matches.
     const fresh = row < 0;
     if (fresh) row = this.curRow = C.add(e.customerId);
     const id = g.push(row, this.bound ?? (this.bound = strip(e)));
@@ -894,25 +917,49 @@ export class PatternEngine {
     } else g.next[g.at(tail)] = id;
     C.setChain(row, g.index, CH_TAIL, id);
     C.setChain(row, g.index, CH_COUNT, C.chain(row, g.index, CH_COUNT) + 1);
-    // A trigger that holds partial matches takes the event now, as if it did not defer: its partial
-    // matches see it (windows end), absence deadlines due by now apply first, and the new one may
-    // evict the oldest. So only triggers without partial matches defer.
-    if (!fresh)
+    // A trigger that holds partial matches takes the event now, as if it did not defer: they see it
+    // (windows end, a count grows), absence deadlines due by now apply first, and a new one may
+    // evict the oldest. So only triggers without partial matches defer. A count whose window now
+    // holds atLeast events completes now.
+    if (!fresh || g.counts !== 0)
       for (const m of g.members) {
-        const st = C.cell(row, m.index);
-        if (st < 0 || m.states.int(st, S_RUNS) === 0) continue;
-        this.processSlot(m, e, false);
-        this.makeRuns(m, row, e.time);
+        const st = fresh ? -1 : C.cell(row, m.index);
+        if (st >= 0 && m.states.int(st, S_RUNS) > 0) {
+          if (m.counts) {
+            this.processSlot(m, e, true);
+            g.consumed[g.at(id)] |= m.bit;
+          } else {
+            this.processSlot(m, e, false);
+            this.makeRuns(m, row, e.time);
+          }
+        } else if (m.counts && this.countReached(m, row, e.time)) this.makeRuns(m, row, e.time);
       }
     const count = C.chain(row, g.index, CH_COUNT);
-    if (count <= this.maxRuns) return;
-    // Each trigger that defers would evict its oldest partial match: drop the oldest entry.
+    if (count <= g.keep) {
+      if (g.counts !== 0) this.dropConsumed(g, row);
+      return;
+    }
+    // Each sequence that defers would evict its oldest partial match: drop the oldest entry.
     const head = C.chain(row, g.index, CH_HEAD);
-    this.stats.partialMatchesEvicted += bitCount(g.all & ~g.consumed[g.at(head)]);
+    this.stats.partialMatchesEvicted += bitCount(g.all & ~g.counts & ~g.consumed[g.at(head)]);
     const next = g.next[g.at(head)];
     g.drop(head);
     this.setChainHead(g, row, next, count - 1);
+    this.dropConsumed(g, row);
   }
+
+  /** Whether the count's window at `t` holds atLeast of the customer's start events it has not consumed. */
+  private countReached(slot: Slot, row: number, t: number): boolean {
+    const g = slot.group as StartGroup;
+    const from = t - slot.deferMs;
+    let n = 0;
+    for (let id = this.customers.chain(row, g.index, CH_HEAD); id >= 0; id = g.next[g.at(id)]) {
+      const k = g.at(id);
+      if ((g.consumed[k] & slot.bit) === 0 && !((g.events[k] as BoundEvent).time < from)) n++;
+    }
+    return n >= slot.atLeast;
+  }
+
 
   /**
    * Makes the slot's partial matches from the start events of the customer in `row` that it has not
@@ -924,10 +971,14 @@ export class PatternEngine {
     const C = this.customers;
     let id = C.chain(row, g.index, CH_HEAD);
     if (id < 0) return;
+    if (slot.counts) {
+      this.feedCount(slot, row);
+      return;
+    }
     const trig = slot.compiled;
     const a = slot.arena;
     const T = slot.states;
-    const within = trig.nodes[0].withinMs;
+    const within = slot.deferMs;
     const bit = slot.bit;
     const bound = this.bound;
     for (; id >= 0; id = g.next[g.at(id)]) {
@@ -949,6 +1000,29 @@ export class PatternEngine {
       this.addRun(slot, st, r);
     }
     this.bound = bound;
+    this.dropConsumed(g, row);
+  }
+
+  /**
+   * Feeds the customer's start events the count has not consumed to it in order, as processSlot
+   * would have at each (the count holds no partial match, so nothing happened in between).
+   */
+  private feedCount(slot: Slot, row: number): void {
+    const g = slot.group as StartGroup;
+    const { bound, curRow, curCustomer } = this;
+    for (let id = this.customers.chain(row, g.index, CH_HEAD); id >= 0; id = g.next[g.at(id)]) {
+      const k = g.at(id);
+      if ((g.consumed[k] & slot.bit) !== 0) continue;
+      g.consumed[k] |= slot.bit;
+      const e = g.events[k] as BoundEvent;
+      this.bound = e;
+      this.curRow = row;
+      this.curCustomer = e.customerId;
+      this.processSlot(slot, e as EngineEvent, true);
+    }
+    this.bound = bound;
+    this.curRow = curRow;
+    this.curCustomer = curCustomer;
     this.dropConsumed(g, row);
   }
 
@@ -1828,6 +1902,9 @@ export class PatternEngine {
     const slots: Slot[] = compiled.map((c, index) => ({
       compiled: c,
       group: null,
+      counts: false,
+      deferMs: 0,
+      atLeast: 0,
       bit: 0,
       index,
       arena: new RunArena(c.nodes.length, c.evNodes.length),
@@ -1856,15 +1933,22 @@ export class PatternEngine {
     const groups: StartGroup[] = [];
     if (this.deferStarts) {
       for (const slot of slots) {
-        const type = deferredStartType(slot.compiled);
-        if (type === undefined) continue;
+        const how = deferral(slot.compiled);
+        if (how === undefined) continue;
+        const { type } = how.node;
         let g = groups.find((x) => x.type === type && x.members.length < 31);
-        if (g === undefined) groups.push((g = new StartGroup(type, groups.length)));
+        if (g === undefined) groups.push((g = new StartGroup(type, groups.length, this.maxRuns)));
         slot.group = g;
+        slot.counts = how.counts;
+        slot.deferMs = how.counts ? how.node.withinMs : slot.compiled.nodes[0].withinMs;
+        slot.atLeast = how.node.atLeast;
         slot.bit = 1 << g.members.length;
         g.members.push(slot);
         g.all |= slot.bit;
-        g.maxWithinMs = Math.max(g.maxWithinMs, slot.compiled.nodes[0].withinMs);
+        if (how.counts) g.counts |= slot.bit;
+        g.maxWithinMs = Math.max(g.maxWithinMs, slot.deferMs);
+        // A count holds fewer than atLeast events: it fires at atLeast.
+        g.keep = Math.max(g.keep, slot.atLeast - 1);
       }
     }
     const from = this.customers;
@@ -2101,17 +2185,37 @@ export class PatternEngine {
     if (g !== null) {
       const a = slot.arena;
       const t = slot.compiled;
-      const within = t.nodes[0].withinMs;
       const bound = this.bound;
+      // A count's one partial match: restarted when its events all left the window (as it expires).
+      let count = -1;
+      const expiry = a.meta + R_EXPIRY;
       for (let id = this.customers.chain(row, g.index, CH_HEAD); id >= 0; id = g.next[g.at(id)]) {
         const k = g.at(id);
         const e = g.events[k] as BoundEvent;
-        if ((g.consumed[k] & slot.bit) !== 0 || e.time + within < this.watermark) continue;
-        const r = a.alloc();
+        if ((g.consumed[k] & slot.bit) !== 0) continue;
         this.bound = e;
+        if (slot.counts) {
+          if (count >= 0 && a.numsOf(count)[a.at(count) + expiry] < e.time) {
+            a.release(count);
+            count = -1;
+          }
+          if (count < 0) count = a.alloc();
+          this.offer(t, a, count, 0, e as EngineEvent);
+          this.computeTimers(t, a, count);
+          continue;
+        }
+        if (e.time + slot.deferMs < this.watermark) continue;
+        const r = a.alloc();
         this.offer(t, a, r, 0, e as EngineEvent);
         runs.push(this.serializeRun(slot, r, runSeq++));
         a.release(r);
+        // The newest beyond the cap would have evicted the oldest.
+        if (runs.length > this.maxRuns) runs.shift();
+      }
+      if (count >= 0) {
+        if (!(a.numsOf(count)[a.at(count) + expiry] < this.watermark))
+          runs.push(this.serializeRun(slot, count, runSeq++));
+        a.release(count);
       }
       this.bound = bound;
     }

@@ -159,7 +159,8 @@ function withoutTypeA(p: Pattern): Pattern {
 /**
  * Triggers whose partial matches the engine makes lazily from shared start events (StartGroup):
  * a windowed sequence starting with a plain 'a' event (maybe bound), then steps without 'a' whose
- * first is not an absence; beside triggers of any shape.
+ * first is not an absence; a count of 'a' alone or in a root any of events; beside triggers of any
+ * shape.
  */
 export const deferredTriggersArb: fc.Arbitrary<TriggerSpec[]> = fc
   .record({
@@ -175,9 +176,19 @@ export const deferredTriggersArb: fc.Arbitrary<TriggerSpec[]> = fc
       }),
       { minLength: 1, maxLength: 3 },
     ),
+    counts: fc.array(
+      fc.record({
+        atLeast: fc.integer({ min: 1, max: 4 }),
+        within: fc.integer({ min: 1, max: 20 }),
+        // Root any of the count and these events (none: a root count).
+        others: fc.array(eventArb, { maxLength: 2 }),
+        cooldown: fc.constantFrom(0, 0, 5, 15),
+      }),
+      { maxLength: 2 },
+    ),
     others: triggersArb,
   })
-  .map(({ deferred, others }) => [
+  .map(({ deferred, counts, others }) => [
     ...deferred.map(({ bind, second, rest, within, cooldown }, i): TriggerSpec => {
       const first: EventPattern = { kind: 'event', type: 'a' };
       if (bind) first.as = '?';
@@ -188,6 +199,18 @@ export const deferredTriggersArb: fc.Arbitrary<TriggerSpec[]> = fc
       };
       return {
         name: `d${i}`,
+        version: 1,
+        priority: 50,
+        cooldownMs: cooldown,
+        pattern: nameAliases(pattern, { i: 0 }),
+      };
+    }),
+    ...counts.map(({ atLeast, within, others: events, cooldown }, i): TriggerSpec => {
+      const count: Pattern = { kind: 'count', type: 'a', atLeast, withinMs: within };
+      const pattern: Pattern =
+        events.length === 0 ? count : { kind: 'any', of: [count, ...events.map(withoutTypeA)] };
+      return {
+        name: `n${i}`,
         version: 1,
         priority: 50,
         cooldownMs: cooldown,

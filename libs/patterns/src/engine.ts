@@ -960,7 +960,6 @@ export class PatternEngine {
     return n >= slot.atLeast;
   }
 
-
   /**
    * Makes the slot's partial matches from the start events of the customer in `row` that it has not
    * consumed, in order, as processSlot would have at each (absence deadlines due by then applied

@@ -514,7 +514,10 @@ function emptyChains(chains: Float64Array, from: number, to: number): Float64Arr
  * A single-run count (root count, or root any of events and one count) defers the same way: its
  * one partial match is the count's events, so the start events are all it needs, and it is made by
  * feeding them to it in order when another event of the trigger arrives, or when a start event
- * brings the events in the count's window to atLeast (it completes then).
+ * brings the events in the count's window to atLeast (it completes then). A windowed root `all` of
+ * plain events of distinct types is in one group per type, and defers while the customer's start
+ * events for it are of one type (partial matches they start do not meet); the first of another type
+ * feeds them to it in order.
  */
 class StartGroup {
   readonly members: Slot[] = [];
@@ -596,38 +599,54 @@ function bitCount(v: number): number {
   return n;
 }
 
+/** How a slot defers (Slot.defer): not, a sequence's first step, a single-run count, an `all`. */
+const DEFER_NONE = 0;
+const DEFER_SEQUENCE = 1;
+const DEFER_COUNT = 2;
+const DEFER_ALL = 3;
+
 /**
- * How a trigger can defer (see StartGroup), or undefined: a windowed sequence by its first step,
- * or a single-run count (root count, or root any of events and one count) by its count.
+ * How a trigger can defer (see StartGroup), or undefined: a windowed sequence by its first step; a
+ * single-run count (root count, or root any of events and one count) by its count; a windowed root
+ * `all` of plain events by all of them.
  */
-function deferral(t: CompiledTrigger): { node: CompiledNode; counts: boolean } | undefined {
+function deferral(
+  t: CompiledTrigger,
+): { nodes: CompiledNode[]; defer: number; windowMs: number } | undefined {
   const root = t.nodes[0];
-  let node: CompiledNode;
+  let nodes: CompiledNode[];
+  let defer: number;
   if (t.singleRun) {
-    const counts = t.nodes.filter((n) => n.kind === K_COUNT);
-    if (counts.length !== 1) return undefined;
-    node = counts[0];
+    nodes = t.nodes.filter((n) => n.kind === K_COUNT);
+    if (nodes.length !== 1) return undefined;
+    defer = DEFER_COUNT;
+  } else if (root.kind === K_ALL) {
+    if (!(root.withinMs < Infinity) || root.children.length < 2) return undefined;
+    nodes = root.children.map((c) => t.nodes[c]);
+    if (nodes.some((n) => n.kind !== K_EVENT)) return undefined;
+    defer = DEFER_ALL;
   } else {
     if (root.kind !== K_SEQUENCE || !(root.withinMs < Infinity) || root.children.length < 2) return undefined;
-    node = t.nodes[root.children[0]];
-    if (node.kind !== K_EVENT || t.nodes[root.children[1]].kind === K_ABSENT) return undefined;
+    nodes = [t.nodes[root.children[0]]];
+    if (nodes[0].kind !== K_EVENT || t.nodes[root.children[1]].kind === K_ABSENT) return undefined;
+    defer = DEFER_SEQUENCE;
   }
-  if (node.where !== undefined || t.nodes.some((n) => n !== node && n.type === node.type)) return undefined;
-  return { node, counts: t.singleRun };
+  for (const node of nodes)
+    if (node.where !== undefined || t.nodes.some((n) => n !== node && n.type === node.type)) return undefined;
+  return { nodes, defer, windowMs: defer === DEFER_COUNT ? nodes[0].withinMs : root.withinMs };
 }
 
 interface Slot {
   compiled: CompiledTrigger;
-  /** Its start group when it defers its starts (the group keeps its start events), else null. */
-  group: StartGroup | null;
-  /** Deferring a count (a single run fed every start event) rather than sequence starts. */
-  counts: boolean;
-  /** Window of its deferred node (the sequence's, or the count's). */
+  /** How it defers its starts (DEFER_*), and the start groups keeping them (one per deferred type). */
+  defer: number;
+  groups: StartGroup[];
+  /** Its bit in each of them. */
+  bits: number[];
+  /** Window of its deferred partial matches (the sequence's, the count's, the all's). */
   deferMs: number;
   /** The count's atLeast (counts only). */
   atLeast: number;
-  /** Its bit in the group. */
-  bit: number;
   /** Position in PatternEngine.slots and in a CustomerTable row. */
   index: number;
   /** The trigger's runs and states (a trigger kept by setTriggers keeps both). */
@@ -894,7 +913,7 @@ export class PatternEngine {
     const { slots, starts, groups } = route;
     for (let i = 0; i < slots.length; i++) {
       const slot = slots[i];
-      if (slot.group !== null && this.curRow >= 0) this.makeRuns(slot, this.curRow, e.time);
+      if (slot.defer !== DEFER_NONE && this.curRow >= 0) this.makeRuns(slot, this.curRow, e.time);
       this.processSlot(slot, e, starts[i]);
     }
     for (let i = 0; i < groups.length; i++) this.addStart(groups[i], e);
@@ -922,17 +941,22 @@ export class PatternEngine {
     // evict the oldest. So only triggers without partial matches defer. A count whose window now
     // holds atLeast events completes now.
     if (!fresh || g.counts !== 0)
-      for (const m of g.members) {
+      for (let i = 0; i < g.members.length; i++) {
+        const m = g.members[i];
         const st = fresh ? -1 : C.cell(row, m.index);
-        if (st >= 0 && m.states.int(st, S_RUNS) > 0) {
-          if (m.counts) {
-            this.processSlot(m, e, true);
-            g.consumed[g.at(id)] |= m.bit;
-          } else {
+        const runs = st >= 0 && m.states.int(st, S_RUNS) > 0;
+        if (m.defer === DEFER_SEQUENCE) {
+          if (runs) {
             this.processSlot(m, e, false);
             this.makeRuns(m, row, e.time);
           }
-        } else if (m.counts && this.countReached(m, row, e.time)) this.makeRuns(m, row, e.time);
+        } else if (m.defer === DEFER_COUNT) {
+          if (runs) {
+            this.processSlot(m, e, true);
+            g.consumed[g.at(id)] |= 1 << i;
+          } else if (this.countReached(m, row, e.time)) this.makeRuns(m, row, e.time);
+          // An all defers while the customer's start events are all of one type (they do not meet).
+        } else if (runs || this.hasDeferred(m, row, g)) this.feed(m, row, g);
       }
     const count = C.chain(row, g.index, CH_COUNT);
     if (count <= g.keep) {
@@ -950,12 +974,13 @@ export class PatternEngine {
 
   /** Whether the count's window at `t` holds atLeast of the customer's start events it has not consumed. */
   private countReached(slot: Slot, row: number, t: number): boolean {
-    const g = slot.group as StartGroup;
+    const g = slot.groups[0];
+    const bit = slot.bits[0];
     const from = t - slot.deferMs;
     let n = 0;
     for (let id = this.customers.chain(row, g.index, CH_HEAD); id >= 0; id = g.next[g.at(id)]) {
       const k = g.at(id);
-      if ((g.consumed[k] & slot.bit) === 0 && !((g.events[k] as BoundEvent).time < from)) n++;
+      if ((g.consumed[k] & bit) === 0 && !((g.events[k] as BoundEvent).time < from)) n++;
     }
     return n >= slot.atLeast;
   }
@@ -966,19 +991,19 @@ export class PatternEngine {
    * first); those whose window ended before `t` are consumed without one.
    */
   private makeRuns(slot: Slot, row: number, t: number): void {
-    const g = slot.group as StartGroup;
+    if (slot.defer !== DEFER_SEQUENCE) {
+      this.feed(slot, row);
+      return;
+    }
+    const g = slot.groups[0];
     const C = this.customers;
     let id = C.chain(row, g.index, CH_HEAD);
     if (id < 0) return;
-    if (slot.counts) {
-      this.feedCount(slot, row);
-      return;
-    }
     const trig = slot.compiled;
     const a = slot.arena;
     const T = slot.states;
     const within = slot.deferMs;
-    const bit = slot.bit;
+    const bit = slot.bits[0];
     const bound = this.bound;
     for (; id >= 0; id = g.next[g.at(id)]) {
       const k = g.at(id);
@@ -1003,37 +1028,47 @@ export class PatternEngine {
   }
 
   /**
-   * Feeds the customer's start events the count has not consumed to it in order, as processSlot
-   * would have at each (the count holds no partial match, so nothing happened in between).
+   * Feeds the customer's start events the slot (a count or an all) has not consumed to it in order,
+   * as processSlot would have at each: it held no partial match, and its deferred start events are
+   * of one type (one group), so nothing happened in between. `newest`: the group holding the newest
+   * (fed last).
    */
-  private feedCount(slot: Slot, row: number): void {
-    const g = slot.group as StartGroup;
+  private feed(slot: Slot, row: number, newest?: StartGroup): void {
     const { bound, curRow, curCustomer } = this;
-    for (let id = this.customers.chain(row, g.index, CH_HEAD); id >= 0; id = g.next[g.at(id)]) {
-      const k = g.at(id);
-      if ((g.consumed[k] & slot.bit) !== 0) continue;
-      g.consumed[k] |= slot.bit;
-      const e = g.events[k] as BoundEvent;
-      this.bound = e;
-      this.curRow = row;
-      this.curCustomer = e.customerId;
-      this.processSlot(slot, e as EngineEvent, true);
+    const n = slot.groups.length;
+    for (let j = 0; j < n; j++) {
+      // The group `newest` last, the others in order.
+      const at = newest === undefined ? j : (slot.groups.indexOf(newest) + 1 + j) % n;
+      const g = slot.groups[at];
+      const bit = slot.bits[at];
+      for (let id = this.customers.chain(row, g.index, CH_HEAD); id >= 0; id = g.next[g.at(id)]) {
+        const k = g.at(id);
+        if ((g.consumed[k] & bit) !== 0) continue;
+        g.consumed[k] |= bit;
+        const e = g.events[k] as BoundEvent;
+        this.bound = e;
+        this.curRow = row;
+        this.curCustomer = e.customerId;
+        this.processSlot(slot, e as EngineEvent, true);
+      }
     }
     this.bound = bound;
     this.curRow = curRow;
     this.curCustomer = curCustomer;
-    this.dropConsumed(g, row);
+    for (const g of slot.groups) this.dropConsumed(g, row);
   }
 
   /** Marks the customer's start events before `before` consumed by the slot (its partial matches were released). */
   private consumeStarts(slot: Slot, row: number, before: number): void {
-    const g = slot.group as StartGroup;
-    for (let id = this.customers.chain(row, g.index, CH_HEAD); id >= 0; id = g.next[g.at(id)]) {
-      const k = g.at(id);
-      if ((g.events[k] as BoundEvent).time >= before) break;
-      g.consumed[k] |= slot.bit;
+    for (let i = 0; i < slot.groups.length; i++) {
+      const g = slot.groups[i];
+      for (let id = this.customers.chain(row, g.index, CH_HEAD); id >= 0; id = g.next[g.at(id)]) {
+        const k = g.at(id);
+        if ((g.events[k] as BoundEvent).time >= before) break;
+        g.consumed[k] |= slot.bits[i];
+      }
+      this.dropConsumed(g, row);
     }
-    this.dropConsumed(g, row);
   }
 
   /** Drops the customer's oldest start events while every trigger of the group consumed them. */
@@ -1383,7 +1418,7 @@ export class PatternEngine {
     this.collect(slot.compiled, slot.arena, run, 0, matched, true);
     this.releaseRuns(slot, st);
     // Partial matches it would have made from start events before `at` are released too.
-    if (slot.group !== null) this.consumeStarts(slot, T.int(st, S_ROW), at);
+    if (slot.defer !== DEFER_NONE) this.consumeStarts(slot, T.int(st, S_ROW), at);
     const eventIds: string[] = [];
     for (const m of matched) if (m.event !== undefined) eventIds.push(m.event.id);
     const lastFiredAt = T.get(st, S_LAST_FIRED);
@@ -1900,11 +1935,11 @@ export class PatternEngine {
     const old = new Map(this.slots.map((s) => [s.compiled.spec.name, s]));
     const slots: Slot[] = compiled.map((c, index) => ({
       compiled: c,
-      group: null,
-      counts: false,
+      defer: DEFER_NONE,
+      groups: [],
+      bits: [],
       deferMs: 0,
       atLeast: 0,
-      bit: 0,
       index,
       arena: new RunArena(c.nodes.length, c.evNodes.length),
       states: new StateTable(c.nodes.length, whereNodes(c)),
@@ -1934,20 +1969,22 @@ export class PatternEngine {
       for (const slot of slots) {
         const how = deferral(slot.compiled);
         if (how === undefined) continue;
-        const { type } = how.node;
-        let g = groups.find((x) => x.type === type && x.members.length < 31);
-        if (g === undefined) groups.push((g = new StartGroup(type, groups.length, this.maxRuns)));
-        slot.group = g;
-        slot.counts = how.counts;
-        slot.deferMs = how.counts ? how.node.withinMs : slot.compiled.nodes[0].withinMs;
-        slot.atLeast = how.node.atLeast;
-        slot.bit = 1 << g.members.length;
-        g.members.push(slot);
-        g.all |= slot.bit;
-        if (how.counts) g.counts |= slot.bit;
-        g.maxWithinMs = Math.max(g.maxWithinMs, slot.deferMs);
-        // A count holds fewer than atLeast events: it fires at atLeast.
-        g.keep = Math.max(g.keep, slot.atLeast - 1);
+        slot.defer = how.defer;
+        slot.deferMs = how.windowMs;
+        slot.atLeast = how.nodes[0].atLeast;
+        for (const { type } of how.nodes) {
+          let g = groups.find((x) => x.type === type && x.members.length < 31);
+          if (g === undefined) groups.push((g = new StartGroup(type, groups.length, this.maxRuns)));
+          const bit = 1 << g.members.length;
+          slot.groups.push(g);
+          slot.bits.push(bit);
+          g.members.push(slot);
+          g.all |= bit;
+          if (how.defer === DEFER_COUNT) g.counts |= bit;
+          g.maxWithinMs = Math.max(g.maxWithinMs, slot.deferMs);
+          // A count holds fewer than atLeast events: it fires at atLeast.
+          if (how.defer === DEFER_COUNT) g.keep = Math.max(g.keep, slot.atLeast - 1);
+        }
       }
     }
     const from = this.customers;
@@ -1989,7 +2026,7 @@ export class PatternEngine {
     for (const s of slots) {
       for (const type of s.compiled.types) {
         // A deferred-start trigger's start events go to its group instead.
-        if (s.group !== null && type === s.group.type) continue;
+        if (s.groups.some((g) => g.type === type)) continue;
         const route = routeOf(type);
         route.slots.push(s);
         route.starts.push(s.compiled.startTypes.has(type));
@@ -2046,7 +2083,7 @@ export class PatternEngine {
     const t = slot.compiled;
     const spec = t.spec;
     const row = this.customers.rows.get(customerId);
-    if (slot.group !== null && row !== undefined) this.makeRuns(slot, row, this.watermark);
+    if (slot.defer !== DEFER_NONE && row !== undefined) this.makeRuns(slot, row, this.watermark);
     const st = this.stateOf(slot, customerId);
     const partialMatches: PartialMatchExplanation[] = [];
     const conditionFailures: ConditionFailure[] = [];
@@ -2155,12 +2192,14 @@ export class PatternEngine {
     return { seq, n, ev };
   }
 
-  /** Whether the customer in `row` has start events the (deferring) slot has not consumed. */
-  private hasDeferred(slot: Slot, row: number): boolean {
-    const g = slot.group;
-    if (g === null) return false;
-    for (let id = this.customers.chain(row, g.index, CH_HEAD); id >= 0; id = g.next[g.at(id)])
-      if ((g.consumed[g.at(id)] & slot.bit) === 0) return true;
+  /** Whether the customer in `row` has start events the slot has not consumed (in groups other than `except`). */
+  private hasDeferred(slot: Slot, row: number, except?: StartGroup): boolean {
+    for (let i = 0; i < slot.groups.length; i++) {
+      const g = slot.groups[i];
+      if (g === except) continue;
+      for (let id = this.customers.chain(row, g.index, CH_HEAD); id >= 0; id = g.next[g.at(id)])
+        if ((g.consumed[g.at(id)] & slot.bits[i]) === 0) return true;
+    }
     return false;
   }
 
@@ -2180,8 +2219,8 @@ export class PatternEngine {
         runs.push(this.serializeRun(slot, r, a.numsOf(r)[a.at(r) + a.meta + R_SEQ]));
       runSeq = T.get(st, S_RUN_SEQ);
     }
-    const g = slot.group;
-    if (g !== null) {
+    for (let i = 0; i < slot.groups.length; i++) {
+      const g = slot.groups[i];
       const a = slot.arena;
       const t = slot.compiled;
       const bound = this.bound;
@@ -2191,9 +2230,9 @@ export class PatternEngine {
       for (let id = this.customers.chain(row, g.index, CH_HEAD); id >= 0; id = g.next[g.at(id)]) {
         const k = g.at(id);
         const e = g.events[k] as BoundEvent;
-        if ((g.consumed[k] & slot.bit) !== 0) continue;
+        if ((g.consumed[k] & slot.bits[i]) !== 0) continue;
         this.bound = e;
-        if (slot.counts) {
+        if (slot.defer === DEFER_COUNT) {
           if (count >= 0 && a.numsOf(count)[a.at(count) + expiry] < e.time) {
             a.release(count);
             count = -1;

@@ -159,8 +159,8 @@ function withoutTypeA(p: Pattern): Pattern {
 /**
  * Triggers whose partial matches the engine makes lazily from shared start events (StartGroup):
  * a windowed sequence starting with a plain 'a' event (maybe bound), then steps without 'a' whose
- * first is not an absence; a count of 'a' alone or in a root any of events; beside triggers of any
- * shape.
+ * first is not an absence; a count of 'a' alone or in a root any of events; a windowed all of
+ * plain events of distinct types; beside triggers of any shape.
  */
 export const deferredTriggersArb: fc.Arbitrary<TriggerSpec[]> = fc
   .record({
@@ -186,9 +186,18 @@ export const deferredTriggersArb: fc.Arbitrary<TriggerSpec[]> = fc
       }),
       { maxLength: 2 },
     ),
+    alls: fc.array(
+      fc.record({
+        types: fc.shuffledSubarray(['a', 'b', 'c'], { minLength: 2, maxLength: 3 }),
+        bind: fc.boolean(),
+        within: fc.integer({ min: 1, max: 25 }),
+        cooldown: fc.constantFrom(0, 0, 5, 15),
+      }),
+      { maxLength: 2 },
+    ),
     others: triggersArb,
   })
-  .map(({ deferred, counts, others }) => [
+  .map(({ deferred, counts, alls, others }) => [
     ...deferred.map(({ bind, second, rest, within, cooldown }, i): TriggerSpec => {
       const first: EventPattern = { kind: 'event', type: 'a' };
       if (bind) first.as = '?';
@@ -211,6 +220,18 @@ export const deferredTriggersArb: fc.Arbitrary<TriggerSpec[]> = fc
         events.length === 0 ? count : { kind: 'any', of: [count, ...events.map(withoutTypeA)] };
       return {
         name: `n${i}`,
+        version: 1,
+        priority: 50,
+        cooldownMs: cooldown,
+        pattern: nameAliases(pattern, { i: 0 }),
+      };
+    }),
+    ...alls.map(({ types, bind, within, cooldown }, i): TriggerSpec => {
+      const of: EventPattern[] = types.map((type) => ({ kind: 'event', type }));
+      if (bind) of[0].as = '?';
+      const pattern: Pattern = { kind: 'all', of, withinMs: within };
+      return {
+        name: `l${i}`,
         version: 1,
         priority: 50,
         cooldownMs: cooldown,

@@ -258,7 +258,8 @@ export class TimerStore {
   }
 
   /**
-   * Claims the earliest due timer of the given partitions whose lease is free. The claim itself is
+   * Claims the earliest due timers (at most `max`) of the given partitions whose lease is free, from
+   * one look at the collection (a look per timer was a full scan each on FerretDB). A claim is
    * an insert into `timer_claims` with a unique `_id` (`<timer>#<n>`): exactly one claimer wins
    * each lease, because a unique-key insert is atomic on every MongoDB-wire server, whereas a
    * conditional update (findOneAndUpdate) is not on FerretDB's SQLite backend (the integration
@@ -270,14 +271,18 @@ export class TimerStore {
     nowMs: number,
     leaseMs: number,
     owner: string,
-  ): Promise<TimerDoc | null> {
+    max = 1,
+  ): Promise<TimerDoc[]> {
     const now = new Date(nowMs);
+    // One sorted look for the whole batch: on FerretDB's SQLite backend it scans the collection.
     const candidates = await this.timers
       .find({ partition: { $in: partitions }, dueAt: { $lte: now }, leaseUntil: { $lte: now } })
       .sort({ dueAt: 1 })
-      .limit(16)
+      .limit(Math.max(16, max * 2))
       .toArray();
+    const claimed: TimerDoc[] = [];
     for (const t of candidates) {
+      if (claimed.length >= max) break;
       for (let seq = t.attempts; seq < t.attempts + 16; seq++) {
         const claimId = `${t._id}#${seq}`;
         try {
@@ -291,10 +296,11 @@ export class TimerStore {
         const leaseUntil = new Date(nowMs + leaseMs);
         if (!(await this.timers.findOne({ _id: t._id }))) break; // fired and completed meanwhile
         await this.timers.updateOne({ _id: t._id }, { $set: { leaseUntil, owner, attempts: seq + 1 } });
-        return { ...t, leaseUntil, owner, attempts: seq + 1 };
+        claimed.push({ ...t, leaseUntil, owner, attempts: seq + 1 });
+        break;
       }
     }
-    return null;
+    return claimed;
   }
 
   /**

@@ -68,19 +68,15 @@ export class TimerLoop {
       }
       this.scheduledSince = Infinity;
       try {
-        const batch: Promise<void>[] = [];
-        for (let i = 0; i < (this.opts.concurrency ?? 8); i++) {
-          const t = await this.store.claimDue(
-            this.opts.partitions,
-            this.clock.now(),
-            this.opts.leaseMs,
-            this.owner,
-          );
-          if (!t) break;
-          batch.push(this.fireOne(t));
-        }
+        const batch = await this.store.claimDue(
+          this.opts.partitions,
+          this.clock.now(),
+          this.opts.leaseMs,
+          this.owner,
+          this.opts.concurrency ?? 8,
+        );
         busy = batch.length > 0;
-        await Promise.all(batch);
+        await Promise.all(batch.map((t) => this.fireOne(t)));
       } catch (err) {
         this.logger.warn({ err: (err as Error).message }, 'timer poll failed; retrying');
       }

@@ -136,6 +136,23 @@ describe('durable timers on FerretDB', function () {
       }
     });
 
+    it('fires due timers in batches of its concurrency, one look at the collection per batch', async () => {
+      const store = new TimerStore(mongo.db);
+      const due = new Date(Date.now() - 1);
+      for (let i = 0; i < 10; i++)
+        await store.schedule({ _id: `b${i}`, kind: 'step', partition: 23, customerId: 'c', dueAt: due });
+      const fired: string[] = [];
+      const { loop, looks } = countingLoop(store, 23, 60_000, fired);
+      loop.start();
+      try {
+        await waitFor(() => fired.length === 10, { message: 'all ten fired' });
+      } finally {
+        await loop.drain();
+      }
+      // 8 (the default concurrency), 2, then one finding none before it sleeps: a look per timer was 11.
+      assert.ok(looks() <= 3, `looked ${looks()} times for 10 timers`);
+    });
+
     it('drains at once when asked while it looks up the next due time', async () => {
       const store = new TimerStore(mongo.db);
       const { loop } = countingLoop(store, 22, 60_000, []);

@@ -955,8 +955,10 @@ export class PatternEngine {
             this.processSlot(m, e, true);
             g.consumed[g.at(id)] |= 1 << i;
           } else if (this.countReached(m, row, e.time)) this.makeRuns(m, row, e.time);
-          // An all defers while the customer's start events are all of one type (they do not meet).
-        } else if (runs || this.hasDeferred(m, row, g)) this.feed(m, row, g);
+        } else if (runs || this.hasDeferred(m, row, g)) {
+          // An all defers while the customer's start events for it are of one type (they do not meet).
+          this.feed(m, row, g);
+        }
       }
     const count = C.chain(row, g.index, CH_COUNT);
     if (count <= g.keep) {

@@ -131,14 +131,13 @@ export const triggersArb: fc.Arbitrary<TriggerSpec[]> = fc
     maxLength: 3,
   })
   .map((list) =>
-    list.map(({ pattern, cooldown }, i): TriggerSpec => ({
-      name: `t${i}`,
-      version: 1,
-      priority: 50,
-      cooldownMs: cooldown,
-      pattern: nameAliases(pattern, { i: 0 }),
-    })),
+    list.map(({ pattern, cooldown }, i): TriggerSpec => generatedTrigger(`t${i}`, cooldown, pattern)),
   );
+
+/** A trigger of the agreement tests (aliases named). */
+function generatedTrigger(name: string, cooldownMs: number, pattern: Pattern): TriggerSpec {
+  return { name, version: 1, priority: 50, cooldownMs, pattern: nameAliases(pattern, { i: 0 }) };
+}
 
 /** `p` with every event type 'a' turned into 'b' (fresh copies). */
 function withoutTypeA(p: Pattern): Pattern {
@@ -206,37 +205,19 @@ export const deferredTriggersArb: fc.Arbitrary<TriggerSpec[]> = fc
         steps: [first, ...[second, ...rest].map(withoutTypeA)],
         withinMs: within,
       };
-      return {
-        name: `d${i}`,
-        version: 1,
-        priority: 50,
-        cooldownMs: cooldown,
-        pattern: nameAliases(pattern, { i: 0 }),
-      };
+      return generatedTrigger(`d${i}`, cooldown, pattern);
     }),
     ...counts.map(({ atLeast, within, others: events, cooldown }, i): TriggerSpec => {
       const count: Pattern = { kind: 'count', type: 'a', atLeast, withinMs: within };
       const pattern: Pattern =
         events.length === 0 ? count : { kind: 'any', of: [count, ...events.map(withoutTypeA)] };
-      return {
-        name: `n${i}`,
-        version: 1,
-        priority: 50,
-        cooldownMs: cooldown,
-        pattern: nameAliases(pattern, { i: 0 }),
-      };
+      return generatedTrigger(`n${i}`, cooldown, pattern);
     }),
     ...alls.map(({ types, bind, within, cooldown }, i): TriggerSpec => {
       const of: EventPattern[] = types.map((type) => ({ kind: 'event', type }));
       if (bind) of[0].as = '?';
       const pattern: Pattern = { kind: 'all', of, withinMs: within };
-      return {
-        name: `l${i}`,
-        version: 1,
-        priority: 50,
-        cooldownMs: cooldown,
-        pattern: nameAliases(pattern, { i: 0 }),
-      };
+      return generatedTrigger(`l${i}`, cooldown, pattern);
     }),
     ...others,
   ]);

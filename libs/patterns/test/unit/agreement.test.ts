@@ -6,6 +6,7 @@ import type { FiredTrigger } from '../../src/types';
 import { validatePattern } from '../../src/validate';
 import { opsArb, triggersArb } from '../generators';
 import { referenceFires, type Op } from '../reference-evaluator';
+import { runEngine } from '../run-engine';
 
 /** PATTERNS_PROPERTY_RUNS=10 multiplies the property runs (use while changing the engine). */
 const RUNS = Number(process.env.PATTERNS_PROPERTY_RUNS ?? 1);
@@ -20,13 +21,6 @@ const engineKey = (f: FiredTrigger): string =>
     f.firedAt,
     f.matched.filter((m) => m.event !== undefined).map((m) => (m.event as { id: string }).id),
   );
-
-function runEngine(engine: PatternEngine, ops: Op[]): FiredTrigger[] {
-  const out: FiredTrigger[] = [];
-  for (const op of ops)
-    out.push(...(op.kind === 'event' ? engine.process(op.event) : engine.advanceTo(op.to)));
-  return out;
-}
 
 const scenarioArb = fc.record({
   triggers: triggersArb,

@@ -5,16 +5,10 @@ import { PatternEngine } from '../../src/engine';
 import type { Explanation, FiredTrigger } from '../../src/types';
 import { deferredTriggersArb, opsArb } from '../generators';
 import { referenceFires, type Op } from '../reference-evaluator';
+import { runEngine } from '../run-engine';
 
 /** PATTERNS_PROPERTY_RUNS=10 multiplies the property runs (use while changing the engine). */
 const RUNS = Number(process.env.PATTERNS_PROPERTY_RUNS ?? 1);
-
-function runEngine(engine: PatternEngine, ops: Op[]): FiredTrigger[] {
-  const out: FiredTrigger[] = [];
-  for (const op of ops)
-    out.push(...(op.kind === 'event' ? engine.process(op.event) : engine.advanceTo(op.to)));
-  return out;
-}
 
 const fires = (list: FiredTrigger[]) =>
   list.map((f) => JSON.stringify([f.id, f.trigger, f.customerId, f.firedAt, f.explanation])).sort();

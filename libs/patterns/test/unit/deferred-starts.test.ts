@@ -106,6 +106,22 @@ describe('deferred starts (start events kept once for the triggers that begin wi
     );
   });
 
+  it('changes nothing when the same triggers are reloaded at any point (deferred partial matches made)', () => {
+    fc.assert(
+      fc.property(scenarioArb, fc.nat(), ({ triggers, ops, lateness, maxRuns }, cut) => {
+        const k = ops.length === 0 ? 0 : cut % (ops.length + 1);
+        const options = { allowedLatenessMs: lateness, maxPartialMatchesPerTrigger: maxRuns };
+        const straight = runEngine(new PatternEngine(triggers, options), ops);
+        const reloaded = new PatternEngine(triggers, options);
+        const before = runEngine(reloaded, ops.slice(0, k));
+        reloaded.setTriggers(triggers);
+        const after = runEngine(reloaded, ops.slice(k));
+        assert.deepEqual(fires([...before, ...after]), fires(straight));
+      }),
+      { numRuns: 200 * RUNS },
+    );
+  });
+
   it('keeps one start event for several triggers, and releases an idle customer after the longest window', () => {
     const viewedThen = (name: string, type: string, withinMs: number): TriggerSpec => ({
       name,

@@ -6,7 +6,7 @@ import type { FiredTrigger } from '../../src/types';
 import { validatePattern } from '../../src/validate';
 import { opsArb, triggersArb } from '../generators';
 import { referenceFires, type Op } from '../reference-evaluator';
-import { runEngine } from '../run-engine';
+import { restoredCopy, runEngine, runInterrupted } from '../run-engine';
 
 /** PATTERNS_PROPERTY_RUNS=10 multiplies the property runs (use while changing the engine). */
 const RUNS = Number(process.env.PATTERNS_PROPERTY_RUNS ?? 1);
@@ -64,17 +64,17 @@ describe('engine agrees with the brute-force reference evaluator', () => {
   it('continues identically after snapshot and restore at any point', () => {
     fc.assert(
       fc.property(scenarioArb, fc.nat(), ({ triggers, ops, lateness, flush }, cut) => {
-        const all = withFlush(ops, flush);
-        const k = all.length === 0 ? 0 : cut % (all.length + 1);
         const options = { allowedLatenessMs: lateness, maxPartialMatchesPerTrigger: 10_000 };
-        const straight = runEngine(new PatternEngine(triggers, options), all);
-        const first = new PatternEngine(triggers, options);
-        const before = runEngine(first, all.slice(0, k));
-        const restored = new PatternEngine(triggers, options);
-        restored.restore(JSON.parse(JSON.stringify(first.snapshot())));
-        const after = runEngine(restored, all.slice(k));
+        const all = withFlush(ops, flush);
+        const { straight, interrupted } = runInterrupted(
+          triggers,
+          options,
+          all,
+          cut,
+          restoredCopy(triggers, options),
+        );
         assert.deepEqual(
-          [...before, ...after].map((f) => [f.id, f.firedAt, f.explanation]),
+          interrupted.map((f) => [f.id, f.firedAt, f.explanation]),
           straight.map((f) => [f.id, f.firedAt, f.explanation]),
         );
       }),

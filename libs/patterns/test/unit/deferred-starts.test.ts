@@ -5,7 +5,7 @@ import { PatternEngine } from '../../src/engine';
 import type { Explanation, FiredTrigger } from '../../src/types';
 import { deferredTriggersArb, opsArb } from '../generators';
 import { referenceFires, type Op } from '../reference-evaluator';
-import { runEngine } from '../run-engine';
+import { restoredCopy, runEngine, runInterrupted } from '../run-engine';
 
 /** PATTERNS_PROPERTY_RUNS=10 multiplies the property runs (use while changing the engine). */
 const RUNS = Number(process.env.PATTERNS_PROPERTY_RUNS ?? 1);
@@ -92,15 +92,15 @@ describe('deferred starts (start events kept once for the triggers that begin wi
   it('continues identically after snapshot and restore at any point', () => {
     fc.assert(
       fc.property(scenarioArb, fc.nat(), ({ triggers, ops, lateness, maxRuns }, cut) => {
-        const k = ops.length === 0 ? 0 : cut % (ops.length + 1);
         const options = { allowedLatenessMs: lateness, maxPartialMatchesPerTrigger: maxRuns };
-        const straight = runEngine(new PatternEngine(triggers, options), ops);
-        const first = new PatternEngine(triggers, options);
-        const before = runEngine(first, ops.slice(0, k));
-        const restored = new PatternEngine(triggers, options);
-        restored.restore(JSON.parse(JSON.stringify(first.snapshot())));
-        const after = runEngine(restored, ops.slice(k));
-        assert.deepEqual(fires([...before, ...after]), fires(straight));
+        const { straight, interrupted } = runInterrupted(
+          triggers,
+          options,
+          ops,
+          cut,
+          restoredCopy(triggers, options),
+        );
+        assert.deepEqual(fires(interrupted), fires(straight));
       }),
       { numRuns: 200 * RUNS },
     );
@@ -109,14 +109,12 @@ describe('deferred starts (start events kept once for the triggers that begin wi
   it('changes nothing when the same triggers are reloaded at any point (deferred partial matches made)', () => {
     fc.assert(
       fc.property(scenarioArb, fc.nat(), ({ triggers, ops, lateness, maxRuns }, cut) => {
-        const k = ops.length === 0 ? 0 : cut % (ops.length + 1);
         const options = { allowedLatenessMs: lateness, maxPartialMatchesPerTrigger: maxRuns };
-        const straight = runEngine(new PatternEngine(triggers, options), ops);
-        const reloaded = new PatternEngine(triggers, options);
-        const before = runEngine(reloaded, ops.slice(0, k));
-        reloaded.setTriggers(triggers);
-        const after = runEngine(reloaded, ops.slice(k));
-        assert.deepEqual(fires([...before, ...after]), fires(straight));
+        const { straight, interrupted } = runInterrupted(triggers, options, ops, cut, (engine) => {
+          engine.setTriggers(triggers);
+          return engine;
+        });
+        assert.deepEqual(fires(interrupted), fires(straight));
       }),
       { numRuns: 200 * RUNS },
     );

@@ -52,6 +52,12 @@ export interface PatternEngineOptions {
    * match at its start event (the tests compare both).
    */
   deferStarts?: boolean;
+  /**
+   * How long a trigger's last firing, a match suppressed by its cooldown and a failed condition stay
+   * with a customer for `explain` once no partial match needs them (a firing also stays until its
+   * cooldown ends). Then they are dropped, so a customer who goes quiet holds no state. Default 24 h.
+   */
+  explainRetentionMs?: number;
 }
 
 const PENDING = 0;
@@ -232,8 +238,9 @@ const S_RUNS = 2;
 /** its customer's row in the CustomerTable, */
 const S_ROW = 3;
 /**
- * 1 once it holds bookkeeping that outlives its runs (a firing, a suppressed match, a failed
- * condition; none is ever cleared), so emptiness is read from one place,
+ * the time until which it keeps bookkeeping that outlives its runs (-Infinity: none): its last
+ * firing until the cooldown ends, and that firing, a suppressed match or a failed condition for
+ * `explain` during the retention time after it (see PatternEngineOptions.explainRetentionMs),
  */
 const S_KEPT = 4;
 /** the seq of its next run, */
@@ -257,10 +264,15 @@ const SH = 12;
  * allocated once and grow by chunks. Dropped states are reused.
  */
 class StateTable {
-  /** `nodes`, `whereNodes`: the trigger's node count and its nodes with a condition. */
+  /**
+   * `nodes`, `whereNodes`: the trigger's node count and its nodes with a condition; `cooldownMs`
+   * and `retentionMs` say how long a firing and the explain bookkeeping are kept.
+   */
   constructor(
     private readonly nodes: number,
     private readonly whereNodes: readonly number[],
+    private readonly cooldownMs: number,
+    private readonly retentionMs: number,
   ) {}
 
   /** Chunk c holds states [c * CHUNK, (c + 1) * CHUNK); chunk 0 starts small and doubles up to CHUNK. */
@@ -290,7 +302,7 @@ class StateTable {
     fields[h + S_LAST] = -1;
     fields[h + S_RUNS] = 0;
     fields[h + S_ROW] = row;
-    fields[h + S_KEPT] = 0;
+    fields[h + S_KEPT] = -Infinity;
     fields[h + S_RUN_SEQ] = 0;
     fields[h + S_TIMER_AT] = Infinity;
     fields[h + S_BUCKET] = NO_BUCKET;
@@ -301,10 +313,7 @@ class StateTable {
 
   /** The state must have no runs left. */
   release(s: number): void {
-    if (this.get(s, S_KEPT) !== 0) {
-      this.suppressed.delete(s);
-      for (const i of this.whereNodes) this.failures.delete(s * this.nodes + i);
-    }
+    this.forget(s);
     this.set(s, S_TIMER_AT, -Infinity);
     this.set(s, S_FIRST, this.free);
     this.free = s;
@@ -330,13 +339,27 @@ class StateTable {
 
   setLastFired(s: number, at: number | undefined): void {
     this.set(s, S_LAST_FIRED, at ?? NaN);
-    if (at !== undefined) this.set(s, S_KEPT, 1);
+    if (at !== undefined) this.keep(s, at + Math.max(this.cooldownMs, this.retentionMs));
   }
 
   setSuppressed(s: number, v: Suppressed | undefined): void {
     if (v === undefined) return;
     this.suppressed.set(s, v);
-    this.set(s, S_KEPT, 1);
+    this.keep(s, v.at + this.retentionMs);
+  }
+
+  /** Keeps the state's bookkeeping at least until `until`. */
+  keep(s: number, until: number): void {
+    if (until > this.get(s, S_KEPT)) this.set(s, S_KEPT, until);
+  }
+
+  /** Drops the state's bookkeeping: last firing, suppressed match, failed conditions. */
+  forget(s: number): void {
+    if (this.get(s, S_KEPT) === -Infinity) return;
+    this.set(s, S_KEPT, -Infinity);
+    this.set(s, S_LAST_FIRED, NaN);
+    this.suppressed.delete(s);
+    for (const i of this.whereNodes) this.failures.delete(s * this.nodes + i);
   }
 
   failure(s: number, node: number): FailureRecord | undefined {
@@ -345,7 +368,7 @@ class StateTable {
 
   setFailure(s: number, node: number, rec: FailureRecord): void {
     this.failures.set(s * this.nodes + node, rec);
-    this.set(s, S_KEPT, 1);
+    this.keep(s, rec.eventTime + this.retentionMs);
   }
 
   /** The state's failure records by node, in node order. */
@@ -362,7 +385,7 @@ class StateTable {
   isEmpty(s: number): boolean {
     const fields = this.rows[s >>> CHUNK_BITS];
     const h = (s & CHUNK_MASK) * SH;
-    return fields[h + S_RUNS] === 0 && fields[h + S_KEPT] === 0;
+    return fields[h + S_RUNS] === 0 && fields[h + S_KEPT] === -Infinity;
   }
 
   /** Adds run r as the newest of a state's runs. */
@@ -804,6 +827,7 @@ export class PatternEngine {
   private arrivalSeq = 0;
   private timerSeq = 0;
   private readonly allowedLatenessMs: number;
+  private readonly retentionMs: number;
   private readonly maxRuns: number;
   /** Events not yet released by the watermark: (time, arrival seq, event). */
   private buffer = new TimeQueue<EngineEvent>();
@@ -845,6 +869,8 @@ export class PatternEngine {
     this.allowedLatenessMs = options.allowedLatenessMs ?? 0;
     this.maxRuns = options.maxPartialMatchesPerTrigger ?? 32;
     this.deferStarts = options.deferStarts ?? true;
+    this.retentionMs = options.explainRetentionMs ?? 24 * 3_600_000;
+    if (!(this.retentionMs >= 0)) throw new Error('explainRetentionMs must be >= 0');
     if (!(this.allowedLatenessMs >= 0)) throw new Error('allowedLatenessMs must be >= 0');
     if (!(this.maxRuns >= 1)) throw new Error('maxPartialMatchesPerTrigger must be >= 1');
     this.ctx = { event: undefined as unknown as EngineEvent, profile: EMPTY_PROFILE, bindings: {} };
@@ -1310,20 +1336,30 @@ export class PatternEngine {
       if (n[m + R_DEADLINE] < at) at = n[m + R_DEADLINE];
       if (n[m + R_EXPIRY] < expiry) expiry = n[m + R_EXPIRY];
     }
-    if (expiry !== Infinity) {
-      const k = Math.floor(expiry / EXPIRY_BUCKET_MS);
-      const queued = T.get(st, S_BUCKET);
-      if (queued === NO_BUCKET || k < queued) {
-        if (queued !== NO_BUCKET) this.unqueue(slot, st);
-        this.enqueue(slot, st, k);
-      }
-    }
+    const kept = T.get(st, S_KEPT);
+    if (kept !== -Infinity && kept < expiry) expiry = kept;
+    if (expiry !== Infinity) this.queueBy(slot, st, expiry);
     if (at < T.get(st, S_TIMER_AT)) {
       const seq = this.timerSeq++;
       T.set(st, S_TIMER_AT, at);
       T.set(st, S_TIMER_SEQ, seq);
       this.timers.push(at, seq, slot, st);
     }
+  }
+
+  /** Queues the state in the expiry bucket of `t` unless it is queued in that one or an earlier one. */
+  private queueBy(slot: Slot, st: number, t: number): void {
+    const k = Math.floor(t / EXPIRY_BUCKET_MS);
+    const queued = slot.states.get(st, S_BUCKET);
+    if (queued === NO_BUCKET || k < queued) {
+      if (queued !== NO_BUCKET) this.unqueue(slot, st);
+      this.enqueue(slot, st, k);
+    }
+  }
+
+  /** Queues a state for the end of its bookkeeping (S_KEPT), which expire() then drops. */
+  private queueKept(slot: Slot, st: number): void {
+    this.queueBy(slot, st, slot.states.get(st, S_KEPT));
   }
 
   /**
@@ -1352,7 +1388,9 @@ export class PatternEngine {
         // Read before the state is queued elsewhere; the detached list is not fixed up.
         const next = T.get(st, S_BUCKET_NEXT);
         T.set(st, S_BUCKET, NO_BUCKET);
-        this.removeRuns(slot, st, full ? end : w);
+        const t = full ? end : w;
+        this.removeRuns(slot, st, t);
+        if (T.get(st, S_KEPT) < t) T.forget(st);
         if (T.isEmpty(st)) this.dropState(slot, st);
         else if (full) this.schedule(slot, st);
         else (requeue ??= []).push({ slot, st });
@@ -1426,10 +1464,12 @@ export class PatternEngine {
     const lastFiredAt = T.get(st, S_LAST_FIRED);
     if (at < lastFiredAt + spec.cooldownMs) {
       T.setSuppressed(st, { at, eventIds });
+      this.queueKept(slot, st);
       this.stats.suppressedByCooldown++;
       return;
     }
     T.setLastFired(st, at);
+    this.queueKept(slot, st);
     const bindings: Record<string, BoundEvent> = {};
     for (const m of matched) if (m.alias !== undefined && m.event !== undefined) bindings[m.alias] = m.event;
     this.stats.fired++;
@@ -1544,7 +1584,9 @@ export class PatternEngine {
       rec.eventTime = e.time;
       if (error !== undefined) rec.error = error;
       else delete rec.error;
+      slot.states.keep(st, e.time + this.retentionMs);
     }
+    this.queueKept(slot, st);
   }
 
   /** Offers an event to node i of a run; returns whether the node made progress. */
@@ -1944,7 +1986,7 @@ export class PatternEngine {
       atLeast: 0,
       index,
       arena: new RunArena(c.nodes.length, c.evNodes.length),
-      states: new StateTable(c.nodes.length, whereNodes(c)),
+      states: this.stateTable(c),
       scratch: -1,
       active: true,
     }));
@@ -2038,16 +2080,23 @@ export class PatternEngine {
     this.rebuildTimers();
   }
 
+  private stateTable(t: CompiledTrigger): StateTable {
+    return new StateTable(t.nodes.length, whereNodes(t), t.spec.cooldownMs, this.retentionMs);
+  }
+
   private rebuildTimers(): void {
     this.timers.clear();
     this.expiryBuckets.clear();
     this.expiryKeys.clear();
     for (const slot of this.slots) {
-      if (!slot.compiled.hasTimers) continue;
       const T = slot.states;
       const a = slot.arena;
       for (const [, st] of this.statesOf(slot)) {
         T.set(st, S_BUCKET, NO_BUCKET);
+        if (!slot.compiled.hasTimers) {
+          if (T.get(st, S_KEPT) !== -Infinity) this.queueKept(slot, st);
+          continue;
+        }
         for (let r = T.int(st, S_FIRST); r >= 0; r = a.next(r)) this.computeTimers(slot.compiled, a, r);
         // Keep a live entry (same time and sequence number) so ties fire in the same order as before.
         const at = T.get(st, S_TIMER_AT);
@@ -2338,7 +2387,7 @@ export class PatternEngine {
     const byName = new Map(snap.triggers.map((t) => [t.name, t]));
     for (const slot of this.slots) {
       slot.arena = new RunArena(slot.compiled.nodes.length, slot.compiled.evNodes.length);
-      slot.states = new StateTable(slot.compiled.nodes.length, whereNodes(slot.compiled));
+      slot.states = this.stateTable(slot.compiled);
       slot.scratch = -1;
       const saved = byName.get(slot.compiled.spec.name);
       if (saved === undefined) continue;

@@ -45,6 +45,7 @@ export interface PatternDetectionOptions {
   checkpointIntervalMs?: number;
   checkpointEvents?: number;
   maxPartialMatches?: number;
+  explainRetentionMs?: number;
   /** Trigger YAML applied to the store before the engines start. */
   definitionsDir?: string;
   simulateMaxEvents?: number;
@@ -123,6 +124,7 @@ export async function startPatternDetection(opts: PatternDetectionOptions): Prom
     checkpointIntervalMs: opts.checkpointIntervalMs ?? 5_000,
     checkpointEvents: opts.checkpointEvents ?? 5_000,
     maxPartialMatches: opts.maxPartialMatches ?? 32,
+    explainRetentionMs: opts.explainRetentionMs,
   };
   const detectors = new Map<number, PartitionDetector>();
   const loops: Array<{ detector: PartitionDetector; loop: ConsumeLoop<unknown>; spec: ConsumerSpec }> = [];

@@ -18,6 +18,11 @@ export const patternDetectionConfig = {
   KAIROS_DEFINITIONS_DIR: env.optionalString(),
   /** Cap of partial matches per trigger per customer (oldest evicted beyond it). */
   KAIROS_MAX_PARTIAL_MATCHES: env.int(32, 1, 10_000),
+  /**
+   * How long a customer's last firing, cooldown-suppressed match and failed conditions stay for
+   * Explain after their partial matches are gone (a firing stays at least its cooldown).
+   */
+  KAIROS_EXPLAIN_RETENTION: env.duration('24h'),
   /** Upper bound of stored events one Simulate call may scan. */
   KAIROS_SIMULATE_MAX_EVENTS: env.int(1_000_000, 1, 100_000_000),
 };

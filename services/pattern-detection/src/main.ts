@@ -33,6 +33,7 @@ main(() => {
         checkpointIntervalMs: config.KAIROS_CHECKPOINT_INTERVAL,
         checkpointEvents: config.KAIROS_CHECKPOINT_EVENTS,
         maxPartialMatches: config.KAIROS_MAX_PARTIAL_MATCHES,
+        explainRetentionMs: config.KAIROS_EXPLAIN_RETENTION,
         definitionsDir: config.KAIROS_DEFINITIONS_DIR,
         simulateMaxEvents: config.KAIROS_SIMULATE_MAX_EVENTS,
       });

@@ -12,6 +12,8 @@ export interface DetectorSettings {
   checkpointIntervalMs: number;
   checkpointEvents: number;
   maxPartialMatches: number;
+  /** See PatternEngineOptions.explainRetentionMs (default 24 h). */
+  explainRetentionMs?: number;
   /** Last profiles kept per partition (for fires completed by an absence deadline). */
   profileCacheSize?: number;
 }
@@ -89,6 +91,7 @@ export class PartitionDetector {
     this.engine = new PatternEngine(triggers, {
       allowedLatenessMs: settings.allowedLatenessMs,
       maxPartialMatchesPerTrigger: settings.maxPartialMatches,
+      explainRetentionMs: settings.explainRetentionMs,
     });
     this.lastCheckpointAt = clock.now();
     this.label = { partition: String(partition) };

@@ -31,7 +31,10 @@ function feed(engine: PatternEngine, events: EngineEvent[]): FiredTrigger[] {
   return events.flatMap((e) => engine.process(e));
 }
 
-const fires = (list: FiredTrigger[]) => list.map((f) => [f.id, f.firedAt, f.explanation]);
+const fires = (list: FiredTrigger[]) =>
+  list.map((f): [number, string, string] => [f.firedAt, f.id, f.explanation]);
+const byTimeAndId = (a: [number, string, string], b: [number, string, string]): number =>
+  a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0);
 
 describe('state retention (explain bookkeeping and cooldowns outlive partial matches, for a time)', () => {
   it('keeps the last firing, a suppressed match and a failed condition for the retention, then drops the customer', () => {
@@ -101,8 +104,10 @@ describe('state retention (explain bookkeeping and cooldowns outlive partial mat
             cut,
             restoredCopy(triggers, options),
           );
-          assert.deepEqual(fires(straight), fires(want));
-          assert.deepEqual(fires(interrupted), fires(want));
+          // Firings at the same time may come in another order: a dropped state that comes back
+          // gets a new timer sequence number. A restored engine goes on exactly as the straight one.
+          assert.deepEqual(fires(straight).sort(byTimeAndId), fires(want).sort(byTimeAndId));
+          assert.deepEqual(fires(interrupted), fires(straight));
         },
       ),
       { numRuns: 1000 * RUNS },

@@ -804,11 +804,20 @@ export function firedTriggerId(
   matchedEventIds: readonly string[],
   deadline: number | undefined,
 ): string {
-  return oneShotHash(
-    'sha256',
-    JSON.stringify([trigger, version, customerId, matchedEventIds, deadline ?? null]),
-    'hex',
-  ).slice(0, 32);
+  // The text of JSON.stringify([trigger, version, customerId, matchedEventIds, deadline ?? null]),
+  // built directly: JSON.stringify of the array was half the cost of an id.
+  let json = `[${jsonString(trigger)},${JSON.stringify(version)},${jsonString(customerId)},[`;
+  for (let i = 0; i < matchedEventIds.length; i++)
+    json += i === 0 ? jsonString(matchedEventIds[i]) : `,${jsonString(matchedEventIds[i])}`;
+  json += `],${deadline === undefined ? 'null' : JSON.stringify(deadline)}]`;
+  return oneShotHash('sha256', json, 'hex').slice(0, 32);
+}
+
+/** Strings JSON.stringify leaves as they are between quotes (no quote, backslash, control or surrogate). */
+const JSON_PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
+
+function jsonString(s: string): string {
+  return JSON_PLAIN.test(s) ? `"${s}"` : JSON.stringify(s);
 }
 
 function signature(t: CompiledTrigger): string {

@@ -813,11 +813,13 @@ export function firedTriggerId(
   return oneShotHash('sha256', json, 'hex').slice(0, 32);
 }
 
-/** Strings JSON.stringify leaves as they are between quotes (no quote, backslash, control or surrogate). */
-const JSON_PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
-
+/** JSON.stringify(s), which only differs from s in quotes for quote, backslash, control and surrogate characters. */
 function jsonString(s: string): string {
-  return JSON_PLAIN.test(s) ? `"${s}"` : JSON.stringify(s);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(s);
+  }
+  return `"${s}"`;
 }
 
 function signature(t: CompiledTrigger): string {

@@ -39,3 +39,13 @@ export function restoredCopy(triggers: TriggerSpec[], options: PatternEngineOpti
     return restored;
   };
 }
+
+/** runInterrupted with a checkpoint round trip (restoredCopy) between op `cut` and the next. */
+export function runRestoredAt(
+  triggers: TriggerSpec[],
+  options: PatternEngineOptions,
+  ops: Op[],
+  cut: number,
+): { straight: FiredTrigger[]; interrupted: FiredTrigger[] } {
+  return runInterrupted(triggers, options, ops, cut, restoredCopy(triggers, options));
+}

@@ -6,7 +6,7 @@ import type { FiredTrigger } from '../../src/types';
 import { validatePattern } from '../../src/validate';
 import { opsArb, triggersArb } from '../generators';
 import { referenceFires, type Op } from '../reference-evaluator';
-import { restoredCopy, runEngine, runInterrupted } from '../run-engine';
+import { runEngine, runRestoredAt } from '../run-engine';
 
 /** PATTERNS_PROPERTY_RUNS=10 multiplies the property runs (use while changing the engine). */
 const RUNS = Number(process.env.PATTERNS_PROPERTY_RUNS ?? 1);
@@ -66,13 +66,7 @@ describe('engine agrees with the brute-force reference evaluator', () => {
       fc.property(scenarioArb, fc.nat(), ({ triggers, ops, lateness, flush }, cut) => {
         const options = { allowedLatenessMs: lateness, maxPartialMatchesPerTrigger: 10_000 };
         const all = withFlush(ops, flush);
-        const { straight, interrupted } = runInterrupted(
-          triggers,
-          options,
-          all,
-          cut,
-          restoredCopy(triggers, options),
-        );
+        const { straight, interrupted } = runRestoredAt(triggers, options, all, cut);
         assert.deepEqual(
           interrupted.map((f) => [f.id, f.firedAt, f.explanation]),
           straight.map((f) => [f.id, f.firedAt, f.explanation]),

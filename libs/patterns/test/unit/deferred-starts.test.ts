@@ -5,7 +5,7 @@ import { PatternEngine } from '../../src/engine';
 import type { Explanation, FiredTrigger } from '../../src/types';
 import { deferredTriggersArb, opsArb } from '../generators';
 import { referenceFires, type Op } from '../reference-evaluator';
-import { restoredCopy, runEngine, runInterrupted } from '../run-engine';
+import { runEngine, runInterrupted, runRestoredAt } from '../run-engine';
 
 /** PATTERNS_PROPERTY_RUNS=10 multiplies the property runs (use while changing the engine). */
 const RUNS = Number(process.env.PATTERNS_PROPERTY_RUNS ?? 1);
@@ -93,13 +93,7 @@ describe('deferred starts (start events kept once for the triggers that begin wi
     fc.assert(
       fc.property(scenarioArb, fc.nat(), ({ triggers, ops, lateness, maxRuns }, cut) => {
         const options = { allowedLatenessMs: lateness, maxPartialMatchesPerTrigger: maxRuns };
-        const { straight, interrupted } = runInterrupted(
-          triggers,
-          options,
-          ops,
-          cut,
-          restoredCopy(triggers, options),
-        );
+        const { straight, interrupted } = runRestoredAt(triggers, options, ops, cut);
         assert.deepEqual(fires(interrupted), fires(straight));
       }),
       { numRuns: 200 * RUNS },

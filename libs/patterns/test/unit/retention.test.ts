@@ -4,7 +4,7 @@ import type { EngineEvent, TriggerSpec } from '../../src/ast';
 import { PatternEngine } from '../../src/engine';
 import type { FiredTrigger } from '../../src/types';
 import { opsArb, triggersArb } from '../generators';
-import { restoredCopy, runEngine, runInterrupted } from '../run-engine';
+import { runEngine, runRestoredAt } from '../run-engine';
 
 const RUNS = Number(process.env.PATTERNS_PROPERTY_RUNS ?? 1);
 
@@ -97,13 +97,7 @@ describe('state retention (explain bookkeeping and cooldowns outlive partial mat
           const all = [...ops, { kind: 'advance' as const, to: 500 }];
           const want = runEngine(new PatternEngine(triggers, { allowedLatenessMs: lateness }), all);
           const options = { allowedLatenessMs: lateness, explainRetentionMs: retention };
-          const { straight, interrupted } = runInterrupted(
-            triggers,
-            options,
-            all,
-            cut,
-            restoredCopy(triggers, options),
-          );
+          const { straight, interrupted } = runRestoredAt(triggers, options, all, cut);
           // Firings at the same time may come in another order: a dropped state that comes back
           // gets a new timer sequence number. A restored engine goes on exactly as the straight one.
           assert.deepEqual(fires(straight).sort(byTimeAndId), fires(want).sort(byTimeAndId));

@@ -38,6 +38,14 @@ export function parseDurationMs(v: string): number | undefined {
   return m ? Number(m[1]) * UNIT_MS[m[2]] : undefined;
 }
 
+const SIZE = /^(\d+)(B|KiB|MiB|GiB)?$/;
+const UNIT_BYTES: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
+
+export function parseBytes(v: string): number | undefined {
+  const m = SIZE.exec(v);
+  return m ? Number(m[1]) * UNIT_BYTES[m[2] ?? 'B'] : undefined;
+}
+
 export const env = {
   string: (def: string) => custom((v) => v, 'a non-empty string', def),
   optionalString: () => custom<string | undefined>((v) => v, 'a string', undefined),
@@ -79,6 +87,8 @@ export const env = {
     ),
   duration: (def: string) =>
     custom((v) => parseDurationMs(v), 'a duration like 500ms, 30s, 5m, 1h or 7d', parseDurationMs(def)!),
+  bytes: (def: string) =>
+    custom((v) => parseBytes(v), 'a size like 65536, 512KiB, 256MiB or 2GiB', parseBytes(def)!),
   enumOf: <T extends string>(values: readonly T[], def: T) =>
     custom((v) => (values.includes(v as T) ? (v as T) : undefined), `one of ${values.join(', ')}`, def),
   list: (def: string[]) =>

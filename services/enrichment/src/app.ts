@@ -36,6 +36,8 @@ export interface EnrichmentOptions {
   replicaOrdinal?: number;
   replicas?: number;
   cacheSize?: number;
+  /** Bound of the profile cache in BSON bytes; default 256 MiB. */
+  cacheBytes?: number;
   clock?: Clock;
   /** Events per partition batch (one profile write per touched customer per batch). */
   batchSize?: number;
@@ -70,6 +72,8 @@ export function enrichmentContainer(deps: {
   partitions: number;
   owned: number[];
   cacheSize?: number;
+  /** Bound of the profile cache in BSON bytes; default 256 MiB. */
+  cacheBytes?: number;
   profileFlushIntervalMs?: number;
 }) {
   const container = createContainer([
@@ -80,6 +84,7 @@ export function enrichmentContainer(deps: {
     [ENRICHMENT_TOKENS.Db, deps.db],
     [ENRICHMENT_TOKENS.Settings, deps.settings],
     [ENRICHMENT_TOKENS.CacheSize, deps.cacheSize ?? 50_000],
+    [ENRICHMENT_TOKENS.CacheBytes, deps.cacheBytes ?? 256 * 1024 ** 2],
     [ENRICHMENT_TOKENS.Partitions, deps.partitions],
     [ENRICHMENT_TOKENS.OwnedPartitions, deps.owned],
     [ENRICHMENT_TOKENS.FlushIntervalMs, deps.profileFlushIntervalMs ?? 100],

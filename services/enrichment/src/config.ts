@@ -10,6 +10,8 @@ export const enrichmentConfig = {
   KAIROS_TIME_EVENTS_INTERVAL: env.duration('60s'),
   /** Profiles kept in memory per process (write-through LRU). */
   KAIROS_PROFILE_CACHE_SIZE: env.int(50_000, 0, 10_000_000),
+  /** and at most this many bytes of them (BSON size; the heap holds about twice that). */
+  KAIROS_PROFILE_CACHE_BYTES: env.bytes('256MiB'),
   /** How long a profile changed by events waits for more changes before it is written (write-behind). */
   KAIROS_PROFILE_FLUSH_INTERVAL: env.duration('100ms'),
 };

@@ -36,6 +36,7 @@ main(() => {
         replicaOrdinal: config.KAIROS_REPLICA_ORDINAL,
         replicas: config.KAIROS_REPLICAS,
         cacheSize: config.KAIROS_PROFILE_CACHE_SIZE,
+        cacheBytes: config.KAIROS_PROFILE_CACHE_BYTES,
         profileFlushIntervalMs: config.KAIROS_PROFILE_FLUSH_INTERVAL,
         timeEventsIntervalMs: config.KAIROS_TIME_EVENTS_INTERVAL,
       });

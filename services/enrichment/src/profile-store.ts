@@ -9,7 +9,7 @@ import {
 } from 'mongodb';
 import { Lru } from './lru';
 import { ENRICHMENT_TOKENS } from './tokens';
-import type { ProfileDoc } from './profile-model';
+import { approximateBytes, type ProfileDoc } from './profile-model';
 
 export const PROFILES = 'profiles';
 
@@ -49,9 +49,14 @@ export class ProfileStore {
   readonly profiles: Collection<ProfileDoc>;
   private readonly cache: Lru<string, ProfileDoc>;
 
-  constructor(@inject(ENRICHMENT_TOKENS.Db) db: Db, @inject(ENRICHMENT_TOKENS.CacheSize) cacheSize: number) {
+  constructor(
+    @inject(ENRICHMENT_TOKENS.Db) db: Db,
+    @inject(ENRICHMENT_TOKENS.CacheSize) cacheSize: number,
+    @inject(ENRICHMENT_TOKENS.CacheBytes) cacheBytes: number,
+  ) {
     this.profiles = db.collection<ProfileDoc>(PROFILES);
-    this.cache = new Lru(cacheSize);
+    // Bounded by bytes too: a profile's size varies with its traits and recent history.
+    this.cache = new Lru<string, ProfileDoc>(cacheSize, cacheBytes, approximateBytes);
   }
 
   /** The profile for a write: from the cache, else MongoDB. Callers must not mutate it. */

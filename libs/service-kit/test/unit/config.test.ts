@@ -43,6 +43,17 @@ describe('configuration from environment variables', () => {
     }
   });
 
+  it('reads sizes in bytes, KiB, MiB and GiB, and names a size it cannot read', () => {
+    const shape = { A: env.bytes('1MiB'), B: env.bytes('0'), C: env.bytes('1MiB'), D: env.bytes('1MiB') };
+    const cfg = loadConfig(shape, { B: '65536', C: '512KiB', D: '2GiB' });
+    assert.deepEqual([cfg.A, cfg.B, cfg.C, cfg.D], [1_048_576, 65_536, 524_288, 2 * 1024 ** 3]);
+    assert.throws(
+      () => loadConfig(shape, { A: '256 MB' }),
+      (e: ConfigError) =>
+        e.problems.includes("A: expected a size like 65536, 512KiB, 256MiB or 2GiB, got '256 MB'"),
+    );
+  });
+
   it('rejects out-of-range integers and unknown enum values', () => {
     assert.throws(
       () =>

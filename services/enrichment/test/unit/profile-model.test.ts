@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { events } from '@kairos/contracts';
+import { BSON } from 'mongodb';
 import {
   addRecentCommunication,
   APPLIED_EVENT_IDS,
+  approximateBytes,
   appliedEventIds,
   applyEvent,
   applyUpsert,
@@ -31,6 +33,29 @@ function event(id: string, type: string, properties: Record<string, unknown> = {
     properties,
   });
 }
+
+describe('profile size for the cache bound', () => {
+  it('is within 10% of the BSON size, for a new profile and one with history and traits', () => {
+    let p = newProfile('customer-1', NOW);
+    const fresh = [approximateBytes(p), BSON.calculateObjectSize(p)];
+    p = applyUpsert(
+      p,
+      {
+        customerId: 'customer-1',
+        traits: { name: 'Ada', plan: 'pro', tags: ['a', 'b'] },
+        dates: {},
+        timeZone: '',
+      },
+      NOW,
+    );
+    for (let i = 0; i < 150; i++)
+      p = applyEvent(p, event(`evt-0196f0c2-7f7e-${i}`, `type.${i % 20}`), rules, NOW)!.profile;
+    const grown = [approximateBytes(p), BSON.calculateObjectSize(p)];
+    for (const [approx, exact] of [fresh, grown])
+      assert.ok(Math.abs(approx - exact) <= exact * 0.1, `${approx} vs ${exact}`);
+    assert.ok(grown[1] > 2 * fresh[1]);
+  });
+});
 
 describe('profile merge logic', () => {
   it('merges traits and removes a trait whose value is null', () => {

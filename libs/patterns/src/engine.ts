@@ -2009,7 +2009,9 @@ export class PatternEngine {
       const same =
         prev !== undefined &&
         prev.compiled.spec.version === slot.compiled.spec.version &&
-        signature(prev.compiled) === signature(slot.compiled);
+        signature(prev.compiled) === signature(slot.compiled) &&
+        // Its states keep their firings for the cooldown they were made with.
+        prev.compiled.spec.cooldownMs === slot.compiled.spec.cooldownMs;
       keep.push(same ? prev : undefined);
       cooldowns.push(same ? undefined : prev);
       if (same) {

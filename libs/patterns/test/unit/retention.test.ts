@@ -74,6 +74,15 @@ describe('state retention (explain bookkeeping and cooldowns outlive partial mat
     assert.deepEqual(engine.customersWithState(), []);
   });
 
+  it('applies a cooldown changed by a reload (same version) to the kept firing', () => {
+    const engine = new PatternEngine([pricey(10)], { explainRetentionMs: 0 });
+    assert.equal(feed(engine, [ev('e1', 0, 20)]).length, 1);
+    engine.setTriggers([pricey(100)]);
+    engine.advanceTo(50);
+    assert.deepEqual(feed(engine, [ev('e2', 60, 20)]), []);
+    assert.equal(feed(engine, [ev('e3', 100, 20)]).length, 1);
+  });
+
   it('drops the bookkeeping after a checkpoint as without one', () => {
     const engine = new PatternEngine([pricey(10)], { explainRetentionMs: 100 });
     feed(engine, [ev('e1', 0, 20), ev('e3', 6, 1)]);

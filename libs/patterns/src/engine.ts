@@ -279,7 +279,7 @@ class StateTable {
   private rows: Float64Array[] = [new Float64Array(0)];
   /**
    * By state, for the few that have them (arrays over all states were a large share of the old
-   * generation). Read them directly; write them through setSuppressed / setFailure.
+   * generation). Read them directly; write them through setSuppressed / setFailure / recordFailure.
    */
   readonly suppressed = new Map<number, Suppressed>();
   /** The last failed condition by state and node: key state * nodes + node. */
@@ -349,7 +349,7 @@ class StateTable {
   }
 
   /** Keeps the state's bookkeeping at least until `until`. */
-  keep(s: number, until: number): void {
+  private keep(s: number, until: number): void {
     if (until > this.get(s, S_KEPT)) this.set(s, S_KEPT, until);
   }
 
@@ -369,6 +369,27 @@ class StateTable {
   setFailure(s: number, node: number, rec: FailureRecord): void {
     this.failures.set(s * this.nodes + node, rec);
     this.keep(s, rec.eventTime + this.retentionMs);
+  }
+
+  /** Makes `e` (and `error`, if it threw) the state's last failed condition at `node`. */
+  recordFailure(s: number, node: number, e: EngineEvent, error: string | undefined): void {
+    const rec = this.failure(s, node);
+    if (rec === undefined) {
+      this.setFailure(
+        s,
+        node,
+        error === undefined
+          ? { eventId: e.id, eventTime: e.time }
+          : { eventId: e.id, eventTime: e.time, error },
+      );
+      return;
+    }
+    // Updated in place: no new record per failing event.
+    rec.eventId = e.id;
+    rec.eventTime = e.time;
+    if (error !== undefined) rec.error = error;
+    else delete rec.error;
+    this.keep(s, e.time + this.retentionMs);
   }
 
   /** The state's failure records by node, in node order. */
@@ -1581,22 +1602,7 @@ export class PatternEngine {
   private recordFailure(node: CompiledNode, e: EngineEvent, error: string | undefined): void {
     const slot = this.curSlot as Slot;
     const st = this.stateFor(slot, this.curCustomer);
-    const rec = slot.states.failure(st, node.index);
-    if (rec === undefined) {
-      slot.states.setFailure(
-        st,
-        node.index,
-        error === undefined
-          ? { eventId: e.id, eventTime: e.time }
-          : { eventId: e.id, eventTime: e.time, error },
-      );
-    } else {
-      rec.eventId = e.id;
-      rec.eventTime = e.time;
-      if (error !== undefined) rec.error = error;
-      else delete rec.error;
-      slot.states.keep(st, e.time + this.retentionMs);
-    }
+    slot.states.recordFailure(st, node.index, e, error);
     this.queueKept(slot, st);
   }
 

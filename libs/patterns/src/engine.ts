@@ -16,7 +16,6 @@
  * (time, arrival) order. Events older than the watermark are late: dropped and counted.
  * With allowedLatenessMs = 0 an in-order event is processed immediately.
  */
-import { hash as oneShotHash } from 'node:crypto';
 import type { Condition, ConditionContext, EngineEvent, TriggerSpec } from './ast';
 import {
   compileTrigger,
@@ -699,6 +698,9 @@ interface Slot {
   /** A reset run to offer start events to (-1: none yet). */
   scratch: number;
   active: boolean;
+  /** What every firing's id text and explanation start with (see complete). */
+  idPrefix: string;
+  fireText: string;
 }
 
 /** What an event type reaches: triggers that mention it (and whether it can start them), and start groups. */
@@ -818,29 +820,68 @@ function isoDate(days: number): string {
   return `${yyyy}-${DIGITS2[m]}-${DIGITS2[d]}T`;
 }
 
+/**
+ * A fired trigger's id: `<trigger>@<version>/<customer>/<completing event id>`, or
+ * `<trigger>@<version>/<customer>/@<deadline ms>` when an absence deadline completed the match.
+ * Unique by construction, so it needs no hash (a hash cost a fifth of the engine's time): a trigger
+ * version completes at most once per customer per event or deadline, because a completion consumes
+ * all of the customer's partial matches of that trigger and later ones start after it. Replays
+ * complete the same way, so they publish the same id (`Nats-Msg-Id`).
+ */
 export function firedTriggerId(
   trigger: string,
   version: number,
   customerId: string,
-  matchedEventIds: readonly string[],
+  completingEventId: string | null,
   deadline: number | undefined,
 ): string {
-  // The text of JSON.stringify([trigger, version, customerId, matchedEventIds, deadline ?? null]),
-  // built directly: JSON.stringify of the array was half the cost of an id.
-  let json = `[${jsonString(trigger)},${JSON.stringify(version)},${jsonString(customerId)},[`;
-  for (let i = 0; i < matchedEventIds.length; i++)
-    json += i === 0 ? jsonString(matchedEventIds[i]) : `,${jsonString(matchedEventIds[i])}`;
-  json += `],${deadline === undefined ? 'null' : JSON.stringify(deadline)}]`;
-  return oneShotHash('sha256', json, 'hex').slice(0, 32);
+  return `${firedIdPrefix(trigger, version)}${firedIdTail(customerId, completingEventId, deadline)}`;
 }
 
-/** JSON.stringify(s), which only differs from s in quotes for quote, backslash, control and surrogate characters. */
-function jsonString(s: string): string {
+/** The id up to the customer: the same for every firing of a trigger version. */
+function firedIdPrefix(trigger: string, version: number): string {
+  return `${idPart(trigger)}@${version}/`;
+}
+
+function firedIdTail(
+  customerId: string,
+  completingEventId: string | null,
+  deadline: number | undefined,
+): string {
+  return completingEventId !== null
+    ? `${idPart(customerId)}/${idPart(completingEventId)}`
+    : `${idPart(customerId)}/@${deadline}`;
+}
+
+/**
+ * `s` with '%', '/', '@', spaces, control characters and surrogates percent-encoded (%XX, or %uXXXX
+ * above 0xff), so the parts of an id never run into each other and it is valid UTF-8 text.
+ */
+function idPart(s: string): string {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(s);
+    if (c <= 0x20 || c === 0x25 || c === 0x2f || c === 0x40 || c === 0x7f || (c >= 0xd800 && c <= 0xdfff)) {
+      let out = s.slice(0, i);
+      for (; i < s.length; i++) {
+        const d = s.charCodeAt(i);
+        const plain = !(
+          d <= 0x20 ||
+          d === 0x25 ||
+          d === 0x2f ||
+          d === 0x40 ||
+          d === 0x7f ||
+          (d >= 0xd800 && d <= 0xdfff)
+        );
+        out += plain
+          ? s[i]
+          : d <= 0xff
+            ? `%${d.toString(16).padStart(2, '0')}`
+            : `%u${d.toString(16).padStart(4, '0')}`;
+      }
+      return out;
+    }
   }
-  return `"${s}"`;
+  return s;
 }
 
 function signature(t: CompiledTrigger): string {
@@ -1491,10 +1532,10 @@ export class PatternEngine {
     this.releaseRuns(slot, st);
     // Partial matches it would have made from start events before `at` are released too.
     if (slot.defer !== DEFER_NONE) this.consumeStarts(slot, T.int(st, S_ROW), at);
-    const eventIds: string[] = [];
-    for (const m of matched) if (m.event !== undefined) eventIds.push(m.event.id);
     const lastFiredAt = T.get(st, S_LAST_FIRED);
     if (at < lastFiredAt + spec.cooldownMs) {
+      const eventIds: string[] = [];
+      for (const m of matched) if (m.event !== undefined) eventIds.push(m.event.id);
       T.setSuppressed(st, { at, eventIds });
       this.queueKept(slot, st);
       this.stats.suppressedByCooldown++;
@@ -1502,11 +1543,30 @@ export class PatternEngine {
     }
     T.setLastFired(st, at);
     this.queueKept(slot, st);
+    // One pass over the steps makes the explanation and the bindings.
     const bindings: Record<string, BoundEvent> = {};
-    for (const m of matched) if (m.alias !== undefined && m.event !== undefined) bindings[m.alias] = m.event;
+    let steps = '';
+    for (let i = 0; i < matched.length; i++) {
+      const m = matched[i];
+      if (i > 0) steps += '; ';
+      const e = m.event;
+      if (e === undefined) {
+        steps += `${m.path}: no ${m.type} from ${iso(m.absentFrom as number)} until ${iso(m.absentUntil as number)}`;
+        continue;
+      }
+      if (m.alias === undefined) steps += `${m.path}: ${e.type} ${e.id} at ${iso(e.time)}`;
+      else {
+        bindings[m.alias] = e;
+        steps += `${m.path} (${m.alias}): ${e.type} ${e.id} at ${iso(e.time)}`;
+      }
+    }
     this.stats.fired++;
+    const how =
+      deadline !== undefined
+        ? `when the absence deadline ${iso(deadline)} passed`
+        : 'on the last matched event';
     const fired: FiredTrigger = {
-      id: firedTriggerId(spec.name, spec.version, customerId, eventIds, deadline),
+      id: `${slot.idPrefix}${firedIdTail(customerId, completingEventId, deadline)}`,
       trigger: spec.name,
       version: spec.version,
       customerId,
@@ -1514,7 +1574,7 @@ export class PatternEngine {
       priority: spec.priority,
       matched,
       bindings,
-      explanation: describeFire(spec, customerId, at, matched, deadline),
+      explanation: `${slot.fireText}${customerId} at ${iso(at)} ${how}: ${steps}.`,
       completingEventId,
     };
     if (spec.category !== undefined) fired.category = spec.category;
@@ -2006,6 +2066,8 @@ export class PatternEngine {
       states: this.stateTable(c),
       scratch: -1,
       active: true,
+      idPrefix: firedIdPrefix(c.spec.name, c.spec.version),
+      fireText: `Trigger '${c.spec.name}' v${c.spec.version} fired for customer `,
     }));
     // Per new slot: the old slot whose states it keeps, or the one whose cooldowns it keeps.
     const keep: Array<Slot | undefined> = [];
@@ -2488,24 +2550,4 @@ export class PatternEngine {
       if (st >= 0) this.dropState(slot, st);
     }
   }
-}
-
-function describeFire(
-  spec: TriggerSpec,
-  customerId: string,
-  at: number,
-  matched: MatchedStep[],
-  deadline: number | undefined,
-): string {
-  const steps = matched.map((m) => {
-    if (m.kind === 'absent')
-      return `${m.path}: no ${m.type} from ${iso(m.absentFrom as number)} until ${iso(m.absentUntil as number)}`;
-    const e = m.event as BoundEvent;
-    return `${m.path}${m.alias !== undefined ? ` (${m.alias})` : ''}: ${e.type} ${e.id} at ${iso(e.time)}`;
-  });
-  const how =
-    deadline !== undefined
-      ? `when the absence deadline ${iso(deadline)} passed`
-      : 'on the last matched event';
-  return `Trigger '${spec.name}' v${spec.version} fired for customer ${customerId} at ${iso(at)} ${how}: ${steps.join('; ')}.`;
 }

@@ -25,7 +25,7 @@ export interface MatchedStep {
 }
 
 export interface FiredTrigger {
-  /** sha256(name, version, customer, matched event ids, completing deadline) hex, first 32 chars. */
+  /** `<trigger>@<version>/<customer>/<completing event id>` or `…/@<deadline ms>` (see firedTriggerId). */
   id: string;
   trigger: string;
   version: number;

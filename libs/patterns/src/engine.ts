@@ -571,11 +571,15 @@ class StartGroup {
   /** Ids [head, end) are in the ring (some dropped: row -1). */
   head = 0;
   end = 0;
+  /** A power of two: `id & mask` is id's ring position for any integer id below 2^53. */
   private capacity = 0;
+  private mask = 0;
   rowOf = new Int32Array(0);
   next = new Float64Array(0);
   consumed = new Int32Array(0);
   events: Array<BoundEvent | null> = [];
+  /** The events' times, read by the expiry sweep without touching the events. */
+  times = new Float64Array(0);
 
   constructor(
     readonly type: string,
@@ -587,23 +591,24 @@ class StartGroup {
 
   /** Ring position of id. */
   at(id: number): number {
-    return id % this.capacity;
+    return id & this.mask;
   }
 
   push(row: number, e: BoundEvent): number {
     if (this.end - this.head === this.capacity) this.grow();
     const id = this.end++;
-    const k = id % this.capacity;
+    const k = id & this.mask;
     this.rowOf[k] = row;
     this.next[k] = -1;
     this.consumed[k] = 0;
     this.events[k] = e;
+    this.times[k] = e.time;
     return id;
   }
 
   /** Drops an entry (it stays in the ring until it reaches the head). */
   drop(id: number): void {
-    const k = id % this.capacity;
+    const k = id & this.mask;
     this.rowOf[k] = -1;
     this.events[k] = null;
   }
@@ -620,19 +625,23 @@ class StartGroup {
     const next = new Float64Array(to);
     const consumed = new Int32Array(to);
     const events = new Array<BoundEvent | null>(to).fill(null);
+    const times = new Float64Array(to);
     for (let id = this.head; id < this.end; id++) {
-      const from = id % this.capacity;
-      const k = id % to;
+      const from = id & this.mask;
+      const k = id & (to - 1);
       rowOf[k] = this.rowOf[from];
       next[k] = this.next[from];
       consumed[k] = this.consumed[from];
       events[k] = this.events[from];
+      times[k] = this.times[from];
     }
     this.rowOf = rowOf;
     this.next = next;
     this.consumed = consumed;
     this.events = events;
+    this.times = times;
     this.capacity = to;
+    this.mask = to - 1;
   }
 }
 
@@ -1081,7 +1090,7 @@ export class PatternEngine {
     let n = 0;
     for (let id = this.customers.chain(row, g.index, CH_HEAD); id >= 0; id = g.next[g.at(id)]) {
       const k = g.at(id);
-      if ((g.consumed[k] & bit) === 0 && !((g.events[k] as BoundEvent).time < from)) n++;
+      if ((g.consumed[k] & bit) === 0 && !(g.times[k] < from)) n++;
     }
     return n >= slot.atLeast;
   }
@@ -1165,7 +1174,7 @@ export class PatternEngine {
       const g = slot.groups[i];
       for (let id = this.customers.chain(row, g.index, CH_HEAD); id >= 0; id = g.next[g.at(id)]) {
         const k = g.at(id);
-        if ((g.events[k] as BoundEvent).time >= before) break;
+        if (g.times[k] >= before) break;
         g.consumed[k] |= slot.bits[i];
       }
       this.dropConsumed(g, row);
@@ -1206,7 +1215,7 @@ export class PatternEngine {
         const k = g.at(g.head);
         const row = g.rowOf[k];
         if (row >= 0) {
-          if ((g.events[k] as BoundEvent).time + g.maxWithinMs >= w) break;
+          if (g.times[k] + g.maxWithinMs >= w) break;
           // The oldest entry of its customer (entries leave chains from the head only).
           const next = g.next[k];
           g.drop(g.head);

@@ -867,30 +867,20 @@ function firedIdTail(
  * above 0xff), so the parts of an id never run into each other and it is valid UTF-8 text.
  */
 function idPart(s: string): string {
-  for (let i = 0; i < s.length; i++) {
+  let i = 0;
+  while (i < s.length && !escapedInId(s.charCodeAt(i))) i++;
+  if (i === s.length) return s;
+  let out = s.slice(0, i);
+  for (; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c <= 0x20 || c === 0x25 || c === 0x2f || c === 0x40 || c === 0x7f || (c >= 0xd800 && c <= 0xdfff)) {
-      let out = s.slice(0, i);
-      for (; i < s.length; i++) {
-        const d = s.charCodeAt(i);
-        const plain = !(
-          d <= 0x20 ||
-          d === 0x25 ||
-          d === 0x2f ||
-          d === 0x40 ||
-          d === 0x7f ||
-          (d >= 0xd800 && d <= 0xdfff)
-        );
-        out += plain
-          ? s[i]
-          : d <= 0xff
-            ? `%${d.toString(16).padStart(2, '0')}`
-            : `%u${d.toString(16).padStart(4, '0')}`;
-      }
-      return out;
-    }
+    if (!escapedInId(c)) out += s[i];
+    else out += c <= 0xff ? `%${c.toString(16).padStart(2, '0')}` : `%u${c.toString(16).padStart(4, '0')}`;
   }
-  return s;
+  return out;
+}
+
+function escapedInId(c: number): boolean {
+  return c <= 0x20 || c === 0x25 || c === 0x2f || c === 0x40 || c === 0x7f || (c >= 0xd800 && c <= 0xdfff);
 }
 
 function signature(t: CompiledTrigger): string {

@@ -1542,28 +1542,9 @@ export class PatternEngine {
     }
     T.setLastFired(st, at);
     this.queueKept(slot, st);
-    // One pass over the steps makes the explanation and the bindings.
     const bindings: Record<string, BoundEvent> = {};
-    let steps = '';
-    for (let i = 0; i < matched.length; i++) {
-      const m = matched[i];
-      if (i > 0) steps += '; ';
-      const e = m.event;
-      if (e === undefined) {
-        steps += `${m.path}: no ${m.type} from ${iso(m.absentFrom as number)} until ${iso(m.absentUntil as number)}`;
-        continue;
-      }
-      if (m.alias === undefined) steps += `${m.path}: ${e.type} ${e.id} at ${iso(e.time)}`;
-      else {
-        bindings[m.alias] = e;
-        steps += `${m.path} (${m.alias}): ${e.type} ${e.id} at ${iso(e.time)}`;
-      }
-    }
+    for (const m of matched) if (m.alias !== undefined && m.event !== undefined) bindings[m.alias] = m.event;
     this.stats.fired++;
-    const how =
-      deadline !== undefined
-        ? `when the absence deadline ${iso(deadline)} passed`
-        : 'on the last matched event';
     const fired: FiredTrigger = {
       id: `${slot.idPrefix}${firedIdTail(customerId, completingEventId, deadline)}`,
       trigger: spec.name,
@@ -1573,7 +1554,7 @@ export class PatternEngine {
       priority: spec.priority,
       matched,
       bindings,
-      explanation: `${slot.fireText}${customerId} at ${iso(at)} ${how}: ${steps}.`,
+      explanation: describeFire(slot.fireText, customerId, at, matched, deadline),
       completingEventId,
     };
     if (spec.category !== undefined) fired.category = spec.category;
@@ -2549,4 +2530,29 @@ export class PatternEngine {
       if (st >= 0) this.dropState(slot, st);
     }
   }
+}
+
+/** The explanation sentence; `fireText` is the trigger's own start of it (Slot.fireText). */
+function describeFire(
+  fireText: string,
+  customerId: string,
+  at: number,
+  matched: MatchedStep[],
+  deadline: number | undefined,
+): string {
+  let steps = '';
+  for (let i = 0; i < matched.length; i++) {
+    const m = matched[i];
+    if (i > 0) steps += '; ';
+    const e = m.event;
+    if (e === undefined)
+      steps += `${m.path}: no ${m.type} from ${iso(m.absentFrom as number)} until ${iso(m.absentUntil as number)}`;
+    else if (m.alias === undefined) steps += `${m.path}: ${e.type} ${e.id} at ${iso(e.time)}`;
+    else steps += `${m.path} (${m.alias}): ${e.type} ${e.id} at ${iso(e.time)}`;
+  }
+  const how =
+    deadline !== undefined
+      ? `when the absence deadline ${iso(deadline)} passed`
+      : 'on the last matched event';
+  return `${fireText}${customerId} at ${iso(at)} ${how}: ${steps}.`;
 }

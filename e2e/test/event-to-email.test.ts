@@ -8,7 +8,7 @@ import { actions, events, ingest, profiles, SCHEMAS, STREAMS } from '@kairos/con
 import { startSmtpSink, type SmtpSink } from '@kairos/delivery/dist/src/testing';
 import { runCli } from '@kairos/kairosctl';
 import { connectNats, silentLogger, type NatsConnection } from '@kairos/messaging';
-import { assertTraceEdges, renderSpans, waitFor, type CollectedSpan } from '@kairos/testkit';
+import { assertTraceEdges, renderSpans, waitFor, type CollectedSpan, type SpanMatcher } from '@kairos/testkit';
 import { Mesh } from '../src/mesh';
 import { readUntil } from '../src/streams';
 
@@ -61,10 +61,11 @@ describe('e2e: an event sent to ingest ends as a delivered email, in one trace a
     await Promise.all([
       mesh.startService('ingest'),
       mesh.startService('pattern-detection', { KAIROS_DEFINITIONS_DIR: defsDir }),
+      // The default arbitration settle window, as deployed: a run's first step then goes out from a
+      // durable timer, after the TriggerFired that started it was processed.
       mesh.startService('orchestration', {
         KAIROS_DEFINITIONS_DIR: defsDir,
         KAIROS_PROFILE_ADDR: profileAddr,
-        KAIROS_SETTLE_WINDOW: '0s',
       }),
       mesh.startService('delivery', { KAIROS_SMTP_URL: smtp.url }),
     ]);
@@ -76,8 +77,9 @@ describe('e2e: an event sent to ingest ends as a delivered email, in one trace a
     await smtp?.close();
   });
 
-  it('product.viewed + cart.item_added → TriggerFired → ActionRequested → email at the SMTP peer + SENT outcome, one trace', async () => {
-    const customerId = `e2e-buyer-${Date.now()}`;
+  /** A customer with consent and an email address, stored through ProfileService. */
+  async function newCustomer(prefix: string): Promise<{ customerId: string; email: string }> {
+    const customerId = `${prefix}-${Date.now()}`;
     const email = `${customerId}@example.test`;
     const profileClient = new profiles.ProfileServiceClient(
       `127.0.0.1:${mesh.services.get('enrichment')!.grpcPort}`,
@@ -92,7 +94,16 @@ describe('e2e: an event sent to ingest ends as a delivered email, in one trace a
       dates: {},
     });
     profileClient.close();
+    return { customerId, email };
+  }
 
+  /**
+   * Tracks product.viewed then cart.item_added inside a client span, the caller's trace, which goes
+   * to ingest as gRPC call metadata (`via: 'metadata'`) or only in each event's
+   * `context.attributes` (`via: 'attributes'`, the call itself carrying no trace). Resolves with the
+   * caller's trace id.
+   */
+  async function trackPair(customerId: string, via: 'metadata' | 'attributes'): Promise<string> {
     const ingestClient = new ingest.IngestServiceClient(
       `127.0.0.1:${mesh.services.get('ingest')!.grpcPort}`,
       credentials.createInsecure(),
@@ -103,7 +114,9 @@ describe('e2e: an event sent to ingest ends as a delivered email, in one trace a
       const now = Date.now();
       for (const [i, type] of ['product.viewed', 'cart.item_added'].entries()) {
         const md = new Metadata();
-        propagation.inject(context.active(), md, { set: (m, k, v) => m.set(k, v) });
+        const attributes: Record<string, string> = {};
+        if (via === 'metadata') propagation.inject(context.active(), md, { set: (m, k, v) => m.set(k, v) });
+        else propagation.inject(context.active(), attributes);
         const res = await unary<ingest.TrackRequest, ingest.TrackResponse>(
           ingestClient.track.bind(ingestClient),
           {
@@ -113,6 +126,7 @@ describe('e2e: an event sent to ingest ends as a delivered email, in one trace a
               customerId,
               occurredAt: new Date(now - 1_000 + i * 500),
               properties: { sku: 'SKU-42', price: 99 },
+              ...(via === 'attributes' ? { context: { attributes } } : {}),
             }),
           },
           md,
@@ -122,7 +136,11 @@ describe('e2e: an event sent to ingest ends as a delivered email, in one trace a
       span.end();
     });
     ingestClient.close();
+    return traceId;
+  }
 
+  /** The one email to `email`, checked to carry the caller's trace id in X-Kairos-Trace-Id. */
+  async function mailInTrace(email: string, traceId: string) {
     const mail = await waitFor(() => smtp.messages.find((m) => m.to.includes(email)), {
       timeoutMs: 60_000,
       message: `an email to ${email} at the SMTP peer`,
@@ -136,6 +154,47 @@ describe('e2e: an event sent to ingest ends as a delivered email, in one trace a
           `${renderSpans(mesh.otlp.spans, traceId)}\n---\n${renderSpans(mesh.otlp.spans, mailTrace)}`,
       );
     }
+    return mail;
+  }
+
+  const is = (service: string, kind: string, name?: RegExp) => (s: CollectedSpan) =>
+    s.serviceName === service && s.kind === kind && (!name || name.test(s.name));
+
+  /** Every service's spans are in the caller's trace, each continuing the one before it. */
+  async function assertOneTrace(
+    traceId: string,
+    clientToIngest: Array<[SpanMatcher, SpanMatcher]>,
+  ): Promise<void> {
+    await mesh.otlp
+      .waitForSpans(
+        (spans) =>
+          spans.some((s) => s.traceId === traceId && s.serviceName === 'delivery' && s.kind === 'CONSUMER'),
+        30_000,
+      )
+      .catch(() => {
+        throw new Error(`trace incomplete:\n${renderSpans(mesh.otlp.spans, traceId)}`);
+      });
+    assertTraceEdges(
+      mesh.otlp.spans,
+      traceId,
+      [
+        ...clientToIngest,
+        [is('ingest', 'PRODUCER'), is('enrichment', 'CONSUMER', /^events\.raw\./)],
+        [is('enrichment', 'CONSUMER'), is('enrichment', 'PRODUCER', /^events\.enriched\./)],
+        [is('enrichment', 'PRODUCER'), is('pattern-detection', 'CONSUMER', /^events\.enriched\./)],
+        [is('pattern-detection', 'CONSUMER'), is('pattern-detection', 'PRODUCER', /^triggers\.fired\./)],
+        [is('pattern-detection', 'PRODUCER'), is('orchestration', 'CONSUMER', /^triggers\.fired\./)],
+        [is('orchestration', 'CONSUMER'), is('orchestration', 'PRODUCER', /^actions\.requested\./)],
+        [is('orchestration', 'PRODUCER'), is('delivery', 'CONSUMER', /^actions\.requested\./)],
+      ],
+      { indirect: true },
+    );
+  }
+
+  it('product.viewed + cart.item_added → TriggerFired → ActionRequested → email at the SMTP peer + SENT outcome, one trace (traceparent in call metadata)', async () => {
+    const { customerId, email } = await newCustomer('e2e-buyer');
+    const traceId = await trackPair(customerId, 'metadata');
+    await mailInTrace(email, traceId);
 
     const [fired] = await readUntil(
       nc,
@@ -169,6 +228,7 @@ describe('e2e: an event sent to ingest ends as a delivered email, in one trace a
     );
     assert.equal(sent.length, 1, 'exactly one SENT outcome');
     assert.equal(sent[0].workflow, 'e2e-cart-nudge');
+    assert.equal(sent[0].metadata.trace_id, traceId, 'the outcome names the caller trace');
     assert.equal(smtp.messages.filter((m) => m.to.includes(email)).length, 1, 'exactly one email');
 
     // `kairosctl trace` answers "why did this customer get this message?" from the real mesh.
@@ -192,32 +252,18 @@ describe('e2e: an event sent to ingest ends as a delivered email, in one trace a
     assert.equal(await runCli(['trace', `${customerId}-1`], io), 0, lines.join('\n'));
     assert.match(lines.join('\n'), /led to 1 action/);
 
-    const is = (service: string, kind: string, name?: RegExp) => (s: CollectedSpan) =>
-      s.serviceName === service && s.kind === kind && (!name || name.test(s.name));
-    await mesh.otlp
-      .waitForSpans(
-        (spans) =>
-          spans.some((s) => s.traceId === traceId && s.serviceName === 'delivery' && s.kind === 'CONSUMER'),
-        30_000,
-      )
-      .catch(() => {
-        throw new Error(`trace incomplete:\n${renderSpans(mesh.otlp.spans, traceId)}`);
-      });
-    assertTraceEdges(
-      mesh.otlp.spans,
-      traceId,
-      [
-        ['client track', is('ingest', 'SERVER')],
-        [is('ingest', 'SERVER'), is('ingest', 'PRODUCER', /^events\.raw\./)],
-        [is('ingest', 'PRODUCER'), is('enrichment', 'CONSUMER', /^events\.raw\./)],
-        [is('enrichment', 'CONSUMER'), is('enrichment', 'PRODUCER', /^events\.enriched\./)],
-        [is('enrichment', 'PRODUCER'), is('pattern-detection', 'CONSUMER', /^events\.enriched\./)],
-        [is('pattern-detection', 'CONSUMER'), is('pattern-detection', 'PRODUCER', /^triggers\.fired\./)],
-        [is('pattern-detection', 'PRODUCER'), is('orchestration', 'CONSUMER', /^triggers\.fired\./)],
-        [is('orchestration', 'CONSUMER'), is('orchestration', 'PRODUCER', /^actions\.requested\./)],
-        [is('orchestration', 'PRODUCER'), is('delivery', 'CONSUMER', /^actions\.requested\./)],
-      ],
-      { indirect: true },
-    );
+    await assertOneTrace(traceId, [
+      ['client track', is('ingest', 'SERVER')],
+      [is('ingest', 'SERVER'), is('ingest', 'PRODUCER', /^events\.raw\./)],
+    ]);
+  });
+
+  it('a caller whose trace travels only in context.attributes gets its email in that trace', async () => {
+    const { customerId, email } = await newCustomer('e2e-attr');
+    const traceId = await trackPair(customerId, 'attributes');
+    await mailInTrace(email, traceId);
+    // The call itself started a trace of its own at ingest; the event's PRODUCER span continues the
+    // caller's, and so does everything after it.
+    await assertOneTrace(traceId, [['client track', is('ingest', 'PRODUCER', /^events\.raw\./)]]);
   });
 });

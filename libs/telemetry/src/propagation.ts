@@ -1,6 +1,7 @@
 import {
   context,
   propagation,
+  ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
   trace,
@@ -31,6 +32,26 @@ export function injectTraceContext(headers: HeaderCarrier, ctx: Context = contex
 
 export function extractTraceContext(headers: HeaderCarrier | undefined): Context {
   return propagation.extract(context.active(), headers, getter);
+}
+
+/** A trace context kept with work that resumes later, in another call stack (W3C traceparent, tracestate). */
+export type StoredTraceContext = Record<string, string>;
+
+/** The active trace context as a plain record to store; undefined when there is none to continue. */
+export function captureTraceContext(ctx: Context = context.active()): StoredTraceContext | undefined {
+  const carrier: StoredTraceContext = {};
+  propagation.inject(ctx, carrier);
+  return carrier.traceparent ? carrier : undefined;
+}
+
+/**
+ * Runs `fn` under a trace context stored by captureTraceContext, so what it publishes continues that
+ * trace whatever started the current call stack (a timer, a redelivery); without one, under the
+ * active context.
+ */
+export function withStoredTraceContext<T>(stored: StoredTraceContext | undefined, fn: () => T): T {
+  if (!stored?.traceparent) return fn();
+  return context.with(propagation.extract(ROOT_CONTEXT, stored), fn);
 }
 
 async function inSpan<T>(span: Span, ctx: Context, fn: (span: Span) => Promise<T>): Promise<T> {

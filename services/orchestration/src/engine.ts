@@ -7,7 +7,7 @@ import { actions, partitionOf, type triggers } from '@kairos/contracts';
 import type { WorkflowContext, WorkflowSpec } from '@kairos/definitions';
 import type { Logger } from '@kairos/messaging';
 import { inject, injectable, TOKENS, type Clock } from '@kairos/service-kit';
-import { activeTraceIds, counter } from '@kairos/telemetry';
+import { activeTraceIds, captureTraceContext, counter, type StoredTraceContext } from '@kairos/telemetry';
 import { arbitrate, type ArbitrationCandidate } from './domain/arbitration';
 import { checkCaps, type FrequencyCap } from './domain/caps';
 import {
@@ -117,7 +117,8 @@ export class Orchestrator {
     const wfs = this.workflows.forTrigger(tf.trigger);
     if (wfs.length === 0) return;
     if (!tf.customerId) throw new Error('TriggerFired without customer_id');
-    const traceId = activeTraceIds()?.trace_id;
+    // The TriggerFired's CONSUMER span: the run keeps it to publish under, whenever it acts.
+    const trace = { traceId: activeTraceIds()?.trace_id, context: captureTraceContext() };
     await this.mutex.run(tf.customerId, async () => {
       let lookup: CustomerLookup | undefined;
       for (const wf of wfs) {
@@ -128,7 +129,7 @@ export class Orchestrator {
           continue;
         }
         lookup ??= await this.lookup(tf.customerId);
-        await this.startRun(tf, wf, runId, lookup, traceId);
+        await this.startRun(tf, wf, runId, lookup, trace);
       }
     });
   }
@@ -138,7 +139,7 @@ export class Orchestrator {
     wf: WorkflowSpec,
     runId: string,
     lookup: CustomerLookup,
-    traceId: string | undefined,
+    trace: { traceId?: string; context?: StoredTraceContext },
   ): Promise<void> {
     const now = this.clock.now();
     const profile = profileView(lookup.profile ?? tf.profile, tf.customerId);
@@ -165,7 +166,8 @@ export class Orchestrator {
       createdAt: new Date(now),
       updatedAt: new Date(now),
     };
-    if (traceId) run.traceId = traceId;
+    if (trace.traceId) run.traceId = trace.traceId;
+    if (trace.context) run.traceContext = trace.context;
     const ctx = workflowContext(context, profile);
     const entry = (state: RunDoc['state'], event: string, detail?: string): RunDoc => {
       const r: RunDoc = {
@@ -543,7 +545,7 @@ export class Orchestrator {
             { workflow: wf.name, channel: channels[0], at: at(), transactional: false },
             this.historyWindowMs(),
           );
-        await this.emitter.request(action);
+        await this.emitter.request(action, run.traceContext);
         progress.set.contentVariant = choice.variant;
         progress.events.push({
           at: at(),
@@ -642,7 +644,7 @@ export class Orchestrator {
         ...(run.traceId ? { trace_id: run.traceId } : {}),
       },
     });
-    await this.emitter.request(action);
+    await this.emitter.request(action, run.traceContext);
     return {
       at: new Date(this.clock.now()),
       event: 'escalated',
@@ -707,6 +709,7 @@ export class Orchestrator {
         transactional: run.transactional,
         metadata: { ...metadata, ...(run.traceId ? { trace_id: run.traceId } : {}) },
       }),
+      run.traceContext,
     );
   }
 }

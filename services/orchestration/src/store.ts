@@ -6,6 +6,7 @@
  * re-entry markers): FerretDB's SQLite backend pushes only `_id` lookups down, anything else scans.
  */
 import type { Collection, Db } from 'mongodb';
+import type { StoredTraceContext } from '@kairos/telemetry';
 import type { RunContextSnapshot } from './domain/context';
 import type { SentRecord } from './domain/caps';
 
@@ -55,6 +56,11 @@ export interface RunDoc {
   actions: string[];
   history: RunEvent[];
   traceId?: string;
+  /**
+   * Trace context of the TriggerFired that started the run. Everything the run publishes continues
+   * it, also when a timer (settle window, wait) or a restart resumes the run in another call stack.
+   */
+  traceContext?: StoredTraceContext;
   createdAt: Date;
   updatedAt: Date;
 }

@@ -13,6 +13,8 @@ import {
   withConsumerSpan,
   withProducerSpan,
   activeTraceIds,
+  captureTraceContext,
+  withStoredTraceContext,
 } from '../../src/propagation';
 import { counter, latencyHistogram, metricsRegistry, percentile } from '../../src/metrics';
 
@@ -60,6 +62,33 @@ describe('trace propagation through message headers', () => {
     assert.equal(consumer.spanContext().traceId, producer.spanContext().traceId);
     assert.equal(consumer.parentSpanContext?.spanId, producer.spanContext().spanId);
     assert.equal(seen?.trace_id, producer.spanContext().traceId);
+  });
+
+  it('publishes under a stored trace context later, outside the call stack that captured it', async () => {
+    const headers = new MapHeaders();
+    let stored: Record<string, string> | undefined;
+    let consumerSpan = '';
+    await withProducerSpan('triggers.fired.1.t', async () => injectTraceContext(headers));
+    await withConsumerSpan('triggers.fired.1.t', headers, {}, async (span) => {
+      consumerSpan = span.spanContext().spanId;
+      stored = captureTraceContext();
+    });
+    const traceId = headers.get('traceparent').split('-')[1];
+    // Later, from a timer: no active span, yet the publish continues the stored trace.
+    assert.equal(captureTraceContext(), undefined);
+    const later = new MapHeaders();
+    await withStoredTraceContext(stored, () =>
+      withProducerSpan('actions.requested.email', async () => injectTraceContext(later)),
+    );
+    assert.equal(later.get('traceparent').split('-')[1], traceId);
+    const producer = exporter.getFinishedSpans().find((s) => s.name === 'actions.requested.email publish');
+    assert.equal(producer?.parentSpanContext?.spanId, consumerSpan);
+    // Nothing stored: the active context (here none) is kept.
+    const fresh = new MapHeaders();
+    await withStoredTraceContext(undefined, () =>
+      withProducerSpan('actions.requested.email', async () => injectTraceContext(fresh)),
+    );
+    assert.notEqual(fresh.get('traceparent').split('-')[1], traceId);
   });
 
   it('marks the consumer span as an error when the handler throws, and rethrows', async () => {

@@ -8,7 +8,13 @@ import { actions, events, ingest, profiles, SCHEMAS, STREAMS } from '@kairos/con
 import { startSmtpSink, type SmtpSink } from '@kairos/delivery/dist/src/testing';
 import { runCli } from '@kairos/kairosctl';
 import { connectNats, silentLogger, type NatsConnection } from '@kairos/messaging';
-import { assertTraceEdges, renderSpans, waitFor, type CollectedSpan, type SpanMatcher } from '@kairos/testkit';
+import {
+  assertTraceEdges,
+  renderSpans,
+  waitFor,
+  type CollectedSpan,
+  type SpanMatcher,
+} from '@kairos/testkit';
 import { Mesh } from '../src/mesh';
 import { readUntil } from '../src/streams';
 

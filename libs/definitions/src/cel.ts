@@ -19,6 +19,7 @@ import {
   plan,
   type CelValue,
 } from '@bufbuild/cel';
+import { celLimitError } from './limits';
 
 type Expr = ReturnType<typeof parse>['expr'];
 
@@ -337,6 +338,9 @@ function parseMessage(err: unknown): string {
 
 /** Parses and statically checks a CEL expression, and plans it for evaluation. */
 export function compileCel(source: string, scope: CelScope, expected: ExpectedType): CelCompileResult {
+  // The parser, checker and planner recurse per level of the expression.
+  const overLimit = celLimitError(source);
+  if (overLimit) return { ok: false, errors: [overLimit] };
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(source);

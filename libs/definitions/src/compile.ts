@@ -5,6 +5,7 @@
  */
 import { compileCel, type CelScope, type CompiledCel, type ExpectedType, type VariableKind } from './cel';
 import { formatPath, type Issue, type PathSegment } from './errors';
+import { patternDepthIssue } from './limits';
 import type { Condition, ConditionContext, EngineEvent, Pattern, TriggerSpec } from './patterns';
 import { CHANNELS, type Channel } from './schema';
 import { checkTemplate } from './templates';
@@ -257,6 +258,19 @@ export function compileTriggerDocument(
 ): TriggerSpec {
   const spec = doc.spec as Obj;
   const base: PathSegment[] = ['spec', 'pattern'];
+  // Compilation and the engine recurse per pattern level: the limit is checked before either.
+  const tooDeep = patternDepthIssue(spec.pattern, base);
+  if (tooDeep) {
+    issues.push(tooDeep);
+    // A trigger with issues is never loaded: the empty pattern only keeps the return type.
+    return {
+      name: doc.metadata.name,
+      version,
+      priority: 50,
+      cooldownMs: 0,
+      pattern: { kind: 'any', of: [] },
+    };
+  }
   const seen = new Map<string, string>();
   collectAliases(spec.pattern, base, seen, issues);
   const ctx: PatternCtx = { issues, allAliases: new Set(seen.keys()) };

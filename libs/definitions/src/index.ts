@@ -36,3 +36,4 @@ export type {
 } from './store';
 export { NatsKvBackend, openNatsDefinitionStore } from './kv-store';
 export type { NatsDefinitionStoreOptions } from './kv-store';
+export { DEFINITION_LIMITS } from './limits';

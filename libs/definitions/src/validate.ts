@@ -4,12 +4,14 @@
 import { promises as fs } from 'node:fs';
 import * as nodePath from 'node:path';
 import {
+  Composer,
   isMap,
   isPair,
   isScalar,
   isSeq,
   LineCounter,
-  parseAllDocuments,
+  Parser,
+  type CST,
   type Document,
   type Node,
 } from 'yaml';
@@ -21,6 +23,7 @@ import {
   type Issue,
   type PathSegment,
 } from './errors';
+import { DEFINITION_LIMITS, documentDepthIssue, valueTooDeepAt, yamlTooDeepAt } from './limits';
 import type { TriggerSpec } from './patterns';
 import { definitions, envelopeSchema, specSchemaByKind, type DefinitionKind } from './schema';
 import { validateValue } from './schema-dsl';
@@ -74,27 +77,57 @@ function nodeAt(doc: Document, path: PathSegment[], atKey: boolean): Node | unde
   return last;
 }
 
+/**
+ * Parses every document of a source. The YAML is first parsed to its syntax tree (no recursion),
+ * where nesting is checked; a document past the limit is reported and not composed (composing
+ * recurses per level). Aliases expand within DEFINITION_LIMITS.maxAliasCount.
+ */
 function parseSource(src: SourceText, errors: DefinitionError[]): ParsedDoc[] {
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(src.text, { lineCounter, prettyErrors: false });
-  const list = Array.isArray(docs) ? docs : [];
+  const pos = (offset: number) => {
+    const p = lineCounter.linePos(offset);
+    return { line: p.line, column: p.col };
+  };
+  const tokens = Array.from(new Parser(lineCounter.addNewLine).parse(src.text));
+  // Composer yields one document per document token, in order: index -> offset of the too-deep node.
+  const tooDeep = new Map<number, number>();
+  tokens
+    .filter((t): t is CST.Document => t.type === 'document')
+    .forEach((doc, documentIndex) => {
+      const at = yamlTooDeepAt(doc);
+      if (at === undefined) return;
+      tooDeep.set(documentIndex, at);
+      delete doc.value; // composed as an empty document, then skipped
+    });
   const out: ParsedDoc[] = [];
-  list.forEach((doc, documentIndex) => {
-    const pos = (offset: number) => {
-      const p = lineCounter.linePos(offset);
-      return { line: p.line, column: p.col };
-    };
+  Array.from(new Composer({}).compose(tokens)).forEach((doc, documentIndex) => {
+    const fail = (offset: number, message: string) =>
+      errors.push({ file: src.file, ...pos(offset), path: '', message, documentIndex });
+    const deepAt = tooDeep.get(documentIndex);
+    if (deepAt !== undefined) return fail(deepAt, documentDepthIssue([]).message);
     let broken = false;
     for (const e of doc.errors) {
       broken = true;
-      const p = pos(e.pos[0]);
-      errors.push({ file: src.file, ...p, path: '', message: e.message.split('\n')[0], documentIndex });
+      fail(e.pos[0], e.message.split('\n')[0]);
     }
     if (broken) return;
     if (doc.contents === null) return; // empty document (e.g. trailing ---)
     const start = (doc.contents as Node).range?.[0] ?? 0;
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: DEFINITION_LIMITS.maxAliasCount });
+    } catch (err) {
+      // The yaml library throws when aliases expand past maxAliasCount ("billion laughs").
+      const message = err instanceof Error ? err.message : String(err);
+      return fail(
+        start,
+        /alias count/i.test(message)
+          ? `YAML aliases expand past the limit of ${DEFINITION_LIMITS.maxAliasCount} (maxAliasCount)`
+          : `YAML: ${message}`,
+      );
+    }
     out.push({
-      value: doc.toJS({ maxAliasCount: 100 }),
+      value,
       source: { file: src.file, documentIndex, line: pos(start).line },
       locate(path, atKey = false) {
         const node = nodeAt(doc, path, atKey);
@@ -117,6 +150,9 @@ function toErrors(doc: ParsedDoc, issues: Issue[]): DefinitionError[] {
 
 /** Structural validation of one document (envelope + spec for its kind). */
 export function structuralIssues(value: unknown): Issue[] {
+  // Validation recurses per level: the nesting limit is checked first, without recursion.
+  const deep = valueTooDeepAt(value);
+  if (deep) return [documentDepthIssue(deep)];
   const issues: Issue[] = [];
   if (!value || typeof value !== 'object' || Array.isArray(value)) {
     validateValue(value, envelopeSchema, definitions, [], issues);
@@ -140,6 +176,12 @@ export function validateSources(sources: SourceText[], options: ValidateOptions 
   const seen = new Map<string, ParsedDoc>();
   const structural = new Map<ParsedDoc, Issue[]>();
   for (const doc of parsed) {
+    // Aliases can nest a value deeper than its YAML text: such a document is reported, not compiled.
+    const deep = valueTooDeepAt(doc.value);
+    if (deep) {
+      errors.push(...toErrors(doc, [documentDepthIssue(deep)]));
+      continue;
+    }
     const issues = structuralIssues(doc.value);
     const document = doc.value as DefinitionDocument;
     if (issues.length) {

@@ -275,6 +275,42 @@ spec:
     );
   });
 
+  it('rejects hostile drafts (alias bomb, 3,000-deep pattern, 5,000 nested parentheses) with INVALID_ARGUMENT naming the limit', async function () {
+    const head = 'apiVersion: kairos/v1\nkind: Trigger\nmetadata: { name: hostile }\n';
+    let bomb = 'l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n';
+    for (let i = 1; i < 9; i++)
+      bomb += `l${i}: &l${i} [${Array(10)
+        .fill(`*l${i - 1}`)
+        .join(', ')}]\n`;
+    let deep = '{ event: a.b }';
+    for (let i = 0; i < 3_000; i++) deep = `{ sequence: [${deep}] }`;
+    const drafts: Array<[string, string, RegExp]> = [
+      [
+        'alias bomb',
+        `${head}spec: { pattern: { event: a.b } }\nbomb:\n${bomb.replace(/^/gm, '  ')}`,
+        /YAML aliases expand past the limit of 100/,
+      ],
+      ['deep pattern', `${head}spec:\n  pattern: ${deep}\n`, /nesting deeper than 64 levels/],
+      [
+        'nested parentheses',
+        `${head}spec:\n  pattern: { event: a.b, where: "${'('.repeat(5_000)}true${')'.repeat(5_000)}" }\n`,
+        /spec\.pattern\.where: CEL expression nesting deeper than 32 levels/,
+      ],
+    ];
+    for (const [what, definitionYaml, expected] of drafts) {
+      await assert.rejects(simulate(client, { definitionYaml, events: [], customerIds: [] }), (err) => {
+        assert.equal(
+          (err as ServiceError).code,
+          status.INVALID_ARGUMENT,
+          `${what}: ${(err as Error).message}`,
+        );
+        assert.match((err as ServiceError).details, /^definition_yaml/, what);
+        assert.match((err as ServiceError).details, expected, what);
+        return true;
+      });
+    }
+  });
+
   it('hot-reloads a changed trigger from the store and fires with the new version', async function () {
     const v2 = parseDefinitions(TRIGGERS_YAML.replace('atLeast: 3', 'atLeast: 2'), 'triggers.yaml');
     const results = await store.apply(v2.documents);

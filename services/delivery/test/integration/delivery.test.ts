@@ -50,6 +50,9 @@ describe('delivery service (SMTP, HTTP providers, inbox, tracking against real p
         }
       }
       if (req.path === '/hooks/rejecting') return { status: 410, body: { error: 'gone' } };
+      if (req.path === '/push' && req.body.includes('"token":"hang"')) {
+        return new Promise<{ status: number }>((r) => held.push(() => r({ status: 200 })));
+      }
       return { status: 200, body: { id: `prov-${i}` } };
     });
     svc = await startDelivery({
@@ -65,6 +68,7 @@ describe('delivery service (SMTP, HTTP providers, inbox, tracking against real p
       KAIROS_ESCALATION_TARGETS: JSON.stringify({ 'sales-desk': `${peers.url}/slack/sales-desk` }),
       KAIROS_RATE_LIMITS: 'push=5/s',
       KAIROS_SMTP_TIMEOUT: '2s',
+      KAIROS_HTTP_TIMEOUT: '1s',
     });
     ({ nc, publisher } = await natsClient(nats.url));
   });
@@ -293,6 +297,20 @@ describe('delivery service (SMTP, HTTP providers, inbox, tracking against real p
     assert.equal(
       peers.on('/sms').filter((r) => r.headers['idempotency-key'] === `${a.actionId}:sms`).length,
       5,
+    );
+  });
+
+  it('after the last attempt of a request that may have reached the provider (timeout) publishes UNKNOWN, not FAILED', async () => {
+    const a = action({ channels: ['push'], recipient: { push_token: 'hang' }, content: { body: 'b' } });
+    await request(publisher, a);
+    const unknown = await waitOutcome(a.actionId, S.OUTCOME_STATUS_UNKNOWN, 'push');
+    assert.equal(unknown.reason, 'gave up after 5 attempts: push provider: timeout');
+    const keys = peers.on('/push').filter((r) => r.headers['x-kairos-action-id'] === a.actionId);
+    assert.deepEqual(new Set(keys.map((r) => r.headers['idempotency-key'])), new Set([`${a.actionId}:push`]));
+    assert.equal(keys.length, 5, 'at-least-once: each attempt resent with the same key');
+    assert.deepEqual(
+      (await outcomesFor(nc, a.actionId)).map((o) => o.status),
+      [S.OUTCOME_STATUS_UNKNOWN],
     );
   });
 

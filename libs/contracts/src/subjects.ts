@@ -26,6 +26,7 @@ export const OUTCOME_TOKEN: Record<OutcomeStatus, string> = {
   [OutcomeStatus.OUTCOME_STATUS_HELD_OUT]: 'held_out',
   [OutcomeStatus.OUTCOME_STATUS_OPENED]: 'opened',
   [OutcomeStatus.OUTCOME_STATUS_CLICKED]: 'clicked',
+  [OutcomeStatus.OUTCOME_STATUS_UNKNOWN]: 'unknown',
   [OutcomeStatus.UNRECOGNIZED]: 'unrecognized',
 };
 

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { commonConfig, ConfigError, env, loadConfig } from '@kairos/service-kit';
+import { FAULT_POINTS } from './faults';
+import { parseGuarantees, type Guarantees } from './guarantees';
 import { parseConcurrency, parseRateLimits } from './limits';
 import { CHANNELS, canonicalChannel, parseEscalationTargets, type Channel } from './selection';
 
@@ -50,6 +52,20 @@ function escalationTargets(v: string) {
   return parseEscalationTargets(v);
 }
 
+/**
+ * Delivery guarantee per channel when a send is interrupted (see guarantees.ts). SMTP relays rarely
+ * de-duplicate on Message-ID, so email does not resend by default; the HTTP providers, webhooks and
+ * Slack get an `Idempotency-Key`, and the inbox upserts on the action id, so they resend.
+ */
+export const DEFAULT_GUARANTEES: Guarantees = {
+  email: 'at-most-once',
+  sms: 'at-least-once',
+  push: 'at-least-once',
+  webhook: 'at-least-once',
+  slack: 'at-least-once',
+  in_app: 'at-least-once',
+};
+
 export const deliveryConfigShape = {
   ...commonConfig,
   KAIROS_GRPC_PORT: env.port(50055),
@@ -81,6 +97,13 @@ export const deliveryConfigShape = {
   KAIROS_DELIVERY_MAX_DELIVER: env.int(5, 1, 100),
   KAIROS_DELIVERY_BACKOFF: parsed(durationList, '1s,5s,15s,60s', 'a list like 1s,5s,15s'),
   KAIROS_DELIVERY_ACK_WAIT: env.duration('60s'),
+  KAIROS_DELIVERY_GUARANTEES: parsed(
+    (v) => parseGuarantees(v, DEFAULT_GUARANTEES),
+    '',
+    'a list like email=at-least-once,sms=at-most-once',
+  ),
+  /** Test-only: SIGKILL this process at a point of a send (see faults.ts). Never set in production. */
+  KAIROS_FAULT_POINT: env.enumOf(FAULT_POINTS, 'off'),
 };
 
 export type DeliveryConfig = z.output<z.ZodObject<typeof deliveryConfigShape>>;

@@ -4,7 +4,9 @@ import { activeTraceIds, counter } from '@kairos/telemetry';
 import type { ChannelAdapter } from './channels/adapter';
 import { ChannelLimits } from './channel-limits';
 import { DeliveryError } from './errors';
-import { DeliveryLedger, deliveryKey } from './ledger';
+import type { FaultHook } from './faults';
+import type { Guarantees } from './guarantees';
+import { DeliveryLedger, deliveryKey, isUnknown } from './ledger';
 import { OutcomePublisher, OutcomeStatus, sourceOf, type OutcomeSource } from './outcomes';
 import { selectChannels, type Channel, type SelectionOptions } from './selection';
 import { DELIVERY_TOKENS } from './tokens';
@@ -13,6 +15,11 @@ const sends = counter('kairos_delivery_sends_total', 'Delivery attempts per chan
   'channel',
   'result',
 ]);
+const interrupted = counter(
+  'kairos_delivery_interrupted_total',
+  'Sends found interrupted after a crash (intent recorded, no result), by how they were resolved',
+  ['channel', 'resolution'],
+);
 
 export interface RetryPolicy {
   /** Attempts before the consume loop dead-letters (the consumer's maxDeliver). */
@@ -26,14 +33,18 @@ export interface AttemptContext {
 
 /** What happened to one ActionRequested (for logs and tests). */
 export type DeliveryResult =
-  | { kind: 'sent'; channel: Channel; unconfirmed: boolean; replayed: boolean }
+  | { kind: 'sent'; channel: Channel; replayed: boolean }
+  /** The send may or may not have reached the provider (see guarantees.ts). */
+  | { kind: 'unknown'; channel: Channel; reason: string; replayed: boolean }
   | { kind: 'suppressed'; reason: string }
   | { kind: 'failed'; reason: string };
 
 /**
  * Delivers one action: picks channels, and for each in order records intent, sends within the
  * channel's limits, records the result and publishes the outcome. Permanent failures fall through
- * to the next channel; transient ones throw so the consume loop redelivers with backoff.
+ * to the next channel; transient ones throw so the consume loop redelivers with backoff. A send
+ * that may or may not have gone out is resent with the same key on an at-least-once channel, and
+ * ends UNKNOWN (never SENT, never another channel) on an at-most-once one.
  */
 @injectable()
 export class DeliveryService {
@@ -44,6 +55,8 @@ export class DeliveryService {
     @inject(DELIVERY_TOKENS.Limits) private readonly limits: ChannelLimits,
     @inject(DELIVERY_TOKENS.SelectionOptions) private readonly selection: SelectionOptions,
     @inject(DELIVERY_TOKENS.RetryPolicy) private readonly retry: RetryPolicy,
+    @inject(DELIVERY_TOKENS.Guarantees) private readonly guarantees: Guarantees,
+    @inject(DELIVERY_TOKENS.FaultHook) private readonly fault: FaultHook,
     @inject(TOKENS.Logger) private readonly logger: Logger,
   ) {}
 
@@ -80,32 +93,38 @@ export class DeliveryService {
       const adapter = this.adapters.get(channel);
       if (!adapter) continue;
       const record = await this.ledger.get(action.actionId, channel);
-      if (record?.state === 'sent' || record?.state === 'sent_unconfirmed') {
+      if (record?.state === 'sent') {
         // Already sent (we crashed or failed after sending): re-publish the outcome, same msg id.
-        const unconfirmed = record.state === 'sent_unconfirmed';
-        await this.outcomes.publish(
-          src,
-          channel,
-          OutcomeStatus.OUTCOME_STATUS_SENT,
-          unconfirmed ? 'unconfirmed' : '',
-        );
-        return { kind: 'sent', channel, unconfirmed, replayed: true };
+        await this.outcomes.publish(src, channel, OutcomeStatus.OUTCOME_STATUS_SENT);
+        return { kind: 'sent', channel, replayed: true };
+      }
+      if (record && isUnknown(record.state)) {
+        await this.outcomes.publish(src, channel, OutcomeStatus.OUTCOME_STATUS_UNKNOWN, record.reason ?? '');
+        return { kind: 'unknown', channel, reason: record.reason ?? '', replayed: true };
       }
       if (record?.state === 'failed') {
         failures.push(`${channel}: ${record.reason ?? 'failed'}`);
         continue;
       }
-      if (record?.state === 'intent' && !adapter.idempotent) {
-        // Crashed mid-send on a channel without idempotency keys: it may have gone out. Never resend.
-        await this.ledger.finish(action.actionId, channel, 'sent_unconfirmed', {
-          reason: 'interrupted mid-send',
-        });
-        await this.outcomes.publish(src, channel, OutcomeStatus.OUTCOME_STATUS_SENT, 'unconfirmed');
-        log.warn({ channel }, 'send was interrupted; treated as sent (not resent)');
-        sends.inc({ channel, result: 'unconfirmed' });
-        return { kind: 'sent', channel, unconfirmed: true, replayed: true };
+      if (record?.state === 'intent') {
+        // A crash between the intent and the result: the provider may or may not have the message.
+        const guarantee = this.guarantees[channel];
+        interrupted.inc({ channel, resolution: guarantee === 'at-least-once' ? 'resent' : 'unknown' });
+        if (guarantee === 'at-most-once') {
+          const reason = 'interrupted mid-send; not resent (at-most-once)';
+          await this.ledger.finish(action.actionId, channel, 'unknown', { reason });
+          await this.outcomes.publish(src, channel, OutcomeStatus.OUTCOME_STATUS_UNKNOWN, reason);
+          sends.inc({ channel, result: 'unknown' });
+          log.warn({ channel }, 'send was interrupted; outcome unknown (at-most-once: not resent)');
+          return { kind: 'unknown', channel, reason, replayed: true };
+        }
+        log.warn(
+          { channel },
+          'send was interrupted; resending with the same idempotency key (at-least-once)',
+        );
       }
       await this.ledger.intent(action, channel);
+      this.fault('before-send');
       try {
         const result = await this.limits.run(channel, () =>
           adapter.send({
@@ -116,13 +135,14 @@ export class DeliveryService {
             traceId,
           }),
         );
+        this.fault('after-send');
         await this.ledger.finish(action.actionId, channel, 'sent', {
           providerMessageId: result.providerMessageId,
         });
         await this.outcomes.publish(src, channel, OutcomeStatus.OUTCOME_STATUS_SENT);
         sends.inc({ channel, result: 'sent' });
         log.info({ channel }, 'sent');
-        return { kind: 'sent', channel, unconfirmed: false, replayed: false };
+        return { kind: 'sent', channel, replayed: false };
       } catch (err) {
         const e =
           err instanceof DeliveryError
@@ -136,23 +156,23 @@ export class DeliveryService {
           failures.push(`${channel}: ${e.message}`);
           continue;
         }
-        if (e.maybeSent && !adapter.idempotent) {
-          await this.ledger.finish(action.actionId, channel, 'sent_unconfirmed', { reason: e.message });
-          await this.outcomes.publish(
-            src,
-            channel,
-            OutcomeStatus.OUTCOME_STATUS_SENT,
-            `unconfirmed: ${e.message}`,
-          );
-          sends.inc({ channel, result: 'unconfirmed' });
-          log.warn({ channel, err: e.message }, 'send may have gone out; treated as sent (not resent)');
-          return { kind: 'sent', channel, unconfirmed: true, replayed: false };
+        if (e.maybeSent && this.guarantees[channel] === 'at-most-once') {
+          const reason = `may have been sent; not resent (at-most-once): ${e.message}`;
+          await this.ledger.finish(action.actionId, channel, 'unknown', { reason });
+          await this.outcomes.publish(src, channel, OutcomeStatus.OUTCOME_STATUS_UNKNOWN, reason);
+          sends.inc({ channel, result: 'unknown' });
+          log.warn({ channel, err: e.message }, 'send may have gone out; outcome unknown (not resent)');
+          return { kind: 'unknown', channel, reason, replayed: false };
         }
         await this.ledger.finish(action.actionId, channel, 'retry', { reason: e.message });
         sends.inc({ channel, result: 'transient_failure' });
         if (ctx.deliveryCount >= this.retry.maxDeliver) {
           const reason = `gave up after ${ctx.deliveryCount} attempts: ${e.message}`;
-          await this.outcomes.publish(src, channel, OutcomeStatus.OUTCOME_STATUS_FAILED, reason);
+          // A last attempt that may have reached the provider must not be reported as not sent.
+          const status = e.maybeSent
+            ? OutcomeStatus.OUTCOME_STATUS_UNKNOWN
+            : OutcomeStatus.OUTCOME_STATUS_FAILED;
+          await this.outcomes.publish(src, channel, status, reason);
           log.error({ channel, err: e.message }, 'transient failures exhausted the attempts; dead-lettering');
         }
         throw e;

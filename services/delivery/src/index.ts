@@ -6,6 +6,8 @@ export * from './outcomes';
 export * from './ledger';
 export * from './channel-limits';
 export * from './config';
+export * from './guarantees';
+export * from './faults';
 export * from './tokens';
 export * from './delivery-service';
 export * from './http-api';

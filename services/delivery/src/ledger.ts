@@ -4,11 +4,16 @@ import type { actions } from '@kairos/contracts';
 
 /**
  * intent: about to call the provider (written before the call).
- * sent: the provider accepted. sent_unconfirmed: a non-idempotent send was interrupted (crash, or
- * a dropped connection after the body went out) and is treated as sent, never repeated.
- * failed: permanent failure. retry: a transient failure that proved nothing was sent.
+ * sent: the provider accepted. unknown: a send on an at-most-once channel was interrupted (crash,
+ * or a dropped connection after the body went out); it may or may not have gone out and is never
+ * repeated. failed: permanent failure. retry: a transient failure, to be tried again.
  */
-export type DeliveryState = 'intent' | 'sent' | 'sent_unconfirmed' | 'failed' | 'retry';
+export type DeliveryState = 'intent' | 'sent' | 'unknown' | 'failed' | 'retry';
+
+/** `sent_unconfirmed` is what records written before the `unknown` state hold for the same case. */
+export function isUnknown(state: string): boolean {
+  return state === 'unknown' || state === 'sent_unconfirmed';
+}
 
 export interface DeliveryRecord {
   /** `<actionId>:<channel>` */

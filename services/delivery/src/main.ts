@@ -17,6 +17,7 @@ import { InboxAdapter, InboxStore } from './channels/inbox';
 import { ChannelLimits } from './channel-limits';
 import { loadDeliveryConfig, type DeliveryConfig } from './config';
 import { DeliveryService } from './delivery-service';
+import { killAt } from './faults';
 import { DeliveryHttpApi } from './http-api';
 import { DeliveryLedger } from './ledger';
 import { OutcomePublisher } from './outcomes';
@@ -92,6 +93,12 @@ async function start(cfg: DeliveryConfig, ctx: ServiceContext): Promise<void> {
     escalationTargets: cfg.KAIROS_ESCALATION_TARGETS,
     defaultSlackUrl: cfg.KAIROS_SLACK_WEBHOOK_URL,
   };
+  if (cfg.KAIROS_FAULT_POINT !== 'off') {
+    logger.warn(
+      { point: cfg.KAIROS_FAULT_POINT },
+      'KAIROS_FAULT_POINT is set: this process kills itself (test only)',
+    );
+  }
   const publisher = new Publisher(nc, { logger });
   const spec = consumerSpec(STREAMS.ACTIONS.name, DURABLE, filters.allRequested, {
     maxDeliver: cfg.KAIROS_DELIVERY_MAX_DELIVER,
@@ -114,6 +121,11 @@ async function start(cfg: DeliveryConfig, ctx: ServiceContext): Promise<void> {
     [DELIVERY_TOKENS.Limits, limits],
     [DELIVERY_TOKENS.SelectionOptions, selection],
     [DELIVERY_TOKENS.RetryPolicy, { maxDeliver: spec.maxDeliver }],
+    [DELIVERY_TOKENS.Guarantees, cfg.KAIROS_DELIVERY_GUARANTEES],
+    [
+      DELIVERY_TOKENS.FaultHook,
+      killAt(cfg.KAIROS_FAULT_POINT, (point) => logger.warn({ point }, 'fault injection: SIGKILL')),
+    ],
     [DELIVERY_TOKENS.TrackingOptions, { secret: cfg.KAIROS_TRACKING_SECRET }],
     [DELIVERY_TOKENS.CallbackSecret, cfg.KAIROS_CALLBACK_SECRET ?? cfg.KAIROS_WEBHOOK_SECRET],
   ]);
@@ -136,6 +148,7 @@ async function start(cfg: DeliveryConfig, ctx: ServiceContext): Promise<void> {
     {
       channels: [...adapters.keys()],
       rateLimits: cfg.KAIROS_RATE_LIMITS,
+      guarantees: cfg.KAIROS_DELIVERY_GUARANTEES,
       maxInFlight: cfg.KAIROS_DELIVERY_MAX_IN_FLIGHT,
     },
     'delivery consuming actions.requested.>',

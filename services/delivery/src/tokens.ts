@@ -7,6 +7,8 @@ export const DELIVERY_TOKENS = {
   Limits: Symbol.for('kairos.delivery.Limits'),
   SelectionOptions: Symbol.for('kairos.delivery.SelectionOptions'),
   RetryPolicy: Symbol.for('kairos.delivery.RetryPolicy'),
+  Guarantees: Symbol.for('kairos.delivery.Guarantees'),
+  FaultHook: Symbol.for('kairos.delivery.FaultHook'),
   TrackingOptions: Symbol.for('kairos.delivery.TrackingOptions'),
   CallbackSecret: Symbol.for('kairos.delivery.CallbackSecret'),
 } as const;

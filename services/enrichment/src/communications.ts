@@ -35,6 +35,7 @@ export const STATUSES = new Set([
   'held_out',
   'opened',
   'clicked',
+  'unknown',
 ]);
 const DEFAULT_HISTORY_LIMIT = 50;
 const MAX_HISTORY_LIMIT = 1_000;

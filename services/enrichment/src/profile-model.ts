@@ -347,6 +347,8 @@ const STATUS_RANK: Record<string, number> = {
   suppressed: 1,
   failed: 1,
   sent: 2,
+  // May or may not have gone out (an interrupted at-most-once send): ranks as a send.
+  unknown: 2,
   delivered: 3,
   opened: 4,
   clicked: 5,

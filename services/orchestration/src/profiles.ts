@@ -9,8 +9,11 @@ const historySource = counter(
   ['source'],
 );
 
-/** Statuses of a communication that count as a message the customer received. */
-const COUNTED = new Set(['sent', 'delivered', 'opened', 'clicked']);
+/**
+ * Statuses of a communication that count as a message the customer received. `unknown` (a send
+ * interrupted on an at-most-once channel) may have reached them, so it counts against caps.
+ */
+const COUNTED = new Set(['sent', 'unknown', 'delivered', 'opened', 'clicked']);
 
 export interface CustomerLookup {
   /** Undefined when the lookup failed: use the snapshot carried by the trigger. */

@@ -120,6 +120,11 @@ async function printAction(
   )) {
     io.out(`  ${line}`);
   }
+  if (outcomes.some((o) => o.status === actions.OutcomeStatus.OUTCOME_STATUS_UNKNOWN)) {
+    io.out(
+      '  unknown: the send was interrupted and not resent (at-most-once channel); the customer may or may not have the message',
+    );
+  }
 }
 
 /**

@@ -6,7 +6,7 @@ export interface SendRequest {
   channel: Channel;
   /** Address chosen by channel selection (email, phone, token, URL; customer id for in_app). */
   address: string;
-  /** `<actionId>:<channel>`: providers that support it de-duplicate on it. */
+  /** `<actionId>:<channel>`, the same on every attempt: providers that support it de-duplicate on it. */
   idempotencyKey: string;
   /** Trace id of the active span, for headers that tie the message to its trace. */
   traceId?: string;
@@ -17,12 +17,12 @@ export interface SendResult {
 }
 
 /**
- * One channel. `idempotent` adapters can be called again after a crash mid-send (the provider or
- * our own store de-duplicates on the idempotency key); the others must not be resent.
+ * One channel. Every adapter sends the same key on a resend (`Idempotency-Key`, SMTP `Message-ID`,
+ * the inbox's `_id`); whether an interrupted send is resent is the channel's configured guarantee
+ * (guarantees.ts, `KAIROS_DELIVERY_GUARANTEES`).
  */
 export interface ChannelAdapter {
   readonly channel: Channel;
-  readonly idempotent: boolean;
   /** Resolves when sent; throws DeliveryError (permanent or transient). */
   send(req: SendRequest): Promise<SendResult>;
   close?(): Promise<void>;

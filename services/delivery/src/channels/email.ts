@@ -13,18 +13,20 @@ export interface EmailOptions {
   clock: Clock;
 }
 
-/** Deterministic Message-ID, so a resent message is recognisably the same one. */
+/**
+ * Deterministic Message-ID, the same on every attempt: a relay that de-duplicates on it delivers a
+ * resent message once (for `email=at-least-once` in KAIROS_DELIVERY_GUARANTEES).
+ */
 export function messageIdFor(actionId: string): string {
   return `<${actionId.replace(/[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]/g, (c) => `=${c.charCodeAt(0).toString(16)}`)}@kairos>`;
 }
 
 /**
- * Email over SMTP (nodemailer, pooled). Not idempotent: SMTP has no idempotency key, so a send
- * interrupted by a crash is never repeated (see docs/delivery.md).
+ * Email over SMTP (nodemailer, pooled). SMTP itself has no idempotency key; only relays that
+ * de-duplicate on Message-ID make a resend safe, so email is at-most-once by default.
  */
 export class EmailAdapter implements ChannelAdapter {
   readonly channel = 'email' as const;
-  readonly idempotent = false;
   private readonly transport: Transporter;
 
   constructor(private readonly opts: EmailOptions) {

@@ -61,7 +61,6 @@ export interface ProviderOptions {
  */
 export class SmsAdapter implements ChannelAdapter {
   readonly channel = 'sms' as const;
-  readonly idempotent = true;
   constructor(private readonly opts: ProviderOptions) {}
 
   async send(req: SendRequest): Promise<SendResult> {
@@ -87,7 +86,6 @@ export class SmsAdapter implements ChannelAdapter {
  */
 export class PushAdapter implements ChannelAdapter {
   readonly channel = 'push' as const;
-  readonly idempotent = true;
   constructor(private readonly opts: ProviderOptions) {}
 
   async send(req: SendRequest): Promise<SendResult> {
@@ -126,7 +124,6 @@ function providerHeaders(req: SendRequest, token?: string): Record<string, strin
  * metadata}` with `X-Kairos-Signature` and `Idempotency-Key` (receivers de-duplicate on it).
  */
 export class WebhookAdapter implements ChannelAdapter {
-  readonly idempotent = true;
   constructor(
     readonly channel: Channel,
     private readonly opts: { secret: string; timeoutMs: number; clock: Clock },

@@ -62,7 +62,6 @@ export class InboxStore {
 
 export class InboxAdapter implements ChannelAdapter {
   readonly channel = 'in_app' as const;
-  readonly idempotent = true;
   constructor(private readonly store: InboxStore) {}
 
   async send(req: SendRequest): Promise<SendResult> {

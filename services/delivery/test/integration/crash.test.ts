@@ -6,6 +6,17 @@ import { useMongo, useNats, waitFor } from '@kairos/testkit';
 import { startHttpSink, startSmtpSink, type HttpSink, type SmtpSink } from '../../src';
 import { action, natsClient, outcomesFor, request, S, startDelivery, type DeliveryProcess } from './harness';
 
+/** The value of one labelled sample in a Prometheus text exposition (0 when absent). */
+function sample(metrics: string, name: string, labels: Record<string, string>): number {
+  for (const line of metrics.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) {
+      return Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+  }
+  return 0;
+}
+
 describe('delivery under kill -9 mid-send', function () {
   this.timeout(90_000);
   const nats = useNats();
@@ -35,7 +46,7 @@ describe('delivery under kill -9 mid-send', function () {
     await sms?.close();
   });
 
-  it('sends the email exactly once and publishes exactly one SENT after a crash during the SMTP reply; the SMS provider dedups the resend by key', async () => {
+  it('sends the email at most once and publishes exactly one UNKNOWN after a crash during the SMTP reply; the SMS provider dedups the resend by key', async () => {
     const env = {
       NATS_URL: nats.url,
       MONGO_URL: mongo.url,
@@ -58,10 +69,11 @@ describe('delivery under kill -9 mid-send', function () {
 
       svc = await startDelivery(env);
       await waitFor(
-        async () => (await outcomesFor(nc, email.actionId)).some((o) => o.status === S.OUTCOME_STATUS_SENT),
+        async () =>
+          (await outcomesFor(nc, email.actionId)).some((o) => o.status === S.OUTCOME_STATUS_UNKNOWN),
         {
           timeoutMs: 30_000,
-          message: 'SENT for the email after restart',
+          message: 'UNKNOWN for the email after restart',
         },
       );
       await waitFor(
@@ -82,7 +94,7 @@ describe('delivery under kill -9 mid-send', function () {
       const emailOutcomes = await outcomesFor(nc, email.actionId);
       assert.deepEqual(
         emailOutcomes.map((o) => [o.status, o.channel, o.reason]),
-        [[S.OUTCOME_STATUS_SENT, 'email', 'unconfirmed']],
+        [[S.OUTCOME_STATUS_UNKNOWN, 'email', 'interrupted mid-send; not resent (at-most-once)']],
       );
       // The SMS was resent with the same key; a provider honouring Idempotency-Key delivers it once.
       const keys = sms.requests.map((r) => r.headers['idempotency-key']);
@@ -96,5 +108,129 @@ describe('delivery under kill -9 mid-send', function () {
     } finally {
       await svc?.proc.stop();
     }
+  });
+
+  describe('killed at an exact point by KAIROS_FAULT_POINT', () => {
+    let mail: SmtpSink;
+    let provider: HttpSink;
+    before(async () => {
+      mail = await startSmtpSink();
+      provider = await startHttpSink();
+    });
+    after(async () => {
+      await mail?.close();
+      await provider?.close();
+    });
+
+    const baseEnv = () => ({
+      NATS_URL: nats.url,
+      MONGO_URL: mongo.url,
+      MONGO_DB: mongo.dbName,
+      KAIROS_SMTP_URL: mail.url,
+      KAIROS_SMS_PROVIDER_URL: `${provider.url}/sms`,
+      KAIROS_DELIVERY_ACK_WAIT: '2s',
+    });
+
+    /**
+     * Runs delivery with the fault point set until it SIGKILLs itself on `a`, then restarts it
+     * without the fault and waits until `a` has an outcome `until` and nothing is left to redeliver.
+     */
+    async function crashAndRecover(
+      a: ReturnType<typeof action>,
+      point: string,
+      until: number,
+      extraEnv: Record<string, string> = {},
+    ): Promise<DeliveryProcess> {
+      const faulty = await startDelivery({ ...baseEnv(), ...extraEnv, KAIROS_FAULT_POINT: point });
+      try {
+        await request(publisher, a);
+        await waitFor(() => !faulty.proc.running, { timeoutMs: 30_000, message: `killed at ${point}` });
+      } finally {
+        await faulty.proc.kill();
+      }
+      assert.deepEqual(await outcomesFor(nc, a.actionId), [], 'no outcome before the restart');
+      const svc = await startDelivery({ ...baseEnv(), ...extraEnv });
+      try {
+        await waitFor(async () => (await outcomesFor(nc, a.actionId)).some((o) => o.status === until), {
+          timeoutMs: 30_000,
+          message: `outcome ${S[until]} after the restart`,
+        });
+        const jsm = await jetstreamManager(nc);
+        await waitFor(async () => {
+          const info = await jsm.consumers.info('ACTIONS', 'delivery');
+          return info.num_pending === 0 && info.num_ack_pending === 0;
+        });
+      } catch (err) {
+        await svc.proc.stop();
+        throw err;
+      }
+      return svc;
+    }
+
+    it('an email killed after its intent, before SMTP, ends UNKNOWN (not SENT), is not resent, and is counted', async () => {
+      const email = action();
+      const svc = await crashAndRecover(email, 'before-send', S.OUTCOME_STATUS_UNKNOWN);
+      try {
+        const mine = mail.messages.filter((m) => m.headers['x-kairos-action-id'] === email.actionId);
+        assert.equal(mine.length, 0, 'email is at-most-once by default: never resent');
+        assert.deepEqual(
+          (await outcomesFor(nc, email.actionId)).map((o) => [o.status, o.channel, o.reason, o.cost]),
+          [[S.OUTCOME_STATUS_UNKNOWN, 'email', 'interrupted mid-send; not resent (at-most-once)', 0]],
+        );
+        const metrics = await (await fetch(`${svc.httpUrl}/metrics`)).text();
+        assert.equal(
+          sample(metrics, 'kairos_delivery_sends_total', { channel: 'email', result: 'unknown' }),
+          1,
+        );
+        assert.equal(
+          sample(metrics, 'kairos_delivery_interrupted_total', { channel: 'email', resolution: 'unknown' }),
+          1,
+        );
+      } finally {
+        await svc.proc.stop();
+      }
+    });
+
+    it('an SMS killed after the provider accepted, before it was recorded, is resent with the same Idempotency-Key and ends SENT', async () => {
+      const text = action({ channels: ['sms'], recipient: { phone: '+15550010' }, content: { text: 'hi' } });
+      const svc = await crashAndRecover(text, 'after-send', S.OUTCOME_STATUS_SENT);
+      try {
+        const mine = provider.on('/sms').filter((r) => r.headers['x-kairos-action-id'] === text.actionId);
+        assert.deepEqual(
+          mine.map((r) => r.headers['idempotency-key']),
+          [`${text.actionId}:sms`, `${text.actionId}:sms`],
+          'the original request and one resend, both with the same key',
+        );
+        assert.deepEqual(
+          (await outcomesFor(nc, text.actionId)).map((o) => o.status),
+          [S.OUTCOME_STATUS_SENT],
+        );
+        const metrics = await (await fetch(`${svc.httpUrl}/metrics`)).text();
+        assert.equal(
+          sample(metrics, 'kairos_delivery_interrupted_total', { channel: 'sms', resolution: 'resent' }),
+          1,
+        );
+      } finally {
+        await svc.proc.stop();
+      }
+    });
+
+    it('an email on an at-least-once channel (KAIROS_DELIVERY_GUARANTEES) is resent with the same Message-ID and ends SENT', async () => {
+      const email = action();
+      const svc = await crashAndRecover(email, 'after-send', S.OUTCOME_STATUS_SENT, {
+        KAIROS_DELIVERY_GUARANTEES: 'email=at-least-once',
+      });
+      try {
+        const mine = mail.messages.filter((m) => m.headers['x-kairos-action-id'] === email.actionId);
+        assert.equal(mine.length, 2, 'the original and one resend');
+        assert.equal(new Set(mine.map((m) => m.headers['message-id'])).size, 1, 'one Message-ID');
+        assert.deepEqual(
+          (await outcomesFor(nc, email.actionId)).map((o) => o.status),
+          [S.OUTCOME_STATUS_SENT],
+        );
+      } finally {
+        await svc.proc.stop();
+      }
+    });
   });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { SCHEMAS } from '@kairos/contracts';
 import type { Publisher } from '@kairos/messaging';
@@ -29,12 +29,17 @@ describe('delivery service (SMTP, HTTP providers, inbox, tracking against real p
   let publisher: Publisher;
   /** sms calls per action id, so a test can make the first ones fail. */
   const failFirstSms = new Map<string, number>();
+  /** SMTP replies held until the end (mail to `stall...`): the client times out after the DATA. */
+  const held: Array<() => void> = [];
 
   before(async function () {
     this.timeout(120_000);
-    smtp = await startSmtpSink((mail) =>
-      mail.to.some((t) => t.startsWith('bounce')) ? { code: 550, message: 'mailbox unavailable' } : undefined,
-    );
+    smtp = await startSmtpSink((mail) => {
+      if (mail.to.some((t) => t.startsWith('stall'))) return new Promise<void>((r) => held.push(r));
+      return mail.to.some((t) => t.startsWith('bounce'))
+        ? { code: 550, message: 'mailbox unavailable' }
+        : undefined;
+    });
     peers = await startHttpSink((req, i) => {
       if (req.path === '/sms') {
         const id = (JSON.parse(req.body) as { action_id: string }).action_id;
@@ -45,6 +50,9 @@ describe('delivery service (SMTP, HTTP providers, inbox, tracking against real p
         }
       }
       if (req.path === '/hooks/rejecting') return { status: 410, body: { error: 'gone' } };
+      if (req.path === '/push' && req.body.includes('"token":"hang"')) {
+        return new Promise<{ status: number }>((r) => held.push(() => r({ status: 200 })));
+      }
       return { status: 200, body: { id: `prov-${i}` } };
     });
     svc = await startDelivery({
@@ -59,11 +67,14 @@ describe('delivery service (SMTP, HTTP providers, inbox, tracking against real p
       KAIROS_TRACKING_SECRET: TRACKING_SECRET,
       KAIROS_ESCALATION_TARGETS: JSON.stringify({ 'sales-desk': `${peers.url}/slack/sales-desk` }),
       KAIROS_RATE_LIMITS: 'push=5/s',
+      KAIROS_SMTP_TIMEOUT: '2s',
+      KAIROS_HTTP_TIMEOUT: '1s',
     });
     ({ nc, publisher } = await natsClient(nats.url));
   });
 
   after(async () => {
+    for (const release of held) release();
     await svc?.proc.stop();
     await nc?.close();
     await smtp?.close();
@@ -230,6 +241,29 @@ describe('delivery service (SMTP, HTTP providers, inbox, tracking against real p
     assert.ok(peers.on('/sms').some((r) => r.headers['idempotency-key'] === `${a.actionId}:sms`));
   });
 
+  it('reports an SMTP session lost after the message went out as UNKNOWN (not SENT), counts it and does not resend', async () => {
+    const a = action({ recipient: { email: 'stall@example.test' } });
+    await request(publisher, a);
+    const unknown = await waitOutcome(a.actionId, S.OUTCOME_STATUS_UNKNOWN, 'email');
+    assert.match(unknown.reason, /^may have been sent; not resent \(at-most-once\): smtp /);
+    assert.equal(unknown.cost, 0);
+    const jsm = await jetstreamManager(nc);
+    await waitFor(async () => {
+      const info = await jsm.consumers.info('ACTIONS', 'delivery');
+      return info.num_pending === 0 && info.num_ack_pending === 0;
+    });
+    assert.equal(smtp.messages.filter((m) => m.headers['x-kairos-action-id'] === a.actionId).length, 1);
+    assert.deepEqual(
+      (await outcomesFor(nc, a.actionId)).map((o) => o.status),
+      [S.OUTCOME_STATUS_UNKNOWN],
+    );
+    const metrics = await (await fetch(`${svc.httpUrl}/metrics`)).text();
+    assert.match(
+      metrics,
+      /^kairos_delivery_sends_total\{[^}]*channel="email"[^}]*result="unknown"[^}]*\} 1$/m,
+    );
+  });
+
   it('retries a transient provider failure (HTTP 503) with backoff until it succeeds, with the same idempotency key', async () => {
     const a = action({ channels: ['sms'], recipient: { phone: '+15550003' }, content: { text: 'retry me' } });
     failFirstSms.set(a.actionId, 2);
@@ -263,6 +297,20 @@ describe('delivery service (SMTP, HTTP providers, inbox, tracking against real p
     assert.equal(
       peers.on('/sms').filter((r) => r.headers['idempotency-key'] === `${a.actionId}:sms`).length,
       5,
+    );
+  });
+
+  it('after the last attempt of a request that may have reached the provider (timeout) publishes UNKNOWN, not FAILED', async () => {
+    const a = action({ channels: ['push'], recipient: { push_token: 'hang' }, content: { body: 'b' } });
+    await request(publisher, a);
+    const unknown = await waitOutcome(a.actionId, S.OUTCOME_STATUS_UNKNOWN, 'push');
+    assert.equal(unknown.reason, 'gave up after 5 attempts: push provider: timeout');
+    const keys = peers.on('/push').filter((r) => r.headers['x-kairos-action-id'] === a.actionId);
+    assert.deepEqual(new Set(keys.map((r) => r.headers['idempotency-key'])), new Set([`${a.actionId}:push`]));
+    assert.equal(keys.length, 5, 'at-least-once: each attempt resent with the same key');
+    assert.deepEqual(
+      (await outcomesFor(nc, a.actionId)).map((o) => o.status),
+      [S.OUTCOME_STATUS_UNKNOWN],
     );
   });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { ConfigError } from '@kairos/service-kit';
-import { loadDeliveryConfig } from '../../src/config';
+import { DEFAULT_GUARANTEES, loadDeliveryConfig } from '../../src/config';
 
 describe('delivery config', () => {
   it('has safe defaults (ports 50055/8085, tracking TTL 30d)', () => {
@@ -29,6 +29,49 @@ describe('delivery config', () => {
     assert.throws(
       () => loadDeliveryConfig({ KAIROS_SMS_PROVIDER_URL: 'ftp://x' }),
       /KAIROS_SMS_PROVIDER_URL/,
+    );
+  });
+
+  it('resends interrupted sends on HTTP channels and the inbox but not on email by default, fault injection off', () => {
+    const cfg = loadDeliveryConfig({});
+    assert.deepEqual(cfg.KAIROS_DELIVERY_GUARANTEES, {
+      email: 'at-most-once',
+      sms: 'at-least-once',
+      push: 'at-least-once',
+      webhook: 'at-least-once',
+      slack: 'at-least-once',
+      in_app: 'at-least-once',
+    });
+    assert.equal(cfg.KAIROS_FAULT_POINT, 'off');
+  });
+
+  it('overrides the guarantee of the channels named in KAIROS_DELIVERY_GUARANTEES (aliases allowed)', () => {
+    const cfg = loadDeliveryConfig({
+      KAIROS_DELIVERY_GUARANTEES: 'email=at-least-once, in-app=at-most-once',
+    });
+    assert.deepEqual(cfg.KAIROS_DELIVERY_GUARANTEES, {
+      ...DEFAULT_GUARANTEES,
+      email: 'at-least-once',
+      in_app: 'at-most-once',
+    });
+  });
+
+  it('rejects an unknown guarantee, an unknown channel and an unknown fault point, naming each', () => {
+    assert.throws(
+      () => loadDeliveryConfig({ KAIROS_DELIVERY_GUARANTEES: 'email=exactly-once' }),
+      /KAIROS_DELIVERY_GUARANTEES.*'exactly-once' for email is not one of at-most-once, at-least-once/,
+    );
+    assert.throws(
+      () => loadDeliveryConfig({ KAIROS_DELIVERY_GUARANTEES: 'fax=at-least-once' }),
+      /KAIROS_DELIVERY_GUARANTEES.*unknown channel 'fax'/,
+    );
+    assert.throws(
+      () => loadDeliveryConfig({ KAIROS_DELIVERY_GUARANTEES: 'email' }),
+      /KAIROS_DELIVERY_GUARANTEES.*'email' is not <channel>=<at-most-once\|at-least-once>/,
+    );
+    assert.throws(
+      () => loadDeliveryConfig({ KAIROS_FAULT_POINT: 'mid-send' }),
+      /KAIROS_FAULT_POINT.*one of off, before-send, after-send/,
     );
   });
 });

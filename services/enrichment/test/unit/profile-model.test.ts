@@ -17,10 +17,12 @@ import {
 } from '../../src/profile-model';
 
 const NOW = new Date('2026-03-10T12:00:00Z');
+const BUDGET = { maxProfileBytes: 256 * 1024, maxTraitBytes: 32 * 1024 };
 const rules: EventRules = {
   purchaseEventTypes: new Set(['order.completed']),
   profileEventTypes: new Set(['identify']),
   revenueProperty: 'revenue',
+  budget: BUDGET,
 };
 
 function event(id: string, type: string, properties: Record<string, unknown> = {}, at = NOW): events.Event {
@@ -47,6 +49,7 @@ describe('profile size for the cache bound', () => {
         timeZone: '',
       },
       NOW,
+      BUDGET,
     );
     for (let i = 0; i < 150; i++)
       p = applyEvent(p, event(`evt-0196f0c2-7f7e-${i}`, `type.${i % 20}`), rules, NOW)!.profile;
@@ -192,6 +195,7 @@ describe('profile merge logic', () => {
         dates: { trial_end: '2026-04-01', birthday: '' },
       },
       NOW,
+      BUDGET,
     );
     assert.deepEqual(next.traits, { a: 1, c: 3 });
     assert.deepEqual(next.consent, { marketing: true, transactional: false });
@@ -204,11 +208,12 @@ describe('profile merge logic', () => {
   it('rejects an unknown time zone and a malformed date, naming the field', () => {
     const base = newProfile('c1', NOW);
     assert.throws(
-      () => applyUpsert(base, { customerId: 'c1', timeZone: 'Nowhere/Land', dates: {} }, NOW),
+      () => applyUpsert(base, { customerId: 'c1', timeZone: 'Nowhere/Land', dates: {} }, NOW, BUDGET),
       /time_zone/,
     );
     assert.throws(
-      () => applyUpsert(base, { customerId: 'c1', timeZone: '', dates: { birthday: '01/05/1990' } }, NOW),
+      () =>
+        applyUpsert(base, { customerId: 'c1', timeZone: '', dates: { birthday: '01/05/1990' } }, NOW, BUDGET),
       (e: FieldError) => e.field === 'dates.birthday',
     );
   });

@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import * as grpc from '@grpc/grpc-js';
+import { partitionOf, profiles } from '@kairos/contracts';
+import { useMongo, useNats, waitFor } from '@kairos/testkit';
+import {
+  Collector,
+  call,
+  enrichedFor,
+  PARTITIONS,
+  publishRaw,
+  rawEvent,
+  startHarness,
+  type Harness,
+} from './helpers';
+
+/** A customer id in the same partition as `customerId`. */
+function neighbourOf(customerId: string): string {
+  const p = partitionOf(customerId, PARTITIONS);
+  for (let i = 0; ; i++) if (partitionOf(`neighbour-${i}`, PARTITIONS) === p) return `neighbour-${i}`;
+}
+
+describe('profile size budget (real NATS + MongoDB-wire)', function () {
+  this.timeout(120_000);
+  const nats = useNats();
+  const mongo = useMongo({ dbPrefix: 'budget' });
+
+  describe('service', () => {
+    let h: Harness;
+    let deadLetters: Collector<Uint8Array>;
+
+    before(async () => {
+      h = await startHarness(nats.url, mongo.url, mongo.dbName);
+      deadLetters = new Collector(h.nc, 'dlq.>', (d) => d);
+    });
+    after(async () => {
+      await h?.close();
+    });
+
+    it('a customer whose traits outgrow the message size keeps being enriched, and so do the others of its partition, with nothing dead-lettered', async () => {
+      const poison = 'budget-poison';
+      const other = neighbourOf(poison);
+      // 40 new traits of 30,000 characters: 1.2 MB of traits, past NATS's 1 MiB max_payload.
+      for (let i = 0; i < 40; i++)
+        await publishRaw(
+          h,
+          rawEvent(`bp-${i}`, poison, 'profile.updated', { traits: { [`blob_${i}`]: 'x'.repeat(30_000) } }),
+        );
+      const later = [
+        rawEvent('bp-after-1', poison, 'order.completed', { revenue: 5 }),
+        rawEvent('bo-1', other, 'page.viewed'),
+        rawEvent('bp-after-2', poison, 'page.viewed'),
+        rawEvent('bo-2', other, 'order.completed', { revenue: 7 }),
+      ];
+      for (const e of later) await publishRaw(h, e);
+
+      // In stream order: once the last one is enriched, every earlier one of the partition was handled.
+      await waitFor(() => enrichedFor(h, 'bo-2'), { timeoutMs: 60_000, message: 'enriched bo-2' });
+      const ids = [...Array.from({ length: 40 }, (_, i) => `bp-${i}`), ...later.map((e) => e.id)];
+      const missing = ids.filter((id) => !enrichedFor(h, id));
+      assert.deepEqual(missing, [], 'every event enriched');
+      assert.equal(deadLetters.items.length, 0, 'nothing dead-lettered');
+
+      const after2 = enrichedFor(h, 'bp-after-2')!.profile!;
+      assert.equal(after2.counters!.totalEvents, 42);
+      assert.equal(after2.counters!.purchases, 1);
+      // The snapshot carries only part of the traits and names the ones it left out.
+      assert.ok(after2.omittedTraits.length > 0, 'some traits omitted from the snapshot');
+      for (const name of after2.omittedTraits) assert.equal(after2.traits?.[name], undefined);
+      assert.equal(enrichedFor(h, 'bo-2')!.profile!.counters!.purchases, 1);
+
+      // The stored profile stays within its budget: the traits that would overflow it were refused.
+      await h.app.writer.committed();
+      const stored = await h.app.store.read(poison);
+      const traitNames = Object.keys(stored!.traits);
+      assert.ok(traitNames.length > 0 && traitNames.length < 40, `${traitNames.length} traits stored`);
+      assert.ok(Buffer.byteLength(JSON.stringify(stored)) <= 256 * 1024, 'stored profile within 256 KiB');
+    });
+
+    it('Upsert answers INVALID_ARGUMENT naming the trait and the limit for an 8 MiB trait', async () => {
+      const req = profiles.UpsertRequest.fromPartial({
+        customerId: 'budget-upsert',
+        traits: { huge: 'y'.repeat(8 * 1024 * 1024) },
+      });
+      const err = await call<profiles.UpsertRequest, profiles.UpsertResponse>(h.client, 'upsert', req).then(
+        () => assert.fail('an 8 MiB trait was accepted'),
+        (e: grpc.ServiceError) => e,
+      );
+      assert.equal(err.code, grpc.status.INVALID_ARGUMENT);
+      assert.match(err.details, /^traits\.huge: /);
+      assert.match(err.details, /at most 32768 bytes/);
+      assert.equal(await h.app.store.read('budget-upsert'), undefined, 'nothing stored');
+    });
+
+    it('RecordCommunication answers INVALID_ARGUMENT for a communication past its bound', async () => {
+      const req = profiles.RecordCommunicationRequest.fromPartial({
+        customerId: 'budget-poison',
+        communication: { actionId: 'a-big', status: 'sent', workflow: 'w'.repeat(10_000), channel: 'email' },
+      });
+      const err = await call<profiles.RecordCommunicationRequest, profiles.RecordCommunicationResponse>(
+        h.client,
+        'recordCommunication',
+        req,
+      ).then(
+        () => assert.fail('a 10 KB workflow name was recorded'),
+        (e: grpc.ServiceError) => e,
+      );
+      assert.equal(err.code, grpc.status.INVALID_ARGUMENT);
+      assert.match(
+        err.details,
+        /^communication: takes \d+ bytes; a communication may take at most 2048 bytes$/,
+      );
+    });
+  });
+});

@@ -179,22 +179,63 @@ export function isValidTimeZone(tz: string): boolean {
 }
 
 function validTraitKey(key: string): boolean {
-  return key.length > 0 && !key.includes('.') && !key.startsWith('$');
+  return key.length > 0 && validNestedKey(key);
 }
 
-/** Merges traits: a null value removes the trait, anything else replaces it. */
+/** A name the database stores: FerretDB refuses '.' and a leading '$', the BSON encoder NUL. */
+function validNestedKey(key: string): boolean {
+  return !key.includes('.') && !key.startsWith('$') && !key.includes('\0');
+}
+
+/** Deepest nesting inside a trait value (MongoDB refuses a document nested past 100 levels). */
+export const MAX_TRAIT_DEPTH = 32;
+
+/**
+ * Throws a FieldError for a trait value the database cannot store: a name inside it with '.', NUL
+ * or a leading '$', a number that is not finite (NaN closes FerretDB's connection), or nesting past
+ * MAX_TRAIT_DEPTH. Such a write would fail every time it is retried, and the write-behind writes
+ * many customers' profiles together.
+ */
+function checkStorable(v: unknown, field: string, depth = 1): void {
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new FieldError(field, `must be a finite number, got ${v}`);
+    return;
+  }
+  if (typeof v !== 'object' || v === null) return;
+  if (depth > MAX_TRAIT_DEPTH) throw new FieldError(field, `nesting deeper than ${MAX_TRAIT_DEPTH}`);
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) checkStorable(v[i], `${field}[${i}]`, depth + 1);
+    return;
+  }
+  for (const k in v) {
+    if (!validNestedKey(k))
+      throw new FieldError(
+        `${field}.${clip(k)}`,
+        "names inside a trait must not contain '.' or NUL, nor start with '$'",
+      );
+    checkStorable((v as Record<string, unknown>)[k], `${field}.${clip(k)}`, depth + 1);
+  }
+}
+
+/**
+ * Merges traits: a null value removes the trait, anything else replaces it. Names and values are
+ * checked first (see checkStorable), so nothing is merged from a patch with a bad one.
+ */
 export function mergeTraits(
   current: Record<string, unknown>,
   patch: Record<string, unknown>,
   fieldPrefix = 'traits',
 ): Record<string, unknown> {
-  const next = { ...current };
   for (const [k, v] of Object.entries(patch)) {
     if (!validTraitKey(k))
       throw new FieldError(
-        `${fieldPrefix}.${k}`,
-        "trait names must be non-empty, without '.' or a leading '$'",
+        `${fieldPrefix}.${clip(k)}`,
+        "trait names must be non-empty, without '.', NUL or a leading '$'",
       );
+    checkStorable(v, `${fieldPrefix}.${clip(k)}`);
+  }
+  const next = { ...current };
+  for (const [k, v] of Object.entries(patch)) {
     if (v === null || v === undefined) delete next[k];
     else next[k] = v;
   }
@@ -209,7 +250,10 @@ function mergeDates(
   const next = { ...current };
   for (const [k, v] of Object.entries(patch)) {
     if (!validTraitKey(k))
-      throw new FieldError(`${field}.${k}`, "date names must be non-empty, without '.' or a leading '$'");
+      throw new FieldError(
+        `${field}.${k}`,
+        "date names must be non-empty, without '.', NUL or a leading '$'",
+      );
     if (v === null || v === undefined || v === '') delete next[k];
     else if (typeof v === 'string' && isValidIsoDate(v)) next[k] = v;
     else throw new FieldError(`${field}.${k}`, `expected an ISO date YYYY-MM-DD, got '${String(v)}'`);

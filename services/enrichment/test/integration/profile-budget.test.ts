@@ -16,7 +16,8 @@ import {
 /** A customer id in the same partition as `customerId`. */
 function neighbourOf(customerId: string): string {
   const p = partitionOf(customerId, PARTITIONS);
-  for (let i = 0; ; i++) if (partitionOf(`neighbour-${i}`, PARTITIONS) === p) return `neighbour-${i}`;
+  for (let i = 0; ; i++)
+    if (partitionOf(`${customerId}-n${i}`, PARTITIONS) === p) return `${customerId}-n${i}`;
 }
 
 describe('profile size budget (real NATS + MongoDB-wire)', function () {
@@ -74,6 +75,30 @@ describe('profile size budget (real NATS + MongoDB-wire)', function () {
       const traitNames = Object.keys(stored!.traits);
       assert.ok(traitNames.length > 0 && traitNames.length < 40, `${traitNames.length} traits stored`);
       assert.ok(Buffer.byteLength(JSON.stringify(stored)) <= 256 * 1024, 'stored profile within 256 KiB');
+    });
+
+    it('a trait the database cannot store (a nested $ or . name, NaN) is skipped, so the profile writes of every customer go on', async () => {
+      const poison = 'unstorable-poison';
+      const other = neighbourOf(poison);
+      await publishRaw(h, rawEvent('us-1', poison, 'profile.updated', { traits: { x: { $set: 1 }, ok: 1 } }));
+      await publishRaw(
+        h,
+        rawEvent('us-2', poison, 'profile.updated', { score: Number.NaN, 'a.b': { c: 1 } }),
+      );
+      await publishRaw(h, rawEvent('us-3', other, 'profile.updated', { plan: 'pro' }));
+      await waitFor(() => enrichedFor(h, 'us-3'), { timeoutMs: 30_000, message: 'enriched us-3' });
+      // Written: a write the database refuses would be retried forever, holding every profile back.
+      const stored = await waitFor(() => h.app.store.read(other), {
+        timeoutMs: 30_000,
+        message: `profile of ${other} written`,
+      });
+      assert.equal(stored.traits.plan, 'pro');
+      const poisoned = await waitFor(() => h.app.store.read(poison), {
+        timeoutMs: 30_000,
+        message: `profile of ${poison} written`,
+      });
+      assert.deepEqual(poisoned.traits, { ok: 1 });
+      assert.equal(poisoned.counters.total_events, 2);
     });
 
     it('Upsert answers INVALID_ARGUMENT naming the trait and the limit for an 8 MiB trait', async () => {

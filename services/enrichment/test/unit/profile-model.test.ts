@@ -73,6 +73,29 @@ describe('profile merge logic', () => {
     assert.throws(() => mergeTraits({}, { $set: 1 }), FieldError);
   });
 
+  it('rejects a trait value the database cannot store, naming the field inside it, and merges nothing of that patch', () => {
+    const nested = (depth: number): unknown => (depth === 0 ? 1 : { n: nested(depth - 1) });
+    const cases: Array<[Record<string, unknown>, string, RegExp]> = [
+      [{ x: { $set: 1 } }, 'traits.x.$set', /must not contain '\.' or NUL, nor start with '\$'/],
+      [{ x: [{ 'a.b': 1 }] }, 'traits.x[0].a.b', /names inside a trait/],
+      [{ x: { 'a\0': 1 } }, 'traits.x.a\0', /names inside a trait/],
+      [{ 'a\0': 1 }, 'traits.a\0', /trait names must be non-empty/],
+      [{ score: Number.NaN }, 'traits.score', /must be a finite number, got NaN/],
+      [{ x: [1, Infinity] }, 'traits.x[1]', /finite number/],
+      [{ deep: nested(40) }, `traits.deep${'.n'.repeat(32)}`, /nesting deeper than 32/],
+    ];
+    for (const [patch, field, message] of cases)
+      assert.throws(
+        () => mergeTraits({ kept: 1 }, { ok: 2, ...patch }),
+        (e: FieldError) => e.field === field && message.test(e.message),
+        field,
+      );
+    assert.deepEqual(mergeTraits({}, { deep: nested(31), x: { '': 1, 'ü-名': [1.5] } }).x, {
+      '': 1,
+      'ü-名': [1.5],
+    });
+  });
+
   it('counts events per type, first and last seen, purchases and lifetime value', () => {
     let p = newProfile('c1', NOW);
     p = applyEvent(p, event('e1', 'page.viewed', {}, new Date('2026-03-01T00:00:00Z')), rules, NOW)!.profile;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { partitionOf, profiles } from '@kairos/contracts';
 import { useMongo, useNats, waitFor } from '@kairos/testkit';
+import { newProfile, type ProfileDoc } from '../../src/profile-model';
 import {
   Collector,
   call,
@@ -99,6 +100,35 @@ describe('profile size budget (real NATS + MongoDB-wire)', function () {
       });
       assert.deepEqual(poisoned.traits, { ok: 1 });
       assert.equal(poisoned.counters.total_events, 2);
+    });
+
+    it('the write-behind drops a profile whose document the database refuses and writes the others of its flush', async () => {
+      const now = new Date(h.clock.now());
+      const unstorable = (doc: ProfileDoc): ProfileDoc => ({
+        ...doc,
+        traits: { x: { $bad: 1 } },
+        version: doc.version + 1,
+      });
+      // Inserts: one refused, one fine, in one flush.
+      h.app.writer.record(undefined, unstorable(newProfile('wb-refused', now)), []);
+      h.app.writer.record(undefined, { ...newProfile('wb-good', now), version: 1 }, []);
+      await h.app.writer.committed();
+      assert.equal(await h.app.store.read('wb-refused'), undefined);
+      const good = (await h.app.store.read('wb-good'))!;
+      assert.equal(good.version, 1);
+      // Updates: the stored profile stays as it was, the other is written.
+      const base = (await h.app.store.getForWrite('wb-good'))!;
+      h.app.writer.record(base, unstorable(base), []);
+      h.app.writer.record(undefined, { ...newProfile('wb-good-2', now), version: 1 }, []);
+      await h.app.writer.committed();
+      assert.deepEqual((await h.app.store.read('wb-good'))!.traits, {});
+      assert.ok(await h.app.store.read('wb-good-2'));
+      // And the writer goes on: the next change of the refused customer is written.
+      await h.app.writer.apply(
+        'wb-good',
+        (current) => current && { ...current, traits: { ok: 1 }, version: current.version + 1 },
+      );
+      assert.deepEqual((await h.app.store.read('wb-good'))!.traits, { ok: 1 });
     });
 
     it('Upsert answers INVALID_ARGUMENT naming the trait and the limit for an 8 MiB trait', async () => {

@@ -15,7 +15,14 @@ import {
   type Logger as MessagingLogger,
   type NatsConnection,
 } from '@kairos/messaging';
-import { createContainer, systemClock, TOKENS, type Clock, type Logger } from '@kairos/service-kit';
+import {
+  ConfigError,
+  createContainer,
+  systemClock,
+  TOKENS,
+  type Clock,
+  type Logger,
+} from '@kairos/service-kit';
 import { CommunicationLog } from './communications';
 import { loadEnrichmentConfig, profileBudget } from './config';
 import { Enricher } from './enricher';
@@ -122,9 +129,9 @@ export async function startEnrichment(opts: EnrichmentOptions): Promise<Enrichme
   const maxPayload = opts.nc.info?.max_payload;
   // What an enriched event embeds must fit a message with room to spare (see Enricher.encode).
   if (maxPayload && budget.enrichedTraitsBytes > maxPayload / 2)
-    throw new Error(
-      `KAIROS_ENRICHED_MAX_TRAITS_BYTES (${budget.enrichedTraitsBytes}) must be at most half the NATS server's max_payload (${maxPayload})`,
-    );
+    throw new ConfigError([
+      `KAIROS_ENRICHED_MAX_TRAITS_BYTES: ${budget.enrichedTraitsBytes} is more than half the NATS server's max_payload (${maxPayload})`,
+    ]);
   const owned = partitionsOwnedBy(opts.replicaOrdinal ?? 0, opts.replicas ?? 1, opts.partitions);
   const publisher = new Publisher(opts.nc, { logger: opts.logger as MessagingLogger });
   const container = enrichmentContainer({

@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { partitionOf, profiles } from '@kairos/contracts';
 import { useMongo, useNats, waitFor } from '@kairos/testkit';
+import { createLogger } from '@kairos/service-kit';
+import { startEnrichment } from '../../src/app';
 import { newProfile, type ProfileDoc } from '../../src/profile-model';
+import { DEFAULT_SETTINGS } from '../../src/settings';
 import {
   Collector,
   call,
@@ -129,6 +132,20 @@ describe('profile size budget (real NATS + MongoDB-wire)', function () {
         (current) => current && { ...current, traits: { ok: 1 }, version: current.version + 1 },
       );
       assert.deepEqual((await h.app.store.read('wb-good'))!.traits, { ok: 1 });
+    });
+
+    it('refuses to start when the traits an enriched event embeds could take more than half the max_payload', async () => {
+      await assert.rejects(
+        startEnrichment({
+          nc: h.nc,
+          db: h.mongo.db(mongo.dbName),
+          logger: createLogger('budget-test', 'silent'),
+          settings: DEFAULT_SETTINGS,
+          partitions: PARTITIONS,
+          profileBudget: { maxProfileBytes: 1 << 20, maxTraitBytes: 1 << 15, enrichedTraitsBytes: 1 << 20 },
+        }),
+        /KAIROS_ENRICHED_MAX_TRAITS_BYTES: 1048576 is more than half the NATS server's max_payload \(1048576\)/,
+      );
     });
 
     it('Upsert answers INVALID_ARGUMENT naming the trait and the limit for an 8 MiB trait', async () => {

@@ -3,6 +3,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { HEADERS, type ConsumerSpec, type Schema } from '@kairos/contracts';
 import { counter, latencyHistogram, withConsumerSpan } from '@kairos/telemetry';
+import { isPermanentError } from './errors';
 import type { Logger } from './logger';
 import { ensureConsumer } from './provision';
 import type { Publisher } from './publisher';
@@ -42,7 +43,9 @@ export type ConsumeMode =
   | { kind: 'concurrent'; max: number }
   /**
    * Strictly in stream order: one message at a time, failures retried in place (with backoff) so no
-   * later message overtakes an earlier one; dead-lettered after the last attempt.
+   * later message overtakes an earlier one; dead-lettered after the last attempt. In every mode a
+   * permanent failure (see isPermanentError: a PermanentError, a publish past max_payload) is
+   * dead-lettered at once: retrying cannot help, and the messages behind it would wait for nothing.
    */
   | { kind: 'ordered' }
   /**
@@ -95,6 +98,8 @@ export class ConsumeLoop<T> {
   private readonly inFlight = new Set<Promise<void>>();
   private runPromise?: Promise<void>;
   private readonly name: string;
+  /** Wakes the handlers sleeping between attempts when the loop drains. */
+  private readonly sleepers = new Set<() => void>();
 
   constructor(
     private readonly nc: NatsConnection,
@@ -258,8 +263,17 @@ export class ConsumeLoop<T> {
       );
       settle(err as Error);
       await Promise.all(spans);
-      // Ordered semantics from here; the failed batch attempt counts as the first attempt.
-      for (const { m } of items) await this.handle(m, 1);
+      if (items.length === 1 && isPermanentError(err)) {
+        const { m, ctx } = items[0]!;
+        await this.deadLetter(m, ctx, error);
+        return;
+      }
+      // Ordered semantics from here; the failed batch attempt counts as the first attempt. Once
+      // draining, the rest stay unacked: redelivered after the ack wait, behind the one that failed.
+      for (const { m } of items) {
+        if (this.stopping) break;
+        await this.handle(m, 1);
+      }
       return;
     }
     handleSeconds.observe({ consumer: this.name }, Number(process.hrtime.bigint() - started) / 1e9);
@@ -336,7 +350,7 @@ export class ConsumeLoop<T> {
             const error = (err as Error).message ?? String(err);
             span.setAttribute('kairos.attempt', attempt);
             processed.inc({ consumer: this.name, result: 'error' });
-            if (attempt >= spec.maxDeliver) {
+            if (attempt >= spec.maxDeliver || isPermanentError(err)) {
               await this.deadLetter(m, { ...ctx, deliveryCount: attempt }, error);
               return;
             }
@@ -354,7 +368,12 @@ export class ConsumeLoop<T> {
               return;
             }
             m.working();
-            await delay(backoff);
+            await this.sleep(backoff);
+            // Drained while waiting: redelivered (after the backoff) to whoever consumes next.
+            if (this.stopping) {
+              m.nak(backoff);
+              return;
+            }
           }
         }
       },
@@ -386,9 +405,26 @@ export class ConsumeLoop<T> {
     );
   }
 
-  /** Stops pulling, lets in-flight handlers finish (and ack), then resolves. */
+  /** Waits `ms`, or less when the loop drains meanwhile. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.sleepers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.sleepers.add(wake);
+    });
+  }
+
+  /**
+   * Stops pulling, lets in-flight handlers finish (and ack), then resolves. A handler waiting to
+   * retry a failed message is not waited for: the message is left to be redelivered.
+   */
   async drain(): Promise<void> {
     this.stopping = true;
+    for (const wake of [...this.sleepers]) wake();
     if (this.messages) await this.messages.close().catch(() => undefined);
     await Promise.allSettled([...this.inFlight]);
     await this.runPromise?.catch(() => undefined);

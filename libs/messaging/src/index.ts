@@ -3,6 +3,7 @@ export * from './connection';
 export * from './provision';
 export * from './publisher';
 export * from './consumer';
+export * from './errors';
 export * from './scan';
 export type { NatsConnection } from '@nats-io/nats-core';
 export type { KV } from '@nats-io/kv';

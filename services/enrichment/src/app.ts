@@ -15,10 +15,19 @@ import {
   type Logger as MessagingLogger,
   type NatsConnection,
 } from '@kairos/messaging';
-import { createContainer, systemClock, TOKENS, type Clock, type Logger } from '@kairos/service-kit';
+import {
+  ConfigError,
+  createContainer,
+  systemClock,
+  TOKENS,
+  type Clock,
+  type Logger,
+} from '@kairos/service-kit';
 import { CommunicationLog } from './communications';
+import { loadEnrichmentConfig, profileBudget } from './config';
 import { Enricher } from './enricher';
 import { JourneyClassifier } from './journey';
+import type { ProfileBudget } from './profile-budget';
 import { ProfileFolder } from './profile-fold';
 import { ProfileServiceImpl } from './profile-service';
 import { ProfileStore } from './profile-store';
@@ -47,6 +56,8 @@ export interface EnrichmentOptions {
   profileFlushIntervalMs?: number;
   /** Scan interval of the time-based event scheduler (ms); 0 disables the timer (tests call scan()). */
   timeEventsIntervalMs?: number;
+  /** The profile size budget; default: config.ts's defaults. */
+  profileBudget?: ProfileBudget;
 }
 
 export interface EnrichmentApp {
@@ -75,6 +86,7 @@ export function enrichmentContainer(deps: {
   /** Bound of the profile cache in BSON bytes; default 256 MiB. */
   cacheBytes?: number;
   profileFlushIntervalMs?: number;
+  profileBudget?: ProfileBudget;
 }) {
   const container = createContainer([
     [TOKENS.Logger, deps.logger],
@@ -88,6 +100,7 @@ export function enrichmentContainer(deps: {
     [ENRICHMENT_TOKENS.Partitions, deps.partitions],
     [ENRICHMENT_TOKENS.OwnedPartitions, deps.owned],
     [ENRICHMENT_TOKENS.FlushIntervalMs, deps.profileFlushIntervalMs ?? 100],
+    [ENRICHMENT_TOKENS.Budget, deps.profileBudget ?? profileBudget(loadEnrichmentConfig({}))],
   ]);
   container.register(JourneyClassifier, {
     useValue: new JourneyClassifier(deps.settings.journey.rules, deps.settings.journey.defaultStage),
@@ -112,10 +125,18 @@ export function enrichmentContainer(deps: {
  * the time-based event scheduler.
  */
 export async function startEnrichment(opts: EnrichmentOptions): Promise<EnrichmentApp> {
+  const budget = opts.profileBudget ?? profileBudget(loadEnrichmentConfig({}));
+  const maxPayload = opts.nc.info?.max_payload;
+  // What an enriched event embeds must fit a message with room to spare (see Enricher.encode).
+  if (maxPayload && budget.enrichedTraitsBytes > maxPayload / 2)
+    throw new ConfigError([
+      `KAIROS_ENRICHED_MAX_TRAITS_BYTES: ${budget.enrichedTraitsBytes} is more than half the NATS server's max_payload (${maxPayload})`,
+    ]);
   const owned = partitionsOwnedBy(opts.replicaOrdinal ?? 0, opts.replicas ?? 1, opts.partitions);
   const publisher = new Publisher(opts.nc, { logger: opts.logger as MessagingLogger });
   const container = enrichmentContainer({
     ...opts,
+    profileBudget: budget,
     publisher,
     owned,
     clock: opts.clock ?? systemClock,

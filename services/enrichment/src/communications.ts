@@ -3,6 +3,7 @@ import { MongoBulkWriteError, type Collection, type Db, type Filter } from 'mong
 import type { BatchCommit } from '@kairos/messaging';
 import { actions, OUTCOME_TOKEN } from '@kairos/contracts';
 import { TOKENS, type Clock } from '@kairos/service-kit';
+import { valueBytes } from './profile-budget';
 import { addRecentCommunication, cloneProfile, FieldError, type CommunicationDoc } from './profile-model';
 import { ProfileWriteBehind, type ProfileChange } from './profile-writer';
 import type { EnrichmentSettings } from './settings';
@@ -37,17 +38,25 @@ export const STATUSES = new Set([
   'clicked',
   'unknown',
 ]);
+/**
+ * Bound of one communication (its ids and names): the profile embeds up to `recentCommunications`
+ * of them, so this keeps the embedded history a known share of the profile's size budget.
+ */
+export const MAX_COMMUNICATION_BYTES = 2 * 1024;
 const DEFAULT_HISTORY_LIMIT = 50;
 const MAX_HISTORY_LIMIT = 1_000;
 
-/** An outcome as a history entry; undefined for one without customer, action or a known status. */
+/**
+ * An outcome as a history entry; undefined for one without customer, action or a known status, or
+ * past MAX_COMMUNICATION_BYTES.
+ */
 function outcomeEntry(
   outcome: actions.ActionOutcome,
   now: Date,
 ): { comm: CommunicationDoc; extra: Partial<CommunicationRecord> } | undefined {
   const status = OUTCOME_TOKEN[outcome.status];
   if (!outcome.customerId || !outcome.actionId || !STATUSES.has(status)) return undefined;
-  return {
+  const entry = {
     comm: {
       action_id: outcome.actionId,
       workflow: outcome.workflow,
@@ -60,6 +69,8 @@ function outcomeEntry(
     },
     extra: { reason: outcome.reason, cost: outcome.cost, run_id: outcome.runId },
   };
+  // Our own services name workflows and templates far below the bound: nothing real is left out.
+  return valueBytes(entry.comm) > MAX_COMMUNICATION_BYTES ? undefined : entry;
 }
 
 /** Communication history: every status in `communications`, the latest N embedded in the profile. */
@@ -139,6 +150,12 @@ export class CommunicationLog {
         `expected one of ${[...STATUSES].join(', ')}, got '${comm.status}'`,
       );
     }
+    const bytes = valueBytes(comm);
+    if (bytes > MAX_COMMUNICATION_BYTES)
+      throw new FieldError(
+        'communication',
+        `takes ${bytes} bytes; a communication may take at most ${MAX_COMMUNICATION_BYTES} bytes`,
+      );
     return { ...extra, ...comm, _id: `${comm.action_id}:${comm.status}`, customer_id: customerId };
   }
 

@@ -1,4 +1,5 @@
-import { commonConfig, env, loadConfig } from '@kairos/service-kit';
+import { commonConfig, ConfigError, env, loadConfig } from '@kairos/service-kit';
+import type { ProfileBudget } from './profile-budget';
 
 export const enrichmentConfig = {
   ...commonConfig,
@@ -14,10 +15,39 @@ export const enrichmentConfig = {
   KAIROS_PROFILE_CACHE_BYTES: env.bytes('256MiB'),
   /** How long a profile changed by events waits for more changes before it is written (write-behind). */
   KAIROS_PROFILE_FLUSH_INTERVAL: env.duration('100ms'),
+  /** Size budget of a whole stored profile (README, "Profile size budget"). */
+  KAIROS_PROFILE_MAX_BYTES: env.bytes('256KiB'),
+  /** Size of one trait, its name and value. */
+  KAIROS_PROFILE_MAX_TRAIT_BYTES: env.bytes('32KiB'),
+  /** Traits embedded in an enriched event; the largest are left out beyond it. */
+  KAIROS_ENRICHED_MAX_TRAITS_BYTES: env.bytes('64KiB'),
 };
 
 export type EnrichmentConfig = ReturnType<typeof loadEnrichmentConfig>;
 
+const MIN_BUDGET_BYTES = 1024;
+
 export function loadEnrichmentConfig(source: NodeJS.ProcessEnv = process.env) {
-  return loadConfig(enrichmentConfig, source);
+  const config = loadConfig(enrichmentConfig, source);
+  const problems: string[] = [];
+  for (const name of [
+    'KAIROS_PROFILE_MAX_BYTES',
+    'KAIROS_PROFILE_MAX_TRAIT_BYTES',
+    'KAIROS_ENRICHED_MAX_TRAITS_BYTES',
+  ] as const) {
+    if (config[name] < MIN_BUDGET_BYTES) problems.push(`${name}: must be at least ${MIN_BUDGET_BYTES} bytes`);
+  }
+  if (config.KAIROS_PROFILE_MAX_TRAIT_BYTES > config.KAIROS_PROFILE_MAX_BYTES)
+    problems.push('KAIROS_PROFILE_MAX_TRAIT_BYTES: must not exceed KAIROS_PROFILE_MAX_BYTES');
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}
+
+/** The profile size budget the configuration sets. */
+export function profileBudget(config: EnrichmentConfig): ProfileBudget {
+  return {
+    maxProfileBytes: config.KAIROS_PROFILE_MAX_BYTES,
+    maxTraitBytes: config.KAIROS_PROFILE_MAX_TRAIT_BYTES,
+    enrichedTraitsBytes: config.KAIROS_ENRICHED_MAX_TRAITS_BYTES,
+  };
 }

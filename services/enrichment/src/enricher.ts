@@ -1,10 +1,23 @@
 import { inject, injectable } from '@kairos/service-kit';
-import { events, partitionOfSubject, SCHEMAS, subjects } from '@kairos/contracts';
-import type { BatchCommit, BatchItem, Publisher } from '@kairos/messaging';
+import { events, partitionOfSubject, SCHEMAS, subjects, type profiles } from '@kairos/contracts';
+import type { BatchCommit, BatchItem, NatsConnection, Publisher } from '@kairos/messaging';
 import { TOKENS, type Clock, type Logger } from '@kairos/service-kit';
+import { counter } from '@kairos/telemetry';
+import { boundTraits, type ProfileBudget } from './profile-budget';
 import { ProfileFolder } from './profile-fold';
 import { newProfile, toProto, type ProfileDoc } from './profile-model';
 import { ProfileWriteBehind, type ProfileChange } from './profile-writer';
+import { ENRICHMENT_TOKENS } from './tokens';
+
+const traitsOmitted = counter(
+  'kairos_enriched_traits_omitted_total',
+  'Enriched events whose profile snapshot left traits out to stay within the size bound',
+);
+
+/** NATS's default max_payload, for a connection that has not told its server's yet. */
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+/** Room left in a message for its headers (msg id, schema, trace context). */
+const HEADER_ROOM = 8 * 1024;
 
 /**
  * The hot path: applies a raw event to its customer's profile (idempotently), recomputes the
@@ -18,6 +31,8 @@ export class Enricher {
     @inject(ProfileFolder) private readonly folder: ProfileFolder,
     @inject(ProfileWriteBehind) private readonly writer: ProfileWriteBehind,
     @inject(TOKENS.Publisher) private readonly publisher: Publisher,
+    @inject(TOKENS.Nats) private readonly nc: NatsConnection,
+    @inject(ENRICHMENT_TOKENS.Budget) private readonly budget: ProfileBudget,
     @inject(TOKENS.Clock) private readonly clock: Clock,
     @inject(TOKENS.Logger) private readonly logger: Logger,
   ) {}
@@ -46,19 +61,46 @@ export class Enricher {
     await Promise.all(
       valid.map((item, i) => {
         const event = item.message;
-        const enriched: events.EnrichedEvent = { event, profile: toProto(snapshots[i]!), enrichedAt };
+        const payload = this.encode(event, snapshots[i]!, enrichedAt);
         // A duplicate is re-published under the same msg id: JetStream drops it if the first made it.
         return item.inContext(() =>
-          this.publisher.publish(
+          this.publisher.publishBytes(
             subjects.enrichedEvent(partitionOfSubject(item.ctx.subject), event.category, event.type),
-            SCHEMAS.EnrichedEvent,
-            enriched,
+            SCHEMAS.EnrichedEvent.name,
+            payload,
             { msgId: `enriched:${event.id}` },
           ),
         );
       }),
     );
     return { committed: this.writer.committed() };
+  }
+
+  /**
+   * The enriched event, within the message size: the snapshot embeds at most `enrichedTraitsBytes`
+   * of traits (the largest left out first, named in `omitted_traits`). Should the message still
+   * not fit the server's max_payload (a profile whose other fields outgrew the budget), it carries
+   * no traits at all; so enrichment can always publish.
+   */
+  private encode(event: events.Event, doc: ProfileDoc, enrichedAt: Date): Uint8Array {
+    const profile: profiles.Profile = toProto(doc);
+    const bounded = boundTraits(doc.traits, this.budget.enrichedTraitsBytes);
+    if (bounded.omitted.length) {
+      profile.traits = bounded.traits;
+      profile.omittedTraits = bounded.omitted;
+      traitsOmitted.inc();
+    }
+    const enriched: events.EnrichedEvent = { event, profile, enrichedAt };
+    const payload = SCHEMAS.EnrichedEvent.type.encode(enriched).finish();
+    const limit = (this.nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD) - HEADER_ROOM;
+    if (payload.length <= limit) return payload;
+    this.logger.warn(
+      { eventId: event.id, customerId: event.customerId, bytes: payload.length, limit },
+      'enriched event too large; its snapshot carries no traits',
+    );
+    profile.traits = {};
+    profile.omittedTraits = Object.keys(doc.traits).sort();
+    return SCHEMAS.EnrichedEvent.type.encode(enriched).finish();
   }
 
   /**

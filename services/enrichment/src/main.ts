@@ -3,7 +3,7 @@ import { profiles } from '@kairos/contracts';
 import { connectNats, provisionStreams } from '@kairos/messaging';
 import { databaseName, main } from '@kairos/service-kit';
 import { startEnrichment } from './app';
-import { loadEnrichmentConfig } from './config';
+import { loadEnrichmentConfig, profileBudget } from './config';
 import { PROFILE_SERVICE_NAME } from './profile-service';
 import { loadSettings } from './settings';
 
@@ -39,6 +39,7 @@ main(() => {
         cacheBytes: config.KAIROS_PROFILE_CACHE_BYTES,
         profileFlushIntervalMs: config.KAIROS_PROFILE_FLUSH_INTERVAL,
         timeEventsIntervalMs: config.KAIROS_TIME_EVENTS_INTERVAL,
+        profileBudget: profileBudget(config),
       });
       ctx.onDrain(() => app.stop());
       ctx.grpc.addService(profiles.ProfileServiceService, app.service.handlers(), PROFILE_SERVICE_NAME);

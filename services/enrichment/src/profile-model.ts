@@ -1,5 +1,6 @@
 import { IANAZone } from 'luxon';
 import { events, type profiles } from '@kairos/contracts';
+import { clip, traitBytes, valueBytes, type ProfileBudget } from './profile-budget';
 
 type Event = events.Event;
 type Communication = profiles.Communication;
@@ -75,6 +76,27 @@ export class FieldError extends Error {
     super(`${field}: ${message}`);
     this.name = 'FieldError';
   }
+}
+
+/** A change refused because it would take the profile past its size budget. */
+export class BudgetError extends FieldError {
+  constructor(field: string, message: string) {
+    super(field, message);
+    this.name = 'BudgetError';
+  }
+}
+
+/** The budgets a write checks (see profile-budget.ts). */
+export type WriteBudget = Pick<ProfileBudget, 'maxProfileBytes' | 'maxTraitBytes'>;
+
+function checkTraitSize(field: string, name: string, value: unknown, budget: WriteBudget): number {
+  const bytes = traitBytes(name, value);
+  if (bytes > budget.maxTraitBytes)
+    throw new BudgetError(
+      field,
+      `takes ${bytes} bytes; a trait may take at most ${budget.maxTraitBytes} bytes`,
+    );
+  return bytes;
 }
 
 export function newProfile(customerId: string, now: Date): ProfileDoc {
@@ -157,22 +179,63 @@ export function isValidTimeZone(tz: string): boolean {
 }
 
 function validTraitKey(key: string): boolean {
-  return key.length > 0 && !key.includes('.') && !key.startsWith('$');
+  return key.length > 0 && validNestedKey(key);
 }
 
-/** Merges traits: a null value removes the trait, anything else replaces it. */
+/** A name the database stores: FerretDB refuses '.' and a leading '$', the BSON encoder NUL. */
+function validNestedKey(key: string): boolean {
+  return !key.includes('.') && !key.startsWith('$') && !key.includes('\0');
+}
+
+/** Deepest nesting inside a trait value (MongoDB refuses a document nested past 100 levels). */
+export const MAX_TRAIT_DEPTH = 32;
+
+/**
+ * Throws a FieldError for a trait value the database cannot store: a name inside it with '.', NUL
+ * or a leading '$', a number that is not finite (NaN closes FerretDB's connection), or nesting past
+ * MAX_TRAIT_DEPTH. Such a write would fail every time it is retried, and the write-behind writes
+ * many customers' profiles together.
+ */
+function checkStorable(v: unknown, field: string, depth = 1): void {
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new FieldError(field, `must be a finite number, got ${v}`);
+    return;
+  }
+  if (typeof v !== 'object' || v === null) return;
+  if (depth > MAX_TRAIT_DEPTH) throw new FieldError(field, `nesting deeper than ${MAX_TRAIT_DEPTH}`);
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) checkStorable(v[i], `${field}[${i}]`, depth + 1);
+    return;
+  }
+  for (const k in v) {
+    if (!validNestedKey(k))
+      throw new FieldError(
+        `${field}.${clip(k)}`,
+        "names inside a trait must not contain '.' or NUL, nor start with '$'",
+      );
+    checkStorable((v as Record<string, unknown>)[k], `${field}.${clip(k)}`, depth + 1);
+  }
+}
+
+/**
+ * Merges traits: a null value removes the trait, anything else replaces it. Names and values are
+ * checked first (see checkStorable), so nothing is merged from a patch with a bad one.
+ */
 export function mergeTraits(
   current: Record<string, unknown>,
   patch: Record<string, unknown>,
   fieldPrefix = 'traits',
 ): Record<string, unknown> {
-  const next = { ...current };
   for (const [k, v] of Object.entries(patch)) {
     if (!validTraitKey(k))
       throw new FieldError(
-        `${fieldPrefix}.${k}`,
-        "trait names must be non-empty, without '.' or a leading '$'",
+        `${fieldPrefix}.${clip(k)}`,
+        "trait names must be non-empty, without '.', NUL or a leading '$'",
       );
+    checkStorable(v, `${fieldPrefix}.${clip(k)}`);
+  }
+  const next = { ...current };
+  for (const [k, v] of Object.entries(patch)) {
     if (v === null || v === undefined) delete next[k];
     else next[k] = v;
   }
@@ -187,7 +250,10 @@ function mergeDates(
   const next = { ...current };
   for (const [k, v] of Object.entries(patch)) {
     if (!validTraitKey(k))
-      throw new FieldError(`${field}.${k}`, "date names must be non-empty, without '.' or a leading '$'");
+      throw new FieldError(
+        `${field}.${k}`,
+        "date names must be non-empty, without '.', NUL or a leading '$'",
+      );
     if (v === null || v === undefined || v === '') delete next[k];
     else if (typeof v === 'string' && isValidIsoDate(v)) next[k] = v;
     else throw new FieldError(`${field}.${k}`, `expected an ISO date YYYY-MM-DD, got '${String(v)}'`);
@@ -195,10 +261,26 @@ function mergeDates(
   return next;
 }
 
-/** Applies an UpsertRequest: traits and dates merged, other present sections replaced. */
-export function applyUpsert(current: ProfileDoc, req: UpsertRequest, now: Date): ProfileDoc {
+/** Sections of an UpsertRequest, in the order an over-budget error names them. */
+const UPSERT_SECTIONS = ['traits', 'dates', 'contacts', 'preferences'] as const;
+
+/**
+ * Applies an UpsertRequest: traits and dates merged, other present sections replaced. A trait past
+ * `maxTraitBytes`, or a result past `maxProfileBytes` that is larger than `current`, is a
+ * BudgetError naming the field (the section that grew most for the whole profile).
+ */
+export function applyUpsert(
+  current: ProfileDoc,
+  req: UpsertRequest,
+  now: Date,
+  budget: WriteBudget,
+): ProfileDoc {
   const next = cloneProfile(current);
-  if (req.traits) next.traits = mergeTraits(next.traits, req.traits);
+  if (req.traits) {
+    for (const [k, v] of Object.entries(req.traits))
+      if (v !== null && v !== undefined) checkTraitSize(`traits.${clip(k)}`, k, v, budget);
+    next.traits = mergeTraits(next.traits, req.traits);
+  }
   if (req.consent)
     next.consent = { marketing: req.consent.marketing, transactional: req.consent.transactional };
   if (req.preferences) {
@@ -224,6 +306,18 @@ export function applyUpsert(current: ProfileDoc, req: UpsertRequest, now: Date):
   }
   if (req.dates && Object.keys(req.dates).length) next.dates = mergeDates(next.dates, req.dates, 'dates');
   next.updated_at = now;
+  const size = valueBytes(next);
+  if (size > budget.maxProfileBytes) {
+    const before = valueBytes(current);
+    if (size > before) {
+      const growth = (k: (typeof UPSERT_SECTIONS)[number]) => valueBytes(next[k]) - valueBytes(current[k]);
+      const field = UPSERT_SECTIONS.reduce((a, b) => (growth(b) > growth(a) ? b : a));
+      throw new BudgetError(
+        field,
+        `the profile would take ${size} bytes, past its budget of ${budget.maxProfileBytes} bytes`,
+      );
+    }
+  }
   return next;
 }
 
@@ -246,23 +340,66 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
+/** What applying an event's profile fields skipped. */
+export interface SkippedFields {
+  /** One line per skipped field: `<field>: <reason>`. */
+  problems: string[];
+  /** How many of them the size budget refused. */
+  overBudget: number;
+}
+
 /**
  * Applies the profile fields a `profile.updated`/`identify` event carries (see README). Invalid
  * fields are skipped and reported, so one bad field does not block the rest of the event.
+ *
+ * Size budget: a trait past `maxTraitBytes` is skipped; traits are applied in order and one that
+ * would grow the profile past `maxProfileBytes` is skipped (removals and shrinking values always
+ * apply, so later, smaller traits may still fit); if the other fields (contacts, preferences,
+ * dates, ...) would then take it past the budget, all of them are skipped. The event's counters
+ * are not part of this: the event is still counted and enriched.
  */
-export function applyProfileProperties(p: ProfileDoc, props: Record<string, unknown>): string[] {
+export function applyProfileProperties(
+  p: ProfileDoc,
+  props: Record<string, unknown>,
+  budget: WriteBudget,
+): SkippedFields {
   const problems: string[] = [];
+  let overBudget = 0;
   const attempt = (f: () => void) => {
     try {
       f();
     } catch (err) {
       problems.push((err as Error).message);
+      if (err instanceof BudgetError) overBudget++;
     }
   };
   const traitPatch: Record<string, unknown> = isObject(props.traits) ? { ...props.traits } : {};
   for (const [k, v] of Object.entries(props)) if (!PROFILE_KEYS.has(k)) traitPatch[k] = v;
+  let size = valueBytes(p);
   for (const [k, v] of Object.entries(traitPatch))
-    attempt(() => (p.traits = mergeTraits(p.traits, { [k]: v }, 'properties.traits')));
+    attempt(() => {
+      const field = `properties.traits.${clip(k)}`;
+      const old = Object.hasOwn(p.traits, k) ? traitBytes(k, p.traits[k]) : 0;
+      const bytes = v === null || v === undefined ? 0 : checkTraitSize(field, k, v, budget);
+      if (bytes > old && size - old + bytes > budget.maxProfileBytes)
+        throw new BudgetError(
+          field,
+          `not stored: the profile would take ${size - old + bytes} bytes, past its budget of ${budget.maxProfileBytes} bytes`,
+        );
+      p.traits = mergeTraits(p.traits, { [k]: v }, 'properties.traits');
+      size += bytes - old;
+    });
+  const others = {
+    contacts: p.contacts,
+    consent: p.consent,
+    preferences: p.preferences,
+    time_zone: p.time_zone,
+    dates: p.dates,
+  };
+  const othersBytes = valueBytes(others);
+  p.contacts = { ...p.contacts, push_tokens: [...p.contacts.push_tokens] };
+  p.consent = { ...p.consent };
+  p.preferences = { ...p.preferences };
   if (str(props.email) !== undefined) p.contacts.email = str(props.email)!;
   if (str(props.phone) !== undefined) p.contacts.phone = str(props.phone)!;
   if (str(props.webhook_url) !== undefined) p.contacts.webhook_url = str(props.webhook_url)!;
@@ -291,13 +428,31 @@ export function applyProfileProperties(p: ProfileDoc, props: Record<string, unkn
     for (const [k, v] of Object.entries(props.dates))
       attempt(() => (p.dates = mergeDates(p.dates, { [k]: v }, 'properties.dates')));
   }
-  return problems;
+  const grown =
+    size -
+    othersBytes +
+    valueBytes({
+      contacts: p.contacts,
+      consent: p.consent,
+      preferences: p.preferences,
+      time_zone: p.time_zone,
+      dates: p.dates,
+    });
+  if (grown > size && grown > budget.maxProfileBytes) {
+    Object.assign(p, others);
+    problems.push(
+      `properties: contacts, preferences and dates not stored: the profile would take ${grown} bytes, past its budget of ${budget.maxProfileBytes} bytes`,
+    );
+    overBudget++;
+  }
+  return { problems, overBudget };
 }
 
 export interface EventRules {
   purchaseEventTypes: ReadonlySet<string>;
   profileEventTypes: ReadonlySet<string>;
   revenueProperty: string;
+  budget: WriteBudget;
 }
 
 /** Categories that mean the customer was active (first/last seen). */
@@ -307,15 +462,16 @@ const ACTIVITY = new Set([
 ]);
 
 /**
- * Applies one event to a profile copy: counters, purchases, profile fields. Returns undefined when
- * the event was already applied (a redelivery or a re-published duplicate).
+ * Applies one event to a profile copy: counters, purchases, profile fields (within the budget; see
+ * applyProfileProperties). Returns undefined when the event was already applied (a redelivery or
+ * a re-published duplicate).
  */
 export function applyEvent(
   current: ProfileDoc,
   event: Event,
   rules: EventRules,
   now: Date,
-): { profile: ProfileDoc; problems: string[] } | undefined {
+): ({ profile: ProfileDoc } & SkippedFields) | undefined {
   const applied = appliedEventIds(current);
   if (applied.includes(event.id)) return undefined;
   const p = cloneProfile(current);
@@ -335,10 +491,12 @@ export function applyEvent(
     const revenue = Number(props[rules.revenueProperty]);
     if (Number.isFinite(revenue)) c.lifetime_value = Math.round((c.lifetime_value + revenue) * 1e6) / 1e6;
   }
-  const problems = rules.profileEventTypes.has(event.type) ? applyProfileProperties(p, props) : [];
+  const skipped = rules.profileEventTypes.has(event.type)
+    ? applyProfileProperties(p, props, rules.budget)
+    : { problems: [], overBudget: 0 };
   p.applied_event_ids = [...applied.slice(-(APPLIED_EVENT_IDS - 1)), event.id].join(' ');
   p.updated_at = now;
-  return { profile: p, problems };
+  return { profile: p, ...skipped };
 }
 
 /** Status order of a message's life; the embedded history keeps the furthest one per action. */
@@ -435,5 +593,6 @@ export function toProto(p: ProfileDoc, journeyStage = p.journey_stage): Profile 
     updatedAt: p.updated_at,
     recentCommunications: p.recent_communications.map(communicationToProto),
     communicationsTrimmedAt: p.communications_trimmed_at,
+    omittedTraits: [],
   };
 }

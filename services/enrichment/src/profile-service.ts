@@ -4,6 +4,7 @@ import type { profiles } from '@kairos/contracts';
 import { TOKENS, type Clock, type Logger } from '@kairos/service-kit';
 import { CommunicationLog } from './communications';
 import { JourneyClassifier } from './journey';
+import type { ProfileBudget } from './profile-budget';
 import {
   applyUpsert,
   communicationFromProto,
@@ -16,6 +17,7 @@ import {
 import { ProfileStore } from './profile-store';
 import { ProfileWriteBehind } from './profile-writer';
 import { TimeEventScheduler } from './time-events';
+import { ENRICHMENT_TOKENS } from './tokens';
 
 export const PROFILE_SERVICE_NAME = 'kairos.profiles.v1.ProfileService';
 const MAX_BATCH = 1_000;
@@ -36,6 +38,7 @@ export class ProfileServiceImpl {
     @inject(CommunicationLog) private readonly comms: CommunicationLog,
     @inject(TimeEventScheduler) private readonly scheduler: TimeEventScheduler,
     @inject(JourneyClassifier) private readonly journey: JourneyClassifier,
+    @inject(ENRICHMENT_TOKENS.Budget) private readonly budget: ProfileBudget,
     @inject(TOKENS.Clock) private readonly clock: Clock,
     @inject(TOKENS.Logger) private readonly logger: Logger,
   ) {}
@@ -73,7 +76,8 @@ export class ProfileServiceImpl {
     const id = requireCustomerId(req.customerId);
     const now = new Date(this.clock.now());
     const { previous, profile } = await this.store.update(id, (current) => {
-      const next = applyUpsert(current ?? newProfile(id, now), req, now);
+      // Within the size budget, or INVALID_ARGUMENT naming the field (BudgetError is a FieldError).
+      const next = applyUpsert(current ?? newProfile(id, now), req, now, this.budget);
       next.journey_stage = this.journey.classify(next, now.getTime());
       return { next, result: undefined };
     });

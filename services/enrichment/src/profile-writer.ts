@@ -1,3 +1,4 @@
+import { BSON, MongoError } from 'mongodb';
 import { inject, injectable, TOKENS, type Clock, type Logger } from '@kairos/service-kit';
 import type { events } from '@kairos/contracts';
 import { counter, latencyHistogram } from '@kairos/telemetry';
@@ -41,10 +42,34 @@ const writeConflicts = counter(
   'kairos_profile_write_conflicts_total',
   'Profiles re-read and re-applied because another writer changed them first',
 );
+const writesRefused = counter(
+  'kairos_profile_writes_refused_total',
+  'Profiles whose changes were dropped because the database refused their document',
+);
 /** A flush slower than this is logged with where its time went. */
 const SLOW_FLUSH_MS = 2_000;
 
 const RETRY_DELAYS_MS = [50, 200, 1_000, 5_000];
+
+/**
+ * Server codes of a document refused for what it holds: BadValue (FerretDB's invalid field name),
+ * Overflow (MongoDB's nesting too deep), DollarPrefixedFieldName, DottedFieldName, BSONObjectTooLarge.
+ */
+const REFUSED_DOCUMENT_CODES = new Set([2, 15, 52, 57, 10334]);
+
+/**
+ * Whether the database (or the driver encoding it) refused a document for its content: retrying it
+ * fails the same way. Timeouts, lost connections and the like are not.
+ */
+function isRefusedDocument(err: unknown): boolean {
+  if (BSON.BSONError.isBSONError(err)) return true;
+  if (!(err instanceof MongoError)) return false;
+  const codes = [
+    err.code,
+    ...((err as { writeErrors?: Array<{ code?: number }> }).writeErrors ?? []).map((e) => e.code),
+  ];
+  return codes.some((c) => typeof c === 'number' && REFUSED_DOCUMENT_CODES.has(c));
+}
 /** Profiles whose time-based occurrences are rescheduled at once after a flush. */
 const SYNC_CONCURRENCY = 16;
 
@@ -190,6 +215,19 @@ export class ProfileWriteBehind {
           if (toWrite.length) await this.rebase(generation.entries, toWrite);
           toWrite = toWrite.filter((id) => generation.entries.has(id));
         } catch (err) {
+          if (isRefusedDocument(err)) {
+            try {
+              const conflicted = await this.writeEach(generation.entries, toWrite);
+              conflicts += conflicted.length;
+              writeConflicts.inc({}, conflicted.length);
+              if (conflicted.length) await this.rebase(generation.entries, conflicted);
+              toWrite = conflicted.filter((id) => generation.entries.has(id));
+              continue;
+            } catch {
+              // A failure of another kind: everything left is retried with backoff below (the
+              // profiles written meanwhile conflict with themselves and are found written).
+            }
+          }
           if (this.stopped && attempt >= RETRY_DELAYS_MS.length) throw err;
           const wait = RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)]!;
           this.logger.warn(
@@ -231,6 +269,32 @@ export class ProfileWriteBehind {
     } finally {
       this.flushing = undefined;
     }
+  }
+
+  /**
+   * After a bulk write was refused for a document's content, which every retry would repeat while
+   * holding back all the profiles of the flush: writes the profiles one at a time, and drops the
+   * changes of each whose own write is refused (logged, counted; its events were already published
+   * enriched and are acked). Returns the customers whose write conflicted.
+   */
+  private async writeEach(entries: Map<string, Unwritten>, customerIds: string[]): Promise<string[]> {
+    const conflicted: string[] = [];
+    for (const customerId of customerIds) {
+      const entry = entries.get(customerId)!;
+      try {
+        const missed = await this.store.saveMany([{ next: entry.next, previous: entry.base }]);
+        if (missed.size) conflicted.push(customerId);
+      } catch (err) {
+        if (!isRefusedDocument(err)) throw err;
+        entries.delete(customerId);
+        writesRefused.inc();
+        this.logger.error(
+          { customerId, changes: entry.changes.length, err: (err as Error).message },
+          'profile write refused by the database; its changes are dropped',
+        );
+      }
+    }
+    return conflicted;
   }
 
   /** After a conflict: re-applies the profiles' changes onto what is stored now. */

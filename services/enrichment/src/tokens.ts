@@ -7,4 +7,6 @@ export const ENRICHMENT_TOKENS = {
   Partitions: Symbol.for('kairos.enrichment.Partitions'),
   OwnedPartitions: Symbol.for('kairos.enrichment.OwnedPartitions'),
   FlushIntervalMs: Symbol.for('kairos.enrichment.FlushIntervalMs'),
+  /** The profile size budget (ProfileBudget). */
+  Budget: Symbol.for('kairos.enrichment.Budget'),
 } as const;

@@ -14,6 +14,7 @@ import { useNats, waitFor } from '@kairos/testkit';
 import {
   ConsumeLoop,
   connectNats,
+  PermanentError,
   provisionStreams,
   Publisher,
   silentLogger,
@@ -291,6 +292,94 @@ describe('messaging on a real nats-server', function () {
       async () => (await jsm.consumers.info(STREAMS.EVENTS.name, 't-commit')).num_ack_pending === 0,
       { timeoutMs: 10_000, message: 'messages not acked after the commit' },
     );
+  });
+
+  it('dead-letters a permanent failure at once (a publish past max_payload, a PermanentError) instead of retrying it while the messages behind it wait', async () => {
+    const done: string[] = [];
+    const attempts = new Map<string, number>();
+    const loop = new ConsumeLoop(nc, {
+      // Retrying with this backoff would hold the partition for minutes.
+      spec: consumerSpec(STREAMS.EVENTS.name, 't-permanent', 'events.raw.9.>', {
+        maxDeliver: 5,
+        backoffMs: [600_000],
+        ackWaitMs: 30_000,
+      }),
+      schema: SCHEMAS.Event,
+      batchHandler: async (items) => {
+        for (const { message } of items) {
+          const id = message.id;
+          attempts.set(id, (attempts.get(id) ?? 0) + 1);
+          if (id.startsWith('too-large'))
+            await publisher.publishBytes('events.test.too_large', 'test', new Uint8Array(2 * 1024 * 1024), {
+              msgId: `out:${id}`,
+            });
+          if (id.startsWith('invalid')) throw new PermanentError(`${id} can never be handled`);
+        }
+        done.push(...items.map((i) => i.message.id));
+      },
+      mode: { kind: 'ordered-batch', max: 10, maxWaitMs: 5 },
+      logger: silentLogger,
+      publisher,
+    });
+    loops.push(loop);
+    await loop.start();
+    const subject = 'events.raw.9.customer_action.page.viewed';
+    const dlq: string[] = [];
+    const sub = nc.subscribe(`dlq.${subject}`, {
+      callback: (_err, m) => {
+        dlq.push(`${SCHEMAS.Event.type.decode(m.data).id}: ${m.headers?.get(HEADERS.dlqError)}`);
+      },
+    });
+    for (const id of ['too-large-1', 'p-1', 'invalid-1', 'p-2', 'too-large-2', 'p-3'])
+      await publisher.publish(subject, SCHEMAS.Event, event(id), { msgId: id });
+    await waitFor(() => done.includes('p-3') && dlq.length === 3, {
+      timeoutMs: 20_000,
+      message: `healthy messages handled and the others dead-lettered (done ${done}, dlq ${dlq})`,
+    });
+    sub.unsubscribe();
+    assert.deepEqual(
+      done.filter((id) => id.startsWith('p-')),
+      ['p-1', 'p-2', 'p-3'],
+      'order kept',
+    );
+    assert.deepEqual(
+      dlq.map((d) => d.split(':')[0]),
+      ['too-large-1', 'invalid-1', 'too-large-2'],
+    );
+    assert.match(dlq[0]!, /max_payload/);
+    assert.match(dlq[1]!, /invalid-1 can never be handled/);
+    // At most the failed batch and one attempt alone: no retry with backoff.
+    for (const id of ['too-large-1', 'invalid-1', 'too-large-2']) assert.ok(attempts.get(id)! <= 2, id);
+  });
+
+  it('drains without waiting out the backoff of a message that failed, and leaves it to be redelivered', async () => {
+    const attempts = new Map<string, number>();
+    const loop = new ConsumeLoop(nc, {
+      spec: consumerSpec(STREAMS.EVENTS.name, 't-drain-backoff', 'events.raw.10.>', {
+        maxDeliver: 5,
+        backoffMs: [600_000],
+        ackWaitMs: 30_000,
+      }),
+      schema: SCHEMAS.Event,
+      batchHandler: async (items) => {
+        for (const { message } of items) attempts.set(message.id, (attempts.get(message.id) ?? 0) + 1);
+        throw new Error('database unavailable');
+      },
+      mode: { kind: 'ordered-batch', max: 10, maxWaitMs: 5 },
+      logger: silentLogger,
+      publisher,
+    });
+    await loop.start();
+    await publisher.publish('events.raw.10.customer_action.page.viewed', SCHEMAS.Event, event('w-1'), {
+      msgId: 'w-1',
+    });
+    // The batch attempt and the first attempt alone failed: the loop now waits 10 minutes to retry.
+    await waitFor(() => attempts.get('w-1') === 2, { timeoutMs: 10_000, message: 'two attempts' });
+    await loop.drain();
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.consumers.info(STREAMS.EVENTS.name, 't-drain-backoff');
+    assert.equal(info.num_ack_pending + info.num_pending, 1, 'not acked: redelivered to the next consumer');
+    assert.equal(attempts.get('w-1'), 2, 'no attempt after the drain');
   });
 
   it('recovers when the nats-server is killed and restarted mid-consume, losing nothing', async () => {

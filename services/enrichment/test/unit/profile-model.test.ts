@@ -17,10 +17,12 @@ import {
 } from '../../src/profile-model';
 
 const NOW = new Date('2026-03-10T12:00:00Z');
+const BUDGET = { maxProfileBytes: 256 * 1024, maxTraitBytes: 32 * 1024 };
 const rules: EventRules = {
   purchaseEventTypes: new Set(['order.completed']),
   profileEventTypes: new Set(['identify']),
   revenueProperty: 'revenue',
+  budget: BUDGET,
 };
 
 function event(id: string, type: string, properties: Record<string, unknown> = {}, at = NOW): events.Event {
@@ -47,6 +49,7 @@ describe('profile size for the cache bound', () => {
         timeZone: '',
       },
       NOW,
+      BUDGET,
     );
     for (let i = 0; i < 150; i++)
       p = applyEvent(p, event(`evt-0196f0c2-7f7e-${i}`, `type.${i % 20}`), rules, NOW)!.profile;
@@ -68,6 +71,29 @@ describe('profile merge logic', () => {
       (e: FieldError) => e.field === 'traits.a.b',
     );
     assert.throws(() => mergeTraits({}, { $set: 1 }), FieldError);
+  });
+
+  it('rejects a trait value the database cannot store, naming the field inside it, and merges nothing of that patch', () => {
+    const nested = (depth: number): unknown => (depth === 0 ? 1 : { n: nested(depth - 1) });
+    const cases: Array<[Record<string, unknown>, string, RegExp]> = [
+      [{ x: { $set: 1 } }, 'traits.x.$set', /must not contain '\.' or NUL, nor start with '\$'/],
+      [{ x: [{ 'a.b': 1 }] }, 'traits.x[0].a.b', /names inside a trait/],
+      [{ x: { 'a\0': 1 } }, 'traits.x.a\0', /names inside a trait/],
+      [{ 'a\0': 1 }, 'traits.a\0', /trait names must be non-empty/],
+      [{ score: Number.NaN }, 'traits.score', /must be a finite number, got NaN/],
+      [{ x: [1, Infinity] }, 'traits.x[1]', /finite number/],
+      [{ deep: nested(40) }, `traits.deep${'.n'.repeat(32)}`, /nesting deeper than 32/],
+    ];
+    for (const [patch, field, message] of cases)
+      assert.throws(
+        () => mergeTraits({ kept: 1 }, { ok: 2, ...patch }),
+        (e: FieldError) => e.field === field && message.test(e.message),
+        field,
+      );
+    assert.deepEqual(mergeTraits({}, { deep: nested(31), x: { '': 1, 'ü-名': [1.5] } }).x, {
+      '': 1,
+      'ü-名': [1.5],
+    });
   });
 
   it('counts events per type, first and last seen, purchases and lifetime value', () => {
@@ -192,6 +218,7 @@ describe('profile merge logic', () => {
         dates: { trial_end: '2026-04-01', birthday: '' },
       },
       NOW,
+      BUDGET,
     );
     assert.deepEqual(next.traits, { a: 1, c: 3 });
     assert.deepEqual(next.consent, { marketing: true, transactional: false });
@@ -204,11 +231,12 @@ describe('profile merge logic', () => {
   it('rejects an unknown time zone and a malformed date, naming the field', () => {
     const base = newProfile('c1', NOW);
     assert.throws(
-      () => applyUpsert(base, { customerId: 'c1', timeZone: 'Nowhere/Land', dates: {} }, NOW),
+      () => applyUpsert(base, { customerId: 'c1', timeZone: 'Nowhere/Land', dates: {} }, NOW, BUDGET),
       /time_zone/,
     );
     assert.throws(
-      () => applyUpsert(base, { customerId: 'c1', timeZone: '', dates: { birthday: '01/05/1990' } }, NOW),
+      () =>
+        applyUpsert(base, { customerId: 'c1', timeZone: '', dates: { birthday: '01/05/1990' } }, NOW, BUDGET),
       (e: FieldError) => e.field === 'dates.birthday',
     );
   });

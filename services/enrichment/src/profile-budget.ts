@@ -1,0 +1,67 @@
+/**
+ * The profile size budget (see README, "Profile size budget"). A profile is stored in one document
+ * and embedded in every enriched event, so its size is bounded where it is written:
+ *
+ * - one trait (its name and value) takes at most `maxTraitBytes`;
+ * - the whole stored profile takes at most `maxProfileBytes`;
+ * - an enriched event embeds at most `enrichedTraitsBytes` of traits (the largest left out first).
+ *
+ * The values come from config.ts (KAIROS_PROFILE_MAX_BYTES, KAIROS_PROFILE_MAX_TRAIT_BYTES,
+ * KAIROS_ENRICHED_MAX_TRAITS_BYTES). Sizes are measured by `valueBytes`: BSON's layout with strings
+ * counted in UTF-8 bytes, within a few bytes per field of their protobuf (Struct) encoding.
+ */
+export interface ProfileBudget {
+  maxProfileBytes: number;
+  maxTraitBytes: number;
+  enrichedTraitsBytes: number;
+}
+
+/** The size of a value in a profile: BSON's layout (see approximateBytes) with UTF-8 string lengths. */
+export function valueBytes(v: unknown): number {
+  if (typeof v === 'string') return 5 + Buffer.byteLength(v, 'utf8');
+  if (typeof v === 'boolean') return 1;
+  if (v === null || v === undefined) return 0;
+  if (typeof v !== 'object' || v instanceof Date) return 8;
+  let n = 5;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) n += 3 + valueBytes(v[i]);
+    return n;
+  }
+  for (const k in v) n += 2 + Buffer.byteLength(k, 'utf8') + valueBytes((v as Record<string, unknown>)[k]);
+  return n;
+}
+
+/** The size of one trait in a profile: its name and its value. */
+export function traitBytes(name: string, value: unknown): number {
+  return 2 + Buffer.byteLength(name, 'utf8') + valueBytes(value);
+}
+
+/** An echoed name cut to a readable length. */
+export function clip(s: string, max = 64): string {
+  return s.length <= max ? s : `${s.slice(0, max)}…`;
+}
+
+/**
+ * At most `maxBytes` of `traits` for a snapshot: when they take more, the largest traits are left
+ * out (ties: the later name first) until the rest fit. Returns the traits kept and the names left
+ * out, sorted; `traits` itself when everything fits.
+ */
+export function boundTraits(
+  traits: Record<string, unknown>,
+  maxBytes: number,
+): { traits: Record<string, unknown>; omitted: string[] } {
+  const sizes = Object.keys(traits).map((name) => ({ name, bytes: traitBytes(name, traits[name]) }));
+  let total = 5;
+  for (const s of sizes) total += s.bytes;
+  if (total <= maxBytes) return { traits, omitted: [] };
+  sizes.sort((a, b) => b.bytes - a.bytes || (a.name < b.name ? 1 : a.name > b.name ? -1 : 0));
+  const omitted = new Set<string>();
+  for (const s of sizes) {
+    if (total <= maxBytes) break;
+    omitted.add(s.name);
+    total -= s.bytes;
+  }
+  const kept: Record<string, unknown> = {};
+  for (const name of Object.keys(traits)) if (!omitted.has(name)) kept[name] = traits[name];
+  return { traits: kept, omitted: [...omitted].sort() };
+}

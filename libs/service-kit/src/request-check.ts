@@ -10,7 +10,7 @@
 // - Struct / ListValue values nest at most STRUCT_NESTING_LIMIT levels (the Struct itself is level 1);
 // - messages nest at most MESSAGE_NESTING_LIMIT levels (the generated decoders' own limit);
 // - 64-bit integers fit a JS number exactly (|n| ≤ 2^53 - 1);
-// - a google.protobuf.Timestamp lies between 0001-01-01 and 9999-12-31 with nanos in [0, 1e9).
+// - a google.protobuf.Timestamp lies between 0001-01-01 and 9999-12-31, |nanos| < 1e9.
 import { isUtf8 } from 'node:buffer';
 import { join } from 'node:path';
 import * as protobuf from 'protobufjs';
@@ -257,9 +257,11 @@ class Walk {
         case WIRE_FIXED64:
           this.pos += 8;
           break;
-        case WIRE_LENGTH:
-          this.pos += this.length();
+        case WIRE_LENGTH: {
+          const len = this.length(); // reads the length first: `pos += length()` would add to the old pos
+          this.pos += len;
           break;
+        }
         case 3:
           groups++;
           break;
@@ -329,7 +331,10 @@ class Walk {
       if (seconds < MIN_SECONDS || seconds > MAX_SECONDS) {
         this.fail(`seconds ${seconds} is out of range (a Timestamp lies in years 0001 to 9999)`);
       }
-      if (nanos < 0 || nanos > 999_999_999) this.fail(`nanos ${nanos} is out of range (0 to 999999999)`);
+      // ts-proto writes pre-1970 times with negative nanos (seconds truncated toward zero): accepted.
+      if (nanos < -999_999_999 || nanos > 999_999_999) {
+        this.fail(`nanos ${nanos} is out of range (at most 999999999 in magnitude)`);
+      }
     }
   }
 
@@ -381,7 +386,8 @@ class Walk {
       }
       default:
         if (wire === WIRE_LENGTH) {
-          const end = this.pos + this.length();
+          const len = this.length();
+          const end = this.pos + len;
           while (this.pos < end) this.int64(field, field.kind === Kind.Fixed64 ? WIRE_FIXED64 : WIRE_VARINT);
         } else this.int64(field, wire);
     }

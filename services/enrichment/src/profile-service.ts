@@ -1,6 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
 import { inject, injectable } from '@kairos/service-kit';
-import type { profiles } from '@kairos/contracts';
+import {
+  identifierProblem,
+  isWellFormedText,
+  MAX_IDENTIFIER_LENGTH,
+  quoteInput,
+  type profiles,
+} from '@kairos/contracts';
 import { TOKENS, type Clock, type Logger } from '@kairos/service-kit';
 import { CommunicationLog } from './communications';
 import { JourneyClassifier } from './journey';
@@ -22,8 +28,23 @@ const MAX_BATCH = 1_000;
 
 class NotFoundError extends Error {}
 
+/**
+ * A customer id that a write may create: the identifier rules ingest applies to events (length,
+ * well-formed text, no whitespace or control characters), so every profile is reachable by events.
+ */
+function requireNewCustomerId(id: string | undefined, field = 'customer_id'): string {
+  const problem = identifierProblem(field, id ?? '');
+  if (problem) throw new FieldError(field, problem.slice(field.length + 2));
+  return id!;
+}
+
+/** A customer id to look up or erase: bounded and well-formed, any characters (ids made earlier stay reachable). */
 function requireCustomerId(id: string | undefined, field = 'customer_id'): string {
   if (!id) throw new FieldError(field, 'must not be empty');
+  if (id.length > MAX_IDENTIFIER_LENGTH) {
+    throw new FieldError(field, `at most ${MAX_IDENTIFIER_LENGTH} characters, got ${id.length}`);
+  }
+  if (!isWellFormedText(id)) throw new FieldError(field, 'not valid UTF-8 (holds a lone surrogate)');
   return id;
 }
 
@@ -49,7 +70,7 @@ export class ProfileServiceImpl {
     const id = requireCustomerId(req.customerId);
     // This replica's events not yet written count too (other replicas see them once written).
     const doc = this.writer.unwrittenProfile(id) ?? (await this.store.read(id));
-    if (!doc) throw new NotFoundError(`profile of customer '${id}' not found`);
+    if (!doc) throw new NotFoundError(`profile of customer ${quoteInput(id)} not found`);
     return { profile: this.snapshot(doc) };
   }
 
@@ -70,7 +91,7 @@ export class ProfileServiceImpl {
   }
 
   async upsert(req: profiles.UpsertRequest): Promise<profiles.UpsertResponse> {
-    const id = requireCustomerId(req.customerId);
+    const id = requireNewCustomerId(req.customerId);
     const now = new Date(this.clock.now());
     const { previous, profile } = await this.store.update(id, (current) => {
       const next = applyUpsert(current ?? newProfile(id, now), req, now);
@@ -84,7 +105,7 @@ export class ProfileServiceImpl {
   async recordCommunication(
     req: profiles.RecordCommunicationRequest,
   ): Promise<profiles.RecordCommunicationResponse> {
-    const id = requireCustomerId(req.customerId);
+    const id = requireNewCustomerId(req.customerId);
     if (!req.communication) throw new FieldError('communication', 'is required');
     const recorded = await this.comms.record(
       id,

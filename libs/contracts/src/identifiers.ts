@@ -20,6 +20,26 @@ export function isWellFormedText(text: string): boolean {
   return wellFormed.call(text);
 }
 
+/** Where in a JSON-like value a string or key holds a lone surrogate (`a.b[2]`), or undefined. */
+export function illFormedTextAt(value: unknown, path = ''): string | undefined {
+  if (typeof value === 'string') return isWellFormedText(value) ? undefined : path || '(value)';
+  if (value === null || typeof value !== 'object') return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const at = illFormedTextAt(value[i], `${path}[${i}]`);
+      if (at !== undefined) return at;
+    }
+    return undefined;
+  }
+  for (const [key, v] of Object.entries(value)) {
+    const here = path ? `${path}.${key}` : key;
+    if (!isWellFormedText(key)) return `${path || '(value)'} (a key)`;
+    const at = illFormedTextAt(v, here);
+    if (at !== undefined) return at;
+  }
+  return undefined;
+}
+
 /**
  * The problem with an identifier as `<field>: <rule>`, or undefined when it is valid: non-empty,
  * well-formed text of at most `max` code units, without whitespace or control characters.

@@ -44,12 +44,17 @@ export function illFormedTextAt(value: unknown, path = ''): string | undefined {
  * The problem with an identifier as `<field>: <rule>`, or undefined when it is valid: non-empty,
  * well-formed text of at most `max` code units, without whitespace or control characters.
  */
-export function identifierProblem(field: string, value: string, max = MAX_IDENTIFIER_LENGTH): string | undefined {
+export function identifierProblem(
+  field: string,
+  value: string,
+  max = MAX_IDENTIFIER_LENGTH,
+): string | undefined {
   if (value === '') return `${field}: required`;
   if (value.length > max) return `${field}: at most ${max} characters, got ${value.length}`;
   if (!isWellFormedText(value)) return `${field}: not valid UTF-8 (holds a lone surrogate)`;
   const bad = BAD_ID_CHAR.exec(value);
-  if (bad) return `${field}: must not contain whitespace or control characters, found one at index ${bad.index}`;
+  if (bad)
+    return `${field}: must not contain whitespace or control characters, found one at index ${bad.index}`;
   return undefined;
 }
 

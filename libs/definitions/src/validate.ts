@@ -293,7 +293,13 @@ export async function loadDefinitionsFromPath(
     try {
       sources.push({ file, text: strict.decode(bytes) });
     } catch {
-      errors.push({ file, line: 0, column: 0, path: '', message: 'not valid UTF-8 (save the file as UTF-8)' });
+      errors.push({
+        file,
+        line: 0,
+        column: 0,
+        path: '',
+        message: 'not valid UTF-8 (save the file as UTF-8)',
+      });
     }
   }
   const result = validateSources(sources, options);

@@ -124,7 +124,9 @@ export class RequestChecker {
     return plan;
   }
 
-  private describe(field: protobuf.Field): Pick<FieldPlan, 'kind' | 'unsigned' | 'zigzag' | 'message'> | undefined {
+  private describe(
+    field: protobuf.Field,
+  ): Pick<FieldPlan, 'kind' | 'unsigned' | 'zigzag' | 'message'> | undefined {
     if (field.resolvedType instanceof protobuf.Type) {
       return { kind: Kind.Message, unsigned: false, zigzag: false, message: this.plan(field.resolvedType) };
     }
@@ -156,7 +158,8 @@ export class RequestChecker {
       ...f,
       slot: plan.slots++,
     };
-    if (field.kind === Kind.String || field.kind === Kind.Message) plan.fields.set((id << 3) | WIRE_LENGTH, field);
+    if (field.kind === Kind.String || field.kind === Kind.Message)
+      plan.fields.set((id << 3) | WIRE_LENGTH, field);
     else {
       plan.fields.set((id << 3) | (field.kind === Kind.Varint64 ? WIRE_VARINT : WIRE_FIXED64), field);
       if (field.repeated) plan.fields.set((id << 3) | WIRE_LENGTH, field); // packed

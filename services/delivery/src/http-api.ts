@@ -151,7 +151,9 @@ export class DeliveryHttpApi {
     const limitParam = url.searchParams.get('limit');
     const limit = limitParam === null ? 50 : Number(limitParam);
     if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
-      return json(res, 400, { error: `limit: expected an integer from 1 to 500, got ${quoteInput(limitParam ?? '')}` });
+      return json(res, 400, {
+        error: `limit: expected an integer from 1 to 500, got ${quoteInput(limitParam ?? '')}`,
+      });
     }
     const messages = await this.inbox.list(customerId, { unreadOnly, limit });
     return json(res, 200, {
@@ -212,7 +214,9 @@ export class DeliveryHttpApi {
     if (idProblem) return json(res, 400, { error: idProblem });
     const channel = typeof msg.channel === 'string' ? canonicalChannel(msg.channel) : undefined;
     if (!channel)
-      return json(res, 400, { error: `channel: expected a known channel, got ${quoteInput(String(msg.channel))}` });
+      return json(res, 400, {
+        error: `channel: expected a known channel, got ${quoteInput(String(msg.channel))}`,
+      });
     const status = typeof msg.status === 'string' ? CALLBACK_STATUS[msg.status] : undefined;
     if (status === undefined) {
       return json(res, 400, {

@@ -16,7 +16,6 @@ export interface ValidationLimits {
   maxPastMs: number;
 }
 
-
 function formatDuration(ms: number): string {
   const units: Array<[number, string]> = [
     [86_400_000, 'd'],

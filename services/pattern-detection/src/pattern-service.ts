@@ -139,7 +139,8 @@ export class PatternServiceImpl {
   async explain(req: triggers.ExplainRequest): Promise<triggers.ExplainResponse> {
     if (!req.trigger) throw new RpcError(status.INVALID_ARGUMENT, 'trigger is required');
     if (!req.customerId) throw new RpcError(status.INVALID_ARGUMENT, 'customer_id is required');
-    const problem = identifierProblem('trigger', req.trigger) ?? identifierProblem('customer_id', req.customerId);
+    const problem =
+      identifierProblem('trigger', req.trigger) ?? identifierProblem('customer_id', req.customerId);
     if (problem) throw new RpcError(status.INVALID_ARGUMENT, problem);
     const p = partitionOf(req.customerId, this.runtime.partitions);
     const detector = this.runtime.detectors.get(p);

@@ -18,7 +18,14 @@ describe('HttpServer: malformed percent-encoding in the path', function () {
   });
   after(() => server.close());
 
-  for (const path of ['/webhooks/%ff', '/inbox/%ff', '/t/o/%ff.gif', '/t/c/%ff', '/callbacks/%ff', '/runs/%ff']) {
+  for (const path of [
+    '/webhooks/%ff',
+    '/inbox/%ff',
+    '/t/o/%ff.gif',
+    '/t/c/%ff',
+    '/callbacks/%ff',
+    '/runs/%ff',
+  ]) {
     it(`answers 400, not 500, to ${path}`, async () => {
       const res = await fetch(base + path);
       assert.equal(res.status, 400);

@@ -33,11 +33,17 @@ describe('RequestChecker: encoded requests against the proto schema', () => {
     const key = patch(batch({ context: { attributes: { 'k~': 'v' } } as never }), '~', [0x80]);
     assert.equal(checker.check(TRACK_BATCH, key), 'events[0].context.attributes[?]: key is not valid UTF-8');
     const struct = patch(batch({ properties: { 'odd key': { list: [1, 'x~'] } } }), '~', [0xed]);
-    assert.equal(checker.check(TRACK_BATCH, struct), 'events[0].properties["odd key"].list[1]: not valid UTF-8');
+    assert.equal(
+      checker.check(TRACK_BATCH, struct),
+      'events[0].properties["odd key"].list[1]: not valid UTF-8',
+    );
   });
 
   it('ignores unknown fields, as the decoders do', () => {
-    const unknown = Buffer.concat([Buffer.from(batch({ id: 'a' })), Buffer.from([0xfa, 0x06, 2, 0xff, 0xfe])]);
+    const unknown = Buffer.concat([
+      Buffer.from(batch({ id: 'a' })),
+      Buffer.from([0xfa, 0x06, 2, 0xff, 0xfe]),
+    ]);
     assert.equal(checker.check(TRACK_BATCH, unknown), undefined);
   });
 
@@ -46,7 +52,9 @@ describe('RequestChecker: encoded requests against the proto schema', () => {
       event: { id: 'e' },
       profile: { customerId: 'c', counters: { totalEvents: 2 ** 60 } },
     });
-    const bytes = triggers.SimulateRequest.encode(triggers.SimulateRequest.fromPartial({ events: [fired] })).finish();
+    const bytes = triggers.SimulateRequest.encode(
+      triggers.SimulateRequest.fromPartial({ events: [fired] }),
+    ).finish();
     assert.equal(
       checker.check(SIMULATE, bytes),
       'events[0].profile.counters.total_events: 1152921504606846976 is out of range (at most 2^53 - 1 in magnitude)',

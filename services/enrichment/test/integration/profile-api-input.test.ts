@@ -72,11 +72,14 @@ describe('ProfileService rejects hostile input at the API edge (real socket)', f
         delete: profiles.DeleteRequest.fromPartial({ customerId: long }),
       };
       for (const [method, request] of Object.entries(requests)) {
-        await assert.rejects(call(h.client, method as keyof typeof requests, request), (err: grpc.ServiceError) => {
-          assert.equal(err.code, grpc.status.INVALID_ARGUMENT, `${method}: ${err.details}`);
-          assert.equal(err.details, 'customer_id: at most 128 characters, got 8192');
-          return true;
-        });
+        await assert.rejects(
+          call(h.client, method as keyof typeof requests, request),
+          (err: grpc.ServiceError) => {
+            assert.equal(err.code, grpc.status.INVALID_ARGUMENT, `${method}: ${err.details}`);
+            assert.equal(err.details, 'customer_id: at most 128 characters, got 8192');
+            return true;
+          },
+        );
       }
       const missing = 'm'.repeat(128);
       await assert.rejects(call(h.client, 'get', { customerId: missing }), (err: grpc.ServiceError) => {
@@ -91,7 +94,8 @@ describe('ProfileService rejects hostile input at the API edge (real socket)', f
         call(h.client, 'upsert', profiles.UpsertRequest.fromPartial({ customerId: 'a b' })),
         (err: grpc.ServiceError) =>
           err.code === grpc.status.INVALID_ARGUMENT &&
-          err.details === 'customer_id: must not contain whitespace or control characters, found one at index 1',
+          err.details ===
+            'customer_id: must not contain whitespace or control characters, found one at index 1',
       );
     });
   });

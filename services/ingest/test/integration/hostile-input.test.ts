@@ -49,7 +49,12 @@ function varint(value: bigint): number[] {
 /** A TrackRequest (hand-encoded) whose event's occurred_at seconds is the given int64. */
 function trackWithSeconds(seconds: bigint): Uint8Array {
   const timestamp = [8, ...varint(seconds)];
-  const body = [...events.Event.encode(event({ id: `ts-${randomUUID()}` })).finish(), 42, timestamp.length, ...timestamp];
+  const body = [
+    ...events.Event.encode(event({ id: `ts-${randomUUID()}` })).finish(),
+    42,
+    timestamp.length,
+    ...timestamp,
+  ];
   return Uint8Array.from([10, body.length, ...body]);
 }
 
@@ -95,7 +100,10 @@ describe('ingest rejects hostile input at the API edge (real socket)', function 
     const cases: Array<[events.Event, string]> = [
       [event({ customerId: 'Y~' }), 'event.customer_id: not valid UTF-8'],
       [event({ type: 'order.~' }), 'event.type: not valid UTF-8'],
-      [event({ context: { attributes: { k: 'v~' } } as never }), 'event.context.attributes["k"]: not valid UTF-8'],
+      [
+        event({ context: { attributes: { k: 'v~' } } as never }),
+        'event.context.attributes["k"]: not valid UTF-8',
+      ],
       [event({ properties: { note: 'n~' } }), 'event.properties.note: not valid UTF-8'],
       [event({ properties: { list: ['ok', 'n~'] } }), 'event.properties.list[1]: not valid UTF-8'],
     ];
@@ -134,7 +142,10 @@ describe('ingest rejects hostile input at the API edge (real socket)', function 
     for (const list of [false, true]) {
       const err = await grpcFailure(raw.unary(TRACK, trackBytes(event({ properties: nested(200, list) }))));
       assert.equal(err.code, status.INVALID_ARGUMENT, err.details);
-      assert.match(err.details, /^event\.properties\.a\S* nested deeper than 32 levels \(Struct \/ ListValue\)$/);
+      assert.match(
+        err.details,
+        /^event\.properties\.a\S* nested deeper than 32 levels \(Struct \/ ListValue\)$/,
+      );
     }
   });
 
@@ -150,7 +161,9 @@ describe('ingest rejects hostile input at the API edge (real socket)', function 
   });
 
   it('answers 400 to a webhook whose body is not valid UTF-8, and to a malformed path', async () => {
-    const body = Buffer.from(JSON.stringify({ id: `wh-${randomUUID()}`, type: 'order.shipped', customer: 'Y~' }));
+    const body = Buffer.from(
+      JSON.stringify({ id: `wh-${randomUUID()}`, type: 'order.shipped', customer: 'Y~' }),
+    );
     const bad = patchBytes(body, '~', [0xff]);
     const headers = {
       'content-type': 'application/json',

@@ -228,7 +228,10 @@ describe('pattern-detection on a real NATS JetStream', function () {
     });
     await assert.rejects(explain(client, { trigger: 't'.repeat(100), customerId: 'explain-1' }), (err) => {
       assert.equal((err as ServiceError).code, status.NOT_FOUND);
-      assert.equal((err as ServiceError).details, `trigger '${'t'.repeat(64)}…' (100 characters) is not loaded`);
+      assert.equal(
+        (err as ServiceError).details,
+        `trigger '${'t'.repeat(64)}…' (100 characters) is not loaded`,
+      );
       return true;
     });
   });

@@ -139,7 +139,12 @@ describe('kairosctl helpers', function () {
     assert.throws(() => parseEventLine('{"type":"a.b"}', 7, 'e.ndjson'), /e\.ndjson:7: customerId/);
     assert.throws(() => parseEventLine('nope', 2, 'e.ndjson'), /e\.ndjson:2: not JSON/);
     assert.throws(
-      () => parseEventLine('{"type":"a.b","customer_id":"Y\\udcff","occurred_at":"2026-01-01T00:00:00Z"}', 3, 'e.ndjson'),
+      () =>
+        parseEventLine(
+          '{"type":"a.b","customer_id":"Y\\udcff","occurred_at":"2026-01-01T00:00:00Z"}',
+          3,
+          'e.ndjson',
+        ),
       /e\.ndjson:3: customer_id: not valid UTF-8/,
     );
   });

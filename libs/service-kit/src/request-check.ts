@@ -46,7 +46,8 @@ interface FieldPlan {
 }
 
 interface MessagePlan {
-  fields: Map<number, FieldPlan>;
+  /** By tag (field number << 3 | wire type); a dense array, as tags of Kairos protos are small. */
+  fields: Array<FieldPlan | undefined>;
   slots: number;
   /** google.protobuf.Struct or ListValue: one nesting level. */
   nests: boolean;
@@ -92,7 +93,7 @@ export class RequestChecker {
     const existing = this.plans.get(name);
     if (existing) return existing;
     const plan: MessagePlan = {
-      fields: new Map(),
+      fields: [],
       slots: 0,
       nests: name === '.google.protobuf.Struct' || name === '.google.protobuf.ListValue',
       timestamp: name === '.google.protobuf.Timestamp',
@@ -104,7 +105,7 @@ export class RequestChecker {
       field.resolve();
       const segment = internal ? '' : `.${field.name}`;
       if (field.map) {
-        const entry: MessagePlan = { fields: new Map(), slots: 0, nests: false, timestamp: false };
+        const entry: MessagePlan = { fields: [], slots: 0, nests: false, timestamp: false };
         this.add(entry, 1, { kind: Kind.String, name: '', repeated: false, message: undefined });
         const value = this.describe(field);
         if (value) this.add(entry, 2, { ...value, name: '', repeated: false });
@@ -159,10 +160,10 @@ export class RequestChecker {
       slot: plan.slots++,
     };
     if (field.kind === Kind.String || field.kind === Kind.Message)
-      plan.fields.set((id << 3) | WIRE_LENGTH, field);
+      plan.fields[(id << 3) | WIRE_LENGTH] = field;
     else {
-      plan.fields.set((id << 3) | (field.kind === Kind.Varint64 ? WIRE_VARINT : WIRE_FIXED64), field);
-      if (field.repeated) plan.fields.set((id << 3) | WIRE_LENGTH, field); // packed
+      plan.fields[(id << 3) | (field.kind === Kind.Varint64 ? WIRE_VARINT : WIRE_FIXED64)] = field;
+      if (field.repeated) plan.fields[(id << 3) | WIRE_LENGTH] = field; // packed
     }
   }
 
@@ -302,7 +303,7 @@ class Walk {
     let nanos = 0;
     while (this.pos < end) {
       const tag = this.varint32();
-      const field = plan.fields.get(tag);
+      const field = tag < plan.fields.length ? plan.fields[tag] : undefined;
       if (field === undefined) {
         if (plan.timestamp && (tag === 8 || tag === 16)) {
           // Timestamp: seconds (int64) and nanos (int32), read for the range check.
@@ -346,41 +347,52 @@ class Walk {
     this.enter();
     const plan = map.message!;
     const end = this.pos + length;
-    let key: Uint8Array | undefined;
+    let keyStart = -1; // the key's bytes, read again only to name it in an error
+    let keyEnd = -1;
     try {
       while (this.pos < end) {
         const tag = this.varint32();
-        const field = plan.fields.get(tag);
+        const field = tag < plan.fields.length ? plan.fields[tag] : undefined;
         if (field === undefined) {
           if ((tag & 7) === 4 || tag === 0) break;
           this.skip(tag & 7);
           continue;
         }
         if (field.slot === 0) {
-          key = this.string();
-          if (key === undefined) this.fail('key is not valid UTF-8');
+          if (!this.string()) this.fail('key is not valid UTF-8');
+          keyEnd = this.pos;
+          keyStart = keyEnd - this.lastLength;
         } else this.field(field, tag & 7, nesting);
       }
     } catch (err) {
-      if (err instanceof Violation) err.path = map.name + segmentForKey(key, map.structKey) + err.path;
+      if (err instanceof Violation) {
+        const key = keyStart < 0 ? undefined : this.buf.subarray(keyStart, keyEnd);
+        err.path = map.name + segmentForKey(key, map.structKey) + err.path;
+      }
       throw err;
     }
     this.messages--;
   }
 
-  /** A string field's bytes, or undefined when they are not UTF-8. */
-  private string(): Uint8Array | undefined {
+  /** Length of the last string read. */
+  private lastLength = 0;
+
+  /** Reads a string field: false when its bytes are not UTF-8 (ASCII is checked without a view). */
+  private string(): boolean {
     const len = this.length();
-    const bytes = this.buf.subarray(this.pos, this.pos + len);
-    this.pos += len;
-    for (let i = 0; i < len; i++) if (bytes[i] > 0x7f) return isUtf8(bytes) ? bytes : undefined;
-    return bytes;
+    const buf = this.buf;
+    const start = this.pos;
+    const end = start + len;
+    this.pos = end;
+    this.lastLength = len;
+    for (let i = start; i < end; i++) if (buf[i] > 0x7f) return isUtf8(buf.subarray(start, end));
+    return true;
   }
 
   private field(field: FieldPlan, wire: number, nesting: number): void {
     switch (field.kind) {
       case Kind.String:
-        if (this.string() === undefined) this.fail('not valid UTF-8');
+        if (!this.string()) this.fail('not valid UTF-8');
         return;
       case Kind.Message: {
         const len = this.length();

@@ -28,13 +28,19 @@ const MAX_BATCH = 1_000;
 
 class NotFoundError extends Error {}
 
+/** An identifierProblem (`<field>: <rule>`) as the FieldError it is. */
+function fieldError(problem: string): FieldError {
+  const colon = problem.indexOf(': ');
+  return new FieldError(problem.slice(0, colon), problem.slice(colon + 2));
+}
+
 /**
  * A customer id that a write may create: the identifier rules ingest applies to events (length,
  * well-formed text, no whitespace or control characters), so every profile is reachable by events.
  */
 function requireNewCustomerId(id: string | undefined, field = 'customer_id'): string {
   const problem = identifierProblem(field, id ?? '');
-  if (problem) throw new FieldError(field, problem.slice(field.length + 2));
+  if (problem) throw fieldError(problem);
   return id!;
 }
 
@@ -107,6 +113,14 @@ export class ProfileServiceImpl {
   ): Promise<profiles.RecordCommunicationResponse> {
     const id = requireNewCustomerId(req.customerId);
     if (!req.communication) throw new FieldError('communication', 'is required');
+    const c = req.communication;
+    const problem =
+      identifierProblem('communication.action_id', c.actionId) ??
+      (['workflow', 'trigger', 'channel', 'status', 'template'] as const)
+        .filter((f) => c[f] !== '')
+        .map((f) => identifierProblem(`communication.${f}`, c[f]))
+        .find((p) => p !== undefined);
+    if (problem) throw fieldError(problem);
     const recorded = await this.comms.record(
       id,
       communicationFromProto(req.communication, new Date(this.clock.now())),

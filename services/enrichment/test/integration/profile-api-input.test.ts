@@ -89,6 +89,18 @@ describe('ProfileService rejects hostile input at the API edge (real socket)', f
       });
     });
 
+    it('bounds the identifiers of a recorded communication', async () => {
+      const request = profiles.RecordCommunicationRequest.fromPartial({
+        customerId: 'c-comm',
+        communication: { actionId: 'a'.repeat(200), channel: 'email', status: 'sent' },
+      });
+      await assert.rejects(call(h.client, 'recordCommunication', request), (err: grpc.ServiceError) => {
+        assert.equal(err.code, grpc.status.INVALID_ARGUMENT);
+        assert.equal(err.details, 'communication.action_id: at most 128 characters, got 200');
+        return true;
+      });
+    });
+
     it('refuses to create a profile whose id breaks the identifier rules events follow', async () => {
       await assert.rejects(
         call(h.client, 'upsert', profiles.UpsertRequest.fromPartial({ customerId: 'a b' })),

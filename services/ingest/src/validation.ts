@@ -119,6 +119,10 @@ export function validateAndComplete(
   if (event.customerId === '') return `${prefix}.customer_id: required (the customer the event is about)`;
   const customerProblem = identifierProblem(`${prefix}.customer_id`, event.customerId);
   if (customerProblem) return customerProblem;
+  if (event.source !== '') {
+    const sourceProblem = identifierProblem(`${prefix}.source`, event.source);
+    if (sourceProblem) return sourceProblem;
+  }
 
   if (event.category === events.EventCategory.UNRECOGNIZED || !(event.category in events.EventCategory)) {
     return `${prefix}.category: unknown category ${event.category as number}`;

@@ -25,6 +25,7 @@ function cut(text: string, max = 300): string {
  */
 const rejectInvalidRequests: grpc.ServerInterceptor = (method, call) => {
   let rejected = false;
+  let sendingRejection = false;
   let received = 0;
   const intercepting: grpc.ServerInterceptingCall = new grpc.ServerInterceptingCall(call, {
     start: (next) =>
@@ -36,11 +37,13 @@ const rejectInvalidRequests: grpc.ServerInterceptor = (method, call) => {
             if (!(message instanceof RejectedRequest)) return forward(message);
             rejected = true;
             const where = method.requestStream ? `message ${received}: ` : '';
+            sendingRejection = true;
             intercepting.sendStatus({
               code: grpc.status.INVALID_ARGUMENT,
               details: where + message.details,
               metadata: new grpc.Metadata(),
             });
+            sendingRejection = false;
           })
           .withOnReceiveHalfClose((forward) => {
             if (!rejected) forward();
@@ -49,7 +52,7 @@ const rejectInvalidRequests: grpc.ServerInterceptor = (method, call) => {
       ),
     sendStatus: (status, forward) => {
       // Once rejected, the handler's own ending (e.g. "no request message") is not sent.
-      if (!rejected || status.code === grpc.status.INVALID_ARGUMENT) forward(status);
+      if (!rejected || sendingRejection) forward(status);
     },
   });
   return intercepting;

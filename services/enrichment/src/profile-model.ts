@@ -1,5 +1,5 @@
 import { IANAZone } from 'luxon';
-import { events, type profiles } from '@kairos/contracts';
+import { events, quoteInput, type profiles } from '@kairos/contracts';
 
 type Event = events.Event;
 type Communication = profiles.Communication;
@@ -72,7 +72,8 @@ export class FieldError extends Error {
     readonly field: string,
     message: string,
   ) {
-    super(`${field}: ${message}`);
+    // A field path may hold a caller's key (traits.<key>): cut, like any echoed input.
+    super(`${field.length > 100 ? `${field.slice(0, 100)}…` : field}: ${message}`);
     this.name = 'FieldError';
   }
 }
@@ -190,7 +191,8 @@ function mergeDates(
       throw new FieldError(`${field}.${k}`, "date names must be non-empty, without '.' or a leading '$'");
     if (v === null || v === undefined || v === '') delete next[k];
     else if (typeof v === 'string' && isValidIsoDate(v)) next[k] = v;
-    else throw new FieldError(`${field}.${k}`, `expected an ISO date YYYY-MM-DD, got '${String(v)}'`);
+    else
+      throw new FieldError(`${field}.${k}`, `expected an ISO date YYYY-MM-DD, got ${quoteInput(String(v))}`);
   }
   return next;
 }
@@ -219,7 +221,7 @@ export function applyUpsert(current: ProfileDoc, req: UpsertRequest, now: Date):
   }
   if (req.timeZone) {
     if (!isValidTimeZone(req.timeZone))
-      throw new FieldError('time_zone', `unknown IANA time zone '${req.timeZone}'`);
+      throw new FieldError('time_zone', `unknown IANA time zone ${quoteInput(req.timeZone)}`);
     next.time_zone = req.timeZone;
   }
   if (req.dates && Object.keys(req.dates).length) next.dates = mergeDates(next.dates, req.dates, 'dates');

@@ -101,6 +101,31 @@ describe('ProfileService rejects hostile input at the API edge (real socket)', f
       });
     });
 
+    it('cuts echoed input in field errors: a time zone, a date, a trait key', async () => {
+      const cases: Array<[Partial<profiles.UpsertRequest>, string]> = [
+        [
+          { timeZone: 'Z'.repeat(8192) },
+          `time_zone: unknown IANA time zone '${'Z'.repeat(64)}…' (8192 characters)`,
+        ],
+        [
+          { dates: { birthday: '9'.repeat(300) } },
+          `dates.birthday: expected an ISO date YYYY-MM-DD, got '${'9'.repeat(64)}…' (300 characters)`,
+        ],
+        [
+          { traits: { [`a.${'k'.repeat(5000)}`]: 1 } },
+          `traits.a.${'k'.repeat(91)}…: trait names must be non-empty, without '.' or a leading '$'`,
+        ],
+      ];
+      for (const [fields, details] of cases) {
+        const request = profiles.UpsertRequest.fromPartial({ customerId: 'c-echo', ...fields });
+        await assert.rejects(call(h.client, 'upsert', request), (err: grpc.ServiceError) => {
+          assert.equal(err.code, grpc.status.INVALID_ARGUMENT);
+          assert.equal(err.details, details);
+          return true;
+        });
+      }
+    });
+
     it('refuses to create a profile whose id breaks the identifier rules events follow', async () => {
       await assert.rejects(
         call(h.client, 'upsert', profiles.UpsertRequest.fromPartial({ customerId: 'a b' })),

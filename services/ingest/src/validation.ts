@@ -27,6 +27,11 @@ function formatDuration(ms: number): string {
   return `${ms}ms`;
 }
 
+/** A property path for a message: keys are the caller's input, so a long path is cut. */
+function cutPath(path: string): string {
+  return path.length > 200 ? `${path.slice(0, 120)}…${path.slice(-60)}` : path;
+}
+
 /**
  * Measures `properties` in one walk: the UTF-8 size it has as JSON (what it costs downstream) and
  * the nesting depth, stopping as soon as a limit is passed. No serialization, no allocation.
@@ -156,9 +161,11 @@ export function validateAndComplete(
       limits.maxPropertiesBytes,
       limits.maxDepth,
     );
-    if (notUtf8At !== undefined) return `${prefix}.${notUtf8At}: not valid UTF-8 (holds a lone surrogate)`;
+    if (notUtf8At !== undefined) {
+      return `${prefix}.${cutPath(notUtf8At)}: not valid UTF-8 (holds a lone surrogate)`;
+    }
     if (tooDeepAt !== undefined) {
-      return `${prefix}.properties: nested deeper than ${limits.maxDepth} levels at ${tooDeepAt}`;
+      return `${prefix}.properties: nested deeper than ${limits.maxDepth} levels at ${cutPath(tooDeepAt)}`;
     }
     if (bytes > limits.maxPropertiesBytes) {
       return `${prefix}.properties: at most ${limits.maxPropertiesBytes} bytes serialized, got more than ${bytes}`;

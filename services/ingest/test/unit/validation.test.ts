@@ -66,6 +66,13 @@ describe('validateAndComplete', () => {
       validateAndComplete(ev({ properties: { a: ['x', '\ud800'] } }), LIMITS, NOW),
       'event.properties.a[1]: not valid UTF-8 (holds a lone surrogate)',
     );
+    const key = 'k'.repeat(150);
+    const roomy = { ...LIMITS, maxPropertiesBytes: 10_000 };
+    const deep = validateAndComplete(ev({ properties: { [key]: { [key]: { [key]: {} } } } }), roomy, NOW)!;
+    assert.equal(
+      deep,
+      `event.properties: nested deeper than 3 levels at properties.${key.slice(0, 109)}…${key.slice(-60)}`,
+    );
   });
 
   it('bounds occurred_at in the future and in the past', () => {

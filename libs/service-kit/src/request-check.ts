@@ -250,37 +250,56 @@ class Walk {
     return len;
   }
 
-  /** Skips an unknown field as BinaryReader.skip does, groups iteratively. */
-  private skip(wire: number): void {
-    let groups = 0;
-    for (;;) {
-      switch (wire) {
-        case WIRE_VARINT:
-          this.varint64();
-          break;
-        case WIRE_FIXED64:
-          this.pos += 8;
-          break;
-        case WIRE_LENGTH: {
-          const len = this.length(); // reads the length first: `pos += length()` would add to the old pos
-          this.pos += len;
-          break;
+  /** Skips one value of an unknown field, as BinaryReader.skip does for wire types other than groups. */
+  private skipValue(wire: number): void {
+    switch (wire) {
+      case WIRE_VARINT:
+        while (this.buf[this.pos++] & 0x80) {
+          // as BinaryReader: continuation bits until one is clear (or the end)
         }
-        case 3:
-          groups++;
-          break;
-        case 4:
-          groups--;
-          break;
-        case 5:
-          this.pos += 4;
-          break;
-        default:
-          this.fail(`not valid protobuf (wire type ${wire})`);
+        break;
+      case WIRE_FIXED64:
+        this.pos += 8;
+        break;
+      case WIRE_LENGTH: {
+        const len = this.length(); // read first: `pos += length()` would add to the old pos
+        this.pos += len;
+        break;
       }
-      if (this.pos > this.buf.length) this.fail('not valid protobuf (field past the end)');
-      if (groups <= 0) return;
-      wire = this.varint32() & 7;
+      case 5:
+        this.pos += 4;
+        break;
+      default:
+        this.fail(`not valid protobuf (cannot skip wire type ${wire})`);
+    }
+    if (this.pos > this.buf.length) this.fail('not valid protobuf (field past the end)');
+  }
+
+  /**
+   * Skips an unknown field as BinaryReader.skip does, groups iteratively (same rules: tags inside a
+   * group are checked, a nested group must end with its own field number, at most 100 nested).
+   */
+  private skip(wire: number): void {
+    if (wire !== 3) return this.skipValue(wire);
+    // Field numbers of the open groups; the outermost end tag is not compared (skip without fieldNo).
+    const open: number[] = [-1];
+    while (open.length > 0) {
+      const start = this.pos;
+      const tag = this.varint32();
+      const read = this.pos - start;
+      if (read > 5 || (read === 5 && this.buf[this.pos - 1] > 0x0f)) {
+        this.fail('not valid protobuf (tag overflows 32 bits)');
+      }
+      const fieldNo = tag >>> 3;
+      const type = tag & 7;
+      if (fieldNo <= 0 || type > 5) this.fail(`not valid protobuf (illegal tag ${fieldNo}/${type})`);
+      if (type === 4) {
+        const expected = open.pop()!;
+        if (expected !== -1 && expected !== fieldNo) this.fail('not valid protobuf (unmatched end group)');
+      } else if (type === 3) {
+        if (open.length >= 100) this.fail('not valid protobuf (groups nested deeper than 100)');
+        open.push(fieldNo);
+      } else this.skipValue(type);
     }
   }
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { events, ingest, PROTO_DIR, PROTO_FILES, triggers } from '@kairos/contracts';
+import { events, ingest, profiles, PROTO_DIR, PROTO_FILES, triggers } from '@kairos/contracts';
 import { loadSchema, RequestChecker } from '../../src/request-check';
 
 const checker = new RequestChecker(loadSchema(PROTO_DIR, PROTO_FILES));
@@ -59,6 +59,52 @@ describe('RequestChecker: encoded requests against the proto schema', () => {
       checker.check(SIMULATE, bytes),
       'events[0].profile.counters.total_events: 1152921504606846976 is out of range (at most 2^53 - 1 in magnitude)',
     );
+  });
+
+  it('passes only what the generated decoders read without error and without U+FFFD (mutated requests)', () => {
+    const cases = [
+      {
+        type: ingest.TrackBatchRequest,
+        plan: TRACK_BATCH,
+        bytes: batch({
+          id: 'a-é',
+          customerId: 'c',
+          occurredAt: new Date(),
+          properties: { a: { b: [1, 's', { c: null, d: true }] } },
+          context: { ip: '1', attributes: { k: 'v' } } as never,
+        }),
+      },
+      {
+        type: profiles.UpsertRequest,
+        plan: checker.planFor('kairos.profiles.v1.UpsertRequest'),
+        bytes: profiles.UpsertRequest.encode(
+          profiles.UpsertRequest.fromPartial({
+            customerId: 'c',
+            traits: { a: { b: 'c' } },
+            dates: { x: 'y' },
+            contacts: { pushTokens: ['t1', 't2'] },
+          }),
+        ).finish(),
+      },
+    ];
+    let seed = 12345; // deterministic: the same mutations on every run
+    const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    let passed = 0;
+    for (const { type, plan, bytes } of cases) {
+      for (let n = 0; n < 5_000; n++) {
+        const mutated = Buffer.from(bytes);
+        for (let j = 0; j < 1 + Math.floor(random() * 3); j++) {
+          const m = random();
+          mutated[Math.floor(random() * mutated.length)] =
+            m < 0.3 ? 0xff : m < 0.5 ? 0x80 | Math.floor(random() * 64) : Math.floor(random() * 256);
+        }
+        if (checker.check(plan, mutated) !== undefined) continue;
+        passed++;
+        const json = JSON.stringify((type.toJSON as (m: unknown) => unknown)(type.decode(mutated)));
+        assert.ok(!json.includes('\ufffd'), `U+FFFD decoded from ${mutated.toString('hex')}`);
+      }
+    }
+    assert.ok(passed > 500, `only ${passed} mutations passed the check`);
   });
 
   it('says a truncated request is not valid protobuf', () => {

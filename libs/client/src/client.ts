@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ChannelCredentials, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { context, propagation } from '@opentelemetry/api';
-import { events, ingest } from '@kairos/contracts';
+import { events, illFormedTextAt, ingest } from '@kairos/contracts';
 
 export type EventCategory = 'customer_action' | 'system' | 'time_based' | 'external' | 'predicted';
 
@@ -126,6 +126,16 @@ function attachTraceContext(event: events.Event): void {
 function toProto(e: TrackEvent): events.Event {
   if (e.category !== undefined && !(e.category in CATEGORY))
     throw new TypeError(`unknown category '${e.category}'`);
+  // Protobuf writes a lone surrogate as U+FFFD: 'Y\udcff' and 'Y\udcfe' would reach ingest as one id.
+  const illFormed = illFormedTextAt({
+    id: e.id,
+    type: e.type,
+    customer_id: e.customerId,
+    source: e.source,
+    properties: e.properties,
+    context: e.context,
+  });
+  if (illFormed !== undefined) throw new TypeError(`${illFormed}: not valid UTF-8 (holds a lone surrogate)`);
   return events.Event.fromPartial({
     id: e.id || randomUUID(),
     type: e.type,

@@ -3,6 +3,7 @@ export * from './subjects';
 export * from './streams';
 export * from './schemas';
 export * from './event-codec';
+export * from './identifiers';
 export * as events from './gen/kairos/events/v1/events';
 export * as profiles from './gen/kairos/profiles/v1/profiles';
 export * as ingest from './gen/kairos/ingest/v1/ingest';

@@ -326,8 +326,24 @@ export async function loadDefinitionsFromPath(
     const message = err instanceof Error ? err.message : String(err);
     return { documents: [], errors: [{ file: fileOrDir, line: 0, column: 0, path: '', message }] };
   }
-  const sources = await Promise.all(
-    files.map(async (file) => ({ file, text: await fs.readFile(file, 'utf8') })),
-  );
-  return validateSources(sources, options);
+  // Strict decoding: a lenient one turns bytes that are not UTF-8 into U+FFFD without a word.
+  const strict = new TextDecoder('utf-8', { fatal: true });
+  const errors: DefinitionError[] = [];
+  const sources: SourceText[] = [];
+  for (const file of files) {
+    const bytes = await fs.readFile(file);
+    try {
+      sources.push({ file, text: strict.decode(bytes) });
+    } catch {
+      errors.push({
+        file,
+        line: 0,
+        column: 0,
+        path: '',
+        message: 'not valid UTF-8 (save the file as UTF-8)',
+      });
+    }
+  }
+  const result = validateSources(sources, options);
+  return errors.length ? { ...result, errors: [...errors, ...result.errors] } : result;
 }

@@ -3,16 +3,70 @@ import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { health, PROTO_DIR, PROTO_FILES } from '@kairos/contracts';
 import type { Logger } from './logger';
+import { loadSchema, RequestChecker } from './request-check';
 
 const { ServingStatus } = { ServingStatus: health.HealthCheckResponse_ServingStatus };
 type Status = health.HealthCheckResponse_ServingStatus;
+
+/** What a guarded request deserializer returns instead of a request that breaks the API's rules. */
+class RejectedRequest {
+  constructor(readonly details: string) {}
+}
+
+/** Cuts a decoder's message (it may quote input) to a readable size. */
+function cut(text: string, max = 300): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/**
+ * Answers INVALID_ARGUMENT for a request its guarded deserializer rejected. grpc-js turns any
+ * deserializer error into INTERNAL, so the deserializer hands over a RejectedRequest instead and this
+ * interceptor ends the call with it (on a client stream, naming which message it was).
+ */
+const rejectInvalidRequests: grpc.ServerInterceptor = (method, call) => {
+  let rejected = false;
+  let sendingRejection = false;
+  let received = 0;
+  const intercepting: grpc.ServerInterceptingCall = new grpc.ServerInterceptingCall(call, {
+    start: (next) =>
+      next(
+        new grpc.ServerListenerBuilder()
+          .withOnReceiveMessage((message: unknown, forward) => {
+            received++;
+            if (rejected) return;
+            if (!(message instanceof RejectedRequest)) return forward(message);
+            rejected = true;
+            const where = method.requestStream ? `message ${received}: ` : '';
+            sendingRejection = true;
+            intercepting.sendStatus({
+              code: grpc.status.INVALID_ARGUMENT,
+              details: where + message.details,
+              metadata: new grpc.Metadata(),
+            });
+            sendingRejection = false;
+          })
+          .withOnReceiveHalfClose((forward) => {
+            if (!rejected) forward();
+          })
+          .build(),
+      ),
+    sendStatus: (status, forward) => {
+      // Once rejected, the handler's own ending (e.g. "no request message") is not sent.
+      if (!rejected || sendingRejection) forward(status);
+    },
+  });
+  return intercepting;
+};
 
 /**
  * A gRPC server with the standard health service (NOT_SERVING until the service says it is ready)
  * and server reflection, so grpcurl-style tools work.
  */
 export class GrpcServer {
-  readonly server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+  readonly server = new grpc.Server({
+    'grpc.max_receive_message_length': 16 * 1024 * 1024,
+    interceptors: [rejectInvalidRequests],
+  });
   private readonly statuses = new Map<string, Status>([['', ServingStatus.NOT_SERVING]]);
   private readonly watchers = new Set<{ service: string; call: grpc.ServerWritableStream<any, any> }>();
   private readonly serviceNames: string[] = [];
@@ -37,9 +91,33 @@ export class GrpcServer {
     this.server.addService(health.HealthService, impl as unknown as grpc.UntypedServiceImplementation);
   }
 
-  /** Registers an implementation; `fullName` (e.g. kairos.ingest.v1.IngestService) gets its own health status. */
+  /**
+   * Registers an implementation; `fullName` (e.g. kairos.ingest.v1.IngestService) gets its own health
+   * status. Each method's request deserializer is guarded: the request's bytes are checked against its
+   * proto schema first (see request-check.ts), and a request that breaks a rule, or that the
+   * deserializer cannot decode, is answered INVALID_ARGUMENT naming the field.
+   */
   addService<I extends object>(definition: grpc.ServiceDefinition, impl: I, fullName: string): void {
-    this.server.addService(definition, impl as unknown as grpc.UntypedServiceImplementation);
+    const checker = new RequestChecker(loadSchema(PROTO_DIR, PROTO_FILES));
+    const guarded: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+    for (const [name, method] of Object.entries(definition)) {
+      const [service, rpc] = method.path.slice(1).split('/');
+      const plan = checker.planFor(checker.requestType(service, rpc));
+      const decode = method.requestDeserialize;
+      guarded[name] = {
+        ...method,
+        requestDeserialize: (bytes: Buffer) => {
+          const problem = checker.check(plan, bytes);
+          if (problem) return new RejectedRequest(problem);
+          try {
+            return decode(bytes);
+          } catch (err) {
+            return new RejectedRequest(`request could not be decoded: ${cut((err as Error).message)}`);
+          }
+        },
+      };
+    }
+    this.server.addService(guarded, impl as unknown as grpc.UntypedServiceImplementation);
     this.serviceNames.push(fullName);
     this.statuses.set(fullName, ServingStatus.NOT_SERVING);
   }

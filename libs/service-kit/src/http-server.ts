@@ -2,6 +2,21 @@ import http from 'node:http';
 import { metricsRegistry } from '@kairos/telemetry';
 import type { Logger } from './logger';
 
+/**
+ * Why a request path cannot be routed, or undefined: routes decode path segments with
+ * decodeURIComponent, which throws on a malformed escape (`%ff`, `%zz`, a cut UTF-8 sequence).
+ * Checked once here so every route can rely on it (and answers 400, not 500).
+ */
+export function pathProblem(path: string): string | undefined {
+  if (/[^\x21-\x7e]/.test(path)) return 'URL path: only printable ASCII; percent-encode other bytes';
+  try {
+    decodeURIComponent(path);
+    return undefined;
+  } catch {
+    return 'URL path: malformed percent-encoding (each % starts an escape of UTF-8 bytes, e.g. %C3%A9)';
+  }
+}
+
 export type HttpRoute = (req: http.IncomingMessage, res: http.ServerResponse) => boolean | Promise<boolean>;
 
 /** `/healthz` (alive), `/readyz` (dependencies ready), `/metrics` (Prometheus); services may add routes. */
@@ -22,6 +37,8 @@ export class HttpServer {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     try {
       const path = (req.url ?? '/').split('?')[0];
+      const problem = pathProblem(path);
+      if (problem) return void res.writeHead(400, { 'content-type': 'text/plain' }).end(problem);
       if (path === '/healthz') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
       if (path === '/readyz') {
         return void res

@@ -6,3 +6,4 @@ export * from './http-server';
 export * from './lifecycle';
 export * from './container';
 export { inject, injectable, singleton } from 'tsyringe';
+export { MESSAGE_NESTING_LIMIT, STRUCT_NESTING_LIMIT } from './request-check';

@@ -9,3 +9,4 @@ export * from './mongo';
 export * from './fixtures';
 export * from './otlp';
 export * from './service-process';
+export * from './raw-grpc';

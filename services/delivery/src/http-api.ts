@@ -1,4 +1,5 @@
 import type http from 'node:http';
+import { identifierProblem, MAX_IDENTIFIER_LENGTH, quoteInput } from '@kairos/contracts';
 import { inject, injectable, TOKENS, type Clock, type Logger } from '@kairos/service-kit';
 import { InboxStore } from './channels/inbox';
 import { DeliveryLedger, type DeliveryRecord } from './ledger';
@@ -78,6 +79,16 @@ export class DeliveryHttpApi {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     const method = req.method ?? 'GET';
+    // Path segments name customers, messages and providers: identifiers, bounded like everywhere.
+    // (Tracking tokens are signed and longer; their signature check bounds them.)
+    if (parts[0] !== 't') {
+      const long = parts.find((p) => p.length > MAX_IDENTIFIER_LENGTH);
+      if (long !== undefined) {
+        return json(res, 400, {
+          error: `path segment: at most ${MAX_IDENTIFIER_LENGTH} characters, got ${long.length}`,
+        });
+      }
+    }
     if (parts[0] === 't' && parts.length === 3 && method === 'GET') {
       if (parts[1] === 'o') return this.open(parts[2].replace(/\.gif$/, ''), res);
       if (parts[1] === 'c') return this.click(parts[2], url.searchParams.get('u') ?? '', res);
@@ -140,7 +151,9 @@ export class DeliveryHttpApi {
     const limitParam = url.searchParams.get('limit');
     const limit = limitParam === null ? 50 : Number(limitParam);
     if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
-      return json(res, 400, { error: `limit: expected an integer from 1 to 500, got '${limitParam}'` });
+      return json(res, 400, {
+        error: `limit: expected an integer from 1 to 500, got ${quoteInput(limitParam ?? '')}`,
+      });
     }
     const messages = await this.inbox.list(customerId, { unreadOnly, limit });
     return json(res, 200, {
@@ -160,7 +173,11 @@ export class DeliveryHttpApi {
 
   private async markRead(customerId: string, messageId: string, res: http.ServerResponse): Promise<boolean> {
     const r = await this.inbox.markRead(customerId, messageId);
-    if (!r) return json(res, 404, { error: `no inbox message '${messageId}' for customer '${customerId}'` });
+    if (!r) {
+      return json(res, 404, {
+        error: `no inbox message ${quoteInput(messageId)} for customer ${quoteInput(customerId)}`,
+      });
+    }
     // Reading an in-app message is its "open".
     if (r.firstRead) await this.report(messageId, 'in_app', OutcomeStatus.OUTCOME_STATUS_OPENED);
     return json(res, 200, { id: messageId, read: true });
@@ -193,13 +210,17 @@ export class DeliveryHttpApi {
     }
     if (typeof msg.action_id !== 'string' || !msg.action_id)
       return json(res, 400, { error: 'action_id: required string' });
+    const idProblem = identifierProblem('action_id', msg.action_id);
+    if (idProblem) return json(res, 400, { error: idProblem });
     const channel = typeof msg.channel === 'string' ? canonicalChannel(msg.channel) : undefined;
     if (!channel)
-      return json(res, 400, { error: `channel: expected a known channel, got '${String(msg.channel)}'` });
+      return json(res, 400, {
+        error: `channel: expected a known channel, got ${quoteInput(String(msg.channel))}`,
+      });
     const status = typeof msg.status === 'string' ? CALLBACK_STATUS[msg.status] : undefined;
     if (status === undefined) {
       return json(res, 400, {
-        error: `status: expected one of ${Object.keys(CALLBACK_STATUS).join(', ')}, got '${String(msg.status)}'`,
+        error: `status: expected one of ${Object.keys(CALLBACK_STATUS).join(', ')}, got ${quoteInput(String(msg.status))}`,
       });
     }
     const reason = typeof msg.reason === 'string' ? msg.reason : `callback from ${provider}`;

@@ -1,7 +1,7 @@
 import { inject, injectable } from '@kairos/service-kit';
 import { MongoBulkWriteError, type Collection, type Db, type Filter } from 'mongodb';
 import type { BatchCommit } from '@kairos/messaging';
-import { actions, OUTCOME_TOKEN } from '@kairos/contracts';
+import { actions, OUTCOME_TOKEN, quoteInput } from '@kairos/contracts';
 import { TOKENS, type Clock } from '@kairos/service-kit';
 import { valueBytes } from './profile-budget';
 import { addRecentCommunication, cloneProfile, FieldError, type CommunicationDoc } from './profile-model';
@@ -147,7 +147,7 @@ export class CommunicationLog {
     if (!STATUSES.has(comm.status)) {
       throw new FieldError(
         'communication.status',
-        `expected one of ${[...STATUSES].join(', ')}, got '${comm.status}'`,
+        `expected one of ${[...STATUSES].join(', ')}, got ${quoteInput(comm.status)}`,
       );
     }
     const bytes = valueBytes(comm);

@@ -1,5 +1,5 @@
 import { IANAZone } from 'luxon';
-import { events, type profiles } from '@kairos/contracts';
+import { events, quoteInput, type profiles } from '@kairos/contracts';
 import { clip, traitBytes, valueBytes, type ProfileBudget } from './profile-budget';
 
 type Event = events.Event;
@@ -73,7 +73,8 @@ export class FieldError extends Error {
     readonly field: string,
     message: string,
   ) {
-    super(`${field}: ${message}`);
+    // A field path may hold a caller's key (traits.<key>): cut, like any echoed input.
+    super(`${field.length > 100 ? `${field.slice(0, 100)}…` : field}: ${message}`);
     this.name = 'FieldError';
   }
 }
@@ -256,7 +257,8 @@ function mergeDates(
       );
     if (v === null || v === undefined || v === '') delete next[k];
     else if (typeof v === 'string' && isValidIsoDate(v)) next[k] = v;
-    else throw new FieldError(`${field}.${k}`, `expected an ISO date YYYY-MM-DD, got '${String(v)}'`);
+    else
+      throw new FieldError(`${field}.${k}`, `expected an ISO date YYYY-MM-DD, got ${quoteInput(String(v))}`);
   }
   return next;
 }
@@ -301,7 +303,7 @@ export function applyUpsert(
   }
   if (req.timeZone) {
     if (!isValidTimeZone(req.timeZone))
-      throw new FieldError('time_zone', `unknown IANA time zone '${req.timeZone}'`);
+      throw new FieldError('time_zone', `unknown IANA time zone ${quoteInput(req.timeZone)}`);
     next.time_zone = req.timeZone;
   }
   if (req.dates && Object.keys(req.dates).length) next.dates = mergeDates(next.dates, req.dates, 'dates');

@@ -1,6 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
 import { inject, injectable } from '@kairos/service-kit';
-import type { profiles } from '@kairos/contracts';
+import {
+  identifierProblem,
+  isWellFormedText,
+  MAX_IDENTIFIER_LENGTH,
+  quoteInput,
+  type profiles,
+} from '@kairos/contracts';
 import { TOKENS, type Clock, type Logger } from '@kairos/service-kit';
 import { CommunicationLog } from './communications';
 import { JourneyClassifier } from './journey';
@@ -24,8 +30,29 @@ const MAX_BATCH = 1_000;
 
 class NotFoundError extends Error {}
 
+/** An identifierProblem (`<field>: <rule>`) as the FieldError it is. */
+function fieldError(problem: string): FieldError {
+  const colon = problem.indexOf(': ');
+  return new FieldError(problem.slice(0, colon), problem.slice(colon + 2));
+}
+
+/**
+ * A customer id that a write may create: the identifier rules ingest applies to events (length,
+ * well-formed text, no whitespace or control characters), so every profile is reachable by events.
+ */
+function requireNewCustomerId(id: string | undefined, field = 'customer_id'): string {
+  const problem = identifierProblem(field, id ?? '');
+  if (problem) throw fieldError(problem);
+  return id!;
+}
+
+/** A customer id to look up or erase: bounded and well-formed, any characters (ids made earlier stay reachable). */
 function requireCustomerId(id: string | undefined, field = 'customer_id'): string {
   if (!id) throw new FieldError(field, 'must not be empty');
+  if (id.length > MAX_IDENTIFIER_LENGTH) {
+    throw new FieldError(field, `at most ${MAX_IDENTIFIER_LENGTH} characters, got ${id.length}`);
+  }
+  if (!isWellFormedText(id)) throw new FieldError(field, 'not valid UTF-8 (holds a lone surrogate)');
   return id;
 }
 
@@ -52,7 +79,7 @@ export class ProfileServiceImpl {
     const id = requireCustomerId(req.customerId);
     // This replica's events not yet written count too (other replicas see them once written).
     const doc = this.writer.unwrittenProfile(id) ?? (await this.store.read(id));
-    if (!doc) throw new NotFoundError(`profile of customer '${id}' not found`);
+    if (!doc) throw new NotFoundError(`profile of customer ${quoteInput(id)} not found`);
     return { profile: this.snapshot(doc) };
   }
 
@@ -73,7 +100,7 @@ export class ProfileServiceImpl {
   }
 
   async upsert(req: profiles.UpsertRequest): Promise<profiles.UpsertResponse> {
-    const id = requireCustomerId(req.customerId);
+    const id = requireNewCustomerId(req.customerId);
     const now = new Date(this.clock.now());
     const { previous, profile } = await this.store.update(id, (current) => {
       // Within the size budget, or INVALID_ARGUMENT naming the field (BudgetError is a FieldError).
@@ -88,8 +115,16 @@ export class ProfileServiceImpl {
   async recordCommunication(
     req: profiles.RecordCommunicationRequest,
   ): Promise<profiles.RecordCommunicationResponse> {
-    const id = requireCustomerId(req.customerId);
+    const id = requireNewCustomerId(req.customerId);
     if (!req.communication) throw new FieldError('communication', 'is required');
+    const c = req.communication;
+    const problem =
+      identifierProblem('communication.action_id', c.actionId) ??
+      (['workflow', 'trigger', 'channel', 'status', 'template'] as const)
+        .filter((f) => c[f] !== '')
+        .map((f) => identifierProblem(`communication.${f}`, c[f]))
+        .find((p) => p !== undefined);
+    if (problem) throw fieldError(problem);
     const recorded = await this.comms.record(
       id,
       communicationFromProto(req.communication, new Date(this.clock.now())),

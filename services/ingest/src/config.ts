@@ -8,8 +8,8 @@ export const ingestConfigShape = {
   KAIROS_INGEST_MAX_BATCH: env.int(1000, 1, 100_000),
   /** Largest `properties` an event may carry, in serialized (JSON, UTF-8) bytes. */
   KAIROS_INGEST_MAX_PROPERTIES_BYTES: env.int(32_768, 16, 4 * 1024 * 1024),
-  /** Deepest nesting of objects/lists inside `properties`. */
-  KAIROS_INGEST_MAX_DEPTH: env.int(8, 1, 64),
+  /** Deepest nesting of objects/lists inside `properties` (at most 32, the gRPC decode limit). */
+  KAIROS_INGEST_MAX_DEPTH: env.int(8, 1, 32),
   /** How far in the future `occurred_at` may lie (clock skew allowance). */
   KAIROS_INGEST_MAX_FUTURE: env.duration('5m'),
   /** How far in the past `occurred_at` may lie (backfills older than this are refused). */

@@ -1,5 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { EVENT_TYPE_PATTERN, events, rawPropertiesShape } from '@kairos/contracts';
+import {
+  EVENT_TYPE_PATTERN,
+  events,
+  identifierProblem,
+  isWellFormedText,
+  MAX_IDENTIFIER_LENGTH,
+  quoteInput,
+  rawPropertiesShape,
+} from '@kairos/contracts';
 
 export interface ValidationLimits {
   maxPropertiesBytes: number;
@@ -7,13 +15,6 @@ export interface ValidationLimits {
   maxFutureMs: number;
   maxPastMs: number;
 }
-
-const MAX_ID_LENGTH = 128;
-const MAX_TYPE_LENGTH = 128;
-const MAX_CUSTOMER_ID_LENGTH = 128;
-/** Whitespace or control characters (C0, DEL, C1, Unicode spaces, line/paragraph separators). */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const BAD_ID_CHAR = /[\s\u0000-\u001f\u007f-\u009f]/;
 
 function formatDuration(ms: number): string {
   const units: Array<[number, string]> = [
@@ -26,16 +27,9 @@ function formatDuration(ms: number): string {
   return `${ms}ms`;
 }
 
-function quote(value: string): string {
-  return value.length > 80 ? `'${value.slice(0, 80)}…'` : `'${value}'`;
-}
-
-function checkIdentifier(field: string, value: string, max: number): string | undefined {
-  if (value.length > max) return `${field}: at most ${max} characters, got ${value.length}`;
-  const bad = BAD_ID_CHAR.exec(value);
-  if (bad)
-    return `${field}: must not contain whitespace or control characters, found one at index ${bad.index}`;
-  return undefined;
+/** A property path for a message: keys are the caller's input, so a long path is cut. */
+function cutPath(path: string): string {
+  return path.length > 200 ? `${path.slice(0, 120)}…${path.slice(-60)}` : path;
 }
 
 /**
@@ -46,13 +40,15 @@ export function measureProperties(
   value: unknown,
   maxBytes: number,
   maxDepth: number,
-): { bytes: number; tooDeepAt?: string } {
+): { bytes: number; tooDeepAt?: string; notUtf8At?: string } {
   let bytes = 0;
   let tooDeepAt: string | undefined;
+  let notUtf8At: string | undefined;
   const walk = (v: unknown, depth: number, path: string): void => {
-    if (bytes > maxBytes || tooDeepAt !== undefined) return;
+    if (bytes > maxBytes || tooDeepAt !== undefined || notUtf8At !== undefined) return;
     switch (typeof v) {
       case 'string':
+        if (!isWellFormedText(v)) notUtf8At = path;
         bytes += Buffer.byteLength(v, 'utf8') + 2;
         return;
       case 'number':
@@ -78,6 +74,7 @@ export function measureProperties(
           }
         } else {
           for (const key in v as Record<string, unknown>) {
+            if (!isWellFormedText(key)) notUtf8At ??= `${path} (a key)`;
             bytes += Buffer.byteLength(key, 'utf8') + 4;
             walk((v as Record<string, unknown>)[key], depth + 1, `${path}.${key}`);
           }
@@ -90,12 +87,13 @@ export function measureProperties(
   };
   if (value !== undefined) {
     for (const key in value as Record<string, unknown>) {
+      if (!isWellFormedText(key)) notUtf8At ??= 'properties (a key)';
       bytes += Buffer.byteLength(key, 'utf8') + 4;
       walk((value as Record<string, unknown>)[key], 1, `properties.${key}`);
     }
     bytes += 2;
   }
-  return { bytes, tooDeepAt };
+  return { bytes, tooDeepAt, notUtf8At };
 }
 
 /**
@@ -111,21 +109,25 @@ export function validateAndComplete(
 ): string | undefined {
   if (event.id === '') event.id = randomUUID();
   else {
-    const problem = checkIdentifier(`${prefix}.id`, event.id, MAX_ID_LENGTH);
+    const problem = identifierProblem(`${prefix}.id`, event.id);
     if (problem) return problem;
   }
 
   if (event.type === '') return `${prefix}.type: required, e.g. cart.item_added`;
-  if (event.type.length > MAX_TYPE_LENGTH) {
-    return `${prefix}.type: at most ${MAX_TYPE_LENGTH} characters, got ${event.type.length}`;
+  if (event.type.length > MAX_IDENTIFIER_LENGTH) {
+    return `${prefix}.type: at most ${MAX_IDENTIFIER_LENGTH} characters, got ${event.type.length}`;
   }
   if (!EVENT_TYPE_PATTERN.test(event.type)) {
-    return `${prefix}.type: expected a dotted lower-case name like cart.item_added, got ${quote(event.type)}`;
+    return `${prefix}.type: expected a dotted lower-case name like cart.item_added, got ${quoteInput(event.type)}`;
   }
 
   if (event.customerId === '') return `${prefix}.customer_id: required (the customer the event is about)`;
-  const customerProblem = checkIdentifier(`${prefix}.customer_id`, event.customerId, MAX_CUSTOMER_ID_LENGTH);
+  const customerProblem = identifierProblem(`${prefix}.customer_id`, event.customerId);
   if (customerProblem) return customerProblem;
+  if (event.source !== '') {
+    const sourceProblem = identifierProblem(`${prefix}.source`, event.source);
+    if (sourceProblem) return sourceProblem;
+  }
 
   if (event.category === events.EventCategory.UNRECOGNIZED || !(event.category in events.EventCategory)) {
     return `${prefix}.category: unknown category ${event.category as number}`;
@@ -154,13 +156,16 @@ export function validateAndComplete(
     return undefined;
   }
   if (event.properties !== undefined) {
-    const { bytes, tooDeepAt } = measureProperties(
+    const { bytes, tooDeepAt, notUtf8At } = measureProperties(
       event.properties,
       limits.maxPropertiesBytes,
       limits.maxDepth,
     );
+    if (notUtf8At !== undefined) {
+      return `${prefix}.${cutPath(notUtf8At)}: not valid UTF-8 (holds a lone surrogate)`;
+    }
     if (tooDeepAt !== undefined) {
-      return `${prefix}.properties: nested deeper than ${limits.maxDepth} levels at ${tooDeepAt}`;
+      return `${prefix}.properties: nested deeper than ${limits.maxDepth} levels at ${cutPath(tooDeepAt)}`;
     }
     if (bytes > limits.maxPropertiesBytes) {
       return `${prefix}.properties: at most ${limits.maxPropertiesBytes} bytes serialized, got more than ${bytes}`;

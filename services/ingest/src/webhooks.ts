@@ -1,6 +1,7 @@
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { events, ingest } from '@kairos/contracts';
+import { events, ingest, quoteInput } from '@kairos/contracts';
 import type { HttpRoute, Logger } from '@kairos/service-kit';
 import { counter } from '@kairos/telemetry';
 import type { Principal } from './auth';
@@ -133,8 +134,10 @@ export class WebhookReceiver {
   readonly route: HttpRoute = async (req, res) => {
     const m = /^\/webhooks\/([^/?]+)\/?(\?.*)?$/.exec(req.url ?? '');
     if (!m) return false;
-    const source = this.sources.get(decodeURIComponent(m[1]));
-    if (!source) return reply(res, 404, { error: `unknown webhook source '${m[1]}'` });
+    // HttpServer answered 400 to a path with a malformed escape, so this decodes.
+    const name = decodeURIComponent(m[1]);
+    const source = this.sources.get(name);
+    if (!source) return reply(res, 404, { error: `unknown webhook source ${quoteInput(name)}` });
     if (req.method !== 'POST') {
       res.setHeader('allow', 'POST');
       return reply(res, 405, { error: 'use POST' });
@@ -155,6 +158,8 @@ export class WebhookReceiver {
       return this.deny(res, source.name, 'signature already used (replayed request)');
     }
     try {
+      // Decoding leniently would turn each bad byte into U+FFFD, merging distinct ids.
+      if (!isUtf8(raw)) return this.bad(res, source.name, 'body: not valid UTF-8');
       let body: unknown;
       try {
         body = JSON.parse(raw.toString('utf8'));

@@ -1,3 +1,4 @@
+import { identifierProblem, quoteInput } from '@kairos/contracts';
 import type { HttpRoute } from '@kairos/service-kit';
 import type { RunDoc, RunStore, TimerStore } from './store';
 
@@ -20,12 +21,17 @@ export function runRoutes(runs: RunStore, timers: TimerStore): HttpRoute {
     if (url.pathname === '/runs' || url.pathname === '/runs/') {
       const customer = url.searchParams.get('customer');
       if (!customer) return json(res, 400, { error: "query parameter 'customer' is required" });
+      const invalid = identifierProblem('customer', customer);
+      if (invalid) return json(res, 400, { error: invalid });
       const limit = Math.min(500, Math.max(1, Number(url.searchParams.get('limit') ?? 100) || 100));
       return json(res, 200, { runs: (await runs.forCustomer(customer, limit)).map(view) });
     }
+    // HttpServer answered 400 to a path with a malformed escape, so this decodes.
     const runId = decodeURIComponent(url.pathname.slice('/runs/'.length));
+    const problem = identifierProblem('run id', runId);
+    if (problem) return json(res, 400, { error: problem });
     const run = await runs.get(runId);
-    if (!run) return json(res, 404, { error: `run '${runId}' not found` });
+    if (!run) return json(res, 404, { error: `run ${quoteInput(runId)} not found` });
     const pending = (await timers.forRun(runId)).map((t) => ({ id: t._id, dueAt: t.dueAt, kind: t.kind }));
     return json(res, 200, { ...view(run), timers: pending });
   };

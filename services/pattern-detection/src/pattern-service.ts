@@ -1,5 +1,5 @@
 import { status, type handleUnaryCall, type ServiceError } from '@grpc/grpc-js';
-import { partitionOf, type triggers } from '@kairos/contracts';
+import { identifierProblem, partitionOf, quoteInput, type triggers } from '@kairos/contracts';
 import type { NatsConnection } from '@kairos/messaging';
 import type { Explanation } from '@kairos/patterns';
 import { inject, injectable, TOKENS, type Clock, type Logger } from '@kairos/service-kit';
@@ -139,18 +139,21 @@ export class PatternServiceImpl {
   async explain(req: triggers.ExplainRequest): Promise<triggers.ExplainResponse> {
     if (!req.trigger) throw new RpcError(status.INVALID_ARGUMENT, 'trigger is required');
     if (!req.customerId) throw new RpcError(status.INVALID_ARGUMENT, 'customer_id is required');
+    const problem =
+      identifierProblem('trigger', req.trigger) ?? identifierProblem('customer_id', req.customerId);
+    if (problem) throw new RpcError(status.INVALID_ARGUMENT, problem);
     const p = partitionOf(req.customerId, this.runtime.partitions);
     const detector = this.runtime.detectors.get(p);
     if (!detector) {
       throw new RpcError(
         status.FAILED_PRECONDITION,
-        `customer_id '${req.customerId}' is in partition ${p}, owned by replica ${p % this.runtime.replicas}; ` +
+        `customer_id ${quoteInput(req.customerId)} is in partition ${p}, owned by replica ${p % this.runtime.replicas}; ` +
           `this is replica ${this.runtime.replicaOrdinal}`,
       );
     }
     const ex = await detector.explain(req.trigger, req.customerId);
     if (ex.status === 'unknown-trigger')
-      throw new RpcError(status.NOT_FOUND, `trigger '${req.trigger}' is not loaded`);
+      throw new RpcError(status.NOT_FOUND, `trigger ${quoteInput(req.trigger)} is not loaded`);
     return {
       summary: ex.summary,
       steps: explanationSteps(ex),

@@ -1,4 +1,5 @@
 import * as commands from './commands';
+import { isWellFormedText, quoteInput } from '@kairos/contracts';
 import { CliError, EXIT } from './errors';
 import { processIo, type Io } from './io';
 
@@ -41,8 +42,26 @@ const COMMANDS: Record<string, commands.Command> = {
   trace: commands.trace,
 };
 
+/**
+ * The first argument that is not valid text: Node decodes argv leniently, turning bytes that are not
+ * UTF-8 into U+FFFD, so `Y\xff` and `Y\xfe` would both arrive as `Y\ufffd` (one id for two).
+ */
+function badArgument(argv: string[]): string | undefined {
+  const i = argv.findIndex((a) => a.includes('\ufffd') || !isWellFormedText(a));
+  if (i < 0) return undefined;
+  return (
+    `argument ${i + 1} (${quoteInput(argv[i])}) is not valid UTF-8 ` +
+    `(invalid bytes arrive as U+FFFD); pass identifiers and values as UTF-8 text`
+  );
+}
+
 /** Runs one command line; returns the exit code (never exits the process). */
 export async function runCli(argv: string[], io: Io = processIo): Promise<number> {
+  const invalid = badArgument(argv);
+  if (invalid) {
+    io.err(`error: ${invalid}`);
+    return EXIT.usage;
+  }
   const [name, ...rest] = argv;
   if (!name || name === 'help' || name === '--help' || name === '-h') {
     (name ? io.out : io.err)(USAGE);

@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { stringify } from 'yaml';
-import { events, ingest, profiles } from '@kairos/contracts';
+import { events, illFormedTextAt, ingest, profiles } from '@kairos/contracts';
 import {
   DefinitionValidationError,
   formatError,
@@ -13,7 +12,7 @@ import {
 } from '@kairos/definitions';
 import { explainCall, profileCall, simulateCall, trackCall, withStore } from './clients';
 import { EXIT, failed, usageError } from './errors';
-import { table, type Io } from './io';
+import { readUtf8File, table, type Io } from './io';
 import { lineDiff } from './diff';
 import { traceReport } from './trace';
 
@@ -216,6 +215,10 @@ export function parseEventLine(line: string, lineNo: number, file: string): even
   }
   if (!json || typeof json !== 'object' || Array.isArray(json))
     throw failed(`${file}:${lineNo}: expected an object`);
+  const illFormed = illFormedTextAt(json);
+  if (illFormed !== undefined) {
+    throw failed(`${file}:${lineNo}: ${illFormed}: not valid UTF-8 (a \\u escape of a lone surrogate)`);
+  }
   const obj = json as Record<string, unknown>;
   const enriched =
     'event' in obj ? events.EnrichedEvent.fromJSON(obj) : events.EnrichedEvent.fromJSON({ event: obj });
@@ -241,12 +244,7 @@ export const simulate: Command = async (args, io) => {
       'simulate: give exactly one of --events <events.ndjson> or --since <duration, e.g. 24h>',
     );
   }
-  let yaml: string;
-  try {
-    yaml = await readFile(file, 'utf8');
-  } catch (err) {
-    throw failed(`cannot read ${file}: ${(err as Error).message}`);
-  }
+  const yaml = await readUtf8File(file);
   const req = {
     definitionYaml: yaml,
     events: [] as events.EnrichedEvent[],
@@ -259,12 +257,7 @@ export const simulate: Command = async (args, io) => {
     to?: Date;
   };
   if (values.events) {
-    let text: string;
-    try {
-      text = await readFile(values.events, 'utf8');
-    } catch (err) {
-      throw failed(`cannot read ${values.events}: ${(err as Error).message}`);
-    }
+    const text = await readUtf8File(values.events);
     text.split('\n').forEach((line, i) => {
       if (line.trim()) req.events.push(parseEventLine(line, i + 1, values.events!));
     });

@@ -1,3 +1,26 @@
+import { readFile } from 'node:fs/promises';
+import { failed } from './errors';
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A file's text, refusing bytes that are not UTF-8 (exit 1): decoding them leniently would turn
+ * each into U+FFFD, so distinct ids in the file could become one.
+ */
+export async function readUtf8File(file: string): Promise<string> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (err) {
+    throw failed(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    throw failed(`${file}: not valid UTF-8 (save it as UTF-8)`);
+  }
+}
+
 /** Where a command writes; tests capture it. */
 export interface Io {
   out(line: string): void;

@@ -140,6 +140,22 @@ describe('KairosClient against a scripted server', () => {
     await client.close();
   });
 
+  it('refuses an event whose strings hold a lone surrogate before sending it, naming the field', async () => {
+    const client = new KairosClient({ address, batchSize: 1 });
+    await assert.rejects(client.track({ type: 'a.b', customerId: 'Y\udcff' }), {
+      name: 'TypeError',
+      message: 'customer_id: not valid UTF-8 (holds a lone surrogate)',
+    });
+    await assert.rejects(
+      client.trackNow({ type: 'a.b', customerId: 'c', properties: { note: ['ok', '\ud800'] } }),
+      {
+        message: 'properties.note[1]: not valid UTF-8 (holds a lone surrogate)',
+      },
+    );
+    assert.deepEqual(fake.calls, []);
+    await client.close();
+  });
+
   it('applies backpressure: track waits while the buffer is full and continues when batches complete', async () => {
     let release!: () => void;
     fake.hold = new Promise((r) => (release = r));

@@ -228,6 +228,20 @@ describe('delivery service (SMTP, HTTP providers, inbox, tracking against real p
     await waitOutcome(first.actionId, S.OUTCOME_STATUS_OPENED, 'in_app');
   });
 
+  it('answers 400 to malformed or overlong inbox paths and quotes at most 64 characters', async () => {
+    for (const path of ['/inbox/%ff', '/t/o/%ff.gif', '/t/c/%ff', '/callbacks/%ff']) {
+      assert.equal((await fetch(`${svc.httpUrl}${path}`)).status, 400, path);
+    }
+    const long = await fetch(`${svc.httpUrl}/inbox/${'x'.repeat(200)}`);
+    assert.equal(long.status, 400);
+    assert.deepEqual(await long.json(), { error: 'path segment: at most 128 characters, got 200' });
+    const unknown = await fetch(`${svc.httpUrl}/inbox/c-1/${'m'.repeat(100)}/read`, { method: 'POST' });
+    assert.equal(unknown.status, 404);
+    assert.deepEqual(await unknown.json(), {
+      error: `no inbox message '${'m'.repeat(64)}…' (100 characters) for customer 'c-1'`,
+    });
+  });
+
   it('falls through to the next channel after a permanent failure (SMTP 550 -> sms)', async () => {
     const a = action({
       channels: ['email', 'sms'],

@@ -52,6 +52,29 @@ describe('validateAndComplete', () => {
     );
   });
 
+  it('applies the identifier rule to source, and rejects lone surrogates in ids and properties', () => {
+    assert.equal(
+      validateAndComplete(ev({ source: 's'.repeat(200) }), LIMITS, NOW),
+      'event.source: at most 128 characters, got 200',
+    );
+    assert.equal(validateAndComplete(ev({ source: 'billing' }), LIMITS, NOW), undefined);
+    assert.equal(
+      validateAndComplete(ev({ customerId: 'Y\udcff' }), LIMITS, NOW),
+      'event.customer_id: not valid UTF-8 (holds a lone surrogate)',
+    );
+    assert.equal(
+      validateAndComplete(ev({ properties: { a: ['x', '\ud800'] } }), LIMITS, NOW),
+      'event.properties.a[1]: not valid UTF-8 (holds a lone surrogate)',
+    );
+    const key = 'k'.repeat(150);
+    const roomy = { ...LIMITS, maxPropertiesBytes: 10_000 };
+    const deep = validateAndComplete(ev({ properties: { [key]: { [key]: { [key]: {} } } } }), roomy, NOW)!;
+    assert.equal(
+      deep,
+      `event.properties: nested deeper than 3 levels at properties.${key.slice(0, 109)}…${key.slice(-60)}`,
+    );
+  });
+
   it('bounds occurred_at in the future and in the past', () => {
     assert.equal(validateAndComplete(ev({ occurredAt: new Date(NOW + 299_000) }), LIMITS, NOW), undefined);
     assert.equal(

@@ -220,6 +220,22 @@ describe('pattern-detection on a real NATS JetStream', function () {
     });
   });
 
+  it('bounds Explain identifiers at 128 characters and cuts the trigger it quotes', async () => {
+    await assert.rejects(explain(client, { trigger: 'nope', customerId: 'c'.repeat(8192) }), (err) => {
+      assert.equal((err as ServiceError).code, status.INVALID_ARGUMENT);
+      assert.equal((err as ServiceError).details, 'customer_id: at most 128 characters, got 8192');
+      return true;
+    });
+    await assert.rejects(explain(client, { trigger: 't'.repeat(100), customerId: 'explain-1' }), (err) => {
+      assert.equal((err as ServiceError).code, status.NOT_FOUND);
+      assert.equal(
+        (err as ServiceError).details,
+        `trigger '${'t'.repeat(64)}…' (100 characters) is not loaded`,
+      );
+      return true;
+    });
+  });
+
   it('simulates a draft trigger over supplied and stored events without publishing anything', async function () {
     const before = (await readFired(nc)).length;
     const draft = `

@@ -68,6 +68,27 @@ describe('kairosctl validate', function () {
     }
   });
 
+  it('exits 2 naming the argument when an argument is not valid UTF-8 (decoded as U+FFFD)', async function () {
+    const r = await cli(['profile', 'Y\ufffd']);
+    assert.equal(r.code, 2);
+    assert.match(r.err[0], /^error: argument 2 \('Y\ufffd'\) is not valid UTF-8/);
+    // As a program, with the raw byte 0xff in argv.
+    const main = join(ROOT, 'tools/kairosctl/dist/src/main.js');
+    const run = spawnSync('bash', ['-c', `"$0" "$1" profile "$(printf 'Y\\xff')"`, process.execPath, main], {
+      encoding: 'utf8',
+    });
+    assert.equal(run.status, 2, run.stderr);
+    assert.match(run.stderr, /argument 2 .* is not valid UTF-8/);
+  });
+
+  it('refuses definition files that are not UTF-8 (exit 1), naming the file', async function () {
+    const latin1 = join(dir, 'latin1.yaml');
+    writeFileSync(latin1, Buffer.concat([Buffer.from('# caf'), Buffer.from([0xe9]), Buffer.from('\n')]));
+    const r = await cli(['validate', '-f', latin1]);
+    assert.equal(r.code, 1);
+    assert.match(r.err.join('\n'), /latin1\.yaml.*not valid UTF-8/);
+  });
+
   it('exits 3 when a server cannot be reached', async function () {
     const nats = await cli(['get'], { NATS_URL: 'nats://127.0.0.1:1' });
     assert.equal(nats.code, 3);
@@ -117,6 +138,15 @@ describe('kairosctl helpers', function () {
     assert.equal(wrapped.profile?.journeyStage, 'new');
     assert.throws(() => parseEventLine('{"type":"a.b"}', 7, 'e.ndjson'), /e\.ndjson:7: customerId/);
     assert.throws(() => parseEventLine('nope', 2, 'e.ndjson'), /e\.ndjson:2: not JSON/);
+    assert.throws(
+      () =>
+        parseEventLine(
+          '{"type":"a.b","customer_id":"Y\\udcff","occurred_at":"2026-01-01T00:00:00Z"}',
+          3,
+          'e.ndjson',
+        ),
+      /e\.ndjson:3: customer_id: not valid UTF-8/,
+    );
   });
 
   it('diffs lines keeping common ones', function () {

@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { request } from 'node:http';
+import { status } from '@grpc/grpc-js';
+import { events, ingest } from '@kairos/contracts';
+import { grpcFailure, patchBytes, RawGrpcClient, useNats } from '@kairos/testkit';
+import { parseRules, signPayload, startIngestInProcess, type InProcessIngest } from '../../src';
+import { storedEvents } from '../helpers/grpc';
+
+const TRACK = '/kairos.ingest.v1.IngestService/Track';
+const TRACK_BATCH = '/kairos.ingest.v1.IngestService/TrackBatch';
+const STREAM = '/kairos.ingest.v1.IngestService/Stream';
+const SECRET = 'whsec-hostile';
+const RULES = parseRules(
+  JSON.stringify({
+    apiKeys: [],
+    webhooks: { shop: { secret: SECRET, eventTypePath: 'type', customerIdPath: 'customer', idPath: 'id' } },
+  }),
+  'test rules',
+);
+
+function event(partial: Partial<events.Event>): events.Event {
+  return events.Event.fromPartial({ type: 'order.placed', customerId: 'c-1', ...partial });
+}
+
+function trackBytes(e: events.Event): Uint8Array {
+  return ingest.TrackRequest.encode({ event: e }).finish();
+}
+
+/** `{ a: { a: ... 1 } }` `depth` objects deep, or lists when `list`. */
+function nested(depth: number, list = false): Record<string, unknown> {
+  let v: unknown = 1;
+  for (let i = 1; i < depth; i++) v = list ? [v] : { a: v };
+  return { a: v };
+}
+
+/** The varint encoding of an int64 (two's complement, as protobuf writes it). */
+function varint(value: bigint): number[] {
+  let v = BigInt.asUintN(64, value);
+  const out: number[] = [];
+  do {
+    const b = Number(v & 0x7fn);
+    v >>= 7n;
+    out.push(v ? b | 0x80 : b);
+  } while (v);
+  return out;
+}
+
+/** A TrackRequest (hand-encoded) whose event's occurred_at seconds is the given int64. */
+function trackWithSeconds(seconds: bigint): Uint8Array {
+  const timestamp = [8, ...varint(seconds)];
+  const body = [
+    ...events.Event.encode(event({ id: `ts-${randomUUID()}` })).finish(),
+    42,
+    timestamp.length,
+    ...timestamp,
+  ];
+  return Uint8Array.from([10, body.length, ...body]);
+}
+
+function postRaw(port: number, path: string, body: Buffer, headers: Record<string, string>) {
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method: 'POST', headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('ingest rejects hostile input at the API edge (real socket)', function () {
+  let service: InProcessIngest;
+  let raw: RawGrpcClient;
+  after(async () => {
+    raw?.close();
+    await service?.stop();
+  });
+  const nats = useNats();
+
+  before(async function () {
+    this.timeout(30_000);
+    service = await startIngestInProcess({ NATS_URL: nats.url }, { rules: RULES });
+    raw = new RawGrpcClient(service.address);
+  });
+
+  it('rejects event ids with invalid UTF-8 naming the field, so X\\xff and X\\xfe never collapse', async () => {
+    const prefix = `utf8-${randomUUID()}`;
+    for (const byte of [0xff, 0xfe]) {
+      const bytes = patchBytes(trackBytes(event({ id: `${prefix}~` })), '~', [byte]);
+      const err = await grpcFailure(raw.unary(TRACK, bytes));
+      assert.equal(err.code, status.INVALID_ARGUMENT, err.details);
+      assert.equal(err.details, 'event.id: not valid UTF-8');
+    }
+    assert.equal((await storedEvents(nats.url, prefix)).length, 0);
+  });
+
+  it('rejects invalid UTF-8 in customer ids, types, context and properties, naming each', async () => {
+    const cases: Array<[events.Event, string]> = [
+      [event({ customerId: 'Y~' }), 'event.customer_id: not valid UTF-8'],
+      [event({ type: 'order.~' }), 'event.type: not valid UTF-8'],
+      [
+        event({ context: { attributes: { k: 'v~' } } as never }),
+        'event.context.attributes["k"]: not valid UTF-8',
+      ],
+      [event({ properties: { note: 'n~' } }), 'event.properties.note: not valid UTF-8'],
+      [event({ properties: { list: ['ok', 'n~'] } }), 'event.properties.list[1]: not valid UTF-8'],
+    ];
+    for (const [e, message] of cases) {
+      const err = await grpcFailure(raw.unary(TRACK, patchBytes(trackBytes(e), '~', [0xff])));
+      assert.equal(err.code, status.INVALID_ARGUMENT, err.details);
+      assert.equal(err.details, message);
+    }
+  });
+
+  it('rejects a batch holding invalid UTF-8 as a whole, naming the event by its position', async () => {
+    const prefix = `batch-${randomUUID()}`;
+    const request = ingest.TrackBatchRequest.encode({
+      events: [event({ id: `${prefix}-0` }), event({ id: `${prefix}-1`, customerId: 'Y~' })],
+    }).finish();
+    const err = await grpcFailure(raw.unary(TRACK_BATCH, patchBytes(request, '~', [0xfe])));
+    assert.equal(err.code, status.INVALID_ARGUMENT);
+    assert.equal(err.details, 'events[1].customer_id: not valid UTF-8');
+    assert.equal((await storedEvents(nats.url, prefix)).length, 0);
+  });
+
+  it('ends a client stream with INVALID_ARGUMENT naming the message and field', async () => {
+    const prefix = `stream-${randomUUID()}`;
+    const good = ingest.StreamRequest.encode({ event: event({ id: `${prefix}-0` }) }).finish();
+    const bad = patchBytes(
+      ingest.StreamRequest.encode({ event: event({ id: `${prefix}-1`, customerId: 'Y~' }) }).finish(),
+      '~',
+      [0xff],
+    );
+    const err = await grpcFailure(raw.clientStream(STREAM, [good, bad]));
+    assert.equal(err.code, status.INVALID_ARGUMENT);
+    assert.equal(err.details, 'message 2: event.customer_id: not valid UTF-8');
+  });
+
+  it('answers INVALID_ARGUMENT with the limit for properties nested 200 levels deep', async () => {
+    for (const list of [false, true]) {
+      const err = await grpcFailure(raw.unary(TRACK, trackBytes(event({ properties: nested(200, list) }))));
+      assert.equal(err.code, status.INVALID_ARGUMENT, err.details);
+      assert.match(
+        err.details,
+        /^event\.properties\.a\S* nested deeper than 32 levels \(Struct \/ ListValue\)$/,
+      );
+    }
+  });
+
+  it('answers INVALID_ARGUMENT for occurred_at seconds at int64 max and min', async () => {
+    for (const seconds of [2n ** 63n - 1n, -(2n ** 63n)]) {
+      const err = await grpcFailure(raw.unary(TRACK, trackWithSeconds(seconds)));
+      assert.equal(err.code, status.INVALID_ARGUMENT, err.details);
+      assert.equal(
+        err.details,
+        `event.occurred_at: seconds ${seconds} is out of range (a Timestamp lies in years 0001 to 9999)`,
+      );
+    }
+  });
+
+  it('answers 400 to a webhook whose body is not valid UTF-8, and to a malformed path', async () => {
+    const body = Buffer.from(
+      JSON.stringify({ id: `wh-${randomUUID()}`, type: 'order.shipped', customer: 'Y~' }),
+    );
+    const bad = patchBytes(body, '~', [0xff]);
+    const headers = {
+      'content-type': 'application/json',
+      'x-kairos-signature': signPayload(SECRET, bad, Math.floor(Date.now() / 1000)),
+    };
+    const res = await postRaw(service.httpPort, '/webhooks/shop', bad, headers);
+    assert.equal(res.status, 400, res.body);
+    assert.match(res.body, /body: not valid UTF-8/);
+    const path = await postRaw(service.httpPort, '/webhooks/%ff', body, headers);
+    assert.equal(path.status, 400, path.body);
+    assert.match(path.body, /percent-encoding/);
+  });
+
+  it('rejects webhook ids holding lone surrogates (JSON escapes) instead of replacing them', async () => {
+    const body = Buffer.from(`{"id":"wh-${randomUUID()}","type":"order.shipped","customer":"Y\\udcff"}`);
+    const headers = {
+      'content-type': 'application/json',
+      'x-kairos-signature': signPayload(SECRET, body, Math.floor(Date.now() / 1000)),
+    };
+    const res = await postRaw(service.httpPort, '/webhooks/shop', body, headers);
+    assert.equal(res.status, 400, res.body);
+    assert.match(res.body, /customer_id: not valid UTF-8/);
+  });
+});

@@ -58,10 +58,16 @@ export function identifierProblem(
   return undefined;
 }
 
+/** `value` cut to `max` code units, with `…` where it was cut (never inside a surrogate pair). */
+export function cutInput(value: string, max = MAX_QUOTED_INPUT): string {
+  if (value.length <= max) return value;
+  let cut = value.slice(0, max);
+  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
+  return `${cut}…`;
+}
+
 /** `value` quoted for an error message, cut to MAX_QUOTED_INPUT code units (the caller sent it). */
 export function quoteInput(value: string): string {
   if (value.length <= MAX_QUOTED_INPUT) return `'${value}'`;
-  let cut = value.slice(0, MAX_QUOTED_INPUT);
-  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
-  return `'${cut}…' (${value.length} characters)`;
+  return `'${cutInput(value)}' (${value.length} characters)`;
 }

@@ -36,11 +36,6 @@ export function traitBytes(name: string, value: unknown): number {
   return 2 + Buffer.byteLength(name, 'utf8') + valueBytes(value);
 }
 
-/** An echoed name cut to a readable length. */
-export function clip(s: string, max = 64): string {
-  return s.length <= max ? s : `${s.slice(0, max)}…`;
-}
-
 /**
  * At most `maxBytes` of `traits` for a snapshot: when they take more, the largest traits are left
  * out (ties: the later name first) until the rest fit. Returns the traits kept and the names left

@@ -1,6 +1,6 @@
 import { IANAZone } from 'luxon';
-import { events, quoteInput, type profiles } from '@kairos/contracts';
-import { clip, traitBytes, valueBytes, type ProfileBudget } from './profile-budget';
+import { cutInput, events, quoteInput, type profiles } from '@kairos/contracts';
+import { traitBytes, valueBytes, type ProfileBudget } from './profile-budget';
 
 type Event = events.Event;
 type Communication = profiles.Communication;
@@ -74,7 +74,7 @@ export class FieldError extends Error {
     message: string,
   ) {
     // A field path may hold a caller's key (traits.<key>): cut, like any echoed input.
-    super(`${field.length > 100 ? `${field.slice(0, 100)}…` : field}: ${message}`);
+    super(`${cutInput(field, 100)}: ${message}`);
     this.name = 'FieldError';
   }
 }
@@ -211,10 +211,10 @@ function checkStorable(v: unknown, field: string, depth = 1): void {
   for (const k in v) {
     if (!validNestedKey(k))
       throw new FieldError(
-        `${field}.${clip(k)}`,
+        `${field}.${cutInput(k)}`,
         "names inside a trait must not contain '.' or NUL, nor start with '$'",
       );
-    checkStorable((v as Record<string, unknown>)[k], `${field}.${clip(k)}`, depth + 1);
+    checkStorable((v as Record<string, unknown>)[k], `${field}.${cutInput(k)}`, depth + 1);
   }
 }
 
@@ -230,10 +230,10 @@ export function mergeTraits(
   for (const [k, v] of Object.entries(patch)) {
     if (!validTraitKey(k))
       throw new FieldError(
-        `${fieldPrefix}.${clip(k)}`,
+        `${fieldPrefix}.${cutInput(k)}`,
         "trait names must be non-empty, without '.', NUL or a leading '$'",
       );
-    checkStorable(v, `${fieldPrefix}.${clip(k)}`);
+    checkStorable(v, `${fieldPrefix}.${cutInput(k)}`);
   }
   const next = { ...current };
   for (const [k, v] of Object.entries(patch)) {
@@ -280,7 +280,7 @@ export function applyUpsert(
   const next = cloneProfile(current);
   if (req.traits) {
     for (const [k, v] of Object.entries(req.traits))
-      if (v !== null && v !== undefined) checkTraitSize(`traits.${clip(k)}`, k, v, budget);
+      if (v !== null && v !== undefined) checkTraitSize(`traits.${cutInput(k)}`, k, v, budget);
     next.traits = mergeTraits(next.traits, req.traits);
   }
   if (req.consent)
@@ -380,7 +380,7 @@ export function applyProfileProperties(
   let size = valueBytes(p);
   for (const [k, v] of Object.entries(traitPatch))
     attempt(() => {
-      const field = `properties.traits.${clip(k)}`;
+      const field = `properties.traits.${cutInput(k)}`;
       const old = Object.hasOwn(p.traits, k) ? traitBytes(k, p.traits[k]) : 0;
       const bytes = v === null || v === undefined ? 0 : checkTraitSize(field, k, v, budget);
       if (bytes > old && size - old + bytes > budget.maxProfileBytes)

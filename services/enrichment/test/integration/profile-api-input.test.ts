@@ -113,7 +113,7 @@ describe('ProfileService rejects hostile input at the API edge (real socket)', f
         ],
         [
           { traits: { [`a.${'k'.repeat(5000)}`]: 1 } },
-          `traits.a.${'k'.repeat(91)}…: trait names must be non-empty, without '.' or a leading '$'`,
+          `traits.a.${'k'.repeat(62)}…: trait names must be non-empty, without '.', NUL or a leading '$'`,
         ],
       ];
       for (const [fields, details] of cases) {

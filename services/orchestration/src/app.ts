@@ -70,6 +70,7 @@ export async function startOrchestration(deps: OrchestrationDeps): Promise<Orche
   const settings: EngineSettings = {
     partitions: config.KAIROS_PARTITIONS,
     settleMs: config.KAIROS_SETTLE_WINDOW,
+    faultPoint: config.KAIROS_FAULT_POINT,
     ...(config.KAIROS_GLOBAL_FREQUENCY_CAP ? { globalCap: config.KAIROS_GLOBAL_FREQUENCY_CAP } : {}),
   };
   const container = createContainer([

@@ -18,7 +18,10 @@ export const ACTIVE_STATES: RunState[] = ['settling', 'running', 'waiting'];
 export interface RunEvent {
   at: Date;
   step?: string;
-  /** entered, skipped, settling, won, suppressed, held_out, waiting, resumed, sent, escalated, deferred, failed, completed */
+  /**
+   * entered, skipped, settling, won, suppressed, held_out, waiting, resumed, sent, escalated,
+   * escalation_failed, deferred, failed, completed
+   */
   event: string;
   detail?: string;
   actionId?: string;
@@ -44,7 +47,10 @@ export interface RunDoc {
   windowId?: string;
   /** Pending timer id while waiting. */
   timerId?: string;
-  /** The timer that last resumed the run. */
+  /**
+   * The timer (step or settle) that last moved the run on: until the run's next write it drives
+   * the run, and re-fired after a crash it carries on from the stored state.
+   */
   resumedBy?: string;
   waitUntil?: Date;
   timingVariant?: string;
@@ -200,6 +206,15 @@ export class RunStore {
   /** The run left the workflow (completed, failed, suppressed). */
   async releaseActive(customerId: string, workflow: string, runId: string): Promise<void> {
     await this.active.deleteOne({ _id: `${customerId}\u0000${workflow}`, runId });
+  }
+
+  /**
+   * The runs of a settle window, for a re-fired settle timer whose window document was replaced by
+   * a newer window (a rare path: a filtered query, where the hot path reads by `_id`).
+   */
+  async inWindow(customerId: string, windowId: string): Promise<RunDoc[]> {
+    const docs = await this.runs.find({ customerId, windowId }).toArray();
+    return docs.map((d) => decodeRun(d)!);
   }
 
   async forCustomer(customerId: string, limit = 100): Promise<RunDoc[]> {

@@ -54,6 +54,12 @@ const runsStarted = counter('kairos_orchestration_runs_total', 'Runs by how they
   'entry',
 ]);
 
+const escalationsFailed = counter(
+  'kairos_orchestration_escalations_failed_total',
+  'Escalations not requested (the run went on without them)',
+  ['workflow', 'reason'],
+);
+
 /** Serializes work per customer inside the process (trigger handling and timers share a customer). */
 class KeyedMutex {
   private readonly tails = new Map<string, Promise<void>>();
@@ -519,7 +525,7 @@ export class Orchestrator {
           if (!ins.step.when || ins.step.when.test(ctx)) {
             const done = await this.escalate(run, wf, ins.step, ctx);
             progress.events.push(done);
-            progress.actions.push(done.actionId!);
+            if (done.event === 'escalated') progress.actions.push(done.actionId!);
           }
           pc++;
           continue;
@@ -662,11 +668,26 @@ export class Orchestrator {
     ctx: WorkflowContext,
   ): Promise<RunEvent> {
     const actionId = actionIdFor(run._id, step.id);
-    const text = await this.renderer.render(
-      step.message,
-      liquidScope(ctx),
-      `escalation message of ${step.id}`,
-    );
+    let text: string;
+    try {
+      text = await this.renderer.render(step.message, liquidScope(ctx), `escalation message of ${step.id}`);
+    } catch (err) {
+      if (!(err instanceof RenderError)) throw err;
+      // An escalation is a notice to staff, not the customer's message: its render error is
+      // recorded and the run goes on (the customer's messages before it were sent).
+      escalationsFailed.inc({ workflow: wf.name, reason: 'render_error' });
+      this.logger.warn(
+        { runId: run._id, workflow: wf.name, step: step.id, err: err.message },
+        'escalation not sent: render error',
+      );
+      return {
+        at: new Date(this.clock.now()),
+        event: 'escalation_failed',
+        step: step.id,
+        actionId,
+        detail: `render_error: ${err.message}`,
+      };
+    }
     const explanation = String(run.context.trigger.explanation ?? '');
     const action = actions.ActionRequested.fromPartial({
       actionId,

@@ -404,6 +404,31 @@ spec:
       assert.match(String(esc.action.content?.body), /Why: t-escalate matched/);
     });
 
+    it('completes the run when an escalation cannot render, after the customer was messaged', async () => {
+      const c = customer('escalation-no-name', { traits: {} });
+      const tf = fired({
+        trigger: 't-escalate',
+        customerId: c,
+        alias: 'fail',
+        type: 'payment.failed',
+        properties: { amount: 250 },
+      });
+      await publishFired(publisher, tf);
+      const runId = runIdFor(tf.id, 'escalating');
+      const run = await waitFor(async () => {
+        const r = await app.runs.get(runId);
+        return r && r.state !== 'running' && r;
+      });
+      assert.equal(run.state, 'completed');
+      const failed = run.history.find((e) => e.event === 'escalation_failed');
+      assert.match(failed?.detail ?? '', /^render_error: .*profile\.traits\.name/);
+      assert.deepEqual(
+        collector.requestsFor(c).map((r) => r.subject),
+        ['actions.requested.preferred'],
+      );
+      assert.deepEqual(collector.outcomesFor(c), []);
+    });
+
     it('fails the run visibly on a rendering error and sends nothing', async () => {
       const c = customer('broken');
       const tf = fired({

@@ -180,26 +180,32 @@ describe('orchestration killed between two durable effects', function () {
       );
     });
 
-    it('requests a step’s action exactly once when killed after sending it, before the run’s progress is written', async () => {
-      const c = customer('step');
-      const tf = fired({
-        trigger: 't-wait',
-        customerId: c,
-        alias: 'add',
-        properties: { sku: 'W', price: 10 },
+    const stepWindows: Array<[FaultPoint, string]> = [
+      ['after-timer-resume', 'after its wait timer resumed the run, before the next step'],
+      ['after-step-send', 'after sending it, before the run’s progress is written'],
+    ];
+    for (const [fault, when] of stepWindows) {
+      it(`requests a step’s action exactly once when killed ${when}`, async () => {
+        const c = customer('step');
+        const tf = fired({
+          trigger: 't-wait',
+          customerId: c,
+          alias: 'add',
+          properties: { sku: 'W', price: 10 },
+        });
+        await crashAndRestart(fault, () => publishFired(publisher, tf));
+        const run = await ended(runIdFor(tf.id, 'waiting'));
+        assert.equal(run.state, 'completed');
+        assert.deepEqual(
+          run.history.map((e) => e.event),
+          ['entered', 'waiting', 'resumed', 'sent', 'completed'],
+        );
+        assert.deepEqual(
+          (await stored(c)).requested.map((a) => a.runId),
+          [run._id],
+        );
       });
-      await crashAndRestart('after-step-send', () => publishFired(publisher, tf));
-      const run = await ended(runIdFor(tf.id, 'waiting'));
-      assert.equal(run.state, 'completed');
-      assert.deepEqual(
-        run.history.map((e) => e.event),
-        ['entered', 'waiting', 'resumed', 'sent', 'completed'],
-      );
-      assert.deepEqual(
-        (await stored(c)).requested.map((a) => a.runId),
-        [run._id],
-      );
-    });
+    }
 
     it('publishes the FAILED outcome once when killed after the failure is written', async () => {
       const c = customer('failed');

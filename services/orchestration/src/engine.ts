@@ -409,12 +409,23 @@ export class Orchestrator {
     });
   }
 
-  /** A timer that kept failing: its run fails with the error instead of waiting forever. */
+  /**
+   * A timer that kept failing is given up: the runs it drives fail with the error instead of
+   * waiting forever (a step timer's run; a settle timer's runs still settling or that it resumed).
+   */
   async abandonTimer(timer: TimerDoc, error: string): Promise<void> {
-    if (!timer.runId) return;
-    const run = await this.runs.get(timer.runId);
-    if (run && (run.state === 'waiting' || run.state === 'running'))
-      await this.failRun({ ...run, resumedBy: timer._id }, `timer_failed: ${error}`);
+    const runs = timer.runId
+      ? [await this.runs.get(timer.runId)]
+      : timer.windowId
+        ? await this.runs.inWindow(timer.customerId, timer.windowId)
+        : [];
+    for (const run of runs) {
+      if (!run) continue;
+      const driven = timer.runId
+        ? run.state === 'waiting' || run.state === 'running'
+        : run.state === 'settling' || (run.state === 'running' && run.resumedBy === timer._id);
+      if (driven) await this.failRun({ ...run, resumedBy: timer._id }, `timer_failed: ${error}`);
+    }
   }
 
   private async continueRun(run: RunDoc): Promise<void> {

@@ -209,8 +209,8 @@ export class RunStore {
   }
 
   /**
-   * The runs of a settle window, for a re-fired settle timer whose window document was replaced by
-   * a newer window (a rare path: a filtered query, where the hot path reads by `_id`).
+   * The runs of a settle window, for a re-fired or given-up settle timer whose window document was
+   * replaced by a newer window (a rare path: a filtered query, where the hot path reads by `_id`).
    */
   async inWindow(customerId: string, windowId: string): Promise<RunDoc[]> {
     const docs = await this.runs.find({ customerId, windowId }).toArray();

@@ -121,6 +121,11 @@ export async function startOrchestration(deps: OrchestrationDeps): Promise<Orche
     abandon: (t, error) => orchestrator.abandonTimer(t, error),
   });
   timerLoop.start();
+  // Runs a crash left without a driver (possible before the crash invariant held) go on.
+  const sweep = orchestrator.recoverStranded(owned).catch((err: Error) => {
+    logger.error({ err: err.message }, 'sweep for runs without a driver failed');
+    return 0;
+  });
   logger.info({ partitions: owned, workflows: workflows.all().map((w) => w.name) }, 'orchestration started');
 
   return {
@@ -130,6 +135,7 @@ export async function startOrchestration(deps: OrchestrationDeps): Promise<Orche
     runs,
     timers,
     async stop() {
+      await sweep;
       await timerLoop.drain();
       await Promise.all(loops.map((l) => l.drain()));
       await workflows.stop();

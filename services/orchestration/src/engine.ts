@@ -428,6 +428,43 @@ export class Orchestrator {
     }
   }
 
+  /**
+   * At start: re-drives the runs of these partitions that have no driver left, as a version before
+   * the crash invariant (docs/workflows.md) could leave them: `running` with no pending timer that
+   * resumed it, or `settling` in a window whose settle timer is gone (a new timer, due now, settles
+   * it). A run whose trigger is still unacked may be driven twice: serialized, and idempotent.
+   * Returns how many runs it re-drove.
+   */
+  async recoverStranded(partitions: number[]): Promise<number> {
+    let recovered = 0;
+    for (const found of await this.runs.unfinished(partitions)) {
+      await this.mutex.run(found.customerId, async () => {
+        const run = await this.runs.get(found._id);
+        if (run?.state === 'settling' && run.windowId) {
+          const timerId = `settle:${run.windowId}`;
+          if (await this.timers.exists(timerId)) return;
+          await this.timers.schedule({
+            _id: timerId,
+            kind: 'settle',
+            partition: run.partition,
+            customerId: run.customerId,
+            dueAt: new Date(this.clock.now()),
+            windowId: run.windowId,
+          });
+        } else if (run?.state === 'running') {
+          if (run.resumedBy && (await this.timers.exists(run.resumedBy))) return;
+          await this.continueRun(run);
+        } else return;
+        recovered++;
+        this.logger.warn(
+          { runId: run._id, workflow: run.workflow, customerId: run.customerId, state: run.state },
+          'run had no driver left; re-driven',
+        );
+      });
+    }
+    return recovered;
+  }
+
   private async continueRun(run: RunDoc): Promise<void> {
     const wf = this.workflows.get(run.workflow);
     if (!wf) return this.failRun(run, 'workflow_removed');

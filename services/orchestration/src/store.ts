@@ -217,6 +217,17 @@ export class RunStore {
     return docs.map((d) => decodeRun(d)!);
   }
 
+  /**
+   * Runs of these partitions in `settling` or `running`, for the sweep at start (a scan on
+   * FerretDB's SQLite backend, once per start).
+   */
+  async unfinished(partitions: number[]): Promise<RunDoc[]> {
+    const docs = await this.runs
+      .find({ partition: { $in: partitions }, state: { $in: ['settling', 'running'] } })
+      .toArray();
+    return docs.map((d) => decodeRun(d)!);
+  }
+
   async forCustomer(customerId: string, limit = 100): Promise<RunDoc[]> {
     const docs = await this.runs.find({ customerId }).sort({ createdAt: -1 }).limit(limit).toArray();
     return docs.map((d) => decodeRun(d)!);
@@ -332,6 +343,10 @@ export class TimerStore {
 
   async cancelForRun(runId: string): Promise<void> {
     await this.timers.deleteMany({ runId });
+  }
+
+  async exists(timerId: string): Promise<boolean> {
+    return (await this.timers.countDocuments({ _id: timerId }, { limit: 1 })) > 0;
   }
 
   forRun(runId: string): Promise<TimerDoc[]> {

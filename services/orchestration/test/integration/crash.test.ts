@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as nodePath from 'node:path';
-import { actions } from '@kairos/contracts';
+import { actions, partitionOf } from '@kairos/contracts';
 import {
   connectNats,
   provisionStreams,
@@ -18,7 +18,7 @@ import {
 } from '@kairos/testkit';
 import { runIdFor } from '../../src/domain/hashing';
 import type { FaultPoint } from '../../src/faults';
-import type { RunDoc } from '../../src/store';
+import { RunStore, type RunDoc } from '../../src/store';
 import { FakeProfileService } from '../support/fake-profiles';
 import { fired, publishFired, storedActions } from '../support/triggers';
 
@@ -224,6 +224,53 @@ describe('orchestration killed between two durable effects', function () {
       assert.deepEqual(
         outcomes.map((o) => [o.runId, o.status]),
         [[run._id, OutcomeStatus.OUTCOME_STATUS_FAILED]],
+      );
+    });
+
+    it('re-drives at start a run left `running` without a driver (stranded before this fix)', async () => {
+      const c = customer('stranded');
+      const now = new Date();
+      const event = {
+        id: `ev_${c}`,
+        type: 'cart.item_added',
+        customerId: c,
+        time: now.getTime(),
+        properties: { sku: 'SKU-S', price: 20 },
+      };
+      // As the engine before the crash invariant left it: won, then killed; its settle timer gone.
+      const run: RunDoc = {
+        _id: `run_${c}`,
+        customerId: c,
+        partition: partitionOf(c, 16),
+        workflow: 'cart-high',
+        workflowVersion: 0,
+        trigger: 't-high',
+        triggerFiredId: `tf_${c}`,
+        priority: 80,
+        firedAt: now,
+        transactional: false,
+        state: 'running',
+        pc: 0,
+        stepId: 'steps[0]',
+        windowId: `win_${c}`,
+        context: { bindings: { add: event }, event, trigger: { name: 't-high' } },
+        profile: { customerId: c, traits: {} },
+        actions: [],
+        history: [
+          { at: now, event: 'entered' },
+          { at: now, event: 'settling' },
+          { at: now, event: 'won', detail: 'won among 1' },
+        ],
+        createdAt: now,
+        updatedAt: now,
+      };
+      assert.ok(await new RunStore(mongo.db).insert(run));
+      await start();
+      const done = await ended(run._id);
+      assert.equal(done.state, 'completed');
+      assert.deepEqual(
+        (await stored(c)).requested.map((a) => a.runId),
+        [run._id],
       );
     });
   }

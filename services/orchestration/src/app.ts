@@ -70,6 +70,7 @@ export async function startOrchestration(deps: OrchestrationDeps): Promise<Orche
   const settings: EngineSettings = {
     partitions: config.KAIROS_PARTITIONS,
     settleMs: config.KAIROS_SETTLE_WINDOW,
+    faultPoint: config.KAIROS_FAULT_POINT,
     ...(config.KAIROS_GLOBAL_FREQUENCY_CAP ? { globalCap: config.KAIROS_GLOBAL_FREQUENCY_CAP } : {}),
   };
   const container = createContainer([
@@ -120,6 +121,11 @@ export async function startOrchestration(deps: OrchestrationDeps): Promise<Orche
     abandon: (t, error) => orchestrator.abandonTimer(t, error),
   });
   timerLoop.start();
+  // Runs a crash left without a driver (possible before the crash invariant held) go on.
+  const sweep = orchestrator.recoverStranded(owned).catch((err: Error) => {
+    logger.error({ err: err.message }, 'sweep for runs without a driver failed');
+    return 0;
+  });
   logger.info({ partitions: owned, workflows: workflows.all().map((w) => w.name) }, 'orchestration started');
 
   return {
@@ -129,6 +135,7 @@ export async function startOrchestration(deps: OrchestrationDeps): Promise<Orche
     runs,
     timers,
     async stop() {
+      await sweep;
       await timerLoop.drain();
       await Promise.all(loops.map((l) => l.drain()));
       await workflows.stop();

@@ -1,6 +1,7 @@
 import * as nodePath from 'node:path';
 import { commonConfig, env, loadConfig } from '@kairos/service-kit';
 import { parseGlobalCap, type FrequencyCap } from './domain/caps';
+import { FAULT_POINTS } from './faults';
 
 const capOrOff = (def: string) =>
   env.string(def).transform((v, ctx): FrequencyCap | undefined => {
@@ -33,6 +34,8 @@ export const orchestrationConfig = {
   /** Longest sleep of the timer loop while nothing is due (timers of other processes are found within it). */
   KAIROS_TIMER_MAX_IDLE: env.duration('5s'),
   KAIROS_TIMER_LEASE: env.duration('30s'),
+  /** Test only: SIGKILL the process at this point (see faults.ts); `off` in production. */
+  KAIROS_FAULT_POINT: env.enumOf(FAULT_POINTS, 'off'),
 };
 
 export type OrchestrationConfig = ReturnType<typeof loadOrchestrationConfig>;

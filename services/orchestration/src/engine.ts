@@ -24,6 +24,7 @@ import { isHeldOut } from './domain/holdout';
 import { programOf, resumePc, stepIdOf } from './domain/program';
 import { customerZone, quietHoursEnd, waitDue } from './domain/timing';
 import type { ActionEmitter } from './emitter';
+import { faultAt, type FaultPoint } from './faults';
 import type { CustomerLookup, ProfileGateway } from './profiles';
 import { ORCH } from './tokens';
 import { ACTIVE_STATES } from './store';
@@ -44,12 +45,20 @@ export interface EngineSettings {
   /** Default arbitration settle window (ms); 0 disables arbitration for workflows without `settle`. */
   settleMs: number;
   globalCap?: FrequencyCap;
+  /** Test only: where the process kills itself (crash tests). */
+  faultPoint?: FaultPoint;
 }
 
 const runsStarted = counter('kairos_orchestration_runs_total', 'Runs by how they ended up at entry', [
   'workflow',
   'entry',
 ]);
+
+const escalationsFailed = counter(
+  'kairos_orchestration_escalations_failed_total',
+  'Escalations not requested (the run went on without them)',
+  ['workflow', 'reason'],
+);
 
 /** Serializes work per customer inside the process (trigger handling and timers share a customer). */
 class KeyedMutex {
@@ -71,6 +80,13 @@ class KeyedMutex {
 }
 
 const DAY = 86_400_000;
+
+/** The outcome an ended run published (again when a re-driven run finds it ended). */
+const ENDING_OUTCOME: Partial<Record<RunDoc['state'], actions.OutcomeStatus>> = {
+  failed: actions.OutcomeStatus.OUTCOME_STATUS_FAILED,
+  suppressed: actions.OutcomeStatus.OUTCOME_STATUS_SUPPRESSED,
+  held_out: actions.OutcomeStatus.OUTCOME_STATUS_HELD_OUT,
+};
 
 @injectable()
 export class Orchestrator {
@@ -219,13 +235,17 @@ export class Orchestrator {
     await this.advance(entry('running', 'entered'), wf, lookup, false);
   }
 
-  /** A redelivered trigger finds its run: finish what a crash may have interrupted, else nothing. */
+  /**
+   * A redelivered trigger (its handler never finished: it is acked only after) finds its run: it
+   * finishes what a crash interrupted. A run that settles has its window and timer written before
+   * the ack; a run that ended has its outcome published again (same message id).
+   */
   private async resumeAfterCrash(run: RunDoc): Promise<void> {
     if (run.state === 'settling' && !run.windowId) {
       const wf = this.workflows.get(run.workflow);
       await this.joinWindow(run, wf?.settleMs ?? this.settings.settleMs);
-    } else if (run.state === 'running') {
-      await this.continueRun(run);
+    } else {
+      await this.resumeInterrupted(run);
     }
   }
 
@@ -236,24 +256,29 @@ export class Orchestrator {
     const now = this.clock.now();
     let window = await this.windows.join(run.customerId, run._id);
     while (!window) {
+      const closesAt = new Date(now + settleMs);
       const fresh: WindowDoc = {
         _id: run.customerId,
-        windowId: `win_${digest('window', run.customerId, run._id).slice(0, 32)}`,
+        // Unique per attempt to open: a timer left by an attempt that did not open its window
+        // (a crash, or another run opened one first) can never close a later window.
+        windowId: `win_${digest('window', run.customerId, run._id, String(closesAt.getTime())).slice(0, 32)}`,
         state: 'open',
-        closesAt: new Date(now + settleMs),
+        closesAt,
         members: [run._id],
       };
-      if (await this.windows.open(fresh)) {
-        window = fresh;
-        await this.timers.schedule({
-          _id: `settle:${fresh.windowId}`,
-          kind: 'settle',
-          partition: run.partition,
-          customerId: run.customerId,
-          dueAt: fresh.closesAt,
-          windowId: fresh.windowId,
-        });
-      } else window = await this.windows.join(run.customerId, run._id);
+      // The timer is written before the window: an open window always has the timer that closes
+      // it. A timer whose window never opened finds no window and no run of its id: a no-op.
+      await this.timers.schedule({
+        _id: `settle:${fresh.windowId}`,
+        kind: 'settle',
+        partition: run.partition,
+        customerId: run.customerId,
+        dueAt: fresh.closesAt,
+        windowId: fresh.windowId,
+      });
+      faultAt(this.settings.faultPoint, 'between-settle-timer-and-window');
+      if (await this.windows.open(fresh)) window = fresh;
+      else window = await this.windows.join(run.customerId, run._id);
     }
     await this.runs.update(
       run._id,
@@ -266,12 +291,23 @@ export class Orchestrator {
     );
   }
 
-  private async settleWindow(customerId: string, windowId: string): Promise<void> {
+  /**
+   * Closes a window and arbitrates among its runs. The settle timer drives every member until each
+   * is written past `settling`, and a winner until its steps are written (it is `resumedBy` this
+   * timer): the timer is completed only after this returns, so a re-fired timer (a crash, a failure)
+   * arbitrates again (the ranking is deterministic) and picks each run up where its last write left
+   * it: a winner still `running` goes on, a loser's outcome is published again (same message id).
+   */
+  private async settleWindow(timer: TimerDoc & { windowId: string }): Promise<void> {
+    const { customerId, windowId } = timer;
     const window = await this.windows.close(customerId, windowId);
-    if (!window) return;
-    const members = (await Promise.all(window.members.map((id) => this.runs.get(id)))).filter(
-      (r): r is RunDoc => r !== null,
-    );
+    // A re-fired timer may find its window replaced by a newer one; its runs still carry its id.
+    const members = window
+      ? (await Promise.all(window.members.map((id) => this.runs.get(id)))).filter(
+          (r): r is RunDoc => r !== null,
+        )
+      : await this.runs.inWindow(customerId, windowId);
+    if (members.length === 0) return;
     const candidates: ArbitrationCandidate[] = members.map((r) => ({
       runId: r._id,
       workflow: r.workflow,
@@ -284,30 +320,56 @@ export class Orchestrator {
     const now = new Date(this.clock.now());
     for (const { candidate, reason } of result.suppressed) {
       const run = byId.get(candidate.runId);
-      if (!run || run.state !== 'settling') continue;
-      await this.runs.update(
-        run._id,
-        { state: 'suppressed', reason },
-        { at: now, event: 'suppressed', detail: reason },
-      );
+      if (!run) continue;
+      if (run.state === 'settling') {
+        await this.runs.update(
+          run._id,
+          { state: 'suppressed', reason, resumedBy: timer._id },
+          { at: now, event: 'suppressed', detail: reason },
+        );
+        faultAt(this.settings.faultPoint, 'after-arbitration-loss');
+      } else if (!(run.state === 'suppressed' && run.resumedBy === timer._id)) continue;
       await this.runs.releaseActive(run.customerId, run.workflow, run._id);
       await this.publishOutcome(run, actions.OutcomeStatus.OUTCOME_STATUS_SUPPRESSED, reason);
     }
     let lookup: CustomerLookup | undefined;
     for (const c of result.proceed) {
       const run = byId.get(c.runId);
-      if (!run || run.state !== 'settling') continue;
+      if (!run) continue;
+      if (run.state !== 'settling') {
+        // Re-fired: carry on with what this timer started.
+        if (run.resumedBy === timer._id) await this.resumeInterrupted(run);
+        continue;
+      }
       const wf = this.workflows.get(run.workflow);
       if (!wf) {
-        await this.failRun(run, 'workflow_removed');
+        await this.failRun({ ...run, resumedBy: timer._id }, 'workflow_removed');
         continue;
       }
       const detail =
         c === result.winner ? `won among ${candidates.length}` : 'transactional: exempt from arbitration';
-      await this.runs.update(run._id, { state: 'running' }, { at: now, event: 'won', detail });
+      await this.runs.update(
+        run._id,
+        { state: 'running', resumedBy: timer._id },
+        { at: now, event: 'won', detail },
+      );
+      faultAt(this.settings.faultPoint, 'after-arbitration');
       lookup ??= await this.lookup(run.customerId);
-      await this.advance({ ...run, state: 'running' }, wf, lookup);
+      await this.advance({ ...run, state: 'running', resumedBy: timer._id }, wf, lookup);
     }
+  }
+
+  /**
+   * A driver (redelivered trigger, re-fired timer) finds its run past the write it last made: a
+   * `running` run goes on from its stored step; an ended run has the ending's follow-ups (re-entry
+   * marker, outcome) done again, both idempotent.
+   */
+  private async resumeInterrupted(run: RunDoc): Promise<void> {
+    if (run.state === 'running') return this.continueRun(run);
+    if (ACTIVE_STATES.includes(run.state)) return;
+    await this.runs.releaseActive(run.customerId, run.workflow, run._id);
+    const status = ENDING_OUTCOME[run.state];
+    if (status !== undefined && run.reason) await this.publishOutcome(run, status, run.reason);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -317,16 +379,16 @@ export class Orchestrator {
   async onTimer(timer: TimerDoc): Promise<void> {
     await this.mutex.run(timer.customerId, async () => {
       if (timer.kind === 'settle' && timer.windowId) {
-        await this.settleWindow(timer.customerId, timer.windowId);
+        await this.settleWindow({ ...timer, windowId: timer.windowId });
         return;
       }
       if (!timer.runId) return;
       const run = await this.runs.get(timer.runId);
       if (!run) return;
-      // A crash after resuming but before finishing leaves the run 'running' with this timer as the
-      // one that resumed it: the re-fired timer carries on. Anything else is stale.
-      const interrupted = run.state === 'running' && run.resumedBy === timer._id;
-      if (interrupted) return this.continueRun(run);
+      // A crash after resuming but before the run's next write leaves it 'running' (or ended without
+      // its outcome) with this timer as the one that resumed it: the re-fired timer carries on.
+      // Anything else is stale.
+      if (run.resumedBy === timer._id) return this.resumeInterrupted(run);
       if (run.state !== 'waiting' || run.timerId !== timer._id) return;
       const resumed: RunDoc = {
         ...run,
@@ -344,16 +406,65 @@ export class Orchestrator {
         },
         ['timerId', 'waitUntil'],
       );
+      faultAt(this.settings.faultPoint, 'after-timer-resume');
       await this.continueRun(resumed);
     });
   }
 
-  /** A timer that kept failing: its run fails with the error instead of waiting forever. */
+  /**
+   * A timer that kept failing is given up: the runs it drives fail with the error instead of
+   * waiting forever (a step timer's run; a settle timer's runs still settling or that it resumed).
+   */
   async abandonTimer(timer: TimerDoc, error: string): Promise<void> {
-    if (!timer.runId) return;
-    const run = await this.runs.get(timer.runId);
-    if (run && (run.state === 'waiting' || run.state === 'running'))
-      await this.failRun(run, `timer_failed: ${error}`);
+    const runs = timer.runId
+      ? [await this.runs.get(timer.runId)]
+      : timer.windowId
+        ? await this.runs.inWindow(timer.customerId, timer.windowId)
+        : [];
+    for (const run of runs) {
+      if (!run) continue;
+      const driven = timer.runId
+        ? run.state === 'waiting' || run.state === 'running'
+        : run.state === 'settling' || (run.state === 'running' && run.resumedBy === timer._id);
+      if (driven) await this.failRun({ ...run, resumedBy: timer._id }, `timer_failed: ${error}`);
+    }
+  }
+
+  /**
+   * At start: re-drives the runs of these partitions that have no driver left, as a version before
+   * the crash invariant (docs/workflows.md) could leave them: `running` with no pending timer that
+   * resumed it, or `settling` in a window whose settle timer is gone (a new timer, due now, settles
+   * it). A run whose trigger is still unacked may be driven twice: serialized, and idempotent.
+   * Returns how many runs it re-drove.
+   */
+  async recoverStranded(partitions: number[]): Promise<number> {
+    let recovered = 0;
+    for (const found of await this.runs.unfinished(partitions)) {
+      await this.mutex.run(found.customerId, async () => {
+        const run = await this.runs.get(found._id);
+        if (run?.state === 'settling' && run.windowId) {
+          const timerId = `settle:${run.windowId}`;
+          if (await this.timers.exists(timerId)) return;
+          await this.timers.schedule({
+            _id: timerId,
+            kind: 'settle',
+            partition: run.partition,
+            customerId: run.customerId,
+            dueAt: new Date(this.clock.now()),
+            windowId: run.windowId,
+          });
+        } else if (run?.state === 'running') {
+          if (run.resumedBy && (await this.timers.exists(run.resumedBy))) return;
+          await this.continueRun(run);
+        } else return;
+        recovered++;
+        this.logger.warn(
+          { runId: run._id, workflow: run.workflow, customerId: run.customerId, state: run.state },
+          'run had no driver left; re-driven',
+        );
+      });
+    }
+    return recovered;
   }
 
   private async continueRun(run: RunDoc): Promise<void> {
@@ -464,7 +575,7 @@ export class Orchestrator {
           if (!ins.step.when || ins.step.when.test(ctx)) {
             const done = await this.escalate(run, wf, ins.step, ctx);
             progress.events.push(done);
-            progress.actions.push(done.actionId!);
+            if (done.event === 'escalated') progress.actions.push(done.actionId!);
           }
           pc++;
           continue;
@@ -546,6 +657,7 @@ export class Orchestrator {
             this.historyWindowMs(),
           );
         await this.emitter.request(action, run.traceContext);
+        faultAt(this.settings.faultPoint, 'after-step-send');
         progress.set.contentVariant = choice.variant;
         progress.events.push({
           at: at(),
@@ -606,11 +718,26 @@ export class Orchestrator {
     ctx: WorkflowContext,
   ): Promise<RunEvent> {
     const actionId = actionIdFor(run._id, step.id);
-    const text = await this.renderer.render(
-      step.message,
-      liquidScope(ctx),
-      `escalation message of ${step.id}`,
-    );
+    let text: string;
+    try {
+      text = await this.renderer.render(step.message, liquidScope(ctx), `escalation message of ${step.id}`);
+    } catch (err) {
+      if (!(err instanceof RenderError)) throw err;
+      // An escalation is a notice to staff, not the customer's message: its render error is
+      // recorded and the run goes on (the customer's messages before it were sent).
+      escalationsFailed.inc({ workflow: wf.name, reason: 'render_error' });
+      this.logger.warn(
+        { runId: run._id, workflow: wf.name, step: step.id, err: err.message },
+        'escalation not sent: render error',
+      );
+      return {
+        at: new Date(this.clock.now()),
+        event: 'escalation_failed',
+        step: step.id,
+        actionId,
+        detail: `render_error: ${err.message}`,
+      };
+    }
     const explanation = String(run.context.trigger.explanation ?? '');
     const action = actions.ActionRequested.fromPartial({
       actionId,
@@ -676,11 +803,13 @@ export class Orchestrator {
       { runId: run._id, workflow: run.workflow, customerId: run.customerId, err: error },
       'run failed',
     );
+    // `resumedBy`: the driver that fails the run publishes the outcome again if killed before it.
     await this.runs.update(
       run._id,
-      { state: 'failed', error, reason: error },
+      { state: 'failed', error, reason: error, ...(run.resumedBy ? { resumedBy: run.resumedBy } : {}) },
       { at: new Date(this.clock.now()), event: 'failed', detail: error },
     );
+    faultAt(this.settings.faultPoint, 'after-run-failed');
     await this.runs.releaseActive(run.customerId, run.workflow, run._id);
     await this.publishOutcome(run, actions.OutcomeStatus.OUTCOME_STATUS_FAILED, error);
   }

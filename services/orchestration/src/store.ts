@@ -19,7 +19,10 @@ export const ACTIVE_STATES: RunState[] = ['settling', 'running', 'waiting'];
 export interface RunEvent {
   at: Date;
   step?: string;
-  /** entered, skipped, settling, won, suppressed, held_out, waiting, resumed, sent, escalated, deferred, failed, completed */
+  /**
+   * entered, skipped, settling, won, suppressed, held_out, waiting, resumed, sent, escalated,
+   * escalation_failed, deferred, failed, completed
+   */
   event: string;
   detail?: string;
   actionId?: string;
@@ -45,7 +48,10 @@ export interface RunDoc {
   windowId?: string;
   /** Pending timer id while waiting. */
   timerId?: string;
-  /** The timer that last resumed the run. */
+  /**
+   * The timer (step or settle) that last moved the run on: until the run's next write it drives
+   * the run, and re-fired after a crash it carries on from the stored state.
+   */
   resumedBy?: string;
   waitUntil?: Date;
   timingVariant?: string;
@@ -208,6 +214,26 @@ export class RunStore {
     await this.active.deleteOne({ _id: `${customerId}\u0000${workflow}`, runId });
   }
 
+  /**
+   * The runs of a settle window, for a re-fired or given-up settle timer whose window document was
+   * replaced by a newer window (a rare path: a filtered query, where the hot path reads by `_id`).
+   */
+  async inWindow(customerId: string, windowId: string): Promise<RunDoc[]> {
+    const docs = await this.runs.find({ customerId, windowId }).toArray();
+    return docs.map((d) => decodeRun(d)!);
+  }
+
+  /**
+   * Runs of these partitions in `settling` or `running`, for the sweep at start (a scan on
+   * FerretDB's SQLite backend, once per start).
+   */
+  async unfinished(partitions: number[]): Promise<RunDoc[]> {
+    const docs = await this.runs
+      .find({ partition: { $in: partitions }, state: { $in: ['settling', 'running'] } })
+      .toArray();
+    return docs.map((d) => decodeRun(d)!);
+  }
+
   async forCustomer(customerId: string, limit = 100): Promise<RunDoc[]> {
     const docs = await this.runs.find({ customerId }).sort({ createdAt: -1 }).limit(limit).toArray();
     return docs.map((d) => decodeRun(d)!);
@@ -323,6 +349,10 @@ export class TimerStore {
 
   async cancelForRun(runId: string): Promise<void> {
     await this.timers.deleteMany({ runId });
+  }
+
+  async exists(timerId: string): Promise<boolean> {
+    return (await this.timers.countDocuments({ _id: timerId }, { limit: 1 })) > 0;
   }
 
   forRun(runId: string): Promise<TimerDoc[]> {

@@ -56,7 +56,11 @@ describe('definitions: validation', () => {
     );
   });
 
-  it('keeps the copied examples equal (as YAML data) to the shared examples', () => {
+  it('keeps the copied examples equal (as YAML data) to the shared examples, but for trait fallbacks', () => {
+    // The repo's copy (the one that runs) adds `| default:` to trait lookups, so a sample renders
+    // for a customer without the trait; the shared copy predates that and is read-only.
+    const withoutFallbacks = (t: string) =>
+      t.replace(/(\{\{ profile\.traits\.\w+) \| default: "[^"]*"/g, '$1');
     for (const f of ['triggers.yaml', 'workflows.yaml']) {
       const shared = join('/work/shared/examples', f);
       let text: string;
@@ -66,7 +70,7 @@ describe('definitions: validation', () => {
         continue; // shared folder not present outside this machine
       }
       const data = (t: string) => parseAllDocuments(t).map((d) => (d as Document).toJS());
-      assert.deepEqual(data(readFileSync(join(EXAMPLES, f), 'utf8')), data(text), f);
+      assert.deepEqual(data(withoutFallbacks(readFileSync(join(EXAMPLES, f), 'utf8'))), data(text), f);
     }
   });
 

@@ -8,6 +8,7 @@ import { useMongo, useNats, waitFor } from '@kairos/testkit';
 import { startOrchestration, type OrchestrationApp } from '../../src/app';
 import { loadOrchestrationConfig } from '../../src/config';
 import { runIdFor } from '../../src/domain/hashing';
+import type { RunDoc } from '../../src/store';
 import { FakeProfileService } from '../support/fake-profiles';
 import { ActionCollector, fired, publishFired } from '../support/triggers';
 
@@ -402,6 +403,79 @@ spec:
       assert.deepEqual(esc.action.recipient, { slack: '#billing-oncall' });
       assert.equal(esc.action.content?.text, 'Ada failed a payment of 250');
       assert.match(String(esc.action.content?.body), /Why: t-escalate matched/);
+    });
+
+    it('completes the run when an escalation cannot render, after the customer was messaged', async () => {
+      const c = customer('escalation-no-name', { traits: {} });
+      const tf = fired({
+        trigger: 't-escalate',
+        customerId: c,
+        alias: 'fail',
+        type: 'payment.failed',
+        properties: { amount: 250 },
+      });
+      await publishFired(publisher, tf);
+      const runId = runIdFor(tf.id, 'escalating');
+      const run = await waitFor(async () => {
+        const r = await app.runs.get(runId);
+        return r && r.state !== 'running' && r;
+      });
+      assert.equal(run.state, 'completed');
+      const failed = run.history.find((e) => e.event === 'escalation_failed');
+      assert.match(failed?.detail ?? '', /^render_error: .*profile\.traits\.name/);
+      assert.deepEqual(
+        collector.requestsFor(c).map((r) => r.subject),
+        ['actions.requested.preferred'],
+      );
+      assert.deepEqual(collector.outcomesFor(c), []);
+    });
+
+    it('fails the runs of a settle timer that is given up instead of leaving them settling', async () => {
+      const c = customer('abandoned');
+      const now = new Date();
+      const windowId = `win_${c}`;
+      const run: RunDoc = {
+        _id: `run_${c}`,
+        customerId: c,
+        partition: partitionOf(c, 16),
+        workflow: 'cart-high',
+        workflowVersion: 0,
+        trigger: 't-high',
+        triggerFiredId: `tf_${c}`,
+        priority: 80,
+        firedAt: now,
+        transactional: false,
+        state: 'settling',
+        pc: 0,
+        stepId: 'steps[0]',
+        windowId,
+        context: { bindings: {}, trigger: {} },
+        profile: {},
+        actions: [],
+        history: [],
+        createdAt: now,
+        updatedAt: now,
+      };
+      assert.ok(await app.runs.insert(run));
+      await app.orchestrator.abandonTimer(
+        {
+          _id: `settle:${windowId}`,
+          kind: 'settle',
+          partition: run.partition,
+          customerId: c,
+          dueAt: now,
+          windowId,
+          leaseUntil: now,
+          attempts: 11,
+        },
+        'boom',
+      );
+      const after = await app.runs.get(run._id);
+      assert.equal(after?.state, 'failed');
+      assert.equal(after?.reason, 'timer_failed: boom');
+      const o = await waitFor(() => collector.outcomesFor(c)[0]);
+      assert.equal(o.status, OutcomeStatus.OUTCOME_STATUS_FAILED);
+      assert.equal(o.runId, run._id);
     });
 
     it('fails the run visibly on a rendering error and sends nothing', async () => {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { actions, partitionOf, profiles, SCHEMAS, subjects, triggers } from '@kairos/contracts';
+import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection, Publisher } from '@kairos/messaging';
 
 let seq = 0;
@@ -82,4 +83,26 @@ export class ActionCollector {
   outcomesFor(customerId: string) {
     return this.outcomes.filter((o) => o.customerId === customerId);
   }
+}
+
+/**
+ * What the ACTIONS stream holds (what delivery and analytics consume), read with an ordered
+ * consumer: a publish JetStream de-duplicated by its message id is not in it.
+ */
+export async function storedActions(
+  nc: NatsConnection,
+): Promise<{ requested: actions.ActionRequested[]; outcomes: actions.ActionOutcome[] }> {
+  const js = jetstream(nc);
+  const consumer = await js.consumers.get('ACTIONS', { filter_subjects: ['actions.>'] });
+  const out = { requested: [] as actions.ActionRequested[], outcomes: [] as actions.ActionOutcome[] };
+  for (;;) {
+    const m = await consumer.next({ expires: 1_000 });
+    if (!m) break;
+    if (m.subject.startsWith('actions.requested.'))
+      out.requested.push(actions.ActionRequested.decode(m.data));
+    else if (m.subject.startsWith('actions.outcome.'))
+      out.outcomes.push(actions.ActionOutcome.decode(m.data));
+    if (m.info.pending === 0) break;
+  }
+  return out;
 }

@@ -1,0 +1,27 @@
+/**
+ * Test-only fault injection: crash tests make the process SIGKILL itself at one exact point between
+ * two durable effects, then restart it and check that the run still reaches its next step. Off
+ * unless `KAIROS_FAULT_POINT` names a point (validated in config.ts); never set it in production.
+ */
+export const FAULT_POINTS = [
+  'off',
+  /** A run that won arbitration is written `running`; its first step has not run. */
+  'after-arbitration',
+  /** A run that lost arbitration is written `suppressed`; its outcome is not published. */
+  'after-arbitration-loss',
+  /** A settle window's timer is written; the window itself is not opened yet. */
+  'between-settle-timer-and-window',
+  /** A step timer resumed its run (written `running`); the next step has not run. */
+  'after-timer-resume',
+  /** A step's action was published; the run's progress is not written yet. */
+  'after-step-send',
+  /** A run is written `failed`; its FAILED outcome is not published. */
+  'after-run-failed',
+] as const;
+
+export type FaultPoint = (typeof FAULT_POINTS)[number];
+
+/** Kills the process, without any cleanup, when `point` is the configured fault point. */
+export function faultAt(configured: FaultPoint | undefined, point: Exclude<FaultPoint, 'off'>): void {
+  if (configured === point) process.kill(process.pid, 'SIGKILL');
+}

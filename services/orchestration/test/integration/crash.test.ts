@@ -1,0 +1,277 @@
+import * as assert from 'node:assert/strict';
+import * as nodePath from 'node:path';
+import { actions, partitionOf } from '@kairos/contracts';
+import {
+  connectNats,
+  provisionStreams,
+  Publisher,
+  silentLogger,
+  type NatsConnection,
+} from '@kairos/messaging';
+import {
+  freePort,
+  startServiceProcess,
+  useMongo,
+  useNats,
+  waitFor,
+  type ServiceProcess,
+} from '@kairos/testkit';
+import { runIdFor } from '../../src/domain/hashing';
+import type { FaultPoint } from '../../src/faults';
+import { RunStore, type RunDoc } from '../../src/store';
+import { FakeProfileService } from '../support/fake-profiles';
+import { fired, publishFired, storedActions } from '../support/triggers';
+
+const PKG = nodePath.resolve(__dirname, '../../..');
+const ROOT = nodePath.resolve(PKG, '../..');
+const { OutcomeStatus } = actions;
+
+/**
+ * Each test makes the process SIGKILL itself at one exact point between two durable effects
+ * (KAIROS_FAULT_POINT), restarts it without the fault, and checks what the customer and analytics
+ * get from the ACTIONS stream: every run reaches its next step, each message exactly once.
+ */
+describe('orchestration killed between two durable effects', function () {
+  this.timeout(120_000);
+  const nats = useNats();
+  const mongo = useMongo({ dbPrefix: 'orchc' });
+  // Nested so its after hook (stop the process, drain NATS) runs before the fixtures stop the servers.
+  describe('then restarted', suite);
+
+  function suite() {
+    const profileService = new FakeProfileService();
+    let nc: NatsConnection;
+    let publisher: Publisher;
+    let proc: ServiceProcess | undefined;
+
+    const start = async (fault: FaultPoint = 'off') => {
+      const grpcPort = await freePort();
+      proc = await startServiceProcess({
+        name: 'orchestration',
+        script: nodePath.join(PKG, 'dist/src/main.js'),
+        requireTelemetry: nodePath.join(ROOT, 'libs/telemetry/dist/src/register.js'),
+        env: {
+          NATS_URL: nats.url,
+          MONGO_URL: mongo.url,
+          MONGO_DB: mongo.dbName,
+          KAIROS_GRPC_PORT: String(grpcPort),
+          KAIROS_HTTP_PORT: String(await freePort()),
+          KAIROS_PROFILE_ADDR: profileService.address,
+          KAIROS_DEFINITIONS_DIR: nodePath.join(PKG, 'test/fixtures/definitions'),
+          KAIROS_DEFINITIONS_WATCH: 'false',
+          KAIROS_TIMER_POLL: '100ms',
+          KAIROS_TIMER_MAX_IDLE: '500ms',
+          // A timer claimed by the killed process is claimable again this long after its claim.
+          KAIROS_TIMER_LEASE: '2s',
+          KAIROS_FAULT_POINT: fault,
+          OTEL_SDK_DISABLED: 'true',
+        },
+        readiness: { grpcPort },
+      });
+    };
+
+    /** Runs `act` on a process armed with `fault`, waits until it killed itself, restarts it clean. */
+    const crashAndRestart = async (fault: FaultPoint, act: () => Promise<void>) => {
+      await start(fault);
+      await act();
+      await waitFor(() => !proc!.running, { timeoutMs: 30_000, message: `process killed at ${fault}` });
+      await start();
+    };
+
+    const customer = (name: string) => {
+      const customerId = `${name}-${Math.random().toString(36).slice(2, 8)}`;
+      profileService.addProfile({
+        customerId,
+        consent: { marketing: true, transactional: true },
+        contacts: { email: `${customerId}@example.test`, phone: '', pushTokens: [], webhookUrl: '' },
+      });
+      return customerId;
+    };
+    const cart = (trigger: string, customerId: string) =>
+      fired({ trigger, customerId, alias: 'add', properties: { sku: 'SKU-9', price: 20 } });
+    const runs = () => mongo.db.collection<RunDoc>('runs');
+    const ended = (runId: string) =>
+      waitFor(
+        async () => {
+          const run = await runs().findOne({ _id: runId });
+          return run && !['settling', 'running', 'waiting'].includes(run.state) && run;
+        },
+        { timeoutMs: 60_000, message: `run ${runId} ended after the restart` },
+      );
+    const stored = async (customerId: string) => {
+      const all = await storedActions(nc);
+      return {
+        requested: all.requested.filter((a) => a.customerId === customerId),
+        outcomes: all.outcomes.filter((o) => o.customerId === customerId),
+      };
+    };
+
+    before(async () => {
+      await profileService.start();
+      nc = await connectNats({ servers: nats.url, name: 'orchestration-crash-test', logger: silentLogger });
+      await provisionStreams(nc);
+      publisher = new Publisher(nc, { logger: silentLogger });
+    });
+
+    afterEach(async () => {
+      await proc?.stop().catch(() => undefined);
+      proc = undefined;
+    });
+
+    after(async () => {
+      await nc?.drain();
+      await profileService.stop();
+    });
+
+    it('requests the winner’s first action exactly once when killed right after arbitration', async () => {
+      const c = customer('won');
+      const tf = cart('t-high', c);
+      await crashAndRestart('after-arbitration', () => publishFired(publisher, tf));
+      const runId = runIdFor(tf.id, 'cart-high');
+      const run = await ended(runId);
+      assert.equal(run.state, 'completed');
+      assert.deepEqual(
+        run.history.map((e) => e.event),
+        ['entered', 'settling', 'won', 'sent', 'completed'],
+      );
+      const { requested } = await stored(c);
+      assert.deepEqual(
+        requested.map((a) => a.runId),
+        [runId],
+      );
+    });
+
+    it('publishes the loser’s SUPPRESSED outcome once and the winner’s action once when killed after the loss is written', async () => {
+      const c = customer('lost');
+      const low = cart('t-low', c);
+      const high = cart('t-high', c);
+      await crashAndRestart('after-arbitration-loss', async () => {
+        await publishFired(publisher, low);
+        await publishFired(publisher, high);
+      });
+      const lowRun = await ended(runIdFor(low.id, 'browse-low'));
+      const highRun = await ended(runIdFor(high.id, 'cart-high'));
+      assert.equal(lowRun.state, 'suppressed');
+      assert.equal(highRun.state, 'completed');
+      const { requested, outcomes } = await waitFor(async () => {
+        const s = await stored(c);
+        return s.outcomes.length > 0 && s;
+      });
+      assert.deepEqual(
+        requested.map((a) => a.runId),
+        [highRun._id],
+      );
+      assert.deepEqual(
+        outcomes.map((o) => [o.runId, o.status, o.reason]),
+        [[lowRun._id, OutcomeStatus.OUTCOME_STATUS_SUPPRESSED, 'lost_arbitration_to:cart-high']],
+      );
+    });
+
+    it('settles and sends when killed between writing the settle timer and opening its window', async () => {
+      const c = customer('window');
+      const tf = cart('t-high', c);
+      // The trigger is not acked: it is redelivered to the restarted process after its ack wait.
+      await crashAndRestart('between-settle-timer-and-window', () => publishFired(publisher, tf));
+      const run = await ended(runIdFor(tf.id, 'cart-high'));
+      assert.equal(run.state, 'completed');
+      assert.deepEqual(
+        (await stored(c)).requested.map((a) => a.runId),
+        [run._id],
+      );
+    });
+
+    const stepWindows: Array<[FaultPoint, string]> = [
+      ['after-timer-resume', 'after its wait timer resumed the run, before the next step'],
+      ['after-step-send', 'after sending it, before the run’s progress is written'],
+    ];
+    for (const [fault, when] of stepWindows) {
+      it(`requests a step’s action exactly once when killed ${when}`, async () => {
+        const c = customer('step');
+        const tf = fired({
+          trigger: 't-wait',
+          customerId: c,
+          alias: 'add',
+          properties: { sku: 'W', price: 10 },
+        });
+        await crashAndRestart(fault, () => publishFired(publisher, tf));
+        const run = await ended(runIdFor(tf.id, 'waiting'));
+        assert.equal(run.state, 'completed');
+        assert.deepEqual(
+          run.history.map((e) => e.event),
+          ['entered', 'waiting', 'resumed', 'sent', 'completed'],
+        );
+        assert.deepEqual(
+          (await stored(c)).requested.map((a) => a.runId),
+          [run._id],
+        );
+      });
+    }
+
+    it('publishes the FAILED outcome once when killed after the failure is written', async () => {
+      const c = customer('failed');
+      const tf = cart('t-broken', c);
+      await crashAndRestart('after-run-failed', () => publishFired(publisher, tf));
+      const run = await ended(runIdFor(tf.id, 'broken-content'));
+      assert.equal(run.state, 'failed');
+      const { requested, outcomes } = await waitFor(
+        async () => {
+          const s = await stored(c);
+          return s.outcomes.length > 0 && s;
+        },
+        { timeoutMs: 60_000, message: 'FAILED outcome after the restart' },
+      );
+      assert.deepEqual(requested, []);
+      assert.deepEqual(
+        outcomes.map((o) => [o.runId, o.status]),
+        [[run._id, OutcomeStatus.OUTCOME_STATUS_FAILED]],
+      );
+    });
+
+    it('re-drives at start a run left `running` without a driver (stranded before this fix)', async () => {
+      const c = customer('stranded');
+      const now = new Date();
+      const event = {
+        id: `ev_${c}`,
+        type: 'cart.item_added',
+        customerId: c,
+        time: now.getTime(),
+        properties: { sku: 'SKU-S', price: 20 },
+      };
+      // As the engine before the crash invariant left it: won, then killed; its settle timer gone.
+      const run: RunDoc = {
+        _id: `run_${c}`,
+        customerId: c,
+        partition: partitionOf(c, 16),
+        workflow: 'cart-high',
+        workflowVersion: 0,
+        trigger: 't-high',
+        triggerFiredId: `tf_${c}`,
+        priority: 80,
+        firedAt: now,
+        transactional: false,
+        state: 'running',
+        pc: 0,
+        stepId: 'steps[0]',
+        windowId: `win_${c}`,
+        context: { bindings: { add: event }, event, trigger: { name: 't-high' } },
+        profile: { customerId: c, traits: {} },
+        actions: [],
+        history: [
+          { at: now, event: 'entered' },
+          { at: now, event: 'settling' },
+          { at: now, event: 'won', detail: 'won among 1' },
+        ],
+        createdAt: now,
+        updatedAt: now,
+      };
+      assert.ok(await new RunStore(mongo.db).insert(run));
+      await start();
+      const done = await ended(run._id);
+      assert.equal(done.state, 'completed');
+      assert.deepEqual(
+        (await stored(c)).requested.map((a) => a.runId),
+        [run._id],
+      );
+    });
+  }
+});

@@ -29,6 +29,8 @@ export interface PropertiesShape {
   depth: number;
   /** Every key and string is well-formed UTF-8, so decoding replaces no character. */
   utf8: boolean;
+  /** Every number is finite (JSON, CEL and the database have no NaN or Infinity). */
+  finite: boolean;
 }
 
 interface RawProperties {
@@ -151,7 +153,7 @@ function numberJsonBytes(v: number): number {
  * bytes. `fastShape` returns undefined on anything else, and ShapeWalker then takes the same bytes
  * the generated decoder's way (which also decides errors and the recursion limit).
  */
-const fast = { pos: 0, jsonBytes: 0, depth: 0, utf8: true };
+const fast = { pos: 0, jsonBytes: 0, depth: 0, utf8: true, finite: true };
 const FAST_MAX_DEPTH = 25;
 const float64 = new Float64Array(1);
 const float64Bytes = new Uint8Array(float64.buffer);
@@ -242,6 +244,7 @@ function fastValue(buf: Uint8Array, end: number, depth: number): boolean {
         if (fast.pos + 8 > end) return false;
         for (let i = 0; i < 8; i++) float64Bytes[LITTLE_ENDIAN ? i : 7 - i] = buf[fast.pos + i];
         fast.pos += 8;
+        if (!Number.isFinite(float64[0])) fast.finite = false;
         fast.jsonBytes += numberJsonBytes(float64[0]);
         continue;
       }
@@ -279,8 +282,9 @@ function fastShape(buf: Uint8Array, start: number, end: number): PropertiesShape
   fast.jsonBytes = 0;
   fast.depth = 0;
   fast.utf8 = true;
+  fast.finite = true;
   if (!fastStruct(buf, end, 1) || fast.pos !== end) return undefined;
-  return { jsonBytes: fast.jsonBytes, depth: fast.depth, utf8: fast.utf8 };
+  return { jsonBytes: fast.jsonBytes, depth: fast.depth, utf8: fast.utf8, finite: fast.finite };
 }
 
 /**
@@ -291,6 +295,7 @@ class ShapeWalker implements PropertiesShape {
   jsonBytes = 0;
   depth = 0;
   utf8 = true;
+  finite = true;
 
   constructor(private readonly reader: DepthReader) {}
 
@@ -360,10 +365,13 @@ class ShapeWalker implements PropertiesShape {
             this.jsonBytes += 4;
             kinds++;
             continue;
-          case 17:
-            this.jsonBytes += numberJsonBytes(reader.double());
+          case 17: {
+            const n = reader.double();
+            if (!Number.isFinite(n)) this.finite = false;
+            this.jsonBytes += numberJsonBytes(n);
             kinds++;
             continue;
+          }
           case 26:
             this.jsonBytes += this.text() + 2;
             kinds++;
@@ -474,7 +482,12 @@ export function decodeEvent(input: BinaryReader | Uint8Array, length?: number): 
           else {
             const walker = new ShapeWalker(reader);
             walker.struct(size, 1);
-            shape = { jsonBytes: walker.jsonBytes, depth: walker.depth, utf8: walker.utf8 };
+            shape = {
+              jsonBytes: walker.jsonBytes,
+              depth: walker.depth,
+              utf8: walker.utf8,
+              finite: walker.finite,
+            };
           }
           // The bytes the Struct decode consumed (all of them unless it met an end-group tag).
           raw = { bytes: buf.subarray(start, reader.pos), shape };

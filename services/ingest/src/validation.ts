@@ -40,18 +40,21 @@ export function measureProperties(
   value: unknown,
   maxBytes: number,
   maxDepth: number,
-): { bytes: number; tooDeepAt?: string; notUtf8At?: string } {
+): { bytes: number; tooDeepAt?: string; notUtf8At?: string; notFiniteAt?: string } {
   let bytes = 0;
   let tooDeepAt: string | undefined;
   let notUtf8At: string | undefined;
+  let notFiniteAt: string | undefined;
   const walk = (v: unknown, depth: number, path: string): void => {
-    if (bytes > maxBytes || tooDeepAt !== undefined || notUtf8At !== undefined) return;
+    if (bytes > maxBytes || tooDeepAt !== undefined || notUtf8At !== undefined || notFiniteAt !== undefined)
+      return;
     switch (typeof v) {
       case 'string':
         if (!isWellFormedText(v)) notUtf8At = path;
         bytes += Buffer.byteLength(v, 'utf8') + 2;
         return;
       case 'number':
+        if (!Number.isFinite(v)) notFiniteAt = path;
         bytes += Number.isInteger(v) && Math.abs(v) < 1e15 ? String(v).length : 24;
         return;
       case 'boolean':
@@ -93,7 +96,7 @@ export function measureProperties(
     }
     bytes += 2;
   }
-  return { bytes, tooDeepAt, notUtf8At };
+  return { bytes, tooDeepAt, notUtf8At, notFiniteAt };
 }
 
 /**
@@ -152,17 +155,25 @@ export function validateAndComplete(
   // and the exact depth: within the limits there means within them here, without decoding. Otherwise
   // the decoded value is measured, for the exact message.
   const shape = rawPropertiesShape(event);
-  if (shape?.utf8 && shape.depth < limits.maxDepth && shape.jsonBytes <= limits.maxPropertiesBytes) {
+  if (
+    shape?.utf8 &&
+    shape.finite &&
+    shape.depth < limits.maxDepth &&
+    shape.jsonBytes <= limits.maxPropertiesBytes
+  ) {
     return undefined;
   }
   if (event.properties !== undefined) {
-    const { bytes, tooDeepAt, notUtf8At } = measureProperties(
+    const { bytes, tooDeepAt, notUtf8At, notFiniteAt } = measureProperties(
       event.properties,
       limits.maxPropertiesBytes,
       limits.maxDepth,
     );
     if (notUtf8At !== undefined) {
       return `${prefix}.${cutPath(notUtf8At)}: not valid UTF-8 (holds a lone surrogate)`;
+    }
+    if (notFiniteAt !== undefined) {
+      return `${prefix}.${cutPath(notFiniteAt)}: must be a finite number (NaN and Infinity have no JSON form)`;
     }
     if (tooDeepAt !== undefined) {
       return `${prefix}.properties: nested deeper than ${limits.maxDepth} levels at ${cutPath(tooDeepAt)}`;

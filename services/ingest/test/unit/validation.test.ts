@@ -99,6 +99,17 @@ describe('validateAndComplete', () => {
     );
   });
 
+  it('rejects NaN and Infinity anywhere in properties, naming the path, decoded or still on the wire', () => {
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+      const event = ev({ id: 'e-nan', properties: { a: { b: [1, bad] } } });
+      const expected =
+        'event.properties.a.b[1]: must be a finite number (NaN and Infinity have no JSON form)';
+      assert.equal(validateAndComplete(event, LIMITS, NOW), expected);
+      const bytes = SCHEMAS.Event.type.encode(event).finish();
+      assert.equal(validateAndComplete(decodeEvent(bytes), LIMITS, NOW), expected);
+    }
+  });
+
   it('rejects an unknown category', () => {
     assert.match(
       validateAndComplete(ev({ category: 42 as events.EventCategory }), LIMITS, NOW)!,

@@ -114,6 +114,10 @@ export class PatternServiceImpl {
     const toMs = req.to ? req.to.getTime() : now;
     const fromMs = req.from ? req.from.getTime() : toMs - this.settings.defaultSimulateRangeMs;
     if (fromMs > toMs) throw new RpcError(status.INVALID_ARGUMENT, 'from must not be after to');
+    for (let i = 0; i < req.customerIds.length; i++) {
+      const problem = identifierProblem(`customer_ids[${i}]`, req.customerIds[i]);
+      if (problem) throw new RpcError(status.INVALID_ARGUMENT, problem);
+    }
     let input = req.events;
     if (input.length === 0) {
       const read = await readStoredEvents(this.nc, {

@@ -291,7 +291,7 @@ spec:
     );
   });
 
-  it('rejects hostile drafts (alias bomb, 3,000-deep pattern, 5,000 nested parentheses) with INVALID_ARGUMENT naming the limit', async function () {
+  it('rejects hostile drafts (alias bomb, 3,000-deep pattern, 5,000 nested parentheses) and an 8 KiB customer id with INVALID_ARGUMENT naming the limit', async function () {
     const head = 'apiVersion: kairos/v1\nkind: Trigger\nmetadata: { name: hostile }\n';
     let bomb = 'l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n';
     for (let i = 1; i < 9; i++)
@@ -325,6 +325,15 @@ spec:
         return true;
       });
     }
+    const valid = `${head}spec: { pattern: { event: a.b } }\n`;
+    await assert.rejects(
+      simulate(client, { definitionYaml: valid, events: [], customerIds: ['ok', 'c'.repeat(8192)] }),
+      (err) => {
+        assert.equal((err as ServiceError).code, status.INVALID_ARGUMENT);
+        assert.equal((err as ServiceError).details, 'customer_ids[1]: at most 128 characters, got 8192');
+        return true;
+      },
+    );
   });
 
   it('hot-reloads a changed trigger from the store and fires with the new version', async function () {

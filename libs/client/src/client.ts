@@ -42,7 +42,7 @@ export interface KairosClientOptions {
   address: string;
   /** Sent as `authorization: Bearer <key>`. */
   apiKey?: string;
-  /** true: TLS with the system roots; an object: custom CA and/or client certificate (mTLS). */
+  /** With `true` the client uses TLS with the system roots; with an object, a custom CA and/or a client certificate (mTLS). */
   tls?: boolean | TlsFiles;
   /** Events per TrackBatch call. Default 100. */
   batchSize?: number;
@@ -62,7 +62,7 @@ export interface KairosClientOptions {
 export class KairosEventRejectedError extends Error {
   constructor(
     readonly eventId: string,
-    /** gRPC status code, e.g. 3 INVALID_ARGUMENT, 7 PERMISSION_DENIED. */
+    /** The gRPC status code, e.g. 3 INVALID_ARGUMENT or 7 PERMISSION_DENIED. */
     readonly code: number,
     readonly detail: string,
   ) {

@@ -14,7 +14,7 @@ export interface DefinitionError {
   documentIndex?: number;
 }
 
-/** `file.yaml:12:9 spec.pattern.sequence[1].within: expected a duration like 30m, got '30 minutes'` */
+/** Formats an error as `file.yaml:12:9 spec.pattern.sequence[1].within: expected a duration like 30m, got '30 minutes'`. */
 export function formatError(e: DefinitionError): string {
   const loc = e.line > 0 ? `${e.file}:${e.line}:${e.column}` : e.file;
   return e.path ? `${loc} ${e.path}: ${e.message}` : `${loc} ${e.message}`;

@@ -24,9 +24,9 @@ const MAX_SECONDS = 253_402_300_799;
 const enum Kind {
   String,
   Message,
-  /** int64, uint64, sint64 (varint) */
+  /** An int64, uint64 or sint64 field (a varint). */
   Varint64,
-  /** fixed64, sfixed64 */
+  /** A fixed64 or sfixed64 field. */
   Fixed64,
 }
 
@@ -49,7 +49,7 @@ interface MessagePlan {
   /** By tag (field number << 3 | wire type); a dense array, as tags of Kairos protos are small. */
   fields: Array<FieldPlan | undefined>;
   slots: number;
-  /** google.protobuf.Struct or ListValue: one nesting level. */
+  /** Whether the field is a google.protobuf.Struct or ListValue, which counts as one nesting level. */
   nests: boolean;
   timestamp: boolean;
 }

@@ -71,8 +71,8 @@ async function startBinary(
       ? ['--dbpath', dir, '--port', String(port), '--bind_ip', host, '--quiet']
       : [
           '--handler=sqlite',
-          // WAL is FerretDB's default; NORMAL syncs at checkpoints instead of every commit, which
-          // cuts update p99 from ~40 ms to ~3 ms (docs/operations.md). Test data need not survive a crash.
+          // WAL is FerretDB's default; NORMAL syncs at checkpoints instead of every commit, so an
+          // update does not wait for an fsync. Test data need not survive a crash.
           `--sqlite-url=file:${dir}/?_pragma=synchronous(NORMAL)`,
           `--state-dir=${dir}`,
           `--listen-addr=${host}:${port}`,
@@ -80,8 +80,8 @@ async function startBinary(
           '--telemetry=disable',
           '--log-level=warn',
         ];
-  // Go's collector at its default (GOGC=100) ran often enough on FerretDB's small heap to add about
-  // 1 ms to the ProfileService Get p99 (5.5-7.4 ms against 4.5-5.5 ms with 400, back to back).
+  // Go's collector at its default (GOGC=100) runs often enough on FerretDB's small heap to show in
+  // the ProfileService Get tail; GOGC=400 trades some memory for fewer collections.
   const env = name === 'ferretdb' ? { ...process.env, GOGC: process.env.GOGC ?? '400' } : undefined;
   const proc = new ManagedProcess({ name, command: binary, args, env });
   const url = `mongodb://${host}:${port}/`;
@@ -163,8 +163,8 @@ async function startContainer(options: StartMongoOptions, timeoutMs: number): Pr
 /**
  * Provides a MongoDB-wire server: `MONGO_URL` when set; a container when a container runtime answers;
  * otherwise a local `mongod`, then `ferretdb` (SQLite backend), on a free port with a temporary dir.
- * FerretDB's PostgreSQL backend was measured and is not used: slower `_id` lookups that grow with the
- * collection and no better atomicity (docs/operations.md, "MongoDB-wire database on this machine").
+ * FerretDB's PostgreSQL backend is not used: its `_id` lookups grow with the collection and it is no
+ * more atomic (docs/operations.md, "MongoDB-wire database on this machine").
  */
 export async function startMongo(options: StartMongoOptions = {}): Promise<MongoServer> {
   const timeoutMs = options.startupTimeoutMs ?? 30_000;

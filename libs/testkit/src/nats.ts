@@ -25,7 +25,7 @@ export interface StartNatsOptions {
 }
 
 export interface NatsServer {
-  /** `nats://127.0.0.1:<port>` */
+  /** The server's URL, `nats://127.0.0.1:<port>`. */
   readonly url: string;
   readonly host: string;
   readonly port: number;

@@ -48,7 +48,7 @@ export interface SmtpErrorLike {
 /** Socket errors that prove nothing reached the server. */
 const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 const SETUP_TIMEOUTS = new Set(['CONNECT_TIMEOUT', 'GREETING_TIMEOUT', 'UPGRADE_TIMEOUT']);
-/** nodemailer error types raised before any byte of the message went out. */
+/** The nodemailer error types raised before any byte of the message went out. */
 const BEFORE_SEND = new Set(['EDNS', 'EAUTH', 'EENVELOPE', 'EMESSAGE', 'ETLS', 'ESTREAM', 'EPROTOCOL']);
 
 /**

@@ -3,10 +3,10 @@ import type { Clock } from '@kairos/service-kit';
 import type { actions } from '@kairos/contracts';
 
 /**
- * intent: about to call the provider (written before the call).
- * sent: the provider accepted. unknown: a send on an at-most-once channel was interrupted (crash,
- * or a dropped connection after the body went out); it may or may not have gone out and is never
- * repeated. failed: permanent failure. retry: a transient failure, to be tried again.
+ * The state of one send. `intent`: the provider is about to be called (written before the call).
+ * `sent`: the provider accepted. `unknown`: a send on an at-most-once channel was interrupted (a
+ * crash, or a dropped connection after the body went out); it may or may not have gone out and is
+ * never repeated. `failed`: a permanent failure. `retry`: a transient failure, to be tried again.
  */
 export type DeliveryState = 'intent' | 'sent' | 'unknown' | 'failed' | 'retry';
 
@@ -16,7 +16,7 @@ export function isUnknown(state: string): boolean {
 }
 
 export interface DeliveryRecord {
-  /** `<actionId>:<channel>` */
+  /** The ledger key, `<actionId>:<channel>`. */
   _id: string;
   action_id: string;
   channel: string;

@@ -40,13 +40,13 @@ export function verifySignature(
 
 /** What a tracking token carries. */
 export interface TrackingPayload {
-  /** action id */
+  /** The action id. */
   a: string;
-  /** channel */
+  /** The channel. */
   c: string;
-  /** kind: open or click */
+  /** The kind: `o` for an open, `c` for a click. */
   k: 'o' | 'c';
-  /** expiry, unix seconds */
+  /** The expiry, in unix seconds. */
   e: number;
 }
 
@@ -59,7 +59,7 @@ function tokenMac(secret: string, payloadB64: string, url: string | undefined): 
     .digest();
 }
 
-/** token = base64url(JSON payload) "." base64url(HMAC-SHA256). */
+/** Creates a tracking token: base64url(JSON payload) "." base64url(HMAC-SHA256). */
 export function createTrackingToken(secret: string, payload: TrackingPayload, url?: string): string {
   const p = b64url(JSON.stringify(payload));
   return `${p}.${b64url(tokenMac(secret, p, url))}`;

@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import type { LRUCache } from 'lru-cache';
 import { inject, injectable } from '@kairos/service-kit';
 import {
   MongoBulkWriteError,
@@ -7,8 +8,8 @@ import {
   type Collection,
   type Db,
 } from 'mongodb';
-import { Lru } from './lru';
 import { ENRICHMENT_TOKENS } from './tokens';
+import { boundedLru } from './profile-cache';
 import { approximateBytes, type ProfileDoc } from './profile-model';
 
 export const PROFILES = 'profiles';
@@ -47,7 +48,8 @@ function isDuplicateKey(err: unknown): boolean {
 @injectable()
 export class ProfileStore {
   readonly profiles: Collection<ProfileDoc>;
-  private readonly cache: Lru<string, ProfileDoc>;
+  /** Undefined when caching is off (a bound of 0). */
+  private readonly cache: LRUCache<string, ProfileDoc> | undefined;
 
   constructor(
     @inject(ENRICHMENT_TOKENS.Db) db: Db,
@@ -56,15 +58,15 @@ export class ProfileStore {
   ) {
     this.profiles = db.collection<ProfileDoc>(PROFILES);
     // Bounded by bytes too: a profile's size varies with its traits and recent history.
-    this.cache = new Lru<string, ProfileDoc>(cacheSize, cacheBytes, approximateBytes);
+    this.cache = boundedLru<string, ProfileDoc>(cacheSize, cacheBytes, approximateBytes);
   }
 
   /** The profile for a write: from the cache, else MongoDB. Callers must not mutate it. */
   async getForWrite(customerId: string): Promise<ProfileDoc | undefined> {
-    const cached = this.cache.get(customerId);
+    const cached = this.cache?.get(customerId);
     if (cached) return cached;
     const doc = (await this.profiles.findOne({ _id: customerId })) ?? undefined;
-    if (doc) this.cache.set(customerId, doc);
+    if (doc) this.cache?.set(customerId, doc);
     return doc;
   }
 
@@ -95,16 +97,16 @@ export class ProfileStore {
           { $set: changedFields(written, previous) },
         );
         if (res.matchedCount === 0) {
-          this.cache.delete(id);
+          this.cache?.delete(id);
           return undefined;
         }
       }
     } catch (err) {
-      this.cache.delete(id);
+      this.cache?.delete(id);
       if (isDuplicateKey(err)) return undefined;
       throw err;
     }
-    this.cache.set(id, written);
+    this.cache?.set(id, written);
     return written;
   }
 
@@ -127,12 +129,12 @@ export class ProfileStore {
         for (const id of await this.writeChunk(chunk)) conflicted.add(id);
       }
     } catch (err) {
-      for (const { next } of changes) this.cache.delete(next._id);
+      for (const { next } of changes) this.cache?.delete(next._id);
       throw err;
     }
     for (const { next } of changes) {
-      if (conflicted.has(next._id)) this.cache.delete(next._id);
-      else this.cache.set(next._id, next);
+      if (conflicted.has(next._id)) this.cache?.delete(next._id);
+      else this.cache?.set(next._id, next);
     }
     return conflicted;
   }
@@ -188,12 +190,12 @@ export class ProfileStore {
   }
 
   async delete(customerId: string): Promise<boolean> {
-    this.cache.delete(customerId);
+    this.cache?.delete(customerId);
     const res = await this.profiles.deleteOne({ _id: customerId });
     return res.deletedCount > 0;
   }
 
   get cachedProfiles(): number {
-    return this.cache.size;
+    return this.cache?.size ?? 0;
   }
 }

@@ -55,7 +55,7 @@ async function storeOrUnavailable<T>(work: Promise<T>): Promise<T> {
 }
 
 /**
- * gRPC IngestService: authentication and rate limiting per call, then the Ingestor per event.
+ * The gRPC IngestService: authentication and rate limiting per call, then the Ingestor per event.
  * Track fails the call for a rejected event; TrackBatch and Stream report per-event results.
  */
 @injectable()

@@ -5,7 +5,7 @@ import { startIngest, type StartIngestOptions } from './service';
 export interface InProcessIngest {
   grpcPort: number;
   httpPort: number;
-  /** `127.0.0.1:<grpcPort>` */
+  /** The gRPC address, `127.0.0.1:<grpcPort>`. */
   address: string;
   logger: Logger;
   /** Runs the drain steps (finish calls, drain NATS) and closes both servers. */

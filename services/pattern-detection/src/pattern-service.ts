@@ -90,7 +90,7 @@ export function explanationSteps(ex: Explanation): triggers.StepStatus[] {
   return steps;
 }
 
-/** gRPC PatternService: Simulate (draft triggers, publishes nothing) and Explain (live engine state). */
+/** The gRPC PatternService: Simulate (draft triggers, publishes nothing) and Explain (live engine state). */
 @injectable()
 export class PatternServiceImpl {
   constructor(

@@ -1,5 +1,6 @@
-// `pnpm bench [suite ...]`: runs the named benchmark suites (all when none is named), prints a table
-// per suite, and ends with one line holding one JSON object of every figure measured.
+// `pnpm bench [suite ...] [--out[=<file>]]`: runs the named benchmark suites (all when none is named),
+// prints a table per suite, and ends with one line holding one JSON object of every figure measured;
+// `--out` also writes that object to `bench/results/<timestamp>.json` (or to <file>).
 // tsyringe-decorated service modules need the Reflect polyfill before they load.
 import 'reflect-metadata';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import { runActionsBenchmark } from '@kairos/orchestration';
 import { runCeilingBenchmark } from './ceiling';
 import { runMeshBenchmark } from './mesh';
 import { cpuProfileArgs } from './cpu-profile';
+import { parseBenchArgs, writeBenchResults } from './results';
 
 const ROOT = join(__dirname, '..', '..', '..', '..');
 type Figures = Record<string, number>;
@@ -95,8 +97,8 @@ const SUITES: Record<string, Suite> = {
     async run(infra, figures) {
       await ceiling(infra, figures);
       const nats = await infra.natsServer();
-      // A database of its own: after other suites the shared one holds their collections and the
-      // mesh measured a third lower.
+      // A database of its own: after other suites the shared one holds their collections, which
+      // slow the mesh's writes down.
       const mongo = await startMongo();
       const loads = process.env.KAIROS_BENCH_MESH_LOADS?.split(',').map(Number);
       const r = await runMeshBenchmark({
@@ -140,7 +142,15 @@ const SUITES: Record<string, Suite> = {
 };
 
 async function main(): Promise<void> {
-  const requested = process.argv.slice(2);
+  const startedAt = new Date();
+  let args: ReturnType<typeof parseBenchArgs>;
+  try {
+    args = parseBenchArgs(process.argv.slice(2), ROOT, process.env, startedAt);
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(2);
+  }
+  const requested = args.suites;
   const unknown = requested.filter((s) => !SUITES[s]);
   if (unknown.length) {
     console.error(
@@ -161,6 +171,10 @@ async function main(): Promise<void> {
     await infra.dispose();
   }
   console.log(JSON.stringify(figures));
+  if (args.out) {
+    writeBenchResults(args.out, ROOT, names, figures, startedAt);
+    console.log(`figures written to ${args.out}`);
+  }
 }
 
 main().catch((err) => {

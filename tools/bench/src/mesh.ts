@@ -201,9 +201,9 @@ export async function runMeshBenchmark(opts: {
     let latencyLoad = 0;
     const figures: Record<string, number> = {};
     let best = 0;
-    // Every load meets one customer base whose profiles exist, as a running deployment does. Before
-    // this, each load brought 20,000 first-time customers and measured profile creation instead;
-    // that cost is still shown, as the warm-up row (one event per customer, as fast as accepted).
+    // Every load meets one customer base whose profiles exist, as a running deployment does, so a
+    // load measures steady state rather than profile creation; that cost is shown as the warm-up row
+    // (one event per customer, as fast as accepted).
     const customerPrefix = `mesh${Date.now()}-`;
     const base = createPopulation({ seed: 7, customers: CUSTOMERS, customerPrefix });
     const warmStarted = Date.now();

@@ -18,7 +18,7 @@ import { traceReport } from './trace';
 
 export type Command = (args: string[], io: Io) => Promise<number>;
 
-/** parseArgs with strict flags; its errors become usage errors naming the command. */
+/** Parses with node's parseArgs and strict flags; its errors become usage errors naming the command. */
 function parse<T extends ParseArgsConfig['options']>(
   command: string,
   args: string[],

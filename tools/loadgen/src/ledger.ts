@@ -10,7 +10,7 @@ export interface SentRecord {
   id: string;
   type: string;
   customerId: string;
-  /** occurredAt as sent (wall clock or simulated), ISO. */
+  /** The `occurredAt` sent (wall clock or simulated), as ISO 8601. */
   occurredAt: string;
   origin: 'population' | 'reaction';
   scenario?: string;

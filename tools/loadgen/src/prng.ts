@@ -19,7 +19,7 @@ export function hash32(text: string): number {
   return h >>> 0;
 }
 
-/** mulberry32: tiny, fast, good enough for simulation; its whole state is one uint32 (cheap to clone). */
+/** A mulberry32 generator: tiny, fast and good enough for simulation; its whole state is one uint32 (cheap to clone). */
 export class Rng {
   private state: number;
 

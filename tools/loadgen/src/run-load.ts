@@ -61,7 +61,7 @@ export interface RunLoadResult {
   rejected: number;
   elapsedMs: number;
   offeredRate: number;
-  /** sent / elapsed seconds. */
+  /** Events sent per elapsed second. */
   achievedRate: number;
   /** First rejection message, to explain a non-zero `rejected`. */
   firstError?: string;

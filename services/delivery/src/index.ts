@@ -15,4 +15,3 @@ export * from './channels/adapter';
 export * from './channels/email';
 export * from './channels/http';
 export * from './channels/inbox';
-export * from './testing';

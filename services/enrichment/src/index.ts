@@ -9,4 +9,3 @@ export * from './enricher';
 export * from './profile-service';
 export * from './app';
 export * from './config';
-export { runProfileBenchmark, seedProfileBenchmark } from './bench';

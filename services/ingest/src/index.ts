@@ -10,4 +10,3 @@ export * from './service';
 export * from './token-bucket';
 export * from './validation';
 export * from './webhooks';
-export { runIngestBenchmark, type IngestBenchmarkOptions, type IngestBenchmarkResult } from './bench';

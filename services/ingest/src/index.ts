@@ -6,7 +6,7 @@ export * from './ingestor';
 export * from './in-process';
 export * from './prioritization';
 export * from './rules-file';
-export * from './service';
+export * from './app';
 export * from './token-bucket';
 export * from './validation';
 export * from './webhooks';

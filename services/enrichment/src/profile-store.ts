@@ -1,12 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
-import { inject, injectable } from '@kairos/service-kit';
-import {
-  MongoBulkWriteError,
-  MongoServerError,
-  type AnyBulkWriteOperation,
-  type Collection,
-  type Db,
-} from 'mongodb';
+import { duplicateKeyWrites, inject, injectable, isDuplicateKey, TOKENS } from '@kairos/service-kit';
+import type { AnyBulkWriteOperation, Collection, Db, MongoBulkWriteError } from 'mongodb';
 import { Lru } from './lru';
 import { ENRICHMENT_TOKENS } from './tokens';
 import { approximateBytes, type ProfileDoc } from './profile-model';
@@ -35,9 +29,6 @@ function changedFields(next: ProfileDoc, previous: ProfileDoc): Partial<ProfileD
   return set;
 }
 
-function isDuplicateKey(err: unknown): boolean {
-  return err instanceof MongoServerError && err.code === 11000;
-}
 
 /**
  * Profiles in MongoDB (`_id` is the customer id: the unique primary index) behind a write-through
@@ -50,7 +41,7 @@ export class ProfileStore {
   private readonly cache: Lru<string, ProfileDoc>;
 
   constructor(
-    @inject(ENRICHMENT_TOKENS.Db) db: Db,
+    @inject(TOKENS.Db) db: Db,
     @inject(ENRICHMENT_TOKENS.CacheSize) cacheSize: number,
     @inject(ENRICHMENT_TOKENS.CacheBytes) cacheBytes: number,
   ) {
@@ -159,12 +150,11 @@ export class ProfileStore {
       const res = await this.profiles.bulkWrite(ops, { ordered: false });
       return res.matchedCount < updated.length ? updated : [];
     } catch (err) {
-      if (!(err instanceof MongoBulkWriteError)) throw err;
-      const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
-      if (errors.length === 0 || errors.some((e) => e.code !== 11000)) throw err;
+      const lostWrites = duplicateKeyWrites(err);
+      if (!lostWrites) throw err;
       // Inserts that lost to another writer, plus the updates if any of them missed too.
-      const lost = errors.map((e) => chunk[e.index]!.next._id);
-      return err.result.matchedCount < updated.length ? [...lost, ...updated] : lost;
+      const lost = lostWrites.map((i) => chunk[i]!.next._id);
+      return (err as MongoBulkWriteError).result.matchedCount < updated.length ? [...lost, ...updated] : lost;
     }
   }
 

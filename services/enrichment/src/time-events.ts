@@ -1,4 +1,4 @@
-import { inject, injectable } from '@kairos/service-kit';
+import { inject, injectable, isDuplicateKey } from '@kairos/service-kit';
 import type { Collection, Db } from 'mongodb';
 import { events, partitionOf, SCHEMAS, subjects } from '@kairos/contracts';
 import type { Publisher } from '@kairos/messaging';
@@ -38,7 +38,7 @@ export class TimeEventScheduler {
   private scanning?: Promise<number>;
 
   constructor(
-    @inject(ENRICHMENT_TOKENS.Db) db: Db,
+    @inject(TOKENS.Db) db: Db,
     @inject(ENRICHMENT_TOKENS.Settings) private readonly settings: EnrichmentSettings,
     @inject(ENRICHMENT_TOKENS.Partitions) private readonly partitions: number,
     @inject(ENRICHMENT_TOKENS.OwnedPartitions) private readonly owned: number[],
@@ -107,7 +107,7 @@ export class TimeEventScheduler {
         status: 'pending',
       });
     } catch (err) {
-      if ((err as { code?: number }).code !== 11000) throw err;
+      if (!isDuplicateKey(err)) throw err;
     }
   }
 

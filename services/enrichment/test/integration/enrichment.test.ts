@@ -100,7 +100,7 @@ describe('enrichment (real NATS + MongoDB-wire)', function () {
     });
 
     it('keeps an upsert made while event changes wait to be written: the events are re-applied onto it', async () => {
-      await h.restartApp({ profileFlushIntervalMs: 600_000 }); // nothing is written until flushNow()
+      await h.restartApp({ KAIROS_PROFILE_FLUSH_INTERVAL: 600_000 }); // nothing is written until flushNow()
       try {
         await call(h.client, 'upsert', {
           customerId: 'hal',

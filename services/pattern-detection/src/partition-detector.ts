@@ -12,10 +12,10 @@ export interface DetectorSettings {
   checkpointIntervalMs: number;
   checkpointEvents: number;
   maxPartialMatches: number;
-  /** See PatternEngineOptions.explainRetentionMs (default 24 h). */
-  explainRetentionMs?: number;
+  /** See PatternEngineOptions.explainRetentionMs. */
+  explainRetentionMs: number;
   /** Last profiles kept per partition (for fires completed by an absence deadline). */
-  profileCacheSize?: number;
+  profileCacheSize: number;
 }
 
 const MAX_TRACE_CONTEXTS = 20_000;
@@ -308,7 +308,7 @@ export class PartitionDetector {
     // Map insertion order as LRU: re-insert on use, evict the oldest beyond the cap.
     this.profiles.delete(customerId);
     this.profiles.set(customerId, profile);
-    const cap = this.settings.profileCacheSize ?? 20_000;
+    const cap = this.settings.profileCacheSize;
     if (this.profiles.size > cap) {
       const oldest = this.profiles.keys().next().value;
       if (oldest !== undefined) this.profiles.delete(oldest);

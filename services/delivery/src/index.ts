@@ -15,3 +15,4 @@ export * from './channels/adapter';
 export * from './channels/email';
 export * from './channels/http';
 export * from './channels/inbox';
+export * from './app';

@@ -14,14 +14,14 @@ import type { ChannelAdapter } from './channels/adapter';
 import { EmailAdapter } from './channels/email';
 import { PushAdapter, SmsAdapter, WebhookAdapter } from './channels/http';
 import { InboxAdapter, InboxStore } from './channels/inbox';
-import { ChannelLimits } from './channel-limits';
+import { ChannelLimits } from './domain/channel-limits';
 import type { DeliveryConfig } from './config';
 import { DeliveryService } from './delivery-service';
 import { killAt } from './faults';
 import { DeliveryHttpApi } from './http-api';
 import { DeliveryLedger } from './ledger';
 import { OutcomePublisher } from './outcomes';
-import type { Channel, SelectionOptions } from './selection';
+import type { Channel, SelectionOptions } from './domain/selection';
 import { DELIVERY_TOKENS } from './tokens';
 
 export const DURABLE = 'delivery';
@@ -47,7 +47,10 @@ export interface DeliveryApp {
  * Composition: ledger and inbox, channel adapters, limits and selection, the DI container, the
  * HTTP API and the consume loop over `actions.requested.>`.
  */
-export async function startDelivery(cfg: DeliveryConfig, infra: DeliveryInfrastructure): Promise<DeliveryApp> {
+export async function startDelivery(
+  cfg: DeliveryConfig,
+  infra: DeliveryInfrastructure,
+): Promise<DeliveryApp> {
   const { logger, nc, db } = infra;
   const clock = infra.clock ?? systemClock;
   const ledger = new DeliveryLedger(db, clock);

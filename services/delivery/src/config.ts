@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { commonConfig, ConfigError, env, loadConfig } from '@kairos/service-kit';
 import { FAULT_POINTS } from './faults';
-import { parseGuarantees, type Guarantees } from './guarantees';
-import { parseConcurrency, parseRateLimits } from './limits';
-import { CHANNELS, canonicalChannel, parseEscalationTargets, type Channel } from './selection';
+import { parseGuarantees, type Guarantees } from './domain/guarantees';
+import { parseConcurrency, parseRateLimits } from './domain/limits';
+import { CHANNELS, canonicalChannel, parseEscalationTargets, type Channel } from './domain/selection';
 
 function parsed<T>(parse: (v: string) => T | string, def: string, expected: string) {
   return z

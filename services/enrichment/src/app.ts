@@ -25,14 +25,14 @@ import {
   type Logger,
 } from '@kairos/service-kit';
 import { CommunicationLog } from './communications';
-import { CONSUMER_TUNING, profileBudget, type EnrichmentConfig } from './config';
+import { CONSUMER_TUNING, loadSettings, profileBudget, type EnrichmentConfig } from './config';
 import { Enricher } from './enricher';
-import { JourneyClassifier } from './journey';
-import { ProfileFolder } from './profile-fold';
+import { JourneyClassifier } from './domain/journey';
+import { ProfileFolder } from './domain/profile-fold';
 import { ProfileServiceImpl } from './profile-service';
 import { ProfileStore } from './profile-store';
 import { ProfileWriteBehind } from './profile-writer';
-import { loadSettings, type EnrichmentSettings } from './settings';
+import type { EnrichmentSettings } from './domain/settings';
 import { TimeEventScheduler } from './time-events';
 import { ENRICHMENT_TOKENS } from './tokens';
 
@@ -123,7 +123,11 @@ export async function startEnrichment(
     throw new ConfigError([
       `KAIROS_ENRICHED_MAX_TRAITS_BYTES: ${budget.enrichedTraitsBytes} is more than half the NATS server's max_payload (${maxPayload})`,
     ]);
-  const owned = partitionsOwnedBy(config.KAIROS_REPLICA_ORDINAL, config.KAIROS_REPLICAS, config.KAIROS_PARTITIONS);
+  const owned = partitionsOwnedBy(
+    config.KAIROS_REPLICA_ORDINAL,
+    config.KAIROS_REPLICAS,
+    config.KAIROS_PARTITIONS,
+  );
   const publisher = new Publisher(nc, { logger: logger as MessagingLogger });
   const container = enrichmentContainer(config, infra, publisher, owned);
   const store = container.resolve(ProfileStore);

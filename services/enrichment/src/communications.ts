@@ -3,10 +3,15 @@ import type { Collection, Db, Filter } from 'mongodb';
 import type { BatchCommit } from '@kairos/messaging';
 import { actions, OUTCOME_TOKEN, quoteInput } from '@kairos/contracts';
 import { TOKENS, type Clock } from '@kairos/service-kit';
-import { valueBytes } from './profile-budget';
-import { addRecentCommunication, cloneProfile, FieldError, type CommunicationDoc } from './profile-model';
+import { valueBytes } from './domain/profile-budget';
+import {
+  addRecentCommunication,
+  cloneProfile,
+  FieldError,
+  type CommunicationDoc,
+} from './domain/profile-model';
 import { ProfileWriteBehind, type ProfileChange } from './profile-writer';
-import type { EnrichmentSettings } from './settings';
+import type { EnrichmentSettings } from './domain/settings';
 import { ENRICHMENT_TOKENS } from './tokens';
 
 export const COMMUNICATIONS = 'communications';

@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { commonConfig, ConfigError, env, loadConfig } from '@kairos/service-kit';
-import type { ProfileBudget } from './profile-budget';
+import type { ProfileBudget } from './domain/profile-budget';
+import { DEFAULT_SETTINGS, parseSettings, type EnrichmentSettings } from './domain/settings';
 
 export const enrichmentConfig = {
   ...commonConfig,
@@ -60,4 +62,10 @@ export function profileBudget(config: EnrichmentConfig): ProfileBudget {
     maxTraitBytes: config.KAIROS_PROFILE_MAX_TRAIT_BYTES,
     enrichedTraitsBytes: config.KAIROS_ENRICHED_MAX_TRAITS_BYTES,
   };
+}
+
+/** The settings file KAIROS_ENRICHMENT_CONFIG names, read and validated; no file: the defaults. */
+export function loadSettings(path: string | undefined): EnrichmentSettings {
+  if (!path) return DEFAULT_SETTINGS;
+  return parseSettings(readFileSync(path, 'utf8'), path);
 }

@@ -1,9 +1,8 @@
 import { profiles } from '@kairos/contracts';
 import { main, openMongo, openNats, serviceDefinition } from '@kairos/service-kit';
 import { startEnrichment } from './app';
-import { loadEnrichmentConfig } from './config';
+import { loadEnrichmentConfig, loadSettings } from './config';
 import { PROFILE_SERVICE_NAME } from './profile-service';
-import { loadSettings } from './settings';
 
 main(() => {
   const config = loadEnrichmentConfig();

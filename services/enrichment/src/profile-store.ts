@@ -1,9 +1,9 @@
 import { isDeepStrictEqual } from 'node:util';
 import { duplicateKeyWrites, inject, injectable, isDuplicateKey, TOKENS } from '@kairos/service-kit';
 import type { AnyBulkWriteOperation, Collection, Db, MongoBulkWriteError } from 'mongodb';
-import { Lru } from './lru';
+import { Lru } from './domain/lru';
 import { ENRICHMENT_TOKENS } from './tokens';
-import { approximateBytes, type ProfileDoc } from './profile-model';
+import { approximateBytes, type ProfileDoc } from './domain/profile-model';
 
 export const PROFILES = 'profiles';
 
@@ -28,7 +28,6 @@ function changedFields(next: ProfileDoc, previous: ProfileDoc): Partial<ProfileD
   }
   return set;
 }
-
 
 /**
  * Profiles in MongoDB (`_id` is the customer id: the unique primary index) behind a write-through

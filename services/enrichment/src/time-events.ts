@@ -3,10 +3,10 @@ import type { Collection, Db } from 'mongodb';
 import { events, partitionOf, SCHEMAS, subjects } from '@kairos/contracts';
 import type { Publisher } from '@kairos/messaging';
 import { TOKENS, type Clock, type Logger } from '@kairos/service-kit';
-import { nextOccurrence, occurrenceId, type Occurrence } from './occurrences';
-import type { ProfileDoc } from './profile-model';
+import { nextOccurrence, occurrenceId, type Occurrence } from './domain/occurrences';
+import type { ProfileDoc } from './domain/profile-model';
 import { ProfileStore } from './profile-store';
-import type { DateRule, EnrichmentSettings } from './settings';
+import type { DateRule, EnrichmentSettings } from './domain/settings';
 import { ENRICHMENT_TOKENS } from './tokens';
 
 export const TIME_OCCURRENCES = 'time_occurrences';

@@ -1,6 +1,6 @@
 import { token } from '@kairos/service-kit';
-import type { ProfileBudget } from './profile-budget';
-import type { EnrichmentSettings } from './settings';
+import type { ProfileBudget } from './domain/profile-budget';
+import type { EnrichmentSettings } from './domain/settings';
 
 /** DI tokens of the enrichment service (common ones live in service-kit's TOKENS). */
 export const ENRICHMENT_TOKENS = {

@@ -12,13 +12,13 @@ import {
   type Logger,
 } from '@kairos/service-kit';
 import { counter } from '@kairos/telemetry';
-import { Authenticator } from './auth';
-import { Classifier } from './classification';
-import type { IngestConfig } from './config';
+import { Authenticator } from './domain/auth';
+import { Classifier } from './domain/classification';
+import { loadRulesFile, type IngestConfig } from './config';
 import { IngestGrpcService } from './grpc-service';
 import { Ingestor, type IngestSettings } from './ingestor';
-import { Prioritizer } from './prioritization';
-import { EMPTY_RULES, loadRulesFile, type RulesFile } from './rules-file';
+import { Prioritizer } from './domain/prioritization';
+import type { RulesFile } from './domain/rules-file';
 import { INGEST_TOKENS } from './tokens';
 import { WebhookReceiver } from './webhooks';
 
@@ -65,8 +65,7 @@ export interface IngestApp {
 export async function startIngest(cfg: IngestConfig, infra: IngestInfrastructure): Promise<IngestApp> {
   const { logger, nc } = infra;
   const clock = infra.clock ?? systemClock;
-  const rules =
-    infra.rules ?? (cfg.KAIROS_INGEST_CONFIG ? loadRulesFile(cfg.KAIROS_INGEST_CONFIG) : EMPTY_RULES);
+  const rules = infra.rules ?? loadRulesFile(cfg.KAIROS_INGEST_CONFIG);
   const authenticator = new Authenticator(rules, clock.now());
   if (!authenticator.enabled) {
     logger.warn(

@@ -1,14 +1,7 @@
-import {
-  createLogger,
-  GrpcServer,
-  HttpServer,
-  openNats,
-  type Clock,
-  type Logger,
-} from '@kairos/service-kit';
+import { createLogger, GrpcServer, HttpServer, openNats, type Clock, type Logger } from '@kairos/service-kit';
 import { startIngest } from './app';
 import { loadIngestConfig } from './config';
-import type { RulesFile } from './rules-file';
+import type { RulesFile } from './domain/rules-file';
 
 export interface InProcessOptions {
   /** Rules given directly instead of KAIROS_INGEST_CONFIG. */
@@ -44,7 +37,13 @@ export async function startIngestInProcess(
   await grpc.start(cfg.KAIROS_GRPC_PORT, '127.0.0.1');
   await http.start(cfg.KAIROS_HTTP_PORT, '127.0.0.1');
   try {
-    const ctx = { name: 'ingest', logger, grpc, http, onDrain: (s: () => Promise<void>) => void drainSteps.push(s) };
+    const ctx = {
+      name: 'ingest',
+      logger,
+      grpc,
+      http,
+      onDrain: (s: () => Promise<void>) => void drainSteps.push(s),
+    };
     const nc = await openNats(ctx, cfg);
     const app = await startIngest(cfg, { ...ctx, nc, rules: opts.rules, clock: opts.clock });
     ctx.onDrain(() => app.stop());

@@ -1,8 +1,8 @@
 import { token } from '@kairos/service-kit';
-import type { Authenticator } from './auth';
-import type { Classifier } from './classification';
+import type { Authenticator } from './domain/auth';
+import type { Classifier } from './domain/classification';
 import type { Ingestor, IngestSettings } from './ingestor';
-import type { Prioritizer } from './prioritization';
+import type { Prioritizer } from './domain/prioritization';
 
 /** DI tokens of the ingest service's own modules (common ones are service-kit TOKENS). */
 export const INGEST_TOKENS = {

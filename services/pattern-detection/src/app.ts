@@ -24,11 +24,15 @@ import {
 } from '@kairos/messaging';
 import { createContainer, provide, systemClock, TOKENS, type Clock, type Logger } from '@kairos/service-kit';
 import { KvCheckpointStore, type CheckpointStore } from './checkpoints';
-import { DEFAULT_SIMULATE_RANGE_MS, DETECTOR_PROFILE_CACHE_SIZE, type PatternDetectionConfig } from './config';
+import {
+  DEFAULT_SIMULATE_RANGE_MS,
+  DETECTOR_PROFILE_CACHE_SIZE,
+  type PatternDetectionConfig,
+} from './config';
 import { publishedFireIds } from './published';
 import { PartitionDetector, type DetectorSettings } from './partition-detector';
 import { PatternServiceImpl } from './pattern-service';
-import { TriggerRegistry } from './trigger-registry';
+import { TriggerRegistry } from './domain/trigger-registry';
 import { PD_TOKENS } from './tokens';
 
 export const SERVICE_NAME = 'pattern-detection';

@@ -5,7 +5,7 @@ import { PatternEngine, type Explanation, type FiredTrigger, type TriggerSpec } 
 import type { Clock, Logger } from '@kairos/service-kit';
 import { counter, gauge } from '@kairos/telemetry';
 import type { CheckpointStore } from './checkpoints';
-import { EventConversionError, toEngineEvent, toTriggerFired } from './convert';
+import { EventConversionError, toEngineEvent, toTriggerFired } from './domain/convert';
 
 export interface DetectorSettings {
   allowedLatenessMs: number;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { actions, OUTCOME_TOKEN, SCHEMAS, subjects, type profiles } from '@kairos/contracts';
 import { useMongo, useNats, waitFor } from '@kairos/testkit';
-import { appliedEventIds } from '../../src/profile-model';
+import { appliedEventIds } from '../../src/domain/profile-model';
 import { call, enrichedFor, publishRaw, rawEvent, startHarness, type Harness } from './helpers';
 
 describe('enrichment (real NATS + MongoDB-wire)', function () {

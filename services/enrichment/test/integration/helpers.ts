@@ -12,7 +12,7 @@ import { createLogger, GrpcServer } from '@kairos/service-kit';
 import { startEnrichment, type EnrichmentApp } from '../../src/app';
 import { loadEnrichmentConfig, type EnrichmentConfig } from '../../src/config';
 import { PROFILE_SERVICE_NAME } from '../../src/profile-service';
-import { DEFAULT_SETTINGS, type EnrichmentSettings } from '../../src/settings';
+import { DEFAULT_SETTINGS, type EnrichmentSettings } from '../../src/domain/settings';
 
 export const PARTITIONS = 4;
 

@@ -4,8 +4,8 @@ import { partitionOf, profiles } from '@kairos/contracts';
 import { useMongo, useNats, waitFor } from '@kairos/testkit';
 import { createLogger } from '@kairos/service-kit';
 import { startEnrichment } from '../../src/app';
-import { newProfile, type ProfileDoc } from '../../src/profile-model';
-import { DEFAULT_SETTINGS } from '../../src/settings';
+import { newProfile, type ProfileDoc } from '../../src/domain/profile-model';
+import { DEFAULT_SETTINGS } from '../../src/domain/settings';
 import {
   Collector,
   call,

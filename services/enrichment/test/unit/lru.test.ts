@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { Lru } from '../../src/lru';
+import { Lru } from '../../src/domain/lru';
 
 const keys = (lru: Lru<string, string>, all: string[]): string[] =>
   all.filter((k) => lru.get(k) !== undefined);

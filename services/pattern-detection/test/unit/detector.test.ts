@@ -6,7 +6,7 @@ import type { TriggerSpec } from '@kairos/patterns';
 import { createLogger } from '@kairos/service-kit';
 import { MemoryCheckpointStore } from '../../src/checkpoints';
 import { loadPatternDetectionConfig } from '../../src/config';
-import { EventConversionError, toEngineEvent } from '../../src/convert';
+import { EventConversionError, toEngineEvent } from '../../src/domain/convert';
 import { PartitionDetector } from '../../src/partition-detector';
 import { explanationSteps } from '../../src/pattern-service';
 

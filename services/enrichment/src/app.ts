@@ -3,7 +3,6 @@ import {
   consumerSpec,
   filters,
   partitionDurable,
-  partitionsOwnedBy,
   SCHEMAS,
   STREAMS,
   type actions,
@@ -18,6 +17,7 @@ import {
 import {
   ConfigError,
   createContainer,
+  ownedPartitions,
   provide,
   systemClock,
   TOKENS,
@@ -123,11 +123,7 @@ export async function startEnrichment(
     throw new ConfigError([
       `KAIROS_ENRICHED_MAX_TRAITS_BYTES: ${budget.enrichedTraitsBytes} is more than half the NATS server's max_payload (${maxPayload})`,
     ]);
-  const owned = partitionsOwnedBy(
-    config.KAIROS_REPLICA_ORDINAL,
-    config.KAIROS_REPLICAS,
-    config.KAIROS_PARTITIONS,
-  );
+  const owned = ownedPartitions(config);
   const publisher = new Publisher(nc, { logger: logger as MessagingLogger });
   const container = enrichmentContainer(config, infra, publisher, owned);
   const store = container.resolve(ProfileStore);

@@ -3,7 +3,6 @@ import {
   consumerSpec,
   filters,
   partitionDurable,
-  partitionsOwnedBy,
   SCHEMAS,
   STREAMS,
   type ConsumerSpec,
@@ -22,7 +21,15 @@ import {
   type Logger as MessagingLogger,
   type NatsConnection,
 } from '@kairos/messaging';
-import { createContainer, provide, systemClock, TOKENS, type Clock, type Logger } from '@kairos/service-kit';
+import {
+  createContainer,
+  ownedPartitions,
+  provide,
+  systemClock,
+  TOKENS,
+  type Clock,
+  type Logger,
+} from '@kairos/service-kit';
 import { KvCheckpointStore, type CheckpointStore } from './checkpoints';
 import {
   DEFAULT_SIMULATE_RANGE_MS,
@@ -107,7 +114,7 @@ export async function startPatternDetection(
   const replicas = config.KAIROS_REPLICAS;
   const replicaOrdinal = config.KAIROS_REPLICA_ORDINAL;
   const partitions = config.KAIROS_PARTITIONS;
-  const owned = partitionsOwnedBy(replicaOrdinal, replicas, partitions);
+  const owned = ownedPartitions(config);
   const publisher = new Publisher(nc, { logger: logger as MessagingLogger });
 
   const store = await openNatsDefinitionStore(nc, { replicas: config.KAIROS_STREAM_REPLICAS });

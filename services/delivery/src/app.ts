@@ -15,7 +15,7 @@ import { EmailAdapter } from './channels/email';
 import { PushAdapter, SmsAdapter, WebhookAdapter } from './channels/http';
 import { InboxAdapter, InboxStore } from './channels/inbox';
 import { ChannelLimits } from './domain/channel-limits';
-import type { DeliveryConfig } from './config';
+import { callbackSecret, type DeliveryConfig } from './config';
 import { DeliveryService } from './delivery-service';
 import { killAt } from './faults';
 import { DeliveryHttpApi } from './http-api';
@@ -138,7 +138,7 @@ export async function startDelivery(
       killAt(cfg.KAIROS_FAULT_POINT, (point) => logger.warn({ point }, 'fault injection: SIGKILL')),
     ),
     provide(DELIVERY_TOKENS.TrackingOptions, { secret: cfg.KAIROS_TRACKING_SECRET }),
-    provide(DELIVERY_TOKENS.CallbackSecret, cfg.KAIROS_CALLBACK_SECRET ?? cfg.KAIROS_WEBHOOK_SECRET),
+    provide(DELIVERY_TOKENS.CallbackSecret, callbackSecret(cfg)),
   ]);
   const service = container.resolve(DeliveryService);
   infra.http.addRoute(container.resolve(DeliveryHttpApi).route);

@@ -108,6 +108,11 @@ export const deliveryConfigShape = {
 
 export type DeliveryConfig = z.output<z.ZodObject<typeof deliveryConfigShape>>;
 
+/** The secret provider callbacks are signed with: KAIROS_CALLBACK_SECRET, else the webhook secret. */
+export function callbackSecret(cfg: DeliveryConfig): string {
+  return cfg.KAIROS_CALLBACK_SECRET ?? cfg.KAIROS_WEBHOOK_SECRET;
+}
+
 export function loadDeliveryConfig(source: NodeJS.ProcessEnv = process.env): DeliveryConfig {
   const cfg = loadConfig(deliveryConfigShape, source);
   for (const [name, v] of [

@@ -14,4 +14,39 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'off',
     },
   },
+  {
+    // Domain modules decide; they do no I/O (the service template, docs/architecture.md). Orchestration
+    // joins once its domain/content.ts no longer reads template files.
+    files: ['services/{ingest,enrichment,pattern-detection,delivery}/src/domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                'mongodb',
+                '@nats-io/*',
+                '@grpc/*',
+                'nodemailer',
+                '@kairos/messaging',
+                'node:fs',
+                'node:fs/*',
+                'node:http',
+                'node:https',
+                'node:net',
+                'node:child_process',
+                'fs',
+                'http',
+                'https',
+                'net',
+              ],
+              message: 'domain modules do no I/O: take the result as an argument or a port instead',
+            },
+          ],
+        },
+      ],
+      'no-restricted-globals': ['error', { name: 'fetch', message: 'domain modules do no I/O' }],
+    },
+  },
 );

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { context, propagation, SpanKind } from '@opentelemetry/api';
 import { actions, events, ingest, profiles, SCHEMAS, STREAMS } from '@kairos/contracts';
-import { startSmtpSink, type SmtpSink } from '@kairos/delivery/dist/src/testing';
+import { startSmtpSink, type SmtpSink } from '@kairos/testkit';
 import { runCli } from '@kairos/kairosctl';
 import { connectNats, silentLogger, type NatsConnection } from '@kairos/messaging';
 import {

@@ -2,7 +2,17 @@ import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from './logger';
 
+/**
+ * The server URLs of a NATS server list as `NATS_URL` holds it (`nats://a:4222,nats://b:4222`):
+ * split at commas, trimmed, empty entries dropped. nats.js takes a single string as one URL.
+ */
+export function natsServers(servers: string | string[]): string[] {
+  const list = typeof servers === 'string' ? servers.split(',') : servers;
+  return list.map((s) => s.trim()).filter(Boolean);
+}
+
 export interface NatsOptions {
+  /** One URL, a comma-separated list (`NATS_URL`) or the URLs. */
   servers: string | string[];
   /** Connection name shown by the server (e.g. the service name). */
   name: string;
@@ -18,10 +28,11 @@ export interface NatsOptions {
  */
 export async function connectNats(opts: NatsOptions): Promise<NatsConnection> {
   const deadline = Date.now() + (opts.connectTimeoutMs ?? 30_000);
+  const servers = natsServers(opts.servers);
   for (let attempt = 1; ; attempt++) {
     try {
       const nc = await connect({
-        servers: opts.servers,
+        servers,
         name: opts.name,
         reconnect: true,
         maxReconnectAttempts: -1,
@@ -36,7 +47,7 @@ export async function connectNats(opts: NatsOptions): Promise<NatsConnection> {
       return nc;
     } catch (err) {
       if (Date.now() >= deadline) {
-        throw new Error(`cannot connect to NATS at ${String(opts.servers)}: ${(err as Error).message}`);
+        throw new Error(`cannot connect to NATS at ${servers.join(',')}: ${(err as Error).message}`);
       }
       if (attempt === 1)
         opts.logger.warn({ err: (err as Error).message }, 'NATS not reachable yet; retrying');

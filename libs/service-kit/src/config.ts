@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { partitionsOwnedBy } from '@kairos/contracts';
 
 /**
  * Configuration comes only from environment variables, validated at start. Every builder has a safe
@@ -138,4 +139,11 @@ export type CommonConfig = z.output<z.ZodObject<typeof commonConfig>>;
  */
 export function databaseName(config: Pick<CommonConfig, 'MONGO_DB'>, service: string): string {
   return config.MONGO_DB ?? `kairos_${service.replace(/-/g, '_')}`;
+}
+
+/** The partitions this replica owns: `p % KAIROS_REPLICAS == KAIROS_REPLICA_ORDINAL`. */
+export function ownedPartitions(
+  config: Pick<CommonConfig, 'KAIROS_REPLICA_ORDINAL' | 'KAIROS_REPLICAS' | 'KAIROS_PARTITIONS'>,
+): number[] {
+  return partitionsOwnedBy(config.KAIROS_REPLICA_ORDINAL, config.KAIROS_REPLICAS, config.KAIROS_PARTITIONS);
 }

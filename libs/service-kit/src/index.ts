@@ -7,3 +7,5 @@ export * from './lifecycle';
 export * from './container';
 export { inject, injectable, singleton } from 'tsyringe';
 export { MESSAGE_NESTING_LIMIT, STRUCT_NESTING_LIMIT } from './request-check';
+export * from './mongo';
+export * from './infrastructure';

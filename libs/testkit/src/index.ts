@@ -10,3 +10,4 @@ export * from './fixtures';
 export * from './otlp';
 export * from './service-process';
 export * from './raw-grpc';
+export * from './peers';

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { commonConfig, ConfigError, env, loadConfig } from '@kairos/service-kit';
 import { FAULT_POINTS } from './faults';
-import { parseGuarantees, type Guarantees } from './guarantees';
-import { parseConcurrency, parseRateLimits } from './limits';
-import { CHANNELS, canonicalChannel, parseEscalationTargets, type Channel } from './selection';
+import { parseGuarantees, type Guarantees } from './domain/guarantees';
+import { parseConcurrency, parseRateLimits } from './domain/limits';
+import { CHANNELS, canonicalChannel, parseEscalationTargets, type Channel } from './domain/selection';
 
 function parsed<T>(parse: (v: string) => T | string, def: string, expected: string) {
   return z
@@ -107,6 +107,11 @@ export const deliveryConfigShape = {
 };
 
 export type DeliveryConfig = z.output<z.ZodObject<typeof deliveryConfigShape>>;
+
+/** The secret provider callbacks are signed with: KAIROS_CALLBACK_SECRET, else the webhook secret. */
+export function callbackSecret(cfg: DeliveryConfig): string {
+  return cfg.KAIROS_CALLBACK_SECRET ?? cfg.KAIROS_WEBHOOK_SECRET;
+}
 
 export function loadDeliveryConfig(source: NodeJS.ProcessEnv = process.env): DeliveryConfig {
   const cfg = loadConfig(deliveryConfigShape, source);

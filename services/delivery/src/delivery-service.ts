@@ -2,13 +2,13 @@ import { inject, injectable, TOKENS, type Logger } from '@kairos/service-kit';
 import type { actions } from '@kairos/contracts';
 import { activeTraceIds, counter } from '@kairos/telemetry';
 import type { ChannelAdapter } from './channels/adapter';
-import { ChannelLimits } from './channel-limits';
-import { DeliveryError } from './errors';
+import { ChannelLimits } from './domain/channel-limits';
+import { DeliveryError } from './domain/errors';
 import type { FaultHook } from './faults';
-import type { Guarantees } from './guarantees';
+import type { Guarantees } from './domain/guarantees';
 import { DeliveryLedger, deliveryKey, isUnknown } from './ledger';
 import { OutcomePublisher, OutcomeStatus, sourceOf, type OutcomeSource } from './outcomes';
-import { selectChannels, type Channel, type SelectionOptions } from './selection';
+import { selectChannels, type Channel, type SelectionOptions } from './domain/selection';
 import { DELIVERY_TOKENS } from './tokens';
 
 const sends = counter('kairos_delivery_sends_total', 'Delivery attempts per channel and result', [

@@ -4,8 +4,8 @@ import { inject, injectable, TOKENS, type Clock, type Logger } from '@kairos/ser
 import { InboxStore } from './channels/inbox';
 import { DeliveryLedger, type DeliveryRecord } from './ledger';
 import { OutcomePublisher, OutcomeStatus, type OutcomeSource } from './outcomes';
-import { SIGNATURE_HEADER, verifySignature, verifyTrackingToken } from './signing';
-import { canonicalChannel } from './selection';
+import { SIGNATURE_HEADER, verifySignature, verifyTrackingToken } from './domain/signing';
+import { canonicalChannel } from './domain/selection';
 import { DELIVERY_TOKENS } from './tokens';
 
 export interface TrackingOptions {

@@ -1,14 +1,26 @@
+import { token } from '@kairos/service-kit';
+import type { ChannelAdapter } from './channels/adapter';
+import type { InboxStore } from './channels/inbox';
+import type { ChannelLimits } from './domain/channel-limits';
+import type { RetryPolicy } from './delivery-service';
+import type { FaultHook } from './faults';
+import type { Guarantees } from './domain/guarantees';
+import type { TrackingOptions } from './http-api';
+import type { DeliveryLedger } from './ledger';
+import type { OutcomePublisher } from './outcomes';
+import type { Channel, SelectionOptions } from './domain/selection';
+
 /** DI tokens of the delivery service (common ones live in @kairos/service-kit TOKENS). */
 export const DELIVERY_TOKENS = {
-  Adapters: Symbol.for('kairos.delivery.Adapters'),
-  Ledger: Symbol.for('kairos.delivery.Ledger'),
-  Inbox: Symbol.for('kairos.delivery.Inbox'),
-  Outcomes: Symbol.for('kairos.delivery.Outcomes'),
-  Limits: Symbol.for('kairos.delivery.Limits'),
-  SelectionOptions: Symbol.for('kairos.delivery.SelectionOptions'),
-  RetryPolicy: Symbol.for('kairos.delivery.RetryPolicy'),
-  Guarantees: Symbol.for('kairos.delivery.Guarantees'),
-  FaultHook: Symbol.for('kairos.delivery.FaultHook'),
-  TrackingOptions: Symbol.for('kairos.delivery.TrackingOptions'),
-  CallbackSecret: Symbol.for('kairos.delivery.CallbackSecret'),
+  Adapters: token<Map<Channel, ChannelAdapter>>('kairos.delivery.Adapters'),
+  Ledger: token<DeliveryLedger>('kairos.delivery.Ledger'),
+  Inbox: token<InboxStore>('kairos.delivery.Inbox'),
+  Outcomes: token<OutcomePublisher>('kairos.delivery.Outcomes'),
+  Limits: token<ChannelLimits>('kairos.delivery.Limits'),
+  SelectionOptions: token<SelectionOptions>('kairos.delivery.SelectionOptions'),
+  RetryPolicy: token<RetryPolicy>('kairos.delivery.RetryPolicy'),
+  Guarantees: token<Guarantees>('kairos.delivery.Guarantees'),
+  FaultHook: token<FaultHook>('kairos.delivery.FaultHook'),
+  TrackingOptions: token<TrackingOptions>('kairos.delivery.TrackingOptions'),
+  CallbackSecret: token<string>('kairos.delivery.CallbackSecret'),
 } as const;

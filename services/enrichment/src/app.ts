@@ -3,7 +3,6 @@ import {
   consumerSpec,
   filters,
   partitionDurable,
-  partitionsOwnedBy,
   SCHEMAS,
   STREAMS,
   type actions,
@@ -18,46 +17,35 @@ import {
 import {
   ConfigError,
   createContainer,
+  ownedPartitions,
+  provide,
   systemClock,
   TOKENS,
   type Clock,
   type Logger,
 } from '@kairos/service-kit';
 import { CommunicationLog } from './communications';
-import { loadEnrichmentConfig, profileBudget } from './config';
+import { CONSUMER_TUNING, loadSettings, profileBudget, type EnrichmentConfig } from './config';
 import { Enricher } from './enricher';
-import { JourneyClassifier } from './journey';
-import type { ProfileBudget } from './profile-budget';
-import { ProfileFolder } from './profile-fold';
+import { JourneyClassifier } from './domain/journey';
+import { ProfileFolder } from './domain/profile-fold';
 import { ProfileServiceImpl } from './profile-service';
 import { ProfileStore } from './profile-store';
 import { ProfileWriteBehind } from './profile-writer';
-import type { EnrichmentSettings } from './settings';
+import type { EnrichmentSettings } from './domain/settings';
 import { TimeEventScheduler } from './time-events';
 import { ENRICHMENT_TOKENS } from './tokens';
 
-export interface EnrichmentOptions {
+/** What enrichment runs on; tests pass their own. */
+export interface EnrichmentInfrastructure {
+  /** A connection to NATS with the streams provisioned. */
   nc: NatsConnection;
+  /** The service's database. */
   db: Db;
   logger: Logger;
-  settings: EnrichmentSettings;
-  partitions: number;
-  replicaOrdinal?: number;
-  replicas?: number;
-  cacheSize?: number;
-  /** Bound of the profile cache in BSON bytes; default 256 MiB. */
-  cacheBytes?: number;
   clock?: Clock;
-  /** Events per partition batch (one profile write per touched customer per batch). */
-  batchSize?: number;
-  /** How long a partition's batch waits for more delivered events (ms). */
-  batchWaitMs?: number;
-  /** How long a changed profile waits for more changes before it is written (ms); default 100. */
-  profileFlushIntervalMs?: number;
-  /** Scan interval of the time-based event scheduler (ms); 0 disables the timer (tests call scan()). */
-  timeEventsIntervalMs?: number;
-  /** The profile size budget; default: config.ts's defaults. */
-  profileBudget?: ProfileBudget;
+  /** Rules given directly (tests) instead of the file KAIROS_ENRICHMENT_CONFIG names. */
+  settings?: EnrichmentSettings;
 }
 
 export interface EnrichmentApp {
@@ -73,37 +61,30 @@ export interface EnrichmentApp {
 }
 
 /** The service's DI container: every domain class as a singleton over the given infrastructure. */
-export function enrichmentContainer(deps: {
-  logger: Logger;
-  nc: NatsConnection;
-  publisher: Publisher;
-  clock: Clock;
-  db: Db;
-  settings: EnrichmentSettings;
-  partitions: number;
-  owned: number[];
-  cacheSize?: number;
-  /** Bound of the profile cache in BSON bytes; default 256 MiB. */
-  cacheBytes?: number;
-  profileFlushIntervalMs?: number;
-  profileBudget?: ProfileBudget;
-}) {
+function enrichmentContainer(
+  config: EnrichmentConfig,
+  infra: Required<EnrichmentInfrastructure>,
+  publisher: Publisher,
+  owned: number[],
+) {
+  const { settings } = infra;
   const container = createContainer([
-    [TOKENS.Logger, deps.logger],
-    [TOKENS.Nats, deps.nc],
-    [TOKENS.Publisher, deps.publisher],
-    [TOKENS.Clock, deps.clock],
-    [ENRICHMENT_TOKENS.Db, deps.db],
-    [ENRICHMENT_TOKENS.Settings, deps.settings],
-    [ENRICHMENT_TOKENS.CacheSize, deps.cacheSize ?? 50_000],
-    [ENRICHMENT_TOKENS.CacheBytes, deps.cacheBytes ?? 256 * 1024 ** 2],
-    [ENRICHMENT_TOKENS.Partitions, deps.partitions],
-    [ENRICHMENT_TOKENS.OwnedPartitions, deps.owned],
-    [ENRICHMENT_TOKENS.FlushIntervalMs, deps.profileFlushIntervalMs ?? 100],
-    [ENRICHMENT_TOKENS.Budget, deps.profileBudget ?? profileBudget(loadEnrichmentConfig({}))],
+    provide(TOKENS.Config, config),
+    provide(TOKENS.Logger, infra.logger),
+    provide(TOKENS.Nats, infra.nc),
+    provide(TOKENS.Publisher, publisher),
+    provide(TOKENS.Clock, infra.clock),
+    provide(TOKENS.Db, infra.db),
+    provide(ENRICHMENT_TOKENS.Settings, settings),
+    provide(ENRICHMENT_TOKENS.CacheSize, config.KAIROS_PROFILE_CACHE_SIZE),
+    provide(ENRICHMENT_TOKENS.CacheBytes, config.KAIROS_PROFILE_CACHE_BYTES),
+    provide(ENRICHMENT_TOKENS.Partitions, config.KAIROS_PARTITIONS),
+    provide(ENRICHMENT_TOKENS.OwnedPartitions, owned),
+    provide(ENRICHMENT_TOKENS.FlushIntervalMs, config.KAIROS_PROFILE_FLUSH_INTERVAL),
+    provide(ENRICHMENT_TOKENS.Budget, profileBudget(config)),
   ]);
   container.register(JourneyClassifier, {
-    useValue: new JourneyClassifier(deps.settings.journey.rules, deps.settings.journey.defaultStage),
+    useValue: new JourneyClassifier(settings.journey.rules, settings.journey.defaultStage),
   });
   for (const cls of [
     ProfileStore,
@@ -122,25 +103,29 @@ export function enrichmentContainer(deps: {
 /**
  * Wires the service (the composition root's body, shared by main.ts and the in-process tests):
  * DI container, MongoDB indexes, one ordered-batch consume loop per owned partition, the outcome loop and
- * the time-based event scheduler.
+ * the time-based event scheduler. A time-events interval of 0 leaves the scheduler's timer off
+ * (tests call scan()).
  */
-export async function startEnrichment(opts: EnrichmentOptions): Promise<EnrichmentApp> {
-  const budget = opts.profileBudget ?? profileBudget(loadEnrichmentConfig({}));
-  const maxPayload = opts.nc.info?.max_payload;
+export async function startEnrichment(
+  config: EnrichmentConfig,
+  infrastructure: EnrichmentInfrastructure,
+): Promise<EnrichmentApp> {
+  const infra: Required<EnrichmentInfrastructure> = {
+    ...infrastructure,
+    clock: infrastructure.clock ?? systemClock,
+    settings: infrastructure.settings ?? loadSettings(config.KAIROS_ENRICHMENT_CONFIG),
+  };
+  const { nc, logger } = infra;
+  const budget = profileBudget(config);
+  const maxPayload = nc.info?.max_payload;
   // What an enriched event embeds must fit a message with room to spare (see Enricher.encode).
   if (maxPayload && budget.enrichedTraitsBytes > maxPayload / 2)
     throw new ConfigError([
       `KAIROS_ENRICHED_MAX_TRAITS_BYTES: ${budget.enrichedTraitsBytes} is more than half the NATS server's max_payload (${maxPayload})`,
     ]);
-  const owned = partitionsOwnedBy(opts.replicaOrdinal ?? 0, opts.replicas ?? 1, opts.partitions);
-  const publisher = new Publisher(opts.nc, { logger: opts.logger as MessagingLogger });
-  const container = enrichmentContainer({
-    ...opts,
-    profileBudget: budget,
-    publisher,
-    owned,
-    clock: opts.clock ?? systemClock,
-  });
+  const owned = ownedPartitions(config);
+  const publisher = new Publisher(nc, { logger: logger as MessagingLogger });
+  const container = enrichmentContainer(config, infra, publisher, owned);
   const store = container.resolve(ProfileStore);
   const communications = container.resolve(CommunicationLog);
   const scheduler = container.resolve(TimeEventScheduler);
@@ -152,32 +137,32 @@ export async function startEnrichment(opts: EnrichmentOptions): Promise<Enrichme
 
   const loops: Array<ConsumeLoop<unknown>> = [];
   for (const p of owned) {
-    const loop = new ConsumeLoop<events.Event>(opts.nc, {
+    const loop = new ConsumeLoop<events.Event>(nc, {
       // Events wait unacked for the profile write-behind: room for a few seconds of writes behind.
       spec: consumerSpec(STREAMS.EVENTS.name, partitionDurable('enrichment', p), filters.rawPartition(p), {
-        maxAckPending: 2_000,
+        maxAckPending: CONSUMER_TUNING.eventsMaxAckPending,
       }),
       schema: SCHEMAS.Event,
       batchHandler: (items) => enricher.handleBatch(items),
-      mode: { kind: 'ordered-batch', max: opts.batchSize ?? 128, maxWaitMs: opts.batchWaitMs ?? 2 },
-      logger: opts.logger as MessagingLogger,
+      mode: { kind: 'ordered-batch', max: CONSUMER_TUNING.batchSize, maxWaitMs: CONSUMER_TUNING.batchWaitMs },
+      logger: logger as MessagingLogger,
       publisher,
     });
     loops.push(loop as ConsumeLoop<unknown>);
   }
-  const outcomes = new ConsumeLoop<actions.ActionOutcome>(opts.nc, {
+  const outcomes = new ConsumeLoop<actions.ActionOutcome>(nc, {
     // Outcomes are not partitioned; replica 0 records them (idempotent, so a takeover is safe).
     spec: consumerSpec(STREAMS.ACTIONS.name, 'enrichment-outcomes', filters.allOutcomes),
     schema: SCHEMAS.ActionOutcome,
     // One insert per batch; acks wait for the write-behind's flush while later batches go on.
     batchHandler: (items) => communications.recordOutcomes(items.map((i) => i.message)),
-    mode: { kind: 'ordered-batch', max: 128, maxWaitMs: 2 },
-    logger: opts.logger as MessagingLogger,
+    mode: { kind: 'ordered-batch', max: CONSUMER_TUNING.batchSize, maxWaitMs: CONSUMER_TUNING.batchWaitMs },
+    logger: logger as MessagingLogger,
     publisher,
   });
-  if ((opts.replicaOrdinal ?? 0) === 0) loops.push(outcomes as ConsumeLoop<unknown>);
+  if (config.KAIROS_REPLICA_ORDINAL === 0) loops.push(outcomes as ConsumeLoop<unknown>);
   await Promise.all(loops.map((l) => l.start()));
-  if (opts.timeEventsIntervalMs) scheduler.start(opts.timeEventsIntervalMs);
+  if (config.KAIROS_TIME_EVENTS_INTERVAL) scheduler.start(config.KAIROS_TIME_EVENTS_INTERVAL);
 
   return {
     service,

@@ -1,12 +1,17 @@
-import { inject, injectable } from '@kairos/service-kit';
-import { MongoBulkWriteError, type Collection, type Db, type Filter } from 'mongodb';
+import { duplicateKeyWrites, inject, injectable, isDuplicateKey } from '@kairos/service-kit';
+import type { Collection, Db, Filter } from 'mongodb';
 import type { BatchCommit } from '@kairos/messaging';
 import { actions, OUTCOME_TOKEN, quoteInput } from '@kairos/contracts';
 import { TOKENS, type Clock } from '@kairos/service-kit';
-import { valueBytes } from './profile-budget';
-import { addRecentCommunication, cloneProfile, FieldError, type CommunicationDoc } from './profile-model';
+import { valueBytes } from './domain/profile-budget';
+import {
+  addRecentCommunication,
+  cloneProfile,
+  FieldError,
+  type CommunicationDoc,
+} from './domain/profile-model';
 import { ProfileWriteBehind, type ProfileChange } from './profile-writer';
-import type { EnrichmentSettings } from './settings';
+import type { EnrichmentSettings } from './domain/settings';
 import { ENRICHMENT_TOKENS } from './tokens';
 
 export const COMMUNICATIONS = 'communications';
@@ -79,7 +84,7 @@ export class CommunicationLog {
   readonly records: Collection<CommunicationRecord>;
 
   constructor(
-    @inject(ENRICHMENT_TOKENS.Db) db: Db,
+    @inject(TOKENS.Db) db: Db,
     @inject(ENRICHMENT_TOKENS.Settings) private readonly settings: EnrichmentSettings,
     @inject(ProfileWriteBehind) private readonly writer: ProfileWriteBehind,
     @inject(TOKENS.Clock) private readonly clock: Clock,
@@ -105,7 +110,7 @@ export class CommunicationLog {
     try {
       await this.records.insertOne(record);
     } catch (err) {
-      if ((err as { code?: number }).code !== 11000) throw err;
+      if (!isDuplicateKey(err)) throw err;
       inserted = false;
     }
     await this.writer.apply(customerId, this.historyChange(comm));
@@ -129,9 +134,7 @@ export class CommunicationLog {
       await this.records.insertMany(records, { ordered: false });
     } catch (err) {
       // Records already there (a redelivery, or the same status twice in the batch) are fine.
-      if (!(err instanceof MongoBulkWriteError)) throw err;
-      const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
-      if (errors.length === 0 || errors.some((e) => e.code !== 11000)) throw err;
+      if (!duplicateKeyWrites(err)) throw err;
     }
     for (const v of valid) await this.writer.stage(v.customerId, this.historyChange(v.comm));
     return { committed: this.writer.committed() };

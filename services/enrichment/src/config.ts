@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { commonConfig, ConfigError, env, loadConfig } from '@kairos/service-kit';
-import type { ProfileBudget } from './profile-budget';
+import type { ProfileBudget } from './domain/profile-budget';
+import { DEFAULT_SETTINGS, parseSettings, type EnrichmentSettings } from './domain/settings';
 
 export const enrichmentConfig = {
   ...commonConfig,
@@ -7,7 +9,7 @@ export const enrichmentConfig = {
   KAIROS_HTTP_PORT: env.port(8082),
   /** Optional YAML with journey rules, date-attribute rules and purchase event types. */
   KAIROS_ENRICHMENT_CONFIG: env.optionalString(),
-  /** How often the time-based event scheduler scans MongoDB for due occurrences. */
+  /** How often the time-based event scheduler scans MongoDB for due occurrences (0: never by itself). */
   KAIROS_TIME_EVENTS_INTERVAL: env.duration('60s'),
   /** Profiles kept in memory per process (write-through LRU). */
   KAIROS_PROFILE_CACHE_SIZE: env.int(50_000, 0, 10_000_000),
@@ -22,6 +24,16 @@ export const enrichmentConfig = {
   /** Traits embedded in an enriched event; the largest are left out beyond it. */
   KAIROS_ENRICHED_MAX_TRAITS_BYTES: env.bytes('64KiB'),
 };
+
+/** Consumer settings that are not environment variables (they follow from the write-behind's design). */
+export const CONSUMER_TUNING = {
+  /** Events per partition batch (one profile write per touched customer per batch). */
+  batchSize: 128,
+  /** How long a partition's batch waits for more delivered events (ms). */
+  batchWaitMs: 2,
+  /** Events wait unacked for the profile write-behind: room for a few seconds of writes behind. */
+  eventsMaxAckPending: 2_000,
+} as const;
 
 export type EnrichmentConfig = ReturnType<typeof loadEnrichmentConfig>;
 
@@ -50,4 +62,10 @@ export function profileBudget(config: EnrichmentConfig): ProfileBudget {
     maxTraitBytes: config.KAIROS_PROFILE_MAX_TRAIT_BYTES,
     enrichedTraitsBytes: config.KAIROS_ENRICHED_MAX_TRAITS_BYTES,
   };
+}
+
+/** The settings file KAIROS_ENRICHMENT_CONFIG names, read and validated; no file: the defaults. */
+export function loadSettings(path: string | undefined): EnrichmentSettings {
+  if (!path) return DEFAULT_SETTINGS;
+  return parseSettings(readFileSync(path, 'utf8'), path);
 }

@@ -3,9 +3,9 @@ import { events, partitionOfSubject, SCHEMAS, subjects, type profiles } from '@k
 import type { BatchCommit, BatchItem, NatsConnection, Publisher } from '@kairos/messaging';
 import { TOKENS, type Clock, type Logger } from '@kairos/service-kit';
 import { counter } from '@kairos/telemetry';
-import { boundTraits, type ProfileBudget } from './profile-budget';
-import { ProfileFolder } from './profile-fold';
-import { newProfile, toProto, type ProfileDoc } from './profile-model';
+import { boundTraits, type ProfileBudget } from './domain/profile-budget';
+import { ProfileFolder } from './domain/profile-fold';
+import { newProfile, toProto, type ProfileDoc } from './domain/profile-model';
 import { ProfileWriteBehind, type ProfileChange } from './profile-writer';
 import { ENRICHMENT_TOKENS } from './tokens';
 

@@ -1,7 +1,7 @@
-export * from './settings';
-export * from './journey';
-export * from './occurrences';
-export * from './profile-model';
+export * from './domain/settings';
+export * from './domain/journey';
+export * from './domain/occurrences';
+export * from './domain/profile-model';
 export * from './profile-store';
 export * from './communications';
 export * from './time-events';
@@ -9,4 +9,3 @@ export * from './enricher';
 export * from './profile-service';
 export * from './app';
 export * from './config';
-export { runProfileBenchmark, seedProfileBenchmark } from './bench';

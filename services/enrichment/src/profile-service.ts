@@ -9,8 +9,8 @@ import {
 } from '@kairos/contracts';
 import { TOKENS, type Clock, type Logger } from '@kairos/service-kit';
 import { CommunicationLog } from './communications';
-import { JourneyClassifier } from './journey';
-import type { ProfileBudget } from './profile-budget';
+import { JourneyClassifier } from './domain/journey';
+import type { ProfileBudget } from './domain/profile-budget';
 import {
   applyUpsert,
   communicationFromProto,
@@ -19,7 +19,7 @@ import {
   newProfile,
   toProto,
   type ProfileDoc,
-} from './profile-model';
+} from './domain/profile-model';
 import { ProfileStore } from './profile-store';
 import { ProfileWriteBehind } from './profile-writer';
 import { TimeEventScheduler } from './time-events';

@@ -1,16 +1,10 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { LRUCache } from 'lru-cache';
-import { inject, injectable } from '@kairos/service-kit';
-import {
-  MongoBulkWriteError,
-  MongoServerError,
-  type AnyBulkWriteOperation,
-  type Collection,
-  type Db,
-} from 'mongodb';
+import { duplicateKeyWrites, inject, injectable, isDuplicateKey, TOKENS } from '@kairos/service-kit';
+import type { AnyBulkWriteOperation, Collection, Db, MongoBulkWriteError } from 'mongodb';
+import { boundedLru } from './domain/profile-cache';
+import { approximateBytes, type ProfileDoc } from './domain/profile-model';
 import { ENRICHMENT_TOKENS } from './tokens';
-import { boundedLru } from './profile-cache';
-import { approximateBytes, type ProfileDoc } from './profile-model';
 
 export const PROFILES = 'profiles';
 
@@ -36,10 +30,6 @@ function changedFields(next: ProfileDoc, previous: ProfileDoc): Partial<ProfileD
   return set;
 }
 
-function isDuplicateKey(err: unknown): boolean {
-  return err instanceof MongoServerError && err.code === 11000;
-}
-
 /**
  * Profiles in MongoDB (`_id` is the customer id: the unique primary index) behind a write-through
  * LRU cache. Every write is conditional on the version read, so a stale cache entry (another replica
@@ -52,7 +42,7 @@ export class ProfileStore {
   private readonly cache: LRUCache<string, ProfileDoc> | undefined;
 
   constructor(
-    @inject(ENRICHMENT_TOKENS.Db) db: Db,
+    @inject(TOKENS.Db) db: Db,
     @inject(ENRICHMENT_TOKENS.CacheSize) cacheSize: number,
     @inject(ENRICHMENT_TOKENS.CacheBytes) cacheBytes: number,
   ) {
@@ -161,12 +151,11 @@ export class ProfileStore {
       const res = await this.profiles.bulkWrite(ops, { ordered: false });
       return res.matchedCount < updated.length ? updated : [];
     } catch (err) {
-      if (!(err instanceof MongoBulkWriteError)) throw err;
-      const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
-      if (errors.length === 0 || errors.some((e) => e.code !== 11000)) throw err;
+      const lostWrites = duplicateKeyWrites(err);
+      if (!lostWrites) throw err;
       // Inserts that lost to another writer, plus the updates if any of them missed too.
-      const lost = errors.map((e) => chunk[e.index]!.next._id);
-      return err.result.matchedCount < updated.length ? [...lost, ...updated] : lost;
+      const lost = lostWrites.map((i) => chunk[i]!.next._id);
+      return (err as MongoBulkWriteError).result.matchedCount < updated.length ? [...lost, ...updated] : lost;
     }
   }
 

@@ -1,12 +1,12 @@
-import { inject, injectable } from '@kairos/service-kit';
+import { inject, injectable, isDuplicateKey } from '@kairos/service-kit';
 import type { Collection, Db } from 'mongodb';
 import { events, partitionOf, SCHEMAS, subjects } from '@kairos/contracts';
 import type { Publisher } from '@kairos/messaging';
 import { TOKENS, type Clock, type Logger } from '@kairos/service-kit';
-import { nextOccurrence, occurrenceId, type Occurrence } from './occurrences';
-import type { ProfileDoc } from './profile-model';
+import { nextOccurrence, occurrenceId, type Occurrence } from './domain/occurrences';
+import type { ProfileDoc } from './domain/profile-model';
 import { ProfileStore } from './profile-store';
-import type { DateRule, EnrichmentSettings } from './settings';
+import type { DateRule, EnrichmentSettings } from './domain/settings';
 import { ENRICHMENT_TOKENS } from './tokens';
 
 export const TIME_OCCURRENCES = 'time_occurrences';
@@ -38,7 +38,7 @@ export class TimeEventScheduler {
   private scanning?: Promise<number>;
 
   constructor(
-    @inject(ENRICHMENT_TOKENS.Db) db: Db,
+    @inject(TOKENS.Db) db: Db,
     @inject(ENRICHMENT_TOKENS.Settings) private readonly settings: EnrichmentSettings,
     @inject(ENRICHMENT_TOKENS.Partitions) private readonly partitions: number,
     @inject(ENRICHMENT_TOKENS.OwnedPartitions) private readonly owned: number[],
@@ -107,7 +107,7 @@ export class TimeEventScheduler {
         status: 'pending',
       });
     } catch (err) {
-      if ((err as { code?: number }).code !== 11000) throw err;
+      if (!isDuplicateKey(err)) throw err;
     }
   }
 

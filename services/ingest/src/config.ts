@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { commonConfig, env, loadConfig } from '@kairos/service-kit';
+import { EMPTY_RULES, parseRules, type RulesFile } from './domain/rules-file';
 
 export const ingestConfigShape = {
   ...commonConfig,
@@ -24,4 +26,16 @@ export type IngestConfig = ReturnType<typeof loadIngestConfig>;
 
 export function loadIngestConfig(source: NodeJS.ProcessEnv = process.env) {
   return loadConfig(ingestConfigShape, source);
+}
+
+/** The rules file KAIROS_INGEST_CONFIG names, read and validated; no file: no rules (authentication off). */
+export function loadRulesFile(path: string | undefined): RulesFile {
+  if (!path) return EMPTY_RULES;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`KAIROS_INGEST_CONFIG: cannot read ${path}: ${(err as Error).message}`);
+  }
+  return parseRules(text, path);
 }

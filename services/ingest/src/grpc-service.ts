@@ -9,10 +9,10 @@ import {
 import { context } from '@opentelemetry/api';
 import { events, ingest } from '@kairos/contracts';
 import { inject, injectable, TOKENS, type Logger } from '@kairos/service-kit';
-import { keyFromHeaders, type Authenticator, type Principal } from './auth';
+import { keyFromHeaders, type Authenticator, type Principal } from './domain/auth';
 import { Ingestor, OutcomeTally } from './ingestor';
 import { INGEST_TOKENS } from './tokens';
-import { validateBatchSize } from './validation';
+import { validateBatchSize } from './domain/validation';
 
 const { EventOutcome } = ingest;
 

@@ -1,6 +1,14 @@
-import { createLogger, GrpcServer, HttpServer, type Logger } from '@kairos/service-kit';
+import { createLogger, GrpcServer, HttpServer, openNats, type Clock, type Logger } from '@kairos/service-kit';
+import { startIngest } from './app';
 import { loadIngestConfig } from './config';
-import { startIngest, type StartIngestOptions } from './service';
+import type { RulesFile } from './domain/rules-file';
+
+export interface InProcessOptions {
+  /** Rules given directly instead of KAIROS_INGEST_CONFIG. */
+  rules?: RulesFile;
+  clock?: Clock;
+  logLevel?: string;
+}
 
 export interface InProcessIngest {
   grpcPort: number;
@@ -13,13 +21,13 @@ export interface InProcessIngest {
 }
 
 /**
- * Runs the ingest service inside the current process (tests, benchmark): same composition as
- * `main.ts` without signal handling or process.exit. `env` holds KAIROS_* variables (defaults for the
+ * Runs the ingest service inside the current process (tests, embedding clients' tests): the same
+ * composition as `main.ts` without signal handling or process.exit. `env` holds KAIROS_* variables (defaults for the
  * rest; ports default to 0 = free ports).
  */
 export async function startIngestInProcess(
   env: Record<string, string>,
-  opts: StartIngestOptions & { logLevel?: string } = {},
+  opts: InProcessOptions = {},
 ): Promise<InProcessIngest> {
   const cfg = loadIngestConfig({ KAIROS_GRPC_PORT: '0', KAIROS_HTTP_PORT: '0', ...env });
   const logger = createLogger('ingest', opts.logLevel ?? process.env.LOG_LEVEL ?? 'warn');
@@ -29,11 +37,16 @@ export async function startIngestInProcess(
   await grpc.start(cfg.KAIROS_GRPC_PORT, '127.0.0.1');
   await http.start(cfg.KAIROS_HTTP_PORT, '127.0.0.1');
   try {
-    await startIngest(
-      { name: 'ingest', logger, grpc, http, onDrain: (s) => void drainSteps.push(s) },
-      cfg,
-      opts,
-    );
+    const ctx = {
+      name: 'ingest',
+      logger,
+      grpc,
+      http,
+      onDrain: (s: () => Promise<void>) => void drainSteps.push(s),
+    };
+    const nc = await openNats(ctx, cfg);
+    const app = await startIngest(cfg, { ...ctx, nc, rules: opts.rules, clock: opts.clock });
+    ctx.onDrain(() => app.stop());
   } catch (err) {
     await grpc.shutdown(100);
     await http.close();

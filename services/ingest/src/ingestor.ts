@@ -4,11 +4,11 @@ import { encodeEventBytes, events, ingest, partitionOf, SCHEMAS, subjects } from
 import type { BatchMessage, PubAck, Publisher } from '@kairos/messaging';
 import { inject, injectable, TOKENS, type Clock } from '@kairos/service-kit';
 import { counter } from '@kairos/telemetry';
-import { authorizeEvent, type Principal } from './auth';
-import type { Classifier } from './classification';
-import type { Prioritizer } from './prioritization';
+import { authorizeEvent, type Principal } from './domain/auth';
+import type { Classifier } from './domain/classification';
+import type { Prioritizer } from './domain/prioritization';
 import { INGEST_TOKENS } from './tokens';
-import { validateAndComplete, type ValidationLimits } from './validation';
+import { validateAndComplete, type ValidationLimits } from './domain/validation';
 
 /**
  * The trace an event belongs to when its client batched it (`context.attributes.traceparent`, set by

@@ -1,14 +1,12 @@
-import { main } from '@kairos/service-kit';
+import { main, openNats, serviceDefinition } from '@kairos/service-kit';
+import { startIngest } from './app';
 import { loadIngestConfig } from './config';
-import { startIngest } from './service';
 
 main(() => {
-  const cfg = loadIngestConfig();
-  return {
-    name: 'ingest',
-    grpcPort: cfg.KAIROS_GRPC_PORT,
-    httpPort: cfg.KAIROS_HTTP_PORT,
-    drainTimeoutMs: cfg.KAIROS_DRAIN_TIMEOUT,
-    start: (ctx) => startIngest(ctx, cfg),
-  };
+  const config = loadIngestConfig();
+  return serviceDefinition('ingest', config, async (ctx) => {
+    const nc = await openNats(ctx, config);
+    const app = await startIngest(config, { ...ctx, nc });
+    ctx.onDrain(() => app.stop());
+  });
 });

@@ -4,10 +4,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { events, ingest, quoteInput } from '@kairos/contracts';
 import type { HttpRoute, Logger } from '@kairos/service-kit';
 import { counter } from '@kairos/telemetry';
-import type { Principal } from './auth';
-import { DEFAULT_TOLERANCE_MS, ReplayGuard, SIGNATURE_HEADER, verifySignature } from './hmac';
+import type { Principal } from './domain/auth';
+import { DEFAULT_TOLERANCE_MS, ReplayGuard, SIGNATURE_HEADER, verifySignature } from './domain/hmac';
 import { OutcomeTally, type Ingestor } from './ingestor';
-import type { WebhookSourceSpec } from './rules-file';
+import type { WebhookSourceSpec } from './domain/rules-file';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 const webhookCounter = counter('kairos_ingest_webhooks_total', 'Webhook requests by source and result', [

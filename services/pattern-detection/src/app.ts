@@ -3,7 +3,6 @@ import {
   consumerSpec,
   filters,
   partitionDurable,
-  partitionsOwnedBy,
   SCHEMAS,
   STREAMS,
   type ConsumerSpec,
@@ -22,34 +21,36 @@ import {
   type Logger as MessagingLogger,
   type NatsConnection,
 } from '@kairos/messaging';
-import { createContainer, systemClock, TOKENS, type Clock, type Logger } from '@kairos/service-kit';
+import {
+  createContainer,
+  ownedPartitions,
+  provide,
+  systemClock,
+  TOKENS,
+  type Clock,
+  type Logger,
+} from '@kairos/service-kit';
 import { KvCheckpointStore, type CheckpointStore } from './checkpoints';
+import {
+  DEFAULT_SIMULATE_RANGE_MS,
+  DETECTOR_PROFILE_CACHE_SIZE,
+  type PatternDetectionConfig,
+} from './config';
 import { publishedFireIds } from './published';
 import { PartitionDetector, type DetectorSettings } from './partition-detector';
-import { PatternServiceImpl, type DetectionRuntime, type PatternServiceSettings } from './pattern-service';
-import { TriggerRegistry } from './trigger-registry';
+import { PatternServiceImpl } from './pattern-service';
+import { TriggerRegistry } from './domain/trigger-registry';
 import { PD_TOKENS } from './tokens';
 
 export const SERVICE_NAME = 'pattern-detection';
 
-export interface PatternDetectionOptions {
+/** What pattern-detection runs on; tests pass their own. */
+export interface PatternDetectionInfrastructure {
+  /** A connection to NATS with the streams provisioned. */
   nc: NatsConnection;
   logger: Logger;
-  partitions: number;
-  replicaOrdinal?: number;
-  replicas?: number;
-  streamReplicas?: number;
-  allowedLatenessMs?: number;
-  /** 0 disables the timer (tests call tick()). */
-  watermarkIntervalMs?: number;
-  checkpointIntervalMs?: number;
-  checkpointEvents?: number;
-  maxPartialMatches?: number;
-  explainRetentionMs?: number;
-  /** Trigger YAML applied to the store before the engines start. */
-  definitionsDir?: string;
-  simulateMaxEvents?: number;
   clock?: Clock;
+  /** Where engine checkpoints go; default a KV bucket on `nc`. */
   checkpoints?: CheckpointStore;
 }
 
@@ -101,30 +102,36 @@ async function deleteConsumer(nc: NatsConnection, spec: ConsumerSpec): Promise<v
 /**
  * The composition root's body (shared by main.ts and in-process tests): definition store and
  * watch, one engine per owned partition restored from its checkpoint, one ordered consume loop per
- * partition replaying from the checkpoint's next sequence, and the watermark/checkpoint timer.
+ * partition replaying from the checkpoint's next sequence, and the watermark/checkpoint timer (a
+ * watermark interval of 0 leaves it off; tests call tick()).
  */
-export async function startPatternDetection(opts: PatternDetectionOptions): Promise<PatternDetectionApp> {
-  const logger = opts.logger;
-  const clock = opts.clock ?? systemClock;
-  const replicas = opts.replicas ?? 1;
-  const replicaOrdinal = opts.replicaOrdinal ?? 0;
-  const owned = partitionsOwnedBy(replicaOrdinal, replicas, opts.partitions);
-  const publisher = new Publisher(opts.nc, { logger: logger as MessagingLogger });
+export async function startPatternDetection(
+  config: PatternDetectionConfig,
+  infra: PatternDetectionInfrastructure,
+): Promise<PatternDetectionApp> {
+  const { logger, nc } = infra;
+  const clock = infra.clock ?? systemClock;
+  const replicas = config.KAIROS_REPLICAS;
+  const replicaOrdinal = config.KAIROS_REPLICA_ORDINAL;
+  const partitions = config.KAIROS_PARTITIONS;
+  const owned = ownedPartitions(config);
+  const publisher = new Publisher(nc, { logger: logger as MessagingLogger });
 
-  const store = await openNatsDefinitionStore(opts.nc, { replicas: opts.streamReplicas });
-  if (opts.definitionsDir) await applyDefinitionsDir(store, opts.definitionsDir, logger);
+  const store = await openNatsDefinitionStore(nc, { replicas: config.KAIROS_STREAM_REPLICAS });
+  if (config.KAIROS_DEFINITIONS_DIR) await applyDefinitionsDir(store, config.KAIROS_DEFINITIONS_DIR, logger);
   const registry = new TriggerRegistry(logger);
   const watch: WatchHandle = await store.watch((change) => registry.handle(change));
   await watch.ready;
 
   const checkpoints =
-    opts.checkpoints ?? (await KvCheckpointStore.open(opts.nc, { replicas: opts.streamReplicas }));
+    infra.checkpoints ?? (await KvCheckpointStore.open(nc, { replicas: config.KAIROS_STREAM_REPLICAS }));
   const settings: DetectorSettings = {
-    allowedLatenessMs: opts.allowedLatenessMs ?? 5_000,
-    checkpointIntervalMs: opts.checkpointIntervalMs ?? 5_000,
-    checkpointEvents: opts.checkpointEvents ?? 5_000,
-    maxPartialMatches: opts.maxPartialMatches ?? 32,
-    explainRetentionMs: opts.explainRetentionMs,
+    allowedLatenessMs: config.KAIROS_ALLOWED_LATENESS,
+    checkpointIntervalMs: config.KAIROS_CHECKPOINT_INTERVAL,
+    checkpointEvents: config.KAIROS_CHECKPOINT_EVENTS,
+    maxPartialMatches: config.KAIROS_MAX_PARTIAL_MATCHES,
+    explainRetentionMs: config.KAIROS_EXPLAIN_RETENTION,
+    profileCacheSize: DETECTOR_PROFILE_CACHE_SIZE,
   };
   const detectors = new Map<number, PartitionDetector>();
   const loops: Array<{ detector: PartitionDetector; loop: ConsumeLoop<unknown>; spec: ConsumerSpec }> = [];
@@ -138,7 +145,7 @@ export async function startPatternDetection(opts: PatternDetectionOptions): Prom
       clock,
       logger,
     );
-    const startSequence = await detector.restore((since) => publishedFireIds(opts.nc, p, since));
+    const startSequence = await detector.restore((since) => publishedFireIds(nc, p, since));
     // The engine state is the source of truth: the consumer restarts right after the checkpoint.
     const spec = consumerSpec(
       STREAMS.EVENTS.name,
@@ -148,8 +155,8 @@ export async function startPatternDetection(opts: PatternDetectionOptions): Prom
         startSequence,
       },
     );
-    await deleteConsumer(opts.nc, spec);
-    const loop = new ConsumeLoop(opts.nc, {
+    await deleteConsumer(nc, spec);
+    const loop = new ConsumeLoop(nc, {
       spec,
       schema: SCHEMAS.EnrichedEvent,
       handler: (m, ctx) => detector.handle(m, ctx),
@@ -171,7 +178,7 @@ export async function startPatternDetection(opts: PatternDetectionOptions): Prom
     logger.info({ triggers: triggers.map((t) => `${t.name}:v${t.version}`) }, 'triggers reloaded');
   });
 
-  const jsm = await jetstreamManager(opts.nc);
+  const jsm = await jetstreamManager(nc);
   const tick = async () => {
     for (const { detector, spec } of loops) {
       try {
@@ -187,7 +194,7 @@ export async function startPatternDetection(opts: PatternDetectionOptions): Prom
     }
   };
   let ticking = false;
-  const interval = opts.watermarkIntervalMs ?? 1_000;
+  const interval = config.KAIROS_WATERMARK_INTERVAL;
   const timer =
     interval > 0
       ? setInterval(() => {
@@ -198,20 +205,15 @@ export async function startPatternDetection(opts: PatternDetectionOptions): Prom
       : undefined;
 
   const container = createContainer([
-    [TOKENS.Logger, logger],
-    [TOKENS.Nats, opts.nc],
-    [TOKENS.Clock, clock],
-    [
-      PD_TOKENS.Runtime,
-      { partitions: opts.partitions, replicaOrdinal, replicas, detectors } satisfies DetectionRuntime,
-    ],
-    [
-      PD_TOKENS.Settings,
-      {
-        simulateMaxEvents: opts.simulateMaxEvents ?? 1_000_000,
-        defaultSimulateRangeMs: 24 * 3_600_000,
-      } satisfies PatternServiceSettings,
-    ],
+    provide(TOKENS.Config, config),
+    provide(TOKENS.Logger, logger),
+    provide(TOKENS.Nats, nc),
+    provide(TOKENS.Clock, clock),
+    provide(PD_TOKENS.Runtime, { partitions, replicaOrdinal, replicas, detectors }),
+    provide(PD_TOKENS.Settings, {
+      simulateMaxEvents: config.KAIROS_SIMULATE_MAX_EVENTS,
+      defaultSimulateRangeMs: DEFAULT_SIMULATE_RANGE_MS,
+    }),
   ]);
   container.registerSingleton(PatternServiceImpl);
   const service = container.resolve(PatternServiceImpl);

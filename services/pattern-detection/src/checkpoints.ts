@@ -45,10 +45,11 @@ const chunkKey = (p: number, gen: number, i: number) => `${manifestKey(p)}.g${ge
 export class KvCheckpointStore implements CheckpointStore {
   private constructor(private readonly kv: KV) {}
 
-  static async open(nc: NatsConnection, opts: { bucket?: string; replicas?: number } = {}) {
+  /** Opens (or creates) the bucket with `replicas` copies (KAIROS_STREAM_REPLICAS). */
+  static async open(nc: NatsConnection, opts: { replicas: number; bucket?: string }) {
     const kv = await new Kvm(nc).create(opts.bucket ?? CHECKPOINT_BUCKET, {
       history: 1,
-      replicas: opts.replicas ?? 1,
+      replicas: opts.replicas,
     });
     return new KvCheckpointStore(kv);
   }

@@ -8,7 +8,7 @@ export const patternDetectionConfig = {
   KAIROS_HTTP_PORT: env.port(8083),
   /** How long events wait to be matched in event-time order (also the floor of trigger latency). */
   KAIROS_ALLOWED_LATENESS: env.duration('1s'),
-  /** How often idle partitions are advanced with wall clock − lateness (fires absence deadlines). */
+  /** How often idle partitions are advanced with wall clock − lateness (fires absence deadlines; 0: never by itself). */
   KAIROS_WATERMARK_INTERVAL: env.duration('250ms'),
   /** Time between engine checkpoints of a partition that changed. */
   KAIROS_CHECKPOINT_INTERVAL: env.duration('5s'),
@@ -26,6 +26,12 @@ export const patternDetectionConfig = {
   /** Upper bound of stored events one Simulate call may scan. */
   KAIROS_SIMULATE_MAX_EVENTS: env.int(1_000_000, 1, 100_000_000),
 };
+
+/** Last profiles a partition keeps for fires completed by an absence deadline. */
+export const DETECTOR_PROFILE_CACHE_SIZE = 20_000;
+
+/** The time range Simulate reads when a call names none: the last day. */
+export const DEFAULT_SIMULATE_RANGE_MS = 24 * 3_600_000;
 
 export type PatternDetectionConfig = ReturnType<typeof loadPatternDetectionConfig>;
 

@@ -5,17 +5,17 @@ import { PatternEngine, type Explanation, type FiredTrigger, type TriggerSpec } 
 import type { Clock, Logger } from '@kairos/service-kit';
 import { counter, gauge } from '@kairos/telemetry';
 import type { CheckpointStore } from './checkpoints';
-import { EventConversionError, toEngineEvent, toTriggerFired } from './convert';
+import { EventConversionError, toEngineEvent, toTriggerFired } from './domain/convert';
 
 export interface DetectorSettings {
   allowedLatenessMs: number;
   checkpointIntervalMs: number;
   checkpointEvents: number;
   maxPartialMatches: number;
-  /** See PatternEngineOptions.explainRetentionMs (default 24 h). */
-  explainRetentionMs?: number;
+  /** See PatternEngineOptions.explainRetentionMs. */
+  explainRetentionMs: number;
   /** Last profiles kept per partition (for fires completed by an absence deadline). */
-  profileCacheSize?: number;
+  profileCacheSize: number;
 }
 
 const MAX_TRACE_CONTEXTS = 20_000;
@@ -308,7 +308,7 @@ export class PartitionDetector {
     // Map insertion order as LRU: re-insert on use, evict the oldest beyond the cap.
     this.profiles.delete(customerId);
     this.profiles.set(customerId, profile);
-    const cap = this.settings.profileCacheSize ?? 20_000;
+    const cap = this.settings.profileCacheSize;
     if (this.profiles.size > cap) {
       const oldest = this.profiles.keys().next().value;
       if (oldest !== undefined) this.profiles.delete(oldest);

@@ -3,7 +3,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { filters, partitionOf, SCHEMAS, STREAMS, type events, type triggers } from '@kairos/contracts';
 import { formatErrors, parseDefinitions, type DefinitionError } from '@kairos/definitions';
 import { PatternEngine, type EngineEvent, type TriggerSpec } from '@kairos/patterns';
-import { toEngineEvent, toTriggerFired, EventConversionError } from './convert';
+import { toEngineEvent, toTriggerFired, EventConversionError } from './domain/convert';
 
 export class DraftTriggerError extends Error {
   constructor(

@@ -1,5 +1,8 @@
+import { token } from '@kairos/service-kit';
+import type { DetectionRuntime, PatternServiceSettings } from './pattern-service';
+
 /** DI tokens of this service (common ones are in @kairos/service-kit TOKENS). */
 export const PD_TOKENS = {
-  Runtime: Symbol.for('kairos.pattern-detection.Runtime'),
-  Settings: Symbol.for('kairos.pattern-detection.Settings'),
+  Runtime: token<DetectionRuntime>('kairos.pattern-detection.Runtime'),
+  Settings: token<PatternServiceSettings>('kairos.pattern-detection.Settings'),
 } as const;

@@ -3,6 +3,7 @@ import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { ingest, profiles, triggers } from '@kairos/contracts';
 import { openNatsDefinitionStore, type DefinitionStore } from '@kairos/definitions';
+import { natsServers } from '@kairos/messaging';
 import { failed, unreachable } from './errors';
 import type { Io } from './io';
 
@@ -15,7 +16,7 @@ export const DEFAULTS = {
 
 /** Connects to NATS (`NATS_URL`) for one command; exit 3 when it cannot be reached. */
 export async function withNats<T>(io: Io, fn: (nc: NatsConnection) => Promise<T>): Promise<T> {
-  const servers = (io.env.NATS_URL || DEFAULTS.natsUrl).split(',');
+  const servers = natsServers(io.env.NATS_URL || DEFAULTS.natsUrl);
   let nc: NatsConnection;
   try {
     nc = await connect({ servers, name: 'kairosctl', reconnect: false, timeout: 3_000 });

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { startSmtpSink, type SmtpSink } from '@kairos/delivery/dist/src/testing';
+import { startSmtpSink, type SmtpSink } from '@kairos/testkit';
 
 export interface MailPeer {
   smtpUrl: string;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ConfigError, commonConfig, databaseName, env, loadConfig } from '../../src/config';
+import { ConfigError, commonConfig, databaseName, env, loadConfig, ownedPartitions } from '../../src/config';
 
 describe('configuration from environment variables', () => {
   it('uses safe defaults when nothing is set', () => {
@@ -62,5 +62,16 @@ describe('configuration from environment variables', () => {
         e.problems.includes("N: expected an integer from 1 to 10, got '11'") &&
         e.problems.includes("M: expected one of a, b, got 'c'"),
     );
+  });
+
+  it('gives replica i of N the partitions p % N == i', () => {
+    const cfg = (ordinal: string) =>
+      loadConfig(commonConfig, {
+        KAIROS_PARTITIONS: '8',
+        KAIROS_REPLICAS: '3',
+        KAIROS_REPLICA_ORDINAL: ordinal,
+      });
+    assert.deepEqual(ownedPartitions(cfg('0')), [0, 3, 6]);
+    assert.deepEqual(ownedPartitions(cfg('2')), [2, 5]);
   });
 });

@@ -1,5 +1,5 @@
 import type { actions } from '@kairos/contracts';
-import type { Channel } from '../selection';
+import type { Channel } from '../domain/selection';
 
 export interface SendRequest {
   action: actions.ActionRequested;

@@ -1,7 +1,7 @@
 import { createTransport, type Transporter } from 'nodemailer';
 import type { Clock } from '@kairos/service-kit';
-import { classifySmtpError, DeliveryError, type SmtpErrorLike } from '../errors';
-import { addTracking } from '../signing';
+import { classifySmtpError, DeliveryError, type SmtpErrorLike } from '../domain/errors';
+import { addTracking } from '../domain/signing';
 import { contentOf, str, type ChannelAdapter, type SendRequest, type SendResult } from './adapter';
 
 export interface EmailOptions {

@@ -1,7 +1,7 @@
 import type { Clock } from '@kairos/service-kit';
-import { classifyHttpStatus, DeliveryError, httpNetworkError } from '../errors';
-import { SIGNATURE_HEADER, signBody } from '../signing';
-import type { Channel } from '../selection';
+import { classifyHttpStatus, DeliveryError, httpNetworkError } from '../domain/errors';
+import { SIGNATURE_HEADER, signBody } from '../domain/signing';
+import type { Channel } from '../domain/selection';
 import { contentOf, str, type ChannelAdapter, type SendRequest, type SendResult } from './adapter';
 
 export interface HttpPostOptions {

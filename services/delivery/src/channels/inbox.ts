@@ -1,6 +1,6 @@
 import type { Collection, Db } from 'mongodb';
 import type { Clock } from '@kairos/service-kit';
-import { DeliveryError } from '../errors';
+import { DeliveryError } from '../domain/errors';
 import { contentOf, str, type ChannelAdapter, type SendRequest, type SendResult } from './adapter';
 
 export interface InboxMessage {

@@ -3,7 +3,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Publisher } from '@kairos/messaging';
 import { useMongo, useNats, waitFor } from '@kairos/testkit';
-import { startHttpSink, startSmtpSink, type HttpSink, type SmtpSink } from '../../src';
+import { startHttpSink, startSmtpSink, type HttpSink, type SmtpSink } from '@kairos/testkit';
 import { action, natsClient, outcomesFor, request, S, startDelivery, type DeliveryProcess } from './harness';
 
 /** The value of one labelled sample in a Prometheus text exposition (0 when absent). */

@@ -3,16 +3,16 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { SCHEMAS } from '@kairos/contracts';
 import type { Publisher } from '@kairos/messaging';
-import { useMongo, useNats, waitFor } from '@kairos/testkit';
 import {
-  createTrackingToken,
-  signBody,
   startHttpSink,
   startSmtpSink,
-  verifySignature,
+  useMongo,
+  useNats,
+  waitFor,
   type HttpSink,
   type SmtpSink,
-} from '../../src';
+} from '@kairos/testkit';
+import { createTrackingToken, signBody, verifySignature } from '../../src';
 import { action, natsClient, outcomesFor, request, S, startDelivery, type DeliveryProcess } from './harness';
 
 const WEBHOOK_SECRET = 'whsec-test';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { classifyHttpStatus, classifySmtpError, httpNetworkError } from '../../src/errors';
+import { classifyHttpStatus, classifySmtpError, httpNetworkError } from '../../src/domain/errors';
 
 describe('failure classification', () => {
   it('treats HTTP 4xx as permanent except 408 and 429, and 5xx as transient', () => {

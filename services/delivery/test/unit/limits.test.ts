@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { parseConcurrency, parseRateLimits, Semaphore, TokenBucket } from '../../src/limits';
+import { parseConcurrency, parseRateLimits, Semaphore, TokenBucket } from '../../src/domain/limits';
 
 class FakeClock {
   t = 0;

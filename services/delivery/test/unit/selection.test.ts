@@ -5,7 +5,7 @@ import {
   type Channel,
   type SelectionInput,
   type SelectionOptions,
-} from '../../src/selection';
+} from '../../src/domain/selection';
 
 const opts: SelectionOptions = {
   available: new Set<Channel>(['email', 'sms', 'push', 'webhook', 'in_app', 'slack']),

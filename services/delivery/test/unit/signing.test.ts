@@ -7,7 +7,7 @@ import {
   signBody,
   verifySignature,
   verifyTrackingToken,
-} from '../../src/signing';
+} from '../../src/domain/signing';
 
 const NOW = 1_700_000_000;
 const links = {

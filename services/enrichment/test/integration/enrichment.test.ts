@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { actions, OUTCOME_TOKEN, SCHEMAS, subjects, type profiles } from '@kairos/contracts';
 import { useMongo, useNats, waitFor } from '@kairos/testkit';
-import { appliedEventIds } from '../../src/profile-model';
+import { appliedEventIds } from '../../src/domain/profile-model';
 import { call, enrichedFor, publishRaw, rawEvent, startHarness, type Harness } from './helpers';
 
 describe('enrichment (real NATS + MongoDB-wire)', function () {
@@ -100,7 +100,7 @@ describe('enrichment (real NATS + MongoDB-wire)', function () {
     });
 
     it('keeps an upsert made while event changes wait to be written: the events are re-applied onto it', async () => {
-      await h.restartApp({ profileFlushIntervalMs: 600_000 }); // nothing is written until flushNow()
+      await h.restartApp({ KAIROS_PROFILE_FLUSH_INTERVAL: 600_000 }); // nothing is written until flushNow()
       try {
         await call(h.client, 'upsert', {
           customerId: 'hal',

@@ -9,11 +9,17 @@ import {
   type NatsConnection,
 } from '@kairos/messaging';
 import { createLogger, GrpcServer } from '@kairos/service-kit';
-import { startEnrichment, type EnrichmentApp, type EnrichmentOptions } from '../../src/app';
+import { startEnrichment, type EnrichmentApp } from '../../src/app';
+import { loadEnrichmentConfig, type EnrichmentConfig } from '../../src/config';
 import { PROFILE_SERVICE_NAME } from '../../src/profile-service';
-import { DEFAULT_SETTINGS, type EnrichmentSettings } from '../../src/settings';
+import { DEFAULT_SETTINGS, type EnrichmentSettings } from '../../src/domain/settings';
 
 export const PARTITIONS = 4;
+
+/** The service's settings for tests: the defaults over PARTITIONS partitions. */
+export function testConfig(): EnrichmentConfig {
+  return loadEnrichmentConfig({ KAIROS_PARTITIONS: String(PARTITIONS) });
+}
 
 export class TestClock {
   constructor(public ms: number) {}
@@ -43,8 +49,8 @@ export interface Harness {
   publisher: Publisher;
   clock: TestClock;
   enriched: Collector<events.EnrichedEvent>;
-  /** Stops the app and starts a new one (with `overrides` of the test's options, if given). */
-  restartApp(overrides?: Partial<EnrichmentOptions>): Promise<void>;
+  /** Stops the app and starts a new one (with `overrides` of the test's settings, if given). */
+  restartApp(overrides?: Partial<EnrichmentConfig>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -61,17 +67,10 @@ export async function startHarness(
   const logger = createLogger('enrichment-test', process.env.KAIROS_TEST_LOGS ? 'info' : 'silent');
   const clock = new TestClock(Date.parse('2026-05-01T06:00:00Z'));
   const enriched = new Collector(nc, 'events.enriched.>', (d) => SCHEMAS.EnrichedEvent.type.decode(d));
-  const make = (overrides: Partial<EnrichmentOptions> = {}) =>
-    startEnrichment({
-      nc,
-      db: mongo.db(dbName),
-      logger,
-      settings,
-      partitions: PARTITIONS,
-      clock,
-      timeEventsIntervalMs: 0,
-      ...overrides,
-    });
+  // The scheduler's timer is off (interval 0): tests call scan().
+  const config = { ...testConfig(), KAIROS_TIME_EVENTS_INTERVAL: 0 };
+  const make = (overrides: Partial<EnrichmentConfig> = {}) =>
+    startEnrichment({ ...config, ...overrides }, { nc, db: mongo.db(dbName), logger, settings, clock });
   const h: Harness = {
     nc,
     mongo,

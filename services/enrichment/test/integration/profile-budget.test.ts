@@ -4,8 +4,8 @@ import { partitionOf, profiles } from '@kairos/contracts';
 import { useMongo, useNats, waitFor } from '@kairos/testkit';
 import { createLogger } from '@kairos/service-kit';
 import { startEnrichment } from '../../src/app';
-import { newProfile, type ProfileDoc } from '../../src/profile-model';
-import { DEFAULT_SETTINGS } from '../../src/settings';
+import { newProfile, type ProfileDoc } from '../../src/domain/profile-model';
+import { DEFAULT_SETTINGS } from '../../src/domain/settings';
 import {
   Collector,
   call,
@@ -14,6 +14,7 @@ import {
   publishRaw,
   rawEvent,
   startHarness,
+  testConfig,
   type Harness,
 } from './helpers';
 
@@ -136,14 +137,20 @@ describe('profile size budget (real NATS + MongoDB-wire)', function () {
 
     it('refuses to start when the traits an enriched event embeds could take more than half the max_payload', async () => {
       await assert.rejects(
-        startEnrichment({
-          nc: h.nc,
-          db: h.mongo.db(mongo.dbName),
-          logger: createLogger('budget-test', 'silent'),
-          settings: DEFAULT_SETTINGS,
-          partitions: PARTITIONS,
-          profileBudget: { maxProfileBytes: 1 << 20, maxTraitBytes: 1 << 15, enrichedTraitsBytes: 1 << 20 },
-        }),
+        startEnrichment(
+          {
+            ...testConfig(),
+            KAIROS_PROFILE_MAX_BYTES: 1 << 20,
+            KAIROS_PROFILE_MAX_TRAIT_BYTES: 1 << 15,
+            KAIROS_ENRICHED_MAX_TRAITS_BYTES: 1 << 20,
+          },
+          {
+            nc: h.nc,
+            db: h.mongo.db(mongo.dbName),
+            logger: createLogger('budget-test', 'silent'),
+            settings: DEFAULT_SETTINGS,
+          },
+        ),
         /KAIROS_ENRICHED_MAX_TRAITS_BYTES: 1048576 is more than half the NATS server's max_payload \(1048576\)/,
       );
     });

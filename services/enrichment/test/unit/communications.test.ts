@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { actions, OUTCOME_TOKEN } from '@kairos/contracts';
 import { STATUSES } from '../../src/communications';
-import { addRecentCommunication, type CommunicationDoc } from '../../src/profile-model';
+import { addRecentCommunication, type CommunicationDoc } from '../../src/domain/profile-model';
 
 describe('communication history statuses', () => {
   it('records every outcome status the mesh publishes, including unknown', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { JourneyClassifier } from '../../src/journey';
-import { newProfile } from '../../src/profile-model';
-import { DEFAULT_SETTINGS } from '../../src/settings';
+import { JourneyClassifier } from '../../src/domain/journey';
+import { newProfile } from '../../src/domain/profile-model';
+import { DEFAULT_SETTINGS } from '../../src/domain/settings';
 
 const DAY = 86_400_000;
 const NOW = Date.parse('2026-03-10T12:00:00Z');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { nextOccurrence, occurrenceId } from '../../src/occurrences';
-import type { DateRule } from '../../src/settings';
+import { nextOccurrence, occurrenceId } from '../../src/domain/occurrences';
+import type { DateRule } from '../../src/domain/settings';
 
 const birthday: DateRule = {
   name: 'birthday',

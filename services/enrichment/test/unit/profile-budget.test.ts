@@ -2,8 +2,14 @@ import assert from 'node:assert/strict';
 import { events } from '@kairos/contracts';
 import { BSON } from 'mongodb';
 import { loadEnrichmentConfig, profileBudget } from '../../src/config';
-import { boundTraits, traitBytes, valueBytes } from '../../src/profile-budget';
-import { applyEvent, applyUpsert, BudgetError, newProfile, type EventRules } from '../../src/profile-model';
+import { boundTraits, traitBytes, valueBytes } from '../../src/domain/profile-budget';
+import {
+  applyEvent,
+  applyUpsert,
+  BudgetError,
+  newProfile,
+  type EventRules,
+} from '../../src/domain/profile-model';
 
 const NOW = new Date('2026-03-10T12:00:00Z');
 const BUDGET = { maxProfileBytes: 16 * 1024, maxTraitBytes: 4 * 1024 };

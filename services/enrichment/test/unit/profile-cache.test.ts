@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { LRUCache } from 'lru-cache';
-import { boundedLru } from '../../src/profile-cache';
+import { boundedLru } from '../../src/domain/profile-cache';
 
 const keys = (lru: LRUCache<string, string>, all: string[]): string[] =>
   all.filter((k) => lru.get(k) !== undefined);

@@ -14,7 +14,7 @@ import {
   toProto,
   type CommunicationDoc,
   type EventRules,
-} from '../../src/profile-model';
+} from '../../src/domain/profile-model';
 
 const NOW = new Date('2026-03-10T12:00:00Z');
 const BUDGET = { maxProfileBytes: 256 * 1024, maxTraitBytes: 32 * 1024 };

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { DEFAULT_SETTINGS, parseSettings } from '../../src/settings';
+import { DEFAULT_SETTINGS, parseSettings } from '../../src/domain/settings';
 
 describe('enrichment settings file', () => {
   it('keeps defaults for missing sections and reads the given ones', () => {

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { events } from '@kairos/contracts';
-import { Authenticator, authorizeEvent, keyFromHeaders, sha256Hex } from '../../src/auth';
-import { Classifier } from '../../src/classification';
-import { DEFAULT_TOLERANCE_MS, ReplayGuard, signPayload, verifySignature } from '../../src/hmac';
-import { globMatcher, Prioritizer, sampledIn } from '../../src/prioritization';
-import { parseRules } from '../../src/rules-file';
-import { TokenBucket } from '../../src/token-bucket';
+import { Authenticator, authorizeEvent, keyFromHeaders, sha256Hex } from '../../src/domain/auth';
+import { Classifier } from '../../src/domain/classification';
+import { DEFAULT_TOLERANCE_MS, ReplayGuard, signPayload, verifySignature } from '../../src/domain/hmac';
+import { globMatcher, Prioritizer, sampledIn } from '../../src/domain/prioritization';
+import { parseRules } from '../../src/domain/rules-file';
+import { TokenBucket } from '../../src/domain/token-bucket';
 
 const C = events.EventCategory;
 const ev = (e: Partial<events.Event>) =>

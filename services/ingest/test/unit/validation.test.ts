@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { decodeEvent, events, SCHEMAS } from '@kairos/contracts';
-import { measureProperties, validateAndComplete, validateBatchSize } from '../../src/validation';
+import { measureProperties, validateAndComplete, validateBatchSize } from '../../src/domain/validation';
 
 const LIMITS = { maxPropertiesBytes: 200, maxDepth: 3, maxFutureMs: 300_000, maxPastMs: 86_400_000 };
 const NOW = Date.parse('2025-06-01T12:00:00Z');

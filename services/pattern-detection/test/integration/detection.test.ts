@@ -12,6 +12,7 @@ import {
 import { createLogger, GrpcServer } from '@kairos/service-kit';
 import { useNats, waitFor } from '@kairos/testkit';
 import { startPatternDetection, type PatternDetectionApp } from '../../src/app';
+import { loadPatternDetectionConfig } from '../../src/config';
 import { PATTERN_SERVICE_NAME } from '../../src/pattern-service';
 import { enriched, firedFor, publishEnriched, readFired, TRIGGERS_YAML, type EventInput } from './helpers';
 
@@ -57,14 +58,13 @@ describe('pattern-detection on a real NATS JetStream', function () {
     assert.deepEqual(parsed.errors, []);
     await store.apply(parsed.documents);
     const logger = createLogger('pattern-detection-test', process.env.KAIROS_TEST_LOGS ? 'debug' : 'silent');
-    app = await startPatternDetection({
-      nc,
-      logger,
-      partitions: PARTITIONS,
-      allowedLatenessMs: 300,
-      watermarkIntervalMs: 100,
-      checkpointIntervalMs: 500,
+    const config = loadPatternDetectionConfig({
+      KAIROS_PARTITIONS: String(PARTITIONS),
+      KAIROS_ALLOWED_LATENESS: '300ms',
+      KAIROS_WATERMARK_INTERVAL: '100ms',
+      KAIROS_CHECKPOINT_INTERVAL: '500ms',
     });
+    app = await startPatternDetection(config, { nc, logger });
     server = new GrpcServer(logger);
     server.addService(triggers.PatternServiceService, app.service.handlers(), PATTERN_SERVICE_NAME);
     const port = await server.start(0, '127.0.0.1');

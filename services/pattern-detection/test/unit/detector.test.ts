@@ -6,7 +6,7 @@ import type { TriggerSpec } from '@kairos/patterns';
 import { createLogger } from '@kairos/service-kit';
 import { MemoryCheckpointStore } from '../../src/checkpoints';
 import { loadPatternDetectionConfig } from '../../src/config';
-import { EventConversionError, toEngineEvent } from '../../src/convert';
+import { EventConversionError, toEngineEvent } from '../../src/domain/convert';
 import { PartitionDetector } from '../../src/partition-detector';
 import { explanationSteps } from '../../src/pattern-service';
 
@@ -79,7 +79,14 @@ function detector(
   return new PartitionDetector(
     0,
     TRIGGERS,
-    { allowedLatenessMs: 0, checkpointIntervalMs: 5_000, checkpointEvents, maxPartialMatches: 32 },
+    {
+      allowedLatenessMs: 0,
+      checkpointIntervalMs: 5_000,
+      checkpointEvents,
+      maxPartialMatches: 32,
+      explainRetentionMs: 24 * 3_600_000,
+      profileCacheSize: 20_000,
+    },
     pub as unknown as Publisher,
     store,
     { now: () => clock.ms },

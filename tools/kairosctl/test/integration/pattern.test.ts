@@ -6,6 +6,7 @@ import { triggers } from '@kairos/contracts';
 import { connectNats, provisionStreams, silentLogger, type NatsConnection } from '@kairos/messaging';
 import {
   PATTERN_SERVICE_NAME,
+  loadPatternDetectionConfig,
   startPatternDetection,
   type PatternDetectionApp,
 } from '@kairos/pattern-detection';
@@ -39,12 +40,11 @@ describe('kairosctl simulate and explain against a running PatternService', func
     nc = await connectNats({ servers: nats.url, name: 'kairosctl-test', logger: silentLogger });
     await provisionStreams(nc);
     const logger = createLogger('kairosctl-test', 'silent');
-    app = await startPatternDetection({
-      nc,
-      logger,
-      partitions: 4,
-      definitionsDir: join(EXAMPLES, 'triggers.yaml'),
+    const config = loadPatternDetectionConfig({
+      KAIROS_PARTITIONS: '4',
+      KAIROS_DEFINITIONS_DIR: join(EXAMPLES, 'triggers.yaml'),
     });
+    app = await startPatternDetection(config, { nc, logger });
     server = new GrpcServer(logger);
     server.addService(triggers.PatternServiceService, app.service.handlers(), PATTERN_SERVICE_NAME);
     addr = `127.0.0.1:${await server.start(0, '127.0.0.1')}`;

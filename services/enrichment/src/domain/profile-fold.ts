@@ -5,7 +5,7 @@ import { JourneyClassifier } from './journey';
 import type { ProfileBudget } from './profile-budget';
 import { applyEvent, newProfile, type EventRules, type ProfileDoc } from './profile-model';
 import type { EnrichmentSettings } from './settings';
-import { ENRICHMENT_TOKENS } from './tokens';
+import { ENRICHMENT_TOKENS } from '../tokens';
 
 const overBudget = counter(
   'kairos_profile_fields_over_budget_total',

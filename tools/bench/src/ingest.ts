@@ -1,6 +1,6 @@
 import { credentials, type ServiceError } from '@grpc/grpc-js';
 import { events, ingest } from '@kairos/contracts';
-import { startIngestInProcess } from './in-process';
+import { startIngestInProcess } from '@kairos/ingest';
 
 export interface IngestBenchmarkOptions {
   natsUrl: string;

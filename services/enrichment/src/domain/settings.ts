@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
 /**
  * Domain settings of enrichment: journey rules, date-attribute rules and purchase event types.
- * Read from the optional YAML file named by KAIROS_ENRICHMENT_CONFIG; every section has defaults.
+ * Parsed from the optional YAML file named by KAIROS_ENRICHMENT_CONFIG (read by config.ts's
+ * loadSettings); every section has defaults.
  */
 export interface JourneyRule {
   stage: string;
@@ -149,9 +149,4 @@ export function parseSettings(yamlText: string, source = 'enrichment config'): E
     maxLatenessMs:
       f.maxLatenessHours !== undefined ? f.maxLatenessHours * 3_600_000 : DEFAULT_SETTINGS.maxLatenessMs,
   };
-}
-
-export function loadSettings(path: string | undefined): EnrichmentSettings {
-  if (!path) return DEFAULT_SETTINGS;
-  return parseSettings(readFileSync(path, 'utf8'), path);
 }

@@ -1,6 +1,6 @@
 /**
- * Test peers for delivery's integration and e2e tests: an SMTP sink (smtp-server) and an HTTP sink
- * standing in for SMS/push providers, webhooks and Slack. Not used by the service at run time.
+ * Test peers for delivery's integration and e2e tests and the local runner: an SMTP sink
+ * (smtp-server) and an HTTP sink standing in for SMS/push providers, webhooks and Slack.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { MongoClient } from 'mongodb';
 import { profiles } from '@kairos/contracts';
 import { percentile } from '@kairos/telemetry';
-import { newProfile, type ProfileDoc } from './profile-model';
+import { newProfile, type ProfileDoc } from '@kairos/enrichment';
 
 export interface ProfileBenchmarkOptions {
   /** host:port of the enrichment service's gRPC server. */

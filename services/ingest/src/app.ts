@@ -1,14 +1,24 @@
 import { decodeStreamRequest, decodeTrackBatchRequest, decodeTrackRequest, ingest } from '@kairos/contracts';
-import { connectNats, provisionStreams, Publisher } from '@kairos/messaging';
-import { createContainer, systemClock, TOKENS, type Clock, type ServiceContext } from '@kairos/service-kit';
+import { Publisher, type NatsConnection } from '@kairos/messaging';
+import {
+  createContainer,
+  provide,
+  resolveToken,
+  systemClock,
+  TOKENS,
+  type Clock,
+  type GrpcServer,
+  type HttpServer,
+  type Logger,
+} from '@kairos/service-kit';
 import { counter } from '@kairos/telemetry';
-import { Authenticator } from './auth';
-import { Classifier } from './classification';
-import type { IngestConfig } from './config';
+import { Authenticator } from './domain/auth';
+import { Classifier } from './domain/classification';
+import { loadRulesFile, type IngestConfig } from './config';
 import { IngestGrpcService } from './grpc-service';
 import { Ingestor, type IngestSettings } from './ingestor';
-import { Prioritizer } from './prioritization';
-import { EMPTY_RULES, loadRulesFile, type RulesFile } from './rules-file';
+import { Prioritizer } from './domain/prioritization';
+import type { RulesFile } from './domain/rules-file';
 import { INGEST_TOKENS } from './tokens';
 import { WebhookReceiver } from './webhooks';
 
@@ -31,35 +41,37 @@ const INGEST_SERVICE_DEFINITION = {
   stream: { ...ingest.IngestServiceService.stream, requestDeserialize: decodeStreamRequest },
 };
 
-export interface StartIngestOptions {
-  /** Rules given directly (tests, bench) instead of KAIROS_INGEST_CONFIG. */
-  rules?: RulesFile;
+/** What ingest runs on; tests pass their own. */
+export interface IngestInfrastructure {
+  /** A connection to NATS with the streams provisioned. */
+  nc: NatsConnection;
+  logger: Logger;
+  grpc: GrpcServer;
+  http: HttpServer;
   clock?: Clock;
+  /** Rules given directly (tests, bench) instead of the file KAIROS_INGEST_CONFIG names. */
+  rules?: RulesFile;
+}
+
+export interface IngestApp {
+  /** Stops taking calls and waits for the ones in flight. */
+  stop(): Promise<void>;
 }
 
 /**
- * Composition: NATS + streams, the container with the domain modules, the gRPC service, the webhook
- * route and the drain steps (stop taking calls and finish them, then drain NATS).
+ * Composition: the container with the domain modules, the gRPC service and the webhook route on
+ * the given infrastructure.
  */
-export async function startIngest(
-  ctx: ServiceContext,
-  cfg: IngestConfig,
-  opts: StartIngestOptions = {},
-): Promise<void> {
-  const { logger } = ctx;
-  const clock = opts.clock ?? systemClock;
-  const rules =
-    opts.rules ?? (cfg.KAIROS_INGEST_CONFIG ? loadRulesFile(cfg.KAIROS_INGEST_CONFIG) : EMPTY_RULES);
+export async function startIngest(cfg: IngestConfig, infra: IngestInfrastructure): Promise<IngestApp> {
+  const { logger, nc } = infra;
+  const clock = infra.clock ?? systemClock;
+  const rules = infra.rules ?? loadRulesFile(cfg.KAIROS_INGEST_CONFIG);
   const authenticator = new Authenticator(rules, clock.now());
   if (!authenticator.enabled) {
     logger.warn(
       'no API keys configured (KAIROS_INGEST_CONFIG): authentication is OFF; every caller is accepted',
     );
   }
-
-  const nc = await connectNats({ servers: cfg.NATS_URL.split(','), name: ctx.name, logger });
-  ctx.onDrain(() => nc.drain());
-  await provisionStreams(nc, { replicas: cfg.KAIROS_STREAM_REPLICAS, logger });
 
   const settings: IngestSettings = {
     partitions: cfg.KAIROS_PARTITIONS,
@@ -71,24 +83,23 @@ export async function startIngest(
     streamWindow: cfg.KAIROS_INGEST_STREAM_WINDOW,
   };
   const container = createContainer([
-    [TOKENS.Config, cfg],
-    [TOKENS.Logger, logger],
-    [TOKENS.Nats, nc],
-    [TOKENS.Clock, clock],
-    [TOKENS.Publisher, new Publisher(nc, { logger })],
-    [INGEST_TOKENS.Settings, settings],
-    [INGEST_TOKENS.Classifier, new Classifier(rules)],
-    [INGEST_TOKENS.Prioritizer, new Prioritizer(rules.prioritization, prioritizationCounter)],
-    [INGEST_TOKENS.Authenticator, authenticator],
+    provide(TOKENS.Config, cfg),
+    provide(TOKENS.Logger, logger),
+    provide(TOKENS.Clock, clock),
+    provide(TOKENS.Nats, nc),
+    provide(TOKENS.Publisher, new Publisher(nc, { logger })),
+    provide(INGEST_TOKENS.Settings, settings),
+    provide(INGEST_TOKENS.Classifier, new Classifier(rules)),
+    provide(INGEST_TOKENS.Prioritizer, new Prioritizer(rules.prioritization, prioritizationCounter)),
+    provide(INGEST_TOKENS.Authenticator, authenticator),
   ]);
   container.registerSingleton(INGEST_TOKENS.Ingestor, Ingestor);
-  const ingestor = container.resolve<Ingestor>(INGEST_TOKENS.Ingestor);
+  const ingestor = resolveToken(container, INGEST_TOKENS.Ingestor);
   const service = container.resolve(IngestGrpcService);
 
-  ctx.grpc.addService(INGEST_SERVICE_DEFINITION, service.implementation, INGEST_SERVICE_NAME);
+  infra.grpc.addService(INGEST_SERVICE_DEFINITION, service.implementation, INGEST_SERVICE_NAME);
   const webhooks = new WebhookReceiver(rules.webhooks, ingestor, logger);
-  ctx.http.addRoute(webhooks.route);
-  ctx.onDrain(() => service.drain());
+  infra.http.addRoute(webhooks.route);
   logger.info(
     {
       apiKeys: rules.apiKeys.length,
@@ -97,4 +108,5 @@ export async function startIngest(
     },
     'ingest configured',
   );
+  return { stop: () => service.drain() };
 }

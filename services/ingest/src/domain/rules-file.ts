@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
@@ -103,14 +102,4 @@ export function parseRules(text: string, origin: string): RulesFile {
     throw new Error(`${origin}: invalid ingest configuration:\n  ${problems.join('\n  ')}`);
   }
   return result.data;
-}
-
-export function loadRulesFile(path: string): RulesFile {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new Error(`KAIROS_INGEST_CONFIG: cannot read ${path}: ${(err as Error).message}`);
-  }
-  return parseRules(text, path);
 }

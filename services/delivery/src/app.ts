@@ -1,0 +1,172 @@
+import type { Db } from 'mongodb';
+import { consumerSpec, filters, SCHEMAS, STREAMS } from '@kairos/contracts';
+import { ConsumeLoop, Publisher, type NatsConnection } from '@kairos/messaging';
+import {
+  createContainer,
+  provide,
+  systemClock,
+  TOKENS,
+  type Clock,
+  type HttpServer,
+  type Logger,
+} from '@kairos/service-kit';
+import type { ChannelAdapter } from './channels/adapter';
+import { EmailAdapter } from './channels/email';
+import { PushAdapter, SmsAdapter, WebhookAdapter } from './channels/http';
+import { InboxAdapter, InboxStore } from './channels/inbox';
+import { ChannelLimits } from './domain/channel-limits';
+import { callbackSecret, type DeliveryConfig } from './config';
+import { DeliveryService } from './delivery-service';
+import { killAt } from './faults';
+import { DeliveryHttpApi } from './http-api';
+import { DeliveryLedger } from './ledger';
+import { OutcomePublisher } from './outcomes';
+import type { Channel, SelectionOptions } from './domain/selection';
+import { DELIVERY_TOKENS } from './tokens';
+
+export const DURABLE = 'delivery';
+
+/** What delivery runs on; tests pass their own. */
+export interface DeliveryInfrastructure {
+  /** A connection to NATS with the streams provisioned. */
+  nc: NatsConnection;
+  /** The service's database. */
+  db: Db;
+  logger: Logger;
+  /** Where the tracking and callback routes are added. */
+  http: HttpServer;
+  clock?: Clock;
+}
+
+export interface DeliveryApp {
+  /** Stops the consume loop (in-flight sends finish and are acked), then closes the channel adapters. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Composition: ledger and inbox, channel adapters, limits and selection, the DI container, the
+ * HTTP API and the consume loop over `actions.requested.>`.
+ */
+export async function startDelivery(
+  cfg: DeliveryConfig,
+  infra: DeliveryInfrastructure,
+): Promise<DeliveryApp> {
+  const { logger, nc, db } = infra;
+  const clock = infra.clock ?? systemClock;
+  const ledger = new DeliveryLedger(db, clock);
+  const inbox = new InboxStore(db, clock);
+  await Promise.all([ledger.init(), inbox.init()]);
+
+  const limits = new ChannelLimits(
+    cfg.KAIROS_RATE_LIMITS,
+    cfg.KAIROS_PROVIDER_CONCURRENCY,
+    cfg.KAIROS_DEFAULT_CONCURRENCY,
+    clock,
+  );
+  const timeoutMs = cfg.KAIROS_HTTP_TIMEOUT;
+  const adapters = new Map<Channel, ChannelAdapter>();
+  const add = (a: ChannelAdapter) => adapters.set(a.channel, a);
+  add(
+    new EmailAdapter({
+      smtpUrl: cfg.KAIROS_SMTP_URL,
+      from: cfg.KAIROS_EMAIL_FROM,
+      timeoutMs: cfg.KAIROS_SMTP_TIMEOUT,
+      maxConnections: limits.concurrencyOf('email'),
+      tracking: {
+        baseUrl: cfg.KAIROS_TRACKING_BASE_URL,
+        secret: cfg.KAIROS_TRACKING_SECRET,
+        ttlMs: cfg.KAIROS_TRACKING_TTL,
+      },
+      clock,
+    }),
+  );
+  if (cfg.KAIROS_SMS_PROVIDER_URL) {
+    add(
+      new SmsAdapter({ url: cfg.KAIROS_SMS_PROVIDER_URL, token: cfg.KAIROS_SMS_PROVIDER_TOKEN, timeoutMs }),
+    );
+  }
+  if (cfg.KAIROS_PUSH_PROVIDER_URL) {
+    add(
+      new PushAdapter({
+        url: cfg.KAIROS_PUSH_PROVIDER_URL,
+        token: cfg.KAIROS_PUSH_PROVIDER_TOKEN,
+        timeoutMs,
+      }),
+    );
+  }
+  add(new WebhookAdapter('webhook', { secret: cfg.KAIROS_WEBHOOK_SECRET, timeoutMs, clock }));
+  add(new WebhookAdapter('slack', { secret: cfg.KAIROS_WEBHOOK_SECRET, timeoutMs, clock }));
+  add(new InboxAdapter(inbox));
+
+  const selection: SelectionOptions = {
+    available: new Set(adapters.keys()),
+    defaultOrder: cfg.KAIROS_DEFAULT_CHANNELS,
+    escalationTargets: cfg.KAIROS_ESCALATION_TARGETS,
+    defaultSlackUrl: cfg.KAIROS_SLACK_WEBHOOK_URL,
+  };
+  if (cfg.KAIROS_FAULT_POINT !== 'off') {
+    logger.warn(
+      { point: cfg.KAIROS_FAULT_POINT },
+      'KAIROS_FAULT_POINT is set: this process kills itself (test only)',
+    );
+  }
+  const publisher = new Publisher(nc, { logger });
+  const spec = consumerSpec(STREAMS.ACTIONS.name, DURABLE, filters.allRequested, {
+    maxDeliver: cfg.KAIROS_DELIVERY_MAX_DELIVER,
+    backoffMs: cfg.KAIROS_DELIVERY_BACKOFF,
+    ackWaitMs: cfg.KAIROS_DELIVERY_ACK_WAIT,
+    maxAckPending: Math.max(cfg.KAIROS_DELIVERY_MAX_IN_FLIGHT * 4, 256),
+  });
+
+  const container = createContainer([
+    provide(TOKENS.Config, cfg),
+    provide(TOKENS.Logger, logger),
+    provide(TOKENS.Nats, nc),
+    provide(TOKENS.Publisher, publisher),
+    provide(TOKENS.Db, db),
+    provide(TOKENS.Clock, clock),
+    provide(DELIVERY_TOKENS.Adapters, adapters),
+    provide(DELIVERY_TOKENS.Ledger, ledger),
+    provide(DELIVERY_TOKENS.Inbox, inbox),
+    provide(DELIVERY_TOKENS.Outcomes, new OutcomePublisher(publisher, clock)),
+    provide(DELIVERY_TOKENS.Limits, limits),
+    provide(DELIVERY_TOKENS.SelectionOptions, selection),
+    provide(DELIVERY_TOKENS.RetryPolicy, { maxDeliver: spec.maxDeliver }),
+    provide(DELIVERY_TOKENS.Guarantees, cfg.KAIROS_DELIVERY_GUARANTEES),
+    provide(
+      DELIVERY_TOKENS.FaultHook,
+      killAt(cfg.KAIROS_FAULT_POINT, (point) => logger.warn({ point }, 'fault injection: SIGKILL')),
+    ),
+    provide(DELIVERY_TOKENS.TrackingOptions, { secret: cfg.KAIROS_TRACKING_SECRET }),
+    provide(DELIVERY_TOKENS.CallbackSecret, callbackSecret(cfg)),
+  ]);
+  const service = container.resolve(DeliveryService);
+  infra.http.addRoute(container.resolve(DeliveryHttpApi).route);
+
+  const loop = new ConsumeLoop(nc, {
+    spec,
+    schema: SCHEMAS.ActionRequested,
+    mode: { kind: 'concurrent', max: cfg.KAIROS_DELIVERY_MAX_IN_FLIGHT },
+    logger,
+    publisher,
+    handler: async (action, mctx) => {
+      await service.deliver(action, { deliveryCount: mctx.deliveryCount });
+    },
+  });
+  await loop.start();
+  logger.info(
+    {
+      channels: [...adapters.keys()],
+      rateLimits: cfg.KAIROS_RATE_LIMITS,
+      guarantees: cfg.KAIROS_DELIVERY_GUARANTEES,
+      maxInFlight: cfg.KAIROS_DELIVERY_MAX_IN_FLIGHT,
+    },
+    'delivery consuming actions.requested.>',
+  );
+  return {
+    async stop() {
+      await loop.drain();
+      await Promise.all([...adapters.values()].map((a) => a.close?.()));
+    },
+  };
+}

@@ -5,6 +5,7 @@ import { connectNats, ConsumeLoop, provisionStreams, Publisher } from '@kairos/m
 import {
   createContainer,
   databaseName,
+  killAt,
   main,
   systemClock,
   TOKENS,
@@ -17,7 +18,6 @@ import { InboxAdapter, InboxStore } from './channels/inbox';
 import { ChannelLimits } from './channel-limits';
 import { loadDeliveryConfig, type DeliveryConfig } from './config';
 import { DeliveryService } from './delivery-service';
-import { killAt } from './faults';
 import { DeliveryHttpApi } from './http-api';
 import { DeliveryLedger } from './ledger';
 import { OutcomePublisher } from './outcomes';
@@ -122,10 +122,7 @@ async function start(cfg: DeliveryConfig, ctx: ServiceContext): Promise<void> {
     [DELIVERY_TOKENS.SelectionOptions, selection],
     [DELIVERY_TOKENS.RetryPolicy, { maxDeliver: spec.maxDeliver }],
     [DELIVERY_TOKENS.Guarantees, cfg.KAIROS_DELIVERY_GUARANTEES],
-    [
-      DELIVERY_TOKENS.FaultHook,
-      killAt(cfg.KAIROS_FAULT_POINT, (point) => logger.warn({ point }, 'fault injection: SIGKILL')),
-    ],
+    [DELIVERY_TOKENS.FaultHook, killAt(cfg.KAIROS_FAULT_POINT, logger)],
     [DELIVERY_TOKENS.TrackingOptions, { secret: cfg.KAIROS_TRACKING_SECRET }],
     [DELIVERY_TOKENS.CallbackSecret, cfg.KAIROS_CALLBACK_SECRET ?? cfg.KAIROS_WEBHOOK_SECRET],
   ]);

@@ -14,7 +14,7 @@ import {
 } from '@kairos/contracts';
 import { openNatsDefinitionStore } from '@kairos/definitions';
 import { ConsumeLoop, Publisher, type Logger, type NatsConnection } from '@kairos/messaging';
-import { createContainer, systemClock, TOKENS, type Clock } from '@kairos/service-kit';
+import { createContainer, killAt, systemClock, TOKENS, type Clock } from '@kairos/service-kit';
 import { DirectoryTemplateCatalog, type TemplateCatalog } from './domain/content';
 import { ActionEmitter } from './emitter';
 import { Orchestrator, type EngineSettings } from './engine';
@@ -70,7 +70,7 @@ export async function startOrchestration(deps: OrchestrationDeps): Promise<Orche
   const settings: EngineSettings = {
     partitions: config.KAIROS_PARTITIONS,
     settleMs: config.KAIROS_SETTLE_WINDOW,
-    faultPoint: config.KAIROS_FAULT_POINT,
+    fault: killAt(config.KAIROS_FAULT_POINT, logger),
     ...(config.KAIROS_GLOBAL_FREQUENCY_CAP ? { globalCap: config.KAIROS_GLOBAL_FREQUENCY_CAP } : {}),
   };
   const container = createContainer([

@@ -24,7 +24,7 @@ import { isHeldOut } from './domain/holdout';
 import { programOf, resumePc, stepIdOf } from './domain/program';
 import { customerZone, quietHoursEnd, waitDue } from './domain/timing';
 import type { ActionEmitter } from './emitter';
-import { faultAt, type FaultPoint } from './faults';
+import type { FaultHook } from './faults';
 import type { CustomerLookup, ProfileGateway } from './profiles';
 import { ORCH } from './tokens';
 import { ACTIVE_STATES } from './store';
@@ -45,8 +45,8 @@ export interface EngineSettings {
   /** Default arbitration settle window (ms); 0 disables arbitration for workflows without `settle`. */
   settleMs: number;
   globalCap?: FrequencyCap;
-  /** Test only: where the process kills itself (crash tests). */
-  faultPoint?: FaultPoint;
+  /** Test only: kills the process at the armed fault point (crash tests). */
+  fault: FaultHook;
 }
 
 const runsStarted = counter('kairos_orchestration_runs_total', 'Runs by how they ended up at entry', [
@@ -276,7 +276,7 @@ export class Orchestrator {
         dueAt: fresh.closesAt,
         windowId: fresh.windowId,
       });
-      faultAt(this.settings.faultPoint, 'between-settle-timer-and-window');
+      this.settings.fault('between-settle-timer-and-window');
       if (await this.windows.open(fresh)) window = fresh;
       else window = await this.windows.join(run.customerId, run._id);
     }
@@ -327,7 +327,7 @@ export class Orchestrator {
           { state: 'suppressed', reason, resumedBy: timer._id },
           { at: now, event: 'suppressed', detail: reason },
         );
-        faultAt(this.settings.faultPoint, 'after-arbitration-loss');
+        this.settings.fault('after-arbitration-loss');
       } else if (!(run.state === 'suppressed' && run.resumedBy === timer._id)) continue;
       await this.runs.releaseActive(run.customerId, run.workflow, run._id);
       await this.publishOutcome(run, actions.OutcomeStatus.OUTCOME_STATUS_SUPPRESSED, reason);
@@ -353,7 +353,7 @@ export class Orchestrator {
         { state: 'running', resumedBy: timer._id },
         { at: now, event: 'won', detail },
       );
-      faultAt(this.settings.faultPoint, 'after-arbitration');
+      this.settings.fault('after-arbitration');
       lookup ??= await this.lookup(run.customerId);
       await this.advance({ ...run, state: 'running', resumedBy: timer._id }, wf, lookup);
     }
@@ -406,7 +406,7 @@ export class Orchestrator {
         },
         ['timerId', 'waitUntil'],
       );
-      faultAt(this.settings.faultPoint, 'after-timer-resume');
+      this.settings.fault('after-timer-resume');
       await this.continueRun(resumed);
     });
   }
@@ -657,7 +657,7 @@ export class Orchestrator {
             this.historyWindowMs(),
           );
         await this.emitter.request(action, run.traceContext);
-        faultAt(this.settings.faultPoint, 'after-step-send');
+        this.settings.fault('after-step-send');
         progress.set.contentVariant = choice.variant;
         progress.events.push({
           at: at(),
@@ -809,7 +809,7 @@ export class Orchestrator {
       { state: 'failed', error, reason: error, ...(run.resumedBy ? { resumedBy: run.resumedBy } : {}) },
       { at: new Date(this.clock.now()), event: 'failed', detail: error },
     );
-    faultAt(this.settings.faultPoint, 'after-run-failed');
+    this.settings.fault('after-run-failed');
     await this.runs.releaseActive(run.customerId, run.workflow, run._id);
     await this.publishOutcome(run, actions.OutcomeStatus.OUTCOME_STATUS_FAILED, error);
   }

@@ -18,7 +18,7 @@ import {
 import type { FaultHook } from './faults';
 import { decideStep } from './machine/advance';
 import { startCursor, type RunCursor } from './machine/cursor';
-import type { Effect, MachineSettings, Need, RenderFailure, StepFacts } from './machine/effects';
+import type { Effect, MachineSettings, Need, RenderFailure, StepDecision } from './machine/effects';
 import { historyWindowMs } from './machine/effects';
 import { decideEntry } from './machine/entry';
 import { decideContinue, openingWindow } from './machine/lifecycle';
@@ -126,12 +126,11 @@ export class RunExecutor {
     scope: DriverScope,
   ): Promise<void> {
     const lookup = (scope.lookup ??= await this.lookup(tf.customerId));
-    const facts = { nowMs: this.now(), lookup, trace };
-    let decision = decideEntry(tf, wf, runId, facts, this.deps.settings);
-    if ('need' in decision) {
-      const holder = await this.deps.ports.runs.activeHolder(tf.customerId, wf.name, runId);
-      decision = decideEntry(tf, wf, runId, { ...facts, activeHolder: holder ?? null }, this.deps.settings);
-    }
+    let decision = decideEntry(tf, wf, runId, { nowMs: this.now(), lookup, trace }, this.deps.settings);
+    if ('need' in decision)
+      decision = decision.resume(
+        (await this.deps.ports.runs.activeHolder(tf.customerId, wf.name, runId)) ?? null,
+      );
     if ('effects' in decision) await this.apply(decision.effects, scope);
   }
 
@@ -146,39 +145,34 @@ export class RunExecutor {
     const cursor = startCursor(run, wf, lookup, persisted, this.deps.settings, this.now());
     if ('effects' in cursor) return this.apply(cursor.effects, scope);
     for (;;) {
-      let facts: StepFacts = { nowMs: this.now() };
-      let decision = decideStep(cursor, facts);
-      while ('need' in decision) {
-        facts = await this.gather(decision, cursor, facts);
-        decision = decideStep(cursor, facts);
-      }
+      let decision = decideStep(cursor, this.now());
+      while ('need' in decision) decision = await this.resolve(decision, cursor);
       await this.apply(decision.effects, scope);
       if (decision.stop) return;
     }
   }
 
-  private async gather(need: Need, c: RunCursor, facts: StepFacts): Promise<StepFacts> {
+  /** Gathers the fact a decision needs (a read, a render) and goes on deciding with it. */
+  private async resolve(need: Need, c: RunCursor): Promise<StepDecision> {
     switch (need.need) {
       case 'ledger':
-        return { ...facts, ledger: await this.deps.ports.ledger.since(c.run.customerId, need.sinceMs) };
+        return need.resume(await this.deps.ports.ledger.since(c.run.customerId, need.sinceMs));
       case 'content':
-        return {
-          ...facts,
-          content: await rendered(() =>
+        return need.resume(
+          await rendered(() =>
             renderSendContent(need.step, need.choice, c.ctx, this.deps.templates, this.renderer),
           ),
-        };
+        );
       case 'escalation-text':
-        return {
-          ...facts,
-          escalationText: await rendered(() =>
+        return need.resume(
+          await rendered(() =>
             this.renderer.render(
               need.step.message,
               liquidScope(c.ctx),
               `escalation message of ${need.step.id}`,
             ),
           ),
-        };
+        );
     }
   }
 

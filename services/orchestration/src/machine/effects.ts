@@ -1,7 +1,7 @@
 /**
  * What the run machine decides: effects, applied in order by the executor (src/executor.ts), and
- * the facts it may need first. Deciding code never does I/O; every write, publish and timer is one
- * of these, so a unit test reads a decision as data.
+ * the facts it needs first, each with the rest of the decision. Deciding code never does I/O;
+ * every write, publish and timer is one of these, so a unit test reads a decision as data.
  */
 import { actions } from '@kairos/contracts';
 import type { EscalateStep, SendStep, WorkflowSpec } from '@kairos/definitions';
@@ -134,32 +134,28 @@ export function failRun(run: RunDoc, error: string, nowMs: number): Effect[] {
   ];
 }
 
-/** Facts a step may ask for before it decides (gathered by the executor, then asked again). */
-export type Need =
-  | { need: 'ledger'; sinceMs: number }
-  /** The send step's content, rendered for the customer's context. */
-  | { need: 'content'; step: SendStep; choice: ContentChoice }
-  /** The escalate step's message, rendered for the customer's context. */
-  | { need: 'escalation-text'; step: EscalateStep };
-
 /** A render that failed (RenderError): its message. */
 export interface RenderFailure {
   renderError: string;
 }
 
 /**
- * What a step decides with: the time, and the facts it asked for. A step asks before it changes
- * the cursor, so it is asked again, with the same time, once its facts are there.
+ * A fact a step needs before it can decide, with the rest of its decision: the executor gathers
+ * the fact (an activity: a read, a render) and calls `resume` with it. Deciding code stays pure and
+ * nothing is decided twice.
  */
-export interface StepFacts {
-  nowMs: number;
-  /** The customer's recorded marketing sends since `Need.sinceMs`. */
-  ledger?: SentRecord[];
-  /** The rendered content of the send step (for the content the step chose). */
-  content?: Record<string, string> | RenderFailure;
-  /** The rendered message of the escalate step. */
-  escalationText?: string | RenderFailure;
-}
+export type Need =
+  /** The customer's recorded marketing sends since `sinceMs`. */
+  | { need: 'ledger'; sinceMs: number; resume: (ledger: SentRecord[]) => StepDecision }
+  /** The send step's content, rendered for the customer's context. */
+  | {
+      need: 'content';
+      step: SendStep;
+      choice: ContentChoice;
+      resume: (content: Record<string, string> | RenderFailure) => StepDecision;
+    }
+  /** The escalate step's message, rendered for the customer's context. */
+  | { need: 'escalation-text'; step: EscalateStep; resume: (text: string | RenderFailure) => StepDecision };
 
 /** A step's decision: its effects, and whether the run stopped (completed, waits or failed). */
 export interface Decided {

@@ -19,11 +19,11 @@ export interface EntryFacts {
   lookup: CustomerLookup;
   /** The trace the run publishes under: the TriggerFired's consumer span. */
   trace: { traceId?: string; context?: StoredTraceContext };
-  /** The other active run of the workflow for the customer: null when none, undefined when not read. */
-  activeHolder?: RunDoc | null;
 }
 
-export type EntryDecision = { need: 'active-holder' } | { effects: Effect[] };
+/** Effects, or the other active run of the workflow for the customer needed first (null: none). */
+export type EntryDecision =
+  { need: 'active-holder'; resume: (holder: RunDoc | null) => EntryDecision } | { effects: Effect[] };
 
 export function decideEntry(
   tf: triggers.TriggerFired,
@@ -85,12 +85,23 @@ export function decideEntry(
     ];
     return { effects: [{ do: 'insert-run', run: entry('held_out', 'held_out', 'holdout'), ifNew }] };
   }
-  if (facts.activeHolder === undefined) return { need: 'active-holder' };
-  if (facts.activeHolder) {
-    const reason = `already_in_workflow:${facts.activeHolder._id}`;
+  return { need: 'active-holder', resume: (holder) => admit(run, entry, wf, holder, settings, nowMs) };
+}
+
+/** Past conditions and holdout: re-entry, then the arbitration window or the first steps. */
+function admit(
+  run: RunDoc,
+  entry: (state: RunDoc['state'], event: string, detail?: string) => RunDoc,
+  wf: WorkflowSpec,
+  holder: RunDoc | null,
+  settings: MachineSettings,
+  nowMs: number,
+): EntryDecision {
+  if (holder) {
+    const reason = `already_in_workflow:${holder._id}`;
     const ifNew: Effect[] = [
       { do: 'count-run', workflow: wf.name, entry: 'reentry' },
-      outcome(run, OutcomeStatus.OUTCOME_STATUS_SUPPRESSED, reason, nowMs),
+      outcome(run, actions.OutcomeStatus.OUTCOME_STATUS_SUPPRESSED, reason, nowMs),
     ];
     return { effects: [{ do: 'insert-run', run: entry('suppressed', 'suppressed', reason), ifNew }] };
   }

@@ -4,8 +4,8 @@ import { parseDefinitions, type WorkflowSpec } from '@kairos/definitions';
 import { actionIdFor, runIdFor } from '../../src/domain/hashing';
 import { decideStep } from '../../src/machine/advance';
 import { startCursor, type RunCursor } from '../../src/machine/cursor';
-import type { Effect, MachineSettings, Need, StepFacts } from '../../src/machine/effects';
-import { decideEntry, type EntryFacts } from '../../src/machine/entry';
+import type { Effect, MachineSettings, Need, StepDecision } from '../../src/machine/effects';
+import { decideEntry, type EntryDecision, type EntryFacts } from '../../src/machine/entry';
 import { decideSettle, decideStepTimer } from '../../src/machine/lifecycle';
 import type { RunDoc, TimerDoc } from '../../src/store/documents';
 
@@ -54,16 +54,21 @@ const tf = triggers.TriggerFired.fromPartial({
   bindings: { add: {} },
 });
 
-const entryFacts = (extra: Partial<EntryFacts> = {}): EntryFacts => ({
+const entryFacts = (): EntryFacts => ({
   nowMs: NOW,
   lookup: { fallbacks: [] },
   trace: { traceId: 'trace-1', context: TRACE },
-  ...extra,
 });
+
+/** Decides the entry of a run of `wf`, answering who else holds the workflow with `holder`. */
+function enter(wf: WorkflowSpec, runId: string, holder: RunDoc | null = null): EntryDecision {
+  const d = decideEntry(tf, wf, runId, entryFacts(), SETTINGS);
+  return 'need' in d ? d.resume(holder) : d;
+}
 
 /** The entered run of `wf`, as the machine writes it before its first step. */
 function enteredRun(wf: WorkflowSpec): RunDoc {
-  const d = decideEntry(tf, wf, runIdFor(tf.id, wf.name), entryFacts({ activeHolder: null }), SETTINGS);
+  const d = enter(wf, runIdFor(tf.id, wf.name));
   assert.ok('effects' in d);
   const advance = d.effects.find((e) => e.do === 'advance');
   assert.ok(advance?.do === 'advance');
@@ -71,19 +76,14 @@ function enteredRun(wf: WorkflowSpec): RunDoc {
 }
 
 /** Drives the machine to a stop, answering its needs with `answer`; returns every effect in order. */
-function runToStop(
-  c: RunCursor,
-  answer: (need: Need) => Partial<StepFacts>,
-): { effects: Effect[]; needs: Need[] } {
+function runToStop(c: RunCursor, answer: (need: Need) => unknown): { effects: Effect[]; needs: Need[] } {
   const effects: Effect[] = [];
   const needs: Need[] = [];
   for (let guard = 0; guard < 100; guard++) {
-    let facts: StepFacts = { nowMs: NOW };
-    let d = decideStep(c, facts);
+    let d = decideStep(c, NOW);
     while ('need' in d) {
       needs.push(d);
-      facts = { ...facts, ...answer(d) };
-      d = decideStep(c, facts);
+      d = (d.resume as (fact: unknown) => StepDecision)(answer(d));
     }
     effects.push(...d.effects);
     if (d.stop) return { effects, needs };
@@ -132,9 +132,11 @@ describe('run machine: entry', () => {
   it('asks who holds the workflow, then suppresses a re-entry naming the active run', () => {
     const wf = workflow(`  steps:
     - send: { channel: email, subject: hi, body: there }`);
-    assert.deepEqual(decideEntry(tf, wf, 'run_2', entryFacts(), SETTINGS), { need: 'active-holder' });
-    const holder = { _id: 'run_1' } as RunDoc;
-    const d = decideEntry(tf, wf, 'run_2', entryFacts({ activeHolder: holder }), SETTINGS);
+    assert.equal(
+      Object.getOwnPropertyDescriptor(decideEntry(tf, wf, 'run_2', entryFacts(), SETTINGS), 'need')?.value,
+      'active-holder',
+    );
+    const d = enter(wf, 'run_2', { _id: 'run_1' } as RunDoc);
     assert.ok('effects' in d);
     const [insert] = d.effects;
     assert.ok(insert.do === 'insert-run');
@@ -147,7 +149,7 @@ describe('run machine: entry', () => {
     const wf = workflow(`  settle: 2s
   steps:
     - send: { channel: email, subject: hi, body: there }`);
-    const d = decideEntry(tf, wf, 'run_1', entryFacts({ activeHolder: null }), SETTINGS);
+    const d = enter(wf, 'run_1');
     assert.ok('effects' in d);
     assert.deepEqual(kinds(d.effects), ['claim-active', 'insert-run']);
     const insert = d.effects[1];
@@ -160,7 +162,7 @@ describe('run machine: entry', () => {
   it('runs the steps at once without a settle window, before the run is written', () => {
     const wf = workflow(`  steps:
     - send: { channel: email, subject: hi, body: there }`);
-    const d = decideEntry(tf, wf, 'run_1', entryFacts({ activeHolder: null }), SETTINGS);
+    const d = enter(wf, 'run_1');
     assert.ok('effects' in d);
     assert.deepEqual(kinds(d.effects), ['count-run', 'advance']);
     const advance = d.effects[1];
@@ -177,7 +179,7 @@ describe('run machine: steps', () => {
     - send: { channel: email, subject: 'hi {{ add.id }}', body: there }`);
     const c = cursorOf(wf);
     const { effects, needs } = runToStop(c, (need) =>
-      need.need === 'ledger' ? { ledger: [] } : { content: { subject: 'hi', body: 'there' } },
+      need.need === 'ledger' ? [] : { subject: 'hi', body: 'there' },
     );
     assert.deepEqual(
       needs.map((n) => n.need),
@@ -210,8 +212,11 @@ describe('run machine: steps', () => {
     - send: { channel: email, subject: hi, body: there }`);
     const c = cursorOf(wf);
     const before = { actionId: 'act_old', workflow: 'w', at: NOW - 3_600_000, transactional: false };
-    const { effects, needs } = runToStop(c, () => ({ ledger: [before] }));
-    assert.deepEqual(needs, [{ need: 'ledger', sinceMs: NOW - 86_400_000 }]);
+    const { effects, needs } = runToStop(c, () => [before]);
+    assert.deepEqual(
+      needs.map((n) => [n.need, 'sinceMs' in n ? n.sinceMs : undefined]),
+      [['ledger', NOW - 86_400_000]],
+    );
     assert.deepEqual(kinds(effects), ['publish-outcome', 'insert-run']);
     const published = effects[0];
     assert.ok(published.do === 'publish-outcome');
@@ -242,7 +247,7 @@ describe('run machine: steps', () => {
     const wf = workflow(`  steps:
     - send: { channel: email, subject: hi, body: there }`);
     const { effects } = runToStop(cursorOf(wf), (need) =>
-      need.need === 'ledger' ? { ledger: [] } : { content: { renderError: 'no such variable' } },
+      need.need === 'ledger' ? [] : { renderError: 'no such variable' },
     );
     assert.deepEqual(kinds(effects), [
       'claim-active',
@@ -267,9 +272,7 @@ describe('run machine: steps', () => {
     const wf = workflow(`  transactional: true
   steps:
     - escalate: { to: { slack: '#oncall' }, message: '{{ nope }}' }`);
-    const { effects } = runToStop(cursorOf(wf), () => ({
-      escalationText: { renderError: 'undefined variable' },
-    }));
+    const { effects } = runToStop(cursorOf(wf), () => ({ renderError: 'undefined variable' }));
     assert.deepEqual(kinds(effects), ['count-escalation-failed', 'log', 'insert-run']);
     const insert = effects[2];
     assert.ok(insert.do === 'insert-run');

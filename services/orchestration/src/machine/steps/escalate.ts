@@ -7,23 +7,27 @@ import { actions } from '@kairos/contracts';
 import { actionIdFor } from '../../domain/hashing';
 import type { Instruction } from '../../domain/program';
 import type { RunCursor } from '../cursor';
-import type { Effect, StepDecision, StepFacts } from '../effects';
+import type { Effect, RenderFailure, StepDecision } from '../effects';
 
 type Escalate = Extract<Instruction, { op: 'escalate' }>;
 
-export function decideEscalate(c: RunCursor, ins: Escalate, facts: StepFacts): StepDecision {
+export function decideEscalate(c: RunCursor, ins: Escalate, nowMs: number): StepDecision {
   const { step } = ins;
   if (step.when && !step.when.test(c.ctx)) {
     c.pc++;
     return { effects: [], stop: false };
   }
-  if (facts.escalationText === undefined) return { need: 'escalation-text', step };
+  return { need: 'escalation-text', step, resume: (text) => escalate(c, ins, nowMs, text) };
+}
+
+function escalate(c: RunCursor, ins: Escalate, nowMs: number, text: string | RenderFailure): StepDecision {
+  const { step } = ins;
   const { run, wf } = c;
-  const at = new Date(facts.nowMs);
+  const at = new Date(nowMs);
   const actionId = actionIdFor(run._id, step.id);
   const effects: Effect[] = [];
-  if (typeof facts.escalationText !== 'string') {
-    const err = facts.escalationText.renderError;
+  if (typeof text !== 'string') {
+    const err = text.renderError;
     effects.push(
       { do: 'count-escalation-failed', workflow: wf.name, reason: 'render_error' },
       {
@@ -41,7 +45,6 @@ export function decideEscalate(c: RunCursor, ins: Escalate, facts: StepFacts): S
       detail: `render_error: ${err}`,
     });
   } else {
-    const text = facts.escalationText;
     const explanation = String(run.context.trigger.explanation ?? '');
     const action = actions.ActionRequested.fromPartial({
       actionId,

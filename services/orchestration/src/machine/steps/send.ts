@@ -5,23 +5,22 @@
  * ActionRequested is published. A render error fails the run.
  */
 import { actions } from '@kairos/contracts';
-import { checkCaps } from '../../domain/caps';
-import { chooseContent } from '../../domain/content';
+import { checkCaps, type SentRecord } from '../../domain/caps';
+import { chooseContent, type ContentChoice } from '../../domain/content';
 import { recipientOf } from '../../domain/context';
 import { actionIdFor } from '../../domain/hashing';
 import type { Instruction } from '../../domain/program';
 import { quietHoursEnd } from '../../domain/timing';
 import { flush, sleep, type RunCursor } from '../cursor';
-import { failRun, historyWindowMs, type StepDecision, type StepFacts } from '../effects';
+import { failRun, historyWindowMs, type RenderFailure, type StepDecision } from '../effects';
 import { suppressStep } from './suppress';
 
 type Send = Extract<Instruction, { op: 'send' }>;
 
-export function decideSend(c: RunCursor, ins: Send, facts: StepFacts): StepDecision {
-  const { run, wf } = c;
+export function decideSend(c: RunCursor, ins: Send, nowMs: number): StepDecision {
+  const { wf } = c;
   const step = ins.step;
-  const nowMs = facts.nowMs;
-  const actionId = actionIdFor(run._id, step.id);
+  const actionId = actionIdFor(c.run._id, step.id);
   if (!wf.transactional && wf.quietHours) {
     const end = quietHoursEnd(nowMs, wf.quietHours, c.zone);
     if (end !== undefined) {
@@ -39,32 +38,57 @@ export function decideSend(c: RunCursor, ins: Send, facts: StepFacts): StepDecis
       return suppressStep(c, nowMs, step.id, actionId, 'quiet_hours');
     }
   }
-  if (!wf.transactional) {
-    if (!facts.ledger) return { need: 'ledger', sinceMs: nowMs - historyWindowMs(c.settings, wf) };
-    const caps = checkCaps({
-      nowMs,
-      workflow: wf.name,
-      actionId,
-      transactional: false,
-      ...(c.settings.globalCap ? { global: c.settings.globalCap } : {}),
-      ...(wf.frequencyCap ? { perWorkflow: wf.frequencyCap } : {}),
-      ...(c.history ? { history: c.history } : {}),
-      ledger: facts.ledger,
-    });
-    if (!caps.allowed)
-      return suppressStep(c, nowMs, step.id, actionId, 'frequency_cap', {
-        cap_scope: caps.scope,
-        cap: `${caps.count}/${caps.max}`,
+  const render = (): StepDecision => {
+    const choice = chooseContent(step, c.ctx);
+    return {
+      need: 'content',
+      step,
+      choice,
+      resume: (content) => send(c, ins, nowMs, actionId, choice, content),
+    };
+  };
+  if (wf.transactional) return render();
+  return {
+    need: 'ledger',
+    sinceMs: nowMs - historyWindowMs(c.settings, wf),
+    resume: (ledger: SentRecord[]) => {
+      const caps = checkCaps({
+        nowMs,
+        workflow: wf.name,
+        actionId,
+        transactional: false,
+        ...(c.settings.globalCap ? { global: c.settings.globalCap } : {}),
+        ...(wf.frequencyCap ? { perWorkflow: wf.frequencyCap } : {}),
+        ...(c.history ? { history: c.history } : {}),
+        ledger,
       });
-  }
-  const choice = chooseContent(step, c.ctx);
-  if (!facts.content) return { need: 'content', step, choice };
-  if ('renderError' in facts.content) {
+      if (!caps.allowed)
+        return suppressStep(c, nowMs, step.id, actionId, 'frequency_cap', {
+          cap_scope: caps.scope,
+          cap: `${caps.count}/${caps.max}`,
+        });
+      return render();
+    },
+  };
+}
+
+/** The rendered content goes out: recorded (marketing only), requested, then the run goes on. */
+function send(
+  c: RunCursor,
+  ins: Send,
+  nowMs: number,
+  actionId: string,
+  choice: ContentChoice,
+  content: Record<string, string> | RenderFailure,
+): StepDecision {
+  const { run, wf } = c;
+  const step = ins.step;
+  if ('renderError' in content) {
     // The progress so far is written with the run still `running`, then the run fails.
     return {
       effects: [
         ...flush(c, nowMs, { state: 'running' }),
-        ...failRun(c.run, `render_error: ${facts.content.renderError}`, nowMs),
+        ...failRun(c.run, `render_error: ${content.renderError}`, nowMs),
       ],
       stop: true,
     };
@@ -91,7 +115,7 @@ export function decideSend(c: RunCursor, ins: Send, facts: StepFacts): StepDecis
     template: choice.template ?? '',
     contentVariant: choice.variant,
     timingVariant: c.timingVariant ?? '',
-    content: facts.content,
+    content,
     recipient: recipientOf(c.profile),
     transactional: wf.transactional,
     escalation: false,

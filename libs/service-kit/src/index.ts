@@ -5,6 +5,7 @@ export * from './grpc-server';
 export * from './http-server';
 export * from './lifecycle';
 export * from './container';
+export * from './faults';
 export { inject, injectable, singleton } from 'tsyringe';
 export { MESSAGE_NESTING_LIMIT, STRUCT_NESTING_LIMIT } from './request-check';
 export * from './mongo';

@@ -3,6 +3,7 @@ import { consumerSpec, filters, SCHEMAS, STREAMS } from '@kairos/contracts';
 import { ConsumeLoop, Publisher, type NatsConnection } from '@kairos/messaging';
 import {
   createContainer,
+  killAt,
   provide,
   systemClock,
   TOKENS,
@@ -17,7 +18,6 @@ import { InboxAdapter, InboxStore } from './channels/inbox';
 import { ChannelLimits } from './domain/channel-limits';
 import { callbackSecret, type DeliveryConfig } from './config';
 import { DeliveryService } from './delivery-service';
-import { killAt } from './faults';
 import { DeliveryHttpApi } from './http-api';
 import { DeliveryLedger } from './ledger';
 import { OutcomePublisher } from './outcomes';
@@ -135,7 +135,7 @@ export async function startDelivery(
     provide(DELIVERY_TOKENS.Guarantees, cfg.KAIROS_DELIVERY_GUARANTEES),
     provide(
       DELIVERY_TOKENS.FaultHook,
-      killAt(cfg.KAIROS_FAULT_POINT, (point) => logger.warn({ point }, 'fault injection: SIGKILL')),
+      killAt(cfg.KAIROS_FAULT_POINT, logger),
     ),
     provide(DELIVERY_TOKENS.TrackingOptions, { secret: cfg.KAIROS_TRACKING_SECRET }),
     provide(DELIVERY_TOKENS.CallbackSecret, callbackSecret(cfg)),

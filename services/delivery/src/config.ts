@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { commonConfig, ConfigError, env, loadConfig } from '@kairos/service-kit';
+import { commonConfig, ConfigError, env, faultPointSetting, loadConfig } from '@kairos/service-kit';
 import { FAULT_POINTS } from './faults';
 import { parseGuarantees, type Guarantees } from './domain/guarantees';
 import { parseConcurrency, parseRateLimits } from './domain/limits';
@@ -103,7 +103,7 @@ export const deliveryConfigShape = {
     'a list like email=at-least-once,sms=at-most-once',
   ),
   /** Test-only: SIGKILL this process at a point of a send (see faults.ts). Never set in production. */
-  KAIROS_FAULT_POINT: env.enumOf(FAULT_POINTS, 'off'),
+  KAIROS_FAULT_POINT: faultPointSetting(FAULT_POINTS),
 };
 
 export type DeliveryConfig = z.output<z.ZodObject<typeof deliveryConfigShape>>;

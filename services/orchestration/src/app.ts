@@ -1,5 +1,5 @@
 /**
- * Composition of the orchestration service: stores, registry, engine, per-partition consume loops
+ * Composition of the orchestration service: stores, registry, orchestrator, per-partition consume loops
  * and the timer loop. Used by main.ts (the process) and bench.ts (in-process).
  */
 import type { Db } from 'mongodb';
@@ -14,10 +14,10 @@ import {
 } from '@kairos/contracts';
 import { openNatsDefinitionStore } from '@kairos/definitions';
 import { ConsumeLoop, Publisher, type Logger, type NatsConnection } from '@kairos/messaging';
-import { createContainer, systemClock, TOKENS, type Clock } from '@kairos/service-kit';
+import { createContainer, killAt, systemClock, TOKENS, type Clock } from '@kairos/service-kit';
 import { DirectoryTemplateCatalog, type TemplateCatalog } from './domain/content';
 import { ActionEmitter } from './emitter';
-import { Orchestrator, type EngineSettings } from './engine';
+import { Orchestrator, type OrchestratorSettings } from './orchestrator';
 import { GrpcProfileGateway, NoProfileGateway, type ProfileGateway } from './profiles';
 import { RunStore, SendLedger, TimerStore, WindowStore } from './store';
 import { TimerLoop } from './timer-loop';
@@ -67,10 +67,10 @@ export async function startOrchestration(deps: OrchestrationDeps): Promise<Orche
       ? new NoProfileGateway()
       : new GrpcProfileGateway(config.KAIROS_PROFILE_ADDR, config.KAIROS_PROFILE_DEADLINE));
   const publisher = new Publisher(nc, { logger });
-  const settings: EngineSettings = {
+  const settings: OrchestratorSettings = {
     partitions: config.KAIROS_PARTITIONS,
     settleMs: config.KAIROS_SETTLE_WINDOW,
-    faultPoint: config.KAIROS_FAULT_POINT,
+    fault: killAt(config.KAIROS_FAULT_POINT, logger),
     ...(config.KAIROS_GLOBAL_FREQUENCY_CAP ? { globalCap: config.KAIROS_GLOBAL_FREQUENCY_CAP } : {}),
   };
   const container = createContainer([

@@ -1,5 +1,5 @@
 /**
- * `pnpm bench actions`: trigger-to-action latency and throughput of the orchestration engine on real
+ * `pnpm bench actions`: trigger-to-action latency and throughput of the orchestrator on real
  * NATS JetStream and MongoDB-wire storage. A zero-delay workflow (no settle window, no caps) runs
  * in-process; TriggerFired messages are published for distinct customers and each is timed until
  * its ActionRequested is observed.

@@ -1,5 +1,5 @@
 import * as nodePath from 'node:path';
-import { commonConfig, env, loadConfig } from '@kairos/service-kit';
+import { commonConfig, env, faultPointSetting, loadConfig } from '@kairos/service-kit';
 import { parseGlobalCap, type FrequencyCap } from './domain/caps';
 import { FAULT_POINTS } from './faults';
 
@@ -35,7 +35,7 @@ export const orchestrationConfig = {
   KAIROS_TIMER_MAX_IDLE: env.duration('5s'),
   KAIROS_TIMER_LEASE: env.duration('30s'),
   /** Test only: SIGKILL the process at this point (see faults.ts); `off` in production. */
-  KAIROS_FAULT_POINT: env.enumOf(FAULT_POINTS, 'off'),
+  KAIROS_FAULT_POINT: faultPointSetting(FAULT_POINTS),
 };
 
 export type OrchestrationConfig = ReturnType<typeof loadOrchestrationConfig>;

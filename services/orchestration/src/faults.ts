@@ -1,7 +1,9 @@
+import type { FaultHook as Hook } from '@kairos/service-kit';
+
 /**
- * Test-only fault injection: crash tests make the process SIGKILL itself at one exact point between
- * two durable effects, then restart it and check that the run still reaches its next step. Off
- * unless `KAIROS_FAULT_POINT` names a point (validated in config.ts); never set it in production.
+ * Test-only fault injection (`KAIROS_FAULT_POINT`, see @kairos/service-kit faults): crash tests make
+ * the process SIGKILL itself at one exact point between two durable effects, then restart it and
+ * check that the run still reaches its next step. Never set it in production.
  */
 export const FAULT_POINTS = [
   'off',
@@ -21,7 +23,5 @@ export const FAULT_POINTS = [
 
 export type FaultPoint = (typeof FAULT_POINTS)[number];
 
-/** Kills the process, without any cleanup, when `point` is the configured fault point. */
-export function faultAt(configured: FaultPoint | undefined, point: Exclude<FaultPoint, 'off'>): void {
-  if (configured === point) process.kill(process.pid, 'SIGKILL');
-}
+/** Called by the orchestrator at each fault point; does nothing unless one is armed. */
+export type FaultHook = Hook<FaultPoint>;

@@ -10,6 +10,6 @@ export { startOrchestration } from './app';
 export type { OrchestrationApp, OrchestrationDeps } from './app';
 export { loadOrchestrationConfig, orchestrationConfig } from './config';
 export type { OrchestrationConfig } from './config';
-export { Orchestrator } from './engine';
+export { Orchestrator } from './orchestrator';
 export { runActionsBenchmark } from './bench';
 export type { ActionsBenchmarkResult } from './bench';

@@ -21,7 +21,7 @@ export interface TimerLoopOptions {
   concurrency?: number;
   /** Attempts after which a failing timer is given up (default 10). */
   maxAttempts?: number;
-  /** Called when a timer is given up (the engine fails its run visibly). */
+  /** Called when a timer is given up (the orchestrator fails its runs visibly). */
   abandon?: (t: TimerDoc, error: string) => Promise<void>;
 }
 

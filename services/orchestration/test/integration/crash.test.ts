@@ -237,7 +237,7 @@ describe('orchestration killed between two durable effects', function () {
         time: now.getTime(),
         properties: { sku: 'SKU-S', price: 20 },
       };
-      // As the engine before the crash invariant left it: won, then killed; its settle timer gone.
+      // As a version before the crash invariant left it: won, then killed; its settle timer gone.
       const run: RunDoc = {
         _id: `run_${c}`,
         customerId: c,

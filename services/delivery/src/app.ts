@@ -133,10 +133,7 @@ export async function startDelivery(
     provide(DELIVERY_TOKENS.SelectionOptions, selection),
     provide(DELIVERY_TOKENS.RetryPolicy, { maxDeliver: spec.maxDeliver }),
     provide(DELIVERY_TOKENS.Guarantees, cfg.KAIROS_DELIVERY_GUARANTEES),
-    provide(
-      DELIVERY_TOKENS.FaultHook,
-      killAt(cfg.KAIROS_FAULT_POINT, logger),
-    ),
+    provide(DELIVERY_TOKENS.FaultHook, killAt(cfg.KAIROS_FAULT_POINT, logger)),
     provide(DELIVERY_TOKENS.TrackingOptions, { secret: cfg.KAIROS_TRACKING_SECRET }),
     provide(DELIVERY_TOKENS.CallbackSecret, callbackSecret(cfg)),
   ]);

@@ -1,0 +1,365 @@
+/**
+ * The prediction engine for one partition: feature state per customer, training snapshots with
+ * delayed labels, the churn and purchase models, the BG/NBD baseline and the threshold gates.
+ * Pure and deterministic: time is the EVENT time of the input (the watermark is the newest event
+ * time seen), so a replay of the same events gives the same scores and decisions as the live run.
+ *
+ * Time moves in whole UTC days. When the watermark enters a new day the engine, for each day
+ * boundary passed: (1) resolves the examples whose horizon has passed, (2) every
+ * `snapshotEveryDays` takes a training snapshot of every known customer and refits BG/NBD, and
+ * (3) re-scores churn for active customers, because silence (no event at all) is what raises a
+ * churn score. An event arriving then updates its customer's features and re-scores it.
+ */
+import { expectedPurchases, fitBgNbd, pAlive, DEFAULT_BGNBD, type BgNbdParams } from './bgnbd';
+import {
+  applyEvent,
+  dayOf,
+  DAY_MS,
+  deserializeState,
+  featureVector,
+  FeatureStore,
+  FEATURE_COUNT,
+  FEATURE_NAMES,
+  rfmSummary,
+  serializeState,
+  type CustomerFeatureState,
+  type FeatureEvent,
+} from './features';
+import { gate, initialGate, validateGate, type GateOptions, type GateState, type PredictedEvent } from './hysteresis';
+import { OnlineLogistic, type Contribution, type LearnerOptions, type ModelState } from './learner';
+
+export const MODEL_FEATURES = [...FEATURE_NAMES, 'bgnbd_p_alive', 'bgnbd_expected_purchases'] as const;
+const D = MODEL_FEATURES.length;
+
+export interface EngineOptions {
+  /** Churn: no activity for this many days. */
+  churnDays: number;
+  /** Purchase within this many days. */
+  horizonDays: number;
+  /** Days between training snapshots. */
+  snapshotEveryDays: number;
+  /** Bound on the feature state in bytes (least recently active customers are evicted beyond it). */
+  maxStateBytes: number;
+  /** Bound on examples waiting for their label; snapshots beyond it are skipped (counted). */
+  maxPendingExamples: number;
+  /** Labels needed before a model's scores fire predicted events (cold start). */
+  minExamples: number;
+  churnGate: GateOptions;
+  purchaseGate: GateOptions;
+  learner: Partial<LearnerOptions>;
+  /** Customers whose examples train the models (all by default); others are only scored (held out). */
+  trains?: (customerId: string) => boolean;
+  /** BG/NBD refit sample size. */
+  bgnbdSample: number;
+}
+
+export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
+  churnDays: 30,
+  horizonDays: 30,
+  snapshotEveryDays: 7,
+  maxStateBytes: 256 * 1024 * 1024,
+  maxPendingExamples: 2_000_000,
+  minExamples: 1_000,
+  churnGate: { enter: 0.6, exit: 0.4, cooldownMs: 14 * DAY_MS },
+  purchaseGate: { enter: 0.7, exit: 0.5, cooldownMs: 7 * DAY_MS },
+  learner: {},
+  bgnbdSample: 2_000,
+};
+
+interface Pending {
+  id: string;
+  at: number;
+  x: Float64Array;
+}
+
+/** FIFO of pending examples (snapshot times only grow, so due times are in order). */
+class PendingQueue {
+  items: Pending[] = [];
+  head = 0;
+  get size(): number {
+    return this.items.length - this.head;
+  }
+  push(p: Pending): void {
+    this.items.push(p);
+  }
+  peek(): Pending | undefined {
+    return this.items[this.head];
+  }
+  shift(): Pending | undefined {
+    const p = this.items[this.head++];
+    if (this.head > 4096 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return p;
+  }
+}
+
+export interface CustomerScore {
+  customerId: string;
+  asOf: number;
+  churn: number;
+  purchase: number;
+  churnModelVersion: number;
+  purchaseModelVersion: number;
+  /** True while a model has fewer than `minExamples` labels (its score is then the prior rate). */
+  coldStart: { churn: boolean; purchase: boolean };
+  baseline: { recencyDays: number; pAlive: number; expectedPurchases: number };
+  features: Record<string, number>;
+  churnContributions: Contribution[];
+  purchaseContributions: Contribution[];
+}
+
+export interface EngineStats {
+  events: number;
+  ignored: number;
+  examples: number;
+  skippedSnapshots: number;
+  predicted: number;
+}
+
+export class PredictionEngine {
+  readonly options: EngineOptions;
+  readonly store: FeatureStore;
+  churn: OnlineLogistic;
+  purchase: OnlineLogistic;
+  bgnbd: BgNbdParams = DEFAULT_BGNBD;
+  watermark = -Infinity;
+  private day = NaN;
+  private nextSnapshotDay = NaN;
+  private readonly churnPending = new PendingQueue();
+  private readonly purchasePending = new PendingQueue();
+  private readonly gates = new Map<string, { churn: GateState; purchase: GateState }>();
+  readonly stats: EngineStats = { events: 0, ignored: 0, examples: 0, skippedSnapshots: 0, predicted: 0 };
+  private readonly x = new Float64Array(D);
+
+  constructor(options: Partial<EngineOptions> = {}) {
+    this.options = { ...DEFAULT_ENGINE_OPTIONS, ...options };
+    const o = this.options;
+    for (const [k, v] of [
+      ['churnDays', o.churnDays],
+      ['horizonDays', o.horizonDays],
+      ['snapshotEveryDays', o.snapshotEveryDays],
+    ] as const)
+      if (!(Number.isInteger(v) && v > 0)) throw new Error(`${k}: expected a positive whole number of days, got ${v}`);
+    validateGate(o.churnGate);
+    validateGate(o.purchaseGate);
+    this.store = new FeatureStore(o.maxStateBytes);
+    this.churn = new OnlineLogistic('churn', MODEL_FEATURES, o.learner);
+    this.purchase = new OnlineLogistic('purchase', MODEL_FEATURES, o.learner);
+  }
+
+  /** The model input for a customer as of `asOf` (features + BG/NBD outputs). */
+  vector(s: CustomerFeatureState, asOf: number, out = this.x): Float64Array {
+    featureVector(s, asOf, out);
+    const rfm = rfmSummary(s, asOf);
+    out[FEATURE_COUNT] = pAlive(this.bgnbd, rfm);
+    out[FEATURE_COUNT + 1] = Math.log1p(expectedPurchases(this.bgnbd, rfm, this.options.horizonDays));
+    return out;
+  }
+
+  private active(s: CustomerFeatureState, at: number): boolean {
+    return at - s.lastAt < this.options.churnDays * DAY_MS;
+  }
+
+  /** One event, in event-time order per customer (late events are accepted; see features.ts). */
+  process(e: FeatureEvent & { id?: string }): PredictedEvent[] {
+    const out: PredictedEvent[] = [];
+    if (e.at > this.watermark) this.advanceTo(e.at, out);
+    const s = this.store.touch(e.customerId);
+    if (!applyEvent(s, e)) {
+      this.stats.ignored++;
+      return out;
+    }
+    this.stats.events++;
+    this.decide(s, this.watermark, e.id ?? '', out);
+    return out;
+  }
+
+  /** Moves event time forward (also without events: an idle partition's clock). */
+  advanceTo(t: number, out: PredictedEvent[] = []): PredictedEvent[] {
+    if (!(t > this.watermark)) return out;
+    this.watermark = t;
+    const day = dayOf(t);
+    if (Number.isNaN(this.day)) {
+      this.day = day;
+      this.nextSnapshotDay = day + 1;
+      return out;
+    }
+    while (this.day < day) {
+      this.day++;
+      const boundary = this.day * DAY_MS;
+      this.resolve(boundary);
+      if (this.day >= this.nextSnapshotDay) {
+        this.snapshot(boundary);
+        this.nextSnapshotDay = this.day + this.options.snapshotEveryDays;
+      }
+      for (const s of this.store.values()) if (this.active(s, boundary)) this.decide(s, boundary, '', out);
+    }
+    return out;
+  }
+
+  private resolve(now: number): void {
+    const churnDue = this.options.churnDays * DAY_MS;
+    const purchaseDue = this.options.horizonDays * DAY_MS;
+    for (let p = this.churnPending.peek(); p && p.at + churnDue <= now; p = this.churnPending.peek()) {
+      this.churnPending.shift();
+      const s = this.store.get(p.id);
+      if (!s) continue;
+      this.churn.learn(p.x, s.lastAt <= p.at ? 1 : 0, now);
+      this.stats.examples++;
+    }
+    for (let p = this.purchasePending.peek(); p && p.at + purchaseDue <= now; p = this.purchasePending.peek()) {
+      this.purchasePending.shift();
+      const s = this.store.get(p.id);
+      if (!s) continue;
+      this.purchase.learn(p.x, s.lastOrderAt > p.at ? 1 : 0, now);
+      this.stats.examples++;
+    }
+  }
+
+  private snapshot(at: number): void {
+    const trains = this.options.trains;
+    const sample: Array<{ x: number; tx: number; T: number }> = [];
+    const every = Math.max(1, Math.floor(this.store.size / this.options.bgnbdSample));
+    let i = 0;
+    for (const s of this.store.values()) {
+      if (trains && !trains(s.id)) continue;
+      if (i++ % every === 0) sample.push(rfmSummary(s, at));
+    }
+    this.bgnbd = fitBgNbd(sample, this.bgnbd);
+    for (const s of this.store.values()) {
+      if (trains && !trains(s.id)) continue;
+      if (this.churnPending.size + this.purchasePending.size >= this.options.maxPendingExamples) {
+        this.stats.skippedSnapshots++;
+        return;
+      }
+      const x = Float64Array.from(this.vector(s, at));
+      this.purchasePending.push({ id: s.id, at, x });
+      if (this.active(s, at)) this.churnPending.push({ id: s.id, at, x });
+    }
+  }
+
+  private prior(model: OnlineLogistic): number {
+    return model.examples ? model.positives / model.examples : 0;
+  }
+
+  /** Scores one customer and runs both gates; appends the decisions to `out`. */
+  private decide(s: CustomerFeatureState, at: number, cause: string, out: PredictedEvent[]): void {
+    const o = this.options;
+    const x = this.vector(s, at);
+    let g = this.gates.get(s.id);
+    if (!g) {
+      g = { churn: initialGate(), purchase: initialGate() };
+      this.gates.set(s.id, g);
+    }
+    for (const [kind, model, opts] of [
+      ['churn', this.churn, o.churnGate],
+      ['purchase', this.purchase, o.purchaseGate],
+    ] as const) {
+      if (model.examples < o.minExamples) continue;
+      const score = model.predict(x);
+      const r = gate(opts, g[kind], score, at);
+      g[kind] = r.state;
+      if (!r.fire) continue;
+      this.stats.predicted++;
+      out.push({
+        type: kind === 'churn' ? 'churn.predicted' : 'purchase.predicted',
+        category: 'predicted',
+        customerId: s.id,
+        at,
+        score,
+        model: kind,
+        modelVersion: model.version,
+        topFeatures: model.contributions(x, 3),
+        causeEventId: cause,
+      });
+    }
+  }
+
+  /** A customer's current scores, features and contributions (undefined when unknown). */
+  score(customerId: string, asOf = this.watermark): CustomerScore | undefined {
+    const s = this.store.get(customerId);
+    if (!s) return undefined;
+    const x = Float64Array.from(this.vector(s, asOf));
+    const rfm = rfmSummary(s, asOf);
+    const cold = {
+      churn: this.churn.examples < this.options.minExamples,
+      purchase: this.purchase.examples < this.options.minExamples,
+    };
+    return {
+      customerId,
+      asOf,
+      churn: cold.churn ? this.prior(this.churn) : this.churn.predict(x),
+      purchase: cold.purchase ? this.prior(this.purchase) : this.purchase.predict(x),
+      churnModelVersion: this.churn.version,
+      purchaseModelVersion: this.purchase.version,
+      coldStart: cold,
+      baseline: {
+        recencyDays: Number.isNaN(s.lastAt) ? Infinity : (asOf - s.lastAt) / DAY_MS,
+        pAlive: pAlive(this.bgnbd, rfm),
+        expectedPurchases: expectedPurchases(this.bgnbd, rfm, this.options.horizonDays),
+      },
+      features: Object.fromEntries(MODEL_FEATURES.map((n, i) => [n, x[i]])),
+      churnContributions: this.churn.contributions(x),
+      purchaseContributions: this.purchase.contributions(x),
+    };
+  }
+
+  /** Whether the customer counts as churned already (no activity for `churnDays`). */
+  isChurned(customerId: string, asOf = this.watermark): boolean {
+    const s = this.store.get(customerId);
+    return !s || !this.active(s, asOf);
+  }
+
+  /** Checkpoint of everything the engine knows (JSON-safe). */
+  toJSON(): EngineCheckpoint {
+    const pending = (q: PendingQueue) =>
+      q.items.slice(q.head).map((p) => ({ id: p.id, at: p.at, x: Array.from(p.x) }));
+    return {
+      version: 1,
+      watermark: this.watermark,
+      day: this.day,
+      nextSnapshotDay: this.nextSnapshotDay,
+      bgnbd: this.bgnbd,
+      models: { churn: this.churn.toJSON(), purchase: this.purchase.toJSON() },
+      customers: Array.from(this.store.values(), serializeState),
+      gates: Array.from(this.gates, ([id, g]) => [id, g.churn.raised, g.churn.lastFiredAt, g.purchase.raised, g.purchase.lastFiredAt]),
+      pending: { churn: pending(this.churnPending), purchase: pending(this.purchasePending) },
+      stats: { ...this.stats },
+    };
+  }
+
+  static fromJSON(c: EngineCheckpoint, options: Partial<EngineOptions> = {}): PredictionEngine {
+    const e = new PredictionEngine(options);
+    e.watermark = c.watermark ?? -Infinity;
+    e.day = c.day ?? NaN;
+    e.nextSnapshotDay = c.nextSnapshotDay ?? NaN;
+    e.bgnbd = c.bgnbd;
+    e.churn = OnlineLogistic.fromJSON(c.models.churn, e.options.learner);
+    e.purchase = OnlineLogistic.fromJSON(c.models.purchase, e.options.learner);
+    for (const s of c.customers) e.store.set(deserializeState(s));
+    for (const [id, cr, cf, pr, pf] of c.gates)
+      e.gates.set(id, {
+        churn: { raised: cr, lastFiredAt: cf ?? -Infinity },
+        purchase: { raised: pr, lastFiredAt: pf ?? -Infinity },
+      });
+    for (const p of c.pending.churn) e.churnPending.push({ id: p.id, at: p.at, x: Float64Array.from(p.x) });
+    for (const p of c.pending.purchase) e.purchasePending.push({ id: p.id, at: p.at, x: Float64Array.from(p.x) });
+    Object.assign(e.stats, c.stats);
+    return e;
+  }
+}
+
+export interface EngineCheckpoint {
+  version: 1;
+  watermark: number;
+  day: number;
+  nextSnapshotDay: number;
+  bgnbd: BgNbdParams;
+  models: { churn: ModelState; purchase: ModelState };
+  customers: Array<Record<string, unknown>>;
+  gates: Array<[string, boolean, number, boolean, number]>;
+  pending: { churn: Array<{ id: string; at: number; x: number[] }>; purchase: Array<{ id: string; at: number; x: number[] }> };
+  stats: EngineStats;
+}

@@ -47,6 +47,8 @@ export interface ModelState {
 }
 
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
+const VARIANCE_PRIOR = 10;
+const Z_CLIP = 6;
 
 /**
  * Fits p = sigmoid(a·m + b) to minimise log loss against Platt's smoothed targets, by Newton's
@@ -170,11 +172,17 @@ export class OnlineLogistic {
     return this.s.updatedAt;
   }
 
+  /**
+   * z = (x − mean) / sd, with the variance shrunk towards 1 by `VARIANCE_PRIOR` pseudo-examples
+   * and z clipped to ±`Z_CLIP`: a feature that was constant in the first examples would otherwise
+   * get a near-zero sd and blow the margins (and the calibration fitted on them) up later.
+   */
   private standardise(x: ArrayLike<number>): Float64Array {
-    const n = Math.max(1, this.s.examples);
+    const n = this.s.examples;
     for (let j = 0; j < this.z.length; j++) {
-      const sd = n > 1 ? Math.sqrt(this.s.m2[j] / (n - 1)) : 1;
-      this.z[j] = sd > 1e-9 ? (x[j] - this.s.mean[j]) / sd : 0;
+      const sd = Math.sqrt((this.s.m2[j] + VARIANCE_PRIOR) / (n + VARIANCE_PRIOR));
+      const z = (x[j] - this.s.mean[j]) / sd;
+      this.z[j] = z > Z_CLIP ? Z_CLIP : z < -Z_CLIP ? -Z_CLIP : z;
     }
     return this.z;
   }

@@ -30,6 +30,13 @@ describe('online logistic learner', () => {
     assert.equal(c.feature, 'a');
   });
 
+  it('keeps margins bounded when a feature was (nearly) constant in the first examples', () => {
+    const m = new OnlineLogistic('t', ['a']);
+    for (let i = 0; i < 30; i++) m.learn([1 + 1e-7 * i], i % 2, i);
+    const margin = m.margin([3]);
+    assert.ok(Math.abs(margin) < 10, `margin ${margin}`);
+  });
+
   it('restores from its JSON state and predicts the same', () => {
     const m = new OnlineLogistic('t', ['a']);
     for (let i = 0; i < 100; i++) m.learn([i % 7], i % 2, i);

@@ -34,7 +34,10 @@ const D = MODEL_FEATURES.length;
 export interface EngineOptions {
   /** Churn: no activity for this many days. */
   churnDays: number;
-  /** Purchase within this many days. */
+  /**
+   * Horizon of both models: the churn model predicts that the customer's last activity before a
+   * `churnDays` silence falls within this many days; the purchase model, an order within it.
+   */
   horizonDays: number;
   /** Days between training snapshots. */
   snapshotEveryDays: number;
@@ -200,16 +203,19 @@ export class PredictionEngine {
   }
 
   private resolve(now: number): void {
-    const churnDue = this.options.churnDays * DAY_MS;
-    const purchaseDue = this.options.horizonDays * DAY_MS;
+    const horizon = this.options.horizonDays * DAY_MS;
+    // A churn label is known once the horizon AND the silence that defines churn have passed:
+    // churned within the horizon ⟺ no activity after `at + horizon` up to now (≥ churnDays of
+    // silence). A customer who pauses ≥ churnDays inside the horizon and returns counts as retained.
+    const churnDue = horizon + this.options.churnDays * DAY_MS;
     for (let p = this.churnPending.peek(); p && p.at + churnDue <= now; p = this.churnPending.peek()) {
       this.churnPending.shift();
       const s = this.store.get(p.id);
       if (!s) continue;
-      this.churn.learn(p.x, s.lastAt <= p.at ? 1 : 0, now);
+      this.churn.learn(p.x, s.lastAt <= p.at + horizon ? 1 : 0, now);
       this.stats.examples++;
     }
-    for (let p = this.purchasePending.peek(); p && p.at + purchaseDue <= now; p = this.purchasePending.peek()) {
+    for (let p = this.purchasePending.peek(); p && p.at + horizon <= now; p = this.purchasePending.peek()) {
       this.purchasePending.shift();
       const s = this.store.get(p.id);
       if (!s) continue;

@@ -229,6 +229,8 @@ export const FEATURE_NAMES = [
   'bgnbd_T_days',
   'lifetime_sessions_per_day',
   'lifetime_orders_per_day',
+  'sessions_7d_vs_lifetime',
+  'sessions_14d_vs_lifetime',
 ] as const;
 export const FEATURE_COUNT = FEATURE_NAMES.length;
 
@@ -289,6 +291,11 @@ export function featureVector(s: CustomerFeatureState, asOf: number, out = new F
   out[i++] = l1p(rfm.T);
   out[i++] = Math.log((s.sessions + 0.5) / (Math.max(age, 1) + 1));
   out[i++] = Math.log((s.orders + 0.5) / (Math.max(age, 1) + 1));
+  // Recent sessions against what the customer's lifetime rate predicts for the period: a fade
+  // shows here before the silence does.
+  const rate = s.sessions / Math.max(age, 1);
+  out[i++] = Math.log((s7 + 0.5) / (rate * Math.min(7, Math.max(age, 1)) + 0.5));
+  out[i++] = Math.log((windowCount(s, Ch.Sessions, 14, asOf) + 0.5) / (rate * Math.min(14, Math.max(age, 1)) + 0.5));
   return out;
 }
 

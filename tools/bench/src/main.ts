@@ -135,7 +135,7 @@ const SUITES: Record<string, Suite> = {
   },
   prediction: {
     description:
-      'prediction domain in-process: loadgen population over 150 simulated days, held-out customers scored against ground truth',
+      'prediction domain in-process: loadgen population over 210 simulated days, held-out customers scored against ground truth',
     async run(_infra, figures) {
       const r = await runPredictionBenchmark({
         customers: Number(process.env.KAIROS_BENCH_PREDICTION_CUSTOMERS ?? 6_000),

@@ -129,7 +129,8 @@ export async function runPredictionBenchmark(
       }
       if (batch.length < 4096) break;
     }
-    for (const f of engine.advanceTo(until)) if (f.type === 'churn.predicted' && heldOut(f.customerId)) churnFires.push(f);
+    for (const f of engine.advanceTo(until))
+      if (f.type === 'churn.predicted' && heldOut(f.customerId)) churnFires.push(f);
     if (until === end) break;
     const truth = new Map(population.groundTruth(until).map((t) => [t.customerId, t]));
     for (const s of engine.store.values()) {
@@ -196,7 +197,10 @@ export async function runPredictionBenchmark(
   }
 
   const seconds = Number(engineNs) / 1e9;
-  const churnBaselines = { recency: auc(scored.churnRecency, churnLabel), pAlive: auc(scored.churnNotAlive, churnLabel) };
+  const churnBaselines = {
+    recency: auc(scored.churnRecency, churnLabel),
+    pAlive: auc(scored.churnNotAlive, churnLabel),
+  };
   const purchaseBaselines = {
     bgnbd: auc(scored.purchaseBgnbd, scored.purchaseLabel),
     recency: auc(scored.purchaseRecency, scored.purchaseLabel),
@@ -223,7 +227,11 @@ export async function runPredictionBenchmark(
     ['purchase AUC baseline: BG/NBD E[purchases]', String(round(purchaseBaselines.bgnbd)), ''],
     ['purchase AUC baseline: days since order', String(round(purchaseBaselines.recency)), ''],
     ['churn Brier / ECE', `${round(brier(scored.churn, churnLabel))} / ${round(churnEce)}`, 'ECE <= 0.05'],
-    ['purchase Brier / ECE', `${round(brier(scored.purchase, scored.purchaseLabel))} / ${round(purchaseEce)}`, 'ECE <= 0.05'],
+    [
+      'purchase Brier / ECE',
+      `${round(brier(scored.purchase, scored.purchaseLabel))} / ${round(purchaseEce)}`,
+      'ECE <= 0.05',
+    ],
     ['scored (churn / purchase)', `${scored.churn.length} / ${scored.purchase.length}`, ''],
     ['churn.predicted (held out)', String(churnFires.length), ''],
     ['churners predicted before 60 d', `${leads.length} of ${churnersInRange}`, ''],
@@ -253,6 +261,7 @@ function sendTimeEstimates(engine: PredictionEngine, heldOut: (id: string) => bo
   const prior = populationPrior(totals);
   const out = new Map<string, number>();
   for (const s of engine.store.values())
-    if (heldOut(s.id)) out.set(s.id, bestSendHour(hourObservations(s.engagementHours, s.activityHours), prior).bestHour);
+    if (heldOut(s.id))
+      out.set(s.id, bestSendHour(hourObservations(s.engagementHours, s.activityHours), prior).bestHour);
   return out;
 }

@@ -3,11 +3,12 @@ import { parseEventRecord, predictOffline, type FeatureEvent } from '@kairos/pre
 import { EXIT, failed, usageError } from './errors';
 import { readUtf8File, type Io } from './io';
 
-
 function parseTime(value: string): number {
   const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
   if (!Number.isFinite(ms))
-    throw usageError(`predict: --as-of expects an ISO 8601 time (e.g. 2025-06-01T00:00:00Z) or epoch ms, got '${value}'`);
+    throw usageError(
+      `predict: --as-of expects an ISO 8601 time (e.g. 2025-06-01T00:00:00Z) or epoch ms, got '${value}'`,
+    );
   return ms;
 }
 
@@ -19,7 +20,9 @@ function parseDays(flag: string, value: string | undefined, fallback?: number): 
   const m = /^(\d+)d?$/.exec(value);
   const days = m ? Number(m[1]) : NaN;
   if (!(days >= 1 && days <= 3650))
-    throw usageError(`predict: --${flag} expects a whole number of days between 1 and 3650 (e.g. 30 or 30d), got '${value}'`);
+    throw usageError(
+      `predict: --${flag} expects a whole number of days between 1 and 3650 (e.g. 30 or 30d), got '${value}'`,
+    );
   return days;
 }
 
@@ -51,13 +54,16 @@ export async function predict(args: string[], io: Io): Promise<number> {
       `predict: ${(err as Error).message} (online scores, 'predict <customer>', come with the prediction service; offline: predict --events <file>)`,
     );
   }
-  if (!values.events) throw usageError('predict: missing --events <events.ndjson> (the history to train and score on)');
-  if (!values['as-of']) throw usageError('predict: missing --as-of <time> (the moment to score at, ISO 8601)');
+  if (!values.events)
+    throw usageError('predict: missing --events <events.ndjson> (the history to train and score on)');
+  if (!values['as-of'])
+    throw usageError('predict: missing --as-of <time> (the moment to score at, ISO 8601)');
   const asOf = parseTime(values['as-of']);
   const horizonDays = parseDays('horizon', values.horizon);
   const churnDays = parseDays('churn-days', values['churn-days'], horizonDays);
   const format = values.format ?? 'csv';
-  if (format !== 'csv' && format !== 'json') throw usageError(`predict: --format expects csv or json, got '${format}'`);
+  if (format !== 'csv' && format !== 'json')
+    throw usageError(`predict: --format expects csv or json, got '${format}'`);
 
   const text = await readUtf8File(values.events);
   const events: FeatureEvent[] = [];
@@ -100,10 +106,17 @@ export async function predict(args: string[], io: Io): Promise<number> {
   } else {
     io.out('customer,model,score,baseline,p_alive,cold_start');
     for (const x of r.rows)
-      io.out([csvCell(x.customerId), x.model, num(x.score), num(x.baseline), num(x.pAlive), String(x.coldStart)].join(','));
+      io.out(
+        [
+          csvCell(x.customerId),
+          x.model,
+          num(x.score),
+          num(x.baseline),
+          num(x.pAlive),
+          String(x.coldStart),
+        ].join(','),
+      );
   }
   io.err(summary);
   return EXIT.ok;
 }
-
-

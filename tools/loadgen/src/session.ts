@@ -169,7 +169,13 @@ export class CustomerStream {
   }
 
   clone(): CustomerStream {
-    const copy = new CustomerStream(this.seed, this.customer, this.cursor, this.rng.clone(), this.declineRng.clone());
+    const copy = new CustomerStream(
+      this.seed,
+      this.customer,
+      this.cursor,
+      this.rng.clone(),
+      this.declineRng.clone(),
+    );
     copy.sessionIndex = this.sessionIndex;
     copy.lastEventAt = this.lastEventAt;
     copy.done = this.done;

@@ -75,7 +75,12 @@ export function expectedPurchases(p: BgNbdParams, { x, tx, T }: RfmPoint, t: num
 }
 
 /** Nelder–Mead minimisation. */
-export function nelderMead(f: (v: number[]) => number, start: number[], iterations = 400, step = 0.5): number[] {
+export function nelderMead(
+  f: (v: number[]) => number,
+  start: number[],
+  iterations = 400,
+  step = 0.5,
+): number[] {
   const n = start.length;
   let simplex = [start.slice()];
   for (let i = 0; i < n; i++) {

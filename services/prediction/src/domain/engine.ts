@@ -25,7 +25,14 @@ import {
   type CustomerFeatureState,
   type FeatureEvent,
 } from './features';
-import { gate, initialGate, validateGate, type GateOptions, type GateState, type PredictedEvent } from './hysteresis';
+import {
+  gate,
+  initialGate,
+  validateGate,
+  type GateOptions,
+  type GateState,
+  type PredictedEvent,
+} from './hysteresis';
 import { OnlineLogistic, type Contribution, type LearnerOptions, type ModelState } from './learner';
 
 export const MODEL_FEATURES = [...FEATURE_NAMES, 'bgnbd_p_alive', 'bgnbd_expected_purchases'] as const;
@@ -144,7 +151,8 @@ export class PredictionEngine {
       ['horizonDays', o.horizonDays],
       ['snapshotEveryDays', o.snapshotEveryDays],
     ] as const)
-      if (!(Number.isInteger(v) && v > 0)) throw new Error(`${k}: expected a positive whole number of days, got ${v}`);
+      if (!(Number.isInteger(v) && v > 0))
+        throw new Error(`${k}: expected a positive whole number of days, got ${v}`);
     validateGate(o.churnGate);
     validateGate(o.purchaseGate);
     this.store = new FeatureStore(o.maxStateBytes);
@@ -330,7 +338,13 @@ export class PredictionEngine {
       bgnbd: this.bgnbd,
       models: { churn: this.churn.toJSON(), purchase: this.purchase.toJSON() },
       customers: Array.from(this.store.values(), serializeState),
-      gates: Array.from(this.gates, ([id, g]) => [id, g.churn.raised, g.churn.lastFiredAt, g.purchase.raised, g.purchase.lastFiredAt]),
+      gates: Array.from(this.gates, ([id, g]) => [
+        id,
+        g.churn.raised,
+        g.churn.lastFiredAt,
+        g.purchase.raised,
+        g.purchase.lastFiredAt,
+      ]),
       pending: { churn: pending(this.churnPending), purchase: pending(this.purchasePending) },
       stats: { ...this.stats },
     };
@@ -351,7 +365,8 @@ export class PredictionEngine {
         purchase: { raised: pr, lastFiredAt: pf ?? -Infinity },
       });
     for (const p of c.pending.churn) e.churnPending.push({ id: p.id, at: p.at, x: Float64Array.from(p.x) });
-    for (const p of c.pending.purchase) e.purchasePending.push({ id: p.id, at: p.at, x: Float64Array.from(p.x) });
+    for (const p of c.pending.purchase)
+      e.purchasePending.push({ id: p.id, at: p.at, x: Float64Array.from(p.x) });
     Object.assign(e.stats, c.stats);
     return e;
   }
@@ -366,6 +381,9 @@ export interface EngineCheckpoint {
   models: { churn: ModelState; purchase: ModelState };
   customers: Array<Record<string, unknown>>;
   gates: Array<[string, boolean, number, boolean, number]>;
-  pending: { churn: Array<{ id: string; at: number; x: number[] }>; purchase: Array<{ id: string; at: number; x: number[] }> };
+  pending: {
+    churn: Array<{ id: string; at: number; x: number[] }>;
+    purchase: Array<{ id: string; at: number; x: number[] }>;
+  };
   stats: EngineStats;
 }

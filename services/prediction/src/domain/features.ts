@@ -39,7 +39,8 @@ export interface FeatureEvent {
   category?: string;
 }
 
-export type EventKind = 'order' | 'login' | 'ticket' | 'failed_payment' | 'engagement' | 'activity' | 'ignore';
+export type EventKind =
+  'order' | 'login' | 'ticket' | 'failed_payment' | 'engagement' | 'activity' | 'ignore';
 
 /** How an event type counts. Unknown types are plain activity. */
 export function eventKind(type: string, category?: string): EventKind {
@@ -295,7 +296,9 @@ export function featureVector(s: CustomerFeatureState, asOf: number, out = new F
   // shows here before the silence does.
   const rate = s.sessions / Math.max(age, 1);
   out[i++] = Math.log((s7 + 0.5) / (rate * Math.min(7, Math.max(age, 1)) + 0.5));
-  out[i++] = Math.log((windowCount(s, Ch.Sessions, 14, asOf) + 0.5) / (rate * Math.min(14, Math.max(age, 1)) + 0.5));
+  out[i++] = Math.log(
+    (windowCount(s, Ch.Sessions, 14, asOf) + 0.5) / (rate * Math.min(14, Math.max(age, 1)) + 0.5),
+  );
   return out;
 }
 
@@ -314,9 +317,11 @@ export function serializeState(s: CustomerFeatureState): Record<string, unknown>
     revenue: s.revenue,
     headDay: num(s.headDay),
     counts: Buffer.from(s.counts.buffer, s.counts.byteOffset, s.counts.byteLength).toString('base64'),
-    revenueByDay: Buffer.from(s.revenueByDay.buffer, s.revenueByDay.byteOffset, s.revenueByDay.byteLength).toString(
-      'base64',
-    ),
+    revenueByDay: Buffer.from(
+      s.revenueByDay.buffer,
+      s.revenueByDay.byteOffset,
+      s.revenueByDay.byteLength,
+    ).toString('base64'),
     engagementHours: Array.from(s.engagementHours),
     activityHours: Array.from(s.activityHours),
     lateBeyondRing: s.lateBeyondRing,
@@ -336,7 +341,9 @@ export function deserializeState(o: Record<string, unknown>): CustomerFeatureSta
   s.revenue = Number(o.revenue) || 0;
   s.headDay = num(o.headDay);
   const counts = Buffer.from(String(o.counts), 'base64');
-  s.counts.set(new Uint16Array(counts.buffer.slice(counts.byteOffset, counts.byteOffset + counts.byteLength)));
+  s.counts.set(
+    new Uint16Array(counts.buffer.slice(counts.byteOffset, counts.byteOffset + counts.byteLength)),
+  );
   const rev = Buffer.from(String(o.revenueByDay), 'base64');
   s.revenueByDay.set(new Float32Array(rev.buffer.slice(rev.byteOffset, rev.byteOffset + rev.byteLength)));
   s.engagementHours.set((o.engagementHours as number[]) ?? []);

@@ -18,8 +18,10 @@ export interface GateState {
 }
 
 export function validateGate(o: GateOptions): GateOptions {
-  if (!(o.enter > 0 && o.enter <= 1)) throw new Error(`enter: expected a probability in (0, 1], got ${o.enter}`);
-  if (!(o.exit >= 0 && o.exit < o.enter)) throw new Error(`exit: expected 0 <= exit < enter (${o.enter}), got ${o.exit}`);
+  if (!(o.enter > 0 && o.enter <= 1))
+    throw new Error(`enter: expected a probability in (0, 1], got ${o.enter}`);
+  if (!(o.exit >= 0 && o.exit < o.enter))
+    throw new Error(`exit: expected 0 <= exit < enter (${o.enter}), got ${o.exit}`);
   if (!(o.cooldownMs >= 0)) throw new Error(`cooldownMs: expected >= 0, got ${o.cooldownMs}`);
   return o;
 }
@@ -27,7 +29,12 @@ export function validateGate(o: GateOptions): GateOptions {
 export const initialGate = (): GateState => ({ raised: false, lastFiredAt: -Infinity });
 
 /** The decision for a new score at event time `at`; returns the next state and whether to fire. */
-export function gate(o: GateOptions, s: GateState, score: number, at: number): { state: GateState; fire: boolean } {
+export function gate(
+  o: GateOptions,
+  s: GateState,
+  score: number,
+  at: number,
+): { state: GateState; fire: boolean } {
   if (s.raised) {
     if (score < o.exit) return { state: { raised: false, lastFiredAt: s.lastFiredAt }, fire: false };
     return { state: s, fire: false };

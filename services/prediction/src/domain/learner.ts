@@ -130,7 +130,12 @@ export class OnlineLogistic {
   private sinceFit = 0;
   private readonly z: Float64Array;
 
-  constructor(name: string, features: readonly string[], options: Partial<LearnerOptions> = {}, state?: ModelState) {
+  constructor(
+    name: string,
+    features: readonly string[],
+    options: Partial<LearnerOptions> = {},
+    state?: ModelState,
+  ) {
     this.options = { ...DEFAULT_LEARNER_OPTIONS, ...options };
     const d = features.length;
     this.s = state
@@ -152,7 +157,9 @@ export class OnlineLogistic {
           calibration: { margins: [], labels: [], next: 0 },
         };
     if (this.s.features.length !== d || this.s.features.some((f, i) => f !== features[i]))
-      throw new Error(`model ${name}: stored features differ from this build's (${this.s.features.join(',')})`);
+      throw new Error(
+        `model ${name}: stored features differ from this build's (${this.s.features.join(',')})`,
+      );
     this.z = new Float64Array(d);
   }
 

@@ -9,7 +9,7 @@ export function auc(scores: ArrayLike<number>, labels: ArrayLike<number>): numbe
   const idx = Array.from({ length: n }, (_, i) => i).sort((i, j) => scores[i] - scores[j]);
   let pos = 0;
   let rankSum = 0;
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let j = i;
     while (j + 1 < n && scores[idx[j + 1]] === scores[idx[i]]) j++;
     const rank = (i + j) / 2 + 1;
@@ -43,7 +43,11 @@ export interface CalibrationBin {
 }
 
 /** Calibration by deciles of the predicted probability (equal-count bins, 10 by default). */
-export function calibrationByDecile(probs: ArrayLike<number>, labels: ArrayLike<number>, bins = 10): CalibrationBin[] {
+export function calibrationByDecile(
+  probs: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  bins = 10,
+): CalibrationBin[] {
   const n = probs.length;
   const idx = Array.from({ length: n }, (_, i) => i).sort((i, j) => probs[i] - probs[j]);
   const out: CalibrationBin[] = [];
@@ -69,11 +73,16 @@ export function calibrationByDecile(probs: ArrayLike<number>, labels: ArrayLike<
 }
 
 /** Expected calibration error over the decile bins: Σ (count/n)·|observed − predicted|. */
-export function expectedCalibrationError(probs: ArrayLike<number>, labels: ArrayLike<number>, bins = 10): number {
+export function expectedCalibrationError(
+  probs: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  bins = 10,
+): number {
   const n = probs.length;
   if (n === 0) return NaN;
   let ece = 0;
-  for (const b of calibrationByDecile(probs, labels, bins)) ece += (b.count / n) * Math.abs(b.observedRate - b.meanPredicted);
+  for (const b of calibrationByDecile(probs, labels, bins))
+    ece += (b.count / n) * Math.abs(b.observedRate - b.meanPredicted);
   return ece;
 }
 

@@ -22,10 +22,16 @@ export function parseEventRecord(json: unknown): FeatureEvent | string {
   const when = o.occurredAt ?? o.occurred_at;
   const at = typeof when === 'number' ? when : typeof when === 'string' ? Date.parse(when) : NaN;
   if (!Number.isFinite(at)) return 'occurredAt (occurred_at) is required: an ISO 8601 time or epoch ms';
-  const props = (o.properties && typeof o.properties === 'object' ? o.properties : {}) as Record<string, unknown>;
-  const value = [props.revenue, props.value, props.amount].find((v) => typeof v === 'number' || typeof v === 'string');
+  const props = (o.properties && typeof o.properties === 'object' ? o.properties : {}) as Record<
+    string,
+    unknown
+  >;
+  const value = [props.revenue, props.value, props.amount].find(
+    (v) => typeof v === 'number' || typeof v === 'string',
+  );
   const revenue = value === undefined ? undefined : Number(value);
-  const category = typeof o.category === 'string' ? o.category.toLowerCase().replace(/^event_category_/, '') : undefined;
+  const category =
+    typeof o.category === 'string' ? o.category.toLowerCase().replace(/^event_category_/, '') : undefined;
   return { customerId, type: o.type, at, revenue: Number.isFinite(revenue) ? revenue : undefined, category };
 }
 
@@ -74,7 +80,14 @@ export function predictOffline(events: readonly FeatureEvent[], o: OfflineOption
   for (const id of ids) {
     const s = engine.score(id, o.asOf)!;
     const recency = Math.round(s.baseline.recencyDays * 1000) / 1000;
-    rows.push({ customerId: id, model: 'churn', score: s.churn, baseline: recency, pAlive: s.baseline.pAlive, coldStart: s.coldStart.churn });
+    rows.push({
+      customerId: id,
+      model: 'churn',
+      score: s.churn,
+      baseline: recency,
+      pAlive: s.baseline.pAlive,
+      coldStart: s.coldStart.churn,
+    });
     rows.push({
       customerId: id,
       model: 'purchase',

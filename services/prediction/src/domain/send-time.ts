@@ -15,7 +15,11 @@ export interface SendTimeOptions {
 export const DEFAULT_SEND_TIME: SendTimeOptions = { priorStrength: 8, activityWeight: 0.25 };
 
 /** Weighted observations per hour for one customer. */
-export function hourObservations(engagement: ArrayLike<number>, activity: ArrayLike<number>, o = DEFAULT_SEND_TIME) {
+export function hourObservations(
+  engagement: ArrayLike<number>,
+  activity: ArrayLike<number>,
+  o = DEFAULT_SEND_TIME,
+) {
   const out = new Float64Array(24);
   for (let h = 0; h < 24; h++) out[h] = engagement[h] + o.activityWeight * activity[h];
   return out;
@@ -38,11 +42,16 @@ export interface SendTimeEstimate {
   evidence: number;
 }
 
-export function bestSendHour(observations: ArrayLike<number>, prior: ArrayLike<number>, o = DEFAULT_SEND_TIME): SendTimeEstimate {
+export function bestSendHour(
+  observations: ArrayLike<number>,
+  prior: ArrayLike<number>,
+  o = DEFAULT_SEND_TIME,
+): SendTimeEstimate {
   let n = 0;
   for (let h = 0; h < 24; h++) n += observations[h];
   const raw = new Array<number>(24);
-  for (let h = 0; h < 24; h++) raw[h] = (observations[h] + o.priorStrength * prior[h]) / (n + o.priorStrength);
+  for (let h = 0; h < 24; h++)
+    raw[h] = (observations[h] + o.priorStrength * prior[h]) / (n + o.priorStrength);
   const pooled = raw.map((_, h) => 0.25 * raw[(h + 23) % 24] + 0.5 * raw[h] + 0.25 * raw[(h + 1) % 24]);
   let best = 0;
   for (let h = 1; h < 24; h++) if (pooled[h] > pooled[best]) best = h;

@@ -28,7 +28,8 @@ function history(customers = 120, days = 150): FeatureEvent[] {
     for (let d = (c % 5) + 0; d < stop; d += every) {
       const at = T0 + d * DAY_MS + ((c * 7) % 24) * 3_600_000;
       out.push({ customerId: `c${c}`, type: 'page.viewed', at });
-      if ((d / every) % 6 === 3) out.push({ customerId: `c${c}`, type: 'order.completed', at: at + 60_000, revenue: 40 });
+      if ((d / every) % 6 === 3)
+        out.push({ customerId: `c${c}`, type: 'order.completed', at: at + 60_000, revenue: 40 });
     }
   }
   return out.sort((a, b) => a.at - b.at);
@@ -44,7 +45,9 @@ describe('BG/NBD baseline', () => {
     const p = DEFAULT_BGNBD;
     assert.ok(pAlive(p, { x: 4, tx: 30, T: 32 }) > pAlive(p, { x: 4, tx: 30, T: 120 }));
     assert.equal(pAlive(p, { x: 0, tx: 0, T: 50 }), 1);
-    assert.ok(expectedPurchases(p, { x: 4, tx: 30, T: 32 }, 30) > expectedPurchases(p, { x: 4, tx: 30, T: 120 }, 30));
+    assert.ok(
+      expectedPurchases(p, { x: 4, tx: 30, T: 32 }, 30) > expectedPurchases(p, { x: 4, tx: 30, T: 120 }, 30),
+    );
   });
 
   it('fits parameters whose likelihood beats the starting point', () => {
@@ -82,7 +85,9 @@ describe('prediction engine', () => {
     const half = Math.floor(events.length / 2);
     const first = new PredictionEngine({ minExamples: 50 });
     for (const x of events.slice(0, half)) first.process(x);
-    const restored = PredictionEngine.fromJSON(JSON.parse(JSON.stringify(first.toJSON())), { minExamples: 50 });
+    const restored = PredictionEngine.fromJSON(JSON.parse(JSON.stringify(first.toJSON())), {
+      minExamples: 50,
+    });
     for (const x of events.slice(half)) restored.process(x);
     const asOf = T0 + 120 * DAY_MS;
     assert.deepEqual(restored.score('c7', asOf), a.e.score('c7', asOf));
@@ -112,9 +117,20 @@ describe('prediction engine', () => {
 describe('offline prediction', () => {
   it('parses NDJSON records and names the missing field', () => {
     assert.match(String(parseEventRecord({ type: 'x', occurredAt: '2025-01-01T00:00:00Z' })), /customerId/);
-    assert.match(String(parseEventRecord({ customerId: 'a', type: 'x', occurredAt: 'yesterday' })), /occurredAt/);
-    const e = parseEventRecord({ event: { customer_id: 'a', type: 'order.completed', occurred_at: 5, properties: { value: '12.5' } } });
-    assert.deepEqual(e, { customerId: 'a', type: 'order.completed', at: 5, revenue: 12.5, category: undefined });
+    assert.match(
+      String(parseEventRecord({ customerId: 'a', type: 'x', occurredAt: 'yesterday' })),
+      /occurredAt/,
+    );
+    const e = parseEventRecord({
+      event: { customer_id: 'a', type: 'order.completed', occurred_at: 5, properties: { value: '12.5' } },
+    });
+    assert.deepEqual(e, {
+      customerId: 'a',
+      type: 'order.completed',
+      at: 5,
+      revenue: 12.5,
+      category: undefined,
+    });
   });
 
   it('scores every customer as of a time, with the models trained on the earlier history', () => {

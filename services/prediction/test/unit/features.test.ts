@@ -67,7 +67,10 @@ describe('online features', () => {
 
   it('ignores predicted and system events as activity, and counts failed payments and tickets', () => {
     const s = newCustomerState('c');
-    assert.equal(applyEvent(s, { customerId: 'c', type: 'churn.predicted', at: at(0), category: 'predicted' }), false);
+    assert.equal(
+      applyEvent(s, { customerId: 'c', type: 'churn.predicted', at: at(0), category: 'predicted' }),
+      false,
+    );
     applyEvent(s, { customerId: 'c', type: 'payment.failed', at: at(1), category: 'system' });
     applyEvent(s, ev('support.ticket_opened', at(1)));
     applyEvent(s, ev('email.opened', at(1, 8)));

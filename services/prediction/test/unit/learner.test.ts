@@ -64,7 +64,10 @@ describe('calibration', () => {
     const calibrated = margins.map((m) => sigmoid(a * m + b));
     assert.ok(expectedCalibrationError(raw, labels) > 0.1);
     assert.ok(expectedCalibrationError(calibrated, labels) < 0.02);
-    assert.ok(Math.abs(auc(calibrated, labels) - auc(raw, labels)) < 1e-9, 'a monotone map keeps the ranking');
+    assert.ok(
+      Math.abs(auc(calibrated, labels) - auc(raw, labels)) < 1e-9,
+      'a monotone map keeps the ranking',
+    );
   });
 
   it('does not diverge on separable data or non-finite margins', () => {

@@ -17,7 +17,12 @@ describe('kairosctl predict --events (offline, no services)', function () {
   for (const e of population.eventsUntil(start + 100 * DAY)) lines.push(toNdjsonLine(e));
   writeFileSync(file, lines.join('\n') + '\n');
   const asOf = new Date(start + 90 * DAY).toISOString();
-  const seen = new Set(lines.map((l) => (JSON.parse(l) as { customerId: string; occurredAt: string })).filter((e) => e.occurredAt <= asOf).map((e) => e.customerId));
+  const seen = new Set(
+    lines
+      .map((l) => JSON.parse(l) as { customerId: string; occurredAt: string })
+      .filter((e) => e.occurredAt <= asOf)
+      .map((e) => e.customerId),
+  );
 
   it('prints customer, model, score and the baseline as CSV for every customer seen before --as-of', async () => {
     const r = await cli(['predict', '--events', file, '--as-of', asOf, '--horizon', '30']);
@@ -37,9 +42,21 @@ describe('kairosctl predict --events (offline, no services)', function () {
 
   it('prints the same scores as one JSON document with --format json', async () => {
     const csv = await cli(['predict', '--events', file, '--as-of', asOf, '--horizon', '30d']);
-    const r = await cli(['predict', '--events', file, '--as-of', asOf, '--horizon', '30', '--format', 'json']);
+    const r = await cli([
+      'predict',
+      '--events',
+      file,
+      '--as-of',
+      asOf,
+      '--horizon',
+      '30',
+      '--format',
+      'json',
+    ]);
     assert.equal(r.code, 0, r.err.join('\n'));
-    const doc = JSON.parse(r.out.join('\n')) as { rows: Array<{ customerId: string; model: string; score: number }> };
+    const doc = JSON.parse(r.out.join('\n')) as {
+      rows: Array<{ customerId: string; model: string; score: number }>;
+    };
     assert.equal(doc.rows.length, csv.out.filter(Boolean).length - 1);
     const first = csv.out[1].split(',');
     assert.equal(doc.rows[0].customerId, first[0]);
@@ -50,9 +67,18 @@ describe('kairosctl predict --events (offline, no services)', function () {
     [['--as-of', '2025-04-01T00:00:00Z', '--horizon', '30'], /missing --events/],
     [['--events', 'x.ndjson', '--horizon', '30'], /missing --as-of/],
     [['--events', 'x.ndjson', '--as-of', 'tomorrow', '--horizon', '30'], /--as-of expects an ISO 8601 time/],
-    [['--events', 'x.ndjson', '--as-of', '2025-04-01T00:00:00Z', '--horizon', 'a month'], /--horizon expects a whole number of days/],
-    [['--events', 'x.ndjson', '--as-of', '2025-04-01T00:00:00Z', '--horizon', '30', '--format', 'xml'], /--format expects csv or json/],
-    [['--events', 'x.ndjson', '--as-of', '2025-04-01T00:00:00Z', '--horizon', '30', '--bogus'], /Unknown option '--bogus'/],
+    [
+      ['--events', 'x.ndjson', '--as-of', '2025-04-01T00:00:00Z', '--horizon', 'a month'],
+      /--horizon expects a whole number of days/,
+    ],
+    [
+      ['--events', 'x.ndjson', '--as-of', '2025-04-01T00:00:00Z', '--horizon', '30', '--format', 'xml'],
+      /--format expects csv or json/,
+    ],
+    [
+      ['--events', 'x.ndjson', '--as-of', '2025-04-01T00:00:00Z', '--horizon', '30', '--bogus'],
+      /Unknown option '--bogus'/,
+    ],
   ] as const) {
     it(`exits 2 with a line saying what to fix: ${String(message)}`, async () => {
       const r = await cli(['predict', ...args]);

@@ -38,6 +38,9 @@ describe('pre-churn disengagement (churnDeclineDays)', () => {
   });
 
   it('rejects a decline outside 0..365 days, naming the option', () => {
-    assert.throws(() => createPopulation({ seed: 1, customers: 1, churnDeclineDays: -1 }), /churnDeclineDays/);
+    assert.throws(
+      () => createPopulation({ seed: 1, customers: 1, churnDeclineDays: -1 }),
+      /churnDeclineDays/,
+    );
   });
 });

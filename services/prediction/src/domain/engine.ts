@@ -157,7 +157,23 @@ export class PredictionEngine {
     validateGate(o.purchaseGate);
     this.store = new FeatureStore(o.maxStateBytes);
     this.churn = new OnlineLogistic('churn', MODEL_FEATURES, o.learner);
-    this.purchase = new OnlineLogistic('purchase', MODEL_FEATURES, o.learner);
+    this.purchase = new OnlineLogistic('purchase', MODEL_FEATURES, this.purchaseLearner());
+  }
+
+  /**
+   * The purchase model starts from BG/NBD: its margin carries logit(1 − e^(−E[purchases in H])),
+   * so the weights learn what the features add to buy-till-you-die, and where they add nothing
+   * (a log that is a BG/NBD process) the model keeps its ranking instead of losing to it.
+   */
+  private purchaseLearner(): Partial<LearnerOptions> {
+    const k = FEATURE_COUNT + 1;
+    return {
+      ...this.options.learner,
+      offset: (x) => {
+        const p = Math.min(1 - 1e-4, Math.max(1e-4, 1 - Math.exp(-Math.expm1(x[k]))));
+        return Math.log(p / (1 - p));
+      },
+    };
   }
 
   /** The model input for a customer as of `asOf` (features + BG/NBD outputs). */
@@ -357,7 +373,7 @@ export class PredictionEngine {
     e.nextSnapshotDay = c.nextSnapshotDay ?? NaN;
     e.bgnbd = c.bgnbd;
     e.churn = OnlineLogistic.fromJSON(c.models.churn, e.options.learner);
-    e.purchase = OnlineLogistic.fromJSON(c.models.purchase, e.options.learner);
+    e.purchase = OnlineLogistic.fromJSON(c.models.purchase, e.purchaseLearner());
     for (const s of c.customers) e.store.set(deserializeState(s));
     for (const [id, cr, cf, pr, pf] of c.gates)
       e.gates.set(id, {

@@ -11,6 +11,11 @@ export interface LearnerOptions {
   calibrationWindow: number;
   /** Refit the calibration every this many labels. */
   calibrationEvery: number;
+  /**
+   * A baseline's log-odds added to the margin (code, not state): the weights then learn corrections
+   * to the baseline and, shrunk to 0 by L2 when nothing beats it, leave the baseline's ranking.
+   */
+  offset?: (x: ArrayLike<number>) => number;
 }
 
 export const DEFAULT_LEARNER_OPTIONS: LearnerOptions = {
@@ -194,10 +199,14 @@ export class OnlineLogistic {
     return this.z;
   }
 
+  private offset(x: ArrayLike<number>): number {
+    return this.options.offset ? this.options.offset(x) : 0;
+  }
+
   /** Uncalibrated log-odds. */
   margin(x: ArrayLike<number>): number {
     const z = this.standardise(x);
-    let m = this.s.bias;
+    let m = this.s.bias + this.offset(x);
     for (let j = 0; j < z.length; j++) m += this.s.weights[j] * z[j];
     return m;
   }
@@ -213,6 +222,10 @@ export class OnlineLogistic {
     const out: Contribution[] = [];
     for (let j = 0; j < z.length; j++)
       out.push({ feature: this.s.features[j], contribution: this.s.weights[j] * z[j], value: x[j] });
+    if (this.options.offset) {
+      const o = this.offset(x);
+      out.push({ feature: 'baseline_log_odds', contribution: o, value: o });
+    }
     out.sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution));
     return out.slice(0, top);
   }
@@ -240,7 +253,7 @@ export class OnlineLogistic {
       s.m2[j] += delta * (x[j] - s.mean[j]);
     }
     const z = this.standardise(x);
-    let m = s.bias;
+    let m = s.bias + this.offset(x);
     for (let j = 0; j < z.length; j++) m += s.weights[j] * z[j];
     const err = sigmoid(m) - label;
     const lr = this.options.learningRate;

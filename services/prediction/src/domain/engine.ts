@@ -34,6 +34,7 @@ import {
   type PredictedEvent,
 } from './hysteresis';
 import { OnlineLogistic, type Contribution, type LearnerOptions, type ModelState } from './learner';
+import { auc, brier, calibrationByDecile, expectedCalibrationError, type CalibrationBin } from './metrics';
 
 export const MODEL_FEATURES = [...FEATURE_NAMES, 'bgnbd_p_alive', 'bgnbd_expected_purchases'] as const;
 const D = MODEL_FEATURES.length;
@@ -105,6 +106,55 @@ class PendingQueue {
   }
 }
 
+/**
+ * The last `size` labelled examples of a model, each scored by the model (calibrated) and by its
+ * baseline BEFORE the model learnt from it: an out-of-sample window for `ModelReport`.
+ */
+export class EvaluationWindow {
+  scores: number[] = [];
+  baselines: number[] = [];
+  labels: number[] = [];
+  next = 0;
+  constructor(readonly size = 5_000) {}
+  add(score: number, baseline: number, label: number): void {
+    if (this.scores.length < this.size) {
+      this.scores.push(score);
+      this.baselines.push(baseline);
+      this.labels.push(label);
+      return;
+    }
+    this.scores[this.next] = score;
+    this.baselines[this.next] = baseline;
+    this.labels[this.next] = label;
+    this.next = (this.next + 1) % this.size;
+  }
+}
+
+const copyWindow = (w: EvaluationWindow) => ({
+  scores: w.scores.slice(),
+  baselines: w.baselines.slice(),
+  labels: w.labels.slice(),
+  next: w.next,
+});
+
+export interface ModelReport {
+  model: string;
+  version: number;
+  examples: number;
+  positives: number;
+  /** Event time of the last label learnt (epoch ms). */
+  updatedAt: number;
+  /** Examples in the evaluation window the figures below come from. */
+  window: number;
+  auc: number;
+  baselineAuc: number;
+  /** What the baseline is. */
+  baseline: string;
+  brier: number;
+  ece: number;
+  calibration: CalibrationBin[];
+}
+
 export interface CustomerScore {
   customerId: string;
   asOf: number;
@@ -142,6 +192,7 @@ export class PredictionEngine {
   private readonly gates = new Map<string, { churn: GateState; purchase: GateState }>();
   readonly stats: EngineStats = { events: 0, ignored: 0, examples: 0, skippedSnapshots: 0, predicted: 0 };
   private readonly x = new Float64Array(D);
+  private readonly evaluation = { churn: new EvaluationWindow(), purchase: new EvaluationWindow() };
 
   constructor(options: Partial<EngineOptions> = {}) {
     this.options = { ...DEFAULT_ENGINE_OPTIONS, ...options };
@@ -236,14 +287,19 @@ export class PredictionEngine {
       this.churnPending.shift();
       const s = this.store.get(p.id);
       if (!s) continue;
-      this.churn.learn(p.x, s.lastAt <= p.at + horizon ? 1 : 0, now);
+      const label = s.lastAt <= p.at + horizon ? 1 : 0;
+      // Baseline: recency (feature 0 is log1p of the days since the last activity).
+      this.evaluation.churn.add(this.churn.predict(p.x), p.x[0], label);
+      this.churn.learn(p.x, label, now);
       this.stats.examples++;
     }
     for (let p = this.purchasePending.peek(); p && p.at + horizon <= now; p = this.purchasePending.peek()) {
       this.purchasePending.shift();
       const s = this.store.get(p.id);
       if (!s) continue;
-      this.purchase.learn(p.x, s.lastOrderAt > p.at ? 1 : 0, now);
+      const label = s.lastOrderAt > p.at ? 1 : 0;
+      this.evaluation.purchase.add(this.purchase.predict(p.x), p.x[FEATURE_COUNT + 1], label);
+      this.purchase.learn(p.x, label, now);
       this.stats.examples++;
     }
   }
@@ -336,6 +392,29 @@ export class PredictionEngine {
     };
   }
 
+  /** Quality of a model on its out-of-sample window of recent labels, beside its baseline. */
+  report(model: 'churn' | 'purchase'): ModelReport {
+    const m = model === 'churn' ? this.churn : this.purchase;
+    const w = this.evaluation[model];
+    return {
+      model,
+      version: m.version,
+      examples: m.examples,
+      positives: m.positives,
+      updatedAt: m.updatedAt,
+      window: w.labels.length,
+      auc: auc(w.scores, w.labels),
+      baselineAuc: auc(w.baselines, w.labels),
+      baseline:
+        model === 'churn'
+          ? 'days since last activity'
+          : `BG/NBD expected purchases in ${this.options.horizonDays} days`,
+      brier: brier(w.scores, w.labels),
+      ece: expectedCalibrationError(w.scores, w.labels),
+      calibration: calibrationByDecile(w.scores, w.labels),
+    };
+  }
+
   /** Whether the customer counts as churned already (no activity for `churnDays`). */
   isChurned(customerId: string, asOf = this.watermark): boolean {
     const s = this.store.get(customerId);
@@ -363,6 +442,10 @@ export class PredictionEngine {
       ]),
       pending: { churn: pending(this.churnPending), purchase: pending(this.purchasePending) },
       stats: { ...this.stats },
+      evaluation: {
+        churn: copyWindow(this.evaluation.churn),
+        purchase: copyWindow(this.evaluation.purchase),
+      },
     };
   }
 
@@ -384,6 +467,10 @@ export class PredictionEngine {
     for (const p of c.pending.purchase)
       e.purchasePending.push({ id: p.id, at: p.at, x: Float64Array.from(p.x) });
     Object.assign(e.stats, c.stats);
+    if (c.evaluation) {
+      Object.assign(e.evaluation.churn, c.evaluation.churn);
+      Object.assign(e.evaluation.purchase, c.evaluation.purchase);
+    }
     return e;
   }
 }
@@ -402,4 +489,8 @@ export interface EngineCheckpoint {
     purchase: Array<{ id: string; at: number; x: number[] }>;
   };
   stats: EngineStats;
+  evaluation?: Record<
+    'churn' | 'purchase',
+    { scores: number[]; baselines: number[]; labels: number[]; next: number }
+  >;
 }

@@ -91,6 +91,20 @@ describe('prediction engine', () => {
     for (const x of events.slice(half)) restored.process(x);
     const asOf = T0 + 120 * DAY_MS;
     assert.deepEqual(restored.score('c7', asOf), a.e.score('c7', asOf));
+    assert.deepEqual(restored.report('churn'), a.e.report('churn'));
+  });
+
+  it('reports AUC, Brier, calibration by decile and the baseline AUC on labels scored before learning', () => {
+    const engine = new PredictionEngine({ minExamples: 100 });
+    for (const e of history()) engine.process(e);
+    const r = engine.report('churn');
+    assert.equal(r.examples, engine.churn.examples);
+    assert.equal(r.window, Math.min(5000, r.examples));
+    assert.ok(r.auc > 0.8 && r.auc <= 1, `auc ${r.auc}`);
+    assert.ok(r.baselineAuc > 0.5, `baseline ${r.baselineAuc}`);
+    assert.equal(r.calibration.length, 10);
+    assert.ok(r.brier > 0 && r.brier < 0.25 && r.ece >= 0);
+    assert.match(engine.report('purchase').baseline, /BG\/NBD/);
   });
 
   it('emits churn.predicted for customers who go silent, on event time, with score, version and features', () => {

@@ -49,7 +49,10 @@ export interface EngineOptions {
   horizonDays: number;
   /** Days between training snapshots. */
   snapshotEveryDays: number;
-  /** Bound on the feature state in bytes (least recently active customers are evicted beyond it). */
+  /**
+   * Bound on the per-customer state in bytes (features and gate state; least recently active
+   * customers are evicted beyond it).
+   */
   maxStateBytes: number;
   /** Bound on examples waiting for their label; snapshots beyond it are skipped (counted). */
   maxPendingExamples: number;
@@ -189,6 +192,7 @@ export class PredictionEngine {
   private nextSnapshotDay = NaN;
   private readonly churnPending = new PendingQueue();
   private readonly purchasePending = new PendingQueue();
+  /** Gate state per customer; entries leave with the customer's features (evicted together). */
   private readonly gates = new Map<string, { churn: GateState; purchase: GateState }>();
   readonly stats: EngineStats = { events: 0, ignored: 0, examples: 0, skippedSnapshots: 0, predicted: 0 };
   private readonly x = new Float64Array(D);
@@ -206,7 +210,7 @@ export class PredictionEngine {
         throw new Error(`${k}: expected a positive whole number of days, got ${v}`);
     validateGate(o.churnGate);
     validateGate(o.purchaseGate);
-    this.store = new FeatureStore(o.maxStateBytes);
+    this.store = new FeatureStore(o.maxStateBytes, (id) => this.gates.delete(id));
     this.churn = new OnlineLogistic('churn', MODEL_FEATURES, o.learner);
     this.purchase = new OnlineLogistic('purchase', MODEL_FEATURES, this.purchaseLearner());
   }

@@ -359,7 +359,11 @@ export function deserializeState(o: Record<string, unknown>): CustomerFeatureSta
 export class FeatureStore {
   private readonly states = new Map<string, CustomerFeatureState>();
   evicted = 0;
-  constructor(readonly maxBytes: number) {}
+  /** `onEvict` lets the owner drop what it keeps per customer beside the features (gates). */
+  constructor(
+    readonly maxBytes: number,
+    private readonly onEvict?: (id: string) => void,
+  ) {}
 
   get size(): number {
     return this.states.size;
@@ -383,6 +387,7 @@ export class FeatureStore {
         const oldest = this.states.keys().next().value as string;
         this.states.delete(oldest);
         this.evicted++;
+        this.onEvict?.(oldest);
       }
     }
     this.states.set(id, s);

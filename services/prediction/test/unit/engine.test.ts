@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import {
+  CUSTOMER_STATE_BYTES,
   DAY_MS,
   expectedPurchases,
   fitBgNbd,
@@ -92,6 +93,15 @@ describe('prediction engine', () => {
     const asOf = T0 + 120 * DAY_MS;
     assert.deepEqual(restored.score('c7', asOf), a.e.score('c7', asOf));
     assert.deepEqual(restored.report('churn'), a.e.report('churn'));
+  });
+
+  it('drops a customer gate state with its features when the byte bound evicts it', () => {
+    const engine = new PredictionEngine({ minExamples: 1, maxStateBytes: CUSTOMER_STATE_BYTES * 10 });
+    for (const e of history(60, 60)) engine.process(e);
+    const checkpoint = engine.toJSON();
+    assert.equal(engine.store.size, 10);
+    assert.ok(engine.store.evicted >= 50);
+    assert.ok(checkpoint.gates.length <= 10, `${checkpoint.gates.length} gate entries`);
   });
 
   it('reports AUC, Brier, calibration by decile and the baseline AUC on labels scored before learning', () => {

@@ -50,8 +50,8 @@ export interface EngineOptions {
   /** Days between training snapshots. */
   snapshotEveryDays: number;
   /**
-   * Bound on the per-customer state in bytes (features and gate state; least recently active
-   * customers are evicted beyond it).
+   * Bound on the feature state in bytes (`CUSTOMER_STATE_BYTES` per customer); beyond it the least
+   * recently active customer is evicted, and its gate state (about 150 bytes) with it.
    */
   maxStateBytes: number;
   /** Bound on examples waiting for their label; snapshots beyond it are skipped (counted). */

@@ -13,6 +13,7 @@ import { runIngestBenchmark } from './ingest';
 import { runActionsBenchmark } from '@kairos/orchestration';
 import { runCeilingBenchmark } from './ceiling';
 import { runMeshBenchmark } from './mesh';
+import { runPredictionBenchmark } from './prediction';
 import { cpuProfileArgs } from './cpu-profile';
 import { parseBenchArgs, writeBenchResults } from './results';
 
@@ -130,6 +131,17 @@ const SUITES: Record<string, Suite> = {
       figures.profile_get_p99_ms = r.profile_get_p99_ms;
       figures.profile_raw_find_p99_ms = r.raw_find_p99_ms;
       return `seeded in ${seedSeconds.toFixed(1)} s${r.table}`;
+    },
+  },
+  prediction: {
+    description:
+      'prediction domain in-process: loadgen population over 210 simulated days, held-out customers scored against ground truth',
+    async run(_infra, figures) {
+      const r = await runPredictionBenchmark({
+        customers: Number(process.env.KAIROS_BENCH_PREDICTION_CUSTOMERS ?? 6_000),
+      });
+      Object.assign(figures, r.figures);
+      return r.table;
     },
   },
   ceiling: {

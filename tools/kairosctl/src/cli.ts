@@ -2,6 +2,7 @@ import * as commands from './commands';
 import { isWellFormedText, quoteInput } from '@kairos/contracts';
 import { CliError, EXIT } from './errors';
 import { processIo, type Io } from './io';
+import { predict } from './predict';
 
 export const USAGE = `kairosctl — manage Kairos definitions and inspect triggers
 
@@ -22,6 +23,9 @@ Commands:
   profile <customer>                         show a customer's profile (ProfileService)
   trace <action-id|event-id> [--since 24h]   why a customer got a message: event, trigger and its
                                              explanation, workflow run (arbitration, waits), delivery
+  predict --events <events.ndjson> --as-of <time> --horizon <days> [--churn-days <days>] [--format csv|json]
+                                             offline churn and purchase scores per customer (no services):
+                                             trains on the file's history before --as-of, baseline beside
 
 Environment: NATS_URL (nats://127.0.0.1:4222), KAIROS_INGEST_ADDR (127.0.0.1:50051),
   KAIROS_PATTERN_ADDR (127.0.0.1:50053), KAIROS_PROFILE_ADDR (127.0.0.1:50052), KAIROS_API_KEY (sent as a bearer token),
@@ -40,6 +44,7 @@ const COMMANDS: Record<string, commands.Command> = {
   send: commands.send,
   profile: commands.profile,
   trace: commands.trace,
+  predict,
 };
 
 /**

@@ -11,14 +11,16 @@ export class UsageError extends Error {
 export const USAGE = `usage:
   loadgen run    --address host:port [--api-key K] [--tls] --rate EVENTS_PER_S (--duration S | --events N)
                  [--customers N] [--seed N] [--scenarios N] [--uplift P] [--run-id ID]
-                 [--timestamps wall|simulated] [--start ISO]
+                 [--churn-decline-days D] [--timestamps wall|simulated] [--start ISO]
                  [--react --nats nats://host:4222 [--react-grace S]] [--ledger out.json|out.ndjson]
   loadgen ndjson [--customers N] [--hours H] [--seed N] [--scenarios N] [--start ISO] [--run-id ID]
-                 [--out events.ndjson] [--ledger ledger.json]
+                 [--churn-decline-days D] [--out events.ndjson] [--ledger ledger.json]
 
 run     drives ingest at an offered load and prints a JSON summary; --react answers delivered
         messages (sent outcomes on actions.outcome.>) with opens, clicks and purchases.
-ndjson  writes simulated events (one JSON object per line, for kairosctl simulate) instantly.`;
+ndjson  writes simulated events (one JSON object per line, for kairosctl simulate) instantly.
+--churn-decline-days: median days over which activity fades before a customer churns (default 0:
+        abrupt churn, as in earlier versions).`;
 
 export interface CommonArgs {
   customers: number;
@@ -28,6 +30,7 @@ export interface CommonArgs {
   start?: string;
   ledger?: string;
   uplift: number;
+  churnDeclineDays: number;
 }
 
 export interface RunArgs extends CommonArgs {
@@ -65,6 +68,7 @@ const FLAGS: Record<'run' | 'ndjson', Set<string>> = {
     'seed',
     'scenarios',
     'uplift',
+    'churn-decline-days',
     'run-id',
     'timestamps',
     'start',
@@ -73,7 +77,18 @@ const FLAGS: Record<'run' | 'ndjson', Set<string>> = {
     'react-grace',
     'ledger',
   ]),
-  ndjson: new Set(['customers', 'hours', 'seed', 'scenarios', 'start', 'run-id', 'out', 'ledger', 'uplift']),
+  ndjson: new Set([
+    'customers',
+    'hours',
+    'seed',
+    'scenarios',
+    'start',
+    'run-id',
+    'out',
+    'ledger',
+    'uplift',
+    'churn-decline-days',
+  ]),
 };
 
 function number(
@@ -139,6 +154,13 @@ export function parseArgs(argv: string[]): ParsedArgs {
       'an integer >= 0 (scripted customers per scenario)',
     )!,
     uplift: number(flags, 'uplift', 0.1, (n) => n >= 0 && n <= 1, 'a probability in [0, 1]')!,
+    churnDeclineDays: number(
+      flags,
+      'churn-decline-days',
+      0,
+      (n) => n >= 0 && n <= 365,
+      'a number of days in [0, 365]',
+    )!,
     runId,
     start,
     ledger: flags.get('ledger'),

@@ -27,6 +27,7 @@ async function writeNdjson(args: NdjsonArgs): Promise<void> {
     scenarios: args.scenarios,
     runId: args.runId,
     uplift: args.uplift,
+    churnDeclineDays: args.churnDeclineDays,
     startTime: startTime(args.start, DEFAULT_START),
   });
   const ledger = new Ledger(population);
@@ -58,6 +59,7 @@ async function run(args: RunArgs): Promise<void> {
     scenarios: args.scenarios,
     runId: args.runId,
     uplift: args.uplift,
+    churnDeclineDays: args.churnDeclineDays,
     // Simulated timestamps must lie near now for ingest to accept them.
     startTime: startTime(args.start, args.timestamps === 'simulated' ? Date.now() : DEFAULT_START),
   });

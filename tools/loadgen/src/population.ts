@@ -35,6 +35,13 @@ export interface PopulationOptions {
   wellTimedWindowHours?: number;
   /** Ground truth horizon: churn and next purchase are looked for this far ahead. Default 30 days. */
   horizonDays?: number;
+  /**
+   * Median length in days of the disengagement that precedes churn (log-normal per customer, σ 0.5):
+   * sessions and purchases fade over it instead of stopping abruptly, as observed before real
+   * attrition. 0 (default) keeps the abrupt churn of earlier versions, so existing seeds replay
+   * identically. docs/prediction.md explains the choice.
+   */
+  churnDeclineDays?: number;
 }
 
 export interface ResolvedPopulationOptions {
@@ -48,6 +55,7 @@ export interface ResolvedPopulationOptions {
   uplift: number;
   wellTimedWindowHours: number;
   horizonDays: number;
+  churnDeclineDays: number;
 }
 
 /** What will happen to a customer, as of a point in simulated time. */
@@ -137,6 +145,9 @@ export function resolvePopulationOptions(options: PopulationOptions): ResolvedPo
       throw new Error(`scenarios.${kind}: expected a non-negative integer, got ${n}`);
     scenarios[kind] = n;
   }
+  const decline = options.churnDeclineDays ?? 0;
+  if (!(decline >= 0 && decline <= 365))
+    throw new Error(`churnDeclineDays: expected a number of days in [0, 365], got ${decline}`);
   const uplift = options.uplift ?? DEFAULT_REACTION_OPTIONS.uplift;
   if (!(uplift >= 0 && uplift <= 1)) throw new Error(`uplift: expected a number in [0, 1], got ${uplift}`);
   if (options.runId !== undefined && !/^[A-Za-z0-9_.-]*$/.test(options.runId))
@@ -152,6 +163,7 @@ export function resolvePopulationOptions(options: PopulationOptions): ResolvedPo
     uplift,
     wellTimedWindowHours: options.wellTimedWindowHours ?? DEFAULT_REACTION_OPTIONS.wellTimedWindowHours,
     horizonDays: options.horizonDays ?? 30,
+    churnDeclineDays: options.churnDeclineDays ?? 0,
   };
 }
 
@@ -185,6 +197,10 @@ export class Population {
         ? Number.MAX_SAFE_INTEGER
         : Math.round(o.startTime + fate.exponential(1 / traits.churnHazard) * DAY_MS);
       const customer: SimCustomer = { index, id, traits, churnAt, scenario };
+      if (!scenario && o.churnDeclineDays > 0)
+        customer.declineMs = Math.round(
+          Rng.derive(o.seed, 'decline', index).logNormal(o.churnDeclineDays, 0.5) * DAY_MS,
+        );
       customers.push(customer);
       return customer;
     };

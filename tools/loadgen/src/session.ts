@@ -14,6 +14,11 @@ export interface SimCustomer {
   churnAt: number;
   /** Scripted scenario this customer plays instead of organic activity. */
   scenario?: string;
+  /**
+   * Length (ms) of the disengagement before `churnAt`: activity and purchases fade over it instead
+   * of stopping abruptly. Absent or 0 = abrupt churn (the original model).
+   */
+  declineMs?: number;
 }
 
 /** An event before it gets its id (ids follow emission order). */
@@ -157,16 +162,35 @@ export class CustomerStream {
     readonly customer: SimCustomer,
     private cursor: number,
     private readonly rng: Rng = Rng.derive(seed, 'sessions', customer.index),
+    // Its own stream, so the sessions before the decline are the same as without it.
+    private readonly declineRng: Rng = Rng.derive(seed, 'decline-sessions', customer.index),
   ) {
     this.lastEventAt = cursor - DAY_MS;
   }
 
   clone(): CustomerStream {
-    const copy = new CustomerStream(this.seed, this.customer, this.cursor, this.rng.clone());
+    const copy = new CustomerStream(
+      this.seed,
+      this.customer,
+      this.cursor,
+      this.rng.clone(),
+      this.declineRng.clone(),
+    );
     copy.sessionIndex = this.sessionIndex;
     copy.lastEventAt = this.lastEventAt;
     copy.done = this.done;
     return copy;
+  }
+
+  /**
+   * 1 before the decline; then exp(−3·elapsed/decline), so engagement is 5% of normal at churn.
+   * Sessions are thinned by it and the purchase propensity scaled by its square root.
+   */
+  private engagementAt(t: number): number {
+    const decline = this.customer.declineMs ?? 0;
+    const from = this.customer.churnAt - decline;
+    if (decline <= 0 || t <= from) return 1;
+    return Math.exp((-3 * (t - from)) / decline);
   }
 
   /** The next session, or undefined once the customer has churned. */
@@ -175,10 +199,15 @@ export class CustomerStream {
     const { traits } = this.customer;
     const peakPerMs = traits.activityRate / MEAN_ACTIVITY_WEIGHT / DAY_MS;
     let t = this.cursor;
-    do t += this.rng.exponential(1 / peakPerMs);
-    while (!this.rng.chance(activityWeight(traits.preferredHour, localHour(traits, t))));
+    let engagement = 1;
+    do {
+      do t += this.rng.exponential(1 / peakPerMs);
+      while (!this.rng.chance(activityWeight(traits.preferredHour, localHour(traits, t))));
+      engagement = this.engagementAt(t);
+      // Thinning by the fading engagement (drawn only inside the decline, from its own stream).
+    } while (engagement < 1 && t < this.customer.churnAt && !this.declineRng.chance(engagement));
     this.cursor = t;
-    const purchase = this.rng.chance(traits.purchasePropensity);
+    const purchase = this.rng.chance(traits.purchasePropensity * Math.sqrt(engagement));
     // Sessions never overlap: one starts at least a minute after the previous one ended.
     const start = Math.max(Math.round(t), this.lastEventAt + 60_000);
     if (start >= this.customer.churnAt) {

@@ -113,6 +113,7 @@ describe('argument parsing', () => {
         seed: 42,
         scenarios: 1,
         uplift: 0.1,
+        churnDeclineDays: 0,
         runId: undefined,
         start: undefined,
         ledger: 'out.json',

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,6 +87,33 @@ describe('kairosctl predict --events (offline, no services)', function () {
       assert.match(r.err[0], message);
     });
   }
+
+  it('stops quietly with status 0 when its reader closes the pipe early (kairosctl … | head -1)', () => {
+    // Enough customers that the CSV outgrows the pipe's buffer, so writes go on after head exits.
+    const big = createPopulation({ seed: 3, customers: 1500 });
+    const bigStart = big.options.startTime;
+    const bigFile = join(dir, 'big.ndjson');
+    const bigLines: string[] = [];
+    for (const e of big.eventsUntil(bigStart + DAY)) bigLines.push(toNdjsonLine(e));
+    writeFileSync(bigFile, bigLines.join('\n') + '\n');
+    const main = join(__dirname, '../../src/main.js');
+    const asOfBig = new Date(bigStart + DAY).toISOString();
+    const run = spawnSync(
+      'bash',
+      [
+        '-c',
+        '"$0" "$1" predict --events "$2" --as-of "$3" --horizon 30 | head -1; exit "${PIPESTATUS[0]}"',
+        process.execPath,
+        main,
+        bigFile,
+        asOfBig,
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    assert.equal(run.stdout, 'customer,model,score,baseline,p_alive,cold_start\n');
+    assert.doesNotMatch(run.stderr, /EPIPE|Unhandled/);
+    assert.equal(run.status, 0, run.stderr);
+  });
 
   it('exits 1 naming the line and field of a bad record', async () => {
     const bad = join(dir, 'bad.ndjson');

@@ -28,6 +28,12 @@ import {
   type CompiledNode,
   type CompiledTrigger,
 } from './compile';
+import { CustomerTable } from './engine/customer-table';
+import { firedIdPrefix, firedIdTail } from './engine/fired-id';
+import { CH, Defer, Expiry, N, R, S, Status } from './engine/layout';
+import { counted, RunArena } from './engine/run-arena';
+import { StateTable, type FailureRecord } from './engine/state-table';
+import { iso } from './engine/time-format';
 import { MinHeap, TimeQueue } from './heap';
 import type {
   BoundEvent,
@@ -39,6 +45,9 @@ import type {
   PartialMatchExplanation,
   WaitingStep,
 } from './types';
+
+export { firedTriggerId } from './engine/fired-id';
+export { iso } from './engine/time-format';
 
 export interface PatternEngineOptions {
   /** How far behind the newest event time an event may arrive and still be processed. Default 0. */
@@ -59,482 +68,9 @@ export interface PatternEngineOptions {
   explainRetentionMs?: number;
 }
 
-const PENDING = 0;
-const DONE = 1;
-const DEAD = 2;
-/** Per node of a run: [status, start (first event time, NaN if none), aux (sequence step / any winner), doneAt]. */
-const STRIDE = 4;
-/** Width of an expiry bucket: partial matches are dropped once the watermark passes their bucket. */
-const EXPIRY_BUCKET_MS = 1000;
-/** A trigger state's S_BUCKET when it is in no bucket. */
-const NO_BUCKET = -(2 ** 30);
 /** Shared by runs of triggers without aliases: never written to. */
 const NO_BINDINGS: Record<string, BoundEvent> = Object.freeze({}) as Record<string, BoundEvent>;
 const EMPTY_PROFILE: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
-
-/**
- * Runs (and states) per chunk of their tables, a power of two: tables grow by whole chunks instead
- * of doubling, which copied them and touched twice the memory (a tenth of the bench's time).
- */
-const CHUNK_BITS = 10;
-const CHUNK = 1 << CHUNK_BITS;
-const CHUNK_MASK = CHUNK - 1;
-
-/**
- * A run's numbers before its node entries (at meta = -META from at(r)): its seq, next absence
- * deadline (Infinity if none),
- */
-const R_SEQ = 0;
-const R_DEADLINE = 1;
-/** the sequence node waiting on that deadline (-1 if none), */
-const R_DEADLINE_NODE = 2;
-/** the time after which it can no longer complete (a window ended; Infinity if unbounded), */
-const R_EXPIRY = 3;
-/** and the next run of its trigger state, or of the free list (-1 ends a list). */
-const R_NEXT = 4;
-const META = 5;
-
-/**
- * The partial matches (runs) of one trigger, for all customers, in flat arrays: a run is an index.
- * Run objects with their own arrays were most of the engine's long-lived objects, so most of its
- * garbage-collection time; numbers in a Float64Array are not even scanned.
- * Run r: numbers numsOf(r)[at(r) + node * STRIDE + k] and, from at(r) + meta (meta = -META), the
- * META entries, first so that walking a state's runs (status, expiry, link) touches one cache line;
- * events evsOf(r)[evAt(r) + evSlot[node]] for the event and count nodes only (event node: its event;
- * count node: the events in its window, the event itself while it is the only one: most counts hold
- * one, and an array each was a lot of objects);
- * a link read from nums is truncated with `| 0` so run indexes stay small integers (a double is boxed
- * when passed around).
- * Released runs are kept reset; runs from `used` on were never handed out.
- */
-class RunArena {
-  readonly width: number;
-  /** Offset of the META entries from at(r): -META. */
-  readonly meta = -META;
-  /** Numbers of the node entries (nodes * STRIDE). */
-  readonly nodeNums: number;
-  /** Chunk c holds runs [c * CHUNK, (c + 1) * CHUNK); chunk 0 starts small and doubles up to CHUNK. */
-  private numChunks: Float64Array[] = [new Float64Array(0)];
-  private evChunks: Array<Array<BoundEvent | BoundEvent[] | null>> = [[]];
-  private capacity = 0;
-  private used = 0;
-  private free = -1;
-
-  /** `events`: how many nodes hold events (CompiledTrigger.evNodes). */
-  constructor(
-    nodes: number,
-    readonly events: number,
-  ) {
-    this.nodeNums = nodes * STRIDE;
-    this.width = this.nodeNums + META;
-  }
-
-  /** The array holding run r's numbers, from index at(r). */
-  numsOf(r: number): Float64Array {
-    return this.numChunks[r >>> CHUNK_BITS];
-  }
-
-  at(r: number): number {
-    return (r & CHUNK_MASK) * this.width + META;
-  }
-
-  /** The array holding run r's events, from index evAt(r). */
-  evsOf(r: number): Array<BoundEvent | BoundEvent[] | null> {
-    return this.evChunks[r >>> CHUNK_BITS];
-  }
-
-  evAt(r: number): number {
-    return (r & CHUNK_MASK) * this.events;
-  }
-
-  alloc(): number {
-    const r = this.free;
-    if (r >= 0) {
-      this.free = this.next(r);
-      return r;
-    }
-    if (this.used === this.capacity) this.grow();
-    this.reset(this.used);
-    return this.used++;
-  }
-
-  release(r: number): void {
-    this.reset(r);
-    this.setNext(r, this.free);
-    this.free = r;
-  }
-
-  next(r: number): number {
-    return this.numChunks[r >>> CHUNK_BITS][(r & CHUNK_MASK) * this.width + R_NEXT] | 0;
-  }
-
-  setNext(r: number, next: number): void {
-    this.numChunks[r >>> CHUNK_BITS][(r & CHUNK_MASK) * this.width + R_NEXT] = next;
-  }
-
-  reset(r: number): void {
-    const n = this.numsOf(r);
-    const base = this.at(r);
-    for (let b = base; b < base + this.nodeNums; b += STRIDE) {
-      n[b] = PENDING;
-      n[b + 1] = NaN;
-      n[b + 2] = 0;
-      n[b + 3] = NaN;
-    }
-    const m = base + this.meta;
-    n[m + R_SEQ] = 0;
-    n[m + R_DEADLINE] = Infinity;
-    n[m + R_DEADLINE_NODE] = -1;
-    n[m + R_EXPIRY] = Infinity;
-    // A loop: Array.prototype.fill over a range costs more than these few stores.
-    const evs = this.evsOf(r);
-    for (let k = this.evAt(r), end = k + this.events; k < end; k++) evs[k] = null;
-  }
-
-  private grow(): void {
-    if (this.capacity < CHUNK) {
-      const to = Math.min(CHUNK, Math.max(16, this.capacity * 2));
-      const nums = new Float64Array(to * this.width);
-      nums.set(this.numChunks[0]);
-      this.numChunks[0] = nums;
-      this.evChunks[0] = growEvents(this.evChunks[0], to * this.events);
-      this.capacity = to;
-    } else {
-      this.numChunks.push(new Float64Array(CHUNK * this.width));
-      this.evChunks.push(growEvents([], CHUNK * this.events));
-      this.capacity += CHUNK;
-    }
-  }
-}
-
-/** `evs` lengthened to `length` with nulls (one resize: pushing one by one reallocates several times). */
-function growEvents(
-  evs: Array<BoundEvent | BoundEvent[] | null>,
-  length: number,
-): Array<BoundEvent | BoundEvent[] | null> {
-  const from = evs.length;
-  evs.length = length;
-  for (let k = from; k < length; k++) evs[k] = null;
-  return evs;
-}
-
-interface FailureRecord {
-  eventId: string;
-  eventTime: number;
-  error?: string;
-}
-
-type Suppressed = { at: number; eventIds: string[] };
-
-/**
- * A trigger state's fields, in one Float64Array row of its StateTable (integers are exact in
- * doubles; one row rather than hot and cold arrays: expiry reads both kinds, and each array was a
- * cache miss of its own): its runs, oldest first, as a list through the runs' R_NEXT,
- */
-const S_FIRST = 0;
-const S_LAST = 1;
-const S_RUNS = 2;
-/** its customer's row in the CustomerTable, */
-const S_ROW = 3;
-/**
- * the time until which it keeps bookkeeping that outlives its runs (-Infinity: none): its last
- * firing until the cooldown ends, and that firing, a suppressed match or a failed condition for
- * `explain` during the retention time after it (see PatternEngineOptions.explainRetentionMs),
- */
-const S_KEPT = 4;
-/** the seq of its next run, */
-const S_RUN_SEQ = 5;
-/** the time of its live timer entry (Infinity: none), */
-const S_TIMER_AT = 6;
-/** and the expiry bucket it is queued in (NO_BUCKET: none; at most its earliest run expiry's). */
-const S_BUCKET = 7;
-/** its last firing time (NaN: never), its timer entry's sequence number (-1: none), */
-const S_LAST_FIRED = 8;
-const S_TIMER_SEQ = 9;
-/** and its neighbours in its expiry bucket (queue ids, -1: none; see PatternEngine.expiryBuckets). */
-const S_BUCKET_NEXT = 10;
-const S_BUCKET_PREV = 11;
-const SH = 12;
-
-/**
- * The states of one trigger (partial matches, cooldown and condition-failure bookkeeping), one per
- * customer that has any, in flat arrays: a state is an index. Hundreds of thousands of small
- * long-lived objects made the garbage collector a third of the engine's time; these arrays are
- * allocated once and grow by chunks. Dropped states are reused.
- */
-class StateTable {
-  /**
-   * `nodes`, `whereNodes`: the trigger's node count and its nodes with a condition; `cooldownMs`
-   * and `retentionMs` say how long a firing and the explain bookkeeping are kept.
-   */
-  constructor(
-    private readonly nodes: number,
-    private readonly whereNodes: readonly number[],
-    private readonly cooldownMs: number,
-    private readonly retentionMs: number,
-  ) {}
-
-  /** Chunk c holds states [c * CHUNK, (c + 1) * CHUNK); chunk 0 starts small and doubles up to CHUNK. */
-  private rows: Float64Array[] = [new Float64Array(0)];
-  /**
-   * By state, for the few that have them (arrays over all states were a large share of the old
-   * generation). Read them directly; write them through setSuppressed / setFailure / recordFailure.
-   */
-  readonly suppressed = new Map<number, Suppressed>();
-  /** The last failed condition by state and node: key state * nodes + node. */
-  readonly failures = new Map<number, FailureRecord>();
-  private capacity = 0;
-  private used = 0;
-  /** Dropped states, chained through S_FIRST. */
-  private free = -1;
-
-  alloc(row: number): number {
-    let s = this.free;
-    if (s >= 0) this.free = this.int(s, S_FIRST);
-    else {
-      if (this.used === this.capacity) this.grow();
-      s = this.used++;
-    }
-    const fields = this.rows[s >>> CHUNK_BITS];
-    const h = (s & CHUNK_MASK) * SH;
-    fields[h + S_FIRST] = -1;
-    fields[h + S_LAST] = -1;
-    fields[h + S_RUNS] = 0;
-    fields[h + S_ROW] = row;
-    fields[h + S_KEPT] = -Infinity;
-    fields[h + S_RUN_SEQ] = 0;
-    fields[h + S_TIMER_AT] = Infinity;
-    fields[h + S_BUCKET] = NO_BUCKET;
-    this.set(s, S_LAST_FIRED, NaN);
-    this.set(s, S_TIMER_SEQ, -1);
-    return s;
-  }
-
-  /** The state must have no runs left. */
-  release(s: number): void {
-    this.forget(s);
-    this.set(s, S_TIMER_AT, -Infinity);
-    this.set(s, S_FIRST, this.free);
-    this.free = s;
-  }
-
-  get(s: number, field: number): number {
-    return this.rows[s >>> CHUNK_BITS][(s & CHUNK_MASK) * SH + field];
-  }
-
-  set(s: number, field: number, v: number): void {
-    this.rows[s >>> CHUNK_BITS][(s & CHUNK_MASK) * SH + field] = v;
-  }
-
-  /** An integer field (| 0 keeps it a small integer, not a boxed double, when passed on). */
-  int(s: number, field: number): number {
-    return this.rows[s >>> CHUNK_BITS][(s & CHUNK_MASK) * SH + field] | 0;
-  }
-
-  lastFiredAt(s: number): number | undefined {
-    const t = this.get(s, S_LAST_FIRED);
-    return t === t ? t : undefined;
-  }
-
-  setLastFired(s: number, at: number | undefined): void {
-    this.set(s, S_LAST_FIRED, at ?? NaN);
-    if (at !== undefined) this.keep(s, at + Math.max(this.cooldownMs, this.retentionMs));
-  }
-
-  setSuppressed(s: number, v: Suppressed | undefined): void {
-    if (v === undefined) return;
-    this.suppressed.set(s, v);
-    this.keep(s, v.at + this.retentionMs);
-  }
-
-  /** Keeps the state's bookkeeping at least until `until`. */
-  private keep(s: number, until: number): void {
-    if (until > this.get(s, S_KEPT)) this.set(s, S_KEPT, until);
-  }
-
-  /** Drops the state's bookkeeping: last firing, suppressed match, failed conditions. */
-  forget(s: number): void {
-    if (this.get(s, S_KEPT) === -Infinity) return;
-    this.set(s, S_KEPT, -Infinity);
-    this.set(s, S_LAST_FIRED, NaN);
-    this.suppressed.delete(s);
-    for (const i of this.whereNodes) this.failures.delete(s * this.nodes + i);
-  }
-
-  failure(s: number, node: number): FailureRecord | undefined {
-    return this.failures.get(s * this.nodes + node);
-  }
-
-  setFailure(s: number, node: number, rec: FailureRecord): void {
-    this.failures.set(s * this.nodes + node, rec);
-    this.keep(s, rec.eventTime + this.retentionMs);
-  }
-
-  /** Makes `e` (and `error`, if it threw) the state's last failed condition at `node`. */
-  recordFailure(s: number, node: number, e: EngineEvent, error: string | undefined): void {
-    const rec = this.failure(s, node);
-    if (rec === undefined) {
-      this.setFailure(
-        s,
-        node,
-        error === undefined
-          ? { eventId: e.id, eventTime: e.time }
-          : { eventId: e.id, eventTime: e.time, error },
-      );
-      return;
-    }
-    // Updated in place: no new record per failing event.
-    rec.eventId = e.id;
-    rec.eventTime = e.time;
-    if (error !== undefined) rec.error = error;
-    else delete rec.error;
-    this.keep(s, e.time + this.retentionMs);
-  }
-
-  /** The state's failure records by node, in node order. */
-  failuresOf(s: number): Array<[number, FailureRecord]> {
-    const out: Array<[number, FailureRecord]> = [];
-    for (const i of this.whereNodes) {
-      const f = this.failures.get(s * this.nodes + i);
-      if (f !== undefined) out.push([i, f]);
-    }
-    return out;
-  }
-
-  /** Nothing worth keeping: no partial match, no cooldown bookkeeping, no failure record. */
-  isEmpty(s: number): boolean {
-    const fields = this.rows[s >>> CHUNK_BITS];
-    const h = (s & CHUNK_MASK) * SH;
-    return fields[h + S_RUNS] === 0 && fields[h + S_KEPT] === -Infinity;
-  }
-
-  /** Adds run r as the newest of a state's runs. */
-  appendRun(a: RunArena, s: number, r: number): void {
-    const fields = this.rows[s >>> CHUNK_BITS];
-    const h = (s & CHUNK_MASK) * SH;
-    if (fields[h + S_RUNS] === 0) fields[h + S_FIRST] = r;
-    else a.setNext(fields[h + S_LAST] | 0, r);
-    a.setNext(r, -1);
-    fields[h + S_LAST] = r;
-    fields[h + S_RUNS]++;
-  }
-
-  private grow(): void {
-    if (this.capacity < CHUNK) {
-      const to = Math.min(CHUNK, Math.max(16, this.capacity * 2));
-      const fields = new Float64Array(to * SH);
-      fields.set(this.rows[0]);
-      this.rows[0] = fields;
-      this.capacity = to;
-    } else {
-      this.rows.push(new Float64Array(CHUNK * SH));
-      this.capacity += CHUNK;
-    }
-  }
-}
-
-/**
- * The customers with any state, each with a row: for every trigger (slot index) the index of the
- * customer's state in that trigger's StateTable, or -1. One map lookup per event finds the row.
- */
-class CustomerTable {
-  readonly rows = new Map<string, number>();
-  /** Rows [c * CHUNK, (c + 1) * CHUNK) in chunk c (chunk 0 starts small and doubles up to CHUNK). */
-  private cells: Int32Array[] = [new Int32Array(0)];
-  /**
-   * Per row and start group g, at g * CHAIN: the customer's start events in that group, as the ids of
-   * the oldest and newest (-1: none) and their count (see StartGroup); chunked like `cells`.
-   */
-  private chains: Float64Array[] = [new Float64Array(0)];
-  /** Per row: cells that are not -1 plus non-empty chains; the row is removed when it drops to 0. */
-  live = new Int32Array(0);
-  ids: string[] = [];
-  private capacity = 0;
-  private used = 0;
-  private free: number[] = [];
-
-  /** `width`: the number of triggers; `groups`: the number of start groups. */
-  constructor(
-    readonly width: number,
-    readonly groups = 0,
-  ) {}
-
-  add(customerId: string): number {
-    let row = this.free.pop();
-    if (row === undefined) {
-      if (this.used === this.capacity) this.grow();
-      row = this.used++;
-    }
-    // A row is all -1 when added: new rows are filled so, and a row is removed once it is all -1.
-    this.live[row] = 0;
-    this.ids[row] = customerId;
-    this.rows.set(customerId, row);
-    return row;
-  }
-
-  /** The state of row's customer in trigger `slot` (-1: none). */
-  cell(row: number, slot: number): number {
-    return this.cells[row >>> CHUNK_BITS][(row & CHUNK_MASK) * this.width + slot];
-  }
-
-  setCell(row: number, slot: number, state: number): void {
-    this.cells[row >>> CHUNK_BITS][(row & CHUNK_MASK) * this.width + slot] = state;
-  }
-
-  /** Field f (CH_HEAD, CH_TAIL, CH_COUNT) of row's chain in start group g. */
-  chain(row: number, g: number, f: number): number {
-    return this.chains[row >>> CHUNK_BITS][((row & CHUNK_MASK) * this.groups + g) * CHAIN + f];
-  }
-
-  setChain(row: number, g: number, f: number, v: number): void {
-    this.chains[row >>> CHUNK_BITS][((row & CHUNK_MASK) * this.groups + g) * CHAIN + f] = v;
-  }
-
-  remove(row: number): void {
-    this.rows.delete(this.ids[row]);
-    this.ids[row] = '';
-    this.free.push(row);
-  }
-
-  private grow(): void {
-    const to =
-      this.capacity < CHUNK ? Math.min(CHUNK, Math.max(64, this.capacity * 2)) : this.capacity + CHUNK;
-    const chainWidth = this.groups * CHAIN;
-    if (this.capacity < CHUNK) {
-      const cells = new Int32Array(to * this.width);
-      cells.set(this.cells[0]);
-      cells.fill(-1, this.capacity * this.width);
-      this.cells[0] = cells;
-      const chains = new Float64Array(to * chainWidth);
-      chains.set(this.chains[0]);
-      emptyChains(chains, this.capacity * this.groups, to * this.groups);
-      this.chains[0] = chains;
-    } else {
-      this.cells.push(new Int32Array(CHUNK * this.width).fill(-1));
-      this.chains.push(emptyChains(new Float64Array(CHUNK * chainWidth), 0, CHUNK * this.groups));
-    }
-    const live = new Int32Array(to);
-    live.set(this.live);
-    this.live = live;
-    for (let row = this.capacity; row < to; row++) this.ids.push('');
-    this.capacity = to;
-  }
-}
-
-/** Chain fields (CustomerTable.chain): oldest and newest start event id (-1: none), and count. */
-const CH_HEAD = 0;
-const CH_TAIL = 1;
-const CH_COUNT = 2;
-const CHAIN = 3;
-
-function emptyChains(chains: Float64Array, from: number, to: number): Float64Array {
-  for (let c = from; c < to; c++) {
-    chains[c * CHAIN + CH_HEAD] = -1;
-    chains[c * CHAIN + CH_TAIL] = -1;
-    chains[c * CHAIN + CH_COUNT] = 0;
-  }
-  return chains;
-}
 
 /**
  * The start events of the deferred-start triggers that start with one event type (at most 31 of
@@ -651,12 +187,6 @@ function bitCount(v: number): number {
   return n;
 }
 
-/** How a slot defers (Slot.defer): not, a sequence's first step, a single-run count, an `all`. */
-const DEFER_NONE = 0;
-const DEFER_SEQUENCE = 1;
-const DEFER_COUNT = 2;
-const DEFER_ALL = 3;
-
 /**
  * How a trigger can defer (see StartGroup), or undefined: a windowed sequence by its first step; a
  * single-run count (root count, or root any of events and one count) by its count; a windowed root
@@ -671,26 +201,26 @@ function deferral(
   if (t.singleRun) {
     nodes = t.nodes.filter((n) => n.kind === K_COUNT);
     if (nodes.length !== 1) return undefined;
-    defer = DEFER_COUNT;
+    defer = Defer.COUNT;
   } else if (root.kind === K_ALL) {
     if (!(root.withinMs < Infinity) || root.children.length < 2) return undefined;
     nodes = root.children.map((c) => t.nodes[c]);
     if (nodes.some((n) => n.kind !== K_EVENT)) return undefined;
-    defer = DEFER_ALL;
+    defer = Defer.ALL;
   } else {
     if (root.kind !== K_SEQUENCE || !(root.withinMs < Infinity) || root.children.length < 2) return undefined;
     nodes = [t.nodes[root.children[0]]];
     if (nodes[0].kind !== K_EVENT || t.nodes[root.children[1]].kind === K_ABSENT) return undefined;
-    defer = DEFER_SEQUENCE;
+    defer = Defer.SEQUENCE;
   }
   for (const node of nodes)
     if (node.where !== undefined || t.nodes.some((n) => n !== node && n.type === node.type)) return undefined;
-  return { nodes, defer, windowMs: defer === DEFER_COUNT ? nodes[0].withinMs : root.withinMs };
+  return { nodes, defer, windowMs: defer === Defer.COUNT ? nodes[0].withinMs : root.withinMs };
 }
 
 interface Slot {
   compiled: CompiledTrigger;
-  /** How it defers its starts (DEFER_*), and the start groups keeping them (one per deferred type). */
+  /** How it defers its starts (Defer.*), and the start groups keeping them (one per deferred type). */
   defer: number;
   groups: StartGroup[];
   /** Its bit in each of them. */
@@ -757,130 +287,8 @@ function whereNodes(t: CompiledTrigger): number[] {
   return t.nodes.filter((n) => n.where !== undefined).map((n) => n.index);
 }
 
-/** The events a count node holds (see RunArena). */
-function counted(held: BoundEvent | BoundEvent[] | null): BoundEvent[] {
-  return held === null ? [] : Array.isArray(held) ? held : [held];
-}
-
 function strip(e: EngineEvent): BoundEvent {
   return { id: e.id, type: e.type, customerId: e.customerId, time: e.time, properties: e.properties };
-}
-
-/** Largest epoch ms whose ISO string still has a 4-digit year (9999-12-31T23:59:59.999Z). */
-const ISO_FAST_MAX = 253_402_300_800_000;
-
-/** "00".."99" and "000".."999": formatting many times per firing without building digit strings. */
-const DIGITS2 = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
-const DIGITS3 = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
-/** The date part (`YYYY-MM-DDT`) of the last day formatted: times in one firing share their day. */
-let isoDay = NaN;
-let isoDayPrefix = '';
-/**
- * Recently formatted times, direct-mapped by the low bits of the time: a firing formats its
- * completing event's time at least twice, and one event often completes several triggers.
- */
-const ISO_CACHE = 1024;
-const isoTimes = new Float64Array(ISO_CACHE).fill(NaN);
-const isoStrings: string[] = new Array<string>(ISO_CACHE).fill('');
-
-/**
- * `new Date(t).toISOString()` (or String(t) for an invalid date), computed arithmetically for integer
- * times in [1970, 10000): explanations format many times per firing and Date objects are costly.
- */
-export function iso(t: number): string {
-  if (!(t >= 0 && t < ISO_FAST_MAX && t % 1 === 0)) {
-    const d = new Date(t);
-    return Number.isNaN(d.getTime()) ? String(t) : d.toISOString();
-  }
-  const slot = t % ISO_CACHE;
-  if (isoTimes[slot] === t) return isoStrings[slot];
-  const days = Math.floor(t / 86_400_000);
-  let rest = t - days * 86_400_000;
-  const h = Math.floor(rest / 3_600_000);
-  rest -= h * 3_600_000;
-  const mi = Math.floor(rest / 60_000);
-  rest -= mi * 60_000;
-  const s = Math.floor(rest / 1000);
-  const ms = rest - s * 1000;
-  if (days !== isoDay) {
-    isoDay = days;
-    isoDayPrefix = isoDate(days);
-  }
-  const out = `${isoDayPrefix}${DIGITS2[h]}:${DIGITS2[mi]}:${DIGITS2[s]}.${DIGITS3[ms]}Z`;
-  isoTimes[slot] = t;
-  isoStrings[slot] = out;
-  return out;
-}
-
-/** `YYYY-MM-DDT` of a day number (days since 1970-01-01, >= 0): civil-from-days (H. Hinnant). */
-function isoDate(days: number): string {
-  const z = days + 719_468;
-  const era = Math.floor(z / 146_097);
-  const doe = z - era * 146_097;
-  const yoe = Math.floor(
-    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365,
-  );
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const m = mp < 10 ? mp + 3 : mp - 9;
-  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
-  const yyyy = y < 1000 ? `000${y}`.slice(-4) : `${y}`;
-  return `${yyyy}-${DIGITS2[m]}-${DIGITS2[d]}T`;
-}
-
-/**
- * A fired trigger's id: `<trigger>@<version>/<customer>/<completing event id>`, or
- * `<trigger>@<version>/<customer>/@<deadline ms>` when an absence deadline completed the match.
- * Unique by construction, so it needs no hash (a hash cost a fifth of the engine's time): a trigger
- * version completes at most once per customer per event or deadline, because a completion consumes
- * all of the customer's partial matches of that trigger and later ones start after it. Replays
- * complete the same way, so they publish the same id (`Nats-Msg-Id`).
- */
-export function firedTriggerId(
-  trigger: string,
-  version: number,
-  customerId: string,
-  completingEventId: string | null,
-  deadline: number | undefined,
-): string {
-  return `${firedIdPrefix(trigger, version)}${firedIdTail(customerId, completingEventId, deadline)}`;
-}
-
-/** The id up to the customer: the same for every firing of a trigger version. */
-function firedIdPrefix(trigger: string, version: number): string {
-  return `${idPart(trigger)}@${version}/`;
-}
-
-function firedIdTail(
-  customerId: string,
-  completingEventId: string | null,
-  deadline: number | undefined,
-): string {
-  return completingEventId !== null
-    ? `${idPart(customerId)}/${idPart(completingEventId)}`
-    : `${idPart(customerId)}/@${deadline}`;
-}
-
-/**
- * `s` with '%', '/', '@', spaces, control characters and surrogates percent-encoded (%XX, or %uXXXX
- * above 0xff), so the parts of an id never run into each other and it is valid UTF-8 text.
- */
-function idPart(s: string): string {
-  let i = 0;
-  while (i < s.length && !escapedInId(s.charCodeAt(i))) i++;
-  if (i === s.length) return s;
-  let out = s.slice(0, i);
-  for (; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (!escapedInId(c)) out += s[i];
-    else out += c <= 0xff ? `%${c.toString(16).padStart(2, '0')}` : `%u${c.toString(16).padStart(4, '0')}`;
-  }
-  return out;
-}
-
-function escapedInId(c: number): boolean {
-  return c <= 0x20 || c === 0x25 || c === 0x2f || c === 0x40 || c === 0x7f || (c >= 0xd800 && c <= 0xdfff);
 }
 
 function signature(t: CompiledTrigger): string {
@@ -908,7 +316,7 @@ export class PatternEngine {
   /**
    * States with partial matches that can expire, by expiry bucket (index = floor(expiry / width)):
    * once the watermark passes a bucket its runs are dropped, so idle customers release their state.
-   * A bucket is a list, in queueing order, threaded through the states (S_BUCKET_NEXT / PREV) by
+   * A bucket is a list, in queueing order, threaded through the states (S.BUCKET_NEXT / PREV) by
    * queue id (state * slots.length + slot index). A state is in at most one bucket (its earliest),
    * so nothing is allocated per entry and nothing goes stale.
    */
@@ -1011,7 +419,7 @@ export class PatternEngine {
     const { slots, starts, groups } = route;
     for (let i = 0; i < slots.length; i++) {
       const slot = slots[i];
-      if (slot.defer !== DEFER_NONE && this.curRow >= 0) this.makeRuns(slot, this.curRow, e.time);
+      if (slot.defer !== Defer.NONE && this.curRow >= 0) this.makeRuns(slot, this.curRow, e.time);
       this.processSlot(slot, e, starts[i]);
     }
     for (let i = 0; i < groups.length; i++) this.addStart(groups[i], e);
@@ -1027,13 +435,13 @@ export class PatternEngine {
     const fresh = row < 0;
     if (fresh) row = this.curRow = C.add(e.customerId);
     const id = g.push(row, this.bound ?? (this.bound = strip(e)));
-    const tail = C.chain(row, g.index, CH_TAIL);
+    const tail = C.chain(row, g.index, CH.TAIL);
     if (tail < 0) {
-      C.setChain(row, g.index, CH_HEAD, id);
+      C.setChain(row, g.index, CH.HEAD, id);
       C.live[row]++;
     } else g.next[g.at(tail)] = id;
-    C.setChain(row, g.index, CH_TAIL, id);
-    C.setChain(row, g.index, CH_COUNT, C.chain(row, g.index, CH_COUNT) + 1);
+    C.setChain(row, g.index, CH.TAIL, id);
+    C.setChain(row, g.index, CH.COUNT, C.chain(row, g.index, CH.COUNT) + 1);
     // A trigger that holds partial matches takes the event now, as if it did not defer: they see it
     // (windows end, a count grows), absence deadlines due by now apply first, and a new one may
     // evict the oldest. So only triggers without partial matches defer. A count whose window now
@@ -1042,13 +450,13 @@ export class PatternEngine {
       for (let i = 0; i < g.members.length; i++) {
         const m = g.members[i];
         const st = fresh ? -1 : C.cell(row, m.index);
-        const runs = st >= 0 && m.states.int(st, S_RUNS) > 0;
-        if (m.defer === DEFER_SEQUENCE) {
+        const runs = st >= 0 && m.states.int(st, S.RUNS) > 0;
+        if (m.defer === Defer.SEQUENCE) {
           if (runs) {
             this.processSlot(m, e, false);
             this.makeRuns(m, row, e.time);
           }
-        } else if (m.defer === DEFER_COUNT) {
+        } else if (m.defer === Defer.COUNT) {
           if (runs) {
             this.processSlot(m, e, true);
             g.consumed[g.at(id)] |= 1 << i;
@@ -1058,13 +466,13 @@ export class PatternEngine {
           this.feed(m, row, g);
         }
       }
-    const count = C.chain(row, g.index, CH_COUNT);
+    const count = C.chain(row, g.index, CH.COUNT);
     if (count <= g.keep) {
       if (g.counts !== 0) this.dropConsumed(g, row);
       return;
     }
     // Each sequence that defers would evict its oldest partial match: drop the oldest entry.
-    const head = C.chain(row, g.index, CH_HEAD);
+    const head = C.chain(row, g.index, CH.HEAD);
     this.stats.partialMatchesEvicted += bitCount(g.all & ~g.counts & ~g.consumed[g.at(head)]);
     const next = g.next[g.at(head)];
     g.drop(head);
@@ -1078,7 +486,7 @@ export class PatternEngine {
     const bit = slot.bits[0];
     const from = t - slot.deferMs;
     let n = 0;
-    for (let id = this.customers.chain(row, g.index, CH_HEAD); id >= 0; id = g.next[g.at(id)]) {
+    for (let id = this.customers.chain(row, g.index, CH.HEAD); id >= 0; id = g.next[g.at(id)]) {
       const k = g.at(id);
       if ((g.consumed[k] & bit) === 0 && !(g.times[k] < from)) n++;
     }
@@ -1091,13 +499,13 @@ export class PatternEngine {
    * first); those whose window ended before `t` are consumed without one.
    */
   private makeRuns(slot: Slot, row: number, t: number): void {
-    if (slot.defer !== DEFER_SEQUENCE) {
+    if (slot.defer !== Defer.SEQUENCE) {
       this.feed(slot, row);
       return;
     }
     const g = slot.groups[0];
     const C = this.customers;
-    let id = C.chain(row, g.index, CH_HEAD);
+    let id = C.chain(row, g.index, CH.HEAD);
     if (id < 0) return;
     const trig = slot.compiled;
     const a = slot.arena;
@@ -1113,7 +521,7 @@ export class PatternEngine {
       const e = g.events[k] as BoundEvent;
       if (e.time + within < t) continue;
       let st = C.cell(row, slot.index);
-      if (st >= 0 && T.int(st, S_RUNS) > 0 && this.due(T, st, e.time)) {
+      if (st >= 0 && T.int(st, S.RUNS) > 0 && this.due(T, st, e.time)) {
         this.curSlot = slot;
         this.advanceState(slot, st, e.time);
       }
@@ -1141,7 +549,7 @@ export class PatternEngine {
       const at = newest === undefined ? j : (slot.groups.indexOf(newest) + 1 + j) % n;
       const g = slot.groups[at];
       const bit = slot.bits[at];
-      for (let id = this.customers.chain(row, g.index, CH_HEAD); id >= 0; id = g.next[g.at(id)]) {
+      for (let id = this.customers.chain(row, g.index, CH.HEAD); id >= 0; id = g.next[g.at(id)]) {
         const k = g.at(id);
         if ((g.consumed[k] & bit) !== 0) continue;
         g.consumed[k] |= bit;
@@ -1162,7 +570,7 @@ export class PatternEngine {
   private consumeStarts(slot: Slot, row: number, before: number): void {
     for (let i = 0; i < slot.groups.length; i++) {
       const g = slot.groups[i];
-      for (let id = this.customers.chain(row, g.index, CH_HEAD); id >= 0; id = g.next[g.at(id)]) {
+      for (let id = this.customers.chain(row, g.index, CH.HEAD); id >= 0; id = g.next[g.at(id)]) {
         const k = g.at(id);
         if (g.times[k] >= before) break;
         g.consumed[k] |= slot.bits[i];
@@ -1174,8 +582,8 @@ export class PatternEngine {
   /** Drops the customer's oldest start events while every trigger of the group consumed them. */
   private dropConsumed(g: StartGroup, row: number): void {
     const C = this.customers;
-    let id = C.chain(row, g.index, CH_HEAD);
-    let count = C.chain(row, g.index, CH_COUNT);
+    let id = C.chain(row, g.index, CH.HEAD);
+    let count = C.chain(row, g.index, CH.COUNT);
     while (id >= 0 && g.consumed[g.at(id)] === g.all) {
       const next = g.next[g.at(id)];
       g.drop(id);
@@ -1188,10 +596,10 @@ export class PatternEngine {
   /** Sets the head (and count) of a chain; an emptied chain releases its hold on the row. */
   private setChainHead(g: StartGroup, row: number, head: number, count: number): void {
     const C = this.customers;
-    C.setChain(row, g.index, CH_HEAD, head);
-    C.setChain(row, g.index, CH_COUNT, count);
-    if (head >= 0 || C.chain(row, g.index, CH_TAIL) < 0) return;
-    C.setChain(row, g.index, CH_TAIL, -1);
+    C.setChain(row, g.index, CH.HEAD, head);
+    C.setChain(row, g.index, CH.COUNT, count);
+    if (head >= 0 || C.chain(row, g.index, CH.TAIL) < 0) return;
+    C.setChain(row, g.index, CH.TAIL, -1);
     if (--C.live[row] === 0) {
       C.remove(row);
       if (row === this.curRow) this.curRow = -1;
@@ -1209,7 +617,7 @@ export class PatternEngine {
           // The oldest entry of its customer (entries leave chains from the head only).
           const next = g.next[k];
           g.drop(g.head);
-          this.setChainHead(g, row, next, this.customers.chain(row, g.index, CH_COUNT) - 1);
+          this.setChainHead(g, row, next, this.customers.chain(row, g.index, CH.COUNT) - 1);
         }
         g.head++;
       }
@@ -1224,7 +632,7 @@ export class PatternEngine {
       for (const g of this.groups)
         for (const slot of g.members)
           // (An emptied chain may have removed the row meanwhile: its chains are then empty.)
-          if (C.chain(row, g.index, CH_HEAD) >= 0) this.makeRuns(slot, row, this.watermark);
+          if (C.chain(row, g.index, CH.HEAD) >= 0) this.makeRuns(slot, row, this.watermark);
     for (const g of this.groups) g.clear();
   }
 
@@ -1237,10 +645,10 @@ export class PatternEngine {
       const s = timers.peekAux();
       timers.pop();
       const T = slot.states;
-      if (!slot.active || T.get(s, S_TIMER_AT) !== at || T.get(s, S_TIMER_SEQ) !== seq) continue;
-      T.set(s, S_TIMER_AT, Infinity);
+      if (!slot.active || T.get(s, S.TIMER_AT) !== at || T.get(s, S.TIMER_SEQ) !== seq) continue;
+      T.set(s, S.TIMER_AT, Infinity);
       this.curSlot = slot;
-      this.curRow = T.int(s, S_ROW);
+      this.curRow = T.int(s, S.ROW);
       this.curCustomer = this.customers.ids[this.curRow];
       this.advanceState(slot, s, w);
       if (T.isEmpty(s)) this.dropState(slot, s);
@@ -1272,10 +680,10 @@ export class PatternEngine {
   /** Forgets a state (its runs included); its timer and expiry entries become stale. */
   private dropState(slot: Slot, s: number): void {
     const T = slot.states;
-    if (T.int(s, S_RUNS) > 0) this.releaseRuns(slot, s);
-    if (T.get(s, S_BUCKET) !== NO_BUCKET) this.unqueue(slot, s);
+    if (T.int(s, S.RUNS) > 0) this.releaseRuns(slot, s);
+    if (T.get(s, S.BUCKET) !== Expiry.NO_BUCKET) this.unqueue(slot, s);
     const C = this.customers;
-    const row = T.int(s, S_ROW);
+    const row = T.int(s, S.ROW);
     T.release(s);
     C.setCell(row, slot.index, -1);
     if (--C.live[row] === 0) {
@@ -1292,22 +700,22 @@ export class PatternEngine {
     this.curSlot = slot;
     const row = this.curRow;
     const st = row < 0 ? -1 : this.customers.cell(row, slot.index);
-    if (st >= 0 && T.int(st, S_RUNS) > 0) {
+    if (st >= 0 && T.int(st, S.RUNS) > 0) {
       if (t.hasTimers && this.due(T, st, e.time)) this.advanceState(slot, st, e.time);
       let removed = false;
-      for (let r = T.int(st, S_FIRST); r >= 0; r = a.next(r)) {
+      for (let r = T.int(st, S.FIRST); r >= 0; r = a.next(r)) {
         const progressed = this.offer(t, a, r, 0, e);
         const s = a.numsOf(r)[a.at(r)];
-        if (s === DONE) {
+        if (s === Status.DONE) {
           this.complete(slot, st, r, e.time, e.id, undefined);
           return;
         }
-        if (s === DEAD) removed = true;
+        if (s === Status.DEAD) removed = true;
         else if (progressed && t.hasTimers) this.computeTimers(t, a, r);
       }
       if (removed) this.removeRuns(slot, st, -Infinity);
       if (t.hasTimers) this.schedule(slot, st);
-      if (t.singleRun && T.int(st, S_RUNS) > 0) return;
+      if (t.singleRun && T.int(st, S.RUNS) > 0) return;
     }
     let r = -1;
     if (starts) {
@@ -1321,7 +729,7 @@ export class PatternEngine {
     slot.scratch = -1;
     // (A failed condition may have created the state meanwhile.)
     const state = st >= 0 ? st : this.stateFor(slot, e.customerId);
-    if (a.numsOf(r)[a.at(r)] === DONE) {
+    if (a.numsOf(r)[a.at(r)] === Status.DONE) {
       this.complete(slot, state, r, e.time, e.id, undefined);
       a.reset(r);
       slot.scratch = r;
@@ -1335,14 +743,14 @@ export class PatternEngine {
     const t = slot.compiled;
     const a = slot.arena;
     const T = slot.states;
-    const seq = T.get(state, S_RUN_SEQ);
-    T.set(state, S_RUN_SEQ, seq + 1);
-    a.numsOf(r)[a.at(r) + a.meta + R_SEQ] = seq;
+    const seq = T.get(state, S.RUN_SEQ);
+    T.set(state, S.RUN_SEQ, seq + 1);
+    a.numsOf(r)[a.at(r) + R.SEQ] = seq;
     T.appendRun(a, state, r);
-    if (T.int(state, S_RUNS) > this.maxRuns) {
-      const oldest = T.int(state, S_FIRST);
-      T.set(state, S_FIRST, a.next(oldest));
-      T.set(state, S_RUNS, T.int(state, S_RUNS) - 1);
+    if (T.int(state, S.RUNS) > this.maxRuns) {
+      const oldest = T.int(state, S.FIRST);
+      T.set(state, S.FIRST, a.next(oldest));
+      T.set(state, S.RUNS, T.int(state, S.RUNS) - 1);
       a.release(oldest);
       this.stats.partialMatchesEvicted++;
     }
@@ -1354,14 +762,14 @@ export class PatternEngine {
 
   /**
    * Whether advanceState(…, t) could change the state, from bounds kept without walking its runs:
-   * S_TIMER_AT is at most its earliest absence deadline, and its expiry bucket starts at most at its
+   * S.TIMER_AT is at most its earliest absence deadline, and its expiry bucket starts at most at its
    * earliest expiry (no bucket: no run can expire). Both hold whenever an event reaches the state:
    * every change of a run's deadline or expiry is followed by schedule().
    */
   private due(T: StateTable, st: number, t: number): boolean {
-    if (T.get(st, S_TIMER_AT) <= t) return true;
-    const k = T.get(st, S_BUCKET);
-    return k !== NO_BUCKET && k * EXPIRY_BUCKET_MS < t;
+    if (T.get(st, S.TIMER_AT) <= t) return true;
+    const k = T.get(st, S.BUCKET);
+    return k !== Expiry.NO_BUCKET && k * Expiry.BUCKET_MS < t;
   }
 
   /** Applies absence deadlines up to `t` in time order, then drops partial matches whose window ended before `t`. */
@@ -1369,11 +777,11 @@ export class PatternEngine {
     const trig = slot.compiled;
     const a = slot.arena;
     const T = slot.states;
-    const d = a.meta + R_DEADLINE;
+    const d = R.DEADLINE;
     for (;;) {
       let best = -1;
       let deadline = Infinity;
-      for (let r = T.int(st, S_FIRST); r >= 0; r = a.next(r)) {
+      for (let r = T.int(st, S.FIRST); r >= 0; r = a.next(r)) {
         const at = a.numsOf(r)[a.at(r) + d];
         if (at <= t && (best < 0 || at < deadline)) {
           best = r;
@@ -1383,16 +791,16 @@ export class PatternEngine {
       if (best < 0) break;
       this.applyDeadline(trig, a, best);
       const s = a.numsOf(best)[a.at(best)];
-      if (s === DONE) {
+      if (s === Status.DONE) {
         this.complete(slot, st, best, deadline, null, deadline);
         return;
       }
-      if (s === DEAD) this.removeRuns(slot, st, -Infinity);
+      if (s === Status.DEAD) this.removeRuns(slot, st, -Infinity);
       else this.computeTimers(trig, a, best);
     }
-    const x = a.meta + R_EXPIRY;
+    const x = R.EXPIRY;
     let expired = false;
-    for (let r = T.int(st, S_FIRST); r >= 0; r = a.next(r)) if (a.numsOf(r)[a.at(r) + x] < t) expired = true;
+    for (let r = T.int(st, S.FIRST); r >= 0; r = a.next(r)) if (a.numsOf(r)[a.at(r) + x] < t) expired = true;
     if (expired) this.removeRuns(slot, st, t);
   }
 
@@ -1402,36 +810,36 @@ export class PatternEngine {
     let expiry = Infinity;
     const a = slot.arena;
     const T = slot.states;
-    for (let r = T.int(st, S_FIRST); r >= 0; r = a.next(r)) {
+    for (let r = T.int(st, S.FIRST); r >= 0; r = a.next(r)) {
       const n = a.numsOf(r);
-      const m = a.at(r) + a.meta;
-      if (n[m + R_DEADLINE] < at) at = n[m + R_DEADLINE];
-      if (n[m + R_EXPIRY] < expiry) expiry = n[m + R_EXPIRY];
+      const m = a.at(r);
+      if (n[m + R.DEADLINE] < at) at = n[m + R.DEADLINE];
+      if (n[m + R.EXPIRY] < expiry) expiry = n[m + R.EXPIRY];
     }
-    const kept = T.get(st, S_KEPT);
+    const kept = T.get(st, S.KEPT);
     if (kept !== -Infinity && kept < expiry) expiry = kept;
     if (expiry !== Infinity) this.queueBy(slot, st, expiry);
-    if (at < T.get(st, S_TIMER_AT)) {
+    if (at < T.get(st, S.TIMER_AT)) {
       const seq = this.timerSeq++;
-      T.set(st, S_TIMER_AT, at);
-      T.set(st, S_TIMER_SEQ, seq);
+      T.set(st, S.TIMER_AT, at);
+      T.set(st, S.TIMER_SEQ, seq);
       this.timers.push(at, seq, slot, st);
     }
   }
 
   /** Queues the state in the expiry bucket of `t` unless it is queued in that one or an earlier one. */
   private queueBy(slot: Slot, st: number, t: number): void {
-    const k = Math.floor(t / EXPIRY_BUCKET_MS);
-    const queued = slot.states.get(st, S_BUCKET);
-    if (queued === NO_BUCKET || k < queued) {
-      if (queued !== NO_BUCKET) this.unqueue(slot, st);
+    const k = Math.floor(t / Expiry.BUCKET_MS);
+    const queued = slot.states.get(st, S.BUCKET);
+    if (queued === Expiry.NO_BUCKET || k < queued) {
+      if (queued !== Expiry.NO_BUCKET) this.unqueue(slot, st);
       this.enqueue(slot, st, k);
     }
   }
 
-  /** Queues a state for the end of its bookkeeping (S_KEPT), which expire() then drops. */
+  /** Queues a state for the end of its bookkeeping (S.KEPT), which expire() then drops. */
   private queueKept(slot: Slot, st: number): void {
-    this.queueBy(slot, st, slot.states.get(st, S_KEPT));
+    this.queueBy(slot, st, slot.states.get(st, S.KEPT));
   }
 
   /**
@@ -1445,9 +853,9 @@ export class PatternEngine {
     if (this.groups.length > 0) this.expireStarts(w);
     let requeue: Array<{ slot: Slot; st: number }> | null = null;
     for (let k = this.expiryKeys.peek(); k !== undefined; k = this.expiryKeys.peek()) {
-      const end = (k + 1) * EXPIRY_BUCKET_MS;
+      const end = (k + 1) * Expiry.BUCKET_MS;
       const full = end <= w;
-      if (!full && !(current && k * EXPIRY_BUCKET_MS < w)) break;
+      if (!full && !(current && k * Expiry.BUCKET_MS < w)) break;
       this.expiryKeys.pop();
       const bucket = this.expiryBuckets.get(k);
       if (bucket === undefined) continue;
@@ -1458,11 +866,11 @@ export class PatternEngine {
         const st = Math.floor(id / span);
         const T = slot.states;
         // Read before the state is queued elsewhere; the detached list is not fixed up.
-        const next = T.get(st, S_BUCKET_NEXT);
-        T.set(st, S_BUCKET, NO_BUCKET);
+        const next = T.get(st, S.BUCKET_NEXT);
+        T.set(st, S.BUCKET, Expiry.NO_BUCKET);
         const t = full ? end : w;
         this.removeRuns(slot, st, t);
-        if (T.get(st, S_KEPT) < t) T.forget(st);
+        if (T.get(st, S.KEPT) < t) T.forget(st);
         if (T.isEmpty(st)) this.dropState(slot, st);
         else if (full) this.schedule(slot, st);
         else (requeue ??= []).push({ slot, st });
@@ -1486,32 +894,32 @@ export class PatternEngine {
   private enqueue(slot: Slot, st: number, k: number): void {
     const T = slot.states;
     const id = st * this.slots.length + slot.index;
-    T.set(st, S_BUCKET, k);
-    T.set(st, S_BUCKET_NEXT, -1);
+    T.set(st, S.BUCKET, k);
+    T.set(st, S.BUCKET_NEXT, -1);
     const bucket = this.expiryBuckets.get(k);
     if (bucket === undefined) {
-      T.set(st, S_BUCKET_PREV, -1);
+      T.set(st, S.BUCKET_PREV, -1);
       this.expiryBuckets.set(k, { head: id, tail: id });
       this.expiryKeys.push(k);
       return;
     }
-    T.set(st, S_BUCKET_PREV, bucket.tail);
-    this.setLink(bucket.tail, S_BUCKET_NEXT, id);
+    T.set(st, S.BUCKET_PREV, bucket.tail);
+    this.setLink(bucket.tail, S.BUCKET_NEXT, id);
     bucket.tail = id;
   }
 
   /** Takes a state out of its expiry bucket. */
   private unqueue(slot: Slot, st: number): void {
     const T = slot.states;
-    const k = T.get(st, S_BUCKET);
+    const k = T.get(st, S.BUCKET);
     const bucket = this.expiryBuckets.get(k) as { head: number; tail: number };
-    T.set(st, S_BUCKET, NO_BUCKET);
-    const prev = T.get(st, S_BUCKET_PREV);
-    const next = T.get(st, S_BUCKET_NEXT);
+    T.set(st, S.BUCKET, Expiry.NO_BUCKET);
+    const prev = T.get(st, S.BUCKET_PREV);
+    const next = T.get(st, S.BUCKET_NEXT);
     if (prev < 0) bucket.head = next;
-    else this.setLink(prev, S_BUCKET_NEXT, next);
+    else this.setLink(prev, S.BUCKET_NEXT, next);
     if (next < 0) bucket.tail = prev;
-    else this.setLink(next, S_BUCKET_PREV, prev);
+    else this.setLink(next, S.BUCKET_PREV, prev);
     if (bucket.head < 0) this.expiryBuckets.delete(k);
   }
 
@@ -1525,13 +933,13 @@ export class PatternEngine {
   ): void {
     const spec = slot.compiled.spec;
     const T = slot.states;
-    const customerId = this.customers.ids[T.int(st, S_ROW)];
+    const customerId = this.customers.ids[T.int(st, S.ROW)];
     const matched: MatchedStep[] = [];
     this.collect(slot.compiled, slot.arena, run, 0, matched, true);
     this.releaseRuns(slot, st);
     // Partial matches it would have made from start events before `at` are released too.
-    if (slot.defer !== DEFER_NONE) this.consumeStarts(slot, T.int(st, S_ROW), at);
-    const lastFiredAt = T.get(st, S_LAST_FIRED);
+    if (slot.defer !== Defer.NONE) this.consumeStarts(slot, T.int(st, S.ROW), at);
+    const lastFiredAt = T.get(st, S.LAST_FIRED);
     if (at < lastFiredAt + spec.cooldownMs) {
       const eventIds: string[] = [];
       for (const m of matched) if (m.event !== undefined) eventIds.push(m.event.id);
@@ -1570,16 +978,16 @@ export class PatternEngine {
     const a = slot.arena;
     const T = slot.states;
     let prev = -1;
-    for (let r = T.int(st, S_FIRST); r >= 0;) {
+    for (let r = T.int(st, S.FIRST); r >= 0;) {
       const next = a.next(r);
       const n = a.numsOf(r);
       const base = a.at(r);
-      if (n[base] === PENDING && !(n[base + a.meta + R_EXPIRY] < t)) prev = r;
+      if (n[base] === Status.PENDING && !(n[base + R.EXPIRY] < t)) prev = r;
       else {
-        if (prev < 0) T.set(st, S_FIRST, next);
+        if (prev < 0) T.set(st, S.FIRST, next);
         else a.setNext(prev, next);
-        if (T.int(st, S_LAST) === r) T.set(st, S_LAST, prev);
-        T.set(st, S_RUNS, T.int(st, S_RUNS) - 1);
+        if (T.int(st, S.LAST) === r) T.set(st, S.LAST, prev);
+        T.set(st, S.RUNS, T.int(st, S.RUNS) - 1);
         a.release(r);
       }
       r = next;
@@ -1590,14 +998,14 @@ export class PatternEngine {
   private releaseRuns(slot: Slot, st: number): void {
     const a = slot.arena;
     const T = slot.states;
-    for (let r = T.int(st, S_FIRST); r >= 0;) {
+    for (let r = T.int(st, S.FIRST); r >= 0;) {
       const next = a.next(r);
       a.release(r);
       r = next;
     }
-    T.set(st, S_FIRST, -1);
-    T.set(st, S_LAST, -1);
-    T.set(st, S_RUNS, 0);
+    T.set(st, S.FIRST, -1);
+    T.set(st, S.LAST, -1);
+    T.set(st, S.RUNS, 0);
   }
 
   private check(
@@ -1632,7 +1040,7 @@ export class PatternEngine {
   private bindingsOf(t: CompiledTrigger, a: RunArena, run: number): Record<string, BoundEvent> {
     const bindings: Record<string, BoundEvent> = {};
     for (const i of t.aliasNodes) {
-      if (a.numsOf(run)[a.at(run) + i * STRIDE] !== DONE) continue;
+      if (a.numsOf(run)[a.at(run) + i * N.STRIDE] !== Status.DONE) continue;
       const bound = a.evsOf(run)[a.evAt(run) + t.evSlot[i]] as BoundEvent | BoundEvent[];
       bindings[t.nodes[i].alias as string] = Array.isArray(bound) ? bound[bound.length - 1] : bound;
     }
@@ -1650,17 +1058,17 @@ export class PatternEngine {
   private offer(t: CompiledTrigger, a: RunArena, run: number, i: number, e: EngineEvent): boolean {
     const n = a.numsOf(run);
     const base = a.at(run);
-    const b = base + i * STRIDE;
-    if (n[b] !== PENDING) return false;
+    const b = base + i * N.STRIDE;
+    if (n[b] !== Status.PENDING) return false;
     const node = t.nodes[i];
     switch (node.kind) {
       case K_EVENT: {
         if (e.type !== node.type) return false;
         if (node.where !== undefined && !this.check(node, node.where, t, a, run, e)) return false;
         a.evsOf(run)[a.evAt(run) + t.evSlot[i]] = this.bound ?? (this.bound = strip(e));
-        n[b] = DONE;
-        n[b + 1] = e.time;
-        n[b + 3] = e.time;
+        n[b] = Status.DONE;
+        n[b + N.START] = e.time;
+        n[b + N.DONE_AT] = e.time;
         return true;
       }
       case K_COUNT: {
@@ -1689,20 +1097,20 @@ export class PatternEngine {
           first = held[0];
           count = held.length;
         }
-        n[b + 1] = first.time;
+        n[b + N.START] = first.time;
         if (count >= node.atLeast) {
-          n[b] = DONE;
-          n[b + 3] = e.time;
+          n[b] = Status.DONE;
+          n[b + N.DONE_AT] = e.time;
         }
         return true;
       }
       case K_SEQUENCE: {
-        const start = n[b + 1];
+        const start = n[b + N.START];
         if (start === start && e.time > start + node.withinMs) {
-          n[b] = DEAD;
+          n[b] = Status.DEAD;
           return false;
         }
-        const cur = n[b + 2];
+        const cur = n[b + N.AUX];
         const c = node.children[cur];
         const child = t.nodes[c];
         if (child.kind === K_ABSENT) {
@@ -1710,32 +1118,32 @@ export class PatternEngine {
             e.type === child.type &&
             (child.where === undefined || this.check(child, child.where, t, a, run, e))
           ) {
-            const deadline = n[base + node.children[cur - 1] * STRIDE + 3] + child.forMs;
-            if (e.time < deadline) n[b] = DEAD;
+            const deadline = n[base + node.children[cur - 1] * N.STRIDE + N.DONE_AT] + child.forMs;
+            if (e.time < deadline) n[b] = Status.DEAD;
           }
           return false;
         }
         const progressed = this.offer(t, a, run, c, e);
-        const cs = n[base + c * STRIDE];
-        if (cs === DEAD) {
-          n[b] = DEAD;
+        const cs = n[base + c * N.STRIDE];
+        if (cs === Status.DEAD) {
+          n[b] = Status.DEAD;
           return false;
         }
         if (!progressed) return false;
-        if (start !== start) n[b + 1] = e.time;
-        if (cs === DONE) {
-          n[b + 2] = cur + 1;
+        if (start !== start) n[b + N.START] = e.time;
+        if (cs === Status.DONE) {
+          n[b + N.AUX] = cur + 1;
           if (cur + 1 === node.children.length) {
-            n[b] = DONE;
-            n[b + 3] = n[base + c * STRIDE + 3];
+            n[b] = Status.DONE;
+            n[b + N.DONE_AT] = n[base + c * N.STRIDE + N.DONE_AT];
           }
         }
         return true;
       }
       case K_ALL: {
-        const start = n[b + 1];
+        const start = n[b + N.START];
         if (start === start && e.time > start + node.withinMs) {
-          n[b] = DEAD;
+          n[b] = Status.DEAD;
           return false;
         }
         let progressed = false;
@@ -1743,20 +1151,20 @@ export class PatternEngine {
         const children = node.children;
         for (let k = 0; k < children.length; k++) {
           const c = children[k];
-          const cb = base + c * STRIDE;
-          if (n[cb] === PENDING && this.offer(t, a, run, c, e)) progressed = true;
+          const cb = base + c * N.STRIDE;
+          if (n[cb] === Status.PENDING && this.offer(t, a, run, c, e)) progressed = true;
           const cs = n[cb];
-          if (cs === DEAD) {
-            n[b] = DEAD;
+          if (cs === Status.DEAD) {
+            n[b] = Status.DEAD;
             return false;
           }
-          if (cs !== DONE) allDone = false;
+          if (cs !== Status.DONE) allDone = false;
         }
         if (!progressed) return false;
-        if (start !== start) n[b + 1] = e.time;
+        if (start !== start) n[b + N.START] = e.time;
         if (allDone) {
-          n[b] = DONE;
-          n[b + 3] = e.time;
+          n[b] = Status.DONE;
+          n[b + N.DONE_AT] = e.time;
         }
         return true;
       }
@@ -1766,23 +1174,23 @@ export class PatternEngine {
         const children = node.children;
         for (let k = 0; k < children.length; k++) {
           const c = children[k];
-          const cb = base + c * STRIDE;
-          if (n[cb] === PENDING && this.offer(t, a, run, c, e)) progressed = true;
+          const cb = base + c * N.STRIDE;
+          if (n[cb] === Status.PENDING && this.offer(t, a, run, c, e)) progressed = true;
           const cs = n[cb];
-          if (cs === DONE) {
-            if (n[b + 1] !== n[b + 1]) n[b + 1] = e.time;
-            n[b] = DONE;
-            n[b + 2] = k;
-            n[b + 3] = n[cb + 3];
+          if (cs === Status.DONE) {
+            if (n[b + N.START] !== n[b + N.START]) n[b + N.START] = e.time;
+            n[b] = Status.DONE;
+            n[b + N.AUX] = k;
+            n[b + N.DONE_AT] = n[cb + N.DONE_AT];
             return true;
           }
-          if (cs !== DEAD) allDead = false;
+          if (cs !== Status.DEAD) allDead = false;
         }
         if (allDead) {
-          n[b] = DEAD;
+          n[b] = Status.DEAD;
           return false;
         }
-        if (progressed && n[b + 1] !== n[b + 1]) n[b + 1] = e.time;
+        if (progressed && n[b + N.START] !== n[b + N.START]) n[b + N.START] = e.time;
         return progressed;
       }
       default:
@@ -1794,11 +1202,15 @@ export class PatternEngine {
   private kill(t: CompiledTrigger, a: RunArena, run: number, i: number): void {
     const n = a.numsOf(run);
     const base = a.at(run);
-    n[base + i * STRIDE] = DEAD;
-    for (let p = t.nodes[i].parent; p >= 0 && n[base + p * STRIDE] === PENDING; p = t.nodes[p].parent) {
+    n[base + i * N.STRIDE] = Status.DEAD;
+    for (
+      let p = t.nodes[i].parent;
+      p >= 0 && n[base + p * N.STRIDE] === Status.PENDING;
+      p = t.nodes[p].parent
+    ) {
       const pn = t.nodes[p];
-      if (pn.kind === K_ANY && pn.children.some((c) => n[base + c * STRIDE] !== DEAD)) return;
-      n[base + p * STRIDE] = DEAD;
+      if (pn.kind === K_ANY && pn.children.some((c) => n[base + c * N.STRIDE] !== Status.DEAD)) return;
+      n[base + p * N.STRIDE] = Status.DEAD;
     }
   }
 
@@ -1806,51 +1218,51 @@ export class PatternEngine {
   private applyDeadline(t: CompiledTrigger, a: RunArena, run: number): void {
     const n = a.numsOf(run);
     const base = a.at(run);
-    const target = n[base + a.meta + R_DEADLINE_NODE];
-    const d = n[base + a.meta + R_DEADLINE];
+    const target = n[base + R.DEADLINE_NODE];
+    const d = n[base + R.DEADLINE];
     for (let i = target; i >= 0; i = t.nodes[i].parent) {
       const node = t.nodes[i];
-      const start = n[base + i * STRIDE + 1];
+      const start = n[base + i * N.STRIDE + N.START];
       if (
-        n[base + i * STRIDE] === PENDING &&
+        n[base + i * N.STRIDE] === Status.PENDING &&
         (node.kind === K_SEQUENCE || node.kind === K_ALL) &&
         d > start + node.withinMs
       )
         this.kill(t, a, run, i);
     }
-    for (let i = target; i >= 0; i = t.nodes[i].parent) if (n[base + i * STRIDE] !== PENDING) return;
+    for (let i = target; i >= 0; i = t.nodes[i].parent) if (n[base + i * N.STRIDE] !== Status.PENDING) return;
     const seq = t.nodes[target];
-    const absent = seq.children[n[base + target * STRIDE + 2]];
-    const ab = base + absent * STRIDE;
-    n[ab] = DONE;
-    n[ab + 1] = d - t.nodes[absent].forMs;
-    n[ab + 3] = d;
+    const absent = seq.children[n[base + target * N.STRIDE + N.AUX]];
+    const ab = base + absent * N.STRIDE;
+    n[ab] = Status.DONE;
+    n[ab + N.START] = d - t.nodes[absent].forMs;
+    n[ab + N.DONE_AT] = d;
     // propagate completion upwards
     let child = absent;
     for (let p = target; p >= 0; child = p, p = t.nodes[p].parent) {
       const pn = t.nodes[p];
-      const pb = base + p * STRIDE;
+      const pb = base + p * N.STRIDE;
       if (pn.kind === K_SEQUENCE) {
-        const cur = n[pb + 2] + 1;
-        n[pb + 2] = cur;
+        const cur = n[pb + N.AUX] + 1;
+        n[pb + N.AUX] = cur;
         if (cur < pn.children.length) return;
       } else if (pn.kind === K_ALL) {
-        if (pn.children.some((c) => n[base + c * STRIDE] !== DONE)) return;
+        if (pn.children.some((c) => n[base + c * N.STRIDE] !== Status.DONE)) return;
       } else if (pn.kind === K_ANY) {
-        n[pb + 2] = t.nodes[child].position;
+        n[pb + N.AUX] = t.nodes[child].position;
       }
-      n[pb] = DONE;
-      n[pb + 3] = d;
+      n[pb] = Status.DONE;
+      n[pb + N.DONE_AT] = d;
     }
   }
 
   /** Recomputes the run's next absence deadline and its expiry (the time after which it cannot complete). */
   private computeTimers(t: CompiledTrigger, a: RunArena, run: number): void {
     const n = a.numsOf(run);
-    const m = a.at(run) + a.meta;
-    n[m + R_DEADLINE] = Infinity;
-    n[m + R_DEADLINE_NODE] = -1;
-    n[m + R_EXPIRY] = t.singleRun ? this.heldUntil(t, a, run) : this.expiryOf(t, a, run, 0);
+    const m = a.at(run);
+    n[m + R.DEADLINE] = Infinity;
+    n[m + R.DEADLINE_NODE] = -1;
+    n[m + R.EXPIRY] = t.singleRun ? this.heldUntil(t, a, run) : this.expiryOf(t, a, run, 0);
   }
 
   /**
@@ -1875,24 +1287,24 @@ export class PatternEngine {
   private expiryOf(t: CompiledTrigger, a: RunArena, run: number, i: number): number {
     const n = a.numsOf(run);
     const base = a.at(run);
-    const b = base + i * STRIDE;
+    const b = base + i * N.STRIDE;
     const s = n[b];
-    if (s === DONE) return Infinity;
-    if (s === DEAD) return -Infinity;
+    if (s === Status.DONE) return Infinity;
+    if (s === Status.DEAD) return -Infinity;
     const node = t.nodes[i];
-    const start = n[b + 1];
+    const start = n[b + N.START];
     const own = start === start ? start + node.withinMs : Infinity;
     switch (node.kind) {
       case K_SEQUENCE: {
-        const cur = n[b + 2];
+        const cur = n[b + N.AUX];
         const c = node.children[cur];
         const child = t.nodes[c];
         if (child.kind === K_ABSENT) {
-          const d = n[base + node.children[cur - 1] * STRIDE + 3] + child.forMs;
-          const m = base + a.meta;
-          if (d < n[m + R_DEADLINE]) {
-            n[m + R_DEADLINE] = d;
-            n[m + R_DEADLINE_NODE] = i;
+          const d = n[base + node.children[cur - 1] * N.STRIDE + N.DONE_AT] + child.forMs;
+          const m = base;
+          if (d < n[m + R.DEADLINE]) {
+            n[m + R.DEADLINE] = d;
+            n[m + R.DEADLINE_NODE] = i;
           }
           return own;
         }
@@ -1925,7 +1337,7 @@ export class PatternEngine {
     const node = t.nodes[i];
     const n = a.numsOf(run);
     const base = a.at(run);
-    const b = base + i * STRIDE;
+    const b = base + i * N.STRIDE;
     switch (node.kind) {
       case K_EVENT: {
         const e = a.evsOf(run)[a.evAt(run) + t.evSlot[i]] as BoundEvent | null;
@@ -1939,29 +1351,30 @@ export class PatternEngine {
         const list = counted(a.evsOf(run)[a.evAt(run) + t.evSlot[i]]);
         for (const e of list) {
           const m: MatchedStep = { path: node.path, kind: 'count', type: node.type, event: e, time: e.time };
-          if (node.alias !== undefined && e === list[list.length - 1] && n[b] === DONE) m.alias = node.alias;
+          if (node.alias !== undefined && e === list[list.length - 1] && n[b] === Status.DONE)
+            m.alias = node.alias;
           out.push(m);
         }
         return;
       }
       case K_ABSENT:
-        if (n[b] === DONE)
+        if (n[b] === Status.DONE)
           out.push({
             path: node.path,
             kind: 'absent',
             type: node.type,
-            time: n[b + 3],
-            absentFrom: n[b + 1],
-            absentUntil: n[b + 3],
+            time: n[b + N.DONE_AT],
+            absentFrom: n[b + N.START],
+            absentUntil: n[b + N.DONE_AT],
           });
         return;
       case K_ANY:
-        if (completed && n[b] === DONE) {
-          this.collect(t, a, run, node.children[n[b + 2]], out, completed);
+        if (completed && n[b] === Status.DONE) {
+          this.collect(t, a, run, node.children[n[b + N.AUX]], out, completed);
           return;
         }
         for (const c of node.children)
-          if (n[base + c * STRIDE] !== DEAD) this.collect(t, a, run, c, out, completed);
+          if (n[base + c * N.STRIDE] !== Status.DEAD) this.collect(t, a, run, c, out, completed);
         return;
       default:
         for (const c of node.children) this.collect(t, a, run, c, out, completed);
@@ -1972,8 +1385,8 @@ export class PatternEngine {
     const node = t.nodes[i];
     const n = a.numsOf(run);
     const base = a.at(run);
-    const b = base + i * STRIDE;
-    if (n[b] !== PENDING) return;
+    const b = base + i * N.STRIDE;
+    if (n[b] !== Status.PENDING) return;
     switch (node.kind) {
       case K_EVENT: {
         const w: WaitingStep = { path: node.path, kind: 'event', type: node.type };
@@ -1994,7 +1407,7 @@ export class PatternEngine {
         return;
       }
       case K_SEQUENCE: {
-        const cur = n[b + 2];
+        const cur = n[b + N.AUX];
         const c = node.children[cur];
         const child = t.nodes[c];
         if (child.kind === K_ABSENT) {
@@ -2002,7 +1415,7 @@ export class PatternEngine {
             path: child.path,
             kind: 'absent',
             type: child.type,
-            deadline: n[base + node.children[cur - 1] * STRIDE + 3] + child.forMs,
+            deadline: n[base + node.children[cur - 1] * N.STRIDE + N.DONE_AT] + child.forMs,
           };
           if (child.where !== undefined) w.condition = child.where.source;
           out.push(w);
@@ -2036,7 +1449,7 @@ export class PatternEngine {
     const old = new Map(this.slots.map((s) => [s.compiled.spec.name, s]));
     const slots: Slot[] = compiled.map((c, index) => ({
       compiled: c,
-      defer: DEFER_NONE,
+      defer: Defer.NONE,
       groups: [],
       bits: [],
       deferMs: 0,
@@ -2085,10 +1498,10 @@ export class PatternEngine {
           slot.bits.push(bit);
           g.members.push(slot);
           g.all |= bit;
-          if (how.defer === DEFER_COUNT) g.counts |= bit;
+          if (how.defer === Defer.COUNT) g.counts |= bit;
           g.maxWithinMs = Math.max(g.maxWithinMs, slot.deferMs);
           // A count holds fewer than atLeast events: it fires at atLeast.
-          if (how.defer === DEFER_COUNT) g.keep = Math.max(g.keep, slot.atLeast - 1);
+          if (how.defer === Defer.COUNT) g.keep = Math.max(g.keep, slot.atLeast - 1);
         }
       }
     }
@@ -2112,7 +1525,7 @@ export class PatternEngine {
         }
         if (s < 0) continue;
         if (row < 0) row = to.add(cid);
-        slots[i].states.set(s, S_ROW, row);
+        slots[i].states.set(s, S.ROW, row);
         to.setCell(row, i, s);
         to.live[row]++;
       }
@@ -2153,20 +1566,20 @@ export class PatternEngine {
       const T = slot.states;
       const a = slot.arena;
       for (const [, st] of this.statesOf(slot)) {
-        T.set(st, S_BUCKET, NO_BUCKET);
+        T.set(st, S.BUCKET, Expiry.NO_BUCKET);
         if (!slot.compiled.hasTimers) {
-          if (T.get(st, S_KEPT) !== -Infinity) this.queueKept(slot, st);
+          if (T.get(st, S.KEPT) !== -Infinity) this.queueKept(slot, st);
           continue;
         }
-        for (let r = T.int(st, S_FIRST); r >= 0; r = a.next(r)) this.computeTimers(slot.compiled, a, r);
+        for (let r = T.int(st, S.FIRST); r >= 0; r = a.next(r)) this.computeTimers(slot.compiled, a, r);
         // Keep a live entry (same time and sequence number) so ties fire in the same order as before.
-        const at = T.get(st, S_TIMER_AT);
-        const seq = T.get(st, S_TIMER_SEQ);
+        const at = T.get(st, S.TIMER_AT);
+        const seq = T.get(st, S.TIMER_SEQ);
         if (at !== Infinity && seq >= 0) {
           this.schedule(slot, st);
-          if (T.get(st, S_TIMER_AT) === at) this.timers.push(at, seq, slot, st);
+          if (T.get(st, S.TIMER_AT) === at) this.timers.push(at, seq, slot, st);
         } else {
-          T.set(st, S_TIMER_AT, Infinity);
+          T.set(st, S.TIMER_AT, Infinity);
           this.schedule(slot, st);
         }
       }
@@ -2195,7 +1608,7 @@ export class PatternEngine {
     const t = slot.compiled;
     const spec = t.spec;
     const row = this.customers.rows.get(customerId);
-    if (slot.defer !== DEFER_NONE && row !== undefined) this.makeRuns(slot, row, this.watermark);
+    if (slot.defer !== Defer.NONE && row !== undefined) this.makeRuns(slot, row, this.watermark);
     const st = this.stateOf(slot, customerId);
     const partialMatches: PartialMatchExplanation[] = [];
     const conditionFailures: ConditionFailure[] = [];
@@ -2211,15 +1624,15 @@ export class PatternEngine {
     if (st >= 0) {
       const a = slot.arena;
       const T = slot.states;
-      for (let r = T.int(st, S_FIRST); r >= 0; r = a.next(r)) {
+      for (let r = T.int(st, S.FIRST); r >= 0; r = a.next(r)) {
         const matchedSoFar: MatchedStep[] = [];
         this.collect(t, a, r, 0, matchedSoFar, false);
         const waitingFor: WaitingStep[] = [];
         this.waiting(t, a, r, 0, waitingFor);
         const n = a.numsOf(r);
         const base = a.at(r);
-        const pm: PartialMatchExplanation = { startedAt: n[base + 1], matchedSoFar, waitingFor };
-        const expiry = n[base + a.meta + R_EXPIRY];
+        const pm: PartialMatchExplanation = { startedAt: n[base + N.START], matchedSoFar, waitingFor };
+        const expiry = n[base + R.EXPIRY];
         if (expiry !== Infinity) pm.expiresAfter = expiry;
         partialMatches.push(pm);
       }
@@ -2309,7 +1722,7 @@ export class PatternEngine {
     for (let i = 0; i < slot.groups.length; i++) {
       const g = slot.groups[i];
       if (g === except) continue;
-      for (let id = this.customers.chain(row, g.index, CH_HEAD); id >= 0; id = g.next[g.at(id)])
+      for (let id = this.customers.chain(row, g.index, CH.HEAD); id >= 0; id = g.next[g.at(id)])
         if ((g.consumed[g.at(id)] & slot.bits[i]) === 0) return true;
     }
     return false;
@@ -2327,9 +1740,9 @@ export class PatternEngine {
     if (st >= 0) {
       const T = slot.states;
       const a = slot.arena;
-      for (let r = T.int(st, S_FIRST); r >= 0; r = a.next(r))
-        runs.push(this.serializeRun(slot, r, a.numsOf(r)[a.at(r) + a.meta + R_SEQ]));
-      runSeq = T.get(st, S_RUN_SEQ);
+      for (let r = T.int(st, S.FIRST); r >= 0; r = a.next(r))
+        runs.push(this.serializeRun(slot, r, a.numsOf(r)[a.at(r) + R.SEQ]));
+      runSeq = T.get(st, S.RUN_SEQ);
     }
     for (let i = 0; i < slot.groups.length; i++) {
       const g = slot.groups[i];
@@ -2338,13 +1751,13 @@ export class PatternEngine {
       const bound = this.bound;
       // A count's one partial match: restarted when its events all left the window (as it expires).
       let count = -1;
-      const expiry = a.meta + R_EXPIRY;
-      for (let id = this.customers.chain(row, g.index, CH_HEAD); id >= 0; id = g.next[g.at(id)]) {
+      const expiry = R.EXPIRY;
+      for (let id = this.customers.chain(row, g.index, CH.HEAD); id >= 0; id = g.next[g.at(id)]) {
         const k = g.at(id);
         const e = g.events[k] as BoundEvent;
         if ((g.consumed[k] & slot.bits[i]) !== 0) continue;
         this.bound = e;
-        if (slot.defer === DEFER_COUNT) {
+        if (slot.defer === Defer.COUNT) {
           if (count >= 0 && a.numsOf(count)[a.at(count) + expiry] < e.time) {
             a.release(count);
             count = -1;
@@ -2382,8 +1795,8 @@ export class PatternEngine {
       out.failures = {};
       for (const [i, f] of failures) out.failures[String(i)] = f;
     }
-    const at = T.get(st, S_TIMER_AT);
-    const seq = T.get(st, S_TIMER_SEQ);
+    const at = T.get(st, S.TIMER_AT);
+    const seq = T.get(st, S.TIMER_SEQ);
     if (at !== Infinity && seq >= 0) out.timer = [at, seq];
     return out;
   }
@@ -2453,17 +1866,17 @@ export class PatternEngine {
       const saved = byName.get(slot.compiled.spec.name);
       if (saved === undefined) continue;
       const sameVersion = saved.version === slot.compiled.spec.version;
-      const width = slot.compiled.nodes.length * STRIDE;
+      const width = slot.compiled.nodes.length * N.STRIDE;
       const T = slot.states;
       for (const [cid, s] of saved.states) {
         const st = this.stateFor(slot, cid);
         T.setLastFired(st, s.lastFiredAt);
         T.setSuppressed(st, s.lastSuppressed);
         if (!sameVersion) continue;
-        T.set(st, S_RUN_SEQ, s.runSeq ?? 0);
+        T.set(st, S.RUN_SEQ, s.runSeq ?? 0);
         if (s.timer !== undefined) {
-          T.set(st, S_TIMER_AT, s.timer[0]);
-          T.set(st, S_TIMER_SEQ, s.timer[1]);
+          T.set(st, S.TIMER_AT, s.timer[0]);
+          T.set(st, S.TIMER_SEQ, s.timer[1]);
         }
         for (const [k, f] of Object.entries(s.failures ?? {})) T.setFailure(st, Number(k), f);
         const a = slot.arena;
@@ -2474,7 +1887,7 @@ export class PatternEngine {
           const nums = a.numsOf(r);
           const base = a.at(r);
           saved.n.forEach((x, k) => (nums[base + k] = x === null ? NaN : x));
-          nums[base + a.meta + R_SEQ] = saved.seq;
+          nums[base + R.SEQ] = saved.seq;
           const evs = a.evsOf(r);
           for (const i of slot.compiled.evNodes) evs[a.evAt(r) + slot.compiled.evSlot[i]] = saved.ev[i];
           T.appendRun(a, st, r);
@@ -2520,10 +1933,10 @@ export class PatternEngine {
     const row = this.customers.rows.get(customerId);
     if (row !== undefined)
       for (const g of this.groups) {
-        for (let id = this.customers.chain(row, g.index, CH_HEAD); id >= 0; id = g.next[g.at(id)]) g.drop(id);
-        this.customers.setChain(row, g.index, CH_COUNT, 0);
-        this.customers.setChain(row, g.index, CH_HEAD, -1);
-        if (this.customers.chain(row, g.index, CH_TAIL) >= 0) this.setChainHead(g, row, -1, 0);
+        for (let id = this.customers.chain(row, g.index, CH.HEAD); id >= 0; id = g.next[g.at(id)]) g.drop(id);
+        this.customers.setChain(row, g.index, CH.COUNT, 0);
+        this.customers.setChain(row, g.index, CH.HEAD, -1);
+        if (this.customers.chain(row, g.index, CH.TAIL) >= 0) this.setChainHead(g, row, -1, 0);
       }
     for (const slot of this.slots) {
       const st = this.stateOf(slot, customerId);

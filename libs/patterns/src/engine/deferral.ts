@@ -85,14 +85,17 @@ function countReached(core: EngineCore, slot: Slot, row: number, t: number): boo
  * first); those whose window ended before `t` are consumed without one.
  */
 export function makeRuns(core: EngineCore, cur: Cursor, slot: Slot, row: number, t: number): void {
-  if (slot.defer !== Defer.SEQUENCE) {
-    feed(core, cur, slot, row);
-    return;
-  }
+  if (slot.defer !== Defer.SEQUENCE) feed(core, cur, slot, row);
+  // Kept small so that it is inlined into the per-event dispatch: most calls find no start event.
+  else if (core.customers.chain(row, slot.groups[0].index, CH.HEAD) >= 0)
+    makeSequenceRuns(core, cur, slot, row, t);
+}
+
+/** makeRuns of a sequence whose customer has start events in its group. */
+function makeSequenceRuns(core: EngineCore, cur: Cursor, slot: Slot, row: number, t: number): void {
   const g = slot.groups[0];
   const C = core.customers;
   let id = C.chain(row, g.index, CH.HEAD);
-  if (id < 0) return;
   const trig = slot.compiled;
   const a = slot.arena;
   const T = slot.states;

@@ -1,7 +1,7 @@
 /**
  * A fired trigger's id: `<trigger>@<version>/<customer>/<completing event id>`, or
  * `<trigger>@<version>/<customer>/@<deadline ms>` when an absence deadline completed the match.
- * Unique by construction, so it needs no hash (a hash cost a fifth of the engine's time): a trigger
+ * Unique by construction, so it needs no hash (hashing every firing is costly): a trigger
  * version completes at most once per customer per event or deadline, because a completion consumes
  * all of the customer's partial matches of that trigger and later ones start after it. Replays
  * complete the same way, so they publish the same id (`Nats-Msg-Id`).

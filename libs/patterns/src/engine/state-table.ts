@@ -14,9 +14,9 @@ export type Suppressed = { at: number; eventIds: string[] };
 
 /**
  * The states of one trigger (partial matches, cooldown and condition-failure bookkeeping), one per
- * customer that has any, in flat arrays: a state is an index. Hundreds of thousands of small
- * long-lived objects made the garbage collector a third of the engine's time; these arrays are
- * allocated once and grow by chunks. Dropped states are reused.
+ * customer that has any, in flat arrays: a state is an index. An object per state would be
+ * hundreds of thousands of small long-lived objects for the garbage collector to trace; these
+ * arrays hold numbers it does not scan, are allocated once and grow by chunks. Dropped states are reused.
  */
 export class StateTable {
   /**

@@ -24,7 +24,12 @@ import { addStart, makeRuns } from './deferral';
 import { explain } from './explain';
 import { CH, Defer } from './layout';
 import { setTriggers } from './reload';
-import { restore, snapshot, stateBytes, type EngineSnapshot } from './snapshot';
+import {
+  restore as restoreSnapshot,
+  snapshot as takeSnapshot,
+  stateBytes,
+  type EngineSnapshot,
+} from './snapshot';
 import { setChainHead } from './start-group';
 import { expire, fireTimers, processSlot } from './step';
 import { dropState, stateOf } from './trigger-states';
@@ -111,15 +116,15 @@ export class PatternEngine {
 
   /** A JSON-serializable deep copy of the whole engine state (buffered events included). */
   snapshot(): EngineSnapshot {
-    return snapshot(this.core, this.cur);
+    return takeSnapshot(this.core, this.cur);
   }
 
   /**
    * Replaces all state with a snapshot (taken from an engine with possibly other triggers): states of
    * triggers with the same name and version are restored, others follow the hot-reload rule.
    */
-  restore(snap: EngineSnapshot): void {
-    restore(this.core, this.cur, snap);
+  restore(snapshot: EngineSnapshot): void {
+    restoreSnapshot(this.core, this.cur, snapshot);
   }
 
   /** Serialized size (UTF-8 bytes of the JSON) of one customer's state, or of the whole engine. */

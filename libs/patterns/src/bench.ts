@@ -5,7 +5,7 @@
 import type { Condition, EngineEvent, Pattern, TriggerSpec } from './ast';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { PatternEngine } from './engine';
+import { PatternEngine } from './engine/index';
 
 export interface EngineBenchmarkOptions {
   events?: number;

@@ -1,5 +1,5 @@
 import type { TriggerSpec } from '../src/ast';
-import { PatternEngine, type PatternEngineOptions } from '../src/engine';
+import { PatternEngine, type PatternEngineOptions } from '../src/engine/index';
 import type { FiredTrigger } from '../src/types';
 import type { Op } from './reference-evaluator';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { TriggerSpec } from '../../src/ast';
-import { PatternEngine } from '../../src/engine';
+import { PatternEngine } from '../../src/engine/index';
 import type { FiredTrigger } from '../../src/types';
 import { validatePattern } from '../../src/validate';
 import { opsArb, triggersArb } from '../generators';

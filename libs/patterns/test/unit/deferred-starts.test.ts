@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { EngineEvent, TriggerSpec } from '../../src/ast';
-import { PatternEngine } from '../../src/engine';
+import { PatternEngine } from '../../src/engine/index';
 import type { Explanation, FiredTrigger } from '../../src/types';
 import { deferredTriggersArb, opsArb } from '../generators';
 import { referenceFires, type Op } from '../reference-evaluator';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Condition, EngineEvent, Pattern, TriggerSpec } from '../../src/ast';
-import { PatternEngine } from '../../src/engine';
+import { PatternEngine } from '../../src/engine/index';
 import type { FiredTrigger } from '../../src/types';
 
 const MIN = 60_000;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { firedTriggerId } from '../../src/engine';
+import { firedTriggerId } from '../../src/engine/index';
 
 /** The parts of an id, decoded: the test's proof that no two firings can share one. */
 function parseFiredId(id: string): [string, number, string, string | null, number | undefined] {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { iso } from '../../src/engine';
+import { iso } from '../../src/engine/index';
 
 describe('time formatting in explanations', () => {
   it('formats like Date.toISOString for any time, including edges and invalid dates', () => {

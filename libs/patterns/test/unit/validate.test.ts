@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Pattern, TriggerSpec } from '../../src/ast';
-import { PatternEngine } from '../../src/engine';
+import { PatternEngine } from '../../src/engine/index';
 import { validatePattern, validateTrigger } from '../../src/validate';
 
 const absent: Pattern = { kind: 'absent', pattern: { kind: 'event', type: 'order.completed' }, forMs: 1000 };

@@ -118,6 +118,8 @@ export async function startOrchestration(deps: OrchestrationDeps): Promise<Orche
     pollMs: config.KAIROS_TIMER_POLL,
     maxIdleMs: config.KAIROS_TIMER_MAX_IDLE,
     leaseMs: config.KAIROS_TIMER_LEASE,
+    concurrency: config.KAIROS_TIMER_CONCURRENCY,
+    maxAttempts: config.KAIROS_TIMER_MAX_ATTEMPTS,
     abandon: (t, error) => orchestrator.abandonTimer(t, error),
   });
   timerLoop.start();

@@ -15,11 +15,12 @@ import {
 import { openNatsDefinitionStore } from '@kairos/definitions';
 import { ConsumeLoop, Publisher, type Logger, type NatsConnection } from '@kairos/messaging';
 import { createContainer, killAt, systemClock, TOKENS, type Clock } from '@kairos/service-kit';
-import { DirectoryTemplateCatalog, type TemplateCatalog } from './domain/content';
+import type { TemplateCatalog } from './domain/content';
 import { ActionEmitter } from './emitter';
 import { Orchestrator, type OrchestratorSettings } from './orchestrator';
 import { GrpcProfileGateway, NoProfileGateway, type ProfileGateway } from './profiles';
 import { RunStore, SendLedger, TimerStore, WindowStore } from './store';
+import { DirectoryTemplateCatalog } from './templates';
 import { TimerLoop } from './timer-loop';
 import { ORCH } from './tokens';
 import { WorkflowRegistry } from './workflows';
@@ -87,7 +88,11 @@ export async function startOrchestration(deps: OrchestrationDeps): Promise<Orche
     [ORCH.Ledger, ledger],
     [ORCH.Profiles, profiles],
     [ORCH.Workflows, workflows],
-    [ORCH.Templates, deps.templates ?? new DirectoryTemplateCatalog(config.KAIROS_TEMPLATES_DIR)],
+    [
+      ORCH.Templates,
+      deps.templates ??
+        new DirectoryTemplateCatalog(config.KAIROS_TEMPLATES_DIR, config.KAIROS_TEMPLATES_RECHECK),
+    ],
     [ORCH.Emitter, new ActionEmitter(publisher)],
   ]);
   const orchestrator = container.resolve(Orchestrator);

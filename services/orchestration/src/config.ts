@@ -26,6 +26,8 @@ export const orchestrationConfig = {
   /** Marketing messages per customer across all workflows, e.g. `5/24h`; `off` disables. */
   KAIROS_GLOBAL_FREQUENCY_CAP: capOrOff('5/24h'),
   KAIROS_TEMPLATES_DIR: env.string(nodePath.resolve(__dirname, '../../templates')),
+  /** How long a template file is used before its modification time is checked again. */
+  KAIROS_TEMPLATES_RECHECK: env.duration('1s'),
   /** Workflow YAML loaded at start (file or directory), besides the definition store. */
   KAIROS_DEFINITIONS_DIR: env.optionalString(),
   /** Follow the definition store (JetStream KV) for hot reload. */

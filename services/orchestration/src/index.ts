@@ -6,6 +6,7 @@ export * from './domain/hashing';
 export * from './domain/holdout';
 export * from './domain/program';
 export * from './domain/timing';
+export { DirectoryTemplateCatalog } from './templates';
 export { startOrchestration } from './app';
 export type { OrchestrationApp, OrchestrationDeps } from './app';
 export { loadOrchestrationConfig, orchestrationConfig } from './config';

@@ -15,9 +15,12 @@ export default tseslint.config(
     },
   },
   {
-    // Domain modules decide; they do no I/O (the service template, docs/architecture.md). Orchestration
-    // joins once its domain/content.ts no longer reads template files.
-    files: ['services/{ingest,enrichment,pattern-detection,delivery}/src/domain/**/*.ts'],
+    // Domain modules decide; they do no I/O (the service template, docs/architecture.md). Orchestration's
+    // machine/ (the pure decide half of its decide/do split) is held to the same rule.
+    files: [
+      'services/{ingest,enrichment,pattern-detection,delivery,orchestration}/src/domain/**/*.ts',
+      'services/orchestration/src/machine/**/*.ts',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',

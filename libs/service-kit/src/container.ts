@@ -32,15 +32,9 @@ export function provide<T>(t: Token<T>, value: T): Provision {
  * src/app.ts; domain classes take them with explicit @inject(TOKEN) on every constructor
  * parameter, so wiring does not depend on emitted decorator metadata.
  */
-export function createContainer(
-  values: Array<Provision | [InjectionToken<unknown>, unknown]> = [],
-): DependencyContainer {
+export function createContainer(values: Provision[] = []): DependencyContainer {
   const c = rootContainer.createChildContainer();
-  for (const entry of values) {
-    // Untyped [token, value] pairs are still read (orchestration's composition root uses them).
-    const { token: t, value } = Array.isArray(entry) ? { token: entry[0], value: entry[1] } : entry;
-    c.register(t, { useValue: value });
-  }
+  for (const { token: t, value } of values) c.register(t, { useValue: value });
   return c;
 }
 
@@ -64,6 +58,4 @@ export const TOKENS = {
   Db: token<Db>('kairos.Db'),
   Nats: token<NatsConnection>('kairos.Nats'),
   Publisher: token<Publisher>('kairos.Publisher'),
-  /** Untyped (orchestration holds a Db here); use Db. */
-  Mongo: token<unknown>('kairos.Mongo'),
 } as const;

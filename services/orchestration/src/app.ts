@@ -1,21 +1,25 @@
 /**
  * Composition of the orchestration service: stores, registry, orchestrator, per-partition consume loops
- * and the timer loop. Used by main.ts (the process) and bench.ts (in-process).
+ * and the timer loop. Used by main.ts (the process), the integration tests and tools/bench (in-process).
  */
 import type { Db } from 'mongodb';
-import {
-  consumerSpec,
-  filters,
-  partitionDurable,
-  partitionsOwnedBy,
-  SCHEMAS,
-  STREAMS,
-  type triggers,
-} from '@kairos/contracts';
+import { consumerSpec, filters, partitionDurable, SCHEMAS, STREAMS, type triggers } from '@kairos/contracts';
 import { openNatsDefinitionStore } from '@kairos/definitions';
-import { ConsumeLoop, Publisher, type Logger, type NatsConnection } from '@kairos/messaging';
-import { createContainer, killAt, systemClock, TOKENS, type Clock } from '@kairos/service-kit';
-import { DirectoryTemplateCatalog, type TemplateCatalog } from './domain/content';
+import { ConsumeLoop, Publisher, type NatsConnection } from '@kairos/messaging';
+import {
+  createContainer,
+  killAt,
+  ownedPartitions,
+  provide,
+  systemClock,
+  TOKENS,
+  type Clock,
+  type HttpServer,
+  type Logger,
+} from '@kairos/service-kit';
+import type { TemplateCatalog } from './domain/content';
+import { DirectoryTemplateCatalog } from './templates';
+import { runRoutes } from './http';
 import { ActionEmitter } from './emitter';
 import { Orchestrator, type OrchestratorSettings } from './orchestrator';
 import { GrpcProfileGateway, NoProfileGateway, type ProfileGateway } from './profiles';
@@ -25,14 +29,19 @@ import { ORCH } from './tokens';
 import { WorkflowRegistry } from './workflows';
 import type { OrchestrationConfig } from './config';
 
-export interface OrchestrationDeps {
-  config: OrchestrationConfig;
+/** What orchestration runs on; tests and the benchmark pass their own. */
+export interface OrchestrationInfrastructure {
+  /** A connection to NATS with the streams provisioned. */
   nc: NatsConnection;
+  /** The service's database. */
   db: Db;
   logger: Logger;
+  /** Where the run inspection routes (`/runs`) are added. */
+  http: Pick<HttpServer, 'addRoute'>;
   clock?: Clock;
   /** Overrides the gRPC gateway (tests, benchmarks). */
   profiles?: ProfileGateway;
+  /** Overrides the template directory (tests, benchmarks). */
   templates?: TemplateCatalog;
 }
 
@@ -46,9 +55,12 @@ export interface OrchestrationApp {
   stop(): Promise<void>;
 }
 
-export async function startOrchestration(deps: OrchestrationDeps): Promise<OrchestrationApp> {
-  const { config, nc, db, logger } = deps;
-  const clock = deps.clock ?? systemClock;
+export async function startOrchestration(
+  config: OrchestrationConfig,
+  infra: OrchestrationInfrastructure,
+): Promise<OrchestrationApp> {
+  const { nc, db, logger } = infra;
+  const clock = infra.clock ?? systemClock;
   const runs = new RunStore(db);
   const timers = new TimerStore(db);
   const windows = new WindowStore(db);
@@ -62,7 +74,7 @@ export async function startOrchestration(deps: OrchestrationDeps): Promise<Orche
   }
 
   const profiles =
-    deps.profiles ??
+    infra.profiles ??
     (config.KAIROS_PROFILE_ADDR === 'none'
       ? new NoProfileGateway()
       : new GrpcProfileGateway(config.KAIROS_PROFILE_ADDR, config.KAIROS_PROFILE_DEADLINE));
@@ -74,29 +86,29 @@ export async function startOrchestration(deps: OrchestrationDeps): Promise<Orche
     ...(config.KAIROS_GLOBAL_FREQUENCY_CAP ? { globalCap: config.KAIROS_GLOBAL_FREQUENCY_CAP } : {}),
   };
   const container = createContainer([
-    [TOKENS.Config, config],
-    [TOKENS.Logger, logger],
-    [TOKENS.Nats, nc],
-    [TOKENS.Publisher, publisher],
-    [TOKENS.Mongo, db],
-    [TOKENS.Clock, clock],
-    [ORCH.Settings, settings],
-    [ORCH.Runs, runs],
-    [ORCH.Timers, timers],
-    [ORCH.Windows, windows],
-    [ORCH.Ledger, ledger],
-    [ORCH.Profiles, profiles],
-    [ORCH.Workflows, workflows],
-    [ORCH.Templates, deps.templates ?? new DirectoryTemplateCatalog(config.KAIROS_TEMPLATES_DIR)],
-    [ORCH.Emitter, new ActionEmitter(publisher)],
+    provide(TOKENS.Config, config),
+    provide(TOKENS.Logger, logger),
+    provide(TOKENS.Nats, nc),
+    provide(TOKENS.Publisher, publisher),
+    provide(TOKENS.Db, db),
+    provide(TOKENS.Clock, clock),
+    provide(ORCH.Settings, settings),
+    provide(ORCH.Runs, runs),
+    provide(ORCH.Timers, timers),
+    provide(ORCH.Windows, windows),
+    provide(ORCH.Ledger, ledger),
+    provide(ORCH.Profiles, profiles),
+    provide(ORCH.Workflows, workflows),
+    provide(
+      ORCH.Templates,
+      infra.templates ??
+        new DirectoryTemplateCatalog(config.KAIROS_TEMPLATES_DIR, config.KAIROS_TEMPLATES_RECHECK),
+    ),
+    provide(ORCH.Emitter, new ActionEmitter(publisher)),
   ]);
   const orchestrator = container.resolve(Orchestrator);
 
-  const owned = partitionsOwnedBy(
-    config.KAIROS_REPLICA_ORDINAL,
-    config.KAIROS_REPLICAS,
-    config.KAIROS_PARTITIONS,
-  );
+  const owned = ownedPartitions(config);
   const loops = owned.map(
     (p) =>
       new ConsumeLoop<triggers.TriggerFired>(nc, {
@@ -118,9 +130,12 @@ export async function startOrchestration(deps: OrchestrationDeps): Promise<Orche
     pollMs: config.KAIROS_TIMER_POLL,
     maxIdleMs: config.KAIROS_TIMER_MAX_IDLE,
     leaseMs: config.KAIROS_TIMER_LEASE,
+    concurrency: config.KAIROS_TIMER_CONCURRENCY,
+    maxAttempts: config.KAIROS_TIMER_MAX_ATTEMPTS,
     abandon: (t, error) => orchestrator.abandonTimer(t, error),
   });
   timerLoop.start();
+  infra.http.addRoute(runRoutes(runs, timers));
   // Runs a crash left without a driver (possible before the crash invariant held) go on.
   const sweep = orchestrator.recoverStranded(owned).catch((err: Error) => {
     logger.error({ err: err.message }, 'sweep for runs without a driver failed');

@@ -26,6 +26,8 @@ export const orchestrationConfig = {
   /** Marketing messages per customer across all workflows, e.g. `5/24h`; `off` disables. */
   KAIROS_GLOBAL_FREQUENCY_CAP: capOrOff('5/24h'),
   KAIROS_TEMPLATES_DIR: env.string(nodePath.resolve(__dirname, '../../templates')),
+  /** How long a template file is used before its modification time is checked again. */
+  KAIROS_TEMPLATES_RECHECK: env.duration('1s'),
   /** Workflow YAML loaded at start (file or directory), besides the definition store. */
   KAIROS_DEFINITIONS_DIR: env.optionalString(),
   /** Follow the definition store (JetStream KV) for hot reload. */
@@ -34,6 +36,10 @@ export const orchestrationConfig = {
   /** Longest sleep of the timer loop while nothing is due (timers of other processes are found within it). */
   KAIROS_TIMER_MAX_IDLE: env.duration('5s'),
   KAIROS_TIMER_LEASE: env.duration('30s'),
+  /** Due timers claimed and fired at once (one look at the collection per batch). */
+  KAIROS_TIMER_CONCURRENCY: env.int(8, 1, 1_000),
+  /** Failed attempts after which a timer is given up and its runs fail visibly. */
+  KAIROS_TIMER_MAX_ATTEMPTS: env.int(10, 1, 1_000),
   /** Test only: SIGKILL the process at this point (see faults.ts); `off` in production. */
   KAIROS_FAULT_POINT: faultPointSetting(FAULT_POINTS),
 };

@@ -18,9 +18,9 @@ export interface TimerLoopOptions {
   maxIdleMs?: number;
   leaseMs: number;
   /** Timers handled at once. */
-  concurrency?: number;
-  /** Attempts after which a failing timer is given up (default 10). */
-  maxAttempts?: number;
+  concurrency: number;
+  /** Attempts after which a failing timer is given up. */
+  maxAttempts: number;
   /** Called when a timer is given up (the orchestrator fails its runs visibly). */
   abandon?: (t: TimerDoc, error: string) => Promise<void>;
 }
@@ -73,7 +73,7 @@ export class TimerLoop {
           this.clock.now(),
           this.opts.leaseMs,
           this.owner,
-          this.opts.concurrency ?? 8,
+          this.opts.concurrency,
         );
         busy = batch.length > 0;
         await Promise.all(batch.map((t) => this.fireOne(t)));
@@ -134,7 +134,7 @@ export class TimerLoop {
     } catch (err) {
       fired.inc({ kind: t.kind, result: 'error' });
       const error = (err as Error).message;
-      if (t.attempts < (this.opts.maxAttempts ?? 10)) {
+      if (t.attempts < this.opts.maxAttempts) {
         this.logger.error(
           { timer: t._id, attempts: t.attempts, err: error },
           'timer failed; retried after its lease',

@@ -1,12 +1,20 @@
+import { token } from '@kairos/service-kit';
+import type { TemplateCatalog } from './domain/content';
+import type { ActionEmitter } from './emitter';
+import type { OrchestratorSettings } from './orchestrator';
+import type { ProfileGateway } from './profiles';
+import type { RunStore, SendLedger, TimerStore, WindowStore } from './store';
+import type { WorkflowRegistry } from './workflows';
+
 /** DI tokens of the orchestration service (common ones are in @kairos/service-kit TOKENS). */
 export const ORCH = {
-  Settings: Symbol.for('kairos.orchestration.Settings'),
-  Runs: Symbol.for('kairos.orchestration.RunStore'),
-  Timers: Symbol.for('kairos.orchestration.TimerStore'),
-  Windows: Symbol.for('kairos.orchestration.WindowStore'),
-  Ledger: Symbol.for('kairos.orchestration.SendLedger'),
-  Profiles: Symbol.for('kairos.orchestration.ProfileGateway'),
-  Workflows: Symbol.for('kairos.orchestration.WorkflowRegistry'),
-  Templates: Symbol.for('kairos.orchestration.TemplateCatalog'),
-  Emitter: Symbol.for('kairos.orchestration.ActionEmitter'),
+  Settings: token<OrchestratorSettings>('kairos.orchestration.Settings'),
+  Runs: token<RunStore>('kairos.orchestration.RunStore'),
+  Timers: token<TimerStore>('kairos.orchestration.TimerStore'),
+  Windows: token<WindowStore>('kairos.orchestration.WindowStore'),
+  Ledger: token<SendLedger>('kairos.orchestration.SendLedger'),
+  Profiles: token<ProfileGateway>('kairos.orchestration.ProfileGateway'),
+  Workflows: token<WorkflowRegistry>('kairos.orchestration.WorkflowRegistry'),
+  Templates: token<TemplateCatalog>('kairos.orchestration.TemplateCatalog'),
+  Emitter: token<ActionEmitter>('kairos.orchestration.ActionEmitter'),
 } as const;

@@ -10,7 +10,7 @@ import { BenchInfra } from './infra';
 import { runEngineBenchmark } from '@kairos/patterns';
 import { runProfileBenchmark, seedProfileBenchmark } from './profiles';
 import { runIngestBenchmark } from './ingest';
-import { runActionsBenchmark } from '@kairos/orchestration';
+import { runActionsBenchmark } from './actions';
 import { runCeilingBenchmark } from './ceiling';
 import { runMeshBenchmark } from './mesh';
 import { runPredictionBenchmark } from './prediction';

@@ -3,7 +3,6 @@
  * durable timers, arbitration windows and the local send ledger.
  */
 export * from './documents';
-export { isDuplicateKey } from './duplicate-key';
 export { RunStore } from './runs';
 export { TimerStore } from './timers';
 export { WindowStore } from './windows';

@@ -4,7 +4,7 @@
  */
 import type { Collection, Db } from 'mongodb';
 import { ACTIVE_STATES, type RunDoc, type RunEvent } from './documents';
-import { isDuplicateKey } from './duplicate-key';
+import { isDuplicateKey } from '@kairos/service-kit';
 
 /**
  * How a run is stored: the context (bound events with their free-form properties) and the profile

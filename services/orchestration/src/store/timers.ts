@@ -1,7 +1,7 @@
 /** Durable timers (`timers`) and their lease claims (`timer_claims`). */
 import type { Collection, Db } from 'mongodb';
 import type { TimerDoc } from './documents';
-import { isDuplicateKey } from './duplicate-key';
+import { isDuplicateKey } from '@kairos/service-kit';
 
 /** Durable timers of runs (`step`) and of arbitration windows (`settle`), claimed with leases. */
 export class TimerStore {

@@ -1,6 +1,6 @@
 import type { Db, Collection } from 'mongodb';
 import type { WindowDoc } from './documents';
-import { isDuplicateKey } from './duplicate-key';
+import { isDuplicateKey } from '@kairos/service-kit';
 
 /** Arbitration windows (`arbitration_windows`): one document per customer, by `_id`. */
 export class WindowStore {

@@ -4,6 +4,7 @@ import { DateTime } from 'luxon';
 import { actions, partitionOf, profiles } from '@kairos/contracts';
 import { openNatsDefinitionStore, parseDefinitions } from '@kairos/definitions';
 import { connectNats, Publisher, silentLogger, type NatsConnection } from '@kairos/messaging';
+import { createLogger } from '@kairos/service-kit';
 import { useMongo, useNats, waitFor } from '@kairos/testkit';
 import { startOrchestration, type OrchestrationApp } from '../../src/app';
 import { loadOrchestrationConfig } from '../../src/config';
@@ -50,11 +51,11 @@ describe('orchestration service on NATS JetStream and FerretDB', function () {
       });
       const { provisionStreams } = await import('@kairos/messaging');
       await provisionStreams(nc);
-      app = await startOrchestration({
-        config,
+      app = await startOrchestration(config, {
         nc,
         db: mongo.db,
-        logger: silentLogger,
+        logger: createLogger('orchestration-test', 'silent'),
+        http: { addRoute: () => undefined },
         clock: { now: () => Date.now() + offsetMs },
       });
     });

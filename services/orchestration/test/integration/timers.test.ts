@@ -2,8 +2,13 @@ import * as assert from 'node:assert/strict';
 import { silentLogger } from '@kairos/messaging';
 import { systemClock } from '@kairos/service-kit';
 import { useMongo, waitFor } from '@kairos/testkit';
+import { loadOrchestrationConfig } from '../../src/config';
 import { TimerStore, type TimerDoc } from '../../src/store';
 import { TimerLoop } from '../../src/timer-loop';
+
+/** The service's defaults (KAIROS_TIMER_CONCURRENCY, KAIROS_TIMER_MAX_ATTEMPTS). */
+const { KAIROS_TIMER_CONCURRENCY: concurrency, KAIROS_TIMER_MAX_ATTEMPTS: maxAttempts } =
+  loadOrchestrationConfig({});
 
 describe('durable timers on FerretDB', function () {
   this.timeout(60_000);
@@ -41,7 +46,7 @@ describe('durable timers on FerretDB', function () {
     const fire = async (t: TimerDoc) => {
       fired.push(t._id);
     };
-    const opts = { partitions: [0, 1, 2, 3], pollMs: 20, leaseMs: 30_000 };
+    const opts = { partitions: [0, 1, 2, 3], pollMs: 20, leaseMs: 30_000, concurrency, maxAttempts };
     const loops = [1, 2, 3].map(() => new TimerLoop(store, fire, systemClock, silentLogger, opts));
     loops.forEach((l) => l.start());
     try {
@@ -75,7 +80,7 @@ describe('durable timers on FerretDB', function () {
       },
       systemClock,
       silentLogger,
-      { partitions: [9], pollMs: 20, leaseMs: 300 },
+      { partitions: [9], pollMs: 20, leaseMs: 300, concurrency, maxAttempts },
     );
     loop.start();
     try {
@@ -104,7 +109,7 @@ describe('durable timers on FerretDB', function () {
         },
         systemClock,
         silentLogger,
-        { partitions: [partition], pollMs: 20, maxIdleMs, leaseMs: 30_000 },
+        { partitions: [partition], pollMs: 20, maxIdleMs, leaseMs: 30_000, concurrency, maxAttempts },
       );
       return { loop, looks: () => looks };
     }

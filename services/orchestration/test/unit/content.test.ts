@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { parseDefinitions, type SendStep, type WorkflowSpec } from '@kairos/definitions';
 import {
   chooseContent,
-  DirectoryTemplateCatalog,
   MemoryTemplateCatalog,
   parseTemplate,
   RenderError,
@@ -13,6 +12,7 @@ import {
   TemplateRenderer,
 } from '../../src/domain/content';
 import { compileProgram } from '../../src/domain/program';
+import { DirectoryTemplateCatalog } from '../../src/templates';
 
 function workflow(steps: string): WorkflowSpec {
   const { documents, errors } = parseDefinitions(`apiVersion: kairos/v1
@@ -140,7 +140,7 @@ describe('personalization', () => {
   });
 
   it('loads the shipped sample templates', async () => {
-    const catalog = new DirectoryTemplateCatalog(nodePath.resolve(__dirname, '../../../templates'));
+    const catalog = new DirectoryTemplateCatalog(nodePath.resolve(__dirname, '../../../templates'), 1_000);
     for (const name of [
       'cart-reminder',
       'cart-reminder-premium',

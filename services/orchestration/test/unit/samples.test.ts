@@ -1,15 +1,10 @@
 import * as assert from 'node:assert/strict';
 import * as nodePath from 'node:path';
 import { loadDefinitionsFromPath, type WorkflowContext, type WorkflowSpec } from '@kairos/definitions';
-import {
-  chooseContent,
-  DirectoryTemplateCatalog,
-  liquidScope,
-  renderSendContent,
-  TemplateRenderer,
-} from '../../src/domain/content';
+import { chooseContent, liquidScope, renderSendContent, TemplateRenderer } from '../../src/domain/content';
 import { profileView } from '../../src/domain/context';
 import { compileProgram } from '../../src/domain/program';
+import { DirectoryTemplateCatalog } from '../../src/templates';
 
 const ROOT = nodePath.resolve(__dirname, '../../../../..');
 const SAMPLES = [nodePath.join(ROOT, 'examples'), nodePath.join(ROOT, 'libs/definitions/examples')];
@@ -40,7 +35,7 @@ function anonymousContext(): WorkflowContext {
 
 describe('sample workflows for a customer without traits', () => {
   const renderer = new TemplateRenderer();
-  const catalog = new DirectoryTemplateCatalog(TEMPLATES);
+  const catalog = new DirectoryTemplateCatalog(TEMPLATES, 1_000);
 
   for (const dir of SAMPLES) {
     it(`renders every message and escalation of ${nodePath.relative(ROOT, dir)}/ without a name trait`, async () => {

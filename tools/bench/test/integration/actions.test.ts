@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { useMongo, useNats } from '@kairos/testkit';
-import { runActionsBenchmark } from '../../src/bench';
+import { runActionsBenchmark } from '../../src/actions';
 
 describe('actions benchmark', function () {
   this.timeout(90_000);

@@ -9,11 +9,14 @@ import { MongoClient } from 'mongodb';
 import { actions, partitionOf, SCHEMAS, subjects } from '@kairos/contracts';
 import { parseDefinitions } from '@kairos/definitions';
 import { connectNats, provisionStreams, Publisher, silentLogger } from '@kairos/messaging';
+import {
+  loadOrchestrationConfig,
+  MemoryTemplateCatalog,
+  NoProfileGateway,
+  startOrchestration,
+} from '@kairos/orchestration';
+import { createLogger } from '@kairos/service-kit';
 import { percentile } from '@kairos/telemetry';
-import { startOrchestration } from './app';
-import { loadOrchestrationConfig } from './config';
-import { MemoryTemplateCatalog } from './domain/content';
-import { NoProfileGateway } from './profiles';
 import { triggers } from '@kairos/contracts';
 
 export interface ActionsBenchmarkResult {
@@ -47,11 +50,11 @@ export async function runActionsBenchmark(opts: {
     KAIROS_GLOBAL_FREQUENCY_CAP: 'off',
     KAIROS_DEFINITIONS_WATCH: 'false',
   });
-  const app = await startOrchestration({
-    config,
+  const app = await startOrchestration(config, {
     nc,
     db: mongo.db(dbName),
-    logger: silentLogger,
+    logger: createLogger('bench-actions', 'silent'),
+    http: { addRoute: () => undefined },
     profiles: new NoProfileGateway(),
     templates: new MemoryTemplateCatalog({
       'bench-note': {

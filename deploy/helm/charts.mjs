@@ -164,7 +164,16 @@ export function serviceSchema(name) {
       description: 'Service type.',
       enum: ['ClusterIP', 'NodePort', 'LoadBalancer'],
     },
-    terminationGracePeriodSeconds: int('Grace period; the drain timeout is 5 s less.', 10, 3600),
+    terminationGracePeriodSeconds: int(
+      'Grace period; the drain timeout (KAIROS_DRAIN_TIMEOUT) is this minus preStopSleepSeconds minus 5 s.',
+      10,
+      3600,
+    ),
+    preStopSleepSeconds: int(
+      'Seconds a terminating pod keeps serving before its drain starts, while Services drop its endpoint (0: none).',
+      0,
+      120,
+    ),
     probes: obj('Probe timing.', {
       periodSeconds: int('Readiness/liveness period.', 1, 300),
       startupFailureThreshold: int(

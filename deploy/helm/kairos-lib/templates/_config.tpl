@@ -32,7 +32,12 @@ data:
   OTEL_SDK_DISABLED: "true"
   {{- end }}
   LOG_LEVEL: {{ .Values.global.logLevel | quote }}
-  KAIROS_DRAIN_TIMEOUT: {{ printf "%ds" (sub (int .Values.terminationGracePeriodSeconds) 5) | quote }}
+  {{- /* The drain must end before the kubelet's SIGKILL: grace period - preStop sleep - 5 s. */}}
+  {{- $drain := sub (sub (int .Values.terminationGracePeriodSeconds) (int .Values.preStopSleepSeconds)) 5 }}
+  {{- if lt $drain 5 }}
+  {{- fail (printf "%s: terminationGracePeriodSeconds must exceed preStopSleepSeconds by at least 10" .Values.service.name) }}
+  {{- end }}
+  KAIROS_DRAIN_TIMEOUT: {{ printf "%ds" $drain | quote }}
   {{- range $k, $v := .Values.env }}
   {{ $k }}: {{ $v | toString | quote }}
   {{- end }}

@@ -128,6 +128,14 @@ spec:
               port: http
             periodSeconds: {{ .Values.probes.periodSeconds }}
             failureThreshold: {{ .Values.probes.livenessFailureThreshold }}
+          {{- if .Values.preStopSleepSeconds }}
+          # Keeps serving while the endpoint is removed from Services and load balancers, so no
+          # new request reaches a pod that already stopped accepting; the drain starts after it.
+          lifecycle:
+            preStop:
+              sleep:
+                seconds: {{ .Values.preStopSleepSeconds }}
+          {{- end }}
           resources:
             {{- toYaml .Values.resources | nindent 12 }}
           securityContext:

@@ -183,7 +183,10 @@ describe('deploy: Helm charts', function () {
         c.volumeMounts.some((m: { mountPath: string }) => m.mountPath === '/tmp'),
         'a writable /tmp on the read-only root',
       );
-      assert.ok(pod.terminationGracePeriodSeconds > 25);
+      // The endpoint goes first (preStop), then the drain, which ends before the kubelet's SIGKILL.
+      assert.deepEqual(c.lifecycle.preStop, { sleep: { seconds: 5 } });
+      assert.equal(pod.terminationGracePeriodSeconds, 30);
+      assert.equal(named(objs, 'ConfigMap', `kairos-${service}`).data!.KAIROS_DRAIN_TIMEOUT, '20s');
     });
 
     it(`${service}: its NetworkPolicy admits only its callers and reaches only what it needs`, () => {
@@ -283,6 +286,33 @@ describe('deploy: Helm charts', function () {
     assert.equal(
       named(objs, 'Job', 'kairos-provision').metadata.annotations!['helm.sh/hook'],
       'post-install,pre-upgrade',
+    );
+  });
+
+  it('KEDA scales delivery on its JetStream consumer lag, and is refused for a partition owner', () => {
+    const objs = objects(
+      template('delivery', [
+        '--set',
+        'keda.enabled=true',
+        '--set',
+        'keda.monitoringEndpoint=nats.nats:8222',
+        '--set',
+        'serviceMonitor.enabled=true',
+      ]),
+    );
+    const scaled = named(objs, 'ScaledObject', 'kairos-delivery');
+    assert.deepEqual(scaled.spec!.scaleTargetRef, { name: 'kairos-delivery' });
+    assert.equal(scaled.spec!.triggers[0].type, 'nats-jetstream');
+    assert.equal(scaled.spec!.triggers[0].metadata.stream, 'ACTIONS');
+    assert.equal(scaled.spec!.triggers[0].metadata.consumer, 'delivery');
+    assert.equal(named(objs, 'ServiceMonitor', 'kairos-delivery').spec!.endpoints[0].path, '/metrics');
+    assert.throws(
+      () => template('enrichment', ['--set', 'keda.enabled=true', '--set', 'keda.monitoringEndpoint=n:8222']),
+      /keda\.enabled is for stateless services/,
+    );
+    assert.throws(
+      () => template('ingest', ['--set', 'terminationGracePeriodSeconds=12']),
+      /must exceed preStopSleepSeconds by at least 10/,
     );
   });
 

@@ -3,10 +3,11 @@
 # hook (tools/provision), and of NATS and FerretDB (the charts' dev mode) from the binaries
 # scripts/install-tools.sh caches, all with one tag. Skips an image whose inputs did not change.
 #
-# Where no container registry is reachable, the base image is made locally: a Debian root file system
+# Where no container registry is reachable, the base images are made locally: Debian root file systems
 # built with mmdebstrap from the machine's own apt sources (suite $KAIROS_BASE_SUITE, default trixie,
-# whose nodejs is 20; bookworm's is 18), cached as a tarball under ~/.cache/kairos/images and
-# imported into the local image store. Users with registry access pass --node-image instead.
+# whose nodejs is 20; bookworm's is 18), one with npm for the build stage and a smaller one with only
+# Node for the runtime, cached as tarballs under ~/.cache/kairos/images and imported into the local
+# image store. Users with registry access pass --node-image instead.
 #
 # Usage: scripts/build-images.sh [--tag TAG] [--repo PREFIX] [--node-image IMAGE] [--save DIR] [name...]
 #   name: ingest enrichment pattern-detection orchestration delivery provision nats ferretdb
@@ -29,7 +30,9 @@ SAVE_DIR=""
 CACHE="${KAIROS_CACHE_DIR:-$HOME/.cache/kairos}"
 BIN_DIR="${KAIROS_BIN_DIR:-$CACHE/bin}"
 SUITE="${KAIROS_BASE_SUITE:-trixie}"
-BASE_PACKAGES="nodejs,npm,tini,ca-certificates"
+# The build stage needs npm (to fetch pnpm); the runtime needs only Node and the CA certificates.
+BUILD_PACKAGES="nodejs,npm,tini,ca-certificates"
+RUNTIME_PACKAGES="nodejs,ca-certificates"
 
 log() { printf '[build-images] %s\n' "$*" >&2; }
 die() { log "$*"; exit 2; }
@@ -114,13 +117,12 @@ apt_mirror() { # suffix: debian | debian-security
 } 2>/dev/null
 pick_mirror() { apt_mirror | grep -E "/$1/?\$" | head -1 || true; }
 
-ensure_base() {
-  if [ -n "$NODE_IMAGE" ]; then BASE="$NODE_IMAGE"; return; fi
-  local key tar main security
-  key="$(printf '%s %s' "$SUITE" "$BASE_PACKAGES" | sha256sum | cut -c1-12)"
-  BASE="localhost/$REPO/node-base:$SUITE-$key"
-  tar="$CACHE/images/node-base-$SUITE-$key.tar"
-  if "$ENGINE" inspect "$BASE" >/dev/null 2>&1; then log "base $BASE: present"; return; fi
+make_base() { # name packages -> prints the image name
+  local name="$1" packages="$2" key tar main security image
+  key="$(printf '%s %s' "$SUITE" "$packages" | sha256sum | cut -c1-12)"
+  image="localhost/$REPO/$name:$SUITE-$key"
+  tar="$CACHE/images/$name-$SUITE-$key.tar"
+  if "$ENGINE" inspect "$image" >/dev/null 2>&1; then log "base $image: present"; echo "$image"; return; fi
   if [ ! -s "$tar" ]; then
     main="$(pick_mirror debian)"
     security="$(pick_mirror debian-security)"
@@ -128,27 +130,35 @@ ensure_base() {
     local mirrors=("deb $main $SUITE main")
     [ -z "$security" ] || mirrors+=("deb $security $SUITE-security main")
     mkdir -p "$CACHE/images"
-    log "base: mmdebstrap $SUITE with $BASE_PACKAGES (about 2 minutes, once)"
-    nice -n 10 mmdebstrap --variant=minbase --include="$BASE_PACKAGES" "$SUITE" "$tar.part" "${mirrors[@]}"
+    log "base $name: mmdebstrap $SUITE with $packages (about 2 minutes, once)"
+    nice -n 10 mmdebstrap --variant=minbase --format=tar --include="$packages" "$SUITE" "$tar.part" "${mirrors[@]}" >&2
     mv "$tar.part" "$tar"
   fi
-  log "base: importing $tar"
+  log "base $name: importing $tar"
   if [ "$ENGINE" = podman ]; then
-    podman import --change 'CMD ["node"]' "$tar" "$BASE" >/dev/null
+    podman import --change 'CMD ["node"]' "$tar" "$image" >/dev/null
   else
     local c; c="$(buildah from scratch)"
     buildah add "$c" "$tar" / >/dev/null
     buildah config --cmd node "$c"
-    buildah commit -q "$c" "$BASE" >/dev/null
+    buildah commit -q "$c" "$image" >/dev/null
     buildah rm "$c" >/dev/null
   fi
+  echo "$image"
+}
+
+ensure_base() {
+  if [ -n "$NODE_IMAGE" ]; then BASE="$NODE_IMAGE"; BUILD_BASE="$NODE_IMAGE"; return; fi
+  BUILD_BASE="$(make_base node-build "$BUILD_PACKAGES")"
+  BASE="$(make_base node-base "$RUNTIME_PACKAGES")"
 }
 
 # Content of the files an image is built from (tracked and untracked, not ignored), so an unchanged
 # tree is skipped and any edit rebuilds.
 inputs_hash() { # paths...
   { git ls-files -co --exclude-standard -- "$@" | LC_ALL=C sort | xargs -d '\n' sha256sum 2>/dev/null
-    printf '%s\n' "$BASE" "$("$ENGINE" inspect --format '{{.Id}}' "$BASE")"; } | sha256sum | cut -c1-32
+    for image in "$BUILD_BASE" "$BASE"; do printf '%s %s\n' "$image" "$("$ENGINE" inspect --format '{{.Id}}' "$image")"; done
+  } | sha256sum | cut -c1-32
 }
 
 ensure_base
@@ -176,7 +186,7 @@ for name in "${want[@]}"; do
     *)
       [ -n "$SOURCE_HASH" ] || SOURCE_HASH="$(inputs_hash "${SOURCES[@]}")"
       build "$image" "$ROOT" deploy/docker/Dockerfile "$SOURCE_HASH" \
-        --build-arg "NODE_IMAGE=$BASE" --build-arg "SERVICE=$name" "${SECRET_ARGS[@]}"
+        --build-arg "NODE_IMAGE=$BASE" --build-arg "BUILD_IMAGE=$BUILD_BASE" --build-arg "SERVICE=$name" "${SECRET_ARGS[@]}"
       ;;
   esac
   built+=("$image")

@@ -26,9 +26,22 @@ command -v go >/dev/null 2>&1 || { log "Go is needed to build the cluster binari
 mkdir -p "$K8S_BIN" "$WORK"
 
 # Go builds share the machine: lowest priority, and the output is renamed into place only when done.
-gobuild() { # output package-or-dir (run in the module directory)
-  GOWORK=off GOFLAGS="-mod=mod -buildvcs=false" nice -n 19 go build -trimpath -ldflags="-s -w" -o "$1.new" "$2"
+gobuild() { # output package-or-dir [extra ldflags] (run in the module directory)
+  GOWORK=off GOFLAGS="-mod=mod -buildvcs=false" nice -n 19 go build -trimpath -ldflags="-s -w ${3:-}" -o "$1.new" "$2"
   mv -f "$1.new" "$1"
+}
+
+# What hack/lib/version.sh stamps into a release build; without it every component reports
+# v0.0.0-master and version checks (kubectl's skew warning, charts' kubeVersion) misfire.
+k8s_version_ldflags() {
+  local minor="${K8S_VERSION#v1.}"
+  minor="${minor%%.*}"
+  local flags="" pkg
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    flags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    flags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+  done
+  echo "$flags"
 }
 
 build_etcd() {
@@ -72,12 +85,16 @@ prepare_kubernetes() {
 
 build_kubernetes() {
   local missing=()
-  for c in "${COMPONENTS[@]}"; do [ -x "$K8S_BIN/$c" ] || missing+=("$c"); done
+  for c in "${COMPONENTS[@]}"; do
+    # Also rebuilds a binary made before versions were stamped.
+    "$K8S_BIN/$c" --version 2>/dev/null | grep -q "$K8S_VERSION" ||
+      "$K8S_BIN/$c" version --client 2>/dev/null | grep -q "$K8S_VERSION" || missing+=("$c")
+  done
   [ ${#missing[@]} -eq 0 ] && return
   prepare_kubernetes
   for c in "${missing[@]}"; do
-    log "$c $K8S_VERSION: building (kube-apiserver takes about 15 minutes of a busy machine)"
-    (cd "$KUBERNETES_DIR" && gobuild "$K8S_BIN/$c" "./cmd/$c")
+    log "$c $K8S_VERSION: building (the first, cold build of kube-apiserver takes about 15 minutes)"
+    (cd "$KUBERNETES_DIR" && gobuild "$K8S_BIN/$c" "./cmd/$c" "$(k8s_version_ldflags)")
   done
 }
 

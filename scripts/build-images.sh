@@ -193,7 +193,9 @@ for name in "${want[@]}"; do
   if [ -n "$SAVE_DIR" ]; then
     mkdir -p "$SAVE_DIR"
     rm -f "$SAVE_DIR/$name.tar"
-    "$ENGINE" push "$image" "oci-archive:$SAVE_DIR/$name.tar:$image" >/dev/null
+    # Named as the local store names it (localhost/...), so a cluster fed with `ctr images import`
+    # finds it under global.imageRegistry=localhost without any registry.
+    "$ENGINE" push "$image" "oci-archive:$SAVE_DIR/$name.tar:localhost/$image" >/dev/null
   fi
 done
 log "images (${ENGINE}): ${built[*]}"

@@ -87,6 +87,9 @@ const quantity = { anyOf: [{ type: 'string' }, { type: 'number' }] };
 
 export const globalSchema = obj('Settings shared by every Kairos chart (the umbrella passes them down).', {
   imageRegistry: str('Registry host prefixed to every image repository ("" = as written).'),
+  meshRelease: str(
+    'A service chart installed as its own release: the umbrella release it joins (its dev NATS, FerretDB and peers are named after it). Empty: this release.',
+  ),
   imagePullSecrets: list('Pull secrets of every pod.', obj('A Secret name.', { name: str('Secret name.') })),
   partitions: int('KAIROS_PARTITIONS: partitions of the event subjects; the same in every service.', 1, 1024),
   streamReplicas: int(

@@ -45,18 +45,26 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 {{- end -}}
 
-{{/* NATS and MongoDB: explicit URL, else the umbrella's dev servers of this release. */}}
+{{/*
+The umbrella release a service belongs to: this release, or global.meshRelease for a service chart
+installed as its own release next to the umbrella (its dev servers and peers are named after it).
+*/}}
+{{- define "kairos-lib.mesh" -}}
+{{- .Values.global.meshRelease | default .Release.Name -}}
+{{- end -}}
+
+{{/* NATS and MongoDB: explicit URL, else the umbrella's dev servers. */}}
 {{- define "kairos-lib.natsUrl" -}}
-{{- .Values.global.nats.url | default (printf "nats://%s-nats:%d" .Release.Name (int .Values.global.nats.port)) -}}
+{{- .Values.global.nats.url | default (printf "nats://%s-nats:%d" (include "kairos-lib.mesh" .) (int .Values.global.nats.port)) -}}
 {{- end -}}
 
 {{- define "kairos-lib.mongoUrl" -}}
-{{- .Values.global.mongo.url | default (printf "mongodb://%s-ferretdb:%d" .Release.Name (int .Values.global.mongo.port)) -}}
+{{- .Values.global.mongo.url | default (printf "mongodb://%s-ferretdb:%d" (include "kairos-lib.mesh" .) (int .Values.global.mongo.port)) -}}
 {{- end -}}
 
 {{- define "kairos-lib.peerAddress" -}}
 {{- $ctx := index . 0 -}}{{- $peer := index . 1 -}}{{- $port := index . 2 -}}
-{{- printf "%s-%s:%d" $ctx.Release.Name $peer (int $port) -}}
+{{- printf "%s-%s:%d" (include "kairos-lib.mesh" $ctx) $peer (int $port) -}}
 {{- end -}}
 
 {{- define "kairos-lib.partitioned" -}}

@@ -22,11 +22,11 @@ spec:
       {{- include "kairos-lib.selectorLabels" . | nindent 6 }}
   policyTypes: [Ingress, Egress]
   {{- $ingress := include "kairos-lib.networkpolicy.ingress" . }}
+  {{- /* No rules: policyTypes Ingress alone denies all ingress. (An explicit `ingress: []` is not
+  stored by the API server, so Helm would patch it back on every upgrade.) */}}
   {{- if trim $ingress }}
   ingress:
     {{- $ingress | nindent 4 }}
-  {{- else }}
-  ingress: []
   {{- end }}
   egress:
     - ports:

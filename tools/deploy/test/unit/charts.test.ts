@@ -201,7 +201,7 @@ describe('deploy: Helm charts', function () {
         from?: Array<{ podSelector?: { matchLabels: Record<string, string> } }>;
         ports: Array<{ port: number }>;
       };
-      const ingress = np.ingress as Rule[];
+      const ingress = (np.ingress ?? []) as Rule[];
       const open = ingress.filter((r) => !r.from).flatMap((r) => r.ports.map((p) => p.port));
       assert.deepEqual(open.sort(), [...e.public].sort(), 'ports open to anyone');
       const callers = ingress
@@ -329,6 +329,22 @@ describe('deploy: Helm charts', function () {
     assert.deepEqual([...before.keys()].sort(), after.map(key).sort());
     const changed = after.filter((o) => before.get(key(o)) !== JSON.stringify(o)).map(key);
     assert.deepEqual(changed, ['StatefulSet/kairos-orchestration']);
+  });
+
+  it('a service chart installed as its own release joins the umbrella named by global.meshRelease', () => {
+    const objs = objects(
+      template(
+        'orchestration',
+        ['--set', 'global.meshRelease=kairos', '--set', 'image.tag=0.2.0'],
+        'kairos-orchestration',
+      ),
+    );
+    const sts = named(objs, 'StatefulSet', 'kairos-orchestration');
+    assert.equal(sts.spec!.template.spec.containers[0].image, 'kairos/orchestration:0.2.0');
+    const config = named(objs, 'ConfigMap', 'kairos-orchestration').data!;
+    assert.equal(config.NATS_URL, 'nats://kairos-nats:4222');
+    assert.equal(config.MONGO_URL, 'mongodb://kairos-ferretdb:27017');
+    assert.equal(config.KAIROS_PROFILE_ADDR, 'kairos-enrichment:50052');
   });
 
   it('the schema rejects a misspelt value, a wrong type and an unknown global, naming the field', () => {

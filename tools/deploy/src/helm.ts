@@ -78,8 +78,11 @@ export interface K8sObject {
 }
 
 /** `helm template` of a chart; throws with helm's message when rendering fails. */
+/** `helm template` and `lint` render for this version (without it Helm assumes v1.20, below the charts' minimum). */
+export const KUBE_VERSION_ARGS = ['--kube-version', KUBERNETES_VERSION] as const;
+
 export function template(chart: string, args: readonly string[] = [], release = 'kairos'): string {
-  const r = helm(['template', release, join(ROOT, 'deploy/helm', chart), ...args]);
+  const r = helm(['template', release, join(ROOT, 'deploy/helm', chart), ...KUBE_VERSION_ARGS, ...args]);
   if (r.status !== 0) throw new Error(r.stderr.trim());
   return r.stdout;
 }

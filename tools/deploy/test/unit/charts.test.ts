@@ -7,6 +7,7 @@ import {
   CHARTS,
   ensureChartTools,
   helm,
+  KUBE_VERSION_ARGS,
   kubeconform,
   objects,
   PROFILES,
@@ -117,7 +118,7 @@ describe('deploy: Helm charts', function () {
           chart === 'kairos'
             ? [...PROFILES[profile]]
             : serviceProfileArgs(chart as ServiceName, profile, tmp);
-        const r = helm(['lint', '--strict', join(ROOT, 'deploy/helm', chart), ...args]);
+        const r = helm(['lint', '--strict', ...KUBE_VERSION_ARGS, join(ROOT, 'deploy/helm', chart), ...args]);
         assert.equal(r.status, 0, `helm lint ${chart} (${profile}):\n${r.stdout}${r.stderr}`);
       }
     }
@@ -314,6 +315,19 @@ describe('deploy: Helm charts', function () {
       () => template('ingest', ['--set', 'terminationGracePeriodSeconds=12']),
       /must exceed preStopSleepSeconds by at least 10/,
     );
+  });
+
+  it('refuses a cluster older than 1.30 (pod-index label, preStop sleep)', () => {
+    const r = helm([
+      'template',
+      'kairos',
+      join(ROOT, 'deploy/helm/kairos'),
+      '--kube-version',
+      'v1.29.4',
+      ...PROFILES.default,
+    ]);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /requires kubeVersion: >=1\.30\.0-0/);
   });
 
   it('without dev.enabled or a NATS URL the umbrella refuses to render, saying what to set', () => {

@@ -9,4 +9,4 @@ if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm -v 2>/dev/null)" != "$PNPM_VER
   npm install -g "pnpm@$PNPM_VERSION" >/dev/null
 fi
 if [ -n "${CI:-}" ]; then pnpm install --frozen-lockfile; else pnpm install --prefer-offline; fi
-bash scripts/install-tools.sh nats-server ferretdb
+bash scripts/install-tools.sh nats-server ferretdb helm kubeconform kube-schemas

@@ -2,10 +2,12 @@
 # Installs the infrastructure binaries Kairos needs into a cache outside the checkout, so a fresh
 # clone on the same machine finds them (architecture brief §7). Skips whatever is already present.
 #   nats-server (JetStream, >= 2.12), FerretDB v1 (SQLite backend, patched so `_id` lookups use the
-#   `_id` index; see docs/operations.md) unless mongod exists, helm and kubeconform (chart checks).
-# Usage: scripts/install-tools.sh [nats-server|ferretdb|helm|kubeconform ...]   (default: all)
+#   `_id` index; see docs/operations.md) unless mongod exists, helm and kubeconform (chart checks),
+#   kube-schemas (kubeconform's schemas, from the Kubernetes OpenAPI document).
+# Usage: scripts/install-tools.sh [nats-server|ferretdb|helm|kubeconform|kube-schemas ...]   (default: all)
 set -euo pipefail
 
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BIN_DIR="${KAIROS_BIN_DIR:-$HOME/.cache/kairos/bin}"
 MOD_DIR="${KAIROS_TOOLS_MODULE_DIR:-$HOME/.cache/kairos/tools-module}"
 mkdir -p "$BIN_DIR"
@@ -14,6 +16,10 @@ NATS_SERVER_VERSION="v2.12.1"
 FERRETDB_VERSION="v1.24.2"
 HELM_VERSION="v3.19.0"
 KUBECONFORM_VERSION="v0.7.0"
+# The Kubernetes release whose OpenAPI document validates rendered charts (kube-schemas), and whose
+# components scripts/kube-up.sh builds.
+KUBERNETES_VERSION="v1.37.2"
+SCHEMA_DIR="${KAIROS_KUBE_SCHEMA_DIR:-$HOME/.cache/kairos/k8s/schemas/$KUBERNETES_VERSION}"
 
 log() { printf '[install-tools] %s\n' "$*" >&2; }
 
@@ -133,14 +139,33 @@ install_ferretdb() {
   log "ferretdb: installed in $BIN_DIR"
 }
 
+# kubeconform's JSON schemas, made from the OpenAPI document in the Kubernetes module source (the Go
+# module proxy serves it; prebuilt schema sets are not reachable here).
+install_kube_schemas() {
+  if [ -s "$SCHEMA_DIR/deployment-apps-v1.json" ] && [ "$SCHEMA_DIR/.stamp" -nt "$ROOT/scripts/kube-schemas.mjs" ]; then
+    log "kube-schemas: present ($SCHEMA_DIR)"
+    return
+  fi
+  need_go kube-schemas
+  log "kube-schemas: downloading k8s.io/kubernetes@$KUBERNETES_VERSION source (first time only)"
+  mkdir -p "$MOD_DIR"
+  local src
+  src="$(cd "$MOD_DIR" && { [ -f go.mod ] || go mod init kairos.local/tools >/dev/null 2>&1; } &&
+    go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [ -n "$src" ] || { log "kube-schemas: go mod download did not report a source dir"; exit 1; }
+  node "$ROOT/scripts/kube-schemas.mjs" "$src/api/openapi-spec/swagger.json" "$SCHEMA_DIR"
+  touch "$SCHEMA_DIR/.stamp"
+}
+
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(nats-server ferretdb helm kubeconform)
+[ ${#want[@]} -gt 0 ] || want=(nats-server ferretdb helm kubeconform kube-schemas)
 for tool in "${want[@]}"; do
   case "$tool" in
     nats-server) go_install nats-server "github.com/nats-io/nats-server/v2@$NATS_SERVER_VERSION" ;;
     ferretdb) install_ferretdb ;;
     helm) go_install helm "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" ;;
     kubeconform) go_install kubeconform "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION" ;;
-    *) log "unknown tool '$tool' (expected nats-server, ferretdb, helm or kubeconform)"; exit 2 ;;
+    kube-schemas) install_kube_schemas ;;
+    *) log "unknown tool '$tool' (expected nats-server, ferretdb, helm, kubeconform or kube-schemas)"; exit 2 ;;
   esac
 done

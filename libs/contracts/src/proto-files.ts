@@ -1,7 +1,15 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** The proto/ folder at the repository root (used for server reflection). */
-export const PROTO_DIR = join(__dirname, '..', '..', '..', '..', 'proto');
+/**
+ * The .proto files (request checks and server reflection). A deployed contracts package (`pnpm
+ * deploy`, the container images) carries its own copy in `proto/` beside `dist/`, because it no
+ * longer sits inside the repository; in the workspace they are the repository root's `proto/`.
+ */
+const PACKAGED_PROTO_DIR = join(__dirname, '..', '..', 'proto');
+export const PROTO_DIR = existsSync(PACKAGED_PROTO_DIR)
+  ? PACKAGED_PROTO_DIR
+  : join(__dirname, '..', '..', '..', '..', 'proto');
 
 export const PROTO_FILES = [
   'kairos/events/v1/events.proto',

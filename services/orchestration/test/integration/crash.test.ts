@@ -1,5 +1,4 @@
 import * as assert from 'node:assert/strict';
-import * as nodePath from 'node:path';
 import { actions, partitionOf } from '@kairos/contracts';
 import {
   connectNats,
@@ -8,22 +7,14 @@ import {
   silentLogger,
   type NatsConnection,
 } from '@kairos/messaging';
-import {
-  freePort,
-  startServiceProcess,
-  useMongo,
-  useNats,
-  waitFor,
-  type ServiceProcess,
-} from '@kairos/testkit';
+import { useMongo, useNats, waitFor, type ServiceProcess } from '@kairos/testkit';
 import { runIdFor } from '../../src/domain/hashing';
 import type { FaultPoint } from '../../src/faults';
 import { RunStore, type RunDoc } from '../../src/store';
 import { FakeProfileService } from '../support/fake-profiles';
+import { startOrchestrationProcess } from '../support/process';
 import { fired, publishFired, storedActions } from '../support/triggers';
 
-const PKG = nodePath.resolve(__dirname, '../../..');
-const ROOT = nodePath.resolve(PKG, '../..');
 const { OutcomeStatus } = actions;
 
 /**
@@ -45,29 +36,18 @@ describe('orchestration killed between two durable effects', function () {
     let proc: ServiceProcess | undefined;
 
     const start = async (fault: FaultPoint = 'off') => {
-      const grpcPort = await freePort();
-      proc = await startServiceProcess({
-        name: 'orchestration',
-        script: nodePath.join(PKG, 'dist/src/main.js'),
-        requireTelemetry: nodePath.join(ROOT, 'libs/telemetry/dist/src/register.js'),
+      ({ proc } = await startOrchestrationProcess({
+        natsUrl: nats.url,
+        mongo,
+        profileAddress: profileService.address,
         env: {
-          NATS_URL: nats.url,
-          MONGO_URL: mongo.url,
-          MONGO_DB: mongo.dbName,
-          KAIROS_GRPC_PORT: String(grpcPort),
-          KAIROS_HTTP_PORT: String(await freePort()),
-          KAIROS_PROFILE_ADDR: profileService.address,
-          KAIROS_DEFINITIONS_DIR: nodePath.join(PKG, 'test/fixtures/definitions'),
           KAIROS_DEFINITIONS_WATCH: 'false',
-          KAIROS_TIMER_POLL: '100ms',
           KAIROS_TIMER_MAX_IDLE: '500ms',
           // A timer claimed by the killed process is claimable again this long after its claim.
           KAIROS_TIMER_LEASE: '2s',
           KAIROS_FAULT_POINT: fault,
-          OTEL_SDK_DISABLED: 'true',
         },
-        readiness: { grpcPort },
-      });
+      }));
     };
 
     /** Runs `act` on a process armed with `fault`, waits until it killed itself, restarts it clean. */

@@ -1,5 +1,4 @@
 import * as assert from 'node:assert/strict';
-import * as nodePath from 'node:path';
 import {
   connectNats,
   provisionStreams,
@@ -7,21 +6,12 @@ import {
   silentLogger,
   type NatsConnection,
 } from '@kairos/messaging';
-import {
-  freePort,
-  startServiceProcess,
-  useMongo,
-  useNats,
-  waitFor,
-  type ServiceProcess,
-} from '@kairos/testkit';
+import { useMongo, useNats, waitFor, type ServiceProcess } from '@kairos/testkit';
 import { runIdFor } from '../../src/domain/hashing';
 import type { RunDoc, TimerDoc } from '../../src/store';
 import { FakeProfileService } from '../support/fake-profiles';
+import { startOrchestrationProcess } from '../support/process';
 import { ActionCollector, fired, publishFired } from '../support/triggers';
-
-const PKG = nodePath.resolve(__dirname, '../../..');
-const ROOT = nodePath.resolve(PKG, '../..');
 
 describe('orchestration service process', function () {
   this.timeout(90_000);
@@ -37,25 +27,11 @@ describe('orchestration service process', function () {
     let httpPort: number;
 
     const start = async () => {
-      const grpcPort = await freePort();
-      httpPort = await freePort();
-      proc = await startServiceProcess({
-        name: 'orchestration',
-        script: nodePath.join(PKG, 'dist/src/main.js'),
-        requireTelemetry: nodePath.join(ROOT, 'libs/telemetry/dist/src/register.js'),
-        env: {
-          NATS_URL: nats.url,
-          MONGO_URL: mongo.url,
-          MONGO_DB: mongo.dbName,
-          KAIROS_GRPC_PORT: String(grpcPort),
-          KAIROS_HTTP_PORT: String(httpPort),
-          KAIROS_PROFILE_ADDR: profileService.address,
-          KAIROS_DEFINITIONS_DIR: nodePath.join(PKG, 'test/fixtures/definitions'),
-          KAIROS_TIMER_POLL: '100ms',
-          OTEL_SDK_DISABLED: 'true',
-        },
-        readiness: { grpcPort },
-      });
+      ({ proc, httpPort } = await startOrchestrationProcess({
+        natsUrl: nats.url,
+        mongo,
+        profileAddress: profileService.address,
+      }));
     };
 
     before(async () => {

@@ -33,7 +33,12 @@ process.on('exit', () => {
 });
 
 /** Prints a child's lines with its name; pino JSON lines become `level msg {fields}`. */
-function prefixLines(name: string, color: number, stream: NodeJS.ReadableStream): void {
+function prefixLines(
+  name: string,
+  color: number,
+  stream: NodeJS.ReadableStream,
+  onMessage: (msg: string) => void = () => undefined,
+): void {
   const tag = `\x1b[${color}m${name.padEnd(18)}\x1b[0m`;
   createInterface({ input: stream }).on('line', (line) => {
     let j: Record<string, unknown> | undefined;
@@ -45,12 +50,19 @@ function prefixLines(name: string, color: number, stream: NodeJS.ReadableStream)
     }
     if (!j) return void process.stdout.write(`${tag} ${line}\n`);
     const { level, msg, time: _t, service: _s, pid: _p, hostname: _h, ...rest } = j;
+    onMessage(String(msg));
     const extra = Object.keys(rest).length ? ` ${JSON.stringify(rest)}` : '';
     process.stdout.write(`${tag} ${String(level).padEnd(5)} ${String(msg)}${extra}\n`);
   });
 }
 
-function spawnNode(name: string, color: number, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+function spawnNode(
+  name: string,
+  color: number,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  onMessage?: (msg: string) => void,
+): ChildProcess {
   // Its own process group: a terminal's Ctrl-C reaches the runner only, which then stops the
   // services with one SIGTERM each (a second signal makes a service exit without draining).
   const child = spawn(process.execPath, args, {
@@ -60,8 +72,8 @@ function spawnNode(name: string, color: number, args: string[], env: NodeJS.Proc
     detached: true,
   });
   spawned.push(child);
-  prefixLines(name, color, child.stdout!);
-  prefixLines(name, color, child.stderr!);
+  prefixLines(name, color, child.stdout!, onMessage);
+  prefixLines(name, color, child.stderr!, onMessage);
   return child;
 }
 
@@ -90,6 +102,10 @@ async function run(options: RunnerOptions): Promise<void> {
   const missing = wanted.filter((s) => !built.includes(s));
   if (missing.length) console.log(`  not built (skipped): ${missing.join(', ')}`);
   const services = wanted.filter((s) => built.includes(s));
+  // A service is polled only once it logged `ready` (listening): a loopback connect to a port in the
+  // ephemeral range that nothing listens on yet can connect to itself (TCP simultaneous open) and
+  // then hold the port the service is about to bind.
+  const ready = new Set<string>();
   const children = services.map((name, i) => {
     const [grpcPort, httpPort] = PORTS[name];
     const child = spawnNode(
@@ -104,6 +120,9 @@ async function run(options: RunnerOptions): Promise<void> {
         OTEL_SERVICE_NAME: name,
         KAIROS_GRPC_PORT: String(grpcPort),
         KAIROS_HTTP_PORT: String(httpPort),
+      },
+      (msg) => {
+        if (msg === 'ready') ready.add(name);
       },
     );
     return { name, child };
@@ -138,6 +157,11 @@ async function run(options: RunnerOptions): Promise<void> {
     });
   }
 
+  await waitFor(async () => services.every((s) => ready.has(s)), {
+    timeoutMs: 90_000,
+    intervalMs: 100,
+    message: 'every service ready',
+  });
   await waitFor(async () => (await Promise.all(services.map((s) => serving(PORTS[s][0])))).every(Boolean), {
     timeoutMs: 90_000,
     intervalMs: 250,

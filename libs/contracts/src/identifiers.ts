@@ -66,6 +66,14 @@ export function cutInput(value: string, max = MAX_QUOTED_INPUT): string {
   return `${cut}…`;
 }
 
+/**
+ * A field path for an error message: past 200 code units it keeps its head and tail (where the
+ * field that broke the rule is named), since keys in it are the caller's input.
+ */
+export function cutPath(path: string): string {
+  return path.length > 200 ? `${path.slice(0, 120)}…${path.slice(-60)}` : path;
+}
+
 /** `value` quoted for an error message, cut to MAX_QUOTED_INPUT code units (the caller sent it). */
 export function quoteInput(value: string): string {
   if (value.length <= MAX_QUOTED_INPUT) return `'${value}'`;

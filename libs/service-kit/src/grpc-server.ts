@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { health, PROTO_DIR, PROTO_FILES } from '@kairos/contracts';
+import { cutInput, health, PROTO_DIR, PROTO_FILES } from '@kairos/contracts';
 import type { Logger } from './logger';
 import { loadSchema, RequestChecker } from './request-check';
 
@@ -11,11 +11,6 @@ type Status = health.HealthCheckResponse_ServingStatus;
 /** What a guarded request deserializer returns instead of a request that breaks the API's rules. */
 class RejectedRequest {
   constructor(readonly details: string) {}
-}
-
-/** Cuts a decoder's message (it may quote input) to a readable size. */
-function cut(text: string, max = 300): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
 /**
@@ -112,7 +107,9 @@ export class GrpcServer {
           try {
             return decode(bytes);
           } catch (err) {
-            return new RejectedRequest(`request could not be decoded: ${cut((err as Error).message)}`);
+            return new RejectedRequest(
+              `request could not be decoded: ${cutInput((err as Error).message, 300)}`,
+            );
           }
         },
       };

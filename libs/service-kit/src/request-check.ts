@@ -14,6 +14,7 @@
 import { isUtf8 } from 'node:buffer';
 import { join } from 'node:path';
 import * as protobuf from 'protobufjs';
+import { cutInput, cutPath } from '@kairos/contracts';
 
 export const STRUCT_NESTING_LIMIT = 32;
 export const MESSAGE_NESTING_LIMIT = 100;
@@ -66,7 +67,7 @@ const WIRE_LENGTH = 2;
 function segmentForKey(key: Uint8Array | undefined, structKey: boolean): string {
   if (key === undefined) return structKey ? '.?' : '[?]';
   let text = isUtf8(key) ? Buffer.from(key).toString('utf8') : '<invalid UTF-8>';
-  if (text.length > 32) text = `${text.slice(0, 32)}…`;
+  text = cutInput(text, 32);
   return structKey && /^[A-Za-z_][A-Za-z0-9_]*$/.test(text) ? `.${text}` : `[${JSON.stringify(text)}]`;
 }
 
@@ -175,8 +176,7 @@ export class RequestChecker {
       return undefined;
     } catch (err) {
       if (!(err instanceof Violation)) throw err;
-      let path = err.path.startsWith('.') ? err.path.slice(1) : err.path;
-      if (path.length > 200) path = `${path.slice(0, 120)}…${path.slice(-60)}`;
+      const path = cutPath(err.path.startsWith('.') ? err.path.slice(1) : err.path);
       return path ? `${path}: ${err.message}` : err.message;
     }
   }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  cutPath,
   EVENT_TYPE_PATTERN,
   events,
   identifierProblem,
@@ -25,11 +26,6 @@ function formatDuration(ms: number): string {
   ];
   for (const [size, unit] of units) if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
   return `${ms}ms`;
-}
-
-/** A property path for a message: keys are the caller's input, so a long path is cut. */
-function cutPath(path: string): string {
-  return path.length > 200 ? `${path.slice(0, 120)}…${path.slice(-60)}` : path;
 }
 
 /**

@@ -16,19 +16,30 @@ export interface ProfileBudget {
   enrichedTraitsBytes: number;
 }
 
-/** The size of a value in a profile: BSON's layout (see approximateBytes) with UTF-8 string lengths. */
-export function valueBytes(v: unknown): number {
-  if (typeof v === 'string') return 5 + Buffer.byteLength(v, 'utf8');
+/**
+ * BSON's layout of a value: a type byte and the key per element, a length and a terminator per
+ * string, document and array, with each string counted by `textBytes`.
+ */
+export function bsonLayoutBytes(v: unknown, textBytes: (s: string) => number): number {
+  if (typeof v === 'string') return 5 + textBytes(v);
   if (typeof v === 'boolean') return 1;
   if (v === null || v === undefined) return 0;
   if (typeof v !== 'object' || v instanceof Date) return 8;
   let n = 5;
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) n += 3 + valueBytes(v[i]);
+    // Element keys are "0", "1", ...: about three bytes with their type byte and terminator.
+    for (let i = 0; i < v.length; i++) n += 3 + bsonLayoutBytes(v[i], textBytes);
     return n;
   }
-  for (const k in v) n += 2 + Buffer.byteLength(k, 'utf8') + valueBytes((v as Record<string, unknown>)[k]);
+  for (const k in v) n += 2 + textBytes(k) + bsonLayoutBytes((v as Record<string, unknown>)[k], textBytes);
   return n;
+}
+
+const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
+
+/** The size of a value in a profile: BSON's layout with strings counted in UTF-8 bytes. */
+export function valueBytes(v: unknown): number {
+  return bsonLayoutBytes(v, utf8Bytes);
 }
 
 /** The size of one trait in a profile: its name and its value. */

@@ -1,6 +1,6 @@
 import { IANAZone } from 'luxon';
 import { cutInput, events, quoteInput, type profiles } from '@kairos/contracts';
-import { traitBytes, valueBytes, type ProfileBudget } from './profile-budget';
+import { bsonLayoutBytes, traitBytes, valueBytes, type ProfileBudget } from './profile-budget';
 
 type Event = events.Event;
 type Communication = profiles.Communication;
@@ -137,24 +137,14 @@ export function cloneProfile(p: ProfileDoc): ProfileDoc {
 
 /**
  * About the BSON size of a profile (or any value of one), for the cache's byte bound: BSON's layout
- * (a type byte and the key per element, a length and a terminator per string, document and array),
- * counting a character as a byte. It is not BSON.calculateObjectSize, which is exact but over an order
- * of magnitude slower, because the cache weighs every profile it keeps.
+ * (`bsonLayoutBytes`) counting a character as a byte. It is not BSON.calculateObjectSize, which is
+ * exact but over an order of magnitude slower, because the cache weighs every profile it keeps.
  */
 export function approximateBytes(v: unknown): number {
-  if (typeof v === 'string') return 5 + v.length;
-  if (typeof v === 'boolean') return 1;
-  if (v === null || v === undefined) return 0;
-  if (typeof v !== 'object' || v instanceof Date) return 8;
-  let n = 5;
-  if (Array.isArray(v)) {
-    // Element keys are "0", "1", ...: about three bytes with their type byte and terminator.
-    for (let i = 0; i < v.length; i++) n += 3 + approximateBytes(v[i]);
-    return n;
-  }
-  for (const k in v) n += 2 + k.length + approximateBytes((v as Record<string, unknown>)[k]);
-  return n;
+  return bsonLayoutBytes(v, charCount);
 }
+
+const charCount = (s: string): number => s.length;
 
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 

@@ -25,7 +25,7 @@ export interface RunPort {
   activeHolder(customerId: string, workflow: string, runId: string): Promise<RunDoc | undefined>;
   releaseActive(customerId: string, workflow: string, runId: string): Promise<void>;
   inWindow(customerId: string, windowId: string): Promise<RunDoc[]>;
-  unfinished(partitions: number[]): Promise<RunDoc[]>;
+  unfinished(partitions: number[]): Promise<Array<{ _id: string; customerId: string }>>;
 }
 
 export interface TimerPort {

@@ -121,14 +121,17 @@ export class RunStore {
   }
 
   /**
-   * Runs of these partitions in `settling` or `running`, for the sweep at start (a scan on
-   * FerretDB's SQLite backend, once per start).
+   * The ids of runs of these partitions in `settling` or `running`, for the sweep at start (a scan
+   * on FerretDB's SQLite backend, once per start). The sweep reads each run again under its
+   * customer's lock, so only the ids are fetched here.
    */
-  async unfinished(partitions: number[]): Promise<RunDoc[]> {
-    const docs = await this.runs
-      .find({ partition: { $in: partitions }, state: { $in: ['settling', 'running'] } })
+  async unfinished(partitions: number[]): Promise<Array<{ _id: string; customerId: string }>> {
+    return this.runs
+      .find(
+        { partition: { $in: partitions }, state: { $in: ['settling', 'running'] } },
+        { projection: { _id: 1, customerId: 1 } },
+      )
       .toArray();
-    return docs.map((d) => decodeRun(d)!);
   }
 
   async forCustomer(customerId: string, limit = 100): Promise<RunDoc[]> {

@@ -12,7 +12,9 @@ BIN_DIR="${KAIROS_BIN_DIR:-$HOME/.cache/kairos/bin}"
 MOD_DIR="${KAIROS_TOOLS_MODULE_DIR:-$HOME/.cache/kairos/tools-module}"
 mkdir -p "$BIN_DIR"
 
-NATS_SERVER_VERSION="v2.12.1"
+# 2.12.1 lost acknowledged writes in Jepsen's analysis under its default lazy fsync; see
+# docs/operations.md ("Durability") for the sync_interval and replica settings production needs.
+NATS_SERVER_VERSION="v2.15.3"
 FERRETDB_VERSION="v1.24.2"
 HELM_VERSION="v3.19.0"
 KUBECONFORM_VERSION="v0.7.0"
@@ -40,6 +42,22 @@ go_install() { # name package@version
   log "$name: building $pkg (first time only; takes a few minutes)"
   GOBIN="$BIN_DIR" GOFLAGS="${GOFLAGS:-} -buildvcs=false" go install "$pkg"
   log "$name: installed in $BIN_DIR"
+}
+
+# nats-server is rebuilt when the cached binary reports another version than the one pinned here.
+install_nats_server() {
+  local bin="$BIN_DIR/nats-server" have_version=""
+  [ -x "$bin" ] && have_version="$("$bin" --version 2>/dev/null | sed -n 's/^nats-server: //p')"
+  if [ "$have_version" = "$NATS_SERVER_VERSION" ]; then log "nats-server: present ($have_version)"; return; fi
+  need_go nats-server
+  log "nats-server: building $NATS_SERVER_VERSION${have_version:+ (replacing $have_version)}"
+  local tmp
+  tmp="$(mktemp -d)"
+  # Built aside and renamed, so servers running the old binary are not disturbed.
+  GOBIN="$tmp" GOFLAGS="${GOFLAGS:-} -buildvcs=false" go install "github.com/nats-io/nats-server/v2@$NATS_SERVER_VERSION"
+  mv -f "$tmp/nats-server" "$bin"
+  rmdir "$tmp"
+  log "nats-server: installed in $BIN_DIR"
 }
 
 # FerretDB v1.24.2's SQLite backend filters `_id` with `_ferretdb_sjson->'$._id'` but indexes
@@ -161,7 +179,7 @@ want=("$@")
 [ ${#want[@]} -gt 0 ] || want=(nats-server ferretdb helm kubeconform kube-schemas)
 for tool in "${want[@]}"; do
   case "$tool" in
-    nats-server) go_install nats-server "github.com/nats-io/nats-server/v2@$NATS_SERVER_VERSION" ;;
+    nats-server) install_nats_server ;;
     ferretdb) install_ferretdb ;;
     helm) go_install helm "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" ;;
     kubeconform) go_install kubeconform "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION" ;;

@@ -18,7 +18,7 @@ export interface StartNatsOptions {
   args?: string[];
   /** Deadline for the server to accept connections and answer JetStream requests. Default 20 000 ms. */
   startupTimeoutMs?: number;
-  /** Container image for the testcontainers path. Default `KAIROS_NATS_IMAGE` or `nats:2.12-alpine`. */
+  /** Container image for the testcontainers path. Default `KAIROS_NATS_IMAGE` or `nats:2.15-alpine`. */
   image?: string;
   /** Ignore `NATS_URL` (for tests that must own the server, e.g. to restart it). */
   ignoreEnv?: boolean;
@@ -202,7 +202,7 @@ class ContainerNats implements NatsServer {
 
 async function startNatsContainer(options: StartNatsOptions, timeoutMs: number): Promise<NatsServer> {
   const { GenericContainer, Wait } = await import('testcontainers');
-  const image = options.image ?? process.env.KAIROS_NATS_IMAGE ?? 'nats:2.12-alpine';
+  const image = options.image ?? process.env.KAIROS_NATS_IMAGE ?? 'nats:2.15-alpine';
   // A fixed host port keeps the URL stable across restarts of the same container.
   const port = options.port ?? (await freePort());
   const container = await new GenericContainer(image)

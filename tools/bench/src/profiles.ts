@@ -45,31 +45,49 @@ function benchProfile(i: number, now: Date): ProfileDoc {
   return p;
 }
 
-/** Latency figures of `lookups` sequential calls to `call` with random customers (after 1,000 warm-up calls). */
-async function measure(
+interface Latency {
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  perS: number;
+}
+
+/**
+ * Latency figures of `lookups` sequential calls to each of `calls`, with random customers (after
+ * 1,000 warm-up calls each). The calls alternate (one of each, in turn), so every path sees the same
+ * machine: this machine's speed drifts within minutes, and paths measured one after the other would
+ * compare two different machines.
+ */
+async function measureAlternating(
   total: number,
   lookups: number,
-  call: (customerId: string) => Promise<unknown>,
-): Promise<{ p50: number; p95: number; p99: number; max: number; perS: number }> {
+  calls: ((customerId: string) => Promise<unknown>)[],
+): Promise<Latency[]> {
   const id = () => `bench-${Math.floor(Math.random() * total)}`;
-  for (let i = 0; i < Math.min(1_000, lookups); i++) await call(id());
-  const latencies: number[] = [];
-  const started = process.hrtime.bigint();
+  for (let i = 0; i < Math.min(1_000, lookups); i++) for (const call of calls) await call(id());
+  const latencies = calls.map(() => [] as number[]);
+  const busy = calls.map(() => 0);
   for (let i = 0; i < lookups; i++) {
-    const t0 = process.hrtime.bigint();
-    await call(id());
-    latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    for (let c = 0; c < calls.length; c++) {
+      const t0 = process.hrtime.bigint();
+      await calls[c](id());
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      latencies[c].push(ms);
+      busy[c] += ms;
+    }
   }
-  const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
-  latencies.sort((a, b) => a - b);
   const round = (n: number) => Math.round(n * 1000) / 1000;
-  return {
-    p50: round(percentile(latencies, 50)),
-    p95: round(percentile(latencies, 95)),
-    p99: round(percentile(latencies, 99)),
-    max: round(latencies[latencies.length - 1]),
-    perS: Math.round(lookups / elapsed),
-  };
+  return latencies.map((l, c) => {
+    l.sort((a, b) => a - b);
+    return {
+      p50: round(percentile(l, 50)),
+      p95: round(percentile(l, 95)),
+      p99: round(percentile(l, 99)),
+      max: round(l[l.length - 1]),
+      perS: Math.round((lookups / busy[c]) * 1000),
+    };
+  });
 }
 
 /** Inserts `profiles` bench profiles into `dbName` (kept when already there); returns the seconds taken. */
@@ -112,19 +130,17 @@ export async function runProfileBenchmark(opts: ProfileBenchmarkOptions): Promis
   const client = new profiles.ProfileServiceClient(opts.address, grpc.credentials.createInsecure());
   try {
     const collection = mongo.db(opts.dbName).collection<ProfileDoc>('profiles');
-    const raw = await measure(total, lookups, (id) => collection.findOne({ _id: id }));
-    const get = await measure(
-      total,
-      lookups,
+    const [raw, get] = await measureAlternating(total, lookups, [
+      (id) => collection.findOne({ _id: id }),
       (id) =>
         new Promise<void>((resolve, reject) =>
           client.get({ customerId: id }, (err) => (err ? reject(err) : resolve())),
         ),
-    );
-    const row = (name: string, m: typeof get) =>
+    ]);
+    const row = (name: string, m: Latency) =>
       `${name.padEnd(30)} p50 ${m.p50} ms  p95 ${m.p95} ms  p99 ${m.p99} ms  max ${m.max} ms  (${m.perS} calls/s)`;
     const table = [
-      `\nsequential lookups of random customers: ${total} profiles, ${lookups} calls each`,
+      `\nsequential lookups of random customers, the two paths alternating: ${total} profiles, ${lookups} calls each`,
       row('ProfileService.Get over gRPC', get),
       row('raw findOne (same database)', raw),
     ].join('\n');

@@ -102,6 +102,10 @@ export const HEADERS = {
   dlqDeliveries: 'Kairos-Dlq-Deliveries',
   dlqStream: 'Kairos-Dlq-Stream',
   dlqSequence: 'Kairos-Dlq-Sequence',
+  /** The durable consumer whose handler failed. */
+  dlqConsumer: 'Kairos-Dlq-Consumer',
+  /** On a replayed dead letter: the one durable consumer that handles it; the others ack and skip it. */
+  replayFor: 'Kairos-Replay-For',
 } as const;
 
 export const DEFAULT_PARTITIONS = 16;

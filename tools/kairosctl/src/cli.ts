@@ -3,6 +3,7 @@ import { isWellFormedText, quoteInput } from '@kairos/contracts';
 import { CliError, EXIT } from './errors';
 import { processIo, type Io } from './io';
 import { predict } from './predict';
+import { dlq } from './dlq';
 
 export const USAGE = `kairosctl — manage Kairos definitions and inspect triggers
 
@@ -26,6 +27,10 @@ Commands:
   predict --events <events.ndjson> --as-of <time> --horizon <days> [--churn-days <days>] [--format csv|json]
                                              offline churn and purchase scores per customer (no services):
                                              trains on the file's history before --as-of, baseline beside
+  dlq list [--subject <filter>] [--limit <n>] [-o table|json]
+                                             dead-lettered messages: subject, failing consumer, error
+  dlq show <seq>                             one dead letter with its payload
+  dlq replay <seq ...>                       send dead letters back to the consumer that failed them (once)
 
 Environment: NATS_URL (nats://127.0.0.1:4222), KAIROS_INGEST_ADDR (127.0.0.1:50051),
   KAIROS_PATTERN_ADDR (127.0.0.1:50053), KAIROS_PROFILE_ADDR (127.0.0.1:50052), KAIROS_API_KEY (sent as a bearer token),
@@ -45,6 +50,7 @@ const COMMANDS: Record<string, commands.Command> = {
   profile: commands.profile,
   trace: commands.trace,
   predict,
+  dlq,
 };
 
 /**

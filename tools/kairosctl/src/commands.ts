@@ -19,12 +19,12 @@ import { traceReport } from './trace';
 export type Command = (args: string[], io: Io) => Promise<number>;
 
 /** Parses with node's parseArgs and strict flags; its errors become usage errors naming the command. */
-function parse<T extends ParseArgsConfig['options']>(
+export function parse<T extends ParseArgsConfig['options']>(
   command: string,
   args: string[],
   options: T,
   positionals = 0,
-) {
+): ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: boolean }>> {
   let parsed;
   try {
     parsed = parseArgs({ args, options, strict: true, allowPositionals: positionals > 0 });

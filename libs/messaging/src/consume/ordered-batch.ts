@@ -75,6 +75,7 @@ export class OrderedBatchStrategy<T> implements ConsumeStrategy {
     const items: Array<Item<T>> = [];
     const spans: Array<Promise<void>> = [];
     for (const m of batch) {
+      if (processor.skipReplayForOthers(m)) continue;
       const ctx = messageContext(m);
       spans.push(
         withConsumerSpan(m.subject, m.headers, spanAttributes(name, m), async () => {

@@ -69,6 +69,18 @@ export class MessageProcessor<T> {
   }
 
   /**
+   * Acks and skips `m` when it is a replayed dead letter meant for another consumer (`kairosctl dlq
+   * replay` republishes to the original subject, which every consumer of that subject reads, but only
+   * the one that failed should handle it again). Returns whether it was skipped.
+   */
+  skipReplayForOthers(m: JsMsg): boolean {
+    const target = m.headers?.get(HEADERS.replayFor);
+    if (!target || target === this.name) return false;
+    m.ack();
+    return true;
+  }
+
+  /**
    * Handles `m` inside its own CONSUMER span: it is decoded (and dead-lettered at once when it cannot
    * be), handed to `handler` and acked. A failure is dead-lettered on the last attempt or when it is
    * permanent; otherwise `onFailure` decides whether it is retried here after the backoff (nothing
@@ -76,6 +88,7 @@ export class MessageProcessor<T> {
    * backoff naks the message, leaving it to whoever consumes next.
    */
   async handle(m: JsMsg, handler: Handler<T>, onFailure: OnFailure, priorAttempts = 0): Promise<void> {
+    if (this.skipReplayForOthers(m)) return;
     const spec = this.opts.spec;
     const ctx = messageContext(m, priorAttempts);
     await withConsumerSpan(m.subject, m.headers, spanAttributes(this.name, m), async (span) => {
@@ -136,12 +149,14 @@ export class MessageProcessor<T> {
   /** Publishes `m` to `dlq.<subject>` with the error and where it came from, then acks it. */
   async deadLetter(m: JsMsg, ctx: MessageContext, error: string): Promise<void> {
     const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(ctx.headers)) if (!k.startsWith('Nats-')) headers[k] = v;
+    for (const [k, v] of Object.entries(ctx.headers))
+      if (!k.startsWith('Nats-') && k !== HEADERS.replayFor) headers[k] = v;
     headers[HEADERS.dlqError] = error.slice(0, 1_000);
     headers[HEADERS.dlqSubject] = m.subject;
     headers[HEADERS.dlqDeliveries] = String(ctx.deliveryCount);
     headers[HEADERS.dlqStream] = this.opts.spec.stream;
     headers[HEADERS.dlqSequence] = String(m.seq);
+    headers[HEADERS.dlqConsumer] = this.name;
     await this.opts.publisher.publishBytes(
       `dlq.${m.subject}`,
       ctx.headers[HEADERS.schema] ?? 'unknown',

@@ -4,7 +4,7 @@
 #   nats-server (JetStream, >= 2.12), FerretDB v1 (SQLite backend, patched so `_id` lookups use the
 #   `_id` index; see docs/operations.md) unless mongod exists, helm and kubeconform (chart checks),
 #   kube-schemas (kubeconform's schemas, from the Kubernetes OpenAPI document).
-# Usage: scripts/install-tools.sh [nats-server|ferretdb|helm|kubeconform|kube-schemas ...]   (default: all)
+# Usage: scripts/install-tools.sh [nats-server|ferretdb|natscli|helm|kubeconform|kube-schemas ...]   (default: all)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -16,6 +16,8 @@ mkdir -p "$BIN_DIR"
 # docs/operations.md ("Durability") for the sync_interval and replica settings production needs.
 NATS_SERVER_VERSION="v2.15.3"
 FERRETDB_VERSION="v1.24.2"
+# natscli: `nats bench` measures the server's own ceiling beside the Node client (pnpm bench ceiling).
+NATSCLI_VERSION="v0.5.1"
 HELM_VERSION="v3.19.0"
 KUBECONFORM_VERSION="v0.7.0"
 # The Kubernetes release whose OpenAPI document validates rendered charts (kube-schemas), and whose
@@ -176,14 +178,15 @@ install_kube_schemas() {
 }
 
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(nats-server ferretdb helm kubeconform kube-schemas)
+[ ${#want[@]} -gt 0 ] || want=(nats-server ferretdb natscli helm kubeconform kube-schemas)
 for tool in "${want[@]}"; do
   case "$tool" in
     nats-server) install_nats_server ;;
+    natscli) go_install nats "github.com/nats-io/natscli/nats@$NATSCLI_VERSION" ;;
     ferretdb) install_ferretdb ;;
     helm) go_install helm "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" ;;
     kubeconform) go_install kubeconform "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION" ;;
     kube-schemas) install_kube_schemas ;;
-    *) log "unknown tool '$tool' (expected nats-server, ferretdb, helm, kubeconform or kube-schemas)"; exit 2 ;;
+    *) log "unknown tool '$tool' (expected nats-server, ferretdb, natscli, helm, kubeconform or kube-schemas)"; exit 2 ;;
   esac
 done

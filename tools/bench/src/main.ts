@@ -9,6 +9,8 @@ import { freePort, startMongo, startServiceProcess } from '@kairos/testkit';
 import { BenchInfra } from './infra';
 import { runEngineBenchmark } from '@kairos/patterns';
 import { runProfileBenchmark, seedProfileBenchmark } from './profiles';
+import { table } from './table';
+import { runNodeClientCeiling, runServerCeiling, natsCli, type CeilingFigures } from './server-ceiling';
 import { runIngestBenchmark } from './ingest';
 import { runActionsBenchmark } from './actions';
 import { runCeilingBenchmark } from './ceiling';
@@ -27,10 +29,49 @@ interface Suite {
 async function ceiling(infra: BenchInfra, figures: Figures): Promise<void> {
   if (figures.jetstream_ceiling_msgs_per_s) return;
   const nats = await infra.natsServer();
-  const r = await runCeilingBenchmark(nats.url, Number(process.env.KAIROS_BENCH_CEILING_MESSAGES ?? 50_000));
+  const messages = Number(process.env.KAIROS_BENCH_CEILING_MESSAGES ?? 50_000);
+  const r = await runCeilingBenchmark(nats.url, messages);
   figures.jetstream_ceiling_msgs_per_s = r.jetstream_ceiling_msgs_per_s;
   figures.jetstream_publish_msgs_per_s = r.jetstream_publish_msgs_per_s;
   console.log(r.table);
+  if (!natsCli()) {
+    console.log("natscli ('nats') not installed: no server ceiling (scripts/install-tools.sh natscli)");
+    return;
+  }
+  // Alternating rounds: the machine's speed drifts, so only figures of one run compare.
+  const rounds = Number(process.env.KAIROS_BENCH_CEILING_ROUNDS ?? 3);
+  const server: CeilingFigures[] = [];
+  const node: CeilingFigures[] = [];
+  for (let i = 0; i < rounds; i++) {
+    server.push(await runServerCeiling(nats.url, messages));
+    node.push(await runNodeClientCeiling(nats.url, messages));
+    console.error(
+      `ceiling round ${i + 1}/${rounds}: nats bench ${server[i].msgsPerS} msgs/s, Node ${node[i].msgsPerS} msgs/s`,
+    );
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  figures.jetstream_server_ceiling_msgs_per_s = median(server.map((f) => f.msgsPerS));
+  figures.nats_server_cpu_us_per_msg = median(server.map((f) => f.serverCpuUsPerMsg));
+  figures.node_client_ceiling_msgs_per_s = median(node.map((f) => f.msgsPerS));
+  figures.node_client_nats_cpu_us_per_msg = median(node.map((f) => f.serverCpuUsPerMsg));
+  figures.node_client_ratio = Number(
+    (figures.node_client_ceiling_msgs_per_s / figures.jetstream_server_ceiling_msgs_per_s).toFixed(3),
+  );
+  const row = (name: string, fs: CeilingFigures[]) => [
+    name,
+    fs.map((f) => f.msgsPerS).join(' / '),
+    fs.map((f) => f.serverCpuUsPerMsg).join(' / '),
+  ];
+  console.log(
+    table(
+      `Server vs Node client ceiling (${messages.toLocaleString('en-US')} messages each, ${rounds} alternating rounds; node_client_ratio ${figures.node_client_ratio})`,
+      ['measure', 'msgs/s per round', 'nats-server µs CPU/msg'],
+      [
+        row('nats bench (Go): pub async + consume, explicit acks', server),
+        row('Node: Publisher process + 16 ordered-batch ConsumeLoops', node),
+      ],
+    ),
+  );
 }
 
 /**

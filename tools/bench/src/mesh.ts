@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -9,6 +9,7 @@ import { connectNats, silentLogger, type NatsConnection } from '@kairos/messagin
 import { percentile, TELEMETRY_PRELOAD } from '@kairos/telemetry';
 import { freePort, startServiceProcess, waitFor, type ServiceProcess } from '@kairos/testkit';
 import { cpuProfileArgs } from './cpu-profile';
+import { cpuSeconds, infraPids, rssMb } from './procs';
 import { table } from './table';
 
 const ROOT = join(__dirname, '..', '..', '..', '..');
@@ -45,11 +46,6 @@ interface Running {
   grpcPort: number;
 }
 
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, clock ticks of 10 ms
-}
-
 /** CPU seconds of each process now, to pass to `cpuCoresSince` later. */
 function cpuSnapshot(processes: Array<{ name: string; pid: number }>): Map<string, number> {
   return new Map(processes.map((r) => [r.name, cpuSeconds(r.pid)]));
@@ -64,28 +60,6 @@ function cpuCoresSince(
   return processes
     .map((r) => `${r.name} ${((cpuSeconds(r.pid) - before.get(r.name)!) / elapsedS).toFixed(2)}`)
     .join(', ');
-}
-
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : 0;
-}
-
-/** Processes of the infrastructure serving this run (matched by the port in their command line). */
-function infraPids(ports: number[]): Array<[string, number]> {
-  const found: Array<[string, number]> = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let cmd = '';
-    try {
-      cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
-    } catch {
-      continue;
-    }
-    const name = /(nats-server|ferretdb|mongod)\b/.exec(cmd)?.[1];
-    if (name && ports.some((p) => cmd.includes(String(p)))) found.push([name, Number(entry)]);
-  }
-  return found;
 }
 
 /** Messages not yet acked by every consumer of a stream (the mesh's backlog). */

@@ -146,7 +146,8 @@ const SUITES: Record<string, Suite> = {
       const r = await runMeshBenchmark({
         natsUrl: nats.url,
         mongoUrl: mongo.url,
-        ceilingMsgsPerS: figures.jetstream_ceiling_msgs_per_s,
+        // Against the server's own ceiling (nats bench) when natscli is installed.
+        ceilingMsgsPerS: figures.jetstream_server_ceiling_msgs_per_s ?? figures.jetstream_ceiling_msgs_per_s,
         loads,
         phaseSeconds: Number(process.env.KAIROS_BENCH_MESH_SECONDS ?? 10),
       }).finally(() => mongo.stop());

@@ -25,7 +25,6 @@ type Expr = ReturnType<typeof parse>['expr'];
 export const CEL_FALLBACK: unique symbol = Symbol('cel-fallback');
 
 /** Evaluates over a caller's context; throws CEL_FALLBACK where the interpreter must decide. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the caller's context, any type
 export type CompiledEval = (ctx: any) => unknown;
 
 /** How a variable is read from the caller's context. */
@@ -92,6 +91,12 @@ function entry(map: Record<string, unknown>, key: string): unknown {
   return Object.prototype.hasOwnProperty.call(map, key) ? map[key] : undefined;
 }
 
+/** Presence as `has()` and `in` see it: the interpreter's map views count a null value absent. */
+function present(map: Record<string, unknown>, key: string): boolean {
+  const v = entry(map, key);
+  return v !== undefined && v !== null;
+}
+
 function select(operand: unknown, field: string): unknown {
   if (!isMap(operand)) return fallback();
   const v = entry(operand, field);
@@ -102,7 +107,6 @@ function select(operand: unknown, field: string): unknown {
 function equals(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (!isScalar(a) || !isScalar(b)) return fallback();
-  // eslint-disable-next-line eqeqeq -- exact comparison across int (bigint) and double, as CEL's
   return isNumber(a) && isNumber(b) && a == b;
 }
 
@@ -231,7 +235,7 @@ function contained(needle: unknown, haystack: unknown): boolean {
     for (const element of haystack) if (equals(value(element), needle)) return true;
     return false;
   }
-  if (isMap(haystack) && typeof needle === 'string') return entry(haystack, needle) !== undefined;
+  if (isMap(haystack) && typeof needle === 'string') return present(haystack, needle);
   return fallback();
 }
 
@@ -284,7 +288,7 @@ function build(e: Expr, access: VariableAccess): CompiledEval | undefined {
       if (testOnly)
         return (ctx) => {
           const m = of(ctx);
-          return isMap(m) ? entry(m, field) !== undefined : fallback();
+          return isMap(m) ? present(m, field) : fallback();
         };
       return (ctx) => select(of(ctx), field);
     }

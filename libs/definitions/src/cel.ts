@@ -20,7 +20,7 @@ import {
   type CelValue,
 } from '@bufbuild/cel';
 import { celLimitError } from './limits';
-import { compileToJs } from './cel-js';
+import { compileToJs, type JsProgram } from './cel-js';
 
 type Expr = ReturnType<typeof parse>['expr'];
 
@@ -45,8 +45,11 @@ export interface CompiledCel {
   source: string;
   /** Variables the expression references (only these are converted at evaluation). */
   variables: string[];
-  /** Whether the expression is within the subset compiled to JavaScript (see cel-js.ts). */
-  compiled: boolean;
+  /**
+   * The expression compiled to JavaScript closures alone (see cel-js.ts), which throw CEL_FALLBACK
+   * where the interpreter must decide; undefined when it is outside the compiled subset.
+   */
+  js?: JsProgram;
   /**
    * Evaluates with variables looked up by name (only referenced ones are asked for); returns a JS
    * value (int results become numbers) or throws CelEvaluationError.
@@ -399,7 +402,7 @@ function program(source: string, parsed: ReturnType<typeof parse>, variables: st
     };
   };
   const run = bind<(name: string) => unknown>((name) => (lookup) => lookup(name));
-  return { source, variables, compiled: js !== undefined, run, bind, interpret };
+  return { source, variables, js, run, bind, interpret };
 }
 
 // ---------------------------------------------------------------------------------------------

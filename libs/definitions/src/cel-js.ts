@@ -107,6 +107,7 @@ function select(operand: unknown, field: string): unknown {
 function equals(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (!isScalar(a) || !isScalar(b)) return fallback();
+  // Loose equality compares an int (bigint) with a double exactly, as the interpreter's equals does.
   return isNumber(a) && isNumber(b) && a == b;
 }
 
@@ -265,6 +266,26 @@ function literal(e: Expr): { value: unknown } | undefined {
   }
 }
 
+/**
+ * Reads a path of fields (`properties.price` of `event`) in one closure rather than one per field:
+ * conditions are mostly such paths.
+ */
+function readPath(of: CompiledEval, fields: string[]): CompiledEval {
+  if (fields.length === 1) {
+    const [a] = fields;
+    return (ctx) => select(of(ctx), a);
+  }
+  if (fields.length === 2) {
+    const [a, b] = fields;
+    return (ctx) => select(select(of(ctx), a), b);
+  }
+  return (ctx) => {
+    let v = of(ctx);
+    for (const f of fields) v = select(v, f);
+    return v;
+  };
+}
+
 /** Builds the closures of `e`, or undefined when `e` is outside the compiled subset. */
 function build(e: Expr, access: VariableAccess): CompiledEval | undefined {
   const k = e.exprKind;
@@ -283,14 +304,29 @@ function build(e: Expr, access: VariableAccess): CompiledEval | undefined {
     }
     case 'selectExpr': {
       const { operand, field, testOnly } = k.value;
-      const of = operand && build(operand, access);
-      if (!of) return undefined;
-      if (testOnly)
-        return (ctx) => {
-          const m = of(ctx);
-          return isMap(m) ? present(m, field) : fallback();
-        };
-      return (ctx) => select(of(ctx), field);
+      if (!operand) return undefined;
+      if (testOnly) {
+        const of = build(operand, access);
+        return (
+          of &&
+          ((ctx) => {
+            const m = of(ctx);
+            return isMap(m) ? present(m, field) : fallback();
+          })
+        );
+      }
+      const fields = [field];
+      let root = operand;
+      while (
+        root.exprKind.case === 'selectExpr' &&
+        !root.exprKind.value.testOnly &&
+        root.exprKind.value.operand
+      ) {
+        fields.unshift(root.exprKind.value.field);
+        root = root.exprKind.value.operand;
+      }
+      const of = build(root, access);
+      return of && readPath(of, fields);
     }
     case 'listExpr': {
       if (k.value.optionalIndices.length > 0) return undefined;
@@ -364,8 +400,47 @@ function call(e: Expr, access: VariableAccess): CompiledEval | undefined {
     case '_[_]':
       return (ctx) => index(l(ctx), r(ctx));
   }
+  const bound = literal(args[1])?.value;
+  if (typeof bound === 'number' || typeof bound === 'bigint') {
+    const compare = compareWithNumber(f, l, bound);
+    if (compare) return compare;
+  }
   const op = BINARY.get(f);
   return op ? (ctx) => op(l(ctx), r(ctx)) : undefined;
+}
+
+/**
+ * `x >= 40` (the usual threshold): a double operand meets the literal as a double at once (the
+ * interpreter's (double, int) overloads convert the int the same way); other operands take the
+ * generic way. Undefined for operators other than orderings.
+ */
+function compareWithNumber(f: string, l: CompiledEval, n: number | bigint): CompiledEval | undefined {
+  const generic = BINARY.get(f) as Binary;
+  const d = Number(n);
+  switch (f) {
+    case '_<_':
+      return (ctx) => {
+        const a = l(ctx);
+        return typeof a === 'number' ? a < d : generic(a, n);
+      };
+    case '_<=_':
+      return (ctx) => {
+        const a = l(ctx);
+        return typeof a === 'number' ? a <= d : generic(a, n);
+      };
+    case '_>_':
+      return (ctx) => {
+        const a = l(ctx);
+        return typeof a === 'number' ? a > d : generic(a, n);
+      };
+    case '_>=_':
+      return (ctx) => {
+        const a = l(ctx);
+        return typeof a === 'number' ? a >= d : generic(a, n);
+      };
+    default:
+      return undefined;
+  }
 }
 
 /** A result as the interpreter returns it (ints as numbers); composite results go to it. */

@@ -142,6 +142,13 @@ const addNumbers = arithmetic(
   (x, y) => int(x + y),
 );
 
+const DOUBLE_ORDERINGS = new Map<string, (a: number, b: number) => boolean>([
+  ['_<_', (a, b) => a < b],
+  ['_<=_', (a, b) => a <= b],
+  ['_>_', (a, b) => a > b],
+  ['_>=_', (a, b) => a >= b],
+]);
+
 /** Binary operators by CEL function name (`&&`, `||`, `==`, `!=`, `in`, `[]` are built apart). */
 const BINARY = new Map<string, Binary>([
   ['_<_', ordering((a, b) => a < b)],
@@ -342,6 +349,21 @@ function build(e: Expr, access: VariableAccess): CompiledEval | undefined {
   }
 }
 
+/**
+ * `&&` (decided by a false side) and `||` (by a true side): the decisive value on the left decides,
+ * whatever the right side is (an error included), as in CEL; every other case but two booleans is
+ * the interpreter's (a decisive right side after an error on the left included).
+ */
+function logical(l: CompiledEval, r: CompiledEval, decisive: boolean): CompiledEval {
+  return (ctx) => {
+    const x = l(ctx);
+    if (x === decisive) return decisive;
+    if (x !== !decisive) return fallback();
+    const y = r(ctx);
+    return typeof y === 'boolean' ? y : fallback();
+  };
+}
+
 function call(e: Expr, access: VariableAccess): CompiledEval | undefined {
   if (e.exprKind.case !== 'callExpr') return undefined;
   const { function: f, target, args } = e.exprKind.value;
@@ -374,23 +396,9 @@ function call(e: Expr, access: VariableAccess): CompiledEval | undefined {
   const [l, r] = a;
   switch (f) {
     case '_&&_':
-      // false && anything is false, whatever the other side is (an error included); every other
-      // case but two booleans is the interpreter's.
-      return (ctx) => {
-        const x = l(ctx);
-        if (x === false) return false;
-        if (x !== true) return fallback();
-        const y = r(ctx);
-        return typeof y === 'boolean' ? y : fallback();
-      };
+      return logical(l, r, false);
     case '_||_':
-      return (ctx) => {
-        const x = l(ctx);
-        if (x === true) return true;
-        if (x !== false) return fallback();
-        const y = r(ctx);
-        return typeof y === 'boolean' ? y : fallback();
-      };
+      return logical(l, r, true);
     case '_==_':
       return (ctx) => equals(l(ctx), r(ctx));
     case '_!=_':
@@ -415,32 +423,14 @@ function call(e: Expr, access: VariableAccess): CompiledEval | undefined {
  * generic way. Undefined for operators other than orderings.
  */
 function compareWithNumber(f: string, l: CompiledEval, n: number | bigint): CompiledEval | undefined {
+  const onDoubles = DOUBLE_ORDERINGS.get(f);
+  if (onDoubles === undefined) return undefined;
   const generic = BINARY.get(f) as Binary;
   const d = Number(n);
-  switch (f) {
-    case '_<_':
-      return (ctx) => {
-        const a = l(ctx);
-        return typeof a === 'number' ? a < d : generic(a, n);
-      };
-    case '_<=_':
-      return (ctx) => {
-        const a = l(ctx);
-        return typeof a === 'number' ? a <= d : generic(a, n);
-      };
-    case '_>_':
-      return (ctx) => {
-        const a = l(ctx);
-        return typeof a === 'number' ? a > d : generic(a, n);
-      };
-    case '_>=_':
-      return (ctx) => {
-        const a = l(ctx);
-        return typeof a === 'number' ? a >= d : generic(a, n);
-      };
-    default:
-      return undefined;
-  }
+  return (ctx) => {
+    const a = l(ctx);
+    return typeof a === 'number' ? onDoubles(a, d) : generic(a, n);
+  };
 }
 
 /** A result as the interpreter returns it (ints as numbers); composite results go to it. */

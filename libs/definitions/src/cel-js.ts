@@ -91,10 +91,13 @@ function entry(map: Record<string, unknown>, key: string): unknown {
   return Object.prototype.hasOwnProperty.call(map, key) ? map[key] : undefined;
 }
 
-/** Presence as `has()` and `in` see it: the interpreter's map views count a null value absent. */
+/**
+ * Presence as `has()` and `in` see it: the interpreter's map views count a value they see as null
+ * (null, a function) absent.
+ */
 function present(map: Record<string, unknown>, key: string): boolean {
   const v = entry(map, key);
-  return v !== undefined && v !== null;
+  return v !== undefined && value(v) !== null;
 }
 
 function select(operand: unknown, field: string): unknown {
@@ -105,8 +108,9 @@ function select(operand: unknown, field: string): unknown {
 
 /** CEL equality of two values (numbers across int and double); composites go to the interpreter. */
 function equals(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
+  // Composites first: a list holding NaN is not equal to itself.
   if (!isScalar(a) || !isScalar(b)) return fallback();
+  if (a === b) return true;
   // Loose equality compares an int (bigint) with a double exactly, as the interpreter's equals does.
   return isNumber(a) && isNumber(b) && a == b;
 }

@@ -122,6 +122,19 @@ describe('definitions: CEL compiled to closures', () => {
     }
   });
 
+  it('leaves composites to the interpreter even when identical, and sees functions as null', () => {
+    const vars = { event: event({ list: [Number.NaN], fn: () => 1, n: null }) };
+    for (const [source, expected] of [
+      ['event.properties.list == event.properties.list', false],
+      ['has(event.properties.fn)', false],
+      ["'n' in event.properties", false],
+      ['event.properties.fn == null', true],
+    ] as const) {
+      assert.deepEqual(compiled(source, vars), { value: expected }, source);
+      assert.deepEqual(compiled(source, vars), interpreted(source, vars), source);
+    }
+  });
+
   it('leaves values other than plain data (Maps, class instances) and comprehensions to the interpreter', () => {
     class Props {
       price = 30;
@@ -182,6 +195,7 @@ const data: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
     scalar,
     fc.array(scalar, { maxLength: 3 }),
     fc.constant(new Date(1_700_000_000_000)),
+    fc.constant(() => 1),
     tie('map'),
   ),
   map: fc.dictionary(fc.constantFrom(...KEYS), tie('value'), { maxKeys: 4 }),

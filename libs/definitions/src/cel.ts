@@ -20,6 +20,7 @@ import {
   type CelValue,
 } from '@bufbuild/cel';
 import { celLimitError } from './limits';
+import { compileToJs, type JsProgram } from './cel-js';
 
 type Expr = ReturnType<typeof parse>['expr'];
 
@@ -45,10 +46,23 @@ export interface CompiledCel {
   /** Variables the expression references (only these are converted at evaluation). */
   variables: string[];
   /**
+   * The expression compiled to JavaScript closures alone (see cel-js.ts), which throw CEL_FALLBACK
+   * where the interpreter must decide; undefined when it is outside the compiled subset.
+   */
+  js?: JsProgram;
+  /**
    * Evaluates with variables looked up by name (only referenced ones are asked for); returns a JS
    * value (int results become numbers) or throws CelEvaluationError.
    */
   run(lookup: (name: string) => unknown): unknown;
+  /**
+   * An evaluator over a context of the caller's type, with each variable read by the function
+   * `access(name)` returns (called once per variable here, not per evaluation); results and errors
+   * as `run` gives them. The way conditions are evaluated on the hot path.
+   */
+  bind<C>(access: (name: string) => (ctx: C) => unknown): (ctx: C) => unknown;
+  /** Evaluates with the interpreter alone: the reference the compiled path is checked against. */
+  interpret(lookup: (name: string) => unknown): unknown;
 }
 
 export class CelEvaluationError extends Error {
@@ -356,25 +370,39 @@ export function compileCel(source: string, scope: CelScope, expected: ExpectedTy
     checker.errors.push(`expected a numeric expression, got an expression of type ${typeName(t)}`);
   }
   if (checker.errors.length) return { ok: false, errors: checker.errors };
+  return { ok: true, program: program(source, parsed, [...checker.used]) };
+}
+
+/** Plans the interpreter and, within the subset, the compiled closures with the interpreter behind. */
+function program(source: string, parsed: ReturnType<typeof parse>, variables: string[]): CompiledCel {
   const fn = plan(env, parsed);
-  const variables = [...checker.used];
-  return {
-    ok: true,
-    program: {
-      source,
-      variables,
-      run(lookup) {
-        const ctx: Record<string, CelValue> = {};
-        for (const name of variables) {
-          const v = lookup(name);
-          if (v !== undefined && v !== null) ctx[name] = toCelValue(v);
-        }
-        const r = fn(ctx);
-        if (isCelError(r)) throw new CelEvaluationError(source, r.message);
-        return fromCel(r);
-      },
-    },
+  const interpret = (lookup: (name: string) => unknown): unknown => {
+    const ctx: Record<string, CelValue> = {};
+    for (const name of variables) {
+      const v = lookup(name);
+      if (v !== undefined && v !== null) ctx[name] = toCelValue(v);
+    }
+    const r = fn(ctx);
+    if (isCelError(r)) throw new CelEvaluationError(source, r.message);
+    return fromCel(r);
   };
+  const js = compileToJs(parsed.expr);
+  const bind = <C>(access: (name: string) => (ctx: C) => unknown): ((ctx: C) => unknown) => {
+    const readers = new Map(variables.map((name) => [name, access(name)]));
+    const slow = (ctx: C): unknown => interpret((name) => readers.get(name)?.(ctx));
+    if (js === undefined) return slow;
+    const fast = js(access);
+    return (ctx) => {
+      try {
+        return fast(ctx);
+      } catch {
+        // CEL_FALLBACK, or anything the input's own code threw: the interpreter decides.
+        return slow(ctx);
+      }
+    };
+  };
+  const run = bind<(name: string) => unknown>((name) => (lookup) => lookup(name));
+  return { source, variables, js, run, bind, interpret };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -118,17 +118,19 @@ function patternScope(bound: ReadonlySet<string>, all: ReadonlySet<string>): Cel
   return { variables, laterAliases: later };
 }
 
+/** How a trigger condition reads a variable from the engine's context. */
+function conditionAccess(name: string): (ctx: ConditionContext) => unknown {
+  if (name === 'event') return (ctx) => ctx.event;
+  if (name === 'profile') return (ctx) => ctx.profile ?? ctx.event?.profile;
+  return (ctx) => ctx.bindings?.[name];
+}
+
 function makeCondition(program: CompiledCel): Condition {
+  const run = program.bind(conditionAccess);
   return {
     source: program.source,
     evaluate(ctx: ConditionContext): boolean {
-      const r = program.run((name) =>
-        name === 'event'
-          ? ctx.event
-          : name === 'profile'
-            ? (ctx.profile ?? ctx.event?.profile)
-            : ctx.bindings?.[name],
-      );
+      const r = run(ctx);
       if (typeof r !== 'boolean')
         throw new Error(`CEL '${program.source}': expected a boolean, got ${typeof r}`);
       return r;
@@ -322,21 +324,19 @@ function outcome<T>(fn: () => T): EvalOutcome<T> {
   }
 }
 
-function workflowLookup(ctx: WorkflowContext): (name: string) => unknown {
-  return (name) =>
-    name === 'event'
-      ? ctx.event
-      : name === 'profile'
-        ? (ctx.profile ?? ctx.event?.profile)
-        : name === 'trigger'
-          ? ctx.trigger
-          : ctx.bindings?.[name];
+/** How a workflow expression reads a variable from its context. */
+function workflowAccess(name: string): (ctx: WorkflowContext) => unknown {
+  if (name === 'event') return (ctx) => ctx.event;
+  if (name === 'profile') return (ctx) => ctx.profile ?? ctx.event?.profile;
+  if (name === 'trigger') return (ctx) => ctx.trigger;
+  return (ctx) => ctx.bindings?.[name];
 }
 
 function makePredicate(program: CompiledCel): Predicate {
+  const run = program.bind(workflowAccess);
   const evaluate = (ctx: WorkflowContext): EvalOutcome<boolean> =>
     outcome(() => {
-      const r = program.run(workflowLookup(ctx));
+      const r = run(ctx);
       if (typeof r !== 'boolean')
         throw new Error(`CEL '${program.source}': expected a boolean, got ${typeof r}`);
       return r;
@@ -352,11 +352,12 @@ function makePredicate(program: CompiledCel): Predicate {
 }
 
 function makeValue(program: CompiledCel): ValueExpression {
+  const run = program.bind(workflowAccess);
   return {
     source: program.source,
     evaluate: (ctx) =>
       outcome(() => {
-        const r = program.run(workflowLookup(ctx));
+        const r = run(ctx);
         if (typeof r !== 'number')
           throw new Error(`CEL '${program.source}': expected a number, got ${typeof r}`);
         return r;

@@ -3,6 +3,7 @@ export * from './time';
 export * from './types';
 export * from './schema';
 export { compileCel, toCelValue, CelEvaluationError, EVENT_FIELDS } from './cel';
+export { CEL_FALLBACK, type CompiledEval, type JsProgram, type VariableAccess } from './cel-js';
 export type { CelScope, CompiledCel, CelCompileResult, ExpectedType, VariableKind } from './cel';
 export { boundAliases, compileTriggerDocument, compileWorkflowDocument } from './compile';
 export type { WorkflowCompileOptions } from './compile';

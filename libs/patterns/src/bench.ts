@@ -2,24 +2,49 @@
  * In-process throughput benchmark of the pattern engine (the `engine` suite of tools/bench).
  * Run directly: `node libs/patterns/bench-engine.mjs [events] [customers] [triggers]` after building.
  */
-import type { Condition, EngineEvent, Pattern, TriggerSpec } from './ast';
+import type { EngineEvent, TriggerSpec } from './ast';
+import type { FiredTrigger } from './types';
+import { benchmarkEvents, benchmarkTriggers } from './bench-workload';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { PatternEngine } from './engine/index';
 
+/** One set of triggers to measure: the same workload compiled another way. */
+export interface EngineBenchmarkPath {
+  name: string;
+  triggers: TriggerSpec[];
+}
+
 export interface EngineBenchmarkOptions {
   events?: number;
   customers?: number;
+  /** Triggers of the default path (the workload's closures); ignored when `paths` is given. */
   triggers?: number;
+  /**
+   * Trigger sets measured over the same events, their runs alternating; they must fire the same
+   * (per trigger name), or the benchmark throws. Default: the workload's closures, as `native`.
+   */
+  paths?: EngineBenchmarkPath[];
   allowedLatenessMs?: number;
   seed?: number;
   /** Maximum arrival disorder in event time (ms). Default 500. */
   jitterMs?: number;
-  /** Measured runs, each on a fresh engine; the median is reported. Default 3. */
+  /** Measured runs per path, each on a fresh engine; the median is reported. Default 3. */
   repeats?: number;
 }
 
+export interface EngineBenchmarkPathResult {
+  name: string;
+  /** Events per second of the median run. */
+  events_per_s: number;
+  /** Events per second of every run, in order. */
+  runs: number[];
+  fired: number;
+  elapsed_ms: number;
+}
+
 export interface EngineBenchmarkResult {
+  /** Events per second of the first path's median run. */
   engine_events_per_s: number;
   engine_state_bytes_per_customer: number;
   table: string;
@@ -29,197 +54,7 @@ export interface EngineBenchmarkResult {
   fired: number;
   customers_with_state: number;
   elapsed_ms: number;
-}
-
-/** Deterministic PRNG (mulberry32) so every run sees the same stream. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const MIN = 60_000;
-const TYPES = [
-  'page.viewed',
-  'product.viewed',
-  'cart.item_added',
-  'cart.item_removed',
-  'checkout.started',
-  'order.completed',
-  'payment.failed',
-  'pricing.viewed',
-  'review.read',
-  'search.performed',
-  'session.started',
-  'session.ended',
-  'app.opened',
-  'email.clicked',
-  'support.ticket_opened',
-  'subscription.cancelled',
-  'subscription.renewed',
-  'catalog.price_changed',
-  'churn.predicted',
-  'wishlist.added',
-];
-/** Relative frequencies: browsing dominates, like real traffic. */
-const WEIGHTS = [30, 25, 8, 2, 4, 3, 1, 4, 3, 10, 6, 5, 6, 2, 1, 0.5, 0.5, 1, 1, 2];
-
-function cond(source: string, evaluate: Condition['evaluate']): Condition {
-  return { source, evaluate };
-}
-
-const priceAtLeast = (min: number) =>
-  cond(`event.properties.price >= ${min}`, (c) => (c.event.properties.price as number) >= min);
-const sameSku = (alias: string) =>
-  cond(
-    `event.properties.sku == ${alias}.properties.sku`,
-    (c) => c.event.properties.sku === (c.bindings[alias] as EngineEvent).properties.sku,
-  );
-
-/** 50 realistic triggers cycling through every operator and some nesting. */
-export function benchmarkTriggers(count = 50): TriggerSpec[] {
-  const rare = [
-    'churn.predicted',
-    'subscription.cancelled',
-    'support.ticket_opened',
-    'email.clicked',
-    'wishlist.added',
-  ];
-  const follow = [
-    'cart.item_added',
-    'wishlist.added',
-    'review.read',
-    'catalog.price_changed',
-    'checkout.started',
-  ];
-  const templates: Array<(i: number) => Pattern> = [
-    // single event with a condition
-    (i) => ({ kind: 'event', type: rare[i % rare.length], where: priceAtLeast(40 + (i % 5) * 10) }),
-    // viewed an item, then did something with the same item
-    (i) => ({
-      kind: 'sequence',
-      steps: [
-        { kind: 'event', type: 'product.viewed', as: 'view' },
-        { kind: 'event', type: follow[i % follow.length], where: sameSku('view') },
-      ],
-      withinMs: 30 * MIN,
-    }),
-    // cart / checkout abandonment
-    (i) => ({
-      kind: 'sequence',
-      steps: [
-        {
-          kind: 'event',
-          type: i % 2 === 0 ? 'cart.item_added' : 'checkout.started',
-          as: 'start',
-          where: priceAtLeast(10 + (i % 5) * 10),
-        },
-        {
-          kind: 'absent',
-          pattern: { kind: 'event', type: 'order.completed' },
-          forMs: (10 + (i % 4) * 10) * MIN,
-        },
-      ],
-    }),
-    // compound intent
-    (i) => ({
-      kind: 'all',
-      of: [
-        { kind: 'event', type: 'pricing.viewed', as: 'p' },
-        { kind: 'event', type: 'review.read' },
-        { kind: 'event', type: i % 2 === 0 ? 'cart.item_added' : 'wishlist.added' },
-      ],
-      withinMs: 10 * MIN,
-    }),
-    // either a big-ticket signal or a burst of searches
-    (i) => ({
-      kind: 'any',
-      of: [
-        { kind: 'event', type: rare[(i + 2) % rare.length], where: priceAtLeast(80) },
-        { kind: 'count', type: 'search.performed', atLeast: 5 + (i % 3), withinMs: 5 * MIN },
-      ],
-    }),
-    // thresholds
-    (i) => ({
-      kind: 'count',
-      type: i % 2 === 0 ? 'payment.failed' : 'support.ticket_opened',
-      atLeast: 3 + (i % 2),
-      withinMs: 10 * MIN,
-    }),
-    // session with browsing and no checkout
-    (i) => ({
-      kind: 'sequence',
-      steps: [
-        { kind: 'event', type: 'session.started' },
-        {
-          kind: 'all',
-          of: [
-            { kind: 'event', type: 'pricing.viewed' },
-            { kind: 'event', type: follow[i % follow.length] },
-          ],
-        },
-        { kind: 'absent', pattern: { kind: 'event', type: 'checkout.started' }, forMs: 15 * MIN },
-      ],
-      withinMs: 60 * MIN,
-    }),
-    // engaged reader who then clicks
-    (i) => ({
-      kind: 'sequence',
-      steps: [
-        { kind: 'count', type: 'review.read', atLeast: 2, withinMs: 5 * MIN },
-        { kind: 'event', type: rare[(i + 3) % rare.length] },
-      ],
-      withinMs: 20 * MIN,
-    }),
-  ];
-  const triggers: TriggerSpec[] = [];
-  for (let i = 0; i < count; i++) {
-    triggers.push({
-      name: `bench-${i}`,
-      version: 1,
-      priority: (i * 7) % 101,
-      cooldownMs: (1 + (i % 3)) * 60 * MIN,
-      category: i % 4 === 0 ? 'system' : 'marketing',
-      pattern: templates[i % templates.length](i),
-    });
-  }
-  return triggers;
-}
-
-export function benchmarkEvents(
-  events: number,
-  customers: number,
-  seed: number,
-  jitterMs: number,
-): EngineEvent[] {
-  const rand = rng(seed);
-  const total = WEIGHTS.reduce((a, b) => a + b, 0);
-  const cumulative: number[] = [];
-  let acc = 0;
-  for (const w of WEIGHTS) cumulative.push((acc += w / total));
-  const customerIds = Array.from({ length: customers }, (_, i) => `customer-${i}`);
-  const out: EngineEvent[] = new Array(events);
-  const t0 = Date.UTC(2026, 0, 1);
-  for (let i = 0; i < events; i++) {
-    const r = rand();
-    let k = 0;
-    while (k < cumulative.length - 1 && r > cumulative[k]) k++;
-    // ~20 ms of event time per event with up to 500 ms of arrival disorder.
-    const time = t0 + i * 20 - Math.floor(rand() * jitterMs);
-    out[i] = {
-      id: `evt-${i}`,
-      type: TYPES[k],
-      customerId: customerIds[Math.floor(rand() * customers)],
-      time,
-      properties: { sku: `sku-${Math.floor(rand() * 50)}`, price: Math.floor(rand() * 120) },
-    };
-  }
-  return out;
+  paths: EngineBenchmarkPathResult[];
 }
 
 /**
@@ -251,18 +86,49 @@ interface MeasuredRun {
   elapsedMs: number;
   cpuMs: number;
   fired: number;
+  /** Firings per trigger name, to check that the paths fire the same. */
+  byTrigger: Map<string, number>;
 }
 
 /** One timed run of a fresh engine over the events, then the watermark past the last one. */
 function measure(engine: PatternEngine, events: EngineEvent[]): MeasuredRun {
   let fired = 0;
+  const byTrigger = new Map<string, number>();
+  const count = (firings: FiredTrigger[]): void => {
+    fired += firings.length;
+    for (const f of firings) byTrigger.set(f.trigger, (byTrigger.get(f.trigger) ?? 0) + 1);
+  };
   const cpuStart = process.cpuUsage();
   const start = process.hrtime.bigint();
-  for (let i = 0; i < events.length; i++) fired += engine.process(events[i]).length;
-  if (events.length > 0) fired += engine.advanceTo(events[events.length - 1].time + 1_000).length;
+  for (let i = 0; i < events.length; i++) count(engine.process(events[i]));
+  if (events.length > 0) count(engine.advanceTo(events[events.length - 1].time + 1_000));
   const elapsedMs = Number(process.hrtime.bigint() - start) / 1e6;
   const cpu = process.cpuUsage(cpuStart);
-  return { elapsedMs, cpuMs: (cpu.user + cpu.system) / 1000, fired };
+  return { elapsedMs, cpuMs: (cpu.user + cpu.system) / 1000, fired, byTrigger };
+}
+
+/** Describes how two runs' firings differ, or undefined when they fired the same per trigger. */
+export function firingDifference(a: Map<string, number>, b: Map<string, number>): string | undefined {
+  const names = [...new Set([...a.keys(), ...b.keys()])].sort();
+  const diff = names.filter((n) => (a.get(n) ?? 0) !== (b.get(n) ?? 0));
+  if (diff.length === 0) return undefined;
+  return diff.map((n) => `${n}: ${a.get(n) ?? 0} vs ${b.get(n) ?? 0}`).join(', ');
+}
+
+interface StateFigures {
+  withState: number;
+  bytes: number;
+  lateEventsDropped: number;
+  partialMatchesEvicted: number;
+}
+
+function stateFigures(engine: PatternEngine): StateFigures {
+  return {
+    withState: engine.customersWithState().length,
+    bytes: engine.stateBytes(),
+    lateEventsDropped: engine.stats.lateEventsDropped,
+    partialMatchesEvicted: engine.stats.partialMatchesEvicted,
+  };
 }
 
 /** A full collection, so the warm-up's garbage (~100 MB) is not collected inside the measured run. */
@@ -278,73 +144,102 @@ export async function runEngineBenchmark(
 ): Promise<EngineBenchmarkResult> {
   const eventCount = options.events ?? 300_000;
   const customerCount = options.customers ?? 100_000;
-  const triggerCount = options.triggers ?? 50;
   const allowedLatenessMs = options.allowedLatenessMs ?? 1_000;
-  const events = benchmarkEvents(eventCount, customerCount, options.seed ?? 42, options.jitterMs ?? 500);
-  const triggers = benchmarkTriggers(triggerCount);
-  const warm = warmUp(
-    triggers,
-    eventCount,
-    allowedLatenessMs,
-    (options.seed ?? 42) + 1,
-    options.jitterMs ?? 500,
-  );
+  const seed = options.seed ?? 42;
+  const jitterMs = options.jitterMs ?? 500;
+  const paths = options.paths ?? [{ name: 'native', triggers: benchmarkTriggers(options.triggers ?? 50) }];
+  const events = benchmarkEvents(eventCount, customerCount, seed, jitterMs);
+  // Every path is warmed up before any is measured, and every warm engine is kept (see warmUp).
+  const warm = paths.map((p) => warmUp(p.triggers, eventCount, allowedLatenessMs, seed + 1, jitterMs));
   // The median of a few runs: one run's figure swung by about 20% with whether a full collection of
   // the growing heap fell inside its second (which V8 decides from timings), on top of the machine.
-  // Each run leaves the same state (the input is the same); the last run's engine is kept to measure it.
-  const runs: MeasuredRun[] = [];
+  // The paths' runs alternate so that a slower spell of the shared machine hits them alike. Each run
+  // leaves the same state (the input is the same); the first path's last engine is kept to measure it.
+  const runs: MeasuredRun[][] = paths.map(() => []);
+  const repeats = Math.max(1, options.repeats ?? 3);
+  let state: StateFigures | undefined;
   let engine: PatternEngine | undefined;
-  for (let r = 0; r < Math.max(1, options.repeats ?? 3); r++) {
-    engine = undefined; // the previous run's engine is collected before the next run
-    await new Promise((resolve) => setImmediate(resolve));
-    collectGarbage();
-    engine = new PatternEngine(triggers, { allowedLatenessMs });
-    runs.push(measure(engine, events));
+  for (let r = 0; r < repeats; r++) {
+    for (let p = 0; p < paths.length; p++) {
+      engine = undefined; // the previous run's engine is collected before the next run
+      await new Promise((resolve) => setImmediate(resolve));
+      collectGarbage();
+      engine = new PatternEngine(paths[p].triggers, { allowedLatenessMs });
+      runs[p].push(measure(engine, events));
+      // Read at once, so no path is measured beside another run's state.
+      if (p === 0 && r === repeats - 1) state = stateFigures(engine);
+    }
   }
-  if (runs.some((r) => r.fired !== runs[0].fired))
-    throw new Error(
-      `engine runs over the same events fired ${runs.map((r) => r.fired).join(' / ')} triggers`,
-    );
-  const byRate = [...runs].sort((a, b) => a.elapsedMs - b.elapsedMs);
-  const { elapsedMs, cpuMs, fired } = byRate[(byRate.length - 1) >> 1];
-  const last = engine as PatternEngine;
-  const withState = last.customersWithState().length;
-  const bytes = last.stateBytes();
+  engine = undefined;
+  const reference = runs[0][0];
+  runs.forEach((pathRuns, p) => {
+    for (const run of pathRuns) {
+      const diff = firingDifference(reference.byTrigger, run.byTrigger);
+      if (diff !== undefined)
+        throw new Error(`engine path '${paths[p].name}' fired differently from '${paths[0].name}': ${diff}`);
+    }
+  });
   const rate = (run: MeasuredRun): number => Math.round(eventCount / (run.elapsedMs / 1000));
-  const eventsPerS = rate(byRate[(byRate.length - 1) >> 1]);
+  const medianOf = (pathRuns: MeasuredRun[]): MeasuredRun =>
+    [...pathRuns].sort((a, b) => a.elapsedMs - b.elapsedMs)[(pathRuns.length - 1) >> 1];
+  const results: EngineBenchmarkPathResult[] = paths.map((p, i) => {
+    const median = medianOf(runs[i]);
+    return {
+      name: p.name,
+      events_per_s: rate(median),
+      runs: runs[i].map(rate),
+      fired: median.fired,
+      elapsed_ms: Math.round(median.elapsedMs),
+    };
+  });
+  const { withState, bytes, lateEventsDropped, partialMatchesEvicted } = state as StateFigures;
   const bytesPerCustomer = withState === 0 ? 0 : Math.round(bytes / withState);
+  const fmt = (n: number): string => n.toLocaleString('en-US');
   const rows: Array<[string, string]> = [
-    ['events', eventCount.toLocaleString('en-US')],
-    ['customers', customerCount.toLocaleString('en-US')],
-    ['triggers', String(triggerCount)],
+    ['events', fmt(eventCount)],
+    ['customers', fmt(customerCount)],
+    ['triggers', String(paths[0].triggers.length)],
     ['allowed lateness', `${allowedLatenessMs} ms`],
-    // Read after the measured run: the warm-up engine must stay reachable until then (see warmUp).
-    ['warm-up', `${warm.stats.eventsProcessed.toLocaleString('en-US')} events, 1,000 customers, engine kept`],
-    ['runs, events/s', runs.map((r) => rate(r).toLocaleString('en-US')).join(', ')],
-    ['median run, elapsed (wall)', `${elapsedMs.toFixed(0)} ms`],
-    ['median run, process cpu time', `${cpuMs.toFixed(0)} ms (GC helper threads included)`],
-    ['engine events/s (median run)', eventsPerS.toLocaleString('en-US')],
-    ['triggers fired', fired.toLocaleString('en-US')],
-    ['customers with state', withState.toLocaleString('en-US')],
-    ['state bytes / customer with state', bytesPerCustomer.toLocaleString('en-US')],
-    ['state bytes total', bytes.toLocaleString('en-US')],
-    ['late events dropped', String(last.stats.lateEventsDropped)],
-    ['partial matches evicted', String(last.stats.partialMatchesEvicted)],
+    // Read after the measured runs: the warm-up engines must stay reachable until then (see warmUp).
+    ['warm-up', `${fmt(warm[0].stats.eventsProcessed)} events, 1,000 customers, engine kept, per path`],
   ];
+  paths.forEach((p, i) => {
+    const median = medianOf(runs[i]);
+    rows.push(
+      [`${p.name}: runs, events/s`, results[i].runs.map(fmt).join(', ')],
+      [`${p.name}: median run, elapsed (wall)`, `${median.elapsedMs.toFixed(0)} ms`],
+      [`${p.name}: median run, process cpu time`, `${median.cpuMs.toFixed(0)} ms (GC threads included)`],
+      [`${p.name}: engine events/s (median run)`, fmt(results[i].events_per_s)],
+      [`${p.name}: triggers fired`, fmt(median.fired)],
+    );
+  });
+  for (let i = 1; i < paths.length; i++)
+    rows.push([
+      `${paths[0].name} ÷ ${paths[i].name} (medians)`,
+      (results[0].events_per_s / results[i].events_per_s).toFixed(2),
+    ]);
+  rows.push(
+    [`customers with state (${paths[0].name})`, fmt(withState)],
+    ['state bytes / customer with state', fmt(bytesPerCustomer)],
+    ['state bytes total', fmt(bytes)],
+    ['late events dropped', String(lateEventsDropped)],
+    ['partial matches evicted', String(partialMatchesEvicted)],
+  );
   const width = Math.max(...rows.map(([k]) => k.length));
   const table = [
     'pattern engine (single thread, in-process)',
     ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`),
   ].join('\n');
   return {
-    engine_events_per_s: eventsPerS,
+    engine_events_per_s: results[0].events_per_s,
     engine_state_bytes_per_customer: bytesPerCustomer,
     table,
     events: eventCount,
     customers: customerCount,
-    triggers: triggerCount,
-    fired,
+    triggers: paths[0].triggers.length,
+    fired: results[0].fired,
     customers_with_state: withState,
-    elapsed_ms: Math.round(elapsedMs),
+    elapsed_ms: results[0].elapsed_ms,
+    paths: results,
   };
 }

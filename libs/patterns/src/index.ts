@@ -7,4 +7,11 @@ export {
   type EngineSnapshot,
 } from './engine/index';
 export * from './types';
-export { runEngineBenchmark, type EngineBenchmarkOptions, type EngineBenchmarkResult } from './bench';
+export {
+  runEngineBenchmark,
+  type EngineBenchmarkOptions,
+  type EngineBenchmarkPath,
+  type EngineBenchmarkPathResult,
+  type EngineBenchmarkResult,
+} from './bench';
+export { benchmarkEvents, benchmarkTriggers } from './bench-workload';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { TELEMETRY_PRELOAD } from '@kairos/telemetry';
 import { freePort, startMongo, startServiceProcess } from '@kairos/testkit';
 import { BenchInfra } from './infra';
-import { runEngineBenchmark } from '@kairos/patterns';
+import { runEngineSuite } from './engine';
 import { runProfileBenchmark, seedProfileBenchmark } from './profiles';
 import { table } from './table';
 import { runNodeClientCeiling, runServerCeiling, natsCli, type CeilingFigures } from './server-ceiling';
@@ -96,10 +96,12 @@ async function startService(
 
 const SUITES: Record<string, Suite> = {
   engine: {
-    description: 'pattern engine in-process: 50 triggers over 100k customers, one core',
+    description:
+      'pattern engine in-process: 50 triggers over 100k customers, one core, from YAML/CEL and as closures',
     async run(_infra, figures) {
-      const r = await runEngineBenchmark();
+      const r = await runEngineSuite();
       figures.engine_events_per_s = r.engine_events_per_s;
+      figures.engine_native_events_per_s = r.engine_native_events_per_s;
       figures.engine_state_bytes_per_customer = r.engine_state_bytes_per_customer;
       return r.table;
     },

@@ -123,7 +123,11 @@ export class MongoCheckpointStore {
     return data.length;
   }
 
-  private async saveModels(partition: number, models: EngineCheckpoint['models']): Promise<void> {
+  /**
+   * Stores the models' current versions as `partition`'s (each version once). Checkpoints call it;
+   * so can a tool that trained models elsewhere, to warm-start partitions that have no checkpoint.
+   */
+  async saveModels(partition: number, models: EngineCheckpoint['models']): Promise<void> {
     for (const state of [models.churn, models.purchase]) {
       const model = state.name as StoredModel['model'];
       const doc: StoredModel = {

@@ -3,7 +3,7 @@ import type { Db } from 'mongodb';
 import { events, partitionOf, predictions, SCHEMAS, subjects } from '@kairos/contracts';
 import type { Publisher } from '@kairos/messaging';
 import { DAY_MS, PredictionEngine, type FeatureEvent } from '../../src';
-import type { StoredModel } from '../../src/checkpoints';
+import { MongoCheckpointStore } from '../../src/checkpoints';
 
 const { EventCategory } = events;
 
@@ -49,20 +49,7 @@ export function population(customers: number, days: number, seed = 7): FeatureEv
 export async function seedModels(db: Db, history: FeatureEvent[]): Promise<PredictionEngine> {
   const engine = new PredictionEngine({ minExamples: 0 });
   for (const e of history) engine.process(e);
-  const models = db.collection<StoredModel>('model_versions');
-  for (const m of [engine.churn, engine.purchase]) {
-    const state = m.toJSON();
-    await models.insertOne({
-      _id: `${m.name}/p99/v${state.version}`,
-      model: m.name as StoredModel['model'],
-      partition: 99,
-      version: state.version,
-      examples: state.examples,
-      updatedAt: state.updatedAt,
-      savedAt: new Date(),
-      state,
-    });
-  }
+  await new MongoCheckpointStore(db, 20).saveModels(99, engine.toJSON().models);
   return engine;
 }
 

@@ -29,6 +29,8 @@ spec:
   trigger: churn-risk
   conditions: "profile.consent.marketing"
   steps:
+    # The customer's best hour, asked of prediction; capped so the test does not wait for it.
+    - wait: { until: best_time, max: 1s }
     - send:
         channel: email
         subject: 'We miss you'
@@ -83,6 +85,11 @@ describe('e2e: a churn prediction fires churn-risk and a retention workflow emai
     const seeded = await seedModels(mesh.mongo.url, `${mesh.dbName}_prediction`);
     assert.ok(seeded.churn.examples >= 1_000, 'the seeded churn model is past its cold start');
     const enrichment = await mesh.startService('enrichment');
+    // The sample trigger wants a score of at least 0.8: fire there, not at the default 0.6.
+    const prediction = await mesh.startService('prediction', {
+      KAIROS_CHURN_ENTER: '0.8',
+      KAIROS_IDLE_ADVANCE_INTERVAL: '1s',
+    });
     await Promise.all([
       // The quitter's history is older than ingest's default 30 days.
       mesh.startService('ingest', { KAIROS_INGEST_MAX_PAST: '60d' }),
@@ -92,10 +99,9 @@ describe('e2e: a churn prediction fires churn-risk and a retention workflow emai
       mesh.startService('orchestration', {
         KAIROS_DEFINITIONS_DIR: defsDir,
         KAIROS_PROFILE_ADDR: `127.0.0.1:${enrichment.grpcPort}`,
+        KAIROS_PREDICTION_ADDR: `127.0.0.1:${prediction.grpcPort}`,
       }),
       mesh.startService('delivery', { KAIROS_SMTP_URL: smtp.url }),
-      // The sample trigger wants a score of at least 0.8: fire there, not at the default 0.6.
-      mesh.startService('prediction', { KAIROS_CHURN_ENTER: '0.8', KAIROS_IDLE_ADVANCE_INTERVAL: '1s' }),
     ]);
     nc = await connectNats({ servers: mesh.nats.url, name: 'e2e', logger: silentLogger });
   });
@@ -149,6 +155,19 @@ describe('e2e: a churn prediction fires churn-risk and a retention workflow emai
       message: `a retention email to ${email}`,
     });
     assert.match(mail.decoded, /20% off/);
+
+    // The run waited for the customer's best hour as prediction estimated it (capped at 1s).
+    const runs = (await (
+      await fetch(
+        `http://127.0.0.1:${mesh.services.get('orchestration')!.httpPort}/runs?customer=${customerId}`,
+      )
+    ).json()) as { runs: Array<{ workflow: string; history: Array<{ event: string; detail?: string }> }> };
+    const run = runs.runs.find((r) => r.workflow === 'e2e-retention');
+    assert.ok(run, 'the retention run');
+    assert.ok(
+      run.history.some((h) => /best hour \d\d:00 UTC \(evidence [\d.]+\)/.test(h.detail ?? '')),
+      JSON.stringify(run.history),
+    );
 
     const predicted = (
       await readUntil(

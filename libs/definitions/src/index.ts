@@ -4,7 +4,12 @@ export * from './types';
 export * from './schema';
 export { compileCel, toCelValue, CelEvaluationError, EVENT_FIELDS } from './cel';
 export type { CelScope, CompiledCel, CelCompileResult, ExpectedType, VariableKind } from './cel';
-export { boundAliases, compileTriggerDocument, compileWorkflowDocument } from './compile';
+export {
+  boundAliases,
+  compileTriggerDocument,
+  compileWorkflowDocument,
+  DEFAULT_BEST_TIME_MAX_MS,
+} from './compile';
 export type { WorkflowCompileOptions } from './compile';
 export {
   compileDocument,

@@ -2,12 +2,18 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { credentials, Metadata } from '@grpc/grpc-js';
+import { credentials } from '@grpc/grpc-js';
 import { MongoClient } from 'mongodb';
-import { events, ingest, profiles, STREAMS } from '@kairos/contracts';
+import { events, ingest, STREAMS } from '@kairos/contracts';
 import { createPopulation } from '@kairos/loadgen';
 import { connectNats, silentLogger, type NatsConnection } from '@kairos/messaging';
-import { DAY_MS, MongoCheckpointStore, PredictionEngine } from '@kairos/prediction';
+import {
+  DAY_MS,
+  MongoCheckpointStore,
+  parseEventRecord,
+  PredictionEngine,
+  type FeatureEvent,
+} from '@kairos/prediction';
 import {
   assertTraceEdges,
   renderSpans,
@@ -17,6 +23,7 @@ import {
   type SmtpSink,
 } from '@kairos/testkit';
 import { Mesh } from '../src/mesh';
+import { newCustomer, unary } from '../src/customers';
 import { readUntil } from '../src/streams';
 
 const ROOT = join(__dirname, '..', '..', '..');
@@ -40,35 +47,17 @@ spec:
 const ACTIVE_FROM_DAYS = 40;
 const SILENT_FOR_DAYS = 22;
 
-function unary<Req, Res>(
-  fn: (req: Req, md: Metadata, cb: (err: Error | null, res: Res) => void) => unknown,
-  req: Req,
-): Promise<Res> {
-  return new Promise((resolve, reject) =>
-    fn(req, new Metadata(), (err, res) => (err ? reject(err) : resolve(res))),
-  );
-}
-
 /** Models trained on the loadgen population (what a replayed history would give), as warm-start versions. */
 async function seedModels(mongoUrl: string, dbName: string): Promise<PredictionEngine> {
   const population = createPopulation({ seed: 16, customers: 1_500, horizonDays: 30, churnDeclineDays: 21 });
-  const engine = new PredictionEngine({ minExamples: 0 });
-  const end = population.options.startTime + 120 * DAY_MS;
-  for (const e of population.eventsUntil(end))
-    engine.process({
-      customerId: e.customerId,
-      type: e.type,
-      at: e.occurredAt,
-      category: e.category,
-      revenue: typeof e.properties.revenue === 'number' ? e.properties.revenue : undefined,
-    });
+  const trained = new PredictionEngine({ minExamples: 0 });
+  const history = population.eventsUntil(population.options.startTime + 120 * DAY_MS);
+  for (const record of history) trained.process(parseEventRecord(record) as FeatureEvent);
   const client = await MongoClient.connect(mongoUrl);
-  try {
-    await new MongoCheckpointStore(client.db(dbName), 20).saveModels(0, engine.toJSON().models);
-  } finally {
-    await client.close();
-  }
-  return engine;
+  await new MongoCheckpointStore(client.db(dbName), 20)
+    .saveModels(0, trained.toJSON().models)
+    .finally(() => client.close());
+  return trained;
 }
 
 describe('e2e: a churn prediction fires churn-risk and a retention workflow emails the customer, one trace', function () {
@@ -115,19 +104,7 @@ describe('e2e: a churn prediction fires churn-risk and a retention workflow emai
     s.serviceName === service && s.kind === kind && (!name || name.test(s.name));
 
   it('churn.predicted → churn-risk → e2e-retention → email, in the trace the prediction started, linked to the event that moved the score', async () => {
-    const customerId = `e2e-quitter-${Date.now()}`;
-    const email = `${customerId}@example.test`;
-    const enrichmentAddr = `127.0.0.1:${mesh.services.get('enrichment')!.grpcPort}`;
-    const profileClient = new profiles.ProfileServiceClient(enrichmentAddr, credentials.createInsecure());
-    await unary(profileClient.upsert.bind(profileClient), {
-      customerId,
-      traits: { name: 'Grace' },
-      consent: { marketing: true, transactional: true },
-      contacts: { email, phone: '', pushTokens: [], webhookUrl: '' },
-      timeZone: 'UTC',
-      dates: {},
-    });
-    profileClient.close();
+    const { customerId, email } = await newCustomer(mesh, 'e2e-quitter', 'Grace');
 
     const ingestClient = new ingest.IngestServiceClient(
       `127.0.0.1:${mesh.services.get('ingest')!.grpcPort}`,

@@ -1,18 +1,10 @@
-import { jetstreamManager } from '@nats-io/jetstream';
 import type { Db } from 'mongodb';
-import {
-  CATEGORY_TOKEN,
-  consumerSpec,
-  events,
-  filters,
-  partitionDurable,
-  SCHEMAS,
-  STREAMS,
-  type ConsumerSpec,
-} from '@kairos/contracts';
+import { CATEGORY_TOKEN, events, filters, STREAMS, type ConsumerSpec } from '@kairos/contracts';
 import {
   ConsumeLoop,
-  isNotFound,
+  consumerCaughtUp,
+  enrichedPartitionLoop,
+  everyInterval,
   Publisher,
   storedMessageIds,
   type Logger as MessagingLogger,
@@ -62,15 +54,6 @@ export interface PredictionApp {
   stop(): Promise<void>;
 }
 
-async function deleteConsumer(nc: NatsConnection, spec: ConsumerSpec): Promise<void> {
-  const jsm = await jetstreamManager(nc);
-  try {
-    await jsm.consumers.delete(spec.stream, spec.durable);
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-  }
-}
-
 /** How often the timer checks checkpoints and the caught-up state (the idle advance has its own interval). */
 const TICK_MS = 1_000;
 
@@ -110,21 +93,11 @@ export async function startPrediction(
         sinceMs,
       }),
     );
-    // The engine state is the source of truth: the consumer restarts right after the checkpoint.
-    const spec = consumerSpec(
-      STREAMS.EVENTS.name,
-      partitionDurable(SERVICE_NAME, p),
-      filters.enrichedPartition(p),
-      {
-        startSequence,
-      },
-    );
-    await deleteConsumer(nc, spec);
-    const loop = new ConsumeLoop(nc, {
-      spec,
-      schema: SCHEMAS.EnrichedEvent,
+    const { loop, spec } = await enrichedPartitionLoop(nc, {
+      service: SERVICE_NAME,
+      partition: p,
+      startSequence,
       handler: (m, ctx) => predictor.handle(m, ctx),
-      mode: { kind: 'ordered' },
       logger: logger as MessagingLogger,
       publisher,
     });
@@ -133,7 +106,6 @@ export async function startPrediction(
   }
   for (const { loop } of loops) await loop.start();
 
-  const jsm = await jetstreamManager(nc);
   let lastIdleAdvance = -Infinity;
   const tick = async () => {
     const advance =
@@ -142,10 +114,7 @@ export async function startPrediction(
     if (advance) lastIdleAdvance = clock.now();
     for (const { predictor, spec } of loops) {
       try {
-        if (!predictor.caughtUp) {
-          const info = await jsm.consumers.info(spec.stream, spec.durable);
-          if (info.num_pending === 0 && info.num_ack_pending === 0) predictor.markCaughtUp();
-        }
+        if (!predictor.caughtUp && (await consumerCaughtUp(nc, spec))) predictor.markCaughtUp();
         if (advance) await predictor.advanceIdle();
         await predictor.tick();
       } catch (err) {
@@ -156,12 +125,7 @@ export async function startPrediction(
       }
     }
   };
-  let ticking = false;
-  const timer = setInterval(() => {
-    if (ticking) return;
-    ticking = true;
-    void tick().finally(() => (ticking = false));
-  }, TICK_MS);
+  const stopTimer = everyInterval(tick, TICK_MS);
 
   const container = createContainer([
     provide(TOKENS.Config, config),
@@ -184,7 +148,7 @@ export async function startPrediction(
     ownedPartitions: owned,
     tick,
     async stop() {
-      clearInterval(timer);
+      stopTimer();
       await Promise.all(loops.map(({ loop }) => loop.drain()));
       await Promise.all([...predictors.values()].map((p) => p.close()));
     },

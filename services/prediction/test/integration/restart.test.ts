@@ -24,7 +24,7 @@ import {
   type FeatureEvent,
   type PredictedEvent,
 } from '../../src';
-import { population, predictionClient, publishEnriched, score, seedModels, T0 } from './helpers';
+import { predictionClient, publishEnriched, score, seedModels, T0 } from './helpers';
 
 const ROOT = join(__dirname, '..', '..', '..', '..', '..');
 const SCRIPT = join(ROOT, 'services', 'prediction', 'dist', 'src', 'main.js');
@@ -102,7 +102,7 @@ describe('prediction process: restart, kill -9 and replay', function () {
     nc = await connectNats({ servers: nats.url, name: 'prediction-test', logger: silentLogger });
     await provisionStreams(nc);
     const publisher = new Publisher(nc, { logger: silentLogger });
-    const seeded = await seedModels(mongo.db, population(1_500, 150));
+    const seeded = await seedModels(mongo.db, 1_500, 120);
     assert.ok(seeded.churn.examples > MIN_EXAMPLES, 'the seeded churn model is trained');
 
     // What the live run must decide: the same events through an engine warm-started the same way.

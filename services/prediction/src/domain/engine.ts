@@ -75,7 +75,7 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   maxStateBytes: 256 * 1024 * 1024,
   maxPendingExamples: 2_000_000,
   minExamples: 1_000,
-  churnGate: { enter: 0.6, exit: 0.4, cooldownMs: 14 * DAY_MS },
+  churnGate: { enter: 0.5, exit: 0.35, cooldownMs: 14 * DAY_MS },
   purchaseGate: { enter: 0.7, exit: 0.5, cooldownMs: 7 * DAY_MS },
   learner: {},
   bgnbdSample: 2_000,

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { parseEventRecord, predictOffline, type FeatureEvent } from '@kairos/prediction';
+import type { FeatureEvent } from '@kairos/prediction';
 import { EXIT, failed, usageError } from './errors';
 import { readUtf8File, type Io } from './io';
 import { predictCustomer } from './predict-online';
@@ -68,6 +68,9 @@ export async function predict(args: string[], io: Io): Promise<number> {
   if (format !== 'csv' && format !== 'json')
     throw usageError(`predict: --format expects csv or json, got '${format}'`);
 
+  // Loaded here, not at start: the package also holds the service (MongoDB, telemetry), which
+  // every other command would otherwise pay for at start-up.
+  const { parseEventRecord, predictOffline } = await import('@kairos/prediction');
   const text = await readUtf8File(values.events);
   const events: FeatureEvent[] = [];
   const lines = text.split('\n');

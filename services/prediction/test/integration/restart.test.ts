@@ -19,6 +19,7 @@ import {
 } from '@kairos/testkit';
 import {
   DAY_MS,
+  DEFAULT_ENGINE_OPTIONS,
   PredictionEngine,
   predictedEventId,
   type FeatureEvent,
@@ -129,7 +130,7 @@ describe('prediction process: restart, kill -9 and replay', function () {
       timeoutMs: 60_000,
       message: 'the armed fault to kill the process',
     });
-    assert.match(proc.logs().join('\n'), /fault injection: SIGKILL/);
+    // Only the armed fault ends it (its log line may be lost: SIGKILL does not wait for stdout).
 
     // Restart: the checkpoint and the replay after it decide the same predictions; none is stored twice.
     proc = await start(port);
@@ -150,7 +151,10 @@ describe('prediction process: restart, kill -9 and replay', function () {
       const churn = stored.find((e) => e.customerId === 'quitter' && e.type === 'churn.predicted')!;
       assert.equal(churn.category, events.EventCategory.EVENT_CATEGORY_PREDICTED);
       const props = churn.properties as Record<string, unknown>;
-      assert.ok((props.score as number) >= 0.6, `score ${String(props.score)} reached the threshold`);
+      assert.ok(
+        (props.score as number) >= DEFAULT_ENGINE_OPTIONS.churnGate.enter,
+        `score ${String(props.score)} reached the threshold`,
+      );
       assert.equal(typeof props.model_version, 'number');
       assert.equal((props.top_features as unknown[]).length, 3);
 

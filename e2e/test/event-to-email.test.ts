@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { context, propagation, SpanKind } from '@opentelemetry/api';
-import { actions, events, ingest, profiles, SCHEMAS, STREAMS } from '@kairos/contracts';
+import { actions, events, ingest, SCHEMAS, STREAMS } from '@kairos/contracts';
 import { startSmtpSink, type SmtpSink } from '@kairos/testkit';
 import { runCli } from '@kairos/kairosctl';
 import { connectNats, silentLogger, type NatsConnection } from '@kairos/messaging';
@@ -16,6 +16,7 @@ import {
   type SpanMatcher,
 } from '@kairos/testkit';
 import { Mesh } from '../src/mesh';
+import { newCustomer as newCustomerIn, unary } from '../src/customers';
 import { readUntil } from '../src/streams';
 
 const DEFINITIONS = `
@@ -42,14 +43,6 @@ spec:
   steps:
     - send: { channel: email, template: cart-reminder }
 `;
-
-function unary<Req, Res>(
-  fn: (req: Req, md: Metadata, cb: (err: Error | null, res: Res) => void) => unknown,
-  req: Req,
-  md = new Metadata(),
-): Promise<Res> {
-  return new Promise((resolve, reject) => fn(req, md, (err, res) => (err ? reject(err) : resolve(res))));
-}
 
 describe('e2e: an event sent to ingest ends as a delivered email, in one trace across the mesh', function () {
   this.timeout(240_000);
@@ -83,25 +76,7 @@ describe('e2e: an event sent to ingest ends as a delivered email, in one trace a
     await smtp?.close();
   });
 
-  /** A customer with consent and an email address, stored through ProfileService. */
-  async function newCustomer(prefix: string): Promise<{ customerId: string; email: string }> {
-    const customerId = `${prefix}-${Date.now()}`;
-    const email = `${customerId}@example.test`;
-    const profileClient = new profiles.ProfileServiceClient(
-      `127.0.0.1:${mesh.services.get('enrichment')!.grpcPort}`,
-      credentials.createInsecure(),
-    );
-    await unary(profileClient.upsert.bind(profileClient), {
-      customerId,
-      traits: { name: 'Ada' },
-      consent: { marketing: true, transactional: true },
-      contacts: { email, phone: '', pushTokens: [], webhookUrl: '' },
-      timeZone: 'UTC',
-      dates: {},
-    });
-    profileClient.close();
-    return { customerId, email };
-  }
+  const newCustomer = (prefix: string) => newCustomerIn(mesh, prefix, 'Ada');
 
   /**
    * Tracks product.viewed then cart.item_added inside a client span, the caller's trace, which goes

@@ -8,6 +8,7 @@ import { formatPath, type Issue, type PathSegment } from './errors';
 import { patternDepthIssue } from './limits';
 import type { Condition, ConditionContext, EngineEvent, Pattern, TriggerSpec } from './patterns';
 import { CHANNELS, type Channel } from './schema';
+import { BEST_TIME } from './schema-dsl';
 import { checkTemplate } from './templates';
 import { parseDuration, parsePercent, parseTimeOfDay, type TimeOfDay } from './time';
 import type {
@@ -19,6 +20,9 @@ import type {
   WorkflowSpec,
   WorkflowStep,
 } from './types';
+
+/** The longest `wait: { until: best_time }` when it names no `max`. */
+export const DEFAULT_BEST_TIME_MAX_MS = 24 * 3_600_000;
 
 type Obj = Record<string, any>;
 
@@ -403,9 +407,18 @@ function compileSteps(steps: unknown[], path: PathSegment[], w: WorkflowCtx): Wo
     if ('wait' in s) {
       const wt = s.wait as Obj;
       if ('duration' in wt) out.push({ id, kind: 'wait', mode: 'duration', durationMs: ms(wt.duration) });
-      else if ('until' in wt)
+      else if ('until' in wt && wt.until === BEST_TIME)
+        out.push({
+          id,
+          kind: 'wait',
+          mode: 'best-time',
+          maxDelayMs: wt.max === undefined ? DEFAULT_BEST_TIME_MAX_MS : ms(wt.max),
+        });
+      else if ('until' in wt) {
+        if (wt.max !== undefined)
+          w.issues.push({ path: [...p, 'wait', 'max'], message: 'max applies to until: best_time only' });
         out.push({ id, kind: 'wait', mode: 'until', until: parseTimeOfDay(wt.until) as TimeOfDay });
-      else {
+      } else {
         const variants = (wt.variants as Obj[]).map((v) => ({
           name: v.name as string,
           durationMs: ms(v.duration),

@@ -5,7 +5,12 @@ export * from './schema';
 export { compileCel, toCelValue, CelEvaluationError, EVENT_FIELDS } from './cel';
 export { CEL_FALLBACK, type CompiledEval, type JsProgram, type VariableAccess } from './cel-js';
 export type { CelScope, CompiledCel, CelCompileResult, ExpectedType, VariableKind } from './cel';
-export { boundAliases, compileTriggerDocument, compileWorkflowDocument } from './compile';
+export {
+  boundAliases,
+  compileTriggerDocument,
+  compileWorkflowDocument,
+  DEFAULT_BEST_TIME_MAX_MS,
+} from './compile';
 export type { WorkflowCompileOptions } from './compile';
 export {
   compileDocument,

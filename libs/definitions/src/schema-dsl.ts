@@ -6,7 +6,8 @@
 import { describeValue, type Issue, type PathSegment } from './errors';
 import { parseDuration, parsePercent, parseTimeOfDay } from './time';
 
-export type StringFormat = 'duration' | 'timeOfDay' | 'dnsLabel' | 'cel' | 'template' | 'eventType' | 'alias';
+export type StringFormat =
+  'duration' | 'timeOfDay' | 'waitUntil' | 'dnsLabel' | 'cel' | 'template' | 'eventType' | 'alias';
 
 interface Base {
   description?: string;
@@ -86,12 +87,16 @@ export type Definitions = Record<string, Schema>;
 const FORMAT_EXPECTED: Record<StringFormat, string> = {
   duration: 'a duration like 30m',
   timeOfDay: 'a time of day like 09:00',
+  waitUntil: 'a time of day like 09:00, or best_time',
   dnsLabel: 'a lower-case DNS label (a-z, 0-9, -; at most 63 characters, starting and ending alphanumeric)',
   cel: 'a CEL expression',
   template: 'a Liquid template',
   eventType: 'an event type like cart.item_added',
   alias: 'an alias name like add (letters, digits, _; starting with a letter)',
 };
+
+/** `wait: { until: best_time }`: the customer's best hour to be reached (prediction's send-time estimate). */
+export const BEST_TIME = 'best_time';
 
 const DNS_LABEL_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const EVENT_TYPE_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
@@ -103,6 +108,8 @@ function formatOk(format: StringFormat, v: string): boolean {
       return parseDuration(v) !== undefined;
     case 'timeOfDay':
       return parseTimeOfDay(v) !== undefined;
+    case 'waitUntil':
+      return v === BEST_TIME || parseTimeOfDay(v) !== undefined;
     case 'dnsLabel':
       return DNS_LABEL_RE.test(v);
     case 'eventType':
@@ -300,6 +307,7 @@ type Json = Record<string, unknown>;
 const FORMAT_PATTERN: Partial<Record<StringFormat, string>> = {
   duration: '^(?:\\d+d)?(?:\\d+h)?(?:\\d+m)?(?:\\d+s)?(?:\\d+ms)?$',
   timeOfDay: '^([01]\\d|2[0-3]):([0-5]\\d)$',
+  waitUntil: `^(${BEST_TIME}|([01]\\d|2[0-3]):([0-5]\\d))$`,
   dnsLabel: DNS_LABEL_RE.source,
   eventType: EVENT_TYPE_RE.source,
   alias: ALIAS_RE.source,

@@ -121,7 +121,13 @@ const step: Schema = {
             variants: {
               duration: obj({ duration: req(duration('How long to wait')) }),
               until: obj({
-                until: req(timeOfDay("Next occurrence of this time in the customer's time zone")),
+                until: req({
+                  kind: 'string',
+                  format: 'waitUntil',
+                  description:
+                    "Next occurrence of this time in the customer's time zone, or best_time: the customer's best hour to be reached",
+                }),
+                max: opt(duration('With until: best_time, the longest wait (default 24h)')),
               }),
               variants: obj({ variants: req({ kind: 'array', items: waitVariant, minItems: 1 }) }),
             },

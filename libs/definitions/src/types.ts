@@ -64,6 +64,8 @@ export interface WaitVariant {
 export type WaitStep = StepBase & { kind: 'wait' } & (
     | { mode: 'duration'; durationMs: number }
     | { mode: 'until'; until: TimeOfDay }
+    /** Until the customer's best hour (UTC) to be reached, at most `maxDelayMs` from now. */
+    | { mode: 'best-time'; maxDelayMs: number }
     | { mode: 'variants'; variants: WaitVariant[] }
   );
 

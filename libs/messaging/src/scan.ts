@@ -36,3 +36,21 @@ export async function* scanStream(nc: NatsConnection, opts: ScanOptions): AsyncG
     await consumer.delete().catch(() => undefined);
   }
 }
+
+/**
+ * The `Nats-Msg-Id` of every message stored under `filter` since `sinceMs`, read headers only. A
+ * service that replays its input after a crash reads them at restore and skips the outputs already
+ * stored, however long the restart took (JetStream's own de-duplication lasts its window only).
+ */
+export async function storedMessageIds(
+  nc: NatsConnection,
+  opts: { stream: string; filter: string; sinceMs: number },
+): Promise<Set<string>> {
+  const ids = new Set<string>();
+  const scan = scanStream(nc, { ...opts, sinceMs: Math.max(0, opts.sinceMs), headersOnly: true });
+  for await (const m of scan) {
+    const id = m.headers?.get('Nats-Msg-Id');
+    if (id) ids.add(id);
+  }
+  return ids;
+}

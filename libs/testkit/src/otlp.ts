@@ -30,6 +30,8 @@ export interface CollectedSpan {
   statusCode: number;
   statusMessage: string | undefined;
   events: Array<{ name: string; timeUnixNano: string; attributes: Record<string, AttributeValue> }>;
+  /** Spans this one links to (another trace's span, e.g. the event that caused it). */
+  links: Array<{ traceId: string; spanId: string; attributes: Record<string, AttributeValue> }>;
 }
 
 export interface OtlpReceiver {
@@ -114,6 +116,11 @@ export function flattenOtlpTraces(body: any): CollectedSpan[] {
             name: String(e.name ?? ''),
             timeUnixNano: nanos(e.timeUnixNano),
             attributes: attributes(e.attributes),
+          })),
+          links: (span.links ?? []).map((l: any) => ({
+            traceId: idToHex(l.traceId) ?? '',
+            spanId: idToHex(l.spanId) ?? '',
+            attributes: attributes(l.attributes),
           })),
         });
       }

@@ -25,6 +25,8 @@ import { Orchestrator, type OrchestratorSettings } from './orchestrator';
 import { GrpcProfileGateway, NoProfileGateway, type ProfileGateway } from './profiles';
 import { RunStore, SendLedger, TimerStore, WindowStore } from './store';
 import { TimerLoop } from './timer-loop';
+import { GrpcSendTime, noSendTime } from './send-time';
+import type { SendTimePort } from './ports';
 import { ORCH } from './tokens';
 import { WorkflowRegistry } from './workflows';
 import type { OrchestrationConfig } from './config';
@@ -41,6 +43,8 @@ export interface OrchestrationInfrastructure {
   clock?: Clock;
   /** Overrides the gRPC gateway (tests, benchmarks). */
   profiles?: ProfileGateway;
+  /** Overrides the best send hour source (tests); default PredictionService at KAIROS_PREDICTION_ADDR. */
+  sendTime?: SendTimePort;
   /** Overrides the template directory (tests, benchmarks). */
   templates?: TemplateCatalog;
 }
@@ -78,6 +82,11 @@ export async function startOrchestration(
     (config.KAIROS_PROFILE_ADDR === 'none'
       ? new NoProfileGateway()
       : new GrpcProfileGateway(config.KAIROS_PROFILE_ADDR, config.KAIROS_PROFILE_DEADLINE));
+  const grpcSendTime =
+    infra.sendTime || config.KAIROS_PREDICTION_ADDR === 'none'
+      ? undefined
+      : new GrpcSendTime(config.KAIROS_PREDICTION_ADDR, config.KAIROS_PREDICTION_DEADLINE);
+  const sendTime = infra.sendTime ?? grpcSendTime ?? noSendTime;
   const publisher = new Publisher(nc, { logger });
   const settings: OrchestratorSettings = {
     partitions: config.KAIROS_PARTITIONS,
@@ -105,6 +114,7 @@ export async function startOrchestration(
         new DirectoryTemplateCatalog(config.KAIROS_TEMPLATES_DIR, config.KAIROS_TEMPLATES_RECHECK),
     ),
     provide(ORCH.Emitter, new ActionEmitter(publisher)),
+    provide(ORCH.SendTime, sendTime),
   ]);
   const orchestrator = container.resolve(Orchestrator);
 
@@ -155,6 +165,7 @@ export async function startOrchestration(
       await Promise.all(loops.map((l) => l.drain()));
       await workflows.stop();
       profiles.close();
+      grpcSendTime?.close();
     },
   };
 }

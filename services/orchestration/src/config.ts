@@ -21,6 +21,9 @@ export const orchestrationConfig = {
   /** ProfileService address; `none` runs without it (always the snapshot fallback). */
   KAIROS_PROFILE_ADDR: env.string('127.0.0.1:50052'),
   KAIROS_PROFILE_DEADLINE: env.duration('200ms'),
+  /** PredictionService address (`wait: { until: best_time }`); `none`: such waits do not wait. */
+  KAIROS_PREDICTION_ADDR: env.string('127.0.0.1:50057'),
+  KAIROS_PREDICTION_DEADLINE: env.duration('300ms'),
   /** Default arbitration settle window; `0s` disables arbitration for workflows without `settle`. */
   KAIROS_SETTLE_WINDOW: env.duration('2s'),
   /** Marketing messages per customer across all workflows, e.g. `5/24h`; `off` disables. */

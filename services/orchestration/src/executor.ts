@@ -22,7 +22,7 @@ import type { Effect, MachineSettings, Need, RenderFailure, StepDecision } from 
 import { historyWindowMs } from './machine/effects';
 import { decideEntry } from './machine/entry';
 import { decideContinue, openingWindow } from './machine/lifecycle';
-import type { EmitterPort, LedgerPort, RunPort, TimerPort, WindowPort } from './ports';
+import type { EmitterPort, LedgerPort, RunPort, SendTimePort, TimerPort, WindowPort } from './ports';
 import type { CustomerLookup, ProfileGateway } from './profiles';
 import type { RunDoc } from './store/documents';
 
@@ -44,6 +44,7 @@ export interface ExecutorPorts {
   ledger: LedgerPort;
   emitter: EmitterPort;
   profiles: ProfileGateway;
+  sendTime: SendTimePort;
 }
 
 export interface ExecutorDeps {
@@ -162,6 +163,12 @@ export class RunExecutor {
           await rendered(() =>
             renderSendContent(need.step, need.choice, c.ctx, this.deps.templates, this.renderer),
           ),
+        );
+      case 'best-hour':
+        return need.resume(
+          await this.deps.ports.sendTime
+            .bestHour(c.run.customerId)
+            .catch((err: unknown) => ({ unavailable: (err as Error).message })),
         );
       case 'escalation-text':
         return need.resume(

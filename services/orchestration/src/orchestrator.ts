@@ -21,7 +21,7 @@ import {
   decideStranded,
   driverTimerOf,
 } from './machine/lifecycle';
-import type { EmitterPort, LedgerPort, RunPort, TimerPort, WindowPort } from './ports';
+import type { EmitterPort, LedgerPort, RunPort, SendTimePort, TimerPort, WindowPort } from './ports';
 import type { ProfileGateway } from './profiles';
 import { KeyedMutex } from './keyed-mutex';
 import type { RunDoc, TimerDoc } from './store/documents';
@@ -50,10 +50,11 @@ export class Orchestrator {
     @inject(ORCH.Workflows) private readonly workflows: WorkflowRegistry,
     @inject(ORCH.Templates) templates: TemplateCatalog,
     @inject(ORCH.Emitter) emitter: EmitterPort,
+    @inject(ORCH.SendTime) sendTime: SendTimePort,
   ) {
     const { fault, ...machine } = settings;
     this.executor = new RunExecutor({
-      ports: { runs, timers, windows, ledger, emitter, profiles },
+      ports: { runs, timers, windows, ledger, emitter, profiles, sendTime },
       settings: machine,
       fault,
       clock,

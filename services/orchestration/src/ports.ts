@@ -5,6 +5,7 @@
 import type { actions } from '@kairos/contracts';
 import type { StoredTraceContext } from '@kairos/telemetry';
 import type { SentRecord } from './domain/caps';
+import type { BestHour } from './domain/timing';
 import type { NewTimer } from './machine/effects';
 import type { LedgerDoc, RunDoc, RunEvent, WindowDoc } from './store/documents';
 
@@ -57,4 +58,9 @@ export interface LedgerPort {
 export interface EmitterPort {
   request(action: actions.ActionRequested, trace?: StoredTraceContext): Promise<void>;
   outcome(outcome: actions.ActionOutcome, trace?: StoredTraceContext): Promise<void>;
+}
+
+/** The customer's best hour to be reached (prediction's send-time estimate); rejects when unavailable. */
+export interface SendTimePort {
+  bestHour(customerId: string): Promise<BestHour>;
 }

@@ -2,6 +2,7 @@ import { token } from '@kairos/service-kit';
 import type { TemplateCatalog } from './domain/content';
 import type { ActionEmitter } from './emitter';
 import type { OrchestratorSettings } from './orchestrator';
+import type { SendTimePort } from './ports';
 import type { ProfileGateway } from './profiles';
 import type { RunStore, SendLedger, TimerStore, WindowStore } from './store';
 import type { WorkflowRegistry } from './workflows';
@@ -17,4 +18,5 @@ export const ORCH = {
   Workflows: token<WorkflowRegistry>('kairos.orchestration.WorkflowRegistry'),
   Templates: token<TemplateCatalog>('kairos.orchestration.TemplateCatalog'),
   Emitter: token<ActionEmitter>('kairos.orchestration.ActionEmitter'),
+  SendTime: token<SendTimePort>('kairos.orchestration.SendTime'),
 } as const;

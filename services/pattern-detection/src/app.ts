@@ -1,12 +1,4 @@
-import { jetstreamManager } from '@nats-io/jetstream';
-import {
-  consumerSpec,
-  filters,
-  partitionDurable,
-  SCHEMAS,
-  STREAMS,
-  type ConsumerSpec,
-} from '@kairos/contracts';
+import { type ConsumerSpec } from '@kairos/contracts';
 import {
   formatErrors,
   loadDefinitionsFromPath,
@@ -16,7 +8,9 @@ import {
 } from '@kairos/definitions';
 import {
   ConsumeLoop,
-  isNotFound,
+  consumerCaughtUp,
+  enrichedPartitionLoop,
+  everyInterval,
   Publisher,
   type Logger as MessagingLogger,
   type NatsConnection,
@@ -90,15 +84,6 @@ export async function applyDefinitionsDir(
   }
 }
 
-async function deleteConsumer(nc: NatsConnection, spec: ConsumerSpec): Promise<void> {
-  const jsm = await jetstreamManager(nc);
-  try {
-    await jsm.consumers.delete(spec.stream, spec.durable);
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-  }
-}
-
 /**
  * The composition root's body (shared by main.ts and in-process tests): definition store and
  * watch, one engine per owned partition restored from its checkpoint, one ordered consume loop per
@@ -146,21 +131,11 @@ export async function startPatternDetection(
       logger,
     );
     const startSequence = await detector.restore((since) => publishedFireIds(nc, p, since));
-    // The engine state is the source of truth: the consumer restarts right after the checkpoint.
-    const spec = consumerSpec(
-      STREAMS.EVENTS.name,
-      partitionDurable(SERVICE_NAME, p),
-      filters.enrichedPartition(p),
-      {
-        startSequence,
-      },
-    );
-    await deleteConsumer(nc, spec);
-    const loop = new ConsumeLoop(nc, {
-      spec,
-      schema: SCHEMAS.EnrichedEvent,
+    const { loop, spec } = await enrichedPartitionLoop(nc, {
+      service: SERVICE_NAME,
+      partition: p,
+      startSequence,
       handler: (m, ctx) => detector.handle(m, ctx),
-      mode: { kind: 'ordered' },
       logger: logger as MessagingLogger,
       publisher,
     });
@@ -178,31 +153,19 @@ export async function startPatternDetection(
     logger.info({ triggers: triggers.map((t) => `${t.name}:v${t.version}`) }, 'triggers reloaded');
   });
 
-  const jsm = await jetstreamManager(nc);
   const tick = async () => {
     for (const { detector, spec } of loops) {
       try {
-        if (!detector.caughtUp) {
-          // Wall-clock advance waits for the replay: replayed events must not be judged late.
-          const info = await jsm.consumers.info(spec.stream, spec.durable);
-          if (info.num_pending === 0 && info.num_ack_pending === 0) detector.markCaughtUp();
-        }
+        // Wall-clock advance waits for the replay: replayed events must not be judged late.
+        if (!detector.caughtUp && (await consumerCaughtUp(nc, spec))) detector.markCaughtUp();
         await detector.tick();
       } catch (err) {
         logger.warn({ partition: detector.partition, err: (err as Error).message }, 'watermark tick failed');
       }
     }
   };
-  let ticking = false;
   const interval = config.KAIROS_WATERMARK_INTERVAL;
-  const timer =
-    interval > 0
-      ? setInterval(() => {
-          if (ticking) return;
-          ticking = true;
-          void tick().finally(() => (ticking = false));
-        }, interval)
-      : undefined;
+  const stopTimer = interval > 0 ? everyInterval(tick, interval) : undefined;
 
   const container = createContainer([
     provide(TOKENS.Config, config),
@@ -226,7 +189,7 @@ export async function startPatternDetection(
     ownedPartitions: owned,
     tick,
     async stop() {
-      if (timer) clearInterval(timer);
+      stopTimer?.();
       unsubscribe();
       await watch.stop();
       await Promise.all(loops.map(({ loop }) => loop.drain()));

@@ -190,12 +190,13 @@ export async function runPredictionBenchmark(
       baseConversionProbability(tr) +
       (hourDistance(localHour(tr, at), tr.preferredHour) <= up.wellTimedWindowHours ? up.uplift : 0);
     for (const at of times) {
-      const pOpen = openProbability(tr, 'email');
       const sendAt = Math.floor(at / DAY_MS) * DAY_MS + best * 3_600_000 + 1_800_000;
-      openAtTrigger += pOpen;
-      openAtBest += pOpen;
-      convAtTrigger += pOpen * tr.clickRate * Math.min(1, conv(at));
-      convAtBest += pOpen * tr.clickRate * Math.min(1, conv(sendAt));
+      const pOpenAtTrigger = openProbability(tr, 'email', localHour(tr, at));
+      const pOpenAtBest = openProbability(tr, 'email', localHour(tr, sendAt));
+      openAtTrigger += pOpenAtTrigger;
+      openAtBest += pOpenAtBest;
+      convAtTrigger += pOpenAtTrigger * tr.clickRate * Math.min(1, conv(at));
+      convAtBest += pOpenAtBest * tr.clickRate * Math.min(1, conv(sendAt));
     }
   }
 

@@ -4,6 +4,7 @@ import { CliError, EXIT } from './errors';
 import { processIo, type Io } from './io';
 import { predict } from './predict';
 import { dlq } from './dlq';
+import { model } from './predict-online';
 
 export const USAGE = `kairosctl — manage Kairos definitions and inspect triggers
 
@@ -24,6 +25,10 @@ Commands:
   profile <customer>                         show a customer's profile (ProfileService)
   trace <action-id|event-id> [--since 24h]   why a customer got a message: event, trigger and its
                                              explanation, workflow run (arbitration, waits), delivery
+  predict <customer> [-o table|json]         a customer's live churn and purchase scores, features and
+                                             contributions, best send hour (PredictionService)
+  model report [churn|purchase] [--partitions] [-o table|json]
+                                             AUC, calibration by decile, Brier, examples, baseline AUC
   predict --events <events.ndjson> --as-of <time> --horizon <days> [--churn-days <days>] [--format csv|json]
                                              offline churn and purchase scores per customer (no services):
                                              trains on the file's history before --as-of, baseline beside
@@ -34,7 +39,7 @@ Commands:
 
 Environment: NATS_URL (nats://127.0.0.1:4222), KAIROS_INGEST_ADDR (127.0.0.1:50051),
   KAIROS_PATTERN_ADDR (127.0.0.1:50053), KAIROS_PROFILE_ADDR (127.0.0.1:50052), KAIROS_API_KEY (sent as a bearer token),
-  KAIROS_ORCHESTRATION_URL (http://127.0.0.1:8084).
+  KAIROS_ORCHESTRATION_URL (http://127.0.0.1:8084), KAIROS_PREDICTION_ADDR (127.0.0.1:50057).
 Exit codes: 0 ok, 1 failed or invalid input, 2 usage error, 3 server unreachable.`;
 
 const COMMANDS: Record<string, commands.Command> = {
@@ -51,6 +56,7 @@ const COMMANDS: Record<string, commands.Command> = {
   trace: commands.trace,
   predict,
   dlq,
+  model,
 };
 
 /**

@@ -1,7 +1,7 @@
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { ingest, profiles, triggers } from '@kairos/contracts';
+import { ingest, predictions, profiles, triggers } from '@kairos/contracts';
 import { openNatsDefinitionStore, type DefinitionStore } from '@kairos/definitions';
 import { natsServers } from '@kairos/messaging';
 import { failed, unreachable } from './errors';
@@ -12,6 +12,7 @@ export const DEFAULTS = {
   ingestAddr: '127.0.0.1:50051',
   patternAddr: '127.0.0.1:50053',
   profileAddr: '127.0.0.1:50052',
+  predictionAddr: '127.0.0.1:50057',
 };
 
 /** Connects to NATS (`NATS_URL`) for one command; exit 3 when it cannot be reached. */
@@ -67,22 +68,75 @@ function callUnary<Req, Res>(
   );
 }
 
-export async function patternCall<Res>(
+/** A gRPC client class as ts-proto generates it. */
+type ClientClass<C extends { close(): void }> = new (
+  addr: string,
+  creds: ReturnType<typeof credentials.createInsecure>,
+) => C;
+
+/** Calls a service at `$envName` (default `fallback`); gRPC failures become exit codes naming `what`. */
+async function serviceCall<C extends { close(): void }, Res>(
   io: Io,
-  fn: (client: triggers.PatternServiceClient, md: Metadata) => Promise<Res>,
+  target: { Client: ClientClass<C>; envName: string; fallback: string; what: string },
+  fn: (client: C, md: Metadata) => Promise<Res>,
 ): Promise<Res> {
-  const addr = io.env.KAIROS_PATTERN_ADDR || DEFAULTS.patternAddr;
-  const client = new triggers.PatternServiceClient(addr, credentials.createInsecure());
+  const addr = io.env[target.envName] || target.fallback;
+  const client = new target.Client(addr, credentials.createInsecure());
   try {
     return await fn(client, metadata(io));
   } catch (err) {
     if ((err as ServiceError).code !== undefined) {
-      throw grpcFailure(err as ServiceError, 'pattern-detection', addr, 'KAIROS_PATTERN_ADDR');
+      throw grpcFailure(err as ServiceError, target.what, addr, target.envName);
     }
     throw err;
   } finally {
     client.close();
   }
+}
+
+export function patternCall<Res>(
+  io: Io,
+  fn: (client: triggers.PatternServiceClient, md: Metadata) => Promise<Res>,
+): Promise<Res> {
+  return serviceCall(
+    io,
+    {
+      Client: triggers.PatternServiceClient,
+      envName: 'KAIROS_PATTERN_ADDR',
+      fallback: DEFAULTS.patternAddr,
+      what: 'pattern-detection',
+    },
+    fn,
+  );
+}
+
+const PREDICTION = {
+  Client: predictions.PredictionServiceClient,
+  envName: 'KAIROS_PREDICTION_ADDR',
+  fallback: DEFAULTS.predictionAddr,
+  what: 'prediction',
+};
+
+export function scoreCall(io: Io, customerId: string): Promise<predictions.ScoreResponse> {
+  return serviceCall(io, PREDICTION, (c, md) =>
+    callUnary<predictions.ScoreRequest, predictions.ScoreResponse>(
+      c.score.bind(c),
+      { customerId },
+      md,
+      10_000,
+    ),
+  );
+}
+
+export function modelReportCall(io: Io, model: string): Promise<predictions.ModelReportResponse> {
+  return serviceCall(io, PREDICTION, (c, md) =>
+    callUnary<predictions.ModelReportRequest, predictions.ModelReportResponse>(
+      c.modelReport.bind(c),
+      { model },
+      md,
+      10_000,
+    ),
+  );
 }
 
 export function simulateCall(io: Io, req: triggers.SimulateRequest): Promise<triggers.SimulateResponse> {

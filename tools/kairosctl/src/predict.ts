@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
-import { parseEventRecord, predictOffline, type FeatureEvent } from '@kairos/prediction';
+import type { FeatureEvent } from '@kairos/prediction';
 import { EXIT, failed, usageError } from './errors';
 import { readUtf8File, type Io } from './io';
+import { predictCustomer } from './predict-online';
 
 function parseTime(value: string): number {
   const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
@@ -35,6 +36,8 @@ const num = (x: number) => (Number.isFinite(x) ? String(Math.round(x * 1e6) / 1e
  * and prints every customer's scores as of `--as-of`, with the baseline beside each.
  */
 export async function predict(args: string[], io: Io): Promise<number> {
+  // `predict <customer>` asks the running service; flags alone mean the offline run.
+  if (args[0] !== undefined && !args[0].startsWith('-')) return predictCustomer(args, io);
   let values;
   try {
     ({ values } = parseArgs({
@@ -51,7 +54,7 @@ export async function predict(args: string[], io: Io): Promise<number> {
     }));
   } catch (err) {
     throw usageError(
-      `predict: ${(err as Error).message} (online scores, 'predict <customer>', come with the prediction service; offline: predict --events <file>)`,
+      `predict: ${(err as Error).message} (online: predict <customer>; offline: predict --events <file> --as-of <time> --horizon <days>)`,
     );
   }
   if (!values.events)
@@ -65,6 +68,9 @@ export async function predict(args: string[], io: Io): Promise<number> {
   if (format !== 'csv' && format !== 'json')
     throw usageError(`predict: --format expects csv or json, got '${format}'`);
 
+  // Loaded here, not at start: the package also holds the service (MongoDB, telemetry), which
+  // every other command would otherwise pay for at start-up.
+  const { parseEventRecord, predictOffline } = await import('@kairos/prediction');
   const text = await readUtf8File(values.events);
   const events: FeatureEvent[] = [];
   const lines = text.split('\n');

@@ -23,6 +23,7 @@ const PORTS: Record<string, [number, number]> = {
   orchestration: [50054, 8084],
   delivery: [50055, 8085],
   analytics: [50056, 8086],
+  prediction: [50057, 8087],
 };
 const COLORS = [36, 33, 35, 32, 34, 31, 37];
 

@@ -7,6 +7,7 @@ export const SERVICE_ORDER = [
   'orchestration',
   'delivery',
   'analytics',
+  'prediction',
 ];
 
 export interface RunnerOptions {

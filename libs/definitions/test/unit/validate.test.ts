@@ -255,6 +255,34 @@ spec:
     assert.deepEqual(exit, { id: 'steps[3]', kind: 'exit', reason: 'done' });
   });
 
+  it('compiles wait until best_time with its cap, and refuses max on a time of day or a misspelt until', () => {
+    const wf = (steps: string) => `${trigger('event: a')}---
+apiVersion: kairos/v1
+kind: Workflow
+metadata: { name: w }
+spec:
+  trigger: t
+  steps:
+${steps}
+    - send: { channel: email, body: hi }
+`;
+    const r = parseDefinitions(
+      wf('    - wait: { until: best_time }\n    - wait: { until: best_time, max: 3h }'),
+    );
+    assert.deepEqual(r.errors.map(formatError), []);
+    const [first, second] = (r.documents[1] as { workflow: WorkflowSpec }).workflow.steps;
+    assert.deepEqual(first, { id: 'steps[0]', kind: 'wait', mode: 'best-time', maxDelayMs: 24 * 3_600_000 });
+    assert.deepEqual(second, { id: 'steps[1]', kind: 'wait', mode: 'best-time', maxDelayMs: 3 * 3_600_000 });
+    assert.match(
+      messages(wf('    - wait: { until: "09:00", max: 3h }')).join('\n'),
+      /steps\[0\]\.wait\.max: max applies to until: best_time only/,
+    );
+    assert.match(
+      messages(wf('    - wait: { until: best_hour }')).join('\n'),
+      /steps\[0\]\.wait\.until: expected a time of day like 09:00, or best_time/,
+    );
+  });
+
   it('checks workflow expressions and templates against the trigger aliases', () => {
     const text = `${trigger('event: a\nas: add')}---
 apiVersion: kairos/v1

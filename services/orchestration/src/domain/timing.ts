@@ -32,14 +32,40 @@ export function nextLocalTime(nowMs: number, at: TimeOfDay, zone: string): numbe
   return candidate.toMillis();
 }
 
+/** The next instant at or after `nowMs` whose UTC hour is `hour`, at most `maxDelayMs` away. */
+export function nextUtcHour(nowMs: number, hour: number, maxDelayMs: number): number {
+  const dayStart = Math.floor(nowMs / 86_400_000) * 86_400_000;
+  let t = dayStart + hour * 3_600_000;
+  if (t < nowMs) t += 86_400_000;
+  return Math.min(t, nowMs + maxDelayMs);
+}
+
+/** A customer's best hour to be reached (prediction's send-time estimate). */
+export interface BestHour {
+  /** 0-23, UTC. */
+  bestHour: number;
+  /** The customer's own observations behind it (0: the population prior alone). */
+  evidence: number;
+}
+
 export interface WaitDue {
   dueAt: number;
   /** The timing variant chosen, for `variants` waits. */
   variant?: string;
 }
 
-/** When a wait step ends, for a run started in `zone`. */
-export function waitDue(step: WaitStep, runId: string, nowMs: number, zone: string): WaitDue {
+/**
+ * When a wait step ends, for a run started in `zone`. A `best-time` wait needs the customer's
+ * `best` hour; without one (prediction unreachable) it does not wait: sending at the trigger's time
+ * is what the workflow would do without the step, a guessed hour is not.
+ */
+export function waitDue(
+  step: WaitStep,
+  runId: string,
+  nowMs: number,
+  zone: string,
+  best?: BestHour,
+): WaitDue {
   switch (step.mode) {
     case 'duration':
       return { dueAt: nowMs + step.durationMs };
@@ -49,6 +75,8 @@ export function waitDue(step: WaitStep, runId: string, nowMs: number, zone: stri
       const v = chooseWaitVariant(runId, step.variants);
       return { dueAt: nowMs + v.durationMs, variant: v.name };
     }
+    case 'best-time':
+      return { dueAt: best ? nextUtcHour(nowMs, best.bestHour, step.maxDelayMs) : nowMs };
   }
 }
 

@@ -9,6 +9,7 @@ import type { ArmedPoint } from '@kairos/service-kit';
 import type { StoredTraceContext } from '@kairos/telemetry';
 import type { FrequencyCap, SentRecord } from '../domain/caps';
 import type { ContentChoice } from '../domain/content';
+import type { BestHour } from '../domain/timing';
 import { actionIdFor } from '../domain/hashing';
 import type { FaultPoint } from '../faults';
 import type { LedgerDoc, RunDoc, RunEvent, TimerDoc } from '../store/documents';
@@ -154,6 +155,8 @@ export type Need =
       choice: ContentChoice;
       resume: (content: Record<string, string> | RenderFailure) => StepDecision;
     }
+  /** The customer's best hour to be reached (PredictionService), or why it is unavailable. */
+  | { need: 'best-hour'; resume: (best: BestHour | { unavailable: string }) => StepDecision }
   /** The escalate step's message, rendered for the customer's context. */
   | { need: 'escalation-text'; step: EscalateStep; resume: (text: string | RenderFailure) => StepDecision };
 

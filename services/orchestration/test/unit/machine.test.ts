@@ -243,6 +243,70 @@ describe('run machine: steps', () => {
     assert.equal(insert.run.timerId, timer.timer._id);
   });
 
+  describe('wait until best_time', () => {
+    const bestTime = (wait: string) =>
+      workflow(`  steps:
+    - wait: ${wait}
+    - send: { channel: email, subject: hi, body: there }`);
+
+    /** Drives the run; prediction answers `best` for the best hour, and the send needs nothing. */
+    function drive(wf: WorkflowSpec, best: unknown) {
+      const c = cursorOf(wf);
+      return runToStop(c, (need) =>
+        need.need === 'best-hour' ? best : need.need === 'ledger' ? [] : { subject: 'hi', body: 'there' },
+      );
+    }
+
+    it("asks prediction for the customer's best hour and sleeps until its next occurrence (UTC)", () => {
+      const { effects, needs } = drive(bestTime('{ until: best_time }'), { bestHour: 9, evidence: 4.5 });
+      assert.deepEqual(
+        needs.map((n) => n.need),
+        ['best-hour'],
+      );
+      assert.deepEqual(kinds(effects), ['schedule-timer', 'claim-active', 'insert-run']);
+      const timer = effects[0];
+      const insert = effects[2];
+      assert.ok(timer.do === 'schedule-timer' && insert.do === 'insert-run');
+      assert.equal(timer.timer.dueAt.getTime(), Date.parse('2026-03-03T09:00:00Z'));
+      assert.equal(insert.run.state, 'waiting');
+      assert.match(insert.run.history.at(-1)?.detail ?? '', /best hour 09:00 UTC \(evidence 4\.5\)/);
+    });
+
+    it('waits no longer than max', () => {
+      const { effects } = drive(bestTime('{ until: best_time, max: 2h }'), { bestHour: 9, evidence: 0 });
+      const timer = effects[0];
+      assert.ok(timer.do === 'schedule-timer');
+      assert.equal(timer.timer.dueAt.getTime(), NOW + 2 * 3_600_000);
+    });
+
+    it('goes on at once when the best hour is now', () => {
+      const { effects } = drive(bestTime('{ until: best_time }'), { bestHour: 23, evidence: 1 });
+      assert.deepEqual(kinds(effects), [
+        'record-send',
+        'request-action',
+        'crash:after-step-send',
+        'insert-run',
+      ]);
+    });
+
+    it('does not wait, and says why, when prediction is unavailable', () => {
+      const { effects } = drive(bestTime('{ until: best_time }'), {
+        unavailable: 'prediction: deadline exceeded',
+      });
+      assert.deepEqual(kinds(effects), [
+        'log',
+        'record-send',
+        'request-action',
+        'crash:after-step-send',
+        'insert-run',
+      ]);
+      const log = effects[0];
+      assert.ok(log.do === 'log');
+      assert.equal(log.message, 'best send time unavailable; not waiting');
+      assert.equal(log.fields.err, 'prediction: deadline exceeded');
+    });
+  });
+
   it('fails the run on a render error: progress written running, then failed, crash point, marker, outcome', () => {
     const wf = workflow(`  steps:
     - send: { channel: email, subject: hi, body: there }`);

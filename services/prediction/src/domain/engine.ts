@@ -35,6 +35,7 @@ import {
 } from './hysteresis';
 import { OnlineLogistic, type Contribution, type LearnerOptions, type ModelState } from './learner';
 import { auc, brier, calibrationByDecile, expectedCalibrationError, type CalibrationBin } from './metrics';
+import { bestSendHour, hourObservations, populationPrior, type SendTimeEstimate } from './send-time';
 
 export const MODEL_FEATURES = [...FEATURE_NAMES, 'bgnbd_p_alive', 'bgnbd_expected_purchases'] as const;
 const D = MODEL_FEATURES.length;
@@ -74,7 +75,7 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   maxStateBytes: 256 * 1024 * 1024,
   maxPendingExamples: 2_000_000,
   minExamples: 1_000,
-  churnGate: { enter: 0.6, exit: 0.4, cooldownMs: 14 * DAY_MS },
+  churnGate: { enter: 0.5, exit: 0.35, cooldownMs: 14 * DAY_MS },
   purchaseGate: { enter: 0.7, exit: 0.5, cooldownMs: 7 * DAY_MS },
   learner: {},
   bgnbdSample: 2_000,
@@ -197,6 +198,8 @@ export class PredictionEngine {
   readonly stats: EngineStats = { events: 0, ignored: 0, examples: 0, skippedSnapshots: 0, predicted: 0 };
   private readonly x = new Float64Array(D);
   private readonly evaluation = { churn: new EvaluationWindow(), purchase: new EvaluationWindow() };
+  /** The population's weighted observations per hour, recomputed once per event-time day. */
+  private hours: { day: number; size: number; totals: Float64Array } | undefined;
 
   constructor(options: Partial<EngineOptions> = {}) {
     this.options = { ...DEFAULT_ENGINE_OPTIONS, ...options };
@@ -394,6 +397,50 @@ export class PredictionEngine {
       churnContributions: this.churn.contributions(x),
       purchaseContributions: this.purchase.contributions(x),
     };
+  }
+
+  /**
+   * Replaces the models with stored states (a partition without a checkpoint warm-starts from the
+   * newest model another partition or replica stored). Features and labels stay this engine's own.
+   */
+  adoptModels(states: { churn?: ModelState; purchase?: ModelState }): void {
+    if (states.churn) this.churn = OnlineLogistic.fromJSON(states.churn, this.options.learner);
+    if (states.purchase) this.purchase = OnlineLogistic.fromJSON(states.purchase, this.purchaseLearner());
+  }
+
+  /**
+   * Weighted engagement observations per UTC hour summed over every customer (the send-time
+   * prior's input). Recomputed when the event-time day or the number of customers changes, so
+   * it is deterministic for a replay.
+   */
+  hourTotals(): Float64Array {
+    const h = this.hours;
+    if (h && h.day === this.day && h.size === this.store.size) return h.totals;
+    const totals = new Float64Array(24);
+    for (const s of this.store.values()) {
+      const o = hourObservations(s.engagementHours, s.activityHours);
+      for (let i = 0; i < 24; i++) totals[i] += o[i];
+    }
+    this.hours = { day: this.day, size: this.store.size, totals };
+    return totals;
+  }
+
+  /**
+   * The best hour to reach a customer: its own observations smoothed towards `prior` (default this
+   * engine's population). An unknown customer gets the prior's best hour with evidence 0.
+   */
+  sendTime(
+    customerId: string,
+    prior: ArrayLike<number> = populationPrior(this.hourTotals()),
+  ): SendTimeEstimate {
+    const s = this.store.get(customerId);
+    const obs = s ? hourObservations(s.engagementHours, s.activityHours) : new Float64Array(24);
+    return bestSendHour(obs, prior);
+  }
+
+  /** A model's out-of-sample window (for reports pooled over several engines). */
+  evaluationOf(model: 'churn' | 'purchase'): EvaluationWindow {
+    return this.evaluation[model];
   }
 
   /** Quality of a model on its out-of-sample window of recent labels, beside its baseline. */

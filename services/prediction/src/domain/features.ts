@@ -232,6 +232,8 @@ export const FEATURE_NAMES = [
   'lifetime_orders_per_day',
   'sessions_7d_vs_lifetime',
   'sessions_14d_vs_lifetime',
+  'sessions_missed',
+  'sessions_missed_recent_rate',
 ] as const;
 export const FEATURE_COUNT = FEATURE_NAMES.length;
 
@@ -299,6 +301,11 @@ export function featureVector(s: CustomerFeatureState, asOf: number, out = new F
   out[i++] = Math.log(
     (windowCount(s, Ch.Sessions, 14, asOf) + 0.5) / (rate * Math.min(14, Math.max(age, 1)) + 0.5),
   );
+  // Sessions the silence has cost, at the lifetime and at the last 90 days' rate. For a customer
+  // still there, silence is a Poisson gap: its log-likelihood falls linearly with these (e^(−λd)),
+  // so they enter raw, not logged (capped: beyond, the customer has left either way).
+  out[i++] = Math.min(20, rate * recency);
+  out[i++] = Math.min(20, (s90 / Math.min(90, Math.max(age, 1))) * recency);
   return out;
 }
 

@@ -118,7 +118,11 @@ describe('prediction engine', () => {
   });
 
   it('emits churn.predicted for customers who go silent, on event time, with score, version and features', () => {
-    const engine = new PredictionEngine({ minExamples: 100 });
+    // A strict gate, so that the precision below is the model's and not the default's trade-off.
+    const engine = new PredictionEngine({
+      minExamples: 100,
+      churnGate: { enter: 0.6, exit: 0.4, cooldownMs: 14 * DAY_MS },
+    });
     // While the history runs, only "leaving" customers (c0, c3, ...) ever stop.
     const churn = history()
       .flatMap((e) => engine.process(e))

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import {
   createPopulation,
   decideReaction,
+  openHourFactor,
   Rng,
   sampleTraits,
   type CustomerTraits,
@@ -31,7 +32,7 @@ function rates(t: CustomerTraits, deliveredAt: number, uplift: number, n = 4000)
     if (d.opened) opened++;
     if (d.converted) converted++;
   }
-  return { open: opened / n, convert: converted / n };
+  return { open: opened / n, convert: converted / n, convertIfOpened: converted / opened };
 }
 
 describe('reactions to delivered messages', () => {
@@ -45,8 +46,25 @@ describe('reactions to delivered messages', () => {
     });
     const high = rates(eager, BASE, 0).open;
     const low = rates(reluctant, BASE, 0).open;
-    assert.ok(Math.abs(high - 0.8) < 0.03, `eager open rate ${high}`);
-    assert.ok(Math.abs(low - 0.1) < 0.03, `reluctant open rate ${low}`);
+    // Both delivered at 00:00 UTC: the same hour factor for both.
+    const factor = openHourFactor(eager, 0);
+    assert.ok(Math.abs(high - 0.8 * factor) < 0.03, `eager open rate ${high}`);
+    assert.ok(Math.abs(low - 0.1 * factor) < 0.03, `reluctant open rate ${low}`);
+  });
+
+  it('opens a message delivered at the active hour more than one delivered at night, and the responsiveness over a day', () => {
+    const t = traits({
+      timeZone: { name: 'Europe/Berlin', offsetMinutes: 60 },
+      preferredHour: 19,
+      responsiveness: { email: 0.4, push: 0.1, sms: 0.1, in_app: 0.1 },
+    });
+    const active = rates(t, BASE + 18 * HOUR, 0).open; // 19:00 in Berlin
+    const night = rates(t, BASE + 6 * HOUR, 0).open; // 07:00 in Berlin, 12h from the preferred hour
+    assert.ok(active > 0.55 && active < 0.65, `open rate at the preferred hour ${active}`);
+    assert.ok(night > 0.28 && night < 0.36, `open rate 12h away ${night}`);
+    let mean = 0;
+    for (let m = 0; m < 24 * 60; m++) mean += openHourFactor(t, m / 60) / (24 * 60);
+    assert.ok(Math.abs(mean - 1) < 1e-9, `mean hour factor ${mean}`);
   });
 
   it('a message near the preferred local hour converts more, by the configured uplift', () => {
@@ -59,8 +77,15 @@ describe('reactions to delivered messages', () => {
     });
     const wellTimed = rates(t, BASE + 18 * HOUR, 0.2, 6000); // 19:00 in Berlin
     const offHours = rates(t, BASE + 6 * HOUR, 0.2, 6000); // 07:00 in Berlin
-    assert.ok(Math.abs(offHours.convert - 0.3) < 0.03, `off-hours conversion ${offHours.convert}`);
-    assert.ok(Math.abs(wellTimed.convert - 0.5) < 0.03, `well-timed conversion ${wellTimed.convert}`);
+    // Clicks always follow an open here: conversion per open is the purchase probability.
+    assert.ok(
+      Math.abs(offHours.convertIfOpened - 0.3) < 0.03,
+      `off-hours conversion ${offHours.convertIfOpened}`,
+    );
+    assert.ok(
+      Math.abs(wellTimed.convertIfOpened - 0.5) < 0.03,
+      `well-timed conversion ${wellTimed.convertIfOpened}`,
+    );
   });
 
   it('reacts identically to the same action and emits opened/clicked/order events with stable ids', () => {

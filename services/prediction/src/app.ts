@@ -1,0 +1,156 @@
+import type { Db } from 'mongodb';
+import { CATEGORY_TOKEN, events, filters, STREAMS, type ConsumerSpec } from '@kairos/contracts';
+import {
+  ConsumeLoop,
+  consumerCaughtUp,
+  enrichedPartitionLoop,
+  everyInterval,
+  Publisher,
+  storedMessageIds,
+  type Logger as MessagingLogger,
+  type NatsConnection,
+} from '@kairos/messaging';
+import {
+  createContainer,
+  killAt,
+  ownedPartitions,
+  provide,
+  systemClock,
+  TOKENS,
+  type Clock,
+  type Logger,
+} from '@kairos/service-kit';
+import { MongoCheckpointStore } from './checkpoints';
+import {
+  engineOptions,
+  MODEL_VERSIONS_KEPT,
+  TRACE_CONTEXTS_PER_PARTITION,
+  type PredictionConfig,
+} from './config';
+import type { FaultPoint } from './faults';
+import { PartitionPredictor, type PredictorSettings } from './partition-predictor';
+import { PredictionServiceImpl } from './prediction-service';
+import { PREDICTION_TOKENS } from './tokens';
+
+export const SERVICE_NAME = 'prediction';
+
+/** What prediction runs on; tests pass their own. */
+export interface PredictionInfrastructure {
+  /** A connection to NATS with the streams provisioned. */
+  nc: NatsConnection;
+  /** The service's own database (`kairos_prediction`). */
+  db: Db;
+  logger: Logger;
+  clock?: Clock;
+}
+
+export interface PredictionApp {
+  service: PredictionServiceImpl;
+  predictors: Map<number, PartitionPredictor>;
+  ownedPartitions: number[];
+  /** One caught-up check, idle advance and checkpoint round over every partition (the timer's work). */
+  tick(): Promise<void>;
+  /** Stops the timer and the loops, then writes a final checkpoint per partition. */
+  stop(): Promise<void>;
+}
+
+/** How often the timer checks checkpoints and the caught-up state (the idle advance has its own interval). */
+const TICK_MS = 1_000;
+
+/**
+ * The composition root's body (shared by main.ts and in-process tests): one engine per owned
+ * partition restored from its checkpoint (or warm-started), one ordered consume loop per partition
+ * on `events.enriched.<p>.>` from the checkpoint's next sequence, and the timer for checkpoints and
+ * the idle advance.
+ */
+export async function startPrediction(
+  config: PredictionConfig,
+  infra: PredictionInfrastructure,
+): Promise<PredictionApp> {
+  const { logger, nc, db } = infra;
+  const clock = infra.clock ?? systemClock;
+  const owned = ownedPartitions(config);
+  const publisher = new Publisher(nc, { logger: logger as MessagingLogger });
+  const fault = killAt<FaultPoint>(config.KAIROS_FAULT_POINT, logger);
+  const store = new MongoCheckpointStore(db, MODEL_VERSIONS_KEPT, fault);
+  await store.ensureIndexes();
+  const settings: PredictorSettings = {
+    engine: engineOptions(config),
+    checkpointIntervalMs: config.KAIROS_CHECKPOINT_INTERVAL,
+    checkpointEvents: config.KAIROS_CHECKPOINT_EVENTS,
+    traceContexts: TRACE_CONTEXTS_PER_PARTITION,
+  };
+  const predictedToken = CATEGORY_TOKEN[events.EventCategory.EVENT_CATEGORY_PREDICTED];
+
+  const predictors = new Map<number, PartitionPredictor>();
+  const loops: Array<{ predictor: PartitionPredictor; loop: ConsumeLoop<unknown>; spec: ConsumerSpec }> = [];
+  for (const p of owned) {
+    const predictor = new PartitionPredictor(p, settings, publisher, store, clock, logger, fault);
+    const startSequence = await predictor.restore(config.KAIROS_WARM_START, (sinceMs) =>
+      storedMessageIds(nc, {
+        stream: STREAMS.EVENTS.name,
+        filter: `${filters.rawPartition(p).slice(0, -1)}${predictedToken}.>`,
+        sinceMs,
+      }),
+    );
+    const { loop, spec } = await enrichedPartitionLoop(nc, {
+      service: SERVICE_NAME,
+      partition: p,
+      startSequence,
+      handler: (m, ctx) => predictor.handle(m, ctx),
+      logger: logger as MessagingLogger,
+      publisher,
+    });
+    predictors.set(p, predictor);
+    loops.push({ predictor, loop: loop as ConsumeLoop<unknown>, spec });
+  }
+  for (const { loop } of loops) await loop.start();
+
+  let lastIdleAdvance = -Infinity;
+  const tick = async () => {
+    const advance =
+      config.KAIROS_IDLE_ADVANCE_INTERVAL > 0 &&
+      clock.now() - lastIdleAdvance >= config.KAIROS_IDLE_ADVANCE_INTERVAL;
+    if (advance) lastIdleAdvance = clock.now();
+    for (const { predictor, spec } of loops) {
+      try {
+        if (!predictor.caughtUp && (await consumerCaughtUp(nc, spec))) predictor.markCaughtUp();
+        if (advance) await predictor.advanceIdle();
+        await predictor.tick();
+      } catch (err) {
+        logger.warn(
+          { partition: predictor.partition, err: (err as Error).message },
+          'prediction tick failed',
+        );
+      }
+    }
+  };
+  const stopTimer = everyInterval(tick, TICK_MS);
+
+  const container = createContainer([
+    provide(TOKENS.Config, config),
+    provide(TOKENS.Logger, logger),
+    provide(TOKENS.Nats, nc),
+    provide(TOKENS.Clock, clock),
+    provide(PREDICTION_TOKENS.Runtime, {
+      partitions: config.KAIROS_PARTITIONS,
+      replicaOrdinal: config.KAIROS_REPLICA_ORDINAL,
+      replicas: config.KAIROS_REPLICAS,
+      predictors,
+    }),
+  ]);
+  container.registerSingleton(PredictionServiceImpl);
+  const service = container.resolve(PredictionServiceImpl);
+
+  return {
+    service,
+    predictors,
+    ownedPartitions: owned,
+    tick,
+    async stop() {
+      stopTimer();
+      await Promise.all(loops.map(({ loop }) => loop.drain()));
+      await Promise.all([...predictors.values()].map((p) => p.close()));
+    },
+  };
+}

@@ -1,0 +1,21 @@
+import { predictions } from '@kairos/contracts';
+import { main, openMongo, openNats, serviceDefinition } from '@kairos/service-kit';
+import { SERVICE_NAME, startPrediction } from './app';
+import { loadPredictionConfig } from './config';
+import { PREDICTION_SERVICE_NAME } from './prediction-service';
+
+main(() => {
+  const config = loadPredictionConfig();
+  return serviceDefinition(SERVICE_NAME, config, async (ctx) => {
+    const nc = await openNats(ctx, config);
+    const db = await openMongo(ctx, config);
+    const app = await startPrediction(config, { nc, db, logger: ctx.logger });
+    ctx.onDrain(() => app.stop());
+    ctx.grpc.addService(
+      predictions.PredictionServiceService,
+      app.service.handlers(),
+      PREDICTION_SERVICE_NAME,
+    );
+    ctx.logger.info({ partitions: app.ownedPartitions }, 'prediction started');
+  });
+});

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { SCHEMAS } from '@kairos/contracts';
-import type { Publisher } from '@kairos/messaging';
+import { connectPublisher, type Publisher } from '@kairos/messaging';
 import {
   startHttpSink,
   startSmtpSink,
@@ -13,7 +13,7 @@ import {
   type SmtpSink,
 } from '@kairos/testkit';
 import { createTrackingToken, signBody, verifySignature } from '../../src';
-import { action, natsClient, outcomesFor, request, S, startDelivery, type DeliveryProcess } from './harness';
+import { action, outcomesFor, request, S, startDelivery, type DeliveryProcess } from './harness';
 
 const WEBHOOK_SECRET = 'whsec-test';
 const TRACKING_SECRET = 'track-test';
@@ -70,7 +70,7 @@ describe('delivery service (SMTP, HTTP providers, inbox, tracking against real p
       KAIROS_SMTP_TIMEOUT: '2s',
       KAIROS_HTTP_TIMEOUT: '1s',
     });
-    ({ nc, publisher } = await natsClient(nats.url));
+    ({ nc, publisher } = await connectPublisher(nats.url, 'delivery-test'));
   });
 
   after(async () => {

@@ -1,13 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { MongoClient } from 'mongodb';
 import { events, partitionOf, SCHEMAS, subjects, profiles } from '@kairos/contracts';
-import {
-  connectNats,
-  Publisher,
-  provisionStreams,
-  silentLogger,
-  type NatsConnection,
-} from '@kairos/messaging';
+import { connectPublisher, type NatsConnection, type Publisher } from '@kairos/messaging';
 import { createLogger, GrpcServer } from '@kairos/service-kit';
 import { startEnrichment, type EnrichmentApp } from '../../src/app';
 import { loadEnrichmentConfig, type EnrichmentConfig } from '../../src/config';
@@ -60,8 +54,7 @@ export async function startHarness(
   dbName: string,
   settings: EnrichmentSettings = DEFAULT_SETTINGS,
 ): Promise<Harness> {
-  const nc = await connectNats({ servers: natsUrl, name: 'enrichment-test', logger: silentLogger });
-  await provisionStreams(nc);
+  const { nc, publisher } = await connectPublisher(natsUrl, 'enrichment-test');
   const mongo = new MongoClient(mongoUrl);
   await mongo.connect();
   const logger = createLogger('enrichment-test', process.env.KAIROS_TEST_LOGS ? 'info' : 'silent');
@@ -77,7 +70,7 @@ export async function startHarness(
     app: await make(),
     server: new GrpcServer(logger),
     client: undefined as unknown as profiles.ProfileServiceClient,
-    publisher: new Publisher(nc, { logger: silentLogger }),
+    publisher,
     clock,
     enriched,
     async restartApp(overrides) {

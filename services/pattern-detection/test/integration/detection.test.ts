@@ -2,13 +2,7 @@ import assert from 'node:assert/strict';
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { partitionOf, triggers } from '@kairos/contracts';
 import { openNatsDefinitionStore, parseDefinitions, type KvDefinitionStore } from '@kairos/definitions';
-import {
-  connectNats,
-  provisionStreams,
-  Publisher,
-  silentLogger,
-  type NatsConnection,
-} from '@kairos/messaging';
+import { connectPublisher, type NatsConnection, type Publisher } from '@kairos/messaging';
 import { createLogger, GrpcServer } from '@kairos/service-kit';
 import { useNats, waitFor } from '@kairos/testkit';
 import { startPatternDetection, type PatternDetectionApp } from '../../src/app';
@@ -50,9 +44,7 @@ describe('pattern-detection on a real NATS JetStream', function () {
   const startedAt = Date.now();
 
   before(async function () {
-    nc = await connectNats({ servers: nats.url, name: 'pattern-detection-test', logger: silentLogger });
-    await provisionStreams(nc);
-    publisher = new Publisher(nc, { logger: silentLogger });
+    ({ nc, publisher } = await connectPublisher(nats.url, 'pattern-detection-test'));
     store = await openNatsDefinitionStore(nc);
     const parsed = parseDefinitions(TRIGGERS_YAML, 'triggers.yaml');
     assert.deepEqual(parsed.errors, []);

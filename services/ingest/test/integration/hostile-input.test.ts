@@ -70,6 +70,12 @@ function postRaw(port: number, path: string, body: Buffer, headers: Record<strin
   });
 }
 
+/** A webhook POST of `body` to `path`, signed with the shop's secret. */
+function postSigned(port: number, path: string, body: Buffer) {
+  const signature = signPayload(SECRET, body, Math.floor(Date.now() / 1000));
+  return postRaw(port, path, body, { 'content-type': 'application/json', 'x-kairos-signature': signature });
+}
+
 describe('ingest rejects hostile input at the API edge (real socket)', function () {
   let service: InProcessIngest;
   let raw: RawGrpcClient;
@@ -165,25 +171,17 @@ describe('ingest rejects hostile input at the API edge (real socket)', function 
       JSON.stringify({ id: `wh-${randomUUID()}`, type: 'order.shipped', customer: 'Y~' }),
     );
     const bad = patchBytes(body, '~', [0xff]);
-    const headers = {
-      'content-type': 'application/json',
-      'x-kairos-signature': signPayload(SECRET, bad, Math.floor(Date.now() / 1000)),
-    };
-    const res = await postRaw(service.httpPort, '/webhooks/shop', bad, headers);
+    const res = await postSigned(service.httpPort, '/webhooks/shop', bad);
     assert.equal(res.status, 400, res.body);
     assert.match(res.body, /body: not valid UTF-8/);
-    const path = await postRaw(service.httpPort, '/webhooks/%ff', body, headers);
+    const path = await postSigned(service.httpPort, '/webhooks/%ff', body);
     assert.equal(path.status, 400, path.body);
     assert.match(path.body, /percent-encoding/);
   });
 
   it('rejects webhook ids holding lone surrogates (JSON escapes) instead of replacing them', async () => {
     const body = Buffer.from(`{"id":"wh-${randomUUID()}","type":"order.shipped","customer":"Y\\udcff"}`);
-    const headers = {
-      'content-type': 'application/json',
-      'x-kairos-signature': signPayload(SECRET, body, Math.floor(Date.now() / 1000)),
-    };
-    const res = await postRaw(service.httpPort, '/webhooks/shop', body, headers);
+    const res = await postSigned(service.httpPort, '/webhooks/shop', body);
     assert.equal(res.status, 400, res.body);
     assert.match(res.body, /customer_id: not valid UTF-8/);
   });

@@ -4,18 +4,9 @@ import { request } from 'node:http';
 import { status } from '@grpc/grpc-js';
 import { ingest, partitionOf } from '@kairos/contracts';
 import { metricsRegistry } from '@kairos/telemetry';
-import { useNats } from '@kairos/testkit';
+import { grpcFailure, useNats } from '@kairos/testkit';
 import { parseRules, sha256Hex, signPayload, startIngestInProcess, type InProcessIngest } from '../../src';
-import {
-  auth,
-  failure,
-  newClient,
-  storedEvents,
-  stream,
-  track,
-  trackBatch,
-  type Client,
-} from '../helpers/grpc';
+import { auth, newClient, storedEvents, stream, track, trackBatch, type Client } from '../helpers/grpc';
 
 const { EventOutcome } = ingest;
 const WEBHOOK_SECRET = 'whsec-test';
@@ -171,7 +162,7 @@ describe('ingest service (in-process, real NATS)', function () {
       ],
     ];
     for (const [event, message] of cases) {
-      const err = await failure(track(client, event, web()));
+      const err = await grpcFailure(track(client, event, web()));
       assert.equal(
         err.code,
         status.INVALID_ARGUMENT,
@@ -181,7 +172,7 @@ describe('ingest service (in-process, real NATS)', function () {
       else assert.match(err.details, message);
     }
     const tooMany = Array.from({ length: 1001 }, () => ({ type: 'a.b', customerId: 'c' }));
-    const batchErr = await failure(trackBatch(client, tooMany, web()));
+    const batchErr = await grpcFailure(trackBatch(client, tooMany, web()));
     assert.equal(batchErr.code, status.INVALID_ARGUMENT);
     assert.equal(batchErr.details, 'events: at most 1000 events per batch, got 1001');
   });
@@ -247,11 +238,11 @@ describe('ingest service (in-process, real NATS)', function () {
   });
 
   it('authenticates API keys and enforces their sources and categories', async () => {
-    const missing = await failure(track(client, { type: 'a.b', customerId: 'c' }));
+    const missing = await grpcFailure(track(client, { type: 'a.b', customerId: 'c' }));
     assert.equal(missing.code, status.UNAUTHENTICATED);
     assert.match(missing.details, /missing API key/);
     assert.equal(
-      (await failure(track(client, { type: 'a.b', customerId: 'c' }, auth('nope')))).code,
+      (await grpcFailure(track(client, { type: 'a.b', customerId: 'c' }, auth('nope')))).code,
       status.UNAUTHENTICATED,
     );
 
@@ -262,11 +253,13 @@ describe('ingest service (in-process, real NATS)', function () {
       EventOutcome.EVENT_OUTCOME_ACCEPTED,
     );
 
-    const denied = await failure(track(client, { type: 'payment.failed', customerId: 'c' }, web()));
+    const denied = await grpcFailure(track(client, { type: 'payment.failed', customerId: 'c' }, web()));
     assert.equal(denied.code, status.PERMISSION_DENIED);
     assert.match(denied.details, /^event\.category: API key 'web' may not send EVENT_CATEGORY_SYSTEM events/);
 
-    const wrongSource = await failure(track(client, { type: 'a.b', customerId: 'c', source: 'crm' }, sys()));
+    const wrongSource = await grpcFailure(
+      track(client, { type: 'a.b', customerId: 'c', source: 'crm' }, sys()),
+    );
     assert.equal(wrongSource.code, status.PERMISSION_DENIED);
     const id = `src-${randomUUID()}`;
     await track(client, { id, type: 'invoice.paid', customerId: 'c', source: 'billing' }, sys());
@@ -277,7 +270,7 @@ describe('ingest service (in-process, real NATS)', function () {
     const limited = () => auth('k-limited');
     const burst = Array.from({ length: 5 }, () => ({ type: 'a.b', customerId: 'c' }));
     assert.equal((await trackBatch(client, burst, limited())).accepted, 5);
-    const err = await failure(track(client, { type: 'a.b', customerId: 'c' }, limited()));
+    const err = await grpcFailure(track(client, { type: 'a.b', customerId: 'c' }, limited()));
     assert.equal(err.code, status.RESOURCE_EXHAUSTED);
     const retryAfter = Number(err.metadata.get('retry-after-ms')[0]);
     assert.ok(retryAfter > 0 && retryAfter <= 500, `retry-after-ms ${retryAfter}`);

@@ -48,11 +48,16 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/**
+ * Starts the service in-process on `natsUrl` and the database `dbName`, with a ProfileService
+ * client; `into` (when given) is the object that becomes the Harness.
+ */
 export async function startHarness(
   natsUrl: string,
   mongoUrl: string,
   dbName: string,
   settings: EnrichmentSettings = DEFAULT_SETTINGS,
+  into: Partial<Harness> = {},
 ): Promise<Harness> {
   const { nc, publisher } = await connectPublisher(natsUrl, 'enrichment-test');
   const mongo = new MongoClient(mongoUrl);
@@ -64,7 +69,7 @@ export async function startHarness(
   const config = { ...testConfig(), KAIROS_TIME_EVENTS_INTERVAL: 0 };
   const make = (overrides: Partial<EnrichmentConfig> = {}) =>
     startEnrichment({ ...config, ...overrides }, { nc, db: mongo.db(dbName), logger, settings, clock });
-  const h: Harness = {
+  const h: Harness = Object.assign(into, {
     nc,
     mongo,
     app: await make(),
@@ -73,7 +78,7 @@ export async function startHarness(
     publisher,
     clock,
     enriched,
-    async restartApp(overrides) {
+    async restartApp(overrides?: Partial<EnrichmentConfig>) {
       await h.app.stop();
       h.app = await make(overrides);
     },
@@ -84,7 +89,7 @@ export async function startHarness(
       await nc.drain();
       await mongo.close();
     },
-  };
+  });
   // Handlers resolve the current app, so restartApp() keeps the gRPC server valid.
   const service = new Proxy({} as profiles.ProfileServiceServer, {
     get: (_t, key) => (call: unknown, cb: unknown) =>
@@ -106,6 +111,22 @@ export async function startHarness(
   );
   const port = await h.server.start(0, '127.0.0.1');
   h.client = new profiles.ProfileServiceClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  return h;
+}
+
+/**
+ * A Harness for the tests of the enclosing suite, on the servers of `nats` and `mongo` (fixtures
+ * of an outer suite, so the servers outlive it): started before the tests, closed after them. The
+ * returned object is the Harness once the before hook ran.
+ */
+export function useHarness(nats: { url: string }, mongo: { url: string; dbName: string }): Harness {
+  const h = {} as Harness;
+  before(async () => {
+    await startHarness(nats.url, mongo.url, mongo.dbName, DEFAULT_SETTINGS, h);
+  });
+  after(async () => {
+    await h.close?.();
+  });
   return h;
 }
 

@@ -13,9 +13,8 @@ import {
   PARTITIONS,
   publishRaw,
   rawEvent,
-  startHarness,
+  useHarness,
   testConfig,
-  type Harness,
 } from './helpers';
 
 /** A customer id in the same partition as `customerId`. */
@@ -31,15 +30,10 @@ describe('profile size budget (real NATS + MongoDB-wire)', function () {
   const mongo = useMongo({ dbPrefix: 'budget' });
 
   describe('service', () => {
-    let h: Harness;
+    const h = useHarness(nats, mongo);
     let deadLetters: Collector<Uint8Array>;
-
-    before(async () => {
-      h = await startHarness(nats.url, mongo.url, mongo.dbName);
+    before(() => {
       deadLetters = new Collector(h.nc, 'dlq.>', (d) => d);
-    });
-    after(async () => {
-      await h?.close();
     });
 
     it('a customer whose traits outgrow the message size keeps being enriched, and so do the others of its partition, with nothing dead-lettered', async () => {

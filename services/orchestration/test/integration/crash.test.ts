@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { actions } from '@kairos/contracts';
+import { actions, type triggers } from '@kairos/contracts';
 import { useMongo, useNats, waitFor, type ServiceProcess } from '@kairos/testkit';
 import { runIdFor } from '../../src/domain/hashing';
 import type { FaultPoint } from '../../src/faults';
@@ -51,6 +51,11 @@ describe('orchestration killed between two durable effects', function () {
       await start();
     };
 
+    /** Publishes `tf` to a process armed with `fault`, restarts it clean, returns `workflow`'s ended run. */
+    const runAfterCrash = async (fault: FaultPoint, tf: triggers.TriggerFired, workflow: string) => {
+      await crashAndRestart(fault, () => publishFired(peers.publisher, tf));
+      return ended(runIdFor(tf.id, workflow));
+    };
     const cart = (trigger: string, customerId: string) =>
       fired({ trigger, customerId, alias: 'add', properties: { sku: 'SKU-9', price: 20 } });
     const runs = () => mongo.db.collection<RunDoc>('runs');
@@ -93,15 +98,13 @@ describe('orchestration killed between two durable effects', function () {
     it('requests the winner’s first action exactly once when killed right after arbitration', async () => {
       const c = customer('won');
       const tf = cart('t-high', c);
-      await crashAndRestart('after-arbitration', () => publishFired(peers.publisher, tf));
-      const runId = runIdFor(tf.id, 'cart-high');
-      const run = await ended(runId);
+      const run = await runAfterCrash('after-arbitration', tf, 'cart-high');
       assert.equal(run.state, 'completed');
       assert.deepEqual(
         run.history.map((e) => e.event),
         ['entered', 'settling', 'won', 'sent', 'completed'],
       );
-      await assertRequestedOnce(c, runId);
+      await assertRequestedOnce(c, run._id);
     });
 
     it('publishes the loser’s SUPPRESSED outcome once and the winner’s action once when killed after the loss is written', async () => {
@@ -131,8 +134,7 @@ describe('orchestration killed between two durable effects', function () {
       const c = customer('window');
       const tf = cart('t-high', c);
       // The trigger is not acked: it is redelivered to the restarted process after its ack wait.
-      await crashAndRestart('between-settle-timer-and-window', () => publishFired(peers.publisher, tf));
-      const run = await ended(runIdFor(tf.id, 'cart-high'));
+      const run = await runAfterCrash('between-settle-timer-and-window', tf, 'cart-high');
       assert.equal(run.state, 'completed');
       await assertRequestedOnce(c, run._id);
     });
@@ -150,8 +152,7 @@ describe('orchestration killed between two durable effects', function () {
           alias: 'add',
           properties: { sku: 'W', price: 10 },
         });
-        await crashAndRestart(fault, () => publishFired(peers.publisher, tf));
-        const run = await ended(runIdFor(tf.id, 'waiting'));
+        const run = await runAfterCrash(fault, tf, 'waiting');
         assert.equal(run.state, 'completed');
         assert.deepEqual(
           run.history.map((e) => e.event),
@@ -164,8 +165,7 @@ describe('orchestration killed between two durable effects', function () {
     it('publishes the FAILED outcome once when killed after the failure is written', async () => {
       const c = customer('failed');
       const tf = cart('t-broken', c);
-      await crashAndRestart('after-run-failed', () => publishFired(peers.publisher, tf));
-      const run = await ended(runIdFor(tf.id, 'broken-content'));
+      const run = await runAfterCrash('after-run-failed', tf, 'broken-content');
       assert.equal(run.state, 'failed');
       const { requested, outcomes } = await storedWithOutcome(c, 'FAILED outcome after the restart');
       assert.deepEqual(requested, []);

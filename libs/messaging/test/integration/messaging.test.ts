@@ -1,12 +1,5 @@
 import assert from 'node:assert/strict';
-import { context, propagation, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+import { trace } from '@opentelemetry/api';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { consumerSpec, HEADERS, SCHEMAS, STREAMS, events } from '@kairos/contracts';
 import { activeTraceIds } from '@kairos/telemetry';
@@ -21,6 +14,7 @@ import {
   type MessageContext,
   type NatsConnection,
 } from '../../src';
+import { useInMemoryTracing } from '../tracing';
 
 const event = (id: string) =>
   events.Event.fromPartial({
@@ -34,15 +28,10 @@ describe('messaging on a real nats-server', function () {
   const nats = useNats({ ignoreEnv: true });
   let nc: NatsConnection;
   let publisher: Publisher;
-  const exporter = new InMemorySpanExporter();
+  const exporter = useInMemoryTracing();
   let loops: ConsumeLoop<any>[] = [];
 
   before(async () => {
-    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-    trace.setGlobalTracerProvider(
-      new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
-    );
     nc = await connectNats({ servers: nats.url, name: 'messaging-test', logger: silentLogger });
     await provisionStreams(nc);
     publisher = new Publisher(nc, { logger: silentLogger, timeoutMs: 2_000 });
@@ -53,9 +42,6 @@ describe('messaging on a real nats-server', function () {
   });
   after(async () => {
     await nc?.close();
-    trace.disable();
-    context.disable();
-    propagation.disable();
   });
 
   function startLoop(

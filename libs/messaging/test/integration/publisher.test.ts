@@ -1,15 +1,9 @@
 import assert from 'node:assert/strict';
-import { context, propagation, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+import { trace } from '@opentelemetry/api';
 import { DiscardPolicy, jetstreamManager } from '@nats-io/jetstream';
 import { useNats } from '@kairos/testkit';
 import { connectNats, Publisher, silentLogger, type Logger, type NatsConnection } from '../../src';
+import { useInMemoryTracing } from '../tracing';
 
 const payload = new TextEncoder().encode('{}');
 
@@ -25,12 +19,9 @@ function retryLog(): Logger & { retries: number[] } {
 
 describe('Publisher acknowledgements (one reply subscription per connection)', function () {
   let nc: NatsConnection;
-  const exporter = new InMemorySpanExporter();
+  const exporter = useInMemoryTracing();
   // Registered before useNats so it runs first, while the server is up.
   after(async () => {
-    trace.disable();
-    context.disable();
-    propagation.disable();
     if (!nc) return;
     const jsm = await jetstreamManager(nc);
     await jsm.streams.delete('PUBTEST').catch(() => undefined);
@@ -40,11 +31,6 @@ describe('Publisher acknowledgements (one reply subscription per connection)', f
   const nats = useNats();
 
   before(async () => {
-    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-    trace.setGlobalTracerProvider(
-      new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
-    );
     nc = await connectNats({ servers: nats.url, name: 'publisher-test', logger: silentLogger });
     const jsm = await jetstreamManager(nc);
     await jsm.streams.add({ name: 'PUBTEST', subjects: ['pubtest.>'] });

@@ -1,4 +1,4 @@
-import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { ingest, profiles, triggers } from '@kairos/contracts';
@@ -67,22 +67,61 @@ function callUnary<Req, Res>(
   );
 }
 
-export async function patternCall<Res>(
+/** A service a command calls: its name in messages, the env var of its address, the default, its client. */
+interface ServiceAddress<C> {
+  what: string;
+  envName: string;
+  defaultAddr: string;
+  client: new (addr: string, creds: ChannelCredentials) => C;
+}
+
+const PATTERN_SERVICE: ServiceAddress<triggers.PatternServiceClient> = {
+  what: 'pattern-detection',
+  envName: 'KAIROS_PATTERN_ADDR',
+  defaultAddr: DEFAULTS.patternAddr,
+  client: triggers.PatternServiceClient,
+};
+const INGEST_SERVICE: ServiceAddress<ingest.IngestServiceClient> = {
+  what: 'ingest',
+  envName: 'KAIROS_INGEST_ADDR',
+  defaultAddr: DEFAULTS.ingestAddr,
+  client: ingest.IngestServiceClient,
+};
+const PROFILE_SERVICE: ServiceAddress<profiles.ProfileServiceClient> = {
+  what: 'enrichment (ProfileService)',
+  envName: 'KAIROS_PROFILE_ADDR',
+  defaultAddr: DEFAULTS.profileAddr,
+  client: profiles.ProfileServiceClient,
+};
+
+/**
+ * Runs `fn` with a client of `service` at its address (`envName`, else the default), closed
+ * afterwards; a gRPC failure becomes an exit code (see grpcFailure).
+ */
+async function withClient<C extends { close(): void }, Res>(
   io: Io,
-  fn: (client: triggers.PatternServiceClient, md: Metadata) => Promise<Res>,
+  service: ServiceAddress<C>,
+  fn: (client: C, md: Metadata) => Promise<Res>,
 ): Promise<Res> {
-  const addr = io.env.KAIROS_PATTERN_ADDR || DEFAULTS.patternAddr;
-  const client = new triggers.PatternServiceClient(addr, credentials.createInsecure());
+  const addr = io.env[service.envName] || service.defaultAddr;
+  const client = new service.client(addr, credentials.createInsecure());
   try {
     return await fn(client, metadata(io));
   } catch (err) {
     if ((err as ServiceError).code !== undefined) {
-      throw grpcFailure(err as ServiceError, 'pattern-detection', addr, 'KAIROS_PATTERN_ADDR');
+      throw grpcFailure(err as ServiceError, service.what, addr, service.envName);
     }
     throw err;
   } finally {
     client.close();
   }
+}
+
+export function patternCall<Res>(
+  io: Io,
+  fn: (client: triggers.PatternServiceClient, md: Metadata) => Promise<Res>,
+): Promise<Res> {
+  return withClient(io, PATTERN_SERVICE, fn);
 }
 
 export function simulateCall(io: Io, req: triggers.SimulateRequest): Promise<triggers.SimulateResponse> {
@@ -97,42 +136,14 @@ export function explainCall(io: Io, req: triggers.ExplainRequest): Promise<trigg
   );
 }
 
-export async function trackCall(io: Io, req: ingest.TrackRequest): Promise<ingest.TrackResponse> {
-  const addr = io.env.KAIROS_INGEST_ADDR || DEFAULTS.ingestAddr;
-  const client = new ingest.IngestServiceClient(addr, credentials.createInsecure());
-  try {
-    return await callUnary<ingest.TrackRequest, ingest.TrackResponse>(
-      client.track.bind(client),
-      req,
-      metadata(io),
-      10_000,
-    );
-  } catch (err) {
-    if ((err as ServiceError).code !== undefined) {
-      throw grpcFailure(err as ServiceError, 'ingest', addr, 'KAIROS_INGEST_ADDR');
-    }
-    throw err;
-  } finally {
-    client.close();
-  }
+export function trackCall(io: Io, req: ingest.TrackRequest): Promise<ingest.TrackResponse> {
+  return withClient(io, INGEST_SERVICE, (c, md) =>
+    callUnary<ingest.TrackRequest, ingest.TrackResponse>(c.track.bind(c), req, md, 10_000),
+  );
 }
 
-export async function profileCall(io: Io, customerId: string): Promise<profiles.GetResponse> {
-  const addr = io.env.KAIROS_PROFILE_ADDR || DEFAULTS.profileAddr;
-  const client = new profiles.ProfileServiceClient(addr, credentials.createInsecure());
-  try {
-    return await callUnary<profiles.GetRequest, profiles.GetResponse>(
-      client.get.bind(client),
-      { customerId },
-      metadata(io),
-      10_000,
-    );
-  } catch (err) {
-    if ((err as ServiceError).code !== undefined) {
-      throw grpcFailure(err as ServiceError, 'enrichment (ProfileService)', addr, 'KAIROS_PROFILE_ADDR');
-    }
-    throw err;
-  } finally {
-    client.close();
-  }
+export function profileCall(io: Io, customerId: string): Promise<profiles.GetResponse> {
+  return withClient(io, PROFILE_SERVICE, (c, md) =>
+    callUnary<profiles.GetRequest, profiles.GetResponse>(c.get.bind(c), { customerId }, md, 10_000),
+  );
 }

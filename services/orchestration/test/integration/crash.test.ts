@@ -95,17 +95,55 @@ describe('orchestration killed between two durable effects', function () {
       proc = undefined;
     });
 
-    it('requests the winner’s first action exactly once when killed right after arbitration', async () => {
-      const c = customer('won');
-      const tf = cart('t-high', c);
-      const run = await runAfterCrash('after-arbitration', tf, 'cart-high');
-      assert.equal(run.state, 'completed');
-      assert.deepEqual(
-        run.history.map((e) => e.event),
-        ['entered', 'settling', 'won', 'sent', 'completed'],
-      );
-      await assertRequestedOnce(c, run._id);
-    });
+    /** Faults after which the run completes and its one action is requested exactly once. */
+    const completesOnce: Array<{
+      fault: FaultPoint;
+      title: string;
+      trigger: (customerId: string) => triggers.TriggerFired;
+      workflow: string;
+      history?: string[];
+    }> = [
+      {
+        fault: 'after-arbitration',
+        title: 'requests the winner’s first action exactly once when killed right after arbitration',
+        trigger: (c) => cart('t-high', c),
+        workflow: 'cart-high',
+        history: ['entered', 'settling', 'won', 'sent', 'completed'],
+      },
+      {
+        // The trigger is not acked: it is redelivered to the restarted process after its ack wait.
+        fault: 'between-settle-timer-and-window',
+        title: 'settles and sends when killed between writing the settle timer and opening its window',
+        trigger: (c) => cart('t-high', c),
+        workflow: 'cart-high',
+      },
+      ...(
+        [
+          ['after-timer-resume', 'after its wait timer resumed the run, before the next step'],
+          ['after-step-send', 'after sending it, before the run’s progress is written'],
+        ] as const
+      ).map(([fault, when]) => ({
+        fault,
+        title: `requests a step’s action exactly once when killed ${when}`,
+        trigger: (c: string) =>
+          fired({ trigger: 't-wait', customerId: c, alias: 'add', properties: { sku: 'W', price: 10 } }),
+        workflow: 'waiting',
+        history: ['entered', 'waiting', 'resumed', 'sent', 'completed'],
+      })),
+    ];
+    for (const t of completesOnce) {
+      it(t.title, async () => {
+        const c = customer(t.fault);
+        const run = await runAfterCrash(t.fault, t.trigger(c), t.workflow);
+        assert.equal(run.state, 'completed');
+        if (t.history)
+          assert.deepEqual(
+            run.history.map((e) => e.event),
+            t.history,
+          );
+        await assertRequestedOnce(c, run._id);
+      });
+    }
 
     it('publishes the loser’s SUPPRESSED outcome once and the winner’s action once when killed after the loss is written', async () => {
       const c = customer('lost');
@@ -129,38 +167,6 @@ describe('orchestration killed between two durable effects', function () {
         [[lowRun._id, OutcomeStatus.OUTCOME_STATUS_SUPPRESSED, 'lost_arbitration_to:cart-high']],
       );
     });
-
-    it('settles and sends when killed between writing the settle timer and opening its window', async () => {
-      const c = customer('window');
-      const tf = cart('t-high', c);
-      // The trigger is not acked: it is redelivered to the restarted process after its ack wait.
-      const run = await runAfterCrash('between-settle-timer-and-window', tf, 'cart-high');
-      assert.equal(run.state, 'completed');
-      await assertRequestedOnce(c, run._id);
-    });
-
-    const stepWindows: Array<[FaultPoint, string]> = [
-      ['after-timer-resume', 'after its wait timer resumed the run, before the next step'],
-      ['after-step-send', 'after sending it, before the run’s progress is written'],
-    ];
-    for (const [fault, when] of stepWindows) {
-      it(`requests a step’s action exactly once when killed ${when}`, async () => {
-        const c = customer('step');
-        const tf = fired({
-          trigger: 't-wait',
-          customerId: c,
-          alias: 'add',
-          properties: { sku: 'W', price: 10 },
-        });
-        const run = await runAfterCrash(fault, tf, 'waiting');
-        assert.equal(run.state, 'completed');
-        assert.deepEqual(
-          run.history.map((e) => e.event),
-          ['entered', 'waiting', 'resumed', 'sent', 'completed'],
-        );
-        await assertRequestedOnce(c, run._id);
-      });
-    }
 
     it('publishes the FAILED outcome once when killed after the failure is written', async () => {
       const c = customer('failed');

@@ -1,29 +1,13 @@
-import { context, propagation, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+import { inMemoryTracing } from '@kairos/telemetry';
+import type { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 
 /**
- * Traces the enclosing suite in memory (async-local context, W3C propagation): the global tracer
- * is set before the suite and removed after it. Returns the exporter holding the finished spans.
+ * Traces the enclosing suite in memory (see inMemoryTracing): installed before the suite, removed
+ * after it. Returns the exporter holding the finished spans.
  */
 export function useInMemoryTracing(): InMemorySpanExporter {
-  const exporter = new InMemorySpanExporter();
-  before(() => {
-    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-    trace.setGlobalTracerProvider(
-      new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
-    );
-  });
-  after(() => {
-    trace.disable();
-    context.disable();
-    propagation.disable();
-  });
-  return exporter;
+  const tracing = inMemoryTracing();
+  before(() => tracing.install());
+  after(() => tracing.uninstall());
+  return tracing.exporter;
 }

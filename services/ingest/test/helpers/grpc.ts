@@ -4,6 +4,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { events, ingest, SCHEMAS } from '@kairos/contracts';
 import { TELEMETRY_PRELOAD } from '@kairos/telemetry';
+import { startIngestInProcess, type InProcessIngest, type RulesFile } from '../../src';
 import { freePort, startServiceProcess, useNats, type ServiceProcess } from '@kairos/testkit';
 
 export type Client = InstanceType<typeof ingest.IngestServiceClient>;
@@ -48,6 +49,29 @@ export function useIngestProcess(env: Record<string, string> = {}): {
   before(async function () {
     this.timeout(40_000);
     Object.assign(fixture, await startIngestProcess(fixture.nats.url, env));
+  });
+  return fixture;
+}
+
+/**
+ * The ingest service in-process for the enclosing suite (with `rules`), on the suite's NATS
+ * server: started before its tests, stopped after them while NATS is still up. `client` is closed
+ * first. Its fields are set once the before hook ran.
+ */
+export function useIngestInProcess(
+  rules: RulesFile,
+  client?: () => { close(): void } | undefined,
+): { nats: { url: string }; service: InProcessIngest } {
+  const fixture = {} as { nats: { url: string }; service: InProcessIngest };
+  // Registered before useNats(), so the service drains while NATS is still up.
+  after(async () => {
+    client?.()?.close();
+    await fixture.service?.stop();
+  });
+  fixture.nats = useNats();
+  before(async function () {
+    this.timeout(30_000);
+    fixture.service = await startIngestInProcess({ NATS_URL: fixture.nats.url }, { rules });
   });
   return fixture;
 }

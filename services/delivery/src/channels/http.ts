@@ -64,11 +64,12 @@ abstract class ProviderAdapter implements ChannelAdapter {
   abstract readonly channel: 'sms' | 'push';
   constructor(private readonly opts: ProviderOptions) {}
 
-  /** The channel's fields for `req`; throws a permanent DeliveryError when the content lacks them. */
-  protected abstract fields(req: SendRequest): Record<string, unknown>;
+  /** The channel's fields for `req` with content `c`; throws a permanent DeliveryError when `c` lacks them. */
+  protected abstract fields(req: SendRequest, c: Record<string, unknown>): Record<string, unknown>;
 
   async send(req: SendRequest): Promise<SendResult> {
-    const reply = await postJson(this.opts.url, JSON.stringify({ ...this.fields(req), ...baseFields(req) }), {
+    const fields = this.fields(req, contentOf(req.action));
+    const reply = await postJson(this.opts.url, JSON.stringify({ ...fields, ...baseFields(req) }), {
       timeoutMs: this.opts.timeoutMs,
       headers: providerHeaders(req, this.opts.token),
       what: `${this.channel} provider`,
@@ -77,15 +78,21 @@ abstract class ProviderAdapter implements ChannelAdapter {
   }
 }
 
+/** The first of the content's `keys` holding text; else a permanent DeliveryError saying `missing`. */
+function firstText(c: Record<string, unknown>, keys: string[], missing: string): string {
+  for (const k of keys) {
+    const text = str(c[k]);
+    if (text) return text;
+  }
+  throw new DeliveryError(missing, 'permanent');
+}
+
 /** SMS provider: `{to, text, ...}` (see ProviderAdapter). */
 export class SmsAdapter extends ProviderAdapter {
   readonly channel = 'sms' as const;
 
-  protected fields(req: SendRequest) {
-    const c = contentOf(req.action);
-    const text = str(c.text) ?? str(c.body);
-    if (!text) throw new DeliveryError('sms content has no text', 'permanent');
-    return { to: req.address, text };
+  protected fields(req: SendRequest, c: Record<string, unknown>) {
+    return { to: req.address, text: firstText(c, ['text', 'body'], 'sms content has no text') };
   }
 }
 
@@ -93,10 +100,8 @@ export class SmsAdapter extends ProviderAdapter {
 export class PushAdapter extends ProviderAdapter {
   readonly channel = 'push' as const;
 
-  protected fields(req: SendRequest) {
-    const c = contentOf(req.action);
-    const body = str(c.body) ?? str(c.text);
-    if (!body) throw new DeliveryError('push content has no body or text', 'permanent');
+  protected fields(req: SendRequest, c: Record<string, unknown>) {
+    const body = firstText(c, ['body', 'text'], 'push content has no body or text');
     return { token: req.address, title: str(c.title) ?? '', body, data: c.data ?? {} };
   }
 }

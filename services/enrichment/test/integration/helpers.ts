@@ -3,6 +3,7 @@ import { MongoClient } from 'mongodb';
 import { events, partitionOf, SCHEMAS, subjects, profiles } from '@kairos/contracts';
 import { connectPublisher, type NatsConnection, type Publisher } from '@kairos/messaging';
 import { createLogger, GrpcServer } from '@kairos/service-kit';
+import { useMongo, useNats } from '@kairos/testkit';
 import { startEnrichment, type EnrichmentApp } from '../../src/app';
 import { loadEnrichmentConfig, type EnrichmentConfig } from '../../src/config';
 import { PROFILE_SERVICE_NAME } from '../../src/profile-service';
@@ -37,6 +38,8 @@ export class Collector<T> {
 export interface Harness {
   nc: NatsConnection;
   mongo: MongoClient;
+  /** The service's database on `mongo`. */
+  dbName: string;
   app: EnrichmentApp;
   server: GrpcServer;
   client: profiles.ProfileServiceClient;
@@ -72,6 +75,7 @@ export async function startHarness(
   const h: Harness = Object.assign(into, {
     nc,
     mongo,
+    dbName,
     app: await make(),
     server: new GrpcServer(logger),
     client: undefined as unknown as profiles.ProfileServiceClient,
@@ -115,17 +119,20 @@ export async function startHarness(
 }
 
 /**
- * A Harness for the tests of the enclosing suite, on the servers of `nats` and `mongo` (fixtures
- * of an outer suite, so the servers outlive it): started before the tests, closed after them. The
- * returned object is the Harness once the before hook ran.
+ * NATS, a database named after `dbPrefix` and a Harness on them for the tests of the enclosing
+ * suite: started before the tests, the harness closed after them while the servers are still up.
+ * The returned object is the Harness once the before hook ran.
  */
-export function useHarness(nats: { url: string }, mongo: { url: string; dbName: string }): Harness {
+export function useHarness(dbPrefix: string): Harness {
   const h = {} as Harness;
-  before(async () => {
-    await startHarness(nats.url, mongo.url, mongo.dbName, DEFAULT_SETTINGS, h);
-  });
+  // Registered before the servers' hooks, so it runs before they stop.
   after(async () => {
     await h.close?.();
+  });
+  const nats = useNats();
+  const mongo = useMongo({ dbPrefix });
+  before(async () => {
+    await startHarness(nats.url, mongo.url, mongo.dbName, DEFAULT_SETTINGS, h);
   });
   return h;
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { profiles } from '@kairos/contracts';
-import { grpcFailure, patchBytes, RawGrpcClient, useMongo, useNats } from '@kairos/testkit';
+import { grpcFailure, patchBytes, RawGrpcClient } from '@kairos/testkit';
 import { call, useHarness } from './helpers';
 
 const GET = '/kairos.profiles.v1.ProfileService/Get';
@@ -9,14 +9,12 @@ const UPSERT = '/kairos.profiles.v1.ProfileService/Upsert';
 
 describe('ProfileService rejects hostile input at the API edge (real socket)', function () {
   this.timeout(60_000);
-  const nats = useNats();
-  const mongo = useMongo({ dbPrefix: 'enrich-input' });
 
   describe('service', () => {
     let raw: RawGrpcClient;
     // Registered first, so the client closes before the harness does.
     after(() => raw?.close());
-    const h = useHarness(nats, mongo);
+    const h = useHarness('enrich-input');
     before(() => {
       raw = new RawGrpcClient(`127.0.0.1:${h.server.port}`);
     });

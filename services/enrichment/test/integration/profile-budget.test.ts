@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { partitionOf, profiles } from '@kairos/contracts';
-import { useMongo, useNats, waitFor } from '@kairos/testkit';
+import { waitFor } from '@kairos/testkit';
 import { createLogger } from '@kairos/service-kit';
 import { startEnrichment } from '../../src/app';
 import { newProfile, type ProfileDoc } from '../../src/domain/profile-model';
@@ -26,11 +26,9 @@ function neighbourOf(customerId: string): string {
 
 describe('profile size budget (real NATS + MongoDB-wire)', function () {
   this.timeout(120_000);
-  const nats = useNats();
-  const mongo = useMongo({ dbPrefix: 'budget' });
 
   describe('service', () => {
-    const h = useHarness(nats, mongo);
+    const h = useHarness('budget');
     let deadLetters: Collector<Uint8Array>;
     before(() => {
       deadLetters = new Collector(h.nc, 'dlq.>', (d) => d);
@@ -140,7 +138,7 @@ describe('profile size budget (real NATS + MongoDB-wire)', function () {
           },
           {
             nc: h.nc,
-            db: h.mongo.db(mongo.dbName),
+            db: h.mongo.db(h.dbName),
             logger: createLogger('budget-test', 'silent'),
             settings: DEFAULT_SETTINGS,
           },

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { actions, type triggers } from '@kairos/contracts';
-import { useMongo, useNats, waitFor, type ServiceProcess } from '@kairos/testkit';
+import { waitFor, type ServiceProcess } from '@kairos/testkit';
 import { runIdFor } from '../../src/domain/hashing';
 import type { FaultPoint } from '../../src/faults';
 import { RunStore, type RunDoc } from '../../src/store';
@@ -18,15 +18,12 @@ const { OutcomeStatus } = actions;
  */
 describe('orchestration killed between two durable effects', function () {
   this.timeout(120_000);
-  const nats = useNats();
-  const mongo = useMongo({ dbPrefix: 'orchc' });
-  // Nested so its after hook (stop the process, drain NATS) runs before the fixtures stop the servers.
   describe('then restarted', suite);
 
   function suite() {
     let proc: ServiceProcess | undefined;
-    const peers = useOrchestrationPeers(nats, 'orchestration-crash-test');
-    const { customer, profileService } = peers;
+    const peers = useOrchestrationPeers('orchc', 'orchestration-crash-test');
+    const { customer, profileService, nats, mongo } = peers;
 
     const start = async (fault: FaultPoint = 'off') => {
       ({ proc } = await startOrchestrationProcess({

@@ -4,7 +4,7 @@ import { DateTime } from 'luxon';
 import { actions, partitionOf, profiles, type triggers } from '@kairos/contracts';
 import { openNatsDefinitionStore, parseDefinitions } from '@kairos/definitions';
 import { createLogger } from '@kairos/service-kit';
-import { useMongo, useNats, waitFor } from '@kairos/testkit';
+import { waitFor } from '@kairos/testkit';
 import { startOrchestration, type OrchestrationApp } from '../../src/app';
 import { loadOrchestrationConfig } from '../../src/config';
 import { runIdFor } from '../../src/domain/hashing';
@@ -17,17 +17,14 @@ const { OutcomeStatus } = actions;
 
 describe('orchestration service on NATS JetStream and FerretDB', function () {
   this.timeout(60_000);
-  const nats = useNats();
-  const mongo = useMongo({ dbPrefix: 'orch' });
-  // Nested so its after hook (stop the app, drain NATS) runs before the fixtures stop the servers.
   describe('with the service running in-process', suite);
 
   function suite() {
     let app: OrchestrationApp;
-    const peers = useOrchestrationPeers(nats, 'orchestration-test', async () => {
+    const peers = useOrchestrationPeers('orch', 'orchestration-test', async () => {
       await app?.stop();
     });
-    const { profileService } = peers;
+    const { profileService, nats, mongo } = peers;
     let collector: ActionCollector;
     /** Shifts the service's clock (quiet hours, caps) without touching the test's. */
     let offsetMs = 0;

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { useMongo, useNats, waitFor, type ServiceProcess } from '@kairos/testkit';
+import { waitFor, type ServiceProcess } from '@kairos/testkit';
 import { runIdFor } from '../../src/domain/hashing';
 import type { RunDoc, TimerDoc } from '../../src/store';
 import { useOrchestrationPeers } from '../support/peers';
@@ -8,16 +8,14 @@ import { ActionCollector, fired, publishFired } from '../support/triggers';
 
 describe('orchestration service process', function () {
   this.timeout(90_000);
-  const nats = useNats();
-  const mongo = useMongo({ dbPrefix: 'orchp' });
 
   describe('with a durable wait', () => {
     let proc: ServiceProcess | undefined;
     let httpPort: number;
-    const peers = useOrchestrationPeers(nats, 'orchestration-process-test', async () => {
+    const peers = useOrchestrationPeers('orchp', 'orchestration-process-test', async () => {
       await proc?.stop().catch(() => undefined);
     });
-    const { profileService } = peers;
+    const { profileService, nats, mongo } = peers;
     let collector: ActionCollector;
 
     const start = async () => {

@@ -1,5 +1,6 @@
 import type { profiles } from '@kairos/contracts';
 import { connectPublisher, type NatsConnection, type Publisher } from '@kairos/messaging';
+import { useMongo, useNats, type MongoFixture, type NatsFixture } from '@kairos/testkit';
 import { FakeProfileService } from './fake-profiles';
 
 /** What a profile needs beyond its defaults; `contacts` fields replace the default ones one by one. */
@@ -7,8 +8,11 @@ export type CustomerProfile = Omit<Partial<profiles.Profile>, 'customerId' | 'co
   contacts?: Partial<profiles.ContactPoints>;
 };
 
-/** The peers of an orchestration service under test: a NATS client and a fake ProfileService. */
+/** The peers of an orchestration service under test: servers, a NATS client, a fake ProfileService. */
 export interface OrchestrationPeers {
+  /** The suite's NATS server and database (fixtures of testkit). */
+  nats: NatsFixture;
+  mongo: MongoFixture;
   /** A client on the suite's NATS server, its streams provisioned (set by the before hook). */
   nc: NatsConnection;
   publisher: Publisher;
@@ -21,16 +25,27 @@ export interface OrchestrationPeers {
 }
 
 /**
- * Registers the hooks that start the peers before the suite and stop them after it: `stopFirst`
- * (the service under test) first, then the NATS client, then the ProfileService.
+ * Registers the hooks that start the peers before the suite (NATS, a database named after
+ * `dbPrefix`, the ProfileService, a client named `clientName`) and stop them after it: `stopFirst`
+ * (the service under test) first, then the client, the ProfileService, and last the servers.
  */
 export function useOrchestrationPeers(
-  nats: { url: string },
+  dbPrefix: string,
   clientName: string,
   stopFirst?: () => Promise<void>,
 ): OrchestrationPeers {
   const profileService = new FakeProfileService();
+  // Registered before the servers' hooks, so it runs while they are still up.
+  after(async () => {
+    await stopFirst?.();
+    await peers.nc?.drain();
+    await profileService.stop();
+  });
+  const nats = useNats();
+  const mongo = useMongo({ dbPrefix });
   const peers: OrchestrationPeers = {
+    nats,
+    mongo,
     nc: undefined as unknown as NatsConnection,
     publisher: undefined as unknown as Publisher,
     profileService,
@@ -55,12 +70,6 @@ export function useOrchestrationPeers(
   before(async () => {
     await profileService.start();
     ({ nc: peers.nc, publisher: peers.publisher } = await connectPublisher(nats.url, clientName));
-  });
-
-  after(async () => {
-    await stopFirst?.();
-    await peers.nc?.drain();
-    await profileService.stop();
   });
 
   return peers;

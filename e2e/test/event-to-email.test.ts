@@ -11,8 +11,9 @@ import { connectNats, silentLogger, type NatsConnection } from '@kairos/messagin
 import {
   assertTraceEdges,
   renderSpans,
+  spanOf,
   waitFor,
-  type CollectedSpan,
+  waitForTraceSpan,
   type SpanMatcher,
 } from '@kairos/testkit';
 import { Mesh } from '../src/mesh';
@@ -138,35 +139,27 @@ describe('e2e: an event sent to ingest ends as a delivered email, in one trace a
     return mail;
   }
 
-  const is = (service: string, kind: string, name?: RegExp) => (s: CollectedSpan) =>
-    s.serviceName === service && s.kind === kind && (!name || name.test(s.name));
-
   /** Every service's spans are in the caller's trace, each continuing the one before it. */
   async function assertOneTrace(
     traceId: string,
     clientToIngest: Array<[SpanMatcher, SpanMatcher]>,
   ): Promise<void> {
-    await mesh.otlp
-      .waitForSpans(
-        (spans) =>
-          spans.some((s) => s.traceId === traceId && s.serviceName === 'delivery' && s.kind === 'CONSUMER'),
-        30_000,
-      )
-      .catch(() => {
-        throw new Error(`trace incomplete:\n${renderSpans(mesh.otlp.spans, traceId)}`);
-      });
+    await waitForTraceSpan(mesh.otlp, traceId, 'delivery', 'CONSUMER', 30_000);
     assertTraceEdges(
       mesh.otlp.spans,
       traceId,
       [
         ...clientToIngest,
-        [is('ingest', 'PRODUCER'), is('enrichment', 'CONSUMER', /^events\.raw\./)],
-        [is('enrichment', 'CONSUMER'), is('enrichment', 'PRODUCER', /^events\.enriched\./)],
-        [is('enrichment', 'PRODUCER'), is('pattern-detection', 'CONSUMER', /^events\.enriched\./)],
-        [is('pattern-detection', 'CONSUMER'), is('pattern-detection', 'PRODUCER', /^triggers\.fired\./)],
-        [is('pattern-detection', 'PRODUCER'), is('orchestration', 'CONSUMER', /^triggers\.fired\./)],
-        [is('orchestration', 'CONSUMER'), is('orchestration', 'PRODUCER', /^actions\.requested\./)],
-        [is('orchestration', 'PRODUCER'), is('delivery', 'CONSUMER', /^actions\.requested\./)],
+        [spanOf('ingest', 'PRODUCER'), spanOf('enrichment', 'CONSUMER', /^events\.raw\./)],
+        [spanOf('enrichment', 'CONSUMER'), spanOf('enrichment', 'PRODUCER', /^events\.enriched\./)],
+        [spanOf('enrichment', 'PRODUCER'), spanOf('pattern-detection', 'CONSUMER', /^events\.enriched\./)],
+        [
+          spanOf('pattern-detection', 'CONSUMER'),
+          spanOf('pattern-detection', 'PRODUCER', /^triggers\.fired\./),
+        ],
+        [spanOf('pattern-detection', 'PRODUCER'), spanOf('orchestration', 'CONSUMER', /^triggers\.fired\./)],
+        [spanOf('orchestration', 'CONSUMER'), spanOf('orchestration', 'PRODUCER', /^actions\.requested\./)],
+        [spanOf('orchestration', 'PRODUCER'), spanOf('delivery', 'CONSUMER', /^actions\.requested\./)],
       ],
       { indirect: true },
     );
@@ -234,8 +227,8 @@ describe('e2e: an event sent to ingest ends as a delivered email, in one trace a
     assert.match(lines.join('\n'), /led to 1 action/);
 
     await assertOneTrace(traceId, [
-      ['client track', is('ingest', 'SERVER')],
-      [is('ingest', 'SERVER'), is('ingest', 'PRODUCER', /^events\.raw\./)],
+      ['client track', spanOf('ingest', 'SERVER')],
+      [spanOf('ingest', 'SERVER'), spanOf('ingest', 'PRODUCER', /^events\.raw\./)],
     ]);
   });
 
@@ -245,7 +238,7 @@ describe('e2e: an event sent to ingest ends as a delivered email, in one trace a
     await mailInTrace(email, traceId);
     // The call itself started a trace of its own at ingest; the event's PRODUCER span continues the
     // caller's, and so does everything after it.
-    await assertOneTrace(traceId, [['client track', is('ingest', 'PRODUCER', /^events\.raw\./)]]);
+    await assertOneTrace(traceId, [['client track', spanOf('ingest', 'PRODUCER', /^events\.raw\./)]]);
   });
 
   it('no service log line and no span holds a contact point or a message body', async () => {

@@ -3,7 +3,7 @@ import { SpanKind } from '@opentelemetry/api';
 import { KairosClient } from '@kairos/client';
 import { SCHEMAS, STREAMS } from '@kairos/contracts';
 import { connectNats, silentLogger, type NatsConnection } from '@kairos/messaging';
-import { assertTraceEdges, renderSpans, type CollectedSpan } from '@kairos/testkit';
+import { assertTraceEdges, spanOf, waitForTraceSpan } from '@kairos/testkit';
 import { Mesh } from '../src/mesh';
 import { readUntil } from '../src/streams';
 
@@ -53,24 +53,14 @@ describe('e2e: a client event is ingested and enriched, in one trace', function 
     assert.equal(mine.profile?.customerId, 'e2e-customer-1');
     assert.equal(mine.profile?.counters?.eventsByType?.['cart.item_added'], 1);
 
-    const isService = (service: string, kind: string, name?: RegExp) => (s: CollectedSpan) =>
-      s.serviceName === service && s.kind === kind && (!name || name.test(s.name));
-    await mesh.otlp
-      .waitForSpans(
-        (spans) =>
-          spans.some((s) => s.traceId === traceId && s.serviceName === 'enrichment' && s.kind === 'PRODUCER'),
-        20_000,
-      )
-      .catch(() => {
-        throw new Error(`trace incomplete:\n${renderSpans(mesh.otlp.spans, traceId)}`);
-      });
+    await waitForTraceSpan(mesh.otlp, traceId, 'enrichment', 'PRODUCER', 20_000);
     assertTraceEdges(
       mesh.otlp.spans,
       traceId,
       [
-        ['client track', isService('ingest', 'PRODUCER', /^events\.raw\./)],
-        [isService('ingest', 'PRODUCER'), isService('enrichment', 'CONSUMER', /^events\.raw\./)],
-        [isService('enrichment', 'CONSUMER'), isService('enrichment', 'PRODUCER', /^events\.enriched\./)],
+        ['client track', spanOf('ingest', 'PRODUCER', /^events\.raw\./)],
+        [spanOf('ingest', 'PRODUCER'), spanOf('enrichment', 'CONSUMER', /^events\.raw\./)],
+        [spanOf('enrichment', 'CONSUMER'), spanOf('enrichment', 'PRODUCER', /^events\.enriched\./)],
       ],
       { indirect: true },
     );

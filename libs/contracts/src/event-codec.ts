@@ -19,6 +19,7 @@ import type { StreamRequest, TrackBatchRequest, TrackRequest } from './gen/kairo
 import {
   enter,
   measureStruct,
+  readFields,
   TS_PROTO_DEPTH,
   type DepthReader,
   type PropertiesShape,
@@ -247,22 +248,13 @@ export const EVENT_CODEC_FIELDS = [
 /** Decodes a request whose only field is `event = 1` (TrackRequest, StreamRequest). */
 function decodeSingleEventRequest(input: Uint8Array): { event: Event | undefined } {
   const reader: DepthReader = new AsciiReader(input);
-  const previous = enter(reader);
-  try {
-    const message: { event: Event | undefined } = { event: undefined };
-    while (reader.pos < reader.len) {
-      const tag = reader.uint32();
-      if (tag === 10) {
-        message.event = decodeEvent(reader, reader.uint32());
-        continue;
-      }
-      if ((tag & 7) === 4 || tag === 0) break;
-      reader.skip(tag & 7);
-    }
-    return message;
-  } finally {
-    reader[TS_PROTO_DEPTH] = previous;
-  }
+  const message: { event: Event | undefined } = { event: undefined };
+  readFields(reader, reader.len, (tag) => {
+    if (tag !== 10) return false;
+    message.event = decodeEvent(reader, reader.uint32());
+    return true;
+  });
+  return message;
 }
 
 export const decodeTrackRequest: (input: Uint8Array) => TrackRequest = decodeSingleEventRequest;
@@ -270,20 +262,11 @@ export const decodeStreamRequest: (input: Uint8Array) => StreamRequest = decodeS
 
 export function decodeTrackBatchRequest(input: Uint8Array): TrackBatchRequest {
   const reader: DepthReader = new AsciiReader(input);
-  const previous = enter(reader);
-  try {
-    const message: TrackBatchRequest = { events: [] };
-    while (reader.pos < reader.len) {
-      const tag = reader.uint32();
-      if (tag === 10) {
-        message.events.push(decodeEvent(reader, reader.uint32()));
-        continue;
-      }
-      if ((tag & 7) === 4 || tag === 0) break;
-      reader.skip(tag & 7);
-    }
-    return message;
-  } finally {
-    reader[TS_PROTO_DEPTH] = previous;
-  }
+  const message: TrackBatchRequest = { events: [] };
+  readFields(reader, reader.len, (tag) => {
+    if (tag !== 10) return false;
+    message.events.push(decodeEvent(reader, reader.uint32()));
+    return true;
+  });
+  return message;
 }

@@ -31,6 +31,30 @@ export function enter(reader: DepthReader): number {
   return previous;
 }
 
+/**
+ * Reads the fields of one message ending at `end` the generated decoders' way: depth counted on the
+ * reader (see `enter`), every tag offered to `field`, which returns whether it read that field, the
+ * others skipped, an end-group or zero tag ending the message. Returns how many fields `field` read.
+ */
+export function readFields(reader: DepthReader, end: number, field: (tag: number) => boolean): number {
+  const previous = enter(reader);
+  try {
+    let read = 0;
+    while (reader.pos < end) {
+      const tag = reader.uint32();
+      if (field(tag)) {
+        read++;
+        continue;
+      }
+      if ((tag & 7) === 4 || tag === 0) break;
+      reader.skip(tag & 7);
+    }
+    return read;
+  } finally {
+    reader[TS_PROTO_DEPTH] = previous;
+  }
+}
+
 function isAsciiOrUtf8(bytes: Uint8Array): boolean {
   for (let i = 0; i < bytes.length; i++) if (bytes[i] > 0x7f) return isUtf8(bytes);
   return true;
@@ -88,40 +112,51 @@ function fastText(buf: Uint8Array, end: number): number {
   return len;
 }
 
-function fastStruct(buf: Uint8Array, end: number, depth: number): boolean {
+/** Struct and ListValue alike: a repeated message field 1, each element read by `element`. */
+function fastRepeated(
+  buf: Uint8Array,
+  end: number,
+  depth: number,
+  element: (buf: Uint8Array, end: number, depth: number) => boolean,
+): boolean {
   if (depth > FAST_MAX_DEPTH) return false;
   fast.jsonBytes += 2;
   while (fast.pos < end) {
     if (buf[fast.pos++] !== 10) return false;
     const len = fastLength(buf, end);
-    if (len < 0) return false;
-    const entryEnd = fast.pos + len;
-    fast.jsonBytes += 4;
-    while (fast.pos < entryEnd) {
-      const tag = buf[fast.pos++];
-      if (tag === 10) {
-        const key = fastText(buf, entryEnd);
-        if (key < 0) return false;
-        fast.jsonBytes += key;
-      } else if (tag === 18) {
-        const valueLen = fastLength(buf, entryEnd);
-        if (valueLen < 0 || !fastValue(buf, fast.pos + valueLen, depth)) return false;
-      } else return false;
-    }
+    if (len < 0 || !element(buf, fast.pos + len, depth)) return false;
   }
   return true;
 }
 
-function fastList(buf: Uint8Array, end: number, depth: number): boolean {
-  if (depth > FAST_MAX_DEPTH) return false;
-  fast.jsonBytes += 2;
+/** One Struct entry (key 1, value 2) ending at `end`. */
+function fastEntry(buf: Uint8Array, end: number, depth: number): boolean {
+  fast.jsonBytes += 4;
   while (fast.pos < end) {
-    if (buf[fast.pos++] !== 10) return false;
-    const len = fastLength(buf, end);
-    fast.jsonBytes += 1;
-    if (len < 0 || !fastValue(buf, fast.pos + len, depth)) return false;
+    const tag = buf[fast.pos++];
+    if (tag === 10) {
+      const key = fastText(buf, end);
+      if (key < 0) return false;
+      fast.jsonBytes += key;
+    } else if (tag === 18) {
+      const valueLen = fastLength(buf, end);
+      if (valueLen < 0 || !fastValue(buf, fast.pos + valueLen, depth)) return false;
+    } else return false;
   }
   return true;
+}
+
+function fastListItem(buf: Uint8Array, end: number, depth: number): boolean {
+  fast.jsonBytes += 1;
+  return fastValue(buf, end, depth);
+}
+
+function fastStruct(buf: Uint8Array, end: number, depth: number): boolean {
+  return fastRepeated(buf, end, depth, fastEntry);
+}
+
+function fastList(buf: Uint8Array, end: number, depth: number): boolean {
+  return fastRepeated(buf, end, depth, fastListItem);
 }
 
 function fastValue(buf: Uint8Array, end: number, depth: number): boolean {
@@ -181,6 +216,9 @@ function fastShape(buf: Uint8Array, start: number, end: number): PropertiesShape
   return { jsonBytes: fast.jsonBytes, depth: fast.depth, utf8: fast.utf8, finite: fast.finite };
 }
 
+/** Reads one field of a message whose tag is `tag`; false when the field is not one it reads. */
+type FieldReader = (this: ShapeWalker, tag: number, depth: number) => boolean;
+
 /**
  * Walks an encoded Struct / Value / ListValue exactly as Struct.decode / Value.decode /
  * ListValue.decode read it, adding up the JSON size and depth without building anything.
@@ -199,122 +237,78 @@ class ShapeWalker implements PropertiesShape {
     return bytes.length;
   }
 
-  /** A Struct whose values are at `depth`. */
-  struct(length: number, depth: number): void {
-    const reader = this.reader;
-    const previous = enter(reader);
-    try {
-      const end = reader.pos + length;
-      this.jsonBytes += 2;
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        if (tag === 10) {
-          this.entry(reader.uint32(), depth);
-          continue;
-        }
-        if ((tag & 7) === 4 || tag === 0) break;
-        reader.skip(tag & 7);
-      }
-    } finally {
-      reader[TS_PROTO_DEPTH] = previous;
-    }
+  /** One message of `length` bytes whose fields `field` reads; returns how many it read. */
+  private message(length: number, depth: number, field: FieldReader): number {
+    return readFields(this.reader, this.reader.pos + length, (tag) => field.call(this, tag, depth));
   }
 
-  private entry(length: number, depth: number): void {
-    const reader = this.reader;
-    const previous = enter(reader);
-    try {
-      const end = reader.pos + length;
-      this.jsonBytes += 4;
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        if (tag === 10) {
-          this.jsonBytes += this.text();
-          continue;
-        }
-        if (tag === 18) {
-          this.value(reader.uint32(), depth);
-          continue;
-        }
-        if ((tag & 7) === 4 || tag === 0) break;
-        reader.skip(tag & 7);
-      }
-    } finally {
-      reader[TS_PROTO_DEPTH] = previous;
-    }
+  /** A Struct whose values are at `depth`. */
+  struct(length: number, depth: number): void {
+    this.jsonBytes += 2;
+    this.message(length, depth, this.structField);
+  }
+
+  private structField(tag: number, depth: number): boolean {
+    if (tag !== 10) return false;
+    this.message(this.reader.uint32(), depth, this.entryField);
+    this.jsonBytes += 4;
+    return true;
+  }
+
+  private entryField(tag: number, depth: number): boolean {
+    if (tag === 10) this.jsonBytes += this.text();
+    else if (tag === 18) this.value(this.reader.uint32(), depth);
+    else return false;
+    return true;
   }
 
   /** One Value at `depth`; every kind present is counted (decoding keeps the last). */
   private value(length: number, depth: number): void {
+    // No kind: undefined, which measureProperties counts as 4.
+    if (this.message(length, depth, this.valueField) === 0) this.jsonBytes += 4;
+  }
+
+  private valueField(tag: number, depth: number): boolean {
     const reader = this.reader;
-    const previous = enter(reader);
-    try {
-      const end = reader.pos + length;
-      let kinds = 0;
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag) {
-          case 8:
-            reader.int32();
-            this.jsonBytes += 4;
-            kinds++;
-            continue;
-          case 17: {
-            const n = reader.double();
-            if (!Number.isFinite(n)) this.finite = false;
-            this.jsonBytes += numberJsonBytes(n);
-            kinds++;
-            continue;
-          }
-          case 26:
-            this.jsonBytes += this.text() + 2;
-            kinds++;
-            continue;
-          case 32:
-            reader.bool();
-            this.jsonBytes += 5;
-            kinds++;
-            continue;
-          case 42:
-            if (depth > this.depth) this.depth = depth;
-            this.struct(reader.uint32(), depth + 1);
-            kinds++;
-            continue;
-          case 50:
-            if (depth > this.depth) this.depth = depth;
-            this.list(reader.uint32(), depth + 1);
-            kinds++;
-            continue;
-        }
-        if ((tag & 7) === 4 || tag === 0) break;
-        reader.skip(tag & 7);
+    switch (tag) {
+      case 8:
+        reader.int32();
+        this.jsonBytes += 4;
+        return true;
+      case 17: {
+        const n = reader.double();
+        if (!Number.isFinite(n)) this.finite = false;
+        this.jsonBytes += numberJsonBytes(n);
+        return true;
       }
-      // No kind: undefined, which measureProperties counts as 4.
-      if (kinds === 0) this.jsonBytes += 4;
-    } finally {
-      reader[TS_PROTO_DEPTH] = previous;
+      case 26:
+        this.jsonBytes += this.text() + 2;
+        return true;
+      case 32:
+        reader.bool();
+        this.jsonBytes += 5;
+        return true;
+      case 42:
+      case 50:
+        if (depth > this.depth) this.depth = depth;
+        if (tag === 42) this.struct(reader.uint32(), depth + 1);
+        else this.list(reader.uint32(), depth + 1);
+        return true;
+      default:
+        return false;
     }
   }
 
   private list(length: number, depth: number): void {
-    const reader = this.reader;
-    const previous = enter(reader);
-    try {
-      const end = reader.pos + length;
-      this.jsonBytes += 2;
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        if (tag === 10) {
-          this.jsonBytes += 1;
-          this.value(reader.uint32(), depth);
-          continue;
-        }
-        if ((tag & 7) === 4 || tag === 0) break;
-        reader.skip(tag & 7);
-      }
-    } finally {
-      reader[TS_PROTO_DEPTH] = previous;
-    }
+    this.jsonBytes += 2;
+    this.message(length, depth, this.listField);
+  }
+
+  private listField(tag: number, depth: number): boolean {
+    if (tag !== 10) return false;
+    this.jsonBytes += 1;
+    this.value(this.reader.uint32(), depth);
+    return true;
   }
 }
 

@@ -2,6 +2,7 @@ export * from './logger';
 export * from './connection';
 export * from './provision';
 export * from './publisher';
+export * from './client';
 export * from './consumer';
 export * from './errors';
 export * from './scan';

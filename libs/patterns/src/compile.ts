@@ -77,20 +77,16 @@ export function compileTrigger(spec: TriggerSpec): CompiledTrigger {
     const prefix = parent < 0 ? p.kind : `${path}.${p.kind}`;
     switch (p.kind) {
       case 'event':
-        node.kind = K_EVENT;
-        node.type = p.type;
-        node.where = p.where;
-        node.alias = p.as;
-        types.add(p.type);
-        break;
       case 'count':
-        node.kind = K_COUNT;
         node.type = p.type;
         node.where = p.where;
         node.alias = p.as;
-        node.atLeast = p.atLeast;
-        node.withinMs = p.withinMs;
         types.add(p.type);
+        if (p.kind === 'count') {
+          node.kind = K_COUNT;
+          node.atLeast = p.atLeast;
+          node.withinMs = p.withinMs;
+        } else node.kind = K_EVENT;
         break;
       case 'absent':
         node.kind = K_ABSENT;

@@ -40,3 +40,20 @@ export const sameSku = (alias: string) =>
     `event.properties.sku == ${alias}.properties.sku`,
     (c) => c.event.properties.sku === c.bindings[alias].properties.sku,
   );
+
+/** A leaf matching one event of `type` (`extra`: alias, condition). */
+export const event = (type: string, extra: Partial<Extract<Pattern, { kind: 'event' }>> = {}): Pattern => ({
+  kind: 'event',
+  type,
+  ...extra,
+});
+
+/** The steps in order. */
+export const sequence = (...steps: Pattern[]): Pattern => ({ kind: 'sequence', steps });
+
+/** No event of `type` for `forMs`. */
+export const absent = (type: string, forMs: number): Pattern => ({
+  kind: 'absent',
+  pattern: { kind: 'event', type },
+  forMs,
+});

@@ -19,6 +19,34 @@ export function pathProblem(path: string): string | undefined {
 
 export type HttpRoute = (req: http.IncomingMessage, res: http.ServerResponse) => boolean | Promise<boolean>;
 
+/** Answers `body` as JSON with `status`; returns true, so a route can end with `return replyJson(…)`. */
+export function replyJson(res: http.ServerResponse, status: number, body: unknown): true {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  return true;
+}
+
+/**
+ * The request's body, or undefined once it passes `maxBytes`: the rest is read and dropped, so
+ * the route can still answer (413) on the same connection.
+ */
+export function readBody(req: http.IncomingMessage, maxBytes: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        resolve(undefined);
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
 /** `/healthz` (alive), `/readyz` (dependencies ready), `/metrics` (Prometheus); services may add routes. */
 export class HttpServer {
   private readonly server: http.Server;

@@ -1,8 +1,25 @@
 import type { Db } from 'mongodb';
 import { connectNats, provisionStreams, type NatsConnection } from '@kairos/messaging';
 import type { CommonConfig } from './config';
+import type { Clock } from './container';
 import type { ServiceContext, ServiceDefinition } from './lifecycle';
+import type { Logger } from './logger';
 import { connectMongo } from './mongo';
+
+/** What a service's `start<Service>` runs on (tests pass their own): NATS, its logger, a clock. */
+export interface ServiceInfrastructure {
+  /** A connection to NATS with the streams provisioned. */
+  nc: NatsConnection;
+  logger: Logger;
+  /** The time source; the system clock when absent. */
+  clock?: Clock;
+}
+
+/** The infrastructure of a service with a database of its own. */
+export interface DbServiceInfrastructure extends ServiceInfrastructure {
+  /** The service's database. */
+  db: Db;
+}
 
 /**
  * The process side of a service's `src/main.ts`: the ports and drain timeout from the common

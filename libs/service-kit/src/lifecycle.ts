@@ -82,11 +82,13 @@ export async function runService(def: ServiceDefinition): Promise<void> {
   }
 }
 
-/** Entry point helper: loads config (exit 2 with a readable message when invalid) and runs. */
-export function main(build: () => ServiceDefinition): void {
-  let def: ServiceDefinition;
+/**
+ * What `load` returns; when it throws a ConfigError, the process writes the error's message (which
+ * names the setting) and exits 2.
+ */
+export function loadOrExit<T>(load: () => T): T {
   try {
-    def = build();
+    return load();
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
@@ -94,5 +96,9 @@ export function main(build: () => ServiceDefinition): void {
     }
     throw err;
   }
-  void runService(def);
+}
+
+/** Entry point helper: loads config (exit 2 with a readable message when invalid) and runs. */
+export function main(build: () => ServiceDefinition): void {
+  void runService(loadOrExit(build));
 }

@@ -13,20 +13,21 @@ export function collectProcessMetrics(prefix = 'kairos_'): void {
   collectDefaultMetrics({ register: metricsRegistry, prefix });
 }
 
+/** The metric registered as `name`, or the one `create` registers (helpers are idempotent by name). */
+function registered<M>(name: string, create: () => M): M {
+  return (metricsRegistry.getSingleMetric(name) as M | undefined) ?? create();
+}
+
 export function counter<L extends string>(
   name: string,
   help: string,
   labelNames: readonly L[] = [],
 ): Counter<L> {
-  const existing = metricsRegistry.getSingleMetric(name);
-  if (existing) return existing as Counter<L>;
-  return new Counter({ name, help, labelNames, registers: [metricsRegistry] });
+  return registered(name, () => new Counter({ name, help, labelNames, registers: [metricsRegistry] }));
 }
 
 export function gauge<L extends string>(name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
-  const existing = metricsRegistry.getSingleMetric(name);
-  if (existing) return existing as Gauge<L>;
-  return new Gauge({ name, help, labelNames, registers: [metricsRegistry] });
+  return registered(name, () => new Gauge({ name, help, labelNames, registers: [metricsRegistry] }));
 }
 
 /** Latency histogram in seconds, with buckets from 1 ms to 10 s. */
@@ -35,15 +36,11 @@ export function latencyHistogram<L extends string>(
   help: string,
   labelNames: readonly L[] = [],
 ): Histogram<L> {
-  const existing = metricsRegistry.getSingleMetric(name);
-  if (existing) return existing as Histogram<L>;
-  return new Histogram({
+  const buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+  return registered(
     name,
-    help,
-    labelNames,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [metricsRegistry],
-  });
+    () => new Histogram({ name, help, labelNames, buckets, registers: [metricsRegistry] }),
+  );
 }
 
 /** Nearest-rank percentile (`p` in 0–100) of ascending `sorted` values; NaN when empty. For benchmarks. */

@@ -8,7 +8,7 @@ import type { InfraSource } from './nats';
 import { freePort } from './ports';
 import { ManagedProcess } from './process';
 import { makeTempDir, removeTempDir } from './tempdir';
-import { waitFor } from './wait';
+import { waitForServer } from './wait';
 
 export interface StartMongoOptions {
   /** Host port; a free one by default. */
@@ -32,29 +32,25 @@ export interface MongoServer {
   logs(): string[];
 }
 
-/** Waits until `url` answers the `ping` command. */
-export async function waitForMongo(
+/** Resolves when `url` answers the `ping` command, rejects when it does not. */
+async function pingMongo(url: string): Promise<void> {
+  const client = new MongoClient(url, { serverSelectionTimeoutMS: 1000, connectTimeoutMS: 1000 });
+  try {
+    await client.connect();
+    await client.db('admin').command({ ping: 1 });
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+}
+
+/** Waits until `url` answers the `ping` command (see waitForServer for `isAlive`). */
+export function waitForMongo(
   url: string,
   timeoutMs: number,
-  isAlive: () => string | undefined = () => undefined,
+  isAlive?: () => string | undefined,
 ): Promise<void> {
-  let deadReason: string | undefined;
-  await waitFor(
-    async () => {
-      deadReason = isAlive();
-      if (deadReason) return true;
-      const client = new MongoClient(url, { serverSelectionTimeoutMS: 1000, connectTimeoutMS: 1000 });
-      try {
-        await client.connect();
-        await client.db('admin').command({ ping: 1 });
-        return true;
-      } finally {
-        await client.close().catch(() => undefined);
-      }
-    },
-    { timeoutMs, intervalMs: 100, message: `a MongoDB-wire server at ${url}` },
-  );
-  if (deadReason) throw new Error(deadReason);
+  const message = `a MongoDB-wire server at ${url}`;
+  return waitForServer(() => pingMongo(url), { timeoutMs, intervalMs: 100, message, isAlive });
 }
 
 async function startBinary(

@@ -7,7 +7,7 @@ import { logOnce } from './log';
 import { freePort } from './ports';
 import { ManagedProcess } from './process';
 import { makeTempDir, removeTempDir } from './tempdir';
-import { waitFor } from './wait';
+import { waitForServer } from './wait';
 
 export type InfraSource = 'env' | 'container' | 'binary';
 
@@ -54,28 +54,24 @@ function unsupported(what: string): () => Promise<void> {
 }
 
 /** Waits until a NATS server at `url` accepts a connection and answers a JetStream API request. */
-export async function waitForNats(
+export function waitForNats(
   url: string,
   timeoutMs: number,
-  isAlive: () => string | undefined = () => undefined,
+  isAlive?: () => string | undefined,
 ): Promise<void> {
-  let deadReason: string | undefined;
-  await waitFor(
-    async () => {
-      deadReason = isAlive();
-      if (deadReason) return true;
-      const nc = await connect({ servers: url, timeout: 1000, reconnect: false, maxReconnectAttempts: 0 });
-      try {
-        const jsm = await jetstreamManager(nc, { timeout: 1000 });
-        await jsm.getAccountInfo();
-        return true;
-      } finally {
-        await nc.close();
-      }
-    },
-    { timeoutMs, intervalMs: 50, message: `NATS with JetStream at ${url}` },
-  );
-  if (deadReason) throw new Error(deadReason);
+  const message = `NATS with JetStream at ${url}`;
+  return waitForServer(() => pingJetStream(url), { timeoutMs, intervalMs: 50, message, isAlive });
+}
+
+/** Resolves when a NATS server at `url` accepts a connection and answers a JetStream API request. */
+async function pingJetStream(url: string): Promise<void> {
+  const nc = await connect({ servers: url, timeout: 1000, reconnect: false, maxReconnectAttempts: 0 });
+  try {
+    const jsm = await jetstreamManager(nc, { timeout: 1000 });
+    await jsm.getAccountInfo();
+  } finally {
+    await nc.close();
+  }
 }
 
 class BinaryNats implements NatsServer {

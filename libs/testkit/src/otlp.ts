@@ -281,6 +281,27 @@ function matches(span: CollectedSpan, m: SpanMatcher): boolean {
   return m(span);
 }
 
+/** Matches the spans that `service` records of `kind` (e.g. PRODUCER), and whose name matches `name`. */
+export function spanOf(service: string, kind: string, name?: RegExp): (span: CollectedSpan) => boolean {
+  return (s) => s.serviceName === service && s.kind === kind && (!name || name.test(s.name));
+}
+
+/** Waits until trace `traceId` holds a span of `service` of `kind`; on timeout throws showing the trace. */
+export async function waitForTraceSpan(
+  receiver: OtlpReceiver,
+  traceId: string,
+  service: string,
+  kind: string,
+  timeoutMs: number,
+): Promise<void> {
+  const wanted = spanOf(service, kind);
+  await receiver
+    .waitForSpans((spans) => spans.some((s) => s.traceId === traceId && wanted(s)), timeoutMs)
+    .catch(() => {
+      throw new Error(`trace incomplete:\n${renderSpans(receiver.spans, traceId)}`);
+    });
+}
+
 /** Finds the first span matching; useful to pick the trace id to assert on. */
 export function findSpan(spans: CollectedSpan[], matcher: SpanMatcher): CollectedSpan | undefined {
   return spans.find((s) => matches(s, matcher));

@@ -35,6 +35,23 @@ export async function waitFor<T>(
   }
 }
 
+/**
+ * Waits until a server answers `probe` (which throws until it does). `isAlive` returns why the
+ * server cannot come up any more (its process exited), which ends the wait with that error at once.
+ */
+export async function waitForServer(
+  probe: () => Promise<void>,
+  options: WaitForOptions & { isAlive?: () => string | undefined },
+): Promise<void> {
+  let deadReason: string | undefined;
+  await waitFor(async () => {
+    deadReason = options.isAlive?.();
+    if (!deadReason) await probe();
+    return true;
+  }, options);
+  if (deadReason) throw new Error(deadReason);
+}
+
 /** Promise-based timer used between polls (never as a stand-in for readiness). */
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,15 +1,13 @@
-import type { Db } from 'mongodb';
 import { consumerSpec, filters, SCHEMAS, STREAMS } from '@kairos/contracts';
-import { ConsumeLoop, Publisher, type NatsConnection } from '@kairos/messaging';
+import { ConsumeLoop, Publisher } from '@kairos/messaging';
 import {
   createContainer,
   killAt,
   provide,
   systemClock,
   TOKENS,
-  type Clock,
   type HttpServer,
-  type Logger,
+  type DbServiceInfrastructure,
 } from '@kairos/service-kit';
 import type { ChannelAdapter } from './channels/adapter';
 import { EmailAdapter } from './channels/email';
@@ -27,15 +25,9 @@ import { DELIVERY_TOKENS } from './tokens';
 export const DURABLE = 'delivery';
 
 /** What delivery runs on; tests pass their own. */
-export interface DeliveryInfrastructure {
-  /** A connection to NATS with the streams provisioned. */
-  nc: NatsConnection;
-  /** The service's database. */
-  db: Db;
-  logger: Logger;
+export interface DeliveryInfrastructure extends DbServiceInfrastructure {
   /** Where the tracking and callback routes are added. */
   http: HttpServer;
-  clock?: Clock;
 }
 
 export interface DeliveryApp {

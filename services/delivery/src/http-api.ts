@@ -1,6 +1,14 @@
 import type http from 'node:http';
 import { identifierProblem, MAX_IDENTIFIER_LENGTH, quoteInput } from '@kairos/contracts';
-import { inject, injectable, TOKENS, type Clock, type Logger } from '@kairos/service-kit';
+import {
+  inject,
+  injectable,
+  readBody,
+  replyJson,
+  TOKENS,
+  type Clock,
+  type Logger,
+} from '@kairos/service-kit';
 import { InboxStore } from './channels/inbox';
 import { DeliveryLedger, type DeliveryRecord } from './ledger';
 import { OutcomePublisher, OutcomeStatus, type OutcomeSource } from './outcomes';
@@ -22,26 +30,8 @@ const CALLBACK_STATUS: Record<string, OutcomeStatus> = {
   clicked: OutcomeStatus.OUTCOME_STATUS_CLICKED,
 };
 
-function json(res: http.ServerResponse, status: number, body: unknown): true {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-  return true;
-}
-
-function readBody(req: http.IncomingMessage, limit = 64 * 1024): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        reject(new Error('body too large'));
-        req.destroy();
-      } else chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
+/** The largest provider callback body read. */
+const MAX_CALLBACK_BYTES = 64 * 1024;
 
 function sourceFromRecord(actionId: string, r: DeliveryRecord | null): OutcomeSource {
   const a = r?.action;
@@ -84,7 +74,7 @@ export class DeliveryHttpApi {
     if (parts[0] !== 't') {
       const long = parts.find((p) => p.length > MAX_IDENTIFIER_LENGTH);
       if (long !== undefined) {
-        return json(res, 400, {
+        return replyJson(res, 400, {
           error: `path segment: at most ${MAX_IDENTIFIER_LENGTH} characters, got ${long.length}`,
         });
       }
@@ -151,12 +141,12 @@ export class DeliveryHttpApi {
     const limitParam = url.searchParams.get('limit');
     const limit = limitParam === null ? 50 : Number(limitParam);
     if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
-      return json(res, 400, {
+      return replyJson(res, 400, {
         error: `limit: expected an integer from 1 to 500, got ${quoteInput(limitParam ?? '')}`,
       });
     }
     const messages = await this.inbox.list(customerId, { unreadOnly, limit });
-    return json(res, 200, {
+    return replyJson(res, 200, {
       customer_id: customerId,
       messages: messages.map((m) => ({
         id: m._id,
@@ -174,13 +164,13 @@ export class DeliveryHttpApi {
   private async markRead(customerId: string, messageId: string, res: http.ServerResponse): Promise<boolean> {
     const r = await this.inbox.markRead(customerId, messageId);
     if (!r) {
-      return json(res, 404, {
+      return replyJson(res, 404, {
         error: `no inbox message ${quoteInput(messageId)} for customer ${quoteInput(customerId)}`,
       });
     }
     // Reading an in-app message is its "open".
     if (r.firstRead) await this.report(messageId, 'in_app', OutcomeStatus.OUTCOME_STATUS_OPENED);
-    return json(res, 200, { id: messageId, read: true });
+    return replyJson(res, 200, { id: messageId, read: true });
   }
 
   private async callback(
@@ -188,12 +178,9 @@ export class DeliveryHttpApi {
     req: http.IncomingMessage,
     res: http.ServerResponse,
   ): Promise<boolean> {
-    let body: string;
-    try {
-      body = await readBody(req);
-    } catch (err) {
-      return json(res, 413, { error: (err as Error).message });
-    }
+    const raw = await readBody(req, MAX_CALLBACK_BYTES);
+    if (!raw) return replyJson(res, 413, { error: 'body too large' });
+    const body = raw.toString('utf8');
     const header = req.headers[SIGNATURE_HEADER.toLowerCase()];
     const sig = verifySignature(
       this.callbackSecret,
@@ -201,31 +188,31 @@ export class DeliveryHttpApi {
       Array.isArray(header) ? header[0] : header,
       this.now(),
     );
-    if (!sig.ok) return json(res, 401, { error: sig.reason });
+    if (!sig.ok) return replyJson(res, 401, { error: sig.reason });
     let msg: { action_id?: unknown; channel?: unknown; status?: unknown; reason?: unknown };
     try {
       msg = JSON.parse(body) as typeof msg;
     } catch {
-      return json(res, 400, { error: 'body: expected JSON' });
+      return replyJson(res, 400, { error: 'body: expected JSON' });
     }
     if (typeof msg.action_id !== 'string' || !msg.action_id)
-      return json(res, 400, { error: 'action_id: required string' });
+      return replyJson(res, 400, { error: 'action_id: required string' });
     const idProblem = identifierProblem('action_id', msg.action_id);
-    if (idProblem) return json(res, 400, { error: idProblem });
+    if (idProblem) return replyJson(res, 400, { error: idProblem });
     const channel = typeof msg.channel === 'string' ? canonicalChannel(msg.channel) : undefined;
     if (!channel)
-      return json(res, 400, {
+      return replyJson(res, 400, {
         error: `channel: expected a known channel, got ${quoteInput(String(msg.channel))}`,
       });
     const status = typeof msg.status === 'string' ? CALLBACK_STATUS[msg.status] : undefined;
     if (status === undefined) {
-      return json(res, 400, {
+      return replyJson(res, 400, {
         error: `status: expected one of ${Object.keys(CALLBACK_STATUS).join(', ')}, got ${quoteInput(String(msg.status))}`,
       });
     }
     const reason = typeof msg.reason === 'string' ? msg.reason : `callback from ${provider}`;
     await this.report(msg.action_id, channel, status, reason);
     this.logger.info({ provider, action: msg.action_id, channel, status: msg.status }, 'provider callback');
-    return json(res, 202, { accepted: true });
+    return replyJson(res, 202, { accepted: true });
   }
 }

@@ -1,4 +1,3 @@
-import type { Db } from 'mongodb';
 import {
   consumerSpec,
   filters,
@@ -8,12 +7,7 @@ import {
   type actions,
   type events,
 } from '@kairos/contracts';
-import {
-  ConsumeLoop,
-  Publisher,
-  type Logger as MessagingLogger,
-  type NatsConnection,
-} from '@kairos/messaging';
+import { ConsumeLoop, Publisher, type Logger as MessagingLogger } from '@kairos/messaging';
 import {
   ConfigError,
   createContainer,
@@ -21,8 +15,7 @@ import {
   provide,
   systemClock,
   TOKENS,
-  type Clock,
-  type Logger,
+  type DbServiceInfrastructure,
 } from '@kairos/service-kit';
 import { CommunicationLog } from './communications';
 import { CONSUMER_TUNING, loadSettings, profileBudget, type EnrichmentConfig } from './config';
@@ -37,13 +30,7 @@ import { TimeEventScheduler } from './time-events';
 import { ENRICHMENT_TOKENS } from './tokens';
 
 /** What enrichment runs on; tests pass their own. */
-export interface EnrichmentInfrastructure {
-  /** A connection to NATS with the streams provisioned. */
-  nc: NatsConnection;
-  /** The service's database. */
-  db: Db;
-  logger: Logger;
-  clock?: Clock;
+export interface EnrichmentInfrastructure extends DbServiceInfrastructure {
   /** Rules given directly (tests) instead of the file KAIROS_ENRICHMENT_CONFIG names. */
   settings?: EnrichmentSettings;
 }

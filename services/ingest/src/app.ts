@@ -1,15 +1,14 @@
 import { decodeStreamRequest, decodeTrackBatchRequest, decodeTrackRequest, ingest } from '@kairos/contracts';
-import { Publisher, type NatsConnection } from '@kairos/messaging';
+import { Publisher } from '@kairos/messaging';
 import {
   createContainer,
   provide,
   resolveToken,
   systemClock,
   TOKENS,
-  type Clock,
   type GrpcServer,
   type HttpServer,
-  type Logger,
+  type ServiceInfrastructure,
 } from '@kairos/service-kit';
 import { counter } from '@kairos/telemetry';
 import { Authenticator } from './domain/auth';
@@ -42,13 +41,9 @@ const INGEST_SERVICE_DEFINITION = {
 };
 
 /** What ingest runs on; tests pass their own. */
-export interface IngestInfrastructure {
-  /** A connection to NATS with the streams provisioned. */
-  nc: NatsConnection;
-  logger: Logger;
+export interface IngestInfrastructure extends ServiceInfrastructure {
   grpc: GrpcServer;
   http: HttpServer;
-  clock?: Clock;
   /** Rules given directly (tests, bench) instead of the file KAIROS_INGEST_CONFIG names. */
   rules?: RulesFile;
 }

@@ -1,8 +1,8 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { events, ingest, quoteInput } from '@kairos/contracts';
-import type { HttpRoute, Logger } from '@kairos/service-kit';
+import { readBody, replyJson, type HttpRoute, type Logger } from '@kairos/service-kit';
 import { counter } from '@kairos/telemetry';
 import type { Principal } from './domain/auth';
 import { DEFAULT_TOLERANCE_MS, ReplayGuard, SIGNATURE_HEADER, verifySignature } from './domain/hmac';
@@ -80,29 +80,6 @@ export function eventFromWebhook(
   });
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        resolve(undefined);
-        req.resume();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-function reply(res: ServerResponse, code: number, body: Record<string, unknown>): true {
-  res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-  return true;
-}
-
 /**
  * `POST /webhooks/<source>`: verifies the HMAC signature (timestamp within the tolerance, each
  * signature accepted once), maps the JSON body to an external event and ingests it durably.
@@ -137,13 +114,13 @@ export class WebhookReceiver {
     // HttpServer answered 400 to a path with a malformed escape, so this decodes.
     const name = decodeURIComponent(m[1]);
     const source = this.sources.get(name);
-    if (!source) return reply(res, 404, { error: `unknown webhook source ${quoteInput(name)}` });
+    if (!source) return replyJson(res, 404, { error: `unknown webhook source ${quoteInput(name)}` });
     if (req.method !== 'POST') {
       res.setHeader('allow', 'POST');
-      return reply(res, 405, { error: 'use POST' });
+      return replyJson(res, 405, { error: 'use POST' });
     }
-    const raw = await readBody(req);
-    if (!raw) return reply(res, 413, { error: `body larger than ${MAX_BODY_BYTES} bytes` });
+    const raw = await readBody(req, MAX_BODY_BYTES);
+    if (!raw) return replyJson(res, 413, { error: `body larger than ${MAX_BODY_BYTES} bytes` });
     const now = this.ingestor.now();
     const header = req.headers[SIGNATURE_HEADER];
     const check = verifySignature(
@@ -176,7 +153,7 @@ export class WebhookReceiver {
       if (result.outcome === ingest.EventOutcome.EVENT_OUTCOME_REJECTED)
         return this.bad(res, source.name, result.message);
       webhookCounter.inc({ source: source.name, result: 'ok' });
-      return reply(res, 202, {
+      return replyJson(res, 202, {
         eventId: result.eventId,
         outcome: ingest.eventOutcomeToJSON(result.outcome),
         ...(result.rule ? { rule: result.rule } : {}),
@@ -186,18 +163,18 @@ export class WebhookReceiver {
       this.replays.release(check.signature);
       webhookCounter.inc({ source: source.name, result: 'unavailable' });
       this.logger.error({ source: source.name, err: (err as Error).message }, 'webhook ingest failed');
-      return reply(res, 503, { error: 'event store unavailable; retry' });
+      return replyJson(res, 503, { error: 'event store unavailable; retry' });
     }
   };
 
   private deny(res: ServerResponse, source: string, reason: string): true {
     webhookCounter.inc({ source, result: 'unauthorized' });
     this.logger.warn({ source, reason }, 'webhook rejected');
-    return reply(res, 401, { error: reason });
+    return replyJson(res, 401, { error: reason });
   }
 
   private bad(res: ServerResponse, source: string, reason: string): true {
     webhookCounter.inc({ source, result: 'invalid' });
-    return reply(res, 400, { error: reason });
+    return replyJson(res, 400, { error: reason });
   }
 }

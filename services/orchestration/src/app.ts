@@ -2,10 +2,9 @@
  * Composition of the orchestration service: stores, registry, orchestrator, per-partition consume loops
  * and the timer loop. Used by main.ts (the process), the integration tests and tools/bench (in-process).
  */
-import type { Db } from 'mongodb';
 import { consumerSpec, filters, partitionDurable, SCHEMAS, STREAMS, type triggers } from '@kairos/contracts';
 import { openNatsDefinitionStore } from '@kairos/definitions';
-import { ConsumeLoop, Publisher, type NatsConnection } from '@kairos/messaging';
+import { ConsumeLoop, Publisher } from '@kairos/messaging';
 import {
   createContainer,
   killAt,
@@ -13,9 +12,8 @@ import {
   provide,
   systemClock,
   TOKENS,
-  type Clock,
   type HttpServer,
-  type Logger,
+  type DbServiceInfrastructure,
 } from '@kairos/service-kit';
 import type { TemplateCatalog } from './domain/content';
 import { DirectoryTemplateCatalog } from './templates';
@@ -32,15 +30,9 @@ import { WorkflowRegistry } from './workflows';
 import type { OrchestrationConfig } from './config';
 
 /** What orchestration runs on; tests and the benchmark pass their own. */
-export interface OrchestrationInfrastructure {
-  /** A connection to NATS with the streams provisioned. */
-  nc: NatsConnection;
-  /** The service's database. */
-  db: Db;
-  logger: Logger;
+export interface OrchestrationInfrastructure extends DbServiceInfrastructure {
   /** Where the run inspection routes (`/runs`) are added. */
   http: Pick<HttpServer, 'addRoute'>;
-  clock?: Clock;
   /** Overrides the gRPC gateway (tests, benchmarks). */
   profiles?: ProfileGateway;
   /** Overrides the best send hour source (tests); default PredictionService at KAIROS_PREDICTION_ADDR. */

@@ -1,11 +1,6 @@
 import { identifierProblem, quoteInput } from '@kairos/contracts';
-import type { HttpRoute } from '@kairos/service-kit';
+import { replyJson, type HttpRoute } from '@kairos/service-kit';
 import type { RunDoc, RunStore, TimerStore } from './store';
-
-function json(res: Parameters<HttpRoute>[1], status: number, body: unknown): true {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-  return true;
-}
 
 function view(run: RunDoc) {
   const { _id, ...rest } = run;
@@ -17,22 +12,22 @@ export function runRoutes(runs: RunStore, timers: TimerStore): HttpRoute {
   return async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (!url.pathname.startsWith('/runs')) return false;
-    if (req.method !== 'GET') return json(res, 405, { error: 'method not allowed; use GET' });
+    if (req.method !== 'GET') return replyJson(res, 405, { error: 'method not allowed; use GET' });
     if (url.pathname === '/runs' || url.pathname === '/runs/') {
       const customer = url.searchParams.get('customer');
-      if (!customer) return json(res, 400, { error: "query parameter 'customer' is required" });
+      if (!customer) return replyJson(res, 400, { error: "query parameter 'customer' is required" });
       const invalid = identifierProblem('customer', customer);
-      if (invalid) return json(res, 400, { error: invalid });
+      if (invalid) return replyJson(res, 400, { error: invalid });
       const limit = Math.min(500, Math.max(1, Number(url.searchParams.get('limit') ?? 100) || 100));
-      return json(res, 200, { runs: (await runs.forCustomer(customer, limit)).map(view) });
+      return replyJson(res, 200, { runs: (await runs.forCustomer(customer, limit)).map(view) });
     }
     // HttpServer answered 400 to a path with a malformed escape, so this decodes.
     const runId = decodeURIComponent(url.pathname.slice('/runs/'.length));
     const problem = identifierProblem('run id', runId);
-    if (problem) return json(res, 400, { error: problem });
+    if (problem) return replyJson(res, 400, { error: problem });
     const run = await runs.get(runId);
-    if (!run) return json(res, 404, { error: `run ${quoteInput(runId)} not found` });
+    if (!run) return replyJson(res, 404, { error: `run ${quoteInput(runId)} not found` });
     const pending = (await timers.forRun(runId)).map((t) => ({ id: t._id, dueAt: t.dueAt, kind: t.kind }));
-    return json(res, 200, { ...view(run), timers: pending });
+    return replyJson(res, 200, { ...view(run), timers: pending });
   };
 }

@@ -21,8 +21,8 @@ import {
   provide,
   systemClock,
   TOKENS,
-  type Clock,
   type Logger,
+  type ServiceInfrastructure,
 } from '@kairos/service-kit';
 import { KvCheckpointStore, type CheckpointStore } from './checkpoints';
 import {
@@ -39,11 +39,7 @@ import { PD_TOKENS } from './tokens';
 export const SERVICE_NAME = 'pattern-detection';
 
 /** What pattern-detection runs on; tests pass their own. */
-export interface PatternDetectionInfrastructure {
-  /** A connection to NATS with the streams provisioned. */
-  nc: NatsConnection;
-  logger: Logger;
-  clock?: Clock;
+export interface PatternDetectionInfrastructure extends ServiceInfrastructure {
   /** Where engine checkpoints go; default a KV bucket on `nc`. */
   checkpoints?: CheckpointStore;
 }

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import { actions, partitionOf, SCHEMAS, subjects } from '@kairos/contracts';
 import { parseDefinitions } from '@kairos/definitions';
-import { connectNats, provisionStreams, Publisher, silentLogger } from '@kairos/messaging';
+import { connectPublisher } from '@kairos/messaging';
 import {
   loadOrchestrationConfig,
   MemoryTemplateCatalog,
@@ -36,10 +36,9 @@ export async function runActionsBenchmark(opts: {
   const triggerName = `bench-${tag}`;
   const dbName = `bench_orch_${tag}`;
   const partitions = 16;
-  const nc = await connectNats({ servers: opts.natsUrl, name: 'bench-actions', logger: silentLogger });
+  const { nc, publisher } = await connectPublisher(opts.natsUrl, 'bench-actions');
   const mongo = new MongoClient(opts.mongoUrl, { serverSelectionTimeoutMS: 10_000 });
   await mongo.connect();
-  await provisionStreams(nc);
   const config = loadOrchestrationConfig({
     NATS_URL: opts.natsUrl,
     MONGO_URL: opts.mongoUrl,
@@ -103,7 +102,6 @@ spec:
     }
   })();
 
-  const publisher = new Publisher(nc, { logger: silentLogger });
   const publishOne = (phase: string, n: number) => {
     const customerId = `bench-${tag}-${phase}-${n}`;
     const id = `tf-${tag}-${phase}-${n}`;

@@ -90,24 +90,22 @@ export async function runCeilingBenchmark(
     await Promise.all(inflight);
     return performance.now() - started;
   };
+  /** Empties the stream and starts the `ceiling` consumer afresh. */
+  const reset = async () => {
+    await jsm.streams.purge(stream);
+    await jsm.consumers.delete(stream, 'ceiling');
+    await jsm.consumers.add(stream, {
+      durable_name: 'ceiling',
+      ack_policy: AckPolicy.Explicit,
+      max_ack_pending: 10_000,
+    });
+  };
   const warm = await publishOnly('warm', 5_000);
   void warm;
-  await jsm.streams.purge(stream);
-  await jsm.consumers.delete(stream, 'ceiling');
-  await jsm.consumers.add(stream, {
-    durable_name: 'ceiling',
-    ack_policy: AckPolicy.Explicit,
-    max_ack_pending: 10_000,
-  });
+  await reset();
   const publishMs = await publishOnly('pub', messages);
   const publishRate = messages / (publishMs / 1000);
-  await jsm.streams.purge(stream);
-  await jsm.consumers.delete(stream, 'ceiling');
-  await jsm.consumers.add(stream, {
-    durable_name: 'ceiling',
-    ack_policy: AckPolicy.Explicit,
-    max_ack_pending: 10_000,
-  });
+  await reset();
 
   // Publish and consume at the same time.
   const consumer = await js.consumers.get(stream, 'ceiling');

@@ -1,4 +1,4 @@
-import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { ingest, predictions, profiles, triggers } from '@kairos/contracts';
@@ -68,25 +68,55 @@ function callUnary<Req, Res>(
   );
 }
 
-/** A gRPC client class as ts-proto generates it. */
-type ClientClass<C extends { close(): void }> = new (
-  addr: string,
-  creds: ReturnType<typeof credentials.createInsecure>,
-) => C;
+/** A service a command calls: its name in messages, the env var of its address, the default, its client. */
+interface ServiceAddress<C> {
+  what: string;
+  envName: string;
+  defaultAddr: string;
+  client: new (addr: string, creds: ChannelCredentials) => C;
+}
 
-/** Calls a service at `$envName` (default `fallback`); gRPC failures become exit codes naming `what`. */
-async function serviceCall<C extends { close(): void }, Res>(
+const PATTERN_SERVICE: ServiceAddress<triggers.PatternServiceClient> = {
+  what: 'pattern-detection',
+  envName: 'KAIROS_PATTERN_ADDR',
+  defaultAddr: DEFAULTS.patternAddr,
+  client: triggers.PatternServiceClient,
+};
+const INGEST_SERVICE: ServiceAddress<ingest.IngestServiceClient> = {
+  what: 'ingest',
+  envName: 'KAIROS_INGEST_ADDR',
+  defaultAddr: DEFAULTS.ingestAddr,
+  client: ingest.IngestServiceClient,
+};
+const PROFILE_SERVICE: ServiceAddress<profiles.ProfileServiceClient> = {
+  what: 'enrichment (ProfileService)',
+  envName: 'KAIROS_PROFILE_ADDR',
+  defaultAddr: DEFAULTS.profileAddr,
+  client: profiles.ProfileServiceClient,
+};
+const PREDICTION_SERVICE: ServiceAddress<predictions.PredictionServiceClient> = {
+  what: 'prediction',
+  envName: 'KAIROS_PREDICTION_ADDR',
+  defaultAddr: DEFAULTS.predictionAddr,
+  client: predictions.PredictionServiceClient,
+};
+
+/**
+ * Runs `fn` with a client of `service` at its address (`envName`, else the default), closed
+ * afterwards; a gRPC failure becomes an exit code (see grpcFailure).
+ */
+async function withClient<C extends { close(): void }, Res>(
   io: Io,
-  target: { Client: ClientClass<C>; envName: string; fallback: string; what: string },
+  service: ServiceAddress<C>,
   fn: (client: C, md: Metadata) => Promise<Res>,
 ): Promise<Res> {
-  const addr = io.env[target.envName] || target.fallback;
-  const client = new target.Client(addr, credentials.createInsecure());
+  const addr = io.env[service.envName] || service.defaultAddr;
+  const client = new service.client(addr, credentials.createInsecure());
   try {
     return await fn(client, metadata(io));
   } catch (err) {
     if ((err as ServiceError).code !== undefined) {
-      throw grpcFailure(err as ServiceError, target.what, addr, target.envName);
+      throw grpcFailure(err as ServiceError, service.what, addr, service.envName);
     }
     throw err;
   } finally {
@@ -98,45 +128,7 @@ export function patternCall<Res>(
   io: Io,
   fn: (client: triggers.PatternServiceClient, md: Metadata) => Promise<Res>,
 ): Promise<Res> {
-  return serviceCall(
-    io,
-    {
-      Client: triggers.PatternServiceClient,
-      envName: 'KAIROS_PATTERN_ADDR',
-      fallback: DEFAULTS.patternAddr,
-      what: 'pattern-detection',
-    },
-    fn,
-  );
-}
-
-const PREDICTION = {
-  Client: predictions.PredictionServiceClient,
-  envName: 'KAIROS_PREDICTION_ADDR',
-  fallback: DEFAULTS.predictionAddr,
-  what: 'prediction',
-};
-
-export function scoreCall(io: Io, customerId: string): Promise<predictions.ScoreResponse> {
-  return serviceCall(io, PREDICTION, (c, md) =>
-    callUnary<predictions.ScoreRequest, predictions.ScoreResponse>(
-      c.score.bind(c),
-      { customerId },
-      md,
-      10_000,
-    ),
-  );
-}
-
-export function modelReportCall(io: Io, model: string): Promise<predictions.ModelReportResponse> {
-  return serviceCall(io, PREDICTION, (c, md) =>
-    callUnary<predictions.ModelReportRequest, predictions.ModelReportResponse>(
-      c.modelReport.bind(c),
-      { model },
-      md,
-      10_000,
-    ),
-  );
+  return withClient(io, PATTERN_SERVICE, fn);
 }
 
 export function simulateCall(io: Io, req: triggers.SimulateRequest): Promise<triggers.SimulateResponse> {
@@ -151,42 +143,36 @@ export function explainCall(io: Io, req: triggers.ExplainRequest): Promise<trigg
   );
 }
 
-export async function trackCall(io: Io, req: ingest.TrackRequest): Promise<ingest.TrackResponse> {
-  const addr = io.env.KAIROS_INGEST_ADDR || DEFAULTS.ingestAddr;
-  const client = new ingest.IngestServiceClient(addr, credentials.createInsecure());
-  try {
-    return await callUnary<ingest.TrackRequest, ingest.TrackResponse>(
-      client.track.bind(client),
-      req,
-      metadata(io),
-      10_000,
-    );
-  } catch (err) {
-    if ((err as ServiceError).code !== undefined) {
-      throw grpcFailure(err as ServiceError, 'ingest', addr, 'KAIROS_INGEST_ADDR');
-    }
-    throw err;
-  } finally {
-    client.close();
-  }
+export function trackCall(io: Io, req: ingest.TrackRequest): Promise<ingest.TrackResponse> {
+  return withClient(io, INGEST_SERVICE, (c, md) =>
+    callUnary<ingest.TrackRequest, ingest.TrackResponse>(c.track.bind(c), req, md, 10_000),
+  );
 }
 
-export async function profileCall(io: Io, customerId: string): Promise<profiles.GetResponse> {
-  const addr = io.env.KAIROS_PROFILE_ADDR || DEFAULTS.profileAddr;
-  const client = new profiles.ProfileServiceClient(addr, credentials.createInsecure());
-  try {
-    return await callUnary<profiles.GetRequest, profiles.GetResponse>(
-      client.get.bind(client),
+export function profileCall(io: Io, customerId: string): Promise<profiles.GetResponse> {
+  return withClient(io, PROFILE_SERVICE, (c, md) =>
+    callUnary<profiles.GetRequest, profiles.GetResponse>(c.get.bind(c), { customerId }, md, 10_000),
+  );
+}
+
+export function scoreCall(io: Io, customerId: string): Promise<predictions.ScoreResponse> {
+  return withClient(io, PREDICTION_SERVICE, (c, md) =>
+    callUnary<predictions.ScoreRequest, predictions.ScoreResponse>(
+      c.score.bind(c),
       { customerId },
-      metadata(io),
+      md,
       10_000,
-    );
-  } catch (err) {
-    if ((err as ServiceError).code !== undefined) {
-      throw grpcFailure(err as ServiceError, 'enrichment (ProfileService)', addr, 'KAIROS_PROFILE_ADDR');
-    }
-    throw err;
-  } finally {
-    client.close();
-  }
+    ),
+  );
+}
+
+export function modelReportCall(io: Io, model: string): Promise<predictions.ModelReportResponse> {
+  return withClient(io, PREDICTION_SERVICE, (c, md) =>
+    callUnary<predictions.ModelReportRequest, predictions.ModelReportResponse>(
+      c.modelReport.bind(c),
+      { model },
+      md,
+      10_000,
+    ),
+  );
 }

@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { KairosClient } from '@kairos/client';
-import { parseArgs, USAGE, UsageError, type NdjsonArgs, type RunArgs } from './cli';
+import { parseArgs, USAGE, UsageError, type CommonArgs, type NdjsonArgs, type RunArgs } from './cli';
 import { toNdjsonLine } from './events';
 import { Ledger } from './ledger';
 import { createPopulation, DEFAULT_START } from './population';
@@ -15,21 +15,23 @@ const log = (message: string, fields: Record<string, unknown> = {}) =>
     JSON.stringify({ level: 'info', time: new Date().toISOString(), msg: message, ...fields }) + '\n',
   );
 
-function startTime(start: string | undefined, fallback: number): number {
-  if (start === undefined) return fallback;
-  return start === 'now' ? Date.now() : Date.parse(start);
-}
-
-async function writeNdjson(args: NdjsonArgs): Promise<void> {
-  const population = createPopulation({
+/** The population the common flags describe, starting at `--start` (else at `defaultStart`). */
+function populationOf(args: CommonArgs, defaultStart: number) {
+  const start =
+    args.start === undefined ? defaultStart : args.start === 'now' ? Date.now() : Date.parse(args.start);
+  return createPopulation({
     seed: args.seed,
     customers: args.customers,
     scenarios: args.scenarios,
     runId: args.runId,
     uplift: args.uplift,
     churnDeclineDays: args.churnDeclineDays,
-    startTime: startTime(args.start, DEFAULT_START),
+    startTime: start,
   });
+}
+
+async function writeNdjson(args: NdjsonArgs): Promise<void> {
+  const population = populationOf(args, DEFAULT_START);
   const ledger = new Ledger(population);
   const until = population.options.startTime + args.hours * 3_600_000;
   const out: Writable = args.out ? createWriteStream(args.out) : process.stdout;
@@ -53,16 +55,8 @@ async function writeNdjson(args: NdjsonArgs): Promise<void> {
 }
 
 async function run(args: RunArgs): Promise<void> {
-  const population = createPopulation({
-    seed: args.seed,
-    customers: args.customers,
-    scenarios: args.scenarios,
-    runId: args.runId,
-    uplift: args.uplift,
-    churnDeclineDays: args.churnDeclineDays,
-    // Simulated timestamps must lie near now for ingest to accept them.
-    startTime: startTime(args.start, args.timestamps === 'simulated' ? Date.now() : DEFAULT_START),
-  });
+  // Simulated timestamps must lie near now for ingest to accept them.
+  const population = populationOf(args, args.timestamps === 'simulated' ? Date.now() : DEFAULT_START);
   // Per-event records only when they will be written: long runs keep just the counters.
   const ledger = new Ledger(population, { recordEvents: args.ledger !== undefined });
   const client = new KairosClient({ address: args.address, apiKey: args.apiKey, tls: args.tls });

@@ -7,7 +7,7 @@
 import { ALL_STREAMS } from '@kairos/contracts';
 import { openNatsDefinitionStore } from '@kairos/definitions';
 import { connectNats, provisionStreams, type Logger } from '@kairos/messaging';
-import { ConfigError, createLogger } from '@kairos/service-kit';
+import { createLogger, loadOrExit } from '@kairos/service-kit';
 import { loadProvisionConfig, type ProvisionConfig } from './config';
 
 export async function provision(
@@ -33,17 +33,7 @@ export async function provision(
 }
 
 if (require.main === module) {
-  let config: ProvisionConfig;
-  try {
-    config = loadProvisionConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
-  provision(config).then(
+  provision(loadOrExit(() => loadProvisionConfig())).then(
     () => process.exit(0),
     (err: Error) => {
       process.stderr.write(`provision failed: ${err.message}\n`);

@@ -1,12 +1,5 @@
 import assert from 'node:assert/strict';
-import { context, propagation, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+import { trace } from '@opentelemetry/api';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { consumerSpec, HEADERS, SCHEMAS, STREAMS, events } from '@kairos/contracts';
 import { activeTraceIds } from '@kairos/telemetry';
@@ -18,9 +11,11 @@ import {
   provisionStreams,
   Publisher,
   silentLogger,
+  type BatchHandler,
   type MessageContext,
   type NatsConnection,
 } from '../../src';
+import { useInMemoryTracing } from '../tracing';
 
 const event = (id: string) =>
   events.Event.fromPartial({
@@ -34,15 +29,10 @@ describe('messaging on a real nats-server', function () {
   const nats = useNats({ ignoreEnv: true });
   let nc: NatsConnection;
   let publisher: Publisher;
-  const exporter = new InMemorySpanExporter();
+  const exporter = useInMemoryTracing();
   let loops: ConsumeLoop<any>[] = [];
 
   before(async () => {
-    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-    trace.setGlobalTracerProvider(
-      new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
-    );
     nc = await connectNats({ servers: nats.url, name: 'messaging-test', logger: silentLogger });
     await provisionStreams(nc);
     publisher = new Publisher(nc, { logger: silentLogger, timeoutMs: 2_000 });
@@ -53,9 +43,6 @@ describe('messaging on a real nats-server', function () {
   });
   after(async () => {
     await nc?.close();
-    trace.disable();
-    context.disable();
-    propagation.disable();
   });
 
   function startLoop(
@@ -79,6 +66,27 @@ describe('messaging on a real nats-server', function () {
     });
     loops.push(loop);
     return loop.start();
+  }
+
+  /** Starts an ordered-batch loop on EVENTS `filter` with `batchHandler` (drained after the test). */
+  async function startBatchLoop(
+    durable: string,
+    filter: string,
+    spec: Parameters<typeof consumerSpec>[3],
+    batchHandler: BatchHandler<events.Event>,
+    batch: { max: number; maxWaitMs: number },
+  ): Promise<ConsumeLoop<events.Event>> {
+    const loop = new ConsumeLoop(nc, {
+      spec: consumerSpec(STREAMS.EVENTS.name, durable, filter, spec),
+      schema: SCHEMAS.Event,
+      batchHandler,
+      mode: { kind: 'ordered-batch', ...batch },
+      logger: silentLogger,
+      publisher,
+    });
+    loops.push(loop);
+    await loop.start();
+    return loop;
   }
 
   it('delivers a message exactly once with the producer trace id, despite a duplicate publish with the same id', async () => {
@@ -182,14 +190,15 @@ describe('messaging on a real nats-server', function () {
     const traceIds = new Map<string, string | undefined>();
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const loop = new ConsumeLoop(nc, {
-      spec: consumerSpec(STREAMS.EVENTS.name, 't-batch', 'events.raw.7.>', {
+    await startBatchLoop(
+      't-batch',
+      'events.raw.7.>',
+      {
         maxDeliver: 3,
         backoffMs: [20, 40],
         ackWaitMs: 5_000,
-      }),
-      schema: SCHEMAS.Event,
-      batchHandler: async (items) => {
+      },
+      async (items) => {
         batches.push(items.map((i) => i.message.id));
         for (const i of items) {
           attempts.set(i.message.id, (attempts.get(i.message.id) ?? 0) + 1);
@@ -203,12 +212,8 @@ describe('messaging on a real nats-server', function () {
         if (items.some((i) => i.message.id.startsWith('poison'))) throw new Error('cannot handle poison');
         done.push(...items.map((i) => i.message.id));
       },
-      mode: { kind: 'ordered-batch', max: 50, maxWaitMs: 20 },
-      logger: silentLogger,
-      publisher,
-    });
-    loops.push(loop);
-    await loop.start();
+      { max: 50, maxWaitMs: 20 },
+    );
     const subject = 'events.raw.7.customer_action.cart.item_added';
     const producerTraces = new Map<string, string>();
     const ids = [
@@ -263,19 +268,16 @@ describe('messaging on a real nats-server', function () {
     const handled: string[] = [];
     let commit!: () => void;
     const committed = new Promise<void>((r) => (commit = r));
-    const loop = new ConsumeLoop(nc, {
-      spec: consumerSpec(STREAMS.EVENTS.name, 't-commit', 'events.raw.8.>', { ackWaitMs: 30_000 }),
-      schema: SCHEMAS.Event,
-      batchHandler: async (items) => {
+    await startBatchLoop(
+      't-commit',
+      'events.raw.8.>',
+      { ackWaitMs: 30_000 },
+      async (items) => {
         handled.push(...items.map((i) => i.message.id));
         return { committed };
       },
-      mode: { kind: 'ordered-batch', max: 2, maxWaitMs: 5 },
-      logger: silentLogger,
-      publisher,
-    });
-    loops.push(loop);
-    await loop.start();
+      { max: 2, maxWaitMs: 5 },
+    );
     const ids = ['k-0', 'k-1', 'k-2', 'k-3', 'k-4'];
     for (const id of ids)
       await publisher.publish('events.raw.8.customer_action.page.viewed', SCHEMAS.Event, event(id), {
@@ -297,15 +299,13 @@ describe('messaging on a real nats-server', function () {
   it('dead-letters a permanent failure at once (a publish past max_payload, a PermanentError) instead of retrying it while the messages behind it wait', async () => {
     const done: string[] = [];
     const attempts = new Map<string, number>();
-    const loop = new ConsumeLoop(nc, {
-      // Retrying with this backoff would hold the partition for minutes.
-      spec: consumerSpec(STREAMS.EVENTS.name, 't-permanent', 'events.raw.9.>', {
-        maxDeliver: 5,
-        backoffMs: [600_000],
-        ackWaitMs: 30_000,
-      }),
-      schema: SCHEMAS.Event,
-      batchHandler: async (items) => {
+    // Retrying with this backoff would hold the partition for minutes.
+    const backoff = { maxDeliver: 5, backoffMs: [600_000], ackWaitMs: 30_000 };
+    await startBatchLoop(
+      't-permanent',
+      'events.raw.9.>',
+      backoff,
+      async (items) => {
         for (const { message } of items) {
           const id = message.id;
           attempts.set(id, (attempts.get(id) ?? 0) + 1);
@@ -317,12 +317,8 @@ describe('messaging on a real nats-server', function () {
         }
         done.push(...items.map((i) => i.message.id));
       },
-      mode: { kind: 'ordered-batch', max: 10, maxWaitMs: 5 },
-      logger: silentLogger,
-      publisher,
-    });
-    loops.push(loop);
-    await loop.start();
+      { max: 10, maxWaitMs: 5 },
+    );
     const subject = 'events.raw.9.customer_action.page.viewed';
     const dlq: string[] = [];
     const sub = nc.subscribe(`dlq.${subject}`, {
@@ -354,22 +350,20 @@ describe('messaging on a real nats-server', function () {
 
   it('drains without waiting out the backoff of a message that failed, and leaves it to be redelivered', async () => {
     const attempts = new Map<string, number>();
-    const loop = new ConsumeLoop(nc, {
-      spec: consumerSpec(STREAMS.EVENTS.name, 't-drain-backoff', 'events.raw.10.>', {
+    const loop = await startBatchLoop(
+      't-drain-backoff',
+      'events.raw.10.>',
+      {
         maxDeliver: 5,
         backoffMs: [600_000],
         ackWaitMs: 30_000,
-      }),
-      schema: SCHEMAS.Event,
-      batchHandler: async (items) => {
+      },
+      async (items) => {
         for (const { message } of items) attempts.set(message.id, (attempts.get(message.id) ?? 0) + 1);
         throw new Error('database unavailable');
       },
-      mode: { kind: 'ordered-batch', max: 10, maxWaitMs: 5 },
-      logger: silentLogger,
-      publisher,
-    });
-    await loop.start();
+      { max: 10, maxWaitMs: 5 },
+    );
     await publisher.publish('events.raw.10.customer_action.page.viewed', SCHEMAS.Event, event('w-1'), {
       msgId: 'w-1',
     });

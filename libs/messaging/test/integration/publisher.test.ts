@@ -1,15 +1,9 @@
 import assert from 'node:assert/strict';
-import { context, propagation, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+import { trace } from '@opentelemetry/api';
 import { DiscardPolicy, jetstreamManager } from '@nats-io/jetstream';
 import { useNats } from '@kairos/testkit';
 import { connectNats, Publisher, silentLogger, type Logger, type NatsConnection } from '../../src';
+import { useInMemoryTracing } from '../tracing';
 
 const payload = new TextEncoder().encode('{}');
 
@@ -23,14 +17,31 @@ function retryLog(): Logger & { retries: number[] } {
   };
 }
 
+/**
+ * Runs `fn` while a core subscription on `subject` (no JetStream behind it, so nobody acknowledges)
+ * records the message id of every publish that reaches it into `seen`.
+ */
+async function withSilentSubject(
+  nc: NatsConnection,
+  subject: string,
+  fn: (seen: string[]) => Promise<void>,
+): Promise<void> {
+  const seen: string[] = [];
+  const silent = nc.subscribe(subject, {
+    callback: (_err, msg) => void seen.push(msg.headers!.get('Nats-Msg-Id')),
+  });
+  try {
+    await fn(seen);
+  } finally {
+    silent.unsubscribe();
+  }
+}
+
 describe('Publisher acknowledgements (one reply subscription per connection)', function () {
   let nc: NatsConnection;
-  const exporter = new InMemorySpanExporter();
+  const exporter = useInMemoryTracing();
   // Registered before useNats so it runs first, while the server is up.
   after(async () => {
-    trace.disable();
-    context.disable();
-    propagation.disable();
     if (!nc) return;
     const jsm = await jetstreamManager(nc);
     await jsm.streams.delete('PUBTEST').catch(() => undefined);
@@ -40,11 +51,6 @@ describe('Publisher acknowledgements (one reply subscription per connection)', f
   const nats = useNats();
 
   before(async () => {
-    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-    trace.setGlobalTracerProvider(
-      new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
-    );
     nc = await connectNats({ servers: nats.url, name: 'publisher-test', logger: silentLogger });
     const jsm = await jetstreamManager(nc);
     await jsm.streams.add({ name: 'PUBTEST', subjects: ['pubtest.>'] });
@@ -87,20 +93,14 @@ describe('Publisher acknowledgements (one reply subscription per connection)', f
   });
 
   it('times out a publish nobody acknowledges and retries it with the same message id', async () => {
-    const seen: string[] = [];
-    const silent = nc.subscribe('silent.x', {
-      callback: (_err, msg) => void seen.push(msg.headers!.get('Nats-Msg-Id')),
-    });
-    try {
+    await withSilentSubject(nc, 'silent.x', async (seen) => {
       const publisher = new Publisher(nc, { logger: silentLogger, maxAttempts: 2, timeoutMs: 100 });
       await assert.rejects(
         publisher.publishBytes('silent.x', 'test', payload, { msgId: 's-1' }),
         (err: Error) => err.name === 'TimeoutError',
       );
       assert.deepEqual(seen, ['s-1', 's-1']);
-    } finally {
-      silent.unsubscribe();
-    }
+    });
   });
 
   it('rejects what waits for an acknowledgement when its connection closes', async () => {
@@ -149,11 +149,7 @@ describe('Publisher acknowledgements (one reply subscription per connection)', f
     });
 
     it('retries a message that is not acknowledged with its id, and rejects when it never is', async () => {
-      const seen: string[] = [];
-      const silent = nc.subscribe('silent.z', {
-        callback: (_err, msg) => void seen.push(msg.headers!.get('Nats-Msg-Id')),
-      });
-      try {
+      await withSilentSubject(nc, 'silent.z', async (seen) => {
         const publisher = new Publisher(nc, { logger: silentLogger, maxAttempts: 2, timeoutMs: 100 });
         await assert.rejects(
           publisher.publishBatch('test', [
@@ -168,9 +164,7 @@ describe('Publisher acknowledgements (one reply subscription per connection)', f
           (await jsm.streams.getMessage('PUBTEST', { last_by_subj: 'pubtest.c' }))?.header.get('Nats-Msg-Id'),
           'c-1',
         );
-      } finally {
-        silent.unsubscribe();
-      }
+      });
     });
 
     it('rejects a batch holding a message id no header can carry', async () => {

@@ -1,13 +1,15 @@
 /**
  * The field layout of the engine's flat tables: a name for every offset. All are `const enum`s, so
- * the compiler writes their values into the code that uses them (no lookup at run time).
+ * the compiler writes their values into the code that uses them (no lookup at run time). A table's
+ * fields are numbered in order from 0 by the compiler, and its last member (STRIDE, WIDTH) is then
+ * their count, so adding a field keeps the offsets contiguous and the width right.
  */
 
 /** A node's status in a run (N.STATUS). */
 export const enum Status {
-  PENDING = 0,
-  DONE = 1,
-  DEAD = 2,
+  PENDING,
+  DONE,
+  DEAD,
 }
 
 /**
@@ -16,15 +18,15 @@ export const enum Status {
  * as `n[b + N.…]`.
  */
 export const enum N {
-  STATUS = 0,
+  STATUS,
   /** Time of the node's first event (absence: the start of the quiet time); NaN if none yet. */
-  START = 1,
+  START,
   /** Sequence: the step it waits on; any: the position of the winning child. */
-  AUX = 2,
+  AUX,
   /** Time the node completed (NaN until then). */
-  DONE_AT = 3,
+  DONE_AT,
   /** Numbers per node. */
-  STRIDE = 4,
+  STRIDE,
 }
 
 /**
@@ -55,43 +57,43 @@ export const enum R {
  */
 export const enum S {
   /** Its runs, oldest first, as a list through the runs' R.NEXT: first, last, and how many. */
-  FIRST = 0,
-  LAST = 1,
-  RUNS = 2,
+  FIRST,
+  LAST,
+  RUNS,
   /** Its customer's row in the CustomerTable. */
-  ROW = 3,
+  ROW,
   /**
    * The time until which it keeps bookkeeping that outlives its runs (-Infinity: none): its last
    * firing until the cooldown ends, and that firing, a suppressed match or a failed condition for
    * `explain` during the retention time after it (PatternEngineOptions.explainRetentionMs).
    */
-  KEPT = 4,
+  KEPT,
   /** The seq of its next run. */
-  RUN_SEQ = 5,
+  RUN_SEQ,
   /** The time of its live timer entry (Infinity: none). */
-  TIMER_AT = 6,
+  TIMER_AT,
   /** The expiry bucket it is queued in (Expiry.NO_BUCKET: none; at most its earliest run expiry's). */
-  BUCKET = 7,
+  BUCKET,
   /** Its last firing time (NaN: never). */
-  LAST_FIRED = 8,
+  LAST_FIRED,
   /** Its timer entry's sequence number (-1: none). */
-  TIMER_SEQ = 9,
+  TIMER_SEQ,
   /** Its neighbours in its expiry bucket (queue ids, -1: none; see expiry-queue.ts). */
-  BUCKET_NEXT = 10,
-  BUCKET_PREV = 11,
+  BUCKET_NEXT,
+  BUCKET_PREV,
   /** Fields per state. */
-  WIDTH = 12,
+  WIDTH,
 }
 
 /** A customer's chain in one start group (CustomerTable.chain). */
 export const enum CH {
   /** Oldest and newest start event id (-1: none), */
-  HEAD = 0,
-  TAIL = 1,
+  HEAD,
+  TAIL,
   /** and their count. */
-  COUNT = 2,
+  COUNT,
   /** Fields per chain. */
-  WIDTH = 3,
+  WIDTH,
 }
 
 /**
@@ -106,10 +108,10 @@ export const enum Chunk {
 
 /** How a trigger defers its starts (Slot.defer): not, a sequence's first step, a single-run count, an `all`. */
 export const enum Defer {
-  NONE = 0,
-  SEQUENCE = 1,
-  COUNT = 2,
-  ALL = 3,
+  NONE,
+  SEQUENCE,
+  COUNT,
+  ALL,
 }
 
 export const enum Expiry {

@@ -1,4 +1,5 @@
 import type { BoundEvent } from '../types';
+import { growChunks } from './chunks';
 import { Chunk, N, R, Status } from './layout';
 
 /** What a run holds for an event or count node (see RunArena). */
@@ -100,18 +101,11 @@ export class RunArena {
   }
 
   private grow(): void {
-    if (this.capacity < Chunk.SIZE) {
-      const to = Math.min(Chunk.SIZE, Math.max(16, this.capacity * 2));
-      const nums = new Float64Array(to * this.width);
-      nums.set(this.numChunks[0]);
-      this.numChunks[0] = nums;
-      this.evChunks[0] = growEvents(this.evChunks[0], to * this.events);
-      this.capacity = to;
-    } else {
-      this.numChunks.push(new Float64Array(Chunk.SIZE * this.width));
-      this.evChunks.push(growEvents([], Chunk.SIZE * this.events));
-      this.capacity += Chunk.SIZE;
-    }
+    const from = this.capacity;
+    this.capacity = growChunks(this.numChunks, from, this.width);
+    // The event slots follow the numbers' chunks.
+    if (from < Chunk.SIZE) this.evChunks[0] = growEvents(this.evChunks[0], this.capacity * this.events);
+    else this.evChunks.push(growEvents([], Chunk.SIZE * this.events));
   }
 }
 

@@ -1,4 +1,5 @@
 import type { EngineEvent } from '../ast';
+import { growChunks } from './chunks';
 import { Chunk, Expiry, S } from './layout';
 import type { RunArena } from './run-arena';
 
@@ -176,15 +177,6 @@ export class StateTable {
   }
 
   private grow(): void {
-    if (this.capacity < Chunk.SIZE) {
-      const to = Math.min(Chunk.SIZE, Math.max(16, this.capacity * 2));
-      const fields = new Float64Array(to * S.WIDTH);
-      fields.set(this.rows[0]);
-      this.rows[0] = fields;
-      this.capacity = to;
-    } else {
-      this.rows.push(new Float64Array(Chunk.SIZE * S.WIDTH));
-      this.capacity += Chunk.SIZE;
-    }
+    this.capacity = growChunks(this.rows, this.capacity, S.WIDTH);
   }
 }

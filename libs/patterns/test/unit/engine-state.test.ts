@@ -1,16 +1,10 @@
 import assert from 'node:assert/strict';
 import type { TriggerSpec } from '../../src/ast';
 import { PatternEngine } from '../../src/engine/index';
-import { ev, cond, trigger, run, ids, sameSku } from '../engine-builders';
+import { ev, cond, trigger, run, ids, sameSku, event, sequence, absent } from '../engine-builders';
 
 describe('event time, lateness and watermark', () => {
-  const ab = trigger('ab', {
-    kind: 'sequence',
-    steps: [
-      { kind: 'event', type: 'a' },
-      { kind: 'event', type: 'b' },
-    ],
-  });
+  const ab = trigger('ab', sequence(event('a'), event('b')));
 
   it('drops and counts events older than the watermark', () => {
     const engine = new PatternEngine([ab]);
@@ -49,10 +43,7 @@ describe('state: bounds, hot reload, snapshot', () => {
       'ab',
       {
         kind: 'sequence',
-        steps: [
-          { kind: 'event', type: 'a' },
-          { kind: 'event', type: 'b' },
-        ],
+        steps: [event('a'), event('b')],
         withinMs: 100,
       },
       { version, cooldownMs },
@@ -78,15 +69,7 @@ describe('state: bounds, hot reload, snapshot', () => {
   });
 
   it('dropCustomer forgets the customer, including pending absence deadlines', () => {
-    const engine = new PatternEngine([
-      trigger('abandon', {
-        kind: 'sequence',
-        steps: [
-          { kind: 'event', type: 'a' },
-          { kind: 'absent', pattern: { kind: 'event', type: 'c' }, forMs: 50 },
-        ],
-      }),
-    ]);
+    const engine = new PatternEngine([trigger('abandon', sequence(event('a'), absent('c', 50)))]);
     run(engine, [ev('e1', 'a', 1, {}, 'alice'), ev('e2', 'a', 1, {}, 'bob')]);
     engine.dropCustomer('alice');
     assert.deepEqual(engine.customersWithState(), ['bob']);
@@ -97,13 +80,7 @@ describe('state: bounds, hot reload, snapshot', () => {
   });
 
   it('hot reload keeps unchanged triggers, resets changed versions (keeping the cooldown) and drops removed ones', () => {
-    const other = trigger('other', {
-      kind: 'sequence',
-      steps: [
-        { kind: 'event', type: 'x' },
-        { kind: 'event', type: 'y' },
-      ],
-    });
+    const other = trigger('other', sequence(event('x'), event('y')));
     const engine = new PatternEngine([ab(1, 50), other]);
     run(engine, [ev('e1', 'a', 1), ev('e2', 'b', 2), ev('e3', 'a', 3), ev('e4', 'x', 4)]);
     engine.setTriggers([ab(1, 50), other]);
@@ -119,16 +96,7 @@ describe('state: bounds, hot reload, snapshot', () => {
   });
 
   it('snapshot is JSON and a restored engine continues exactly like the original', () => {
-    const triggers = [
-      ab(),
-      trigger('abandon', {
-        kind: 'sequence',
-        steps: [
-          { kind: 'event', type: 'a', as: 'first' },
-          { kind: 'absent', pattern: { kind: 'event', type: 'c' }, forMs: 50 },
-        ],
-      }),
-    ];
+    const triggers = [ab(), trigger('abandon', sequence(event('a', { as: 'first' }), absent('c', 50)))];
     const original = new PatternEngine(triggers, { allowedLatenessMs: 5 });
     run(original, [ev('e1', 'a', 1), ev('e2', 'a', 8, {}, 'c2'), ev('e3', 'b', 6)]);
     const snap = JSON.parse(JSON.stringify(original.snapshot()));
@@ -143,13 +111,7 @@ describe('state: bounds, hot reload, snapshot', () => {
   });
 
   it('keeps over a thousand customers apart (state grows past one table chunk) and restores them', () => {
-    const abandon = trigger('abandon', {
-      kind: 'sequence',
-      steps: [
-        { kind: 'event', type: 'a' },
-        { kind: 'absent', pattern: { kind: 'event', type: 'b' }, forMs: 50 },
-      ],
-    });
+    const abandon = trigger('abandon', sequence(event('a'), absent('b', 50)));
     const n = 1200;
     const starts = Array.from({ length: n }, (_, i) => ev(`a${i}`, 'a', 1, {}, `c${i}`));
     // Every third customer completes 'ab' (and so breaks its absence); the others abandon.
@@ -178,13 +140,7 @@ describe('state: bounds, hot reload, snapshot', () => {
 
   it('after restore, absences due at the same time fire in the same order as without restore', () => {
     const triggers = [
-      trigger('abandon', {
-        kind: 'sequence',
-        steps: [
-          { kind: 'event', type: 'c' },
-          { kind: 'absent', pattern: { kind: 'event', type: 'a' }, forMs: 1 },
-        ],
-      }),
+      trigger('abandon', sequence(event('c'), absent('a', 1))),
       trigger('big-a', {
         kind: 'event',
         type: 'a',
@@ -213,8 +169,8 @@ describe('explain', () => {
       trigger('price-drop', {
         kind: 'sequence',
         steps: [
-          { kind: 'event', type: 'product.viewed', as: 'view' },
-          { kind: 'event', type: 'catalog.price_changed', where: sameSku('view') },
+          event('product.viewed', { as: 'view' }),
+          event('catalog.price_changed', { where: sameSku('view') }),
         ],
         withinMs: 1000,
       }),
@@ -244,15 +200,7 @@ describe('explain', () => {
   });
 
   it('reports absence deadlines as the waiting step', () => {
-    const engine = new PatternEngine([
-      trigger('abandon', {
-        kind: 'sequence',
-        steps: [
-          { kind: 'event', type: 'a' },
-          { kind: 'absent', pattern: { kind: 'event', type: 'c' }, forMs: 50 },
-        ],
-      }),
-    ]);
+    const engine = new PatternEngine([trigger('abandon', sequence(event('a'), absent('c', 50)))]);
     run(engine, [ev('e1', 'a', 10)]);
     const w = engine.explain('abandon', 'c1').partialMatches[0].waitingFor[0];
     assert.deepEqual([w.path, w.kind, w.deadline], ['sequence[1]', 'absent', 60]);

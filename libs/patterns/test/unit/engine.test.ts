@@ -1,20 +1,28 @@
 import assert from 'node:assert/strict';
 import type { TriggerSpec } from '../../src/ast';
 import { PatternEngine } from '../../src/engine/index';
-import { MIN, ev, cond, trigger, run, ids, priceAtLeast, sameSku } from '../engine-builders';
+import {
+  MIN,
+  ev,
+  cond,
+  trigger,
+  run,
+  ids,
+  priceAtLeast,
+  sameSku,
+  event,
+  sequence,
+  absent,
+} from '../engine-builders';
 
 describe('event pattern', () => {
   it('fires for each event of the type whose condition holds, with priority, category and description', () => {
     const engine = new PatternEngine([
-      trigger(
-        'big',
-        { kind: 'event', type: 'order.completed', where: priceAtLeast(100) },
-        {
-          priority: 80,
-          category: 'sales',
-          description: 'big order',
-        },
-      ),
+      trigger('big', event('order.completed', { where: priceAtLeast(100) }), {
+        priority: 80,
+        category: 'sales',
+        description: 'big order',
+      }),
     ]);
     const fired = run(engine, [
       ev('e1', 'order.completed', 1, { price: 50 }),
@@ -55,10 +63,7 @@ describe('sequence (skip-till-next-match)', () => {
   const seq = (withinMs?: number): TriggerSpec =>
     trigger('viewed-then-bought', {
       kind: 'sequence',
-      steps: [
-        { kind: 'event', type: 'product.viewed', as: 'view' },
-        { kind: 'event', type: 'order.completed', where: sameSku('view') },
-      ],
+      steps: [event('product.viewed', { as: 'view' }), event('order.completed', { where: sameSku('view') })],
       withinMs,
     });
 
@@ -82,18 +87,14 @@ describe('sequence (skip-till-next-match)', () => {
 
   it('takes the first event that satisfies a step (next match), not a later better one', () => {
     const engine = new PatternEngine([
-      trigger('t', {
-        kind: 'sequence',
-        steps: [
-          { kind: 'event', type: 'a' },
-          { kind: 'event', type: 'b', as: 'b' },
-          {
-            kind: 'event',
-            type: 'c',
-            where: cond('event.k == b.k', (x) => x.event.properties.k === x.bindings.b.properties.k),
-          },
-        ],
-      }),
+      trigger(
+        't',
+        sequence(event('a'), event('b', { as: 'b' }), {
+          kind: 'event',
+          type: 'c',
+          where: cond('event.k == b.k', (x) => x.event.properties.k === x.bindings.b.properties.k),
+        }),
+      ),
     ]);
     const fired = run(engine, [
       ev('e1', 'a', 1),
@@ -105,22 +106,15 @@ describe('sequence (skip-till-next-match)', () => {
   });
 
   it('includes the window end: a step exactly at start + within matches, one ms later does not', () => {
-    const inside = new PatternEngine([seq(10)]);
-    assert.equal(
-      run(inside, [
-        ev('e1', 'product.viewed', 0, { sku: 's' }),
-        ev('e2', 'order.completed', 10, { sku: 's' }),
-      ]).length,
-      1,
-    );
-    const outside = new PatternEngine([seq(10)]);
-    assert.equal(
-      run(outside, [
-        ev('e1', 'product.viewed', 0, { sku: 's' }),
-        ev('e2', 'order.completed', 11, { sku: 's' }),
-      ]).length,
-      0,
-    );
+    for (const [boughtAt, firings] of [
+      [10, 1],
+      [11, 0],
+    ]) {
+      const engine = new PatternEngine([seq(10)]);
+      const viewed = ev('e1', 'product.viewed', 0, { sku: 's' });
+      const fired = run(engine, [viewed, ev('e2', 'order.completed', boughtAt, { sku: 's' })]);
+      assert.equal(fired.length, firings, `bought at ${boughtAt}`);
+    }
   });
 
   it('starts a partial match at every first-step event, so a later start can complete after an earlier one expired', () => {
@@ -146,13 +140,10 @@ describe('sequence (skip-till-next-match)', () => {
 });
 
 describe('absent (not followed by)', () => {
-  const abandonment = trigger('cart-abandoned', {
-    kind: 'sequence',
-    steps: [
-      { kind: 'event', type: 'cart.item_added', as: 'add' },
-      { kind: 'absent', pattern: { kind: 'event', type: 'order.completed' }, forMs: 60 * MIN },
-    ],
-  });
+  const abandonment = trigger(
+    'cart-abandoned',
+    sequence(event('cart.item_added', { as: 'add' }), absent('order.completed', 60 * MIN)),
+  );
 
   it('fires when the watermark reaches add.time + for, with firedAt = deadline and no completing event', () => {
     const engine = new PatternEngine([abandonment]);
@@ -209,14 +200,10 @@ describe('absent (not followed by)', () => {
 
   it('in the middle of a sequence lets the next step match from the deadline on', () => {
     const engine = new PatternEngine([
-      trigger('comeback', {
-        kind: 'sequence',
-        steps: [
-          { kind: 'event', type: 'session.started' },
-          { kind: 'absent', pattern: { kind: 'event', type: 'session.started' }, forMs: 10 },
-          { kind: 'event', type: 'app.opened' },
-        ],
-      }),
+      trigger(
+        'comeback',
+        sequence(event('session.started'), absent('session.started', 10), event('app.opened')),
+      ),
     ]);
     const fired = run(engine, [
       ev('e1', 'session.started', 0),
@@ -290,10 +277,7 @@ describe('count', () => {
     const engine = new PatternEngine([
       trigger('any-count', {
         kind: 'any',
-        of: [
-          { kind: 'event', type: 'a' },
-          { kind: 'count', type: 'b', atLeast: 2, withinMs: 100 },
-        ],
+        of: [event('a'), { kind: 'count', type: 'b', atLeast: 2, withinMs: 100 }],
       }),
     ]);
     run(engine, [ev('e1', 'b', 0, {}, 'idle'), ev('e2', 'b', 0, {}, 'busy')]);
@@ -318,9 +302,9 @@ describe('all and any', () => {
   const intent = trigger('high-intent', {
     kind: 'all',
     of: [
-      { kind: 'event', type: 'product.viewed', as: 'view' },
-      { kind: 'event', type: 'pricing.viewed' },
-      { kind: 'event', type: 'review.read', where: sameSku('view') },
+      event('product.viewed', { as: 'view' }),
+      event('pricing.viewed'),
+      event('review.read', { where: sameSku('view') }),
     ],
     withinMs: 10 * MIN,
   });
@@ -363,16 +347,7 @@ describe('all and any', () => {
     const engine = new PatternEngine([
       trigger('either', {
         kind: 'any',
-        of: [
-          {
-            kind: 'sequence',
-            steps: [
-              { kind: 'event', type: 'a' },
-              { kind: 'event', type: 'b' },
-            ],
-          },
-          { kind: 'count', type: 'c', atLeast: 2, withinMs: 100 },
-        ],
+        of: [sequence(event('a'), event('b')), { kind: 'count', type: 'c', atLeast: 2, withinMs: 100 }],
       }),
     ]);
     const fired = run(engine, [ev('e1', 'a', 1), ev('e2', 'c', 2), ev('e3', 'c', 3), ev('e4', 'b', 4)]);
@@ -386,7 +361,7 @@ describe('all and any', () => {
 
 describe('cooldown', () => {
   it('suppresses completions before lastFiredAt + cooldown and fires again exactly at the boundary', () => {
-    const engine = new PatternEngine([trigger('t', { kind: 'event', type: 'a' }, { cooldownMs: 10 })]);
+    const engine = new PatternEngine([trigger('t', event('a'), { cooldownMs: 10 })]);
     const fired = run(engine, [ev('e1', 'a', 0), ev('e2', 'a', 5), ev('e3', 'a', 9)]);
     assert.deepEqual(
       fired.map((f) => f.completingEventId),
@@ -405,7 +380,7 @@ describe('cooldown', () => {
   });
 
   it('is per customer', () => {
-    const engine = new PatternEngine([trigger('t', { kind: 'event', type: 'a' }, { cooldownMs: 10 })]);
+    const engine = new PatternEngine([trigger('t', event('a'), { cooldownMs: 10 })]);
     const fired = run(engine, [ev('e1', 'a', 0, {}, 'alice'), ev('e2', 'a', 1, {}, 'bob')]);
     assert.deepEqual(
       fired.map((f) => f.customerId),

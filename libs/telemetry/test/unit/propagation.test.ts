@@ -1,13 +1,5 @@
 import assert from 'node:assert/strict';
-import { context, trace, SpanKind } from '@opentelemetry/api';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { propagation } from '@opentelemetry/api';
+import { SpanKind } from '@opentelemetry/api';
 import {
   injectTraceContext,
   withConsumerSpan,
@@ -17,6 +9,7 @@ import {
   withStoredTraceContext,
 } from '../../src/propagation';
 import { counter, latencyHistogram, metricsRegistry, percentile } from '../../src/metrics';
+import { inMemoryTracing } from '../../src/testing';
 
 class MapHeaders {
   readonly map = new Map<string, string>();
@@ -29,19 +22,10 @@ class MapHeaders {
 }
 
 describe('trace propagation through message headers', () => {
-  const exporter = new InMemorySpanExporter();
-  before(() => {
-    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-    trace.setGlobalTracerProvider(
-      new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
-    );
-  });
-  after(() => {
-    trace.disable();
-    context.disable();
-    propagation.disable();
-  });
+  const tracing = inMemoryTracing();
+  const { exporter } = tracing;
+  before(() => tracing.install());
+  after(() => tracing.uninstall());
 
   it('continues the producer trace in a consumer span that is its child', async () => {
     const headers = new MapHeaders();

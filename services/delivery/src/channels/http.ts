@@ -56,55 +56,53 @@ export interface ProviderOptions {
 }
 
 /**
- * SMS provider: `POST <url>` with `{to, text, action_id, customer_id, workflow, trigger}` and
- * `Idempotency-Key: <actionId>:sms`; the provider de-duplicates, so a resend after a crash is safe.
+ * A provider reached by `POST <url>` of JSON: the channel's fields, then `action_id, customer_id,
+ * workflow, trigger`, with `Idempotency-Key: <actionId>:<channel>` (the provider de-duplicates, so
+ * a resend after a crash is safe). The reply's id is the provider message id.
  */
-export class SmsAdapter implements ChannelAdapter {
-  readonly channel = 'sms' as const;
+abstract class ProviderAdapter implements ChannelAdapter {
+  abstract readonly channel: 'sms' | 'push';
   constructor(private readonly opts: ProviderOptions) {}
 
+  /** The channel's fields for `req` with content `c`; throws a permanent DeliveryError when `c` lacks them. */
+  protected abstract fields(req: SendRequest, c: Record<string, unknown>): Record<string, unknown>;
+
   async send(req: SendRequest): Promise<SendResult> {
-    const c = contentOf(req.action);
-    const text = str(c.text) ?? str(c.body);
-    if (!text) throw new DeliveryError('sms content has no text', 'permanent');
-    const reply = await postJson(
-      this.opts.url,
-      JSON.stringify({ to: req.address, text, ...baseFields(req) }),
-      {
-        timeoutMs: this.opts.timeoutMs,
-        headers: providerHeaders(req, this.opts.token),
-        what: 'sms provider',
-      },
-    );
+    const fields = this.fields(req, contentOf(req.action));
+    const reply = await postJson(this.opts.url, JSON.stringify({ ...fields, ...baseFields(req) }), {
+      timeoutMs: this.opts.timeoutMs,
+      headers: providerHeaders(req, this.opts.token),
+      what: `${this.channel} provider`,
+    });
     return { providerMessageId: providerId(reply) };
   }
 }
 
-/**
- * Push provider: `POST <url>` with `{token, title, body, data, action_id, ...}` and
- * `Idempotency-Key: <actionId>:push`.
- */
-export class PushAdapter implements ChannelAdapter {
-  readonly channel = 'push' as const;
-  constructor(private readonly opts: ProviderOptions) {}
+/** The first of the content's `keys` holding text; else a permanent DeliveryError saying `missing`. */
+function firstText(c: Record<string, unknown>, keys: string[], missing: string): string {
+  for (const k of keys) {
+    const text = str(c[k]);
+    if (text) return text;
+  }
+  throw new DeliveryError(missing, 'permanent');
+}
 
-  async send(req: SendRequest): Promise<SendResult> {
-    const c = contentOf(req.action);
-    const body = str(c.body) ?? str(c.text);
-    if (!body) throw new DeliveryError('push content has no body or text', 'permanent');
-    const payload = {
-      token: req.address,
-      title: str(c.title) ?? '',
-      body,
-      data: c.data ?? {},
-      ...baseFields(req),
-    };
-    const reply = await postJson(this.opts.url, JSON.stringify(payload), {
-      timeoutMs: this.opts.timeoutMs,
-      headers: providerHeaders(req, this.opts.token),
-      what: 'push provider',
-    });
-    return { providerMessageId: providerId(reply) };
+/** SMS provider: `{to, text, ...}` (see ProviderAdapter). */
+export class SmsAdapter extends ProviderAdapter {
+  readonly channel = 'sms' as const;
+
+  protected fields(req: SendRequest, c: Record<string, unknown>) {
+    return { to: req.address, text: firstText(c, ['text', 'body'], 'sms content has no text') };
+  }
+}
+
+/** Push provider: `{token, title, body, data, ...}` (see ProviderAdapter). */
+export class PushAdapter extends ProviderAdapter {
+  readonly channel = 'push' as const;
+
+  protected fields(req: SendRequest, c: Record<string, unknown>) {
+    const body = firstText(c, ['body', 'text'], 'push content has no body or text');
+    return { token: req.address, title: str(c.title) ?? '', body, data: c.data ?? {} };
   }
 }
 

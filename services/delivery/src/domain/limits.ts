@@ -95,31 +95,47 @@ export interface RateSpec {
 
 const UNIT_SEC: Record<string, number> = { s: 1, m: 60, h: 3600 };
 
-/** Parses `email=50/s,sms=10/s,push=600/m` into per-channel rates. Returns an error string when invalid. */
-export function parseRateLimits(value: string): Record<string, RateSpec> | string {
-  const out: Record<string, RateSpec> = {};
+/**
+ * Parses a comma-separated list of `<channel>=<value>` entries, each value read by `parse`
+ * (undefined: invalid). Returns an error string naming the first invalid entry and `expected`.
+ */
+function parseChannelMap<T>(
+  value: string,
+  parse: (v: string) => T | undefined,
+  expected: string,
+): Record<string, T> | string {
+  const out: Record<string, T> = {};
   for (const part of value
     .split(',')
     .map((p) => p.trim())
     .filter(Boolean)) {
-    const m = /^([a-z_-]+)=(\d+(?:\.\d+)?)\/(s|m|h)$/.exec(part);
-    if (!m || Number(m[2]) <= 0) return `'${part}' is not <channel>=<count>/<s|m|h>`;
-    const ratePerSec = Number(m[2]) / UNIT_SEC[m[3]];
-    out[m[1]] = { ratePerSec, capacity: Math.max(1, Math.floor(ratePerSec)) };
+    const m = /^([a-z_-]+)=(.*)$/.exec(part);
+    const parsed = m ? parse(m[2]) : undefined;
+    if (!m || parsed === undefined) return `'${part}' is not <channel>=${expected}`;
+    out[m[1]] = parsed;
   }
   return out;
 }
 
+/** Parses `email=50/s,sms=10/s,push=600/m` into per-channel rates. Returns an error string when invalid. */
+export function parseRateLimits(value: string): Record<string, RateSpec> | string {
+  return parseChannelMap(
+    value,
+    (v) => {
+      const m = /^(\d+(?:\.\d+)?)\/(s|m|h)$/.exec(v);
+      if (!m || Number(m[1]) <= 0) return undefined;
+      const ratePerSec = Number(m[1]) / UNIT_SEC[m[2]];
+      return { ratePerSec, capacity: Math.max(1, Math.floor(ratePerSec)) };
+    },
+    '<count>/<s|m|h>',
+  );
+}
+
 /** Parses `email=10,sms=20` into per-provider concurrency limits. */
 export function parseConcurrency(value: string): Record<string, number> | string {
-  const out: Record<string, number> = {};
-  for (const part of value
-    .split(',')
-    .map((p) => p.trim())
-    .filter(Boolean)) {
-    const m = /^([a-z_-]+)=(\d+)$/.exec(part);
-    if (!m || Number(m[2]) < 1) return `'${part}' is not <channel>=<positive integer>`;
-    out[m[1]] = Number(m[2]);
-  }
-  return out;
+  return parseChannelMap(
+    value,
+    (v) => (/^\d+$/.test(v) && Number(v) >= 1 ? Number(v) : undefined),
+    '<positive integer>',
+  );
 }

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
-import type { Publisher } from '@kairos/messaging';
+import { connectPublisher, type Publisher } from '@kairos/messaging';
 import { useMongo, useNats, waitFor } from '@kairos/testkit';
 import { startHttpSink, startSmtpSink, type HttpSink, type SmtpSink } from '@kairos/testkit';
-import { action, natsClient, outcomesFor, request, S, startDelivery, type DeliveryProcess } from './harness';
+import { action, outcomesFor, request, S, startDelivery, type DeliveryProcess } from './harness';
 
 /** The value of one labelled sample in a Prometheus text exposition (0 when absent). */
 function sample(metrics: string, name: string, labels: Record<string, string>): number {
@@ -36,7 +36,7 @@ describe('delivery under kill -9 mid-send', function () {
         ? hold({ status: 200, body: { id: 'late' } })
         : { status: 200, body: { id: `sms-${index}` } },
     );
-    ({ nc, publisher } = await natsClient(nats.url));
+    ({ nc, publisher } = await connectPublisher(nats.url, 'delivery-crash-test'));
   });
 
   after(async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { SCHEMAS } from '@kairos/contracts';
-import type { Publisher } from '@kairos/messaging';
+import { connectPublisher, type Publisher } from '@kairos/messaging';
 import {
   startHttpSink,
   startSmtpSink,
@@ -13,7 +13,7 @@ import {
   type SmtpSink,
 } from '@kairos/testkit';
 import { createTrackingToken, signBody, verifySignature } from '../../src';
-import { action, natsClient, outcomesFor, request, S, startDelivery, type DeliveryProcess } from './harness';
+import { action, outcomesFor, request, S, startDelivery, type DeliveryProcess } from './harness';
 
 const WEBHOOK_SECRET = 'whsec-test';
 const TRACKING_SECRET = 'track-test';
@@ -70,7 +70,7 @@ describe('delivery service (SMTP, HTTP providers, inbox, tracking against real p
       KAIROS_SMTP_TIMEOUT: '2s',
       KAIROS_HTTP_TIMEOUT: '1s',
     });
-    ({ nc, publisher } = await natsClient(nats.url));
+    ({ nc, publisher } = await connectPublisher(nats.url, 'delivery-test'));
   });
 
   after(async () => {
@@ -90,15 +90,22 @@ describe('delivery service (SMTP, HTTP providers, inbox, tracking against real p
       { timeoutMs: 20_000, message: `outcome ${status} for ${actionId}` },
     );
 
-  it('sends the rendered email over SMTP with action, trace and Message-ID headers, and publishes SENT with cost', async () => {
+  /** Requests an email action with the defaults and waits until the SMTP sink received it. */
+  const sendEmail = async () => {
     const a = action();
     await request(publisher, a);
     const mail = await waitFor(
       () => smtp.messages.find((m) => m.headers['x-kairos-action-id'] === a.actionId),
       {
         timeoutMs: 20_000,
+        message: `the email of ${a.actionId}`,
       },
     );
+    return { a, mail };
+  };
+
+  it('sends the rendered email over SMTP with action, trace and Message-ID headers, and publishes SENT with cost', async () => {
+    const { a, mail } = await sendEmail();
     assert.deepEqual(mail.to, [a.recipient.email]);
     assert.equal(mail.headers.subject, 'Hello');
     assert.equal(mail.headers['message-id'], `<${a.actionId}@kairos>`);
@@ -188,22 +195,15 @@ describe('delivery service (SMTP, HTTP providers, inbox, tracking against real p
 
   it('stores in-app messages in the inbox, lists them newest first (and unread only), and marks them read', async () => {
     const customerId = `inbox-${Date.now()}`;
-    const first = action({
-      customerId,
-      channels: ['in_app'],
-      recipient: {},
-      content: { title: 'one', body: 'first' },
-    });
-    await request(publisher, first);
-    await waitOutcome(first.actionId, S.OUTCOME_STATUS_SENT, 'in_app');
-    const second = action({
-      customerId,
-      channels: ['in_app'],
-      recipient: {},
-      content: { title: 'two', body: 'second' },
-    });
-    await request(publisher, second);
-    await waitOutcome(second.actionId, S.OUTCOME_STATUS_SENT, 'in_app');
+    /** Sends an in-app message to the customer and waits until it is in the inbox. */
+    const sendInApp = async (title: string, body: string) => {
+      const a = action({ customerId, channels: ['in_app'], recipient: {}, content: { title, body } });
+      await request(publisher, a);
+      await waitOutcome(a.actionId, S.OUTCOME_STATUS_SENT, 'in_app');
+      return a;
+    };
+    const first = await sendInApp('one', 'first');
+    const second = await sendInApp('two', 'second');
 
     const list = (await (await fetch(`${svc.httpUrl}/inbox/${customerId}`)).json()) as {
       messages: Array<{ id: string; read: boolean }>;
@@ -341,14 +341,7 @@ describe('delivery service (SMTP, HTTP providers, inbox, tracking against real p
   });
 
   it('turns open-pixel and click hits into OPENED/CLICKED once per action; tampered and expired tokens are rejected', async () => {
-    const a = action();
-    await request(publisher, a);
-    const mail = await waitFor(
-      () => smtp.messages.find((m) => m.headers['x-kairos-action-id'] === a.actionId),
-      {
-        timeoutMs: 20_000,
-      },
-    );
+    const { a, mail } = await sendEmail();
     const pixel = /(\/t\/o\/[A-Za-z0-9_.-]+\.gif)/.exec(mail.decoded)![1];
     const click = /(\/t\/c\/[A-Za-z0-9_.-]+\?u=[^"]+)/.exec(mail.decoded)![1];
     for (let i = 0; i < 2; i++) {

@@ -1,9 +1,7 @@
 import path from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/nats-core';
 import { actions, SCHEMAS, subjects } from '@kairos/contracts';
-import { provisionStreams, Publisher, silentLogger } from '@kairos/messaging';
+import type { NatsConnection, Publisher } from '@kairos/messaging';
 import { freePort, startServiceProcess, type ServiceProcess } from '@kairos/testkit';
 import { TELEMETRY_PRELOAD } from '@kairos/telemetry';
 
@@ -40,12 +38,6 @@ export async function startDelivery(
     readyTimeoutMs: 60_000,
   });
   return { proc, httpUrl: `http://127.0.0.1:${port}`, env: full };
-}
-
-export async function natsClient(url: string): Promise<{ nc: NatsConnection; publisher: Publisher }> {
-  const nc = await connect({ servers: url });
-  await provisionStreams(nc);
-  return { nc, publisher: new Publisher(nc, { logger: silentLogger }) };
 }
 
 let seq = 0;

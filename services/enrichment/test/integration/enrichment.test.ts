@@ -1,25 +1,15 @@
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { actions, OUTCOME_TOKEN, SCHEMAS, subjects, type profiles } from '@kairos/contracts';
-import { useMongo, useNats, waitFor } from '@kairos/testkit';
+import { waitFor } from '@kairos/testkit';
 import { appliedEventIds } from '../../src/domain/profile-model';
-import { call, enrichedFor, publishRaw, rawEvent, startHarness, type Harness } from './helpers';
+import { call, enrichedFor, publishRaw, rawEvent, useHarness } from './helpers';
 
 describe('enrichment (real NATS + MongoDB-wire)', function () {
   this.timeout(60_000);
-  const nats = useNats();
-  const mongo = useMongo({ dbPrefix: 'enrich' });
 
-  // A nested suite, so its `after` (closing the connections) runs before the servers stop.
   describe('service', () => {
-    let h: Harness;
-
-    before(async () => {
-      h = await startHarness(nats.url, mongo.url, mongo.dbName);
-    });
-    after(async () => {
-      await h?.close();
-    });
+    const h = useHarness('enrich');
 
     it('publishes raw events enriched with the updated profile on events.enriched.<p>.<category>.<type>', async () => {
       await publishRaw(h, rawEvent('e-a1', 'alice', 'page.viewed'));

@@ -1,14 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { MongoClient } from 'mongodb';
 import { events, partitionOf, SCHEMAS, subjects, profiles } from '@kairos/contracts';
-import {
-  connectNats,
-  Publisher,
-  provisionStreams,
-  silentLogger,
-  type NatsConnection,
-} from '@kairos/messaging';
+import { connectPublisher, type NatsConnection, type Publisher } from '@kairos/messaging';
 import { createLogger, GrpcServer } from '@kairos/service-kit';
+import { useMongo, useNats } from '@kairos/testkit';
 import { startEnrichment, type EnrichmentApp } from '../../src/app';
 import { loadEnrichmentConfig, type EnrichmentConfig } from '../../src/config';
 import { PROFILE_SERVICE_NAME } from '../../src/profile-service';
@@ -43,6 +38,8 @@ export class Collector<T> {
 export interface Harness {
   nc: NatsConnection;
   mongo: MongoClient;
+  /** The service's database on `mongo`. */
+  dbName: string;
   app: EnrichmentApp;
   server: GrpcServer;
   client: profiles.ProfileServiceClient;
@@ -54,14 +51,18 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/**
+ * Starts the service in-process on `natsUrl` and the database `dbName`, with a ProfileService
+ * client; `into` (when given) is the object that becomes the Harness.
+ */
 export async function startHarness(
   natsUrl: string,
   mongoUrl: string,
   dbName: string,
   settings: EnrichmentSettings = DEFAULT_SETTINGS,
+  into: Partial<Harness> = {},
 ): Promise<Harness> {
-  const nc = await connectNats({ servers: natsUrl, name: 'enrichment-test', logger: silentLogger });
-  await provisionStreams(nc);
+  const { nc, publisher } = await connectPublisher(natsUrl, 'enrichment-test');
   const mongo = new MongoClient(mongoUrl);
   await mongo.connect();
   const logger = createLogger('enrichment-test', process.env.KAIROS_TEST_LOGS ? 'info' : 'silent');
@@ -71,16 +72,17 @@ export async function startHarness(
   const config = { ...testConfig(), KAIROS_TIME_EVENTS_INTERVAL: 0 };
   const make = (overrides: Partial<EnrichmentConfig> = {}) =>
     startEnrichment({ ...config, ...overrides }, { nc, db: mongo.db(dbName), logger, settings, clock });
-  const h: Harness = {
+  const h: Harness = Object.assign(into, {
     nc,
     mongo,
+    dbName,
     app: await make(),
     server: new GrpcServer(logger),
     client: undefined as unknown as profiles.ProfileServiceClient,
-    publisher: new Publisher(nc, { logger: silentLogger }),
+    publisher,
     clock,
     enriched,
-    async restartApp(overrides) {
+    async restartApp(overrides?: Partial<EnrichmentConfig>) {
       await h.app.stop();
       h.app = await make(overrides);
     },
@@ -91,7 +93,7 @@ export async function startHarness(
       await nc.drain();
       await mongo.close();
     },
-  };
+  });
   // Handlers resolve the current app, so restartApp() keeps the gRPC server valid.
   const service = new Proxy({} as profiles.ProfileServiceServer, {
     get: (_t, key) => (call: unknown, cb: unknown) =>
@@ -113,6 +115,25 @@ export async function startHarness(
   );
   const port = await h.server.start(0, '127.0.0.1');
   h.client = new profiles.ProfileServiceClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  return h;
+}
+
+/**
+ * NATS, a database named after `dbPrefix` and a Harness on them for the tests of the enclosing
+ * suite: started before the tests, the harness closed after them while the servers are still up.
+ * The returned object is the Harness once the before hook ran.
+ */
+export function useHarness(dbPrefix: string): Harness {
+  const h = {} as Harness;
+  // Registered before the servers' hooks, so it runs before they stop.
+  after(async () => {
+    await h.close?.();
+  });
+  const nats = useNats();
+  const mongo = useMongo({ dbPrefix });
+  before(async () => {
+    await startHarness(nats.url, mongo.url, mongo.dbName, DEFAULT_SETTINGS, h);
+  });
   return h;
 }
 

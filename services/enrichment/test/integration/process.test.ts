@@ -2,13 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { events, partitionOf, profiles, SCHEMAS, subjects } from '@kairos/contracts';
-import {
-  connectNats,
-  Publisher,
-  provisionStreams,
-  silentLogger,
-  type NatsConnection,
-} from '@kairos/messaging';
+import { connectPublisher, type NatsConnection, type Publisher } from '@kairos/messaging';
 import {
   freePort,
   startServiceProcess,
@@ -29,12 +23,12 @@ describe('enrichment service process', function () {
   describe('running dist/src/main.js', () => {
     let service: ServiceProcess | undefined;
     let nc: NatsConnection;
+    let publisher: Publisher;
     let grpcPort: number;
 
     before(async () => {
       grpcPort = await freePort();
-      nc = await connectNats({ servers: nats.url, name: 'enrichment-process-test', logger: silentLogger });
-      await provisionStreams(nc);
+      ({ nc, publisher } = await connectPublisher(nats.url, 'enrichment-process-test'));
       service = await startServiceProcess({
         name: 'enrichment',
         script: join(ROOT, 'services/enrichment/dist/src/main.js'),
@@ -66,7 +60,7 @@ describe('enrichment service process', function () {
         occurredAt: new Date(),
         properties: { revenue: 42 },
       });
-      await new Publisher(nc, { logger: silentLogger }).publish(
+      await publisher.publish(
         subjects.rawEvent(partitionOf('pat', 4), event.category, event.type),
         SCHEMAS.Event,
         event,

@@ -1,27 +1,22 @@
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { profiles } from '@kairos/contracts';
-import { grpcFailure, patchBytes, RawGrpcClient, useMongo, useNats } from '@kairos/testkit';
-import { call, startHarness, type Harness } from './helpers';
+import { grpcFailure, patchBytes, RawGrpcClient } from '@kairos/testkit';
+import { call, useHarness } from './helpers';
 
 const GET = '/kairos.profiles.v1.ProfileService/Get';
 const UPSERT = '/kairos.profiles.v1.ProfileService/Upsert';
 
 describe('ProfileService rejects hostile input at the API edge (real socket)', function () {
   this.timeout(60_000);
-  const nats = useNats();
-  const mongo = useMongo({ dbPrefix: 'enrich-input' });
 
   describe('service', () => {
-    let h: Harness;
     let raw: RawGrpcClient;
-    before(async () => {
-      h = await startHarness(nats.url, mongo.url, mongo.dbName);
+    // Registered first, so the client closes before the harness does.
+    after(() => raw?.close());
+    const h = useHarness('enrich-input');
+    before(() => {
       raw = new RawGrpcClient(`127.0.0.1:${h.server.port}`);
-    });
-    after(async () => {
-      raw?.close();
-      await h?.close();
     });
 
     it('rejects customer ids with invalid UTF-8, so Y\\xff and Y\\xfe never become one profile', async () => {

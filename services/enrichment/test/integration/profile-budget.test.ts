@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { partitionOf, profiles } from '@kairos/contracts';
-import { useMongo, useNats, waitFor } from '@kairos/testkit';
+import { waitFor } from '@kairos/testkit';
 import { createLogger } from '@kairos/service-kit';
 import { startEnrichment } from '../../src/app';
 import { newProfile, type ProfileDoc } from '../../src/domain/profile-model';
@@ -13,9 +13,8 @@ import {
   PARTITIONS,
   publishRaw,
   rawEvent,
-  startHarness,
+  useHarness,
   testConfig,
-  type Harness,
 } from './helpers';
 
 /** A customer id in the same partition as `customerId`. */
@@ -27,19 +26,12 @@ function neighbourOf(customerId: string): string {
 
 describe('profile size budget (real NATS + MongoDB-wire)', function () {
   this.timeout(120_000);
-  const nats = useNats();
-  const mongo = useMongo({ dbPrefix: 'budget' });
 
   describe('service', () => {
-    let h: Harness;
+    const h = useHarness('budget');
     let deadLetters: Collector<Uint8Array>;
-
-    before(async () => {
-      h = await startHarness(nats.url, mongo.url, mongo.dbName);
+    before(() => {
       deadLetters = new Collector(h.nc, 'dlq.>', (d) => d);
-    });
-    after(async () => {
-      await h?.close();
     });
 
     it('a customer whose traits outgrow the message size keeps being enriched, and so do the others of its partition, with nothing dead-lettered', async () => {
@@ -146,7 +138,7 @@ describe('profile size budget (real NATS + MongoDB-wire)', function () {
           },
           {
             nc: h.nc,
-            db: h.mongo.db(mongo.dbName),
+            db: h.mongo.db(h.dbName),
             logger: createLogger('budget-test', 'silent'),
             settings: DEFAULT_SETTINGS,
           },

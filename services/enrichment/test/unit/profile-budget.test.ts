@@ -1,35 +1,14 @@
 import assert from 'node:assert/strict';
-import { events } from '@kairos/contracts';
 import { BSON } from 'mongodb';
 import { loadEnrichmentConfig, profileBudget } from '../../src/config';
 import { boundTraits, traitBytes, valueBytes } from '../../src/domain/profile-budget';
-import {
-  applyEvent,
-  applyUpsert,
-  BudgetError,
-  newProfile,
-  type EventRules,
-} from '../../src/domain/profile-model';
+import { applyEvent, applyUpsert, BudgetError, newProfile } from '../../src/domain/profile-model';
+import { customerEvent, eventRules, NOW } from './model-fixtures';
 
-const NOW = new Date('2026-03-10T12:00:00Z');
 const BUDGET = { maxProfileBytes: 16 * 1024, maxTraitBytes: 4 * 1024 };
-const rules: EventRules = {
-  purchaseEventTypes: new Set(['order.completed']),
-  profileEventTypes: new Set(['profile.updated']),
-  revenueProperty: 'revenue',
-  budget: BUDGET,
-};
-
-function update(id: string, properties: Record<string, unknown>): events.Event {
-  return events.Event.fromPartial({
-    id,
-    type: 'profile.updated',
-    category: events.EventCategory.EVENT_CATEGORY_CUSTOMER_ACTION,
-    customerId: 'c1',
-    occurredAt: NOW,
-    properties,
-  });
-}
+const rules = eventRules('profile.updated', BUDGET);
+const update = (id: string, properties: Record<string, unknown>) =>
+  customerEvent(id, 'profile.updated', properties);
 
 describe('profile size budget', () => {
   it('measures strings in UTF-8 bytes, within 1% of the BSON size of a profile', () => {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { events } from '@kairos/contracts';
 import { BSON } from 'mongodb';
 import {
   addRecentCommunication,
@@ -13,28 +12,11 @@ import {
   newProfile,
   toProto,
   type CommunicationDoc,
-  type EventRules,
 } from '../../src/domain/profile-model';
+import { customerEvent, eventRules, NOW } from './model-fixtures';
 
-const NOW = new Date('2026-03-10T12:00:00Z');
 const BUDGET = { maxProfileBytes: 256 * 1024, maxTraitBytes: 32 * 1024 };
-const rules: EventRules = {
-  purchaseEventTypes: new Set(['order.completed']),
-  profileEventTypes: new Set(['identify']),
-  revenueProperty: 'revenue',
-  budget: BUDGET,
-};
-
-function event(id: string, type: string, properties: Record<string, unknown> = {}, at = NOW): events.Event {
-  return events.Event.fromPartial({
-    id,
-    type,
-    category: events.EventCategory.EVENT_CATEGORY_CUSTOMER_ACTION,
-    customerId: 'c1',
-    occurredAt: at,
-    properties,
-  });
-}
+const rules = eventRules('identify', BUDGET);
 
 describe('profile size for the cache bound', () => {
   it('is within 10% of the BSON size, for a new profile and one with history and traits', () => {
@@ -52,7 +34,7 @@ describe('profile size for the cache bound', () => {
       BUDGET,
     );
     for (let i = 0; i < 150; i++)
-      p = applyEvent(p, event(`evt-0196f0c2-7f7e-${i}`, `type.${i % 20}`), rules, NOW)!.profile;
+      p = applyEvent(p, customerEvent(`evt-0196f0c2-7f7e-${i}`, `type.${i % 20}`), rules, NOW)!.profile;
     const grown = [approximateBytes(p), BSON.calculateObjectSize(p)];
     for (const [approx, exact] of [fresh, grown])
       assert.ok(Math.abs(approx - exact) <= exact * 0.1, `${approx} vs ${exact}`);
@@ -98,16 +80,21 @@ describe('profile merge logic', () => {
 
   it('counts events per type, first and last seen, purchases and lifetime value', () => {
     let p = newProfile('c1', NOW);
-    p = applyEvent(p, event('e1', 'page.viewed', {}, new Date('2026-03-01T00:00:00Z')), rules, NOW)!.profile;
     p = applyEvent(
       p,
-      event('e2', 'order.completed', { revenue: 19.9 }, new Date('2026-03-05T00:00:00Z')),
+      customerEvent('e1', 'page.viewed', {}, new Date('2026-03-01T00:00:00Z')),
       rules,
       NOW,
     )!.profile;
     p = applyEvent(
       p,
-      event('e3', 'order.completed', { revenue: '10.1' }, new Date('2026-02-01T00:00:00Z')),
+      customerEvent('e2', 'order.completed', { revenue: 19.9 }, new Date('2026-03-05T00:00:00Z')),
+      rules,
+      NOW,
+    )!.profile;
+    p = applyEvent(
+      p,
+      customerEvent('e3', 'order.completed', { revenue: '10.1' }, new Date('2026-02-01T00:00:00Z')),
       rules,
       NOW,
     )!.profile;
@@ -131,11 +118,11 @@ describe('profile merge logic', () => {
   });
 
   it('does not apply the same event id twice, and keeps a bounded list of applied ids', () => {
-    const p = applyEvent(newProfile('c1', NOW), event('e1', 'page.viewed'), rules, NOW)!.profile;
-    assert.equal(applyEvent(p, event('e1', 'page.viewed'), rules, NOW), undefined);
+    const p = applyEvent(newProfile('c1', NOW), customerEvent('e1', 'page.viewed'), rules, NOW)!.profile;
+    assert.equal(applyEvent(p, customerEvent('e1', 'page.viewed'), rules, NOW), undefined);
     let q = p;
     for (let i = 0; i < APPLIED_EVENT_IDS + 10; i++)
-      q = applyEvent(q, event(`x${i}`, 'page.viewed'), rules, NOW)!.profile;
+      q = applyEvent(q, customerEvent(`x${i}`, 'page.viewed'), rules, NOW)!.profile;
     assert.equal(appliedEventIds(q).length, APPLIED_EVENT_IDS);
     assert.equal(appliedEventIds(q).at(-1), `x${APPLIED_EVENT_IDS + 9}`);
   });
@@ -143,7 +130,11 @@ describe('profile merge logic', () => {
   it('does not mutate the profile it was given, nested parts included', () => {
     const first = applyEvent(
       newProfile('c1', NOW),
-      event('e0', 'identify', { push_token: 't0', opted_out_channels: ['sms'], dates: { a: '2000-01-01' } }),
+      customerEvent('e0', 'identify', {
+        push_token: 't0',
+        opted_out_channels: ['sms'],
+        dates: { a: '2000-01-01' },
+      }),
       rules,
       NOW,
     )!.profile;
@@ -158,8 +149,8 @@ describe('profile merge logic', () => {
       dates: { b: '2001-02-03' },
       time_zone: 'Europe/Paris',
     };
-    const next = applyEvent(first, event('e1', 'identify', props), rules, NOW)!.profile;
-    applyEvent(first, event('e2', 'identify'), rules, NOW);
+    const next = applyEvent(first, customerEvent('e1', 'identify', props), rules, NOW)!.profile;
+    applyEvent(first, customerEvent('e2', 'identify'), rules, NOW);
     assert.deepEqual(first, before);
     assert.deepEqual(next.contacts.push_tokens, ['t0', 't1']);
     assert.equal(next.counters.events_by_type[0].n, 2);
@@ -168,7 +159,7 @@ describe('profile merge logic', () => {
   it('takes traits, contacts, consent, preferences, time zone and dates from identify events', () => {
     const { profile, problems } = applyEvent(
       newProfile('c1', NOW),
-      event('e1', 'identify', {
+      customerEvent('e1', 'identify', {
         traits: { plan: 'pro' },
         name: 'Ada',
         email: 'ada@example.test',
@@ -195,7 +186,7 @@ describe('profile merge logic', () => {
   it('ignores profile properties on events that are not profile events', () => {
     const { profile } = applyEvent(
       newProfile('c1', NOW),
-      event('e1', 'page.viewed', { email: 'x@y.z' }),
+      customerEvent('e1', 'page.viewed', { email: 'x@y.z' }),
       rules,
       NOW,
     )!;
@@ -278,7 +269,7 @@ describe('profile merge logic', () => {
   });
 
   it('maps a profile to the proto shape with events_by_type as a map', () => {
-    const p = applyEvent(newProfile('c1', NOW), event('e1', 'page.viewed'), rules, NOW)!.profile;
+    const p = applyEvent(newProfile('c1', NOW), customerEvent('e1', 'page.viewed'), rules, NOW)!.profile;
     const proto = toProto(p, 'new');
     assert.equal(proto.customerId, 'c1');
     assert.equal(proto.journeyStage, 'new');

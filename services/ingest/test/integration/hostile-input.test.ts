@@ -3,9 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { request } from 'node:http';
 import { status } from '@grpc/grpc-js';
 import { events, ingest } from '@kairos/contracts';
-import { grpcFailure, patchBytes, RawGrpcClient, useNats } from '@kairos/testkit';
-import { parseRules, signPayload, startIngestInProcess, type InProcessIngest } from '../../src';
-import { storedEvents } from '../helpers/grpc';
+import { grpcFailure, patchBytes, RawGrpcClient } from '@kairos/testkit';
+import { parseRules, signPayload } from '../../src';
+import { storedEvents, useIngestInProcess } from '../helpers/grpc';
 
 const TRACK = '/kairos.ingest.v1.IngestService/Track';
 const TRACK_BATCH = '/kairos.ingest.v1.IngestService/TrackBatch';
@@ -70,19 +70,18 @@ function postRaw(port: number, path: string, body: Buffer, headers: Record<strin
   });
 }
 
-describe('ingest rejects hostile input at the API edge (real socket)', function () {
-  let service: InProcessIngest;
-  let raw: RawGrpcClient;
-  after(async () => {
-    raw?.close();
-    await service?.stop();
-  });
-  const nats = useNats();
+/** A webhook POST of `body` to `path`, signed with the shop's secret. */
+function postSigned(port: number, path: string, body: Buffer) {
+  const signature = signPayload(SECRET, body, Math.floor(Date.now() / 1000));
+  return postRaw(port, path, body, { 'content-type': 'application/json', 'x-kairos-signature': signature });
+}
 
-  before(async function () {
-    this.timeout(30_000);
-    service = await startIngestInProcess({ NATS_URL: nats.url }, { rules: RULES });
-    raw = new RawGrpcClient(service.address);
+describe('ingest rejects hostile input at the API edge (real socket)', function () {
+  let raw: RawGrpcClient;
+  const inProcess = useIngestInProcess(RULES, () => raw);
+
+  before(() => {
+    raw = new RawGrpcClient(inProcess.service.address);
   });
 
   it('rejects event ids with invalid UTF-8 naming the field, so X\\xff and X\\xfe never collapse', async () => {
@@ -93,7 +92,7 @@ describe('ingest rejects hostile input at the API edge (real socket)', function 
       assert.equal(err.code, status.INVALID_ARGUMENT, err.details);
       assert.equal(err.details, 'event.id: not valid UTF-8');
     }
-    assert.equal((await storedEvents(nats.url, prefix)).length, 0);
+    assert.equal((await storedEvents(inProcess.nats.url, prefix)).length, 0);
   });
 
   it('rejects invalid UTF-8 in customer ids, types, context and properties, naming each', async () => {
@@ -122,7 +121,7 @@ describe('ingest rejects hostile input at the API edge (real socket)', function 
     const err = await grpcFailure(raw.unary(TRACK_BATCH, patchBytes(request, '~', [0xfe])));
     assert.equal(err.code, status.INVALID_ARGUMENT);
     assert.equal(err.details, 'events[1].customer_id: not valid UTF-8');
-    assert.equal((await storedEvents(nats.url, prefix)).length, 0);
+    assert.equal((await storedEvents(inProcess.nats.url, prefix)).length, 0);
   });
 
   it('ends a client stream with INVALID_ARGUMENT naming the message and field', async () => {
@@ -165,25 +164,17 @@ describe('ingest rejects hostile input at the API edge (real socket)', function 
       JSON.stringify({ id: `wh-${randomUUID()}`, type: 'order.shipped', customer: 'Y~' }),
     );
     const bad = patchBytes(body, '~', [0xff]);
-    const headers = {
-      'content-type': 'application/json',
-      'x-kairos-signature': signPayload(SECRET, bad, Math.floor(Date.now() / 1000)),
-    };
-    const res = await postRaw(service.httpPort, '/webhooks/shop', bad, headers);
+    const res = await postSigned(inProcess.service.httpPort, '/webhooks/shop', bad);
     assert.equal(res.status, 400, res.body);
     assert.match(res.body, /body: not valid UTF-8/);
-    const path = await postRaw(service.httpPort, '/webhooks/%ff', body, headers);
+    const path = await postSigned(inProcess.service.httpPort, '/webhooks/%ff', body);
     assert.equal(path.status, 400, path.body);
     assert.match(path.body, /percent-encoding/);
   });
 
   it('rejects webhook ids holding lone surrogates (JSON escapes) instead of replacing them', async () => {
     const body = Buffer.from(`{"id":"wh-${randomUUID()}","type":"order.shipped","customer":"Y\\udcff"}`);
-    const headers = {
-      'content-type': 'application/json',
-      'x-kairos-signature': signPayload(SECRET, body, Math.floor(Date.now() / 1000)),
-    };
-    const res = await postRaw(service.httpPort, '/webhooks/shop', body, headers);
+    const res = await postSigned(inProcess.service.httpPort, '/webhooks/shop', body);
     assert.equal(res.status, 400, res.body);
     assert.match(res.body, /customer_id: not valid UTF-8/);
   });

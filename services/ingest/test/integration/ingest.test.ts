@@ -4,16 +4,16 @@ import { request } from 'node:http';
 import { status } from '@grpc/grpc-js';
 import { ingest, partitionOf } from '@kairos/contracts';
 import { metricsRegistry } from '@kairos/telemetry';
-import { useNats } from '@kairos/testkit';
-import { parseRules, sha256Hex, signPayload, startIngestInProcess, type InProcessIngest } from '../../src';
+import { grpcFailure } from '@kairos/testkit';
+import { parseRules, sha256Hex, signPayload } from '../../src';
 import {
   auth,
-  failure,
   newClient,
   storedEvents,
   stream,
   track,
   trackBatch,
+  useIngestInProcess,
   type Client,
 } from '../helpers/grpc';
 
@@ -76,21 +76,13 @@ function counterValue(name: string, labels: Record<string, string>): Promise<num
 }
 
 describe('ingest service (in-process, real NATS)', function () {
-  let service: InProcessIngest;
   let client: Client;
-  // Registered before useNats so it runs first: the service drains while NATS is still up.
-  after(async () => {
-    client?.close();
-    await service?.stop();
-  });
-  const nats = useNats();
+  const inProcess = useIngestInProcess(RULES, () => client);
   const web = () => auth('k-web');
   const sys = () => auth('k-sys');
 
-  before(async function () {
-    this.timeout(30_000);
-    service = await startIngestInProcess({ NATS_URL: nats.url }, { rules: RULES });
-    client = newClient(service.address);
+  before(() => {
+    client = newClient(inProcess.service.address);
   });
 
   it('stores an accepted event exactly once, also when it is sent twice with the same id', async () => {
@@ -115,7 +107,7 @@ describe('ingest service (in-process, real NATS)', function () {
     );
     assert.equal(b2.accepted, 3);
 
-    const stored = await storedEvents(nats.url, id);
+    const stored = await storedEvents(inProcess.nats.url, id);
     assert.equal(stored.length, 4);
     assert.equal(stored.filter((s) => s.event.id === id).length, 1);
     const single = stored.find((s) => s.event.id === id)!;
@@ -128,7 +120,7 @@ describe('ingest service (in-process, real NATS)', function () {
   it('assigns an id to events sent without one', async () => {
     const res = await track(client, { type: 'app.opened', customerId: 'c-3' }, web());
     assert.match(res.result!.eventId, /^[0-9a-f-]{36}$/);
-    assert.equal((await storedEvents(nats.url, res.result!.eventId)).length, 1);
+    assert.equal((await storedEvents(inProcess.nats.url, res.result!.eventId)).length, 1);
   });
 
   it('rejects invalid events with INVALID_ARGUMENT naming the field and the rule', async () => {
@@ -171,7 +163,7 @@ describe('ingest service (in-process, real NATS)', function () {
       ],
     ];
     for (const [event, message] of cases) {
-      const err = await failure(track(client, event, web()));
+      const err = await grpcFailure(track(client, event, web()));
       assert.equal(
         err.code,
         status.INVALID_ARGUMENT,
@@ -181,7 +173,7 @@ describe('ingest service (in-process, real NATS)', function () {
       else assert.match(err.details, message);
     }
     const tooMany = Array.from({ length: 1001 }, () => ({ type: 'a.b', customerId: 'c' }));
-    const batchErr = await failure(trackBatch(client, tooMany, web()));
+    const batchErr = await grpcFailure(trackBatch(client, tooMany, web()));
     assert.equal(batchErr.code, status.INVALID_ARGUMENT);
     assert.equal(batchErr.details, 'events: at most 1000 events per batch, got 1001');
   });
@@ -213,7 +205,7 @@ describe('ingest service (in-process, real NATS)', function () {
     assert.match(res.results[3].message, /^events\[3\]\.customer_id: required/);
     assert.equal(res.accepted, 2);
     assert.equal(res.rejected, 2);
-    const stored = await storedEvents(nats.url, p);
+    const stored = await storedEvents(inProcess.nats.url, p);
     assert.deepEqual(stored.map((s) => s.event.id).sort(), [`${p}-0`, `${p}-2`]);
   });
 
@@ -235,23 +227,23 @@ describe('ingest service (in-process, real NATS)', function () {
       [[`${p}-bad`, status.INVALID_ARGUMENT]],
     );
     assert.match(res.failures[0].message, /^events\[301\]\.type:/);
-    assert.equal((await storedEvents(nats.url, p)).length, 300);
+    assert.equal((await storedEvents(inProcess.nats.url, p)).length, 300);
   });
 
   it('classifies events without a category by type prefix', async () => {
     const id = `cls-${randomUUID()}`;
     await track(client, { id, type: 'payment.failed', customerId: 'c-9' }, sys());
-    const [stored] = await storedEvents(nats.url, id);
+    const [stored] = await storedEvents(inProcess.nats.url, id);
     assert.equal(stored.subject, `events.raw.${partitionOf('c-9', 16)}.system.payment.failed`);
     assert.equal(stored.event.source, 'backend');
   });
 
   it('authenticates API keys and enforces their sources and categories', async () => {
-    const missing = await failure(track(client, { type: 'a.b', customerId: 'c' }));
+    const missing = await grpcFailure(track(client, { type: 'a.b', customerId: 'c' }));
     assert.equal(missing.code, status.UNAUTHENTICATED);
     assert.match(missing.details, /missing API key/);
     assert.equal(
-      (await failure(track(client, { type: 'a.b', customerId: 'c' }, auth('nope')))).code,
+      (await grpcFailure(track(client, { type: 'a.b', customerId: 'c' }, auth('nope')))).code,
       status.UNAUTHENTICATED,
     );
 
@@ -262,22 +254,24 @@ describe('ingest service (in-process, real NATS)', function () {
       EventOutcome.EVENT_OUTCOME_ACCEPTED,
     );
 
-    const denied = await failure(track(client, { type: 'payment.failed', customerId: 'c' }, web()));
+    const denied = await grpcFailure(track(client, { type: 'payment.failed', customerId: 'c' }, web()));
     assert.equal(denied.code, status.PERMISSION_DENIED);
     assert.match(denied.details, /^event\.category: API key 'web' may not send EVENT_CATEGORY_SYSTEM events/);
 
-    const wrongSource = await failure(track(client, { type: 'a.b', customerId: 'c', source: 'crm' }, sys()));
+    const wrongSource = await grpcFailure(
+      track(client, { type: 'a.b', customerId: 'c', source: 'crm' }, sys()),
+    );
     assert.equal(wrongSource.code, status.PERMISSION_DENIED);
     const id = `src-${randomUUID()}`;
     await track(client, { id, type: 'invoice.paid', customerId: 'c', source: 'billing' }, sys());
-    assert.equal((await storedEvents(nats.url, id))[0].event.source, 'billing');
+    assert.equal((await storedEvents(inProcess.nats.url, id))[0].event.source, 'billing');
   });
 
   it('answers RESOURCE_EXHAUSTED with a retry hint when a key exceeds its rate limit', async () => {
     const limited = () => auth('k-limited');
     const burst = Array.from({ length: 5 }, () => ({ type: 'a.b', customerId: 'c' }));
     assert.equal((await trackBatch(client, burst, limited())).accepted, 5);
-    const err = await failure(track(client, { type: 'a.b', customerId: 'c' }, limited()));
+    const err = await grpcFailure(track(client, { type: 'a.b', customerId: 'c' }, limited()));
     assert.equal(err.code, status.RESOURCE_EXHAUSTED);
     const retryAfter = Number(err.metadata.get('retry-after-ms')[0]);
     assert.ok(retryAfter > 0 && retryAfter <= 500, `retry-after-ms ${retryAfter}`);
@@ -334,7 +328,7 @@ describe('ingest service (in-process, real NATS)', function () {
       })) >=
         400 - kept,
     );
-    assert.equal((await storedEvents(nats.url, p)).length, kept + 1);
+    assert.equal((await storedEvents(inProcess.nats.url, p)).length, kept + 1);
   });
 
   it('accepts signed webhooks and rejects bad signatures, stale timestamps and replays', async () => {
@@ -344,20 +338,20 @@ describe('ingest service (in-process, real NATS)', function () {
     const headers = (sig: string) => ({ 'content-type': 'application/json', 'x-kairos-signature': sig });
 
     const ok = await post(
-      service.httpPort,
+      inProcess.service.httpPort,
       '/webhooks/shop',
       body,
       headers(signPayload(WEBHOOK_SECRET, body, now)),
     );
     assert.equal(ok.status, 202, JSON.stringify(ok.body));
     assert.deepEqual(ok.body, { eventId: `shop:${id}`, outcome: 'EVENT_OUTCOME_ACCEPTED' });
-    const [stored] = await storedEvents(nats.url, `shop:${id}`);
+    const [stored] = await storedEvents(inProcess.nats.url, `shop:${id}`);
     assert.equal(stored.subject, `events.raw.${partitionOf('c-42', 16)}.external.order.shipped`);
     assert.equal(stored.event.source, 'shop');
     assert.deepEqual(stored.event.properties, { customer: 'c-42', carrier: 'ups' });
 
     const replay = await post(
-      service.httpPort,
+      inProcess.service.httpPort,
       '/webhooks/shop',
       body,
       headers(signPayload(WEBHOOK_SECRET, body, now)),
@@ -366,7 +360,7 @@ describe('ingest service (in-process, real NATS)', function () {
     assert.match(replay.body.error, /replayed/);
 
     const bad = await post(
-      service.httpPort,
+      inProcess.service.httpPort,
       '/webhooks/shop',
       body,
       headers(signPayload('wrong-secret', body, now)),
@@ -375,7 +369,7 @@ describe('ingest service (in-process, real NATS)', function () {
     assert.match(bad.body.error, /does not match/);
 
     const stale = await post(
-      service.httpPort,
+      inProcess.service.httpPort,
       '/webhooks/shop',
       body,
       headers(signPayload(WEBHOOK_SECRET, body, now - 600)),
@@ -383,11 +377,14 @@ describe('ingest service (in-process, real NATS)', function () {
     assert.equal(stale.status, 401);
     assert.match(stale.body.error, /outside the 300s tolerance/);
 
-    const unsigned = await post(service.httpPort, '/webhooks/shop', body, {
+    const unsigned = await post(inProcess.service.httpPort, '/webhooks/shop', body, {
       'content-type': 'application/json',
     });
     assert.equal(unsigned.status, 401);
-    assert.equal((await post(service.httpPort, '/webhooks/nope', body, headers('t=1,v1=00'))).status, 404);
-    assert.equal((await storedEvents(nats.url, `shop:${id}`)).length, 1);
+    assert.equal(
+      (await post(inProcess.service.httpPort, '/webhooks/nope', body, headers('t=1,v1=00'))).status,
+      404,
+    );
+    assert.equal((await storedEvents(inProcess.nats.url, `shop:${id}`)).length, 1);
   });
 });

@@ -3,30 +3,20 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { ingest } from '@kairos/contracts';
-import { useNats, type ServiceProcess } from '@kairos/testkit';
-import { auth, failure, startIngestProcess, storedEvents, track, type Client } from '../helpers/grpc';
+import { grpcFailure } from '@kairos/testkit';
+import { auth, storedEvents, track, useIngestProcess } from '../helpers/grpc';
 
 const PKG = join(__dirname, '../../..');
 
 describe('ingest process (dist/src/main.js with config.example.yaml)', function () {
-  let proc: ServiceProcess | undefined;
-  let client: Client;
-  after(async () => {
-    client?.close();
-    if (proc?.running) await proc.kill();
-  });
-  const nats = useNats();
-
-  before(async function () {
-    this.timeout(40_000);
-    ({ proc, client } = await startIngestProcess(nats.url, {
-      KAIROS_INGEST_CONFIG: join(PKG, 'config.example.yaml'),
-      KAIROS_WEBHOOK_SECRET_SHOP: 'example-secret',
-      OTEL_SDK_DISABLED: 'true',
-    }));
+  const ingestProcess = useIngestProcess({
+    KAIROS_INGEST_CONFIG: join(PKG, 'config.example.yaml'),
+    KAIROS_WEBHOOK_SECRET_SHOP: 'example-secret',
+    OTEL_SDK_DISABLED: 'true',
   });
 
   it('serves authenticated Track calls durably and drains on SIGTERM with exit code 0', async () => {
+    const { nats, proc, client } = ingestProcess;
     const id = `proc-${randomUUID()}`;
     const res = await track(
       client,
@@ -38,15 +28,15 @@ describe('ingest process (dist/src/main.js with config.example.yaml)', function 
     assert.equal(stored.event.source, 'web');
 
     assert.equal(
-      (await failure(track(client, { type: 'a.b', customerId: 'c' }))).code,
+      (await grpcFailure(track(client, { type: 'a.b', customerId: 'c' }))).code,
       status.UNAUTHENTICATED,
     );
-    const denied = await failure(
+    const denied = await grpcFailure(
       track(client, { type: 'payment.failed', customerId: 'c' }, auth('dev-key-change-me')),
     );
     assert.equal(denied.code, status.PERMISSION_DENIED);
 
-    assert.equal(await proc!.stop('SIGTERM'), 0);
-    await proc!.waitForLog('drained');
+    assert.equal(await proc.stop('SIGTERM'), 0);
+    await proc.waitForLog('drained');
   });
 });

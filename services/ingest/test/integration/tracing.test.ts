@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Metadata } from '@grpc/grpc-js';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
-import { events, SCHEMAS } from '@kairos/contracts';
-import { useNats, type ServiceProcess } from '@kairos/testkit';
-import { startIngestProcess, stream, trackBatch, type Client } from '../helpers/grpc';
+import { events } from '@kairos/contracts';
+import { storedEvents, stream, trackBatch, useIngestProcess } from '../helpers/grpc';
 
 function traceparent(): { header: string; traceId: string } {
   const traceId = randomBytes(16).toString('hex');
@@ -20,39 +17,16 @@ function withTrace(header: string): Metadata {
 
 /** The trace id in the traceparent header of each stored raw event whose id starts with `prefix`. */
 async function storedTraceIds(natsUrl: string, prefix: string): Promise<Map<string, string>> {
-  const nc = await connect({ servers: natsUrl });
-  try {
-    const jsm = await jetstreamManager(nc);
-    const info = await jsm.streams.info('EVENTS');
-    const out = new Map<string, string>();
-    for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
-      const msg = await jsm.streams.getMessage('EVENTS', { seq }).catch(() => null);
-      if (!msg) continue;
-      const event = SCHEMAS.Event.type.decode(msg.data);
-      if (event.id.startsWith(prefix)) out.set(event.id, msg.header.get('traceparent').split('-')[1]);
-    }
-    return out;
-  } finally {
-    await nc.close();
-  }
+  const stored = await storedEvents(natsUrl, prefix);
+  return new Map(stored.map((s) => [s.event.id, s.traceparent.split('-')[1]]));
 }
 
 describe('ingest process: every stored event carries the trace of the call (or client) that sent it', function () {
-  let proc: ServiceProcess | undefined;
-  let client: Client;
-  after(async () => {
-    client?.close();
-    if (proc?.running) await proc.kill();
-  });
-  const nats = useNats();
-
-  before(async function () {
-    this.timeout(40_000);
-    // Telemetry on, no exporter: spans are recorded and propagated, not sent anywhere.
-    ({ proc, client } = await startIngestProcess(nats.url));
-  });
+  // Telemetry on, no exporter: spans are recorded and propagated, not sent anywhere.
+  const ingestProcess = useIngestProcess();
 
   it('TrackBatch: the call trace, or the trace an event names in context.attributes', async () => {
+    const { nats, client } = ingestProcess;
     const p = `tb-${randomUUID()}`;
     const call = traceparent();
     const own = traceparent();
@@ -79,6 +53,7 @@ describe('ingest process: every stored event carries the trace of the call (or c
   });
 
   it('Stream: the stream call trace', async () => {
+    const { nats, client } = ingestProcess;
     const p = `st-${randomUUID()}`;
     const call = traceparent();
     const batch = Array.from({ length: 40 }, (_, i) => ({

@@ -42,16 +42,11 @@ export function compileProgram(steps: readonly WorkflowStep[]): Instruction[] {
           break;
         }
         case 'wait':
-          out.push({ op: 'wait', step });
-          break;
         case 'send':
-          out.push({ op: 'send', step });
-          break;
         case 'escalate':
-          out.push({ op: 'escalate', step });
-          break;
         case 'exit':
-          out.push({ op: 'exit', step });
+          // One instruction named after the step kind (the cast pairs each kind with its step type).
+          out.push({ op: step.kind, step } as Instruction);
           break;
       }
     }

@@ -3,6 +3,7 @@
  * written once, when the run stops (completes, waits, fails): one round trip per advance. A crash
  * before that re-runs the steps, and their actions keep their ids.
  */
+import { actions } from '@kairos/contracts';
 import type { WorkflowContext, WorkflowSpec } from '@kairos/definitions';
 import type { SentRecord } from '../domain/caps';
 import { profileView, workflowContext } from '../domain/context';
@@ -163,4 +164,34 @@ export function sleep(
     },
     ...flush(c, nowMs, { ...wait.set, state: 'waiting', timerId, waitUntil: new Date(wait.dueAt) }, event),
   ];
+}
+
+/**
+ * Requests the action `actionId` of step `stepId`: an ActionRequested naming the run and the step,
+ * with `fields` and the run's trace id in its metadata, recorded in the run's history as `event`
+ * with `detail` and in its actions. Returns the request-action effect.
+ */
+export function requestStepAction(
+  c: RunCursor,
+  stepId: string,
+  actionId: string,
+  fields: Omit<Partial<actions.ActionRequested>, 'metadata'> & { metadata: Record<string, string> },
+  history: { at: Date; event: 'sent' | 'escalated'; detail: string },
+): Effect {
+  const { run } = c;
+  const action = actions.ActionRequested.fromPartial({
+    actionId,
+    runId: run._id,
+    workflow: c.wf.name,
+    trigger: run.trigger,
+    triggerId: run.triggerFiredId,
+    customerId: run.customerId,
+    step: stepId,
+    ...fields,
+    metadata: { ...fields.metadata, ...(run.traceId ? { trace_id: run.traceId } : {}) },
+  });
+  const { at, event, detail } = history;
+  c.progress.events.push({ at, event, step: stepId, actionId, detail });
+  c.progress.actions.push(actionId);
+  return { do: 'request-action', action, trace: run.traceContext };
 }

@@ -1,18 +1,12 @@
 import * as assert from 'node:assert/strict';
-import { actions, partitionOf } from '@kairos/contracts';
-import {
-  connectNats,
-  provisionStreams,
-  Publisher,
-  silentLogger,
-  type NatsConnection,
-} from '@kairos/messaging';
-import { useMongo, useNats, waitFor, type ServiceProcess } from '@kairos/testkit';
+import { actions, type triggers } from '@kairos/contracts';
+import { waitFor, type ServiceProcess } from '@kairos/testkit';
 import { runIdFor } from '../../src/domain/hashing';
 import type { FaultPoint } from '../../src/faults';
 import { RunStore, type RunDoc } from '../../src/store';
-import { FakeProfileService } from '../support/fake-profiles';
+import { useOrchestrationPeers } from '../support/peers';
 import { startOrchestrationProcess } from '../support/process';
+import { cartHighRun } from '../support/runs';
 import { fired, publishFired, storedActions } from '../support/triggers';
 
 const { OutcomeStatus } = actions;
@@ -24,16 +18,12 @@ const { OutcomeStatus } = actions;
  */
 describe('orchestration killed between two durable effects', function () {
   this.timeout(120_000);
-  const nats = useNats();
-  const mongo = useMongo({ dbPrefix: 'orchc' });
-  // Nested so its after hook (stop the process, drain NATS) runs before the fixtures stop the servers.
   describe('then restarted', suite);
 
   function suite() {
-    const profileService = new FakeProfileService();
-    let nc: NatsConnection;
-    let publisher: Publisher;
     let proc: ServiceProcess | undefined;
+    const peers = useOrchestrationPeers('orchc', 'orchestration-crash-test');
+    const { customer, profileService, nats, mongo } = peers;
 
     const start = async (fault: FaultPoint = 'off') => {
       ({ proc } = await startOrchestrationProcess({
@@ -58,14 +48,10 @@ describe('orchestration killed between two durable effects', function () {
       await start();
     };
 
-    const customer = (name: string) => {
-      const customerId = `${name}-${Math.random().toString(36).slice(2, 8)}`;
-      profileService.addProfile({
-        customerId,
-        consent: { marketing: true, transactional: true },
-        contacts: { email: `${customerId}@example.test`, phone: '', pushTokens: [], webhookUrl: '' },
-      });
-      return customerId;
+    /** Publishes `tf` to a process armed with `fault`, restarts it clean, returns `workflow`'s ended run. */
+    const runAfterCrash = async (fault: FaultPoint, tf: triggers.TriggerFired, workflow: string) => {
+      await crashAndRestart(fault, () => publishFired(peers.publisher, tf));
+      return ended(runIdFor(tf.id, workflow));
     };
     const cart = (trigger: string, customerId: string) =>
       fired({ trigger, customerId, alias: 'add', properties: { sku: 'SKU-9', price: 20 } });
@@ -79,64 +65,96 @@ describe('orchestration killed between two durable effects', function () {
         { timeoutMs: 60_000, message: `run ${runId} ended after the restart` },
       );
     const stored = async (customerId: string) => {
-      const all = await storedActions(nc);
+      const all = await storedActions(peers.nc);
       return {
         requested: all.requested.filter((a) => a.customerId === customerId),
         outcomes: all.outcomes.filter((o) => o.customerId === customerId),
       };
     };
-
-    before(async () => {
-      await profileService.start();
-      nc = await connectNats({ servers: nats.url, name: 'orchestration-crash-test', logger: silentLogger });
-      await provisionStreams(nc);
-      publisher = new Publisher(nc, { logger: silentLogger });
-    });
+    /** What the stream holds for `customerId` once it holds an outcome. */
+    const storedWithOutcome = (customerId: string, message?: string) =>
+      waitFor(
+        async () => {
+          const s = await stored(customerId);
+          return s.outcomes.length > 0 && s;
+        },
+        { timeoutMs: 60_000, message },
+      );
+    /** Asserts that the stream holds one ActionRequested for `customerId`, of run `runId`. */
+    const assertRequestedOnce = async (customerId: string, runId: string) =>
+      assert.deepEqual(
+        (await stored(customerId)).requested.map((a) => a.runId),
+        [runId],
+      );
 
     afterEach(async () => {
       await proc?.stop().catch(() => undefined);
       proc = undefined;
     });
 
-    after(async () => {
-      await nc?.drain();
-      await profileService.stop();
-    });
-
-    it('requests the winner’s first action exactly once when killed right after arbitration', async () => {
-      const c = customer('won');
-      const tf = cart('t-high', c);
-      await crashAndRestart('after-arbitration', () => publishFired(publisher, tf));
-      const runId = runIdFor(tf.id, 'cart-high');
-      const run = await ended(runId);
-      assert.equal(run.state, 'completed');
-      assert.deepEqual(
-        run.history.map((e) => e.event),
-        ['entered', 'settling', 'won', 'sent', 'completed'],
-      );
-      const { requested } = await stored(c);
-      assert.deepEqual(
-        requested.map((a) => a.runId),
-        [runId],
-      );
-    });
+    /** Faults after which the run completes and its one action is requested exactly once. */
+    const completesOnce: Array<{
+      fault: FaultPoint;
+      title: string;
+      trigger: (customerId: string) => triggers.TriggerFired;
+      workflow: string;
+      history?: string[];
+    }> = [
+      {
+        fault: 'after-arbitration',
+        title: 'requests the winner’s first action exactly once when killed right after arbitration',
+        trigger: (c) => cart('t-high', c),
+        workflow: 'cart-high',
+        history: ['entered', 'settling', 'won', 'sent', 'completed'],
+      },
+      {
+        // The trigger is not acked: it is redelivered to the restarted process after its ack wait.
+        fault: 'between-settle-timer-and-window',
+        title: 'settles and sends when killed between writing the settle timer and opening its window',
+        trigger: (c) => cart('t-high', c),
+        workflow: 'cart-high',
+      },
+      ...(
+        [
+          ['after-timer-resume', 'after its wait timer resumed the run, before the next step'],
+          ['after-step-send', 'after sending it, before the run’s progress is written'],
+        ] as const
+      ).map(([fault, when]) => ({
+        fault,
+        title: `requests a step’s action exactly once when killed ${when}`,
+        trigger: (c: string) =>
+          fired({ trigger: 't-wait', customerId: c, alias: 'add', properties: { sku: 'W', price: 10 } }),
+        workflow: 'waiting',
+        history: ['entered', 'waiting', 'resumed', 'sent', 'completed'],
+      })),
+    ];
+    for (const t of completesOnce) {
+      it(t.title, async () => {
+        const c = customer(t.fault);
+        const run = await runAfterCrash(t.fault, t.trigger(c), t.workflow);
+        assert.equal(run.state, 'completed');
+        if (t.history)
+          assert.deepEqual(
+            run.history.map((e) => e.event),
+            t.history,
+          );
+        await assertRequestedOnce(c, run._id);
+      });
+    }
 
     it('publishes the loser’s SUPPRESSED outcome once and the winner’s action once when killed after the loss is written', async () => {
       const c = customer('lost');
       const low = cart('t-low', c);
       const high = cart('t-high', c);
       await crashAndRestart('after-arbitration-loss', async () => {
-        await publishFired(publisher, low);
-        await publishFired(publisher, high);
+        await publishFired(peers.publisher, low);
+        await publishFired(peers.publisher, high);
       });
       const lowRun = await ended(runIdFor(low.id, 'browse-low'));
       const highRun = await ended(runIdFor(high.id, 'cart-high'));
       assert.equal(lowRun.state, 'suppressed');
       assert.equal(highRun.state, 'completed');
-      const { requested, outcomes } = await waitFor(async () => {
-        const s = await stored(c);
-        return s.outcomes.length > 0 && s;
-      });
+      const { requested, outcomes } = await storedWithOutcome(c, 'SUPPRESSED outcome after the restart');
       assert.deepEqual(
         requested.map((a) => a.runId),
         [highRun._id],
@@ -147,59 +165,12 @@ describe('orchestration killed between two durable effects', function () {
       );
     });
 
-    it('settles and sends when killed between writing the settle timer and opening its window', async () => {
-      const c = customer('window');
-      const tf = cart('t-high', c);
-      // The trigger is not acked: it is redelivered to the restarted process after its ack wait.
-      await crashAndRestart('between-settle-timer-and-window', () => publishFired(publisher, tf));
-      const run = await ended(runIdFor(tf.id, 'cart-high'));
-      assert.equal(run.state, 'completed');
-      assert.deepEqual(
-        (await stored(c)).requested.map((a) => a.runId),
-        [run._id],
-      );
-    });
-
-    const stepWindows: Array<[FaultPoint, string]> = [
-      ['after-timer-resume', 'after its wait timer resumed the run, before the next step'],
-      ['after-step-send', 'after sending it, before the run’s progress is written'],
-    ];
-    for (const [fault, when] of stepWindows) {
-      it(`requests a step’s action exactly once when killed ${when}`, async () => {
-        const c = customer('step');
-        const tf = fired({
-          trigger: 't-wait',
-          customerId: c,
-          alias: 'add',
-          properties: { sku: 'W', price: 10 },
-        });
-        await crashAndRestart(fault, () => publishFired(publisher, tf));
-        const run = await ended(runIdFor(tf.id, 'waiting'));
-        assert.equal(run.state, 'completed');
-        assert.deepEqual(
-          run.history.map((e) => e.event),
-          ['entered', 'waiting', 'resumed', 'sent', 'completed'],
-        );
-        assert.deepEqual(
-          (await stored(c)).requested.map((a) => a.runId),
-          [run._id],
-        );
-      });
-    }
-
     it('publishes the FAILED outcome once when killed after the failure is written', async () => {
       const c = customer('failed');
       const tf = cart('t-broken', c);
-      await crashAndRestart('after-run-failed', () => publishFired(publisher, tf));
-      const run = await ended(runIdFor(tf.id, 'broken-content'));
+      const run = await runAfterCrash('after-run-failed', tf, 'broken-content');
       assert.equal(run.state, 'failed');
-      const { requested, outcomes } = await waitFor(
-        async () => {
-          const s = await stored(c);
-          return s.outcomes.length > 0 && s;
-        },
-        { timeoutMs: 60_000, message: 'FAILED outcome after the restart' },
-      );
+      const { requested, outcomes } = await storedWithOutcome(c, 'FAILED outcome after the restart');
       assert.deepEqual(requested, []);
       assert.deepEqual(
         outcomes.map((o) => [o.runId, o.status]),
@@ -218,40 +189,20 @@ describe('orchestration killed between two durable effects', function () {
         properties: { sku: 'SKU-S', price: 20 },
       };
       // As a version before the crash invariant left it: won, then killed; its settle timer gone.
-      const run: RunDoc = {
-        _id: `run_${c}`,
-        customerId: c,
-        partition: partitionOf(c, 16),
-        workflow: 'cart-high',
-        workflowVersion: 0,
-        trigger: 't-high',
-        triggerFiredId: `tf_${c}`,
-        priority: 80,
-        firedAt: now,
-        transactional: false,
-        state: 'running',
-        pc: 0,
-        stepId: 'steps[0]',
-        windowId: `win_${c}`,
+      const run = cartHighRun(c, now, {
         context: { bindings: { add: event }, event, trigger: { name: 't-high' } },
         profile: { customerId: c, traits: {} },
-        actions: [],
         history: [
           { at: now, event: 'entered' },
           { at: now, event: 'settling' },
           { at: now, event: 'won', detail: 'won among 1' },
         ],
-        createdAt: now,
-        updatedAt: now,
-      };
+      });
       assert.ok(await new RunStore(mongo.db).insert(run));
       await start();
       const done = await ended(run._id);
       assert.equal(done.state, 'completed');
-      assert.deepEqual(
-        (await stored(c)).requested.map((a) => a.runId),
-        [run._id],
-      );
+      await assertRequestedOnce(c, run._id);
     });
   }
 });

@@ -1,16 +1,15 @@
 import * as assert from 'node:assert/strict';
 import * as nodePath from 'node:path';
 import { DateTime } from 'luxon';
-import { actions, partitionOf, profiles } from '@kairos/contracts';
+import { actions, partitionOf, profiles, type triggers } from '@kairos/contracts';
 import { openNatsDefinitionStore, parseDefinitions } from '@kairos/definitions';
-import { connectNats, Publisher, silentLogger, type NatsConnection } from '@kairos/messaging';
 import { createLogger } from '@kairos/service-kit';
-import { useMongo, useNats, waitFor } from '@kairos/testkit';
+import { waitFor } from '@kairos/testkit';
 import { startOrchestration, type OrchestrationApp } from '../../src/app';
 import { loadOrchestrationConfig } from '../../src/config';
 import { runIdFor } from '../../src/domain/hashing';
-import type { RunDoc } from '../../src/store';
-import { FakeProfileService } from '../support/fake-profiles';
+import { useOrchestrationPeers, type CustomerProfile } from '../support/peers';
+import { cartHighRun } from '../support/runs';
 import { ActionCollector, fired, publishFired } from '../support/triggers';
 
 const PKG = nodePath.resolve(__dirname, '../../..');
@@ -18,25 +17,20 @@ const { OutcomeStatus } = actions;
 
 describe('orchestration service on NATS JetStream and FerretDB', function () {
   this.timeout(60_000);
-  const nats = useNats();
-  const mongo = useMongo({ dbPrefix: 'orch' });
-  // Nested so its after hook (stop the app, drain NATS) runs before the fixtures stop the servers.
   describe('with the service running in-process', suite);
 
   function suite() {
-    const profileService = new FakeProfileService();
-    let nc: NatsConnection;
-    let publisher: Publisher;
     let app: OrchestrationApp;
+    const peers = useOrchestrationPeers('orch', 'orchestration-test', async () => {
+      await app?.stop();
+    });
+    const { profileService, nats, mongo } = peers;
     let collector: ActionCollector;
     /** Shifts the service's clock (quiet hours, caps) without touching the test's. */
     let offsetMs = 0;
 
     before(async () => {
-      await profileService.start();
-      nc = await connectNats({ servers: nats.url, name: 'orchestration-test', logger: silentLogger });
-      publisher = new Publisher(nc, { logger: silentLogger });
-      collector = new ActionCollector(nc);
+      collector = new ActionCollector(peers.nc);
       const config = loadOrchestrationConfig({
         NATS_URL: nats.url,
         MONGO_URL: mongo.url,
@@ -49,10 +43,8 @@ describe('orchestration service on NATS JetStream and FerretDB', function () {
         // Tests move the service clock; a long idle sleep would outlast the jump.
         KAIROS_TIMER_MAX_IDLE: '50ms',
       });
-      const { provisionStreams } = await import('@kairos/messaging');
-      await provisionStreams(nc);
       app = await startOrchestration(config, {
-        nc,
+        nc: peers.nc,
         db: mongo.db,
         logger: createLogger('orchestration-test', 'silent'),
         http: { addRoute: () => undefined },
@@ -60,40 +52,42 @@ describe('orchestration service on NATS JetStream and FerretDB', function () {
       });
     });
 
-    after(async () => {
-      await app?.stop();
-      await nc?.drain();
-      await profileService.stop();
-    });
-
-    const customer = (name: string, extra: Partial<profiles.Profile> = {}) => {
-      const customerId = `${name}-${Math.random().toString(36).slice(2, 8)}`;
-      profileService.addProfile({
-        customerId,
-        traits: { name: 'Ada' },
-        consent: { marketing: true, transactional: true },
-        preferences: { preferredChannel: 'push', optedOutChannels: [] },
-        contacts: {
-          email: `${customerId}@example.test`,
-          phone: '+33600000000',
-          pushTokens: ['tok-1'],
-          webhookUrl: '',
-        },
-        journeyStage: 'active',
-        ...extra,
-      });
-      return customerId;
+    /** Publishes `tf` as pattern-detection would and returns it. */
+    const publish = async (tf: triggers.TriggerFired) => {
+      await publishFired(peers.publisher, tf);
+      return tf;
     };
+    /** Publishes a TriggerFired of `trigger` matching one cart.item_added event with `properties`. */
+    const fireCart = (trigger: string, customerId: string, properties: Record<string, unknown>) =>
+      publish(fired({ trigger, customerId, alias: 'add', properties }));
+    /** A failed payment of 250 for `c`, which `t-escalate` turns into a send and an escalation. */
+    const escalateFired = (c: string) =>
+      fired({
+        trigger: 't-escalate',
+        customerId: c,
+        alias: 'fail',
+        type: 'payment.failed',
+        properties: { amount: 250 },
+      });
+    /** The ActionRequested messages for `c`, once there is one. */
+    const requests = (c: string, message?: string) =>
+      waitFor(() => collector.requestsFor(c).length > 0 && collector.requestsFor(c), { message });
+    /** The first ActionOutcome for `c`. */
+    const outcome = (c: string, message?: string) => waitFor(() => collector.outcomesFor(c)[0], { message });
+
+    const customer = (name: string, profile: CustomerProfile = {}) =>
+      peers.customer(name, {
+        traits: { name: 'Ada' },
+        preferences: { preferredChannel: 'push', optedOutChannels: [] },
+        journeyStage: 'active',
+        ...profile,
+        contacts: { phone: '+33600000000', pushTokens: ['tok-1'], ...profile.contacts },
+      });
 
     it('turns a TriggerFired into an ActionRequested with rendered content, recipients and metadata', async () => {
       const c = customer('basic');
-      await publishFired(
-        publisher,
-        fired({ trigger: 't-cart', customerId: c, alias: 'add', properties: { sku: 'SKU-42', price: 30 } }),
-      );
-      const [req] = await waitFor(() => collector.requestsFor(c).length > 0 && collector.requestsFor(c), {
-        message: 'ActionRequested',
-      });
+      await fireCart('t-cart', c, { sku: 'SKU-42', price: 30 });
+      const [req] = await requests(c, 'ActionRequested');
       assert.equal(req.subject, 'actions.requested.push');
       const a = req.action;
       assert.deepEqual(a.channels, ['push', 'email']);
@@ -121,18 +115,8 @@ describe('orchestration service on NATS JetStream and FerretDB', function () {
           lifetimeValue: 0,
         },
       });
-      await publishFired(
-        publisher,
-        fired({
-          trigger: 't-cart',
-          customerId: c,
-          alias: 'add',
-          properties: { sku: 'SKU-7', price: 30, 'utm.source': 'mail' },
-        }),
-      );
-      const [req] = await waitFor(() => collector.requestsFor(c).length > 0 && collector.requestsFor(c), {
-        message: 'ActionRequested for a profile with dotted keys',
-      });
+      await fireCart('t-cart', c, { sku: 'SKU-7', price: 30, 'utm.source': 'mail' });
+      const [req] = await requests(c, 'ActionRequested for a profile with dotted keys');
       const run = await waitFor(async () => {
         const r = await app.runs.get(req.action.runId);
         return r?.state === 'completed' && r;
@@ -146,24 +130,15 @@ describe('orchestration service on NATS JetStream and FerretDB', function () {
 
     it('chooses the content variant whose CEL rule matches', async () => {
       const c = customer('premium');
-      await publishFired(
-        publisher,
-        fired({ trigger: 't-cart', customerId: c, alias: 'add', properties: { sku: 'TV-9', price: 450 } }),
-      );
-      const [req] = await waitFor(() => collector.requestsFor(c).length > 0 && collector.requestsFor(c));
+      await fireCart('t-cart', c, { sku: 'TV-9', price: 450 });
+      const [req] = await requests(c);
       assert.equal(req.action.template, 'cart-reminder-premium');
       assert.match(String(req.action.content?.subject), /Your TV-9 is reserved for you/);
     });
 
     it('does not start a run when the entry conditions do not hold', async () => {
       const c = customer('churned', { journeyStage: 'churned' });
-      const tf = fired({
-        trigger: 't-cart',
-        customerId: c,
-        alias: 'add',
-        properties: { sku: 'X', price: 30 },
-      });
-      await publishFired(publisher, tf);
+      const tf = await fireCart('t-cart', c, { sku: 'X', price: 30 });
       const run = await waitFor(() => app.runs.get(runIdFor(tf.id, 'cart-basic')));
       assert.equal(run.state, 'skipped');
       assert.equal(run.reason, 'conditions_not_met');
@@ -178,18 +153,15 @@ describe('orchestration service on NATS JetStream and FerretDB', function () {
         alias: 'add',
         properties: { sku: 'R', price: 30 },
       });
-      await publishFired(publisher, tf, 16, `${tf.id}#1`);
+      await publishFired(peers.publisher, tf, 16, `${tf.id}#1`);
       await waitFor(() => collector.requestsFor(c).length === 1);
       await waitFor(async () => (await app.runs.get(runIdFor(tf.id, 'cart-basic')))?.state === 'completed');
       // The same firing again under another message id, as a replay would deliver it.
-      await publishFired(publisher, tf, 16, `${tf.id}#2`);
+      await publishFired(peers.publisher, tf, 16, `${tf.id}#2`);
       // A later trigger on the same partition: once it is handled, so is the replay before it.
       let marker = customer('marker');
       while (partitionOf(marker, 16) !== partitionOf(c, 16)) marker = customer('marker');
-      await publishFired(
-        publisher,
-        fired({ trigger: 't-cart', customerId: marker, alias: 'add', properties: { sku: 'M', price: 1 } }),
-      );
+      await fireCart('t-cart', marker, { sku: 'M', price: 1 });
       await waitFor(() => collector.requestsFor(marker).length === 1, {
         message: 'a later trigger processed',
       });
@@ -200,21 +172,9 @@ describe('orchestration service on NATS JetStream and FerretDB', function () {
 
     it('keeps a customer in at most one active run of a workflow', async () => {
       const c = customer('reentry');
-      const first = fired({
-        trigger: 't-wait',
-        customerId: c,
-        alias: 'add',
-        properties: { sku: 'E1', price: 5 },
-      });
-      const second = fired({
-        trigger: 't-wait',
-        customerId: c,
-        alias: 'add',
-        properties: { sku: 'E2', price: 5 },
-      });
-      await publishFired(publisher, first);
-      await publishFired(publisher, second);
-      const o = await waitFor(() => collector.outcomesFor(c)[0], { message: 'SUPPRESSED outcome' });
+      const first = await fireCart('t-wait', c, { sku: 'E1', price: 5 });
+      const second = await fireCart('t-wait', c, { sku: 'E2', price: 5 });
+      const o = await outcome(c, 'SUPPRESSED outcome');
       assert.equal(o.status, OutcomeStatus.OUTCOME_STATUS_SUPPRESSED);
       assert.equal(o.reason, `already_in_workflow:${runIdFor(first.id, 'waiting')}`);
       assert.equal((await app.runs.get(runIdFor(first.id, 'waiting')))?.state, 'waiting');
@@ -223,13 +183,7 @@ describe('orchestration service on NATS JetStream and FerretDB', function () {
 
     it('records HELD_OUT for a customer in the control group instead of sending', async () => {
       const c = customer('holdout');
-      const tf = fired({
-        trigger: 't-holdout',
-        customerId: c,
-        alias: 'add',
-        properties: { sku: 'H', price: 30 },
-      });
-      await publishFired(publisher, tf);
+      const tf = await fireCart('t-holdout', c, { sku: 'H', price: 30 });
       const [o] = await waitFor(() => collector.outcomesFor(c).length > 0 && collector.outcomesFor(c));
       assert.equal(o.status, OutcomeStatus.OUTCOME_STATUS_HELD_OUT);
       assert.equal(o.workflow, 'all-held-out');
@@ -239,14 +193,8 @@ describe('orchestration service on NATS JetStream and FerretDB', function () {
 
     it('lets the higher-priority workflow win within the settle window and suppresses the other with its reason', async () => {
       const c = customer('arbitration');
-      await publishFired(
-        publisher,
-        fired({ trigger: 't-low', customerId: c, alias: 'view', type: 'product.viewed' }),
-      );
-      await publishFired(
-        publisher,
-        fired({ trigger: 't-high', customerId: c, alias: 'add', properties: { sku: 'A', price: 20 } }),
-      );
+      await publish(fired({ trigger: 't-low', customerId: c, alias: 'view', type: 'product.viewed' }));
+      await fireCart('t-high', c, { sku: 'A', price: 20 });
       const o = await waitFor(
         () => collector.outcomesFor(c).find((x) => x.status === OutcomeStatus.OUTCOME_STATUS_SUPPRESSED),
         {
@@ -255,7 +203,7 @@ describe('orchestration service on NATS JetStream and FerretDB', function () {
       );
       assert.equal(o.workflow, 'browse-low');
       assert.equal(o.reason, 'lost_arbitration_to:cart-high');
-      const reqs = await waitFor(() => collector.requestsFor(c).length > 0 && collector.requestsFor(c));
+      const reqs = await requests(c);
       assert.deepEqual(
         reqs.map((r) => r.action.workflow),
         ['cart-high'],
@@ -280,11 +228,8 @@ describe('orchestration service on NATS JetStream and FerretDB', function () {
         at: new Date(Date.now() - 3_600_000),
       });
     const fireCapped = async (c: string, sku: string) => {
-      await publishFired(
-        publisher,
-        fired({ trigger: 't-capped', customerId: c, alias: 'add', properties: { sku, price: 5 } }),
-      );
-      return waitFor(() => collector.outcomesFor(c)[0]);
+      await fireCart('t-capped', c, { sku, price: 5 });
+      return outcome(c);
     };
 
     it('suppresses a send over the workflow frequency cap counted from ProfileService history', async () => {
@@ -311,18 +256,12 @@ describe('orchestration service on NATS JetStream and FerretDB', function () {
     it('enforces the cap on the local send ledger when ProfileService is too slow', async () => {
       const c = customer('slow');
       profileService.slow.add(c);
-      await publishFired(
-        publisher,
-        fired({ trigger: 't-capped', customerId: c, alias: 'add', properties: { sku: 'S1', price: 5 } }),
-      );
-      const [first] = await waitFor(() => collector.requestsFor(c).length > 0 && collector.requestsFor(c));
+      await fireCart('t-capped', c, { sku: 'S1', price: 5 });
+      const [first] = await requests(c);
       // Fallback: the profile snapshot carried by the trigger (no contacts in it) was used.
       assert.equal(first.action.recipient.email, undefined);
-      await publishFired(
-        publisher,
-        fired({ trigger: 't-capped', customerId: c, alias: 'add', properties: { sku: 'S2', price: 5 } }),
-      );
-      const o = await waitFor(() => collector.outcomesFor(c)[0]);
+      await fireCart('t-capped', c, { sku: 'S2', price: 5 });
+      const o = await outcome(c);
       assert.equal(o.reason, 'frequency_cap');
       assert.equal(collector.requestsFor(c).length, 1);
     });
@@ -352,18 +291,12 @@ spec:
 `,
       );
       assert.deepEqual(errors, []);
-      const store = await openNatsDefinitionStore(nc);
+      const store = await openNatsDefinitionStore(peers.nc);
       await store.apply(documents);
       await waitFor(() => app.workflows.get('quiet'), { message: 'workflow hot-reloaded from the store' });
 
       const c = customer('quiet', { timeZone: zone });
-      const tf = fired({
-        trigger: 't-quiet',
-        customerId: c,
-        alias: 'add',
-        properties: { sku: 'Q', price: 5 },
-      });
-      await publishFired(publisher, tf);
+      const tf = await fireCart('t-quiet', c, { sku: 'Q', price: 5 });
       const runId = runIdFor(tf.id, 'quiet');
       const run = await waitFor(async () => {
         const r = await app.runs.get(runId);
@@ -385,16 +318,7 @@ spec:
 
     it('escalates to a human with the rendered message and the trigger explanation', async () => {
       const c = customer('escalation');
-      await publishFired(
-        publisher,
-        fired({
-          trigger: 't-escalate',
-          customerId: c,
-          alias: 'fail',
-          type: 'payment.failed',
-          properties: { amount: 250 },
-        }),
-      );
+      await publish(escalateFired(c));
       const reqs = await waitFor(() => collector.requestsFor(c).length === 2 && collector.requestsFor(c));
       const [send, esc] = reqs;
       assert.equal(send.subject, 'actions.requested.preferred');
@@ -408,14 +332,7 @@ spec:
 
     it('completes the run when an escalation cannot render, after the customer was messaged', async () => {
       const c = customer('escalation-no-name', { traits: {} });
-      const tf = fired({
-        trigger: 't-escalate',
-        customerId: c,
-        alias: 'fail',
-        type: 'payment.failed',
-        properties: { amount: 250 },
-      });
-      await publishFired(publisher, tf);
+      const tf = await publish(escalateFired(c));
       const runId = runIdFor(tf.id, 'escalating');
       const run = await waitFor(async () => {
         const r = await app.runs.get(runId);
@@ -434,29 +351,8 @@ spec:
     it('fails the runs of a settle timer that is given up instead of leaving them settling', async () => {
       const c = customer('abandoned');
       const now = new Date();
-      const windowId = `win_${c}`;
-      const run: RunDoc = {
-        _id: `run_${c}`,
-        customerId: c,
-        partition: partitionOf(c, 16),
-        workflow: 'cart-high',
-        workflowVersion: 0,
-        trigger: 't-high',
-        triggerFiredId: `tf_${c}`,
-        priority: 80,
-        firedAt: now,
-        transactional: false,
-        state: 'settling',
-        pc: 0,
-        stepId: 'steps[0]',
-        windowId,
-        context: { bindings: {}, trigger: {} },
-        profile: {},
-        actions: [],
-        history: [],
-        createdAt: now,
-        updatedAt: now,
-      };
+      const run = cartHighRun(c, now, { state: 'settling' });
+      const { windowId } = run;
       assert.ok(await app.runs.insert(run));
       await app.orchestrator.abandonTimer(
         {
@@ -474,21 +370,15 @@ spec:
       const after = await app.runs.get(run._id);
       assert.equal(after?.state, 'failed');
       assert.equal(after?.reason, 'timer_failed: boom');
-      const o = await waitFor(() => collector.outcomesFor(c)[0]);
+      const o = await outcome(c);
       assert.equal(o.status, OutcomeStatus.OUTCOME_STATUS_FAILED);
       assert.equal(o.runId, run._id);
     });
 
     it('fails the run visibly on a rendering error and sends nothing', async () => {
       const c = customer('broken');
-      const tf = fired({
-        trigger: 't-broken',
-        customerId: c,
-        alias: 'add',
-        properties: { sku: 'B', price: 5 },
-      });
-      await publishFired(publisher, tf);
-      const o = await waitFor(() => collector.outcomesFor(c)[0]);
+      const tf = await fireCart('t-broken', c, { sku: 'B', price: 5 });
+      const o = await outcome(c);
       assert.equal(o.status, OutcomeStatus.OUTCOME_STATUS_FAILED);
       assert.match(o.reason, /^render_error: .*no_such_property/);
       const run = await app.runs.get(runIdFor(tf.id, 'broken-content'));

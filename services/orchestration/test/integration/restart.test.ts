@@ -1,30 +1,22 @@
 import * as assert from 'node:assert/strict';
-import {
-  connectNats,
-  provisionStreams,
-  Publisher,
-  silentLogger,
-  type NatsConnection,
-} from '@kairos/messaging';
-import { useMongo, useNats, waitFor, type ServiceProcess } from '@kairos/testkit';
+import { waitFor, type ServiceProcess } from '@kairos/testkit';
 import { runIdFor } from '../../src/domain/hashing';
 import type { RunDoc, TimerDoc } from '../../src/store';
-import { FakeProfileService } from '../support/fake-profiles';
+import { useOrchestrationPeers } from '../support/peers';
 import { startOrchestrationProcess } from '../support/process';
 import { ActionCollector, fired, publishFired } from '../support/triggers';
 
 describe('orchestration service process', function () {
   this.timeout(90_000);
-  const nats = useNats();
-  const mongo = useMongo({ dbPrefix: 'orchp' });
 
   describe('with a durable wait', () => {
-    const profileService = new FakeProfileService();
-    let nc: NatsConnection;
-    let publisher: Publisher;
-    let collector: ActionCollector;
     let proc: ServiceProcess | undefined;
     let httpPort: number;
+    const peers = useOrchestrationPeers('orchp', 'orchestration-process-test', async () => {
+      await proc?.stop().catch(() => undefined);
+    });
+    const { profileService, nats, mongo } = peers;
+    let collector: ActionCollector;
 
     const start = async () => {
       ({ proc, httpPort } = await startOrchestrationProcess({
@@ -34,18 +26,8 @@ describe('orchestration service process', function () {
       }));
     };
 
-    before(async () => {
-      await profileService.start();
-      nc = await connectNats({ servers: nats.url, name: 'orchestration-process-test', logger: silentLogger });
-      await provisionStreams(nc);
-      publisher = new Publisher(nc, { logger: silentLogger });
-      collector = new ActionCollector(nc);
-    });
-
-    after(async () => {
-      await proc?.stop().catch(() => undefined);
-      await nc?.drain();
-      await profileService.stop();
+    before(() => {
+      collector = new ActionCollector(peers.nc);
     });
 
     it('requests the action exactly once after a kill -9 during the wait', async () => {
@@ -56,7 +38,7 @@ describe('orchestration service process', function () {
         contacts: { email: 'r@example.test', phone: '', pushTokens: [], webhookUrl: '' },
       });
       const tf = fired({ trigger: 't-wait', customerId, alias: 'add', properties: { sku: 'W', price: 10 } });
-      await publishFired(publisher, tf);
+      await publishFired(peers.publisher, tf);
       const runId = runIdFor(tf.id, 'waiting');
       const runs = mongo.db.collection<RunDoc>('runs');
       await waitFor(async () => (await runs.findOne({ _id: runId }))?.state === 'waiting', {

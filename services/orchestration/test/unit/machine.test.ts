@@ -99,6 +99,17 @@ function cursorOf(wf: WorkflowSpec, run = enteredRun(wf), persisted = false): Ru
 
 const kinds = (effects: Effect[]) => effects.map((e) => (e.do === 'crash-point' ? `crash:${e.point}` : e.do));
 
+/** The effect at `index`, asserted to be a `kind` effect (and typed as one). */
+function effectAt<K extends Effect['do']>(
+  effects: Effect[],
+  index: number,
+  kind: K,
+): Extract<Effect, { do: K }> {
+  const effect = effects[index];
+  assert.equal(effect.do, kind, `effect ${index}`);
+  return effect as Extract<Effect, { do: K }>;
+}
+
 describe('run machine: entry', () => {
   it('records a skipped run (no outcome) when the conditions do not hold', () => {
     const wf = workflow(`  conditions: "profile.consent.marketing == true"
@@ -192,12 +203,10 @@ describe('run machine: steps', () => {
       'crash:after-step-send',
       'insert-run',
     ]);
-    const request = effects[1];
-    assert.ok(request.do === 'request-action');
+    const request = effectAt(effects, 1, 'request-action');
     assert.equal(request.action.actionId, actionIdFor(c.run._id, wf.steps[0].id));
     assert.deepEqual(request.trace, TRACE);
-    const insert = effects[3];
-    assert.ok(insert.do === 'insert-run');
+    const insert = effectAt(effects, 3, 'insert-run');
     assert.equal(insert.run.state, 'completed');
     assert.deepEqual(insert.run.actions, [request.action.actionId]);
     assert.deepEqual(
@@ -218,8 +227,7 @@ describe('run machine: steps', () => {
       [['ledger', NOW - 86_400_000]],
     );
     assert.deepEqual(kinds(effects), ['publish-outcome', 'insert-run']);
-    const published = effects[0];
-    assert.ok(published.do === 'publish-outcome');
+    const published = effectAt(effects, 0, 'publish-outcome');
     assert.equal(published.outcome.status, OutcomeStatus.OUTCOME_STATUS_SUPPRESSED);
     assert.equal(published.outcome.reason, 'frequency_cap');
     assert.deepEqual(published.outcome.metadata, { cap_scope: 'workflow', cap: '1/1', trace_id: 'trace-1' });
@@ -322,12 +330,10 @@ describe('run machine: steps', () => {
       'release-active',
       'publish-outcome',
     ]);
-    const failed = effects[3];
-    assert.ok(failed.do === 'update-run');
+    const failed = effectAt(effects, 3, 'update-run');
     assert.equal(failed.set.state, 'failed');
     assert.equal(failed.set.error, 'render_error: no such variable');
-    const published = effects[6];
-    assert.ok(published.do === 'publish-outcome');
+    const published = effectAt(effects, 6, 'publish-outcome');
     assert.equal(published.outcome.status, OutcomeStatus.OUTCOME_STATUS_FAILED);
     assert.deepEqual(published.trace, TRACE);
   });
@@ -338,8 +344,7 @@ describe('run machine: steps', () => {
     - escalate: { to: { slack: '#oncall' }, message: '{{ nope }}' }`);
     const { effects } = runToStop(cursorOf(wf), () => ({ renderError: 'undefined variable' }));
     assert.deepEqual(kinds(effects), ['count-escalation-failed', 'log', 'insert-run']);
-    const insert = effects[2];
-    assert.ok(insert.do === 'insert-run');
+    const insert = effectAt(effects, 2, 'insert-run');
     assert.deepEqual(
       insert.run.history.map((h) => h.event),
       ['entered', 'escalation_failed', 'completed'],
@@ -368,8 +373,7 @@ describe('run machine: timers', () => {
   it('resumes its waiting run: written running and resumedBy it, crash point, then the run goes on', () => {
     const effects = decideStepTimer(timer, waiting, NOW);
     assert.deepEqual(kinds(effects), ['update-run', 'crash:after-timer-resume', 'continue-run']);
-    const update = effects[0];
-    assert.ok(update.do === 'update-run');
+    const update = effectAt(effects, 0, 'update-run');
     assert.deepEqual(update.set, { state: 'running', pc: 1, stepId: timer.stepId, resumedBy: timer._id });
     assert.deepEqual(update.unset, ['timerId', 'waitUntil']);
   });

@@ -4,13 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import {
-  connectNats,
-  provisionStreams,
-  Publisher,
-  silentLogger,
-  type NatsConnection,
-} from '@kairos/messaging';
+import { connectPublisher, type NatsConnection, type Publisher } from '@kairos/messaging';
 import { freePort, startServiceProcess, useNats, waitFor, type ServiceProcess } from '@kairos/testkit';
 import { CHECKPOINT_BUCKET } from '../../src/checkpoints';
 import { firedFor, publishEnriched, readFired, TRIGGERS_YAML } from './helpers';
@@ -20,6 +14,7 @@ const SCRIPT = join(ROOT, 'services', 'pattern-detection', 'dist', 'src', 'main.
 
 describe('pattern-detection process killed with SIGKILL between checkpoints', function () {
   let nc: NatsConnection;
+  let publisher: Publisher;
   let proc: ServiceProcess | undefined;
   let dir: string;
   after(async function () {
@@ -55,9 +50,7 @@ describe('pattern-detection process killed with SIGKILL between checkpoints', fu
     this.timeout(90_000);
     dir = mkdtempSync(join(tmpdir(), 'pd-defs-'));
     writeFileSync(join(dir, 'triggers.yaml'), TRIGGERS_YAML);
-    nc = await connectNats({ servers: nats.url, name: 'crash-test', logger: silentLogger });
-    await provisionStreams(nc);
-    const publisher = new Publisher(nc, { logger: silentLogger });
+    ({ nc, publisher } = await connectPublisher(nats.url, 'crash-test'));
     const port = await freePort();
     proc = await start(port);
 
@@ -128,7 +121,6 @@ describe('pattern-detection process killed with SIGKILL between checkpoints', fu
   it('drains on SIGTERM: exits 0 after a final checkpoint at the last folded sequence', async function () {
     this.timeout(30_000);
     assert.ok(proc?.running, 'the restarted process from the previous test is running');
-    const publisher = new Publisher(nc, { logger: silentLogger });
     const last = await publishEnriched(publisher, 1, {
       id: 'k-drain',
       type: 'page.viewed',

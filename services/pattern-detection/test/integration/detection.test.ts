@@ -2,19 +2,21 @@ import assert from 'node:assert/strict';
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { partitionOf, triggers } from '@kairos/contracts';
 import { openNatsDefinitionStore, parseDefinitions, type KvDefinitionStore } from '@kairos/definitions';
-import {
-  connectNats,
-  provisionStreams,
-  Publisher,
-  silentLogger,
-  type NatsConnection,
-} from '@kairos/messaging';
+import { connectPublisher, type NatsConnection, type Publisher } from '@kairos/messaging';
 import { createLogger, GrpcServer } from '@kairos/service-kit';
 import { useNats, waitFor } from '@kairos/testkit';
 import { startPatternDetection, type PatternDetectionApp } from '../../src/app';
 import { loadPatternDetectionConfig } from '../../src/config';
 import { PATTERN_SERVICE_NAME } from '../../src/pattern-service';
-import { enriched, firedFor, publishEnriched, readFired, TRIGGERS_YAML, type EventInput } from './helpers';
+import {
+  enriched,
+  firedFor,
+  onlyFired,
+  publishEnriched,
+  readFired,
+  TRIGGERS_YAML,
+  type EventInput,
+} from './helpers';
 
 const PARTITIONS = 4;
 
@@ -50,9 +52,7 @@ describe('pattern-detection on a real NATS JetStream', function () {
   const startedAt = Date.now();
 
   before(async function () {
-    nc = await connectNats({ servers: nats.url, name: 'pattern-detection-test', logger: silentLogger });
-    await provisionStreams(nc);
-    publisher = new Publisher(nc, { logger: silentLogger });
+    ({ nc, publisher } = await connectPublisher(nats.url, 'pattern-detection-test'));
     store = await openNatsDefinitionStore(nc);
     const parsed = parseDefinitions(TRIGGERS_YAML, 'triggers.yaml');
     assert.deepEqual(parsed.errors, []);
@@ -110,11 +110,9 @@ describe('pattern-detection on a real NATS JetStream', function () {
     await settled('cart-3', cheap.seq, 2_100);
     await settled('cart-1', add.seq, 500);
     const all = await readFired(nc);
-    const fired = firedFor(all, 'cart-abandoned', 'cart-1');
-    assert.equal(fired.length, 1);
+    const f = onlyFired(all, 'cart-abandoned', 'cart-1');
     assert.equal(firedFor(all, 'cart-abandoned', 'cart-2').length, 0);
     assert.equal(firedFor(all, 'cart-abandoned', 'cart-3').length, 0);
-    const f = fired[0];
     assert.equal(f.completingEventId, '', 'an absence deadline completed it');
     assert.equal(f.triggerVersion, 1);
     assert.equal(f.priority, 60);
@@ -147,9 +145,8 @@ describe('pattern-detection on a real NATS JetStream', function () {
     await settled('all-1', again.seq, 100);
     await settled('all-2', mismatch.seq, 100);
     const all = await readFired(nc);
-    const fired = firedFor(all, 'high-purchase-intent', 'all-1');
-    assert.equal(fired.length, 1);
-    assert.equal(fired[0].completingEventId, last.id);
+    const fired = onlyFired(all, 'high-purchase-intent', 'all-1');
+    assert.equal(fired.completingEventId, last.id);
     assert.equal(firedFor(all, 'high-purchase-intent', 'all-2').length, 0);
   });
 
@@ -164,10 +161,9 @@ describe('pattern-detection on a real NATS JetStream', function () {
     await settled('count-1', third.seq, 2_100);
     await settled('count-2', two.seq, 100);
     const all = await readFired(nc);
-    const fired = firedFor(all, 'payment-failures', 'count-1');
-    assert.equal(fired.length, 1);
-    assert.equal(fired[0].completingEventId, third.id);
-    assert.equal(fired[0].category, 'system');
+    const fired = onlyFired(all, 'payment-failures', 'count-1');
+    assert.equal(fired.completingEventId, third.id);
+    assert.equal(fired.category, 'system');
     assert.equal(firedFor(all, 'payment-failures', 'count-2').length, 0);
   });
 
@@ -184,13 +180,12 @@ describe('pattern-detection on a real NATS JetStream', function () {
     );
     await waitFired('price-drop-on-viewed-item', 'seq-1');
     await settled('seq-1', drop.seq, 100);
-    const fired = firedFor(await readFired(nc), 'price-drop-on-viewed-item', 'seq-1');
-    assert.equal(fired.length, 1);
-    assert.equal(fired[0].completingEventId, drop.id);
-    const bindings = fired[0].bindings as { view: { id: string; properties: { sku: string } } };
+    const fired = onlyFired(await readFired(nc), 'price-drop-on-viewed-item', 'seq-1');
+    assert.equal(fired.completingEventId, drop.id);
+    const bindings = fired.bindings as { view: { id: string; properties: { sku: string } } };
     assert.equal(bindings.view.id, view.id);
     assert.equal(bindings.view.properties.sku, 'A');
-    assert.deepEqual(fired[0].matched[1].properties, { sku: 'A', old_price: 10, new_price: 8 });
+    assert.deepEqual(fired.matched[1].properties, { sku: 'A', old_price: 10, new_price: 8 });
   });
 
   it('explains a waiting partial match over gRPC and rejects unknown triggers and missing fields', async function () {
@@ -349,8 +344,7 @@ spec:
     const second = await send('reload-1', 'payment.failed', {}, t + 1);
     await waitFired('payment-failures', 'reload-1');
     await settled('reload-1', second.seq, 100);
-    const fired = firedFor(await readFired(nc), 'payment-failures', 'reload-1');
-    assert.equal(fired.length, 1);
-    assert.equal(fired[0].triggerVersion, 2);
+    const fired = onlyFired(await readFired(nc), 'payment-failures', 'reload-1');
+    assert.equal(fired.triggerVersion, 2);
   });
 });

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import {
   events,
@@ -79,6 +80,17 @@ export async function readFired(nc: NatsConnection): Promise<triggers.TriggerFir
 
 export function firedFor(all: triggers.TriggerFired[], trigger: string, customer?: string) {
   return all.filter((f) => f.trigger === trigger && (customer === undefined || f.customerId === customer));
+}
+
+/** The only firing of `trigger` for `customer` in `all`; fails the test when there are none or several. */
+export function onlyFired(
+  all: triggers.TriggerFired[],
+  trigger: string,
+  customer: string,
+): triggers.TriggerFired {
+  const fired = firedFor(all, trigger, customer);
+  assert.equal(fired.length, 1, `${trigger} fired ${fired.length} times for ${customer}`);
+  return fired[0];
 }
 
 export const TRIGGERS_YAML = `

@@ -94,16 +94,36 @@ function detector(
   );
 }
 
+/** Offers customer c1's n-th payment failure to `d`: event `e<n>` at T0 + n - 1 ms, stream sequence n. */
+const failure = (d: PartitionDetector, n: number) =>
+  d.handle(ev(`e${n}`, 'payment.failed', 'c1', T0 + n - 1), ctx(n));
+
+/**
+ * A detector that checkpointed after c1's first payment failure and then fired on the third: its
+ * publisher, checkpoint store and clock, for a second detector that restores from them.
+ */
+async function firedAfterCheckpoint() {
+  const pub = new FakePublisher();
+  const store = new MemoryCheckpointStore();
+  const clock = { ms: T0 };
+  const before = detector(pub, store, clock);
+  await failure(before, 1);
+  await before.checkpoint();
+  await failure(before, 2);
+  await failure(before, 3);
+  return { pub, store, clock };
+}
+
 describe('PartitionDetector', function () {
   it('folds each stream sequence once: a retried message re-publishes its pending fires only', async function () {
     const pub = new FakePublisher();
     const d = detector(pub, new MemoryCheckpointStore(), { ms: T0 });
-    await d.handle(ev('e1', 'payment.failed', 'c1', T0), ctx(1));
-    await d.handle(ev('e2', 'payment.failed', 'c1', T0 + 1), ctx(2));
+    await failure(d, 1);
+    await failure(d, 2);
     pub.failNext = 1;
-    await assert.rejects(d.handle(ev('e3', 'payment.failed', 'c1', T0 + 2), ctx(3)), /publish timeout/);
-    await d.handle(ev('e3', 'payment.failed', 'c1', T0 + 2), ctx(3));
-    await d.handle(ev('e3', 'payment.failed', 'c1', T0 + 2), ctx(3));
+    await assert.rejects(failure(d, 3), /publish timeout/);
+    await failure(d, 3);
+    await failure(d, 3);
     assert.equal(d.engine.stats.eventsProcessed, 3);
     assert.equal(pub.sent.length, 1);
     assert.equal(pub.sent[0].subject, 'triggers.fired.0.three-failures');
@@ -139,44 +159,30 @@ describe('PartitionDetector', function () {
     const pub = new FakePublisher();
     const store = new MemoryCheckpointStore();
     const d = detector(pub, store, { ms: T0 });
-    await d.handle(ev('e1', 'payment.failed', 'c1', T0), ctx(1));
+    await failure(d, 1);
     await d.checkpoint();
     assert.equal((await store.load(0))?.sequence, 1);
-    await d.handle(ev('e2', 'payment.failed', 'c1', T0 + 1), ctx(2));
+    await failure(d, 2);
     pub.failNext = 5;
-    await assert.rejects(d.handle(ev('e3', 'payment.failed', 'c1', T0 + 2), ctx(3)));
+    await assert.rejects(failure(d, 3));
     await d.checkpoint();
     assert.equal((await store.load(0))?.sequence, 1, 'checkpoint stays before the unpublished fire');
   });
 
   it('restores a checkpoint and replays to the same fire ids (de-duplicated by msg id)', async function () {
-    const pub = new FakePublisher();
-    const store = new MemoryCheckpointStore();
-    const clock = { ms: T0 };
-    const before = detector(pub, store, clock);
-    await before.handle(ev('e1', 'payment.failed', 'c1', T0), ctx(1));
-    await before.checkpoint();
-    await before.handle(ev('e2', 'payment.failed', 'c1', T0 + 1), ctx(2));
-    await before.handle(ev('e3', 'payment.failed', 'c1', T0 + 2), ctx(3));
+    const { pub, store, clock } = await firedAfterCheckpoint();
     assert.equal(pub.sent.length, 1);
 
     const after = detector(pub, store, clock);
     assert.equal(await after.restore(), 2, 'replay starts after the checkpointed sequence');
-    await after.handle(ev('e2', 'payment.failed', 'c1', T0 + 1), ctx(2));
-    await after.handle(ev('e3', 'payment.failed', 'c1', T0 + 2), ctx(3));
+    await failure(after, 2);
+    await failure(after, 3);
     assert.equal(pub.sent.length, 1, 'the re-fire has the same id');
     assert.equal(after.engine.stats.eventsProcessed, 3);
   });
 
   it('skips replayed fires already stored since the checkpoint, even past the duplicate window', async function () {
-    const pub = new FakePublisher();
-    const store = new MemoryCheckpointStore();
-    const clock = { ms: T0 };
-    const before = detector(pub, store, clock);
-    await before.handle(ev('e1', 'payment.failed', 'c1', T0), ctx(1));
-    await before.checkpoint();
-    await before.handle(ev('e2', 'payment.failed', 'c1', T0 + 1), ctx(2));
-    await before.handle(ev('e3', 'payment.failed', 'c1', T0 + 2), ctx(3));
+    const { pub, store, clock } = await firedAfterCheckpoint();
     const stored = new Set(pub.sent.map((s) => s.msgId));
 
     // A publisher that no longer remembers the ids (restart after the 2-minute window).
@@ -188,13 +194,13 @@ describe('PartitionDetector', function () {
       return stored;
     });
     assert.equal(asked, T0 - 60_000, 'reads stored fires from the checkpoint time minus a margin');
-    await after.handle(ev('e2', 'payment.failed', 'c1', T0 + 1), ctx(2));
-    await after.handle(ev('e3', 'payment.failed', 'c1', T0 + 2), ctx(3));
+    await failure(after, 2);
+    await failure(after, 3);
     assert.equal(later.sent.length, 0);
     after.markCaughtUp();
-    await after.handle(ev('e4', 'payment.failed', 'c1', T0 + 3), ctx(4));
-    await after.handle(ev('e5', 'payment.failed', 'c1', T0 + 4), ctx(5));
-    await after.handle(ev('e6', 'payment.failed', 'c1', T0 + 5), ctx(6));
+    await failure(after, 4);
+    await failure(after, 5);
+    await failure(after, 6);
     assert.equal(later.sent.length, 1, 'new fires are published');
   });
 

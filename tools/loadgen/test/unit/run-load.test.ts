@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { TrackEvent, TrackResult } from '@kairos/client';
-import { createPopulation, runLoad, type EventSink, type LoadClock } from '../../src';
+import { createPopulation, runLoad, type EventSink, type LoadClock, type RunLoadOptions } from '../../src';
 
 /** Virtual time: sleeping advances it, so the pacer is tested without real timers. */
 class FakeClock implements LoadClock {
@@ -38,33 +38,34 @@ function perSecond(times: number[], start: number): number[] {
   return Array.from(windows, (n) => n ?? 0);
 }
 
+/** What a test sets of a run; the population is `customers` (100) seeded with `seed` (1). */
+type Scenario = Omit<RunLoadOptions, 'client' | 'population' | 'clock'> & {
+  seed?: number;
+  customers?: number;
+  /** Which events the sink rejects. */
+  reject?: (e: TrackEvent) => boolean;
+};
+
+/** Runs `scenario` in virtual time into a RecordingSink. */
+async function loadOnFakeClock({ seed = 1, customers = 100, reject, ...options }: Scenario) {
+  const clock = new FakeClock();
+  const start = clock.now();
+  const sink = new RecordingSink(clock, reject);
+  const population = createPopulation({ seed, customers });
+  const result = await runLoad({ client: sink, population, clock, ...options });
+  return { start, sink, result };
+}
+
 describe('runLoad pacing', () => {
   it('offers exactly `rate` events in every one-second window for the whole duration', async () => {
-    const clock = new FakeClock();
-    const start = clock.now();
-    const sink = new RecordingSink(clock);
-    const result = await runLoad({
-      client: sink,
-      population: createPopulation({ seed: 1, customers: 100 }),
-      rate: 50,
-      durationMs: 4000,
-      clock,
-    });
+    const { start, sink, result } = await loadOnFakeClock({ rate: 50, durationMs: 4000 });
     assert.equal(result.sent, 200);
     assert.equal(result.accepted, 200);
     assert.deepEqual(perSecond(sink.sentAt, start), [50, 50, 50, 50]);
   });
 
   it('stops after `events` and stamps occurredAt with the send time (wall mode)', async () => {
-    const clock = new FakeClock();
-    const sink = new RecordingSink(clock);
-    const result = await runLoad({
-      client: sink,
-      population: createPopulation({ seed: 1, customers: 100 }),
-      rate: 20,
-      events: 30,
-      clock,
-    });
+    const { sink, result } = await loadOnFakeClock({ rate: 20, events: 30 });
     assert.equal(result.sent, 30);
     assert.deepEqual(
       sink.events.map((e) => (e.occurredAt as Date).getTime()),
@@ -74,15 +75,12 @@ describe('runLoad pacing', () => {
   });
 
   it('keeps simulated timestamps when asked, and sends the same ids as the population emits', async () => {
-    const clock = new FakeClock();
-    const sink = new RecordingSink(clock);
-    await runLoad({
-      client: sink,
-      population: createPopulation({ seed: 4, customers: 50 }),
+    const { sink } = await loadOnFakeClock({
+      seed: 4,
+      customers: 50,
       rate: 100,
       events: 40,
       timestamps: 'simulated',
-      clock,
     });
     const expected = createPopulation({ seed: 4, customers: 50 }).nextEvents(40);
     assert.deepEqual(
@@ -92,15 +90,12 @@ describe('runLoad pacing', () => {
   });
 
   it('counts rejections, keeps the first error and records every outcome in the ledger', async () => {
-    const clock = new FakeClock();
-    const sink = new RecordingSink(clock, (e) => e.type === 'page.viewed');
     const accepted: string[] = [];
-    const result = await runLoad({
-      client: sink,
-      population: createPopulation({ seed: 2, customers: 100 }),
+    const { sink, result } = await loadOnFakeClock({
+      seed: 2,
+      reject: (e) => e.type === 'page.viewed',
       rate: 1000,
       events: 100,
-      clock,
       onAccepted: (e) => accepted.push(e.id),
     });
     const pageViews = sink.events.filter((e) => e.type === 'page.viewed').length;

@@ -3,10 +3,9 @@
  * recorded and the run goes on: it is not the customer's message, and the messages before it were
  * sent.
  */
-import { actions } from '@kairos/contracts';
 import { actionIdFor } from '../../domain/hashing';
 import type { Instruction } from '../../domain/program';
-import type { RunCursor } from '../cursor';
+import { requestStepAction, type RunCursor } from '../cursor';
 import type { Effect, RenderFailure, StepDecision } from '../effects';
 
 type Escalate = Extract<Instruction, { op: 'escalate' }>;
@@ -46,47 +45,36 @@ function escalate(c: RunCursor, ins: Escalate, nowMs: number, text: string | Ren
     });
   } else {
     const explanation = String(run.context.trigger.explanation ?? '');
-    const action = actions.ActionRequested.fromPartial({
+    const target = `${step.to.kind}:${step.to.target}`;
+    const request = requestStepAction(
+      c,
+      step.id,
       actionId,
-      runId: run._id,
-      workflow: wf.name,
-      trigger: run.trigger,
-      triggerId: run.triggerFiredId,
-      customerId: run.customerId,
-      step: step.id,
-      channels: [step.to.kind],
-      template: '',
-      contentVariant: 'escalation',
-      timingVariant: run.timingVariant ?? '',
-      content: {
-        title: `Kairos: ${wf.name} needs attention`,
-        subject: `Kairos: ${wf.name} needs attention`,
-        text,
-        body: explanation ? `${text}\n\nWhy: ${explanation}` : text,
-        explanation,
-        customer_id: run.customerId,
-        workflow: wf.name,
-        trigger: run.trigger,
-        run_id: run._id,
+      {
+        channels: [step.to.kind],
+        template: '',
+        contentVariant: 'escalation',
+        timingVariant: run.timingVariant ?? '',
+        content: {
+          title: `Kairos: ${wf.name} needs attention`,
+          subject: `Kairos: ${wf.name} needs attention`,
+          text,
+          body: explanation ? `${text}\n\nWhy: ${explanation}` : text,
+          explanation,
+          customer_id: run.customerId,
+          workflow: wf.name,
+          trigger: run.trigger,
+          run_id: run._id,
+        },
+        recipient: { [step.to.kind]: step.to.target },
+        transactional: wf.transactional,
+        escalation: true,
+        requestedAt: at,
+        metadata: { escalation_target: target },
       },
-      recipient: { [step.to.kind]: step.to.target },
-      transactional: wf.transactional,
-      escalation: true,
-      requestedAt: at,
-      metadata: {
-        escalation_target: `${step.to.kind}:${step.to.target}`,
-        ...(run.traceId ? { trace_id: run.traceId } : {}),
-      },
-    });
-    effects.push({ do: 'request-action', action, trace: run.traceContext });
-    c.progress.events.push({
-      at,
-      event: 'escalated',
-      step: step.id,
-      actionId,
-      detail: `${step.to.kind}:${step.to.target}`,
-    });
-    c.progress.actions.push(actionId);
+      { at, event: 'escalated', detail: target },
+    );
+    effects.push(request);
   }
   c.pc++;
   return { effects, stop: false };

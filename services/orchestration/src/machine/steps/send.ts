@@ -4,14 +4,13 @@
  * content is chosen and rendered, the send is recorded in the ledger (marketing only) and an
  * ActionRequested is published. A render error fails the run.
  */
-import { actions } from '@kairos/contracts';
 import { checkCaps, type SentRecord } from '../../domain/caps';
 import { chooseContent, type ContentChoice } from '../../domain/content';
 import { recipientOf } from '../../domain/context';
 import { actionIdFor } from '../../domain/hashing';
 import type { Instruction } from '../../domain/program';
 import { quietHoursEnd } from '../../domain/timing';
-import { flush, sleep, type RunCursor } from '../cursor';
+import { flush, requestStepAction, sleep, type RunCursor } from '../cursor';
 import { failRun, historyWindowMs, type RenderFailure, type StepDecision } from '../effects';
 import { suppressStep } from './suppress';
 
@@ -101,36 +100,26 @@ function send(
     consent_marketing: String((c.profile.consent as { marketing?: boolean })?.marketing ?? false),
   };
   for (const [ch, cost] of Object.entries(wf.cost)) metadata[`cost_${ch}`] = String(cost);
-  if (run.traceId) metadata.trace_id = run.traceId;
   const at = new Date(nowMs);
-  const action = actions.ActionRequested.fromPartial({
-    actionId,
-    runId: run._id,
-    workflow: wf.name,
-    trigger: run.trigger,
-    triggerId: run.triggerFiredId,
-    customerId: run.customerId,
-    step: step.id,
-    channels,
-    template: choice.template ?? '',
-    contentVariant: choice.variant,
-    timingVariant: c.timingVariant ?? '',
-    content,
-    recipient: recipientOf(c.profile),
-    transactional: wf.transactional,
-    escalation: false,
-    requestedAt: at,
-    metadata,
-  });
   c.progress.set.contentVariant = choice.variant;
-  c.progress.events.push({
-    at,
-    event: 'sent',
-    step: step.id,
+  const request = requestStepAction(
+    c,
+    step.id,
     actionId,
-    detail: `${channels.join('>')} ${choice.template ?? 'inline'}`,
-  });
-  c.progress.actions.push(actionId);
+    {
+      channels,
+      template: choice.template ?? '',
+      contentVariant: choice.variant,
+      timingVariant: c.timingVariant ?? '',
+      content,
+      recipient: recipientOf(c.profile),
+      transactional: wf.transactional,
+      escalation: false,
+      requestedAt: at,
+      metadata,
+    },
+    { at, event: 'sent', detail: `${channels.join('>')} ${choice.template ?? 'inline'}` },
+  );
   c.pc++;
   return {
     effects: [
@@ -146,7 +135,7 @@ function send(
               retainMs: historyWindowMs(c.settings),
             },
           ]),
-      { do: 'request-action', action, trace: run.traceContext },
+      request,
       { do: 'crash-point', point: 'after-step-send' },
     ],
     stop: false,

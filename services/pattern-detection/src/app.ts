@@ -13,7 +13,6 @@ import {
   everyInterval,
   Publisher,
   type Logger as MessagingLogger,
-  type NatsConnection,
 } from '@kairos/messaging';
 import {
   createContainer,

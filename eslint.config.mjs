@@ -18,7 +18,7 @@ export default tseslint.config(
     // Domain modules decide; they do no I/O (the service template, docs/architecture.md). Orchestration's
     // machine/ (the pure decide half of its decide/do split) is held to the same rule.
     files: [
-      'services/{ingest,enrichment,pattern-detection,delivery,orchestration}/src/domain/**/*.ts',
+      'services/{ingest,enrichment,pattern-detection,delivery,orchestration,analytics}/src/domain/**/*.ts',
       'services/orchestration/src/machine/**/*.ts',
     ],
     rules: {

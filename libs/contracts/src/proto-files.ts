@@ -17,5 +17,6 @@ export const PROTO_FILES = [
   'kairos/ingest/v1/ingest.proto',
   'kairos/triggers/v1/triggers.proto',
   'kairos/actions/v1/actions.proto',
+  'kairos/analytics/v1/analytics.proto',
   'grpc/health/v1/health.proto',
 ];

@@ -1,0 +1,124 @@
+/**
+ * Anomalies in a volume series: a seasonal baseline with a robust z-score.
+ *
+ * For the bucket at index i, the baseline is the median of the values one, two, … `seasons` (4)
+ * periods earlier, at least `minSeasons` (3) of them (the same hour last week, or the same hour on the previous days), so daily and
+ * weekly cycles are part of the expectation rather than anomalies. The residual r = x − baseline is
+ * scaled by the robust spread of the recent residuals: 1.4826 · MAD (the MAD of a normal sample
+ * times 1.4826 estimates its standard deviation), floored by √max(baseline, 1) (Poisson noise) so a
+ * flat series does not flag every wobble. |z| ≥ threshold (3.5, as Iglewicz and Hoaglin's modified
+ * z-score) flags a spike (z > 0) or a drop (z < 0).
+ */
+import { jStat } from 'jstat';
+import type { Granularity } from './buckets';
+
+export interface AnomalyOptions {
+  /** Seasonal periods in buckets, tried longest first (e.g. 168 = a week of hours, then 24). */
+  periods: number[];
+  /** How many earlier periods make a baseline (at least `minSeasons` of them must exist). */
+  seasons: number;
+  minSeasons: number;
+  /** How many recent residuals estimate the spread. */
+  spreadWindow: number;
+  threshold: number;
+}
+
+/** Periods by bucket size: weekly then daily for hours, weekly for days, daily for minutes. */
+export const SEASONAL_PERIODS: Record<Granularity, number[]> = {
+  minute: [1_440],
+  hour: [168, 24],
+  day: [7],
+};
+
+export function anomalyOptions(g: Granularity, overrides: Partial<AnomalyOptions> = {}): AnomalyOptions {
+  return {
+    periods: SEASONAL_PERIODS[g],
+    seasons: 4,
+    minSeasons: 3,
+    spreadWindow: 48,
+    threshold: 3.5,
+    ...overrides,
+  };
+}
+
+export interface Anomaly {
+  index: number;
+  value: number;
+  baseline: number;
+  z: number;
+  kind: 'spike' | 'drop';
+}
+
+/** MAD → standard deviation of a normal sample. */
+const MAD_SCALE = 1.4826;
+
+/**
+ * The seasonal period a series supports: the longest of `o.periods` with at least `minSeasons`
+ * whole periods of history after its first non-zero bucket (a new installation learns its weekly
+ * cycle after three weeks, its daily cycle after three days); the median of three or more peers
+ * is not moved by one outlier among them. Undefined: too little history to judge.
+ */
+export function seasonalPeriod(
+  values: readonly number[],
+  o: AnomalyOptions,
+): { period: number; start: number } | undefined {
+  let start = values.findIndex((v) => v !== 0);
+  if (start < 0) start = 0;
+  const history = values.length - start;
+  for (const period of o.periods) if (history > o.minSeasons * period) return { period, start };
+  return undefined;
+}
+
+/** Baseline of index i: median of the values whole periods earlier (from `start` on), or undefined without enough. */
+export function seasonalBaseline(
+  values: readonly number[],
+  i: number,
+  o: AnomalyOptions,
+): number | undefined {
+  const season = seasonalPeriod(values, o);
+  if (!season) return undefined;
+  return baselineAt(values, i, season.period, season.start, o);
+}
+
+function baselineAt(
+  values: readonly number[],
+  i: number,
+  period: number,
+  start: number,
+  o: AnomalyOptions,
+): number | undefined {
+  const peers: number[] = [];
+  for (let k = 1; k <= o.seasons && i - k * period >= start; k++) peers.push(values[i - k * period]);
+  return peers.length >= o.minSeasons ? jStat.median(peers) : undefined;
+}
+
+/**
+ * Robust z-scores of every bucket with a baseline, and the flagged anomalies. The spread at i uses
+ * the residuals of the `spreadWindow` buckets before i, so a spike does not widen its own yardstick.
+ */
+export function detectAnomalies(values: readonly number[], o: AnomalyOptions): Anomaly[] {
+  const season = seasonalPeriod(values, o);
+  if (!season) return [];
+  const residuals: Array<number | undefined> = values.map((_, i) => {
+    const b = baselineAt(values, i, season.period, season.start, o);
+    return b === undefined ? undefined : values[i] - b;
+  });
+  const out: Anomaly[] = [];
+  for (let i = 0; i < values.length; i++) {
+    const r = residuals[i];
+    if (r === undefined) continue;
+    const baseline = values[i] - r;
+    const recent: number[] = [];
+    for (let j = Math.max(0, i - o.spreadWindow); j < i; j++) {
+      const rj = residuals[j];
+      if (rj !== undefined) recent.push(rj);
+    }
+    const mad = recent.length >= 3 ? jStat.meddev(recent) : 0;
+    const scale = Math.max(MAD_SCALE * mad, Math.sqrt(Math.max(baseline, 1)));
+    const z = r / scale;
+    if (Math.abs(z) >= o.threshold) {
+      out.push({ index: i, value: values[i], baseline, z, kind: z > 0 ? 'spike' : 'drop' });
+    }
+  }
+  return out;
+}

@@ -56,6 +56,11 @@ export class SeriesSet {
   readonly byKey = new Map<string, Record<Granularity, BucketCounts>>();
 
   add(key: string, atMs: number): void {
+    this.addCount(key, atMs, 1, GRANULARITIES);
+  }
+
+  /** Adds `n` at `atMs` to the given granularities (a daily roll-up restores day counts only). */
+  addCount(key: string, atMs: number, n: number, granularities: readonly Granularity[]): void {
     let s = this.byKey.get(key);
     if (!s) {
       s = {
@@ -65,7 +70,7 @@ export class SeriesSet {
       };
       this.byKey.set(key, s);
     }
-    for (const g of GRANULARITIES) s[g].add(atMs);
+    for (const g of granularities) s[g].add(atMs, n);
   }
 }
 

@@ -1,6 +1,5 @@
 // The analytics dashboard: reads /api/<measure> with the filters of the form and draws each measure
 // with Chart.js. `document.body.dataset.renders` counts completed renders (the browser test waits on it).
-/* global Chart */
 (function () {
   'use strict';
   const form = document.getElementById('filters');

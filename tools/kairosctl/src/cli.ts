@@ -3,6 +3,7 @@ import { isWellFormedText, quoteInput } from '@kairos/contracts';
 import { CliError, EXIT } from './errors';
 import { processIo, type Io } from './io';
 import { predict } from './predict';
+import { report } from './report';
 
 export const USAGE = `kairosctl — manage Kairos definitions and inspect triggers
 
@@ -23,13 +24,18 @@ Commands:
   profile <customer>                         show a customer's profile (ProfileService)
   trace <action-id|event-id> [--since 24h]   why a customer got a message: event, trigger and its
                                              explanation, workflow run (arbitration, waits), delivery
+  report <measure> [--since 7d | --from <time> --to <time>] [--group-by <g>] [--granularity minute|hour|day]
+         [--model last|first|linear] [--trigger <t> ...] [--workflow <w> ...] [--channel <c> ...] [-o table|json]
+                                             analytics: volume (with anomalies), funnel, lift (vs holdout and
+                                             campaigns, 95% CI), timing, roi, reasons, attribution;
+                                             'report outcomes --raw' exports one row per message (CSV, or NDJSON)
   predict --events <events.ndjson> --as-of <time> --horizon <days> [--churn-days <days>] [--format csv|json]
                                              offline churn and purchase scores per customer (no services):
                                              trains on the file's history before --as-of, baseline beside
 
 Environment: NATS_URL (nats://127.0.0.1:4222), KAIROS_INGEST_ADDR (127.0.0.1:50051),
   KAIROS_PATTERN_ADDR (127.0.0.1:50053), KAIROS_PROFILE_ADDR (127.0.0.1:50052), KAIROS_API_KEY (sent as a bearer token),
-  KAIROS_ORCHESTRATION_URL (http://127.0.0.1:8084).
+  KAIROS_ORCHESTRATION_URL (http://127.0.0.1:8084), KAIROS_ANALYTICS_ADDR (127.0.0.1:50056).
 Exit codes: 0 ok, 1 failed or invalid input, 2 usage error, 3 server unreachable.`;
 
 const COMMANDS: Record<string, commands.Command> = {
@@ -45,6 +51,7 @@ const COMMANDS: Record<string, commands.Command> = {
   profile: commands.profile,
   trace: commands.trace,
   predict,
+  report,
 };
 
 /**

@@ -1,7 +1,7 @@
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { ingest, profiles, triggers } from '@kairos/contracts';
+import { analytics, ingest, profiles, triggers } from '@kairos/contracts';
 import { openNatsDefinitionStore, type DefinitionStore } from '@kairos/definitions';
 import { natsServers } from '@kairos/messaging';
 import { failed, unreachable } from './errors';
@@ -12,6 +12,7 @@ export const DEFAULTS = {
   ingestAddr: '127.0.0.1:50051',
   patternAddr: '127.0.0.1:50053',
   profileAddr: '127.0.0.1:50052',
+  analyticsAddr: '127.0.0.1:50056',
 };
 
 /** Connects to NATS (`NATS_URL`) for one command; exit 3 when it cannot be reached. */
@@ -130,6 +131,28 @@ export async function profileCall(io: Io, customerId: string): Promise<profiles.
   } catch (err) {
     if ((err as ServiceError).code !== undefined) {
       throw grpcFailure(err as ServiceError, 'enrichment (ProfileService)', addr, 'KAIROS_PROFILE_ADDR');
+    }
+    throw err;
+  } finally {
+    client.close();
+  }
+}
+
+/** One AnalyticsService call (`KAIROS_ANALYTICS_ADDR`); exit 3 when unreachable, 1 with the server's message. */
+export async function analyticsCall<Req, Res>(
+  io: Io,
+  rpc: keyof analytics.AnalyticsServiceClient & string,
+  req: Req,
+  timeoutMs = 30_000,
+): Promise<Res> {
+  const addr = io.env.KAIROS_ANALYTICS_ADDR || DEFAULTS.analyticsAddr;
+  const client = new analytics.AnalyticsServiceClient(addr, credentials.createInsecure());
+  try {
+    const method = (client[rpc] as unknown as Unary<Req, Res>).bind(client);
+    return await callUnary<Req, Res>(method, req, metadata(io), timeoutMs);
+  } catch (err) {
+    if ((err as ServiceError).code !== undefined) {
+      throw grpcFailure(err as ServiceError, 'analytics', addr, 'KAIROS_ANALYTICS_ADDR');
     }
     throw err;
   } finally {

@@ -44,12 +44,8 @@ export class AnomalyAlerts {
       for (const a of s.anomalies) {
         const bucket = a.bucket!.getTime();
         const id = `anomaly:${s.key}:${bucket}`;
-        const fresh = await this.store.insertNew(
-          this.store.anomalies,
-          [{ id, series: s.key, bucket, at: new Date(this.clock.now()) }],
-          (d) => d.id,
-        );
-        if (fresh.length === 0) continue; // already alerted (a restart, or another check of the same hour)
+        // Once per series and hour, across checks and restarts.
+        if (!(await this.store.recordAnomaly(id, s.key, bucket, new Date(this.clock.now())))) continue;
         const event = events.Event.fromPartial({
           id,
           type: this.settings.eventType,

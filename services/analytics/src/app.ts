@@ -152,8 +152,8 @@ export async function startAnalytics(
     const now = clock.now();
     const cutoff = now - cfg.KAIROS_ANALYTICS_RETENTION;
     const dropped = state.dropBefore(cutoff, now - cfg.KAIROS_ANALYTICS_MINUTE_RETENTION);
-    const rolled = await store.removeBefore(cutoff);
-    if (dropped.messages || rolled.days) logger.info({ ...dropped, ...rolled }, 'retention applied');
+    const rolled = await store.removeBefore(cutoff, state);
+    if (dropped.messages || rolled.segments) logger.info({ ...dropped, ...rolled }, 'retention applied');
   };
   const timers: NodeJS.Timeout[] = [];
   const every = (ms: number, what: string, fn: () => Promise<unknown>) => {

@@ -8,7 +8,7 @@ import { counter } from '@kairos/telemetry';
 import type { CampaignSendFact, ConversionFact } from './domain/facts';
 import type { AnalyticsState } from './domain/state';
 import { eventTime, fireFact, outcomeFact, requestFact } from './facts-from-messages';
-import type { FactStore } from './store';
+import { fold, type FactKind, type FactKinds, type FactStore } from './store';
 import type { WorkflowCatalog } from './workflows';
 
 const recorded = counter('kairos_analytics_facts_total', 'Facts recorded by analytics (new ones only)', [
@@ -28,25 +28,16 @@ export class Recorder {
     private readonly campaignEventType: string,
   ) {}
 
-  async outcomes(list: actions.ActionOutcome[]): Promise<void> {
-    const facts = list.map(outcomeFact);
-    const fresh = await this.store.insertNew(this.store.outcomes, facts, (f) => f.id);
-    for (const f of fresh) this.state.addOutcome(f);
-    this.count('outcome', fresh.length, facts.length);
+  outcomes(list: actions.ActionOutcome[]): Promise<void> {
+    return this.record('outcome', list.map(outcomeFact), (f) => `${f.actionId}\u0000${f.status}`);
   }
 
-  async requests(list: actions.ActionRequested[]): Promise<void> {
-    const facts = list.map(requestFact);
-    const fresh = await this.store.insertNew(this.store.requests, facts, (f) => f.actionId);
-    for (const f of fresh) this.state.addRequest(f);
-    this.count('request', fresh.length, facts.length);
+  requests(list: actions.ActionRequested[]): Promise<void> {
+    return this.record('request', list.map(requestFact), (f) => f.actionId);
   }
 
-  async fires(list: triggers.TriggerFired[]): Promise<void> {
-    const facts = list.map(fireFact);
-    const fresh = await this.store.insertNew(this.store.fires, facts, (f) => f.id);
-    for (const f of fresh) this.state.addFire(f);
-    this.count('fire', fresh.length, facts.length);
+  fires(list: triggers.TriggerFired[]): Promise<void> {
+    return this.record('fire', list.map(fireFact), (f) => f.id);
   }
 
   /** Keeps the conversion events (some workflow's `conversion.event`) and batch campaign sends. */
@@ -78,16 +69,31 @@ export class Recorder {
         });
       }
     }
-    const freshConversions = await this.store.insertNew(this.store.conversions, conversions, (f) => f.id);
-    for (const c of freshConversions) this.state.addConversion(c);
-    const freshCampaigns = await this.store.insertNew(this.store.campaigns, campaigns, (f) => f.id);
-    for (const c of freshCampaigns) this.state.addCampaignSend(c);
-    this.count('conversion', freshConversions.length, conversions.length);
-    this.count('campaign_send', freshCampaigns.length, campaigns.length);
+    await this.record('conversion', conversions, (f) => f.id);
+    await this.record('campaign', campaigns, (f) => f.id);
   }
 
-  private count(kind: string, fresh: number, all: number): void {
-    if (fresh) recorded.inc({ kind }, fresh);
-    if (all > fresh) replayed.inc({ kind }, all - fresh);
+  /**
+   * Keeps the facts the aggregates do not know (once each, within the batch too), writes them as one
+   * segment, then folds them in. A failed write throws before anything is folded, so the
+   * redelivered batch decides again.
+   */
+  private async record<K extends FactKind>(
+    kind: K,
+    facts: FactKinds[K][],
+    key: (f: FactKinds[K]) => string,
+  ): Promise<void> {
+    const knows = this.state.knows[kind] as (f: FactKinds[K]) => boolean;
+    const seen = new Set<string>();
+    const fresh = facts.filter((f) => {
+      const k = key(f);
+      if (seen.has(k) || knows(f)) return false;
+      seen.add(k);
+      return true;
+    });
+    await this.store.append(kind, fresh);
+    for (const f of fresh) fold(this.state, kind, f);
+    if (fresh.length) recorded.inc({ kind }, fresh.length);
+    if (facts.length > fresh.length) replayed.inc({ kind }, facts.length - fresh.length);
   }
 }

@@ -1,17 +1,40 @@
 /**
- * The facts in MongoDB (database `kairos_analytics`), one collection per kind, each keyed by the
- * fact's own id: a replayed or redelivered message inserts nothing, and only what was new is
- * folded into the aggregates. At start every stored fact is read back (a restart loses nothing).
- * Retention removes message-level facts past the configured age and rolls trigger volumes up into
- * daily counts first.
+ * The facts in MongoDB (database `kairos_analytics`) as an append-only log of segments: one document
+ * per consumed batch holds the batch's new facts of one kind (a few hundred), so the database does
+ * one write per batch rather than one per message. Exactly-once counting rests on two rules:
+ * - a fact is new when the aggregates do not know it yet (its key: outcome = action + status, the
+ *   others their id); the aggregates hold every stored fact, since they are rebuilt from the log
+ *   at start, so a replayed or redelivered message adds nothing;
+ * - a batch's segment is written before its facts are folded in and before its messages are acked:
+ *   a crash in between redelivers them to a process whose rebuilt aggregates decide again.
+ * Retention removes segments whose facts are all older than the configured age, after writing the
+ * daily trigger volumes of those days to `volume_days` (absolute counts, so a crash and a re-run
+ * write the same values).
  */
 import type { Collection, Db } from 'mongodb';
-import { duplicateKeyWrites } from '@kairos/service-kit';
 import type { CampaignSendFact, ConversionFact, FireFact, OutcomeFact, RequestFact } from './domain/facts';
 import { bucketStart } from './domain/buckets';
-import { fireKey, type AnalyticsState } from './domain/state';
+import type { AnalyticsState } from './domain/state';
 
-type Doc<T> = T & { _id: string };
+export interface FactKinds {
+  fire: FireFact;
+  request: RequestFact;
+  outcome: OutcomeFact;
+  conversion: ConversionFact;
+  campaign: CampaignSendFact;
+}
+export type FactKind = keyof FactKinds;
+/** The order a rebuild folds the kinds in: a fire before the requests that name it, sends before conversions. */
+export const FACT_KINDS: FactKind[] = ['fire', 'request', 'outcome', 'conversion', 'campaign'];
+
+interface SegmentDoc {
+  kind: FactKind;
+  /** Earliest and latest fact time in the segment (retention removes a segment by its latest). */
+  minAt: number;
+  maxAt: number;
+  facts: unknown[];
+  writtenAt: Date;
+}
 
 interface VolumeDayDoc {
   _id: string;
@@ -20,134 +43,107 @@ interface VolumeDayDoc {
   count: number;
 }
 
-const DAY = 86_400_000;
+const ROLLED_UNTIL = 'rolled_until';
+
+/** A fact's own time. */
+export const timeOf = (kind: FactKind, f: FactKinds[FactKind]): number =>
+  kind === 'request' ? (f as RequestFact).requestedAt : (f as { at: number }).at;
 
 export class FactStore {
-  readonly outcomes: Collection<Doc<OutcomeFact>>;
-  readonly requests: Collection<Doc<RequestFact>>;
-  readonly fires: Collection<Doc<FireFact>>;
-  readonly conversions: Collection<Doc<ConversionFact>>;
-  readonly campaigns: Collection<Doc<CampaignSendFact>>;
-  readonly anomalies: Collection<Doc<{ id: string; series: string; bucket: number; at: Date }>>;
+  private readonly segments: Collection<SegmentDoc>;
   private readonly volumeDays: Collection<VolumeDayDoc>;
-  private readonly rolledDays: Collection<{ _id: number }>;
+  private readonly meta: Collection<{ _id: string; value: number }>;
+  readonly anomalies: Collection<{ _id: string; series: string; bucket: number; at: Date }>;
 
   constructor(db: Db) {
-    this.outcomes = db.collection('outcomes');
-    this.requests = db.collection('requests');
-    this.fires = db.collection('fires');
-    this.conversions = db.collection('conversions');
-    this.campaigns = db.collection('campaign_sends');
-    this.anomalies = db.collection('anomalies');
+    this.segments = db.collection('fact_segments');
     this.volumeDays = db.collection('volume_days');
-    this.rolledDays = db.collection('rolled_days');
+    this.meta = db.collection('meta');
+    this.anomalies = db.collection('anomalies');
   }
 
   async init(): Promise<void> {
-    await Promise.all([
-      this.outcomes.createIndex({ at: 1 }),
-      this.requests.createIndex({ requestedAt: 1 }),
-      this.fires.createIndex({ at: 1 }),
-      this.conversions.createIndex({ at: 1 }),
-      this.campaigns.createIndex({ at: 1 }),
-    ]);
+    await this.segments.createIndex({ kind: 1, _id: 1 });
+    await this.segments.createIndex({ maxAt: 1 });
   }
 
-  /** Inserts the facts; returns those that were not stored before (in input order). */
-  async insertNew<T extends object>(
-    coll: Collection<Doc<T>>,
-    facts: T[],
-    idOf: (f: T) => string,
-  ): Promise<T[]> {
-    if (facts.length === 0) return [];
-    // A batch may carry the same fact twice (a redelivery beside the original): keep the first.
-    const unique = new Map<string, T>();
-    for (const f of facts) if (!unique.has(idOf(f))) unique.set(idOf(f), f);
-    const list = [...unique.entries()];
-    try {
-      await coll.insertMany(
-        list.map(([id, f]) => ({ ...f, _id: id }) as never),
-        { ordered: false },
-      );
-      return list.map(([, f]) => f);
-    } catch (err) {
-      const lost = duplicateKeyWrites(err);
-      if (!lost) throw err;
-      const dup = new Set(lost);
-      return list.filter((_, i) => !dup.has(i)).map(([, f]) => f);
+  /** Appends one segment of new facts (nothing when the list is empty). */
+  async append<K extends FactKind>(kind: K, facts: FactKinds[K][]): Promise<void> {
+    if (facts.length === 0) return;
+    let minAt = Infinity;
+    let maxAt = -Infinity;
+    for (const f of facts) {
+      const t = timeOf(kind, f);
+      if (t < minAt) minAt = t;
+      if (t > maxAt) maxAt = t;
     }
+    await this.segments.insertOne({ kind, minAt, maxAt, facts, writtenAt: new Date() });
   }
 
-  /** Folds every stored fact into a fresh state, in the order the aggregates need. */
-  async loadInto(state: AnalyticsState): Promise<{ outcomes: number; fires: number; conversions: number }> {
+  /** Records an anomaly alert once; false when it was recorded before. */
+  async recordAnomaly(id: string, series: string, bucket: number, at: Date): Promise<boolean> {
+    const r = await this.anomalies.updateOne(
+      { _id: id },
+      { $setOnInsert: { series, bucket, at } },
+      { upsert: true },
+    );
+    return r.upsertedCount === 1;
+  }
+
+  /** Folds every stored fact into a fresh state, kind by kind in write order. */
+  async loadInto(state: AnalyticsState): Promise<Record<FactKind, number>> {
+    const rolledUntil = (await this.meta.findOne({ _id: ROLLED_UNTIL }))?.value ?? -Infinity;
     for await (const d of this.volumeDays.find()) state.fires.addCount(d.key, d.day, d.count, ['day']);
-    let fires = 0;
-    for await (const f of this.fires.find().sort({ at: 1 })) {
-      state.addFire(strip(f));
-      fires++;
+    const counts = { fire: 0, request: 0, outcome: 0, conversion: 0, campaign: 0 };
+    for (const kind of FACT_KINDS) {
+      for await (const seg of this.segments.find({ kind }).sort({ _id: 1 })) {
+        for (const f of seg.facts) {
+          if (kind === 'fire' && (f as FireFact).at < rolledUntil) continue; // counted in volume_days
+          if (fold(state, kind, f as FactKinds[FactKind])) counts[kind]++;
+        }
+      }
     }
-    for await (const r of this.requests.find().sort({ requestedAt: 1 })) state.addRequest(strip(r));
-    let outcomes = 0;
-    for await (const o of this.outcomes.find().sort({ at: 1 })) {
-      state.addOutcome(strip(o));
-      outcomes++;
-    }
-    let conversions = 0;
-    for await (const c of this.conversions.find().sort({ at: 1 })) {
-      state.addConversion(strip(c));
-      conversions++;
-    }
-    for await (const c of this.campaigns.find().sort({ at: 1 })) state.addCampaignSend(strip(c));
-    return { outcomes, fires, conversions };
+    return counts;
   }
 
   /**
-   * Removes the facts before `cutoffMs`. Fires of each whole day before it are first counted into
-   * `volume_days` (with a marker, so a crash between the count and the removal never counts a day
-   * twice or from a partial set).
+   * Writes the daily trigger volumes of every day before `cutoffMs`'s day from the state (whose day
+   * counts are exact), then removes the segments whose facts are all older than `cutoffMs`.
    */
-  async removeBefore(cutoffMs: number): Promise<{ days: number }> {
-    const lastDay = bucketStart(cutoffMs, 'day');
-    const oldest = await this.fires
-      .find({ at: { $lt: lastDay } })
-      .sort({ at: 1 })
-      .limit(1)
-      .next();
-    let days = 0;
-    for (let day = oldest ? bucketStart(oldest.at, 'day') : lastDay; day < lastDay; day += DAY) {
-      if (!(await this.rolledDays.findOne({ _id: day }))) {
-        const counts = new Map<string, number>();
-        for await (const f of this.fires.find({ at: { $gte: day, $lt: day + DAY } })) {
-          const k = fireKey(f);
-          counts.set(k, (counts.get(k) ?? 0) + 1);
-        }
-        if (counts.size) {
-          await this.volumeDays.bulkWrite(
-            [...counts].map(([key, count]) => ({
-              updateOne: {
-                filter: { _id: `${day}|${key}` },
-                update: { $set: { key, day, count } },
-                upsert: true,
-              },
-            })),
-          );
-        }
-        await this.rolledDays.updateOne({ _id: day }, { $set: { _id: day } }, { upsert: true });
+  async removeBefore(cutoffMs: number, state: AnalyticsState): Promise<{ segments: number }> {
+    const until = bucketStart(cutoffMs, 'day');
+    const writes = [];
+    for (const [key, s] of state.fires.byKey) {
+      for (const [day, count] of s.day.entries()) {
+        if (day < until)
+          writes.push({
+            updateOne: {
+              filter: { _id: `${day}|${key}` },
+              update: { $set: { key, day, count } },
+              upsert: true,
+            },
+          });
       }
-      await this.fires.deleteMany({ at: { $gte: day, $lt: day + DAY } });
-      days++;
     }
-    await Promise.all([
-      this.outcomes.deleteMany({ at: { $lt: cutoffMs } }),
-      this.requests.deleteMany({ requestedAt: { $lt: cutoffMs } }),
-      this.conversions.deleteMany({ at: { $lt: cutoffMs } }),
-      this.campaigns.deleteMany({ at: { $lt: cutoffMs } }),
-    ]);
-    return { days };
+    if (writes.length) await this.volumeDays.bulkWrite(writes, { ordered: false });
+    await this.meta.updateOne({ _id: ROLLED_UNTIL }, { $max: { value: until } }, { upsert: true });
+    const r = await this.segments.deleteMany({ maxAt: { $lt: cutoffMs } });
+    return { segments: r.deletedCount };
   }
 }
 
-function strip<T>(doc: Doc<T>): T {
-  const { _id: _ignored, ...rest } = doc as Doc<T> & Record<string, unknown>;
-  return rest as T;
+/** Folds one fact of a kind into the state; false when it was known. */
+export function fold<K extends FactKind>(state: AnalyticsState, kind: K, f: FactKinds[K]): boolean {
+  switch (kind) {
+    case 'fire':
+      return state.addFire(f as FireFact);
+    case 'request':
+      return state.addRequest(f as RequestFact);
+    case 'outcome':
+      return state.addOutcome(f as OutcomeFact);
+    case 'conversion':
+      return state.addConversion(f as ConversionFact);
+    default:
+      return state.addCampaignSend(f as CampaignSendFact);
+  }
 }

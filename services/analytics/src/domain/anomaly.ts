@@ -2,12 +2,13 @@
  * Anomalies in a volume series: a seasonal baseline with a robust z-score.
  *
  * For the bucket at index i, the baseline is the median of the values one, two, … `seasons` (4)
- * periods earlier, at least `minSeasons` (3) of them (the same hour last week, or the same hour on the previous days), so daily and
- * weekly cycles are part of the expectation rather than anomalies. The residual r = x − baseline is
- * scaled by the robust spread of the recent residuals: 1.4826 · MAD (the MAD of a normal sample
- * times 1.4826 estimates its standard deviation), floored by √max(baseline, 1) (Poisson noise) so a
- * flat series does not flag every wobble. |z| ≥ threshold (3.5, as Iglewicz and Hoaglin's modified
- * z-score) flags a spike (z > 0) or a drop (z < 0).
+ * periods earlier, at least `minSeasons` (3) of them: the same hour in earlier weeks, or on earlier
+ * days, so daily and weekly cycles are part of the expectation rather than anomalies. The residual
+ * r = x − baseline is scaled by the robust spread of the recent residuals (estimated again every
+ * SPREAD_BLOCK buckets): 1.4826 · MAD (the MAD of a normal sample times 1.4826 estimates its
+ * standard deviation), floored by √max(baseline, 1) (Poisson noise) so a flat series does not flag
+ * every wobble. |z| ≥ threshold (3.5, as Iglewicz and Hoaglin's modified z-score) flags a spike
+ * (z > 0) or a drop (z < 0).
  */
 import { jStat } from 'jstat';
 import type { Granularity } from './buckets';
@@ -92,29 +93,42 @@ function baselineAt(
   return peers.length >= o.minSeasons ? jStat.median(peers) : undefined;
 }
 
+/** How often (in buckets) the spread is estimated again, from the `spreadWindow` buckets before. */
+export const SPREAD_BLOCK = 24;
+
 /**
- * Robust z-scores of every bucket with a baseline, and the flagged anomalies. The spread at i uses
- * the residuals of the `spreadWindow` buckets before i, so a spike does not widen its own yardstick.
+ * The flagged anomalies among the buckets from `fromIndex` on (earlier buckets serve as history).
+ * The spread of the buckets of one block of SPREAD_BLOCK uses the residuals of the `spreadWindow`
+ * buckets before the block, so a spike does not widen its own yardstick, and a long series costs
+ * one MAD per block rather than one per bucket.
  */
-export function detectAnomalies(values: readonly number[], o: AnomalyOptions): Anomaly[] {
+export function detectAnomalies(values: readonly number[], o: AnomalyOptions, fromIndex = 0): Anomaly[] {
   const season = seasonalPeriod(values, o);
   if (!season) return [];
-  const residuals: Array<number | undefined> = values.map((_, i) => {
+  const first = Math.max(0, fromIndex - o.spreadWindow - SPREAD_BLOCK);
+  const residuals: Array<number | undefined> = new Array(values.length);
+  for (let i = first; i < values.length; i++) {
     const b = baselineAt(values, i, season.period, season.start, o);
-    return b === undefined ? undefined : values[i] - b;
-  });
+    residuals[i] = b === undefined ? undefined : values[i] - b;
+  }
   const out: Anomaly[] = [];
-  for (let i = 0; i < values.length; i++) {
+  let blockScale = 0;
+  let block = -1;
+  for (let i = fromIndex; i < values.length; i++) {
     const r = residuals[i];
     if (r === undefined) continue;
-    const baseline = values[i] - r;
-    const recent: number[] = [];
-    for (let j = Math.max(0, i - o.spreadWindow); j < i; j++) {
-      const rj = residuals[j];
-      if (rj !== undefined) recent.push(rj);
+    const blockStart = i - (i % SPREAD_BLOCK);
+    if (blockStart !== block) {
+      block = blockStart;
+      const recent: number[] = [];
+      for (let j = Math.max(0, blockStart - o.spreadWindow); j < blockStart; j++) {
+        const rj = residuals[j];
+        if (rj !== undefined) recent.push(rj);
+      }
+      blockScale = recent.length >= 3 ? MAD_SCALE * jStat.meddev(recent) : 0;
     }
-    const mad = recent.length >= 3 ? jStat.meddev(recent) : 0;
-    const scale = Math.max(MAD_SCALE * mad, Math.sqrt(Math.max(baseline, 1)));
+    const baseline = values[i] - r;
+    const scale = Math.max(blockScale, Math.sqrt(Math.max(baseline, 1)));
     const z = r / scale;
     if (Math.abs(z) >= o.threshold) {
       out.push({ index: i, value: values[i], baseline, z, kind: z > 0 ? 'spike' : 'drop' });

@@ -75,15 +75,13 @@ export function volumeReport(state: AnalyticsState, q: Query): analytics.VolumeR
   return { granularity: q.granularity, buckets: starts.slice(offset).map((t) => new Date(t)), series };
 
   function anomaliesIn(all: number[], from: number): analytics.Anomaly[] {
-    return detectAnomalies(all, options)
-      .filter((a) => a.index >= from)
-      .map((a) => ({
-        bucket: new Date(starts[a.index]),
-        value: a.value,
-        baseline: a.baseline,
-        z: a.z,
-        kind: a.kind,
-      }));
+    return detectAnomalies(all, options, from).map((a) => ({
+      bucket: new Date(starts[a.index]),
+      value: a.value,
+      baseline: a.baseline,
+      z: a.z,
+      kind: a.kind,
+    }));
   }
 }
 

@@ -90,6 +90,8 @@ export class AnalyticsState {
   readonly conversions = new Map<string, ConversionFact>();
   readonly conversionsByCustomer = new Map<string, ConversionFact[]>();
   readonly campaignSends: CampaignSendFact[] = [];
+  private readonly requestIds = new Set<string>();
+  private readonly campaignIds = new Set<string>();
   /** Outcomes folded in (new ones only). */
   readonly outcomeCount = { value: 0 };
   private readonly credits: Record<AttributionModel, Map<string, Credit[]>> = {
@@ -113,7 +115,10 @@ export class AnalyticsState {
     return true;
   }
 
-  addRequest(r: RequestFact): void {
+  /** Folds an ActionRequested in; false when it was already known. */
+  addRequest(r: RequestFact): boolean {
+    if (this.requestIds.has(r.actionId)) return false;
+    this.requestIds.add(r.actionId);
     const row = this.row(r.actionId, {
       runId: r.runId,
       workflow: r.workflow,
@@ -128,6 +133,7 @@ export class AnalyticsState {
     if (run && fired !== undefined && fired < run.enteredAt) run.enteredAt = fired;
     else if (!run && !r.escalation)
       this.addRun(r.runId, r.workflow, r.trigger, r.customerId, false, fired ?? r.requestedAt, '', '');
+    return true;
   }
 
   /** Folds an outcome in; false when its (action, status) was already known (a replay). */
@@ -180,9 +186,21 @@ export class AnalyticsState {
     return true;
   }
 
-  addCampaignSend(c: CampaignSendFact): void {
+  addCampaignSend(c: CampaignSendFact): boolean {
+    if (this.campaignIds.has(c.id)) return false;
+    this.campaignIds.add(c.id);
     this.campaignSends.push(c);
+    return true;
   }
+
+  /** Whether a fact is already folded in (a replay or a redelivery), without folding it. */
+  readonly knows = {
+    outcome: (o: OutcomeFact) => this.messages.get(o.actionId)?.times[o.status] !== undefined,
+    request: (r: RequestFact) => this.requestIds.has(r.actionId),
+    fire: (f: FireFact) => this.fireTimes.has(f.id),
+    conversion: (c: ConversionFact) => this.conversions.has(c.id),
+    campaign: (c: CampaignSendFact) => this.campaignIds.has(c.id),
+  };
 
   /** Credits of one conversion under a model. */
   creditsOf(conversionId: string, model: AttributionModel): Credit[] {
@@ -204,6 +222,7 @@ export class AnalyticsState {
     for (const [id, m] of this.messages) {
       if (m.at < beforeMs) {
         this.messages.delete(id);
+        this.requestIds.delete(id);
         messages++;
       }
     }
@@ -231,6 +250,9 @@ export class AnalyticsState {
       else this.conversionsByCustomer.delete(customer);
     }
     for (const [id, at] of this.fireTimes) if (at < beforeMs) this.fireTimes.delete(id);
+    const keptSends = this.campaignSends.filter((c) => c.at >= beforeMs);
+    for (const c of this.campaignSends) if (c.at < beforeMs) this.campaignIds.delete(c.id);
+    this.campaignSends.splice(0, this.campaignSends.length, ...keptSends);
     for (const set of [this.fires, this.runVolume]) {
       for (const s of set.byKey.values()) {
         s.minute.dropBefore(minuteBeforeMs);

@@ -49,6 +49,12 @@ spec:
   });
 
   const outcomes = sim.messages.filter((m) => m.kind === 'outcome');
+  /** Outcome facts in the stored segments. */
+  const storedOutcomes = async () =>
+    (await mongo.db.collection('fact_segments').find({ kind: 'outcome' }).toArray()).reduce(
+      (a, s) => a + (s.facts as unknown[]).length,
+      0,
+    );
 
   it('counts every simulated outcome once, and a replay (new message ids) adds nothing', async () => {
     await publishAll(publisher, sim.messages);
@@ -58,12 +64,12 @@ spec:
       before.rows.reduce((a, r) => a + r.sent, 0),
       sim.truth.sent,
     );
-    assert.equal(await mongo.db.collection('outcomes').countDocuments(), outcomes.length);
+    assert.equal(await storedOutcomes(), outcomes.length);
     // The same outcomes again, past JetStream's duplicate window (other ids): the store's keys hold.
     await publishAll(publisher, outcomes, ':replayed');
     await caughtUp(nc);
     assert.deepEqual(app!.reports.run('funnel', { groupBy: 'workflow' }), before);
-    assert.equal(await mongo.db.collection('outcomes').countDocuments(), outcomes.length);
+    assert.equal(await storedOutcomes(), outcomes.length);
     assert.equal(app!.state.outcomeCount.value, outcomes.length);
   });
 
@@ -224,6 +230,22 @@ spec:
     assert.equal(sent(after), sent(funnel) + more.truth.sent);
     const treated = (l: typeof lift) => l.rows.reduce((a, r) => a + r.treated!.n, 0);
     assert.equal(treated(app.reports.run('lift', {})), treated(lift) + more.truth.runs.treated);
+  });
+
+  it('past the retention, removes message-level facts and keeps the daily trigger volumes', async () => {
+    await app!.stop();
+    const later = { now: () => Date.now() + 100 * 86_400_000 }; // everything is older than 90 days
+    app = await start(nc, mongo.db, dir, { clock: later });
+    const range = { fromMs: startMs - 86_400_000, toMs: Date.now() + H, granularity: 'day' };
+    const daily = app.reports.run('volume', range);
+    assert.ok(daily.series.length > 0);
+    await app.retain();
+    assert.equal(await mongo.db.collection('fact_segments').countDocuments(), 0);
+    assert.deepEqual(app.reports.run('funnel', range).rows, []);
+    await app.stop();
+    app = await start(nc, mongo.db, dir, { clock: later });
+    assert.deepEqual(app.reports.run('volume', range), daily);
+    assert.deepEqual(app.reports.run('funnel', range).rows, []);
   });
 });
 

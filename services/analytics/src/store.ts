@@ -32,7 +32,8 @@ interface SegmentDoc {
   /** Earliest and latest fact time in the segment (retention removes a segment by its latest). */
   minAt: number;
   maxAt: number;
-  facts: unknown[];
+  /** The facts as one JSON text: one string field reads and writes far faster than an array of documents. */
+  facts: string;
   writtenAt: Date;
 }
 
@@ -77,7 +78,13 @@ export class FactStore {
       if (t < minAt) minAt = t;
       if (t > maxAt) maxAt = t;
     }
-    await this.segments.insertOne({ kind, minAt, maxAt, facts, writtenAt: new Date() });
+    await this.segments.insertOne({
+      kind,
+      minAt,
+      maxAt,
+      facts: JSON.stringify(facts),
+      writtenAt: new Date(),
+    });
   }
 
   /** Records an anomaly alert once; false when it was recorded before. */
@@ -97,7 +104,7 @@ export class FactStore {
     const counts = { fire: 0, request: 0, outcome: 0, conversion: 0, campaign: 0 };
     for (const kind of FACT_KINDS) {
       for await (const seg of this.segments.find({ kind }).sort({ _id: 1 })) {
-        for (const f of seg.facts) {
+        for (const f of JSON.parse(seg.facts) as unknown[]) {
           if (kind === 'fire' && (f as FireFact).at < rolledUntil) continue; // counted in volume_days
           if (fold(state, kind, f as FactKinds[FactKind])) counts[kind]++;
         }

@@ -8,8 +8,9 @@ import { anomalyOptions, detectAnomalies } from './anomaly';
 import { BUCKET_MS, bucketStart, bucketStarts } from './buckets';
 import type { Credit } from './attribution';
 import { reasonCategory } from './reasons';
+import type { Status } from './facts';
 import { messageCost, roiRows, type RoiInput } from './roi';
-import { type AnalyticsState, type MessageRow, type RunRow } from './state';
+import { earned, type AnalyticsState, type MessageRow, type RunRow } from './state';
 import { compareProportions, twoProportionZTest } from './stats';
 import { passes, type Query } from './query';
 
@@ -85,18 +86,20 @@ export function volumeReport(state: AnalyticsState, q: Query): analytics.VolumeR
   }
 }
 
+const HOURS = Array.from({ length: 24 }, (_, h) => String(h).padStart(2, '0'));
+
 function messageGroup(m: MessageRow, groupBy: string): string {
   switch (groupBy) {
     case 'workflow':
       return m.workflow;
     case 'variant':
-      return `${m.workflow}/${m.contentVariant || 'default'}`;
+      return m.variantKey;
     case 'channel':
       return m.channel || '(none)';
     case 'timing_variant':
-      return `${m.workflow}/${m.timingVariant || 'default'}`;
+      return m.timingKey;
     case 'send_hour':
-      return String(new Date(m.times.sent ?? m.at).getUTCHours()).padStart(2, '0');
+      return HOURS[Math.floor((m.times.sent ?? m.at) / 3_600_000) % 24];
     case 'sto':
       return m.sto ? 'optimized' : 'not_optimized';
     default:
@@ -104,40 +107,27 @@ function messageGroup(m: MessageRow, groupBy: string): string {
   }
 }
 
-/** Messages (not held-out runs nor escalations) filed in the range that pass the filters. */
-function* messagesOf(state: AnalyticsState, q: Query): Generator<MessageRow> {
+/** Calls `fn` for the messages (not held-out runs nor escalations) filed in the range that pass the filters. */
+function eachMessage(state: AnalyticsState, q: Query, fn: (m: MessageRow) => void): void {
   const f = q.filters;
+  const all = !f.triggers.length && !f.workflows.length && !f.channels.length && !f.variants.length;
   for (const m of state.messages.values()) {
-    if (m.holdout || m.escalation || !inRange(q, m.at)) continue;
-    if (!passes(f.triggers, m.trigger) || !passes(f.workflows, m.workflow)) continue;
-    if (!passes(f.channels, m.channel) || !passes(f.variants, m.contentVariant)) continue;
-    yield m;
-  }
-}
-
-/** Credited value per action id under the query's model, over conversions from the range's start on. */
-function creditsByAction(
-  state: AnalyticsState,
-  q: Query,
-): Map<string, { value: number; conversions: number }> {
-  const out = new Map<string, { value: number; conversions: number }>();
-  for (const credits of state.allCredits(q.model)) {
-    for (const c of credits) {
-      if (c.convertedAt < q.fromMs) continue;
-      const e = out.get(c.actionId);
-      if (e) {
-        e.value += c.value;
-        e.conversions += c.weight;
-      } else out.set(c.actionId, { value: c.value, conversions: c.weight });
+    if (m.holdout || m.escalation || m.at < q.fromMs || m.at >= q.toMs) continue;
+    if (!all) {
+      if (!passes(f.triggers, m.trigger) || !passes(f.workflows, m.workflow)) continue;
+      if (!passes(f.channels, m.channel) || !passes(f.variants, m.contentVariant)) continue;
     }
+    fn(m);
   }
-  return out;
 }
 
+/**
+ * The funnel of the messages filed in the range. `converted` counts the messages credited with a
+ * conversion under the query's model, whenever the conversion happened.
+ */
 export function funnelReport(state: AnalyticsState, q: Query): analytics.FunnelReport {
-  const credits = creditsByAction(state, q);
   const rows = new Map<string, analytics.FunnelRow>();
-  for (const m of messagesOf(state, q)) {
+  eachMessage(state, q, (m) => {
     const key = messageGroup(m, q.groupBy);
     let r = rows.get(key);
     if (!r) {
@@ -161,12 +151,11 @@ export function funnelReport(state: AnalyticsState, q: Query): analytics.FunnelR
     if (t.clicked !== undefined) r.clicked++;
     if (t.failed !== undefined && t.sent === undefined) r.failed++;
     if (t.suppressed !== undefined && t.sent === undefined) r.suppressed++;
-    const c = credits.get(m.actionId);
-    if (c && t.sent !== undefined) {
+    if (t.sent !== undefined && earned(m, q.model)) {
       r.converted++;
-      r.attributedValue += c.value;
+      r.attributedValue += m.credited[q.model].value;
     }
-  }
+  });
   return { rows: [...rows.values()].sort((a, b) => (a.key < b.key ? -1 : 1)) };
 }
 
@@ -189,10 +178,10 @@ interface Tally {
   x: number;
 }
 const tally = (m: Map<string, Tally>, key: string, converted: boolean) => {
-  const t = m.get(key) ?? { n: 0, x: 0 };
+  let t = m.get(key);
+  if (!t) m.set(key, (t = { n: 0, x: 0 }));
   t.n++;
   if (converted) t.x++;
-  m.set(key, t);
 };
 
 function runGroup(r: RunRow, groupBy: string): string {
@@ -209,9 +198,8 @@ export function liftReport(state: AnalyticsState, q: Query, s: ReportSettings): 
     if (!inRange(q, r.enteredAt) || !passes(f.triggers, r.trigger) || !passes(f.workflows, r.workflow))
       continue;
     if (!r.holdout && !passes(f.variants, r.contentVariant)) continue;
-    const conv = state.workflows.get(r.workflow)?.conversion;
-    if (!conv) continue;
-    const converted = convertedAfter(state, r.customerId, conv.event, r.enteredAt, conv.withinMs);
+    if (!state.workflows.get(r.workflow)?.conversion) continue;
+    const converted = r.converted;
     // Held-out runs have no content variant: every variant of a workflow is compared with its holdout.
     if (r.holdout) tally(control, q.groupBy === 'trigger' ? r.trigger : r.workflow, converted);
     else tally(treated, runGroup(r, q.groupBy), converted);
@@ -257,18 +245,17 @@ export function liftReport(state: AnalyticsState, q: Query, s: ReportSettings): 
 }
 
 export function timingReport(state: AnalyticsState, q: Query): analytics.TimingReport {
-  const credits = creditsByAction(state, q);
   const groups = new Map<string, { sent: number; opened: number; clicked: number; converted: number }>();
-  for (const m of messagesOf(state, q)) {
-    if (m.times.sent === undefined) continue;
+  eachMessage(state, q, (m) => {
+    if (m.times.sent === undefined) return;
     const key = messageGroup(m, q.groupBy);
-    const g = groups.get(key) ?? { sent: 0, opened: 0, clicked: 0, converted: 0 };
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { sent: 0, opened: 0, clicked: 0, converted: 0 }));
     g.sent++;
     if (m.times.opened !== undefined) g.opened++;
     if (m.times.clicked !== undefined) g.clicked++;
-    if (credits.has(m.actionId)) g.converted++;
-    groups.set(key, g);
-  }
+    if (earned(m, q.model)) g.converted++;
+  });
   let reference: string | undefined;
   for (const [k, g] of groups) if (!reference || g.sent > groups.get(reference)!.sent) reference = k;
   const ref = reference ? groups.get(reference)! : undefined;
@@ -298,21 +285,22 @@ export function timingReport(state: AnalyticsState, q: Query): analytics.TimingR
 }
 
 export function roiReport(state: AnalyticsState, q: Query, s: ReportSettings): analytics.RoiReport {
-  const credits = creditsByAction(state, q);
   const inputs = new Map<string, RoiInput>();
+  // The infrastructure cost is shared by every message of the period, filtered or not.
+  const everything = { ...q, filters: { triggers: [], workflows: [], channels: [], variants: [] } };
   let total = 0;
-  for (const m of state.messages.values()) {
-    if (!m.holdout && !m.escalation && m.times.sent !== undefined && inRange(q, m.at)) total++;
-  }
-  for (const m of messagesOf(state, q)) {
-    if (m.times.sent === undefined) continue;
+  eachMessage(state, everything, (m) => {
+    if (m.times.sent !== undefined) total++;
+  });
+  eachMessage(state, q, (m) => {
+    if (m.times.sent === undefined) return;
     const key = q.groupBy === 'workflow' ? m.workflow : m.trigger;
-    const r = inputs.get(key) ?? { key, attributedValue: 0, messageCost: 0, messages: 0 };
+    let r = inputs.get(key);
+    if (!r) inputs.set(key, (r = { key, attributedValue: 0, messageCost: 0, messages: 0 }));
     r.messages++;
     r.messageCost += messageCost(m.cost, m.channel, s.channelCosts);
-    r.attributedValue += credits.get(m.actionId)?.value ?? 0;
-    inputs.set(key, r);
-  }
+    r.attributedValue += m.credited[q.model].value;
+  });
   const rows = roiRows([...inputs.values()], s.infraCostPerDay, q.toMs - q.fromMs, total);
   return {
     rows: rows
@@ -330,6 +318,18 @@ export function roiReport(state: AnalyticsState, q: Query, s: ReportSettings): a
   };
 }
 
+const categories = new Map<string, string>();
+/** reasonCategory, remembered: reasons repeat a lot. */
+function categoryOf(status: Status, reason: string): string {
+  const k = `${status}\u0000${reason}`;
+  let c = categories.get(k);
+  if (c === undefined) {
+    if (categories.size > 10_000) categories.clear();
+    categories.set(k, (c = reasonCategory(status, reason)));
+  }
+  return c;
+}
+
 export function reasonsReport(state: AnalyticsState, q: Query): analytics.ReasonsReport {
   const counts = new Map<string, analytics.ReasonRow>();
   const f = q.filters;
@@ -339,7 +339,7 @@ export function reasonsReport(state: AnalyticsState, q: Query): analytics.Reason
     for (const status of ['suppressed', 'failed', 'held_out', 'unknown'] as const) {
       const at = m.times[status];
       if (at === undefined || !inRange(q, at)) continue;
-      const key = q.groupBy === 'reason' ? m.reason || '(none)' : reasonCategory(status, m.reason);
+      const key = q.groupBy === 'reason' ? m.reason || '(none)' : categoryOf(status, m.reason);
       const id = `${status}\u0000${key}`;
       const r = counts.get(id) ?? { key, status, count: 0 };
       r.count++;
@@ -421,7 +421,6 @@ export function traceAttribution(
 }
 
 export function outcomesReport(state: AnalyticsState, q: Query): analytics.OutcomesReport {
-  const credits = creditsByAction(state, q);
   const rows: analytics.OutcomeRow[] = [];
   const f = q.filters;
   let truncated = false;
@@ -433,7 +432,7 @@ export function outcomesReport(state: AnalyticsState, q: Query): analytics.Outco
       break;
     }
     const times: Record<string, Date> = {};
-    for (const [k, v] of Object.entries(m.times)) times[k] = new Date(v);
+    for (const [k, v] of Object.entries(m.times)) if (v !== undefined) times[k] = new Date(v);
     rows.push({
       actionId: m.actionId,
       runId: m.runId,
@@ -447,7 +446,7 @@ export function outcomesReport(state: AnalyticsState, q: Query): analytics.Outco
       holdout: m.holdout,
       times,
       cost: m.cost,
-      attributedValue: credits.get(m.actionId)?.value ?? 0,
+      attributedValue: m.credited[q.model].value,
       reason: m.reason,
     });
   }

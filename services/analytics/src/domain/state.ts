@@ -36,6 +36,11 @@ export interface MessageRow {
   reason: string;
   /** The time the row is filed under: the send, else the first thing known of it. */
   at: number;
+  /** Group keys `<workflow>/<content variant>` and `<workflow>/<timing variant>`, kept with the fields. */
+  variantKey: string;
+  timingKey: string;
+  /** Conversions credited to the message (sum of weights) and their value, per model, kept current. */
+  credited: Record<AttributionModel, { weight: number; value: number }>;
 }
 
 /** One workflow run: the unit that lift compares (treated runs against held-out runs). */
@@ -49,6 +54,8 @@ export interface RunRow {
   enteredAt: number;
   timingVariant: string;
   contentVariant: string;
+  /** Whether the customer converted (the workflow's conversion event) within its window after entry. */
+  converted: boolean;
 }
 
 /** Counts per series key at each granularity. */
@@ -89,6 +96,7 @@ export class AnalyticsState {
   readonly touches = new Map<string, Touch[]>();
   readonly conversions = new Map<string, ConversionFact>();
   readonly conversionsByCustomer = new Map<string, ConversionFact[]>();
+  private readonly runsByCustomer = new Map<string, RunRow[]>();
   readonly campaignSends: CampaignSendFact[] = [];
   private readonly requestIds = new Set<string>();
   private readonly campaignIds = new Set<string>();
@@ -105,6 +113,7 @@ export class AnalyticsState {
   setWorkflows(list: readonly WorkflowInfo[]): void {
     this.workflows = new Map(list.map((w) => [w.name, w]));
     for (const c of this.conversions.values()) this.attributeConversion(c);
+    for (const r of this.runs.values()) this.refreshRun(r);
   }
 
   /** Folds a TriggerFired in; false when it was already known. */
@@ -130,8 +139,10 @@ export class AnalyticsState {
     row.escalation = r.escalation;
     const fired = this.fireTimes.get(r.triggerId);
     const run = this.runs.get(r.runId);
-    if (run && fired !== undefined && fired < run.enteredAt) run.enteredAt = fired;
-    else if (!run && !r.escalation)
+    if (run && fired !== undefined && fired < run.enteredAt) {
+      run.enteredAt = fired;
+      this.refreshRun(run);
+    } else if (!run && !r.escalation)
       this.addRun(r.runId, r.workflow, r.trigger, r.customerId, false, fired ?? r.requestedAt, '', '');
     return true;
   }
@@ -145,6 +156,7 @@ export class AnalyticsState {
     if (o.channel && (o.status === 'sent' || !row.channel)) row.channel = o.channel;
     if (o.contentVariant) row.contentVariant = o.contentVariant;
     if (o.timingVariant) row.timingVariant = o.timingVariant;
+    setKeys(row);
     if (o.sto) row.sto = true;
     if (o.reason && !row.reason) row.reason = o.reason;
     if (o.cost > 0) row.cost += o.cost;
@@ -169,7 +181,10 @@ export class AnalyticsState {
         );
       }
     } else {
-      if (o.at < run.enteredAt && !row.triggerId) run.enteredAt = o.at;
+      if (o.at < run.enteredAt && !row.triggerId) {
+        run.enteredAt = o.at;
+        this.refreshRun(run);
+      }
       if (o.timingVariant) run.timingVariant = o.timingVariant;
       if (o.contentVariant) run.contentVariant = o.contentVariant;
     }
@@ -183,6 +198,7 @@ export class AnalyticsState {
     if (list) list.push(c);
     else this.conversionsByCustomer.set(c.customerId, [c]);
     this.attributeConversion(c);
+    for (const r of this.runsByCustomer.get(c.customerId) ?? []) if (!r.converted) this.refreshRun(r);
     return true;
   }
 
@@ -231,6 +247,11 @@ export class AnalyticsState {
         this.runs.delete(id);
         runs++;
       }
+    }
+    for (const [customer, list] of this.runsByCustomer) {
+      const kept = list.filter((r) => r.enteredAt >= beforeMs);
+      if (kept.length) this.runsByCustomer.set(customer, kept);
+      else this.runsByCustomer.delete(customer);
     }
     for (const [customer, list] of this.touches) {
       const kept = list.filter((t) => t.sentAt >= beforeMs);
@@ -281,11 +302,20 @@ export class AnalyticsState {
         sto: false,
         holdout: false,
         escalation: false,
-        times: {},
+        // Every status present from the start (undefined until reported): one shape for every row.
+        times: emptyTimes(),
         cost: 0,
         reason: '',
         at: o.at,
+        variantKey: '',
+        timingKey: '',
+        credited: {
+          last: { weight: 0, value: 0 },
+          first: { weight: 0, value: 0 },
+          linear: { weight: 0, value: 0 },
+        },
       };
+      setKeys(row);
       this.messages.set(actionId, row);
     }
     return row;
@@ -301,7 +331,7 @@ export class AnalyticsState {
     timingVariant: string,
     contentVariant: string,
   ): void {
-    this.runs.set(runId, {
+    const run: RunRow = {
       runId,
       workflow,
       trigger,
@@ -310,8 +340,27 @@ export class AnalyticsState {
       enteredAt,
       timingVariant,
       contentVariant,
-    });
+      converted: false,
+    };
+    this.runs.set(runId, run);
+    const list = this.runsByCustomer.get(customerId);
+    if (list) list.push(run);
+    else this.runsByCustomer.set(customerId, [run]);
+    this.refreshRun(run);
     this.runVolume.add(runKey(workflow, trigger), enteredAt);
+  }
+
+  /** Decides again whether a run converted (after its entry time, conversions or definitions changed). */
+  private refreshRun(run: RunRow): void {
+    const conv = this.workflows.get(run.workflow)?.conversion;
+    run.converted = false;
+    if (!conv) return;
+    for (const c of this.conversionsByCustomer.get(run.customerId) ?? []) {
+      if (c.type === conv.event && c.at >= run.enteredAt && c.at - run.enteredAt <= conv.withinMs) {
+        run.converted = true;
+        return;
+      }
+    }
   }
 
   private addTouch(row: MessageRow): void {
@@ -335,16 +384,51 @@ export class AnalyticsState {
     }
   }
 
+  /** Attributes a conversion again under every model, moving its credits between messages. */
   private attributeConversion(c: ConversionFact): void {
     const touches = this.touches.get(c.customerId) ?? [];
     for (const m of ATTRIBUTION_MODELS) {
+      for (const old of this.credits[m].get(c.id) ?? []) {
+        const row = this.messages.get(old.actionId);
+        if (row) {
+          row.credited[m].weight -= old.weight;
+          row.credited[m].value -= old.value;
+        }
+      }
       const credits = attribute(c, touches, this.workflows, m);
       for (const credit of credits) {
+        const row = this.messages.get(credit.actionId);
         // The trigger id may have arrived with the request after the touch was recorded.
-        if (!credit.triggerId) credit.triggerId = this.messages.get(credit.actionId)?.triggerId ?? '';
+        if (!credit.triggerId) credit.triggerId = row?.triggerId ?? '';
+        if (row) {
+          row.credited[m].weight += credit.weight;
+          row.credited[m].value += credit.value;
+        }
       }
       if (credits.length) this.credits[m].set(c.id, credits);
       else this.credits[m].delete(c.id);
     }
   }
 }
+
+function emptyTimes(): Partial<Record<Status, number>> {
+  return {
+    sent: undefined,
+    delivered: undefined,
+    opened: undefined,
+    clicked: undefined,
+    failed: undefined,
+    suppressed: undefined,
+    held_out: undefined,
+    unknown: undefined,
+  };
+}
+
+/** Group keys of a row, set again whenever its workflow or variants change. */
+function setKeys(row: MessageRow): void {
+  row.variantKey = `${row.workflow}/${row.contentVariant || 'default'}`;
+  row.timingKey = `${row.workflow}/${row.timingVariant || 'default'}`;
+}
+
+/** Whether a message earned a conversion under a model (weights are sums of fractions: not exactly 0). */
+export const earned = (row: MessageRow, model: AttributionModel) => row.credited[model].weight > 1e-9;

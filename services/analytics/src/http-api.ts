@@ -8,10 +8,9 @@
 import { readFileSync } from 'node:fs';
 import type http from 'node:http';
 import { dirname, join } from 'node:path';
-import { analytics } from '@kairos/contracts';
 import { parseDurationMs, type HttpRoute } from '@kairos/service-kit';
 import { MEASURES, QueryError, type Measure, type RawQuery } from './domain/query';
-import type { ReportService } from './report-service';
+import { REPORT_JSON, type ReportService } from './report-service';
 
 const DASHBOARD_DIR = join(__dirname, '..', '..', 'dashboard');
 const CHART_JS = join(dirname(require.resolve('chart.js')), 'chart.umd.min.js');
@@ -24,17 +23,6 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   },
   '/assets/dashboard.css': { file: join(DASHBOARD_DIR, 'dashboard.css'), type: 'text/css; charset=utf-8' },
   '/assets/chart.umd.min.js': { file: CHART_JS, type: 'text/javascript; charset=utf-8' },
-};
-
-const JSON_OF: { [M in Measure]: (r: never) => unknown } = {
-  volume: analytics.VolumeReport.toJSON,
-  funnel: analytics.FunnelReport.toJSON,
-  lift: analytics.LiftReport.toJSON,
-  timing: analytics.TimingReport.toJSON,
-  roi: analytics.RoiReport.toJSON,
-  reasons: analytics.ReasonsReport.toJSON,
-  attribution: analytics.AttributionReport.toJSON,
-  outcomes: analytics.OutcomesReport.toJSON,
 };
 
 /** The URL's query parameters as a report query. */
@@ -109,7 +97,12 @@ export function dashboardRoute(reports: ReportService, now: () => number): HttpR
     }
     try {
       const report = reports.run(measure, queryFromUrl(url, now()));
-      send(res, 200, 'application/json', JSON.stringify(JSON_OF[measure](report as never)));
+      send(
+        res,
+        200,
+        'application/json',
+        JSON.stringify((REPORT_JSON[measure] as (r: unknown) => unknown)(report)),
+      );
     } catch (err) {
       if (!(err instanceof QueryError)) throw err;
       send(res, 400, 'application/json', JSON.stringify({ error: err.message, field: err.field }));

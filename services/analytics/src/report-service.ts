@@ -3,7 +3,7 @@
  * so they show the same numbers.
  */
 import { latencyHistogram } from '@kairos/telemetry';
-import type { analytics } from '@kairos/contracts';
+import { analytics } from '@kairos/contracts';
 import type { Clock } from '@kairos/service-kit';
 import { normalizeQuery, type Measure, type RawQuery } from './domain/query';
 import {
@@ -36,6 +36,18 @@ export interface Reports {
   attribution: analytics.AttributionReport;
   outcomes: analytics.OutcomesReport;
 }
+
+/** Each measure's report in the proto's JSON mapping (the dashboard's API, `kairosctl report -o json`). */
+export const REPORT_JSON: { [M in Measure]: (report: Reports[M]) => unknown } = {
+  volume: analytics.VolumeReport.toJSON,
+  funnel: analytics.FunnelReport.toJSON,
+  lift: analytics.LiftReport.toJSON,
+  timing: analytics.TimingReport.toJSON,
+  roi: analytics.RoiReport.toJSON,
+  reasons: analytics.ReasonsReport.toJSON,
+  attribution: analytics.AttributionReport.toJSON,
+  outcomes: analytics.OutcomesReport.toJSON,
+};
 
 export class ReportService {
   constructor(

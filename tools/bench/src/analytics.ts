@@ -237,7 +237,7 @@ export async function runAnalyticsBenchmark(
         `${o.days} days, ${o.triggers} triggers, ${t.runs.treated + t.runs.control} runs (${t.runs.control} held out), ${t.outcomes} outcomes, ${t.conversions} conversions, ${sim.messages.length} messages`,
       ],
       ['published to JetStream', `${publishS.toFixed(1)} s (not counted below)`],
-      ['true lift (absolute)', figures.true_lift],
+      ['true lift (absolute)', String(figures.true_lift)],
       [
         'measured lift, 95% Newcombe CI',
         `${figures.measured_lift} [${figures.lift_ci_low}, ${figures.lift_ci_high}] ${pooled.absoluteCi.low <= t.trueLift && t.trueLift <= pooled.absoluteCi.high ? 'contains' : 'MISSES'} the truth`,

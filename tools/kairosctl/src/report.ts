@@ -5,33 +5,13 @@
  */
 import { parseArgs } from 'node:util';
 import { analytics } from '@kairos/contracts';
+import { MEASURES, REPORT_JSON, STATUSES } from '@kairos/analytics';
 import { parseDuration } from '@kairos/definitions';
 import { analyticsCall } from './clients';
 import { EXIT, usageError } from './errors';
 import { table, type Io } from './io';
 
-export const MEASURES = [
-  'volume',
-  'funnel',
-  'lift',
-  'timing',
-  'roi',
-  'reasons',
-  'attribution',
-  'outcomes',
-] as const;
 type Measure = (typeof MEASURES)[number];
-
-const JSON_OF: Record<Measure, (r: never) => unknown> = {
-  volume: analytics.VolumeReport.toJSON,
-  funnel: analytics.FunnelReport.toJSON,
-  lift: analytics.LiftReport.toJSON,
-  timing: analytics.TimingReport.toJSON,
-  roi: analytics.RoiReport.toJSON,
-  reasons: analytics.ReasonsReport.toJSON,
-  attribution: analytics.AttributionReport.toJSON,
-  outcomes: analytics.OutcomesReport.toJSON,
-};
 
 const pct = (x: number | undefined) => (x === undefined ? '-' : `${(x * 100).toFixed(2)}%`);
 const num = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(2));
@@ -115,7 +95,7 @@ export async function report(args: string[], io: Io): Promise<number> {
     if (measure === 'outcomes') {
       for (const row of (res as analytics.OutcomesReport).rows)
         io.out(JSON.stringify(analytics.OutcomeRow.toJSON(row)));
-    } else io.out(JSON.stringify(JSON_OF[measure](res), null, 2));
+    } else io.out(JSON.stringify((REPORT_JSON[measure] as (r: unknown) => unknown)(res), null, 2));
     return EXIT.ok;
   }
   for (const line of render(measure, res)) io.out(line);

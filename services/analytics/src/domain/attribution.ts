@@ -8,18 +8,13 @@
  * Equal send times are ordered by action id, so the choice is deterministic. The value credited is
  * the conversion's value under the credited touch's workflow.
  */
-import type { ConversionFact, WorkflowInfo } from './facts';
+import type { ActionRef, ConversionFact, WorkflowInfo } from './facts';
 
 export const ATTRIBUTION_MODELS = ['last', 'first', 'linear'] as const;
 export type AttributionModel = (typeof ATTRIBUTION_MODELS)[number];
 
-export interface Touch {
-  actionId: string;
-  runId: string;
+export interface Touch extends ActionRef {
   triggerId: string;
-  workflow: string;
-  trigger: string;
-  customerId: string;
   channel: string;
   sentAt: number;
 }

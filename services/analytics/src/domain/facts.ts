@@ -16,14 +16,18 @@ export const STATUSES = [
 ] as const;
 export type Status = (typeof STATUSES)[number];
 
-/** One ActionOutcome. Its id (`<status>:<actionId>:<channel>`) makes a redelivered one count once. */
-export interface OutcomeFact {
-  id: string;
+/** What names an action: the action, its run, workflow, trigger and customer. */
+export interface ActionRef {
   actionId: string;
   runId: string;
   workflow: string;
   trigger: string;
   customerId: string;
+}
+
+/** One ActionOutcome. Its id (`<status>:<actionId>:<channel>`) makes a redelivered one count once. */
+export interface OutcomeFact extends ActionRef {
+  id: string;
   channel: string;
   status: Status;
   reason: string;
@@ -36,13 +40,8 @@ export interface OutcomeFact {
 }
 
 /** One ActionRequested: links the action to its trigger firing. */
-export interface RequestFact {
-  actionId: string;
-  runId: string;
+export interface RequestFact extends ActionRef {
   triggerId: string;
-  workflow: string;
-  trigger: string;
-  customerId: string;
   step: string;
   requestedAt: number;
   escalation: boolean;

@@ -7,6 +7,7 @@
 import { attribute, type AttributionModel, type Credit, type Touch, ATTRIBUTION_MODELS } from './attribution';
 import { BucketCounts, GRANULARITIES, type Granularity } from './buckets';
 import type {
+  ActionRef,
   CampaignSendFact,
   ConversionFact,
   FireFact,
@@ -17,13 +18,8 @@ import type {
 } from './facts';
 
 /** One message (action) or one held-out run, as the raw export shows it. */
-export interface MessageRow {
-  actionId: string;
-  runId: string;
+export interface MessageRow extends ActionRef {
   triggerId: string;
-  workflow: string;
-  trigger: string;
-  customerId: string;
   channel: string;
   contentVariant: string;
   timingVariant: string;

@@ -231,16 +231,7 @@ export function render(measure: Measure, res: unknown): string[] {
     }
     case 'outcomes': {
       const r = res as analytics.OutcomesReport;
-      const statuses = [
-        'sent',
-        'delivered',
-        'opened',
-        'clicked',
-        'failed',
-        'suppressed',
-        'held_out',
-        'unknown',
-      ];
+      const statuses = STATUSES;
       const csv = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
       const header = [
         'action_id',

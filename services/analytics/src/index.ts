@@ -19,3 +19,5 @@ export * from './report-service';
 export * from './store';
 export * from './tokens';
 export * from './workflows';
+export * from './domain/scans';
+export * from './domain/columns';

@@ -90,7 +90,11 @@ function baselineAt(
 ): number | undefined {
   const peers: number[] = [];
   for (let k = 1; k <= o.seasons && i - k * period >= start; k++) peers.push(values[i - k * period]);
-  return peers.length >= o.minSeasons ? jStat.median(peers) : undefined;
+  if (peers.length < o.minSeasons) return undefined;
+  // The median of three or four values (jStat.median copies and sorts the same way, at a higher cost).
+  peers.sort((a, b) => a - b);
+  const mid = peers.length >> 1;
+  return peers.length % 2 ? peers[mid] : (peers[mid - 1] + peers[mid]) / 2;
 }
 
 /** How often (in buckets) the spread is estimated again, from the `spreadWindow` buckets before. */

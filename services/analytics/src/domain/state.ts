@@ -6,6 +6,7 @@
  */
 import { attribute, type AttributionModel, type Credit, type Touch, ATTRIBUTION_MODELS } from './attribution';
 import { BucketCounts, GRANULARITIES, type Granularity } from './buckets';
+import { MessageColumns, RunColumns } from './columns';
 import type {
   ActionRef,
   CampaignSendFact,
@@ -37,6 +38,8 @@ export interface MessageRow extends ActionRef {
   timingKey: string;
   /** Conversions credited to the message (sum of weights) and their value, per model, kept current. */
   credited: Record<AttributionModel, { weight: number; value: number }>;
+  /** Its slot in the message columns. */
+  index: number;
 }
 
 /** One workflow run: the unit that lift compares (treated runs against held-out runs). */
@@ -52,6 +55,8 @@ export interface RunRow {
   contentVariant: string;
   /** Whether the customer converted (the workflow's conversion event) within its window after entry. */
   converted: boolean;
+  /** Its slot in the run columns. */
+  index: number;
 }
 
 /** Counts per series key at each granularity. */
@@ -93,6 +98,9 @@ export class AnalyticsState {
   readonly conversions = new Map<string, ConversionFact>();
   readonly conversionsByCustomer = new Map<string, ConversionFact[]>();
   private readonly runsByCustomer = new Map<string, RunRow[]>();
+  /** Column-wise copies of the rows and runs, which the reports scan. */
+  readonly messageCols = new MessageColumns();
+  readonly runCols = new RunColumns();
   readonly campaignSends: CampaignSendFact[] = [];
   private readonly requestIds = new Set<string>();
   private readonly campaignIds = new Set<string>();
@@ -140,6 +148,7 @@ export class AnalyticsState {
       this.refreshRun(run);
     } else if (!run && !r.escalation)
       this.addRun(r.runId, r.workflow, r.trigger, r.customerId, false, fired ?? r.requestedAt, '', '');
+    this.messageCols.set(row.index, row);
     return true;
   }
 
@@ -182,8 +191,12 @@ export class AnalyticsState {
         this.refreshRun(run);
       }
       if (o.timingVariant) run.timingVariant = o.timingVariant;
-      if (o.contentVariant) run.contentVariant = o.contentVariant;
+      if (o.contentVariant && o.contentVariant !== run.contentVariant) {
+        run.contentVariant = o.contentVariant;
+        this.syncRun(run);
+      }
     }
+    this.messageCols.set(row.index, row);
     return true;
   }
 
@@ -235,12 +248,14 @@ export class AnalyticsState {
       if (m.at < beforeMs) {
         this.messages.delete(id);
         this.requestIds.delete(id);
+        this.messageCols.kill(m.index);
         messages++;
       }
     }
     for (const [id, r] of this.runs) {
       if (r.enteredAt < beforeMs) {
         this.runs.delete(id);
+        this.runCols.kill(r.index);
         runs++;
       }
     }
@@ -310,6 +325,7 @@ export class AnalyticsState {
           first: { weight: 0, value: 0 },
           linear: { weight: 0, value: 0 },
         },
+        index: this.messageCols.add(),
       };
       setKeys(row);
       this.messages.set(actionId, row);
@@ -337,6 +353,7 @@ export class AnalyticsState {
       timingVariant,
       contentVariant,
       converted: false,
+      index: this.runCols.add(),
     };
     this.runs.set(runId, run);
     const list = this.runsByCustomer.get(customerId);
@@ -350,13 +367,19 @@ export class AnalyticsState {
   private refreshRun(run: RunRow): void {
     const conv = this.workflows.get(run.workflow)?.conversion;
     run.converted = false;
-    if (!conv) return;
-    for (const c of this.conversionsByCustomer.get(run.customerId) ?? []) {
-      if (c.type === conv.event && c.at >= run.enteredAt && c.at - run.enteredAt <= conv.withinMs) {
-        run.converted = true;
-        return;
+    if (conv) {
+      for (const c of this.conversionsByCustomer.get(run.customerId) ?? []) {
+        if (c.type === conv.event && c.at >= run.enteredAt && c.at - run.enteredAt <= conv.withinMs) {
+          run.converted = true;
+          break;
+        }
       }
     }
+    this.syncRun(run);
+  }
+
+  private syncRun(run: RunRow): void {
+    this.runCols.set(run.index, run, this.workflows.get(run.workflow)?.conversion !== undefined);
   }
 
   private addTouch(row: MessageRow): void {
@@ -383,12 +406,14 @@ export class AnalyticsState {
   /** Attributes a conversion again under every model, moving its credits between messages. */
   private attributeConversion(c: ConversionFact): void {
     const touches = this.touches.get(c.customerId) ?? [];
+    const changed = new Set<MessageRow>();
     for (const m of ATTRIBUTION_MODELS) {
       for (const old of this.credits[m].get(c.id) ?? []) {
         const row = this.messages.get(old.actionId);
         if (row) {
           row.credited[m].weight -= old.weight;
           row.credited[m].value -= old.value;
+          changed.add(row);
         }
       }
       const credits = attribute(c, touches, this.workflows, m);
@@ -399,11 +424,13 @@ export class AnalyticsState {
         if (row) {
           row.credited[m].weight += credit.weight;
           row.credited[m].value += credit.value;
+          changed.add(row);
         }
       }
       if (credits.length) this.credits[m].set(c.id, credits);
       else this.credits[m].delete(c.id);
     }
+    for (const row of changed) this.messageCols.set(row.index, row);
   }
 }
 

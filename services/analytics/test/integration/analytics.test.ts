@@ -52,7 +52,7 @@ spec:
   /** Outcome facts in the stored segments. */
   const storedOutcomes = async () =>
     (await mongo.db.collection('fact_segments').find({ kind: 'outcome' }).toArray()).reduce(
-      (a, s) => a + (s.facts as unknown[]).length,
+      (a, s) => a + (JSON.parse(s.facts as string) as unknown[]).length,
       0,
     );
 

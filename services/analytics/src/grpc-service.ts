@@ -8,7 +8,8 @@ import type { ReportService } from './report-service';
 export const ANALYTICS_SERVICE_NAME = 'kairos.analytics.v1.AnalyticsService';
 
 /** A ReportQuery as the domain reads it; filter values are checked as identifiers. */
-export function rawQuery(q: analytics.ReportQuery): RawQuery {
+export function rawQuery(q: analytics.ReportQuery | undefined): RawQuery {
+  if (!q) return {};
   const f = q.filters;
   for (const [name, list] of [
     ['triggers', f?.triggers ?? []],
@@ -48,7 +49,7 @@ export function analyticsHandlers(reports: ReportService, logger: Logger): analy
       }
     };
   const measure = <M extends Measure>(m: M) =>
-    answer(m, (req: analytics.ReportQuery) => reports.run(m, rawQuery(req)));
+    answer(m, (req: { query?: analytics.ReportQuery }) => ({ report: reports.run(m, rawQuery(req.query)) }));
   return {
     volume: measure('volume'),
     funnel: measure('funnel'),
@@ -58,8 +59,8 @@ export function analyticsHandlers(reports: ReportService, logger: Logger): analy
     reasons: measure('reasons'),
     attribution: measure('attribution'),
     outcomes: measure('outcomes'),
-    traceAttribution: answer('traceAttribution', (req: analytics.TraceAttributionRequest) =>
-      reports.trace(req.id, req.attributionModel),
-    ),
+    traceAttribution: answer('traceAttribution', (req: analytics.TraceAttributionRequest) => ({
+      report: reports.trace(req.id, req.attributionModel),
+    })),
   };
 }

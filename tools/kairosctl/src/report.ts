@@ -8,7 +8,7 @@ import { analytics } from '@kairos/contracts';
 import { MEASURES, REPORT_JSON, STATUSES } from '@kairos/analytics';
 import { parseDuration } from '@kairos/definitions';
 import { analyticsCall } from './clients';
-import { EXIT, usageError } from './errors';
+import { EXIT, failed, usageError } from './errors';
 import { table, type Io } from './io';
 
 type Measure = (typeof MEASURES)[number];
@@ -89,8 +89,12 @@ export async function report(args: string[], io: Io): Promise<number> {
       variants: values.variant ?? [],
     },
   };
-  const rpc = measure === 'roi' ? 'roi' : measure;
-  const res = await analyticsCall<analytics.ReportQuery, never>(io, rpc, query);
+  const { report: res } = await analyticsCall<{ query: analytics.ReportQuery }, { report?: never }>(
+    io,
+    measure,
+    { query },
+  );
+  if (!res) throw failed(`analytics answered ${measure} without a report`);
   if (values.output === 'json') {
     if (measure === 'outcomes') {
       for (const row of (res as analytics.OutcomesReport).rows)

@@ -128,15 +128,16 @@ async function printAction(
   await printAttribution(io, action.actionId);
 }
 
-/** The analytics service's credits for an action or a conversion; undefined when it cannot answer. */
+/** The analytics service's credits for an action or a conversion, or why it cannot answer. */
 async function credits(io: Io, id: string): Promise<analytics.AttributionReport | string> {
   try {
-    return await analyticsCall<analytics.TraceAttributionRequest, analytics.AttributionReport>(
+    const res = await analyticsCall<analytics.TraceAttributionRequest, analytics.TraceAttributionResponse>(
       io,
       'traceAttribution',
       { id, attributionModel: '' },
       5_000,
     );
+    return res.report ?? 'analytics answered without a report';
   } catch (err) {
     return (err as Error).message;
   }

@@ -104,31 +104,36 @@ describe('analytics process: gRPC API and the dashboard in a browser', function 
   });
 
   it('answers every measure over gRPC and names the field of a bad query', async () => {
-    const funnel = await call<analytics.ReportQuery, analytics.FunnelReport>(client, 'funnel', {
-      groupBy: 'workflow',
-      granularity: '',
-      attributionModel: '',
-      limit: 0,
-    });
+    const { report: funnel } = await call<analytics.FunnelRequest, analytics.FunnelResponse>(
+      client,
+      'funnel',
+      {
+        query: { groupBy: 'workflow', granularity: '', attributionModel: '', limit: 0 },
+      },
+    );
     assert.deepEqual(
-      funnel.rows.map((r) => r.key),
+      funnel!.rows.map((r) => r.key),
       ['wf-1', 'wf-2', 'wf-3'],
     );
     assert.equal(
-      funnel.rows.reduce((a, r) => a + r.sent, 0),
+      funnel!.rows.reduce((a, r) => a + r.sent, 0),
       sim.truth.sent,
     );
     await assert.rejects(
-      call(client, 'volume', { groupBy: 'colour', granularity: '', attributionModel: '', limit: 0 }),
+      call(client, 'volume', {
+        query: { groupBy: 'colour', granularity: '', attributionModel: '', limit: 0 },
+      }),
       (e: ServiceError) => e.code === status.INVALID_ARGUMENT && e.details.startsWith('query.group_by:'),
     );
     await assert.rejects(
       call(client, 'volume', {
-        groupBy: '',
-        granularity: '',
-        attributionModel: '',
-        limit: 0,
-        filters: { triggers: [''], workflows: [], channels: [], variants: [] },
+        query: {
+          groupBy: '',
+          granularity: '',
+          attributionModel: '',
+          limit: 0,
+          filters: { triggers: [''], workflows: [], channels: [], variants: [] },
+        },
       }),
       (e: ServiceError) =>
         e.code === status.INVALID_ARGUMENT && e.details.startsWith('query.filters.triggers[0]:'),

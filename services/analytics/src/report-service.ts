@@ -5,7 +5,7 @@
 import { latencyHistogram } from '@kairos/telemetry';
 import { analytics } from '@kairos/contracts';
 import type { Clock } from '@kairos/service-kit';
-import { normalizeQuery, type Measure, type RawQuery } from './domain/query';
+import { normalizeQuery, QueryError, type Measure, type RawQuery } from './domain/query';
 import {
   attributionReport,
   funnelReport,
@@ -20,7 +20,6 @@ import {
 } from './domain/reports';
 import type { AnalyticsState } from './domain/state';
 import { ATTRIBUTION_MODELS, type AttributionModel } from './domain/attribution';
-import { QueryError } from './domain/query';
 
 const latency = latencyHistogram('kairos_analytics_report_seconds', 'Time to compute one report', [
   'measure',

@@ -105,6 +105,23 @@ describe('reports over a simulated week', () => {
     for (const r of lift.rows) assert.equal(r.baseline, 'holdout');
   });
 
+  it('compares each workflow with batch campaign sends (campaign.sent), converted within the campaign window', () => {
+    const { state, q } = fed();
+    const day = Date.UTC(2026, 0, 6);
+    // Four campaign sends; customers k1 and k2 buy within 72 hours, k3 after it, k4 never.
+    for (const [i, customerId] of ['k1', 'k2', 'k3', 'k4'].entries()) {
+      state.addCampaignSend({ id: `camp-${i}`, customerId, campaign: 'spring', at: day });
+    }
+    const order = (id: string, customerId: string, at: number) =>
+      state.addConversion({ id, customerId, type: 'order.completed', at, values: {} });
+    order('k1-order', 'k1', day + 3_600_000);
+    order('k2-order', 'k2', day + 71 * 3_600_000);
+    order('k3-order', 'k3', day + 73 * 3_600_000);
+    const rows = liftReport(state, q('lift'), settings).rows.filter((r) => r.baseline === 'campaign');
+    assert.equal(rows.length, 3);
+    for (const r of rows) assert.deepEqual([r.control!.n, r.control!.conversions], [4, 2]);
+  });
+
   it('groups suppressions and failures by reason category', () => {
     const { state, q } = fed();
     const keys = reasonsReport(state, q('reasons')).rows.map((r) => `${r.status}/${r.key}`);

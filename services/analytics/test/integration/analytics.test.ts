@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { actions, events, triggers } from '@kairos/contracts';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { actions, events, partitionOf, SCHEMAS, subjects, triggers } from '@kairos/contracts';
 import type { Publisher } from '@kairos/messaging';
 import { engagementWorkflowsYaml, simulateEngagement, type EngagementMessage } from '@kairos/loadgen';
 import { useMongo, useNats } from '@kairos/testkit';
 import type { AnalyticsApp } from '../../src';
-import { caughtUp, definitionsDir, natsClient, publishAll, start } from './harness';
+import { caughtUp, definitionsDir, natsClient, PARTITIONS, publishAll, start } from './harness';
 
 const H = 3_600_000;
 
@@ -230,6 +231,49 @@ spec:
     assert.equal(sent(after), sent(funnel) + more.truth.sent);
     const treated = (l: typeof lift) => l.rows.reduce((a, r) => a + r.treated!.n, 0);
     assert.equal(treated(app.reports.run('lift', {})), treated(lift) + more.truth.runs.treated);
+  });
+
+  it('publishes a spike in the last complete hour once, as an analytics.anomaly system event', async () => {
+    const hour = Math.floor(Date.now() / H) * H; // the current hour: the check judges the one before it
+    const clock = { now: () => hour + 5 * 60_000 };
+    const alerting = await start(nc, mongo.db, dir, { clock });
+    try {
+      // Four weeks of a steady trigger (10 an hour), then 80 in the last complete hour.
+      for (let h = 4 * 168; h >= 1; h--) {
+        const n = h === 1 ? 80 : 10;
+        for (let k = 0; k < n; k++) {
+          alerting.state.addFire({
+            id: `spike-${h}-${k}`,
+            trigger: 'spiky',
+            customerId: `s${k}`,
+            category: 'customer_action',
+            eventType: 'page.viewed',
+            at: hour - h * H + k * 1_000,
+          });
+        }
+      }
+      const published = await alerting.alerts.check();
+      assert.deepEqual(
+        published.map((e) => [
+          e.type,
+          e.customerId,
+          (e.properties as { trigger: string; kind: string }).trigger,
+          (e.properties as { kind: string }).kind,
+        ]),
+        [['analytics.anomaly', 'kairos-analytics', 'spiky', 'spike']],
+      );
+      const jsm = await jetstreamManager(nc);
+      const subject = subjects.rawEvent(
+        partitionOf('kairos-analytics', PARTITIONS),
+        events.EventCategory.EVENT_CATEGORY_SYSTEM,
+        'analytics.anomaly',
+      );
+      const stored = await jsm.streams.getMessage('EVENTS', { last_by_subj: subject });
+      assert.equal(SCHEMAS.Event.type.decode(stored!.data).id, published[0].id);
+      assert.deepEqual(await alerting.alerts.check(), [], 'the same hour is not alerted twice');
+    } finally {
+      await alerting.stop();
+    }
   });
 
   it('past the retention, removes message-level facts and keeps the daily trigger volumes', async () => {

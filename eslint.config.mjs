@@ -18,7 +18,7 @@ export default tseslint.config(
     // Domain modules decide; they do no I/O (the service template, docs/architecture.md). Orchestration's
     // machine/ (the pure decide half of its decide/do split) is held to the same rule.
     files: [
-      'services/{ingest,enrichment,pattern-detection,delivery,orchestration,prediction}/src/domain/**/*.ts',
+      'services/{ingest,enrichment,pattern-detection,delivery,orchestration,prediction,analytics}/src/domain/**/*.ts',
       'services/orchestration/src/machine/**/*.ts',
     ],
     rules: {
@@ -50,6 +50,23 @@ export default tseslint.config(
         },
       ],
       'no-restricted-globals': ['error', { name: 'fetch', message: 'domain modules do no I/O' }],
+    },
+  },
+  {
+    // The analytics dashboard's script runs in the browser, with Chart.js loaded as a global.
+    files: ['services/analytics/dashboard/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        fetch: 'readonly',
+        URLSearchParams: 'readonly',
+        FormData: 'readonly',
+        Option: 'readonly',
+        setInterval: 'readonly',
+        Chart: 'readonly',
+      },
     },
   },
 );

@@ -10,3 +10,13 @@ if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm -v 2>/dev/null)" != "$PNPM_VER
 fi
 if [ -n "${CI:-}" ]; then pnpm install --frozen-lockfile; else pnpm install --prefer-offline; fi
 bash scripts/install-tools.sh nats-server ferretdb helm kubeconform kube-schemas
+# The analytics dashboard's browser test drives Debian's chromium with playwright-core.
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "[bootstrap] installing chromium with apt-get (the dashboard's browser test)" >&2
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "[bootstrap] chromium is missing: install it (apt-get install chromium) for the dashboard's browser test" >&2
+  fi
+fi

@@ -68,6 +68,7 @@ describe('e2e: an event sent to ingest ends as a delivered email, in one trace a
         KAIROS_PROFILE_ADDR: profileAddr,
       }),
       mesh.startService('delivery', { KAIROS_SMTP_URL: smtp.url }),
+      mesh.startService('analytics', { KAIROS_DEFINITIONS_DIR: defsDir, KAIROS_DEFINITIONS_WATCH: 'false' }),
     ]);
     nc = await connectNats({ servers: mesh.nats.url, name: 'e2e', logger: silentLogger });
   });
@@ -225,6 +226,25 @@ describe('e2e: an event sent to ingest ends as a delivered email, in one trace a
     lines.length = 0;
     assert.equal(await runCli(['trace', `${customerId}-1`], io), 0, lines.join('\n'));
     assert.match(lines.join('\n'), /led to 1 action/);
+
+    // Analytics counted the trigger's fire and the sent message.
+    const analyticsIo = {
+      ...io,
+      env: { KAIROS_ANALYTICS_ADDR: `127.0.0.1:${mesh.services.get('analytics')!.grpcPort}` },
+    };
+    await waitFor(
+      async () => {
+        lines.length = 0;
+        const code = await runCli(
+          ['report', 'funnel', '--workflow', 'e2e-cart-nudge', '-o', 'json'],
+          analyticsIo,
+        );
+        const rows =
+          code === 0 ? (JSON.parse(lines.join('\n')) as { rows?: Array<{ sent?: string }> }).rows : [];
+        return Number(rows?.[0]?.sent ?? 0) >= 1;
+      },
+      { timeoutMs: 30_000, message: 'analytics to count the sent email' },
+    );
 
     await assertOneTrace(traceId, [
       ['client track', spanOf('ingest', 'SERVER')],

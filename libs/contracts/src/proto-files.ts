@@ -18,5 +18,6 @@ export const PROTO_FILES = [
   'kairos/triggers/v1/triggers.proto',
   'kairos/actions/v1/actions.proto',
   'kairos/predictions/v1/predictions.proto',
+  'kairos/analytics/v1/analytics.proto',
   'grpc/health/v1/health.proto',
 ];

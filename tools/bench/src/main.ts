@@ -16,6 +16,7 @@ import { runActionsBenchmark } from './actions';
 import { runCeilingBenchmark } from './ceiling';
 import { runMeshBenchmark } from './mesh';
 import { runPredictionBenchmark } from './prediction';
+import { runAnalyticsBenchmark } from './analytics';
 import { cpuProfileArgs } from './cpu-profile';
 import { parseBenchArgs, writeBenchResults } from './results';
 
@@ -183,6 +184,23 @@ const SUITES: Record<string, Suite> = {
     async run(_infra, figures) {
       const r = await runPredictionBenchmark({
         customers: Number(process.env.KAIROS_BENCH_PREDICTION_CUSTOMERS ?? 6_000),
+      });
+      Object.assign(figures, r.figures);
+      return r.table;
+    },
+  },
+  analytics: {
+    description:
+      'analytics: a simulated month (50 triggers, known uplift and values) through the service; lift and ROI against the truth, ingest rate, dashboard query latency',
+    async run(infra, figures) {
+      const [nats, mongo] = await Promise.all([infra.natsServer(), infra.mongoServer()]);
+      const r = await runAnalyticsBenchmark({
+        natsUrl: nats.url,
+        mongoUrl: mongo.url,
+        days: 30,
+        triggers: 50,
+        firesPerTriggerPerDay: Number(process.env.KAIROS_BENCH_ANALYTICS_FIRES ?? 100),
+        pageLoads: 50,
       });
       Object.assign(figures, r.figures);
       return r.table;

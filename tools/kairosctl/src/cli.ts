@@ -5,6 +5,7 @@ import { processIo, type Io } from './io';
 import { predict } from './predict';
 import { dlq } from './dlq';
 import { model } from './predict-online';
+import { report } from './report';
 
 export const USAGE = `kairosctl — manage Kairos definitions and inspect triggers
 
@@ -29,6 +30,11 @@ Commands:
                                              contributions, best send hour (PredictionService)
   model report [churn|purchase] [--partitions] [-o table|json]
                                              AUC, calibration by decile, Brier, examples, baseline AUC
+  report <measure> [--since 7d | --from <time> --to <time>] [--group-by <g>] [--granularity minute|hour|day]
+         [--model last|first|linear] [--trigger <t> ...] [--workflow <w> ...] [--channel <c> ...] [-o table|json]
+                                             analytics: volume (with anomalies), funnel, lift (vs holdout and
+                                             campaigns, 95% CI), timing, roi, reasons, attribution;
+                                             'report outcomes --raw' exports one row per message (CSV, or NDJSON)
   predict --events <events.ndjson> --as-of <time> --horizon <days> [--churn-days <days>] [--format csv|json]
                                              offline churn and purchase scores per customer (no services):
                                              trains on the file's history before --as-of, baseline beside
@@ -39,7 +45,8 @@ Commands:
 
 Environment: NATS_URL (nats://127.0.0.1:4222), KAIROS_INGEST_ADDR (127.0.0.1:50051),
   KAIROS_PATTERN_ADDR (127.0.0.1:50053), KAIROS_PROFILE_ADDR (127.0.0.1:50052), KAIROS_API_KEY (sent as a bearer token),
-  KAIROS_ORCHESTRATION_URL (http://127.0.0.1:8084), KAIROS_PREDICTION_ADDR (127.0.0.1:50057).
+  KAIROS_ORCHESTRATION_URL (http://127.0.0.1:8084), KAIROS_PREDICTION_ADDR (127.0.0.1:50057),
+  KAIROS_ANALYTICS_ADDR (127.0.0.1:50056).
 Exit codes: 0 ok, 1 failed or invalid input, 2 usage error, 3 server unreachable.`;
 
 const COMMANDS: Record<string, commands.Command> = {
@@ -57,6 +64,7 @@ const COMMANDS: Record<string, commands.Command> = {
   predict,
   dlq,
   model,
+  report,
 };
 
 /**

@@ -1,7 +1,7 @@
 import { credentials, Metadata, status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { ingest, predictions, profiles, triggers } from '@kairos/contracts';
+import { analytics, ingest, predictions, profiles, triggers } from '@kairos/contracts';
 import { openNatsDefinitionStore, type DefinitionStore } from '@kairos/definitions';
 import { natsServers } from '@kairos/messaging';
 import { failed, unreachable } from './errors';
@@ -13,6 +13,7 @@ export const DEFAULTS = {
   patternAddr: '127.0.0.1:50053',
   profileAddr: '127.0.0.1:50052',
   predictionAddr: '127.0.0.1:50057',
+  analyticsAddr: '127.0.0.1:50056',
 };
 
 /** Connects to NATS (`NATS_URL`) for one command; exit 3 when it cannot be reached. */
@@ -94,6 +95,12 @@ const PROFILE_SERVICE: ServiceAddress<profiles.ProfileServiceClient> = {
   defaultAddr: DEFAULTS.profileAddr,
   client: profiles.ProfileServiceClient,
 };
+const ANALYTICS_SERVICE: ServiceAddress<analytics.AnalyticsServiceClient> = {
+  what: 'analytics',
+  envName: 'KAIROS_ANALYTICS_ADDR',
+  defaultAddr: DEFAULTS.analyticsAddr,
+  client: analytics.AnalyticsServiceClient,
+};
 const PREDICTION_SERVICE: ServiceAddress<predictions.PredictionServiceClient> = {
   what: 'prediction',
   envName: 'KAIROS_PREDICTION_ADDR',
@@ -174,5 +181,17 @@ export function modelReportCall(io: Io, model: string): Promise<predictions.Mode
       md,
       10_000,
     ),
+  );
+}
+
+/** One AnalyticsService call (`KAIROS_ANALYTICS_ADDR`); exit 3 when unreachable, 1 with the server's message. */
+export function analyticsCall<Req, Res>(
+  io: Io,
+  rpc: keyof analytics.AnalyticsServiceClient & string,
+  req: Req,
+  timeoutMs = 30_000,
+): Promise<Res> {
+  return withClient(io, ANALYTICS_SERVICE, (c, md) =>
+    callUnary<Req, Res>((c[rpc] as unknown as Unary<Req, Res>).bind(c), req, md, timeoutMs),
   );
 }

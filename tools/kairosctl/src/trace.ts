@@ -1,8 +1,8 @@
 import type { NatsConnection } from '@nats-io/nats-core';
-import { actions, OUTCOME_TOKEN, SCHEMAS, STREAMS, triggers } from '@kairos/contracts';
+import { actions, type analytics, OUTCOME_TOKEN, SCHEMAS, STREAMS, triggers } from '@kairos/contracts';
 import { parseDuration } from '@kairos/definitions';
 import { scanStream } from '@kairos/messaging';
-import { withNats } from './clients';
+import { analyticsCall, withNats } from './clients';
 import { EXIT, failed, usageError } from './errors';
 import { table, type Io } from './io';
 
@@ -125,6 +125,49 @@ async function printAction(
       '  unknown: the send was interrupted and not resent (at-most-once channel); the customer may or may not have the message',
     );
   }
+  await printAttribution(io, action.actionId);
+}
+
+/** The analytics service's credits for an action or a conversion, or why it cannot answer. */
+async function credits(io: Io, id: string): Promise<analytics.AttributionReport | string> {
+  try {
+    const res = await analyticsCall<analytics.TraceAttributionRequest, analytics.TraceAttributionResponse>(
+      io,
+      'traceAttribution',
+      { id, attributionModel: '' },
+      5_000,
+    );
+    return res.report ?? 'analytics answered without a report';
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+function creditLines(io: Io, r: analytics.AttributionReport): void {
+  for (const line of table(
+    ['conversion', 'converted', 'action', 'run', 'trigger (fire)', 'workflow', 'weight', 'value'],
+    r.credits.map((c) => [
+      c.conversionId,
+      iso(c.convertedAt),
+      c.actionId,
+      c.runId,
+      `${c.trigger} (${c.triggerId || '-'})`,
+      c.workflow,
+      String(c.weight),
+      String(c.value),
+    ]),
+  )) {
+    io.out(`  ${line}`);
+  }
+}
+
+/** What the message earned: the conversions credited to it (last touch). */
+async function printAttribution(io: Io, actionId: string): Promise<void> {
+  const r = await credits(io, actionId);
+  io.out('Attribution (last touch)');
+  if (typeof r === 'string') return io.out(`  ${r}`);
+  if (r.credits.length === 0) return io.out('  no conversion credited to this message (yet)');
+  creditLines(io, r);
 }
 
 /**
@@ -160,7 +203,18 @@ export async function traceReport(io: Io, id: string, since = '24h'): Promise<nu
       (d) => SCHEMAS.TriggerFired.type.decode(d),
       (f) => f.matched.some((m) => m.eventId === id),
     );
-    if (!fires.length) throw failed(`no action or fired trigger involves '${id}' in the last ${since}`);
+    if (!fires.length) {
+      // A conversion event: the message, run and trigger it is credited to.
+      const r = await credits(io, id);
+      if (typeof r !== 'string' && r.conversions > 0) {
+        io.out(`Conversion ${id} (last touch):`);
+        if (r.credits.length === 0)
+          io.out('  credited to no message (no send of a workflow counting it, within its window)');
+        creditLines(io, r);
+        return EXIT.ok;
+      }
+      throw failed(`no action, fired trigger or conversion involves '${id}' in the last ${since}`);
+    }
     const fireIds = new Set(fires.map((f) => f.id));
     const caused = await requested((a) => fireIds.has(a.triggerId));
     io.out(

@@ -10,3 +10,4 @@ export * from './run-load';
 export * from './reactor';
 export { parseArgs, UsageError, USAGE } from './cli';
 export type { ParsedArgs, RunArgs, NdjsonArgs } from './cli';
+export * from './engagement';

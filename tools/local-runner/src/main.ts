@@ -179,6 +179,10 @@ async function run(options: RunnerOptions): Promise<void> {
   }
   if (services.includes('delivery'))
     console.log('  in-app inbox       http://127.0.0.1:8085/inbox/<customerId>');
+  if (services.includes('analytics'))
+    console.log(
+      `  dashboard          http://127.0.0.1:${PORTS.analytics[1]}/  (analytics; kairosctl report <measure>)`,
+    );
   console.log(`  received mail      ${mail.webUrl}`);
   console.log(
     '  traces             set OTEL_EXPORTER_OTLP_ENDPOINT before starting to export them (OTLP/HTTP JSON)',

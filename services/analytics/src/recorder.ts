@@ -1,0 +1,99 @@
+/**
+ * Records what flows on NATS: each batch of messages becomes facts, the store keeps the new ones
+ * (unique ids), and only those are folded into the aggregates. A batch is acked after this
+ * resolves, so a crash before it redelivers the batch and the store's keys keep the count exact.
+ */
+import { events, type actions, type triggers } from '@kairos/contracts';
+import { counter } from '@kairos/telemetry';
+import type { CampaignSendFact, ConversionFact } from './domain/facts';
+import type { AnalyticsState } from './domain/state';
+import { eventTime, fireFact, outcomeFact, requestFact } from './facts-from-messages';
+import { fold, type FactKind, type FactKinds, type FactStore } from './store';
+import type { WorkflowCatalog } from './workflows';
+
+const recorded = counter('kairos_analytics_facts_total', 'Facts recorded by analytics (new ones only)', [
+  'kind',
+]);
+const replayed = counter(
+  'kairos_analytics_replayed_total',
+  'Messages analytics had already counted (replays, redeliveries)',
+  ['kind'],
+);
+
+export class Recorder {
+  constructor(
+    private readonly store: FactStore,
+    private readonly state: AnalyticsState,
+    private readonly catalog: WorkflowCatalog,
+    private readonly campaignEventType: string,
+  ) {}
+
+  outcomes(list: actions.ActionOutcome[]): Promise<void> {
+    return this.record('outcome', list.map(outcomeFact), (f) => `${f.actionId}\u0000${f.status}`);
+  }
+
+  requests(list: actions.ActionRequested[]): Promise<void> {
+    return this.record('request', list.map(requestFact), (f) => f.actionId);
+  }
+
+  fires(list: triggers.TriggerFired[]): Promise<void> {
+    return this.record('fire', list.map(fireFact), (f) => f.id);
+  }
+
+  /** Keeps the conversion events (some workflow's `conversion.event`) and batch campaign sends. */
+  async events(list: events.EnrichedEvent[]): Promise<void> {
+    const types = this.catalog.conversionTypes();
+    const conversions: ConversionFact[] = [];
+    const campaigns: CampaignSendFact[] = [];
+    for (const e of list) {
+      const ev = e.event;
+      if (!ev) continue;
+      if (types.has(ev.type)) {
+        conversions.push({
+          id: ev.id,
+          customerId: ev.customerId,
+          type: ev.type,
+          at: eventTime(ev),
+          values: this.catalog.conversionValues(e),
+        });
+      } else if (
+        ev.type === this.campaignEventType &&
+        ev.category === events.EventCategory.EVENT_CATEGORY_SYSTEM
+      ) {
+        const campaign = (ev.properties as Record<string, unknown> | undefined)?.campaign;
+        campaigns.push({
+          id: ev.id,
+          customerId: ev.customerId,
+          campaign: typeof campaign === 'string' ? campaign : '',
+          at: eventTime(ev),
+        });
+      }
+    }
+    await this.record('conversion', conversions, (f) => f.id);
+    await this.record('campaign', campaigns, (f) => f.id);
+  }
+
+  /**
+   * Keeps the facts the aggregates do not know (once each, within the batch too), writes them as one
+   * segment, then folds them in. A failed write throws before anything is folded, so the
+   * redelivered batch decides again.
+   */
+  private async record<K extends FactKind>(
+    kind: K,
+    facts: FactKinds[K][],
+    key: (f: FactKinds[K]) => string,
+  ): Promise<void> {
+    const knows = this.state.knows[kind] as (f: FactKinds[K]) => boolean;
+    const seen = new Set<string>();
+    const fresh = facts.filter((f) => {
+      const k = key(f);
+      if (seen.has(k) || knows(f)) return false;
+      seen.add(k);
+      return true;
+    });
+    await this.store.append(kind, fresh);
+    for (const f of fresh) fold(this.state, kind, f);
+    if (fresh.length) recorded.inc({ kind }, fresh.length);
+    if (facts.length > fresh.length) replayed.inc({ kind }, facts.length - fresh.length);
+  }
+}

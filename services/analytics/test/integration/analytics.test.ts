@@ -1,0 +1,310 @@
+import assert from 'node:assert/strict';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { actions, events, partitionOf, SCHEMAS, subjects, triggers } from '@kairos/contracts';
+import type { Publisher } from '@kairos/messaging';
+import { engagementWorkflowsYaml, simulateEngagement, type EngagementMessage } from '@kairos/loadgen';
+import { useMongo, useNats } from '@kairos/testkit';
+import type { AnalyticsApp } from '../../src';
+import { caughtUp, definitionsDir, natsClient, PARTITIONS, publishAll, start } from './harness';
+
+const H = 3_600_000;
+
+describe('analytics service (real NATS and database)', function () {
+  this.timeout(90_000);
+  const nats = useNats();
+  const mongo = useMongo({ dbPrefix: 'analytics' });
+  let nc: NatsConnection;
+  let publisher: Publisher;
+  let app: AnalyticsApp | undefined;
+  // A recent simulated day, so the default report range (the last 7 days) covers it.
+  const startMs = Math.floor((Date.now() - 3 * 86_400_000) / H) * H;
+  const sim = simulateEngagement({ seed: 11, startMs, days: 1, triggers: 2, firesPerTriggerPerDay: 150 });
+  const overlap = `---
+apiVersion: kairos/v1
+kind: Workflow
+metadata: { name: long-window }
+spec:
+  trigger: overlap-a
+  conversion: { event: subscription.started, within: 72h, value: 'event.properties.amount' }
+  steps: [ { send: { channel: email, template: t } } ]
+---
+apiVersion: kairos/v1
+kind: Workflow
+metadata: { name: short-window }
+spec:
+  trigger: overlap-b
+  conversion: { event: subscription.started, within: 24h, value: 'event.properties.amount * 2.0' }
+  steps: [ { send: { channel: email, template: t } } ]
+`;
+  let dir: string;
+
+  before(async () => {
+    ({ nc, publisher } = await natsClient(nats.url));
+    dir = definitionsDir(engagementWorkflowsYaml(sim) + overlap);
+    app = await start(nc, mongo.db, dir);
+  });
+  after(async () => {
+    await app?.stop();
+    await nc?.close();
+  });
+
+  const outcomes = sim.messages.filter((m) => m.kind === 'outcome');
+  /** Outcome facts in the stored segments. */
+  const storedOutcomes = async () =>
+    (await mongo.db.collection('fact_segments').find({ kind: 'outcome' }).toArray()).reduce(
+      (a, s) => a + (JSON.parse(s.facts as string) as unknown[]).length,
+      0,
+    );
+
+  it('counts every simulated outcome once, and a replay (new message ids) adds nothing', async () => {
+    await publishAll(publisher, sim.messages);
+    await caughtUp(nc);
+    const before = app!.reports.run('funnel', { groupBy: 'workflow' });
+    assert.equal(
+      before.rows.reduce((a, r) => a + r.sent, 0),
+      sim.truth.sent,
+    );
+    assert.equal(await storedOutcomes(), outcomes.length);
+    // The same outcomes again, past JetStream's duplicate window (other ids): the store's keys hold.
+    await publishAll(publisher, outcomes, ':replayed');
+    await caughtUp(nc);
+    assert.deepEqual(app!.reports.run('funnel', { groupBy: 'workflow' }), before);
+    assert.equal(await storedOutcomes(), outcomes.length);
+    assert.equal(app!.state.outcomeCount.value, outcomes.length);
+  });
+
+  it('puts a late fire and a late outcome in the buckets of their own time', async () => {
+    const hourAgo5 = Math.floor((Date.now() - 5 * H) / H) * H + 60_000;
+    const late: EngagementMessage[] = [
+      {
+        kind: 'fire',
+        at: hourAgo5,
+        message: triggers.TriggerFired.fromPartial({
+          id: 'late-fire-1',
+          trigger: 'late-trigger',
+          customerId: 'late-c',
+          firedAt: new Date(hourAgo5),
+          category: 'system',
+        }),
+      },
+      {
+        kind: 'outcome',
+        at: hourAgo5,
+        message: actions.ActionOutcome.fromPartial({
+          actionId: 'late-act',
+          runId: 'late-run',
+          workflow: 'late-wf',
+          trigger: 'late-trigger',
+          customerId: 'late-c',
+          status: actions.OutcomeStatus.OUTCOME_STATUS_SUPPRESSED,
+          reason: 'quiet_hours',
+          at: new Date(hourAgo5),
+        }),
+      },
+    ];
+    await publishAll(publisher, late);
+    await caughtUp(nc);
+    const hour = Math.floor(hourAgo5 / H) * H;
+    const volume = app!.reports.run('volume', {
+      fromMs: hour - 2 * H,
+      toMs: hour + 3 * H,
+      filters: { triggers: ['late-trigger'] },
+    });
+    assert.deepEqual(
+      volume.series.map((s) => [s.key, s.values]),
+      [['late-trigger', [0, 0, 1, 0, 0]]],
+    );
+    const inHour = app!.reports.run('reasons', {
+      fromMs: hour,
+      toMs: hour + H,
+      filters: { workflows: ['late-wf'] },
+    });
+    assert.deepEqual(
+      inHour.rows.map((r) => [r.key, r.count]),
+      [['quiet_hours', 1]],
+    );
+    const after = app!.reports.run('reasons', {
+      fromMs: hour + H,
+      toMs: Date.now() + H,
+      filters: { workflows: ['late-wf'] },
+    });
+    assert.deepEqual(after.rows, []);
+  });
+
+  it('attributes a conversion to the right message when windows overlap', async () => {
+    const t0 = Date.now() - 40 * H;
+    const sent = (id: string, workflow: string, trigger: string, at: number): EngagementMessage[] => [
+      {
+        kind: 'request',
+        at,
+        message: actions.ActionRequested.fromPartial({
+          actionId: id,
+          runId: `run-${id}`,
+          triggerId: `fire-${id}`,
+          workflow,
+          trigger,
+          customerId: 'overlap-c',
+          channels: ['email'],
+          requestedAt: new Date(at),
+        }),
+      },
+      {
+        kind: 'outcome',
+        at,
+        message: actions.ActionOutcome.fromPartial({
+          actionId: id,
+          runId: `run-${id}`,
+          workflow,
+          trigger,
+          customerId: 'overlap-c',
+          channel: 'email',
+          status: actions.OutcomeStatus.OUTCOME_STATUS_SENT,
+          at: new Date(at),
+          cost: 0.001,
+        }),
+      },
+    ];
+    const conversion = (id: string, at: number): EngagementMessage => ({
+      kind: 'event',
+      at,
+      message: events.EnrichedEvent.fromPartial({
+        event: {
+          id,
+          type: 'subscription.started',
+          category: events.EventCategory.EVENT_CATEGORY_CUSTOMER_ACTION,
+          customerId: 'overlap-c',
+          occurredAt: new Date(at),
+          properties: { amount: 10 },
+        },
+      }),
+    });
+    await publishAll(publisher, [
+      ...sent('act-long', 'long-window', 'overlap-a', t0),
+      ...sent('act-short', 'short-window', 'overlap-b', t0 + H),
+      conversion('sub-1', t0 + 2 * H), // both windows open: last touch is the short-window message
+      conversion('sub-2', t0 + 30 * H), // the 24h window closed at t0 + 25h: the long-window message
+    ]);
+    await caughtUp(nc);
+    const first = app!.reports.trace('sub-1', 'last');
+    assert.deepEqual(
+      first.credits.map((c) => [c.actionId, c.runId, c.triggerId, c.trigger, c.value]),
+      [['act-short', 'run-act-short', 'fire-act-short', 'overlap-b', 20]],
+    );
+    const second = app!.reports.trace('sub-2', 'last');
+    assert.deepEqual(
+      second.credits.map((c) => [c.actionId, c.value]),
+      [['act-long', 10]],
+    );
+    const linear = app!.reports.trace('sub-1', 'linear');
+    assert.deepEqual(
+      linear.credits.map((c) => [c.actionId, c.weight, c.value]),
+      [
+        ['act-long', 0.5, 5],
+        ['act-short', 0.5, 10],
+      ],
+    );
+    // From the message's side: what act-long earned.
+    assert.deepEqual(
+      app!.reports.trace('act-long', 'last').credits.map((c) => c.conversionId),
+      ['sub-2'],
+    );
+  });
+
+  it('loses nothing across a restart, including what arrived while it was down', async () => {
+    const funnel = app!.reports.run('funnel', { groupBy: 'workflow' });
+    const lift = app!.reports.run('lift', {});
+    await app!.stop();
+    app = undefined;
+    const more = simulateEngagement({ seed: 12, startMs, days: 1, triggers: 2, firesPerTriggerPerDay: 20 });
+    // Distinct ids from the first simulation's: another run's actions.
+    const renamed = more.messages.map((m) =>
+      JSON.parse(JSON.stringify(m), (k, v) =>
+        typeof v === 'string' && /^(act_|run_|order-|trigger-\d+@)/.test(v) ? `b-${v}` : v,
+      ),
+    );
+    await publishAll(publisher, restore(renamed));
+    app = await start(nc, mongo.db, dir);
+    await caughtUp(nc);
+    const after = app.reports.run('funnel', { groupBy: 'workflow' });
+    const sent = (f: typeof funnel) => f.rows.reduce((a, r) => a + r.sent, 0);
+    assert.equal(sent(after), sent(funnel) + more.truth.sent);
+    const treated = (l: typeof lift) => l.rows.reduce((a, r) => a + r.treated!.n, 0);
+    assert.equal(treated(app.reports.run('lift', {})), treated(lift) + more.truth.runs.treated);
+  });
+
+  it('publishes a spike in the last complete hour once, as an analytics.anomaly system event', async () => {
+    const hour = Math.floor(Date.now() / H) * H; // the current hour: the check judges the one before it
+    const clock = { now: () => hour + 5 * 60_000 };
+    const alerting = await start(nc, mongo.db, dir, { clock });
+    try {
+      // Four weeks of a steady trigger (10 an hour), then 80 in the last complete hour.
+      for (let h = 4 * 168; h >= 1; h--) {
+        const n = h === 1 ? 80 : 10;
+        for (let k = 0; k < n; k++) {
+          alerting.state.addFire({
+            id: `spike-${h}-${k}`,
+            trigger: 'spiky',
+            customerId: `s${k}`,
+            category: 'customer_action',
+            eventType: 'page.viewed',
+            at: hour - h * H + k * 1_000,
+          });
+        }
+      }
+      const published = await alerting.alerts.check();
+      assert.deepEqual(
+        published.map((e) => [
+          e.type,
+          e.customerId,
+          (e.properties as { trigger: string; kind: string }).trigger,
+          (e.properties as { kind: string }).kind,
+        ]),
+        [['analytics.anomaly', 'kairos-analytics', 'spiky', 'spike']],
+      );
+      const jsm = await jetstreamManager(nc);
+      const subject = subjects.rawEvent(
+        partitionOf('kairos-analytics', PARTITIONS),
+        events.EventCategory.EVENT_CATEGORY_SYSTEM,
+        'analytics.anomaly',
+      );
+      const stored = await jsm.streams.getMessage('EVENTS', { last_by_subj: subject });
+      assert.equal(SCHEMAS.Event.type.decode(stored!.data).id, published[0].id);
+      assert.deepEqual(await alerting.alerts.check(), [], 'the same hour is not alerted twice');
+    } finally {
+      await alerting.stop();
+    }
+  });
+
+  it('past the retention, removes message-level facts and keeps the daily trigger volumes', async () => {
+    await app!.stop();
+    const later = { now: () => Date.now() + 100 * 86_400_000 }; // everything is older than 90 days
+    app = await start(nc, mongo.db, dir, { clock: later });
+    const range = { fromMs: startMs - 86_400_000, toMs: Date.now() + H, granularity: 'day' };
+    const daily = app.reports.run('volume', range);
+    assert.ok(daily.series.length > 0);
+    await app.retain();
+    assert.equal(await mongo.db.collection('fact_segments').countDocuments(), 0);
+    assert.deepEqual(app.reports.run('funnel', range).rows, []);
+    await app.stop();
+    app = await start(nc, mongo.db, dir, { clock: later });
+    assert.deepEqual(app.reports.run('volume', range), daily);
+    assert.deepEqual(app.reports.run('funnel', range).rows, []);
+  });
+});
+
+/** Messages parsed back from JSON: their dates become Date objects again (fromPartial expects them). */
+function restore(list: EngagementMessage[]): EngagementMessage[] {
+  return list.map((m) => {
+    const revive = (o: Record<string, unknown>) => {
+      for (const [k, v] of Object.entries(o)) {
+        if (typeof v === 'string' && /^\d{4}-\d\d-\d\dT/.test(v)) o[k] = new Date(v);
+        else if (v && typeof v === 'object' && !Array.isArray(v)) revive(v as Record<string, unknown>);
+        else if (Array.isArray(v))
+          for (const x of v) if (x && typeof x === 'object') revive(x as Record<string, unknown>);
+      }
+    };
+    revive(m.message as unknown as Record<string, unknown>);
+    return m;
+  });
+}

@@ -3,13 +3,12 @@ import { consumerSpec, HEADERS, SCHEMAS, STREAMS, events } from '@kairos/contrac
 import { useNats, waitFor } from '@kairos/testkit';
 import {
   ConsumeLoop,
-  connectNats,
+  connectPublisher,
   DeadLetterNotFound,
   getDeadLetter,
   listDeadLetters,
   PermanentError,
-  provisionStreams,
-  Publisher,
+  type Publisher,
   replayDeadLetter,
   silentLogger,
   type NatsConnection,
@@ -24,9 +23,7 @@ describe('dead letters: list, show and replay on a real nats-server', function (
   const loops: ConsumeLoop<events.Event>[] = [];
 
   before(async () => {
-    nc = await connectNats({ servers: nats.url, name: 'dlq-test', logger: silentLogger });
-    await provisionStreams(nc);
-    publisher = new Publisher(nc, { logger: silentLogger, timeoutMs: 2_000 });
+    ({ nc, publisher } = await connectPublisher(nats.url, 'dlq-test'));
   });
   after(async () => {
     await Promise.all(loops.map((l) => l.drain()));

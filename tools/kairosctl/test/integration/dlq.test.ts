@@ -1,13 +1,6 @@
 import assert from 'node:assert/strict';
 import { HEADERS, SCHEMAS, STREAMS, events } from '@kairos/contracts';
-import {
-  connectNats,
-  provisionStreams,
-  Publisher,
-  scanStream,
-  silentLogger,
-  type NatsConnection,
-} from '@kairos/messaging';
+import { connectPublisher, scanStream, type NatsConnection, type Publisher } from '@kairos/messaging';
 import { useNats } from '@kairos/testkit';
 import { cli } from '../support';
 
@@ -20,29 +13,24 @@ describe('kairosctl dlq against a real NATS', function () {
   const subject = 'events.raw.5.customer_action.order.completed';
 
   before(async () => {
-    nc = await connectNats({ servers: nats.url, name: 'kairosctl-dlq-test', logger: silentLogger });
-    await provisionStreams(nc);
+    let publisher: Publisher;
+    ({ nc, publisher } = await connectPublisher(nats.url, 'kairosctl-dlq-test'));
     // A dead letter as a consume loop writes it: the original payload and headers, plus the DLQ's own.
     const data = SCHEMAS.Event.type
       .encode(events.Event.fromPartial({ id: 'e-poison', customerId: 'c5' }))
       .finish();
-    await new Publisher(nc, { logger: silentLogger }).publishBytes(
-      `dlq.${subject}`,
-      SCHEMAS.Event.name,
-      data,
-      {
-        msgId: 'dlq:EVENTS:42',
-        headers: {
-          traceparent: TRACEPARENT,
-          [HEADERS.dlqError]: 'order.completed without a total',
-          [HEADERS.dlqSubject]: subject,
-          [HEADERS.dlqDeliveries]: '1',
-          [HEADERS.dlqStream]: STREAMS.EVENTS.name,
-          [HEADERS.dlqSequence]: '42',
-          [HEADERS.dlqConsumer]: 'enrichment-p05',
-        },
+    await publisher.publishBytes(`dlq.${subject}`, SCHEMAS.Event.name, data, {
+      msgId: 'dlq:EVENTS:42',
+      headers: {
+        traceparent: TRACEPARENT,
+        [HEADERS.dlqError]: 'order.completed without a total',
+        [HEADERS.dlqSubject]: subject,
+        [HEADERS.dlqDeliveries]: '1',
+        [HEADERS.dlqStream]: STREAMS.EVENTS.name,
+        [HEADERS.dlqSequence]: '42',
+        [HEADERS.dlqConsumer]: 'enrichment-p05',
       },
-    );
+    });
   });
   after(() => nc?.close());
 

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Loads images from the local Podman/Buildah store into the cluster's containerd (scripts/kube-up.sh),
+# so pods find them without any registry (the charts' default imagePullPolicy, IfNotPresent, then
+# never pulls). An image already loaded from the same local image id is skipped: containerd keeps
+# that id as a label on the image.
+#
+# Usage: scripts/kube-load-images.sh [--tag TAG] [name ...]
+#   name: ingest enrichment pattern-detection orchestration delivery provision nats ferretdb
+#         (default: all), loaded as localhost/kairos/<name>:TAG
+#   --tag   default: the services' version (the charts' appVersion)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+K8S_SCRIPT=kube-load-images
+. scripts/kube-env.sh
+
+TAG="$(node -p "require('./services/ingest/package.json').version")"
+names=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --tag) TAG="${2:?--tag needs a value}"; shift 2 ;;
+    -*) k8s_die "unknown option $1" ;;
+    *) names+=("$1"); shift ;;
+  esac
+done
+[ ${#names[@]} -gt 0 ] || names=(ingest enrichment pattern-detection orchestration delivery provision nats ferretdb)
+if command -v podman >/dev/null 2>&1; then ENGINE=podman; else ENGINE=buildah; fi
+k8s_ctr version >/dev/null 2>&1 || k8s_die "the cluster's containerd is not running (bash scripts/kube-up.sh)"
+
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+for name in "${names[@]}"; do
+  ref="localhost/kairos/$name:$TAG"
+  id="$("$ENGINE" inspect --format '{{.Id}}' "$ref" 2>/dev/null)" ||
+    k8s_die "$ref is not in the local image store (bash scripts/build-images.sh --tag $TAG $name)"
+  loaded="$(k8s_ctr images ls "name==$ref" 2>/dev/null | awk 'NR > 1 { print $NF }' | tr ',' '\n' | sed -n 's/^io.kairos.local-id=//p')"
+  if [ "$loaded" = "$id" ]; then
+    k8s_log "$ref: loaded already"
+    continue
+  fi
+  k8s_log "$ref: loading"
+  "$ENGINE" push -q "$ref" "oci-archive:$tmp/$name.tar:$ref" >/dev/null
+  k8s_ctr images import "$tmp/$name.tar" >/dev/null
+  k8s_ctr images label "$ref" "io.kairos.local-id=$id" >/dev/null
+  rm -f "$tmp/$name.tar"
+done

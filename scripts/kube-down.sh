@@ -15,17 +15,23 @@ log() { k8s_log "$@"; }
 PURGE=false
 [ "${1:-}" != --purge ] || PURGE=true
 
-stop() { # name [seconds]: SIGTERM, then SIGKILL after the grace period
-  local pid i
-  pid="$(k8s_pid "$1")" || { rm -f "$K8S_RUN/pids/$1.pid"; return 0; }
-  log "$1: stopping (pid $pid)"
-  kill -TERM "$pid" 2>/dev/null
-  for ((i = 0; i < ${2:-10} * 10; i++)); do
-    [ -d "/proc/$pid" ] || break
+stop() { # name...: SIGTERM to all of them at once, SIGKILL to any still running 15 s later
+  local name pid pids=() i
+  for name in "$@"; do
+    if pid="$(k8s_pid "$name")"; then
+      log "$name: stopping (pid $pid)"
+      kill -TERM "$pid" 2>/dev/null
+      pids+=("$pid")
+    fi
+    rm -f "$K8S_RUN/pids/$name.pid"
+  done
+  for ((i = 0; i < 150; i++)); do
+    alive=()
+    for pid in "${pids[@]}"; do [ ! -d "/proc/$pid" ] || alive+=("$pid"); done
+    [ ${#alive[@]} -gt 0 ] || return 0
     sleep 0.1
   done
-  [ ! -d "/proc/$pid" ] || kill -KILL "$pid" 2>/dev/null
-  rm -f "$K8S_RUN/pids/$1.pid"
+  kill -KILL "${alive[@]}" 2>/dev/null
 }
 
 # Every process in the pods' cgroups (the kubelet puts them under kubepods in each hierarchy), then
@@ -60,7 +66,7 @@ end_tasks() {
 kill_shims() {
   local p cmd inodes sockets
   for p in /proc/[0-9]*; do
-    cmd="$(tr '\0' ' ' < "$p/cmdline" 2>/dev/null)" || continue
+    cmd="$(tr '\0' ' ' 2>/dev/null < "$p/cmdline")" || continue
     case "$cmd" in
       *containerd-shim*"$K8S_CONTAINERD_SOCK"*)
         inodes="$(find "$p/fd" -lname 'socket:*' -printf '%l\n' 2>/dev/null | sed 's/socket:\[\(.*\)\]/\1/')"
@@ -101,18 +107,14 @@ remove_iptables_chains() { # KUBE-* chains (kube-proxy's, the kubelet's) and the
   done
 }
 
-for ((i = ${#K8S_DAEMONS[@]} - 1; i >= 0; i--)); do
-  case "${K8S_DAEMONS[i]}" in
-    containerd)
-      kill_pod_processes
-      end_tasks
-      stop containerd 15
-      kill_shims
-      ;;
-    kubelet) stop kubelet 15 ;;
-    *) stop "${K8S_DAEMONS[i]}" 15 ;;
-  esac
-done
+# The node first (its pods, then containerd), then the control plane, etcd last.
+stop coredns kube-proxy kubelet
+kill_pod_processes
+end_tasks
+stop containerd
+kill_shims
+stop kube-scheduler kube-controller-manager kube-apiserver
+stop etcd
 kill_pod_processes
 kill_shims
 unmount_all

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Loads images from the local Podman/Buildah store into the cluster's containerd (scripts/kube-up.sh),
 # so pods find them without any registry (the charts' default imagePullPolicy, IfNotPresent, then
-# never pulls). An image already loaded from the same local image id is skipped: containerd keeps
-# that id as a label on the image.
+# never pulls). An image already loaded from the same local image id is skipped (containerd keeps
+# that id as a label on the image), and one loaded under another tag is only tagged.
 #
 # Usage: scripts/kube-load-images.sh [--tag TAG] [name ...]
 #   name: ingest enrichment pattern-detection orchestration delivery provision nats ferretdb
@@ -26,8 +26,10 @@ done
 if command -v podman >/dev/null 2>&1; then ENGINE=podman; else ENGINE=buildah; fi
 k8s_ctr version >/dev/null 2>&1 || k8s_die "the cluster's containerd is not running (bash scripts/kube-up.sh)"
 
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
+# Images to load go into one archive, so the layers they share (the base image) are written and
+# imported once.
+load=()
+ids=()
 for name in "${names[@]}"; do
   ref="localhost/kairos/$name:$TAG"
   id="$("$ENGINE" inspect --format '{{.Id}}' "$ref" 2>/dev/null)" ||
@@ -37,9 +39,32 @@ for name in "${names[@]}"; do
     k8s_log "$ref: loaded already"
     continue
   fi
-  k8s_log "$ref: loading"
-  "$ENGINE" push -q "$ref" "oci-archive:$tmp/$name.tar:$ref" >/dev/null
-  k8s_ctr images import "$tmp/$name.tar" >/dev/null
-  k8s_ctr images label "$ref" "io.kairos.local-id=$id" >/dev/null
-  rm -f "$tmp/$name.tar"
+  # The same image under another tag (a test's roll-out tag) only needs a new name.
+  same="$(k8s_ctr images ls 2>/dev/null | awk -v label="io.kairos.local-id=$id" 'NR > 1 && index($NF, label) { print $1; exit }')"
+  if [ -n "$same" ]; then
+    k8s_log "$ref: tagging $same"
+    k8s_ctr images tag --force "$same" "$ref" >/dev/null
+    k8s_ctr images label "$ref" "io.kairos.local-id=$id" >/dev/null
+    continue
+  fi
+  load+=("$ref")
+  ids+=("$id")
+done
+[ ${#load[@]} -gt 0 ] || exit 0
+
+archive="$(mktemp --suffix=.tar)"
+trap 'rm -f "$archive"' EXIT
+k8s_log "loading ${load[*]}"
+if [ "$ENGINE" = podman ]; then
+  podman save -q --multi-image-archive --format docker-archive -o "$archive" "${load[@]}"
+  k8s_ctr images import "$archive" >/dev/null
+else # Buildah writes one image per archive
+  for ref in "${load[@]}"; do
+    rm -f "$archive"
+    buildah push -q "$ref" "oci-archive:$archive:$ref" >/dev/null
+    k8s_ctr images import "$archive" >/dev/null
+  done
+fi
+for i in "${!load[@]}"; do
+  k8s_ctr images label "${load[i]}" "io.kairos.local-id=${ids[i]}" >/dev/null
 done

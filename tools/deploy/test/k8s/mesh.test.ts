@@ -10,7 +10,6 @@ import { connectNats, scanStream, silentLogger, type NatsConnection } from '@kai
 import {
   assertTraceEdges,
   delay,
-  renderSpans,
   startOtlpReceiver,
   startSmtpSink,
   waitFor,

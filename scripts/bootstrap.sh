@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Shared first step of the README commands: makes sure pnpm and the workspace's packages are installed
 # and the infrastructure binaries are in the cache. Re-runs are fast.
+# `bootstrap.sh kube` (scripts/test.sh) also installs what the single-node cluster of `pnpm test:k8s`
+# needs: Debian's packages (containerd, runc, CNI plugins, Podman...) and the Kubernetes binaries,
+# built into ~/.cache/kairos/k8s/bin when missing (about 25 minutes of CPU once).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PNPM_VERSION="$(node -p "require('./package.json').packageManager.split('@')[1]")"
@@ -10,3 +13,7 @@ if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm -v 2>/dev/null)" != "$PNPM_VER
 fi
 if [ -n "${CI:-}" ]; then pnpm install --frozen-lockfile; else pnpm install --prefer-offline; fi
 bash scripts/install-tools.sh nats-server ferretdb helm kubeconform kube-schemas
+if [ "${1:-}" = kube ]; then
+  bash scripts/kube-up.sh deps
+  bash scripts/kube-up.sh build
+fi

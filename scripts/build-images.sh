@@ -10,8 +10,8 @@
 # image store. Users with registry access pass --node-image instead.
 #
 # Usage: scripts/build-images.sh [--tag TAG] [--repo PREFIX] [--node-image IMAGE] [--save DIR] [name...]
-#   name: ingest enrichment pattern-detection orchestration delivery provision nats ferretdb
-#         (default: all)
+#   name: a service with a chart (deploy/helm/charts.mjs: ingest, enrichment, ...), provision, nats,
+#         ferretdb (default: all)
 #   --tag    image tag (default: the services' package.json version, which is the charts' appVersion)
 #   --repo   name prefix (default: kairos, giving kairos/ingest:TAG)
 #   --save   also write each image as an OCI archive DIR/<name>.tar (for `ctr images import`)
@@ -21,7 +21,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
 
-SERVICES=(ingest enrichment pattern-detection orchestration delivery)
+# The services with a chart (deploy/helm/charts.mjs describes each).
+read -r -a SERVICES <<< "$(node --input-type=module -e "const m = await import('./deploy/helm/charts.mjs'); console.log(Object.keys(m.SERVICES).join(' '))")"
 ALL=("${SERVICES[@]}" provision nats ferretdb)
 TAG="$(node -p "require('./services/ingest/package.json').version")"
 REPO="kairos"

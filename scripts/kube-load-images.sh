@@ -5,8 +5,8 @@
 # that id as a label on the image), and one loaded under another tag is only tagged.
 #
 # Usage: scripts/kube-load-images.sh [--tag TAG] [name ...]
-#   name: ingest enrichment pattern-detection orchestration delivery provision nats ferretdb
-#         (default: all), loaded as localhost/kairos/<name>:TAG
+#   name: a service with a chart (deploy/helm/charts.mjs), provision, nats, ferretdb (default: all),
+#         loaded as localhost/kairos/<name>:TAG
 #   --tag   default: the services' version (the charts' appVersion)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +22,9 @@ while [ $# -gt 0 ]; do
     *) names+=("$1"); shift ;;
   esac
 done
-[ ${#names[@]} -gt 0 ] || names=(ingest enrichment pattern-detection orchestration delivery provision nats ferretdb)
+if [ ${#names[@]} -eq 0 ]; then # every service with a chart, the hook Job's image, the dev servers
+  read -r -a names <<< "$(node --input-type=module -e "const m = await import('./deploy/helm/charts.mjs'); console.log(Object.keys(m.SERVICES).join(' '))") provision nats ferretdb"
+fi
 if command -v podman >/dev/null 2>&1; then ENGINE=podman; else ENGINE=buildah; fi
 k8s_ctr version >/dev/null 2>&1 || k8s_die "the cluster's containerd is not running (bash scripts/kube-up.sh)"
 

@@ -3,14 +3,15 @@
 # (~/.cache/kairos/k8s/bin), built from the Go module proxy the first time (no container registry,
 # no release downloads). See docs/deploy.md ("A cluster on this machine").
 #
-# Usage: scripts/kube-up.sh build    build whatever binary is missing (etcd, kube-apiserver,
+# Usage: scripts/kube-up.sh deps     install the Debian packages the node needs when missing (root)
+#        scripts/kube-up.sh build    build whatever binary is missing (etcd, kube-apiserver,
 #                                    kube-controller-manager, kube-scheduler, kubelet, kube-proxy,
 #                                    kubectl, coredns); about 25 min of CPU the first time, at nice 19
 #        scripts/kube-up.sh [up]     build what is missing, then start (or keep) the cluster and wait
 #                                    until the node is Ready, Services route and DNS answers; prints
 #                                    the kubeconfig's path. Idempotent: a running cluster is reused.
-# Needs root, containerd, runc, the CNI plugins, iptables and podman or buildah (Debian packages;
-# scripts/bootstrap.sh installs them). scripts/kube-down.sh stops it all again.
+# Needs root and Debian's containerd, runc, CNI plugins, iptables, gcc and buildah (`deps` installs
+# them; `up` does too). scripts/kube-down.sh stops it all again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 K8S_SCRIPT=kube-up
@@ -139,6 +140,20 @@ build_pause() {
   mv -f "$PAUSE_ARCHIVE.new" "$PAUSE_ARCHIVE"
 }
 
+# Debian's packages the node needs; installed with apt-get (as root) when missing.
+DEB_PACKAGES=(containerd runc containernetworking-plugins iptables iproute2 openssl curl gcc libc6-dev buildah)
+install_deps() {
+  local missing=() p
+  for p in "${DEB_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
+  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 || k8s_die "missing Debian packages: ${missing[*]} (install them as root)"
+  log "installing ${missing[*]} with apt-get"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
 require_host() {
   [ "$(id -u)" = 0 ] || k8s_die "must run as root (containerd, kubelet and kube-proxy manage namespaces, cgroups and iptables)"
   local missing=()
@@ -146,7 +161,7 @@ require_host() {
     command -v "$cmd" >/dev/null 2>&1 || missing+=("$cmd")
   done
   [ -x /usr/lib/cni/bridge ] && [ -x /usr/lib/cni/host-local ] && [ -x /usr/lib/cni/loopback ] || missing+=("CNI plugins in /usr/lib/cni")
-  [ ${#missing[@]} -eq 0 ] || k8s_die "missing: ${missing[*]} (bash scripts/bootstrap.sh kube installs them)"
+  [ ${#missing[@]} -eq 0 ] || k8s_die "missing: ${missing[*]} (bash scripts/kube-up.sh deps installs them)"
 }
 
 # Certificates as kubeadm lays them out, made with openssl: a CA; the API server's serving
@@ -441,7 +456,8 @@ start_cluster() {
 }
 
 case "${1:-up}" in
+  deps) install_deps ;;
   build) build_all ;;
-  up) start_cluster ;;
-  *) log "usage: scripts/kube-up.sh [build|up]"; exit 2 ;;
+  up) install_deps && start_cluster ;;
+  *) log "usage: scripts/kube-up.sh [deps|build|up]"; exit 2 ;;
 esac

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials, Metadata } from '@grpc/grpc-js';
@@ -17,14 +17,18 @@ import {
   type OtlpReceiver,
   type SmtpSink,
 } from '@kairos/testkit';
+import { ROOT, SERVICE_CHARTS } from '../../src/helm';
 import { Cluster, sh, Timings, type PodInfo } from './cluster';
 
 const NAMESPACE = 'kairos';
 const RELEASE = 'kairos';
 const CHART = 'deploy/helm/kairos';
+/** The images' tag (the charts' appVersion). */
+const TAG = (JSON.parse(readFileSync(join(ROOT, 'services/ingest/package.json'), 'utf8')) as { version: string })
+  .version;
 /** The service whose chart the roll-out test upgrades, and the tag it moves to (same image, new name). */
 const ROLLED = 'ingest';
-const ROLL_TAG = '0.1.0-roll';
+const ROLL_TAG = `${TAG}-roll`;
 
 const DEFINITIONS = `
 apiVersion: kairos/v1
@@ -127,7 +131,7 @@ describe('k8s: the mesh on a real single-node cluster (helm install, email, roll
     );
     installed = await cluster.pods();
     const apps = new Set(installed.map((p) => p.app));
-    for (const app of ['nats', 'ferretdb', 'ingest', 'enrichment', 'pattern-detection', 'orchestration', 'delivery']) {
+    for (const app of ['nats', 'ferretdb', ...SERVICE_CHARTS]) {
       assert.ok(apps.has(app), `a pod of ${app} (pods: ${installed.map((p) => p.name).join(', ')})`);
     }
     const notReady = installed.filter((p) => !p.ready).map((p) => `${p.name} (${p.phase})`);
@@ -253,7 +257,7 @@ describe('k8s: the mesh on a real single-node cluster (helm install, email, roll
   });
 
   it(`helm upgrade of ${ROLLED}'s tag rolls only its pods, and no event sent during the roll is lost`, async () => {
-    await sh('podman', ['tag', `localhost/kairos/${ROLLED}:0.1.0`, `localhost/kairos/${ROLLED}:${ROLL_TAG}`]);
+    await sh('podman', ['tag', `localhost/kairos/${ROLLED}:${TAG}`, `localhost/kairos/${ROLLED}:${ROLL_TAG}`]);
     await sh('bash', ['scripts/kube-load-images.sh', '--tag', ROLL_TAG, ROLLED]);
     const podsBefore = await cluster.pods();
 

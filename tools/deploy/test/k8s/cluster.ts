@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { BIN_DIR, ROOT } from '../../src/helm';
 
 const K8S_BIN = join(process.env.KAIROS_CACHE_DIR ?? join(homedir(), '.cache', 'kairos'), 'k8s', 'bin');
@@ -107,6 +107,14 @@ export class Cluster {
       this.env,
     );
     return out.trim();
+  }
+
+  /** The API server's URL and the directory of its CA and the admin client certificate. */
+  async apiServer(): Promise<{ url: string; certDir: string }> {
+    const view = (path: string) =>
+      sh('kubectl', ['config', 'view', '-o', `jsonpath={.clusters[0].cluster.${path}}`], this.env).then((o) => o.trim());
+    const [url, ca] = await Promise.all([view('server'), view('certificate-authority')]);
+    return { url, certDir: dirname(ca) };
   }
 
   async clusterIp(service: string): Promise<string> {

@@ -161,6 +161,14 @@ describe('k8s: the mesh on a real single-node cluster (helm install, email, roll
     });
   });
 
+  it('the API server accepts every object k8s/ holds (default, minimal, production values) in a strict dry run', async () => {
+    const { url, certDir } = await cluster.apiServer();
+    const files = ['dev', 'minimal', 'production'].map((p) => `k8s/${p}/kairos.yaml`);
+    await timings.phase('API server dry run (3 profiles)', () =>
+      sh('node', ['tools/deploy/dist/src/dry-run.js', url, certDir, NAMESPACE, ...files]),
+    );
+  });
+
   it('an event sent from outside with kairosctl ends as one email at the SMTP peer, in one trace', async () => {
     const [ingestIp, natsIp, enrichmentIp] = await Promise.all(
       ['ingest', 'nats', 'enrichment'].map((s) => cluster.clusterIp(`${RELEASE}-${s}`)),

@@ -64,6 +64,14 @@ async function storedIds(nc: NatsConnection, filter: string): Promise<Map<string
   return ids;
 }
 
+/** The pods not of `app`, each as name, uid and restart count: equal lists mean none was touched. */
+function othersThan(app: string, pods: PodInfo[]): string[] {
+  return pods
+    .filter((p) => p.app !== app)
+    .map((p) => `${p.name} ${p.uid} restarts=${p.restarts}`)
+    .sort();
+}
+
 function kairosctl(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; out: string }> {
   const lines: string[] = [];
   const io = {
@@ -164,9 +172,18 @@ describe('k8s: the mesh on a real single-node cluster (helm install, email, roll
   it('the API server accepts every object k8s/ holds (default, minimal, production values) in a strict dry run', async () => {
     const { url, certDir } = await cluster.apiServer();
     const files = ['dev', 'minimal', 'production'].map((p) => `k8s/${p}/kairos.yaml`);
-    await timings.phase('API server dry run (3 profiles)', () =>
-      sh('node', ['tools/deploy/dist/src/dry-run.js', url, certDir, NAMESPACE, ...files]),
-    );
+    // A namespace of its own: the release's objects already exist in the release's namespace.
+    const namespace = 'kairos-dry-run';
+    await cluster.kubectl(['create', 'namespace', namespace]).catch((err: Error) => {
+      if (!/AlreadyExists/.test(err.message)) throw err;
+    });
+    try {
+      await timings.phase('API server dry run (3 profiles)', () =>
+        sh('node', ['tools/deploy/dist/src/dry-run.js', url, certDir, namespace, ...files]),
+      );
+    } finally {
+      await cluster.kubectl(['delete', 'namespace', namespace, '--wait=false']);
+    }
   });
 
   it('an event sent from outside with kairosctl ends as one email at the SMTP peer, in one trace', async () => {
@@ -311,12 +328,7 @@ describe('k8s: the mesh on a real single-node cluster (helm install, email, roll
     assert.ok(rolled.length > 0 && rolled.every((p) => p.ready && p.images.every((i) => i.endsWith(`:${ROLL_TAG}`))));
     const oldUids = new Set(podsBefore.filter((p) => p.app === ROLLED).map((p) => p.uid));
     assert.ok(rolled.every((p) => !oldUids.has(p.uid)), `every ${ROLLED} pod was replaced`);
-    const others = (pods: PodInfo[]) =>
-      pods
-        .filter((p) => p.app !== ROLLED)
-        .map((p) => `${p.name} ${p.uid} restarts=${p.restarts}`)
-        .sort();
-    assert.deepEqual(others(podsAfter), others(podsBefore), 'no other pod was replaced or restarted');
+    assert.deepEqual(othersThan(ROLLED, podsAfter), othersThan(ROLLED, podsBefore), 'no other pod was replaced or restarted');
 
     // Nothing lost: every event is stored once by ingest and enriched once downstream.
     await timings.phase('roll: every event stored and enriched', () =>
@@ -330,6 +342,19 @@ describe('k8s: the mesh on a real single-node cluster (helm install, email, roll
       ),
     );
     console.log(`      roll: ${ids.length} events sent, every one stored and enriched`);
+  });
+
+  it('helm rollback returns ingest to its first image and leaves the other pods alone', async () => {
+    const podsBefore = await cluster.pods();
+    await timings.phase('helm rollback to revision 1', () => cluster.helm(['rollback', RELEASE, '1', '--wait', '--timeout', '5m']));
+    const podsAfter = await cluster.pods();
+    const rolled = podsAfter.filter((p) => p.app === ROLLED);
+    assert.ok(rolled.length > 0, `${ROLLED} pods after the rollback`);
+    for (const p of rolled) {
+      assert.ok(p.ready, `${p.name} is Ready`);
+      assert.deepEqual(p.images, [`localhost/kairos/${ROLLED}:${TAG}`], `${p.name} runs the first image again`);
+    }
+    assert.deepEqual(othersThan(ROLLED, podsAfter), othersThan(ROLLED, podsBefore), 'no other pod was replaced');
   });
 
   it('helm uninstall removes the release and its pods', async () => {

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { context, propagation, SpanKind } from '@opentelemetry/api';
-import { actions, events, ingest, profiles, SCHEMAS, STREAMS } from '@kairos/contracts';
-import { startSmtpSink, type SmtpSink } from '@kairos/testkit';
+import { actions, events, ingest, SCHEMAS, STREAMS } from '@kairos/contracts';
+import { emailOnCartDefinitions, newEmailableCustomer, startSmtpSink, type SmtpSink } from '@kairos/testkit';
 import { runCli } from '@kairos/kairosctl';
 import { connectNats, silentLogger, type NatsConnection } from '@kairos/messaging';
 import {
@@ -18,30 +18,7 @@ import {
 import { Mesh } from '../src/mesh';
 import { readUntil } from '../src/streams';
 
-const DEFINITIONS = `
-apiVersion: kairos/v1
-kind: Trigger
-metadata: { name: e2e-viewed-then-carted }
-spec:
-  priority: 60
-  pattern:
-    sequence:
-      - event: product.viewed
-        as: view
-      - event: cart.item_added
-        as: add
-        where: "event.properties.sku == view.properties.sku"
-    within: 10m
----
-apiVersion: kairos/v1
-kind: Workflow
-metadata: { name: e2e-cart-nudge }
-spec:
-  trigger: e2e-viewed-then-carted
-  conditions: "profile.consent.marketing"
-  steps:
-    - send: { channel: email, template: cart-reminder }
-`;
+const DEFINITIONS = emailOnCartDefinitions('e2e').yaml;
 
 function unary<Req, Res>(
   fn: (req: Req, md: Metadata, cb: (err: Error | null, res: Res) => void) => unknown,
@@ -84,24 +61,8 @@ describe('e2e: an event sent to ingest ends as a delivered email, in one trace a
   });
 
   /** A customer with consent and an email address, stored through ProfileService. */
-  async function newCustomer(prefix: string): Promise<{ customerId: string; email: string }> {
-    const customerId = `${prefix}-${Date.now()}`;
-    const email = `${customerId}@example.test`;
-    const profileClient = new profiles.ProfileServiceClient(
-      `127.0.0.1:${mesh.services.get('enrichment')!.grpcPort}`,
-      credentials.createInsecure(),
-    );
-    await unary(profileClient.upsert.bind(profileClient), {
-      customerId,
-      traits: { name: 'Ada' },
-      consent: { marketing: true, transactional: true },
-      contacts: { email, phone: '', pushTokens: [], webhookUrl: '' },
-      timeZone: 'UTC',
-      dates: {},
-    });
-    profileClient.close();
-    return { customerId, email };
-  }
+  const newCustomer = (prefix: string) =>
+    newEmailableCustomer(`127.0.0.1:${mesh.services.get('enrichment')!.grpcPort}`, prefix);
 
   /**
    * Tracks product.viewed then cart.item_added inside a client span, the caller's trace, which goes

@@ -2,14 +2,15 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { credentials, Metadata } from '@grpc/grpc-js';
 import { KairosClient } from '@kairos/client';
-import { actions, HEADERS, profiles, SCHEMAS, STREAMS } from '@kairos/contracts';
+import { actions, HEADERS, SCHEMAS, STREAMS } from '@kairos/contracts';
 import { runCli } from '@kairos/kairosctl';
 import { connectNats, scanStream, silentLogger, type NatsConnection } from '@kairos/messaging';
 import {
   assertTraceEdges,
   delay,
+  emailOnCartDefinitions,
+  newEmailableCustomer,
   startOtlpReceiver,
   startSmtpSink,
   waitFor,
@@ -30,30 +31,7 @@ const TAG = (JSON.parse(readFileSync(join(ROOT, 'services/ingest/package.json'),
 const ROLLED = 'ingest';
 const ROLL_TAG = `${TAG}-roll`;
 
-const DEFINITIONS = `
-apiVersion: kairos/v1
-kind: Trigger
-metadata: { name: k8s-viewed-then-carted }
-spec:
-  priority: 60
-  pattern:
-    sequence:
-      - event: product.viewed
-        as: view
-      - event: cart.item_added
-        as: add
-        where: "event.properties.sku == view.properties.sku"
-    within: 10m
----
-apiVersion: kairos/v1
-kind: Workflow
-metadata: { name: k8s-cart-nudge }
-spec:
-  trigger: k8s-viewed-then-carted
-  conditions: "profile.consent.marketing"
-  steps:
-    - send: { channel: email, template: cart-reminder }
-`;
+const DEFINITIONS = emailOnCartDefinitions('k8s');
 
 /** Every Nats-Msg-Id stored under `filter` in the EVENTS stream (headers only). */
 async function storedIds(nc: NatsConnection, filter: string): Promise<Map<string, string>> {
@@ -194,13 +172,13 @@ describe('k8s: the mesh on a real single-node cluster (helm install, email, roll
     nc = await connectNats({ servers: ctlEnv.NATS_URL!, name: 'k8s-test', logger: silentLogger });
     await timings.phase('email: definitions applied and loaded', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'kairos-k8s-defs-'));
-      writeFileSync(join(dir, 'k8s.yaml'), DEFINITIONS);
+      writeFileSync(join(dir, 'k8s.yaml'), DEFINITIONS.yaml);
       const applied = await kairosctl(['apply', '-f', dir], ctlEnv);
       assert.equal(applied.code, 0, applied.out);
       // Every pod of the two consumers of definitions logged them (they watch the KV bucket).
       for (const [app, word] of [
-        ['pattern-detection', 'k8s-viewed-then-carted'],
-        ['orchestration', 'k8s-cart-nudge'],
+        ['pattern-detection', DEFINITIONS.trigger],
+        ['orchestration', DEFINITIONS.workflow],
       ]) {
         const pods = installed.filter((p) => p.app === app);
         await waitFor(
@@ -213,24 +191,7 @@ describe('k8s: the mesh on a real single-node cluster (helm install, email, roll
       }
     });
 
-    const customerId = `k8s-buyer-${Date.now()}`;
-    const email = `${customerId}@example.test`;
-    const profileClient = new profiles.ProfileServiceClient(`${enrichmentIp}:50052`, credentials.createInsecure());
-    await new Promise<void>((resolve, reject) =>
-      profileClient.upsert(
-        {
-          customerId,
-          traits: { name: 'Ada' },
-          consent: { marketing: true, transactional: true },
-          contacts: { email, phone: '', pushTokens: [], webhookUrl: '' },
-          timeZone: 'UTC',
-          dates: {},
-        },
-        new Metadata(),
-        (err) => (err ? reject(err) : resolve()),
-      ),
-    );
-    profileClient.close();
+    const { customerId, email } = await newEmailableCustomer(`${enrichmentIp}:50052`, 'k8s-buyer');
 
     const mail = await timings.phase('email: kairosctl send → SMTP peer', async () => {
       for (const [i, type] of ['product.viewed', 'cart.item_added'].entries()) {

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Shared first step of the README commands: makes sure pnpm and the workspace's packages are installed
 # and the infrastructure binaries are in the cache. Re-runs are fast.
+# `bootstrap.sh kube` (scripts/test.sh) also installs what the single-node cluster of `pnpm test:k8s`
+# needs: Debian's packages (containerd, runc, CNI plugins, Podman...) and the Kubernetes binaries,
+# built into ~/.cache/kairos/k8s/bin when missing (about 25 minutes of CPU once).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PNPM_VERSION="$(node -p "require('./package.json').packageManager.split('@')[1]")"
@@ -19,4 +22,8 @@ if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/
   else
     echo "[bootstrap] chromium is missing: install it (apt-get install chromium) for the dashboard's browser test" >&2
   fi
+fi
+if [ "${1:-}" = kube ]; then
+  bash scripts/kube-up.sh deps
+  bash scripts/kube-up.sh build
 fi

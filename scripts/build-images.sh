@@ -10,8 +10,8 @@
 # image store. Users with registry access pass --node-image instead.
 #
 # Usage: scripts/build-images.sh [--tag TAG] [--repo PREFIX] [--node-image IMAGE] [--save DIR] [name...]
-#   name: ingest enrichment pattern-detection orchestration delivery provision nats ferretdb
-#         (default: all)
+#   name: a service with a chart (deploy/helm/charts.mjs: ingest, enrichment, ...), provision, nats,
+#         ferretdb (default: all)
 #   --tag    image tag (default: the services' package.json version, which is the charts' appVersion)
 #   --repo   name prefix (default: kairos, giving kairos/ingest:TAG)
 #   --save   also write each image as an OCI archive DIR/<name>.tar (for `ctr images import`)
@@ -21,7 +21,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
 
-SERVICES=(ingest enrichment pattern-detection orchestration delivery)
+# The services with a chart (deploy/helm/charts.mjs describes each).
+read -r -a SERVICES <<< "$(node --input-type=module -e "const m = await import('./deploy/helm/charts.mjs'); console.log(Object.keys(m.SERVICES).join(' '))")"
 ALL=("${SERVICES[@]}" provision nats ferretdb)
 TAG="$(node -p "require('./services/ingest/package.json').version")"
 REPO="kairos"
@@ -168,10 +169,10 @@ SECRET_ARGS=()
 [ -z "${NODE_EXTRA_CA_CERTS:-}" ] || [ ! -s "$NODE_EXTRA_CA_CERTS" ] || SECRET_ARGS=(--secret "id=ca,src=$NODE_EXTRA_CA_CERTS")
 SOURCES=(deploy/docker/Dockerfile .dockerignore package.json pnpm-lock.yaml pnpm-workspace.yaml
   tsconfig.base.json proto scripts/gen-proto.mjs libs services tools e2e/package.json)
-SOURCE_HASH=""
-built=()
-for name in "${want[@]}"; do
-  image="$REPO/$name:$TAG"
+SOURCE_HASH="$(inputs_hash "${SOURCES[@]}")"
+
+build_one() { # name
+  local name="$1" image="$REPO/$1:$TAG" bin ctx hash
   case "$name" in
     nats|ferretdb)
       bin="nats-server"; [ "$name" = nats ] || bin=ferretdb
@@ -184,12 +185,10 @@ for name in "${want[@]}"; do
       rm -rf "$ctx"
       ;;
     *)
-      [ -n "$SOURCE_HASH" ] || SOURCE_HASH="$(inputs_hash "${SOURCES[@]}")"
       build "$image" "$ROOT" deploy/docker/Dockerfile "$SOURCE_HASH" \
         --build-arg "NODE_IMAGE=$BASE" --build-arg "BUILD_IMAGE=$BUILD_BASE" --build-arg "SERVICE=$name" "${SECRET_ARGS[@]}"
       ;;
   esac
-  built+=("$image")
   if [ -n "$SAVE_DIR" ]; then
     mkdir -p "$SAVE_DIR"
     rm -f "$SAVE_DIR/$name.tar"
@@ -197,5 +196,34 @@ for name in "${want[@]}"; do
     # finds it under global.imageRegistry=localhost without any registry.
     "$ENGINE" push "$image" "oci-archive:$SAVE_DIR/$name.tar:localhost/$image" >/dev/null
   fi
+}
+
+# The first image builds alone (it fills the layer cache with the shared build stage); the others
+# then run $KAIROS_IMAGE_JOBS at a time (default 2), each adding only its own `pnpm deploy` and
+# runtime layers, with their output in a log shown when one fails.
+JOBS="${KAIROS_IMAGE_JOBS:-2}"
+logs="$(mktemp -d)"
+trap 'rm -rf "$logs"' EXIT
+build_one "${want[0]}"
+declare -A name_of=()
+failed=()
+reap() { # waits for one background build (errexit applies inside it: it fails as the build does)
+  local pid status=0
+  wait -n -p pid || status=$?
+  grep -h '^\[build-images\]' "$logs/${name_of[$pid]}.log" >&2 || true
+  if [ "$status" != 0 ]; then
+    tail -40 "$logs/${name_of[$pid]}.log" >&2
+    failed+=("${name_of[$pid]}")
+  fi
+  unset "name_of[$pid]"
+}
+for name in "${want[@]:1}"; do
+  while [ ${#name_of[@]} -ge "$JOBS" ]; do reap; done
+  build_one "$name" > "$logs/$name.log" 2>&1 &
+  name_of[$!]="$name"
 done
+while [ ${#name_of[@]} -gt 0 ]; do reap; done
+[ ${#failed[@]} -eq 0 ] || die "failed to build: ${failed[*]}"
+built=()
+for name in "${want[@]}"; do built+=("$REPO/$name:$TAG"); done
 log "images (${ENGINE}): ${built[*]}"

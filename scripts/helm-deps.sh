@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 HELM="$(command -v helm || echo "${KAIROS_BIN_DIR:-$HOME/.cache/kairos/bin}/helm")"
 [ -x "$HELM" ] || bash scripts/install-tools.sh helm
-for chart in ingest enrichment pattern-detection orchestration delivery kairos; do
+# The service charts are the ones deploy/helm/charts.mjs describes; the umbrella comes last.
+SERVICES="$(node --input-type=module -e "const m = await import('./deploy/helm/charts.mjs'); console.log(Object.keys(m.SERVICES).join(' '))")"
+for chart in $SERVICES kairos; do
   "$HELM" dependency update --skip-refresh "deploy/helm/$chart" >/dev/null
 done

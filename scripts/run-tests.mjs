@@ -1,6 +1,7 @@
-// Runs one test level (unit | integration | e2e) across the workspace with mocha, over the compiled
-// tests (dist/test/<level>/**/*.test.js; e2e: e2e/dist/test). Fails when a level runs no test, so a
-// suite is never silently skipped, and ends with a plain "N passed, N failed" line.
+// Runs one test level (unit | integration | e2e | k8s) across the workspace with mocha, over the
+// compiled tests (dist/test/<level>/**/*.test.js; e2e: e2e/dist/test; k8s: tools/deploy's suite on
+// a real single-node cluster). Fails when a level runs no test, so a suite is never silently
+// skipped, and ends with a plain "N passed, N failed" line.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -10,8 +11,8 @@ const require = createRequire(join(root, 'package.json'));
 const Mocha = require('mocha');
 
 const level = process.argv[2];
-if (!['unit', 'integration', 'e2e'].includes(level)) {
-  console.error(`usage: run-tests.mjs unit|integration|e2e [package-filter]   (got '${level ?? ''}')`);
+if (!['unit', 'integration', 'e2e', 'k8s'].includes(level)) {
+  console.error(`usage: run-tests.mjs unit|integration|e2e|k8s [package-filter]   (got '${level ?? ''}')`);
   process.exit(2);
 }
 const filter = process.argv[3];
@@ -46,7 +47,7 @@ if (files.length === 0) {
 }
 console.log(`${level}: ${files.length} test files`);
 
-const timeout = { unit: 10_000, integration: 90_000, e2e: 240_000 }[level];
+const timeout = { unit: 10_000, integration: 90_000, e2e: 240_000, k8s: 900_000 }[level];
 const mocha = new Mocha({ timeout, reporter: process.env.MOCHA_REPORTER ?? 'spec' });
 if (level === 'unit') {
   mocha.parallelMode(true);

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The whole test suite (README's test command): bootstrap, build (type-check), lint, unit,
-# integration, e2e. Each level fails if it finds no test to run.
+# integration, e2e, and the mesh on a real single-node Kubernetes cluster (k8s: started, used and
+# torn down again). Each level fails if it finds no test to run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh
+bash scripts/bootstrap.sh kube
 pnpm build
 pnpm lint
 pnpm test:unit
 pnpm test:integration
 pnpm test:e2e
+pnpm test:k8s

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { context, propagation, SpanKind } from '@opentelemetry/api';
 import { actions, events, ingest, SCHEMAS, STREAMS } from '@kairos/contracts';
-import { startSmtpSink, type SmtpSink } from '@kairos/testkit';
+import { emailOnCartDefinitions, startSmtpSink, type SmtpSink } from '@kairos/testkit';
 import { runCli } from '@kairos/kairosctl';
 import { connectNats, silentLogger, type NatsConnection } from '@kairos/messaging';
 import {
@@ -20,30 +20,7 @@ import { Mesh } from '../src/mesh';
 import { newCustomer as newCustomerIn, unary } from '../src/customers';
 import { readUntil } from '../src/streams';
 
-const DEFINITIONS = `
-apiVersion: kairos/v1
-kind: Trigger
-metadata: { name: e2e-viewed-then-carted }
-spec:
-  priority: 60
-  pattern:
-    sequence:
-      - event: product.viewed
-        as: view
-      - event: cart.item_added
-        as: add
-        where: "event.properties.sku == view.properties.sku"
-    within: 10m
----
-apiVersion: kairos/v1
-kind: Workflow
-metadata: { name: e2e-cart-nudge }
-spec:
-  trigger: e2e-viewed-then-carted
-  conditions: "profile.consent.marketing"
-  steps:
-    - send: { channel: email, template: cart-reminder }
-`;
+const DEFINITIONS = emailOnCartDefinitions('e2e').yaml;
 
 describe('e2e: an event sent to ingest ends as a delivered email, in one trace across the mesh', function () {
   this.timeout(240_000);

@@ -153,11 +153,14 @@ function reply(res: ServerResponse, status: number, body: unknown): void {
 }
 
 /**
- * Starts an in-process OTLP/HTTP receiver on 127.0.0.1 (free port). It accepts `POST /v1/traces` in OTLP
- * JSON (optionally gzip), answers 415 for protobuf, and accepts `/v1/metrics` and `/v1/logs` (discarded)
- * so exporters pointed at the base URL never fail.
+ * Starts an in-process OTLP/HTTP receiver on a free port of `host` (default 127.0.0.1). It accepts
+ * `POST /v1/traces` in OTLP JSON (optionally gzip), answers 415 for protobuf, and accepts
+ * `/v1/metrics` and `/v1/logs` (discarded) so exporters pointed at the base URL never fail.
  */
-export async function startOtlpReceiver(options: { port?: number } = {}): Promise<OtlpReceiver> {
+export async function startOtlpReceiver(
+  options: { port?: number; host?: string } = {},
+): Promise<OtlpReceiver> {
+  const host = options.host ?? '127.0.0.1';
   const spans: CollectedSpan[] = [];
   const waiters = new Set<() => void>();
   const server = createServer((req, res) => {
@@ -194,10 +197,10 @@ export async function startOtlpReceiver(options: { port?: number } = {}): Promis
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+    server.listen(options.port ?? 0, host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://${host}:${port}`;
 
   return {
     url,

@@ -49,12 +49,13 @@ export function decodeQuotedPrintable(s: string): string {
 }
 
 /**
- * Starts an SMTP server on a free port. `onMessage` may return an error reply (e.g. 550) or delay
- * (return a promise); the message is recorded in `messages` when its body has been received,
- * before the reply.
+ * Starts an SMTP server on a free port of `host` (loopback by default; a cluster test passes an
+ * address its pods reach). `onMessage` may return an error reply (e.g. 550) or delay (return a
+ * promise); the message is recorded in `messages` when its body has been received, before the reply.
  */
 export async function startSmtpSink(
   onMessage: (mail: ReceivedMail, index: number) => SmtpReply | Promise<SmtpReply> = () => undefined,
+  host = '127.0.0.1',
 ): Promise<SmtpSink> {
   const messages: ReceivedMail[] = [];
   const server = new SMTPServer({
@@ -88,11 +89,11 @@ export async function startSmtpSink(
     },
   });
   server.on('error', () => undefined);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  await new Promise<void>((resolve) => server.listen(0, host, () => resolve()));
   const port = ((server as unknown as { server: http.Server }).server.address() as AddressInfo).port;
   return {
     port,
-    url: `smtp://127.0.0.1:${port}`,
+    url: `smtp://${host}:${port}`,
     messages,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

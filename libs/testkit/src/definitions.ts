@@ -1,0 +1,77 @@
+/** Definitions and customers shared by the end-to-end tests (processes under /e2e, and the cluster suite). */
+import { credentials, Metadata } from '@grpc/grpc-js';
+import { profiles } from '@kairos/contracts';
+
+export interface EmailOnCartDefinitions {
+  /** The trigger and the workflow, as one YAML stream for `kairosctl apply` or a definitions dir. */
+  yaml: string;
+  trigger: string;
+  workflow: string;
+}
+
+/**
+ * A trigger that fires when a customer views a product and then adds the same sku to the cart within
+ * ten minutes, and a workflow that emails a customer with marketing consent at once. Names start with
+ * `prefix` (`<prefix>-viewed-then-carted`, `<prefix>-cart-nudge`).
+ */
+export function emailOnCartDefinitions(prefix: string): EmailOnCartDefinitions {
+  const trigger = `${prefix}-viewed-then-carted`;
+  const workflow = `${prefix}-cart-nudge`;
+  const yaml = `
+apiVersion: kairos/v1
+kind: Trigger
+metadata: { name: ${trigger} }
+spec:
+  priority: 60
+  pattern:
+    sequence:
+      - event: product.viewed
+        as: view
+      - event: cart.item_added
+        as: add
+        where: "event.properties.sku == view.properties.sku"
+    within: 10m
+---
+apiVersion: kairos/v1
+kind: Workflow
+metadata: { name: ${workflow} }
+spec:
+  trigger: ${trigger}
+  conditions: "profile.consent.marketing"
+  steps:
+    - send: { channel: email, template: cart-reminder }
+`;
+  return { yaml, trigger, workflow };
+}
+
+/**
+ * Stores a new customer `<prefix>-<now>` with marketing consent and an email address through
+ * enrichment's ProfileService at `profileAddr` (host:port), so the workflow above may email them.
+ */
+export async function newEmailableCustomer(
+  profileAddr: string,
+  prefix: string,
+): Promise<{ customerId: string; email: string }> {
+  const customerId = `${prefix}-${Date.now()}`;
+  const email = `${customerId}@example.test`;
+  const client = new profiles.ProfileServiceClient(profileAddr, credentials.createInsecure());
+  try {
+    await new Promise<void>((resolve, reject) =>
+      client.upsert(
+        {
+          customerId,
+          traits: { name: 'Ada' },
+          consent: { marketing: true, transactional: true },
+          contacts: { email, phone: '', pushTokens: [], webhookUrl: '' },
+          timeZone: 'UTC',
+          dates: {},
+        },
+        new Metadata(),
+        (err) => (err ? reject(err) : resolve()),
+      ),
+    );
+  } finally {
+    client.close();
+  }
+  return { customerId, email };
+}

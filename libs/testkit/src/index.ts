@@ -11,3 +11,4 @@ export * from './otlp';
 export * from './service-process';
 export * from './raw-grpc';
 export * from './peers';
+export * from './fuzz';

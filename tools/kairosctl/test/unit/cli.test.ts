@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lineDiff, parseEventLine, parseProp } from '../../src';
-import { cli, EXAMPLES, ROOT } from '../support';
+import { cli, EXAMPLES, predictArgs, ROOT } from '../support';
 
 const BROKEN = `apiVersion: kairos/v1
 kind: Trigger
@@ -189,15 +189,7 @@ describe('kairosctl helpers', function () {
       '{"type":"order.placed","customer_id":"c1","occurred_at":"2026-01-01T00:00:00Z"}\n' +
         '{"type":"order.placed","customer_id":"c1","occurred_at":-1e300}\n',
     );
-    const old = await cli([
-      'predict',
-      '--events',
-      file,
-      '--as-of',
-      '2026-03-01T00:00:00Z',
-      '--horizon',
-      '30',
-    ]);
+    const old = await cli(predictArgs(file));
     assert.equal(old.code, 1);
     assert.equal(
       old.err[0],

@@ -143,6 +143,13 @@ describe('definitions: limits (no stack overflow or YAML exception, a definition
     ]);
   });
 
+  it('reports a mapping or list used as a key at its line, instead of a process warning', () => {
+    for (const key of ['[a, b]', '{ a: 1 }']) {
+      const errors = messages(`${HEAD}spec:\n  pattern: { event: a.b }\n  ? ${key}\n  : 1\n`);
+      assert.deepEqual(errors, ['f.yaml:6:5 a mapping key must be text or a number, not a mapping or list']);
+    }
+  });
+
   it('rejects a sequence of 1,000 steps naming the list limit, and accepts one of 32', () => {
     const steps = (n: number) =>
       JSON.stringify({ sequence: Array.from({ length: n }, () => ({ event: 'a.b' })) });

@@ -202,6 +202,17 @@ describe('ingest rejects hostile input at the API edge (real socket)', function 
     assert.equal((await storedEvents(nats.url, prefix)).length, 0);
   });
 
+  it('answers RESOURCE_EXHAUSTED naming the size to a request past 16 MiB, and still answers after', async () => {
+    const big = trackBytes(event({ properties: { blob: 'b'.repeat(17 * 1024 * 1024) } }));
+    const err = await grpcFailure(raw.unary(TRACK, big));
+    assert.equal(err.code, status.RESOURCE_EXHAUSTED, err.details);
+    assert.match(err.details, /^Received message larger than max \(\d+ vs 16777216\)$/);
+    const ok = ingest.TrackResponse.decode(
+      await raw.unary(TRACK, trackBytes(event({ id: `after-${randomUUID()}` }))),
+    );
+    assert.equal(ok.result?.outcome, ingest.EventOutcome.EVENT_OUTCOME_ACCEPTED);
+  });
+
   it('bounds the width of properties by their serialized size, naming the limit', async () => {
     const wide = Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`k${i}`, i]));
     const err = await grpcFailure(raw.unary(TRACK, trackBytes(event({ properties: wide }))));

@@ -237,8 +237,9 @@ describe('template limits (no file reads, bounded renders)', () => {
 
   it('stops output written by a loop, directly or into a capture, past the allocation limit', async () => {
     for (const text of [
-      '{% for i in (1..1000000) %}{% raw %}{{ 8 chars }}{% endraw %}{% endfor %}',
-      '{% capture s %}{% for i in (1..10000000) %}ab{% endfor %}{% endcapture %}',
+      // 1,000 characters an iteration: the allocation limit is passed long before the time limit.
+      `{% for i in (1..1000000) %}{% raw %}{{ ${'x'.repeat(994)} }}{% endraw %}{% endfor %}`,
+      `{% capture s %}{% for i in (1..1000000) %}${'x'.repeat(1_000)}{% endfor %}{% endcapture %}`,
       '{% capture s %}x{% endcapture %}{% for i in (1..40) %}{% capture s %}{{ s }}{{ s }}{% endcapture %}{% endfor %}',
     ])
       await assert.rejects(

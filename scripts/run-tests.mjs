@@ -1,7 +1,8 @@
 // Runs one test level (unit | integration | e2e | k8s) across the workspace with mocha, over the
 // compiled tests (dist/test/<level>/**/*.test.js; e2e: e2e/dist/test; k8s: tools/deploy's suite on
 // a real single-node cluster). Fails when a level runs no test, so a suite is never silently
-// skipped, and ends with a plain "N passed, N failed" line.
+// skipped, and ends with a plain "N passed, N failed" line. TEST_FILES,
+// when set, keeps only the files whose path holds it (`pnpm test:fuzz` runs the `.fuzz.test.` files).
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -40,7 +41,8 @@ if (level === 'e2e') {
     }
   }
 }
-const files = testDirs.flatMap((d) => walk(d, []));
+const only = process.env.TEST_FILES;
+const files = testDirs.flatMap((d) => walk(d, [])).filter((f) => !only || f.includes(only));
 if (files.length === 0) {
   console.error(`${level}: no test files found (did 'pnpm build' run?)`);
   process.exit(1);

@@ -19,7 +19,7 @@ import {
   plan,
   type CelValue,
 } from '@bufbuild/cel';
-import { celLimitError } from './limits';
+import { celCostError, celLimitError } from './limits';
 import { compileToJs, type JsProgram } from './cel-js';
 
 type Expr = ReturnType<typeof parse>['expr'];
@@ -361,6 +361,8 @@ export function compileCel(source: string, scope: CelScope, expected: ExpectedTy
   } catch (err) {
     return { ok: false, errors: [parseMessage(err)] };
   }
+  const tooCostly = celCostError(parsed.expr);
+  if (tooCostly) return { ok: false, errors: [tooCostly] };
   const checker = new Checker(scope);
   const t = checker.infer(parsed.expr, new Map());
   if (expected === 'bool' && t !== 'bool' && t !== 'dyn') {

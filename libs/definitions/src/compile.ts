@@ -5,7 +5,7 @@
  */
 import { compileCel, type CelScope, type CompiledCel, type ExpectedType, type VariableKind } from './cel';
 import { formatPath, type Issue, type PathSegment } from './errors';
-import { patternDepthIssue } from './limits';
+import { patternDepthIssue, patternSizeIssue, windowIssue } from './limits';
 import type { Condition, ConditionContext, EngineEvent, Pattern, TriggerSpec } from './patterns';
 import { CHANNELS, type Channel } from './schema';
 import { BEST_TIME } from './schema-dsl';
@@ -175,6 +175,13 @@ function compilePattern(
   absentAllowed: boolean,
 ): { pattern: Pattern; bound: Set<string> } {
   const out = new Set(bound);
+  /** A window's milliseconds; one outside the limits is an issue (an invalid duration was reported). */
+  const windowMs = (v: unknown, wpath: PathSegment[]): number => {
+    const parsed = ms(v);
+    const issue = typeof v === 'string' && parsed > 0 ? windowIssue(parsed, v, wpath) : undefined;
+    if (issue) ctx.issues.push(issue);
+    return parsed;
+  };
   const where = (w: unknown, wpath: PathSegment[]): Condition | undefined => {
     if (typeof w !== 'string') return undefined;
     const prog = cel(w, wpath, patternScope(bound, ctx.allAliases), 'bool', ctx.issues);
@@ -190,7 +197,12 @@ function compilePattern(
   if ('count' in p) {
     const c = p.count as Obj;
     if (p.as) out.add(p.as);
-    const pattern: Pattern = { kind: 'count', type: c.event, atLeast: c.atLeast, withinMs: ms(c.within) };
+    const pattern: Pattern = {
+      kind: 'count',
+      type: c.event,
+      atLeast: c.atLeast,
+      withinMs: windowMs(c.within, [...path, 'count', 'within']),
+    };
     if (c.where !== undefined) pattern.where = where(c.where, [...path, 'count', 'where']);
     if (p.as !== undefined) pattern.as = p.as;
     return { pattern, bound: out };
@@ -205,7 +217,10 @@ function compilePattern(
     const a = p.absent as Obj;
     const inner: Pattern = { kind: 'event', type: a.event };
     if (a.where !== undefined) inner.where = where(a.where, [...path, 'absent', 'where']);
-    return { pattern: { kind: 'absent', pattern: inner, forMs: ms(p.for) }, bound: out };
+    return {
+      pattern: { kind: 'absent', pattern: inner, forMs: windowMs(p.for, [...path, 'for']) },
+      bound: out,
+    };
   }
   if ('sequence' in p || 'all' in p) {
     const key = 'sequence' in p ? 'sequence' : 'all';
@@ -218,7 +233,7 @@ function compilePattern(
     if (key === 'sequence' && children.length > 0 && children.every((c) => c.kind === 'absent')) {
       // already reported per step
     }
-    const withinMs = p.within !== undefined ? ms(p.within) : undefined;
+    const withinMs = p.within !== undefined ? windowMs(p.within, [...path, 'within']) : undefined;
     const pattern: Pattern =
       key === 'sequence' ? { kind: 'sequence', steps: children } : { kind: 'all', of: children };
     if (withinMs !== undefined) pattern.withinMs = withinMs;
@@ -265,7 +280,10 @@ export function compileTriggerDocument(
   const spec = doc.spec as Obj;
   const base: PathSegment[] = ['spec', 'pattern'];
   // Compilation and the engine recurse per pattern level: the limit is checked before either.
-  const tooDeep = patternDepthIssue(spec.pattern, base);
+  // The size limit is checked on a well-formed pattern: an over-long list is reported by the schema.
+  const tooDeep =
+    patternDepthIssue(spec.pattern, base) ??
+    (structurallyValid ? patternSizeIssue(spec.pattern, base) : undefined);
   if (tooDeep) {
     issues.push(tooDeep);
     // A trigger with issues is never loaded: the empty pattern only keeps the return type.

@@ -27,10 +27,18 @@ export function formatErrors(errors: readonly DefinitionError[]): string {
 /** A path segment: object key or array index. */
 export type PathSegment = string | number;
 
+/** A key that reads unambiguously in a dotted path: no separator, quote, space or control character. */
+const PLAIN_KEY = /^[^\s\p{C}.[\]"']+$/u;
+
+/**
+ * Formats a path as `spec.steps[0].send`; a key that would not read as one (empty, blank, holding
+ * a dot, bracket, quote or control character) is quoted: `labels[" "]`.
+ */
 export function formatPath(path: readonly PathSegment[]): string {
   let out = '';
   for (const seg of path) {
     if (typeof seg === 'number') out += `[${seg}]`;
+    else if (!PLAIN_KEY.test(seg)) out += `[${JSON.stringify(seg)}]`;
     else out += out === '' ? seg : `.${seg}`;
   }
   return out;

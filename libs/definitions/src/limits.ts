@@ -5,6 +5,7 @@
  * limit, never a stack overflow or a YAML exception, at every entry point (files, `kairosctl`, the
  * store, PatternService.Simulate).
  */
+import type { parse as parseCel } from '@bufbuild/cel';
 import type { CST } from 'yaml';
 import type { Issue, PathSegment } from './errors';
 
@@ -25,6 +26,26 @@ export const DEFINITION_LIMITS = {
   maxCelLength: 1_024,
   /** Parentheses, brackets and braces nested in one CEL expression. */
   maxCelNesting: 32,
+  /**
+   * Estimated cost of one CEL evaluation, in steps: each node of the expression costs one, a
+   * comprehension (`all`, `exists`, `map`, `filter`) multiplies its body by the size of its range
+   * (the literal list's length, or maxCelListSize for event and profile data).
+   */
+  maxCelCost: 1_000_000,
+  /** Elements a list from event or profile data is assumed to hold when estimating CEL cost. */
+  maxCelListSize: 10_000,
+  /** Patterns in one `all`, `any` or `sequence` list. */
+  maxPatternItems: 32,
+  /** Event, count and absent patterns in one trigger, at every level together. */
+  maxPatternEvents: 64,
+  /** `count.atLeast`: the engine keeps up to this many timestamps per customer. */
+  maxCountAtLeast: 1_000,
+  /** Shortest pattern window (`within`, `for`, `count.within`): shorter ones expire before they match. */
+  minWindowMs: 1_000,
+  /** Longest pattern window: state is kept per customer for as long. */
+  maxWindowMs: 366 * 86_400_000,
+  /** Steps in one workflow step list (`steps`, `then`, `else`). */
+  maxWorkflowSteps: 100,
 } as const;
 
 type Collection = CST.BlockMap | CST.BlockSequence | CST.FlowCollection;
@@ -108,6 +129,39 @@ export function patternDepthIssue(pattern: unknown, path: PathSegment[]): Issue 
   return undefined;
 }
 
+/**
+ * The issue for a pattern holding more than maxPatternEvents event, count and absent patterns, or
+ * undefined. Run after patternDepthIssue (so the walk is bounded).
+ */
+export function patternSizeIssue(pattern: unknown, path: PathSegment[]): Issue | undefined {
+  const limit = DEFINITION_LIMITS.maxPatternEvents;
+  let leaves = 0;
+  const stack: unknown[] = [pattern];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (!node || typeof node !== 'object' || Array.isArray(node)) continue;
+    let operator = false;
+    for (const key of PATTERN_LISTS) {
+      const children = (node as Record<string, unknown>)[key];
+      if (Array.isArray(children)) {
+        operator = true;
+        stack.push(...children);
+      }
+    }
+    if (!operator && ++leaves > limit)
+      return { path, message: `more than ${limit} event, count and absent patterns in one trigger` };
+  }
+  return undefined;
+}
+
+/** The issue for a pattern window outside [minWindowMs, maxWindowMs], or undefined. */
+export function windowIssue(ms: number, text: string, path: PathSegment[]): Issue | undefined {
+  const { minWindowMs, maxWindowMs } = DEFINITION_LIMITS;
+  if (ms < minWindowMs) return { path, message: `expected a window of at least 1s, got '${text}'` };
+  if (ms > maxWindowMs) return { path, message: `expected a window of at most 366d, got '${text}'` };
+  return undefined;
+}
+
 const OPEN = new Set(['(', '[', '{']);
 const CLOSE = new Set([')', ']', '}']);
 const IDENT = /[A-Za-z0-9_]/;
@@ -139,4 +193,60 @@ export function celLimitError(source: string): string | undefined {
   if (source.length > maxCelLength)
     return `CEL expression longer than ${maxCelLength} characters (${source.length})`;
   return undefined;
+}
+
+type CelExpr = ReturnType<typeof parseCel>['expr'];
+
+/** How many elements a comprehension iterates: a literal's own size, else the data bound. */
+function rangeSize(range: CelExpr | undefined): number {
+  const kind = range?.exprKind;
+  if (kind?.case === 'listExpr') return kind.value.elements.length;
+  if (kind?.case === 'structExpr' && !kind.value.messageName) return kind.value.entries.length;
+  return DEFINITION_LIMITS.maxCelListSize;
+}
+
+/**
+ * The estimated evaluation cost of a parsed CEL expression (see DEFINITION_LIMITS.maxCelCost): one
+ * step per node, a comprehension's condition and step once per element of its range. The estimate
+ * is an upper bound for data within the list bound; nesting is bounded by maxCelLength.
+ */
+export function celCost(expr: CelExpr | undefined): number {
+  if (!expr) return 0;
+  const k = expr.exprKind;
+  switch (k.case) {
+    case 'selectExpr':
+      return 1 + celCost(k.value.operand);
+    case 'callExpr':
+      return 1 + celCost(k.value.target) + k.value.args.reduce((n, a) => n + celCost(a), 0);
+    case 'listExpr':
+      return 1 + k.value.elements.reduce((n, e) => n + celCost(e), 0);
+    case 'structExpr':
+      return (
+        1 +
+        k.value.entries.reduce(
+          (n, e) => n + celCost(e.value) + (e.keyKind.case === 'mapKey' ? celCost(e.keyKind.value) : 0),
+          0,
+        )
+      );
+    case 'comprehensionExpr': {
+      const c = k.value;
+      const body = celCost(c.loopCondition) + celCost(c.loopStep);
+      return (
+        1 + celCost(c.iterRange) + celCost(c.accuInit) + rangeSize(c.iterRange) * body + celCost(c.result)
+      );
+    }
+    default:
+      return 1;
+  }
+}
+
+/** Why a parsed CEL expression may cost too much to evaluate, or undefined. */
+export function celCostError(expr: CelExpr): string | undefined {
+  const cost = celCost(expr);
+  if (cost <= DEFINITION_LIMITS.maxCelCost) return undefined;
+  return (
+    `CEL expression may cost up to ${cost.toExponential(1)} evaluation steps, more than the limit of ` +
+    `${DEFINITION_LIMITS.maxCelCost} (a comprehension over event or profile data counts ` +
+    `${DEFINITION_LIMITS.maxCelListSize} elements; avoid nesting them)`
+  );
 }

@@ -52,6 +52,7 @@ export interface ArraySchema extends Base {
   kind: 'array';
   items: Schema;
   minItems?: number;
+  maxItems?: number;
 }
 /** One of several shapes, chosen by the JS type of the value. */
 export interface UnionSchema extends Base {
@@ -234,6 +235,8 @@ export function validateValue(
       if (!Array.isArray(value)) return void fail(`expected a list, got ${got()}`);
       if (schema.minItems !== undefined && value.length < schema.minItems)
         return void fail(`expected a list with at least ${schema.minItems} item(s), got ${value.length}`);
+      if (schema.maxItems !== undefined && value.length > schema.maxItems)
+        return void fail(`expected a list of at most ${schema.maxItems} items, got ${value.length}`);
       value.forEach((item, i) => validateValue(item, schema.items, defs, [...path, i], issues));
       return;
     case 'map':
@@ -356,6 +359,7 @@ function toJsonInner(s: Schema, defs: Definitions): Json {
     case 'array': {
       const out: Json = { type: 'array', items: toJsonSchema(s.items, defs) };
       if (s.minItems !== undefined) out.minItems = s.minItems;
+      if (s.maxItems !== undefined) out.maxItems = s.maxItems;
       return out;
     }
     case 'map':

@@ -1,6 +1,7 @@
 /** The kairos/v1 definition schema, written once as data (see schema-dsl.ts). */
 import type { Definitions, ObjectSchema, Property, Schema } from './schema-dsl';
 import { toJsonSchema } from './schema-dsl';
+import { DEFINITION_LIMITS } from './limits';
 
 export const API_VERSION = 'kairos/v1';
 export const KINDS = ['Trigger', 'Workflow'] as const;
@@ -37,7 +38,12 @@ const obj = (properties: Record<string, Property>, description?: string): Object
 });
 
 const patternRef: Schema = { kind: 'ref', ref: 'pattern' };
-const patternList: Schema = { kind: 'array', items: patternRef, minItems: 1 };
+const patternList: Schema = {
+  kind: 'array',
+  items: patternRef,
+  minItems: 1,
+  maxItems: DEFINITION_LIMITS.maxPatternItems,
+};
 const stepsRef: Schema = { kind: 'ref', ref: 'steps' };
 
 const absentInner = obj(
@@ -80,7 +86,12 @@ const pattern: Schema = {
           obj({
             event: req(eventType('Event type to count')),
             where: opt(cel('CEL condition on each counted event')),
-            atLeast: req({ kind: 'number', integer: true, minimum: 1 }),
+            atLeast: req({
+              kind: 'number',
+              integer: true,
+              minimum: 1,
+              maximum: DEFINITION_LIMITS.maxCountAtLeast,
+            }),
             within: req(duration('Sliding window')),
           }),
         ),
@@ -262,7 +273,7 @@ const envelope = (kind: DefinitionKind, spec: Schema): ObjectSchema =>
 
 export const definitions: Definitions = {
   pattern,
-  steps: { kind: 'array', items: step, minItems: 1 },
+  steps: { kind: 'array', items: step, minItems: 1, maxItems: DEFINITION_LIMITS.maxWorkflowSteps },
   triggerSpec,
   workflowSpec,
   metadata,

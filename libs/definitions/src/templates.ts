@@ -1,6 +1,7 @@
 /**
- * Light static check of inline Liquid templates: balanced `{{ }}` / `{% %}` and, for output tags,
- * that the root variable is one the workflow can see (`{{ add.properties.sku }}` needs alias `add`).
+ * Light static check of inline Liquid templates: balanced `{{ }}` / `{% %}`, no tag that reads other
+ * templates (`include`, `render`, `layout`: templates cannot read files) and, for output tags, that
+ * the root variable is one the workflow can see (`{{ add.properties.sku }}` needs alias `add`).
  */
 export function checkTemplate(text: string, variables: ReadonlySet<string>, lenient: boolean): string[] {
   const errors: string[] = [];
@@ -14,6 +15,9 @@ export function checkTemplate(text: string, variables: ReadonlySet<string>, leni
   ) {
     errors.push("unbalanced Liquid delimiters: every '{{' needs '}}' and every '{%' needs '%}'");
     stripped = '';
+  }
+  for (const m of text.matchAll(/\{%-?\s*(include|render|layout)\b/g)) {
+    errors.push(`{% ${m[1]} %} is not supported: templates cannot read files or other templates`);
   }
   for (const m of text.matchAll(/\{\{-?\s*([A-Za-z_][A-Za-z0-9_]*)/g)) {
     const root = m[1];

@@ -9,8 +9,10 @@ import {
   isPair,
   isScalar,
   isSeq,
+  isCollection,
   LineCounter,
   Parser,
+  visit,
   type CST,
   type Document,
   type Node,
@@ -113,6 +115,20 @@ function parseSource(src: SourceText, errors: DefinitionError[]): ParsedDoc[] {
     if (broken) return;
     if (doc.contents === null) return; // empty document (e.g. trailing ---)
     const start = (doc.contents as Node).range?.[0] ?? 0;
+    // A mapping or list as a key has no JS form: toJS would stringify it with a process warning.
+    let collectionKey: Node | undefined;
+    visit(doc, {
+      Pair(_, pair) {
+        if (!isCollection(pair.key)) return undefined;
+        collectionKey = pair.key;
+        return visit.BREAK;
+      },
+    });
+    if (collectionKey)
+      return fail(
+        collectionKey.range?.[0] ?? start,
+        'a mapping key must be text or a number, not a mapping or list',
+      );
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: DEFINITION_LIMITS.maxAliasCount });

@@ -12,3 +12,4 @@ export * from './service-process';
 export * from './raw-grpc';
 export * from './peers';
 export * from './definitions';
+export * from './fuzz';

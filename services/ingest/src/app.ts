@@ -76,6 +76,7 @@ export async function startIngest(cfg: IngestConfig, infra: IngestInfrastructure
     maxFutureMs: cfg.KAIROS_INGEST_MAX_FUTURE,
     maxPastMs: cfg.KAIROS_INGEST_MAX_PAST,
     streamWindow: cfg.KAIROS_INGEST_STREAM_WINDOW,
+    streamMaxDurationMs: cfg.KAIROS_INGEST_STREAM_MAX_DURATION,
   };
   const container = createContainer([
     provide(TOKENS.Config, cfg),

@@ -20,6 +20,8 @@ export const ingestConfigShape = {
   KAIROS_INGEST_CONFIG: env.optionalString(),
   /** Events published concurrently by one Stream call before it stops reading from the client. */
   KAIROS_INGEST_STREAM_WINDOW: env.int(2048, 1, 100_000),
+  /** Longest a Stream call may stay open; then it ends, saying how many messages were processed. */
+  KAIROS_INGEST_STREAM_MAX_DURATION: env.duration('10m'),
 };
 
 export type IngestConfig = ReturnType<typeof loadIngestConfig>;

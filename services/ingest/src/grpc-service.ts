@@ -178,7 +178,9 @@ export class IngestGrpcService {
  * `streamWindow` at a time (the call stops reading from the client beyond that, and while the key's
  * rate limit asks to wait), and the summary is sent once the client half-closed and all settled.
  * The events that arrive together (one read from the connection holds many) are published as one
- * batch, in the next turn of the event loop.
+ * batch, in the next turn of the event loop. A call open longer than `streamMaxDurationMs` stops
+ * reading and ends with DEADLINE_EXCEEDED once the messages read so far have settled, saying how
+ * many were processed (the client resends the rest on a new stream; ids de-duplicate).
  */
 class StreamCall {
   private index = 0;
@@ -186,6 +188,9 @@ class StreamCall {
   private waitingForTokens = false;
   private ended = false;
   private done = false;
+  /** Messages read before the duration limit ended the call, once it did. */
+  private expiredAfter: number | undefined;
+  private timer: NodeJS.Timeout | undefined;
   private failure: unknown;
   private readonly tally = new OutcomeTally();
   private readonly failures: ingest.EventResult[] = [];
@@ -203,9 +208,12 @@ class StreamCall {
   ) {}
 
   run(): void {
-    this.call.on('data', (req: ingest.StreamRequest) =>
-      this.admit(req.event ?? events.Event.fromPartial({}), this.index++),
-    );
+    this.timer = setTimeout(() => this.expire(), this.ingestor.settings.streamMaxDurationMs);
+    this.call.on('data', (req: ingest.StreamRequest) => {
+      // Messages already buffered when the limit passed are not processed: the error counts them out.
+      if (this.expiredAfter === undefined)
+        this.admit(req.event ?? events.Event.fromPartial({}), this.index++);
+    });
     this.call.on('end', () => {
       this.ended = true;
       this.maybeFinish();
@@ -225,6 +233,7 @@ class StreamCall {
         this.waitingForTokens = false;
         this.admit(event, index);
         this.resumeIfRoom();
+        this.maybeFinish();
       }, waitMs);
       return;
     }
@@ -274,16 +283,41 @@ class StreamCall {
     this.maybeFinish();
   }
 
+  private expire(): void {
+    if (this.done) return;
+    this.expiredAfter = this.index;
+    this.call.pause();
+    this.maybeFinish();
+  }
+
   private resumeIfRoom(): void {
-    if (!this.done && !this.waitingForTokens && this.inFlight < this.ingestor.settings.streamWindow)
+    if (
+      !this.done &&
+      this.expiredAfter === undefined &&
+      !this.waitingForTokens &&
+      this.inFlight < this.ingestor.settings.streamWindow
+    )
       this.call.resume();
   }
 
   private maybeFinish(): void {
-    if (this.done || !this.ended || this.inFlight > 0 || this.waitingForTokens) return;
+    const expired = this.expiredAfter !== undefined;
+    if (this.done || (!this.ended && !expired) || this.inFlight > 0 || this.waitingForTokens) return;
     this.done = true;
+    clearTimeout(this.timer);
     this.tally.record();
     if (this.failure) return this.finish(unavailable(this.failure));
+    if (expired) {
+      const limit = this.ingestor.settings.streamMaxDurationMs;
+      return this.finish(
+        new CallError(
+          status.DEADLINE_EXCEEDED,
+          `stream: open longer than ${limit} ms (KAIROS_INGEST_STREAM_MAX_DURATION); the first ` +
+            `${this.expiredAfter} messages were processed (accepted ${this.tally.accepted}, rejected ` +
+            `${this.tally.rejected}); send the rest on a new stream`,
+        ),
+      );
+    }
     this.finish(null, {
       accepted: this.tally.accepted,
       duplicates: this.tally.duplicates,
@@ -296,6 +330,7 @@ class StreamCall {
   private abort(err: Error): void {
     if (this.done) return;
     this.done = true;
+    clearTimeout(this.timer);
     this.finish(new CallError(status.CANCELLED, err.message));
   }
 }

@@ -30,6 +30,8 @@ export interface IngestSettings extends ValidationLimits {
   partitions: number;
   maxBatch: number;
   streamWindow: number;
+  /** Longest a Stream call may stay open (ms). */
+  streamMaxDurationMs: number;
 }
 
 const eventsCounter = counter('kairos_ingest_events_total', 'Events received by ingest, by outcome', [

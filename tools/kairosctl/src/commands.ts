@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { stringify } from 'yaml';
-import { events, illFormedTextAt, ingest, profiles } from '@kairos/contracts';
+import { events, ingest, profiles } from '@kairos/contracts';
 import {
   DefinitionValidationError,
   formatError,
@@ -14,6 +14,7 @@ import { explainCall, profileCall, simulateCall, trackCall, withStore } from './
 import { EXIT, failed, usageError } from './errors';
 import { readUtf8File, table, type Io } from './io';
 import { lineDiff } from './diff';
+import { parseEventLine } from './event-line';
 import { traceReport } from './trace';
 
 export type Command = (args: string[], io: Io) => Promise<number>;
@@ -204,31 +205,6 @@ export const del: Command = async (args, io) => {
 
 const SINCE = /^(\d+)(s|m|h|d)$/;
 const UNIT: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** One NDJSON line: an EnrichedEvent ({event, profile}) or a bare Event (proto JSON field names). */
-export function parseEventLine(line: string, lineNo: number, file: string): events.EnrichedEvent {
-  let json: unknown;
-  try {
-    json = JSON.parse(line);
-  } catch (err) {
-    throw failed(`${file}:${lineNo}: not JSON: ${(err as Error).message}`);
-  }
-  if (!json || typeof json !== 'object' || Array.isArray(json))
-    throw failed(`${file}:${lineNo}: expected an object`);
-  const illFormed = illFormedTextAt(json);
-  if (illFormed !== undefined) {
-    throw failed(`${file}:${lineNo}: ${illFormed}: not valid UTF-8 (a \\u escape of a lone surrogate)`);
-  }
-  const obj = json as Record<string, unknown>;
-  const enriched =
-    'event' in obj ? events.EnrichedEvent.fromJSON(obj) : events.EnrichedEvent.fromJSON({ event: obj });
-  const e = enriched.event!;
-  if (!e.type) throw failed(`${file}:${lineNo}: type is required`);
-  if (!e.customerId) throw failed(`${file}:${lineNo}: customerId (customer_id) is required`);
-  if (!e.occurredAt) throw failed(`${file}:${lineNo}: occurredAt (occurred_at) is required`);
-  if (!e.id) e.id = `line-${lineNo}`;
-  return enriched;
-}
 
 export const simulate: Command = async (args, io) => {
   const { values } = parse('simulate', args, {

@@ -6,7 +6,8 @@ import { predictCustomer } from './predict-online';
 
 function parseTime(value: string): number {
   const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  if (!Number.isFinite(ms))
+  // Beyond ±8.64e15 ms a Date has no ISO form (toISOString throws).
+  if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15)
     throw usageError(
       `predict: --as-of expects an ISO 8601 time (e.g. 2025-06-01T00:00:00Z) or epoch ms, got '${value}'`,
     );
@@ -26,6 +27,12 @@ function parseDays(flag: string, value: string | undefined, fallback?: number): 
     );
   return days;
 }
+
+/**
+ * How far before --as-of an event may lie: training walks the history period by period, so an
+ * event from year 1 would make its work and memory grow with two thousand years.
+ */
+const MAX_HISTORY_DAYS = 3650;
 
 const csvCell = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
 const num = (x: number) => (Number.isFinite(x) ? String(Math.round(x * 1e6) / 1e6) : '');
@@ -84,6 +91,11 @@ export async function predict(args: string[], io: Io): Promise<number> {
     }
     const e = parseEventRecord(json);
     if (typeof e === 'string') throw failed(`${values.events}:${i + 1}: ${e}`);
+    if (e.at < asOf - MAX_HISTORY_DAYS * 86_400_000)
+      throw failed(
+        `${values.events}:${i + 1}: occurredAt: more than ${MAX_HISTORY_DAYS} days before --as-of ` +
+          `(${Math.abs(e.at) <= 8.64e15 ? new Date(e.at).toISOString() : `${e.at} ms`}); predict trains on at most ${MAX_HISTORY_DAYS} days of history`,
+      );
     events.push(e);
   }
   if (!events.some((e) => e.at <= asOf))

@@ -22,3 +22,8 @@ export async function cli(argv: string[], env: NodeJS.ProcessEnv = {}, now = Dat
   const code = await runCli(argv, io);
   return { code, out, err };
 }
+
+/** `predict` over an events file, as of 2026-03-01 with a 30-day horizon. */
+export function predictArgs(file: string): string[] {
+  return ['predict', '--events', file, '--as-of', '2026-03-01T00:00:00Z', '--horizon', '30'];
+}

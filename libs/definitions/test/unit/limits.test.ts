@@ -142,4 +142,80 @@ describe('definitions: limits (no stack overflow or YAML exception, a definition
       'f.yaml:5:33 spec.pattern.where: CEL expression nesting deeper than 32 levels of parentheses, brackets and braces',
     ]);
   });
+
+  it('reports a mapping or list used as a key at its line, instead of a process warning', () => {
+    for (const key of ['[a, b]', '{ a: 1 }']) {
+      const errors = messages(`${HEAD}spec:\n  pattern: { event: a.b }\n  ? ${key}\n  : 1\n`);
+      assert.deepEqual(errors, ['f.yaml:6:5 a mapping key must be text or a number, not a mapping or list']);
+    }
+  });
+
+  it('rejects a sequence of 1,000 steps naming the list limit, and accepts one of 32', () => {
+    const steps = (n: number) =>
+      JSON.stringify({ sequence: Array.from({ length: n }, () => ({ event: 'a.b' })) });
+    const over = messages(`${HEAD}spec:\n  pattern: ${steps(1_000)}\n`);
+    assert.deepEqual(over, [
+      'f.yaml:5:24 spec.pattern.sequence: expected a list of at most 32 items, got 1000',
+    ]);
+    assert.deepEqual(messages(`${HEAD}spec:\n  pattern: ${steps(DEFINITION_LIMITS.maxPatternItems)}\n`), []);
+  });
+
+  it('rejects a trigger of more than 64 event patterns spread over lists within the item limit', () => {
+    const list = (n: number) => Array.from({ length: n }, () => ({ event: 'a.b' }));
+    const pattern = { any: [{ sequence: list(32) }, { sequence: list(32) }, { event: 'a.c' }] };
+    assert.deepEqual(messages(`${HEAD}spec:\n  pattern: ${JSON.stringify(pattern)}\n`), [
+      'f.yaml:5:12 spec.pattern: more than 64 event, count and absent patterns in one trigger',
+    ]);
+  });
+
+  it('rejects sub-second and over-a-year windows, and count.atLeast past the limit, at their paths', () => {
+    const text = `${HEAD}spec:
+  pattern:
+    sequence:
+      - { event: a.b }
+      - { absent: { event: a.c }, for: 1ms }
+      - { count: { event: a.d, atLeast: 1000000, within: 999ms } }
+    within: 400d
+`;
+    assert.deepEqual(messages(text), [
+      "f.yaml:8:40 spec.pattern.sequence[1].for: expected a window of at least 1s, got '1ms'",
+      'f.yaml:9:41 spec.pattern.sequence[2].count.atLeast: expected an integer from 1 to 1000, got 1000000',
+      "f.yaml:9:58 spec.pattern.sequence[2].count.within: expected a window of at least 1s, got '999ms'",
+      "f.yaml:10:13 spec.pattern.within: expected a window of at most 366d, got '400d'",
+    ]);
+  });
+
+  it('rejects a workflow of more than 100 steps', () => {
+    const trigger = `${HEAD}spec: { pattern: { event: a.b } }\n`;
+    const steps = Array.from({ length: 101 }, () => '    - wait: { duration: 1h }').join('\n');
+    const workflow = `apiVersion: kairos/v1\nkind: Workflow\nmetadata: { name: w }\nspec:\n  trigger: t\n  steps:\n${steps}\n`;
+    const errors = messages(`${trigger}---\n${workflow}`);
+    assert.equal(errors.length, 1, errors.join('\n'));
+    assert.match(errors[0], /^f\.yaml:\d+:\d+ spec\.steps: expected a list of at most 100 items, got 101$/);
+  });
+
+  it('rejects CEL whose nested comprehensions may cost more than the limit, and runs one comprehension', () => {
+    const nested = compileCel(
+      'event.properties.items.exists(a, event.properties.items.exists(b, a == b))',
+      scope,
+      'bool',
+    );
+    assert.deepEqual(nested.ok ? [] : nested.errors, [
+      'CEL expression may cost up to 8.0e+8 evaluation steps, more than the limit of 1000000 (a comprehension over event or profile data counts 10000 elements; avoid nesting them)',
+    ]);
+    const literals = `[${Array(100).fill(1).join(',')}]`;
+    const cubed = compileCel(
+      `${literals}.all(a, ${literals}.all(b, ${literals}.all(c, a == b)))`,
+      scope,
+      'bool',
+    );
+    assert.ok(!cubed.ok && /may cost up to/.test(cubed.errors[0]));
+    const once = compileCel("event.properties.items.exists(i, i.sku == 'x')", scope, 'bool');
+    assert.ok(once.ok, once.ok ? '' : once.errors.join('; '));
+    const items = Array.from({ length: 10_000 }, (_, i) => ({ sku: `s${i}` }));
+    assert.equal(
+      once.program.run((name) => (name === 'event' ? { properties: { items } } : undefined)),
+      false,
+    );
+  });
 });

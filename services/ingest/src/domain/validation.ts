@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  cutInput,
   cutPath,
   EVENT_TYPE_PATTERN,
   events,
@@ -15,6 +16,49 @@ export interface ValidationLimits {
   maxDepth: number;
   maxFutureMs: number;
   maxPastMs: number;
+}
+
+/**
+ * Limits of an event's `context`: its fields are free text, so without them one event could carry
+ * megabytes (past the event store's message size, which would fail the publish instead of the call).
+ */
+export const CONTEXT_LIMITS = {
+  /** Characters of `ip`, `user_agent`, `locale`, `app_version`, `session_id` and each attribute value. */
+  maxTextLength: 1_024,
+  /** Entries of `attributes`. */
+  maxAttributes: 64,
+  /** Characters of an attribute key. */
+  maxAttributeKeyLength: 128,
+} as const;
+
+const CONTEXT_TEXT_FIELDS: Array<[keyof events.EventContext, string]> = [
+  ['ip', 'ip'],
+  ['userAgent', 'user_agent'],
+  ['locale', 'locale'],
+  ['appVersion', 'app_version'],
+  ['sessionId', 'session_id'],
+];
+
+/** The first problem of an event's context, or undefined. */
+export function contextProblem(ctx: events.EventContext | undefined, prefix: string): string | undefined {
+  if (ctx === undefined) return undefined;
+  const { maxTextLength, maxAttributes, maxAttributeKeyLength } = CONTEXT_LIMITS;
+  for (const [field, name] of CONTEXT_TEXT_FIELDS) {
+    const value = ctx[field] as string;
+    if (value.length > maxTextLength)
+      return `${prefix}.context.${name}: at most ${maxTextLength} characters, got ${value.length}`;
+  }
+  let count = 0;
+  for (const key in ctx.attributes) {
+    if (++count > maxAttributes) return `${prefix}.context.attributes: at most ${maxAttributes} entries`;
+    const at = `${prefix}.context.attributes[${JSON.stringify(cutInput(key))}]`;
+    if (key.length > maxAttributeKeyLength)
+      return `${at}: keys of at most ${maxAttributeKeyLength} characters, got ${key.length}`;
+    const value = ctx.attributes[key];
+    if (value.length > maxTextLength)
+      return `${at}: at most ${maxTextLength} characters, got ${value.length}`;
+  }
+  return undefined;
 }
 
 function formatDuration(ms: number): string {
@@ -131,6 +175,8 @@ export function validateAndComplete(
   if (event.category === events.EventCategory.UNRECOGNIZED || !(event.category in events.EventCategory)) {
     return `${prefix}.category: unknown category ${event.category as number}`;
   }
+  const ctxProblem = contextProblem(event.context, prefix);
+  if (ctxProblem) return ctxProblem;
 
   if (event.occurredAt === undefined) event.occurredAt = new Date(now);
   else {

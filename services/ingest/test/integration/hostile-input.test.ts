@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { request } from 'node:http';
 import { status } from '@grpc/grpc-js';
 import { events, ingest } from '@kairos/contracts';
-import { grpcFailure, patchBytes, RawGrpcClient } from '@kairos/testkit';
-import { parseRules, signPayload } from '../../src';
-import { storedEvents, useIngestInProcess } from '../helpers/grpc';
+import { grpcFailure, patchBytes, RawGrpcClient, useNats } from '@kairos/testkit';
+import { parseRules, signPayload, startIngestInProcess, type InProcessIngest } from '../../src';
+import { newClient, storedEvents, useIngestInProcess } from '../helpers/grpc';
+import { postRaw } from '../helpers/http';
 
 const TRACK = '/kairos.ingest.v1.IngestService/Track';
 const TRACK_BATCH = '/kairos.ingest.v1.IngestService/TrackBatch';
@@ -56,18 +56,6 @@ function trackWithSeconds(seconds: bigint): Uint8Array {
     ...timestamp,
   ];
   return Uint8Array.from([10, body.length, ...body]);
-}
-
-function postRaw(port: number, path: string, body: Buffer, headers: Record<string, string>) {
-  return new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: 'POST', headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
 }
 
 /** A webhook POST of `body` to `path`, signed with the shop's secret. */
@@ -177,5 +165,88 @@ describe('ingest rejects hostile input at the API edge (real socket)', function 
     const res = await postSigned(inProcess.service.httpPort, '/webhooks/shop', body);
     assert.equal(res.status, 400, res.body);
     assert.match(res.body, /customer_id: not valid UTF-8/);
+  });
+
+  it('answers INVALID_ARGUMENT for oversized context text and attributes, and stores nothing of them', async () => {
+    const prefix = `ctx-${randomUUID()}`;
+    const attributes = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v']));
+    const cases: Array<[Partial<events.Event>, string]> = [
+      // Two megabytes pass the gRPC limit but not the event store's message size: before the limit,
+      // the publish failed and the client was told UNAVAILABLE, to retry forever.
+      [
+        { context: { userAgent: 'u'.repeat(2_000_000) } as never },
+        'event.context.user_agent: at most 1024 characters, got 2000000',
+      ],
+      [{ context: { attributes } as never }, 'event.context.attributes: at most 64 entries'],
+      [
+        { context: { attributes: { k: 'v'.repeat(1_025) } } as never },
+        'event.context.attributes["k"]: at most 1024 characters, got 1025',
+      ],
+    ];
+    for (const [partial, message] of cases) {
+      const err = await grpcFailure(
+        raw.unary(TRACK, trackBytes(event({ id: `${prefix}-${randomUUID()}`, ...partial }))),
+      );
+      assert.equal(err.code, status.INVALID_ARGUMENT, err.details);
+      assert.equal(err.details, message);
+    }
+    assert.equal((await storedEvents(inProcess.nats.url, prefix)).length, 0);
+  });
+
+  it('answers RESOURCE_EXHAUSTED naming the size to a request past 16 MiB, and still answers after', async () => {
+    const big = trackBytes(event({ properties: { blob: 'b'.repeat(17 * 1024 * 1024) } }));
+    const err = await grpcFailure(raw.unary(TRACK, big));
+    assert.equal(err.code, status.RESOURCE_EXHAUSTED, err.details);
+    assert.match(err.details, /^Received message larger than max \(\d+ vs 16777216\)$/);
+    const ok = ingest.TrackResponse.decode(
+      await raw.unary(TRACK, trackBytes(event({ id: `after-${randomUUID()}` }))),
+    );
+    assert.equal(ok.result?.outcome, ingest.EventOutcome.EVENT_OUTCOME_ACCEPTED);
+  });
+
+  it('bounds the width of properties by their serialized size, naming the limit', async () => {
+    const wide = Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`k${i}`, i]));
+    const err = await grpcFailure(raw.unary(TRACK, trackBytes(event({ properties: wide }))));
+    assert.equal(err.code, status.INVALID_ARGUMENT, err.details);
+    assert.match(err.details, /^event\.properties: at most 32768 bytes serialized, got more than \d+$/);
+  });
+});
+
+describe('ingest ends a Stream open longer than KAIROS_INGEST_STREAM_MAX_DURATION', function () {
+  let service: InProcessIngest;
+  const nats = useNats();
+  before(async function () {
+    this.timeout(30_000);
+    service = await startIngestInProcess(
+      { NATS_URL: nats.url, KAIROS_INGEST_STREAM_MAX_DURATION: '1s' },
+      { rules: RULES },
+    );
+  });
+  after(async () => service?.stop());
+
+  it('answers DEADLINE_EXCEEDED saying how many messages were processed, and keeps them', async () => {
+    const prefix = `long-${randomUUID()}`;
+    const client = newClient(service.address);
+    try {
+      // The client never half-closes: only the limit can end the call.
+      const err = await grpcFailure(
+        new Promise((resolve, reject) => {
+          const call = client.stream((e, res) => (e ? reject(e) : resolve(res)));
+          call.write({ event: event({ id: `${prefix}-1` }) });
+          call.write({ event: event({ id: `${prefix}-2`, type: 'Not A Type' }) });
+        }),
+      );
+      assert.equal(err.code, status.DEADLINE_EXCEEDED, err.details);
+      assert.equal(
+        err.details,
+        'stream: open longer than 1000 ms (KAIROS_INGEST_STREAM_MAX_DURATION); the first 2 messages were processed (accepted 1, rejected 1); send the rest on a new stream',
+      );
+      assert.deepEqual(
+        (await storedEvents(nats.url, prefix)).map((s) => s.event.id),
+        [`${prefix}-1`],
+      );
+    } finally {
+      client.close();
+    }
   });
 });

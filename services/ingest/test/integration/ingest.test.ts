@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { request } from 'node:http';
 import { status } from '@grpc/grpc-js';
 import { ingest, partitionOf } from '@kairos/contracts';
 import { metricsRegistry } from '@kairos/telemetry';
@@ -16,6 +15,7 @@ import {
   useIngestInProcess,
   type Client,
 } from '../helpers/grpc';
+import { postRaw } from '../helpers/http';
 
 const { EventOutcome } = ingest;
 const WEBHOOK_SECRET = 'whsec-test';
@@ -46,23 +46,15 @@ const RULES = parseRules(
   'test rules',
 );
 
-function post(
+/** POSTs `body`; resolves the status and the parsed JSON answer. */
+async function post(
   port: number,
   path: string,
   body: string,
   headers: Record<string, string>,
 ): Promise<{ status: number; body: any }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: 'POST', headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString() || '{}') }),
-      );
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+  const res = await postRaw(port, path, Buffer.from(body), headers);
+  return { status: res.status, body: JSON.parse(res.body || '{}') };
 }
 
 function counterValue(name: string, labels: Record<string, string>): Promise<number> {

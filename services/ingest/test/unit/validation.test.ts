@@ -16,6 +16,25 @@ describe('validateAndComplete', () => {
     assert.equal(e.occurredAt?.getTime(), NOW);
   });
 
+  it('bounds context text and attributes, naming the field (at the limit is accepted)', () => {
+    const ctx = (c: Partial<events.EventContext>) => ev({ context: events.EventContext.fromPartial(c) });
+    assert.equal(validateAndComplete(ctx({ sessionId: 's'.repeat(1_024) }), LIMITS, NOW), undefined);
+    assert.equal(
+      validateAndComplete(ctx({ sessionId: 's'.repeat(1_025) }), LIMITS, NOW, 'events[2]'),
+      'events[2].context.session_id: at most 1024 characters, got 1025',
+    );
+    const attributes = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 'v']));
+    assert.equal(validateAndComplete(ctx({ attributes: attributes(64) }), LIMITS, NOW), undefined);
+    assert.equal(
+      validateAndComplete(ctx({ attributes: attributes(65) }), LIMITS, NOW),
+      'event.context.attributes: at most 64 entries',
+    );
+    assert.equal(
+      validateAndComplete(ctx({ attributes: { ['k'.repeat(129)]: 'v' } }), LIMITS, NOW),
+      `event.context.attributes["${'k'.repeat(64)}…"]: keys of at most 128 characters, got 129`,
+    );
+  });
+
   it('keeps a given id', () => {
     const e = ev({ id: 'order-17' });
     validateAndComplete(e, LIMITS, NOW);

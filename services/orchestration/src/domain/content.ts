@@ -1,4 +1,14 @@
-import { Liquid } from 'liquidjs';
+import {
+  CaptureTag,
+  Context,
+  Liquid,
+  Tag,
+  toPromise,
+  toValue,
+  type Emitter,
+  type TagToken,
+  type TopLevelToken,
+} from 'liquidjs';
 import { parse as parseYaml } from 'yaml';
 import type { SendStep, WorkflowContext } from '@kairos/definitions';
 
@@ -50,8 +60,71 @@ export function parseTemplate(name: string, text: string): MessageTemplate {
 }
 
 /**
+ * Bounds of one Liquid render. Templates come from definitions and the template catalog, and render
+ * over customer data: each limit turns a runaway template into a RenderError instead of a stalled
+ * or swollen process.
+ */
+export const TEMPLATE_LIMITS = {
+  /** Characters of one template field (LiquidJS `parseLimit`). */
+  maxTemplateLength: 256 * 1024,
+  /** Milliseconds one render may take (LiquidJS `renderLimit`, checked between tags). */
+  maxRenderMs: 2_000,
+  /**
+   * Characters and elements one render may allocate (LiquidJS `memoryLimit`): ranges, joins and
+   * filters as LiquidJS counts them, plus every character written to the output or a `capture`.
+   */
+  maxRenderAlloc: 8_000_000,
+} as const;
+
+/** Tags that would read other templates, i.e. files: refused where the template is parsed. */
+const FILE_TAGS = ['include', 'render', 'layout'] as const;
+
+function refusedTag(name: string) {
+  return class extends Tag {
+    constructor(token: TagToken, remain: TopLevelToken[], liquid: Liquid) {
+      super(token, remain, liquid);
+      throw new Error(`{% ${name} %} is not supported: templates cannot read files or other templates`);
+    }
+    render(): void {}
+  };
+}
+
+/** Liquid's text form of an output value: nil is empty, lists concatenate. */
+function outputText(value: unknown): string {
+  const v: unknown = toValue(value);
+  if (typeof v === 'string') return v;
+  if (v === null || v === undefined) return '';
+  if (Array.isArray(v)) return v.map(outputText).join('');
+  return String(v);
+}
+
+/**
+ * An output buffer that charges every character to the render's allocation limit: LiquidJS counts
+ * ranges and filters but not what a loop writes, so without it output grows until the time limit.
+ */
+class ChargedEmitter implements Emitter {
+  buffer = '';
+  constructor(private readonly ctx: Context) {}
+  write(html: unknown): void {
+    const text = outputText(html);
+    this.ctx.memoryLimit.use(text.length);
+    this.buffer += text;
+  }
+}
+
+/** `{% capture %}` writing into a ChargedEmitter (the built-in one's buffer is not counted). */
+class ChargedCaptureTag extends CaptureTag {
+  override *render(ctx: Context): Generator<unknown, void, string> {
+    const html = yield this.liquid.renderer.renderTemplates(this.templates, ctx, new ChargedEmitter(ctx));
+    ctx.bottom()[this.variable] = html;
+  }
+}
+
+/**
  * LiquidJS in strict mode: an undefined variable or filter is an error, not an empty string, and
- * only own properties are visible (no prototype walking on customer data).
+ * only own properties are visible (no prototype walking on customer data). Templates cannot read
+ * files (`include`, `render` and `layout` are refused, and the engine has no file system: an empty
+ * in-memory one), and every render is bounded by TEMPLATE_LIMITS.
  */
 export class TemplateRenderer {
   private readonly liquid = new Liquid({
@@ -61,11 +134,23 @@ export class TemplateRenderer {
     // `{% if profile.traits.vip %}` and `| default:` may probe for absent values.
     lenientIf: true,
     cache: 512,
+    templates: {},
+    parseLimit: TEMPLATE_LIMITS.maxTemplateLength,
+    renderLimit: TEMPLATE_LIMITS.maxRenderMs,
+    memoryLimit: TEMPLATE_LIMITS.maxRenderAlloc,
   });
+
+  constructor() {
+    for (const name of FILE_TAGS) this.liquid.registerTag(name, refusedTag(name));
+    this.liquid.registerTag('capture', ChargedCaptureTag);
+  }
 
   async render(text: string, scope: Record<string, unknown>, what: string): Promise<string> {
     try {
-      return String(await this.liquid.parseAndRender(text, scope));
+      const templates = this.liquid.parse(text);
+      const ctx = new Context(scope, this.liquid.options, {}, { liquid: this.liquid });
+      const emitter = new ChargedEmitter(ctx);
+      return String(await toPromise(this.liquid.renderer.renderTemplates(templates, ctx, emitter)));
     } catch (err) {
       throw new RenderError(`${what}: ${(err as Error).message.split('\n')[0]}`);
     }

@@ -9,6 +9,7 @@ import {
   parseTemplate,
   RenderError,
   renderSendContent,
+  TEMPLATE_LIMITS,
   TemplateRenderer,
 } from '../../src/domain/content';
 import { compileProgram } from '../../src/domain/program';
@@ -201,5 +202,61 @@ describe('workflow program', () => {
     assert.ok(branch.op === 'branch' && branch.elseAt === 3);
     const jump = p[2];
     assert.ok(jump.op === 'jump' && jump.to === 4);
+  });
+});
+
+describe('template limits (no file reads, bounded renders)', () => {
+  const r = new TemplateRenderer();
+  const refusedFileTag = (e: Error) =>
+    e instanceof RenderError && /is not supported: templates cannot read files/.test(e.message);
+
+  it('refuses include, render and layout instead of reading a file from the working directory', async () => {
+    for (const tag of [
+      "{% include 'package.json' %}",
+      "{% render '/etc/hostname' %}",
+      "{% layout 'README.md' %}x",
+    ])
+      await assert.rejects(r.render(tag, {}, 'body'), refusedFileTag, tag);
+  });
+
+  it('stops a range loop past the allocation limit instead of rendering it', async () => {
+    await assert.rejects(
+      r.render('{% for i in (1..100000000) %}{{ i }}{% endfor %}', {}, 'body'),
+      (e: Error) => e instanceof RenderError && /memory alloc limit exceeded/.test(e.message),
+    );
+  });
+
+  it('stops a string doubled in a loop past the allocation limit', async () => {
+    const doubling =
+      "{% assign s = 'xxxxxxxxxx' %}{% for i in (1..40) %}{% assign s = s | append: s %}{% endfor %}{{ s }}";
+    await assert.rejects(
+      r.render(doubling, {}, 'body'),
+      (e: Error) => e instanceof RenderError && /memory alloc limit exceeded/.test(e.message),
+    );
+  });
+
+  it('stops output written by a loop, directly or into a capture, past the allocation limit', async () => {
+    for (const text of [
+      // 1,000 characters an iteration: the allocation limit is passed long before the time limit.
+      `{% for i in (1..1000000) %}{% raw %}{{ ${'x'.repeat(994)} }}{% endraw %}{% endfor %}`,
+      `{% capture s %}{% for i in (1..1000000) %}${'x'.repeat(1_000)}{% endfor %}{% endcapture %}`,
+      '{% capture s %}x{% endcapture %}{% for i in (1..40) %}{% capture s %}{{ s }}{{ s }}{% endcapture %}{% endfor %}',
+    ])
+      await assert.rejects(
+        r.render(text, {}, 'body'),
+        (e: Error) => e instanceof RenderError && /memory alloc limit exceeded/.test(e.message),
+        text,
+      );
+  });
+
+  it('refuses a template longer than the parse limit', async () => {
+    await assert.rejects(
+      r.render('x'.repeat(TEMPLATE_LIMITS.maxTemplateLength + 1), {}, 'body'),
+      (e: Error) => e instanceof RenderError && /parse length limit exceeded/.test(e.message),
+    );
+  });
+
+  it('still renders loops within the limits', async () => {
+    assert.equal(await r.render('{% for i in (1..3) %}{{ i }}{% endfor %}', {}, 'body'), '123');
   });
 });

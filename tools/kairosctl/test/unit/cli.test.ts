@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lineDiff, parseEventLine, parseProp } from '../../src';
-import { cli, EXAMPLES, ROOT } from '../support';
+import { cli, EXAMPLES, predictArgs, ROOT } from '../support';
 
 const BROKEN = `apiVersion: kairos/v1
 kind: Trigger
@@ -33,7 +33,7 @@ describe('kairosctl validate', function () {
       r.err.filter((l) => l.startsWith(broken)),
       [
         `${broken}:3:19 metadata.name: expected a lower-case DNS label (a-z, 0-9, -; at most 63 characters, starting and ending alphanumeric), got 'Bad_Name'`,
-        `${broken}:6:46 spec.pattern.count.atLeast: expected an integer >= 1, got 'many'`,
+        `${broken}:6:46 spec.pattern.count.atLeast: expected an integer from 1 to 1000, got 'many'`,
         `${broken}:6:60 spec.pattern.count.within: expected a duration like 30m, got '5 minutes'`,
       ],
     );
@@ -147,6 +147,65 @@ describe('kairosctl helpers', function () {
         ),
       /e\.ndjson:3: customer_id: not valid UTF-8/,
     );
+  });
+
+  it('refuses event lines the fuzzer found accepted or crashing, naming file:line and the field', function () {
+    const at = '"occurred_at":"2026-01-01T00:00:00Z"';
+    const cases: Array<[string, string]> = [
+      [
+        '{"type":"a.b","customer_id":"c","occurred_at":"garbage"}',
+        "occurredAt: expected an ISO 8601 time or epoch ms in years 0001-9999, got 'garbage'",
+      ],
+      [
+        '{"type":"a.b","customer_id":"c","occurred_at":1e400}',
+        "occurredAt: expected an ISO 8601 time or epoch ms in years 0001-9999, got 'Infinity'",
+      ],
+      [`{"type":5,"customer_id":"c",${at}}`, 'type: expected a string'],
+      [`{"type":"a.b","customer_id":{},${at}}`, 'customerId: expected a string'],
+      ['{"event":null}', 'event: expected an object'],
+      [`{"event":{"type":"a.b","customerId":"c",${at}},"profile":[]}`, 'profile: expected an object'],
+      [`{"type":"a.b","customer_id":"c",${at},"properties":[1]}`, 'properties: expected an object'],
+      [`{"type":"a.b","customer_id":"c",${at},"category":"zzz"}`, "category: unknown category 'zzz'"],
+      [`{"type":"a.b","customer_id":"c d",${at}}`, 'customerId: must not contain whitespace'],
+    ];
+    for (const [line, problem] of cases)
+      assert.throws(
+        () => parseEventLine(line, 5, 'e.ndjson'),
+        (err: Error) => err.message.startsWith(`e.ndjson:5: ${problem}`),
+        line,
+      );
+    const deep = `{"type":"a.b","customer_id":"c",${at},"properties":{"a":${'['.repeat(20_000)}${']'.repeat(20_000)}}}`;
+    assert.throws(
+      () => parseEventLine(deep, 9, 'e.ndjson'),
+      /^CliError: e\.ndjson:9: properties\.a\[0\]\S* nested deeper than 34 levels$/,
+    );
+  });
+
+  it('predict refuses history from before 3650 days and an --as-of without an ISO form (fuzz finds)', async function () {
+    const dir = mkdtempSync(join(tmpdir(), 'kairosctl-'));
+    const file = join(dir, 'old.ndjson');
+    writeFileSync(
+      file,
+      '{"type":"order.placed","customer_id":"c1","occurred_at":"2026-01-01T00:00:00Z"}\n' +
+        '{"type":"order.placed","customer_id":"c1","occurred_at":-1e300}\n',
+    );
+    const old = await cli(predictArgs(file));
+    assert.equal(old.code, 1);
+    assert.equal(
+      old.err[0],
+      `error: ${file}:2: occurredAt: more than 3650 days before --as-of (-1e+300 ms); predict trains on at most 3650 days of history`,
+    );
+    const far = await cli([
+      'predict',
+      '--events',
+      file,
+      '--as-of',
+      '99999999999999999999',
+      '--horizon',
+      '30',
+    ]);
+    assert.equal(far.code, 2);
+    assert.match(far.err[0], /--as-of expects an ISO 8601 time .* got '99999999999999999999'$/);
   });
 
   it('diffs lines keeping common ones', function () {

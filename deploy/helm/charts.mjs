@@ -51,7 +51,7 @@ export const SERVICES = {
     usesMongo: true,
     publicPorts: [],
     callers: [],
-    peers: { enrichment: 50052 },
+    peers: { enrichment: 50052, prediction: 50057 },
     egressPorts: [],
     replicas: 2,
   },
@@ -68,6 +68,34 @@ export const SERVICES = {
     // SMTP (25, submission 587, SMTPS 465) and HTTPS providers (SMS, push, webhooks, Slack).
     egressPorts: [25, 465, 587, 443],
     replicas: 2,
+  },
+  prediction: {
+    description: 'churn and purchase scores per partition on event time; predicted events; PredictionService',
+    grpcPort: 50057,
+    httpPort: 8087,
+    partitioned: true,
+    usesMongo: true,
+    publicPorts: [],
+    // Orchestration asks BestSendTime for `wait: {until: best_time}`.
+    callers: ['orchestration'],
+    peers: {},
+    egressPorts: [],
+    replicas: 2,
+  },
+  analytics: {
+    description: 'volumes, funnels, lift, attribution, ROI and the dashboard; AnalyticsService',
+    grpcPort: 50056,
+    httpPort: 8086,
+    partitioned: false,
+    usesMongo: true,
+    // The dashboard (HTTP) is for people outside the mesh.
+    publicPorts: [8086],
+    callers: [],
+    peers: {},
+    egressPorts: [],
+    // Every aggregate lives in one process: one pod, replaced (not surged) on upgrade.
+    singleton: true,
+    replicas: 1,
   },
 };
 
@@ -136,11 +164,13 @@ export function serviceSchema(name) {
       },
     }),
     replicas: int(
-      s.partitioned
-        ? 'Pods; each owns the partitions p with p % replicas == its ordinal (changing it reassigns them).'
-        : 'Pods (ignored while autoscaling.enabled).',
+      s.singleton
+        ? 'Pods: 1 (the service keeps its aggregates in one process), or 0 to stop it.'
+        : s.partitioned
+          ? 'Pods; each owns the partitions p with p % replicas == its ordinal (changing it reassigns them).'
+          : 'Pods (ignored while autoscaling.enabled).',
       s.partitioned ? 1 : 0,
-      1024,
+      s.singleton ? 1 : 1024,
     ),
     env: {
       type: 'object',

@@ -21,6 +21,8 @@ export const SERVICE_CHARTS = [
   'pattern-detection',
   'orchestration',
   'delivery',
+  'prediction',
+  'analytics',
 ] as const;
 export type ServiceName = (typeof SERVICE_CHARTS)[number];
 export const CHARTS = [...SERVICE_CHARTS, 'kairos'] as const;

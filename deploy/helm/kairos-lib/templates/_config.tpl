@@ -23,6 +23,8 @@ data:
   {{- range $peer, $port := .Values.service.peers }}
   {{- if eq $peer "enrichment" }}
   KAIROS_PROFILE_ADDR: {{ include "kairos-lib.peerAddress" (list $ "enrichment" $port) | quote }}
+  {{- else if eq $peer "prediction" }}
+  KAIROS_PREDICTION_ADDR: {{ include "kairos-lib.peerAddress" (list $ "prediction" $port) | quote }}
   {{- end }}
   {{- end }}
   OTEL_SERVICE_NAME: {{ .Values.service.name | quote }}

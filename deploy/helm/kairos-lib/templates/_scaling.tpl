@@ -1,4 +1,7 @@
 {{- define "kairos-lib.hpa" -}}
+{{- if and .Values.service.singleton (or .Values.autoscaling.enabled .Values.keda.enabled) -}}
+{{- fail (printf "%s: runs as one pod (its aggregates live in one process); autoscaling and keda must stay off" .Values.service.name) -}}
+{{- end -}}
 {{- if and .Values.autoscaling.enabled (not .Values.service.partitioned) -}}
 apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler

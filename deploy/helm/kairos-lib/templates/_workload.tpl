@@ -26,6 +26,10 @@ spec:
   podManagementPolicy: Parallel
   updateStrategy:
     type: RollingUpdate
+  {{- else if .Values.service.singleton }}
+  # One process holds the service's state: the old pod stops before the new one starts.
+  strategy:
+    type: Recreate
   {{- else }}
   strategy:
     type: RollingUpdate

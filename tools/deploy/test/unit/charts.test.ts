@@ -68,7 +68,7 @@ const EXPECTED: Record<
     mongo: true,
     public: [],
     callers: [],
-    peers: ['enrichment'],
+    peers: ['enrichment', 'prediction'],
   },
   delivery: {
     grpc: 50055,
@@ -78,6 +78,24 @@ const EXPECTED: Record<
     public: [8085],
     callers: [],
     peers: ['enrichment'],
+  },
+  prediction: {
+    grpc: 50057,
+    http: 8087,
+    partitioned: true,
+    mongo: true,
+    public: [],
+    callers: ['orchestration'],
+    peers: [],
+  },
+  analytics: {
+    grpc: 50056,
+    http: 8086,
+    partitioned: false,
+    mongo: true,
+    public: [8086],
+    callers: [],
+    peers: [],
   },
 };
 
@@ -287,6 +305,17 @@ describe('deploy: Helm charts', function () {
     assert.equal(
       named(objs, 'Job', 'kairos-provision').metadata.annotations!['helm.sh/hook'],
       'post-install,pre-upgrade',
+    );
+  });
+
+  it('analytics runs as one pod, replaced rather than surged, and refuses more pods or autoscaling', () => {
+    const deployment = named(objects(template('analytics', [])), 'Deployment', 'kairos-analytics');
+    assert.equal(deployment.spec!.replicas, 1);
+    assert.deepEqual(deployment.spec!.strategy, { type: 'Recreate' });
+    assert.throws(() => template('analytics', ['--set', 'replicas=2']), /replicas.*maximum/);
+    assert.throws(
+      () => template('analytics', ['--set', 'autoscaling.enabled=true']),
+      /runs as one pod .* autoscaling and keda must stay off/,
     );
   });
 

@@ -42,7 +42,9 @@ for name in "${names[@]}"; do
     continue
   fi
   # The same image under another tag (a test's roll-out tag) only needs a new name.
-  same="$(k8s_ctr images ls 2>/dev/null | awk -v label="io.kairos.local-id=$id" 'NR > 1 && index($NF, label) { print $1; exit }')"
+  # awk reads the whole listing: leaving early would end ctr with SIGPIPE, and pipefail would stop
+  # the script without a word once the listing outgrows the pipe's buffer.
+  same="$(k8s_ctr images ls 2>/dev/null | awk -v label="io.kairos.local-id=$id" 'NR > 1 && !found && index($NF, label) { print $1; found = 1 }')"
   if [ -n "$same" ]; then
     k8s_log "$ref: tagging $same"
     k8s_ctr images tag --force "$same" "$ref" >/dev/null

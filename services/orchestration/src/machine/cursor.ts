@@ -23,6 +23,8 @@ export interface RunCursor {
   profile: Record<string, unknown>;
   zone: string;
   timingVariant?: string;
+  /** A best-time wait passed: sends carry `send_time_optimized=true` in their metadata. */
+  sendTimeOptimized?: boolean;
   /** The customer's recent sends from ProfileService; undefined when unknown (ledger only). */
   history?: SentRecord[];
   settings: MachineSettings;
@@ -65,6 +67,7 @@ export function startCursor(
     profile,
     zone: customerZone(String(profile.timeZone ?? '')),
     ...(run.timingVariant ? { timingVariant: run.timingVariant } : {}),
+    ...(run.sendTimeOptimized ? { sendTimeOptimized: true } : {}),
     ...(lookup.history ? { history: lookup.history } : {}),
     settings,
     progress: { set: {}, events: [], actions: [] },

@@ -50,6 +50,8 @@ export interface RunDoc {
   resumedBy?: string;
   waitUntil?: Date;
   timingVariant?: string;
+  /** A `wait: {until: best_time}` chose when the run's next sends go out (analytics compares them). */
+  sendTimeOptimized?: boolean;
   contentVariant?: string;
   context: RunContextSnapshot;
   /** Profile view at entry; the fallback when ProfileService is unreachable on resume. */

@@ -280,6 +280,21 @@ describe('run machine: steps', () => {
       assert.match(insert.run.history.at(-1)?.detail ?? '', /best hour 09:00 UTC \(evidence 4\.5\)/);
     });
 
+    it('marks the sends after a best-time wait as send-time optimized, and only those', () => {
+      const metadataOf = (effects: ReturnType<typeof drive>['effects']) => {
+        const request = effects.find((e) => e.do === 'request-action');
+        assert.ok(request?.do === 'request-action');
+        return request.action.metadata;
+      };
+      const optimized = drive(bestTime('{ until: best_time }'), { bestHour: 23, evidence: 1 });
+      assert.equal(metadataOf(optimized.effects).send_time_optimized, 'true');
+      const insert = optimized.effects.find((e) => e.do === 'insert-run');
+      assert.ok(insert?.do === 'insert-run');
+      assert.equal(insert.run.sendTimeOptimized, true, 'kept on the run for sends after a restart');
+      const plain = drive(bestTime('{ until: best_time }'), { unavailable: 'prediction: down' });
+      assert.equal(metadataOf(plain.effects).send_time_optimized, undefined);
+    });
+
     it('waits no longer than max', () => {
       const { effects } = drive(bestTime('{ until: best_time, max: 2h }'), { bestHour: 9, evidence: 0 });
       const timer = effects[0];

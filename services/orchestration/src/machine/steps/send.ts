@@ -100,6 +100,8 @@ function send(
     consent_marketing: String((c.profile.consent as { marketing?: boolean })?.marketing ?? false),
   };
   for (const [ch, cost] of Object.entries(wf.cost)) metadata[`cost_${ch}`] = String(cost);
+  // Analytics splits outcomes by it (docs/analytics.md, timing impact).
+  if (c.sendTimeOptimized) metadata.send_time_optimized = 'true';
   const at = new Date(nowMs);
   c.progress.set.contentVariant = choice.variant;
   const request = requestStepAction(

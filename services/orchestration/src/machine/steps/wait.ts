@@ -33,6 +33,7 @@ export function decideWait(c: RunCursor, ins: WaitInstruction, nowMs: number): S
 function decideWaitUntil(c: RunCursor, ins: WaitInstruction, nowMs: number, best?: BestHour): Decided {
   const due = waitDue(ins.step, c.run._id, nowMs, c.zone, best);
   if (due.variant) c.timingVariant = due.variant;
+  if (best) c.sendTimeOptimized = true;
   if (due.dueAt > nowMs) {
     const next = c.program[c.pc + 1];
     return {
@@ -41,7 +42,10 @@ function decideWaitUntil(c: RunCursor, ins: WaitInstruction, nowMs: number, best
         resumeStepId: next ? stepIdOf(next) : '',
         dueAt: due.dueAt,
         stepId: ins.step.id,
-        set: c.timingVariant ? { timingVariant: c.timingVariant } : {},
+        set: {
+          ...(c.timingVariant ? { timingVariant: c.timingVariant } : {}),
+          ...(c.sendTimeOptimized ? { sendTimeOptimized: true } : {}),
+        },
         ...(due.variant ? { detail: `timing variant ${due.variant}` } : {}),
         ...(best
           ? {
@@ -55,6 +59,10 @@ function decideWaitUntil(c: RunCursor, ins: WaitInstruction, nowMs: number, best
   if (c.timingVariant && c.timingVariant !== c.run.timingVariant) {
     c.progress.set.timingVariant = c.timingVariant;
     c.run = { ...c.run, timingVariant: c.timingVariant };
+  }
+  if (c.sendTimeOptimized && !c.run.sendTimeOptimized) {
+    c.progress.set.sendTimeOptimized = true;
+    c.run = { ...c.run, sendTimeOptimized: true };
   }
   c.pc++;
   return { effects: [], stop: false };

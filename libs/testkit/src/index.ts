@@ -13,3 +13,4 @@ export * from './raw-grpc';
 export * from './peers';
 export * from './definitions';
 export * from './fuzz';
+export * from './enriched';

@@ -98,7 +98,8 @@ export async function model(args: string[], io: Io): Promise<number> {
     fixed(r.baselineAuc),
     fixed(r.brier),
     fixed(r.ece),
-    r.updatedAt?.toISOString() ?? '-',
+    // A model never trained reports the epoch as its last update.
+    r.updatedAt && r.updatedAt.getTime() > 0 ? r.updatedAt.toISOString() : 'never',
   ]);
   const header = [
     'model',

@@ -1,63 +1,9 @@
 import assert from 'node:assert/strict';
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import {
-  events,
-  partitionOf,
-  SCHEMAS,
-  STREAMS,
-  subjects,
-  type profiles,
-  type triggers,
-} from '@kairos/contracts';
-import type { NatsConnection, Publisher } from '@kairos/messaging';
+import { SCHEMAS, STREAMS, type triggers } from '@kairos/contracts';
+import type { NatsConnection } from '@kairos/messaging';
 
-const { EventCategory } = events;
-
-export interface EventInput {
-  id: string;
-  type: string;
-  customer: string;
-  at: number;
-  props?: Record<string, unknown>;
-  profile?: Partial<profiles.Profile>;
-}
-
-export function enriched(e: EventInput): events.EnrichedEvent {
-  return events.EnrichedEvent.fromPartial({
-    event: {
-      id: e.id,
-      type: e.type,
-      category: EventCategory.EVENT_CATEGORY_CUSTOMER_ACTION,
-      customerId: e.customer,
-      occurredAt: new Date(e.at),
-      receivedAt: new Date(e.at),
-      properties: e.props ?? {},
-      source: 'test',
-    },
-    profile: { customerId: e.customer, journeyStage: 'active', ...(e.profile ?? {}) },
-    enrichedAt: new Date(),
-  });
-}
-
-/** Publishes as enrichment would: `events.enriched.<p>.<category>.<type>`, msg id = event id. */
-export async function publishEnriched(
-  publisher: Publisher,
-  partitions: number,
-  e: EventInput,
-): Promise<number> {
-  const msg = enriched(e);
-  const ack = await publisher.publish(
-    subjects.enrichedEvent(
-      partitionOf(e.customer, partitions),
-      EventCategory.EVENT_CATEGORY_CUSTOMER_ACTION,
-      e.type,
-    ),
-    SCHEMAS.EnrichedEvent,
-    msg,
-    { msgId: `enriched:${e.id}` },
-  );
-  return ack.seq;
-}
+export { enriched, publishEnriched, type EventInput } from '@kairos/testkit';
 
 /** Every TriggerFired stored in the TRIGGERS stream (what downstream services would consume). */
 export async function readFired(nc: NatsConnection): Promise<triggers.TriggerFired[]> {

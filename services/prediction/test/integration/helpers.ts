@@ -1,12 +1,9 @@
 import { credentials, Metadata } from '@grpc/grpc-js';
 import type { Db } from 'mongodb';
-import { events, partitionOf, predictions, SCHEMAS, subjects } from '@kairos/contracts';
-import type { Publisher } from '@kairos/messaging';
+import { predictions } from '@kairos/contracts';
 import { createPopulation } from '@kairos/loadgen';
 import { DAY_MS, parseEventRecord, PredictionEngine, type FeatureEvent } from '../../src';
 import { MongoCheckpointStore } from '../../src/checkpoints';
-
-const { EventCategory } = events;
 
 /** Event time of the test histories' day 0 (a Monday, UTC). */
 export const T0 = Date.parse('2025-01-06T00:00:00Z');
@@ -24,38 +21,7 @@ export async function seedModels(db: Db, customers: number, days: number): Promi
   return engine;
 }
 
-/** Publishes as enrichment would: `events.enriched.<p>.customer_action.<type>`; returns the stream sequence. */
-export async function publishEnriched(
-  publisher: Publisher,
-  partitions: number,
-  e: { id: string; customer: string; type: string; at: number; props?: Record<string, unknown> },
-): Promise<number> {
-  const msg = events.EnrichedEvent.fromPartial({
-    event: {
-      id: e.id,
-      type: e.type,
-      category: EventCategory.EVENT_CATEGORY_CUSTOMER_ACTION,
-      customerId: e.customer,
-      occurredAt: new Date(e.at),
-      receivedAt: new Date(e.at),
-      properties: e.props ?? {},
-      source: 'test',
-    },
-    profile: { customerId: e.customer, journeyStage: 'active' },
-    enrichedAt: new Date(),
-  });
-  const ack = await publisher.publish(
-    subjects.enrichedEvent(
-      partitionOf(e.customer, partitions),
-      EventCategory.EVENT_CATEGORY_CUSTOMER_ACTION,
-      e.type,
-    ),
-    SCHEMAS.EnrichedEvent,
-    msg,
-    { msgId: `enriched:${e.id}` },
-  );
-  return ack.seq;
-}
+export { publishEnriched } from '@kairos/testkit';
 
 export function predictionClient(port: number): predictions.PredictionServiceClient {
   return new predictions.PredictionServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());

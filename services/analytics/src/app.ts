@@ -1,15 +1,13 @@
-import type { Db } from 'mongodb';
 import { consumerSpec, filters, SCHEMAS, STREAMS, type Schema } from '@kairos/contracts';
 import { openNatsDefinitionStore } from '@kairos/definitions';
-import { ConsumeLoop, Publisher, type NatsConnection } from '@kairos/messaging';
+import { ConsumeLoop, Publisher } from '@kairos/messaging';
 import {
   createContainer,
   provide,
   systemClock,
   TOKENS,
-  type Clock,
+  type DbServiceInfrastructure,
   type HttpServer,
-  type Logger,
 } from '@kairos/service-kit';
 import { AnomalyAlerts } from './alerts';
 import {
@@ -34,13 +32,9 @@ import { WorkflowCatalog } from './workflows';
 export const SERVICE_NAME = 'analytics';
 
 /** What analytics runs on; tests pass their own. */
-export interface AnalyticsInfrastructure {
-  nc: NatsConnection;
-  db: Db;
-  logger: Logger;
+export interface AnalyticsInfrastructure extends DbServiceInfrastructure {
   /** Where the dashboard is served; none in tests that do not need it. */
   http?: HttpServer;
-  clock?: Clock;
 }
 
 export interface AnalyticsApp {

@@ -1,4 +1,3 @@
-import type { Db } from 'mongodb';
 import { CATEGORY_TOKEN, events, filters, STREAMS, type ConsumerSpec } from '@kairos/contracts';
 import {
   ConsumeLoop,
@@ -8,7 +7,6 @@ import {
   Publisher,
   storedMessageIds,
   type Logger as MessagingLogger,
-  type NatsConnection,
 } from '@kairos/messaging';
 import {
   createContainer,
@@ -17,8 +15,7 @@ import {
   provide,
   systemClock,
   TOKENS,
-  type Clock,
-  type Logger,
+  type DbServiceInfrastructure,
 } from '@kairos/service-kit';
 import { MongoCheckpointStore } from './checkpoints';
 import {
@@ -35,14 +32,8 @@ import { PREDICTION_TOKENS } from './tokens';
 export const SERVICE_NAME = 'prediction';
 
 /** What prediction runs on; tests pass their own. */
-export interface PredictionInfrastructure {
-  /** A connection to NATS with the streams provisioned. */
-  nc: NatsConnection;
-  /** The service's own database (`kairos_prediction`). */
-  db: Db;
-  logger: Logger;
-  clock?: Clock;
-}
+/** NATS, the service's own database (`kairos_prediction`), a logger and a clock. */
+export type PredictionInfrastructure = DbServiceInfrastructure;
 
 export interface PredictionApp {
   service: PredictionServiceImpl;

@@ -77,36 +77,43 @@ interface ServiceAddress<C> {
   client: new (addr: string, creds: ChannelCredentials) => C;
 }
 
-const PATTERN_SERVICE: ServiceAddress<triggers.PatternServiceClient> = {
-  what: 'pattern-detection',
-  envName: 'KAIROS_PATTERN_ADDR',
-  defaultAddr: DEFAULTS.patternAddr,
-  client: triggers.PatternServiceClient,
-};
-const INGEST_SERVICE: ServiceAddress<ingest.IngestServiceClient> = {
-  what: 'ingest',
-  envName: 'KAIROS_INGEST_ADDR',
-  defaultAddr: DEFAULTS.ingestAddr,
-  client: ingest.IngestServiceClient,
-};
-const PROFILE_SERVICE: ServiceAddress<profiles.ProfileServiceClient> = {
-  what: 'enrichment (ProfileService)',
-  envName: 'KAIROS_PROFILE_ADDR',
-  defaultAddr: DEFAULTS.profileAddr,
-  client: profiles.ProfileServiceClient,
-};
-const ANALYTICS_SERVICE: ServiceAddress<analytics.AnalyticsServiceClient> = {
-  what: 'analytics',
-  envName: 'KAIROS_ANALYTICS_ADDR',
-  defaultAddr: DEFAULTS.analyticsAddr,
-  client: analytics.AnalyticsServiceClient,
-};
-const PREDICTION_SERVICE: ServiceAddress<predictions.PredictionServiceClient> = {
-  what: 'prediction',
-  envName: 'KAIROS_PREDICTION_ADDR',
-  defaultAddr: DEFAULTS.predictionAddr,
-  client: predictions.PredictionServiceClient,
-};
+const service = <C>(
+  what: string,
+  envName: string,
+  defaultAddr: string,
+  client: ServiceAddress<C>['client'],
+): ServiceAddress<C> => ({ what, envName, defaultAddr, client });
+
+const PATTERN_SERVICE = service(
+  'pattern-detection',
+  'KAIROS_PATTERN_ADDR',
+  DEFAULTS.patternAddr,
+  triggers.PatternServiceClient,
+);
+const INGEST_SERVICE = service(
+  'ingest',
+  'KAIROS_INGEST_ADDR',
+  DEFAULTS.ingestAddr,
+  ingest.IngestServiceClient,
+);
+const PROFILE_SERVICE = service(
+  'enrichment (ProfileService)',
+  'KAIROS_PROFILE_ADDR',
+  DEFAULTS.profileAddr,
+  profiles.ProfileServiceClient,
+);
+const ANALYTICS_SERVICE = service(
+  'analytics',
+  'KAIROS_ANALYTICS_ADDR',
+  DEFAULTS.analyticsAddr,
+  analytics.AnalyticsServiceClient,
+);
+const PREDICTION_SERVICE = service(
+  'prediction',
+  'KAIROS_PREDICTION_ADDR',
+  DEFAULTS.predictionAddr,
+  predictions.PredictionServiceClient,
+);
 
 /**
  * Runs `fn` with a client of `service` at its address (`envName`, else the default), closed

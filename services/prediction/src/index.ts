@@ -1,6 +1,7 @@
 export * from './domain/features';
 export * from './domain/learner';
 export * from './domain/bgnbd';
+export * from './domain/pareto-nbd';
 export * from './domain/metrics';
 export * from './domain/hysteresis';
 export * from './domain/send-time';
@@ -8,6 +9,8 @@ export * from './domain/engine';
 export * from './domain/offline';
 export * from './domain/events';
 export * from './domain/report';
+export * from './domain/purchase-log';
+export * from './cdnow';
 export * from './app';
 export * from './checkpoints';
 export * from './config';

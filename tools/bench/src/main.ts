@@ -16,6 +16,7 @@ import { runActionsBenchmark } from './actions';
 import { runCeilingBenchmark } from './ceiling';
 import { runMeshBenchmark } from './mesh';
 import { runPredictionBenchmark } from './prediction';
+import { runCdnowCheck } from './prediction-cdnow';
 import { runAnalyticsBenchmark } from './analytics';
 import { cpuProfileArgs } from './cpu-profile';
 import { parseBenchArgs, writeBenchResults } from './results';
@@ -180,13 +181,14 @@ const SUITES: Record<string, Suite> = {
   },
   prediction: {
     description:
-      'prediction domain in-process: loadgen population over 210 simulated days, held-out customers scored against ground truth',
+      'prediction domain in-process: loadgen population over 210 simulated days, held-out customers scored against ground truth; the CDNOW purchase log against BG/NBD and Pareto/NBD',
     async run(_infra, figures) {
       const r = await runPredictionBenchmark({
         customers: Number(process.env.KAIROS_BENCH_PREDICTION_CUSTOMERS ?? 6_000),
       });
-      Object.assign(figures, r.figures);
-      return r.table;
+      const cdnow = runCdnowCheck();
+      Object.assign(figures, r.figures, cdnow.figures);
+      return `${r.table}${cdnow.table}`;
     },
   },
   analytics: {

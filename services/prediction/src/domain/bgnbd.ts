@@ -66,7 +66,9 @@ function hyp2f1(a: number, b: number, c: number, z: number): number {
 
 /** Expected purchases in the next `t` days given the summary. */
 export function expectedPurchases(p: BgNbdParams, { x, tx, T }: RfmPoint, t: number): number {
-  const { r, alpha, a, b } = p;
+  const { r, alpha, b } = p;
+  // The expression has a removable singularity at a = 1; a hair beside it gives the limit.
+  const a = Math.abs(p.a - 1) < 1e-6 ? 1 + 1e-6 : p.a;
   const z = t / (alpha + T + t);
   const head = (a + b + x - 1) / (a - 1);
   const tail = 1 - Math.pow((alpha + T) / (alpha + T + t), r + x) * hyp2f1(r + x, b + x, a + b + x - 1, z);
@@ -130,13 +132,14 @@ export function fitBgNbd(points: readonly RfmPoint[], start: BgNbdParams = DEFAU
   const toParams = (v: number[]): BgNbdParams => ({
     r: Math.exp(v[0]),
     alpha: Math.exp(v[1]),
-    // a > 1 keeps the expected-purchases formula finite; a margin keeps it well conditioned.
-    a: 1.05 + Math.exp(v[2]),
+    a: Math.exp(v[2]),
     b: Math.exp(v[3]),
   });
   const negLL = (v: number[]) => {
     if (v.some((x) => Math.abs(x) > 12)) return Infinity;
     const p = toParams(v);
+    // a + b > 1 keeps the expected-purchases series' c = a + b + x − 1 positive for every x.
+    if (p.a + p.b <= 1.01) return Infinity;
     let sum = 0;
     for (const d of data) sum += logLikelihood(p, d);
     return Number.isFinite(sum) ? -sum : Infinity;
@@ -144,7 +147,7 @@ export function fitBgNbd(points: readonly RfmPoint[], start: BgNbdParams = DEFAU
   const best = nelderMead(negLL, [
     Math.log(start.r),
     Math.log(start.alpha),
-    Math.log(Math.max(1e-3, start.a - 1.05)),
+    Math.log(start.a),
     Math.log(start.b),
   ]);
   return toParams(best);

@@ -81,6 +81,17 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   bgnbdSample: 2_000,
 };
 
+const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
+
+/**
+ * BG/NBD's log-odds of at least one purchase within the horizon, from its expected purchases E (a
+ * model input, as log1p): logit(1 − e^(−E)), a Poisson reading of E.
+ */
+function buyTillYouDieLogOdds(x: ArrayLike<number>): number {
+  const p = Math.min(1 - 1e-4, Math.max(1e-4, 1 - Math.exp(-Math.expm1(x[FEATURE_COUNT + 1]))));
+  return Math.log(p / (1 - p));
+}
+
 interface Pending {
   id: string;
   at: number;
@@ -224,14 +235,7 @@ export class PredictionEngine {
    * (a log that is a BG/NBD process) the model keeps its ranking instead of losing to it.
    */
   private purchaseLearner(): Partial<LearnerOptions> {
-    const k = FEATURE_COUNT + 1;
-    return {
-      ...this.options.learner,
-      offset: (x) => {
-        const p = Math.min(1 - 1e-4, Math.max(1e-4, 1 - Math.exp(-Math.expm1(x[k]))));
-        return Math.log(p / (1 - p));
-      },
-    };
+    return { ...this.options.learner, offset: buyTillYouDieLogOdds };
   }
 
   /** The model input for a customer as of `asOf` (features + BG/NBD outputs). */
@@ -384,7 +388,8 @@ export class PredictionEngine {
       customerId,
       asOf,
       churn: cold.churn ? this.prior(this.churn) : this.churn.predict(x),
-      purchase: cold.purchase ? this.prior(this.purchase) : this.purchase.predict(x),
+      // Before its own labels, the purchase score is BG/NBD's P(a purchase in H) (the offset).
+      purchase: cold.purchase ? sigmoid(buyTillYouDieLogOdds(x)) : this.purchase.predict(x),
       churnModelVersion: this.churn.version,
       purchaseModelVersion: this.purchase.version,
       coldStart: cold,

@@ -234,6 +234,12 @@ export const FEATURE_NAMES = [
   'sessions_14d_vs_lifetime',
   'sessions_missed',
   'sessions_missed_recent_rate',
+  'sessions_3d_vs_lifetime',
+  'sessions_28d_vs_lifetime',
+  'sessions_7d_vs_prior_21d',
+  'session_drop_deviance',
+  'sessions_ewma_3d_vs_lifetime',
+  'sessions_ewma_7d_vs_lifetime',
 ] as const;
 export const FEATURE_COUNT = FEATURE_NAMES.length;
 
@@ -306,7 +312,69 @@ export function featureVector(s: CustomerFeatureState, asOf: number, out = new F
   // so they enter raw, not logged (capped: beyond, the customer has left either way).
   out[i++] = Math.min(20, rate * recency);
   out[i++] = Math.min(20, (s90 / Math.min(90, Math.max(age, 1))) * recency);
+  // The fade at several scales: the last 3 and 28 days against the lifetime rate, and the last
+  // week against the three weeks before it.
+  const s3 = windowCount(s, Ch.Sessions, 3, asOf);
+  const s28 = windowCount(s, Ch.Sessions, 28, asOf);
+  out[i++] = Math.log((s3 + 0.5) / (rate * Math.min(3, Math.max(age, 1)) + 0.5));
+  out[i++] = Math.log((s28 + 0.5) / (rate * Math.min(28, Math.max(age, 1)) + 0.5));
+  out[i++] = Math.log((s7 / 7 + 0.05) / ((s28 - s7) / Math.max(1, Math.min(21, age - 7)) + 0.05));
+  out[i++] = sessionDropDeviance(s.sessions, age, [s3, s7, windowCount(s, Ch.Sessions, 14, asOf), s28], age);
+  const prior = Math.max(0, s.sessions - s28) / Math.max(1, age - 28);
+  out[i++] = Math.log((sessionEwma(s, 3, asOf) + 0.05) / (prior + 0.05));
+  out[i++] = Math.log((sessionEwma(s, 7, asOf) + 0.05) / (prior + 0.05));
   return out;
+}
+
+/**
+ * Sessions per day over the last 28 days, each day weighted by 2^(−age/halfLife) (the current day
+ * weighs 1): a recent rate that follows a fade faster than a fixed window.
+ */
+export function sessionEwma(s: CustomerFeatureState, halfLife: number, asOf: number): number {
+  if (Number.isNaN(s.headDay)) return 0;
+  const today = dayOf(asOf);
+  const oldest = Math.max(
+    today - 27,
+    s.headDay - RING_DAYS + 1,
+    dayOf(Number.isNaN(s.firstAt) ? asOf : s.firstAt),
+  );
+  const decay = Math.pow(2, -1 / halfLife);
+  let sum = 0;
+  let weights = 0;
+  let w = 1;
+  for (let d = today; d >= oldest; d--, w *= decay) {
+    if (d <= s.headDay) sum += w * s.counts[Ch.Sessions * RING_DAYS + slot(d)];
+    weights += w;
+  }
+  return weights ? sum / weights : 0;
+}
+
+const DROP_WINDOWS = [3, 7, 14, 28];
+
+/**
+ * The strongest evidence that the customer's session rate has dropped recently: for each recent
+ * window of w days, the Poisson deviance of its n sessions against the e the customer's rate
+ * before the window predicts, 2·(n·ln(n/e) − n + e), counted only for a deficit (n < e); the
+ * largest over the windows. 0 when nothing is missing or the customer is too young to compare.
+ */
+export function sessionDropDeviance(
+  lifetimeSessions: number,
+  lifetimeDays: number,
+  recent: readonly number[],
+  age: number,
+): number {
+  let best = 0;
+  for (let k = 0; k < DROP_WINDOWS.length; k++) {
+    const w = DROP_WINDOWS[k];
+    const before = age - w;
+    if (before < w) continue;
+    const n = recent[k];
+    const e = (Math.max(0, lifetimeSessions - n) / before) * w;
+    if (!(n < e)) continue;
+    const d = 2 * ((n > 0 ? n * Math.log(n / e) : 0) - n + e);
+    if (d > best) best = d;
+  }
+  return Math.log1p(best);
 }
 
 /** A JSON-safe copy of the state, for checkpoints. */

@@ -59,7 +59,10 @@ describe('BG/NBD baseline', () => {
   });
 });
 
-describe('prediction engine', () => {
+describe('prediction engine', function () {
+  // Each case replays a simulated population; on a shared, busy core that can pass 10 s.
+  this.timeout(30_000);
+
   it('learns from delayed labels and ranks leaving customers above loyal ones', () => {
     const engine = new PredictionEngine({ minExamples: 100 });
     for (const e of history()) engine.process(e);

@@ -188,7 +188,7 @@ const SUITES: Record<string, Suite> = {
       });
       const cdnow = runCdnowCheck();
       Object.assign(figures, r.figures, cdnow.figures);
-      return `${r.table}${cdnow.table}`;
+      return `${r.table}\n${cdnow.table}`;
     },
   },
   analytics: {

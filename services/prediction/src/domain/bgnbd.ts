@@ -125,30 +125,51 @@ export function nelderMead(
 
 export const DEFAULT_BGNBD: BgNbdParams = { r: 0.5, alpha: 10, a: 1.5, b: 3 };
 
-/** Maximum-likelihood parameters for the summaries (customers with T = 0 carry no information). */
-export function fitBgNbd(points: readonly RfmPoint[], start: BgNbdParams = DEFAULT_BGNBD): BgNbdParams {
+/**
+ * Maximum likelihood over positive parameters, searched on their logs by Nelder–Mead, restarted
+ * `rounds` times from its last answer with a smaller simplex. A point outside e^±`box`, rejected
+ * by `valid`, or with a non-finite log-likelihood counts as impossible. Customers with T = 0 carry
+ * no information and are left out; with fewer than 10 left, `start` is returned.
+ */
+export function fitPositiveParams<P extends object>(
+  points: readonly RfmPoint[],
+  start: P,
+  logLik: (p: P, d: RfmPoint) => number,
+  o: { box: number; rounds: number; iterations: number; valid?: (p: P) => boolean },
+): P {
   const data = points.filter((p) => p.T > 0);
   if (data.length < 10) return start;
-  const toParams = (v: number[]): BgNbdParams => ({
-    r: Math.exp(v[0]),
-    alpha: Math.exp(v[1]),
-    a: Math.exp(v[2]),
-    b: Math.exp(v[3]),
-  });
+  const names = Object.keys(start) as Array<keyof P>;
+  const toParams = (v: number[]) => Object.fromEntries(names.map((n, i) => [n, Math.exp(v[i])])) as P;
   const negLL = (v: number[]) => {
-    if (v.some((x) => Math.abs(x) > 12)) return Infinity;
+    if (v.some((x) => Math.abs(x) > o.box)) return Infinity;
     const p = toParams(v);
-    // a + b > 1 keeps the expected-purchases series' c = a + b + x − 1 positive for every x.
-    if (p.a + p.b <= 1.01) return Infinity;
+    if (o.valid && !o.valid(p)) return Infinity;
     let sum = 0;
-    for (const d of data) sum += logLikelihood(p, d);
+    for (const d of data) {
+      sum += logLik(p, d);
+      if (Number.isNaN(sum)) return Infinity;
+    }
     return Number.isFinite(sum) ? -sum : Infinity;
   };
-  const best = nelderMead(negLL, [
-    Math.log(start.r),
-    Math.log(start.alpha),
-    Math.log(start.a),
-    Math.log(start.b),
-  ]);
-  return toParams(best);
+  let v = names.map((n) => Math.log(start[n] as number));
+  for (let round = 0; round < o.rounds; round++)
+    v = nelderMead(negLL, v, o.iterations, round === 0 ? 0.5 : 0.1);
+  return toParams(v);
+}
+
+/** Maximum-likelihood parameters for the summaries (customers with T = 0 carry no information). */
+export function fitBgNbd(points: readonly RfmPoint[], start: BgNbdParams = DEFAULT_BGNBD): BgNbdParams {
+  return fitPositiveParams(
+    points,
+    { r: start.r, alpha: start.alpha, a: start.a, b: start.b },
+    logLikelihood,
+    {
+      box: 12,
+      rounds: 1,
+      iterations: 400,
+      // a + b > 1 keeps the expected-purchases series' c = a + b + x − 1 positive for every x.
+      valid: (p) => p.a + p.b > 1.01,
+    },
+  );
 }

@@ -6,7 +6,7 @@
  * "A Note on Deriving the Pareto/NBD Model and Related Expressions" (2005). Fitted by maximum
  * likelihood (Nelder–Mead on log parameters) over the same (x, t_x, T) summaries as BG/NBD.
  */
-import { lgamma, nelderMead, type RfmPoint } from './bgnbd';
+import { fitPositiveParams, lgamma, type RfmPoint } from './bgnbd';
 
 export interface ParetoNbdParams {
   r: number;
@@ -98,31 +98,15 @@ export function fitParetoNbd(
   start: ParetoNbdParams = DEFAULT_PARETO_NBD,
   effort: { rounds: number; iterations: number } = { rounds: 3, iterations: 600 },
 ): ParetoNbdParams {
-  const data = points.filter((p) => p.T > 0);
-  if (data.length < 10) return start;
-  const toParams = (v: number[]): ParetoNbdParams => ({
-    r: Math.exp(v[0]),
-    alpha: Math.exp(v[1]),
-    s: Math.exp(v[2]),
-    beta: Math.exp(v[3]),
-  });
-  const negLL = (v: number[]) => {
-    // A box (e^±9, in the data's time unit) keeps the search away from the flat far corners an
-    // uninformative sample (few repeat purchases yet) would drift into.
-    if (v.some((x) => Math.abs(x) > 9)) return Infinity;
-    const p = toParams(v);
-    let sum = 0;
-    for (const d of data) {
-      sum += paretoLogLikelihood(p, d);
-      if (Number.isNaN(sum)) return Infinity;
-    }
-    return Number.isFinite(sum) ? -sum : Infinity;
-  };
-  let v = [Math.log(start.r), Math.log(start.alpha), Math.log(start.s), Math.log(start.beta)];
-  // Nelder–Mead can stall on the flat (s, β) ridge; a restart from its answer finishes the climb.
-  for (let round = 0; round < effort.rounds; round++)
-    v = nelderMead(negLL, v, effort.iterations, round === 0 ? 0.5 : 0.1);
-  return toParams(v);
+  // A box (e^±9, in the data's time unit) keeps the search away from the flat far corners an
+  // uninformative sample (few repeat purchases yet) would drift into; restarts finish the climb
+  // along the flat (s, β) ridge where Nelder–Mead stalls.
+  return fitPositiveParams(
+    points,
+    { r: start.r, alpha: start.alpha, s: start.s, beta: start.beta },
+    paretoLogLikelihood,
+    { box: 9, ...effort },
+  );
 }
 
 /** Total log-likelihood of the summaries (for comparing fits). */

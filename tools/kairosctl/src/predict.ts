@@ -104,7 +104,9 @@ export async function predict(args: string[], io: Io): Promise<number> {
   const summary =
     `${r.customers} customers, ${r.events} events up to ${new Date(asOf).toISOString()} ` +
     `(${r.skipped} later ignored); training labels: churn ${r.examples.churn}, purchase ${r.examples.purchase}` +
-    (r.rows.some((x) => x.coldStart) ? '; cold start: too few labels, scores are the base rate' : '');
+    (r.rows.some((x) => x.coldStart)
+      ? "; cold start: too few labels, churn scores are the base rate and purchase scores BG/NBD's"
+      : '');
   if (format === 'json') {
     io.out(
       JSON.stringify({

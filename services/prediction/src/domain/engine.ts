@@ -177,7 +177,10 @@ export interface CustomerScore {
   purchase: number;
   churnModelVersion: number;
   purchaseModelVersion: number;
-  /** True while a model has fewer than `minExamples` labels (its score is then the prior rate). */
+  /**
+   * True while a model has fewer than `minExamples` labels; its score is then a prior: the churn
+   * base rate, BG/NBD's probability of a purchase within the horizon.
+   */
   coldStart: { churn: boolean; purchase: boolean };
   baseline: { recencyDays: number; pAlive: number; expectedPurchases: number };
   features: Record<string, number>;

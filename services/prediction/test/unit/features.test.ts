@@ -12,6 +12,8 @@ import {
   rfmSummary,
   RING_DAYS,
   serializeState,
+  sessionDropDeviance,
+  sessionEwma,
   windowCount,
   windowRevenue,
 } from '../../src';
@@ -21,6 +23,37 @@ const at = (day: number, hour = 12) => T0 + day * DAY_MS + hour * 3_600_000;
 const ev = (type: string, t: number, revenue?: number) => ({ customerId: 'c', type, at: t, revenue });
 
 describe('online features', () => {
+  it('sees a fade in the recent session rate before a long silence shows', () => {
+    // Two sessions a day for 60 days; then one customer keeps going and one fades to one every
+    // other day for a week.
+    const steady = newCustomerState('c');
+    const fading = newCustomerState('c');
+    for (let d = 0; d < 67; d++)
+      for (const h of [9, 20]) {
+        applyEvent(steady, ev('page.viewed', at(d, h)));
+        if (d < 60 || (h === 9 && d % 2 === 0)) applyEvent(fading, ev('page.viewed', at(d, h)));
+      }
+    // Late on day 66, after its sessions: every window day is complete.
+    const asOf = at(66, 22);
+    const vec = (s: ReturnType<typeof newCustomerState>) => featureVector(s, asOf);
+    const i = (name: string) => FEATURE_NAMES.indexOf(name as (typeof FEATURE_NAMES)[number]);
+    // Only the rounding of its age into days separates the steady customer's rate from its windows'.
+    assert.ok(vec(steady)[i('session_drop_deviance')] < 0.05);
+    assert.ok(vec(fading)[i('session_drop_deviance')] > 2, `${vec(fading)[i('session_drop_deviance')]}`);
+    for (const name of [
+      'sessions_ewma_3d_vs_lifetime',
+      'sessions_7d_vs_prior_21d',
+      'sessions_3d_vs_lifetime',
+    ])
+      assert.ok(vec(fading)[i(name)] < vec(steady)[i(name)] - 0.5, name);
+    // The EWMA of a steady two-a-day customer is two a day; the fading one's is far below.
+    assert.ok(Math.abs(sessionEwma(steady, 3, asOf) - 2) < 0.2);
+    assert.ok(sessionEwma(fading, 3, asOf) < 1.2);
+    // No deficit, or too young to compare: no evidence.
+    assert.equal(sessionDropDeviance(100, 50, [6, 14, 28, 56], 50), 0);
+    assert.equal(sessionDropDeviance(10, 4, [0, 0, 0, 0], 4), 0);
+  });
+
   it('counts an event in the w-day window only while its day is among the last w days (window boundaries)', () => {
     const s = newCustomerState('c');
     applyEvent(s, ev('order.completed', at(0, 23), 10));

@@ -77,6 +77,11 @@ export interface NatsDefinitionStoreOptions {
   /** Replicas of the bucket stream (default 1). */
   replicas?: number;
   now?: () => Date;
+  /**
+   * `self` (default) creates the bucket when missing; `external` only binds to the one the
+   * provisioning Job created (`KAIROS_PROVISION`), which needs no stream admin rights.
+   */
+  provision?: 'self' | 'external';
 }
 
 /** Creates (or binds to) the definitions bucket and returns the store. */
@@ -85,9 +90,10 @@ export async function openNatsDefinitionStore(
   options: NatsDefinitionStoreOptions = {},
 ): Promise<KvDefinitionStore> {
   const kvm = new Kvm(nc);
-  const kv = await kvm.create(options.bucket ?? DEFINITIONS_BUCKET, {
-    history: DEFINITIONS_HISTORY,
-    replicas: options.replicas ?? 1,
-  });
+  const bucket = options.bucket ?? DEFINITIONS_BUCKET;
+  const kv =
+    options.provision === 'external'
+      ? await kvm.open(bucket)
+      : await kvm.create(bucket, { history: DEFINITIONS_HISTORY, replicas: options.replicas ?? 1 });
   return new KvDefinitionStore(new NatsKvBackend(kv), options.now);
 }

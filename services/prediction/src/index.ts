@@ -15,3 +15,4 @@ export * from './faults';
 export * from './partition-predictor';
 export * from './prediction-service';
 export * from './tokens';
+export * from './provisioning';

@@ -126,7 +126,7 @@ export const natsConfig = {
   NATS_URL: custom(
     (v) =>
       v.split(',').every((p) => /^(nats|tls):\/\/[^/@\s]+\/?$/.test(p.trim())) ? v : undefined,
-    'nats:// or tls:// URLs without credentials (NATS_USER with NATS_PASSWORD_FILE, NATS_TOKEN_FILE, NATS_NKEY_FILE or NATS_CREDS_FILE give them)',
+    'a URL starting with nats:// or tls://, without credentials (see NATS_USER and NATS_*_FILE)',
     'nats://127.0.0.1:4222',
   ),
   /** The NATS user, with NATS_PASSWORD_FILE; a service's own name in the generated authorization. */

@@ -94,13 +94,16 @@ export function inboxPrefixOf(nc: NatsConnection): string {
  * service started before NATS waits for it instead of crashing.
  */
 export async function connectNats(opts: NatsOptions): Promise<NatsConnection> {
-  const deadline = Date.now() + (opts.connectTimeoutMs ?? 30_000);
+  const connectTimeoutMs = opts.connectTimeoutMs ?? 30_000;
+  const deadline = Date.now() + connectTimeoutMs;
   const servers = natsServers(opts.servers);
   for (let attempt = 1; ; attempt++) {
     try {
       const nc = await connect({
         servers,
         name: opts.name,
+        // One attempt (TCP, TLS handshake, CONNECT) never outlasts the whole deadline.
+        timeout: Math.min(20_000, connectTimeoutMs),
         reconnect: true,
         maxReconnectAttempts: -1,
         reconnectTimeWait: 250,

@@ -130,27 +130,34 @@ export const globalSchema = obj('Settings shared by every Kairos chart (the umbr
     description: 'LOG_LEVEL of every service.',
     enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
   },
-  nats: obj('NATS with JetStream (server >= 2.14: partition owners reset their consumers with $JS.API.CONSUMER.RESET).', {
-    url: str(
-      'NATS_URL, e.g. nats://nats.nats:4222, without credentials. Empty: the dev NATS of this release (dev.enabled).',
-    ),
-    port: int('NATS client port (NetworkPolicy egress).', 1, 65535),
-    existingSecret: str('Secret holding NATS_URL; replaces url. The URL carries no credentials (see auth).'),
-    urlKey: str('Key of the URL in existingSecret.'),
-    auth: obj(
-      'One NATS user per service (NATS_USER = the service name), its password a file from a Secret; the provisioning Job connects as the admin user `provision`.',
-      {
-        enabled: bool('Connect with the users and passwords of existingSecret.'),
+  nats: obj(
+    'NATS with JetStream (server >= 2.14: partition owners reset their consumers with $JS.API.CONSUMER.RESET).',
+    {
+      url: str(
+        'NATS_URL, e.g. nats://nats.nats:4222, without credentials. Empty: the dev NATS of this release (dev.enabled).',
+      ),
+      port: int('NATS client port (NetworkPolicy egress).', 1, 65535),
+      existingSecret: str(
+        'Secret holding NATS_URL; replaces url. The URL carries no credentials (see auth).',
+      ),
+      urlKey: str('Key of the URL in existingSecret.'),
+      auth: obj(
+        'One NATS user per service (NATS_USER = the service name), its password a file from a Secret; the provisioning Job connects as the admin user `provision`.',
+        {
+          enabled: bool('Connect with the users and passwords of existingSecret.'),
+          existingSecret: str(
+            'Secret with one key per user (provision and each service name) holding its password; a service may name its own (<service>.nats). Empty with dev.enabled: <release>-nats-users, made by the chart.',
+          ),
+        },
+      ),
+      tls: obj('TLS to NATS.', {
         existingSecret: str(
-          'Secret with one key per user (provision and each service name) holding its password; a service may name its own (<service>.nats). Empty with dev.enabled: <release>-nats-users, made by the chart.',
+          'Secret with ca.crt (and tls.crt, tls.key for clientCertificate), mounted as NATS_TLS_* files. Empty: no TLS.',
         ),
-      },
-    ),
-    tls: obj('TLS to NATS.', {
-      existingSecret: str('Secret with ca.crt (and tls.crt, tls.key for clientCertificate), mounted as NATS_TLS_* files. Empty: no TLS.'),
-      clientCertificate: bool('Also present tls.crt and tls.key (servers that verify clients).'),
-    }),
-  }),
+        clientCertificate: bool('Also present tls.crt and tls.key (servers that verify clients).'),
+      }),
+    },
+  ),
   mongo: obj('A MongoDB-compatible database.', {
     url: str('MONGO_URL. Empty: the dev FerretDB of this release (dev.enabled). Prefer existingSecret.'),
     port: int('Database port (NetworkPolicy egress).', 1, 65535),

@@ -32,7 +32,11 @@ export async function deleteConsumer(nc: NatsConnection, ref: DurableRef): Promi
 }
 
 /** The durable consumer of one partition of `events.enriched` for a checkpointing service. */
-export function enrichedPartitionSpec(service: string, partition: number, startSequence?: number): ConsumerSpec {
+export function enrichedPartitionSpec(
+  service: string,
+  partition: number,
+  startSequence?: number,
+): ConsumerSpec {
   return consumerSpec(
     STREAMS.EVENTS.name,
     partitionDurable(service, partition),

@@ -167,7 +167,9 @@ export async function resetConsumer(
   const body = reply.json<{ error?: { code?: number; description?: string } }>();
   if (body.error)
     throw Object.assign(
-      new Error(`cannot reset consumer ${ref.stream}/${ref.durable} to ${sequence}: ${body.error.description}`),
+      new Error(
+        `cannot reset consumer ${ref.stream}/${ref.durable} to ${sequence}: ${body.error.description}`,
+      ),
       { code: body.error.code },
     );
 }

@@ -124,8 +124,7 @@ export const env = {
  */
 export const natsConfig = {
   NATS_URL: custom(
-    (v) =>
-      v.split(',').every((p) => /^(nats|tls):\/\/[^/@\s]+\/?$/.test(p.trim())) ? v : undefined,
+    (v) => (v.split(',').every((p) => /^(nats|tls):\/\/[^/@\s]+\/?$/.test(p.trim())) ? v : undefined),
     'a URL starting with nats:// or tls://, without credentials (see NATS_USER and NATS_*_FILE)',
     'nats://127.0.0.1:4222',
   ),
@@ -148,9 +147,9 @@ export type NatsConfig = z.output<z.ZodObject<typeof natsConfig>>;
 /** The problems of NATS settings that no single variable shows, one line each. */
 export function natsSettingsProblems(c: Partial<Record<keyof NatsConfig, unknown>>): string[] {
   const problems: string[] = [];
-  const ways = (['NATS_PASSWORD_FILE', 'NATS_TOKEN_FILE', 'NATS_NKEY_FILE', 'NATS_CREDS_FILE'] as const).filter(
-    (k) => c[k],
-  );
+  const ways = (
+    ['NATS_PASSWORD_FILE', 'NATS_TOKEN_FILE', 'NATS_NKEY_FILE', 'NATS_CREDS_FILE'] as const
+  ).filter((k) => c[k]);
   if (ways.length > 1) problems.push(`${ways.join(', ')}: set one way to authenticate, not ${ways.length}`);
   if (c.NATS_PASSWORD_FILE && !c.NATS_USER) problems.push('NATS_USER: required with NATS_PASSWORD_FILE');
   if (c.NATS_USER && !c.NATS_PASSWORD_FILE) problems.push('NATS_PASSWORD_FILE: required with NATS_USER');

@@ -125,7 +125,10 @@ class BinaryNats implements NatsServer {
     await waitForNats(
       this.url,
       this.startupTimeoutMs,
-      () => (proc.running ? undefined : `nats-server ${proc.describeExit()} before becoming ready:\n${proc.tail()}`),
+      () =>
+        proc.running
+          ? undefined
+          : `nats-server ${proc.describeExit()} before becoming ready:\n${proc.tail()}`,
       this.client,
     );
   }

@@ -71,7 +71,10 @@ export async function startAnalytics(
   if (cfg.KAIROS_DEFINITIONS_DIR) await catalog.loadDirectory(cfg.KAIROS_DEFINITIONS_DIR);
   if (cfg.KAIROS_DEFINITIONS_WATCH) {
     await catalog.follow(
-      await openNatsDefinitionStore(nc, { replicas: cfg.KAIROS_STREAM_REPLICAS, provision: cfg.KAIROS_PROVISION }),
+      await openNatsDefinitionStore(nc, {
+        replicas: cfg.KAIROS_STREAM_REPLICAS,
+        provision: cfg.KAIROS_PROVISION,
+      }),
     );
   }
   const loaded = await store.loadInto(state);

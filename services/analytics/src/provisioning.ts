@@ -1,4 +1,10 @@
-import { consumerSpec, filters, STREAMS, type ConsumerSpec, type ServiceProvisioning } from '@kairos/contracts';
+import {
+  consumerSpec,
+  filters,
+  STREAMS,
+  type ConsumerSpec,
+  type ServiceProvisioning,
+} from '@kairos/contracts';
 import { DEFINITIONS_BUCKET, DEFINITIONS_HISTORY } from '@kairos/definitions';
 import { CONSUME_BATCH } from './config';
 

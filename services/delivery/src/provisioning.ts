@@ -1,4 +1,10 @@
-import { consumerSpec, filters, STREAMS, type ConsumerSpec, type ServiceProvisioning } from '@kairos/contracts';
+import {
+  consumerSpec,
+  filters,
+  STREAMS,
+  type ConsumerSpec,
+  type ServiceProvisioning,
+} from '@kairos/contracts';
 import { loadConfig } from '@kairos/service-kit';
 import { deliveryConsumerShape, type DeliveryConsumerConfig } from './config';
 

@@ -13,9 +13,14 @@ import { TIME_OCCURRENCES } from './time-events';
 /** Enrichment's consumer of one partition of `events.raw`. */
 export function rawPartitionConsumer(partition: number): ConsumerSpec {
   // Events wait unacked for the profile write-behind: room for a few seconds of writes behind.
-  return consumerSpec(STREAMS.EVENTS.name, partitionDurable('enrichment', partition), filters.rawPartition(partition), {
-    maxAckPending: CONSUMER_TUNING.eventsMaxAckPending,
-  });
+  return consumerSpec(
+    STREAMS.EVENTS.name,
+    partitionDurable('enrichment', partition),
+    filters.rawPartition(partition),
+    {
+      maxAckPending: CONSUMER_TUNING.eventsMaxAckPending,
+    },
+  );
 }
 
 /** The consumer of every action outcome (replica 0 records them into the communication log). */

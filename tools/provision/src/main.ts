@@ -41,11 +41,17 @@ export async function provision(
     connectTimeoutMs: config.KAIROS_PROVISION_TIMEOUT,
     ...natsAuthOptions(config),
   });
-  const report: ProvisionReport = { streams: ALL_STREAMS.map((s) => s.name), buckets: [], consumers: [], indexes: 0 };
+  const report: ProvisionReport = {
+    streams: ALL_STREAMS.map((s) => s.name),
+    buckets: [],
+    consumers: [],
+    indexes: 0,
+  };
   try {
     await provisionStreams(nc, { replicas, logger });
     const buckets = new Map<string, number>();
-    for (const s of services) for (const kv of s.kv) buckets.set(kv.bucket, Math.max(kv.history, buckets.get(kv.bucket) ?? 1));
+    for (const s of services)
+      for (const kv of s.kv) buckets.set(kv.bucket, Math.max(kv.history, buckets.get(kv.bucket) ?? 1));
     for (const [bucket, history] of buckets) {
       await ensureKv(nc, bucket, { history, replicas });
       report.buckets.push(bucket);
@@ -66,10 +72,15 @@ export async function provision(
 }
 
 /** Creates every service's indexes in its own database; returns how many were asked for. */
-async function provisionIndexes(config: ProvisionConfig, services: readonly ServiceProvisioning[]): Promise<number> {
+async function provisionIndexes(
+  config: ProvisionConfig,
+  services: readonly ServiceProvisioning[],
+): Promise<number> {
   const withIndexes = services.filter((s) => s.indexes.length);
   if (!withIndexes.length) return 0;
-  const client = new MongoClient(config.MONGO_URL, { serverSelectionTimeoutMS: config.KAIROS_PROVISION_TIMEOUT });
+  const client = new MongoClient(config.MONGO_URL, {
+    serverSelectionTimeoutMS: config.KAIROS_PROVISION_TIMEOUT,
+  });
   try {
     await client.connect();
     let count = 0;

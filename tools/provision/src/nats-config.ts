@@ -17,7 +17,8 @@ export function readPasswords(dir: string, users: string[]): Record<string, stri
   const passwords: Record<string, string> = {};
   for (const user of users) {
     const file = join(dir, user);
-    if (!existsSync(file)) throw new Error(`--passwords-dir: no file ${file} with the password of NATS user '${user}'`);
+    if (!existsSync(file))
+      throw new Error(`--passwords-dir: no file ${file} with the password of NATS user '${user}'`);
     passwords[user] = readFileSync(file, 'utf8').trim();
   }
   return passwords;
@@ -35,7 +36,8 @@ function run(argv: string[]): void {
   const partitions = Number(values.partitions);
   if (!Number.isInteger(partitions) || partitions < 1 || partitions > 1024)
     throw new Error(`--partitions: expected an integer from 1 to 1024, got '${values.partitions}'`);
-  if (!values['passwords-dir']) throw new Error('--passwords-dir: required (a directory with one file per user)');
+  if (!values['passwords-dir'])
+    throw new Error('--passwords-dir: required (a directory with one file per user)');
   const users = [ADMIN_USER, ...SERVICE_PROVISIONING.map((s) => s.service)];
   const text = renderAuthorization(
     natsAuthorization(SERVICE_PROVISIONING, {

@@ -22,6 +22,8 @@ export const SERVICE_PROVISIONING: readonly ServiceProvisioning[] = [
 export function provisioningOf(service: string): ServiceProvisioning {
   const found = SERVICE_PROVISIONING.find((s) => s.service === service);
   if (!found)
-    throw new Error(`unknown service '${service}' (known: ${SERVICE_PROVISIONING.map((s) => s.service).join(', ')})`);
+    throw new Error(
+      `unknown service '${service}' (known: ${SERVICE_PROVISIONING.map((s) => s.service).join(', ')})`,
+    );
   return found;
 }

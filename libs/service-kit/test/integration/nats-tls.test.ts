@@ -9,20 +9,62 @@ import { useNats } from '@kairos/testkit';
 import { commonConfig, loadConfig } from '../../src/config';
 
 /** A throw-away CA, and a server and a client certificate it signed (openssl). */
-function makePki(): Record<'ca' | 'serverCert' | 'serverKey' | 'clientCert' | 'clientKey' | 'otherCa', string> {
+function makePki(): Record<
+  'ca' | 'serverCert' | 'serverKey' | 'clientCert' | 'clientKey' | 'otherCa',
+  string
+> {
   const dir = mkdtempSync(join(tmpdir(), 'kairos-nats-tls-'));
   const p = (name: string) => join(dir, name);
   const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
   const ca = (name: string) =>
-    ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', `/CN=${name}`,
-      '-keyout', p(`${name}.key`), '-out', p(`${name}.pem`));
+    ssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      `/CN=${name}`,
+      '-keyout',
+      p(`${name}.key`),
+      '-out',
+      p(`${name}.pem`),
+    );
   ca('ca');
   ca('other-ca');
   const leaf = (name: string, ext: string) => {
     writeFileSync(p(`${name}.ext`), ext);
-    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${name}`, '-keyout', p(`${name}.key`), '-out', p(`${name}.csr`));
-    ssl('x509', '-req', '-in', p(`${name}.csr`), '-CA', p('ca.pem'), '-CAkey', p('ca.key'), '-CAcreateserial',
-      '-days', '1', '-extfile', p(`${name}.ext`), '-out', p(`${name}.pem`));
+    ssl(
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      `/CN=${name}`,
+      '-keyout',
+      p(`${name}.key`),
+      '-out',
+      p(`${name}.csr`),
+    );
+    ssl(
+      'x509',
+      '-req',
+      '-in',
+      p(`${name}.csr`),
+      '-CA',
+      p('ca.pem'),
+      '-CAkey',
+      p('ca.key'),
+      '-CAcreateserial',
+      '-days',
+      '1',
+      '-extfile',
+      p(`${name}.ext`),
+      '-out',
+      p(`${name}.pem`),
+    );
   };
   leaf('server', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
   leaf('client', 'extendedKeyUsage=clientAuth\n');
@@ -56,7 +98,11 @@ describe('NATS over TLS with a private CA and client certificates (NATS_TLS_*)',
   };
 
   it('connects with the CA and a client certificate from files, and JetStream answers', async () => {
-    const nc = await connectWith({ NATS_TLS_CA: pki.ca, NATS_TLS_CERT: pki.clientCert, NATS_TLS_KEY: pki.clientKey });
+    const nc = await connectWith({
+      NATS_TLS_CA: pki.ca,
+      NATS_TLS_CERT: pki.clientCert,
+      NATS_TLS_KEY: pki.clientKey,
+    });
     try {
       // A fresh server: JetStream answers, with no stream yet.
       assert.equal((await (await jetstreamManager(nc)).getAccountInfo()).streams, 0);

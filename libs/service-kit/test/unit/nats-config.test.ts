@@ -46,11 +46,17 @@ describe('NATS credentials and TLS settings', () => {
     assert.deepEqual(problemsOf({ NATS_USER: 'svc', NATS_PASSWORD_FILE: password, NATS_TOKEN_FILE: token }), [
       'NATS_PASSWORD_FILE, NATS_TOKEN_FILE: set one way to authenticate, not 2',
     ]);
-    assert.deepEqual(problemsOf({ NATS_TLS_CERT: password }), ['NATS_TLS_CERT, NATS_TLS_KEY: set both or neither']);
+    assert.deepEqual(problemsOf({ NATS_TLS_CERT: password }), [
+      'NATS_TLS_CERT, NATS_TLS_KEY: set both or neither',
+    ]);
   });
 
   it('reads the password file at connect time and turns TLS on with a CA or a tls:// URL', () => {
-    const cfg = loadConfig(commonConfig, { NATS_USER: 'svc', NATS_PASSWORD_FILE: password, NATS_TLS_CA: token });
+    const cfg = loadConfig(commonConfig, {
+      NATS_USER: 'svc',
+      NATS_PASSWORD_FILE: password,
+      NATS_TLS_CA: token,
+    });
     const { authenticator, tls } = natsAuthOptions(cfg);
     writeFileSync(password, 'rotated');
     assert.deepEqual(authenticator!(), { user: 'svc', pass: 'rotated' });

@@ -13,7 +13,13 @@ import { loadIngestConfig, startIngest } from '@kairos/ingest';
 import { loadOrchestrationConfig, startOrchestration } from '@kairos/orchestration';
 import { loadPatternDetectionConfig, startPatternDetection } from '@kairos/pattern-detection';
 import { loadPredictionConfig, startPrediction } from '@kairos/prediction';
-import { connectNats, natsAuthOptions, Publisher, silentLogger, type NatsConnection } from '@kairos/messaging';
+import {
+  connectNats,
+  natsAuthOptions,
+  Publisher,
+  silentLogger,
+  type NatsConnection,
+} from '@kairos/messaging';
 import {
   createLogger,
   databaseName,
@@ -56,7 +62,11 @@ async function assertRefused(action: Promise<unknown>, subject: string): Promise
 describe('least-privilege NATS users from the generated authorization, KAIROS_PROVISION=external', function () {
   this.timeout(180_000);
   const { dir, passwords } = passwordFiles();
-  const authorization = natsAuthorization(SERVICE_PROVISIONING, { partitions: PARTITIONS, env: {}, passwords });
+  const authorization = natsAuthorization(SERVICE_PROVISIONING, {
+    partitions: PARTITIONS,
+    env: {},
+    passwords,
+  });
   const nats = useNats({
     config: renderAuthorization(authorization),
     client: { user: ADMIN_USER, pass: passwords[ADMIN_USER] },
@@ -171,7 +181,10 @@ describe('least-privilege NATS users from the generated authorization, KAIROS_PR
       drains.push(() => app.stop());
       started.push('analytics');
     }
-    assert.deepEqual(started, SERVICE_PROVISIONING.map((s) => s.service));
+    assert.deepEqual(
+      started,
+      SERVICE_PROVISIONING.map((s) => s.service),
+    );
 
     // Ingest's user publishes a raw event; enrichment's user consumes it and publishes it enriched.
     const ingestNc = connections.get('ingest')!;
@@ -208,7 +221,11 @@ describe('least-privilege NATS users from the generated authorization, KAIROS_PR
       servers: nats.url,
       name: 'admin',
       logger: silentLogger,
-      ...natsAuthOptions({ NATS_URL: nats.url, NATS_USER: ADMIN_USER, NATS_PASSWORD_FILE: join(dir, ADMIN_USER) }),
+      ...natsAuthOptions({
+        NATS_URL: nats.url,
+        NATS_USER: ADMIN_USER,
+        NATS_PASSWORD_FILE: join(dir, ADMIN_USER),
+      }),
     });
     connections.set('admin', nc);
     drains.push(() => nc.close());
@@ -269,7 +286,10 @@ describe('least-privilege NATS users from the generated authorization, KAIROS_PR
       '$JS.API.STREAM.CREATE.ROGUE',
     );
     await assertRefused(
-      jsm.consumers.add(STREAMS.TRIGGERS.name, { durable_name: 'orchestration-p00', filter_subject: 'triggers.fired.0.>' }),
+      jsm.consumers.add(STREAMS.TRIGGERS.name, {
+        durable_name: 'orchestration-p00',
+        filter_subject: 'triggers.fired.0.>',
+      }),
       '$JS.API.CONSUMER.CREATE.TRIGGERS.orchestration-p00.triggers.fired.0.>',
     );
     const pd = await jetstreamManager(await as('pattern-detection'));

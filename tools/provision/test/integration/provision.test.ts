@@ -52,7 +52,11 @@ describe("provision (the charts' hook Job) against a real NATS and database", fu
       .collection('timers')
       .listIndexes()
       .toArray();
-    assert.deepEqual(indexes.map((i) => Object.keys(i.key).join(',')).sort(), ['_id', 'partition,dueAt', 'runId']);
+    assert.deepEqual(indexes.map((i) => Object.keys(i.key).join(',')).sort(), [
+      '_id',
+      'partition,dueAt',
+      'runId',
+    ]);
     const declared = SERVICE_PROVISIONING.reduce((n, s) => n + s.indexes.length, 0);
     assert.equal(first.indexes, declared);
 

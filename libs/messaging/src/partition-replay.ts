@@ -1,9 +1,8 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstreamManager } from '@nats-io/jetstream';
 import {
-  consumerSpec,
   filters,
-  partitionDurable,
+  partitionConsumer,
   SCHEMAS,
   STREAMS,
   type ConsumerSpec,
@@ -37,12 +36,8 @@ export function enrichedPartitionSpec(
   partition: number,
   startSequence?: number,
 ): ConsumerSpec {
-  return consumerSpec(
-    STREAMS.EVENTS.name,
-    partitionDurable(service, partition),
-    filters.enrichedPartition(partition),
-    startSequence === undefined ? {} : { startSequence },
-  );
+  const start = startSequence === undefined ? {} : { startSequence };
+  return partitionConsumer(STREAMS.EVENTS.name, service, filters.enrichedPartition, partition, start);
 }
 
 /**

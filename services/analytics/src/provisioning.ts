@@ -1,14 +1,8 @@
-import {
-  consumerSpec,
-  filters,
-  STREAMS,
-  type ConsumerSpec,
-  type ServiceProvisioning,
-} from '@kairos/contracts';
-import { DEFINITIONS_BUCKET, DEFINITIONS_HISTORY } from '@kairos/definitions';
+import { consumerSpec, filters, STREAMS, type ServiceProvisioning } from '@kairos/contracts';
+import { DEFINITIONS_READER } from '@kairos/definitions';
 import { CONSUME_BATCH } from './config';
 
-const consumer = (durable: string, stream: string, filter: string): ConsumerSpec =>
+const consumer = (durable: string, stream: string, filter: string) =>
   consumerSpec(stream, durable, filter, { maxAckPending: CONSUME_BATCH * 4 });
 
 /** Analytics's durable consumers, one per kind of fact. */
@@ -26,7 +20,7 @@ export const analyticsProvisioning: ServiceProvisioning = {
   // Anomaly alerts are system events.
   publishes: ['events.raw.*.system.>'],
   // Workflow names and goals (KAIROS_DEFINITIONS_WATCH).
-  kv: [{ bucket: DEFINITIONS_BUCKET, history: DEFINITIONS_HISTORY, write: false }],
+  kv: [DEFINITIONS_READER],
   scans: [],
   indexes: [
     { collection: 'fact_segments', keys: { kind: 1, _id: 1 } },

@@ -1,30 +1,18 @@
-import {
-  consumerSpec,
-  filters,
-  partitionDurable,
-  STREAMS,
-  type ConsumerSpec,
-  type ServiceProvisioning,
-} from '@kairos/contracts';
+import { consumerSpec, filters, partitionConsumer, perPartition, STREAMS } from '@kairos/contracts';
+import type { ServiceProvisioning } from '@kairos/contracts';
 import { COMMUNICATIONS } from './communications';
 import { CONSUMER_TUNING } from './config';
 import { TIME_OCCURRENCES } from './time-events';
 
 /** Enrichment's consumer of one partition of `events.raw`. */
-export function rawPartitionConsumer(partition: number): ConsumerSpec {
+export const rawPartitionConsumer = (partition: number) =>
   // Events wait unacked for the profile write-behind: room for a few seconds of writes behind.
-  return consumerSpec(
-    STREAMS.EVENTS.name,
-    partitionDurable('enrichment', partition),
-    filters.rawPartition(partition),
-    {
-      maxAckPending: CONSUMER_TUNING.eventsMaxAckPending,
-    },
-  );
-}
+  partitionConsumer(STREAMS.EVENTS.name, 'enrichment', filters.rawPartition, partition, {
+    maxAckPending: CONSUMER_TUNING.eventsMaxAckPending,
+  });
 
 /** The consumer of every action outcome (replica 0 records them into the communication log). */
-export const OUTCOMES_CONSUMER: ConsumerSpec = consumerSpec(
+export const OUTCOMES_CONSUMER = consumerSpec(
   STREAMS.ACTIONS.name,
   'enrichment-outcomes',
   filters.allOutcomes,
@@ -33,10 +21,7 @@ export const OUTCOMES_CONSUMER: ConsumerSpec = consumerSpec(
 /** What enrichment needs provisioned, and the NATS subjects it uses. */
 export const enrichmentProvisioning: ServiceProvisioning = {
   service: 'enrichment',
-  consumers: ({ partitions }) => [
-    ...Array.from({ length: partitions }, (_, p) => rawPartitionConsumer(p)),
-    OUTCOMES_CONSUMER,
-  ],
+  consumers: ({ partitions }) => [...perPartition(partitions, rawPartitionConsumer), OUTCOMES_CONSUMER],
   publishes: ['events.enriched.>', 'events.raw.*.time_based.>'],
   kv: [],
   scans: [],

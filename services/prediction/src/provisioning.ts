@@ -1,4 +1,4 @@
-import { CATEGORY_TOKEN, events, STREAMS, type ServiceProvisioning } from '@kairos/contracts';
+import { CATEGORY_TOKEN, events, perPartition, STREAMS, type ServiceProvisioning } from '@kairos/contracts';
 import { enrichedPartitionSpec } from '@kairos/messaging';
 
 export const SERVICE_NAME = 'prediction';
@@ -11,8 +11,7 @@ export const predictedSubjects = (partition: number | '*') => `events.raw.${part
 /** What prediction needs provisioned, and the NATS subjects it uses. */
 export const predictionProvisioning: ServiceProvisioning = {
   service: SERVICE_NAME,
-  consumers: ({ partitions }) =>
-    Array.from({ length: partitions }, (_, p) => enrichedPartitionSpec(SERVICE_NAME, p)),
+  consumers: ({ partitions }) => perPartition(partitions, (p) => enrichedPartitionSpec(SERVICE_NAME, p)),
   // Each partition restarts at its checkpoint's next sequence.
   resetsConsumers: true,
   publishes: [predictedSubjects('*')],

@@ -117,21 +117,34 @@ export async function bindConsumer(
   opts: { logger?: Logger; retryMs?: number; stopped?: () => boolean } = {},
 ): Promise<void> {
   const jsm = await jetstreamManager(nc, { checkAPI: false });
+  const info = await whenProvisioned(`consumer ${spec.stream}/${spec.durable}`, opts, () =>
+    jsm.consumers.info(spec.stream, spec.durable),
+  );
+  const drift = consumerDrift(info.config, spec);
+  if (drift.length)
+    throw new Error(
+      `consumer ${spec.stream}/${spec.durable} differs from this service's settings (${drift.join('; ')}): run the provisioning Job with the same settings`,
+    );
+}
+
+/**
+ * Runs `lookup` until what it looks up exists: a service started next to the provisioning Job
+ * (the charts' dev mode) waits for it, logging now and then, instead of failing its start.
+ */
+async function whenProvisioned<T>(
+  what: string,
+  opts: { logger?: Logger; retryMs?: number; stopped?: () => boolean },
+  lookup: () => Promise<T>,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const info = await jsm.consumers.info(spec.stream, spec.durable);
-      const drift = consumerDrift(info.config, spec);
-      if (drift.length)
-        throw new Error(
-          `consumer ${spec.stream}/${spec.durable} differs from this service's settings (${drift.join('; ')}): run the provisioning Job with the same settings`,
-        );
-      return;
+      return await lookup();
     } catch (err) {
       if (!isNotFound(err) || opts.stopped?.()) throw err;
       if (attempt === 1 || attempt % 20 === 0)
         opts.logger?.warn(
-          { consumer: spec.durable, stream: spec.stream },
-          'consumer not provisioned yet (KAIROS_PROVISION=external); waiting for the provisioning Job',
+          { what },
+          `${what} not provisioned yet (KAIROS_PROVISION=external); waiting for it`,
         );
       await delay(opts.retryMs ?? 500);
     }
@@ -176,15 +189,21 @@ export async function resetConsumer(
 
 /**
  * Opens a KV bucket: creates it with the given history when missing (`self`, the default), or
- * binds to the provisioned one (`external`, needing only read rights on its stream).
+ * binds to the provisioned one (`external`, needing only read rights on its stream; it waits
+ * while the bucket does not exist yet).
  */
 export async function ensureKv(
   nc: NatsConnection,
   bucket: string,
-  opts: { history?: number; replicas?: number; provision?: ProvisionMode } = {},
+  opts: { history?: number; replicas?: number; provision?: ProvisionMode; logger?: Logger } = {},
 ): Promise<KV> {
   const kvm = new Kvm(nc);
-  if (opts.provision === 'external') return kvm.open(bucket);
+  if (opts.provision === 'external')
+    return whenProvisioned(`KV bucket ${bucket}`, opts, async () => {
+      const kv = await kvm.open(bucket);
+      await kv.status(); // open() binds lazily; this asks for the bucket's stream
+      return kv;
+    });
   return kvm.create(bucket, { history: opts.history ?? 1, replicas: opts.replicas ?? 1 });
 }
 

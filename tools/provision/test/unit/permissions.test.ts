@@ -68,16 +68,7 @@ describe('NATS permissions generated from the provisioning declarations', () => 
     };
     assert.deepEqual(
       parsed.users.map((u) => u.user),
-      [
-        ADMIN_USER,
-        'ingest',
-        'enrichment',
-        'pattern-detection',
-        'orchestration',
-        'delivery',
-        'prediction',
-        'analytics',
-      ],
+      [ADMIN_USER, ...SERVICE_PROVISIONING.map((s) => s.service)],
     );
     assert.equal(parsed.users[0].permissions, undefined, 'the admin may use every subject');
     const { delivery: _missing, ...partial } = passwords;

@@ -130,18 +130,46 @@ export const globalSchema = obj('Settings shared by every Kairos chart (the umbr
     description: 'LOG_LEVEL of every service.',
     enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
   },
-  nats: obj('NATS with JetStream (server >= 2.12).', {
-    url: str('NATS_URL, e.g. nats://nats.nats:4222. Empty: the dev NATS of this release (dev.enabled).'),
-    port: int('NATS client port (NetworkPolicy egress).', 1, 65535),
-    existingSecret: str('Secret holding NATS_URL (with credentials); replaces url.'),
-    urlKey: str('Key of the URL in existingSecret.'),
-  }),
+  nats: obj(
+    'NATS with JetStream (server >= 2.14: partition owners reset their consumers with $JS.API.CONSUMER.RESET).',
+    {
+      url: str(
+        'NATS_URL, e.g. nats://nats.nats:4222, without credentials. Empty: the dev NATS of this release (dev.enabled).',
+      ),
+      port: int('NATS client port (NetworkPolicy egress).', 1, 65535),
+      existingSecret: str(
+        'Secret holding NATS_URL; replaces url. The URL carries no credentials (see auth).',
+      ),
+      urlKey: str('Key of the URL in existingSecret.'),
+      auth: obj(
+        'One NATS user per service (NATS_USER = the service name), its password a file from a Secret; the provisioning Job connects as the admin user `provision`.',
+        {
+          enabled: bool('Connect with the users and passwords of existingSecret.'),
+          existingSecret: str(
+            'Secret with one key per user (provision and each service name) holding its password; a service may name its own (<service>.nats). Empty with dev.enabled: <release>-nats-users, made by the chart.',
+          ),
+        },
+      ),
+      tls: obj('TLS to NATS.', {
+        existingSecret: str(
+          'Secret with ca.crt (and tls.crt, tls.key for clientCertificate), mounted as NATS_TLS_* files. Empty: no TLS.',
+        ),
+        clientCertificate: bool('Also present tls.crt and tls.key (servers that verify clients).'),
+      }),
+    },
+  ),
   mongo: obj('A MongoDB-compatible database.', {
     url: str('MONGO_URL. Empty: the dev FerretDB of this release (dev.enabled). Prefer existingSecret.'),
     port: int('Database port (NetworkPolicy egress).', 1, 65535),
     existingSecret: str('Secret holding the MongoDB URI; replaces url.'),
     uriKey: str('Key of the URI in existingSecret.'),
   }),
+  provision: {
+    type: 'string',
+    description:
+      'KAIROS_PROVISION of every service: external (the provisioning Job creates streams, consumers, buckets and indexes; services only bind to them, so their users need no admin rights) or self.',
+    enum: ['external', 'self'],
+  },
   otlp: obj('OpenTelemetry traces.', {
     endpoint: str('OTEL_EXPORTER_OTLP_ENDPOINT (OTLP/HTTP). Empty: tracing off.'),
     port: int('Collector port (NetworkPolicy egress).', 1, 65535),
@@ -181,6 +209,10 @@ export function serviceSchema(name) {
     existingSecret: str(
       'Secret whose keys become environment variables (API keys, provider tokens, signing secrets).',
     ),
+    nats: obj("This service's NATS password (with global.nats.auth.enabled).", {
+      existingSecret: str('Secret holding it; empty: global.nats.auth.existingSecret.'),
+      passwordKey: str(`Key of the password in that Secret; empty: the service name (${name}).`),
+    }),
     secretMount: obj(
       'A Secret mounted as files (e.g. the file KAIROS_INGEST_CONFIG or KAIROS_ENRICHMENT_CONFIG names).',
       {
@@ -287,6 +319,9 @@ export const umbrellaSchema = () =>
       {
         enabled: bool('Install the dev NATS and FerretDB and point the services at them.'),
         nats: obj('Dev NATS.', {
+          passwordSeed: str(
+            "Seed of the dev users' passwords (the chart derives them from it and the release); set one, or global.nats.auth.existingSecret, when others can reach the dev NATS.",
+          ),
           image: obj('Image.', {
             repository: str('Repository.'),
             tag: str('Tag.'),
@@ -303,7 +338,7 @@ export const umbrellaSchema = () =>
       },
     ),
     provision: obj(
-      'The pre-install/pre-upgrade hook Job that creates or updates the JetStream streams and the definitions bucket.',
+      'The pre-install/pre-upgrade hook Job that creates or updates the JetStream streams, consumers and KV buckets and the MongoDB indexes (with dev.enabled, a Job that runs next to the services).',
       {
         enabled: bool('Run the hook.'),
         image: obj('Image.', {
@@ -312,8 +347,15 @@ export const umbrellaSchema = () =>
           pullPolicy: { type: 'string', enum: ['Always', 'IfNotPresent', 'Never'] },
         }),
         existingSecret: str(
-          'Secret with admin NATS credentials (key NATS_URL) for provisioning; default global.nats.',
+          "Secret with the admin user's NATS password; empty: global.nats.auth.existingSecret.",
         ),
+        passwordKey: str('Key of that password; empty: provision.'),
+        env: {
+          type: 'object',
+          description:
+            'Extra settings of the Job, e.g. the KAIROS_DELIVERY_* consumer settings when delivery sets them (the Job creates its consumer).',
+          additionalProperties: { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] },
+        },
         backoffLimit: int('Retries of the Job.', 0, 100),
       },
     ),

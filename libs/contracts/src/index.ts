@@ -13,3 +13,4 @@ export * as predictions from './gen/kairos/predictions/v1/predictions';
 export * as analytics from './gen/kairos/analytics/v1/analytics';
 export * as health from './gen/grpc/health/v1/health';
 export { PROTO_DIR, PROTO_FILES } from './proto-files';
+export * from './provisioning';

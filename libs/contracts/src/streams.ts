@@ -93,6 +93,25 @@ export function partitionDurable(service: string, partition: number): string {
   return `${service}-p${String(partition).padStart(2, '0')}`;
 }
 
+/**
+ * A partition-owning service's consumer of one partition: durable `<service>-pNN` on
+ * `filter(partition)` of `stream`.
+ */
+export function partitionConsumer(
+  stream: string,
+  service: string,
+  filter: (partition: number) => string,
+  partition: number,
+  overrides: Partial<Omit<ConsumerSpec, 'stream' | 'durable' | 'filterSubject'>> = {},
+): ConsumerSpec {
+  return consumerSpec(stream, partitionDurable(service, partition), filter(partition), overrides);
+}
+
+/** The numbers 0 … partitions − 1, mapped: one item per partition. */
+export function perPartition<T>(partitions: number, fn: (partition: number) => T): T[] {
+  return Array.from({ length: partitions }, (_, p) => fn(p));
+}
+
 /** Headers Kairos sets on every message besides traceparent/tracestate. */
 export const HEADERS = {
   msgId: 'Nats-Msg-Id',

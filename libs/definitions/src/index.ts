@@ -27,6 +27,7 @@ export {
   DefinitionApplyError,
   DEFINITIONS_BUCKET,
   DEFINITIONS_HISTORY,
+  DEFINITIONS_READER,
   KvDefinitionStore,
   MemoryKvBackend,
 } from './store';

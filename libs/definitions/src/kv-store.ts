@@ -1,5 +1,7 @@
 /** The definition store on NATS JetStream KV (bucket `kairos-definitions`, history 64). */
-import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
+import type { KV, KvEntry } from '@nats-io/kv';
+import type { ProvisionMode } from '@kairos/contracts';
+import { ensureKv } from '@kairos/messaging';
 import type { NatsConnection } from '@nats-io/nats-core';
 import {
   DEFINITIONS_BUCKET,
@@ -77,6 +79,11 @@ export interface NatsDefinitionStoreOptions {
   /** Replicas of the bucket stream (default 1). */
   replicas?: number;
   now?: () => Date;
+  /**
+   * `self` (default) creates the bucket when missing; `external` only binds to the one the
+   * provisioning Job created (`KAIROS_PROVISION`), which needs no stream admin rights.
+   */
+  provision?: ProvisionMode;
 }
 
 /** Creates (or binds to) the definitions bucket and returns the store. */
@@ -84,10 +91,10 @@ export async function openNatsDefinitionStore(
   nc: NatsConnection,
   options: NatsDefinitionStoreOptions = {},
 ): Promise<KvDefinitionStore> {
-  const kvm = new Kvm(nc);
-  const kv = await kvm.create(options.bucket ?? DEFINITIONS_BUCKET, {
+  const kv = await ensureKv(nc, options.bucket ?? DEFINITIONS_BUCKET, {
     history: DEFINITIONS_HISTORY,
     replicas: options.replicas ?? 1,
+    provision: options.provision,
   });
   return new KvDefinitionStore(new NatsKvBackend(kv), options.now);
 }

@@ -12,6 +12,8 @@ import { structuralIssues } from './validate';
 
 export const DEFINITIONS_BUCKET = 'kairos-definitions';
 export const DEFINITIONS_HISTORY = 64;
+/** How a service that follows the definitions declares the bucket (read only) for provisioning. */
+export const DEFINITIONS_READER = { bucket: DEFINITIONS_BUCKET, history: DEFINITIONS_HISTORY, write: false };
 
 /** One stored version of a definition. */
 export interface StoredDefinition {

@@ -7,7 +7,7 @@ import { OrderedBatchStrategy } from './consume/ordered-batch';
 import { MessageProcessor } from './consume/processor';
 import type { ConsumeStrategy } from './consume/strategy';
 import type { BatchHandler, ConsumeLoopOptions, Handler } from './consume/types';
-import { ensureConsumer } from './provision';
+import { ensureConsumer, prepareConsumer } from './provision';
 
 export type {
   BatchCommit,
@@ -79,9 +79,15 @@ export class ConsumeLoop<T> {
     this.strategy = consumeStrategy(this.processor);
   }
 
-  /** Provisions the consumer and starts pulling; it resolves once the first pull is under way. */
+  /**
+   * Provisions the consumer (or, under `provision: 'external'`, waits for the provisioned one) and
+   * starts pulling; it resolves once the first pull is under way.
+   */
   async start(): Promise<void> {
-    await ensureConsumer(this.nc, this.opts.spec);
+    await prepareConsumer(this.nc, this.opts.spec, this.opts.provision ?? 'self', {
+      logger: this.opts.logger,
+      stopped: () => this.stopping,
+    });
     this.runPromise = this.run();
   }
 
@@ -107,6 +113,8 @@ export class ConsumeLoop<T> {
       }
       if (this.stopping) break;
       await delay(250);
+      // A provisioned consumer is the Job's to restore; the loop keeps asking for it.
+      if (this.opts.provision === 'external') continue;
       // The consumer may have been deleted (or the stream recreated): put it back.
       try {
         await ensureConsumer(await jetstreamManager(this.nc), this.opts.spec);

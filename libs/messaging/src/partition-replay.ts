@@ -1,17 +1,17 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstreamManager } from '@nats-io/jetstream';
 import {
-  consumerSpec,
   filters,
-  partitionDurable,
+  partitionConsumer,
   SCHEMAS,
   STREAMS,
   type ConsumerSpec,
   type events,
+  type ProvisionMode,
 } from '@kairos/contracts';
 import { ConsumeLoop, type Handler } from './consumer';
 import type { Logger } from './logger';
-import { isNotFound } from './provision';
+import { ensureConsumer, isNotFound, prepareConsumer, resetConsumer } from './provision';
 import type { Publisher } from './publisher';
 
 /** The durable consumer a partition owner restarts at its checkpoint. */
@@ -20,11 +20,7 @@ export interface DurableRef {
   durable: string;
 }
 
-/**
- * Deletes a durable consumer when it exists. A service whose checkpoint is the source of truth
- * (pattern-detection, prediction) deletes its partition's consumer at start and recreates it at
- * the checkpoint's next sequence: acks only pace the consumer.
- */
+/** Deletes a durable consumer when it exists (consumer admin rights: `self` provisioning only). */
 export async function deleteConsumer(nc: NatsConnection, ref: DurableRef): Promise<void> {
   const jsm = await jetstreamManager(nc);
   try {
@@ -34,11 +30,49 @@ export async function deleteConsumer(nc: NatsConnection, ref: DurableRef): Promi
   }
 }
 
+/** The durable consumer of one partition of `events.enriched` for a checkpointing service. */
+export function enrichedPartitionSpec(
+  service: string,
+  partition: number,
+  startSequence?: number,
+): ConsumerSpec {
+  const start = startSequence === undefined ? {} : { startSequence };
+  return partitionConsumer(STREAMS.EVENTS.name, service, filters.enrichedPartition, partition, start);
+}
+
+/**
+ * Moves a checkpointing service's partition consumer to `startSequence`: created there when
+ * missing (`self`), else reset to it with `$JS.API.CONSUMER.RESET`, which needs only that
+ * consumer's reset subject, so it works with a provisioned consumer and a least-privilege user.
+ * Under `self`, a consumer the reset refuses (one created before by start sequence, asked to go
+ * below it) is deleted and recreated at `startSequence`.
+ */
+export async function restartConsumerAt(
+  nc: NatsConnection,
+  spec: ConsumerSpec,
+  startSequence: number,
+  mode: ProvisionMode,
+  logger?: Logger,
+): Promise<void> {
+  await prepareConsumer(nc, spec, mode, { logger });
+  try {
+    await resetConsumer(nc, spec, startSequence);
+  } catch (err) {
+    if (mode === 'external') throw err;
+    logger?.warn(
+      { consumer: spec.durable, err: (err as Error).message },
+      'consumer reset refused; recreating it at the checkpoint',
+    );
+    await deleteConsumer(nc, spec);
+    await ensureConsumer(nc, { ...spec, startSequence });
+  }
+}
+
 /**
  * The ordered consume loop of one partition of `events.enriched` for a service whose engine state
- * (its checkpoint) is the source of truth: the durable `<service>-pNN` is deleted and recreated at
- * `startSequence` (the checkpoint's next sequence; 1 without one), so the engine folds each event
- * after its checkpoint once and acks only pace the consumer. The loop is not started.
+ * (its checkpoint) is the source of truth: the durable `<service>-pNN` restarts at `startSequence`
+ * (the checkpoint's next sequence; 1 without one; see restartConsumerAt), so the engine folds each
+ * event after its checkpoint once and acks only pace the consumer. The loop is not started.
  */
 export async function enrichedPartitionLoop(
   nc: NatsConnection,
@@ -49,17 +83,16 @@ export async function enrichedPartitionLoop(
     handler: Handler<events.EnrichedEvent>;
     logger: Logger;
     publisher: Publisher;
+    /** `self` (default) or `external` (see restartConsumerAt). */
+    provision?: ProvisionMode;
   },
 ): Promise<{ loop: ConsumeLoop<events.EnrichedEvent>; spec: ConsumerSpec }> {
-  const spec = consumerSpec(
-    STREAMS.EVENTS.name,
-    partitionDurable(opts.service, opts.partition),
-    filters.enrichedPartition(opts.partition),
-    { startSequence: opts.startSequence },
-  );
-  await deleteConsumer(nc, spec);
+  const provision = opts.provision ?? 'self';
+  const spec = enrichedPartitionSpec(opts.service, opts.partition, opts.startSequence);
+  await restartConsumerAt(nc, spec, opts.startSequence, provision, opts.logger);
   const loop = new ConsumeLoop(nc, {
     spec,
+    provision,
     schema: SCHEMAS.EnrichedEvent,
     handler: opts.handler,
     mode: { kind: 'ordered' },

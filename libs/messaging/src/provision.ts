@@ -11,7 +11,7 @@ import {
 } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { nanos } from '@nats-io/nats-core';
-import { ALL_STREAMS, type ConsumerSpec, type StreamSpec } from '@kairos/contracts';
+import { ALL_STREAMS, type ConsumerSpec, type ProvisionMode, type StreamSpec } from '@kairos/contracts';
 import type { Logger } from './logger';
 
 function streamConfig(spec: StreamSpec, replicas: number): Partial<StreamConfig> & { name: string } {
@@ -85,14 +85,126 @@ export async function ensureConsumer(
   }
 }
 
-/** Opens a KV bucket, creating it with the given history when missing. */
+/**
+ * The differences between a consumer's configuration on the server and `spec` that change what
+ * the service sees (filter, attempts, ack wait), one line each; empty when it matches.
+ */
+export function consumerDrift(actual: Partial<ConsumerConfig>, spec: ConsumerSpec): string[] {
+  const want = consumerConfig(spec);
+  const drift: string[] = [];
+  const check = (field: keyof ConsumerConfig) => {
+    if (actual[field] !== want[field])
+      drift.push(`${field} is ${String(actual[field])}, the service expects ${String(want[field])}`);
+  };
+  check('filter_subject');
+  check('ack_policy');
+  check('max_deliver');
+  check('ack_wait');
+  return drift;
+}
+
+const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Binds to a durable consumer the provisioning Job created (`KAIROS_PROVISION=external`): resolves
+ * once it exists, asking every `retryMs` while it does not (a service may start before the Job
+ * finished), and throws when its configuration differs from `spec` (the Job ran with other
+ * settings). Needs only `$JS.API.CONSUMER.INFO` on the consumer.
+ */
+export async function bindConsumer(
+  nc: NatsConnection,
+  spec: ConsumerSpec,
+  opts: { logger?: Logger; retryMs?: number; stopped?: () => boolean } = {},
+): Promise<void> {
+  const jsm = await jetstreamManager(nc, { checkAPI: false });
+  const info = await whenProvisioned(`consumer ${spec.stream}/${spec.durable}`, opts, () =>
+    jsm.consumers.info(spec.stream, spec.durable),
+  );
+  const drift = consumerDrift(info.config, spec);
+  if (drift.length)
+    throw new Error(
+      `consumer ${spec.stream}/${spec.durable} differs from this service's settings (${drift.join('; ')}): run the provisioning Job with the same settings`,
+    );
+}
+
+/**
+ * Runs `lookup` until what it looks up exists: a service started next to the provisioning Job
+ * (the charts' dev mode) waits for it, logging now and then, instead of failing its start.
+ */
+async function whenProvisioned<T>(
+  what: string,
+  opts: { logger?: Logger; retryMs?: number; stopped?: () => boolean },
+  lookup: () => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await lookup();
+    } catch (err) {
+      if (!isNotFound(err) || opts.stopped?.()) throw err;
+      if (attempt === 1 || attempt % 20 === 0)
+        opts.logger?.warn(
+          { what },
+          `${what} not provisioned yet (KAIROS_PROVISION=external); waiting for it`,
+        );
+      await delay(opts.retryMs ?? 500);
+    }
+  }
+}
+
+/** Creates or updates the consumer (`self`), or binds to the provisioned one (`external`). */
+export function prepareConsumer(
+  nc: NatsConnection,
+  spec: ConsumerSpec,
+  mode: ProvisionMode,
+  opts: { logger?: Logger; stopped?: () => boolean } = {},
+): Promise<void> {
+  return mode === 'external' ? bindConsumer(nc, spec, opts) : ensureConsumer(nc, spec);
+}
+
+/**
+ * Moves a durable consumer's next delivery to stream sequence `sequence` and forgets its pending
+ * and redelivery state (`$JS.API.CONSUMER.RESET`, nats-server 2.14 or later). Unlike deleting and
+ * recreating it, this needs no consumer admin rights: only the reset subject of that consumer.
+ */
+export async function resetConsumer(
+  nc: NatsConnection,
+  ref: { stream: string; durable: string },
+  sequence: number,
+  timeoutMs = 5_000,
+): Promise<void> {
+  const reply = await nc.request(
+    `$JS.API.CONSUMER.RESET.${ref.stream}.${ref.durable}`,
+    JSON.stringify({ seq: Math.max(1, sequence) }),
+    { timeout: timeoutMs },
+  );
+  const body = reply.json<{ error?: { code?: number; description?: string } }>();
+  if (body.error)
+    throw Object.assign(
+      new Error(
+        `cannot reset consumer ${ref.stream}/${ref.durable} to ${sequence}: ${body.error.description}`,
+      ),
+      { code: body.error.code },
+    );
+}
+
+/**
+ * Opens a KV bucket: creates it with the given history when missing (`self`, the default), or
+ * binds to the provisioned one (`external`, needing only read rights on its stream; it waits
+ * while the bucket does not exist yet).
+ */
 export async function ensureKv(
   nc: NatsConnection,
   bucket: string,
-  opts: { history?: number } = {},
+  opts: { history?: number; replicas?: number; provision?: ProvisionMode; logger?: Logger } = {},
 ): Promise<KV> {
   const kvm = new Kvm(nc);
-  return kvm.create(bucket, { history: opts.history ?? 1 });
+  if (opts.provision === 'external')
+    return whenProvisioned(`KV bucket ${bucket}`, opts, async () => {
+      const kv = await kvm.open(bucket);
+      await kv.status(); // open() binds lazily; this asks for the bucket's stream
+      return kv;
+    });
+  return kvm.create(bucket, { history: opts.history ?? 1, replicas: opts.replicas ?? 1 });
 }
 
 export function isNotFound(err: unknown): boolean {

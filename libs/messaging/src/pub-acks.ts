@@ -9,6 +9,7 @@ import {
   type Subscription,
 } from '@nats-io/nats-core';
 import { JetStreamApiError, JetStreamError, type PubAck } from '@nats-io/jetstream';
+import { inboxPrefixOf } from './connection';
 
 /** Called once per publish: with the PubAck, or with the error. */
 export type AckCallback = (err: Error | undefined, ack?: PubAck) => void;
@@ -66,7 +67,7 @@ export class PubAckInbox {
   /** Subscribes on first use (and again after the connection closed the subscription). */
   private replyPrefix(): string {
     if (this.sub) return this.prefix;
-    const prefix = `${createInbox()}.`;
+    const prefix = `${createInbox(inboxPrefixOf(this.nc))}.`;
     const sub = this.nc.subscribe(`${prefix}*`, {
       callback: (err, msg) => (err ? this.failAll(err) : this.settle(msg)),
     });

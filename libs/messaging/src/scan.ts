@@ -18,7 +18,9 @@ export interface ScanOptions {
 export async function* scanStream(nc: NatsConnection, opts: ScanOptions): AsyncGenerator<JsMsg> {
   const js = jetstream(nc);
   const consumer = await js.consumers.get(opts.stream, {
-    filter_subjects: [opts.filter],
+    // One filter as a string: the create request then names it in its subject, which NATS
+    // permissions can limit (`$JS.API.CONSUMER.CREATE.<stream>.*.<filter>`).
+    filter_subjects: opts.filter,
     headers_only: opts.headersOnly ?? false,
     ...(opts.sinceMs === undefined
       ? { deliver_policy: DeliverPolicy.All }

@@ -1,5 +1,6 @@
+import { accessSync, constants, statSync } from 'node:fs';
 import { z } from 'zod';
-import { partitionsOwnedBy } from '@kairos/contracts';
+import { partitionsOwnedBy, PROVISION_MODES } from '@kairos/contracts';
 
 /**
  * Configuration comes only from environment variables, validated at start. Every builder has a safe
@@ -47,7 +48,20 @@ export function parseBytes(v: string): number | undefined {
   return m ? Number(m[1]) * UNIT_BYTES[m[2] ?? 'B'] : undefined;
 }
 
+function readableFile(path: string): string | undefined {
+  try {
+    accessSync(path, constants.R_OK);
+    return statSync(path).isFile() ? path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export const env = {
+  /** A value `parse` accepts (undefined refuses it, saying `expected`); `def` when unset. */
+  custom,
+  /** An optional path of a readable file (secrets come from mounted files, not from env values). */
+  file: () => custom<string | undefined>(readableFile, 'the path of a readable file', undefined),
   string: (def: string) => custom((v) => v, 'a non-empty string', def),
   optionalString: () => custom<string | undefined>((v) => v, 'a string', undefined),
   int: (def: number, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER) =>
@@ -104,19 +118,70 @@ export const env = {
     ),
 };
 
-/** Validates `source` against the shape; throws ConfigError naming every bad variable. */
+/**
+ * How a process reaches NATS. The URL carries no secret: credentials come from files (a mounted
+ * Secret), read again at every reconnect, so a rotated file takes effect without a restart.
+ */
+export const natsConfig = {
+  NATS_URL: custom(
+    (v) => (v.split(',').every((p) => /^(nats|tls):\/\/[^/@\s]+\/?$/.test(p.trim())) ? v : undefined),
+    'a URL starting with nats:// or tls://, without credentials (see NATS_USER and NATS_*_FILE)',
+    'nats://127.0.0.1:4222',
+  ),
+  /** The NATS user, with NATS_PASSWORD_FILE; a service's own name in the generated authorization. */
+  NATS_USER: env.optionalString(),
+  NATS_PASSWORD_FILE: env.file(),
+  NATS_TOKEN_FILE: env.file(),
+  /** An nkey seed file (`SU...`): the server holds only the public key. */
+  NATS_NKEY_FILE: env.file(),
+  /** A `.creds` file (JWT and nkey seed), for servers in operator mode. */
+  NATS_CREDS_FILE: env.file(),
+  /** TLS: the CA of the server's certificate (PEM); setting it (or a tls:// URL) turns TLS on. */
+  NATS_TLS_CA: env.file(),
+  /** TLS client certificate and key (PEM), for servers that verify clients: both or neither. */
+  NATS_TLS_CERT: env.file(),
+  NATS_TLS_KEY: env.file(),
+};
+export type NatsConfig = z.output<z.ZodObject<typeof natsConfig>>;
+
+/** The problems of NATS settings that no single variable shows, one line each. */
+export function natsSettingsProblems(c: Partial<Record<keyof NatsConfig, unknown>>): string[] {
+  const problems: string[] = [];
+  const ways = (
+    ['NATS_PASSWORD_FILE', 'NATS_TOKEN_FILE', 'NATS_NKEY_FILE', 'NATS_CREDS_FILE'] as const
+  ).filter((k) => c[k]);
+  if (ways.length > 1) problems.push(`${ways.join(', ')}: set one way to authenticate, not ${ways.length}`);
+  if (c.NATS_PASSWORD_FILE && !c.NATS_USER) problems.push('NATS_USER: required with NATS_PASSWORD_FILE');
+  if (c.NATS_USER && !c.NATS_PASSWORD_FILE) problems.push('NATS_PASSWORD_FILE: required with NATS_USER');
+  if (!c.NATS_TLS_CERT !== !c.NATS_TLS_KEY) problems.push('NATS_TLS_CERT, NATS_TLS_KEY: set both or neither');
+  return problems;
+}
+
+/**
+ * Validates `source` against the shape; throws ConfigError naming every bad variable (and, for a
+ * shape with the NATS settings, their combinations).
+ */
 export function loadConfig<S extends z.ZodRawShape>(
   shape: S,
   source: NodeJS.ProcessEnv = process.env,
 ): z.output<z.ZodObject<S>> {
   const result = z.object(shape).safeParse(source);
-  if (result.success) return result.data;
-  throw new ConfigError(result.error.issues.map((i) => `${String(i.path[0] ?? '?')}: ${i.message}`));
+  if (!result.success)
+    throw new ConfigError(result.error.issues.map((i) => `${String(i.path[0] ?? '?')}: ${i.message}`));
+  const problems = 'NATS_USER' in shape ? natsSettingsProblems(result.data as Partial<NatsConfig>) : [];
+  if (problems.length) throw new ConfigError(problems);
+  return result.data;
 }
 
 /** Variables every service reads. */
 export const commonConfig = {
-  NATS_URL: env.url('nats://127.0.0.1:4222', ['nats', 'tls']),
+  ...natsConfig,
+  /**
+   * `self`: the service creates its streams, consumers, buckets and indexes at start; `external`:
+   * the provisioning Job (tools/provision) did, and the service only binds to them, so its NATS
+   * user and database role need no admin rights.
+   */
+  KAIROS_PROVISION: env.enumOf(PROVISION_MODES, 'self'),
   MONGO_URL: env.url('mongodb://127.0.0.1:27017', ['mongodb', 'mongodb+srv']),
   /** Unset: `kairos_<service>` (see databaseName). */
   MONGO_DB: env.optionalString(),

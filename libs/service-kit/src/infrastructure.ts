@@ -1,6 +1,7 @@
 import type { Db } from 'mongodb';
-import { connectNats, provisionStreams, type NatsConnection } from '@kairos/messaging';
-import type { CommonConfig } from './config';
+import type { IndexSpec } from '@kairos/contracts';
+import { connectNats, natsAuthOptions, provisionStreams, type NatsConnection } from '@kairos/messaging';
+import type { CommonConfig, NatsConfig } from './config';
 import type { Clock } from './container';
 import type { ServiceContext, ServiceDefinition } from './lifecycle';
 import type { Logger } from './logger';
@@ -39,18 +40,41 @@ export function serviceDefinition(
   };
 }
 
+/** The reply-subject prefix of a service's connection: its NATS permissions allow only this one. */
+export function serviceInboxPrefix(service: string): string {
+  return `_INBOX.${service}`;
+}
+
 /**
- * Connects to `NATS_URL` (a comma-separated server list) and provisions the streams. The drain is
+ * Connects to `NATS_URL` (a comma-separated server list) with the credentials and TLS files of the
+ * `NATS_*` settings, and provisions the streams unless `KAIROS_PROVISION=external`. The drain is
  * registered now, so it runs after every step registered later (those stop the loops and ack).
  */
 export async function openNats(
   ctx: ServiceContext,
-  config: Pick<CommonConfig, 'NATS_URL' | 'KAIROS_STREAM_REPLICAS'>,
+  config: Pick<CommonConfig, keyof NatsConfig | 'KAIROS_STREAM_REPLICAS' | 'KAIROS_PROVISION'>,
 ): Promise<NatsConnection> {
-  const nc = await connectNats({ servers: config.NATS_URL, name: ctx.name, logger: ctx.logger });
+  const nc = await connectNats({
+    servers: config.NATS_URL,
+    name: ctx.name,
+    logger: ctx.logger,
+    inboxPrefix: serviceInboxPrefix(ctx.name),
+    ...natsAuthOptions(config),
+  });
   ctx.onDrain(() => nc.drain());
-  await provisionStreams(nc, { replicas: config.KAIROS_STREAM_REPLICAS, logger: ctx.logger });
+  if (config.KAIROS_PROVISION === 'self')
+    await provisionStreams(nc, { replicas: config.KAIROS_STREAM_REPLICAS, logger: ctx.logger });
   return nc;
+}
+
+/** Creates the indexes (idempotent) unless the provisioning Job does (`KAIROS_PROVISION=external`). */
+export async function ensureIndexes(
+  db: Db,
+  indexes: IndexSpec[],
+  config: Pick<CommonConfig, 'KAIROS_PROVISION'> = { KAIROS_PROVISION: 'self' },
+): Promise<void> {
+  if (config.KAIROS_PROVISION === 'external') return;
+  for (const ix of indexes) await db.collection(ix.collection).createIndex(ix.keys, ix.options ?? {});
 }
 
 /** Connects to `MONGO_URL` and returns the service's database; the client closes on drain. */

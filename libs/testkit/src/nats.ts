@@ -1,5 +1,7 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
+import { connect, type NodeConnectionOptions } from '@nats-io/transport-node';
 import type { StartedTestContainer } from 'testcontainers';
 import { findBinary, missingBinaryError } from './binaries';
 import { containerRuntimeAvailable } from './container-runtime';
@@ -22,6 +24,13 @@ export interface StartNatsOptions {
   image?: string;
   /** Ignore `NATS_URL` (for tests that must own the server, e.g. to restart it). */
   ignoreEnv?: boolean;
+  /**
+   * A nats-server configuration file's text (authorization, TLS), loaded with `-c`. Implies
+   * `ignoreEnv`, and the local binary: a configuration may name files on this machine.
+   */
+  config?: string;
+  /** How the readiness check connects to a configured server (a user, TLS files). */
+  client?: Partial<Pick<NodeConnectionOptions, 'user' | 'pass' | 'tls'>>;
 }
 
 export interface NatsServer {
@@ -58,14 +67,21 @@ export function waitForNats(
   url: string,
   timeoutMs: number,
   isAlive?: () => string | undefined,
+  client: StartNatsOptions['client'] = {},
 ): Promise<void> {
   const message = `NATS with JetStream at ${url}`;
-  return waitForServer(() => pingJetStream(url), { timeoutMs, intervalMs: 50, message, isAlive });
+  return waitForServer(() => pingJetStream(url, client), { timeoutMs, intervalMs: 50, message, isAlive });
 }
 
 /** Resolves when a NATS server at `url` accepts a connection and answers a JetStream API request. */
-async function pingJetStream(url: string): Promise<void> {
-  const nc = await connect({ servers: url, timeout: 1000, reconnect: false, maxReconnectAttempts: 0 });
+async function pingJetStream(url: string, client: StartNatsOptions['client']): Promise<void> {
+  const nc = await connect({
+    servers: url,
+    timeout: 1000,
+    reconnect: false,
+    maxReconnectAttempts: 0,
+    ...client,
+  });
   try {
     const jsm = await jetstreamManager(nc, { timeout: 1000 });
     await jsm.getAccountInfo();
@@ -86,6 +102,7 @@ class BinaryNats implements NatsServer {
     readonly storeDir: string,
     private readonly extraArgs: string[],
     private readonly startupTimeoutMs: number,
+    private readonly client: StartNatsOptions['client'] = {},
   ) {}
 
   get url(): string {
@@ -105,8 +122,14 @@ class BinaryNats implements NatsServer {
       args: ['-a', this.host, '-p', String(this.port), '-js', '-sd', this.storeDir, ...this.extraArgs],
     });
     this.proc = proc;
-    await waitForNats(this.url, this.startupTimeoutMs, () =>
-      proc.running ? undefined : `nats-server ${proc.describeExit()} before becoming ready:\n${proc.tail()}`,
+    await waitForNats(
+      this.url,
+      this.startupTimeoutMs,
+      () =>
+        proc.running
+          ? undefined
+          : `nats-server ${proc.describeExit()} before becoming ready:\n${proc.tail()}`,
+      this.client,
     );
   }
 
@@ -218,7 +241,8 @@ async function startNatsContainer(options: StartNatsOptions, timeoutMs: number):
  */
 export async function startNats(options: StartNatsOptions = {}): Promise<NatsServer> {
   const timeoutMs = options.startupTimeoutMs ?? 20_000;
-  const envUrl = options.ignoreEnv ? undefined : process.env.NATS_URL;
+  const configured = options.config !== undefined;
+  const envUrl = options.ignoreEnv || configured ? undefined : process.env.NATS_URL;
   if (envUrl) {
     logOnce('nats-source', `NATS: using NATS_URL=${envUrl}`);
     await waitForNats(envUrl, timeoutMs);
@@ -239,7 +263,7 @@ export async function startNats(options: StartNatsOptions = {}): Promise<NatsSer
       logs: () => [],
     };
   }
-  if (await containerRuntimeAvailable()) {
+  if (!configured && (await containerRuntimeAvailable())) {
     const server = await startNatsContainer(options, Math.max(timeoutMs, 120_000));
     logOnce('nats-source', `NATS: using a testcontainers container (${server.url})`);
     return server;
@@ -248,7 +272,14 @@ export async function startNats(options: StartNatsOptions = {}): Promise<NatsSer
   if (!binary) throw missingBinaryError('NATS', ['nats-server']);
   const port = options.port ?? (await freePort());
   const storeDir = makeTempDir('nats');
-  const server = new BinaryNats(binary, port, storeDir, options.args ?? [], timeoutMs);
+  const args = [...(options.args ?? [])];
+  if (configured) {
+    // Outside the store dir, which belongs to JetStream; removed when the process exits.
+    const file = join(makeTempDir('nats-conf'), 'nats.conf');
+    writeFileSync(file, options.config!, { mode: 0o600 });
+    args.unshift('-c', file);
+  }
+  const server = new BinaryNats(binary, port, storeDir, args, timeoutMs, options.client);
   try {
     await server.start();
   } catch (err) {

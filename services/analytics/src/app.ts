@@ -1,8 +1,9 @@
-import { consumerSpec, filters, SCHEMAS, STREAMS, type Schema } from '@kairos/contracts';
+import { SCHEMAS, type ConsumerSpec, type Schema } from '@kairos/contracts';
 import { openNatsDefinitionStore } from '@kairos/definitions';
 import { ConsumeLoop, Publisher } from '@kairos/messaging';
 import {
   createContainer,
+  ensureIndexes,
   provide,
   systemClock,
   TOKENS,
@@ -25,6 +26,7 @@ import { analyticsHandlers } from './grpc-service';
 import { dashboardRoute } from './http-api';
 import { Recorder } from './recorder';
 import { ReportService } from './report-service';
+import { ANALYTICS_CONSUMERS, analyticsProvisioning } from './provisioning';
 import { FactStore } from './store';
 import { ANALYTICS_TOKENS } from './tokens';
 import { WorkflowCatalog } from './workflows';
@@ -62,13 +64,18 @@ export async function startAnalytics(
   const { nc, db, logger } = infra;
   const clock = infra.clock ?? systemClock;
   const store = new FactStore(db);
-  await store.init();
+  await ensureIndexes(db, analyticsProvisioning.indexes, cfg);
   const state = new AnalyticsState();
   const catalog = new WorkflowCatalog(logger);
   catalog.onChange((list) => state.setWorkflows(list));
   if (cfg.KAIROS_DEFINITIONS_DIR) await catalog.loadDirectory(cfg.KAIROS_DEFINITIONS_DIR);
   if (cfg.KAIROS_DEFINITIONS_WATCH) {
-    await catalog.follow(await openNatsDefinitionStore(nc, { replicas: cfg.KAIROS_STREAM_REPLICAS }));
+    await catalog.follow(
+      await openNatsDefinitionStore(nc, {
+        replicas: cfg.KAIROS_STREAM_REPLICAS,
+        provision: cfg.KAIROS_PROVISION,
+      }),
+    );
   }
   const loaded = await store.loadInto(state);
   logger.info({ ...loaded, workflows: catalog.infos().map((w) => w.name) }, 'stored facts loaded');
@@ -110,15 +117,10 @@ export async function startAnalytics(
   const handlers = analyticsHandlers(container.resolve(ANALYTICS_TOKENS.Reports), logger);
   infra.http?.addRoute(dashboardRoute(reports, () => clock.now()));
 
-  const loop = <T>(
-    durable: string,
-    stream: string,
-    filter: string,
-    schema: Schema<T>,
-    fn: (list: T[]) => Promise<void>,
-  ) =>
+  const loop = <T>(spec: ConsumerSpec, schema: Schema<T>, fn: (list: T[]) => Promise<void>) =>
     new ConsumeLoop(nc, {
-      spec: consumerSpec(stream, durable, filter, { maxAckPending: CONSUME_BATCH * 4 }),
+      spec,
+      provision: cfg.KAIROS_PROVISION,
       schema,
       mode: { kind: 'ordered-batch', max: CONSUME_BATCH, maxWaitMs: CONSUME_BATCH_WAIT_MS },
       batch: CONSUME_BATCH,
@@ -127,18 +129,10 @@ export async function startAnalytics(
       batchHandler: (items) => fn(items.map((i) => i.message)),
     });
   const loops = [
-    loop('analytics-fires', STREAMS.TRIGGERS.name, filters.allFired, SCHEMAS.TriggerFired, (l) =>
-      recorder.fires(l),
-    ),
-    loop('analytics-requests', STREAMS.ACTIONS.name, filters.allRequested, SCHEMAS.ActionRequested, (l) =>
-      recorder.requests(l),
-    ),
-    loop('analytics-outcomes', STREAMS.ACTIONS.name, filters.allOutcomes, SCHEMAS.ActionOutcome, (l) =>
-      recorder.outcomes(l),
-    ),
-    loop('analytics-events', STREAMS.EVENTS.name, filters.allEnriched, SCHEMAS.EnrichedEvent, (l) =>
-      recorder.events(l),
-    ),
+    loop(ANALYTICS_CONSUMERS.fires, SCHEMAS.TriggerFired, (l) => recorder.fires(l)),
+    loop(ANALYTICS_CONSUMERS.requests, SCHEMAS.ActionRequested, (l) => recorder.requests(l)),
+    loop(ANALYTICS_CONSUMERS.outcomes, SCHEMAS.ActionOutcome, (l) => recorder.outcomes(l)),
+    loop(ANALYTICS_CONSUMERS.events, SCHEMAS.EnrichedEvent, (l) => recorder.events(l)),
   ];
   for (const l of loops) await l.start();
 

@@ -21,3 +21,4 @@ export * from './tokens';
 export * from './workflows';
 export * from './domain/scans';
 export * from './domain/columns';
+export * from './provisioning';

@@ -63,11 +63,6 @@ export class FactStore {
     this.anomalies = db.collection('anomalies');
   }
 
-  async init(): Promise<void> {
-    await this.segments.createIndex({ kind: 1, _id: 1 });
-    await this.segments.createIndex({ maxAt: 1 });
-  }
-
   /** Appends one segment of new facts (nothing when the list is empty). */
   async append<K extends FactKind>(kind: K, facts: FactKinds[K][]): Promise<void> {
     if (facts.length === 0) return;

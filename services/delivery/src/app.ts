@@ -1,7 +1,8 @@
-import { consumerSpec, filters, SCHEMAS, STREAMS } from '@kairos/contracts';
+import { SCHEMAS } from '@kairos/contracts';
 import { ConsumeLoop, Publisher } from '@kairos/messaging';
 import {
   createContainer,
+  ensureIndexes,
   killAt,
   provide,
   systemClock,
@@ -20,9 +21,8 @@ import { DeliveryHttpApi } from './http-api';
 import { DeliveryLedger } from './ledger';
 import { OutcomePublisher } from './outcomes';
 import type { Channel, SelectionOptions } from './domain/selection';
+import { deliveryConsumer, deliveryProvisioning } from './provisioning';
 import { DELIVERY_TOKENS } from './tokens';
-
-export const DURABLE = 'delivery';
 
 /** What delivery runs on; tests pass their own. */
 export interface DeliveryInfrastructure extends DbServiceInfrastructure {
@@ -47,7 +47,7 @@ export async function startDelivery(
   const clock = infra.clock ?? systemClock;
   const ledger = new DeliveryLedger(db, clock);
   const inbox = new InboxStore(db, clock);
-  await Promise.all([ledger.init(), inbox.init()]);
+  await ensureIndexes(db, deliveryProvisioning.indexes, cfg);
 
   const limits = new ChannelLimits(
     cfg.KAIROS_RATE_LIMITS,
@@ -103,12 +103,7 @@ export async function startDelivery(
     );
   }
   const publisher = new Publisher(nc, { logger });
-  const spec = consumerSpec(STREAMS.ACTIONS.name, DURABLE, filters.allRequested, {
-    maxDeliver: cfg.KAIROS_DELIVERY_MAX_DELIVER,
-    backoffMs: cfg.KAIROS_DELIVERY_BACKOFF,
-    ackWaitMs: cfg.KAIROS_DELIVERY_ACK_WAIT,
-    maxAckPending: Math.max(cfg.KAIROS_DELIVERY_MAX_IN_FLIGHT * 4, 256),
-  });
+  const spec = deliveryConsumer(cfg);
 
   const container = createContainer([
     provide(TOKENS.Config, cfg),
@@ -136,6 +131,7 @@ export async function startDelivery(
     spec,
     schema: SCHEMAS.ActionRequested,
     mode: { kind: 'concurrent', max: cfg.KAIROS_DELIVERY_MAX_IN_FLIGHT },
+    provision: cfg.KAIROS_PROVISION,
     logger,
     publisher,
     handler: async (action, mctx) => {

@@ -66,6 +66,18 @@ export const DEFAULT_GUARANTEES: Guarantees = {
   in_app: 'at-least-once',
 };
 
+/**
+ * The settings of delivery's consumer: the provisioning Job reads the same variables, so under
+ * `KAIROS_PROVISION=external` it creates the consumer delivery expects.
+ */
+export const deliveryConsumerShape = {
+  KAIROS_DELIVERY_MAX_IN_FLIGHT: env.int(64, 1, 10_000),
+  KAIROS_DELIVERY_MAX_DELIVER: env.int(5, 1, 100),
+  KAIROS_DELIVERY_BACKOFF: parsed(durationList, '1s,5s,15s,60s', 'a list like 1s,5s,15s'),
+  KAIROS_DELIVERY_ACK_WAIT: env.duration('60s'),
+};
+export type DeliveryConsumerConfig = z.output<z.ZodObject<typeof deliveryConsumerShape>>;
+
 export const deliveryConfigShape = {
   ...commonConfig,
   KAIROS_GRPC_PORT: env.port(50055),
@@ -93,10 +105,7 @@ export const deliveryConfigShape = {
   KAIROS_PROVIDER_CONCURRENCY: parsed(parseConcurrency, '', 'a list like email=10,sms=20'),
   KAIROS_DEFAULT_CONCURRENCY: env.int(16, 1, 10_000),
   KAIROS_DEFAULT_CHANNELS: parsed(channelList, 'email,push,sms,in_app', 'a comma-separated channel list'),
-  KAIROS_DELIVERY_MAX_IN_FLIGHT: env.int(64, 1, 10_000),
-  KAIROS_DELIVERY_MAX_DELIVER: env.int(5, 1, 100),
-  KAIROS_DELIVERY_BACKOFF: parsed(durationList, '1s,5s,15s,60s', 'a list like 1s,5s,15s'),
-  KAIROS_DELIVERY_ACK_WAIT: env.duration('60s'),
+  ...deliveryConsumerShape,
   KAIROS_DELIVERY_GUARANTEES: parsed(
     (v) => parseGuarantees(v, DEFAULT_GUARANTEES),
     '',

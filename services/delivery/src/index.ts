@@ -16,3 +16,4 @@ export * from './channels/email';
 export * from './channels/http';
 export * from './channels/inbox';
 export * from './app';
+export * from './provisioning';

@@ -53,10 +53,6 @@ export class DeliveryLedger {
     this.collection = db.collection<DeliveryRecord>('deliveries');
   }
 
-  async init(): Promise<void> {
-    await this.collection.createIndex({ action_id: 1 });
-  }
-
   get(actionId: string, channel: string): Promise<DeliveryRecord | null> {
     return this.collection.findOne({ _id: deliveryKey(actionId, channel) });
   }

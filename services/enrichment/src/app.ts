@@ -1,16 +1,9 @@
-import {
-  consumerSpec,
-  filters,
-  partitionDurable,
-  SCHEMAS,
-  STREAMS,
-  type actions,
-  type events,
-} from '@kairos/contracts';
+import { SCHEMAS, type actions, type events } from '@kairos/contracts';
 import { ConsumeLoop, Publisher, type Logger as MessagingLogger } from '@kairos/messaging';
 import {
   ConfigError,
   createContainer,
+  ensureIndexes,
   ownedPartitions,
   provide,
   systemClock,
@@ -25,6 +18,7 @@ import { ProfileFolder } from './domain/profile-fold';
 import { ProfileServiceImpl } from './profile-service';
 import { ProfileStore } from './profile-store';
 import { ProfileWriteBehind } from './profile-writer';
+import { enrichmentProvisioning, OUTCOMES_CONSUMER, rawPartitionConsumer } from './provisioning';
 import type { EnrichmentSettings } from './domain/settings';
 import { TimeEventScheduler } from './time-events';
 import { ENRICHMENT_TOKENS } from './tokens';
@@ -119,16 +113,13 @@ export async function startEnrichment(
   const enricher = container.resolve(Enricher);
   const writer = container.resolve(ProfileWriteBehind);
   const service = container.resolve(ProfileServiceImpl);
-  await communications.init();
-  await scheduler.init();
+  await ensureIndexes(infra.db, enrichmentProvisioning.indexes, config);
 
   const loops: Array<ConsumeLoop<unknown>> = [];
   for (const p of owned) {
     const loop = new ConsumeLoop<events.Event>(nc, {
-      // Events wait unacked for the profile write-behind: room for a few seconds of writes behind.
-      spec: consumerSpec(STREAMS.EVENTS.name, partitionDurable('enrichment', p), filters.rawPartition(p), {
-        maxAckPending: CONSUMER_TUNING.eventsMaxAckPending,
-      }),
+      spec: rawPartitionConsumer(p),
+      provision: config.KAIROS_PROVISION,
       schema: SCHEMAS.Event,
       batchHandler: (items) => enricher.handleBatch(items),
       mode: { kind: 'ordered-batch', max: CONSUMER_TUNING.batchSize, maxWaitMs: CONSUMER_TUNING.batchWaitMs },
@@ -139,7 +130,8 @@ export async function startEnrichment(
   }
   const outcomes = new ConsumeLoop<actions.ActionOutcome>(nc, {
     // Outcomes are not partitioned; replica 0 records them (idempotent, so a takeover is safe).
-    spec: consumerSpec(STREAMS.ACTIONS.name, 'enrichment-outcomes', filters.allOutcomes),
+    spec: OUTCOMES_CONSUMER,
+    provision: config.KAIROS_PROVISION,
     schema: SCHEMAS.ActionOutcome,
     // One insert per batch; acks wait for the write-behind's flush while later batches go on.
     batchHandler: (items) => communications.recordOutcomes(items.map((i) => i.message)),

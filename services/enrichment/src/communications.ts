@@ -92,10 +92,6 @@ export class CommunicationLog {
     this.records = db.collection<CommunicationRecord>(COMMUNICATIONS);
   }
 
-  async init(): Promise<void> {
-    await this.records.createIndex({ customer_id: 1, at: -1 });
-  }
-
   /**
    * Records a communication; returns false when this (action, status) was already recorded.
    * Both steps are idempotent, so a redelivery after a crash between them completes the second.

@@ -9,3 +9,4 @@ export * from './enricher';
 export * from './profile-service';
 export * from './app';
 export * from './config';
+export * from './provisioning';

@@ -51,11 +51,6 @@ export class TimeEventScheduler {
     this.rules = new Map(settings.dateRules.map((r) => [r.name, r]));
   }
 
-  async init(): Promise<void> {
-    await this.occurrences.createIndex({ status: 1, fire_at: 1 });
-    await this.occurrences.createIndex({ customer_id: 1, rule: 1 });
-  }
-
   /** Whether a profile change can move its time-based occurrences. */
   static affects(previous: ProfileDoc | undefined, next: ProfileDoc): boolean {
     if (!previous) return Object.keys(next.dates).length > 0;

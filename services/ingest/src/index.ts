@@ -10,3 +10,4 @@ export * from './app';
 export * from './domain/token-bucket';
 export * from './domain/validation';
 export * from './webhooks';
+export * from './provisioning';

@@ -2,11 +2,12 @@
  * Composition of the orchestration service: stores, registry, orchestrator, per-partition consume loops
  * and the timer loop. Used by main.ts (the process), the integration tests and tools/bench (in-process).
  */
-import { consumerSpec, filters, partitionDurable, SCHEMAS, STREAMS, type triggers } from '@kairos/contracts';
+import { SCHEMAS, type triggers } from '@kairos/contracts';
 import { openNatsDefinitionStore } from '@kairos/definitions';
 import { ConsumeLoop, Publisher } from '@kairos/messaging';
 import {
   createContainer,
+  ensureIndexes,
   killAt,
   ownedPartitions,
   provide,
@@ -23,6 +24,7 @@ import { Orchestrator, type OrchestratorSettings } from './orchestrator';
 import { GrpcProfileGateway, NoProfileGateway, type ProfileGateway } from './profiles';
 import { RunStore, SendLedger, TimerStore, WindowStore } from './store';
 import { TimerLoop } from './timer-loop';
+import { firedPartitionConsumer, orchestrationProvisioning } from './provisioning';
 import { GrpcSendTime, noSendTime } from './send-time';
 import type { SendTimePort } from './ports';
 import { ORCH } from './tokens';
@@ -61,12 +63,17 @@ export async function startOrchestration(
   const timers = new TimerStore(db);
   const windows = new WindowStore(db);
   const ledger = new SendLedger(db);
-  await Promise.all([runs.init(), timers.init(), windows.init(), ledger.init()]);
+  await ensureIndexes(db, orchestrationProvisioning.indexes, config);
 
   const workflows = new WorkflowRegistry(logger);
   if (config.KAIROS_DEFINITIONS_DIR) await workflows.loadDirectory(config.KAIROS_DEFINITIONS_DIR);
   if (config.KAIROS_DEFINITIONS_WATCH) {
-    await workflows.follow(await openNatsDefinitionStore(nc, { replicas: config.KAIROS_STREAM_REPLICAS }));
+    await workflows.follow(
+      await openNatsDefinitionStore(nc, {
+        replicas: config.KAIROS_STREAM_REPLICAS,
+        provision: config.KAIROS_PROVISION,
+      }),
+    );
   }
 
   const profiles =
@@ -114,11 +121,8 @@ export async function startOrchestration(
   const loops = owned.map(
     (p) =>
       new ConsumeLoop<triggers.TriggerFired>(nc, {
-        spec: consumerSpec(
-          STREAMS.TRIGGERS.name,
-          partitionDurable('orchestration', p),
-          filters.firedPartition(p),
-        ),
+        spec: firedPartitionConsumer(p),
+        provision: config.KAIROS_PROVISION,
         schema: SCHEMAS.TriggerFired,
         mode: { kind: 'ordered' },
         handler: (tf) => orchestrator.onTriggerFired(tf),

@@ -13,3 +13,4 @@ export { loadOrchestrationConfig, orchestrationConfig } from './config';
 export type { OrchestrationConfig } from './config';
 export { Orchestrator } from './orchestrator';
 export { NoProfileGateway } from './profiles';
+export * from './provisioning';

@@ -34,8 +34,9 @@ import { PartitionDetector, type DetectorSettings } from './partition-detector';
 import { PatternServiceImpl } from './pattern-service';
 import { TriggerRegistry } from './domain/trigger-registry';
 import { PD_TOKENS } from './tokens';
+import { SERVICE_NAME } from './provisioning';
 
-export const SERVICE_NAME = 'pattern-detection';
+export { SERVICE_NAME };
 
 /** What pattern-detection runs on; tests pass their own. */
 export interface PatternDetectionInfrastructure extends ServiceInfrastructure {
@@ -97,14 +98,16 @@ export async function startPatternDetection(
   const owned = ownedPartitions(config);
   const publisher = new Publisher(nc, { logger: logger as MessagingLogger });
 
-  const store = await openNatsDefinitionStore(nc, { replicas: config.KAIROS_STREAM_REPLICAS });
+  const provision = config.KAIROS_PROVISION;
+  const store = await openNatsDefinitionStore(nc, { replicas: config.KAIROS_STREAM_REPLICAS, provision });
   if (config.KAIROS_DEFINITIONS_DIR) await applyDefinitionsDir(store, config.KAIROS_DEFINITIONS_DIR, logger);
   const registry = new TriggerRegistry(logger);
   const watch: WatchHandle = await store.watch((change) => registry.handle(change));
   await watch.ready;
 
   const checkpoints =
-    infra.checkpoints ?? (await KvCheckpointStore.open(nc, { replicas: config.KAIROS_STREAM_REPLICAS }));
+    infra.checkpoints ??
+    (await KvCheckpointStore.open(nc, { replicas: config.KAIROS_STREAM_REPLICAS, provision }));
   const settings: DetectorSettings = {
     allowedLatenessMs: config.KAIROS_ALLOWED_LATENESS,
     checkpointIntervalMs: config.KAIROS_CHECKPOINT_INTERVAL,
@@ -130,6 +133,7 @@ export async function startPatternDetection(
       service: SERVICE_NAME,
       partition: p,
       startSequence,
+      provision,
       handler: (m, ctx) => detector.handle(m, ctx),
       logger: logger as MessagingLogger,
       publisher,

@@ -1,6 +1,8 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { Kvm, type KV } from '@nats-io/kv';
+import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
+import type { ProvisionMode } from '@kairos/contracts';
+import { ensureKv } from '@kairos/messaging';
 import type { EngineSnapshot } from '@kairos/patterns';
 
 /** Engine state of one partition and the last stream sequence it reflects. */
@@ -22,6 +24,8 @@ export interface CheckpointStore {
 }
 
 export const CHECKPOINT_BUCKET = 'kairos-pattern-checkpoints';
+/** A checkpoint key keeps its latest value only. */
+export const CHECKPOINT_HISTORY = 1;
 /** Chunk size under the default 1 MiB NATS max payload. */
 const CHUNK_BYTES = 512 * 1024;
 
@@ -45,11 +49,18 @@ const chunkKey = (p: number, gen: number, i: number) => `${manifestKey(p)}.g${ge
 export class KvCheckpointStore implements CheckpointStore {
   private constructor(private readonly kv: KV) {}
 
-  /** Opens (or creates) the bucket with `replicas` copies (KAIROS_STREAM_REPLICAS). */
-  static async open(nc: NatsConnection, opts: { replicas: number; bucket?: string }) {
-    const kv = await new Kvm(nc).create(opts.bucket ?? CHECKPOINT_BUCKET, {
-      history: 1,
+  /**
+   * Opens the bucket: creates it when missing with `replicas` copies (KAIROS_STREAM_REPLICAS), or
+   * under `provision: 'external'` binds to the one the provisioning Job created.
+   */
+  static async open(
+    nc: NatsConnection,
+    opts: { replicas: number; bucket?: string; provision?: ProvisionMode },
+  ) {
+    const kv = await ensureKv(nc, opts.bucket ?? CHECKPOINT_BUCKET, {
+      history: CHECKPOINT_HISTORY,
       replicas: opts.replicas,
+      provision: opts.provision,
     });
     return new KvCheckpointStore(kv);
   }

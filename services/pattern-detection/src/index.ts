@@ -8,3 +8,4 @@ export * from './published';
 export * from './simulator';
 export * from './domain/trigger-registry';
 export * from './tokens';
+export * from './provisioning';

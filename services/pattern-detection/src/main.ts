@@ -1,6 +1,7 @@
 import { triggers } from '@kairos/contracts';
 import { main, openNats, serviceDefinition } from '@kairos/service-kit';
-import { SERVICE_NAME, startPatternDetection } from './app';
+import { startPatternDetection } from './app';
+import { SERVICE_NAME } from './provisioning';
 import { loadPatternDetectionConfig } from './config';
 import { PATTERN_SERVICE_NAME } from './pattern-service';
 

@@ -89,7 +89,9 @@ export async function readStoredEvents(
       : [filters.allEnriched];
   const wanted = opts.customers && opts.customers.length ? new Set(opts.customers) : undefined;
   const consumer = await js.consumers.get(STREAMS.EVENTS.name, {
-    filter_subjects: subjectsToRead,
+    // One filter, as a string: NATS permissions limit ordered consumers by the filter named in the
+    // create subject, which several filters would leave out (customers are filtered below anyway).
+    filter_subjects: subjectsToRead.length === 1 ? subjectsToRead[0] : filters.allEnriched,
     deliver_policy: DeliverPolicy.StartTime,
     opt_start_time: new Date(Math.max(0, opts.fromMs - 60_000)).toISOString(),
   });

@@ -1,4 +1,4 @@
-import { CATEGORY_TOKEN, events, filters, STREAMS, type ConsumerSpec } from '@kairos/contracts';
+import { STREAMS, type ConsumerSpec } from '@kairos/contracts';
 import {
   ConsumeLoop,
   consumerCaughtUp,
@@ -10,6 +10,7 @@ import {
 } from '@kairos/messaging';
 import {
   createContainer,
+  ensureIndexes,
   killAt,
   ownedPartitions,
   provide,
@@ -28,8 +29,9 @@ import type { FaultPoint } from './faults';
 import { PartitionPredictor, type PredictorSettings } from './partition-predictor';
 import { PredictionServiceImpl } from './prediction-service';
 import { PREDICTION_TOKENS } from './tokens';
+import { predictedSubjects, predictionProvisioning, SERVICE_NAME } from './provisioning';
 
-export const SERVICE_NAME = 'prediction';
+export { SERVICE_NAME };
 
 /** What prediction runs on; tests pass their own. */
 /** NATS, the service's own database (`kairos_prediction`), a logger and a clock. */
@@ -64,14 +66,13 @@ export async function startPrediction(
   const publisher = new Publisher(nc, { logger: logger as MessagingLogger });
   const fault = killAt<FaultPoint>(config.KAIROS_FAULT_POINT, logger);
   const store = new MongoCheckpointStore(db, MODEL_VERSIONS_KEPT, fault);
-  await store.ensureIndexes();
+  await ensureIndexes(db, predictionProvisioning.indexes, config);
   const settings: PredictorSettings = {
     engine: engineOptions(config),
     checkpointIntervalMs: config.KAIROS_CHECKPOINT_INTERVAL,
     checkpointEvents: config.KAIROS_CHECKPOINT_EVENTS,
     traceContexts: TRACE_CONTEXTS_PER_PARTITION,
   };
-  const predictedToken = CATEGORY_TOKEN[events.EventCategory.EVENT_CATEGORY_PREDICTED];
 
   const predictors = new Map<number, PartitionPredictor>();
   const loops: Array<{ predictor: PartitionPredictor; loop: ConsumeLoop<unknown>; spec: ConsumerSpec }> = [];
@@ -80,7 +81,7 @@ export async function startPrediction(
     const startSequence = await predictor.restore(config.KAIROS_WARM_START, (sinceMs) =>
       storedMessageIds(nc, {
         stream: STREAMS.EVENTS.name,
-        filter: `${filters.rawPartition(p).slice(0, -1)}${predictedToken}.>`,
+        filter: predictedSubjects(p),
         sinceMs,
       }),
     );
@@ -88,6 +89,7 @@ export async function startPrediction(
       service: SERVICE_NAME,
       partition: p,
       startSequence,
+      provision: config.KAIROS_PROVISION,
       handler: (m, ctx) => predictor.handle(m, ctx),
       logger: logger as MessagingLogger,
       publisher,

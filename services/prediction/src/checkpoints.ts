@@ -77,12 +77,6 @@ export class MongoCheckpointStore {
     this.models = db.collection<StoredModel>('model_versions');
   }
 
-  async ensureIndexes(): Promise<void> {
-    await this.chunks.createIndex({ partition: 1, generation: 1 });
-    await this.models.createIndex({ model: 1, partition: 1, version: -1 });
-    await this.models.createIndex({ model: 1, examples: -1 });
-  }
-
   async load(partition: number): Promise<PartitionCheckpoint | undefined> {
     const m = await this.manifests.findOne({ _id: partitionKey(partition) });
     if (!m) return undefined;

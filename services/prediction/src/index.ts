@@ -18,3 +18,4 @@ export * from './faults';
 export * from './partition-predictor';
 export * from './prediction-service';
 export * from './tokens';
+export * from './provisioning';

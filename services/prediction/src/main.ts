@@ -1,6 +1,7 @@
 import { predictions } from '@kairos/contracts';
 import { main, openMongo, openNats, serviceDefinition } from '@kairos/service-kit';
-import { SERVICE_NAME, startPrediction } from './app';
+import { startPrediction } from './app';
+import { SERVICE_NAME } from './provisioning';
 import { loadPredictionConfig } from './config';
 import { PREDICTION_SERVICE_NAME } from './prediction-service';
 

@@ -77,6 +77,7 @@ export interface K8sObject {
   metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
   spec?: Record<string, any>;
   data?: Record<string, string>;
+  stringData?: Record<string, string>;
 }
 
 /** `helm template` of a chart; throws with helm's message when rendering fails. */

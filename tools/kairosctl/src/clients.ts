@@ -3,7 +3,7 @@ import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { analytics, ingest, predictions, profiles, triggers } from '@kairos/contracts';
 import { openNatsDefinitionStore, type DefinitionStore } from '@kairos/definitions';
-import { natsServers } from '@kairos/messaging';
+import { natsAuthOptions, natsServers } from '@kairos/messaging';
 import { failed, unreachable } from './errors';
 import type { Io } from './io';
 
@@ -16,12 +16,18 @@ export const DEFAULTS = {
   analyticsAddr: '127.0.0.1:50056',
 };
 
-/** Connects to NATS (`NATS_URL`) for one command; exit 3 when it cannot be reached. */
+/**
+ * Connects to NATS (`NATS_URL`, with the credential and TLS files of NATS_USER/NATS_PASSWORD_FILE,
+ * NATS_TOKEN_FILE, NATS_NKEY_FILE, NATS_CREDS_FILE, NATS_TLS_*) for one command; exit 3 when it
+ * cannot be reached.
+ */
 export async function withNats<T>(io: Io, fn: (nc: NatsConnection) => Promise<T>): Promise<T> {
-  const servers = natsServers(io.env.NATS_URL || DEFAULTS.natsUrl);
+  const url = io.env.NATS_URL || DEFAULTS.natsUrl;
+  const servers = natsServers(url);
   let nc: NatsConnection;
   try {
-    nc = await connect({ servers, name: 'kairosctl', reconnect: false, timeout: 3_000 });
+    const auth = natsAuthOptions({ ...io.env, NATS_URL: url });
+    nc = await connect({ servers, name: 'kairosctl', reconnect: false, timeout: 3_000, ...auth });
   } catch (err) {
     throw unreachable(`cannot reach NATS at ${servers.join(',')} (set NATS_URL): ${(err as Error).message}`);
   }

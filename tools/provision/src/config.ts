@@ -1,13 +1,20 @@
 // Names zod's types for the declaration emit of the inferred config shape.
 import type {} from 'zod';
-import { env, loadConfig } from '@kairos/service-kit';
+import { commonConfig, env, loadConfig, natsConfig } from '@kairos/service-kit';
 
 /** The provisioning Job's settings (the same variable names the services read). */
 export const provisionConfigShape = {
-  NATS_URL: env.url('nats://127.0.0.1:4222', ['nats', 'tls']),
-  /** Replicas of each stream and of the definitions bucket (3 on a clustered JetStream). */
+  /** NATS_URL and the admin user's credential and TLS files (NATS_USER, NATS_PASSWORD_FILE, ...). */
+  ...natsConfig,
+  /** Replicas of each stream and KV bucket (3 on a clustered JetStream). */
   KAIROS_STREAM_REPLICAS: env.int(1, 1, 5),
-  /** How long to wait for NATS to answer before failing the Job (the hook retries it). */
+  /** Partitions of the event subjects: one durable consumer per partition of a partitioned service. */
+  KAIROS_PARTITIONS: commonConfig.KAIROS_PARTITIONS,
+  /** The database server; each service's indexes go in its own database (`kairos_<service>`). */
+  MONGO_URL: commonConfig.MONGO_URL,
+  /** Whether to create the MongoDB indexes (off when another tool manages the databases). */
+  KAIROS_PROVISION_INDEXES: env.bool(true),
+  /** How long to wait for NATS and MongoDB to answer before failing the Job (the hook retries it). */
   KAIROS_PROVISION_TIMEOUT: env.duration('60s'),
   LOG_LEVEL: env.enumOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'),
 };

@@ -20,6 +20,19 @@ data:
   {{- if not .Values.global.mongo.existingSecret }}
   MONGO_URL: {{ include "kairos-lib.mongoUrl" . | quote }}
   {{- end }}
+  KAIROS_PROVISION: {{ .Values.global.provision | quote }}
+  {{- if .Values.global.nats.auth.enabled }}
+  # The service's own NATS user; its password is a file from a Secret (never an env value).
+  NATS_USER: {{ .Values.service.name | quote }}
+  NATS_PASSWORD_FILE: /etc/kairos/nats/password
+  {{- end }}
+  {{- if .Values.global.nats.tls.existingSecret }}
+  NATS_TLS_CA: /etc/kairos/nats-tls/ca.crt
+  {{- if .Values.global.nats.tls.clientCertificate }}
+  NATS_TLS_CERT: /etc/kairos/nats-tls/tls.crt
+  NATS_TLS_KEY: /etc/kairos/nats-tls/tls.key
+  {{- end }}
+  {{- end }}
   {{- range $peer, $port := .Values.service.peers }}
   {{- if eq $peer "enrichment" }}
   KAIROS_PROFILE_ADDR: {{ include "kairos-lib.peerAddress" (list $ "enrichment" $port) | quote }}

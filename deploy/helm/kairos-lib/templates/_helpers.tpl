@@ -70,3 +70,15 @@ installed as its own release next to the umbrella (its dev servers and peers are
 {{- define "kairos-lib.partitioned" -}}
 {{- if .Values.service.partitioned }}true{{ end -}}
 {{- end -}}
+
+{{/*
+This service's NATS password: its own Secret (nats.existingSecret), else the shared one
+(global.nats.auth.existingSecret), else the dev NATS users of the mesh release (dev.enabled).
+*/}}
+{{- define "kairos-lib.natsSecret" -}}
+{{- .Values.nats.existingSecret | default .Values.global.nats.auth.existingSecret | default (printf "%s-nats-users" (include "kairos-lib.mesh" .)) -}}
+{{- end -}}
+
+{{- define "kairos-lib.natsPasswordKey" -}}
+{{- .Values.nats.passwordKey | default .Values.service.name -}}
+{{- end -}}

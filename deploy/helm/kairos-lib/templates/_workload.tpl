@@ -156,6 +156,16 @@ spec:
               mountPath: {{ .Values.secretMount.mountPath }}
               readOnly: true
             {{- end }}
+            {{- if .Values.global.nats.auth.enabled }}
+            - name: nats-credentials
+              mountPath: /etc/kairos/nats
+              readOnly: true
+            {{- end }}
+            {{- if .Values.global.nats.tls.existingSecret }}
+            - name: nats-tls
+              mountPath: /etc/kairos/nats-tls
+              readOnly: true
+            {{- end }}
       volumes:
         - name: tmp
           emptyDir:
@@ -164,6 +174,22 @@ spec:
         - name: secret-files
           secret:
             secretName: {{ . }}
+        {{- end }}
+        {{- if .Values.global.nats.auth.enabled }}
+        # Only this service's password, as the file NATS_PASSWORD_FILE names.
+        - name: nats-credentials
+          secret:
+            secretName: {{ include "kairos-lib.natsSecret" . }}
+            defaultMode: 0440
+            items:
+              - key: {{ include "kairos-lib.natsPasswordKey" . }}
+                path: password
+        {{- end }}
+        {{- with .Values.global.nats.tls.existingSecret }}
+        - name: nats-tls
+          secret:
+            secretName: {{ . }}
+            defaultMode: 0440
         {{- end }}
 {{- end -}}
 

@@ -1,4 +1,4 @@
-import type { ConsumerSpec, Schema } from '@kairos/contracts';
+import type { ConsumerSpec, ProvisionMode, Schema } from '@kairos/contracts';
 import type { Logger } from '../logger';
 import type { Publisher } from '../publisher';
 
@@ -74,4 +74,10 @@ export interface ConsumeLoopOptions<T> {
   publisher: Publisher;
   /** How many messages are pulled per request. */
   batch?: number;
+  /**
+   * `self` (default): the loop creates or updates its consumer, and recreates it when it is lost.
+   * `external`: the provisioning Job made it; the loop only binds to it (waiting until it exists),
+   * so the service's NATS user needs no consumer admin rights.
+   */
+  provision?: ProvisionMode;
 }

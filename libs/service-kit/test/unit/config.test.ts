@@ -38,7 +38,7 @@ describe('configuration from environment variables', () => {
       assert.deepEqual(err.problems.sort(), [
         "KAIROS_DRAIN_TIMEOUT: expected a duration like 500ms, 30s, 5m, 1h or 7d, got '5 minutes'",
         "KAIROS_GRPC_PORT: expected a port number from 0 to 65535, got 'abc'",
-        "NATS_URL: expected a URL starting with nats:// or tls://, got 'http://x'",
+        "NATS_URL: expected a URL starting with nats:// or tls://, without credentials (see NATS_USER and NATS_*_FILE), got 'http://x'",
       ]);
     }
   });

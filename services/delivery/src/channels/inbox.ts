@@ -25,10 +25,6 @@ export class InboxStore {
     this.collection = db.collection<InboxMessage>('inbox');
   }
 
-  async init(): Promise<void> {
-    await this.collection.createIndex({ customer_id: 1, created_at: -1 });
-  }
-
   /** Inserts once per action id (idempotent). */
   async add(msg: Omit<InboxMessage, 'created_at' | 'read_at'>): Promise<void> {
     await this.collection.updateOne(

@@ -12,8 +12,6 @@ export class SendLedger {
     this.ledger = db.collection<LedgerDoc>('send_ledger');
   }
 
-  async init(): Promise<void> {}
-
   async record(
     customerId: string,
     actionId: string,

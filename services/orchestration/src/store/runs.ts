@@ -35,11 +35,6 @@ export class RunStore {
     this.active = db.collection<{ _id: string; runId: string }>('active_runs');
   }
 
-  async init(): Promise<void> {
-    await this.runs.createIndex({ customerId: 1, workflow: 1, state: 1 });
-    await this.runs.createIndex({ customerId: 1, createdAt: -1 });
-  }
-
   async get(runId: string): Promise<RunDoc | null> {
     return decodeRun(await this.runs.findOne({ _id: runId }));
   }

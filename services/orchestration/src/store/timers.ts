@@ -13,11 +13,6 @@ export class TimerStore {
     this.claims = db.collection<{ _id: string; timerId: string; owner: string; at: Date }>('timer_claims');
   }
 
-  async init(): Promise<void> {
-    await this.timers.createIndex({ partition: 1, dueAt: 1 });
-    await this.timers.createIndex({ runId: 1 });
-  }
-
   /** Idempotent: scheduling the same timer id twice keeps the first. */
   async schedule(t: Omit<TimerDoc, 'leaseUntil' | 'attempts'>): Promise<void> {
     try {

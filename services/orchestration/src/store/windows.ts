@@ -9,8 +9,6 @@ export class WindowStore {
     this.windows = db.collection<WindowDoc>('arbitration_windows');
   }
 
-  async init(): Promise<void> {}
-
   /**
    * Adds the run to the customer's open window (open until its settle timer closes it, even if the
    * timer is late); null when none is open, and the caller opens one.

@@ -1,10 +1,11 @@
 import * as assert from 'node:assert/strict';
 import { silentLogger } from '@kairos/messaging';
-import { systemClock } from '@kairos/service-kit';
+import { ensureIndexes, systemClock } from '@kairos/service-kit';
 import { useMongo, waitFor } from '@kairos/testkit';
 import { loadOrchestrationConfig } from '../../src/config';
 import { TimerStore, type TimerDoc } from '../../src/store';
 import { TimerLoop } from '../../src/timer-loop';
+import { orchestrationProvisioning } from '../../src/provisioning';
 
 /** The service's defaults (KAIROS_TIMER_CONCURRENCY, KAIROS_TIMER_MAX_ATTEMPTS). */
 const { KAIROS_TIMER_CONCURRENCY: concurrency, KAIROS_TIMER_MAX_ATTEMPTS: maxAttempts } =
@@ -16,7 +17,7 @@ describe('durable timers on FerretDB', function () {
 
   it('fires each due timer exactly once across competing replicas, and none before it is due', async () => {
     const store = new TimerStore(mongo.db);
-    await store.init();
+    await ensureIndexes(mongo.db, orchestrationProvisioning.indexes);
     const now = Date.now();
     for (let i = 0; i < 40; i++)
       await store.schedule({

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { KairosClient } from '@kairos/client';
 import { actions, HEADERS, SCHEMAS, STREAMS } from '@kairos/contracts';
 import { runCli } from '@kairos/kairosctl';
-import { connectNats, scanStream, silentLogger, type NatsConnection } from '@kairos/messaging';
+import { connectNats, natsAuthOptions, scanStream, silentLogger, type NatsConnection } from '@kairos/messaging';
 import {
   assertTraceEdges,
   delay,
@@ -122,9 +122,12 @@ describe('k8s: the mesh on a real single-node cluster (helm install, email, roll
     }
     const notReady = installed.filter((p) => !p.ready).map((p) => `${p.name} (${p.phase})`);
     assert.deepEqual(notReady, [], 'every pod is Ready');
-    // The provisioning hook runs post-install with dev.enabled: a failed hook fails the release.
     const status = JSON.parse(await cluster.helm(['status', RELEASE, '-o', 'json'])) as { info: { status: string } };
     assert.equal(status.info.status, 'deployed');
+    // With dev.enabled the provisioning Job runs next to the services (KAIROS_PROVISION=external):
+    // they became Ready on the consumers it created, with their own NATS users.
+    const succeeded = await cluster.kubectl(['get', 'job', `${RELEASE}-provision-1`, '-o', 'jsonpath={.status.succeeded}']);
+    assert.equal(succeeded, '1', 'the provisioning Job succeeded');
   });
 
   it('services reach each other through Service names (cluster DNS and kube-proxy)', async () => {
@@ -168,8 +171,25 @@ describe('k8s: the mesh on a real single-node cluster (helm install, email, roll
     const [ingestIp, natsIp, enrichmentIp] = await Promise.all(
       ['ingest', 'nats', 'enrichment'].map((s) => cluster.clusterIp(`${RELEASE}-${s}`)),
     );
-    ctlEnv = { NATS_URL: `nats://${natsIp}:4222`, KAIROS_INGEST_ADDR: `${ingestIp}:50051` };
-    nc = await connectNats({ servers: ctlEnv.NATS_URL!, name: 'k8s-test', logger: silentLogger });
+    // kairosctl and the test connect as the admin user, its password from the dev users' Secret.
+    const password = Buffer.from(
+      await cluster.kubectl(['get', 'secret', `${RELEASE}-nats-users`, '-o', 'jsonpath={.data.provision}']),
+      'base64',
+    ).toString('utf8');
+    const passwordFile = join(mkdtempSync(join(tmpdir(), 'kairos-k8s-nats-')), 'provision');
+    writeFileSync(passwordFile, password, { mode: 0o600 });
+    ctlEnv = {
+      NATS_URL: `nats://${natsIp}:4222`,
+      NATS_USER: 'provision',
+      NATS_PASSWORD_FILE: passwordFile,
+      KAIROS_INGEST_ADDR: `${ingestIp}:50051`,
+    };
+    nc = await connectNats({
+      servers: ctlEnv.NATS_URL!,
+      name: 'k8s-test',
+      logger: silentLogger,
+      ...natsAuthOptions({ NATS_URL: ctlEnv.NATS_URL!, NATS_USER: 'provision', NATS_PASSWORD_FILE: passwordFile }),
+    });
     await timings.phase('email: definitions applied and loaded', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'kairos-k8s-defs-'));
       writeFileSync(join(dir, 'k8s.yaml'), DEFINITIONS.yaml);

@@ -290,6 +290,7 @@ describe('deploy: Helm charts', function () {
     assert.ok(!objs.some((o) => o.metadata.name === 'kairos-nats' || o.metadata.name === 'kairos-ferretdb'));
     const job = named(objs, 'Job', 'kairos-provision');
     assert.equal(job.metadata.annotations!['helm.sh/hook'], 'pre-install,pre-upgrade');
+    assert.ok(!objs.some((o) => o.kind === 'Secret'), 'production NATS passwords are Secrets of its own');
   });
 
   it('dev.enabled adds NATS with JetStream and FerretDB, and the services point at them', () => {
@@ -301,11 +302,66 @@ describe('deploy: Helm charts', function () {
     assert.equal(config.NATS_URL, 'nats://kairos-nats:4222');
     assert.equal(config.MONGO_URL, 'mongodb://kairos-ferretdb:27017');
     assert.equal(config.KAIROS_PROFILE_ADDR, 'kairos-enrichment:50052');
-    // The dev NATS is part of the release, so provisioning waits until it is installed.
-    assert.equal(
-      named(objs, 'Job', 'kairos-provision').metadata.annotations!['helm.sh/hook'],
-      'post-install,pre-upgrade',
+    // The dev NATS is part of the release, so provisioning is an object of the release (one Job per
+    // revision) that runs next to the services, which wait for their consumers.
+    assert.equal(named(objs, 'Job', 'kairos-provision-1').metadata.annotations?.['helm.sh/hook'], undefined);
+  });
+
+  it('each service connects as its own NATS user with only its password mounted, and binds to provisioned consumers', () => {
+    for (const profile of ['default', 'production'] as const) {
+      const objs = objects(rendered.get(profile)!);
+      // Production names the Secret (global.nats.auth.existingSecret); dev makes one of that name.
+      const secret = 'kairos-nats-users';
+      for (const service of SERVICE_CHARTS) {
+        const config = named(objs, 'ConfigMap', `kairos-${service}`).data!;
+        assert.equal(config.NATS_USER, service);
+        assert.equal(config.NATS_PASSWORD_FILE, '/etc/kairos/nats/password');
+        assert.equal(config.KAIROS_PROVISION, 'external');
+        const workload = objs.find(
+          (o) => ['Deployment', 'StatefulSet'].includes(o.kind) && o.metadata.name === `kairos-${service}`,
+        )!;
+        const volume = workload.spec!.template.spec.volumes.find((v: any) => v.name === 'nats-credentials');
+        assert.deepEqual(volume.secret.items, [{ key: service, path: 'password' }], `${profile} ${service}`);
+        assert.equal(volume.secret.secretName, secret);
+        const env = JSON.stringify(workload.spec!.template.spec.containers[0].env ?? []);
+        assert.ok(!/PASSWORD"|"value":"[^"]*@/.test(env), 'no password in an env value');
+      }
+      const job = objs.find((o) => o.kind === 'Job')!;
+      const jobEnv = job.spec!.template.spec.containers[0].env as Array<{ name: string; value?: string }>;
+      assert.equal(jobEnv.find((e) => e.name === 'NATS_USER')?.value, 'provision');
+      const jobVolume = job.spec!.template.spec.volumes.find((v: any) => v.name === 'nats-credentials');
+      assert.deepEqual(jobVolume.secret.items, [{ key: 'provision', path: 'password' }]);
+    }
+    // The dev NATS loads the authorization its init container generates from the same users.
+    const objs = objects(rendered.get('default')!);
+    const pod = named(objs, 'StatefulSet', 'kairos-nats').spec!.template.spec;
+    assert.ok(pod.containers[0].command.includes('--config=/config/authorization.conf'));
+    assert.deepEqual(pod.initContainers[0].command.slice(0, 2), ['node', 'dist/src/nats-config.js']);
+    const users = named(objs, 'Secret', 'kairos-nats-users').stringData!;
+    assert.deepEqual(Object.keys(users).sort(), ['provision', ...SERVICE_CHARTS].sort());
+  });
+
+  it('a service names its own NATS password Secret, and TLS files come from a Secret', () => {
+    const objs = objects(
+      template('delivery', [
+        '--set',
+        'nats.existingSecret=delivery-nats',
+        '--set',
+        'nats.passwordKey=pw',
+        '--set',
+        'global.nats.tls.existingSecret=nats-ca',
+        '--set',
+        'global.nats.tls.clientCertificate=true',
+      ]),
     );
+    const config = named(objs, 'ConfigMap', 'kairos-delivery').data!;
+    assert.equal(config.NATS_TLS_CA, '/etc/kairos/nats-tls/ca.crt');
+    assert.equal(config.NATS_TLS_KEY, '/etc/kairos/nats-tls/tls.key');
+    const volumes = named(objs, 'Deployment', 'kairos-delivery').spec!.template.spec.volumes;
+    const credentials = volumes.find((v: any) => v.name === 'nats-credentials');
+    assert.deepEqual(credentials.secret.secretName, 'delivery-nats');
+    assert.deepEqual(credentials.secret.items, [{ key: 'pw', path: 'password' }]);
+    assert.equal(volumes.find((v: any) => v.name === 'nats-tls').secret.secretName, 'nats-ca');
   });
 
   it('analytics runs as one pod, replaced rather than surged, and refuses more pods or autoscaling', () => {

@@ -1,6 +1,7 @@
 /** Definitions and customers shared by the end-to-end tests (processes under /e2e, and the cluster suite). */
-import { credentials, Metadata } from '@grpc/grpc-js';
+import { credentials } from '@grpc/grpc-js';
 import { profiles } from '@kairos/contracts';
+import { adminMetadata } from './credentials';
 
 export interface EmailOnCartDefinitions {
   /** The trigger and the workflow, as one YAML stream for `kairosctl apply` or a definitions dir. */
@@ -46,7 +47,8 @@ spec:
 
 /**
  * Stores a new customer `<prefix>-<now>` with marketing consent and an email address through
- * enrichment's ProfileService at `profileAddr` (host:port), so the workflow above may email them.
+ * enrichment's ProfileService at `profileAddr` (host:port), as the test admin, so the workflow
+ * above may email them.
  */
 export async function newEmailableCustomer(
   profileAddr: string,
@@ -66,7 +68,7 @@ export async function newEmailableCustomer(
           timeZone: 'UTC',
           dates: {},
         },
-        new Metadata(),
+        adminMetadata(),
         (err) => (err ? reject(err) : resolve()),
       ),
     );

@@ -14,6 +14,7 @@ import {
   TOKENS,
   type HttpServer,
   type DbServiceInfrastructure,
+  loadClientSecurity,
 } from '@kairos/service-kit';
 import type { TemplateCatalog } from './domain/content';
 import { DirectoryTemplateCatalog } from './templates';
@@ -69,15 +70,21 @@ export async function startOrchestration(
     await workflows.follow(await openNatsDefinitionStore(nc, { replicas: config.KAIROS_STREAM_REPLICAS }));
   }
 
+  // Internal lookups carry the service credential (token or mTLS certificate), never the admin's.
+  const callerSecurity = loadClientSecurity(config);
   const profiles =
     infra.profiles ??
     (config.KAIROS_PROFILE_ADDR === 'none'
       ? new NoProfileGateway()
-      : new GrpcProfileGateway(config.KAIROS_PROFILE_ADDR, config.KAIROS_PROFILE_DEADLINE));
+      : new GrpcProfileGateway(config.KAIROS_PROFILE_ADDR, config.KAIROS_PROFILE_DEADLINE, callerSecurity));
   const grpcSendTime =
     infra.sendTime || config.KAIROS_PREDICTION_ADDR === 'none'
       ? undefined
-      : new GrpcSendTime(config.KAIROS_PREDICTION_ADDR, config.KAIROS_PREDICTION_DEADLINE);
+      : new GrpcSendTime(
+          config.KAIROS_PREDICTION_ADDR,
+          config.KAIROS_PREDICTION_DEADLINE,
+          callerSecurity,
+        );
   const sendTime = infra.sendTime ?? grpcSendTime ?? noSendTime;
   const publisher = new Publisher(nc, { logger });
   const settings: OrchestratorSettings = {

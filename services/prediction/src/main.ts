@@ -2,7 +2,7 @@ import { predictions } from '@kairos/contracts';
 import { main, openMongo, openNats, serviceDefinition } from '@kairos/service-kit';
 import { SERVICE_NAME, startPrediction } from './app';
 import { loadPredictionConfig } from './config';
-import { PREDICTION_SERVICE_NAME } from './prediction-service';
+import { PREDICTION_SERVICE_ACCESS, PREDICTION_SERVICE_NAME } from './prediction-service';
 
 main(() => {
   const config = loadPredictionConfig();
@@ -15,6 +15,7 @@ main(() => {
       predictions.PredictionServiceService,
       app.service.handlers(),
       PREDICTION_SERVICE_NAME,
+      PREDICTION_SERVICE_ACCESS,
     );
     ctx.logger.info({ partitions: app.ownedPartitions }, 'prediction started');
   });

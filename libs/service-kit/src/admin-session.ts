@@ -111,3 +111,20 @@ export class AdminSessions {
     return true;
   };
 }
+
+/**
+ * Puts the routes under `prefix` behind the admin bearer token (API routes called by tools, such
+ * as orchestration's `/runs`): without it they answer 401 saying what to send.
+ */
+export function adminOnly(access: AccessControl, prefix: string, route: HttpRoute): HttpRoute {
+  return (req, res) => {
+    if (!(req.url ?? '/').startsWith(prefix)) return false;
+    if (!access.isAdminToken(bearerToken(req.headers.authorization))) {
+      res.setHeader('www-authenticate', 'Bearer');
+      return replyJson(res, 401, {
+        error: `${prefix} needs the admin credential: send "authorization: Bearer <admin token>"`,
+      });
+    }
+    return route(req, res);
+  };
+}

@@ -44,3 +44,8 @@ export function adminMetadata(): Metadata {
   md.set('authorization', `Bearer ${testCredentials().adminToken}`);
   return md;
 }
+
+/** HTTP headers carrying the test admin token. */
+export function adminHeaders(): Record<string, string> {
+  return { authorization: `Bearer ${testCredentials().adminToken}` };
+}

@@ -15,6 +15,8 @@ import {
   type HttpServer,
   type DbServiceInfrastructure,
   loadClientSecurity,
+  AccessControl,
+  adminOnly,
 } from '@kairos/service-kit';
 import type { TemplateCatalog } from './domain/content';
 import { DirectoryTemplateCatalog } from './templates';
@@ -34,6 +36,8 @@ import type { OrchestrationConfig } from './config';
 export interface OrchestrationInfrastructure extends DbServiceInfrastructure {
   /** Where the run inspection routes (`/runs`) are added. */
   http: Pick<HttpServer, 'addRoute'>;
+  /** Who holds the admin credential `/runs` asks for; none: `/runs` refuses everyone. */
+  access?: AccessControl;
   /** Overrides the gRPC gateway (tests, benchmarks). */
   profiles?: ProfileGateway;
   /** Overrides the best send hour source (tests); default PredictionService at KAIROS_PREDICTION_ADDR. */
@@ -144,7 +148,7 @@ export async function startOrchestration(
     abandon: (t, error) => orchestrator.abandonTimer(t, error),
   });
   timerLoop.start();
-  infra.http.addRoute(runRoutes(runs, timers));
+  infra.http.addRoute(adminOnly(infra.access ?? new AccessControl({}), '/runs', runRoutes(runs, timers)));
   // Runs a crash left without a driver (possible before the crash invariant held) go on.
   const sweep = orchestrator.recoverStranded(owned).catch((err: Error) => {
     logger.error({ err: err.message }, 'sweep for runs without a driver failed');

@@ -15,3 +15,5 @@ export * from './definitions';
 export * from './fuzz';
 export * from './enriched';
 export * from './credentials';
+export * from './pki';
+export { makeTempDir, removeTempDir } from './tempdir';

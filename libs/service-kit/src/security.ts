@@ -199,9 +199,11 @@ export function loadServerSecurity(config: SecurityConfig): ServerSecurity {
 }
 
 /** Settings a process needs to call another service: the CA, its own certificate and its token. */
-export type ClientSecurityConfig = Pick<
-  SecurityConfig,
-  'KAIROS_TLS_CA_FILE' | 'KAIROS_TLS_CERT_FILE' | 'KAIROS_TLS_KEY_FILE' | 'KAIROS_SERVICE_TOKEN_FILE'
+export type ClientSecurityConfig = Partial<
+  Pick<
+    SecurityConfig,
+    'KAIROS_TLS_CA_FILE' | 'KAIROS_TLS_CERT_FILE' | 'KAIROS_TLS_KEY_FILE' | 'KAIROS_SERVICE_TOKEN_FILE'
+  >
 >;
 
 /** What a caller presents: TLS material (none: plaintext) and the bearer token it sends. */

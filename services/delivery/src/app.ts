@@ -14,7 +14,7 @@ import { EmailAdapter } from './channels/email';
 import { PushAdapter, SmsAdapter, WebhookAdapter } from './channels/http';
 import { InboxAdapter, InboxStore } from './channels/inbox';
 import { ChannelLimits } from './domain/channel-limits';
-import { callbackSecret, type DeliveryConfig } from './config';
+import { callbackSecret, DEV_TRACKING_SECRET, DEV_WEBHOOK_SECRET, type DeliveryConfig } from './config';
 import { DeliveryService } from './delivery-service';
 import { DeliveryHttpApi } from './http-api';
 import { DeliveryLedger } from './ledger';
@@ -45,6 +45,15 @@ export async function startDelivery(
 ): Promise<DeliveryApp> {
   const { logger, nc, db } = infra;
   const clock = infra.clock ?? systemClock;
+  const devSecrets = [
+    cfg.KAIROS_TRACKING_SECRET === DEV_TRACKING_SECRET && 'KAIROS_TRACKING_SECRET',
+    cfg.KAIROS_WEBHOOK_SECRET === DEV_WEBHOOK_SECRET && 'KAIROS_WEBHOOK_SECRET',
+  ].filter(Boolean);
+  if (devSecrets.length)
+    logger.warn(
+      { settings: devSecrets },
+      'signing with the public development secret: set these from a Secret',
+    );
   const ledger = new DeliveryLedger(db, clock);
   const inbox = new InboxStore(db, clock);
   await Promise.all([ledger.init(), inbox.init()]);
@@ -126,7 +135,10 @@ export async function startDelivery(
     provide(DELIVERY_TOKENS.RetryPolicy, { maxDeliver: spec.maxDeliver }),
     provide(DELIVERY_TOKENS.Guarantees, cfg.KAIROS_DELIVERY_GUARANTEES),
     provide(DELIVERY_TOKENS.FaultHook, killAt(cfg.KAIROS_FAULT_POINT, logger)),
-    provide(DELIVERY_TOKENS.TrackingOptions, { secret: cfg.KAIROS_TRACKING_SECRET }),
+    provide(DELIVERY_TOKENS.TrackingOptions, {
+      secret: cfg.KAIROS_TRACKING_SECRET,
+      previousSecrets: cfg.KAIROS_TRACKING_PREVIOUS_SECRETS,
+    }),
     provide(DELIVERY_TOKENS.CallbackSecret, callbackSecret(cfg)),
   ]);
   const service = container.resolve(DeliveryService);

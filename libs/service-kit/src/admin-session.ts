@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import { readBody, replyJson, type HttpRoute } from './http-server';
-import { bearerToken, type AccessControl } from './security';
+import { bearerToken, type Access, type AccessControl } from './security';
 
 export const SESSION_COOKIE = 'kairos_session';
 /** How long a login lasts. */
@@ -80,7 +80,10 @@ export class AdminSessions {
       return true;
     }
     res
-      .writeHead(303, { location: '/', 'set-cookie': this.cookie(this.startSession(), SESSION_TTL_MS / 1000) })
+      .writeHead(303, {
+        location: '/',
+        'set-cookie': this.cookie(this.startSession(), SESSION_TTL_MS / 1000),
+      })
       .end();
     return true;
   }
@@ -113,18 +116,26 @@ export class AdminSessions {
 }
 
 /**
- * Puts the routes under `prefix` behind the admin bearer token (API routes called by tools, such
- * as orchestration's `/runs`): without it they answer 401 saying what to send.
+ * Puts the routes under `prefix` behind a bearer token (API routes called by tools and backends,
+ * such as orchestration's `/runs` or delivery's `/inbox`): `need` is `admin`, or `service` (a
+ * service token or the admin's). Without one they answer 401, with a token lacking the right 403,
+ * saying what to send.
  */
-export function adminOnly(access: AccessControl, prefix: string, route: HttpRoute): HttpRoute {
+export function requireBearer(
+  access: AccessControl,
+  need: Exclude<Access, 'public'>,
+  prefix: string,
+  route: HttpRoute,
+): HttpRoute {
   return (req, res) => {
     if (!(req.url ?? '/').startsWith(prefix)) return false;
-    if (!access.isAdminToken(bearerToken(req.headers.authorization))) {
-      res.setHeader('www-authenticate', 'Bearer');
-      return replyJson(res, 401, {
-        error: `${prefix} needs the admin credential: send "authorization: Bearer <admin token>"`,
-      });
-    }
-    return route(req, res);
+    const decision = access.decide(need, prefix, bearerToken(req.headers.authorization));
+    if (decision.ok) return route(req, res);
+    res.setHeader('www-authenticate', 'Bearer');
+    const error = decision.message.replace(
+      "send metadata 'authorization: Bearer <token>' or an mTLS client certificate",
+      `send "authorization: Bearer <${need === 'admin' ? 'admin' : 'admin or service'} token>"`,
+    );
+    return replyJson(res, decision.code === 'unauthenticated' ? 401 : 403, { error });
   };
 }

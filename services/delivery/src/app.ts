@@ -1,9 +1,11 @@
 import { consumerSpec, filters, SCHEMAS, STREAMS } from '@kairos/contracts';
 import { ConsumeLoop, Publisher } from '@kairos/messaging';
 import {
+  AccessControl,
   createContainer,
   killAt,
   provide,
+  requireBearer,
   systemClock,
   TOKENS,
   type HttpServer,
@@ -28,6 +30,8 @@ export const DURABLE = 'delivery';
 export interface DeliveryInfrastructure extends DbServiceInfrastructure {
   /** Where the tracking and callback routes are added. */
   http: HttpServer;
+  /** Who holds the credentials `/inbox` asks for (a service token or the admin's); none: refused. */
+  access?: AccessControl;
 }
 
 export interface DeliveryApp {
@@ -142,7 +146,11 @@ export async function startDelivery(
     provide(DELIVERY_TOKENS.CallbackSecret, callbackSecret(cfg)),
   ]);
   const service = container.resolve(DeliveryService);
-  infra.http.addRoute(container.resolve(DeliveryHttpApi).route);
+  const api = container.resolve(DeliveryHttpApi);
+  // Tracking links and callbacks carry their own signatures; the inbox holds message bodies, so the
+  // application backend that shows it to its logged-in customer calls it with a service token.
+  infra.http.addRoute(requireBearer(infra.access ?? new AccessControl({}), 'service', '/inbox', api.route));
+  infra.http.addRoute(api.route);
 
   const loop = new ConsumeLoop(nc, {
     spec,

@@ -16,7 +16,7 @@ import {
   type DbServiceInfrastructure,
   loadClientSecurity,
   AccessControl,
-  adminOnly,
+  requireBearer,
 } from '@kairos/service-kit';
 import type { TemplateCatalog } from './domain/content';
 import { DirectoryTemplateCatalog } from './templates';
@@ -84,11 +84,7 @@ export async function startOrchestration(
   const grpcSendTime =
     infra.sendTime || config.KAIROS_PREDICTION_ADDR === 'none'
       ? undefined
-      : new GrpcSendTime(
-          config.KAIROS_PREDICTION_ADDR,
-          config.KAIROS_PREDICTION_DEADLINE,
-          callerSecurity,
-        );
+      : new GrpcSendTime(config.KAIROS_PREDICTION_ADDR, config.KAIROS_PREDICTION_DEADLINE, callerSecurity);
   const sendTime = infra.sendTime ?? grpcSendTime ?? noSendTime;
   const publisher = new Publisher(nc, { logger });
   const settings: OrchestratorSettings = {
@@ -148,7 +144,9 @@ export async function startOrchestration(
     abandon: (t, error) => orchestrator.abandonTimer(t, error),
   });
   timerLoop.start();
-  infra.http.addRoute(adminOnly(infra.access ?? new AccessControl({}), '/runs', runRoutes(runs, timers)));
+  infra.http.addRoute(
+    requireBearer(infra.access ?? new AccessControl({}), 'admin', '/runs', runRoutes(runs, timers)),
+  );
   // Runs a crash left without a driver (possible before the crash invariant held) go on.
   const sweep = orchestrator.recoverStranded(owned).catch((err: Error) => {
     logger.error({ err: err.message }, 'sweep for runs without a driver failed');

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { AccessControl, adminOnly, createLogger, HttpServer } from '@kairos/service-kit';
+import { AccessControl, createLogger, HttpServer, requireBearer } from '@kairos/service-kit';
 import { runRoutes } from '../../src/http';
 import type { RunStore, TimerStore } from '../../src/store';
 
@@ -45,7 +45,7 @@ describe('orchestration /runs routes: hostile paths and identifiers', function (
     const runs = { get: async () => null, forCustomer: async () => [] } as unknown as RunStore;
     const timers = { forRun: async () => [] } as unknown as TimerStore;
     guarded.addRoute(
-      adminOnly(new AccessControl({ adminTokens: [token] }), '/runs', runRoutes(runs, timers)),
+      requireBearer(new AccessControl({ adminTokens: [token] }), 'admin', '/runs', runRoutes(runs, timers)),
     );
     const url = `http://127.0.0.1:${await guarded.start(0, '127.0.0.1')}/runs?customer=c-1`;
     try {

@@ -103,9 +103,14 @@ describe('e2e: the admin credential guards every admin method of the mesh', func
   it('lets the service credential make internal lookups and nothing else (PERMISSION_DENIED)', async () => {
     const service = bearer(testCredentials().serviceToken);
     for (const m of METHODS) {
-      const { code, details } = await codeOf(clients.get(m.service)!.unary(m.path, new Uint8Array(), service));
+      const { code, details } = await codeOf(
+        clients.get(m.service)!.unary(m.path, new Uint8Array(), service),
+      );
       if (m.access === 'service') {
-        assert.ok(![status.UNAUTHENTICATED, status.PERMISSION_DENIED].includes(code), `${m.path}: ${details}`);
+        assert.ok(
+          ![status.UNAUTHENTICATED, status.PERMISSION_DENIED].includes(code),
+          `${m.path}: ${details}`,
+        );
       } else {
         assert.equal(code, status.PERMISSION_DENIED, m.path);
         assert.match(details, /needs the admin credential; a service credential may not call it/);
@@ -143,6 +148,9 @@ describe('e2e: the admin credential guards every admin method of the mesh', func
     const page = await fetch(`${dashboard}/`, { redirect: 'manual' });
     assert.equal(page.status, 303);
     assert.equal(page.headers.get('location'), '/login');
-    assert.equal((await fetch(`${dashboard}/api/volume?period=24h`, { headers: adminHeaders() })).status, 200);
+    assert.equal(
+      (await fetch(`${dashboard}/api/volume?period=24h`, { headers: adminHeaders() })).status,
+      200,
+    );
   });
 });

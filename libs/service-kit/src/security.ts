@@ -3,8 +3,6 @@ import { createHash } from 'node:crypto';
 import type { PeerCertificate } from 'node:tls';
 import { ConfigError, type SecurityConfig } from './config';
 
-
-
 /**
  * Who may call a method: anyone (`public`: the method authenticates callers itself, as ingest's
  * API keys do), a service or an admin (`service`), or only an admin (`admin`).
@@ -24,8 +22,7 @@ export interface ServerTls {
 
 /** The outcome of checking a caller against a method's access. */
 export type AccessDecision =
-  | { ok: true; role: Access }
-  | { ok: false; code: 'unauthenticated' | 'permission_denied'; message: string };
+  { ok: true; role: Access } | { ok: false; code: 'unauthenticated' | 'permission_denied'; message: string };
 
 /** Minimum token length: a token is a secret, not a password someone types. */
 export const MIN_TOKEN_LENGTH = 16;

@@ -72,8 +72,12 @@ export class GrpcProfileGateway implements ProfileGateway {
     req: Req,
   ): Promise<Res> {
     return new Promise<Res>((resolve, reject) =>
-      method.call(this.client, req, callMetadata(this.security), { deadline: Date.now() + this.deadlineMs }, (err, res) =>
-        err ? reject(err) : resolve(res),
+      method.call(
+        this.client,
+        req,
+        callMetadata(this.security),
+        { deadline: Date.now() + this.deadlineMs },
+        (err, res) => (err ? reject(err) : resolve(res)),
       ),
     );
   }

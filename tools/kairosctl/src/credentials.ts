@@ -9,7 +9,16 @@ import type { Io } from './io';
  * The admin token the local runner (`pnpm start`) writes for this checkout, used when neither
  * KAIROS_ADMIN_TOKEN_FILE nor KAIROS_ADMIN_TOKEN is set.
  */
-export const DEV_ADMIN_TOKEN_FILE = join(__dirname, '..', '..', '..', '..', '.kairos', 'credentials', 'admin-token');
+export const DEV_ADMIN_TOKEN_FILE = join(
+  __dirname,
+  '..',
+  '..',
+  '..',
+  '..',
+  '.kairos',
+  'credentials',
+  'admin-token',
+);
 
 function readFile(variable: string, path: string): Buffer {
   try {

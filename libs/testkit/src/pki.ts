@@ -17,6 +17,20 @@ export interface TestPki {
   ca: Buffer;
   /** A certificate for `cn`, valid for 127.0.0.1 and localhost, as a server and as a client. */
   issue(cn: string): TestCert;
+  /**
+   * A server's TLS settings (service-kit's ServerTls) with `cert` and this CA; `mtls.grpc` and
+   * `mtls.http` require client certificates.
+   */
+  serverTls(cert: TestCert, mtls?: { grpc?: boolean; http?: boolean }): TestServerTls;
+}
+
+/** The shape of service-kit's ServerTls (testkit does not depend on service-kit). */
+export interface TestServerTls {
+  cert: Buffer;
+  key: Buffer;
+  ca: Buffer;
+  requireClientCert: boolean;
+  httpRequireClientCert: boolean;
 }
 
 function openssl(dir: string, args: string[]): void {
@@ -35,9 +49,17 @@ export function makeTestPki(name = 'kairos-test-ca'): TestPki {
   openssl(dir, ['req', '-x509', ...KEY, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', `/CN=${name}`,
     '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
   const caFile = join(dir, 'ca.pem');
+  const ca = readFileSync(caFile);
   return {
     caFile,
-    ca: readFileSync(caFile),
+    ca,
+    serverTls: (cert, mtls = {}) => ({
+      cert: cert.cert,
+      key: cert.key,
+      ca,
+      requireClientCert: mtls.grpc ?? false,
+      httpRequireClientCert: mtls.http ?? false,
+    }),
     issue(cn: string): TestCert {
       const base = cn.replace(/[^A-Za-z0-9_-]/g, '_');
       const ext = join(dir, `${base}.ext`);

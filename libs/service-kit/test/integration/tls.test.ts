@@ -58,12 +58,7 @@ describe('GrpcServer over TLS and mTLS (a CA made at test time)', function () {
     let server: GrpcServer;
     let address: string;
     before(async () => {
-      ({ server, address } = await startServer({
-        cert: serverCert.cert,
-        key: serverCert.key,
-        requireClientCert: false,
-        httpRequireClientCert: false,
-      }));
+      ({ server, address } = await startServer(pki.serverTls(serverCert)));
     });
     after(() => server.shutdown(100));
 
@@ -107,13 +102,7 @@ describe('GrpcServer over TLS and mTLS (a CA made at test time)', function () {
     let server: GrpcServer;
     let address: string;
     before(async () => {
-      ({ server, address } = await startServer({
-        cert: serverCert.cert,
-        key: serverCert.key,
-        ca: pki.ca,
-        requireClientCert: true,
-        httpRequireClientCert: false,
-      }));
+      ({ server, address } = await startServer(pki.serverTls(serverCert, { grpc: true })));
     });
     after(() => server.shutdown(100));
 
@@ -171,12 +160,7 @@ describe('GrpcServer over TLS and mTLS (a CA made at test time)', function () {
       });
 
     it('serves HTTPS to a client that trusts the CA and refuses plain HTTP', async () => {
-      const http = new HttpServer(logger, {
-        cert: serverCert.cert,
-        key: serverCert.key,
-        requireClientCert: false,
-        httpRequireClientCert: false,
-      });
+      const http = new HttpServer(logger, pki.serverTls(serverCert));
       const port = await http.start(0, '127.0.0.1');
       try {
         assert.equal(await get(port, { ca: pki.ca }), 200);
@@ -187,13 +171,7 @@ describe('GrpcServer over TLS and mTLS (a CA made at test time)', function () {
     });
 
     it('under mTLS, refuses a client without a certificate and serves one with', async () => {
-      const http = new HttpServer(logger, {
-        cert: serverCert.cert,
-        key: serverCert.key,
-        ca: pki.ca,
-        requireClientCert: false,
-        httpRequireClientCert: true,
-      });
+      const http = new HttpServer(logger, pki.serverTls(serverCert, { http: true }));
       const port = await http.start(0, '127.0.0.1');
       try {
         await assert.rejects(get(port, { ca: pki.ca }));

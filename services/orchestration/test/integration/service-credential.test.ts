@@ -68,13 +68,7 @@ describe("orchestration's profile lookups carry the service credential", functio
     const serverCert = pki.issue('enrichment');
     const own = pki.issue('orchestration');
     const { server, addr } = await profileServer({
-      tls: {
-        cert: serverCert.cert,
-        key: serverCert.key,
-        ca: pki.ca,
-        requireClientCert: true,
-        httpRequireClientCert: false,
-      },
+      tls: pki.serverTls(serverCert, { grpc: true }),
       access: new AccessControl({ serviceIdentities: ['orchestration'] }),
     });
     const gateway = new GrpcProfileGateway(

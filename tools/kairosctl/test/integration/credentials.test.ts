@@ -70,16 +70,7 @@ describe('kairosctl: the admin token and TLS toward the services', function () {
     const clientCert = pki.issue('ops');
     let server: GrpcServer;
     let addr: string;
-    before(
-      async () =>
-        ({ server, addr } = await profileServer({
-          cert: serverCert.cert,
-          key: serverCert.key,
-          ca: pki.ca,
-          requireClientCert: true,
-          httpRequireClientCert: false,
-        })),
-    );
+    before(async () => ({ server, addr } = await profileServer(pki.serverTls(serverCert, { grpc: true }))));
     after(() => server.shutdown(100));
 
     it('connects with KAIROS_TLS_CA_FILE and a client certificate, and fails without the certificate', async () => {

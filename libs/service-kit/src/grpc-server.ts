@@ -14,44 +14,67 @@ class RejectedRequest {
   constructor(readonly details: string) {}
 }
 
+/** Ends an intercepted call with a status. */
+type EndCall = (code: grpc.status, details: string) => void;
+
+/**
+ * An intercepted call that a hook may end early: a hook returns true to pass its metadata or
+ * message on, or calls `end` instead. Once ended, later messages and the half-close are dropped,
+ * and so is the handler's own ending (e.g. "no request message").
+ */
+function endableCall(
+  call: grpc.ServerInterceptingCallInterface,
+  hooks: {
+    onMetadata?: (metadata: grpc.Metadata, end: EndCall) => boolean;
+    onMessage?: (message: unknown, end: EndCall) => boolean;
+  },
+): grpc.ServerInterceptingCall {
+  let ended = false;
+  let ending = false;
+  const intercepting: grpc.ServerInterceptingCall = new grpc.ServerInterceptingCall(call, {
+    start: (next) =>
+      next(
+        new grpc.ServerListenerBuilder()
+          .withOnReceiveMetadata((metadata, forward) => {
+            if (!ended && (hooks.onMetadata?.(metadata, end) ?? true)) forward(metadata);
+          })
+          .withOnReceiveMessage((message: unknown, forward) => {
+            if (!ended && (hooks.onMessage?.(message, end) ?? true)) forward(message);
+          })
+          .withOnReceiveHalfClose((forward) => {
+            if (!ended) forward();
+          })
+          .build(),
+      ),
+    sendStatus: (status, forward) => {
+      if (!ended || ending) forward(status);
+    },
+  });
+  const end: EndCall = (code, details) => {
+    ended = true;
+    ending = true;
+    intercepting.sendStatus({ code, details, metadata: new grpc.Metadata() });
+    ending = false;
+  };
+  return intercepting;
+}
+
 /**
  * Answers INVALID_ARGUMENT for a request its guarded deserializer rejected. grpc-js turns any
  * deserializer error into INTERNAL, so the deserializer hands over a RejectedRequest instead and this
  * interceptor ends the call with it (on a client stream, naming which message it was).
  */
 const rejectInvalidRequests: grpc.ServerInterceptor = (method, call) => {
-  let rejected = false;
-  let sendingRejection = false;
   let received = 0;
-  const intercepting: grpc.ServerInterceptingCall = new grpc.ServerInterceptingCall(call, {
-    start: (next) =>
-      next(
-        new grpc.ServerListenerBuilder()
-          .withOnReceiveMessage((message: unknown, forward) => {
-            received++;
-            if (rejected) return;
-            if (!(message instanceof RejectedRequest)) return forward(message);
-            rejected = true;
-            const where = method.requestStream ? `message ${received}: ` : '';
-            sendingRejection = true;
-            intercepting.sendStatus({
-              code: grpc.status.INVALID_ARGUMENT,
-              details: where + message.details,
-              metadata: new grpc.Metadata(),
-            });
-            sendingRejection = false;
-          })
-          .withOnReceiveHalfClose((forward) => {
-            if (!rejected) forward();
-          })
-          .build(),
-      ),
-    sendStatus: (status, forward) => {
-      // Once rejected, the handler's own ending (e.g. "no request message") is not sent.
-      if (!rejected || sendingRejection) forward(status);
+  return endableCall(call, {
+    onMessage: (message, end) => {
+      received++;
+      if (!(message instanceof RejectedRequest)) return true;
+      const where = method.requestStream ? `message ${received}: ` : '';
+      end(grpc.status.INVALID_ARGUMENT, where + message.details);
+      return false;
     },
   });
-  return intercepting;
 };
 
 const ACCESS_STATUS = {
@@ -70,42 +93,19 @@ function requireAccess(security: ServerSecurity, access: Map<string, Access>): g
   return (method, call) => {
     const need = access.get(method.path) ?? 'public';
     if (need === 'public') return new grpc.ServerInterceptingCall(call);
-    let denied = false;
-    let sendingDenial = false;
-    const intercepting: grpc.ServerInterceptingCall = new grpc.ServerInterceptingCall(call, {
-      start: (next) =>
-        next(
-          new grpc.ServerListenerBuilder()
-            .withOnReceiveMetadata((metadata, forward) => {
-              const token = bearerToken(metadata.get('authorization')[0]?.toString());
-              // A certificate names an identity only when the handshake verified it against the CA.
-              const identities = verifiedCerts
-                ? certificateIdentities(call.getAuthContext().sslPeerCertificate)
-                : [];
-              const decision = security.access.decide(need, method.path.slice(1), token, identities);
-              if (decision.ok) return forward(metadata);
-              denied = true;
-              sendingDenial = true;
-              intercepting.sendStatus({
-                code: ACCESS_STATUS[decision.code],
-                details: decision.message,
-                metadata: new grpc.Metadata(),
-              });
-              sendingDenial = false;
-            })
-            .withOnReceiveMessage((message, forward) => {
-              if (!denied) forward(message);
-            })
-            .withOnReceiveHalfClose((forward) => {
-              if (!denied) forward();
-            })
-            .build(),
-        ),
-      sendStatus: (status, forward) => {
-        if (!denied || sendingDenial) forward(status);
+    return endableCall(call, {
+      onMetadata: (metadata, end) => {
+        const token = bearerToken(metadata.get('authorization')[0]?.toString());
+        // A certificate names an identity only when the handshake verified it against the CA.
+        const identities = verifiedCerts
+          ? certificateIdentities(call.getAuthContext().sslPeerCertificate)
+          : [];
+        const decision = security.access.decide(need, method.path.slice(1), token, identities);
+        if (decision.ok) return true;
+        end(ACCESS_STATUS[decision.code], decision.message);
+        return false;
       },
     });
-    return intercepting;
   };
 }
 

@@ -1,5 +1,5 @@
 /** Definitions and customers shared by the end-to-end tests (processes under /e2e, and the cluster suite). */
-import { credentials } from '@grpc/grpc-js';
+import { credentials, Metadata } from '@grpc/grpc-js';
 import { profiles } from '@kairos/contracts';
 import { adminMetadata } from './credentials';
 
@@ -47,12 +47,13 @@ spec:
 
 /**
  * Stores a new customer `<prefix>-<now>` with marketing consent and an email address through
- * enrichment's ProfileService at `profileAddr` (host:port), as the test admin, so the workflow
- * above may email them.
+ * enrichment's ProfileService at `profileAddr` (host:port), with the admin credential `md` (the
+ * test admin's by default), so the workflow above may email them.
  */
 export async function newEmailableCustomer(
   profileAddr: string,
   prefix: string,
+  md: Metadata = adminMetadata(),
 ): Promise<{ customerId: string; email: string }> {
   const customerId = `${prefix}-${Date.now()}`;
   const email = `${customerId}@example.test`;
@@ -68,7 +69,7 @@ export async function newEmailableCustomer(
           timeZone: 'UTC',
           dates: {},
         },
-        adminMetadata(),
+        md,
         (err) => (err ? reject(err) : resolve()),
       ),
     );

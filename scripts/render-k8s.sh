@@ -3,6 +3,7 @@
 # (`kubectl apply -k k8s/<profile>`), one folder per values profile:
 #   dev         chart defaults with dev.enabled=true (NATS and FerretDB in the namespace)
 #   minimal     deploy/helm/kairos/values-minimal.yaml
+#   (both expect the Secrets kairos-admin-token and kairos-service-token: docs/security.md)
 #   production  deploy/helm/kairos/values-production.yaml (external NATS and MongoDB by Secret)
 # Usage: scripts/render-k8s.sh [--check]   --check: exit 1 when k8s/ differs from the charts.
 set -euo pipefail
@@ -34,8 +35,12 @@ resources:
   - kairos.yaml
 KUST
 }
-render dev --set dev.enabled=true
-render minimal -f deploy/helm/kairos/values-minimal.yaml
+# With dev.enabled the chart makes random dev credentials, different on each render: the rendered
+# dev and minimal profiles name Secrets to create first instead (docs/security.md).
+secrets=(--set global.security.adminToken.existingSecret=kairos-admin-token
+  --set global.security.serviceToken.existingSecret=kairos-service-token)
+render dev --set dev.enabled=true "${secrets[@]}"
+render minimal -f deploy/helm/kairos/values-minimal.yaml "${secrets[@]}"
 render production -f deploy/helm/kairos/values-production.yaml
 
 if $check; then

@@ -174,6 +174,33 @@ export const globalSchema = obj('Settings shared by every Kairos chart (the umbr
     endpoint: str('OTEL_EXPORTER_OTLP_ENDPOINT (OTLP/HTTP). Empty: tracing off.'),
     port: int('Collector port (NetworkPolicy egress).', 1, 65535),
   }),
+  security: obj('Credentials and TLS of the gRPC and HTTP APIs (docs/security.md).', {
+    adminToken: obj('The admin bearer token (definitions, simulate, explain, profiles, reports, scores).', {
+      existingSecret: str(
+        'Secret holding the admin token(s), one a line; required unless dev.enabled (the umbrella then makes <release>-dev-credentials).',
+      ),
+      key: str('Key of the token file in existingSecret.'),
+    }),
+    serviceToken: obj('The service token of internal calls (profile lookups, best send time).', {
+      existingSecret: str('Secret holding the service token(s); required unless dev.enabled.'),
+      key: str('Key of the token file in existingSecret.'),
+    }),
+    adminIdentities: list('KAIROS_ADMIN_IDENTITIES: mTLS client certificate names acting as admin.', {
+      type: 'string',
+    }),
+    serviceIdentities: list('KAIROS_SERVICE_IDENTITIES: mTLS client certificate names acting as a service.', {
+      type: 'string',
+    }),
+    tls: obj('TLS of every gRPC and HTTP server and of the calls between services.', {
+      enabled: bool(
+        "Serve TLS with each service's tlsSecret (tls.crt, tls.key, ca.crt; its names must include the Service's DNS name).",
+      ),
+      clientAuth: bool('KAIROS_TLS_CLIENT_AUTH: gRPC clients must present a certificate of ca.crt (mTLS).'),
+      httpClientAuth: bool(
+        'KAIROS_HTTP_TLS_CLIENT_AUTH: HTTP clients too (webhooks, tracking links and probes then need one; probes become TCP checks).',
+      ),
+    }),
+  }),
 });
 
 export function serviceSchema(name) {
@@ -213,6 +240,9 @@ export function serviceSchema(name) {
       existingSecret: str('Secret holding it; empty: global.nats.auth.existingSecret.'),
       passwordKey: str(`Key of the password in that Secret; empty: the service name (${name}).`),
     }),
+    tlsSecret: str(
+      'TLS Secret of this service (tls.crt, tls.key, ca.crt) when global.security.tls.enabled; empty: <fullname>-tls.',
+    ),
     secretMount: obj(
       'A Secret mounted as files (e.g. the file KAIROS_INGEST_CONFIG or KAIROS_ENRICHMENT_CONFIG names).',
       {

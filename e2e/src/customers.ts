@@ -1,5 +1,6 @@
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { profiles } from '@kairos/contracts';
+import { adminMetadata } from '@kairos/testkit';
 import type { Mesh } from './mesh';
 
 /** A unary gRPC call as a promise. */
@@ -11,7 +12,10 @@ export function unary<Req, Res>(
   return new Promise((resolve, reject) => fn(req, md, (err, res) => (err ? reject(err) : resolve(res))));
 }
 
-/** A customer with marketing consent, a name and an email address, stored through ProfileService. */
+/**
+ * A customer with marketing consent, a name and an email address, stored through ProfileService
+ * as the test admin.
+ */
 export async function newCustomer(
   mesh: Mesh,
   prefix: string,
@@ -24,14 +28,18 @@ export async function newCustomer(
     credentials.createInsecure(),
   );
   try {
-    await unary(profileClient.upsert.bind(profileClient), {
-      customerId,
-      traits: { name },
-      consent: { marketing: true, transactional: true },
-      contacts: { email, phone: '', pushTokens: [], webhookUrl: '' },
-      timeZone: 'UTC',
-      dates: {},
-    });
+    await unary(
+      profileClient.upsert.bind(profileClient),
+      {
+        customerId,
+        traits: { name },
+        consent: { marketing: true, transactional: true },
+        contacts: { email, phone: '', pushTokens: [], webhookUrl: '' },
+        timeZone: 'UTC',
+        dates: {},
+      },
+      adminMetadata(),
+    );
   } finally {
     profileClient.close();
   }

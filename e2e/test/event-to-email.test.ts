@@ -12,6 +12,7 @@ import {
   assertTraceEdges,
   renderSpans,
   spanOf,
+  testCredentials,
   waitFor,
   waitForTraceSpan,
   type SpanMatcher,
@@ -191,6 +192,7 @@ describe('e2e: an event sent to ingest ends as a delivered email, in one trace a
       env: {
         NATS_URL: mesh.nats.url,
         KAIROS_ORCHESTRATION_URL: `http://127.0.0.1:${mesh.services.get('orchestration')!.httpPort}`,
+        KAIROS_ADMIN_TOKEN_FILE: testCredentials().adminTokenFile,
       },
       now: () => Date.now(),
     };
@@ -207,7 +209,10 @@ describe('e2e: an event sent to ingest ends as a delivered email, in one trace a
     // Analytics counted the trigger's fire and the sent message.
     const analyticsIo = {
       ...io,
-      env: { KAIROS_ANALYTICS_ADDR: `127.0.0.1:${mesh.services.get('analytics')!.grpcPort}` },
+      env: {
+        KAIROS_ANALYTICS_ADDR: `127.0.0.1:${mesh.services.get('analytics')!.grpcPort}`,
+        KAIROS_ADMIN_TOKEN_FILE: testCredentials().adminTokenFile,
+      },
     };
     await waitFor(
       async () => {

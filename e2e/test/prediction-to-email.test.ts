@@ -15,6 +15,7 @@ import {
   type FeatureEvent,
 } from '@kairos/prediction';
 import {
+  adminHeaders,
   assertTraceEdges,
   renderSpans,
   startSmtpSink,
@@ -137,6 +138,7 @@ describe('e2e: a churn prediction fires churn-risk and a retention workflow emai
     const runs = (await (
       await fetch(
         `http://127.0.0.1:${mesh.services.get('orchestration')!.httpPort}/runs?customer=${customerId}`,
+        { headers: adminHeaders() },
       )
     ).json()) as { runs: Array<{ workflow: string; history: Array<{ event: string; detail?: string }> }> };
     const run = runs.runs.find((r) => r.workflow === 'e2e-retention');

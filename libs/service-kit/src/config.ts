@@ -173,6 +173,37 @@ export function loadConfig<S extends z.ZodRawShape>(
   return result.data;
 }
 
+/**
+ * The settings of transport security and of the admin and service credentials. They are part of
+ * every service's settings (commonConfig); tools that call services read the client half.
+ */
+export const securityConfig = {
+  /** PEM certificate chain and key the gRPC and HTTP servers present; set both to turn TLS on. */
+  KAIROS_TLS_CERT_FILE: env.optionalString(),
+  KAIROS_TLS_KEY_FILE: env.optionalString(),
+  /**
+   * PEM bundle of the CA(s) that sign the mesh's certificates: it verifies client certificates
+   * (mTLS) and the servers this process calls (outgoing gRPC uses TLS when it is set).
+   */
+  KAIROS_TLS_CA_FILE: env.optionalString(),
+  /** gRPC clients must present a certificate signed by KAIROS_TLS_CA_FILE (mTLS). */
+  KAIROS_TLS_CLIENT_AUTH: env.bool(false),
+  /** HTTP clients must present one too (then probes must use exec or TCP checks). */
+  KAIROS_HTTP_TLS_CLIENT_AUTH: env.bool(false),
+  /** File of admin bearer tokens, one a line (two during a rotation); `#` starts a comment. */
+  KAIROS_ADMIN_TOKEN_FILE: env.optionalString(),
+  /** mTLS client identities (certificate CN or DNS name) that act as admin. */
+  KAIROS_ADMIN_IDENTITIES: env.list([]),
+  /**
+   * File of service tokens, one a line: services accept each for internal calls and send the
+   * first on their own calls to other services.
+   */
+  KAIROS_SERVICE_TOKEN_FILE: env.optionalString(),
+  /** mTLS client identities that act as a service (internal calls such as profile lookups). */
+  KAIROS_SERVICE_IDENTITIES: env.list([]),
+};
+export type SecurityConfig = z.output<z.ZodObject<typeof securityConfig>>;
+
 /** Variables every service reads. */
 export const commonConfig = {
   ...natsConfig,
@@ -194,6 +225,7 @@ export const commonConfig = {
   KAIROS_REPLICA_ORDINAL: env.int(0, 0, 1023),
   KAIROS_REPLICAS: env.int(1, 1, 1024),
   LOG_LEVEL: env.enumOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'),
+  ...securityConfig,
 };
 export type CommonConfig = z.output<z.ZodObject<typeof commonConfig>>;
 

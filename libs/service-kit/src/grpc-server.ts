@@ -4,6 +4,7 @@ import { ReflectionService } from '@grpc/reflection';
 import { cutInput, health, PROTO_DIR, PROTO_FILES } from '@kairos/contracts';
 import type { Logger } from './logger';
 import { loadSchema, RequestChecker } from './request-check';
+import { bearerToken, certificateIdentities, type Access, type ServerSecurity } from './security';
 
 const { ServingStatus } = { ServingStatus: health.HealthCheckResponse_ServingStatus };
 type Status = health.HealthCheckResponse_ServingStatus;
@@ -13,61 +14,125 @@ class RejectedRequest {
   constructor(readonly details: string) {}
 }
 
+/** Ends an intercepted call with a status. */
+type EndCall = (code: grpc.status, details: string) => void;
+
+/**
+ * An intercepted call that a hook may end early: a hook returns true to pass its metadata or
+ * message on, or calls `end` instead. Once ended, later messages and the half-close are dropped,
+ * and so is the handler's own ending (e.g. "no request message").
+ */
+function endableCall(
+  call: grpc.ServerInterceptingCallInterface,
+  hooks: {
+    onMetadata?: (metadata: grpc.Metadata, end: EndCall) => boolean;
+    onMessage?: (message: unknown, end: EndCall) => boolean;
+  },
+): grpc.ServerInterceptingCall {
+  let ended = false;
+  let ending = false;
+  const intercepting: grpc.ServerInterceptingCall = new grpc.ServerInterceptingCall(call, {
+    start: (next) =>
+      next(
+        new grpc.ServerListenerBuilder()
+          .withOnReceiveMetadata((metadata, forward) => {
+            if (!ended && (hooks.onMetadata?.(metadata, end) ?? true)) forward(metadata);
+          })
+          .withOnReceiveMessage((message: unknown, forward) => {
+            if (!ended && (hooks.onMessage?.(message, end) ?? true)) forward(message);
+          })
+          .withOnReceiveHalfClose((forward) => {
+            if (!ended) forward();
+          })
+          .build(),
+      ),
+    sendStatus: (status, forward) => {
+      if (!ended || ending) forward(status);
+    },
+  });
+  const end: EndCall = (code, details) => {
+    ended = true;
+    ending = true;
+    intercepting.sendStatus({ code, details, metadata: new grpc.Metadata() });
+    ending = false;
+  };
+  return intercepting;
+}
+
 /**
  * Answers INVALID_ARGUMENT for a request its guarded deserializer rejected. grpc-js turns any
  * deserializer error into INTERNAL, so the deserializer hands over a RejectedRequest instead and this
  * interceptor ends the call with it (on a client stream, naming which message it was).
  */
 const rejectInvalidRequests: grpc.ServerInterceptor = (method, call) => {
-  let rejected = false;
-  let sendingRejection = false;
   let received = 0;
-  const intercepting: grpc.ServerInterceptingCall = new grpc.ServerInterceptingCall(call, {
-    start: (next) =>
-      next(
-        new grpc.ServerListenerBuilder()
-          .withOnReceiveMessage((message: unknown, forward) => {
-            received++;
-            if (rejected) return;
-            if (!(message instanceof RejectedRequest)) return forward(message);
-            rejected = true;
-            const where = method.requestStream ? `message ${received}: ` : '';
-            sendingRejection = true;
-            intercepting.sendStatus({
-              code: grpc.status.INVALID_ARGUMENT,
-              details: where + message.details,
-              metadata: new grpc.Metadata(),
-            });
-            sendingRejection = false;
-          })
-          .withOnReceiveHalfClose((forward) => {
-            if (!rejected) forward();
-          })
-          .build(),
-      ),
-    sendStatus: (status, forward) => {
-      // Once rejected, the handler's own ending (e.g. "no request message") is not sent.
-      if (!rejected || sendingRejection) forward(status);
+  return endableCall(call, {
+    onMessage: (message, end) => {
+      received++;
+      if (!(message instanceof RejectedRequest)) return true;
+      const where = method.requestStream ? `message ${received}: ` : '';
+      end(grpc.status.INVALID_ARGUMENT, where + message.details);
+      return false;
     },
   });
-  return intercepting;
 };
+
+const ACCESS_STATUS = {
+  unauthenticated: grpc.status.UNAUTHENTICATED,
+  permission_denied: grpc.status.PERMISSION_DENIED,
+} as const;
+
+/**
+ * Ends a call to a method that needs the admin or a service credential when the caller's bearer
+ * token or verified client certificate is not one, before its request is read: UNAUTHENTICATED
+ * (no or an unknown credential) or PERMISSION_DENIED (a credential without the right), naming
+ * the method and what is missing.
+ */
+function requireAccess(security: ServerSecurity, access: Map<string, Access>): grpc.ServerInterceptor {
+  const verifiedCerts = security.tls?.requireClientCert === true;
+  return (method, call) => {
+    const need = access.get(method.path) ?? 'public';
+    if (need === 'public') return new grpc.ServerInterceptingCall(call);
+    return endableCall(call, {
+      onMetadata: (metadata, end) => {
+        const token = bearerToken(metadata.get('authorization')[0]?.toString());
+        // A certificate names an identity only when the handshake verified it against the CA.
+        const identities = verifiedCerts
+          ? certificateIdentities(call.getAuthContext().sslPeerCertificate)
+          : [];
+        const decision = security.access.decide(need, method.path.slice(1), token, identities);
+        if (decision.ok) return true;
+        end(ACCESS_STATUS[decision.code], decision.message);
+        return false;
+      },
+    });
+  };
+}
 
 /**
  * A gRPC server with the standard health service (NOT_SERVING until the service says it is ready)
- * and server reflection, so grpcurl-style tools work.
+ * and server reflection, so grpcurl-style tools work. Given `security`, it serves TLS (mTLS when
+ * client certificates are required) and checks each method's access (addService); without it
+ * (in-process tests) it serves plaintext and every method is open.
  */
 export class GrpcServer {
-  readonly server = new grpc.Server({
-    'grpc.max_receive_message_length': 16 * 1024 * 1024,
-    interceptors: [rejectInvalidRequests],
-  });
+  readonly server: grpc.Server;
+  private readonly access = new Map<string, Access>();
   private readonly statuses = new Map<string, Status>([['', ServingStatus.NOT_SERVING]]);
   private readonly watchers = new Set<{ service: string; call: grpc.ServerWritableStream<any, any> }>();
   private readonly serviceNames: string[] = [];
   port = 0;
 
-  constructor(private readonly logger: Logger) {
+  constructor(
+    private readonly logger: Logger,
+    private readonly security?: ServerSecurity,
+  ) {
+    this.server = new grpc.Server({
+      'grpc.max_receive_message_length': 16 * 1024 * 1024,
+      interceptors: security
+        ? [requireAccess(security, this.access), rejectInvalidRequests]
+        : [rejectInvalidRequests],
+    });
     const impl: health.HealthServer = {
       check: (call, cb) => {
         const status = this.statuses.get(call.request.service);
@@ -90,14 +155,21 @@ export class GrpcServer {
    * Registers an implementation; `fullName` (e.g. kairos.ingest.v1.IngestService) gets its own health
    * status. Each method's request deserializer is guarded: the request's bytes are checked against its
    * proto schema first (see request-check.ts), and a request that breaks a rule, or that the
-   * deserializer cannot decode, is answered INVALID_ARGUMENT naming the field.
+   * deserializer cannot decode, is answered INVALID_ARGUMENT naming the field. `access` says who may
+   * call each method (keys as in `definition`); a method it leaves out needs the admin credential.
    */
-  addService<I extends object>(definition: grpc.ServiceDefinition, impl: I, fullName: string): void {
+  addService<I extends object>(
+    definition: grpc.ServiceDefinition,
+    impl: I,
+    fullName: string,
+    access: Partial<Record<string, Access>> = {},
+  ): void {
     const checker = new RequestChecker(loadSchema(PROTO_DIR, PROTO_FILES));
     const guarded: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
     for (const [name, method] of Object.entries(definition)) {
       const [service, rpc] = method.path.slice(1).split('/');
       const plan = checker.planFor(checker.requestType(service, rpc));
+      this.access.set(method.path, access[name] ?? 'admin');
       const decode = method.requestDeserialize;
       guarded[name] = {
         ...method,
@@ -136,12 +208,30 @@ export class GrpcServer {
       );
     }
     this.port = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
+      this.server.bindAsync(`${host}:${port}`, this.credentials(), (err, bound) =>
         err ? reject(err) : resolve(bound),
       ),
     );
-    this.logger.info({ port: this.port, services: this.serviceNames }, 'gRPC server listening');
+    const tls = this.security?.tls;
+    this.logger.info(
+      {
+        port: this.port,
+        services: this.serviceNames,
+        transport: tls ? (tls.requireClientCert ? 'mtls' : 'tls') : 'plaintext',
+      },
+      'gRPC server listening',
+    );
     return this.port;
+  }
+
+  private credentials(): grpc.ServerCredentials {
+    const tls = this.security?.tls;
+    if (!tls) return grpc.ServerCredentials.createInsecure();
+    return grpc.ServerCredentials.createSsl(
+      tls.ca ?? null,
+      [{ cert_chain: tls.cert, private_key: tls.key }],
+      tls.requireClientCert,
+    );
   }
 
   /** Stops accepting calls and waits for in-flight calls, forcing after `graceMs`. */

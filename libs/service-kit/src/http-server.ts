@@ -1,6 +1,8 @@
 import http from 'node:http';
+import https from 'node:https';
 import { metricsRegistry } from '@kairos/telemetry';
 import type { Logger } from './logger';
+import type { ServerTls } from './security';
 
 /**
  * Why a request path cannot be routed, or undefined: routes decode path segments with
@@ -47,15 +49,39 @@ export function readBody(req: http.IncomingMessage, maxBytes: number): Promise<B
   });
 }
 
-/** `/healthz` (alive), `/readyz` (dependencies ready), `/metrics` (Prometheus); services may add routes. */
+/**
+ * `/healthz` (alive), `/readyz` (dependencies ready), `/metrics` (Prometheus); services may add routes.
+ * Given `tls`, it serves HTTPS, and refuses clients without a certificate signed by the CA when
+ * `tls.httpRequireClientCert` is set.
+ */
 export class HttpServer {
   private readonly server: http.Server;
   private readonly routes: HttpRoute[] = [];
   ready = false;
   port = 0;
 
-  constructor(private readonly logger: Logger) {
-    this.server = http.createServer((req, res) => void this.handle(req, res));
+  constructor(
+    private readonly logger: Logger,
+    private readonly tls?: ServerTls,
+  ) {
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res);
+    this.server = tls
+      ? https.createServer(
+          {
+            cert: tls.cert,
+            key: tls.key,
+            ca: tls.ca,
+            requestCert: tls.httpRequireClientCert,
+            rejectUnauthorized: tls.httpRequireClientCert,
+          },
+          handler,
+        )
+      : http.createServer(handler);
+  }
+
+  /** Whether the server speaks HTTPS (session cookies are then marked Secure). */
+  get secure(): boolean {
+    return this.tls !== undefined;
   }
 
   addRoute(route: HttpRoute): void {
@@ -92,7 +118,8 @@ export class HttpServer {
       this.server.listen(port, host, () => resolve());
     });
     this.port = (this.server.address() as { port: number }).port;
-    this.logger.info({ port: this.port }, 'HTTP server listening');
+    const transport = this.tls ? (this.tls.httpRequireClientCert ? 'mtls' : 'tls') : 'plaintext';
+    this.logger.info({ port: this.port, transport }, 'HTTP server listening');
     return this.port;
   }
 

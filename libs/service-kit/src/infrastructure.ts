@@ -1,11 +1,12 @@
 import type { Db } from 'mongodb';
 import type { IndexSpec } from '@kairos/contracts';
 import { connectNats, natsAuthOptions, provisionStreams, type NatsConnection } from '@kairos/messaging';
-import type { CommonConfig, NatsConfig } from './config';
+import type { CommonConfig, NatsConfig, SecurityConfig } from './config';
 import type { Clock } from './container';
 import type { ServiceContext, ServiceDefinition } from './lifecycle';
 import type { Logger } from './logger';
 import { connectMongo } from './mongo';
+import { loadServerSecurity } from './security';
 
 /** What a service's `start<Service>` runs on (tests pass their own): NATS, its logger, a clock. */
 export interface ServiceInfrastructure {
@@ -23,12 +24,14 @@ export interface DbServiceInfrastructure extends ServiceInfrastructure {
 }
 
 /**
- * The process side of a service's `src/main.ts`: the ports and drain timeout from the common
- * settings, and `start`, which connects the infrastructure and calls the service's `start<Service>`.
+ * The process side of a service's `src/main.ts`: the ports, drain timeout and security (TLS files
+ * and credentials, read now so a bad one exits 2 naming the variable) from the common settings,
+ * and `start`, which connects the infrastructure and calls the service's `start<Service>`.
  */
 export function serviceDefinition(
   name: string,
-  config: Pick<CommonConfig, 'KAIROS_GRPC_PORT' | 'KAIROS_HTTP_PORT' | 'KAIROS_DRAIN_TIMEOUT'>,
+  config: Pick<CommonConfig, 'KAIROS_GRPC_PORT' | 'KAIROS_HTTP_PORT' | 'KAIROS_DRAIN_TIMEOUT'> &
+    SecurityConfig,
   start: (ctx: ServiceContext) => Promise<void>,
 ): ServiceDefinition {
   return {
@@ -36,6 +39,7 @@ export function serviceDefinition(
     grpcPort: config.KAIROS_GRPC_PORT,
     httpPort: config.KAIROS_HTTP_PORT,
     drainTimeoutMs: config.KAIROS_DRAIN_TIMEOUT,
+    security: loadServerSecurity(config),
     start,
   };
 }

@@ -3,12 +3,15 @@ import { GrpcServer } from './grpc-server';
 import { HttpServer } from './http-server';
 import { createLogger, type Logger } from './logger';
 import { ConfigError } from './config';
+import { AccessControl, type ServerSecurity } from './security';
 
 export interface ServiceContext {
   name: string;
   logger: Logger;
   grpc: GrpcServer;
   http: HttpServer;
+  /** Who holds the admin and service credentials (HTTP routes such as the dashboard check it). */
+  access: AccessControl;
   /** Registers a drain step; steps run in reverse order of registration on SIGTERM/SIGINT. */
   onDrain(step: () => Promise<void>): void;
 }
@@ -18,6 +21,8 @@ export interface ServiceDefinition {
   grpcPort: number;
   httpPort: number;
   drainTimeoutMs: number;
+  /** TLS and credentials of the servers; absent: plaintext, and admin and service methods refused. */
+  security?: ServerSecurity;
   /**
    * Connects dependencies and starts the work. Health stays NOT_SERVING until it resolves, so
    * readiness means every dependency answered.
@@ -33,8 +38,11 @@ export interface ServiceDefinition {
 export async function runService(def: ServiceDefinition): Promise<void> {
   const logger = createLogger(def.name);
   collectProcessMetrics();
-  const grpc = new GrpcServer(logger);
-  const http = new HttpServer(logger);
+  const security = def.security ?? { access: new AccessControl({}) };
+  const grpc = new GrpcServer(logger, security);
+  const http = new HttpServer(logger, security.tls);
+  if (!security.access.adminConfigured)
+    logger.warn('no admin credential configured (KAIROS_ADMIN_TOKEN_FILE): admin methods are refused');
   const drainSteps: Array<() => Promise<void>> = [];
   let draining = false;
 
@@ -71,7 +79,14 @@ export async function runService(def: ServiceDefinition): Promise<void> {
   try {
     await grpc.start(def.grpcPort);
     await http.start(def.httpPort);
-    await def.start({ name: def.name, logger, grpc, http, onDrain: (s) => void drainSteps.push(s) });
+    await def.start({
+      name: def.name,
+      logger,
+      grpc,
+      http,
+      access: security.access,
+      onDrain: (s) => void drainSteps.push(s),
+    });
     grpc.setServing(true);
     http.ready = true;
     logger.info({ grpcPort: grpc.port, httpPort: http.port }, 'ready');

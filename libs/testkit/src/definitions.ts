@@ -1,6 +1,7 @@
 /** Definitions and customers shared by the end-to-end tests (processes under /e2e, and the cluster suite). */
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { profiles } from '@kairos/contracts';
+import { adminMetadata } from './credentials';
 
 export interface EmailOnCartDefinitions {
   /** The trigger and the workflow, as one YAML stream for `kairosctl apply` or a definitions dir. */
@@ -46,11 +47,13 @@ spec:
 
 /**
  * Stores a new customer `<prefix>-<now>` with marketing consent and an email address through
- * enrichment's ProfileService at `profileAddr` (host:port), so the workflow above may email them.
+ * enrichment's ProfileService at `profileAddr` (host:port), with the admin credential `md` (the
+ * test admin's by default), so the workflow above may email them.
  */
 export async function newEmailableCustomer(
   profileAddr: string,
   prefix: string,
+  md: Metadata = adminMetadata(),
 ): Promise<{ customerId: string; email: string }> {
   const customerId = `${prefix}-${Date.now()}`;
   const email = `${customerId}@example.test`;
@@ -66,7 +69,7 @@ export async function newEmailableCustomer(
           timeZone: 'UTC',
           dates: {},
         },
-        new Metadata(),
+        md,
         (err) => (err ? reject(err) : resolve()),
       ),
     );

@@ -14,3 +14,6 @@ export * from './peers';
 export * from './definitions';
 export * from './fuzz';
 export * from './enriched';
+export * from './credentials';
+export * from './pki';
+export { makeTempDir, removeTempDir } from './tempdir';

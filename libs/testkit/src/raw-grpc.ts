@@ -1,4 +1,4 @@
-import { Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { Client, credentials, Metadata, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 
 /**
  * Calls for hostile-input tests: requests sent as the exact bytes given, as a client in another
@@ -7,8 +7,9 @@ import { Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js'
 export class RawGrpcClient {
   private readonly client: Client;
 
-  constructor(address: string) {
-    this.client = new Client(address, credentials.createInsecure());
+  /** `channel`: plaintext unless given (TLS tests pass their own). */
+  constructor(address: string, channel: ChannelCredentials = credentials.createInsecure()) {
+    this.client = new Client(address, channel);
   }
 
   /** A unary call (`path` like /kairos.ingest.v1.IngestService/Track); resolves the response bytes. */

@@ -1,6 +1,7 @@
 import { get } from 'node:http';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { health } from '@kairos/contracts';
+import { credentialsEnv } from './credentials';
 import { ManagedProcess } from './process';
 import { waitFor } from './wait';
 
@@ -66,7 +67,8 @@ function httpOk(url: string): Promise<boolean> {
 }
 
 /**
- * Spawns `node [--require <telemetry>] <script>` with `env`, buffers its output lines (echoed when
+ * Spawns `node [--require <telemetry>] <script>` with `env` (and the test credentials, see
+ * testCredentials), buffers its output lines (echoed when
  * `KAIROS_TEST_LOGS=1`) and waits until it is ready: gRPC health `Check` answers SERVING, or the HTTP
  * URL answers 200. Fails with the last log lines when the process exits first or the deadline passes.
  * The child is SIGKILLed if the test process exits.
@@ -75,7 +77,8 @@ export async function startServiceProcess(options: StartServiceProcessOptions): 
   const args = [...(options.nodeArgs ?? [])];
   if (options.requireTelemetry) args.push('--require', options.requireTelemetry);
   args.push(options.script);
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  // The test credentials come first: the test's own env may replace or (undefined) remove them.
+  const env: NodeJS.ProcessEnv = { ...process.env, ...credentialsEnv() };
   for (const [key, value] of Object.entries(options.env ?? {})) {
     if (value === undefined) delete env[key];
     else env[key] = value;

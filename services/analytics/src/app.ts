@@ -2,6 +2,8 @@ import { SCHEMAS, type ConsumerSpec, type Schema } from '@kairos/contracts';
 import { openNatsDefinitionStore } from '@kairos/definitions';
 import { ConsumeLoop, Publisher } from '@kairos/messaging';
 import {
+  AccessControl,
+  AdminSessions,
   createContainer,
   ensureIndexes,
   provide,
@@ -37,6 +39,8 @@ export const SERVICE_NAME = 'analytics';
 export interface AnalyticsInfrastructure extends DbServiceInfrastructure {
   /** Where the dashboard is served; none in tests that do not need it. */
   http?: HttpServer;
+  /** Who holds the admin credential the dashboard asks for; none: nobody can log in. */
+  access?: AccessControl;
 }
 
 export interface AnalyticsApp {
@@ -115,7 +119,11 @@ export async function startAnalytics(
     provide(ANALYTICS_TOKENS.Alerts, alerts),
   ]);
   const handlers = analyticsHandlers(container.resolve(ANALYTICS_TOKENS.Reports), logger);
-  infra.http?.addRoute(dashboardRoute(reports, () => clock.now()));
+  if (infra.http) {
+    const sessions = new AdminSessions(infra.access ?? new AccessControl({}), { secure: infra.http.secure });
+    infra.http.addRoute(sessions.route);
+    infra.http.addRoute(dashboardRoute(reports, () => clock.now()));
+  }
 
   const loop = <T>(spec: ConsumerSpec, schema: Schema<T>, fn: (list: T[]) => Promise<void>) =>
     new ConsumeLoop(nc, {

@@ -10,7 +10,13 @@ main(() => {
   return serviceDefinition(SERVICE_NAME, config, async (ctx) => {
     const nc = await openNats(ctx, config);
     const db = await openMongo(ctx, config);
-    const app = await startAnalytics(config, { nc, db, logger: ctx.logger, http: ctx.http });
+    const app = await startAnalytics(config, {
+      nc,
+      db,
+      logger: ctx.logger,
+      http: ctx.http,
+      access: ctx.access,
+    });
     ctx.onDrain(() => app.stop());
     ctx.grpc.addService(analytics.AnalyticsServiceService, app.handlers, ANALYTICS_SERVICE_NAME);
     ctx.logger.info({ dashboard: `http://127.0.0.1:${ctx.http.port}/` }, 'analytics dashboard');

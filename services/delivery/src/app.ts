@@ -1,10 +1,12 @@
 import { SCHEMAS } from '@kairos/contracts';
 import { ConsumeLoop, Publisher } from '@kairos/messaging';
 import {
+  AccessControl,
   createContainer,
   ensureIndexes,
   killAt,
   provide,
+  requireBearer,
   systemClock,
   TOKENS,
   type HttpServer,
@@ -15,7 +17,7 @@ import { EmailAdapter } from './channels/email';
 import { PushAdapter, SmsAdapter, WebhookAdapter } from './channels/http';
 import { InboxAdapter, InboxStore } from './channels/inbox';
 import { ChannelLimits } from './domain/channel-limits';
-import { callbackSecret, type DeliveryConfig } from './config';
+import { callbackSecret, DEV_TRACKING_SECRET, DEV_WEBHOOK_SECRET, type DeliveryConfig } from './config';
 import { DeliveryService } from './delivery-service';
 import { DeliveryHttpApi } from './http-api';
 import { DeliveryLedger } from './ledger';
@@ -28,6 +30,8 @@ import { DELIVERY_TOKENS } from './tokens';
 export interface DeliveryInfrastructure extends DbServiceInfrastructure {
   /** Where the tracking and callback routes are added. */
   http: HttpServer;
+  /** Who holds the credentials `/inbox` asks for (a service token or the admin's); none: refused. */
+  access?: AccessControl;
 }
 
 export interface DeliveryApp {
@@ -45,6 +49,15 @@ export async function startDelivery(
 ): Promise<DeliveryApp> {
   const { logger, nc, db } = infra;
   const clock = infra.clock ?? systemClock;
+  const devSecrets = [
+    cfg.KAIROS_TRACKING_SECRET === DEV_TRACKING_SECRET && 'KAIROS_TRACKING_SECRET',
+    cfg.KAIROS_WEBHOOK_SECRET === DEV_WEBHOOK_SECRET && 'KAIROS_WEBHOOK_SECRET',
+  ].filter(Boolean);
+  if (devSecrets.length)
+    logger.warn(
+      { settings: devSecrets },
+      'signing with the public development secret: set these from a Secret',
+    );
   const ledger = new DeliveryLedger(db, clock);
   const inbox = new InboxStore(db, clock);
   await ensureIndexes(db, deliveryProvisioning.indexes, cfg);
@@ -121,11 +134,18 @@ export async function startDelivery(
     provide(DELIVERY_TOKENS.RetryPolicy, { maxDeliver: spec.maxDeliver }),
     provide(DELIVERY_TOKENS.Guarantees, cfg.KAIROS_DELIVERY_GUARANTEES),
     provide(DELIVERY_TOKENS.FaultHook, killAt(cfg.KAIROS_FAULT_POINT, logger)),
-    provide(DELIVERY_TOKENS.TrackingOptions, { secret: cfg.KAIROS_TRACKING_SECRET }),
+    provide(DELIVERY_TOKENS.TrackingOptions, {
+      secret: cfg.KAIROS_TRACKING_SECRET,
+      previousSecrets: cfg.KAIROS_TRACKING_PREVIOUS_SECRETS,
+    }),
     provide(DELIVERY_TOKENS.CallbackSecret, callbackSecret(cfg)),
   ]);
   const service = container.resolve(DeliveryService);
-  infra.http.addRoute(container.resolve(DeliveryHttpApi).route);
+  const api = container.resolve(DeliveryHttpApi);
+  // Tracking links and callbacks carry their own signatures; the inbox holds message bodies, so the
+  // application backend that shows it to its logged-in customer calls it with a service token.
+  infra.http.addRoute(requireBearer(infra.access ?? new AccessControl({}), 'service', '/inbox', api.route));
+  infra.http.addRoute(api.route);
 
   const loop = new ConsumeLoop(nc, {
     spec,

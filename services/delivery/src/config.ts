@@ -78,6 +78,13 @@ export const deliveryConsumerShape = {
 };
 export type DeliveryConsumerConfig = z.output<z.ZodObject<typeof deliveryConsumerShape>>;
 
+/**
+ * Development defaults of the signing secrets: public, so delivery warns at start while either is
+ * in use (production sets both from a Secret; docs/security.md).
+ */
+export const DEV_WEBHOOK_SECRET = 'kairos-dev-webhook-secret';
+export const DEV_TRACKING_SECRET = 'kairos-dev-tracking-secret';
+
 export const deliveryConfigShape = {
   ...commonConfig,
   KAIROS_GRPC_PORT: env.port(50055),
@@ -93,12 +100,14 @@ export const deliveryConfigShape = {
   KAIROS_PUSH_PROVIDER_URL: env.optionalString(),
   KAIROS_PUSH_PROVIDER_TOKEN: env.optionalString(),
   KAIROS_HTTP_TIMEOUT: env.duration('10s'),
-  KAIROS_WEBHOOK_SECRET: env.string('kairos-dev-webhook-secret'),
+  KAIROS_WEBHOOK_SECRET: env.string(DEV_WEBHOOK_SECRET),
   /** Secret of provider callbacks; defaults to the webhook secret. */
   KAIROS_CALLBACK_SECRET: env.optionalString(),
   KAIROS_SLACK_WEBHOOK_URL: env.optionalString(),
   KAIROS_ESCALATION_TARGETS: parsed(escalationTargets, '{}', 'a JSON object or @file'),
-  KAIROS_TRACKING_SECRET: env.string('kairos-dev-tracking-secret'),
+  KAIROS_TRACKING_SECRET: env.string(DEV_TRACKING_SECRET),
+  /** Link-signing secrets before a rotation: their links verify until they expire (KAIROS_TRACKING_TTL). */
+  KAIROS_TRACKING_PREVIOUS_SECRETS: env.list([]),
   KAIROS_TRACKING_BASE_URL: env.url('http://127.0.0.1:8085', ['http', 'https']),
   KAIROS_TRACKING_TTL: env.duration('30d'),
   KAIROS_RATE_LIMITS: parsed(parseRateLimits, '', 'a list like email=50/s,sms=10/s'),

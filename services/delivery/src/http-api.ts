@@ -18,6 +18,8 @@ import { DELIVERY_TOKENS } from './tokens';
 
 export interface TrackingOptions {
   secret: string;
+  /** Secrets before a rotation: links they signed still verify until they expire. */
+  previousSecrets?: readonly string[];
 }
 
 /** 1x1 transparent GIF. */
@@ -102,12 +104,16 @@ export class DeliveryHttpApi {
     if (record) await this.ledger.markReported(actionId, channel, key);
   }
 
+  private secrets(): readonly string[] {
+    return [this.tracking.secret, ...(this.tracking.previousSecrets ?? [])];
+  }
+
   private now(): number {
     return Math.floor(this.clock.now() / 1000);
   }
 
   private async open(token: string, res: http.ServerResponse): Promise<boolean> {
-    const check = verifyTrackingToken(this.tracking.secret, token, this.now());
+    const check = verifyTrackingToken(this.secrets(), token, this.now());
     if (!check.ok || check.payload.k !== 'o') {
       const status = check.ok ? 404 : check.status;
       res.writeHead(status, { 'content-type': 'text/plain' }).end(status === 410 ? 'expired' : 'not found');
@@ -125,7 +131,7 @@ export class DeliveryHttpApi {
   }
 
   private async click(token: string, target: string, res: http.ServerResponse): Promise<boolean> {
-    const check = verifyTrackingToken(this.tracking.secret, token, this.now(), target);
+    const check = verifyTrackingToken(this.secrets(), token, this.now(), target);
     if (!check.ok || check.payload.k !== 'c' || !/^https?:\/\//i.test(target)) {
       const status = check.ok ? 404 : check.status;
       res.writeHead(status, { 'content-type': 'text/plain' }).end(status === 410 ? 'expired' : 'not found');

@@ -8,7 +8,13 @@ main(() => {
   return serviceDefinition('delivery', config, async (ctx) => {
     const nc = await openNats(ctx, config);
     const db = await openMongo(ctx, config);
-    const app = await startDelivery(config, { nc, db, logger: ctx.logger, http: ctx.http });
+    const app = await startDelivery(config, {
+      nc,
+      db,
+      logger: ctx.logger,
+      http: ctx.http,
+      access: ctx.access,
+    });
     ctx.onDrain(() => app.stop());
   });
 });

@@ -2,7 +2,7 @@ import { profiles } from '@kairos/contracts';
 import { main, openMongo, openNats, serviceDefinition } from '@kairos/service-kit';
 import { startEnrichment } from './app';
 import { loadEnrichmentConfig, loadSettings } from './config';
-import { PROFILE_SERVICE_NAME } from './profile-service';
+import { PROFILE_SERVICE_ACCESS, PROFILE_SERVICE_NAME } from './profile-service';
 
 main(() => {
   const config = loadEnrichmentConfig();
@@ -12,7 +12,12 @@ main(() => {
     const db = await openMongo(ctx, config);
     const app = await startEnrichment(config, { nc, db, logger: ctx.logger, settings });
     ctx.onDrain(() => app.stop());
-    ctx.grpc.addService(profiles.ProfileServiceService, app.service.handlers(), PROFILE_SERVICE_NAME);
+    ctx.grpc.addService(
+      profiles.ProfileServiceService,
+      app.service.handlers(),
+      PROFILE_SERVICE_NAME,
+      PROFILE_SERVICE_ACCESS,
+    );
     ctx.logger.info({ partitions: app.ownedPartitions }, 'enrichment started');
   });
 });

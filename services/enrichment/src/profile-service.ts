@@ -7,7 +7,7 @@ import {
   quoteInput,
   type profiles,
 } from '@kairos/contracts';
-import { TOKENS, type Clock, type Logger } from '@kairos/service-kit';
+import { TOKENS, type Access, type Clock, type Logger } from '@kairos/service-kit';
 import { CommunicationLog } from './communications';
 import { JourneyClassifier } from './domain/journey';
 import type { ProfileBudget } from './domain/profile-budget';
@@ -26,6 +26,19 @@ import { TimeEventScheduler } from './time-events';
 import { ENRICHMENT_TOKENS } from './tokens';
 
 export const PROFILE_SERVICE_NAME = 'kairos.profiles.v1.ProfileService';
+
+/**
+ * Who may call each method: reads that orchestration makes for every run take a service
+ * credential (or the admin's); writes and erasure (Delete) need the admin credential.
+ */
+export const PROFILE_SERVICE_ACCESS: Partial<Record<keyof typeof profiles.ProfileServiceService, Access>> = {
+  get: 'service',
+  batchGet: 'service',
+  history: 'service',
+  upsert: 'admin',
+  recordCommunication: 'admin',
+  delete: 'admin',
+};
 const MAX_BATCH = 1_000;
 
 class NotFoundError extends Error {}

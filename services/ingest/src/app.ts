@@ -93,7 +93,12 @@ export async function startIngest(cfg: IngestConfig, infra: IngestInfrastructure
   const ingestor = resolveToken(container, INGEST_TOKENS.Ingestor);
   const service = container.resolve(IngestGrpcService);
 
-  infra.grpc.addService(INGEST_SERVICE_DEFINITION, service.implementation, INGEST_SERVICE_NAME);
+  // Ingest authenticates its callers itself, by API key (domain/auth.ts).
+  infra.grpc.addService(INGEST_SERVICE_DEFINITION, service.implementation, INGEST_SERVICE_NAME, {
+    track: 'public',
+    trackBatch: 'public',
+    stream: 'public',
+  });
   const webhooks = new WebhookReceiver(rules.webhooks, ingestor, logger);
   infra.http.addRoute(webhooks.route);
   logger.info(

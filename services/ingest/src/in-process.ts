@@ -1,4 +1,12 @@
-import { createLogger, GrpcServer, HttpServer, openNats, type Clock, type Logger } from '@kairos/service-kit';
+import {
+  createLogger,
+  GrpcServer,
+  HttpServer,
+  loadServerSecurity,
+  openNats,
+  type Clock,
+  type Logger,
+} from '@kairos/service-kit';
 import { startIngest } from './app';
 import { loadIngestConfig } from './config';
 import type { RulesFile } from './domain/rules-file';
@@ -31,8 +39,10 @@ export async function startIngestInProcess(
 ): Promise<InProcessIngest> {
   const cfg = loadIngestConfig({ KAIROS_GRPC_PORT: '0', KAIROS_HTTP_PORT: '0', ...env });
   const logger = createLogger('ingest', opts.logLevel ?? process.env.LOG_LEVEL ?? 'warn');
-  const grpc = new GrpcServer(logger);
-  const http = new HttpServer(logger);
+  // The TLS settings (KAIROS_TLS_*) apply here as in the process.
+  const security = loadServerSecurity(cfg);
+  const grpc = new GrpcServer(logger, security);
+  const http = new HttpServer(logger, security.tls);
   const drainSteps: Array<() => Promise<void>> = [];
   await grpc.start(cfg.KAIROS_GRPC_PORT, '127.0.0.1');
   await http.start(cfg.KAIROS_HTTP_PORT, '127.0.0.1');
@@ -42,6 +52,7 @@ export async function startIngestInProcess(
       logger,
       grpc,
       http,
+      access: security.access,
       onDrain: (s: () => Promise<void>) => void drainSteps.push(s),
     };
     const nc = await openNats(ctx, cfg);

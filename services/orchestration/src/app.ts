@@ -15,6 +15,9 @@ import {
   TOKENS,
   type HttpServer,
   type DbServiceInfrastructure,
+  loadClientSecurity,
+  AccessControl,
+  requireBearer,
 } from '@kairos/service-kit';
 import type { TemplateCatalog } from './domain/content';
 import { DirectoryTemplateCatalog } from './templates';
@@ -35,6 +38,8 @@ import type { OrchestrationConfig } from './config';
 export interface OrchestrationInfrastructure extends DbServiceInfrastructure {
   /** Where the run inspection routes (`/runs`) are added. */
   http: Pick<HttpServer, 'addRoute'>;
+  /** Who holds the admin credential `/runs` asks for; none: `/runs` refuses everyone. */
+  access?: AccessControl;
   /** Overrides the gRPC gateway (tests, benchmarks). */
   profiles?: ProfileGateway;
   /** Overrides the best send hour source (tests); default PredictionService at KAIROS_PREDICTION_ADDR. */
@@ -76,15 +81,17 @@ export async function startOrchestration(
     );
   }
 
+  // Internal lookups carry the service credential (token or mTLS certificate), never the admin's.
+  const callerSecurity = loadClientSecurity(config);
   const profiles =
     infra.profiles ??
     (config.KAIROS_PROFILE_ADDR === 'none'
       ? new NoProfileGateway()
-      : new GrpcProfileGateway(config.KAIROS_PROFILE_ADDR, config.KAIROS_PROFILE_DEADLINE));
+      : new GrpcProfileGateway(config.KAIROS_PROFILE_ADDR, config.KAIROS_PROFILE_DEADLINE, callerSecurity));
   const grpcSendTime =
     infra.sendTime || config.KAIROS_PREDICTION_ADDR === 'none'
       ? undefined
-      : new GrpcSendTime(config.KAIROS_PREDICTION_ADDR, config.KAIROS_PREDICTION_DEADLINE);
+      : new GrpcSendTime(config.KAIROS_PREDICTION_ADDR, config.KAIROS_PREDICTION_DEADLINE, callerSecurity);
   const sendTime = infra.sendTime ?? grpcSendTime ?? noSendTime;
   const publisher = new Publisher(nc, { logger });
   const settings: OrchestratorSettings = {
@@ -141,7 +148,9 @@ export async function startOrchestration(
     abandon: (t, error) => orchestrator.abandonTimer(t, error),
   });
   timerLoop.start();
-  infra.http.addRoute(runRoutes(runs, timers));
+  infra.http.addRoute(
+    requireBearer(infra.access ?? new AccessControl({}), 'admin', '/runs', runRoutes(runs, timers)),
+  );
   // Runs a crash left without a driver (possible before the crash invariant held) go on.
   const sweep = orchestrator.recoverStranded(owned).catch((err: Error) => {
     logger.error({ err: err.message }, 'sweep for runs without a driver failed');

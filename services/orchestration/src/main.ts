@@ -7,7 +7,13 @@ main(() => {
   return serviceDefinition('orchestration', config, async (ctx) => {
     const nc = await openNats(ctx, config);
     const db = await openMongo(ctx, config);
-    const app = await startOrchestration(config, { nc, db, logger: ctx.logger, http: ctx.http });
+    const app = await startOrchestration(config, {
+      nc,
+      db,
+      logger: ctx.logger,
+      http: ctx.http,
+      access: ctx.access,
+    });
     ctx.onDrain(() => app.stop());
   });
 });

@@ -1,5 +1,6 @@
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import type { Metadata, ServiceError } from '@grpc/grpc-js';
 import { profiles } from '@kairos/contracts';
+import { callMetadata, channelCredentials, type ClientSecurity } from '@kairos/service-kit';
 import { counter } from '@kairos/telemetry';
 import type { SentRecord } from './domain/caps';
 
@@ -46,15 +47,19 @@ export function toSentRecords(comms: readonly profiles.Communication[]): SentRec
     }));
 }
 
-/** ProfileService over gRPC; every call carries a deadline so a slow profile store never stalls a run. */
+/**
+ * ProfileService over gRPC; every call carries a deadline so a slow profile store never stalls a
+ * run, and the caller's service credential.
+ */
 export class GrpcProfileGateway implements ProfileGateway {
   private readonly client: profiles.ProfileServiceClient;
 
   constructor(
     address: string,
     private readonly deadlineMs: number,
+    private readonly security: ClientSecurity = {},
   ) {
-    this.client = new profiles.ProfileServiceClient(address, credentials.createInsecure());
+    this.client = new profiles.ProfileServiceClient(address, channelCredentials(security));
   }
 
   private call<Req, Res>(
@@ -67,8 +72,12 @@ export class GrpcProfileGateway implements ProfileGateway {
     req: Req,
   ): Promise<Res> {
     return new Promise<Res>((resolve, reject) =>
-      method.call(this.client, req, new Metadata(), { deadline: Date.now() + this.deadlineMs }, (err, res) =>
-        err ? reject(err) : resolve(res),
+      method.call(
+        this.client,
+        req,
+        callMetadata(this.security),
+        { deadline: Date.now() + this.deadlineMs },
+        (err, res) => (err ? reject(err) : resolve(res)),
       ),
     );
   }

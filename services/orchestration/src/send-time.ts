@@ -1,5 +1,6 @@
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
 import { predictions } from '@kairos/contracts';
+import { callMetadata, channelCredentials, type ClientSecurity } from '@kairos/service-kit';
 import type { BestHour } from './domain/timing';
 import type { SendTimePort } from './ports';
 
@@ -14,15 +15,16 @@ export class GrpcSendTime implements SendTimePort {
   constructor(
     address: string,
     private readonly deadlineMs: number,
+    private readonly security: ClientSecurity = {},
   ) {
-    this.client = new predictions.PredictionServiceClient(address, credentials.createInsecure());
+    this.client = new predictions.PredictionServiceClient(address, channelCredentials(security));
   }
 
   bestHour(customerId: string): Promise<BestHour> {
     return new Promise((resolve, reject) =>
       this.client.bestSendTime(
         { customerId },
-        new Metadata(),
+        callMetadata(this.security),
         { deadline: Date.now() + this.deadlineMs },
         (err: ServiceError | null, res) =>
           err ? reject(new Error(`prediction: ${err.details || err.message}`)) : resolve(res),

@@ -3,7 +3,7 @@ import { main, openMongo, openNats, serviceDefinition } from '@kairos/service-ki
 import { startPrediction } from './app';
 import { SERVICE_NAME } from './provisioning';
 import { loadPredictionConfig } from './config';
-import { PREDICTION_SERVICE_NAME } from './prediction-service';
+import { PREDICTION_SERVICE_ACCESS, PREDICTION_SERVICE_NAME } from './prediction-service';
 
 main(() => {
   const config = loadPredictionConfig();
@@ -16,6 +16,7 @@ main(() => {
       predictions.PredictionServiceService,
       app.service.handlers(),
       PREDICTION_SERVICE_NAME,
+      PREDICTION_SERVICE_ACCESS,
     );
     ctx.logger.info({ partitions: app.ownedPartitions }, 'prediction started');
   });

@@ -1,6 +1,6 @@
 import { status, type handleUnaryCall, type ServiceError } from '@grpc/grpc-js';
 import { identifierProblem, partitionOf, quoteInput, type predictions } from '@kairos/contracts';
-import { inject, injectable, TOKENS, type Logger } from '@kairos/service-kit';
+import { inject, injectable, TOKENS, type Access, type Logger } from '@kairos/service-kit';
 import type { CustomerScore, ModelReport } from './domain/engine';
 import { pooledReport } from './domain/report';
 import { bestSendHour, populationPrior, type SendTimeEstimate } from './domain/send-time';
@@ -8,6 +8,14 @@ import type { PartitionPredictor } from './partition-predictor';
 import { PREDICTION_TOKENS } from './tokens';
 
 export const PREDICTION_SERVICE_NAME = 'kairos.predictions.v1.PredictionService';
+
+/**
+ * Who may call each method: orchestration asks BestSendTime with a service credential; scores
+ * and model reports are for the admin.
+ */
+export const PREDICTION_SERVICE_ACCESS: Partial<
+  Record<keyof typeof predictions.PredictionServiceService, Access>
+> = { score: 'admin', modelReport: 'admin', bestSendTime: 'service' };
 
 /** What the gRPC service reads: the partitions this replica runs. */
 export interface PredictionRuntime {

@@ -3,6 +3,7 @@ import { MongoClient } from 'mongodb';
 import { profiles } from '@kairos/contracts';
 import { percentile } from '@kairos/telemetry';
 import { newProfile, type ProfileDoc } from '@kairos/enrichment';
+import { testCredentials } from '@kairos/testkit';
 
 export interface ProfileBenchmarkOptions {
   /** host:port of the enrichment service's gRPC server. */
@@ -128,13 +129,16 @@ export async function runProfileBenchmark(opts: ProfileBenchmarkOptions): Promis
   const mongo = new MongoClient(opts.mongoUrl);
   await mongo.connect();
   const client = new profiles.ProfileServiceClient(opts.address, grpc.credentials.createInsecure());
+  // The lookups carry the service token, as orchestration's do (testkit gave it to the process).
+  const md = new grpc.Metadata();
+  md.set('authorization', `Bearer ${testCredentials().serviceToken}`);
   try {
     const collection = mongo.db(opts.dbName).collection<ProfileDoc>('profiles');
     const [raw, get] = await measureAlternating(total, lookups, [
       (id) => collection.findOne({ _id: id }),
       (id) =>
         new Promise<void>((resolve, reject) =>
-          client.get({ customerId: id }, (err) => (err ? reject(err) : resolve())),
+          client.get({ customerId: id }, md, (err) => (err ? reject(err) : resolve())),
         ),
     ]);
     const row = (name: string, m: Latency) =>

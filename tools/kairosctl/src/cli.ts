@@ -44,9 +44,12 @@ Commands:
   dlq replay <seq ...>                       send dead letters back to the consumer that failed them (once)
 
 Environment: NATS_URL (nats://127.0.0.1:4222), KAIROS_INGEST_ADDR (127.0.0.1:50051),
-  KAIROS_PATTERN_ADDR (127.0.0.1:50053), KAIROS_PROFILE_ADDR (127.0.0.1:50052), KAIROS_API_KEY (sent as a bearer token),
-  KAIROS_ORCHESTRATION_URL (http://127.0.0.1:8084), KAIROS_PREDICTION_ADDR (127.0.0.1:50057),
-  KAIROS_ANALYTICS_ADDR (127.0.0.1:50056).
+  KAIROS_PATTERN_ADDR (127.0.0.1:50053), KAIROS_PROFILE_ADDR (127.0.0.1:50052), KAIROS_API_KEY (ingest's key,
+  sent as a bearer token), KAIROS_ORCHESTRATION_URL (http://127.0.0.1:8084), KAIROS_PREDICTION_ADDR (127.0.0.1:50057),
+  KAIROS_ANALYTICS_ADDR (127.0.0.1:50056). Credentials: KAIROS_ADMIN_TOKEN_FILE or KAIROS_ADMIN_TOKEN (the admin
+  token for simulate, explain, profile, predict, model, report, trace; default: the local runner's
+  .kairos/credentials/admin-token), KAIROS_TLS_CA_FILE (TLS), KAIROS_TLS_CERT_FILE + KAIROS_TLS_KEY_FILE (mTLS).
+  dlq, apply and the other definitions commands go to NATS directly: the NATS credentials govern them.
 Exit codes: 0 ok, 1 failed or invalid input, 2 usage error, 3 server unreachable.`;
 
 const COMMANDS: Record<string, commands.Command> = {

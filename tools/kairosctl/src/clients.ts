@@ -1,9 +1,10 @@
-import { credentials, Metadata, status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { analytics, ingest, predictions, profiles, triggers } from '@kairos/contracts';
 import { openNatsDefinitionStore, type DefinitionStore } from '@kairos/definitions';
 import { natsAuthOptions, natsServers } from '@kairos/messaging';
+import { adminToken, grpcCredentials } from './credentials';
 import { failed, unreachable } from './errors';
 import type { Io } from './io';
 
@@ -43,9 +44,14 @@ export function withStore<T>(io: Io, fn: (store: DefinitionStore) => Promise<T>)
   return withNats(io, async (nc) => fn(await openNatsDefinitionStore(nc)));
 }
 
-function metadata(io: Io): Metadata {
+/**
+ * The call's credential: ingest takes an API key (KAIROS_API_KEY); every other service's commands
+ * need the admin token (see adminToken).
+ */
+function metadata(io: Io, credential: ServiceAddress<unknown>['credential']): Metadata {
   const md = new Metadata();
-  if (io.env.KAIROS_API_KEY) md.set('authorization', `Bearer ${io.env.KAIROS_API_KEY}`);
+  const token = credential === 'apiKey' ? io.env.KAIROS_API_KEY : adminToken(io);
+  if (token) md.set('authorization', `Bearer ${token}`);
   return md;
 }
 
@@ -75,12 +81,16 @@ function callUnary<Req, Res>(
   );
 }
 
-/** A service a command calls: its name in messages, the env var of its address, the default, its client. */
+/**
+ * A service a command calls: its name in messages, the env var of its address, the default, its
+ * client and the credential its calls carry.
+ */
 interface ServiceAddress<C> {
   what: string;
   envName: string;
   defaultAddr: string;
   client: new (addr: string, creds: ChannelCredentials) => C;
+  credential: 'apiKey' | 'admin';
 }
 
 const service = <C>(
@@ -88,7 +98,8 @@ const service = <C>(
   envName: string,
   defaultAddr: string,
   client: ServiceAddress<C>['client'],
-): ServiceAddress<C> => ({ what, envName, defaultAddr, client });
+  credential: ServiceAddress<C>['credential'] = 'admin',
+): ServiceAddress<C> => ({ what, envName, defaultAddr, client, credential });
 
 const PATTERN_SERVICE = service(
   'pattern-detection',
@@ -101,6 +112,7 @@ const INGEST_SERVICE = service(
   'KAIROS_INGEST_ADDR',
   DEFAULTS.ingestAddr,
   ingest.IngestServiceClient,
+  'apiKey',
 );
 const PROFILE_SERVICE = service(
   'enrichment (ProfileService)',
@@ -131,9 +143,9 @@ async function withClient<C extends { close(): void }, Res>(
   fn: (client: C, md: Metadata) => Promise<Res>,
 ): Promise<Res> {
   const addr = io.env[service.envName] || service.defaultAddr;
-  const client = new service.client(addr, credentials.createInsecure());
+  const client = new service.client(addr, grpcCredentials(io));
   try {
-    return await fn(client, metadata(io));
+    return await fn(client, metadata(io, service.credential));
   } catch (err) {
     if ((err as ServiceError).code !== undefined) {
       throw grpcFailure(err as ServiceError, service.what, addr, service.envName);

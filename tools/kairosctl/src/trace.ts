@@ -3,6 +3,7 @@ import { actions, type analytics, OUTCOME_TOKEN, SCHEMAS, STREAMS, triggers } fr
 import { parseDuration } from '@kairos/definitions';
 import { scanStream } from '@kairos/messaging';
 import { analyticsCall, withNats } from './clients';
+import { adminToken } from './credentials';
 import { EXIT, failed, usageError } from './errors';
 import { table, type Io } from './io';
 
@@ -36,8 +37,10 @@ async function find<T>(
 async function fetchRun(io: Io, runId: string): Promise<RunView | string> {
   const base = io.env.KAIROS_ORCHESTRATION_URL || 'http://127.0.0.1:8084';
   try {
+    const token = adminToken(io);
     const res = await fetch(`${base}/runs/${encodeURIComponent(runId)}`, {
       signal: AbortSignal.timeout(3_000),
+      headers: token ? { authorization: `Bearer ${token}` } : {},
     });
     if (!res.ok) return `orchestration answered ${res.status} for run ${runId}`;
     return (await res.json()) as RunView;

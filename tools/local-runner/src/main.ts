@@ -4,7 +4,8 @@
 // the sample definitions (examples/) and drives the population simulator when it is built.
 // Ctrl-C drains every service, then stops the infrastructure.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { credentials, Metadata } from '@grpc/grpc-js';
@@ -26,6 +27,29 @@ const PORTS: Record<string, [number, number]> = {
   prediction: [50057, 8087],
 };
 const COLORS = [36, 33, 35, 32, 34, 31, 37];
+/** Where the runner keeps the development credentials (the checkout's ignored `.kairos/` folder). */
+const CREDENTIALS_DIR = join(ROOT, '.kairos', 'credentials');
+
+/**
+ * The development admin and service token files: made once with random tokens (mode 0600) and kept
+ * across runs, so kairosctl (which reads the admin token file by default) keeps working. The
+ * caller's own KAIROS_ADMIN_TOKEN_FILE / KAIROS_SERVICE_TOKEN_FILE take precedence.
+ */
+function devCredentials(): { KAIROS_ADMIN_TOKEN_FILE: string; KAIROS_SERVICE_TOKEN_FILE: string } {
+  mkdirSync(CREDENTIALS_DIR, { recursive: true, mode: 0o700 });
+  const file = (name: string, envName: string) => {
+    const given = process.env[envName];
+    if (given) return given;
+    const path = join(CREDENTIALS_DIR, name);
+    if (!existsSync(path) || readFileSync(path, 'utf8').trim() === '')
+      writeFileSync(path, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600 });
+    return path;
+  };
+  return {
+    KAIROS_ADMIN_TOKEN_FILE: file('admin-token', 'KAIROS_ADMIN_TOKEN_FILE'),
+    KAIROS_SERVICE_TOKEN_FILE: file('service-token', 'KAIROS_SERVICE_TOKEN_FILE'),
+  };
+}
 
 /** Every child process, so a failing runner never leaves services behind. */
 const spawned: ChildProcess[] = [];
@@ -97,6 +121,8 @@ async function run(options: RunnerOptions): Promise<void> {
   console.log(`  NATS     ${nats.url} (${nats.source})`);
   console.log(`  MongoDB  ${mongo.url} (${mongo.engine})`);
   console.log(`  SMTP     ${mail.smtpUrl} (local peer)`);
+  const devTokens = devCredentials();
+  console.log(`  admin token file  ${devTokens.KAIROS_ADMIN_TOKEN_FILE} (kairosctl and the dashboard login)`);
 
   const built = SERVICE_ORDER.filter((s) => existsSync(join(ROOT, 'services', s, 'dist', 'src', 'main.js')));
   const wanted = options.services ?? built;
@@ -115,6 +141,7 @@ async function run(options: RunnerOptions): Promise<void> {
       ['--require', TELEMETRY_PRELOAD, join(ROOT, 'services', name, 'dist', 'src', 'main.js')],
       {
         ...process.env,
+        ...devTokens,
         NATS_URL: nats.url,
         MONGO_URL: mongo.url,
         KAIROS_SMTP_URL: mail.smtpUrl,
@@ -181,7 +208,7 @@ async function run(options: RunnerOptions): Promise<void> {
     console.log('  in-app inbox       http://127.0.0.1:8085/inbox/<customerId>');
   if (services.includes('analytics'))
     console.log(
-      `  dashboard          http://127.0.0.1:${PORTS.analytics[1]}/  (analytics; kairosctl report <measure>)`,
+      `  dashboard          http://127.0.0.1:${PORTS.analytics[1]}/  (log in with the admin token file's token; kairosctl report <measure>)`,
     );
   console.log(`  received mail      ${mail.webUrl}`);
   console.log(

@@ -47,6 +47,7 @@ data:
   OTEL_SDK_DISABLED: "true"
   {{- end }}
   LOG_LEVEL: {{ .Values.global.logLevel | quote }}
+  {{- include "kairos-lib.securityConfig" . | trim | nindent 2 }}
   {{- /* The drain must end before the kubelet's SIGKILL: grace period - preStop sleep - 5 s. */}}
   {{- $drain := sub (sub (int .Values.terminationGracePeriodSeconds) (int .Values.preStopSleepSeconds)) 5 }}
   {{- if lt $drain 5 }}

@@ -116,20 +116,15 @@ spec:
           # start); ready once every dependency answered (gRPC health SERVING), and not ready again
           # from the first moment of a drain.
           startupProbe:
-            httpGet:
-              path: /healthz
-              port: http
+            {{- include "kairos-lib.httpProbe" (list . "/healthz") | trim | nindent 12 }}
             periodSeconds: 2
             failureThreshold: {{ .Values.probes.startupFailureThreshold }}
           readinessProbe:
-            grpc:
-              port: {{ .Values.service.grpcPort }}
+            {{- include "kairos-lib.readinessCheck" . | trim | nindent 12 }}
             periodSeconds: {{ .Values.probes.periodSeconds }}
             failureThreshold: 2
           livenessProbe:
-            httpGet:
-              path: /healthz
-              port: http
+            {{- include "kairos-lib.httpProbe" (list . "/healthz") | trim | nindent 12 }}
             periodSeconds: {{ .Values.probes.periodSeconds }}
             failureThreshold: {{ .Values.probes.livenessFailureThreshold }}
           {{- if .Values.preStopSleepSeconds }}
@@ -150,6 +145,7 @@ spec:
           volumeMounts:
             - name: tmp
               mountPath: /tmp
+            {{- include "kairos-lib.securityVolumeMounts" . | trim | nindent 12 }}
             {{- if .Values.secretMount.name }}
             # Files such as ingest's API-key configuration (KAIROS_INGEST_CONFIG=<mountPath>/<key>).
             - name: secret-files
@@ -170,6 +166,7 @@ spec:
         - name: tmp
           emptyDir:
             sizeLimit: 64Mi
+        {{- include "kairos-lib.securityVolumes" . | trim | nindent 8 }}
         {{- with .Values.secretMount.name }}
         - name: secret-files
           secret:

@@ -5,7 +5,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { ingest, SCHEMAS } from '@kairos/contracts';
 import { startIngestInProcess, type InProcessIngest } from '@kairos/ingest';
-import { useNats, waitFor } from '@kairos/testkit';
+import { makeTestPki, useNats, waitFor } from '@kairos/testkit';
 import { KairosCallError, KairosClient, KairosEventRejectedError } from '../../src';
 
 /** A scriptable IngestService: records every TrackBatch call's ids; can fail or hold calls. */
@@ -257,5 +257,55 @@ describe('KairosClient against the ingest service on real NATS', () => {
     }
     await nc.close();
     assert.equal(ours, 120);
+  });
+});
+
+describe('KairosClient over mTLS to the ingest service (a CA made at test time)', function () {
+  this.timeout(30_000);
+  const pki = makeTestPki();
+  const server = pki.issue('ingest');
+  const app = pki.issue('shop-backend');
+  let service: InProcessIngest;
+  after(async () => service?.stop());
+  const nats = useNats();
+  before(async () => {
+    service = await startIngestInProcess({
+      NATS_URL: nats.url,
+      KAIROS_TLS_CERT_FILE: server.certFile,
+      KAIROS_TLS_KEY_FILE: server.keyFile,
+      KAIROS_TLS_CA_FILE: pki.caFile,
+      KAIROS_TLS_CLIENT_AUTH: 'true',
+    });
+  });
+
+  it('tracks with the CA and a client certificate (file paths or PEM), and is refused without the certificate', async () => {
+    const withCert = new KairosClient({
+      address: service.address,
+      tls: { ca: pki.caFile, cert: app.certFile, key: app.keyFile },
+      maxRetries: 0,
+    });
+    assert.equal(
+      (await withCert.trackNow({ type: 'order.completed', customerId: 'c-tls' })).outcome,
+      'accepted',
+    );
+    await withCert.close();
+
+    const noCert = new KairosClient({ address: service.address, tls: { ca: pki.ca }, maxRetries: 0 });
+    await assert.rejects(
+      noCert.trackNow({ type: 'order.completed', customerId: 'c-tls' }),
+      (err: unknown) => {
+        assert.ok(err instanceof KairosCallError);
+        assert.equal(err.code, status.UNAVAILABLE);
+        return true;
+      },
+    );
+    await noCert.close();
+
+    const plaintext = new KairosClient({ address: service.address, maxRetries: 0 });
+    await assert.rejects(
+      plaintext.trackNow({ type: 'order.completed', customerId: 'c-tls' }),
+      KairosCallError,
+    );
+    await plaintext.close();
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { credentials, status, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { chromium, type Browser } from 'playwright-core';
 import { analytics } from '@kairos/contracts';
@@ -10,8 +10,11 @@ import type { Publisher } from '@kairos/messaging';
 import { engagementWorkflowsYaml, simulateEngagement } from '@kairos/loadgen';
 import { TELEMETRY_PRELOAD } from '@kairos/telemetry';
 import {
+  adminHeaders,
+  adminMetadata,
   freePort,
   startServiceProcess,
+  testCredentials,
   uniqueDbName,
   useMongo,
   useNats,
@@ -50,7 +53,7 @@ function call<Req, Res>(
   return new Promise((resolve, reject) =>
     (
       client[method] as unknown as (r: Req, m: Metadata, cb: (e: ServiceError | null, r: Res) => void) => void
-    ).call(client, req, new Metadata(), (err, res) => (err ? reject(err) : resolve(res))),
+    ).call(client, req, adminMetadata(), (err, res) => (err ? reject(err) : resolve(res))),
   );
 }
 
@@ -138,9 +141,30 @@ describe('analytics process: gRPC API and the dashboard in a browser', function 
       (e: ServiceError) =>
         e.code === status.INVALID_ARGUMENT && e.details.startsWith('query.filters.triggers[0]:'),
     );
-    const res = await fetch(`${httpUrl}/api/volume?granularity=week`);
+    const res = await fetch(`${httpUrl}/api/volume?granularity=week`, { headers: adminHeaders() });
     assert.equal(res.status, 400);
     assert.equal(((await res.json()) as { field: string }).field, 'query.granularity');
+  });
+
+  it('refuses the dashboard and its API without the admin credential, and a wrong token at login', async () => {
+    const api = await fetch(`${httpUrl}/api/volume?period=24h`);
+    assert.equal(api.status, 401);
+    assert.match(((await api.json()) as { error: string }).error, /admin credential required/);
+    const page = await fetch(`${httpUrl}/assets/dashboard.js`, { redirect: 'manual' });
+    assert.equal(page.status, 303);
+    assert.equal(page.headers.get('location'), '/login');
+    const wrong = await fetch(`${httpUrl}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'token=not-the-admin-token-123',
+      redirect: 'manual',
+    });
+    assert.equal(wrong.status, 401);
+    assert.equal(wrong.headers.get('set-cookie'), null);
+    const forged = await fetch(`${httpUrl}/api/volume?period=24h`, {
+      headers: { cookie: 'kairos_session=made-up-session-id' },
+    });
+    assert.equal(forged.status, 401);
   });
 
   it('draws the charts with the expected series, and a filter changes them', async () => {
@@ -150,7 +174,15 @@ describe('analytics process: gRPC API and the dashboard in a browser', function 
     page.on('request', (r) => {
       if (!r.url().startsWith(httpUrl)) offline.push(r.url());
     });
+    // The dashboard asks for the admin token first, then sets its session cookie.
     await page.goto(`${httpUrl}/`);
+    assert.equal(new URL(page.url()).pathname, '/login');
+    await page.fill('input[name=token]', testCredentials().adminToken);
+    await page.click('button[type=submit]');
+    await page.waitForURL(`${httpUrl}/`);
+    const [session] = (await page.context().cookies()).filter((c) => c.name === 'kairos_session');
+    assert.equal(session.httpOnly, true);
+    assert.equal(session.sameSite, 'Strict');
     await page.waitForFunction(() => Number(document.body.dataset.renders ?? 0) >= 1);
     const labels = (id: string) =>
       page.evaluate((canvas) => {

@@ -69,9 +69,12 @@ export type TokenCheck =
   | { ok: true; payload: TrackingPayload }
   | { ok: false; status: 404 | 410; reason: string; payload?: TrackingPayload };
 
-/** Verifies signature first (404 when bad), then expiry (410 when past). */
+/**
+ * Verifies signature first (404 when bad), then expiry (410 when past). `secret` may list the
+ * current secret and those before a rotation: links signed with any of them verify until they expire.
+ */
 export function verifyTrackingToken(
-  secret: string,
+  secret: string | readonly string[],
   token: string,
   nowUnixSeconds: number,
   url?: string,
@@ -80,8 +83,11 @@ export function verifyTrackingToken(
   if (dot <= 0 || dot === token.length - 1) return { ok: false, status: 404, reason: 'malformed token' };
   const p = token.slice(0, dot);
   const sig = Buffer.from(token.slice(dot + 1), 'base64url');
-  const expected = tokenMac(secret, p, url);
-  if (sig.length !== expected.length || !timingSafeEqual(sig, expected)) {
+  const signedBy = (s: string) => {
+    const expected = tokenMac(s, p, url);
+    return sig.length === expected.length && timingSafeEqual(sig, expected);
+  };
+  if (!(typeof secret === 'string' ? [secret] : secret).some(signedBy)) {
     return { ok: false, status: 404, reason: 'bad signature' };
   }
   let payload: TrackingPayload;

@@ -6,6 +6,7 @@ import { connectPublisher, type Publisher } from '@kairos/messaging';
 import {
   startHttpSink,
   startSmtpSink,
+  testCredentials,
   useMongo,
   useNats,
   waitFor,
@@ -17,6 +18,9 @@ import { action, outcomesFor, request, S, startDelivery, type DeliveryProcess } 
 
 const WEBHOOK_SECRET = 'whsec-test';
 const TRACKING_SECRET = 'track-test';
+
+/** The service token the application backend sends to the inbox API. */
+const inbox = () => ({ authorization: `Bearer ${testCredentials().serviceToken}` });
 
 describe('delivery service (SMTP, HTTP providers, inbox, tracking against real peers)', function () {
   this.timeout(60_000);
@@ -205,16 +209,21 @@ describe('delivery service (SMTP, HTTP providers, inbox, tracking against real p
     const first = await sendInApp('one', 'first');
     const second = await sendInApp('two', 'second');
 
-    const list = (await (await fetch(`${svc.httpUrl}/inbox/${customerId}`)).json()) as {
+    const list = (await (await fetch(`${svc.httpUrl}/inbox/${customerId}`, { headers: inbox() })).json()) as {
       messages: Array<{ id: string; read: boolean }>;
     };
     assert.deepEqual(
       list.messages.map((m) => m.id),
       [second.actionId, first.actionId],
     );
-    const read = await fetch(`${svc.httpUrl}/inbox/${customerId}/${first.actionId}/read`, { method: 'POST' });
+    const read = await fetch(`${svc.httpUrl}/inbox/${customerId}/${first.actionId}/read`, {
+      method: 'POST',
+      headers: inbox(),
+    });
     assert.equal(read.status, 200);
-    const unread = (await (await fetch(`${svc.httpUrl}/inbox/${customerId}?unread=true`)).json()) as {
+    const unread = (await (
+      await fetch(`${svc.httpUrl}/inbox/${customerId}?unread=true`, { headers: inbox() })
+    ).json()) as {
       messages: Array<{ id: string }>;
     };
     assert.deepEqual(
@@ -222,20 +231,41 @@ describe('delivery service (SMTP, HTTP providers, inbox, tracking against real p
       [second.actionId],
     );
     assert.equal(
-      (await fetch(`${svc.httpUrl}/inbox/${customerId}/nope/read`, { method: 'POST' })).status,
+      (await fetch(`${svc.httpUrl}/inbox/${customerId}/nope/read`, { method: 'POST', headers: inbox() }))
+        .status,
       404,
     );
     await waitOutcome(first.actionId, S.OUTCOME_STATUS_OPENED, 'in_app');
   });
 
+  it('refuses the inbox without a service or admin token (401) and names what to send', async () => {
+    const none = await fetch(`${svc.httpUrl}/inbox/c-1`);
+    assert.equal(none.status, 401);
+    assert.deepEqual(await none.json(), {
+      error:
+        '/inbox needs the admin or a service credential: send "authorization: Bearer <admin or service token>"',
+    });
+    const wrong = await fetch(`${svc.httpUrl}/inbox/c-1`, {
+      headers: { authorization: 'Bearer not-a-token-of-this-mesh' },
+    });
+    assert.equal(wrong.status, 401);
+    const admin = await fetch(`${svc.httpUrl}/inbox/c-1`, {
+      headers: { authorization: `Bearer ${testCredentials().adminToken}` },
+    });
+    assert.equal(admin.status, 200);
+  });
+
   it('answers 400 to malformed or overlong inbox paths and quotes at most 64 characters', async () => {
     for (const path of ['/inbox/%ff', '/t/o/%ff.gif', '/t/c/%ff', '/callbacks/%ff']) {
-      assert.equal((await fetch(`${svc.httpUrl}${path}`)).status, 400, path);
+      assert.equal((await fetch(`${svc.httpUrl}${path}`, { headers: inbox() })).status, 400, path);
     }
-    const long = await fetch(`${svc.httpUrl}/inbox/${'x'.repeat(200)}`);
+    const long = await fetch(`${svc.httpUrl}/inbox/${'x'.repeat(200)}`, { headers: inbox() });
     assert.equal(long.status, 400);
     assert.deepEqual(await long.json(), { error: 'path segment: at most 128 characters, got 200' });
-    const unknown = await fetch(`${svc.httpUrl}/inbox/c-1/${'m'.repeat(100)}/read`, { method: 'POST' });
+    const unknown = await fetch(`${svc.httpUrl}/inbox/c-1/${'m'.repeat(100)}/read`, {
+      method: 'POST',
+      headers: inbox(),
+    });
     assert.equal(unknown.status, 404);
     assert.deepEqual(await unknown.json(), {
       error: `no inbox message '${'m'.repeat(64)}…' (100 characters) for customer 'c-1'`,

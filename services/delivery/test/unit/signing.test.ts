@@ -68,6 +68,15 @@ describe('tracking tokens', () => {
     assert.equal(verifyTrackingToken('other', `${p}.${sig}`, NOW).ok, false);
   });
 
+  it('verifies links signed before a rotation with the previous secrets, and only with them', () => {
+    const old = createTrackingToken('old', { a: 'act', c: 'email', k: 'o', e: NOW + 10 });
+    assert.equal(verifyTrackingToken('new', old, NOW).ok, false);
+    assert.ok(verifyTrackingToken(['new', 'old'], old, NOW).ok);
+    const fresh = createTrackingToken('new', { a: 'act', c: 'email', k: 'o', e: NOW + 10 });
+    assert.ok(verifyTrackingToken(['new', 'old'], fresh, NOW).ok);
+    assert.equal(verifyTrackingToken(['other'], fresh, NOW).ok, false);
+  });
+
   it('binds click tokens to their target URL', () => {
     const token = createTrackingToken(
       's',

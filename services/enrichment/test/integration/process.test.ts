@@ -4,6 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import { events, partitionOf, profiles, SCHEMAS, subjects } from '@kairos/contracts';
 import { connectPublisher, type NatsConnection, type Publisher } from '@kairos/messaging';
 import {
+  adminMetadata,
   freePort,
   startServiceProcess,
   useMongo,
@@ -76,7 +77,7 @@ describe('enrichment service process', function () {
         grpc.credentials.createInsecure(),
       );
       const got = await new Promise<profiles.GetResponse>((resolve, reject) =>
-        client.get({ customerId: 'pat' }, (err, res) => (err ? reject(err) : resolve(res))),
+        client.get({ customerId: 'pat' }, adminMetadata(), (err, res) => (err ? reject(err) : resolve(res))),
       );
       client.close();
       assert.equal(got.profile!.counters!.purchases, 1);

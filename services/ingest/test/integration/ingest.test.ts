@@ -230,6 +230,27 @@ describe('ingest service (in-process, real NATS)', function () {
     assert.equal(stored.event.source, 'backend');
   });
 
+  it('refuses TrackBatch and Stream without a known API key, storing nothing', async () => {
+    const id = `nokey-${randomUUID()}`;
+    for (const md of [undefined, auth('nope')]) {
+      const batch = await grpcFailure(
+        trackBatch(client, [{ id: `${id}-b`, type: 'a.b', customerId: 'c' }], md),
+      );
+      assert.equal(batch.code, status.UNAUTHENTICATED);
+      assert.match(batch.details, md ? /unknown API key/ : /missing API key/);
+      const streamed = await grpcFailure(
+        stream(client, [{ id: `${id}-s`, type: 'a.b', customerId: 'c' }], md),
+      );
+      assert.equal(streamed.code, status.UNAUTHENTICATED);
+      assert.match(streamed.details, md ? /unknown API key/ : /missing API key/);
+    }
+    await trackBatch(client, [{ id: `${id}-ok`, type: 'a.b', customerId: 'c' }], web());
+    assert.deepEqual(
+      (await storedEvents(inProcess.nats.url, id)).map((e) => e.event.id),
+      [`${id}-ok`],
+    );
+  });
+
   it('authenticates API keys and enforces their sources and categories', async () => {
     const missing = await grpcFailure(track(client, { type: 'a.b', customerId: 'c' }));
     assert.equal(missing.code, status.UNAUTHENTICATED);

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { waitFor, type ServiceProcess } from '@kairos/testkit';
+import { adminHeaders, waitFor, type ServiceProcess } from '@kairos/testkit';
 import { runIdFor } from '../../src/domain/hashing';
 import type { RunDoc, TimerDoc } from '../../src/store';
 import { useOrchestrationPeers } from '../support/peers';
@@ -46,7 +46,7 @@ describe('orchestration service process', function () {
       });
 
       // The run is inspectable over HTTP while it waits.
-      const res = await fetch(`http://127.0.0.1:${httpPort}/runs/${runId}`);
+      const res = await fetch(`http://127.0.0.1:${httpPort}/runs/${runId}`, { headers: adminHeaders() });
       const body = (await res.json()) as { state: string; timers: unknown[] };
       assert.equal(body.state, 'waiting');
       assert.equal(body.timers.length, 1);
@@ -64,7 +64,9 @@ describe('orchestration service process', function () {
           message: 'timer removed',
         },
       );
-      const list = await fetch(`http://127.0.0.1:${httpPort}/runs?customer=${customerId}`);
+      const list = await fetch(`http://127.0.0.1:${httpPort}/runs?customer=${customerId}`, {
+        headers: adminHeaders(),
+      });
       assert.equal(((await list.json()) as { runs: unknown[] }).runs.length, 1);
       assert.equal(collector.requestsFor(customerId).length, 1);
       assert.equal(collector.requestsFor(customerId)[0].action.recipient.email, 'r@example.test');

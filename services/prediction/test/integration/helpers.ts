@@ -1,7 +1,8 @@
-import { credentials, Metadata } from '@grpc/grpc-js';
+import { credentials } from '@grpc/grpc-js';
 import type { Db } from 'mongodb';
 import { predictions } from '@kairos/contracts';
 import { createPopulation } from '@kairos/loadgen';
+import { adminMetadata } from '@kairos/testkit';
 import { DAY_MS, parseEventRecord, PredictionEngine, type FeatureEvent } from '../../src';
 import { MongoCheckpointStore } from '../../src/checkpoints';
 
@@ -33,6 +34,6 @@ export function score(
   customerId: string,
 ): Promise<predictions.ScoreResponse> {
   return new Promise((resolve, reject) =>
-    client.score({ customerId }, new Metadata(), (err, res) => (err ? reject(err) : resolve(res))),
+    client.score({ customerId }, adminMetadata(), (err, res) => (err ? reject(err) : resolve(res))),
   );
 }

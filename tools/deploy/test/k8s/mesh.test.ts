@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Metadata } from '@grpc/grpc-js';
 import { KairosClient } from '@kairos/client';
 import { actions, HEADERS, SCHEMAS, STREAMS } from '@kairos/contracts';
 import { runCli } from '@kairos/kairosctl';
@@ -211,7 +212,17 @@ describe('k8s: the mesh on a real single-node cluster (helm install, email, roll
       }
     });
 
-    const { customerId, email } = await newEmailableCustomer(`${enrichmentIp}:50052`, 'k8s-buyer');
+    // The release's admin token: dev.enabled made it into the dev credentials Secret.
+    const encoded = await cluster.kubectl([
+      'get',
+      'secret',
+      `${RELEASE}-dev-credentials`,
+      '-o',
+      'jsonpath={.data.admin-token}',
+    ]);
+    const admin = new Metadata();
+    admin.set('authorization', `Bearer ${Buffer.from(encoded.trim(), 'base64').toString('utf8')}`);
+    const { customerId, email } = await newEmailableCustomer(`${enrichmentIp}:50052`, 'k8s-buyer', admin);
 
     const mail = await timings.phase('email: kairosctl send → SMTP peer', async () => {
       for (const [i, type] of ['product.viewed', 'cart.item_added'].entries()) {

@@ -117,8 +117,11 @@ export async function auditRun(opts: {
     SCHEMAS.ActionRequested.type.decode(d),
   );
   const actionsByRun = new Map<string, Set<string>>();
-  for (const a of requested)
+  const recipientKinds = new Map<string, string>();
+  for (const a of requested) {
     actionsByRun.set(a.runId, (actionsByRun.get(a.runId) ?? new Set()).add(a.actionId));
+    recipientKinds.set(a.runId, Object.keys(a.recipient).join('+') || 'none');
+  }
   const outcomes = await readAll(nc, STREAMS.ACTIONS.name, 'actions.outcome.>', (d) =>
     SCHEMAS.ActionOutcome.type.decode(d),
   );
@@ -180,10 +183,13 @@ export async function auditRun(opts: {
       if (received.length === 0) {
         counts.dueNotSent++;
         const seen = runIds.flatMap((r) => outcomesByRun.get(r) ?? []);
+        const snapshot = firings[0].profile;
         note(
           e.customerId,
           `run ${runIds[0]} (${t.workflow}, event ${e.id}) sent no email; ` +
-            `${actionsByRun.get(runIds[0])?.size ?? 0} action(s) requested, outcomes: ${seen.join(', ') || 'none'}`,
+            `${actionsByRun.get(runIds[0])?.size ?? 0} action(s) requested (recipient: ${recipientKinds.get(runIds[0]) ?? '-'}), ` +
+            `outcomes: ${seen.join(', ') || 'none'}; the firing's profile snapshot: ` +
+            `${snapshot ? `email ${snapshot.contacts?.email ? 'set' : 'empty'}, ${snapshot.counters?.totalEvents ?? 0} events` : 'none'}`,
         );
         continue;
       }

@@ -82,7 +82,30 @@ export class ConsumeLoop<T> {
   /** Provisions the consumer and starts pulling; it resolves once the first pull is under way. */
   async start(): Promise<void> {
     await ensureConsumer(this.nc, this.opts.spec);
+    if (this.opts.mode.kind !== 'concurrent') await this.rewindToFirstUnacked();
     this.runPromise = this.run();
+  }
+
+  /**
+   * Messages delivered but not acked when this loop starts were held by a process that is gone
+   * (killed, or drained past a retry). JetStream redelivers them only when their ack wait runs out,
+   * and meanwhile hands out the messages after them: an ordered consumer would see a customer's
+   * newer events before older ones (enrichment would build a profile without the profile update
+   * still waiting for redelivery). So the consumer is recreated at its ack floor, and the loop
+   * starts with the first unacked message, in stream order. Their delivery counts start again.
+   */
+  private async rewindToFirstUnacked(): Promise<void> {
+    const { stream, durable } = this.opts.spec;
+    const jsm = await jetstreamManager(this.nc);
+    const info = await jsm.consumers.info(stream, durable);
+    if (info.num_ack_pending === 0) return;
+    const startSequence = info.ack_floor.stream_seq + 1;
+    await jsm.consumers.delete(stream, durable);
+    await ensureConsumer(jsm, { ...this.opts.spec, startSequence });
+    this.opts.logger.info(
+      { consumer: this.name, unacked: info.num_ack_pending, startSequence },
+      'unacked messages left by an earlier process; resuming from the first of them, in order',
+    );
   }
 
   private get stopping(): boolean {

@@ -7,12 +7,24 @@ import { createPopulation, runLoad, type RunLoadResult } from '@kairos/loadgen';
 import { connectNats, silentLogger, type NatsConnection } from '@kairos/messaging';
 import { infraPids, startSmtpSink, waitFor, type SmtpSink } from '@kairos/testkit';
 import { Mesh } from '../src/mesh';
-import { auditRun, type AcceptedEvent, type AuditResult, type ReceivedEmail } from '../src/chaos/audit';
+import {
+  auditRun,
+  type AcceptedEvent,
+  type AuditResult,
+  type ReceivedEmail,
+  type Window,
+} from '../src/chaos/audit';
 import { meshBacklog } from '../src/chaos/backlog';
 import { CHAOS_DEFINITIONS, CHAOS_TRIGGERS } from '../src/chaos/definitions';
-import { FaultInjector } from '../src/chaos/inject';
+import { FaultInjector, type Outage } from '../src/chaos/inject';
 import { PeakMemory } from '../src/chaos/memory';
-import { describeFault, planFaults, PROFILES, type ChaosProfile } from '../src/chaos/plan';
+import {
+  DEFAULT_ACK_WAIT_MS,
+  describeFault,
+  planFaults,
+  PROFILES,
+  type ChaosProfile,
+} from '../src/chaos/plan';
 
 /** Started in this order: enrichment serves profiles to orchestration. */
 const SERVICES = [
@@ -24,6 +36,21 @@ const SERVICES = [
   'delivery',
   'analytics',
 ];
+
+/** Orchestration's timer lease (KAIROS_TIMER_LEASE): a killed process's claimed timers wait it out. */
+const TIMER_LEASE_MS = 30_000;
+
+/**
+ * The spans in which part of the mesh could not make progress: each outage, and after a kill of
+ * orchestration the timer lease, for the timers the killed process had claimed are fired again
+ * only when their lease ends (their owner is a per-process id, so a restart cannot tell it is dead).
+ */
+function recoveryWindows(outages: Outage[]): Window[] {
+  return outages.map((o) => ({
+    startedAt: o.startedAt,
+    endedAt: o.endedAt + (o.killed.includes('orchestration') ? TIMER_LEASE_MS : 0),
+  }));
+}
 
 function chosenProfile(): ChaosProfile {
   const name = process.env.KAIROS_CHAOS_PROFILE ?? 'long';
@@ -111,6 +138,8 @@ describe('chaos: the mesh under load and compound faults loses nothing and doubl
       maxRetries: 30,
     });
     const stopLoad = new AbortController();
+    // From the burst on, every message waits behind the burst's backlog: lateness then measures capacity.
+    let inBurst = false;
     const track = (population: ReturnType<typeof createPopulation>, rate: number, signal: AbortSignal) =>
       runLoad({
         client,
@@ -120,7 +149,13 @@ describe('chaos: the mesh under load and compound faults loses nothing and doubl
         signal,
         onAccepted: (e, r) => {
           if (r.outcome === 'accepted') {
-            accepted.push({ id: e.id, type: e.type, customerId: e.customerId, acceptedAt: Date.now() });
+            accepted.push({
+              id: e.id,
+              type: e.type,
+              customerId: e.customerId,
+              acceptedAt: Date.now(),
+              burst: inBurst,
+            });
           }
         },
       });
@@ -132,6 +167,7 @@ describe('chaos: the mesh under load and compound faults loses nothing and doubl
     let burst: RunLoadResult | undefined;
     if (profile.burstFactor > 1) {
       log(`burst: ${profile.burstFactor}× the rate for ${profile.burstMs / 1000} s`);
+      inBurst = true;
       const burstPopulation = createPopulation({
         seed,
         customers: profile.customers,
@@ -164,7 +200,13 @@ describe('chaos: the mesh under load and compound faults loses nothing and doubl
       a.counts.eventsLost + a.counts.triggersNotFired + a.counts.dueNotSent === 0;
     await waitFor(
       async () => {
-        audit = await auditRun({ nc, accepted, emails, triggers: CHAOS_TRIGGERS });
+        audit = await auditRun({
+          nc,
+          accepted,
+          emails,
+          triggers: CHAOS_TRIGGERS,
+          outages: recoveryWindows(injector.outages),
+        });
         return complete(audit);
       },
       { timeoutMs: 120_000, intervalMs: 2_000, message: 'every due message' },
@@ -213,12 +255,14 @@ describe('chaos: the mesh under load and compound faults loses nothing and doubl
       },
       failure,
     );
-    // A message held up by an outage is late by at most that outage, plus the ack wait after which
-    // JetStream redelivers what a killed process had in hand.
-    const bound = longestOutageMs + 30_000;
+    // Late by the outages it waited through (with the timer lease after an orchestration kill), and
+    // beyond them by at most one ack wait: JetStream redelivers what a paused process held only when
+    // that runs out (a killed one's loops resume at their first unacked message at once); the
+    // backlog's catch-up fits in it at this load.
     assert.ok(
-      counts.maxLatenessMs <= bound,
-      `${failure}: a message was ${counts.maxLatenessMs} ms late (bound ${bound} ms)`,
+      counts.maxLatenessBeyondOutagesMs <= DEFAULT_ACK_WAIT_MS,
+      `${failure}: a message was ${counts.maxLatenessBeyondOutagesMs} ms late beyond the outages it overlapped ` +
+        `(bound: the ${DEFAULT_ACK_WAIT_MS} ms ack wait)`,
     );
   });
 });

@@ -8,6 +8,14 @@ export interface AcceptedEvent {
   type: string;
   customerId: string;
   acceptedAt: number;
+  /** Sent in the overload burst: its lateness measures capacity, not recovery, and is counted apart. */
+  burst: boolean;
+}
+
+/** A time span in which a part of the mesh was down, stopped or paused. */
+export interface Window {
+  startedAt: number;
+  endedAt: number;
 }
 
 /** A message the SMTP peer received, with the action id from its `Message-ID: <actionId@kairos>`. */
@@ -44,6 +52,29 @@ export interface ChaosCounts {
   suppressedReentry: number;
   deadLetters: number;
   maxLatenessMs: number;
+  /**
+   * The largest lateness of a steady-load message minus the outages overlapping the span from its
+   * due time to its arrival: what recovery itself added (redelivery, catch-up of the backlog).
+   */
+  maxLatenessBeyondOutagesMs: number;
+  /** Informational: the largest lateness of a message for a burst event (the burst's backlog). */
+  burstMaxLatenessMs: number;
+}
+
+/** How much of [from, to] the windows cover (overlapping windows counted once). */
+export function coveredMs(windows: Window[], from: number, to: number): number {
+  const spans = windows
+    .map((w) => [Math.max(from, w.startedAt), Math.min(to, w.endedAt)] as const)
+    .filter(([a, b]) => b > a)
+    .sort((x, y) => x[0] - y[0]);
+  let total = 0;
+  let reached = from;
+  for (const [a, b] of spans) {
+    if (b <= reached) continue;
+    total += b - Math.max(a, reached);
+    reached = b;
+  }
+  return total;
 }
 
 export interface AuditResult {
@@ -87,8 +118,9 @@ export async function auditRun(opts: {
   accepted: AcceptedEvent[];
   emails: ReceivedEmail[];
   triggers: ChaosTrigger[];
+  outages: Window[];
 }): Promise<AuditResult> {
-  const { nc, accepted, emails, triggers } = opts;
+  const { nc, accepted, emails, triggers, outages } = opts;
   const problems = new Map<string, string[]>();
   const note = (customerId: string, problem: string) => {
     const list = problems.get(customerId) ?? [];
@@ -152,6 +184,8 @@ export async function auditRun(opts: {
     suppressedReentry: 0,
     deadLetters: await streamCount(nc, STREAMS.DLQ.name, '>'),
     maxLatenessMs: 0,
+    maxLatenessBeyondOutagesMs: 0,
+    burstMaxLatenessMs: 0,
   };
   for (const e of accepted) {
     for (const t of triggers.filter((tr) => tr.eventType === e.type)) {
@@ -200,7 +234,14 @@ export async function auditRun(opts: {
       }
       counts.resentSameMessageId += received.length - distinct.size;
       const first = Math.min(...received.map((m) => m.receivedAt));
-      counts.maxLatenessMs = Math.max(counts.maxLatenessMs, first - (e.acceptedAt + t.waitMs));
+      const due = e.acceptedAt + t.waitMs;
+      if (e.burst) {
+        counts.burstMaxLatenessMs = Math.max(counts.burstMaxLatenessMs, first - due);
+      } else {
+        counts.maxLatenessMs = Math.max(counts.maxLatenessMs, first - due);
+        const beyond = first - due - coveredMs(outages, due, first);
+        counts.maxLatenessBeyondOutagesMs = Math.max(counts.maxLatenessBeyondOutagesMs, beyond);
+      }
     }
   }
   const order = accepted.map((e) => e.customerId).find((c) => problems.has(c));

@@ -4,6 +4,8 @@ import { describeFault, type Fault, type PlannedFault } from './plan';
 /** What a fault did and for how long the part it hit was unavailable. */
 export interface Outage {
   fault: string;
+  /** The services killed by the fault (none for the other kinds). */
+  killed: string[];
   startedAt: number;
   endedAt: number;
 }
@@ -74,7 +76,12 @@ export class FaultInjector {
       }
     }
     const endedAt = Date.now();
-    this.outages.push({ fault: what, startedAt, endedAt });
+    this.outages.push({
+      fault: what,
+      killed: fault.kind === 'kill' ? fault.services : [],
+      startedAt,
+      endedAt,
+    });
     this.log(`chaos: recovered after ${endedAt - startedAt} ms`);
   }
 }

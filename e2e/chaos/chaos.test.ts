@@ -193,7 +193,10 @@ describe('chaos: the mesh under load and compound faults loses nothing and doubl
     await waitFor(async () => (await meshBacklog(nc)).total === 0, {
       timeoutMs: 300_000,
       intervalMs: 1_000,
-      message: `the mesh to drain (${(await meshBacklog(nc).catch(() => ({ behind: [] }))).behind.join(', ')})`,
+      message: 'the mesh to drain',
+    }).catch(async (err: Error) => {
+      const { behind } = await meshBacklog(nc).catch(() => ({ behind: ['(unknown)'] }));
+      throw new Error(`seed ${seed}: ${err.message}; furthest behind: ${behind.join(', ')}`);
     });
     let audit: AuditResult | undefined;
     const complete = (a: AuditResult) =>

@@ -1,6 +1,7 @@
-// Runs one test level (unit | integration | e2e | k8s) across the workspace with mocha, over the
-// compiled tests (dist/test/<level>/**/*.test.js; e2e: e2e/dist/test; k8s: tools/deploy's suite on
-// a real single-node cluster). Fails when a level runs no test, so a suite is never silently
+// Runs one test level (unit | integration | e2e | chaos | k8s) across the workspace with mocha, over
+// the compiled tests (dist/test/<level>/**/*.test.js; e2e: e2e/dist/test; chaos: e2e/dist/chaos, the
+// mesh under load and faults, KAIROS_CHAOS_PROFILE=short|long; k8s: tools/deploy's suite on a real
+// single-node cluster). Fails when a level runs no test, so a suite is never silently
 // skipped, and ends with a plain "N passed, N failed" line. TEST_FILES,
 // when set, keeps only the files whose path holds it (`pnpm test:fuzz` runs the `.fuzz.test.` files).
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -12,8 +13,10 @@ const require = createRequire(join(root, 'package.json'));
 const Mocha = require('mocha');
 
 const level = process.argv[2];
-if (!['unit', 'integration', 'e2e', 'k8s'].includes(level)) {
-  console.error(`usage: run-tests.mjs unit|integration|e2e|k8s [package-filter]   (got '${level ?? ''}')`);
+if (!['unit', 'integration', 'e2e', 'chaos', 'k8s'].includes(level)) {
+  console.error(
+    `usage: run-tests.mjs unit|integration|e2e|chaos|k8s [package-filter]   (got '${level ?? ''}')`,
+  );
   process.exit(2);
 }
 const filter = process.argv[3];
@@ -31,6 +34,8 @@ function walk(dir, out) {
 const testDirs = [];
 if (level === 'e2e') {
   testDirs.push(join(root, 'e2e', 'dist', 'test'));
+} else if (level === 'chaos') {
+  testDirs.push(join(root, 'e2e', 'dist', 'chaos'));
 } else {
   for (const group of ['libs', 'services', 'tools']) {
     const dir = join(root, group);
@@ -49,7 +54,7 @@ if (files.length === 0) {
 }
 console.log(`${level}: ${files.length} test files`);
 
-const timeout = { unit: 10_000, integration: 90_000, e2e: 240_000, k8s: 900_000 }[level];
+const timeout = { unit: 10_000, integration: 90_000, e2e: 240_000, chaos: 1_200_000, k8s: 900_000 }[level];
 // In CI a skipped test fails the run: a suite skipped there proves nothing (locally, a test may skip
 // where this machine lacks what it needs, e.g. Podman without root).
 const mocha = new Mocha({

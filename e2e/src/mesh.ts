@@ -24,6 +24,10 @@ export interface RunningService {
   process: ServiceProcess;
   grpcPort: number;
   httpPort: number;
+  /** The settings it was started with (besides the mesh's own), for a restart. */
+  env: Record<string, string>;
+  /** Output of its earlier processes, when it was restarted. */
+  earlierLogs: string[];
 }
 
 /**
@@ -53,8 +57,28 @@ export class Mesh {
   }
 
   async startService(name: string, env: Record<string, string> = {}): Promise<RunningService> {
-    const grpcPort = await freePort();
-    const httpPort = await freePort();
+    return this.launch(name, env, await freePort(), await freePort(), []);
+  }
+
+  /**
+   * Starts a stopped (or killed) service again with the same ports and settings, so its clients
+   * and the services that call it find it where it was, and waits until it is SERVING.
+   */
+  async restartService(name: string): Promise<RunningService> {
+    const previous = this.services.get(name);
+    if (!previous) throw new Error(`mesh: ${name} was never started`);
+    if (previous.process.running) await previous.process.stop('SIGTERM', 20_000);
+    const earlierLogs = [...previous.earlierLogs, ...previous.process.logs(), `--- ${name} restarted ---`];
+    return this.launch(name, previous.env, previous.grpcPort, previous.httpPort, earlierLogs);
+  }
+
+  private async launch(
+    name: string,
+    env: Record<string, string>,
+    grpcPort: number,
+    httpPort: number,
+    earlierLogs: string[],
+  ): Promise<RunningService> {
     const process = await startServiceProcess({
       name,
       script: join(ROOT, 'services', name, 'dist', 'src', 'main.js'),
@@ -74,7 +98,7 @@ export class Mesh {
       readiness: { grpcPort },
       readyTimeoutMs: 60_000,
     });
-    const running = { process, grpcPort, httpPort };
+    const running = { process, grpcPort, httpPort, env, earlierLogs };
     this.services.set(name, running);
     return running;
   }

@@ -48,11 +48,6 @@ export interface ServiceProvisioning {
   service: string;
   /** Its durable pull consumers (one per partition where partitioned). */
   consumers(options: ConsumerOptions): ConsumerSpec[];
-  /**
-   * Consumers the service moves to a checkpoint's sequence at start (`$JS.API.CONSUMER.RESET`):
-   * its engine state is the source of truth, acks only pace the consumer.
-   */
-  resetsConsumers?: boolean;
   /** Subjects it publishes to (wildcards allowed), besides the dead letters of what it consumes. */
   publishes: string[];
   kv: KvBucketUse[];

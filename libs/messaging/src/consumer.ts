@@ -7,7 +7,7 @@ import { OrderedBatchStrategy } from './consume/ordered-batch';
 import { MessageProcessor } from './consume/processor';
 import type { ConsumeStrategy } from './consume/strategy';
 import type { BatchHandler, ConsumeLoopOptions, Handler } from './consume/types';
-import { ensureConsumer, prepareConsumer } from './provision';
+import { ensureConsumer, prepareConsumer, resetConsumer } from './provision';
 
 export type {
   BatchCommit,
@@ -88,7 +88,37 @@ export class ConsumeLoop<T> {
       logger: this.opts.logger,
       stopped: () => this.stopping,
     });
+    if (this.opts.mode.kind !== 'concurrent') await this.rewindToFirstUnacked();
     this.runPromise = this.run();
+  }
+
+  /**
+   * Messages delivered but not acked when this loop starts were held by a process that is gone
+   * (killed, or drained past a retry). JetStream redelivers them only when their ack wait runs out,
+   * and meanwhile hands out the messages after them: an ordered consumer would see a customer's
+   * newer events before older ones (enrichment would build a profile without the profile update
+   * still waiting for redelivery). So the consumer is moved back to its ack floor, and the loop
+   * starts with the first unacked message, in stream order. Their delivery counts start again.
+   */
+  private async rewindToFirstUnacked(): Promise<void> {
+    const { stream, durable } = this.opts.spec;
+    const jsm = await jetstreamManager(this.nc);
+    const info = await jsm.consumers.info(stream, durable);
+    if (info.num_ack_pending === 0) return;
+    const startSequence = info.ack_floor.stream_seq + 1;
+    try {
+      await resetConsumer(this.nc, { stream, durable }, startSequence);
+    } catch (err) {
+      // A server before 2.14 has no reset; only a service allowed to administer its consumers
+      // (`provision: 'self'`) can fall back to recreating it.
+      if (this.opts.provision === 'external') throw err;
+      await jsm.consumers.delete(stream, durable);
+      await ensureConsumer(jsm, { ...this.opts.spec, startSequence });
+    }
+    this.opts.logger.info(
+      { consumer: this.name, unacked: info.num_ack_pending, startSequence },
+      'unacked messages left by an earlier process; resuming from the first of them, in order',
+    );
   }
 
   private get stopping(): boolean {

@@ -17,3 +17,4 @@ export * from './enriched';
 export * from './credentials';
 export * from './pki';
 export { makeTempDir, removeTempDir } from './tempdir';
+export * from './procs';

@@ -29,7 +29,18 @@ export interface MongoServer {
   readonly engine: 'mongod' | 'ferretdb' | 'container' | 'external';
   /** Stops the server and removes its data (no-op for `MONGO_URL`). */
   stop(): Promise<void>;
+  /**
+   * Stops the server and keeps its data, so `resume()` brings the same database back on the same
+   * port (an outage; local binary only, it rejects otherwise).
+   */
+  halt(): Promise<void>;
+  /** Starts a halted server again and waits until it answers `ping`. */
+  resume(): Promise<void>;
   logs(): string[];
+}
+
+function unsupported(what: string): () => Promise<void> {
+  return () => Promise.reject(new Error(`testkit: ${what}() needs a local mongod or ferretdb binary`));
 }
 
 /** Resolves when `url` answers the `ping` command, rejects when it does not. */
@@ -79,23 +90,46 @@ async function startBinary(
   // Go's collector at its default (GOGC=100) runs often enough on FerretDB's small heap to show in
   // the ProfileService Get tail; GOGC=400 trades some memory for fewer collections.
   const env = name === 'ferretdb' ? { ...process.env, GOGC: process.env.GOGC ?? '400' } : undefined;
-  const proc = new ManagedProcess({ name, command: binary, args, env });
   const url = `mongodb://${host}:${port}/`;
+  const history: string[] = [];
+  let proc: ManagedProcess;
+  const launch = async (): Promise<void> => {
+    const started = new ManagedProcess({ name, command: binary, args, env });
+    proc = started;
+    await waitForMongo(url, timeoutMs, () =>
+      started.running
+        ? undefined
+        : `${name} ${started.describeExit()} before becoming ready:\n${started.tail()}`,
+    );
+  };
+  const halt = async (): Promise<void> => {
+    await proc.stop('SIGTERM');
+    history.push(...proc.logs());
+  };
   const stop = async (): Promise<void> => {
     await proc.stop('SIGTERM');
     removeTempDir(dir);
   };
   try {
-    await waitForMongo(url, timeoutMs, () =>
-      proc.running ? undefined : `${name} ${proc.describeExit()} before becoming ready:\n${proc.tail()}`,
-    );
+    await launch();
   } catch (err) {
     await stop();
     throw err;
   }
   logOnce('mongo-source', `MongoDB: using local ${name} ${binary} (first at ${url})`);
   if (name === 'ferretdb') await warnWhenIdLookupsScan(url, binary);
-  return { url, source: 'binary', engine: name, stop, logs: () => proc.logs() };
+  const resume = async (): Promise<void> => {
+    if (!proc.running) await launch();
+  };
+  return {
+    url,
+    source: 'binary',
+    engine: name,
+    stop,
+    halt,
+    resume,
+    logs: () => [...history, ...proc.logs()],
+  };
 }
 
 /** Plan text of `find({_id})` on a scratch collection, as FerretDB's SQLite backend explains it. */
@@ -152,6 +186,8 @@ async function startContainer(options: StartMongoOptions, timeoutMs: number): Pr
     stop: async () => {
       await container.stop({ timeout: 0 });
     },
+    halt: unsupported('halt'),
+    resume: unsupported('resume'),
     logs: () => [],
   };
 }
@@ -168,7 +204,15 @@ export async function startMongo(options: StartMongoOptions = {}): Promise<Mongo
   if (envUrl) {
     logOnce('mongo-source', `MongoDB: using MONGO_URL`);
     await waitForMongo(envUrl, timeoutMs);
-    return { url: envUrl, source: 'env', engine: 'external', stop: async () => undefined, logs: () => [] };
+    return {
+      url: envUrl,
+      source: 'env',
+      engine: 'external',
+      stop: async () => undefined,
+      halt: unsupported('halt'),
+      resume: unsupported('resume'),
+      logs: () => [],
+    };
   }
   if (await containerRuntimeAvailable()) return startContainer(options, Math.max(timeoutMs, 120_000));
   const mongod = findBinary('mongod');

@@ -9,8 +9,6 @@ export const SERVICE_NAME = 'pattern-detection';
 export const patternDetectionProvisioning: ServiceProvisioning = {
   service: SERVICE_NAME,
   consumers: ({ partitions }) => perPartition(partitions, (p) => enrichedPartitionSpec(SERVICE_NAME, p)),
-  // Each partition restarts at its checkpoint's next sequence.
-  resetsConsumers: true,
   publishes: ['triggers.fired.>'],
   kv: [
     // Triggers (`kairosctl apply`); KAIROS_DEFINITIONS_DIR, which writes them, is for `self` only.

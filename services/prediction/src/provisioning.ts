@@ -12,8 +12,6 @@ export const predictedSubjects = (partition: number | '*') => `events.raw.${part
 export const predictionProvisioning: ServiceProvisioning = {
   service: SERVICE_NAME,
   consumers: ({ partitions }) => perPartition(partitions, (p) => enrichedPartitionSpec(SERVICE_NAME, p)),
-  // Each partition restarts at its checkpoint's next sequence.
-  resetsConsumers: true,
   publishes: [predictedSubjects('*')],
   kv: [],
   // The predicted events already stored, read at restore.

@@ -7,9 +7,16 @@ import { SCHEMAS, STREAMS } from '@kairos/contracts';
 import { createPopulation, Ledger, runLoad } from '@kairos/loadgen';
 import { connectNats, silentLogger, type NatsConnection } from '@kairos/messaging';
 import { percentile, TELEMETRY_PRELOAD } from '@kairos/telemetry';
-import { freePort, startServiceProcess, waitFor, type ServiceProcess } from '@kairos/testkit';
+import {
+  cpuSeconds,
+  freePort,
+  infraPids,
+  rssMb,
+  startServiceProcess,
+  waitFor,
+  type ServiceProcess,
+} from '@kairos/testkit';
 import { cpuProfileArgs } from './cpu-profile';
-import { cpuSeconds, infraPids, rssMb } from './procs';
 import { table } from './table';
 
 const ROOT = join(__dirname, '..', '..', '..', '..');

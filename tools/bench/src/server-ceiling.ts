@@ -5,9 +5,8 @@ import { promisify } from 'node:util';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connectNats, provisionStreams, silentLogger } from '@kairos/messaging';
 import { TELEMETRY_PRELOAD } from '@kairos/telemetry';
-import { findBinary } from '@kairos/testkit';
+import { cpuSeconds, findBinary, infraPids } from '@kairos/testkit';
 import { NODE_CEILING } from './node-ceiling-worker';
-import { cpuSeconds, infraPids } from './procs';
 
 const run = promisify(execFile);
 

@@ -46,7 +46,9 @@ export function servicePermissions(
     allow.add(api('CONSUMER.INFO', c.stream, c.durable));
     allow.add(api('CONSUMER.MSG.NEXT', c.stream, c.durable));
     allow.add(`$JS.ACK.${c.stream}.${c.durable}.>`);
-    if (service.resetsConsumers) allow.add(api('CONSUMER.RESET', c.stream, c.durable));
+    // Every loop may move its own consumer: checkpointing services to their checkpoint, ordered
+    // loops to their first unacked message after a crash.
+    allow.add(api('CONSUMER.RESET', c.stream, c.durable));
   }
   for (const kv of service.kv) for (const s of kvSubjects(kv.bucket, kv.write)) allow.add(s);
 

@@ -16,14 +16,15 @@ const permissionsOf = (service: string) =>
   servicePermissions(SERVICE_PROVISIONING, provisioningOf(service), options);
 
 describe('NATS permissions generated from the provisioning declarations', () => {
-  it('lets a service pull, ack and dead-letter only its own consumers, and reset them only if it checkpoints', () => {
+  it('lets a service pull, ack and dead-letter only its own consumers, and reset only those', () => {
     const { publish, subscribe } = permissionsOf('orchestration');
     for (let p = 0; p < 4; p++) {
       assert.ok(publish.allow.includes(`$JS.API.CONSUMER.MSG.NEXT.TRIGGERS.orchestration-p0${p}`));
       assert.ok(publish.allow.includes(`$JS.ACK.TRIGGERS.orchestration-p0${p}.>`));
       assert.ok(publish.allow.includes(`dlq.triggers.fired.${p}.>`));
     }
-    assert.ok(!publish.allow.some((s) => s.includes('CONSUMER.RESET')));
+    assert.ok(publish.allow.includes('$JS.API.CONSUMER.RESET.TRIGGERS.orchestration-p01'));
+    assert.ok(!publish.allow.some((s) => /CONSUMER\.RESET\.EVENTS/.test(s)));
     assert.ok(
       !publish.allow.some((s) =>
         /CONSUMER\.(CREATE|DELETE)\.TRIGGERS|STREAM\.(CREATE|UPDATE|DELETE)/.test(s),

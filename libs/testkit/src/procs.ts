@@ -6,10 +6,26 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, clock ticks of 10 ms
 }
 
+/** A memory field of `/proc/<pid>/status` in MiB; 0 when the process is gone. */
+function statusMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return 0;
+  }
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status);
+  return m ? Number(m[1]) / 1024 : 0;
+}
+
 /** Resident memory of a process, in MiB. */
 export function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : 0;
+  return statusMb(pid, 'VmRSS');
+}
+
+/** Peak resident memory of a process since it started (the kernel's high-water mark), in MiB. */
+export function peakRssMb(pid: number): number {
+  return statusMb(pid, 'VmHWM');
 }
 
 /** Processes of the infrastructure serving this run (matched by the port in their command line). */

@@ -1,6 +1,6 @@
-import { consumerSpec, filters, SCHEMAS, STREAMS, type Schema } from '@kairos/contracts';
+import { consumerSpec, filters, SCHEMAS, STREAMS, type ConsumerSpec, type Schema } from '@kairos/contracts';
 import { openNatsDefinitionStore } from '@kairos/definitions';
-import { ConsumeLoop, Publisher } from '@kairos/messaging';
+import { ConsumeLoop, ErasureConsumer, Publisher } from '@kairos/messaging';
 import {
   createContainer,
   provide,
@@ -110,15 +110,18 @@ export async function startAnalytics(
   const handlers = analyticsHandlers(container.resolve(ANALYTICS_TOKENS.Reports), logger);
   infra.http?.addRoute(dashboardRoute(reports, () => clock.now()));
 
+  const inputs: ConsumerSpec[] = [];
   const loop = <T>(
     durable: string,
     stream: string,
     filter: string,
     schema: Schema<T>,
     fn: (list: T[]) => Promise<void>,
-  ) =>
-    new ConsumeLoop(nc, {
-      spec: consumerSpec(stream, durable, filter, { maxAckPending: CONSUME_BATCH * 4 }),
+  ) => {
+    const spec = consumerSpec(stream, durable, filter, { maxAckPending: CONSUME_BATCH * 4 });
+    inputs.push(spec);
+    return new ConsumeLoop(nc, {
+      spec,
       schema,
       mode: { kind: 'ordered-batch', max: CONSUME_BATCH, maxWaitMs: CONSUME_BATCH_WAIT_MS },
       batch: CONSUME_BATCH,
@@ -126,6 +129,7 @@ export async function startAnalytics(
       publisher,
       batchHandler: (items) => fn(items.map((i) => i.message)),
     });
+  };
   const loops = [
     loop('analytics-fires', STREAMS.TRIGGERS.name, filters.allFired, SCHEMAS.TriggerFired, (l) =>
       recorder.fires(l),
@@ -141,6 +145,18 @@ export async function startAnalytics(
     ),
   ];
   for (const l of loops) await l.start();
+  const erasure = new ErasureConsumer(nc, {
+    service: 'analytics',
+    erase: async (customerId) => {
+      const stored = await store.eraseCustomer(customerId);
+      const dropped = state.dropCustomer(customerId);
+      return { fact_segments: stored.segments, facts: stored.facts, ...dropped };
+    },
+    inputs: () => inputs,
+    publisher,
+    logger,
+  });
+  await erasure.start();
 
   const retain = async () => {
     const now = clock.now();
@@ -171,6 +187,7 @@ export async function startAnalytics(
     retain,
     async stop() {
       for (const t of timers) clearInterval(t);
+      await erasure.drain();
       await Promise.all(loops.map((l) => l.drain()));
       await catalog.stop();
     },

@@ -1,5 +1,5 @@
 import { consumerSpec, filters, SCHEMAS, STREAMS } from '@kairos/contracts';
-import { ConsumeLoop, Publisher } from '@kairos/messaging';
+import { ConsumeLoop, ErasureConsumer, Publisher } from '@kairos/messaging';
 import {
   createContainer,
   killAt,
@@ -143,6 +143,17 @@ export async function startDelivery(
     },
   });
   await loop.start();
+  const erasure = new ErasureConsumer(nc, {
+    service: 'delivery',
+    erase: async (customerId) => ({
+      inbox: await inbox.deleteCustomer(customerId),
+      deliveries_stripped: await ledger.eraseCustomer(customerId),
+    }),
+    inputs: () => [spec],
+    publisher,
+    logger,
+  });
+  await erasure.start();
   logger.info(
     {
       channels: [...adapters.keys()],
@@ -154,6 +165,7 @@ export async function startDelivery(
   );
   return {
     async stop() {
+      await erasure.drain();
       await loop.drain();
       await Promise.all([...adapters.values()].map((a) => a.close?.()));
     },

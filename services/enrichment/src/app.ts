@@ -7,7 +7,7 @@ import {
   type actions,
   type events,
 } from '@kairos/contracts';
-import { ConsumeLoop, Publisher, type Logger as MessagingLogger } from '@kairos/messaging';
+import { ConsumeLoop, ErasureConsumer, Publisher, type Logger as MessagingLogger } from '@kairos/messaging';
 import {
   ConfigError,
   createContainer,
@@ -20,6 +20,7 @@ import {
 import { CommunicationLog } from './communications';
 import { CONSUMER_TUNING, loadSettings, profileBudget, type EnrichmentConfig } from './config';
 import { Enricher } from './enricher';
+import { CustomerEraser } from './erasure';
 import { JourneyClassifier } from './domain/journey';
 import { ProfileFolder } from './domain/profile-fold';
 import { ProfileServiceImpl } from './profile-service';
@@ -80,6 +81,7 @@ function enrichmentContainer(
     ProfileFolder,
     ProfileWriteBehind,
     Enricher,
+    CustomerEraser,
     ProfileServiceImpl,
   ]) {
     container.registerSingleton(cls as never);
@@ -148,7 +150,18 @@ export async function startEnrichment(
     publisher,
   });
   if (config.KAIROS_REPLICA_ORDINAL === 0) loops.push(outcomes as ConsumeLoop<unknown>);
+  // The replica that owns a customer's partition holds its profile in the write-behind and cache.
+  const eraser = container.resolve(CustomerEraser);
+  const erasure = new ErasureConsumer(nc, {
+    service: 'enrichment',
+    partitions: owned,
+    erase: (customerId) => eraser.erase(customerId),
+    inputs: (p) => [{ stream: STREAMS.EVENTS.name, durable: partitionDurable('enrichment', p!) }],
+    publisher,
+    logger: logger as MessagingLogger,
+  });
   await Promise.all(loops.map((l) => l.start()));
+  await erasure.start();
   if (config.KAIROS_TIME_EVENTS_INTERVAL) scheduler.start(config.KAIROS_TIME_EVENTS_INTERVAL);
 
   return {
@@ -161,6 +174,7 @@ export async function startEnrichment(
     ownedPartitions: owned,
     async stop() {
       await scheduler.stop();
+      await erasure.drain();
       // The loops' last acks wait for the writer's flushes, so the writer stops after them.
       await Promise.all(loops.map((l) => l.drain()));
       await writer.stop();

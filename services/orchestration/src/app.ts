@@ -4,7 +4,7 @@
  */
 import { consumerSpec, filters, partitionDurable, SCHEMAS, STREAMS, type triggers } from '@kairos/contracts';
 import { openNatsDefinitionStore } from '@kairos/definitions';
-import { ConsumeLoop, Publisher } from '@kairos/messaging';
+import { ConsumeLoop, ErasureConsumer, Publisher } from '@kairos/messaging';
 import {
   createContainer,
   killAt,
@@ -21,7 +21,7 @@ import { runRoutes } from './http';
 import { ActionEmitter } from './emitter';
 import { Orchestrator, type OrchestratorSettings } from './orchestrator';
 import { GrpcProfileGateway, NoProfileGateway, type ProfileGateway } from './profiles';
-import { RunStore, SendLedger, TimerStore, WindowStore } from './store';
+import { eraseCustomerDocuments, RunStore, SendLedger, TimerStore, WindowStore } from './store';
 import { TimerLoop } from './timer-loop';
 import { GrpcSendTime, noSendTime } from './send-time';
 import type { SendTimePort } from './ports';
@@ -127,6 +127,18 @@ export async function startOrchestration(
       }),
   );
   await Promise.all(loops.map((l) => l.start()));
+  const erasure = new ErasureConsumer(nc, {
+    service: 'orchestration',
+    partitions: owned,
+    erase: (customerId) =>
+      orchestrator.exclusive(customerId, () =>
+        eraseCustomerDocuments({ runs, timers, windows, ledger }, customerId),
+      ),
+    inputs: (p) => [{ stream: STREAMS.TRIGGERS.name, durable: partitionDurable('orchestration', p!) }],
+    publisher,
+    logger,
+  });
+  await erasure.start();
   const timerLoop = new TimerLoop(timers, (t) => orchestrator.onTimer(t), clock, logger, {
     partitions: owned,
     pollMs: config.KAIROS_TIMER_POLL,
@@ -154,6 +166,7 @@ export async function startOrchestration(
     async stop() {
       await sweep;
       await timerLoop.drain();
+      await erasure.drain();
       await Promise.all(loops.map((l) => l.drain()));
       await workflows.stop();
       profiles.close();

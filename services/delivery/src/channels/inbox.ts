@@ -27,6 +27,12 @@ export class InboxStore {
 
   async init(): Promise<void> {
     await this.collection.createIndex({ customer_id: 1, created_at: -1 });
+    await this.collection.createIndex({ created_at: 1 });
+  }
+
+  /** Erasure: removes the customer's messages; returns how many. */
+  async deleteCustomer(customerId: string): Promise<number> {
+    return (await this.collection.deleteMany({ customer_id: customerId })).deletedCount;
   }
 
   /** Inserts once per action id (idempotent). */

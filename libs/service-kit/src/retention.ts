@@ -26,6 +26,10 @@ export async function sweepExpired(
   db: Db,
   rules: readonly RetentionRule[],
   nowMs: number,
+  bounds: { batch: number; maxBatches: number } = {
+    batch: RETENTION_DELETE_BATCH,
+    maxBatches: RETENTION_MAX_BATCHES,
+  },
 ): Promise<Record<string, number>> {
   const removed: Record<string, number> = {};
   for (const rule of rules) {
@@ -33,15 +37,15 @@ export async function sweepExpired(
     const col = db.collection<{ _id: unknown }>(rule.collection);
     const filter = { ...rule.filter, [rule.field]: { $lt: new Date(nowMs - rule.maxAgeMs) } };
     let total = 0;
-    for (let i = 0; i < RETENTION_MAX_BATCHES; i++) {
+    for (let i = 0; i < bounds.maxBatches; i++) {
       const ids = await col
         .find(filter, { projection: { _id: 1 } })
-        .limit(RETENTION_DELETE_BATCH)
+        .limit(bounds.batch)
         .toArray();
       if (ids.length === 0) break;
       const r = await col.deleteMany({ _id: { $in: ids.map((d) => d._id) } });
       total += r.deletedCount;
-      if (ids.length < RETENTION_DELETE_BATCH) break;
+      if (ids.length < bounds.batch) break;
     }
     if (total) removed[rule.collection] = total;
   }

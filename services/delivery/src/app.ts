@@ -8,13 +8,14 @@ import {
   TOKENS,
   type HttpServer,
   type DbServiceInfrastructure,
+  startRetentionSweeper,
 } from '@kairos/service-kit';
 import type { ChannelAdapter } from './channels/adapter';
 import { EmailAdapter } from './channels/email';
 import { PushAdapter, SmsAdapter, WebhookAdapter } from './channels/http';
 import { InboxAdapter, InboxStore } from './channels/inbox';
 import { ChannelLimits } from './domain/channel-limits';
-import { callbackSecret, type DeliveryConfig } from './config';
+import { callbackSecret, retentionRules, type DeliveryConfig } from './config';
 import { DeliveryService } from './delivery-service';
 import { DeliveryHttpApi } from './http-api';
 import { DeliveryLedger } from './ledger';
@@ -154,6 +155,13 @@ export async function startDelivery(
     logger,
   });
   await erasure.start();
+  const retention = startRetentionSweeper({
+    db,
+    rules: retentionRules(cfg),
+    intervalMs: cfg.KAIROS_RETENTION_SWEEP_INTERVAL,
+    now: () => clock.now(),
+    logger,
+  });
   logger.info(
     {
       channels: [...adapters.keys()],
@@ -165,6 +173,7 @@ export async function startDelivery(
   );
   return {
     async stop() {
+      retention.stop();
       await erasure.drain();
       await loop.drain();
       await Promise.all([...adapters.values()].map((a) => a.close?.()));

@@ -13,12 +13,19 @@ import {
   createContainer,
   ownedPartitions,
   provide,
+  startRetentionSweeper,
   systemClock,
   TOKENS,
   type DbServiceInfrastructure,
 } from '@kairos/service-kit';
 import { CommunicationLog } from './communications';
-import { CONSUMER_TUNING, loadSettings, profileBudget, type EnrichmentConfig } from './config';
+import {
+  CONSUMER_TUNING,
+  loadSettings,
+  profileBudget,
+  retentionRules,
+  type EnrichmentConfig,
+} from './config';
 import { Enricher } from './enricher';
 import { CustomerEraser } from './erasure';
 import { JourneyClassifier } from './domain/journey';
@@ -163,6 +170,13 @@ export async function startEnrichment(
   await Promise.all(loops.map((l) => l.start()));
   await erasure.start();
   if (config.KAIROS_TIME_EVENTS_INTERVAL) scheduler.start(config.KAIROS_TIME_EVENTS_INTERVAL);
+  const retention = startRetentionSweeper({
+    db: infra.db,
+    rules: retentionRules(config),
+    intervalMs: config.KAIROS_RETENTION_SWEEP_INTERVAL,
+    now: () => infra.clock.now(),
+    logger,
+  });
 
   return {
     service,
@@ -173,6 +187,7 @@ export async function startEnrichment(
     writer,
     ownedPartitions: owned,
     async stop() {
+      retention.stop();
       await scheduler.stop();
       await erasure.drain();
       // The loops' last acks wait for the writer's flushes, so the writer stops after them.

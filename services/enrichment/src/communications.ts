@@ -94,6 +94,8 @@ export class CommunicationLog {
 
   async init(): Promise<void> {
     await this.records.createIndex({ customer_id: 1, at: -1 });
+    // The retention sweep's range (KAIROS_COMMUNICATIONS_RETENTION).
+    await this.records.createIndex({ at: 1 });
   }
 
   /**

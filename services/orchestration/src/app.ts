@@ -9,6 +9,7 @@ import {
   createContainer,
   killAt,
   ownedPartitions,
+  startRetentionSweeper,
   provide,
   systemClock,
   TOKENS,
@@ -27,7 +28,7 @@ import { GrpcSendTime, noSendTime } from './send-time';
 import type { SendTimePort } from './ports';
 import { ORCH } from './tokens';
 import { WorkflowRegistry } from './workflows';
-import type { OrchestrationConfig } from './config';
+import { retentionRules, type OrchestrationConfig } from './config';
 
 /** What orchestration runs on; tests and the benchmark pass their own. */
 export interface OrchestrationInfrastructure extends DbServiceInfrastructure {
@@ -149,6 +150,13 @@ export async function startOrchestration(
     abandon: (t, error) => orchestrator.abandonTimer(t, error),
   });
   timerLoop.start();
+  const retention = startRetentionSweeper({
+    db,
+    rules: retentionRules(config),
+    intervalMs: config.KAIROS_RETENTION_SWEEP_INTERVAL,
+    now: () => clock.now(),
+    logger,
+  });
   infra.http.addRoute(runRoutes(runs, timers));
   // Runs a crash left without a driver (possible before the crash invariant held) go on.
   const sweep = orchestrator.recoverStranded(owned).catch((err: Error) => {
@@ -165,6 +173,7 @@ export async function startOrchestration(
     timers,
     async stop() {
       await sweep;
+      retention.stop();
       await timerLoop.drain();
       await erasure.drain();
       await Promise.all(loops.map((l) => l.drain()));

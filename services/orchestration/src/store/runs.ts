@@ -38,6 +38,8 @@ export class RunStore {
   async init(): Promise<void> {
     await this.runs.createIndex({ customerId: 1, workflow: 1, state: 1 });
     await this.runs.createIndex({ customerId: 1, createdAt: -1 });
+    // The retention sweep's range (KAIROS_RUN_RETENTION).
+    await this.runs.createIndex({ updatedAt: 1 });
   }
 
   async get(runId: string): Promise<RunDoc | null> {

@@ -16,6 +16,9 @@ export class TimerStore {
   async init(): Promise<void> {
     await this.timers.createIndex({ partition: 1, dueAt: 1 });
     await this.timers.createIndex({ runId: 1 });
+    await this.timers.createIndex({ customerId: 1 });
+    await this.claims.createIndex({ timerId: 1 });
+    await this.claims.createIndex({ at: 1 });
   }
 
   /** Idempotent: scheduling the same timer id twice keeps the first. */

@@ -9,7 +9,9 @@ export class WindowStore {
     this.windows = db.collection<WindowDoc>('arbitration_windows');
   }
 
-  async init(): Promise<void> {}
+  async init(): Promise<void> {
+    await this.windows.createIndex({ state: 1, closesAt: 1 });
+  }
 
   /**
    * Adds the run to the customer's open window (open until its settle timer closes it, even if the

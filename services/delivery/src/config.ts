@@ -112,15 +112,15 @@ export const deliveryConfigShape = {
   ),
   /** Test-only: SIGKILL this process at a point of a send (see faults.ts). Never set in production. */
   KAIROS_FAULT_POINT: faultPointSetting(FAULT_POINTS),
-  /** In-app inbox messages are deleted this long after they were delivered (0: kept). */
+  /** In-app inbox messages are deleted this long after they were delivered (0s: kept). */
   KAIROS_INBOX_RETENTION: env.duration('180d'),
   /**
-   * Send records (`deliveries`) are deleted this long after they were created (0: kept). At least
+   * Send records (`deliveries`) are deleted this long after they were created (0s: kept). At least
    * the ACTIONS stream's max age (a redelivered action must find its record, or it is sent again)
    * and the tracking link lifetime (opens and clicks are reported from the record).
    */
   KAIROS_DELIVERY_RECORD_RETENTION: env.duration('90d'),
-  /** How often the retention sweep runs (0: never). */
+  /** How often the retention sweep runs (0s: never). */
   KAIROS_RETENTION_SWEEP_INTERVAL: env.duration('1h'),
 };
 
@@ -146,7 +146,7 @@ export function loadDeliveryConfig(source: NodeJS.ProcessEnv = process.env): Del
   const floor = Math.max(STREAMS.ACTIONS.maxAgeMs, cfg.KAIROS_TRACKING_TTL);
   if (records > 0 && records < floor)
     throw new ConfigError([
-      `KAIROS_DELIVERY_RECORD_RETENTION: 0 or at least ${floor / 86_400_000}d (the ACTIONS stream's max age and KAIROS_TRACKING_TTL), so no action is sent twice and tracking links keep working`,
+      `KAIROS_DELIVERY_RECORD_RETENTION: 0s or at least ${floor / 86_400_000}d (the ACTIONS stream's max age and KAIROS_TRACKING_TTL), so no action is sent twice and tracking links keep working`,
     ]);
   return cfg;
 }

@@ -26,13 +26,13 @@ export const enrichmentConfig = {
   KAIROS_PROFILE_MAX_TRAIT_BYTES: env.bytes('32KiB'),
   /** Traits embedded in an enriched event; the largest are left out beyond it. */
   KAIROS_ENRICHED_MAX_TRAITS_BYTES: env.bytes('64KiB'),
-  /** Profiles not updated for this long are deleted (0: kept until erased). */
-  KAIROS_PROFILE_RETENTION: env.duration('0'),
-  /** Communication history entries are deleted this long after they were sent (0: kept). */
+  /** Profiles not updated for this long are deleted (0s: kept until erased). */
+  KAIROS_PROFILE_RETENTION: env.duration('0s'),
+  /** Communication history entries are deleted this long after they were sent (0s: kept). */
   KAIROS_COMMUNICATIONS_RETENTION: env.duration('365d'),
   /** Emitted, skipped or cancelled time-based occurrences are deleted this long after their time. */
   KAIROS_TIME_OCCURRENCES_RETENTION: env.duration('400d'),
-  /** How often the retention sweep runs (0: never). */
+  /** How often the retention sweep runs (0s: never). */
   KAIROS_RETENTION_SWEEP_INTERVAL: env.duration('1h'),
 };
 
@@ -68,7 +68,7 @@ export function loadEnrichmentConfig(source: NodeJS.ProcessEnv = process.env) {
   const occurrences = config.KAIROS_TIME_OCCURRENCES_RETENTION;
   if (occurrences > 0 && occurrences < MIN_OCCURRENCE_RETENTION_MS)
     problems.push(
-      'KAIROS_TIME_OCCURRENCES_RETENTION: 0 or at least 370d (an occurrence marks its date emitted until the next is scheduled)',
+      'KAIROS_TIME_OCCURRENCES_RETENTION: 0s or at least 370d (an occurrence marks its date emitted until the next is scheduled)',
     );
   if (problems.length) throw new ConfigError(problems);
   return config;

@@ -56,11 +56,11 @@ export const orchestrationConfig = {
   KAIROS_FAULT_POINT: faultPointSetting(FAULT_POINTS),
   /**
    * Ended runs, their lease claims, closed arbitration windows and idle send ledgers are deleted
-   * this long after their last change (0: kept). At least the TRIGGERS stream's max age: a run's
+   * this long after their last change (0s: kept). At least the TRIGGERS stream's max age: a run's
    * id is what makes a redelivered TriggerFired start nothing.
    */
   KAIROS_RUN_RETENTION: env.duration('90d'),
-  /** How often the retention sweep runs (0: never). */
+  /** How often the retention sweep runs (0s: never). */
   KAIROS_RETENTION_SWEEP_INTERVAL: env.duration('1h'),
 };
 
@@ -71,7 +71,7 @@ export function loadOrchestrationConfig(source: NodeJS.ProcessEnv = process.env)
   const retention = config.KAIROS_RUN_RETENTION;
   if (retention > 0 && retention < STREAMS.TRIGGERS.maxAgeMs)
     throw new ConfigError([
-      `KAIROS_RUN_RETENTION: 0 or at least the TRIGGERS stream's max age (${STREAMS.TRIGGERS.maxAgeMs / 86_400_000}d), so a redelivered TriggerFired finds its run`,
+      `KAIROS_RUN_RETENTION: 0s or at least the TRIGGERS stream's max age (${STREAMS.TRIGGERS.maxAgeMs / 86_400_000}d), so a redelivered TriggerFired finds its run`,
     ]);
   return config;
 }

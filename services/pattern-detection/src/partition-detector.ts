@@ -300,11 +300,11 @@ export class PartitionDetector {
    */
   erase(customerId: string): Promise<{ engine_customers: number; checkpoints: number }> {
     return this.serialize(async () => {
+      if (this.pendingEvent || this.pendingTimerFires.length)
+        throw new Error(`partition ${this.partition}: a fire awaits publishing; erasure retried`);
       const had = this.engine.customersWithState().includes(customerId) || this.profiles.has(customerId);
       this.engine.dropCustomer(customerId);
       this.profiles.delete(customerId);
-      if (this.pendingEvent || this.pendingTimerFires.length)
-        throw new Error(`partition ${this.partition}: a fire awaits publishing; erasure retried`);
       await this.checkpointNow();
       return { engine_customers: had ? 1 : 0, checkpoints: 1 };
     });

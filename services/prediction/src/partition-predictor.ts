@@ -267,9 +267,9 @@ export class PartitionPredictor {
    */
   erase(customerId: string): Promise<Record<string, number>> {
     return this.serialize(async () => {
+      if (this.pending) throw new Error(`partition ${this.partition}: a prediction awaits publishing`);
       const dropped = this.engine.dropCustomer(customerId);
       this.lastEvent.delete(customerId);
-      if (this.pending) throw new Error(`partition ${this.partition}: a prediction awaits publishing`);
       await this.checkpointNow();
       return {
         feature_states: dropped.customers,

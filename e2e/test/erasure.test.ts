@@ -19,31 +19,19 @@ import { runCli } from '@kairos/kairosctl';
 import { connectNats, silentLogger, type NatsConnection } from '@kairos/messaging';
 import { KvCheckpointStore } from '@kairos/pattern-detection';
 import { MongoCheckpointStore } from '@kairos/prediction';
-import { startSmtpSink, waitFor, type SmtpSink } from '@kairos/testkit';
+import { emailOnCartDefinitions, startSmtpSink, waitFor, type SmtpSink } from '@kairos/testkit';
 import { newCustomer, unary } from '../src/customers';
 import { leaksIn } from '../src/leak-scan';
 import { Mesh } from '../src/mesh';
 import { readUntil } from '../src/streams';
 
 /**
- * A trigger that fires on a cart (the workflow: an inbox message, a one-hour wait on a durable
- * timer, then an email), and one that keeps a partial match open (a view waiting for an order), so
- * the pattern engine holds state for the customer when the erasure comes.
+ * The cart trigger of the shared e2e definitions with a workflow of its own (an inbox message, a
+ * one-hour wait on a durable timer, then an email), and a trigger that keeps a partial match open
+ * (a view waiting for an order), so the pattern engine holds state for the customer at the erasure.
  */
-const DEFINITIONS = `
-apiVersion: kairos/v1
-kind: Trigger
-metadata: { name: priv-carted }
-spec:
-  priority: 60
-  pattern:
-    sequence:
-      - event: product.viewed
-        as: view
-      - event: cart.item_added
-        as: add
-    within: 10m
----
+const CART = emailOnCartDefinitions('priv');
+const DEFINITIONS = `${CART.yaml.split('---')[0]}---
 apiVersion: kairos/v1
 kind: Trigger
 metadata: { name: priv-viewed-no-order }
@@ -61,7 +49,7 @@ apiVersion: kairos/v1
 kind: Workflow
 metadata: { name: priv-cart-nudge }
 spec:
-  trigger: priv-carted
+  trigger: ${CART.trigger}
   conditions: "profile.consent.marketing"
   steps:
     - send: { channel: in_app, template: cart-reminder }

@@ -62,16 +62,18 @@ export interface RetentionSweeper {
  * Sweeps `rules` every `intervalMs` (0: never) and logs what it removed. Failures are logged and the
  * next interval tries again.
  */
-export function startRetentionSweeper(opts: {
-  db: Db;
-  rules: readonly RetentionRule[];
-  intervalMs: number;
-  now: () => number;
-  logger: { info(o: object, m: string): void; warn(o: object, m: string): void };
-}): RetentionSweeper {
+export function startRetentionSweeper(
+  db: Db,
+  rules: readonly RetentionRule[],
+  opts: {
+    intervalMs: number;
+    clock: { now(): number };
+    logger: { info(o: object, m: string): void; warn(o: object, m: string): void };
+  },
+): RetentionSweeper {
   let running: Promise<Record<string, number>> | undefined;
   const sweep = () => {
-    running ??= sweepExpired(opts.db, opts.rules, opts.now()).finally(() => (running = undefined));
+    running ??= sweepExpired(db, rules, opts.clock.now()).finally(() => (running = undefined));
     return running;
   };
   const timer =

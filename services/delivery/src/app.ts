@@ -155,11 +155,9 @@ export async function startDelivery(
     logger,
   });
   await erasure.start();
-  const retention = startRetentionSweeper({
-    db,
-    rules: retentionRules(cfg),
+  const retention = startRetentionSweeper(db, retentionRules(cfg), {
     intervalMs: cfg.KAIROS_RETENTION_SWEEP_INTERVAL,
-    now: () => clock.now(),
+    clock,
     logger,
   });
   logger.info(

@@ -170,11 +170,9 @@ export async function startEnrichment(
   await Promise.all(loops.map((l) => l.start()));
   await erasure.start();
   if (config.KAIROS_TIME_EVENTS_INTERVAL) scheduler.start(config.KAIROS_TIME_EVENTS_INTERVAL);
-  const retention = startRetentionSweeper({
-    db: infra.db,
-    rules: retentionRules(config),
+  const retention = startRetentionSweeper(infra.db, retentionRules(config), {
     intervalMs: config.KAIROS_RETENTION_SWEEP_INTERVAL,
-    now: () => infra.clock.now(),
+    clock: infra.clock,
     logger,
   });
 

@@ -150,11 +150,9 @@ export async function startOrchestration(
     abandon: (t, error) => orchestrator.abandonTimer(t, error),
   });
   timerLoop.start();
-  const retention = startRetentionSweeper({
-    db,
-    rules: retentionRules(config),
+  const retention = startRetentionSweeper(db, retentionRules(config), {
     intervalMs: config.KAIROS_RETENTION_SWEEP_INTERVAL,
-    now: () => clock.now(),
+    clock,
     logger,
   });
   infra.http.addRoute(runRoutes(runs, timers));

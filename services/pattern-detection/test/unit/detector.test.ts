@@ -114,14 +114,20 @@ async function firedAfterCheckpoint() {
   return { pub, store, clock };
 }
 
+/** A detector whose fire on c1's third payment failure could not be published (NATS refused it). */
+async function fireAwaitingPublish() {
+  const pub = new FakePublisher();
+  const d = detector(pub, new MemoryCheckpointStore(), { ms: T0 });
+  await failure(d, 1);
+  await failure(d, 2);
+  pub.failNext = 1;
+  await assert.rejects(failure(d, 3), /publish timeout/);
+  return { pub, d };
+}
+
 describe('PartitionDetector', function () {
   it('folds each stream sequence once: a retried message re-publishes its pending fires only', async function () {
-    const pub = new FakePublisher();
-    const d = detector(pub, new MemoryCheckpointStore(), { ms: T0 });
-    await failure(d, 1);
-    await failure(d, 2);
-    pub.failNext = 1;
-    await assert.rejects(failure(d, 3), /publish timeout/);
+    const { pub, d } = await fireAwaitingPublish();
     await failure(d, 3);
     await failure(d, 3);
     assert.equal(d.engine.stats.eventsProcessed, 3);
@@ -299,12 +305,7 @@ describe('conversion and explanation', function () {
   });
 
   it('retries an erasure while a fire awaits publishing (no checkpoint could hold the erasure)', async function () {
-    const pub = new FakePublisher();
-    const d = detector(pub, new MemoryCheckpointStore(), { ms: T0 });
-    await failure(d, 1);
-    await failure(d, 2);
-    pub.failNext = 1;
-    await assert.rejects(failure(d, 3), /publish timeout/);
+    const { pub, d } = await fireAwaitingPublish();
     await assert.rejects(d.erase('c1'), /awaits publishing/);
     await failure(d, 3);
     assert.equal(pub.sent.length, 1);

@@ -19,6 +19,17 @@ import type { Publisher } from './publisher';
 export const ERASURE_CATCH_UP_MS = 20_000;
 const CATCH_UP_POLL_MS = 200;
 
+/**
+ * An erasure may wait for the input backlog and then rewrite stores (analytics reads every segment),
+ * so its ack wait is long; a failing one (a checkpoint that cannot be written while NATS refuses
+ * publishes) is retried for several minutes before it is dead-lettered (`kairosctl dlq replay`).
+ */
+const ERASURE_CONSUMER_TUNING = {
+  ackWaitMs: 5 * 60_000,
+  maxDeliver: 10,
+  backoffMs: [1_000, 5_000, 15_000, 60_000],
+};
+
 /** What a service removed of one customer, by store (collection, engine, checkpoint...). */
 export type ErasedCounts = Record<string, number>;
 
@@ -70,6 +81,7 @@ export class ErasureConsumer {
             STREAMS.PRIVACY.name,
             erasureDurable(opts.service, p),
             p === undefined ? filters.allErase : filters.erasePartition(p),
+            ERASURE_CONSUMER_TUNING,
           ),
           schema: SCHEMAS.EraseRequested,
           mode: { kind: 'ordered' },

@@ -19,6 +19,7 @@ import {
 } from '@kairos/testkit';
 import { Mesh } from '../src/mesh';
 import { newCustomer as newCustomerIn, unary } from '../src/customers';
+import { leaksIn } from '../src/leak-scan';
 import { readUntil } from '../src/streams';
 
 const DEFINITIONS = emailOnCartDefinitions('e2e').yaml;
@@ -247,22 +248,7 @@ describe('e2e: an event sent to ingest ends as a delivered email, in one trace a
     assert.ok(smtp.messages.length >= 2, 'the tests before this one delivered their emails');
     // What must never leave the data stores: the customers' addresses, the rendered messages.
     const forbidden = [/@example\.test/i, /waiting in your cart/i, /You left something in your cart/i];
-    const leaks: string[] = [];
-    for (const [name, service] of mesh.services) {
-      for (const line of service.process.logs()) {
-        if (forbidden.some((f) => f.test(line))) leaks.push(`${name} log: ${line.slice(0, 300)}`);
-      }
-    }
-    for (const span of mesh.otlp.spans) {
-      const texts = [
-        span.name,
-        JSON.stringify(span.attributes),
-        JSON.stringify(span.events.map((e) => [e.name, e.attributes])),
-      ];
-      if (texts.some((t) => forbidden.some((f) => f.test(t)))) {
-        leaks.push(`${span.serviceName} span ${span.name}: ${texts.join(' ').slice(0, 300)}`);
-      }
-    }
+    const { leaks } = leaksIn(mesh, forbidden);
     const logged = [...mesh.services.values()].reduce((n, s) => n + s.process.logs().length, 0);
     assert.ok(logged > 0 && mesh.otlp.spans.length > 0, 'there were logs and spans to scan');
     assert.deepEqual(leaks, [], `contact points or message bodies in ${leaks.length} log lines or spans`);

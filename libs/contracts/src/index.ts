@@ -10,6 +10,8 @@ export * as ingest from './gen/kairos/ingest/v1/ingest';
 export * as triggers from './gen/kairos/triggers/v1/triggers';
 export * as actions from './gen/kairos/actions/v1/actions';
 export * as predictions from './gen/kairos/predictions/v1/predictions';
+export * as privacy from './gen/kairos/privacy/v1/privacy';
+export * from './erasure';
 export * as analytics from './gen/kairos/analytics/v1/analytics';
 export * as health from './gen/grpc/health/v1/health';
 export { PROTO_DIR, PROTO_FILES } from './proto-files';

@@ -19,5 +19,6 @@ export const PROTO_FILES = [
   'kairos/actions/v1/actions.proto',
   'kairos/predictions/v1/predictions.proto',
   'kairos/analytics/v1/analytics.proto',
+  'kairos/privacy/v1/privacy.proto',
   'grpc/health/v1/health.proto',
 ];

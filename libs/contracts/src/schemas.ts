@@ -2,6 +2,7 @@ import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
 import { EnrichedEvent, Event } from './gen/kairos/events/v1/events';
 import { TriggerFired } from './gen/kairos/triggers/v1/triggers';
 import { ActionOutcome, ActionRequested } from './gen/kairos/actions/v1/actions';
+import { CustomerErased, EraseRequested } from './gen/kairos/privacy/v1/privacy';
 
 /** A protobuf message type as ts-proto generates it. */
 export interface MessageType<T> {
@@ -25,4 +26,12 @@ export const SCHEMAS = {
     type: ActionRequested,
   } as Schema<ActionRequested>,
   ActionOutcome: { name: 'kairos.actions.v1.ActionOutcome', type: ActionOutcome } as Schema<ActionOutcome>,
+  EraseRequested: {
+    name: 'kairos.privacy.v1.EraseRequested',
+    type: EraseRequested,
+  } as Schema<EraseRequested>,
+  CustomerErased: {
+    name: 'kairos.privacy.v1.CustomerErased',
+    type: CustomerErased,
+  } as Schema<CustomerErased>,
 };

@@ -37,6 +37,16 @@ export const STREAMS = {
     maxAgeMs: 90 * DAY,
     description: 'Requested actions and their outcomes',
   },
+  PRIVACY: {
+    name: 'PRIVACY',
+    subjects: ['privacy.>'],
+    duplicateWindowMs: 2 * 60_000,
+    // An erase command waits here for a service that is down; longer than any planned outage, and
+    // short enough that the customer ids the commands carry do not outlive the data they erased.
+    maxAgeMs: 30 * DAY,
+    description:
+      "Erasure commands (privacy.erase.<p>) and the services' acknowledgements (privacy.erased.<service>)",
+  },
   DLQ: {
     name: 'DLQ',
     subjects: ['dlq.>'],

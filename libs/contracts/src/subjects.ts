@@ -51,6 +51,10 @@ export const subjects = {
     `triggers.fired.${partition}.${token(trigger, 'trigger name', NAME_PATTERN)}`,
   actionRequested: (channel: string) => `actions.requested.${token(channel, 'channel', CHANNEL_PATTERN)}`,
   actionOutcome: (status: OutcomeStatus) => `actions.outcome.${OUTCOME_TOKEN[status]}`,
+  /** An erasure command for a customer of partition `p` (stream PRIVACY). */
+  privacyErase: (partition: number) => `privacy.erase.${partition}`,
+  /** A service's acknowledgement of an erasure (stream PRIVACY). */
+  privacyErased: (service: string) => `privacy.erased.${token(service, 'service name', NAME_PATTERN)}`,
   /** Dead letters keep the original subject after the prefix. */
   deadLetter: (originalSubject: string) => `dlq.${originalSubject}`,
 };
@@ -66,6 +70,9 @@ export const filters = {
   allRequested: 'actions.requested.>',
   requested: (channel: string) => `actions.requested.${channel}`,
   allOutcomes: 'actions.outcome.>',
+  allErase: 'privacy.erase.>',
+  erasePartition: (p: number) => `privacy.erase.${p}`,
+  allErased: 'privacy.erased.>',
 };
 
 /** Partition encoded in an events/triggers subject (`<family>.<kind>.<p>...`). */

@@ -13,3 +13,4 @@ export * from './infrastructure';
 export * from './security';
 export * from './grpc-client';
 export * from './admin-session';
+export * from './retention';

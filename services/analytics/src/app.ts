@@ -1,6 +1,6 @@
 import { SCHEMAS, type ConsumerSpec, type Schema } from '@kairos/contracts';
 import { openNatsDefinitionStore } from '@kairos/definitions';
-import { ConsumeLoop, Publisher } from '@kairos/messaging';
+import { ConsumeLoop, ErasureConsumer, Publisher } from '@kairos/messaging';
 import {
   AccessControl,
   AdminSessions,
@@ -125,8 +125,10 @@ export async function startAnalytics(
     infra.http.addRoute(dashboardRoute(reports, () => clock.now()));
   }
 
-  const loop = <T>(spec: ConsumerSpec, schema: Schema<T>, fn: (list: T[]) => Promise<void>) =>
-    new ConsumeLoop(nc, {
+  const inputs: ConsumerSpec[] = [];
+  const loop = <T>(spec: ConsumerSpec, schema: Schema<T>, fn: (list: T[]) => Promise<void>) => {
+    inputs.push(spec);
+    return new ConsumeLoop(nc, {
       spec,
       provision: cfg.KAIROS_PROVISION,
       schema,
@@ -136,6 +138,7 @@ export async function startAnalytics(
       publisher,
       batchHandler: (items) => fn(items.map((i) => i.message)),
     });
+  };
   const loops = [
     loop(ANALYTICS_CONSUMERS.fires, SCHEMAS.TriggerFired, (l) => recorder.fires(l)),
     loop(ANALYTICS_CONSUMERS.requests, SCHEMAS.ActionRequested, (l) => recorder.requests(l)),
@@ -143,6 +146,19 @@ export async function startAnalytics(
     loop(ANALYTICS_CONSUMERS.events, SCHEMAS.EnrichedEvent, (l) => recorder.events(l)),
   ];
   for (const l of loops) await l.start();
+  const erasure = new ErasureConsumer(nc, {
+    provision: cfg.KAIROS_PROVISION,
+    service: 'analytics',
+    erase: async (customerId) => {
+      const stored = await store.eraseCustomer(customerId);
+      const dropped = state.dropCustomer(customerId);
+      return { fact_segments: stored.segments, facts: stored.facts, ...dropped };
+    },
+    inputs: () => inputs,
+    publisher,
+    logger,
+  });
+  await erasure.start();
 
   const retain = async () => {
     const now = clock.now();
@@ -173,6 +189,7 @@ export async function startAnalytics(
     retain,
     async stop() {
       for (const t of timers) clearInterval(t);
+      await erasure.drain();
       await Promise.all(loops.map((l) => l.drain()));
       await catalog.stop();
     },

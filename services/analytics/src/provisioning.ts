@@ -1,3 +1,4 @@
+import { erasureConsumer } from '@kairos/contracts';
 import { consumerSpec, filters, STREAMS, type ServiceProvisioning } from '@kairos/contracts';
 import { DEFINITIONS_READER } from '@kairos/definitions';
 import { CONSUME_BATCH } from './config';
@@ -16,9 +17,9 @@ export const ANALYTICS_CONSUMERS = {
 /** What analytics needs provisioned, and the NATS subjects it uses. */
 export const analyticsProvisioning: ServiceProvisioning = {
   service: 'analytics',
-  consumers: () => Object.values(ANALYTICS_CONSUMERS),
+  consumers: () => [...Object.values(ANALYTICS_CONSUMERS), erasureConsumer('analytics')],
   // Anomaly alerts are system events.
-  publishes: ['events.raw.*.system.>'],
+  publishes: ['events.raw.*.system.>', 'privacy.erased.analytics'],
   // Workflow names and goals (KAIROS_DEFINITIONS_WATCH).
   kv: [DEFINITIONS_READER],
   scans: [],

@@ -109,6 +109,29 @@ export class FactStore {
   }
 
   /**
+   * Erasure: rewrites every segment that holds facts of the customer without them (a segment left
+   * empty is deleted). Facts are one JSON text per segment, so each segment is read; erasures are
+   * rare and segments are bounded by retention. Returns the facts removed.
+   */
+  async eraseCustomer(customerId: string): Promise<{ facts: number; segments: number }> {
+    let facts = 0;
+    let segments = 0;
+    // A cheap text test first: only segments whose JSON mentions the id are parsed.
+    const needle = JSON.stringify(customerId);
+    for await (const seg of this.segments.find({}, { projection: { facts: 1 } })) {
+      if (!seg.facts.includes(needle)) continue;
+      const all = JSON.parse(seg.facts) as Array<{ customerId: string }>;
+      const kept = all.filter((f) => f.customerId !== customerId);
+      if (kept.length === all.length) continue;
+      facts += all.length - kept.length;
+      segments++;
+      if (kept.length === 0) await this.segments.deleteOne({ _id: seg._id });
+      else await this.segments.updateOne({ _id: seg._id }, { $set: { facts: JSON.stringify(kept) } });
+    }
+    return { facts, segments };
+  }
+
+  /**
    * Writes the daily trigger volumes of every day before `cutoffMs`'s day from the state (whose day
    * counts are exact), then removes the segments whose facts are all older than `cutoffMs`.
    */

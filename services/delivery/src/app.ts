@@ -1,5 +1,5 @@
 import { SCHEMAS } from '@kairos/contracts';
-import { ConsumeLoop, Publisher } from '@kairos/messaging';
+import { ConsumeLoop, ErasureConsumer, Publisher } from '@kairos/messaging';
 import {
   AccessControl,
   createContainer,
@@ -11,13 +11,20 @@ import {
   TOKENS,
   type HttpServer,
   type DbServiceInfrastructure,
+  startRetentionSweeper,
 } from '@kairos/service-kit';
 import type { ChannelAdapter } from './channels/adapter';
 import { EmailAdapter } from './channels/email';
 import { PushAdapter, SmsAdapter, WebhookAdapter } from './channels/http';
 import { InboxAdapter, InboxStore } from './channels/inbox';
 import { ChannelLimits } from './domain/channel-limits';
-import { callbackSecret, DEV_TRACKING_SECRET, DEV_WEBHOOK_SECRET, type DeliveryConfig } from './config';
+import {
+  callbackSecret,
+  DEV_TRACKING_SECRET,
+  DEV_WEBHOOK_SECRET,
+  retentionRules,
+  type DeliveryConfig,
+} from './config';
 import { DeliveryService } from './delivery-service';
 import { DeliveryHttpApi } from './http-api';
 import { DeliveryLedger } from './ledger';
@@ -159,6 +166,23 @@ export async function startDelivery(
     },
   });
   await loop.start();
+  const erasure = new ErasureConsumer(nc, {
+    provision: cfg.KAIROS_PROVISION,
+    service: 'delivery',
+    erase: async (customerId) => ({
+      inbox: await inbox.deleteCustomer(customerId),
+      deliveries_stripped: await ledger.eraseCustomer(customerId),
+    }),
+    inputs: () => [spec],
+    publisher,
+    logger,
+  });
+  await erasure.start();
+  const retention = startRetentionSweeper(db, retentionRules(cfg), {
+    intervalMs: cfg.KAIROS_RETENTION_SWEEP_INTERVAL,
+    clock,
+    logger,
+  });
   logger.info(
     {
       channels: [...adapters.keys()],
@@ -170,6 +194,8 @@ export async function startDelivery(
   );
   return {
     async stop() {
+      retention.stop();
+      await erasure.drain();
       await loop.drain();
       await Promise.all([...adapters.values()].map((a) => a.close?.()));
     },

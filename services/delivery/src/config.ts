@@ -1,6 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { commonConfig, ConfigError, env, faultPointSetting, loadConfig } from '@kairos/service-kit';
+import { STREAMS } from '@kairos/contracts';
+import {
+  commonConfig,
+  ConfigError,
+  env,
+  faultPointSetting,
+  loadConfig,
+  type RetentionRule,
+} from '@kairos/service-kit';
 import { FAULT_POINTS } from './faults';
 import { parseGuarantees, type Guarantees } from './domain/guarantees';
 import { parseConcurrency, parseRateLimits } from './domain/limits';
@@ -122,6 +130,16 @@ export const deliveryConfigShape = {
   ),
   /** Test-only: SIGKILL this process at a point of a send (see faults.ts). Never set in production. */
   KAIROS_FAULT_POINT: faultPointSetting(FAULT_POINTS),
+  /** In-app inbox messages are deleted this long after they were delivered (0s: kept). */
+  KAIROS_INBOX_RETENTION: env.duration('180d'),
+  /**
+   * Send records (`deliveries`) are deleted this long after they were created (0s: kept). At least
+   * the ACTIONS stream's max age (a redelivered action must find its record, or it is sent again)
+   * and the tracking link lifetime (opens and clicks are reported from the record).
+   */
+  KAIROS_DELIVERY_RECORD_RETENTION: env.duration('90d'),
+  /** How often the retention sweep runs (0s: never). */
+  KAIROS_RETENTION_SWEEP_INTERVAL: env.duration('1h'),
 };
 
 export type DeliveryConfig = z.output<z.ZodObject<typeof deliveryConfigShape>>;
@@ -142,5 +160,19 @@ export function loadDeliveryConfig(source: NodeJS.ProcessEnv = process.env): Del
       throw new ConfigError([`${name}: expected a URL starting with http:// or https://, got '${v}'`]);
     }
   }
+  const records = cfg.KAIROS_DELIVERY_RECORD_RETENTION;
+  const floor = Math.max(STREAMS.ACTIONS.maxAgeMs, cfg.KAIROS_TRACKING_TTL);
+  if (records > 0 && records < floor)
+    throw new ConfigError([
+      `KAIROS_DELIVERY_RECORD_RETENTION: 0s or at least ${floor / 86_400_000}d (the ACTIONS stream's max age and KAIROS_TRACKING_TTL), so no action is sent twice and tracking links keep working`,
+    ]);
   return cfg;
+}
+
+/** The collections delivery expires by age (see docs/operations.md, "Data retention"). */
+export function retentionRules(cfg: DeliveryConfig): RetentionRule[] {
+  return [
+    { collection: 'inbox', field: 'created_at', maxAgeMs: cfg.KAIROS_INBOX_RETENTION },
+    { collection: 'deliveries', field: 'created_at', maxAgeMs: cfg.KAIROS_DELIVERY_RECORD_RETENTION },
+  ];
 }

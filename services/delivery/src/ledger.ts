@@ -53,6 +53,19 @@ export class DeliveryLedger {
     this.collection = db.collection<DeliveryRecord>('deliveries');
   }
 
+  /**
+   * Erasure: keeps each record of the customer for exactly-once sends (key, state, attempts,
+   * reported outcomes) but removes who it was for and what the action carried (customer id,
+   * metadata, the provider's reason text, which may quote an address). Returns how many.
+   */
+  async eraseCustomer(customerId: string): Promise<number> {
+    const r = await this.collection.updateMany(
+      { 'action.customer_id': customerId },
+      { $set: { 'action.customer_id': '', 'action.metadata': {} }, $unset: { reason: '' } },
+    );
+    return r.modifiedCount;
+  }
+
   get(actionId: string, channel: string): Promise<DeliveryRecord | null> {
     return this.collection.findOne({ _id: deliveryKey(actionId, channel) });
   }

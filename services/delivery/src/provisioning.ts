@@ -1,5 +1,6 @@
 import {
   consumerSpec,
+  erasureConsumer,
   filters,
   STREAMS,
   type ConsumerSpec,
@@ -24,12 +25,19 @@ export function deliveryConsumer(cfg: DeliveryConsumerConfig): ConsumerSpec {
 /** What delivery needs provisioned, and the NATS subjects it uses. */
 export const deliveryProvisioning: ServiceProvisioning = {
   service: 'delivery',
-  consumers: ({ env }) => [deliveryConsumer(loadConfig(deliveryConsumerShape, env))],
-  publishes: ['actions.outcome.>'],
+  consumers: ({ env }) => [
+    deliveryConsumer(loadConfig(deliveryConsumerShape, env)),
+    erasureConsumer('delivery'),
+  ],
+  publishes: ['actions.outcome.>', 'privacy.erased.delivery'],
   kv: [],
   scans: [],
   indexes: [
     { collection: 'deliveries', keys: { action_id: 1 } },
     { collection: 'inbox', keys: { customer_id: 1, created_at: -1 } },
+    // Erasure and the retention sweeps.
+    { collection: 'deliveries', keys: { 'action.customer_id': 1 } },
+    { collection: 'deliveries', keys: { created_at: 1 } },
+    { collection: 'inbox', keys: { created_at: 1 } },
   ],
 };

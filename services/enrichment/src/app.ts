@@ -1,18 +1,26 @@
 import { SCHEMAS, type actions, type events } from '@kairos/contracts';
-import { ConsumeLoop, Publisher, type Logger as MessagingLogger } from '@kairos/messaging';
+import { ConsumeLoop, ErasureConsumer, Publisher, type Logger as MessagingLogger } from '@kairos/messaging';
 import {
   ConfigError,
   createContainer,
   ensureIndexes,
   ownedPartitions,
   provide,
+  startRetentionSweeper,
   systemClock,
   TOKENS,
   type DbServiceInfrastructure,
 } from '@kairos/service-kit';
 import { CommunicationLog } from './communications';
-import { CONSUMER_TUNING, loadSettings, profileBudget, type EnrichmentConfig } from './config';
+import {
+  CONSUMER_TUNING,
+  loadSettings,
+  profileBudget,
+  retentionRules,
+  type EnrichmentConfig,
+} from './config';
 import { Enricher } from './enricher';
+import { CustomerEraser } from './erasure';
 import { JourneyClassifier } from './domain/journey';
 import { ProfileFolder } from './domain/profile-fold';
 import { ProfileServiceImpl } from './profile-service';
@@ -74,6 +82,7 @@ function enrichmentContainer(
     ProfileFolder,
     ProfileWriteBehind,
     Enricher,
+    CustomerEraser,
     ProfileServiceImpl,
   ]) {
     container.registerSingleton(cls as never);
@@ -140,8 +149,25 @@ export async function startEnrichment(
     publisher,
   });
   if (config.KAIROS_REPLICA_ORDINAL === 0) loops.push(outcomes as ConsumeLoop<unknown>);
+  // The replica that owns a customer's partition holds its profile in the write-behind and cache.
+  const eraser = container.resolve(CustomerEraser);
+  const erasure = new ErasureConsumer(nc, {
+    provision: config.KAIROS_PROVISION,
+    service: 'enrichment',
+    partitions: owned,
+    erase: (customerId) => eraser.erase(customerId),
+    inputs: (p) => [rawPartitionConsumer(p!)],
+    publisher,
+    logger: logger as MessagingLogger,
+  });
   await Promise.all(loops.map((l) => l.start()));
+  await erasure.start();
   if (config.KAIROS_TIME_EVENTS_INTERVAL) scheduler.start(config.KAIROS_TIME_EVENTS_INTERVAL);
+  const retention = startRetentionSweeper(infra.db, retentionRules(config), {
+    intervalMs: config.KAIROS_RETENTION_SWEEP_INTERVAL,
+    clock: infra.clock,
+    logger,
+  });
 
   return {
     service,
@@ -152,7 +178,9 @@ export async function startEnrichment(
     writer,
     ownedPartitions: owned,
     async stop() {
+      retention.stop();
       await scheduler.stop();
+      await erasure.drain();
       // The loops' last acks wait for the writer's flushes, so the writer stops after them.
       await Promise.all(loops.map((l) => l.drain()));
       await writer.stop();

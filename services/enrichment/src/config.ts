@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { commonConfig, ConfigError, env, loadConfig } from '@kairos/service-kit';
+import { commonConfig, ConfigError, env, loadConfig, type RetentionRule } from '@kairos/service-kit';
+import { COMMUNICATIONS } from './communications';
+import { PROFILES } from './profile-store';
+import { TIME_OCCURRENCES } from './time-events';
 import type { ProfileBudget } from './domain/profile-budget';
 import { DEFAULT_SETTINGS, parseSettings, type EnrichmentSettings } from './domain/settings';
 
@@ -23,7 +26,18 @@ export const enrichmentConfig = {
   KAIROS_PROFILE_MAX_TRAIT_BYTES: env.bytes('32KiB'),
   /** Traits embedded in an enriched event; the largest are left out beyond it. */
   KAIROS_ENRICHED_MAX_TRAITS_BYTES: env.bytes('64KiB'),
+  /** Profiles not updated for this long are deleted (0s: kept until erased). */
+  KAIROS_PROFILE_RETENTION: env.duration('0s'),
+  /** Communication history entries are deleted this long after they were sent (0s: kept). */
+  KAIROS_COMMUNICATIONS_RETENTION: env.duration('365d'),
+  /** Emitted, skipped or cancelled time-based occurrences are deleted this long after their time. */
+  KAIROS_TIME_OCCURRENCES_RETENTION: env.duration('400d'),
+  /** How often the retention sweep runs (0s: never). */
+  KAIROS_RETENTION_SWEEP_INTERVAL: env.duration('1h'),
 };
+
+/** A year and a bit: the next occurrence of a yearly date is scheduled before the last one may go. */
+const MIN_OCCURRENCE_RETENTION_MS = 370 * 86_400_000;
 
 /** Consumer settings that are not environment variables (they follow from the write-behind's design). */
 export const CONSUMER_TUNING = {
@@ -51,8 +65,27 @@ export function loadEnrichmentConfig(source: NodeJS.ProcessEnv = process.env) {
   }
   if (config.KAIROS_PROFILE_MAX_TRAIT_BYTES > config.KAIROS_PROFILE_MAX_BYTES)
     problems.push('KAIROS_PROFILE_MAX_TRAIT_BYTES: must not exceed KAIROS_PROFILE_MAX_BYTES');
+  const occurrences = config.KAIROS_TIME_OCCURRENCES_RETENTION;
+  if (occurrences > 0 && occurrences < MIN_OCCURRENCE_RETENTION_MS)
+    problems.push(
+      'KAIROS_TIME_OCCURRENCES_RETENTION: 0s or at least 370d (an occurrence marks its date emitted until the next is scheduled)',
+    );
   if (problems.length) throw new ConfigError(problems);
   return config;
+}
+
+/** The collections enrichment expires by age (see docs/operations.md, "Data retention"). */
+export function retentionRules(config: EnrichmentConfig): RetentionRule[] {
+  return [
+    { collection: PROFILES, field: 'updated_at', maxAgeMs: config.KAIROS_PROFILE_RETENTION },
+    { collection: COMMUNICATIONS, field: 'at', maxAgeMs: config.KAIROS_COMMUNICATIONS_RETENTION },
+    {
+      collection: TIME_OCCURRENCES,
+      field: 'fire_at',
+      maxAgeMs: config.KAIROS_TIME_OCCURRENCES_RETENTION,
+      filter: { status: { $ne: 'pending' } },
+    },
+  ];
 }
 
 /** The profile size budget the configuration sets. */

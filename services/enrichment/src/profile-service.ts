@@ -8,7 +8,10 @@ import {
   type profiles,
 } from '@kairos/contracts';
 import { TOKENS, type Access, type Clock, type Logger } from '@kairos/service-kit';
+import { requestErasure, type Publisher } from '@kairos/messaging';
+import { ERASURE_SERVICES } from '@kairos/contracts';
 import { CommunicationLog } from './communications';
+import { CustomerEraser } from './erasure';
 import { JourneyClassifier } from './domain/journey';
 import type { ProfileBudget } from './domain/profile-budget';
 import {
@@ -79,6 +82,9 @@ export class ProfileServiceImpl {
     @inject(TimeEventScheduler) private readonly scheduler: TimeEventScheduler,
     @inject(JourneyClassifier) private readonly journey: JourneyClassifier,
     @inject(ENRICHMENT_TOKENS.Budget) private readonly budget: ProfileBudget,
+    @inject(CustomerEraser) private readonly eraser: CustomerEraser,
+    @inject(TOKENS.Publisher) private readonly publisher: Publisher,
+    @inject(ENRICHMENT_TOKENS.Partitions) private readonly partitions: number,
     @inject(TOKENS.Clock) private readonly clock: Clock,
     @inject(TOKENS.Logger) private readonly logger: Logger,
   ) {}
@@ -157,13 +163,24 @@ export class ProfileServiceImpl {
     return { communications: list.map(communicationToProto) };
   }
 
+  /**
+   * Erases enrichment's part at once, then publishes the durable erase command every service with
+   * per-customer state consumes (enrichment too: the replica that owns the customer's partition
+   * drops what it holds in memory). Calling it again erases again (a new erasure id).
+   */
   async delete(req: profiles.DeleteRequest): Promise<profiles.DeleteResponse> {
     const id = requireCustomerId(req.customerId);
-    const communicationsDeleted = await this.comms.deleteCustomer(id);
-    await this.scheduler.deleteCustomer(id);
-    const deleted = await this.store.delete(id);
-    this.logger.info({ customerId: id, communicationsDeleted, deleted }, 'customer erased');
-    return { deleted, communicationsDeleted };
+    const removed = await this.eraser.erase(id);
+    const erasureId = await requestErasure(this.publisher, id, this.partitions);
+    // The erasure id, never the customer id: logs must not keep what was just erased.
+    this.logger.info({ erasureId, removed }, 'customer erased here; erasure sent to the services');
+    return {
+      deleted: removed.profiles > 0,
+      communicationsDeleted: removed.communications,
+      timeOccurrencesDeleted: removed.time_occurrences,
+      erasureId,
+      services: [...ERASURE_SERVICES],
+    };
   }
 
   /** The grpc-js handlers, mapping errors to status codes. */

@@ -1,4 +1,11 @@
-import { consumerSpec, filters, partitionConsumer, perPartition, STREAMS } from '@kairos/contracts';
+import {
+  consumerSpec,
+  erasureConsumer,
+  filters,
+  partitionConsumer,
+  perPartition,
+  STREAMS,
+} from '@kairos/contracts';
 import type { ServiceProvisioning } from '@kairos/contracts';
 import { COMMUNICATIONS } from './communications';
 import { CONSUMER_TUNING } from './config';
@@ -21,12 +28,24 @@ export const OUTCOMES_CONSUMER = consumerSpec(
 /** What enrichment needs provisioned, and the NATS subjects it uses. */
 export const enrichmentProvisioning: ServiceProvisioning = {
   service: 'enrichment',
-  consumers: ({ partitions }) => [...perPartition(partitions, rawPartitionConsumer), OUTCOMES_CONSUMER],
-  publishes: ['events.enriched.>', 'events.raw.*.time_based.>'],
+  consumers: ({ partitions }) => [
+    ...perPartition(partitions, rawPartitionConsumer),
+    OUTCOMES_CONSUMER,
+    ...perPartition(partitions, (p) => erasureConsumer('enrichment', p)),
+  ],
+  // Erase commands (ProfileService.Delete) and their acknowledgement.
+  publishes: [
+    'events.enriched.>',
+    'events.raw.*.time_based.>',
+    'privacy.erase.*',
+    'privacy.erased.enrichment',
+  ],
   kv: [],
   scans: [],
   indexes: [
     { collection: COMMUNICATIONS, keys: { customer_id: 1, at: -1 } },
+    // The retention sweep's range (KAIROS_COMMUNICATIONS_RETENTION).
+    { collection: COMMUNICATIONS, keys: { at: 1 } },
     { collection: TIME_OCCURRENCES, keys: { status: 1, fire_at: 1 } },
     { collection: TIME_OCCURRENCES, keys: { customer_id: 1, rule: 1 } },
   ],

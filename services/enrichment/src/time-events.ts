@@ -207,7 +207,8 @@ export class TimeEventScheduler {
     await this.scanning?.catch(() => undefined);
   }
 
-  async deleteCustomer(customerId: string): Promise<void> {
-    await this.occurrences.deleteMany({ customer_id: customerId });
+  /** Removes the customer's occurrences (erasure); returns how many. */
+  async deleteCustomer(customerId: string): Promise<number> {
+    return (await this.occurrences.deleteMany({ customer_id: customerId })).deletedCount;
   }
 }

@@ -4,12 +4,13 @@
  */
 import { SCHEMAS, type triggers } from '@kairos/contracts';
 import { openNatsDefinitionStore } from '@kairos/definitions';
-import { ConsumeLoop, Publisher } from '@kairos/messaging';
+import { ConsumeLoop, ErasureConsumer, Publisher } from '@kairos/messaging';
 import {
   createContainer,
   ensureIndexes,
   killAt,
   ownedPartitions,
+  startRetentionSweeper,
   provide,
   systemClock,
   TOKENS,
@@ -25,14 +26,14 @@ import { runRoutes } from './http';
 import { ActionEmitter } from './emitter';
 import { Orchestrator, type OrchestratorSettings } from './orchestrator';
 import { GrpcProfileGateway, NoProfileGateway, type ProfileGateway } from './profiles';
-import { RunStore, SendLedger, TimerStore, WindowStore } from './store';
+import { eraseCustomerDocuments, RunStore, SendLedger, TimerStore, WindowStore } from './store';
 import { TimerLoop } from './timer-loop';
 import { firedPartitionConsumer, orchestrationProvisioning } from './provisioning';
 import { GrpcSendTime, noSendTime } from './send-time';
 import type { SendTimePort } from './ports';
 import { ORCH } from './tokens';
 import { WorkflowRegistry } from './workflows';
-import type { OrchestrationConfig } from './config';
+import { retentionRules, type OrchestrationConfig } from './config';
 
 /** What orchestration runs on; tests and the benchmark pass their own. */
 export interface OrchestrationInfrastructure extends DbServiceInfrastructure {
@@ -138,6 +139,19 @@ export async function startOrchestration(
       }),
   );
   await Promise.all(loops.map((l) => l.start()));
+  const erasure = new ErasureConsumer(nc, {
+    provision: config.KAIROS_PROVISION,
+    service: 'orchestration',
+    partitions: owned,
+    erase: (customerId) =>
+      orchestrator.exclusive(customerId, () =>
+        eraseCustomerDocuments({ runs, timers, windows, ledger }, customerId),
+      ),
+    inputs: (p) => [firedPartitionConsumer(p!)],
+    publisher,
+    logger,
+  });
+  await erasure.start();
   const timerLoop = new TimerLoop(timers, (t) => orchestrator.onTimer(t), clock, logger, {
     partitions: owned,
     pollMs: config.KAIROS_TIMER_POLL,
@@ -148,6 +162,11 @@ export async function startOrchestration(
     abandon: (t, error) => orchestrator.abandonTimer(t, error),
   });
   timerLoop.start();
+  const retention = startRetentionSweeper(db, retentionRules(config), {
+    intervalMs: config.KAIROS_RETENTION_SWEEP_INTERVAL,
+    clock,
+    logger,
+  });
   infra.http.addRoute(
     requireBearer(infra.access ?? new AccessControl({}), 'admin', '/runs', runRoutes(runs, timers)),
   );
@@ -166,7 +185,9 @@ export async function startOrchestration(
     timers,
     async stop() {
       await sweep;
+      retention.stop();
       await timerLoop.drain();
+      await erasure.drain();
       await Promise.all(loops.map((l) => l.drain()));
       await workflows.stop();
       profiles.close();

@@ -1,5 +1,14 @@
 import * as nodePath from 'node:path';
-import { commonConfig, env, faultPointSetting, loadConfig } from '@kairos/service-kit';
+import { STREAMS } from '@kairos/contracts';
+import {
+  commonConfig,
+  ConfigError,
+  env,
+  faultPointSetting,
+  loadConfig,
+  type RetentionRule,
+} from '@kairos/service-kit';
+import { ACTIVE_STATES } from './store/documents';
 import { parseGlobalCap, type FrequencyCap } from './domain/caps';
 import { FAULT_POINTS } from './faults';
 
@@ -45,10 +54,35 @@ export const orchestrationConfig = {
   KAIROS_TIMER_MAX_ATTEMPTS: env.int(10, 1, 1_000),
   /** Test only: SIGKILL the process at this point (see faults.ts); `off` in production. */
   KAIROS_FAULT_POINT: faultPointSetting(FAULT_POINTS),
+  /**
+   * Ended runs, their lease claims, closed arbitration windows and idle send ledgers are deleted
+   * this long after their last change (0s: kept). At least the TRIGGERS stream's max age: a run's
+   * id is what makes a redelivered TriggerFired start nothing.
+   */
+  KAIROS_RUN_RETENTION: env.duration('90d'),
+  /** How often the retention sweep runs (0s: never). */
+  KAIROS_RETENTION_SWEEP_INTERVAL: env.duration('1h'),
 };
 
 export type OrchestrationConfig = ReturnType<typeof loadOrchestrationConfig>;
 
 export function loadOrchestrationConfig(source: NodeJS.ProcessEnv = process.env) {
-  return loadConfig(orchestrationConfig, source);
+  const config = loadConfig(orchestrationConfig, source);
+  const retention = config.KAIROS_RUN_RETENTION;
+  if (retention > 0 && retention < STREAMS.TRIGGERS.maxAgeMs)
+    throw new ConfigError([
+      `KAIROS_RUN_RETENTION: 0s or at least the TRIGGERS stream's max age (${STREAMS.TRIGGERS.maxAgeMs / 86_400_000}d), so a redelivered TriggerFired finds its run`,
+    ]);
+  return config;
+}
+
+/** The collections orchestration expires by age (see docs/operations.md, "Data retention"). */
+export function retentionRules(config: OrchestrationConfig): RetentionRule[] {
+  const maxAgeMs = config.KAIROS_RUN_RETENTION;
+  return [
+    { collection: 'runs', field: 'updatedAt', maxAgeMs, filter: { state: { $nin: ACTIVE_STATES } } },
+    { collection: 'timer_claims', field: 'at', maxAgeMs },
+    { collection: 'arbitration_windows', field: 'closesAt', maxAgeMs, filter: { state: 'closed' } },
+    { collection: 'send_ledger', field: 'updatedAt', maxAgeMs },
+  ];
 }

@@ -156,4 +156,9 @@ export class Orchestrator {
     }
     return recovered;
   }
+
+  /** Runs `fn` while none of the customer's triggers or timers is handled here (erasure). */
+  exclusive<T>(customerId: string, fn: () => Promise<T>): Promise<T> {
+    return this.mutex.run(customerId, fn);
+  }
 }

@@ -8,6 +8,7 @@ import {
 } from '@kairos/definitions';
 import {
   ConsumeLoop,
+  ErasureConsumer,
   consumerCaughtUp,
   enrichedPartitionLoop,
   everyInterval,
@@ -142,6 +143,16 @@ export async function startPatternDetection(
     loops.push({ detector, loop: loop as ConsumeLoop<unknown>, spec });
   }
   for (const { loop } of loops) await loop.start();
+  const erasure = new ErasureConsumer(nc, {
+    provision: config.KAIROS_PROVISION,
+    service: SERVICE_NAME,
+    partitions: owned,
+    erase: (customerId, p) => detectors.get(p!)!.erase(customerId),
+    inputs: (p) => loops.filter(({ detector }) => detector.partition === p).map(({ spec }) => spec),
+    publisher,
+    logger: logger as MessagingLogger,
+  });
+  await erasure.start();
 
   const unsubscribe = registry.onChange((triggers) => {
     for (const d of detectors.values()) {
@@ -191,6 +202,7 @@ export async function startPatternDetection(
       stopTimer?.();
       unsubscribe();
       await watch.stop();
+      await erasure.drain();
       await Promise.all(loops.map(({ loop }) => loop.drain()));
       await Promise.all([...detectors.values()].map((d) => d.close()));
     },

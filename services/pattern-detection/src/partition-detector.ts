@@ -293,6 +293,23 @@ export class PartitionDetector {
     });
   }
 
+  /**
+   * Erasure: forgets the customer's engine state and remembered profile, then writes a checkpoint
+   * at once, so a restart cannot restore them. Throws (the command is retried) while a fire waits
+   * to be published, since no checkpoint can be written then.
+   */
+  erase(customerId: string): Promise<{ engine_customers: number; checkpoints: number }> {
+    return this.serialize(async () => {
+      if (this.pendingEvent || this.pendingTimerFires.length)
+        throw new Error(`partition ${this.partition}: a fire awaits publishing; erasure retried`);
+      const had = this.engine.customersWithState().includes(customerId) || this.profiles.has(customerId);
+      this.engine.dropCustomer(customerId);
+      this.profiles.delete(customerId);
+      await this.checkpointNow();
+      return { engine_customers: had ? 1 : 0, checkpoints: 1 };
+    });
+  }
+
   explain(trigger: string, customerId: string): Promise<Explanation> {
     return this.serialize(() => this.engine.explain(trigger, customerId));
   }

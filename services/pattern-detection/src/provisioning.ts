@@ -1,3 +1,4 @@
+import { erasureConsumer } from '@kairos/contracts';
 import { filters, perPartition, STREAMS, type ServiceProvisioning } from '@kairos/contracts';
 import { DEFINITIONS_READER } from '@kairos/definitions';
 import { enrichedPartitionSpec } from '@kairos/messaging';
@@ -8,8 +9,11 @@ export const SERVICE_NAME = 'pattern-detection';
 /** What pattern-detection needs provisioned, and the NATS subjects it uses. */
 export const patternDetectionProvisioning: ServiceProvisioning = {
   service: SERVICE_NAME,
-  consumers: ({ partitions }) => perPartition(partitions, (p) => enrichedPartitionSpec(SERVICE_NAME, p)),
-  publishes: ['triggers.fired.>'],
+  consumers: ({ partitions }) => [
+    ...perPartition(partitions, (p) => enrichedPartitionSpec(SERVICE_NAME, p)),
+    ...perPartition(partitions, (p) => erasureConsumer(SERVICE_NAME, p)),
+  ],
+  publishes: ['triggers.fired.>', `privacy.erased.${SERVICE_NAME}`],
   kv: [
     // Triggers (`kairosctl apply`); KAIROS_DEFINITIONS_DIR, which writes them, is for `self` only.
     DEFINITIONS_READER,

@@ -1,6 +1,7 @@
 import { STREAMS, type ConsumerSpec } from '@kairos/contracts';
 import {
   ConsumeLoop,
+  ErasureConsumer,
   consumerCaughtUp,
   enrichedPartitionLoop,
   everyInterval,
@@ -98,6 +99,16 @@ export async function startPrediction(
     loops.push({ predictor, loop: loop as ConsumeLoop<unknown>, spec });
   }
   for (const { loop } of loops) await loop.start();
+  const erasure = new ErasureConsumer(nc, {
+    provision: config.KAIROS_PROVISION,
+    service: SERVICE_NAME,
+    partitions: owned,
+    erase: (customerId, p) => predictors.get(p!)!.erase(customerId),
+    inputs: (p) => loops.filter(({ predictor }) => predictor.partition === p).map(({ spec }) => spec),
+    publisher,
+    logger: logger as MessagingLogger,
+  });
+  await erasure.start();
 
   let lastIdleAdvance = -Infinity;
   const tick = async () => {
@@ -142,6 +153,7 @@ export async function startPrediction(
     tick,
     async stop() {
       stopTimer();
+      await erasure.drain();
       await Promise.all(loops.map(({ loop }) => loop.drain()));
       await Promise.all([...predictors.values()].map((p) => p.close()));
     },

@@ -260,6 +260,25 @@ export class PartitionPredictor {
       this.lastEvent.delete(this.lastEvent.keys().next().value!);
   }
 
+  /**
+   * Erasure: forgets the customer's features, gates and pending examples, then writes a checkpoint
+   * at once so a restart cannot restore them. Throws (the command is retried) while a prediction
+   * waits to be published, since no checkpoint can be written then.
+   */
+  erase(customerId: string): Promise<Record<string, number>> {
+    return this.serialize(async () => {
+      if (this.pending) throw new Error(`partition ${this.partition}: a prediction awaits publishing`);
+      const dropped = this.engine.dropCustomer(customerId);
+      this.lastEvent.delete(customerId);
+      await this.checkpointNow();
+      return {
+        feature_states: dropped.customers,
+        pending_examples: dropped.pending_examples,
+        checkpoints: 1,
+      };
+    });
+  }
+
   /** Timer: writes a checkpoint when the partition changed and the interval passed; sets gauges. */
   tick(): Promise<void> {
     return this.serialize(async () => {

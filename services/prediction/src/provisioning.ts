@@ -1,3 +1,4 @@
+import { erasureConsumer } from '@kairos/contracts';
 import { CATEGORY_TOKEN, events, perPartition, STREAMS, type ServiceProvisioning } from '@kairos/contracts';
 import { enrichedPartitionSpec } from '@kairos/messaging';
 
@@ -11,8 +12,11 @@ export const predictedSubjects = (partition: number | '*') => `events.raw.${part
 /** What prediction needs provisioned, and the NATS subjects it uses. */
 export const predictionProvisioning: ServiceProvisioning = {
   service: SERVICE_NAME,
-  consumers: ({ partitions }) => perPartition(partitions, (p) => enrichedPartitionSpec(SERVICE_NAME, p)),
-  publishes: [predictedSubjects('*')],
+  consumers: ({ partitions }) => [
+    ...perPartition(partitions, (p) => enrichedPartitionSpec(SERVICE_NAME, p)),
+    ...perPartition(partitions, (p) => erasureConsumer(SERVICE_NAME, p)),
+  ],
+  publishes: [predictedSubjects('*'), `privacy.erased.${SERVICE_NAME}`],
   kv: [],
   // The predicted events already stored, read at restore.
   scans: [{ stream: STREAMS.EVENTS.name, filter: predictedSubjects('*') }],

@@ -24,6 +24,9 @@ Commands:
   send --type <type> --customer <id> [--prop k=v ...] [--id <id>] [--category <c>]
                                              emit a test event through ingest
   profile <customer>                         show a customer's profile (ProfileService)
+  profile erase <customer> [--wait <60s>] [-o table|json]
+                                             erase a customer everywhere (privacy request); --wait waits
+                                             for every service's acknowledgement and shows what each removed
   trace <action-id|event-id> [--since 24h]   why a customer got a message: event, trigger and its
                                              explanation, workflow run (arbitration, waits), delivery
   predict <customer> [-o table|json]         a customer's live churn and purchase scores, features and

@@ -187,6 +187,13 @@ export function profileCall(io: Io, customerId: string): Promise<profiles.GetRes
   );
 }
 
+/** ProfileService.Delete: erases the customer in enrichment and sends the erasure to every service. */
+export function eraseCall(io: Io, customerId: string): Promise<profiles.DeleteResponse> {
+  return withClient(io, PROFILE_SERVICE, (c, md) =>
+    callUnary<profiles.DeleteRequest, profiles.DeleteResponse>(c.delete.bind(c), { customerId }, md, 30_000),
+  );
+}
+
 export function scoreCall(io: Io, customerId: string): Promise<predictions.ScoreResponse> {
   return withClient(io, PREDICTION_SERVICE, (c, md) =>
     callUnary<predictions.ScoreRequest, predictions.ScoreResponse>(

@@ -10,6 +10,7 @@ import {
   type DefinitionStore,
   type StoredDefinition,
 } from '@kairos/definitions';
+import { erase } from './erase';
 import { explainCall, profileCall, simulateCall, trackCall, withStore } from './clients';
 import { EXIT, failed, usageError } from './errors';
 import { readUtf8File, table, type Io } from './io';
@@ -330,6 +331,8 @@ export const send: Command = async (args, io) => {
 };
 
 export const profile: Command = async (args, io) => {
+  // `profile erase <customer> ...`; `profile erase` alone shows the customer named "erase".
+  if (args[0] === 'erase' && args.length > 1) return erase(args.slice(1), io);
   const { positionals } = parse('profile', args, {}, 1);
   if (!positionals[0]) throw usageError('profile: expected <customer>');
   const res = await profileCall(io, positionals[0]);

@@ -137,9 +137,15 @@ export class PatternEngine {
     return [...this.core.customers.rows.keys()].sort();
   }
 
-  /** Forgets one customer (e.g. erasure request). */
+  /** Forgets one customer (e.g. erasure request), their events waiting for the watermark included. */
   dropCustomer(customerId: string): void {
     const core = this.core;
+    const waiting = core.buffer.entries();
+    const kept = waiting.filter((e) => e.item.customerId !== customerId);
+    if (kept.length !== waiting.length) {
+      core.buffer.clear();
+      for (const e of kept) core.buffer.push(e.at, e.seq, e.item, e.aux);
+    }
     const C = core.customers;
     const row = C.rows.get(customerId);
     if (row !== undefined)

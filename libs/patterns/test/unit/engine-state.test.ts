@@ -79,6 +79,21 @@ describe('state: bounds, hot reload, snapshot', () => {
     );
   });
 
+  it('dropCustomer also forgets the events of the customer still waiting for the watermark', () => {
+    const engine = new PatternEngine([trigger('abandon', sequence(event('a'), absent('c', 50)))], {
+      allowedLatenessMs: 10,
+    });
+    run(engine, [ev('e1', 'a', 1, {}, 'alice'), ev('e2', 'a', 2, {}, 'bob')]);
+    assert.equal(engine.bufferedEvents, 2, 'both wait for the watermark');
+    engine.dropCustomer('alice');
+    assert.equal(engine.bufferedEvents, 1);
+    assert.deepEqual(
+      engine.advanceTo(100).map((f) => f.customerId),
+      ['bob'],
+    );
+    assert.deepEqual(engine.customersWithState(), ['bob'], 'alice never comes back');
+  });
+
   it('hot reload keeps unchanged triggers, resets changed versions (keeping the cooldown) and drops removed ones', () => {
     const other = trigger('other', sequence(event('x'), event('y')));
     const engine = new PatternEngine([ab(1, 50), other]);

@@ -236,6 +236,54 @@ export class AnalyticsState {
     return this.credits[model].values();
   }
 
+  /**
+   * Forgets one customer (erasure): their messages, runs, touches, conversions and campaign sends.
+   * Series counts (fires, run volume per minute/hour/day) hold no customer and stay. Returns the
+   * rows removed.
+   */
+  dropCustomer(customerId: string): {
+    messages: number;
+    runs: number;
+    conversions: number;
+    campaign_sends: number;
+  } {
+    let messages = 0;
+    let runs = 0;
+    for (const [id, m] of this.messages) {
+      if (m.customerId !== customerId) continue;
+      this.messages.delete(id);
+      this.requestIds.delete(id);
+      this.messageCols.kill(m.index);
+      messages++;
+    }
+    for (const r of this.runsByCustomer.get(customerId) ?? []) {
+      if (this.runs.delete(r.runId)) runs++;
+      this.runCols.kill(r.index);
+    }
+    for (const [id, r] of this.runs) {
+      if (r.customerId !== customerId) continue;
+      this.runs.delete(id);
+      this.runCols.kill(r.index);
+      runs++;
+    }
+    this.runsByCustomer.delete(customerId);
+    this.touches.delete(customerId);
+    const conversions = this.conversionsByCustomer.get(customerId) ?? [];
+    for (const c of conversions) {
+      this.conversions.delete(c.id);
+      for (const m of ATTRIBUTION_MODELS) this.credits[m].delete(c.id);
+    }
+    this.conversionsByCustomer.delete(customerId);
+    const sends = this.campaignSends.filter((c) => c.customerId === customerId);
+    for (const c of sends) this.campaignIds.delete(c.id);
+    this.campaignSends.splice(
+      0,
+      this.campaignSends.length,
+      ...this.campaignSends.filter((c) => c.customerId !== customerId),
+    );
+    return { messages, runs, conversions: conversions.length, campaign_sends: sends.length };
+  }
+
   /** Drops message-level facts filed before `beforeMs`, and volume detail (see retention). */
   dropBefore(
     beforeMs: number,

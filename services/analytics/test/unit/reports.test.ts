@@ -151,3 +151,60 @@ describe('reports over a simulated week', () => {
     );
   });
 });
+
+describe('AnalyticsState erasure', () => {
+  it("drops one customer's messages, runs, conversions and campaign sends; series counts stay", () => {
+    const state = new AnalyticsState();
+    const ref = (customerId: string, n: number) => ({
+      actionId: `a-${customerId}-${n}`,
+      runId: `r-${customerId}-${n}`,
+      workflow: 'w',
+      trigger: 't',
+      customerId,
+    });
+    for (const c of ['gone', 'kept']) {
+      state.addFire({
+        id: `f-${c}`,
+        trigger: 't',
+        customerId: c,
+        category: 'customer_action',
+        eventType: 'x',
+        at: 1_000,
+      });
+      state.addRequest({
+        ...ref(c, 1),
+        triggerId: `f-${c}`,
+        step: 's',
+        requestedAt: 2_000,
+        escalation: false,
+      });
+      state.addOutcome({
+        ...ref(c, 1),
+        id: `sent:a-${c}-1:email`,
+        channel: 'email',
+        status: 'sent',
+        reason: '',
+        at: 3_000,
+        cost: 0,
+        contentVariant: '',
+        timingVariant: '',
+        sto: false,
+      });
+      state.addConversion({ id: `conv-${c}`, customerId: c, type: 'order.completed', at: 4_000, values: {} });
+      state.addCampaignSend({ id: `camp-${c}`, customerId: c, campaign: 'spring', at: 500 });
+    }
+    assert.deepEqual(state.dropCustomer('gone'), { messages: 1, runs: 1, conversions: 1, campaign_sends: 1 });
+    const mentions = (c: string) =>
+      [
+        ...state.messages.values(),
+        ...state.runs.values(),
+        ...state.conversions.values(),
+        ...state.campaignSends,
+      ].filter((r) => r.customerId === c).length;
+    assert.equal(mentions('gone'), 0);
+    assert.equal(mentions('kept'), 4);
+    assert.equal(state.touches.has('gone'), false);
+    assert.equal(state.fireTimes.size, 2, 'fire counts hold no customer and stay');
+    assert.deepEqual(state.dropCustomer('gone'), { messages: 0, runs: 0, conversions: 0, campaign_sends: 0 });
+  });
+});

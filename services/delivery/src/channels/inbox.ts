@@ -25,6 +25,11 @@ export class InboxStore {
     this.collection = db.collection<InboxMessage>('inbox');
   }
 
+  /** Erasure: removes the customer's messages; returns how many. */
+  async deleteCustomer(customerId: string): Promise<number> {
+    return (await this.collection.deleteMany({ customer_id: customerId })).deletedCount;
+  }
+
   /** Inserts once per action id (idempotent). */
   async add(msg: Omit<InboxMessage, 'created_at' | 'read_at'>): Promise<void> {
     await this.collection.updateOne(

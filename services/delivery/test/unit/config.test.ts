@@ -75,3 +75,27 @@ describe('delivery config', () => {
     );
   });
 });
+
+describe('delivery config: retention', () => {
+  it('keeps inbox messages 180d and send records 90d by default, sweeping hourly', () => {
+    const cfg = loadDeliveryConfig({});
+    assert.equal(cfg.KAIROS_INBOX_RETENTION, 180 * 86_400_000);
+    assert.equal(cfg.KAIROS_DELIVERY_RECORD_RETENTION, 90 * 86_400_000);
+    assert.equal(cfg.KAIROS_RETENTION_SWEEP_INTERVAL, 3_600_000);
+  });
+
+  it('refuses a send-record retention shorter than the ACTIONS stream or the tracking links', () => {
+    assert.throws(
+      () => loadDeliveryConfig({ KAIROS_DELIVERY_RECORD_RETENTION: '7d' }),
+      /KAIROS_DELIVERY_RECORD_RETENTION: 0s or at least 90d/,
+    );
+    assert.throws(
+      () => loadDeliveryConfig({ KAIROS_TRACKING_TTL: '120d' }),
+      /KAIROS_DELIVERY_RECORD_RETENTION: 0s or at least 120d/,
+    );
+    assert.equal(
+      loadDeliveryConfig({ KAIROS_DELIVERY_RECORD_RETENTION: '0s' }).KAIROS_DELIVERY_RECORD_RETENTION,
+      0,
+    );
+  });
+});

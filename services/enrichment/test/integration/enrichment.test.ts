@@ -1,9 +1,16 @@
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import { actions, OUTCOME_TOKEN, SCHEMAS, subjects, type profiles } from '@kairos/contracts';
+import {
+  actions,
+  ERASURE_SERVICES,
+  OUTCOME_TOKEN,
+  SCHEMAS,
+  subjects,
+  type profiles,
+} from '@kairos/contracts';
 import { waitFor } from '@kairos/testkit';
 import { appliedEventIds } from '../../src/domain/profile-model';
-import { call, enrichedFor, publishRaw, rawEvent, useHarness } from './helpers';
+import { call, Collector, enrichedFor, publishRaw, rawEvent, useHarness } from './helpers';
 
 describe('enrichment (real NATS + MongoDB-wire)', function () {
   this.timeout(60_000);
@@ -395,10 +402,27 @@ describe('enrichment (real NATS + MongoDB-wire)', function () {
             transactional: false,
           },
         });
+        const acks = new Collector(h.nc, 'privacy.erased.enrichment', (d) =>
+          SCHEMAS.CustomerErased.type.decode(d),
+        );
+        const occurrences = await h.app.scheduler.occurrences.countDocuments({ customer_id: 'ivy' });
+        assert.ok(occurrences > 0, 'the birthday is scheduled');
         const res = await call<profiles.DeleteRequest, profiles.DeleteResponse>(h.client, 'delete', {
           customerId: 'ivy',
         });
-        assert.deepEqual(res, { deleted: true, communicationsDeleted: 1 });
+        assert.deepEqual(
+          { ...res, erasureId: '' },
+          {
+            deleted: true,
+            communicationsDeleted: 1,
+            timeOccurrencesDeleted: occurrences,
+            erasureId: '',
+            services: [...ERASURE_SERVICES],
+          },
+        );
+        assert.match(res.erasureId, /^[0-9a-f-]{36}$/);
+        // The owning partition's consumer handles the command too, and acknowledges it.
+        await waitFor(() => acks.items.some((a) => a.message.erasureId === res.erasureId));
         await assert.rejects(
           call(h.client, 'get', { customerId: 'ivy' }),
           (err: grpc.ServiceError) => err.code === grpc.status.NOT_FOUND,

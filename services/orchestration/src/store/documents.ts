@@ -98,5 +98,7 @@ export interface WindowDoc {
 /** A customer's recent marketing sends, keyed by action id (so recording a retried send is a no-op). */
 export interface LedgerDoc {
   _id: string;
+  /** The newest send's time (the retention sweep's field). */
+  updatedAt?: Date;
   sends: Record<string, { workflow: string; channel: string; at: Date; transactional: boolean }>;
 }

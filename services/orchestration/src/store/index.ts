@@ -7,3 +7,4 @@ export { RunStore } from './runs';
 export { TimerStore } from './timers';
 export { WindowStore } from './windows';
 export { SendLedger } from './ledger';
+export { eraseCustomerDocuments } from './erasure';

@@ -23,7 +23,8 @@ export class SendLedger {
     const stale = Object.entries(doc?.sends ?? {})
       .filter(([, e]) => e.at.getTime() < cutoff)
       .map(([id]) => `sends.${id}`);
-    const update: Record<string, unknown> = { $set: { [`sends.${actionId}`]: entry } };
+    // updatedAt: the retention sweep removes ledgers of customers who were not sent to for long.
+    const update: Record<string, unknown> = { $set: { [`sends.${actionId}`]: entry, updatedAt: entry.at } };
     if (stale.length) update.$unset = Object.fromEntries(stale.map((k) => [k, '']));
     await this.ledger.updateOne({ _id: customerId }, update, { upsert: true });
   }

@@ -18,3 +18,14 @@ describe('orchestration config: the test-only fault point', () => {
     );
   });
 });
+
+describe('orchestration config: retention', () => {
+  it('keeps ended runs 90d by default and refuses less than the TRIGGERS stream keeps', () => {
+    assert.equal(loadOrchestrationConfig({}).KAIROS_RUN_RETENTION, 90 * 86_400_000);
+    assert.throws(
+      () => loadOrchestrationConfig({ KAIROS_RUN_RETENTION: '1d' }),
+      /KAIROS_RUN_RETENTION: 0s or at least the TRIGGERS stream's max age \(30d\)/,
+    );
+    assert.equal(loadOrchestrationConfig({ KAIROS_RUN_RETENTION: '0s' }).KAIROS_RUN_RETENTION, 0);
+  });
+});

@@ -114,14 +114,20 @@ async function firedAfterCheckpoint() {
   return { pub, store, clock };
 }
 
+/** A detector whose fire on c1's third payment failure could not be published (NATS refused it). */
+async function fireAwaitingPublish() {
+  const pub = new FakePublisher();
+  const d = detector(pub, new MemoryCheckpointStore(), { ms: T0 });
+  await failure(d, 1);
+  await failure(d, 2);
+  pub.failNext = 1;
+  await assert.rejects(failure(d, 3), /publish timeout/);
+  return { pub, d };
+}
+
 describe('PartitionDetector', function () {
   it('folds each stream sequence once: a retried message re-publishes its pending fires only', async function () {
-    const pub = new FakePublisher();
-    const d = detector(pub, new MemoryCheckpointStore(), { ms: T0 });
-    await failure(d, 1);
-    await failure(d, 2);
-    pub.failNext = 1;
-    await assert.rejects(failure(d, 3), /publish timeout/);
+    const { pub, d } = await fireAwaitingPublish();
     await failure(d, 3);
     await failure(d, 3);
     assert.equal(d.engine.stats.eventsProcessed, 3);
@@ -277,6 +283,33 @@ describe('conversion and explanation', function () {
       ],
     );
     assert.match(steps[1].detail, /no b until 2026-03-01T10:00:01.000Z/);
+  });
+
+  it('erases a customer: engine state and profile gone, a checkpoint without them written at once', async function () {
+    const pub = new FakePublisher();
+    const store = new MemoryCheckpointStore();
+    const d = detector(pub, store, { ms: T0 });
+    await failure(d, 1);
+    await d.handle(ev('k1', 'cart.item_added', 'keep', T0 + 5), ctx(2));
+    await d.checkpoint();
+    assert.match(store.saved.get(0)!, /"c1"/);
+    assert.deepEqual(await d.erase('c1'), { engine_customers: 1, checkpoints: 1 });
+    assert.deepEqual(d.engine.customersWithState(), ['keep']);
+    assert.doesNotMatch(store.saved.get(0)!, /"c1"/, 'the checkpoint no longer holds the customer');
+    assert.match(store.saved.get(0)!, /"keep"/, 'other customers stay');
+    // Idempotent, and the customer starts afresh: two more failures do not complete a count of 3.
+    assert.deepEqual(await d.erase('c1'), { engine_customers: 0, checkpoints: 1 });
+    await failure(d, 3);
+    await failure(d, 4);
+    assert.equal(pub.sent.length, 0);
+  });
+
+  it('retries an erasure while a fire awaits publishing (no checkpoint could hold the erasure)', async function () {
+    const { pub, d } = await fireAwaitingPublish();
+    await assert.rejects(d.erase('c1'), /awaits publishing/);
+    await failure(d, 3);
+    assert.equal(pub.sent.length, 1);
+    assert.deepEqual(await d.erase('c1'), { engine_customers: 1, checkpoints: 1 });
   });
 
   it('has safe configuration defaults and names a bad variable', function () {

@@ -111,6 +111,13 @@ class PendingQueue {
   peek(): Pending | undefined {
     return this.items[this.head];
   }
+  /** Removes the examples of one customer; returns how many. */
+  remove(id: string): number {
+    const before = this.size;
+    this.items = this.items.slice(this.head).filter((p) => p.id !== id);
+    this.head = 0;
+    return before - this.size;
+  }
   shift(): Pending | undefined {
     const p = this.items[this.head++];
     if (this.head > 4096 && this.head * 2 > this.items.length) {
@@ -481,6 +488,17 @@ export class PredictionEngine {
   }
 
   /** Checkpoint of everything the engine knows (JSON-safe). */
+  /**
+   * Forgets one customer (erasure): features, gate state and the pending examples taken from it.
+   * The models keep what they learnt (weights over all customers, no per-customer data).
+   */
+  dropCustomer(customerId: string): { customers: number; pending_examples: number } {
+    const customers = this.store.delete(customerId) ? 1 : 0;
+    this.gates.delete(customerId);
+    const pending = this.churnPending.remove(customerId) + this.purchasePending.remove(customerId);
+    return { customers, pending_examples: pending };
+  }
+
   toJSON(): EngineCheckpoint {
     const pending = (q: PendingQueue) =>
       q.items.slice(q.head).map((p) => ({ id: p.id, at: p.at, x: Array.from(p.x) }));

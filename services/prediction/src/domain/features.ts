@@ -471,6 +471,12 @@ export class FeatureStore {
   values(): IterableIterator<CustomerFeatureState> {
     return this.states.values();
   }
+  /** Forgets a customer (erasure); true when it had state. */
+  delete(id: string): boolean {
+    const had = this.states.delete(id);
+    if (had) this.onEvict?.(id);
+    return had;
+  }
   set(s: CustomerFeatureState): void {
     this.states.set(s.id, s);
   }

@@ -173,3 +173,20 @@ describe('offline prediction', () => {
     assert.ok(r.rows.every((x) => x.score >= 0 && x.score <= 1));
   });
 });
+
+describe('PredictionEngine erasure', () => {
+  it('forgets one customer (features, gates, pending examples) and keeps the others and the models', () => {
+    const e = new PredictionEngine({ snapshotEveryDays: 7 });
+    for (const ev of history(30, 60)) e.process(ev);
+    const before = e.toJSON();
+    assert.ok(before.customers.some((c) => c.id === 'c1'));
+    const dropped = e.dropCustomer('c1');
+    assert.equal(dropped.customers, 1);
+    assert.equal(e.score('c1'), undefined);
+    assert.ok(e.score('c2'), 'other customers keep their scores');
+    const after = JSON.stringify(e.toJSON());
+    assert.doesNotMatch(after, /"c1"/, 'the checkpoint holds nothing of the customer');
+    assert.deepEqual(e.toJSON().models, before.models, 'the models keep what they learnt');
+    assert.deepEqual(e.dropCustomer('c1'), { customers: 0, pending_examples: 0 }, 'idempotent');
+  });
+});

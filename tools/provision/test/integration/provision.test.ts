@@ -32,7 +32,8 @@ describe("provision (the charts' hook Job) against a real NATS and database", fu
     const bucket = await jsm.streams.info(`KV_${DEFINITIONS_BUCKET}`);
     assert.equal(bucket.config.max_msgs_per_subject, 64);
 
-    // Four partitions: enrichment, pattern-detection, orchestration, prediction have one each.
+    // Four partitions: enrichment, pattern-detection, orchestration, prediction have one each, and
+    // one erase-command consumer each.
     const consumers = async () => {
       const names: string[] = [];
       for (const s of ALL_STREAMS)
@@ -41,7 +42,9 @@ describe("provision (the charts' hook Job) against a real NATS and database", fu
     };
     const created = await consumers();
     assert.deepEqual(created, [...first.consumers].sort());
-    assert.equal(created.filter((c) => c.endsWith('-p03')).length, 4);
+    assert.equal(created.filter((c) => c.endsWith('-p03')).length, 8);
+    assert.ok(created.includes('PRIVACY/pattern-detection-erase-p03'));
+    assert.ok(created.includes('PRIVACY/analytics-erase'));
     assert.ok(created.includes('ACTIONS/delivery'));
     assert.ok(created.includes('EVENTS/analytics-events'));
     const enrichment = await jsm.consumers.info('EVENTS', 'enrichment-p02');
@@ -54,6 +57,7 @@ describe("provision (the charts' hook Job) against a real NATS and database", fu
       .toArray();
     assert.deepEqual(indexes.map((i) => Object.keys(i.key).join(',')).sort(), [
       '_id',
+      'customerId',
       'partition,dueAt',
       'runId',
     ]);

@@ -118,9 +118,10 @@ export async function startAnalytics(
     fn: (list: T[]) => Promise<void>,
   ) =>
     new ConsumeLoop(nc, {
-      spec: consumerSpec(stream, durable, filter, { maxAckPending: CONSUME_BATCH * 4 }),
+      // Ack-all: one ack per batch; one span per batch, linked to the messages' traces.
+      spec: consumerSpec(stream, durable, filter, { maxAckPending: CONSUME_BATCH * 4, ackPolicy: 'all' }),
       schema,
-      mode: { kind: 'ordered-batch', max: CONSUME_BATCH, maxWaitMs: CONSUME_BATCH_WAIT_MS },
+      mode: { kind: 'ordered-batch', max: CONSUME_BATCH, maxWaitMs: CONSUME_BATCH_WAIT_MS, spans: 'batch' },
       batch: CONSUME_BATCH,
       logger,
       publisher,

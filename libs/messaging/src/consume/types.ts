@@ -57,9 +57,11 @@ export type ConsumeMode =
    * be idempotent per message, as for any redelivery. A handler returning a `BatchCommit` lets the
    * next batch start at once; the acks follow the commit. How far processing runs ahead of the
    * commits is bounded by the consumer's `maxAckPending` (the server delivers no more until some are
-   * acked).
+   * acked). With an ack-all consumer (`spec.ackPolicy: 'all'`) one ack of the batch's last message
+   * acks the batch. `spans: 'batch'` opens one CONSUMER span per batch, linked to each message's
+   * trace, instead of one span per message (the default, `message`).
    */
-  | { kind: 'ordered-batch'; max: number; maxWaitMs: number };
+  | { kind: 'ordered-batch'; max: number; maxWaitMs: number; spans?: 'message' | 'batch' };
 
 export interface ConsumeLoopOptions<T> {
   spec: ConsumerSpec;

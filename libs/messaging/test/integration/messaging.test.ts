@@ -264,6 +264,121 @@ describe('messaging on a real nats-server', function () {
     );
   });
 
+  it('ordered-batch on an ack-all consumer with batch spans: one span per batch linked to each message, one ack per batch, a poison message still dead-lettered alone', async () => {
+    const done: string[] = [];
+    const batches: string[][] = [];
+    const traceIds = new Map<string, string | undefined>();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const loop = new ConsumeLoop(nc, {
+      spec: consumerSpec(STREAMS.EVENTS.name, 't-ack-all', 'events.raw.11.>', {
+        maxDeliver: 3,
+        backoffMs: [20, 40],
+        ackWaitMs: 5_000,
+        ackPolicy: 'all',
+      }),
+      schema: SCHEMAS.Event,
+      batchHandler: async (items) => {
+        batches.push(items.map((i) => i.message.id));
+        for (const i of items)
+          traceIds.set(
+            i.message.id,
+            i.inContext(() => activeTraceIds()?.trace_id),
+          );
+        if (batches.length === 1) await gate;
+        if (items.some((i) => i.message.id.startsWith('poison'))) throw new Error('cannot handle poison');
+        done.push(...items.map((i) => i.message.id));
+      },
+      mode: { kind: 'ordered-batch', max: 50, maxWaitMs: 20, spans: 'batch' },
+      logger: silentLogger,
+      publisher,
+    });
+    loops.push(loop);
+    await loop.start();
+    const jsm = await jetstreamManager(nc);
+    assert.equal((await jsm.consumers.info(STREAMS.EVENTS.name, 't-ack-all')).config.ack_policy, 'all');
+    const subject = 'events.raw.11.customer_action.cart.item_added';
+    const ids = ['a-0', 'a-1', 'a-2', 'poison-a', 'a-3', 'a-4'];
+    const producerTraces = new Map<string, string>();
+    const tracer = trace.getTracer('test');
+    for (const id of ids) {
+      await tracer.startActiveSpan(`send ${id}`, async (span) => {
+        producerTraces.set(id, span.spanContext().traceId);
+        await publisher.publish(subject, SCHEMAS.Event, event(id), { msgId: id });
+        span.end();
+      });
+      if (id === 'a-0') await waitFor(() => batches.length === 1, { timeoutMs: 10_000, message: 'no batch' });
+    }
+    // Held in the handler, the first batch is not acked, and nothing behind it is.
+    const held = await jsm.consumers.info(STREAMS.EVENTS.name, 't-ack-all');
+    assert.ok(held.num_ack_pending >= 1, 'the held batch is not acked');
+    release();
+    await waitFor(() => done.length === 5, {
+      timeoutMs: 15_000,
+      message: 'healthy messages not all handled',
+    });
+    assert.deepEqual(done, ['a-0', 'a-1', 'a-2', 'a-3', 'a-4'], 'stream order kept');
+    for (const id of ids) assert.equal(traceIds.get(id), producerTraces.get(id), `inContext: trace of ${id}`);
+    const batchSpan = exporter
+      .getFinishedSpans()
+      .find((s) => s.name === 't-ack-all process' && s.links.length > 1);
+    assert.ok(batchSpan, 'one span for a batch of several messages');
+    const linked = new Set(batchSpan.links.map((l) => l.context.traceId));
+    assert.ok(
+      batchSpan.links.every((l) => [...producerTraces.values()].includes(l.context.traceId)) &&
+        linked.size > 1,
+      "the batch span links to the messages' traces",
+    );
+    const dead = await waitFor(
+      () => jsm.streams.getMessage(STREAMS.DLQ.name, { last_by_subj: `dlq.${subject}` }).catch(() => null),
+      { timeoutMs: 10_000, message: 'no dead letter' },
+    );
+    assert.equal(SCHEMAS.Event.type.decode(dead.data).id, 'poison-a');
+    await waitFor(
+      async () => {
+        const info = await jsm.consumers.info(STREAMS.EVENTS.name, 't-ack-all');
+        return info.num_ack_pending === 0 && info.num_pending === 0;
+      },
+      { timeoutMs: 10_000, message: 'messages left unacked' },
+    );
+  });
+
+  it('recreates an explicit-ack consumer as ack-all where it stood: nothing acked is delivered again', async () => {
+    const seen: string[] = [];
+    const subject = 'events.raw.12.customer_action.page.viewed';
+    const spec = (ackPolicy: 'explicit' | 'all') =>
+      consumerSpec(STREAMS.EVENTS.name, 't-ack-migrate', 'events.raw.12.>', { ackWaitMs: 5_000, ackPolicy });
+    const start = async (ackPolicy: 'explicit' | 'all') => {
+      const loop = new ConsumeLoop(nc, {
+        spec: spec(ackPolicy),
+        schema: SCHEMAS.Event,
+        batchHandler: async (items) => void seen.push(...items.map((i) => i.message.id)),
+        mode: { kind: 'ordered-batch', max: 10, maxWaitMs: 5 },
+        logger: silentLogger,
+        publisher,
+      });
+      await loop.start();
+      return loop;
+    };
+    const first = await start('explicit');
+    for (const id of ['mig-0', 'mig-1', 'mig-2'])
+      await publisher.publish(subject, SCHEMAS.Event, event(id), { msgId: id });
+    const jsm = await jetstreamManager(nc);
+    await waitFor(
+      async () =>
+        (await jsm.consumers.info(STREAMS.EVENTS.name, 't-ack-migrate')).ack_floor.stream_seq > 0 &&
+        seen.length === 3,
+      { timeoutMs: 10_000, message: 'first three not acked' },
+    );
+    await first.drain();
+    for (const id of ['mig-3', 'mig-4'])
+      await publisher.publish(subject, SCHEMAS.Event, event(id), { msgId: id });
+    loops.push(await start('all'));
+    await waitFor(() => seen.length === 5, { timeoutMs: 10_000, message: 'the two new ones not consumed' });
+    assert.deepEqual(seen, ['mig-0', 'mig-1', 'mig-2', 'mig-3', 'mig-4'], 'each once');
+    assert.equal((await jsm.consumers.info(STREAMS.EVENTS.name, 't-ack-migrate')).config.ack_policy, 'all');
+  });
+
   it('ordered-batch with a commit: later batches run before the first commit resolves, and messages are acked only once their commit does', async () => {
     const handled: string[] = [];
     let commit!: () => void;

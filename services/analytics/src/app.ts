@@ -23,7 +23,7 @@ import {
 import { AnalyticsState } from './domain/state';
 import { analyticsHandlers } from './grpc-service';
 import { dashboardRoute } from './http-api';
-import { Recorder } from './recorder';
+import { Recorder, type Delivered } from './recorder';
 import { ReportService } from './report-service';
 import { FactStore } from './store';
 import { ANALYTICS_TOKENS } from './tokens';
@@ -115,7 +115,7 @@ export async function startAnalytics(
     stream: string,
     filter: string,
     schema: Schema<T>,
-    fn: (list: T[]) => Promise<void>,
+    fn: (list: Array<Delivered<T>>) => Promise<void>,
   ) =>
     new ConsumeLoop(nc, {
       // Ack-all: one ack per batch; one span per batch, linked to the messages' traces.
@@ -125,7 +125,7 @@ export async function startAnalytics(
       batch: CONSUME_BATCH,
       logger,
       publisher,
-      batchHandler: (items) => fn(items.map((i) => i.message)),
+      batchHandler: (items) => fn(items),
     });
   const loops = [
     loop('analytics-fires', STREAMS.TRIGGERS.name, filters.allFired, SCHEMAS.TriggerFired, (l) =>

@@ -11,10 +11,11 @@
  * daily trigger volumes of those days to `volume_days` (absolute counts, so a crash and a re-run
  * write the same values).
  */
-import type { Collection, Db } from 'mongodb';
+import { Binary, type Collection, type Db } from 'mongodb';
 import type { CampaignSendFact, ConversionFact, FireFact, OutcomeFact, RequestFact } from './domain/facts';
 import { bucketStart } from './domain/buckets';
 import type { AnalyticsState } from './domain/state';
+import { factOfBytes, FACT_OF_BYTES, type BytesKind } from './facts-from-messages';
 
 export interface FactKinds {
   fire: FireFact;
@@ -33,7 +34,13 @@ interface SegmentDoc {
   minAt: number;
   maxAt: number;
   /** The facts as one JSON text: one string field reads and writes far faster than an array of documents. */
-  facts: string;
+  facts?: string;
+  /**
+   * Or the messages the facts came from, as delivered (fires, requests, outcomes): each a 4-byte
+   * big-endian length and the protobuf bytes. Kept without encoding anything again; read back
+   * through FACT_OF_BYTES.
+   */
+  messages?: Binary;
   writtenAt: Date;
 }
 
@@ -68,8 +75,16 @@ export class FactStore {
     await this.segments.createIndex({ maxAt: 1 });
   }
 
-  /** Appends one segment of new facts (nothing when the list is empty). */
-  async append<K extends FactKind>(kind: K, facts: FactKinds[K][]): Promise<void> {
+  /**
+   * Appends one segment of new facts (nothing when the list is empty). With `messages` (the bytes
+   * each fact was decoded from, in the same order) of a kind FACT_OF_BYTES reads, the bytes are
+   * stored instead of the facts' JSON.
+   */
+  async append<K extends FactKind>(
+    kind: K,
+    facts: FactKinds[K][],
+    messages?: ReadonlyArray<Uint8Array | undefined>,
+  ): Promise<void> {
     if (facts.length === 0) return;
     let minAt = Infinity;
     let maxAt = -Infinity;
@@ -78,11 +93,12 @@ export class FactStore {
       if (t < minAt) minAt = t;
       if (t > maxAt) maxAt = t;
     }
+    const bytes = kind in FACT_OF_BYTES && messages ? frame(messages) : undefined;
     await this.segments.insertOne({
       kind,
       minAt,
       maxAt,
-      facts: JSON.stringify(facts),
+      ...(bytes ? { messages: new Binary(bytes) } : { facts: JSON.stringify(facts) }),
       writtenAt: new Date(),
     });
   }
@@ -104,7 +120,10 @@ export class FactStore {
     const counts = { fire: 0, request: 0, outcome: 0, conversion: 0, campaign: 0 };
     for (const kind of FACT_KINDS) {
       for await (const seg of this.segments.find({ kind }).sort({ _id: 1 })) {
-        for (const f of JSON.parse(seg.facts) as unknown[]) {
+        const facts = seg.messages
+          ? unframe(seg.messages.buffer).map((b) => factOfBytes(kind as BytesKind, b))
+          : (JSON.parse(seg.facts ?? '[]') as unknown[]);
+        for (const f of facts) {
           if (kind === 'fire' && (f as FireFact).at < rolledUntil) continue; // counted in volume_days
           if (fold(state, kind, f as FactKinds[FactKind])) counts[kind]++;
         }
@@ -137,6 +156,35 @@ export class FactStore {
     const r = await this.segments.deleteMany({ maxAt: { $lt: cutoffMs } });
     return { segments: r.deletedCount };
   }
+}
+
+/** Messages as one buffer: each a 4-byte big-endian length and its bytes; undefined if one is missing. */
+export function frame(messages: ReadonlyArray<Uint8Array | undefined>): Buffer | undefined {
+  let size = 0;
+  for (const m of messages) {
+    if (!m) return undefined;
+    size += 4 + m.length;
+  }
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const m of messages as Uint8Array[]) {
+    out.writeUInt32BE(m.length, at);
+    out.set(m, at + 4);
+    at += 4 + m.length;
+  }
+  return out;
+}
+
+/** The messages of a `frame` buffer (views into it). */
+export function unframe(buf: Uint8Array): Uint8Array[] {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const out: Uint8Array[] = [];
+  for (let at = 0; at < buf.length;) {
+    const n = view.getUint32(at);
+    out.push(buf.subarray(at + 4, at + 4 + n));
+    at += 4 + n;
+  }
+  return out;
 }
 
 /** Folds one fact of a kind into the state; false when it was known. */

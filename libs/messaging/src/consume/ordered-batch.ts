@@ -19,6 +19,10 @@ class BatchMessage<T> implements Item<T> {
     readonly ctx: MessageContext,
   ) {}
 
+  get data(): Uint8Array {
+    return this.m.data;
+  }
+
   inContext<R>(fn: () => R): R {
     return context.with(extractTraceContext(this.m.headers), fn);
   }

@@ -17,6 +17,11 @@ export type Handler<T> = (message: T, ctx: MessageContext) => Promise<void>;
 export interface BatchItem<T> {
   message: T;
   ctx: MessageContext;
+  /**
+   * The message's bytes as delivered (so a handler can keep them without encoding the message
+   * again); absent when a failed batch is re-run one message at a time.
+   */
+  data?: Uint8Array;
   /** Runs `fn` inside this message's CONSUMER span, so that a publish continues the message's trace. */
   inContext<R>(fn: () => R): R;
 }

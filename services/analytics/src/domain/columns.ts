@@ -4,6 +4,7 @@
  * then one pass over a few arrays, with no object visited and nothing allocated per message.
  */
 import { ATTRIBUTION_MODELS, type AttributionModel } from './attribution';
+import { Cells, MC, RUN_C } from './rollups';
 
 /** Flag bits of a message. */
 export const M = {
@@ -99,6 +100,13 @@ export class MessageColumns {
   variantKey = new Int32Array(1024);
   timingKey = new Int32Array(1024);
   reason = new Int32Array(1024);
+  /** The slot's combination in `cells`, and per reasons status (REASON_TIMES order) in `reasonCells`. */
+  combo = new Int32Array(1024);
+  reasonCombo = [new Int32Array(1024), new Int32Array(1024), new Int32Array(1024), new Int32Array(1024)];
+  /** Funnel, timing and ROI counters per (day of `at`, dimensions): see rollups.ts. */
+  readonly cells = new Cells(MC.WIDTH);
+  /** Reasons counts per (day of the status, status, reason, trigger, workflow, channel). */
+  readonly reasonCells = new Cells(1);
   /** Credited weight and value per attribution model (index of ATTRIBUTION_MODELS). */
   creditWeight = [new Float64Array(1024), new Float64Array(1024), new Float64Array(1024)];
   creditValue = [new Float64Array(1024), new Float64Array(1024), new Float64Array(1024)];
@@ -132,13 +140,21 @@ export class MessageColumns {
       this.variantKey = grown(this.variantKey, n);
       this.timingKey = grown(this.timingKey, n);
       this.reason = grown(this.reason, n);
+      this.combo = grown(this.combo, n);
+      this.reasonCombo = this.reasonCombo.map((a) => grown(a, n));
       this.creditWeight = this.creditWeight.map((a) => grown(a, n));
       this.creditValue = this.creditValue.map((a) => grown(a, n));
     }
     return i;
   }
 
+  /** The times of the statuses the reasons report counts, in its order. */
+  reasonTimes(): Float64Array[] {
+    return [this.suppressedAt, this.failedAt, this.heldOutAt, this.unknownAt];
+  }
+
   set(i: number, r: MessageFields): void {
+    this.rollUp(i, -1);
     const t = r.times;
     const time = (v: number | undefined) => (v === undefined ? NaN : v);
     this.at[i] = r.at;
@@ -172,12 +188,75 @@ export class MessageColumns {
       this.creditWeight[k][i] = credit.weight;
       this.creditValue[k][i] = credit.value;
     }
+    this.combo[i] = this.cells.combo([
+      this.trigger[i],
+      this.workflow[i],
+      this.channel[i],
+      this.variant[i],
+      this.variantKey[i],
+      this.timingKey[i],
+      r.sto ? 1 : 0,
+    ]);
+    const times = this.reasonTimes();
+    for (let s = 0; s < times.length; s++) {
+      if (!Number.isNaN(times[s]![i]))
+        this.reasonCombo[s]![i] = this.reasonCells.combo([
+          s,
+          this.reason[i],
+          this.trigger[i],
+          this.workflow[i],
+          this.channel[i],
+        ]);
+    }
+    this.rollUp(i, 1);
   }
 
   /** The slot no longer holds a message (retention). */
   kill(i: number): void {
+    this.rollUp(i, -1);
     this.flags[i] = 0;
   }
+
+  /** Adds (`sign` 1) or takes out (−1) the slot's contribution to the rollups; nothing for a dead slot. */
+  private rollUp(i: number, sign: 1 | -1): void {
+    const fl = this.flags[i];
+    if (!(fl & M.ALIVE)) return;
+    if (!(fl & (M.HOLDOUT | M.ESCALATION)))
+      addMessage(this, i, this.cells.cell(this.at[i], this.combo[i]), sign);
+    const times = this.reasonTimes();
+    for (let s = 0; s < times.length; s++) {
+      const at = times[s]![i];
+      if (!Number.isNaN(at)) this.reasonCells.cell(at, this.reasonCombo[s]![i])[0] += sign;
+    }
+  }
+}
+
+/** Adds message i's counters (see MC) to `out`, times `sign`. */
+export function addMessage(c: MessageColumns, i: number, out: Float64Array, sign: number): void {
+  const fl = c.flags[i];
+  out[MC.ROWS] += sign;
+  if (fl & M.SENT) {
+    out[MC.SENT] += sign;
+    if (fl & M.OPENED) out[MC.SENT_OPENED] += sign;
+    if (fl & M.CLICKED) out[MC.SENT_CLICKED] += sign;
+    const cost = c.cost[i];
+    if (cost > 0) out[MC.COST] += sign * cost;
+    else out[MC.DEFAULT_COST] += sign;
+    for (let k = 0; k < ATTRIBUTION_MODELS.length; k++) {
+      const value = c.creditValue[k]![i];
+      if (c.creditWeight[k]![i] > 1e-9) {
+        out[MC.CONVERTED + k] += sign;
+        out[MC.CONVERTED_VALUE + k] += sign * value;
+      }
+      out[MC.SENT_VALUE + k] += sign * value;
+    }
+  } else {
+    if (fl & M.FAILED) out[MC.FAILED] += sign;
+    if (fl & M.SUPPRESSED) out[MC.SUPPRESSED] += sign;
+  }
+  if (fl & M.DELIVERED) out[MC.DELIVERED] += sign;
+  if (fl & M.OPENED) out[MC.OPENED] += sign;
+  if (fl & M.CLICKED) out[MC.CLICKED] += sign;
 }
 
 /** What the run columns copy from a run. */
@@ -198,6 +277,9 @@ export class RunColumns {
   trigger = new Int32Array(1024);
   variantKey = new Int32Array(1024);
   variant = new Int32Array(1024);
+  combo = new Int32Array(1024);
+  /** Runs and conversions per (day of entry, dimensions) of the measured runs: see rollups.ts. */
+  readonly cells = new Cells(RUN_C.WIDTH);
   readonly dims = {
     workflow: new Interner(),
     trigger: new Interner(),
@@ -215,12 +297,14 @@ export class RunColumns {
       this.trigger = grown(this.trigger, n);
       this.variantKey = grown(this.variantKey, n);
       this.variant = grown(this.variant, n);
+      this.combo = grown(this.combo, n);
     }
     return i;
   }
 
   /** `measured`: the run's workflow counts a conversion event (only such runs are compared). */
   set(i: number, r: RunFields, measured: boolean): void {
+    this.rollUp(i, -1);
     this.enteredAt[i] = r.enteredAt;
     this.flags[i] =
       R.ALIVE | (r.holdout ? R.HOLDOUT : 0) | (r.converted ? R.CONVERTED : 0) | (measured ? R.MEASURED : 0);
@@ -230,6 +314,23 @@ export class RunColumns {
     this.trigger[i] = this.dims.trigger.id(r.trigger);
     this.variant[i] = variant;
     this.variantKey[i] = this.variantKeyOf(workflow, variant, r);
+    this.combo[i] = this.cells.combo([
+      this.trigger[i],
+      workflow,
+      variant,
+      this.variantKey[i],
+      r.holdout ? 1 : 0,
+    ]);
+    this.rollUp(i, 1);
+  }
+
+  /** Adds (`sign` 1) or takes out (−1) a measured run's contribution to the rollups. */
+  private rollUp(i: number, sign: 1 | -1): void {
+    const fl = this.flags[i];
+    if (!(fl & R.ALIVE) || !(fl & R.MEASURED)) return;
+    const cell = this.cells.cell(this.enteredAt[i], this.combo[i]);
+    cell[RUN_C.N] += sign;
+    if (fl & R.CONVERTED) cell[RUN_C.CONVERTED] += sign;
   }
 
   /** The id of `<workflow>/<content variant>`, remembered per (workflow, variant) pair. */
@@ -245,6 +346,7 @@ export class RunColumns {
   }
 
   kill(i: number): void {
+    this.rollUp(i, -1);
     this.flags[i] = 0;
   }
 }

@@ -155,6 +155,11 @@ export class MessageColumns {
 
   set(i: number, r: MessageFields): void {
     this.rollUp(i, -1);
+    // The dimensions before: most writes change a status or a credit, not the cell combination.
+    const was = (this.flags[i] & M.ALIVE) !== 0;
+    const old = [this.trigger[i], this.workflow[i], this.channel[i], this.variant[i]];
+    const oldKeys = [this.variantKey[i], this.timingKey[i], this.flags[i] & M.STO, this.reason[i]];
+    const hadReason = this.reasonTimes().map((times) => !Number.isNaN(times[i]));
     const t = r.times;
     const time = (v: number | undefined) => (v === undefined ? NaN : v);
     this.at[i] = r.at;
@@ -188,26 +193,21 @@ export class MessageColumns {
       this.creditWeight[k][i] = credit.weight;
       this.creditValue[k][i] = credit.value;
     }
-    this.combo[i] = this.cells.combo([
-      this.trigger[i],
-      this.workflow[i],
-      this.channel[i],
-      this.variant[i],
-      this.variantKey[i],
-      this.timingKey[i],
-      r.sto ? 1 : 0,
-    ]);
-    const times = this.reasonTimes();
-    for (let s = 0; s < times.length; s++) {
-      if (!Number.isNaN(times[s]![i]))
-        this.reasonCombo[s]![i] = this.reasonCells.combo([
-          s,
-          this.reason[i],
-          this.trigger[i],
-          this.workflow[i],
-          this.channel[i],
-        ]);
-    }
+    const dims = [this.trigger[i], this.workflow[i], this.channel[i], this.variant[i]];
+    const sameDims = was && dims.every((id, k) => id === old[k]);
+    const sto = this.flags[i] & M.STO;
+    if (
+      !sameDims ||
+      this.variantKey[i] !== oldKeys[0] ||
+      this.timingKey[i] !== oldKeys[1] ||
+      sto !== oldKeys[2]
+    )
+      this.combo[i] = this.cells.combo([...dims, this.variantKey[i], this.timingKey[i], sto ? 1 : 0]);
+    const sameReason = sameDims && this.reason[i] === oldKeys[3];
+    this.reasonTimes().forEach((times, s) => {
+      if (!Number.isNaN(times[i]) && !(sameReason && hadReason[s]))
+        this.reasonCombo[s]![i] = this.reasonCells.combo([s, this.reason[i], dims[0], dims[1], dims[2]]);
+    });
     this.rollUp(i, 1);
   }
 

@@ -35,28 +35,28 @@ export class Recorder {
   ) {}
 
   outcomes(list: Array<Delivered<actions.ActionOutcome>>): Promise<void> {
-    return this.record(
-      'outcome',
-      list.map((d) => outcomeFact(d.message)),
-      (f) => `${f.actionId}\u0000${f.status}`,
-      list,
-    );
+    return this.recordDelivered('outcome', list, outcomeFact, (f) => `${f.actionId}\u0000${f.status}`);
   }
 
   requests(list: Array<Delivered<actions.ActionRequested>>): Promise<void> {
-    return this.record(
-      'request',
-      list.map((d) => requestFact(d.message)),
-      (f) => f.actionId,
-      list,
-    );
+    return this.recordDelivered('request', list, requestFact, (f) => f.actionId);
   }
 
   fires(list: Array<Delivered<triggers.TriggerFired>>): Promise<void> {
+    return this.recordDelivered('fire', list, fireFact, (f) => f.id);
+  }
+
+  /** Records the facts of messages that map one to one onto facts, keeping their bytes. */
+  private recordDelivered<K extends FactKind, T>(
+    kind: K,
+    list: Array<Delivered<T>>,
+    factOf: (message: T) => FactKinds[K],
+    key: (f: FactKinds[K]) => string,
+  ): Promise<void> {
     return this.record(
-      'fire',
-      list.map((d) => fireFact(d.message)),
-      (f) => f.id,
+      kind,
+      list.map((d) => factOf(d.message)),
+      key,
       list,
     );
   }

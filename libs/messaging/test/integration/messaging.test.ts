@@ -89,6 +89,49 @@ describe('messaging on a real nats-server', function () {
     return loop;
   }
 
+  /**
+   * Publishes `ids` to `subject`, each in a span of its own, waiting after the first until
+   * `firstHandled`; returns each message's trace id.
+   */
+  async function publishTraced(
+    subject: string,
+    ids: readonly string[],
+    firstHandled: () => boolean,
+  ): Promise<Map<string, string>> {
+    const traces = new Map<string, string>();
+    const tracer = trace.getTracer('test');
+    for (const id of ids) {
+      await tracer.startActiveSpan(`send ${id}`, async (span) => {
+        traces.set(id, span.spanContext().traceId);
+        await publisher.publish(subject, SCHEMAS.Event, event(id), { msgId: id });
+        span.end();
+      });
+      if (id === ids[0]) await waitFor(firstHandled, { timeoutMs: 10_000, message: 'no batch' });
+    }
+    return traces;
+  }
+
+  /** The last dead letter of `subject`, once there is one. */
+  async function deadLetterOf(subject: string) {
+    const jsm = await jetstreamManager(nc);
+    return waitFor(
+      () => jsm.streams.getMessage(STREAMS.DLQ.name, { last_by_subj: `dlq.${subject}` }).catch(() => null),
+      { timeoutMs: 10_000, message: 'no dead letter' },
+    );
+  }
+
+  /** Waits until consumer `durable` of EVENTS has nothing pending and nothing unacked. */
+  async function allAcked(durable: string): Promise<void> {
+    const jsm = await jetstreamManager(nc);
+    await waitFor(
+      async () => {
+        const info = await jsm.consumers.info(STREAMS.EVENTS.name, durable);
+        return info.num_ack_pending === 0 && info.num_pending === 0;
+      },
+      { timeoutMs: 10_000, message: 'messages left unacked' },
+    );
+  }
+
   it('delivers a message exactly once with the producer trace id, despite a duplicate publish with the same id', async () => {
     const received: Array<{ id: string; traceId?: string }> = [];
     await startLoop('t-once', 'events.raw.1.>', async (e) => {
@@ -215,22 +258,13 @@ describe('messaging on a real nats-server', function () {
       { max: 50, maxWaitMs: 20 },
     );
     const subject = 'events.raw.7.customer_action.cart.item_added';
-    const producerTraces = new Map<string, string>();
     const ids = [
       'b-0',
       ...[1, 2, 3, 4, 5].map((i) => `b-${i}`),
       'poison-b',
       ...[6, 7, 8].map((i) => `b-${i}`),
     ];
-    const tracer = trace.getTracer('test');
-    for (const id of ids) {
-      await tracer.startActiveSpan(`send ${id}`, async (span) => {
-        producerTraces.set(id, span.spanContext().traceId);
-        await publisher.publish(subject, SCHEMAS.Event, event(id), { msgId: id });
-        span.end();
-      });
-      if (id === 'b-0') await waitFor(() => batches.length === 1, { timeoutMs: 10_000, message: 'no batch' });
-    }
+    const producerTraces = await publishTraced(subject, ids, () => batches.length === 1);
     release();
     await waitFor(() => done.length === 9, {
       timeoutMs: 15_000,
@@ -248,20 +282,10 @@ describe('messaging on a real nats-server', function () {
     // The failed batch counts as the poison's first attempt; then it is retried alone.
     assert.equal(attempts.get('poison-b'), 3);
     for (const id of ids) assert.equal(traceIds.get(id), producerTraces.get(id), `trace of ${id}`);
-    const jsm = await jetstreamManager(nc);
-    const dead = await waitFor(
-      () => jsm.streams.getMessage(STREAMS.DLQ.name, { last_by_subj: `dlq.${subject}` }).catch(() => null),
-      { timeoutMs: 10_000, message: 'no dead letter' },
-    );
+    const dead = await deadLetterOf(subject);
     assert.equal(SCHEMAS.Event.type.decode(dead.data).id, 'poison-b');
     assert.equal(dead.header.get(HEADERS.dlqDeliveries), '3');
-    await waitFor(
-      async () => {
-        const info = await jsm.consumers.info(STREAMS.EVENTS.name, 't-batch');
-        return info.num_ack_pending === 0 && info.num_pending === 0;
-      },
-      { timeoutMs: 10_000, message: 'messages left unacked' },
-    );
+    await allAcked('t-batch');
   });
 
   it('ordered-batch on an ack-all consumer with batch spans: one span per batch linked to each message, one ack per batch, a poison message still dead-lettered alone', async () => {
@@ -299,16 +323,7 @@ describe('messaging on a real nats-server', function () {
     assert.equal((await jsm.consumers.info(STREAMS.EVENTS.name, 't-ack-all')).config.ack_policy, 'all');
     const subject = 'events.raw.11.customer_action.cart.item_added';
     const ids = ['a-0', 'a-1', 'a-2', 'poison-a', 'a-3', 'a-4'];
-    const producerTraces = new Map<string, string>();
-    const tracer = trace.getTracer('test');
-    for (const id of ids) {
-      await tracer.startActiveSpan(`send ${id}`, async (span) => {
-        producerTraces.set(id, span.spanContext().traceId);
-        await publisher.publish(subject, SCHEMAS.Event, event(id), { msgId: id });
-        span.end();
-      });
-      if (id === 'a-0') await waitFor(() => batches.length === 1, { timeoutMs: 10_000, message: 'no batch' });
-    }
+    const producerTraces = await publishTraced(subject, ids, () => batches.length === 1);
     // Held in the handler, the first batch is not acked, and nothing behind it is.
     const held = await jsm.consumers.info(STREAMS.EVENTS.name, 't-ack-all');
     assert.ok(held.num_ack_pending >= 1, 'the held batch is not acked');
@@ -329,18 +344,9 @@ describe('messaging on a real nats-server', function () {
         linked.size > 1,
       "the batch span links to the messages' traces",
     );
-    const dead = await waitFor(
-      () => jsm.streams.getMessage(STREAMS.DLQ.name, { last_by_subj: `dlq.${subject}` }).catch(() => null),
-      { timeoutMs: 10_000, message: 'no dead letter' },
-    );
+    const dead = await deadLetterOf(subject);
     assert.equal(SCHEMAS.Event.type.decode(dead.data).id, 'poison-a');
-    await waitFor(
-      async () => {
-        const info = await jsm.consumers.info(STREAMS.EVENTS.name, 't-ack-all');
-        return info.num_ack_pending === 0 && info.num_pending === 0;
-      },
-      { timeoutMs: 10_000, message: 'messages left unacked' },
-    );
+    await allAcked('t-ack-all');
   });
 
   it('recreates an explicit-ack consumer as ack-all where it stood: nothing acked is delivered again', async () => {

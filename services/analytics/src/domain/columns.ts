@@ -221,42 +221,48 @@ export class MessageColumns {
   private rollUp(i: number, sign: 1 | -1): void {
     const fl = this.flags[i];
     if (!(fl & M.ALIVE)) return;
-    if (!(fl & (M.HOLDOUT | M.ESCALATION)))
-      addMessage(this, i, this.cells.cell(this.at[i], this.combo[i]), sign);
+    // The offsets first: making room may replace a combination's array.
+    if (!(fl & (M.HOLDOUT | M.ESCALATION))) {
+      const at = this.cells.offset(this.at[i], this.combo[i]);
+      addMessage(this, i, this.cells.data[this.combo[i]], sign, at);
+    }
     const times = this.reasonTimes();
     for (let s = 0; s < times.length; s++) {
-      const at = times[s]![i];
-      if (!Number.isNaN(at)) this.reasonCells.cell(at, this.reasonCombo[s]![i])[0] += sign;
+      const t = times[s]![i];
+      if (Number.isNaN(t)) continue;
+      const combo = this.reasonCombo[s]![i];
+      const at = this.reasonCells.offset(t, combo);
+      this.reasonCells.data[combo][at] += sign;
     }
   }
 }
 
-/** Adds message i's counters (see MC) to `out`, times `sign`. */
-export function addMessage(c: MessageColumns, i: number, out: Float64Array, sign: number): void {
+/** Adds message i's counters (see MC) to `out` from index `at` on, times `sign`. */
+export function addMessage(c: MessageColumns, i: number, out: Float64Array, sign: number, at = 0): void {
   const fl = c.flags[i];
-  out[MC.ROWS] += sign;
+  out[at + MC.ROWS] += sign;
   if (fl & M.SENT) {
-    out[MC.SENT] += sign;
-    if (fl & M.OPENED) out[MC.SENT_OPENED] += sign;
-    if (fl & M.CLICKED) out[MC.SENT_CLICKED] += sign;
+    out[at + MC.SENT] += sign;
+    if (fl & M.OPENED) out[at + MC.SENT_OPENED] += sign;
+    if (fl & M.CLICKED) out[at + MC.SENT_CLICKED] += sign;
     const cost = c.cost[i];
-    if (cost > 0) out[MC.COST] += sign * cost;
-    else out[MC.DEFAULT_COST] += sign;
+    if (cost > 0) out[at + MC.COST] += sign * cost;
+    else out[at + MC.DEFAULT_COST] += sign;
     for (let k = 0; k < ATTRIBUTION_MODELS.length; k++) {
       const value = c.creditValue[k]![i];
       if (c.creditWeight[k]![i] > 1e-9) {
-        out[MC.CONVERTED + k] += sign;
-        out[MC.CONVERTED_VALUE + k] += sign * value;
+        out[at + MC.CONVERTED + k] += sign;
+        out[at + MC.CONVERTED_VALUE + k] += sign * value;
       }
-      out[MC.SENT_VALUE + k] += sign * value;
+      out[at + MC.SENT_VALUE + k] += sign * value;
     }
   } else {
-    if (fl & M.FAILED) out[MC.FAILED] += sign;
-    if (fl & M.SUPPRESSED) out[MC.SUPPRESSED] += sign;
+    if (fl & M.FAILED) out[at + MC.FAILED] += sign;
+    if (fl & M.SUPPRESSED) out[at + MC.SUPPRESSED] += sign;
   }
-  if (fl & M.DELIVERED) out[MC.DELIVERED] += sign;
-  if (fl & M.OPENED) out[MC.OPENED] += sign;
-  if (fl & M.CLICKED) out[MC.CLICKED] += sign;
+  if (fl & M.DELIVERED) out[at + MC.DELIVERED] += sign;
+  if (fl & M.OPENED) out[at + MC.OPENED] += sign;
+  if (fl & M.CLICKED) out[at + MC.CLICKED] += sign;
 }
 
 /** What the run columns copy from a run. */
@@ -328,9 +334,10 @@ export class RunColumns {
   private rollUp(i: number, sign: 1 | -1): void {
     const fl = this.flags[i];
     if (!(fl & R.ALIVE) || !(fl & R.MEASURED)) return;
-    const cell = this.cells.cell(this.enteredAt[i], this.combo[i]);
-    cell[RUN_C.N] += sign;
-    if (fl & R.CONVERTED) cell[RUN_C.CONVERTED] += sign;
+    const at = this.cells.offset(this.enteredAt[i], this.combo[i]);
+    const cell = this.cells.data[this.combo[i]];
+    cell[at + RUN_C.N] += sign;
+    if (fl & R.CONVERTED) cell[at + RUN_C.CONVERTED] += sign;
   }
 
   /** The id of `<workflow>/<content variant>`, remembered per (workflow, variant) pair. */

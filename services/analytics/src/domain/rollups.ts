@@ -26,16 +26,22 @@ export function splitByDays(
 
 /**
  * Cells of counters keyed by (day, combination of dimension ids). A combination is interned once,
- * with its ids kept so a report can filter and group cells like rows.
+ * with its ids kept so a report can filter and group cells like rows. Each combination keeps its
+ * days in one array (day after day, `width` counters each), so a report sums a combination's days
+ * in one tight loop and judges its filters once.
  */
 export class Cells {
   private readonly comboIds = new Map<string, number>();
   /** The dimension ids of each combination, in the order the owner defines. */
   readonly combos: Int32Array[] = [];
-  /** Day → combination → counters. */
-  readonly byDay = new Map<number, Map<number, Float64Array>>();
+  /** Per combination: the day number (days since the epoch) its array starts at, and the array. */
+  private readonly firstDay: number[] = [];
+  readonly data: Float64Array[] = [];
+  private readonly sums: Float64Array;
 
-  constructor(readonly width: number) {}
+  constructor(readonly width: number) {
+    this.sums = new Float64Array(width);
+  }
 
   /** The combination of these dimension ids. */
   combo(ids: readonly number[]): number {
@@ -45,33 +51,71 @@ export class Cells {
       id = this.combos.length;
       this.comboIds.set(key, id);
       this.combos.push(Int32Array.from(ids));
+      this.firstDay.push(0);
+      this.data.push(new Float64Array(0));
     }
     return id;
   }
 
-  /** The counters of (day of `atMs`, combo), created empty. */
-  cell(atMs: number, combo: number): Float64Array {
-    const day = dayOf(atMs);
-    let cells = this.byDay.get(day);
-    if (!cells) this.byDay.set(day, (cells = new Map()));
-    let c = cells.get(combo);
-    if (!c) cells.set(combo, (c = new Float64Array(this.width)));
-    return c;
+  /** Where the counters of (day of `atMs`, combo) start in `data[combo]` (made room for, zero at first). */
+  offset(atMs: number, combo: number): number {
+    const day = Math.floor(atMs / 86_400_000);
+    const w = this.width;
+    let a = this.data[combo]!;
+    let first = this.firstDay[combo]!;
+    if (a.length === 0) {
+      first = day;
+      a = new Float64Array(w * 8);
+    } else if (day < first) {
+      const grown = new Float64Array(a.length + (first - day) * w);
+      grown.set(a, (first - day) * w);
+      a = grown;
+      first = day;
+    } else if ((day - first + 1) * w > a.length) {
+      const grown = new Float64Array(Math.max((day - first + 1) * w, a.length * 2));
+      grown.set(a);
+      a = grown;
+    }
+    this.data[combo] = a;
+    this.firstDay[combo] = first;
+    return (day - first) * w;
   }
 
-  /** Calls `fn(combo, counters)` for every cell of the days in [fromDay, toDay). */
-  forEach(fromDay: number, toDay: number, fn: (combo: Int32Array, counters: Float64Array) => void): void {
-    for (const [day, cells] of this.byDay) {
-      if (day < fromDay || day >= toDay) continue;
-      for (const [combo, counters] of cells) fn(this.combos[combo]!, counters);
+  /**
+   * Calls `fn(combo, sums)` for each combination with counters in the days of [fromDayMs, toDayMs),
+   * `sums` the counters summed over those days (valid during the call only).
+   */
+  forEach(fromDayMs: number, toDayMs: number, fn: (combo: Int32Array, sums: Float64Array) => void): void {
+    const w = this.width;
+    const sums = this.sums;
+    const from = Math.floor(fromDayMs / 86_400_000);
+    const to = Math.floor(toDayMs / 86_400_000);
+    for (let c = 0; c < this.combos.length; c++) {
+      const a = this.data[c]!;
+      const first = this.firstDay[c]!;
+      const lo = Math.max(from, first) - first;
+      const hi = Math.min(to - first, a.length / w);
+      if (lo >= hi) continue;
+      sums.fill(0);
+      for (let d = lo * w, end = hi * w; d < end; d += w) for (let k = 0; k < w; k++) sums[k] += a[d + k]!;
+      fn(this.combos[c]!, sums);
     }
   }
 
-  /** Drops the days wholly before `beforeMs` whose cells are all empty (their rows are gone). */
+  /**
+   * Frees the days before `beforeMs`'s day (retention: their rows are gone), of the combinations
+   * whose counters there are all empty.
+   */
   dropBefore(beforeMs: number): void {
-    for (const [day, cells] of this.byDay) {
-      if (day + 86_400_000 > beforeMs) continue;
-      if ([...cells.values()].every((c) => c.every((v) => v === 0))) this.byDay.delete(day);
+    const day = Math.floor(beforeMs / 86_400_000);
+    for (let c = 0; c < this.combos.length; c++) {
+      const first = this.firstDay[c]!;
+      const a = this.data[c]!;
+      if (a.length === 0 || day <= first) continue;
+      const cut = Math.min((day - first) * this.width, a.length);
+      if (!a.subarray(0, cut).every((v) => v === 0)) continue;
+      this.data[c] = a.slice(cut);
+      this.firstDay[c] = day;
     }
   }
 }

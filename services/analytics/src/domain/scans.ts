@@ -163,21 +163,16 @@ export function liftReport(
   const treatedDim = byTrigger ? RUN_D.TRIGGER : q.groupBy === 'variant' ? RUN_D.VARIANT_KEY : RUN_D.WORKFLOW;
   const controlDim = byTrigger ? RUN_D.TRIGGER : RUN_D.WORKFLOW;
   const totals = runTotals(c, q, treatedDim, controlDim, viaCells);
-  const tally = (g: Float64Array): Tally => ({ n: g[RUN_C.N]!, x: g[RUN_C.CONVERTED]! });
-  const treated = {
+  // Groups with runs, as tallies by name.
+  const tallies = (groups: typeof totals.treated) => ({
     named: (names: readonly string[]) =>
-      totals.treated
+      groups
         .named(names)
         .filter(([, g]) => g[RUN_C.N]! > 0)
-        .map(([k, g]) => [k, tally(g)] as [string, Tally]),
-  };
-  const control = {
-    named: (names: readonly string[]) =>
-      totals.control
-        .named(names)
-        .filter(([, g]) => g[RUN_C.N]! > 0)
-        .map(([k, g]) => [k, tally(g)] as [string, Tally]),
-  };
+        .map(([k, g]): [string, Tally] => [k, { n: g[RUN_C.N]!, x: g[RUN_C.CONVERTED]! }]),
+  });
+  const treated = tallies(totals.treated);
+  const control = tallies(totals.control);
   let campaign: Tally | undefined;
   if (state.campaignSends.length) {
     campaign = { n: 0, x: 0 };

@@ -1,20 +1,13 @@
 import assert from 'node:assert/strict';
-import { simulateEngagement, type EngagementMessage } from '@kairos/loadgen';
+import { simulateEngagement } from '@kairos/loadgen';
 import { AnalyticsState } from '../../src/domain/state';
 import { normalizeQuery, type RawQuery } from '../../src/domain/query';
-import {
-  funnelReport,
-  liftReport,
-  reasonsReport,
-  roiReport,
-  timingReport,
-  type ReportSettings,
-} from '../../src/domain/scans';
+import * as scans from '../../src/domain/scans';
 import { splitByDays } from '../../src/domain/rollups';
-import { fireFact, outcomeFact, requestFact } from '../../src/facts-from-messages';
+import { foldSimulated, simulatedWorkflows } from './simulated';
 
 const DAY = 86_400_000;
-const settings: ReportSettings = {
+const settings: scans.ReportSettings = {
   channelCosts: { email: 0.001, sms: 0.02, push: 0.0005 },
   infraCostPerDay: 3,
   campaignConversion: { event: 'order.completed', withinMs: 72 * 3_600_000 },
@@ -31,23 +24,6 @@ function shuffled<T>(list: readonly T[], seed: number): T[] {
     [out[i], out[j]] = [out[j]!, out[i]!];
   }
   return out;
-}
-
-function fold(state: AnalyticsState, sim: ReturnType<typeof simulateEngagement>, m: EngagementMessage): void {
-  if (m.kind === 'fire') state.addFire(fireFact(m.message));
-  else if (m.kind === 'request') state.addRequest(requestFact(m.message));
-  else if (m.kind === 'outcome') state.addOutcome(outcomeFact(m.message));
-  else {
-    const ev = m.message.event!;
-    const value = Number((ev.properties as { revenue: number }).revenue);
-    state.addConversion({
-      id: ev.id,
-      customerId: ev.customerId,
-      type: ev.type,
-      at: ev.occurredAt!.getTime(),
-      values: Object.fromEntries(sim.workflows.map((w) => [w.name, value])),
-    });
-  }
 }
 
 /** Equal, numbers within a relative 1e-9 (the rollups add and take out values in another order). */
@@ -71,17 +47,9 @@ describe('rollups: reports from day cells equal the same reports computed from t
   const startMs = Date.UTC(2026, 0, 5);
   const sim = simulateEngagement({ seed: 5, startMs, days: 9, triggers: 4, firesPerTriggerPerDay: 120 });
   const state = new AnalyticsState();
-  state.setWorkflows(
-    sim.workflows.map((w) => ({
-      name: w.name,
-      triggers: [w.trigger],
-      conversion: { event: 'order.completed', withinMs: 72 * 3_600_000 },
-      holdoutPercent: 10,
-      cost: {},
-    })),
-  );
+  state.setWorkflows(simulatedWorkflows(sim));
   // Out of order: sends after their opens, conversions before the sends they are credited to.
-  for (const m of shuffled(sim.messages, 17)) fold(state, sim, m);
+  for (const m of shuffled(sim.messages, 17)) foldSimulated(state, sim, m);
   // Retention takes the first day and a half away (rows, runs, their contributions to the cells).
   state.dropBefore(startMs + 1.5 * DAY, startMs + 1.5 * DAY);
   const triggers = sim.workflows.map((w) => w.trigger);
@@ -134,14 +102,14 @@ describe('rollups: reports from day cells equal the same reports computed from t
         const q = normalizeQuery(measure, { ...raw, groupBy, model }, startMs);
         const run = (viaCells: boolean) =>
           measure === 'funnel'
-            ? funnelReport(state, q, viaCells)
+            ? scans.funnelReport(state, q, viaCells)
             : measure === 'timing'
-              ? timingReport(state, q, viaCells)
+              ? scans.timingReport(state, q, viaCells)
               : measure === 'roi'
-                ? roiReport(state, q, settings, viaCells)
+                ? scans.roiReport(state, q, settings, viaCells)
                 : measure === 'reasons'
-                  ? reasonsReport(state, q, viaCells)
-                  : liftReport(state, q, settings, viaCells);
+                  ? scans.reasonsReport(state, q, viaCells)
+                  : scans.liftReport(state, q, settings, viaCells);
         const fromRows = run(false);
         assertClose(run(true), fromRows, `${measure} by ${groupBy} (${model})`);
         compared += fromRows.rows.length;
@@ -174,8 +142,11 @@ describe('rollups: reports from day cells equal the same reports computed from t
     late.addOutcome(outcome('delivered', startMs + 2 * DAY + 60_000));
     late.addOutcome(outcome('sent', startMs + DAY + 60_000));
     const q = (fromMs: number) => normalizeQuery('funnel', { fromMs, toMs: fromMs + DAY }, startMs);
-    assert.deepEqual(funnelReport(late, q(startMs + 2 * DAY)).rows, []);
-    assert.equal(funnelReport(late, q(startMs + DAY)).rows[0]!.sent, 1);
-    assert.deepEqual(funnelReport(late, q(startMs + DAY)), funnelReport(late, q(startMs + DAY), false));
+    assert.deepEqual(scans.funnelReport(late, q(startMs + 2 * DAY)).rows, []);
+    assert.equal(scans.funnelReport(late, q(startMs + DAY)).rows[0]!.sent, 1);
+    assert.deepEqual(
+      scans.funnelReport(late, q(startMs + DAY)),
+      scans.funnelReport(late, q(startMs + DAY), false),
+    );
   });
 });

@@ -136,6 +136,10 @@ export function detectAnomalies(values: readonly number[], o: AnomalyOptions, fr
   for (let i = fromIndex; i < values.length; i++) {
     const r = residuals[i];
     if (Number.isNaN(r)) continue;
+    const baseline = values[i] - r;
+    // The spread is at least the Poisson floor, so |z| is at most |r| / floor: under the threshold,
+    // the bucket is no anomaly whatever the MAD, and most blocks never need theirs.
+    if (Math.abs(r) / Math.sqrt(Math.max(baseline, 1)) < o.threshold) continue;
     const blockStart = i - (i % SPREAD_BLOCK);
     if (blockStart !== block) {
       block = blockStart;
@@ -146,7 +150,6 @@ export function detectAnomalies(values: readonly number[], o: AnomalyOptions, fr
       }
       blockScale = recent.length >= 3 ? MAD_SCALE * jStat.meddev(recent) : 0;
     }
-    const baseline = values[i] - r;
     const scale = Math.max(blockScale, Math.sqrt(Math.max(baseline, 1)));
     const z = r / scale;
     if (Math.abs(z) >= o.threshold) {

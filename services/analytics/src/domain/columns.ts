@@ -148,18 +148,34 @@ export class MessageColumns {
     return i;
   }
 
-  /** The times of the statuses the reasons report counts, in its order. */
+  /** The times of the statuses the reasons report counts, in its order (kept current as they grow). */
+  private times: Float64Array[] = [];
   reasonTimes(): Float64Array[] {
-    return [this.suppressedAt, this.failedAt, this.heldOutAt, this.unknownAt];
+    const t = this.times;
+    if (t[0] !== this.suppressedAt || t[1] !== this.failedAt)
+      this.times = [this.suppressedAt, this.failedAt, this.heldOutAt, this.unknownAt];
+    return this.times;
   }
 
   set(i: number, r: MessageFields): void {
     this.rollUp(i, -1);
     // The dimensions before: most writes change a status or a credit, not the cell combination.
     const was = (this.flags[i] & M.ALIVE) !== 0;
-    const old = [this.trigger[i], this.workflow[i], this.channel[i], this.variant[i]];
-    const oldKeys = [this.variantKey[i], this.timingKey[i], this.flags[i] & M.STO, this.reason[i]];
-    const hadReason = this.reasonTimes().map((times) => !Number.isNaN(times[i]));
+    const [trigger, workflow, channel, variant] = [
+      this.trigger[i],
+      this.workflow[i],
+      this.channel[i],
+      this.variant[i],
+    ];
+    const [variantKey, timingKey, sto, reason] = [
+      this.variantKey[i],
+      this.timingKey[i],
+      this.flags[i] & M.STO,
+      this.reason[i],
+    ];
+    const times = this.reasonTimes();
+    let hadReason = 0;
+    for (let s = 0; s < times.length; s++) if (!Number.isNaN(times[s]![i])) hadReason |= 1 << s;
     const t = r.times;
     const time = (v: number | undefined) => (v === undefined ? NaN : v);
     this.at[i] = r.at;
@@ -193,21 +209,35 @@ export class MessageColumns {
       this.creditWeight[k][i] = credit.weight;
       this.creditValue[k][i] = credit.value;
     }
-    const dims = [this.trigger[i], this.workflow[i], this.channel[i], this.variant[i]];
-    const sameDims = was && dims.every((id, k) => id === old[k]);
-    const sto = this.flags[i] & M.STO;
-    if (
-      !sameDims ||
-      this.variantKey[i] !== oldKeys[0] ||
-      this.timingKey[i] !== oldKeys[1] ||
-      sto !== oldKeys[2]
-    )
-      this.combo[i] = this.cells.combo([...dims, this.variantKey[i], this.timingKey[i], sto ? 1 : 0]);
-    const sameReason = sameDims && this.reason[i] === oldKeys[3];
-    this.reasonTimes().forEach((times, s) => {
-      if (!Number.isNaN(times[i]) && !(sameReason && hadReason[s]))
-        this.reasonCombo[s]![i] = this.reasonCells.combo([s, this.reason[i], dims[0], dims[1], dims[2]]);
-    });
+    const sameDims =
+      was &&
+      trigger === this.trigger[i] &&
+      workflow === this.workflow[i] &&
+      channel === this.channel[i] &&
+      variant === this.variant[i];
+    const nowSto = this.flags[i] & M.STO;
+    if (!sameDims || variantKey !== this.variantKey[i] || timingKey !== this.timingKey[i] || sto !== nowSto) {
+      this.combo[i] = this.cells.combo([
+        this.trigger[i],
+        this.workflow[i],
+        this.channel[i],
+        this.variant[i],
+        this.variantKey[i],
+        this.timingKey[i],
+        nowSto ? 1 : 0,
+      ]);
+    }
+    const sameReason = sameDims && reason === this.reason[i];
+    for (let s = 0; s < times.length; s++) {
+      if (Number.isNaN(times[s]![i]) || (sameReason && hadReason & (1 << s))) continue;
+      this.reasonCombo[s]![i] = this.reasonCells.combo([
+        s,
+        this.reason[i],
+        this.trigger[i],
+        this.workflow[i],
+        this.channel[i],
+      ]);
+    }
     this.rollUp(i, 1);
   }
 

@@ -37,8 +37,6 @@ class BatchMessage<T> implements Item<T> {
 export class OrderedBatchStrategy<T> implements ConsumeStrategy {
   /** Acks waiting for their batch's commit. */
   private readonly commits = new InFlight();
-  /** The last ack queued behind a commit (ack-all consumers ack in stream order). */
-  private lastCommit: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly processor: MessageProcessor<T>,
@@ -110,6 +108,9 @@ export class OrderedBatchStrategy<T> implements ConsumeStrategy {
     let commit: void | BatchCommit = undefined;
     try {
       commit = await run;
+      // An ack-all ack covers every earlier message, so it cannot wait behind a commit while later
+      // batches run: the commit is awaited here, and a failed one fails the batch.
+      if (ackAll && commit) commit = void (await commit.committed);
     } catch (err) {
       const error = (err as Error).message ?? String(err);
       processor.countProcessed('error', items.length);
@@ -128,15 +129,9 @@ export class OrderedBatchStrategy<T> implements ConsumeStrategy {
       else for (const { m } of items) m.ack();
       processor.countProcessed('ok', items.length);
     };
-    if (!commit) {
-      // With ack-all an ack must not overtake the commit of an earlier batch it would cover.
-      if (ackAll && this.commits.size) this.commits.add(this.afterCommits(Promise.resolve(), ack));
-      else ack();
-      return;
-    }
-    const committed = commit.committed;
+    if (!commit) return ack();
     this.commits.add(
-      (ackAll ? this.afterCommits(committed, ack) : committed.then(ack)).catch((err: unknown) =>
+      commit.committed.then(ack, (err: unknown) =>
         processor.opts.logger.warn(
           {
             consumer: processor.name,
@@ -148,15 +143,6 @@ export class OrderedBatchStrategy<T> implements ConsumeStrategy {
         ),
       ),
     );
-  }
-
-  /** The earlier batches' commits, then `committed`, then `ack` (an ack-all consumer's acks in order). */
-  private afterCommits(committed: Promise<void>, ack: () => void): Promise<void> {
-    const prior = this.lastCommit;
-    const next = prior.then(() => committed).then(ack);
-    // A failed commit stops the acks behind it: their ack would cover its messages.
-    this.lastCommit = next;
-    return next;
   }
 
   /**

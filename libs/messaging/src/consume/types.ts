@@ -63,7 +63,8 @@ export type ConsumeMode =
    * next batch start at once; the acks follow the commit. How far processing runs ahead of the
    * commits is bounded by the consumer's `maxAckPending` (the server delivers no more until some are
    * acked). With an ack-all consumer (`spec.ackPolicy: 'all'`) one ack of the batch's last message
-   * acks the batch. `spans: 'batch'` opens one CONSUMER span per batch, linked to each message's
+   * acks the batch; a `BatchCommit` is then awaited before the next batch (an ack covers every
+   * earlier message, so none may wait behind a commit), and a failed commit fails the batch. `spans: 'batch'` opens one CONSUMER span per batch, linked to each message's
    * trace, instead of one span per message (the default, `message`).
    */
   | { kind: 'ordered-batch'; max: number; maxWaitMs: number; spans?: 'message' | 'batch' };

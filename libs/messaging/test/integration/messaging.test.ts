@@ -349,6 +349,31 @@ describe('messaging on a real nats-server', function () {
     await allAcked('t-ack-all');
   });
 
+  it('ordered-batch on an ack-all consumer awaits a commit before the next batch, and a failed commit re-runs its messages', async () => {
+    const attempts = new Map<string, number>();
+    let failFirst = true;
+    await startBatchLoop(
+      't-ack-all-commit',
+      'events.raw.13.>',
+      { maxDeliver: 3, backoffMs: [20, 40], ackWaitMs: 5_000, ackPolicy: 'all' },
+      async (items) => {
+        for (const { message } of items) attempts.set(message.id, (attempts.get(message.id) ?? 0) + 1);
+        const fail = failFirst;
+        failFirst = false;
+        return { committed: fail ? Promise.reject(new Error('database unavailable')) : Promise.resolve() };
+      },
+      { max: 10, maxWaitMs: 5 },
+    );
+    const ids = ['c-0', 'c-1', 'c-2'];
+    for (const id of ids)
+      await publisher.publish('events.raw.13.customer_action.page.viewed', SCHEMAS.Event, event(id), {
+        msgId: id,
+      });
+    await allAcked('t-ack-all-commit');
+    assert.ok(attempts.get('c-0')! >= 2, 'the batch whose commit failed ran again');
+    for (const id of ids) assert.ok(attempts.get(id)! >= 1, id);
+  });
+
   it('recreates an explicit-ack consumer as ack-all where it stood: nothing acked is delivered again', async () => {
     const seen: string[] = [];
     const subject = 'events.raw.12.customer_action.page.viewed';

@@ -74,7 +74,7 @@ describe('messaging on a real nats-server', function () {
     filter: string,
     spec: Parameters<typeof consumerSpec>[3],
     batchHandler: BatchHandler<events.Event>,
-    batch: { max: number; maxWaitMs: number },
+    batch: { max: number; maxWaitMs: number; spans?: 'message' | 'batch' },
   ): Promise<ConsumeLoop<events.Event>> {
     const loop = new ConsumeLoop(nc, {
       spec: consumerSpec(STREAMS.EVENTS.name, durable, filter, spec),
@@ -87,6 +87,37 @@ describe('messaging on a real nats-server', function () {
     loops.push(loop);
     await loop.start();
     return loop;
+  }
+
+  /**
+   * A batch handler that records each batch, attempt and trace (through `inContext`), holds the first
+   * batch until `release` (so the rest pile up into one batch), fails a batch holding a `poison-*`
+   * message and records the others as done.
+   */
+  function gatedHandler() {
+    const r = {
+      batches: [] as string[][],
+      done: [] as string[],
+      attempts: new Map<string, number>(),
+      traceIds: new Map<string, string | undefined>(),
+      release: () => {},
+      handler: (async () => undefined) as BatchHandler<events.Event>,
+    };
+    const gate = new Promise<void>((resolve) => (r.release = resolve));
+    r.handler = async (items) => {
+      r.batches.push(items.map((i) => i.message.id));
+      for (const i of items) {
+        r.attempts.set(i.message.id, (r.attempts.get(i.message.id) ?? 0) + 1);
+        r.traceIds.set(
+          i.message.id,
+          i.inContext(() => activeTraceIds()?.trace_id),
+        );
+      }
+      if (r.batches.length === 1) await gate;
+      if (items.some((i) => i.message.id.startsWith('poison'))) throw new Error('cannot handle poison');
+      r.done.push(...items.map((i) => i.message.id));
+    };
+    return r;
   }
 
   /**
@@ -227,35 +258,16 @@ describe('messaging on a real nats-server', function () {
   });
 
   it('ordered-batch: hands delivered messages over in stream-order batches, acks all after the handler, and dead-letters a poison message alone', async () => {
-    const batches: string[][] = [];
-    const done: string[] = [];
-    const attempts = new Map<string, number>();
-    const traceIds = new Map<string, string | undefined>();
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
+    const { batches, done, attempts, traceIds, release, handler } = gatedHandler();
     await startBatchLoop(
       't-batch',
       'events.raw.7.>',
+      { maxDeliver: 3, backoffMs: [20, 40], ackWaitMs: 5_000 },
+      handler,
       {
-        maxDeliver: 3,
-        backoffMs: [20, 40],
-        ackWaitMs: 5_000,
+        max: 50,
+        maxWaitMs: 20,
       },
-      async (items) => {
-        batches.push(items.map((i) => i.message.id));
-        for (const i of items) {
-          attempts.set(i.message.id, (attempts.get(i.message.id) ?? 0) + 1);
-          traceIds.set(
-            i.message.id,
-            i.inContext(() => activeTraceIds()?.trace_id),
-          );
-        }
-        // Hold the first batch so the rest pile up and arrive as one batch.
-        if (batches.length === 1) await gate;
-        if (items.some((i) => i.message.id.startsWith('poison'))) throw new Error('cannot handle poison');
-        done.push(...items.map((i) => i.message.id));
-      },
-      { max: 50, maxWaitMs: 20 },
     );
     const subject = 'events.raw.7.customer_action.cart.item_added';
     const ids = [
@@ -289,36 +301,14 @@ describe('messaging on a real nats-server', function () {
   });
 
   it('ordered-batch on an ack-all consumer with batch spans: one span per batch linked to each message, one ack per batch, a poison message still dead-lettered alone', async () => {
-    const done: string[] = [];
-    const batches: string[][] = [];
-    const traceIds = new Map<string, string | undefined>();
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const loop = new ConsumeLoop(nc, {
-      spec: consumerSpec(STREAMS.EVENTS.name, 't-ack-all', 'events.raw.11.>', {
-        maxDeliver: 3,
-        backoffMs: [20, 40],
-        ackWaitMs: 5_000,
-        ackPolicy: 'all',
-      }),
-      schema: SCHEMAS.Event,
-      batchHandler: async (items) => {
-        batches.push(items.map((i) => i.message.id));
-        for (const i of items)
-          traceIds.set(
-            i.message.id,
-            i.inContext(() => activeTraceIds()?.trace_id),
-          );
-        if (batches.length === 1) await gate;
-        if (items.some((i) => i.message.id.startsWith('poison'))) throw new Error('cannot handle poison');
-        done.push(...items.map((i) => i.message.id));
-      },
-      mode: { kind: 'ordered-batch', max: 50, maxWaitMs: 20, spans: 'batch' },
-      logger: silentLogger,
-      publisher,
-    });
-    loops.push(loop);
-    await loop.start();
+    const { batches, done, traceIds, release, handler } = gatedHandler();
+    await startBatchLoop(
+      't-ack-all',
+      'events.raw.11.>',
+      { maxDeliver: 3, backoffMs: [20, 40], ackWaitMs: 5_000, ackPolicy: 'all' },
+      handler,
+      { max: 50, maxWaitMs: 20, spans: 'batch' },
+    );
     const jsm = await jetstreamManager(nc);
     assert.equal((await jsm.consumers.info(STREAMS.EVENTS.name, 't-ack-all')).config.ack_policy, 'all');
     const subject = 'events.raw.11.customer_action.cart.item_added';

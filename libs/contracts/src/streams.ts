@@ -75,6 +75,12 @@ export interface ConsumerSpec {
    * the consumer already exists: delete it first to move its start.
    */
   startSequence?: number;
+  /**
+   * `explicit` (the default): every message is acked on its own. `all`: an ack covers every earlier
+   * message of the consumer too, so a loop that handles messages in stream order (`ordered`,
+   * `ordered-batch`) acks a whole batch with one ack of its last message.
+   */
+  ackPolicy?: 'explicit' | 'all';
 }
 
 export const DEFAULT_BACKOFF_MS = [250, 1_000, 5_000, 15_000];

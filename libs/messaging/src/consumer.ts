@@ -44,6 +44,9 @@ export function consumeStrategy<T>(processor: MessageProcessor<T>): ConsumeStrat
       return new OrderedStrategy(processor, handler);
     case 'concurrent':
       if (!handler) throw missing('handler');
+      // An ack covers every earlier message: out of order, it would ack messages still in hand.
+      if (processor.opts.spec.ackPolicy === 'all')
+        throw new Error(`consume loop ${processor.name}: mode concurrent needs ackPolicy explicit`);
       return new ConcurrentStrategy(processor, handler, mode.max);
     case 'ordered-batch':
       if (!batchHandler) throw missing('batchHandler');
@@ -53,6 +56,7 @@ export function consumeStrategy<T>(processor: MessageProcessor<T>): ConsumeStrat
         handler ?? batchOfOne(batchHandler),
         mode.max,
         mode.maxWaitMs,
+        mode.spans,
       );
   }
 }

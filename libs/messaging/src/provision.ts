@@ -58,7 +58,7 @@ export function consumerConfig(spec: ConsumerSpec): Partial<ConsumerConfig> {
       : { deliver_policy: DeliverPolicy.All };
   return {
     durable_name: spec.durable,
-    ack_policy: AckPolicy.Explicit,
+    ack_policy: spec.ackPolicy === 'all' ? AckPolicy.All : AckPolicy.Explicit,
     ...start,
     filter_subject: spec.filterSubject,
     // The loop dead-letters on its last attempt, so the server's limit is one above it.
@@ -76,7 +76,18 @@ export async function ensureConsumer(
   const jsm = 'consumers' in jsmOrNc ? jsmOrNc : await jetstreamManager(jsmOrNc);
   const cfg = consumerConfig(spec);
   try {
-    await jsm.consumers.info(spec.stream, spec.durable);
+    const info = await jsm.consumers.info(spec.stream, spec.durable);
+    if (info.config.ack_policy !== cfg.ack_policy) {
+      // The server cannot change a consumer's ack policy: it is recreated where it stood. Messages
+      // delivered but not acked are delivered again, as after any restart.
+      await jsm.consumers.delete(spec.stream, spec.durable);
+      const next = info.ack_floor.stream_seq + 1;
+      await jsm.consumers.add(
+        spec.stream,
+        next > 1 ? { ...cfg, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: next } : cfg,
+      );
+      return;
+    }
     const { durable_name: _d, deliver_policy: _p, opt_start_seq: _s, ...updatable } = cfg;
     await jsm.consumers.update(spec.stream, spec.durable, updatable);
   } catch (err) {

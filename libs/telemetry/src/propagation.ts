@@ -6,6 +6,7 @@ import {
   SpanStatusCode,
   trace,
   type Context,
+  type Link,
   type Span,
   type TextMapGetter,
   type TextMapSetter,
@@ -101,6 +102,39 @@ export function withConsumerSpan<T>(
     parent,
   );
   return inSpan(span, parent, fn);
+}
+
+/**
+ * Runs `fn` inside one CONSUMER span named `<name> process` for a whole batch of messages, linked to
+ * the trace each message carries (a span per message costs more than handling one), under the
+ * active context.
+ */
+export function withBatchConsumerSpan<T>(
+  name: string,
+  headers: ReadonlyArray<HeaderCarrier | undefined>,
+  attributes: Record<string, string | number>,
+  fn: (span: Span) => Promise<T>,
+): Promise<T> {
+  const span = tracer().startSpan(`${name} process`, {
+    kind: SpanKind.CONSUMER,
+    attributes: {
+      'messaging.system': 'nats',
+      'messaging.operation.type': 'process',
+      'messaging.batch.message_count': headers.length,
+      ...attributes,
+    },
+  });
+  // Reading each message's trace costs more than the rest of the span: only for a recorded span.
+  if (span.isRecording()) {
+    const links: Link[] = [];
+    for (const h of headers) {
+      if (!h?.get('traceparent')) continue;
+      const sc = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, h, getter));
+      if (sc && trace.isSpanContextValid(sc)) links.push({ context: sc });
+    }
+    span.addLinks(links);
+  }
+  return inSpan(span, context.active(), fn);
 }
 
 /** Trace and span id of the active span, for log lines and message metadata. */

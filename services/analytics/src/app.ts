@@ -26,7 +26,7 @@ import {
 import { AnalyticsState } from './domain/state';
 import { analyticsHandlers } from './grpc-service';
 import { dashboardRoute } from './http-api';
-import { Recorder } from './recorder';
+import { Recorder, type Delivered } from './recorder';
 import { ReportService } from './report-service';
 import { ANALYTICS_CONSUMERS, analyticsProvisioning } from './provisioning';
 import { FactStore } from './store';
@@ -126,17 +126,21 @@ export async function startAnalytics(
   }
 
   const inputs: ConsumerSpec[] = [];
-  const loop = <T>(spec: ConsumerSpec, schema: Schema<T>, fn: (list: T[]) => Promise<void>) => {
+  const loop = <T>(
+    spec: ConsumerSpec,
+    schema: Schema<T>,
+    fn: (list: Array<Delivered<T>>) => Promise<void>,
+  ) => {
     inputs.push(spec);
     return new ConsumeLoop(nc, {
       spec,
       provision: cfg.KAIROS_PROVISION,
       schema,
-      mode: { kind: 'ordered-batch', max: CONSUME_BATCH, maxWaitMs: CONSUME_BATCH_WAIT_MS },
+      mode: { kind: 'ordered-batch', max: CONSUME_BATCH, maxWaitMs: CONSUME_BATCH_WAIT_MS, spans: 'batch' },
       batch: CONSUME_BATCH,
       logger,
       publisher,
-      batchHandler: (items) => fn(items.map((i) => i.message)),
+      batchHandler: (items) => fn(items),
     });
   };
   const loops = [

@@ -1,5 +1,5 @@
 /** ActionOutcome, ActionRequested, TriggerFired and enriched events, as the facts analytics keeps. */
-import { OUTCOME_TOKEN, type actions, type events, type triggers } from '@kairos/contracts';
+import { OUTCOME_TOKEN, SCHEMAS, type actions, type events, type triggers } from '@kairos/contracts';
 import type { FireFact, OutcomeFact, RequestFact, Status } from './domain/facts';
 
 /** The outcome's id: the message id delivery publishes it with, so redeliveries share it. */
@@ -55,3 +55,17 @@ export function fireFact(tf: triggers.TriggerFired): FireFact {
 
 /** The event time of an enriched event (epoch ms). */
 export const eventTime = (e: events.Event) => e.occurredAt?.getTime() ?? e.receivedAt?.getTime() ?? 0;
+
+/**
+ * The facts kept as the messages' own bytes (one protobuf message each): what each kind's message
+ * decodes to. The mapping is pure, so the bytes read back give the facts first recorded.
+ */
+export const FACT_OF_BYTES = {
+  fire: (b: Uint8Array) => fireFact(SCHEMAS.TriggerFired.type.decode(b)),
+  request: (b: Uint8Array) => requestFact(SCHEMAS.ActionRequested.type.decode(b)),
+  outcome: (b: Uint8Array) => outcomeFact(SCHEMAS.ActionOutcome.type.decode(b)),
+};
+export type BytesKind = keyof typeof FACT_OF_BYTES;
+
+/** The fact of a message's bytes, for a kind FACT_OF_BYTES reads. */
+export const factOfBytes = (kind: BytesKind, bytes: Uint8Array): unknown => FACT_OF_BYTES[kind](bytes);

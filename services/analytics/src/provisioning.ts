@@ -1,10 +1,10 @@
-import { erasureConsumer } from '@kairos/contracts';
-import { consumerSpec, filters, STREAMS, type ServiceProvisioning } from '@kairos/contracts';
+import { consumerSpec, erasureConsumer, filters, STREAMS, type ServiceProvisioning } from '@kairos/contracts';
 import { DEFINITIONS_READER } from '@kairos/definitions';
 import { CONSUME_BATCH } from './config';
 
+/** Ack-all: one ack per batch (its last message); the loops use one span per batch. */
 const consumer = (durable: string, stream: string, filter: string) =>
-  consumerSpec(stream, durable, filter, { maxAckPending: CONSUME_BATCH * 4 });
+  consumerSpec(stream, durable, filter, { maxAckPending: CONSUME_BATCH * 4, ackPolicy: 'all' });
 
 /** Analytics's durable consumers, one per kind of fact. */
 export const ANALYTICS_CONSUMERS = {

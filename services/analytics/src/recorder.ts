@@ -20,6 +20,12 @@ const replayed = counter(
   ['kind'],
 );
 
+/** A consumed message, with its bytes as delivered when the consumer has them. */
+export interface Delivered<T> {
+  message: T;
+  data?: Uint8Array;
+}
+
 export class Recorder {
   constructor(
     private readonly store: FactStore,
@@ -28,24 +34,39 @@ export class Recorder {
     private readonly campaignEventType: string,
   ) {}
 
-  outcomes(list: actions.ActionOutcome[]): Promise<void> {
-    return this.record('outcome', list.map(outcomeFact), (f) => `${f.actionId}\u0000${f.status}`);
+  outcomes(list: Array<Delivered<actions.ActionOutcome>>): Promise<void> {
+    return this.recordDelivered('outcome', list, outcomeFact, (f) => `${f.actionId}\u0000${f.status}`);
   }
 
-  requests(list: actions.ActionRequested[]): Promise<void> {
-    return this.record('request', list.map(requestFact), (f) => f.actionId);
+  requests(list: Array<Delivered<actions.ActionRequested>>): Promise<void> {
+    return this.recordDelivered('request', list, requestFact, (f) => f.actionId);
   }
 
-  fires(list: triggers.TriggerFired[]): Promise<void> {
-    return this.record('fire', list.map(fireFact), (f) => f.id);
+  fires(list: Array<Delivered<triggers.TriggerFired>>): Promise<void> {
+    return this.recordDelivered('fire', list, fireFact, (f) => f.id);
+  }
+
+  /** Records the facts of messages that map one to one onto facts, keeping their bytes. */
+  private recordDelivered<K extends FactKind, T>(
+    kind: K,
+    list: Array<Delivered<T>>,
+    factOf: (message: T) => FactKinds[K],
+    key: (f: FactKinds[K]) => string,
+  ): Promise<void> {
+    return this.record(
+      kind,
+      list.map((d) => factOf(d.message)),
+      key,
+      list,
+    );
   }
 
   /** Keeps the conversion events (some workflow's `conversion.event`) and batch campaign sends. */
-  async events(list: events.EnrichedEvent[]): Promise<void> {
+  async events(list: Array<Delivered<events.EnrichedEvent>>): Promise<void> {
     const types = this.catalog.conversionTypes();
     const conversions: ConversionFact[] = [];
     const campaigns: CampaignSendFact[] = [];
-    for (const e of list) {
+    for (const { message: e } of list) {
       const ev = e.event;
       if (!ev) continue;
       if (types.has(ev.type)) {
@@ -75,23 +96,29 @@ export class Recorder {
 
   /**
    * Keeps the facts the aggregates do not know (once each, within the batch too), writes them as one
-   * segment, then folds them in. A failed write throws before anything is folded, so the
-   * redelivered batch decides again.
+   * segment (the bytes of their messages when `delivered` has them all), then folds them in. A
+   * failed write throws before anything is folded, so the redelivered batch decides again.
    */
   private async record<K extends FactKind>(
     kind: K,
     facts: FactKinds[K][],
     key: (f: FactKinds[K]) => string,
+    delivered?: ReadonlyArray<Delivered<unknown>>,
   ): Promise<void> {
     const knows = this.state.knows[kind] as (f: FactKinds[K]) => boolean;
     const seen = new Set<string>();
-    const fresh = facts.filter((f) => {
+    const fresh: FactKinds[K][] = [];
+    const bytes: Array<Uint8Array | undefined> = [];
+    facts.forEach((f, i) => {
+      // Known facts are the bulk of a replay: they are ruled out before building a key.
+      if (knows(f)) return;
       const k = key(f);
-      if (seen.has(k) || knows(f)) return false;
+      if (seen.has(k)) return;
       seen.add(k);
-      return true;
+      fresh.push(f);
+      bytes.push(delivered?.[i]?.data);
     });
-    await this.store.append(kind, fresh);
+    await this.store.append(kind, fresh, delivered ? bytes : undefined);
     for (const f of fresh) fold(this.state, kind, f);
     if (fresh.length) recorded.inc({ kind }, fresh.length);
     if (facts.length > fresh.length) replayed.inc({ kind }, facts.length - fresh.length);

@@ -11,10 +11,11 @@
  * daily trigger volumes of those days to `volume_days` (absolute counts, so a crash and a re-run
  * write the same values).
  */
-import type { Collection, Db } from 'mongodb';
+import { Binary, type Collection, type Db } from 'mongodb';
 import type { CampaignSendFact, ConversionFact, FireFact, OutcomeFact, RequestFact } from './domain/facts';
 import { bucketStart } from './domain/buckets';
 import type { AnalyticsState } from './domain/state';
+import { factOfBytes, FACT_OF_BYTES, type BytesKind } from './facts-from-messages';
 
 export interface FactKinds {
   fire: FireFact;
@@ -33,7 +34,13 @@ interface SegmentDoc {
   minAt: number;
   maxAt: number;
   /** The facts as one JSON text: one string field reads and writes far faster than an array of documents. */
-  facts: string;
+  facts?: string;
+  /**
+   * Or the messages the facts came from, as delivered (fires, requests, outcomes): each a 4-byte
+   * big-endian length and the protobuf bytes. Kept without encoding anything again; read back
+   * through FACT_OF_BYTES.
+   */
+  messages?: Binary;
   writtenAt: Date;
 }
 
@@ -63,8 +70,16 @@ export class FactStore {
     this.anomalies = db.collection('anomalies');
   }
 
-  /** Appends one segment of new facts (nothing when the list is empty). */
-  async append<K extends FactKind>(kind: K, facts: FactKinds[K][]): Promise<void> {
+  /**
+   * Appends one segment of new facts (nothing when the list is empty). With `messages` (the bytes
+   * each fact was decoded from, in the same order) of a kind FACT_OF_BYTES reads, the bytes are
+   * stored instead of the facts' JSON.
+   */
+  async append<K extends FactKind>(
+    kind: K,
+    facts: FactKinds[K][],
+    messages?: ReadonlyArray<Uint8Array | undefined>,
+  ): Promise<void> {
     if (facts.length === 0) return;
     let minAt = Infinity;
     let maxAt = -Infinity;
@@ -73,11 +88,12 @@ export class FactStore {
       if (t < minAt) minAt = t;
       if (t > maxAt) maxAt = t;
     }
+    const bytes = kind in FACT_OF_BYTES && messages ? frame(messages) : undefined;
     await this.segments.insertOne({
       kind,
       minAt,
       maxAt,
-      facts: JSON.stringify(facts),
+      ...(bytes ? { messages: new Binary(bytes) } : { facts: JSON.stringify(facts) }),
       writtenAt: new Date(),
     });
   }
@@ -99,7 +115,10 @@ export class FactStore {
     const counts = { fire: 0, request: 0, outcome: 0, conversion: 0, campaign: 0 };
     for (const kind of FACT_KINDS) {
       for await (const seg of this.segments.find({ kind }).sort({ _id: 1 })) {
-        for (const f of JSON.parse(seg.facts) as unknown[]) {
+        const facts = seg.messages
+          ? unframe(seg.messages.buffer).map((b) => factOfBytes(kind as BytesKind, b))
+          : (JSON.parse(seg.facts ?? '[]') as unknown[]);
+        for (const f of facts) {
           if (kind === 'fire' && (f as FireFact).at < rolledUntil) continue; // counted in volume_days
           if (fold(state, kind, f as FactKinds[FactKind])) counts[kind]++;
         }
@@ -110,23 +129,39 @@ export class FactStore {
 
   /**
    * Erasure: rewrites every segment that holds facts of the customer without them (a segment left
-   * empty is deleted). Facts are one JSON text per segment, so each segment is read; erasures are
-   * rare and segments are bounded by retention. Returns the facts removed.
+   * empty is deleted). Erasures are rare and segments are bounded by retention, so each segment is
+   * read; a cheap search for the id's text (in the JSON, or in the protobuf bytes) skips most.
+   * Returns the facts removed.
    */
   async eraseCustomer(customerId: string): Promise<{ facts: number; segments: number }> {
     let facts = 0;
     let segments = 0;
-    // A cheap text test first: only segments whose JSON mentions the id are parsed.
     const needle = JSON.stringify(customerId);
-    for await (const seg of this.segments.find({}, { projection: { facts: 1 } })) {
-      if (!seg.facts.includes(needle)) continue;
-      const all = JSON.parse(seg.facts) as Array<{ customerId: string }>;
-      const kept = all.filter((f) => f.customerId !== customerId);
-      if (kept.length === all.length) continue;
-      facts += all.length - kept.length;
+    const raw = Buffer.from(customerId, 'utf8');
+    for await (const seg of this.segments.find({}, { projection: { kind: 1, facts: 1, messages: 1 } })) {
+      let removed = 0;
+      let update: Partial<SegmentDoc> | undefined;
+      if (seg.messages) {
+        const bytes = Buffer.from(seg.messages.buffer);
+        if (bytes.indexOf(raw) < 0) continue;
+        const all = unframe(bytes);
+        const kept = all.filter(
+          (b) => (factOfBytes(seg.kind as BytesKind, b) as { customerId: string }).customerId !== customerId,
+        );
+        removed = all.length - kept.length;
+        if (kept.length > 0) update = { messages: new Binary(frame(kept)!) };
+      } else {
+        if (!seg.facts?.includes(needle)) continue;
+        const all = JSON.parse(seg.facts) as Array<{ customerId: string }>;
+        const kept = all.filter((f) => f.customerId !== customerId);
+        removed = all.length - kept.length;
+        if (kept.length > 0) update = { facts: JSON.stringify(kept) };
+      }
+      if (removed === 0) continue;
+      facts += removed;
       segments++;
-      if (kept.length === 0) await this.segments.deleteOne({ _id: seg._id });
-      else await this.segments.updateOne({ _id: seg._id }, { $set: { facts: JSON.stringify(kept) } });
+      if (update) await this.segments.updateOne({ _id: seg._id }, { $set: update });
+      else await this.segments.deleteOne({ _id: seg._id });
     }
     return { facts, segments };
   }
@@ -155,6 +190,35 @@ export class FactStore {
     const r = await this.segments.deleteMany({ maxAt: { $lt: cutoffMs } });
     return { segments: r.deletedCount };
   }
+}
+
+/** Messages as one buffer: each a 4-byte big-endian length and its bytes; undefined if one is missing. */
+export function frame(messages: ReadonlyArray<Uint8Array | undefined>): Buffer | undefined {
+  let size = 0;
+  for (const m of messages) {
+    if (!m) return undefined;
+    size += 4 + m.length;
+  }
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const m of messages as Uint8Array[]) {
+    out.writeUInt32BE(m.length, at);
+    out.set(m, at + 4);
+    at += 4 + m.length;
+  }
+  return out;
+}
+
+/** The messages of a `frame` buffer (views into it). */
+export function unframe(buf: Uint8Array): Uint8Array[] {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const out: Uint8Array[] = [];
+  for (let at = 0; at < buf.length;) {
+    const n = view.getUint32(at);
+    out.push(buf.subarray(at + 4, at + 4 + n));
+    at += 4 + n;
+  }
+  return out;
 }
 
 /** Folds one fact of a kind into the state; false when it was known. */

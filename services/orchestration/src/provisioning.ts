@@ -1,5 +1,5 @@
-import { erasureConsumer } from '@kairos/contracts';
 import {
+  erasureConsumer,
   filters,
   partitionConsumer,
   perPartition,

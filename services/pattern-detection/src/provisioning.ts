@@ -1,5 +1,4 @@
-import { erasureConsumer } from '@kairos/contracts';
-import { filters, perPartition, STREAMS, type ServiceProvisioning } from '@kairos/contracts';
+import { erasureConsumer, filters, perPartition, STREAMS, type ServiceProvisioning } from '@kairos/contracts';
 import { DEFINITIONS_READER } from '@kairos/definitions';
 import { enrichedPartitionSpec } from '@kairos/messaging';
 import { CHECKPOINT_BUCKET, CHECKPOINT_HISTORY } from './checkpoints';

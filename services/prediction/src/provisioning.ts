@@ -1,5 +1,11 @@
-import { erasureConsumer } from '@kairos/contracts';
-import { CATEGORY_TOKEN, events, perPartition, STREAMS, type ServiceProvisioning } from '@kairos/contracts';
+import {
+  CATEGORY_TOKEN,
+  erasureConsumer,
+  events,
+  perPartition,
+  STREAMS,
+  type ServiceProvisioning,
+} from '@kairos/contracts';
 import { enrichedPartitionSpec } from '@kairos/messaging';
 
 export const SERVICE_NAME = 'prediction';

@@ -30,6 +30,7 @@ import { engagementWorkflowsYaml, simulateEngagement, type EngagementMessage } f
 import { provisionStreams, Publisher, silentLogger } from '@kairos/messaging';
 import { createLogger, HttpServer } from '@kairos/service-kit';
 import { percentile } from '@kairos/telemetry';
+import { cpuSeconds, infraPids } from '@kairos/testkit';
 import { table } from './table';
 
 const DAY = 86_400_000;
@@ -124,6 +125,13 @@ export async function runAnalyticsBenchmark(
       KAIROS_ANOMALY_CHECK_INTERVAL: '0s',
       KAIROS_INFRA_COST_PER_DAY: String(INFRA_PER_DAY),
     });
+    // CPU cost per outcome does not move with the machine's load the way outcomes/s does. The service
+    // runs in this process, which publishes nothing meanwhile: its CPU is the service's.
+    const infraProcs = infraPids([new URL(o.natsUrl).port, new URL(o.mongoUrl).port].map(Number));
+    const infraCpu = () => infraProcs.map(([name, pid]) => [name, cpuSeconds(pid)] as const);
+    const cpu0 = process.cpuUsage();
+    const infra0 = infraCpu();
+    let cpuAtOutcomes = 0;
     const began = performance.now();
     const app = await startAnalytics(cfg, {
       nc,
@@ -135,7 +143,10 @@ export async function runAnalyticsBenchmark(
     const jsm = await jetstreamManager(nc);
     let outcomesDoneAt = 0;
     for (;;) {
-      if (!outcomesDoneAt && app.state.outcomeCount.value >= t.outcomes) outcomesDoneAt = performance.now();
+      if (!outcomesDoneAt && app.state.outcomeCount.value >= t.outcomes) {
+        outcomesDoneAt = performance.now();
+        cpuAtOutcomes = cpuMicros(process.cpuUsage(cpu0));
+      }
       let idle = true;
       for (const [stream, durable] of [
         ['TRIGGERS', 'analytics-fires'],
@@ -150,6 +161,10 @@ export async function runAnalyticsBenchmark(
       await new Promise((r) => setTimeout(r, 100));
     }
     const consumeS = (performance.now() - began) / 1000;
+    const cpuConsume = cpuMicros(process.cpuUsage(cpu0));
+    const infraUs = infraCpu().map(
+      ([name, s], i) => [name, ((s - infra0[i]![1]) * 1e6) / messageCount] as const,
+    );
     const outcomesS = (outcomesDoneAt - began) / 1000;
 
     // 3. What it measured against the ground truth, over the whole month.
@@ -188,6 +203,7 @@ export async function runAnalyticsBenchmark(
     ];
     const latencies: number[] = [];
     const byQuery = new Map<string, number[]>();
+    const reportCpu0 = process.cpuUsage();
     for (let i = 0; i < o.pageLoads; i++) {
       for (const path of page) {
         const s = performance.now();
@@ -200,6 +216,8 @@ export async function runAnalyticsBenchmark(
         byQuery.set(k, [...(byQuery.get(k) ?? []), ms]);
       }
     }
+    // Client and server share this process: the CPU per query includes the HTTP client's.
+    const reportCpuMs = cpuMicros(process.cpuUsage(reportCpu0)) / 1000 / latencies.length;
     latencies.sort((a, b) => a - b);
     await app.stop();
 
@@ -234,11 +252,14 @@ export async function runAnalyticsBenchmark(
       measured_roi: round(measuredRoi, 4),
       roi_error_pct: round((Math.abs(measuredRoi - trueRoi) / Math.abs(trueRoi)) * 100, 3),
       analytics_outcomes_per_s: Math.round(t.outcomes / outcomesS),
+      analytics_cpu_us_per_outcome: round(cpuAtOutcomes / t.outcomes, 1),
       analytics_messages_per_s: Math.round(messageCount / consumeS),
+      analytics_cpu_us_per_message: round(cpuConsume / messageCount, 1),
       analytics_fold_outcomes_per_s: Math.round(foldPerS),
       analytics_rebuild_s: round(rebuildS, 2),
       report_p50_ms: round(percentile(latencies, 50), 2),
       report_p99_ms: round(percentile(latencies, 99), 2),
+      report_cpu_ms_per_query: round(reportCpuMs, 2),
     };
     const rows: Array<Array<string | number>> = [
       [
@@ -257,13 +278,20 @@ export async function runAnalyticsBenchmark(
         `${figures.true_roi} / ${figures.measured_roi} (error ${figures.roi_error_pct}%)`,
       ],
       ['outcomes/s (NATS → database → aggregates)', figures.analytics_outcomes_per_s],
+      [
+        'analytics CPU per outcome (all 4 consumers, until the last outcome)',
+        `${figures.analytics_cpu_us_per_outcome} µs`,
+      ],
       ['all messages/s (4 consumers together)', figures.analytics_messages_per_s],
+      ['analytics CPU per message (whole consume)', `${figures.analytics_cpu_us_per_message} µs`],
+      ...infraUs.map(([name, us]) => [`${name} CPU per message (whole consume)`, `${round(us, 1)} µs`]),
       ['outcomes/s folded in memory alone', figures.analytics_fold_outcomes_per_s],
       ['restart: facts read back', `${figures.analytics_rebuild_s} s`],
       [
         'dashboard query p50 / p99 (30 days, 50 triggers)',
         `${figures.report_p50_ms} / ${figures.report_p99_ms} ms`,
       ],
+      ['dashboard query CPU (server and HTTP client)', `${figures.report_cpu_ms_per_query} ms per query`],
       ...[...byQuery].map(([k, v]) => [
         `  ${k} p99`,
         `${round(
@@ -285,3 +313,6 @@ export async function runAnalyticsBenchmark(
 }
 
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
+
+/** User + system CPU of a `process.cpuUsage()` reading, in µs. */
+const cpuMicros = (u: NodeJS.CpuUsage) => u.user + u.system;

@@ -1,12 +1,32 @@
 import { context, type Context } from '@opentelemetry/api';
 import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
-import { withConsumerSpan } from '@kairos/telemetry';
+import { extractTraceContext, withBatchConsumerSpan, withConsumerSpan } from '@kairos/telemetry';
 import { isPermanentError } from '../errors';
 import { messageContext, spanAttributes, type MessageProcessor } from './processor';
 import { InFlight, type ConsumeStrategy } from './strategy';
-import type { BatchCommit, BatchHandler, BatchItem, Handler } from './types';
+import type { BatchCommit, BatchHandler, BatchItem, Handler, MessageContext } from './types';
 
 type Item<T> = BatchItem<T> & { m: JsMsg };
+
+/**
+ * One decoded message of a batch. `inContext` runs in the trace the message carries (the `batch` span
+ * mode); the `message` mode replaces it with the message's own CONSUMER span.
+ */
+class BatchMessage<T> implements Item<T> {
+  constructor(
+    readonly m: JsMsg,
+    readonly message: T,
+    readonly ctx: MessageContext,
+  ) {}
+
+  get data(): Uint8Array {
+    return this.m.data;
+  }
+
+  inContext<R>(fn: () => R): R {
+    return context.with(extractTraceContext(this.m.headers), fn);
+  }
+}
 
 /**
  * The `ordered-batch` mode: in stream order, the messages already delivered (up to `max`, waiting at
@@ -25,6 +45,7 @@ export class OrderedBatchStrategy<T> implements ConsumeStrategy {
     private readonly single: Handler<T>,
     private readonly max: number,
     private readonly maxWaitMs: number,
+    private readonly spans: 'message' | 'batch' = 'message',
   ) {}
 
   /**
@@ -40,16 +61,12 @@ export class OrderedBatchStrategy<T> implements ConsumeStrategy {
       pending = undefined;
       if (first.done) break;
       const batch: JsMsg[] = [first.value];
-      const deadline = Date.now() + this.maxWaitMs;
+      // One timer per batch: the messages already delivered resolve at once, without one each.
+      let timer: NodeJS.Timeout | undefined;
+      const waited = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), this.maxWaitMs)));
       while (batch.length < this.max) {
         pending ??= it.next();
-        const remaining = deadline - Date.now();
-        let timer: NodeJS.Timeout | undefined;
-        const next = await Promise.race([
-          pending,
-          new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), Math.max(0, remaining)))),
-        ]);
-        clearTimeout(timer);
+        const next = await Promise.race([pending, waited]);
         if (!next) break;
         pending = undefined;
         if (next.done) {
@@ -58,6 +75,7 @@ export class OrderedBatchStrategy<T> implements ConsumeStrategy {
         }
         batch.push(next.value);
       }
+      clearTimeout(timer);
       await this.handleBatch(batch);
     }
   }
@@ -66,65 +84,131 @@ export class OrderedBatchStrategy<T> implements ConsumeStrategy {
     return this.commits.all();
   }
 
+  /**
+   * Decodes the batch (dead-lettering what cannot be decoded), hands it to the batch handler in
+   * stream order and acks it: every message, or with an ack-all consumer its last message alone,
+   * which covers the others (skipped and dead-lettered ones included, so none of them is acked
+   * before the messages ahead of it are handled).
+   */
   private async handleBatch(batch: JsMsg[]): Promise<void> {
     const { processor } = this;
-    const name = processor.name;
-    // Each message gets its own CONSUMER span, open until the batch is settled.
-    let settle!: (err?: Error) => void;
-    const settled = new Promise<Error | undefined>((r) => (settle = r));
+    const ackAll = processor.opts.spec.ackPolicy === 'all';
     const items: Array<Item<T>> = [];
-    const spans: Array<Promise<void>> = [];
+    const undecodable: Array<{ m: JsMsg; ctx: MessageContext; error: string }> = [];
     for (const m of batch) {
-      if (processor.skipReplayForOthers(m)) continue;
+      if (processor.skipReplayForOthers(m, !ackAll)) continue;
       const ctx = messageContext(m);
-      spans.push(
-        withConsumerSpan(m.subject, m.headers, spanAttributes(name, m), async () => {
-          const traceContext: Context = context.active();
-          const message = processor.decode(m);
-          if ('error' in message) {
-            await processor.deadLetter(m, ctx, message.error);
-            return;
-          }
-          items.push({ m, message: message.value, ctx, inContext: (fn) => context.with(traceContext, fn) });
-          const err = await settled;
-          if (err) throw err;
-        }).catch(() => undefined),
-      );
+      const message = processor.decode(m);
+      if ('error' in message) undecodable.push({ m, ctx, error: message.error });
+      else items.push(new BatchMessage(m, message.value, ctx));
     }
-    // Decoding ran synchronously inside each span; undecodable messages were taken out.
+    for (const u of undecodable) await processor.deadLetter(u.m, u.ctx, u.error, !ackAll);
     items.sort((a, b) => a.m.seq - b.m.seq);
-    const started = process.hrtime.bigint();
+    const run = this.spans === 'batch' ? this.inBatchSpan(batch, items) : this.inMessageSpans(items);
     let commit: void | BatchCommit = undefined;
     try {
-      if (items.length) commit = await this.batchHandler(items);
+      commit = await run;
+      // An ack-all ack covers every earlier message, so it cannot wait behind a commit while later
+      // batches run: the commit is awaited here, and a failed one fails the batch.
+      if (ackAll && commit) commit = void (await commit.committed);
     } catch (err) {
       const error = (err as Error).message ?? String(err);
       processor.countProcessed('error', items.length);
       processor.opts.logger.warn(
-        { consumer: name, messages: items.length, firstSeq: items[0]?.m.seq, err: error },
+        { consumer: processor.name, messages: items.length, firstSeq: items[0]?.m.seq, err: error },
         'batch handler failed; retrying its messages one at a time',
       );
-      settle(err as Error);
-      await Promise.all(spans);
       await this.retryOneByOne(items, err, error);
+      // Acks the skipped and dead-lettered messages behind the last one handled.
+      if (ackAll && !processor.isStopping) lastBySeq(batch).ack();
       return;
     }
-    processor.observeHandled(started);
-    settle();
-    await Promise.all(spans);
-    const ackAll = () => {
-      for (const { m } of items) m.ack();
+    const last = lastBySeq(batch);
+    const ack = () => {
+      if (ackAll) last.ack();
+      else for (const { m } of items) m.ack();
       processor.countProcessed('ok', items.length);
     };
-    if (!commit) return ackAll();
+    if (!commit) return ack();
     this.commits.add(
-      commit.committed.then(ackAll, (err) =>
+      commit.committed.then(ack, (err: unknown) =>
         processor.opts.logger.warn(
-          { consumer: name, messages: items.length, firstSeq: items[0]?.m.seq, err: (err as Error).message },
+          {
+            consumer: processor.name,
+            messages: items.length,
+            firstSeq: items[0]?.m.seq,
+            err: (err as Error).message,
+          },
           'batch not committed; its messages are redelivered after the ack wait',
         ),
       ),
     );
+  }
+
+  /**
+   * The batch handler inside one CONSUMER span per message, each open until the batch is settled
+   * (the `message` span mode: a handler's publishes continue each message's own trace).
+   */
+  private async inMessageSpans(items: Array<Item<T>>): Promise<void | BatchCommit> {
+    const { processor } = this;
+    let settle!: (err?: Error) => void;
+    const settled = new Promise<Error | undefined>((r) => (settle = r));
+    const opened: Array<Promise<void>> = [];
+    const spans = items.map(
+      (item) =>
+        new Promise<void>((entered) =>
+          opened.push(
+            withConsumerSpan(
+              item.m.subject,
+              item.m.headers,
+              spanAttributes(processor.name, item.m),
+              async () => {
+                const traceContext: Context = context.active();
+                item.inContext = (fn) => context.with(traceContext, fn);
+                entered();
+                const err = await settled;
+                if (err) throw err;
+              },
+            ).catch(() => undefined),
+          ),
+        ),
+    );
+    await Promise.all(spans);
+    try {
+      const commit = await this.timed(items);
+      settle();
+      return commit;
+    } catch (err) {
+      settle(err as Error);
+      throw err;
+    } finally {
+      await Promise.all(opened);
+    }
+  }
+
+  /**
+   * The batch handler inside one CONSUMER span for the batch, linked to each message's trace (the
+   * `batch` span mode); `inContext` runs in the trace the message carries.
+   */
+  private inBatchSpan(batch: JsMsg[], items: Array<Item<T>>): Promise<void | BatchCommit> {
+    const attributes = {
+      'messaging.consumer.group.name': this.processor.name,
+      'messaging.nats.stream_sequence': batch[0]!.seq,
+    };
+    return withBatchConsumerSpan(
+      this.processor.name,
+      items.map((i) => i.m.headers),
+      attributes,
+      () => this.timed(items),
+    );
+  }
+
+  private async timed(items: Array<Item<T>>): Promise<void | BatchCommit> {
+    if (items.length === 0) return;
+    const started = process.hrtime.bigint();
+    const commit = await this.batchHandler(items);
+    this.processor.observeHandled(started);
+    return commit;
   }
 
   /**
@@ -144,4 +228,11 @@ export class OrderedBatchStrategy<T> implements ConsumeStrategy {
       await processor.handle(m, this.single, 'retry-in-place', 1);
     }
   }
+}
+
+/** The message of the highest stream sequence: an ack-all ack of it covers the whole batch. */
+function lastBySeq(batch: readonly JsMsg[]): JsMsg {
+  let last = batch[0]!;
+  for (const m of batch) if (m.seq > last.seq) last = m;
+  return last;
 }

@@ -17,16 +17,53 @@ function secondsSince(started: bigint): number {
   return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
-/** The context of `m`; `priorAttempts` are failed attempts its delivery count does not include yet. */
+/**
+ * The context of `m`; `priorAttempts` are failed attempts its delivery count does not include yet.
+ * The delivery count and the headers are read when first asked for: a batch handler seldom needs
+ * them, and parsing them for every message is a large share of a message's cost.
+ */
 export function messageContext(m: JsMsg, priorAttempts = 0): MessageContext {
-  const headers: Record<string, string> = {};
-  if (m.headers) for (const [k, v] of m.headers) headers[k] = v[0] ?? '';
-  return {
-    subject: m.subject,
-    streamSequence: m.seq,
-    deliveryCount: m.info.deliveryCount + priorAttempts,
-    headers,
-  };
+  return new LazyMessageContext(m, priorAttempts);
+}
+
+/** `ctx` as a plain record, at attempt `deliveryCount`. */
+const withAttempt = (ctx: MessageContext, deliveryCount: number): MessageContext => ({
+  subject: ctx.subject,
+  streamSequence: ctx.streamSequence,
+  deliveryCount,
+  headers: ctx.headers,
+});
+
+class LazyMessageContext implements MessageContext {
+  readonly subject: string;
+  readonly streamSequence: number;
+  private count?: number;
+  private copied?: Record<string, string>;
+
+  constructor(
+    private readonly m: JsMsg,
+    private readonly priorAttempts: number,
+  ) {
+    this.subject = m.subject;
+    this.streamSequence = m.seq;
+  }
+
+  get deliveryCount(): number {
+    return (this.count ??= this.m.info.deliveryCount + this.priorAttempts);
+  }
+
+  set deliveryCount(n: number) {
+    this.count = n;
+  }
+
+  get headers(): Record<string, string> {
+    if (!this.copied) {
+      const headers: Record<string, string> = {};
+      if (this.m.headers) for (const [k, v] of this.m.headers) headers[k] = v[0] ?? '';
+      this.copied = headers;
+    }
+    return this.copied;
+  }
 }
 
 /** What a failed attempt does next: the ordered strategies retry in place, `concurrent` naks. */
@@ -71,12 +108,15 @@ export class MessageProcessor<T> {
   /**
    * Acks and skips `m` when it is a replayed dead letter meant for another consumer (`kairosctl dlq
    * replay` republishes to the original subject, which every consumer of that subject reads, but only
-   * the one that failed should handle it again). Returns whether it was skipped.
+   * the one that failed should handle it again). Returns whether it was skipped. `ack` false leaves
+   * the ack to the caller (an ack-all consumer acks a batch with its last message, and an earlier ack
+   * would cover messages not yet handled).
    */
-  skipReplayForOthers(m: JsMsg): boolean {
-    const target = m.headers?.get(HEADERS.replayFor);
+  skipReplayForOthers(m: JsMsg, ack = true): boolean {
+    if (!m.headers) return false;
+    const target = m.headers.get(HEADERS.replayFor);
     if (!target || target === this.name) return false;
-    m.ack();
+    if (ack) m.ack();
     return true;
   }
 
@@ -100,7 +140,7 @@ export class MessageProcessor<T> {
       for (let attempt = ctx.deliveryCount; ; attempt++) {
         const started = process.hrtime.bigint();
         try {
-          await handler(message.value, { ...ctx, deliveryCount: attempt });
+          await handler(message.value, withAttempt(ctx, attempt));
           this.observeHandled(started);
           m.ack();
           this.countProcessed('ok');
@@ -110,7 +150,7 @@ export class MessageProcessor<T> {
           span.setAttribute('kairos.attempt', attempt);
           this.countProcessed('error');
           if (attempt >= spec.maxDeliver || isPermanentError(err)) {
-            await this.deadLetter(m, { ...ctx, deliveryCount: attempt }, error);
+            await this.deadLetter(m, withAttempt(ctx, attempt), error);
             return;
           }
           const backoff = spec.backoffMs[Math.min(attempt - 1, spec.backoffMs.length - 1)] ?? 1_000;
@@ -146,8 +186,11 @@ export class MessageProcessor<T> {
     }
   }
 
-  /** Publishes `m` to `dlq.<subject>` with the error and where it came from, then acks it. */
-  async deadLetter(m: JsMsg, ctx: MessageContext, error: string): Promise<void> {
+  /**
+   * Publishes `m` to `dlq.<subject>` with the error and where it came from, then acks it (unless
+   * `ack` is false: see skipReplayForOthers).
+   */
+  async deadLetter(m: JsMsg, ctx: MessageContext, error: string, ack = true): Promise<void> {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(ctx.headers))
       if (!k.startsWith('Nats-') && k !== HEADERS.replayFor) headers[k] = v;
@@ -163,7 +206,7 @@ export class MessageProcessor<T> {
       m.data,
       { msgId: `dlq:${this.opts.spec.stream}:${m.seq}`, headers },
     );
-    m.ack();
+    if (ack) m.ack();
     deadLettered.inc({ consumer: this.name });
     this.opts.logger.error(
       { consumer: this.name, subject: m.subject, seq: m.seq, deliveries: ctx.deliveryCount, err: error },

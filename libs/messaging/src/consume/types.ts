@@ -17,6 +17,11 @@ export type Handler<T> = (message: T, ctx: MessageContext) => Promise<void>;
 export interface BatchItem<T> {
   message: T;
   ctx: MessageContext;
+  /**
+   * The message's bytes as delivered (so a handler can keep them without encoding the message
+   * again); absent when a failed batch is re-run one message at a time.
+   */
+  data?: Uint8Array;
   /** Runs `fn` inside this message's CONSUMER span, so that a publish continues the message's trace. */
   inContext<R>(fn: () => R): R;
 }
@@ -57,9 +62,12 @@ export type ConsumeMode =
    * be idempotent per message, as for any redelivery. A handler returning a `BatchCommit` lets the
    * next batch start at once; the acks follow the commit. How far processing runs ahead of the
    * commits is bounded by the consumer's `maxAckPending` (the server delivers no more until some are
-   * acked).
+   * acked). With an ack-all consumer (`spec.ackPolicy: 'all'`) one ack of the batch's last message
+   * acks the batch; a `BatchCommit` is then awaited before the next batch (an ack covers every
+   * earlier message, so none may wait behind a commit), and a failed commit fails the batch. `spans: 'batch'` opens one CONSUMER span per batch, linked to each message's
+   * trace, instead of one span per message (the default, `message`).
    */
-  | { kind: 'ordered-batch'; max: number; maxWaitMs: number };
+  | { kind: 'ordered-batch'; max: number; maxWaitMs: number; spans?: 'message' | 'batch' };
 
 export interface ConsumeLoopOptions<T> {
   spec: ConsumerSpec;

@@ -75,7 +75,7 @@ describe('messaging on a real nats-server', function () {
     filter: string,
     spec: Parameters<typeof consumerSpec>[3],
     batchHandler: BatchHandler<events.Event>,
-    batch: { max: number; maxWaitMs: number },
+    batch: { max: number; maxWaitMs: number; spans?: 'message' | 'batch' },
   ): Promise<ConsumeLoop<events.Event>> {
     const loop = new ConsumeLoop(nc, {
       spec: consumerSpec(STREAMS.EVENTS.name, durable, filter, spec),
@@ -88,6 +88,80 @@ describe('messaging on a real nats-server', function () {
     loops.push(loop);
     await loop.start();
     return loop;
+  }
+
+  /**
+   * A batch handler that records each batch, attempt and trace (through `inContext`), holds the first
+   * batch until `release` (so the rest pile up into one batch), fails a batch holding a `poison-*`
+   * message and records the others as done.
+   */
+  function gatedHandler() {
+    const r = {
+      batches: [] as string[][],
+      done: [] as string[],
+      attempts: new Map<string, number>(),
+      traceIds: new Map<string, string | undefined>(),
+      release: () => {},
+      handler: (async () => undefined) as BatchHandler<events.Event>,
+    };
+    const gate = new Promise<void>((resolve) => (r.release = resolve));
+    r.handler = async (items) => {
+      r.batches.push(items.map((i) => i.message.id));
+      for (const i of items) {
+        r.attempts.set(i.message.id, (r.attempts.get(i.message.id) ?? 0) + 1);
+        r.traceIds.set(
+          i.message.id,
+          i.inContext(() => activeTraceIds()?.trace_id),
+        );
+      }
+      if (r.batches.length === 1) await gate;
+      if (items.some((i) => i.message.id.startsWith('poison'))) throw new Error('cannot handle poison');
+      r.done.push(...items.map((i) => i.message.id));
+    };
+    return r;
+  }
+
+  /**
+   * Publishes `ids` to `subject`, each in a span of its own, waiting after the first until
+   * `firstHandled`; returns each message's trace id.
+   */
+  async function publishTraced(
+    subject: string,
+    ids: readonly string[],
+    firstHandled: () => boolean,
+  ): Promise<Map<string, string>> {
+    const traces = new Map<string, string>();
+    const tracer = trace.getTracer('test');
+    for (const id of ids) {
+      await tracer.startActiveSpan(`send ${id}`, async (span) => {
+        traces.set(id, span.spanContext().traceId);
+        await publisher.publish(subject, SCHEMAS.Event, event(id), { msgId: id });
+        span.end();
+      });
+      if (id === ids[0]) await waitFor(firstHandled, { timeoutMs: 10_000, message: 'no batch' });
+    }
+    return traces;
+  }
+
+  /** The last dead letter of `subject`, once there is one. */
+  async function deadLetterOf(subject: string) {
+    const jsm = await jetstreamManager(nc);
+    return waitFor(
+      () => jsm.streams.getMessage(STREAMS.DLQ.name, { last_by_subj: `dlq.${subject}` }).catch(() => null),
+      { timeoutMs: 10_000, message: 'no dead letter' },
+    );
+  }
+
+  /** Waits until consumer `durable` of EVENTS has nothing pending and nothing unacked. */
+  async function allAcked(durable: string): Promise<void> {
+    const jsm = await jetstreamManager(nc);
+    await waitFor(
+      async () => {
+        const info = await jsm.consumers.info(STREAMS.EVENTS.name, durable);
+        return info.num_ack_pending === 0 && info.num_pending === 0;
+      },
+      { timeoutMs: 10_000, message: 'messages left unacked' },
+    );
   }
 
   it('delivers a message exactly once with the producer trace id, despite a duplicate publish with the same id', async () => {
@@ -185,53 +259,25 @@ describe('messaging on a real nats-server', function () {
   });
 
   it('ordered-batch: hands delivered messages over in stream-order batches, acks all after the handler, and dead-letters a poison message alone', async () => {
-    const batches: string[][] = [];
-    const done: string[] = [];
-    const attempts = new Map<string, number>();
-    const traceIds = new Map<string, string | undefined>();
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
+    const { batches, done, attempts, traceIds, release, handler } = gatedHandler();
     await startBatchLoop(
       't-batch',
       'events.raw.7.>',
+      { maxDeliver: 3, backoffMs: [20, 40], ackWaitMs: 5_000 },
+      handler,
       {
-        maxDeliver: 3,
-        backoffMs: [20, 40],
-        ackWaitMs: 5_000,
+        max: 50,
+        maxWaitMs: 20,
       },
-      async (items) => {
-        batches.push(items.map((i) => i.message.id));
-        for (const i of items) {
-          attempts.set(i.message.id, (attempts.get(i.message.id) ?? 0) + 1);
-          traceIds.set(
-            i.message.id,
-            i.inContext(() => activeTraceIds()?.trace_id),
-          );
-        }
-        // Hold the first batch so the rest pile up and arrive as one batch.
-        if (batches.length === 1) await gate;
-        if (items.some((i) => i.message.id.startsWith('poison'))) throw new Error('cannot handle poison');
-        done.push(...items.map((i) => i.message.id));
-      },
-      { max: 50, maxWaitMs: 20 },
     );
     const subject = 'events.raw.7.customer_action.cart.item_added';
-    const producerTraces = new Map<string, string>();
     const ids = [
       'b-0',
       ...[1, 2, 3, 4, 5].map((i) => `b-${i}`),
       'poison-b',
       ...[6, 7, 8].map((i) => `b-${i}`),
     ];
-    const tracer = trace.getTracer('test');
-    for (const id of ids) {
-      await tracer.startActiveSpan(`send ${id}`, async (span) => {
-        producerTraces.set(id, span.spanContext().traceId);
-        await publisher.publish(subject, SCHEMAS.Event, event(id), { msgId: id });
-        span.end();
-      });
-      if (id === 'b-0') await waitFor(() => batches.length === 1, { timeoutMs: 10_000, message: 'no batch' });
-    }
+    const producerTraces = await publishTraced(subject, ids, () => batches.length === 1);
     release();
     await waitFor(() => done.length === 9, {
       timeoutMs: 15_000,
@@ -249,20 +295,110 @@ describe('messaging on a real nats-server', function () {
     // The failed batch counts as the poison's first attempt; then it is retried alone.
     assert.equal(attempts.get('poison-b'), 3);
     for (const id of ids) assert.equal(traceIds.get(id), producerTraces.get(id), `trace of ${id}`);
-    const jsm = await jetstreamManager(nc);
-    const dead = await waitFor(
-      () => jsm.streams.getMessage(STREAMS.DLQ.name, { last_by_subj: `dlq.${subject}` }).catch(() => null),
-      { timeoutMs: 10_000, message: 'no dead letter' },
-    );
+    const dead = await deadLetterOf(subject);
     assert.equal(SCHEMAS.Event.type.decode(dead.data).id, 'poison-b');
     assert.equal(dead.header.get(HEADERS.dlqDeliveries), '3');
-    await waitFor(
-      async () => {
-        const info = await jsm.consumers.info(STREAMS.EVENTS.name, 't-batch');
-        return info.num_ack_pending === 0 && info.num_pending === 0;
-      },
-      { timeoutMs: 10_000, message: 'messages left unacked' },
+    await allAcked('t-batch');
+  });
+
+  it('ordered-batch on an ack-all consumer with batch spans: one span per batch linked to each message, one ack per batch, a poison message still dead-lettered alone', async () => {
+    const { batches, done, traceIds, release, handler } = gatedHandler();
+    await startBatchLoop(
+      't-ack-all',
+      'events.raw.11.>',
+      { maxDeliver: 3, backoffMs: [20, 40], ackWaitMs: 5_000, ackPolicy: 'all' },
+      handler,
+      { max: 50, maxWaitMs: 20, spans: 'batch' },
     );
+    const jsm = await jetstreamManager(nc);
+    assert.equal((await jsm.consumers.info(STREAMS.EVENTS.name, 't-ack-all')).config.ack_policy, 'all');
+    const subject = 'events.raw.11.customer_action.cart.item_added';
+    const ids = ['a-0', 'a-1', 'a-2', 'poison-a', 'a-3', 'a-4'];
+    const producerTraces = await publishTraced(subject, ids, () => batches.length === 1);
+    // Held in the handler, the first batch is not acked, and nothing behind it is.
+    const held = await jsm.consumers.info(STREAMS.EVENTS.name, 't-ack-all');
+    assert.ok(held.num_ack_pending >= 1, 'the held batch is not acked');
+    release();
+    await waitFor(() => done.length === 5, {
+      timeoutMs: 15_000,
+      message: 'healthy messages not all handled',
+    });
+    assert.deepEqual(done, ['a-0', 'a-1', 'a-2', 'a-3', 'a-4'], 'stream order kept');
+    for (const id of ids) assert.equal(traceIds.get(id), producerTraces.get(id), `inContext: trace of ${id}`);
+    const batchSpan = exporter
+      .getFinishedSpans()
+      .find((s) => s.name === 't-ack-all process' && s.links.length > 1);
+    assert.ok(batchSpan, 'one span for a batch of several messages');
+    const linked = new Set(batchSpan.links.map((l) => l.context.traceId));
+    assert.ok(
+      batchSpan.links.every((l) => [...producerTraces.values()].includes(l.context.traceId)) &&
+        linked.size > 1,
+      "the batch span links to the messages' traces",
+    );
+    const dead = await deadLetterOf(subject);
+    assert.equal(SCHEMAS.Event.type.decode(dead.data).id, 'poison-a');
+    await allAcked('t-ack-all');
+  });
+
+  it('ordered-batch on an ack-all consumer awaits a commit before the next batch, and a failed commit re-runs its messages', async () => {
+    const attempts = new Map<string, number>();
+    let failFirst = true;
+    await startBatchLoop(
+      't-ack-all-commit',
+      'events.raw.13.>',
+      { maxDeliver: 3, backoffMs: [20, 40], ackWaitMs: 5_000, ackPolicy: 'all' },
+      async (items) => {
+        for (const { message } of items) attempts.set(message.id, (attempts.get(message.id) ?? 0) + 1);
+        const fail = failFirst;
+        failFirst = false;
+        return { committed: fail ? Promise.reject(new Error('database unavailable')) : Promise.resolve() };
+      },
+      { max: 10, maxWaitMs: 5 },
+    );
+    const ids = ['c-0', 'c-1', 'c-2'];
+    for (const id of ids)
+      await publisher.publish('events.raw.13.customer_action.page.viewed', SCHEMAS.Event, event(id), {
+        msgId: id,
+      });
+    await allAcked('t-ack-all-commit');
+    assert.ok(attempts.get('c-0')! >= 2, 'the batch whose commit failed ran again');
+    for (const id of ids) assert.ok(attempts.get(id)! >= 1, id);
+  });
+
+  it('recreates an explicit-ack consumer as ack-all where it stood: nothing acked is delivered again', async () => {
+    const seen: string[] = [];
+    const subject = 'events.raw.12.customer_action.page.viewed';
+    const spec = (ackPolicy: 'explicit' | 'all') =>
+      consumerSpec(STREAMS.EVENTS.name, 't-ack-migrate', 'events.raw.12.>', { ackWaitMs: 5_000, ackPolicy });
+    const start = async (ackPolicy: 'explicit' | 'all') => {
+      const loop = new ConsumeLoop(nc, {
+        spec: spec(ackPolicy),
+        schema: SCHEMAS.Event,
+        batchHandler: async (items) => void seen.push(...items.map((i) => i.message.id)),
+        mode: { kind: 'ordered-batch', max: 10, maxWaitMs: 5 },
+        logger: silentLogger,
+        publisher,
+      });
+      await loop.start();
+      return loop;
+    };
+    const first = await start('explicit');
+    for (const id of ['mig-0', 'mig-1', 'mig-2'])
+      await publisher.publish(subject, SCHEMAS.Event, event(id), { msgId: id });
+    const jsm = await jetstreamManager(nc);
+    await waitFor(
+      async () =>
+        (await jsm.consumers.info(STREAMS.EVENTS.name, 't-ack-migrate')).ack_floor.stream_seq > 0 &&
+        seen.length === 3,
+      { timeoutMs: 10_000, message: 'first three not acked' },
+    );
+    await first.drain();
+    for (const id of ['mig-3', 'mig-4'])
+      await publisher.publish(subject, SCHEMAS.Event, event(id), { msgId: id });
+    loops.push(await start('all'));
+    await waitFor(() => seen.length === 5, { timeoutMs: 10_000, message: 'the two new ones not consumed' });
+    assert.deepEqual(seen, ['mig-0', 'mig-1', 'mig-2', 'mig-3', 'mig-4'], 'each once');
+    assert.equal((await jsm.consumers.info(STREAMS.EVENTS.name, 't-ack-migrate')).config.ack_policy, 'all');
   });
 
   it('ordered-batch with a commit: later batches run before the first commit resolves, and messages are acked only once their commit does', async () => {

@@ -88,13 +88,27 @@ function baselineAt(
   start: number,
   o: AnomalyOptions,
 ): number | undefined {
-  const peers: number[] = [];
-  for (let k = 1; k <= o.seasons && i - k * period >= start; k++) peers.push(values[i - k * period]);
-  if (peers.length < o.minSeasons) return undefined;
-  // The median of three or four values (jStat.median copies and sorts the same way, at a higher cost).
-  peers.sort((a, b) => a - b);
-  const mid = peers.length >> 1;
-  return peers.length % 2 ? peers[mid] : (peers[mid - 1] + peers[mid]) / 2;
+  if (peers.length < o.seasons) peers = new Float64Array(o.seasons);
+  let n = 0;
+  for (let k = 1; k <= o.seasons && i - k * period >= start; k++) peers[n++] = values[i - k * period];
+  if (n < o.minSeasons) return undefined;
+  // The median of a few values, sorted in place in a scratch array (a series has thousands of buckets).
+  return median(peers, n);
+}
+
+/** Scratch space of baselineAt: no array is allocated per bucket. */
+let peers = new Float64Array(8);
+
+/** The median of the first `n` values of `a`, which it sorts in place. */
+function median(a: Float64Array, n: number): number {
+  for (let j = 1; j < n; j++) {
+    const v = a[j];
+    let k = j - 1;
+    for (; k >= 0 && a[k] > v; k--) a[k + 1] = a[k];
+    a[k + 1] = v;
+  }
+  const mid = n >> 1;
+  return n % 2 ? a[mid] : (a[mid - 1] + a[mid]) / 2;
 }
 
 /** How often (in buckets) the spread is estimated again, from the `spreadWindow` buckets before. */
@@ -110,28 +124,32 @@ export function detectAnomalies(values: readonly number[], o: AnomalyOptions, fr
   const season = seasonalPeriod(values, o);
   if (!season) return [];
   const first = Math.max(0, fromIndex - o.spreadWindow - SPREAD_BLOCK);
-  const residuals: Array<number | undefined> = new Array(values.length);
+  // NaN: no baseline (too little history before the bucket).
+  const residuals = new Float64Array(values.length).fill(NaN);
   for (let i = first; i < values.length; i++) {
     const b = baselineAt(values, i, season.period, season.start, o);
-    residuals[i] = b === undefined ? undefined : values[i] - b;
+    if (b !== undefined) residuals[i] = values[i] - b;
   }
   const out: Anomaly[] = [];
   let blockScale = 0;
   let block = -1;
   for (let i = fromIndex; i < values.length; i++) {
     const r = residuals[i];
-    if (r === undefined) continue;
+    if (Number.isNaN(r)) continue;
+    const baseline = values[i] - r;
+    // The spread is at least the Poisson floor, so |z| is at most |r| / floor: under the threshold,
+    // the bucket is no anomaly whatever the MAD, and most blocks never need theirs.
+    if (Math.abs(r) / Math.sqrt(Math.max(baseline, 1)) < o.threshold) continue;
     const blockStart = i - (i % SPREAD_BLOCK);
     if (blockStart !== block) {
       block = blockStart;
       const recent: number[] = [];
       for (let j = Math.max(0, blockStart - o.spreadWindow); j < blockStart; j++) {
         const rj = residuals[j];
-        if (rj !== undefined) recent.push(rj);
+        if (!Number.isNaN(rj)) recent.push(rj);
       }
       blockScale = recent.length >= 3 ? MAD_SCALE * jStat.meddev(recent) : 0;
     }
-    const baseline = values[i] - r;
     const scale = Math.max(blockScale, Math.sqrt(Math.max(baseline, 1)));
     const z = r / scale;
     if (Math.abs(z) >= o.threshold) {

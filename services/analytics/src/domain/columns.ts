@@ -4,6 +4,7 @@
  * then one pass over a few arrays, with no object visited and nothing allocated per message.
  */
 import { ATTRIBUTION_MODELS, type AttributionModel } from './attribution';
+import { Cells, MC, RUN_C } from './rollups';
 
 /** Flag bits of a message. */
 export const M = {
@@ -99,6 +100,13 @@ export class MessageColumns {
   variantKey = new Int32Array(1024);
   timingKey = new Int32Array(1024);
   reason = new Int32Array(1024);
+  /** The slot's combination in `cells`, and per reasons status (REASON_TIMES order) in `reasonCells`. */
+  combo = new Int32Array(1024);
+  reasonCombo = [new Int32Array(1024), new Int32Array(1024), new Int32Array(1024), new Int32Array(1024)];
+  /** Funnel, timing and ROI counters per (day of `at`, dimensions): see rollups.ts. */
+  readonly cells = new Cells(MC.WIDTH);
+  /** Reasons counts per (day of the status, status, reason, trigger, workflow, channel). */
+  readonly reasonCells = new Cells(1);
   /** Credited weight and value per attribution model (index of ATTRIBUTION_MODELS). */
   creditWeight = [new Float64Array(1024), new Float64Array(1024), new Float64Array(1024)];
   creditValue = [new Float64Array(1024), new Float64Array(1024), new Float64Array(1024)];
@@ -132,13 +140,42 @@ export class MessageColumns {
       this.variantKey = grown(this.variantKey, n);
       this.timingKey = grown(this.timingKey, n);
       this.reason = grown(this.reason, n);
+      this.combo = grown(this.combo, n);
+      this.reasonCombo = this.reasonCombo.map((a) => grown(a, n));
       this.creditWeight = this.creditWeight.map((a) => grown(a, n));
       this.creditValue = this.creditValue.map((a) => grown(a, n));
     }
     return i;
   }
 
+  /** The times of the statuses the reasons report counts, in its order (kept current as they grow). */
+  private times: Float64Array[] = [];
+  reasonTimes(): Float64Array[] {
+    const t = this.times;
+    if (t[0] !== this.suppressedAt || t[1] !== this.failedAt)
+      this.times = [this.suppressedAt, this.failedAt, this.heldOutAt, this.unknownAt];
+    return this.times;
+  }
+
   set(i: number, r: MessageFields): void {
+    this.rollUp(i, -1);
+    // The dimensions before: most writes change a status or a credit, not the cell combination.
+    const was = (this.flags[i] & M.ALIVE) !== 0;
+    const [trigger, workflow, channel, variant] = [
+      this.trigger[i],
+      this.workflow[i],
+      this.channel[i],
+      this.variant[i],
+    ];
+    const [variantKey, timingKey, sto, reason] = [
+      this.variantKey[i],
+      this.timingKey[i],
+      this.flags[i] & M.STO,
+      this.reason[i],
+    ];
+    const times = this.reasonTimes();
+    let hadReason = 0;
+    for (let s = 0; s < times.length; s++) if (!Number.isNaN(times[s]![i])) hadReason |= 1 << s;
     const t = r.times;
     const time = (v: number | undefined) => (v === undefined ? NaN : v);
     this.at[i] = r.at;
@@ -172,12 +209,90 @@ export class MessageColumns {
       this.creditWeight[k][i] = credit.weight;
       this.creditValue[k][i] = credit.value;
     }
+    const sameDims =
+      was &&
+      trigger === this.trigger[i] &&
+      workflow === this.workflow[i] &&
+      channel === this.channel[i] &&
+      variant === this.variant[i];
+    const nowSto = this.flags[i] & M.STO;
+    if (!sameDims || variantKey !== this.variantKey[i] || timingKey !== this.timingKey[i] || sto !== nowSto) {
+      this.combo[i] = this.cells.combo([
+        this.trigger[i],
+        this.workflow[i],
+        this.channel[i],
+        this.variant[i],
+        this.variantKey[i],
+        this.timingKey[i],
+        nowSto ? 1 : 0,
+      ]);
+    }
+    const sameReason = sameDims && reason === this.reason[i];
+    for (let s = 0; s < times.length; s++) {
+      if (Number.isNaN(times[s]![i]) || (sameReason && hadReason & (1 << s))) continue;
+      this.reasonCombo[s]![i] = this.reasonCells.combo([
+        s,
+        this.reason[i],
+        this.trigger[i],
+        this.workflow[i],
+        this.channel[i],
+      ]);
+    }
+    this.rollUp(i, 1);
   }
 
   /** The slot no longer holds a message (retention). */
   kill(i: number): void {
+    this.rollUp(i, -1);
     this.flags[i] = 0;
   }
+
+  /** Adds (`sign` 1) or takes out (−1) the slot's contribution to the rollups; nothing for a dead slot. */
+  private rollUp(i: number, sign: 1 | -1): void {
+    const fl = this.flags[i];
+    if (!(fl & M.ALIVE)) return;
+    // The offsets first: making room may replace a combination's array.
+    if (!(fl & (M.HOLDOUT | M.ESCALATION))) {
+      const at = this.cells.offset(this.at[i], this.combo[i]);
+      addMessage(this, i, this.cells.data[this.combo[i]], sign, at);
+    }
+    const times = this.reasonTimes();
+    for (let s = 0; s < times.length; s++) {
+      const t = times[s]![i];
+      if (Number.isNaN(t)) continue;
+      const combo = this.reasonCombo[s]![i];
+      const at = this.reasonCells.offset(t, combo);
+      this.reasonCells.data[combo][at] += sign;
+    }
+  }
+}
+
+/** Adds message i's counters (see MC) to `out` from index `at` on, times `sign`. */
+export function addMessage(c: MessageColumns, i: number, out: Float64Array, sign: number, at = 0): void {
+  const fl = c.flags[i];
+  out[at + MC.ROWS] += sign;
+  if (fl & M.SENT) {
+    out[at + MC.SENT] += sign;
+    if (fl & M.OPENED) out[at + MC.SENT_OPENED] += sign;
+    if (fl & M.CLICKED) out[at + MC.SENT_CLICKED] += sign;
+    const cost = c.cost[i];
+    if (cost > 0) out[at + MC.COST] += sign * cost;
+    else out[at + MC.DEFAULT_COST] += sign;
+    for (let k = 0; k < ATTRIBUTION_MODELS.length; k++) {
+      const value = c.creditValue[k]![i];
+      if (c.creditWeight[k]![i] > 1e-9) {
+        out[at + MC.CONVERTED + k] += sign;
+        out[at + MC.CONVERTED_VALUE + k] += sign * value;
+      }
+      out[at + MC.SENT_VALUE + k] += sign * value;
+    }
+  } else {
+    if (fl & M.FAILED) out[at + MC.FAILED] += sign;
+    if (fl & M.SUPPRESSED) out[at + MC.SUPPRESSED] += sign;
+  }
+  if (fl & M.DELIVERED) out[at + MC.DELIVERED] += sign;
+  if (fl & M.OPENED) out[at + MC.OPENED] += sign;
+  if (fl & M.CLICKED) out[at + MC.CLICKED] += sign;
 }
 
 /** What the run columns copy from a run. */
@@ -198,6 +313,9 @@ export class RunColumns {
   trigger = new Int32Array(1024);
   variantKey = new Int32Array(1024);
   variant = new Int32Array(1024);
+  combo = new Int32Array(1024);
+  /** Runs and conversions per (day of entry, dimensions) of the measured runs: see rollups.ts. */
+  readonly cells = new Cells(RUN_C.WIDTH);
   readonly dims = {
     workflow: new Interner(),
     trigger: new Interner(),
@@ -215,12 +333,14 @@ export class RunColumns {
       this.trigger = grown(this.trigger, n);
       this.variantKey = grown(this.variantKey, n);
       this.variant = grown(this.variant, n);
+      this.combo = grown(this.combo, n);
     }
     return i;
   }
 
   /** `measured`: the run's workflow counts a conversion event (only such runs are compared). */
   set(i: number, r: RunFields, measured: boolean): void {
+    this.rollUp(i, -1);
     this.enteredAt[i] = r.enteredAt;
     this.flags[i] =
       R.ALIVE | (r.holdout ? R.HOLDOUT : 0) | (r.converted ? R.CONVERTED : 0) | (measured ? R.MEASURED : 0);
@@ -230,6 +350,24 @@ export class RunColumns {
     this.trigger[i] = this.dims.trigger.id(r.trigger);
     this.variant[i] = variant;
     this.variantKey[i] = this.variantKeyOf(workflow, variant, r);
+    this.combo[i] = this.cells.combo([
+      this.trigger[i],
+      workflow,
+      variant,
+      this.variantKey[i],
+      r.holdout ? 1 : 0,
+    ]);
+    this.rollUp(i, 1);
+  }
+
+  /** Adds (`sign` 1) or takes out (−1) a measured run's contribution to the rollups. */
+  private rollUp(i: number, sign: 1 | -1): void {
+    const fl = this.flags[i];
+    if (!(fl & R.ALIVE) || !(fl & R.MEASURED)) return;
+    const at = this.cells.offset(this.enteredAt[i], this.combo[i]);
+    const cell = this.cells.data[this.combo[i]];
+    cell[at + RUN_C.N] += sign;
+    if (fl & R.CONVERTED) cell[at + RUN_C.CONVERTED] += sign;
   }
 
   /** The id of `<workflow>/<content variant>`, remembered per (workflow, variant) pair. */
@@ -245,6 +383,7 @@ export class RunColumns {
   }
 
   kill(i: number): void {
+    this.rollUp(i, -1);
     this.flags[i] = 0;
   }
 }

@@ -64,9 +64,10 @@ export function volumeReport(state: AnalyticsState, q: Query): analytics.VolumeR
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([key, all]) => {
       const values = all.slice(offset);
-      return { key, values, total: values.reduce((a, b) => a + b, 0), anomalies: anomaliesIn(all, offset) };
+      return { key, all, values, total: values.reduce((a, b) => a + b, 0) };
     })
-    .filter((s) => s.total > 0);
+    .filter((s) => s.total > 0)
+    .map(({ key, all, values, total }) => ({ key, values, total, anomalies: anomaliesIn(all, offset) }));
   return { granularity: q.granularity, buckets: starts.slice(offset).map((t) => new Date(t)), series };
 
   function anomaliesIn(all: number[], from: number): analytics.Anomaly[] {

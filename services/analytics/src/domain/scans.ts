@@ -1,16 +1,18 @@
 /**
- * The measures that scan every message or run of a range: funnel, timing, ROI, reasons and lift.
- * Each is one pass over the column-wise copies (see columns.ts): filters are masks over interned
- * ids, groups are integer ids, and the counts go into arrays indexed by group.
+ * The measures over every message or run of a range: funnel, timing, ROI, reasons and lift. Each
+ * reads the sums of totals.ts (the rollup cells of the range's whole days, the rows of its partial
+ * days); `viaCells` false computes them from the rows alone.
  */
 import type { analytics } from '@kairos/contracts';
-import { M, modelIndex, R, type Interner, type MessageColumns } from './columns';
+import { modelIndex } from './columns';
 import type { Status } from './facts';
 import type { Query } from './query';
 import { reasonCategory } from './reasons';
-import { messageCost, roiRows } from './roi';
+import { roiRows } from './roi';
+import { MC, RUN_C, RUN_D } from './rollups';
 import type { AnalyticsState } from './state';
 import { compareProportions, twoProportionZTest } from './stats';
+import { messageTotals, reasonTotals, runTotals } from './totals';
 
 /** Settings reports need besides the query. */
 export interface ReportSettings {
@@ -23,148 +25,50 @@ export interface ReportSettings {
   confidence: number;
 }
 
-const HOURS = Array.from({ length: 24 }, (_, h) => String(h).padStart(2, '0'));
-
-/** The filter masks of a query over the message columns (null: the filter lets everything pass). */
-function messageMasks(c: MessageColumns, q: Query) {
-  const f = q.filters;
-  return {
-    trigger: c.dims.trigger.mask(f.triggers),
-    workflow: c.dims.workflow.mask(f.workflows),
-    channel: c.dims.channel.mask(f.channels),
-    variant: c.dims.variant.mask(f.variants),
-  };
-}
-
-/**
- * Calls `fn(i)` for each live message (not a held-out run, not an escalation) filed in the range
- * that passes the filters.
- */
-function scanMessages(c: MessageColumns, q: Query, filtered: boolean, fn: (i: number) => void): void {
-  const m = filtered ? messageMasks(c, q) : { trigger: null, workflow: null, channel: null, variant: null };
-  const { at, flags, trigger, workflow, channel, variant } = c;
-  const { fromMs, toMs } = q;
-  const skip = M.HOLDOUT | M.ESCALATION;
-  for (let i = 0; i < c.size; i++) {
-    const fl = flags[i];
-    if (!(fl & M.ALIVE) || fl & skip) continue;
-    const t = at[i];
-    if (t < fromMs || t >= toMs) continue;
-    if (m.trigger && !m.trigger[trigger[i]]) continue;
-    if (m.workflow && !m.workflow[workflow[i]]) continue;
-    if (m.channel && !m.channel[channel[i]]) continue;
-    if (m.variant && !m.variant[variant[i]]) continue;
-    fn(i);
-  }
-}
-
-/** The group of message i under `groupBy`: an id and the interner (or names) that spells it. */
-function messageGrouping(
-  c: MessageColumns,
-  groupBy: string,
-): { of: (i: number) => number; names: () => readonly string[] } {
-  const by = (ids: Int32Array, dim: Interner) => ({ of: (i: number) => ids[i], names: () => dim.names });
-  switch (groupBy) {
-    case 'workflow':
-      return by(c.workflow, c.dims.workflow);
-    case 'variant':
-      return by(c.variantKey, c.dims.variantKey);
-    case 'channel':
-      return { of: (i) => c.channel[i], names: () => c.dims.channel.names.map((n) => n || '(none)') };
-    case 'timing_variant':
-      return by(c.timingKey, c.dims.timingKey);
-    case 'send_hour':
-      return { of: (i) => Math.floor(c.sentAt[i] / 3_600_000) % 24, names: () => HOURS };
-    case 'sto':
-      return { of: (i) => (c.flags[i] & M.STO ? 1 : 0), names: () => ['not_optimized', 'optimized'] };
-    default:
-      return by(c.trigger, c.dims.trigger);
-  }
-}
-
-/** Per-group counters, created on first use. */
-class Groups<T> {
-  readonly byId: Array<T | undefined> = [];
-  constructor(private readonly make: () => T) {}
-  at(id: number): T {
-    let g = this.byId[id];
-    if (!g) this.byId[id] = g = this.make();
-    return g;
-  }
-  /** [name, counters] of the used groups, by name. */
-  named(names: readonly string[]): Array<[string, T]> {
-    const out: Array<[string, T]> = [];
-    this.byId.forEach((g, id) => {
-      if (g) out.push([names[id], g]);
-    });
-    return out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  }
-}
-
 /**
  * The funnel of the messages filed in the range. `converted` counts the messages credited with a
  * conversion under the query's model, whenever the conversion happened.
  */
-export function funnelReport(state: AnalyticsState, q: Query): analytics.FunnelReport {
-  const c = state.messageCols;
+export function funnelReport(state: AnalyticsState, q: Query, viaCells = true): analytics.FunnelReport {
   const k = modelIndex(q.model);
-  const weight = c.creditWeight[k];
-  const value = c.creditValue[k];
-  const grouping = messageGrouping(c, q.groupBy);
-  const groups = new Groups(() => ({
-    sent: 0,
-    delivered: 0,
-    opened: 0,
-    clicked: 0,
-    converted: 0,
-    failed: 0,
-    suppressed: 0,
-    attributedValue: 0,
-  }));
-  scanMessages(c, q, true, (i) => {
-    const r = groups.at(grouping.of(i));
-    const fl = c.flags[i];
-    if (fl & M.SENT) {
-      r.sent++;
-      if (weight[i] > 1e-9) {
-        r.converted++;
-        r.attributedValue += value[i];
-      }
-    } else {
-      if (fl & M.FAILED) r.failed++;
-      if (fl & M.SUPPRESSED) r.suppressed++;
-    }
-    if (fl & M.DELIVERED) r.delivered++;
-    if (fl & M.OPENED) r.opened++;
-    if (fl & M.CLICKED) r.clicked++;
-  });
-  return { rows: groups.named(grouping.names()).map(([key, r]) => ({ key, ...r })) };
+  const t = messageTotals(state.messageCols, q, q.groupBy, { filtered: true, viaCells });
+  return {
+    rows: t.groups.named(t.names()).map(([key, r]) => ({
+      key,
+      sent: r[MC.SENT]!,
+      delivered: r[MC.DELIVERED]!,
+      opened: r[MC.OPENED]!,
+      clicked: r[MC.CLICKED]!,
+      converted: r[MC.CONVERTED + k]!,
+      failed: r[MC.FAILED]!,
+      suppressed: r[MC.SUPPRESSED]!,
+      attributedValue: r[MC.CONVERTED_VALUE + k]!,
+    })),
+  };
 }
 
-export function timingReport(state: AnalyticsState, q: Query): analytics.TimingReport {
-  const c = state.messageCols;
-  const weight = c.creditWeight[modelIndex(q.model)];
-  const grouping = messageGrouping(c, q.groupBy);
-  const groups = new Groups(() => ({ sent: 0, opened: 0, clicked: 0, converted: 0 }));
-  scanMessages(c, q, true, (i) => {
-    const fl = c.flags[i];
-    if (!(fl & M.SENT)) return;
-    const g = groups.at(grouping.of(i));
-    g.sent++;
-    if (fl & M.OPENED) g.opened++;
-    if (fl & M.CLICKED) g.clicked++;
-    if (weight[i] > 1e-9) g.converted++;
-  });
-  const named = groups.named(grouping.names());
-  let ref: [string, { sent: number; converted: number }] | undefined;
-  for (const e of named) if (!ref || e[1].sent > ref[1].sent) ref = e;
-  const rows = named.map(([key, g]) => {
+export function timingReport(state: AnalyticsState, q: Query, viaCells = true): analytics.TimingReport {
+  const k = modelIndex(q.model);
+  const t = messageTotals(state.messageCols, q, q.groupBy, { filtered: true, viaCells });
+  const named = t.groups
+    .named(t.names())
+    .filter(([, g]) => g[MC.SENT]! > 0)
+    .map(([key, g]) => ({
+      key,
+      sent: g[MC.SENT]!,
+      opened: g[MC.SENT_OPENED]!,
+      clicked: g[MC.SENT_CLICKED]!,
+      converted: g[MC.CONVERTED + k]!,
+    }));
+  let ref: (typeof named)[number] | undefined;
+  for (const e of named) if (!ref || e.sent > ref.sent) ref = e;
+  const rows = named.map((g) => {
     const test =
-      ref && key !== ref[0]
-        ? twoProportionZTest(g.converted, g.sent, ref[1].converted, ref[1].sent)
+      ref && g.key !== ref.key
+        ? twoProportionZTest(g.converted, g.sent, ref.converted, ref.sent)
         : { z: 0, pValue: 1 };
     return {
-      key,
+      key: g.key,
       sent: g.sent,
       openRate: g.opened / g.sent,
       clickRate: g.clicked / g.sent,
@@ -172,7 +76,7 @@ export function timingReport(state: AnalyticsState, q: Query): analytics.TimingR
       z: test.z,
       pValue: test.pValue,
       significant: test.pValue < 0.05,
-      reference: key === ref?.[0],
+      reference: g.key === ref?.key,
     };
   });
   return {
@@ -181,25 +85,29 @@ export function timingReport(state: AnalyticsState, q: Query): analytics.TimingR
   };
 }
 
-export function roiReport(state: AnalyticsState, q: Query, s: ReportSettings): analytics.RoiReport {
+export function roiReport(
+  state: AnalyticsState,
+  q: Query,
+  s: ReportSettings,
+  viaCells = true,
+): analytics.RoiReport {
   const c = state.messageCols;
-  const value = c.creditValue[modelIndex(q.model)];
+  const k = modelIndex(q.model);
   // The infrastructure cost is shared by every message sent in the period, filtered or not.
   let total = 0;
-  scanMessages(c, q, false, (i) => {
-    if (c.flags[i] & M.SENT) total++;
-  });
-  const grouping = messageGrouping(c, q.groupBy === 'workflow' ? 'workflow' : 'trigger');
-  const channels = c.dims.channel.names;
-  const groups = new Groups(() => ({ attributedValue: 0, messageCost: 0, messages: 0 }));
-  scanMessages(c, q, true, (i) => {
-    if (!(c.flags[i] & M.SENT)) return;
-    const r = groups.at(grouping.of(i));
-    r.messages++;
-    r.messageCost += messageCost(c.cost[i], channels[c.channel[i]], s.channelCosts);
-    r.attributedValue += value[i];
-  });
-  const inputs = groups.named(grouping.names()).map(([key, r]) => ({ key, ...r }));
+  const all = messageTotals(c, q, 'trigger', { filtered: false, viaCells });
+  for (const g of all.groups.byId) if (g) total += g[MC.SENT]!;
+  const groupBy = q.groupBy === 'workflow' ? 'workflow' : 'trigger';
+  const t = messageTotals(c, q, groupBy, { filtered: true, channelCosts: s.channelCosts, viaCells });
+  const inputs = t.groups
+    .named(t.names())
+    .filter(([, r]) => r[MC.SENT]! > 0)
+    .map(([key, r]) => ({
+      key,
+      attributedValue: r[MC.SENT_VALUE + k]!,
+      messageCost: r[MC.COST]!,
+      messages: r[MC.SENT]!,
+    }));
   return {
     rows: roiRows(inputs, s.infraCostPerDay, q.toMs - q.fromMs, total).map((r) => ({
       key: r.key,
@@ -214,40 +122,24 @@ export function roiReport(state: AnalyticsState, q: Query, s: ReportSettings): a
   };
 }
 
+/** The statuses the reasons report counts, in the order of MessageColumns.reasonTimes. */
+const REASON_STATUSES: Status[] = ['suppressed', 'failed', 'held_out', 'unknown'];
+
 /** Suppressed, failed, held-out and unknown outcomes in the range, by reason or reason category. */
-export function reasonsReport(state: AnalyticsState, q: Query): analytics.ReasonsReport {
-  const c = state.messageCols;
-  const m = messageMasks(c, q);
-  const reasons = c.dims.reason.names;
-  const statuses: Array<[Status, Float64Array]> = [
-    ['suppressed', c.suppressedAt],
-    ['failed', c.failedAt],
-    ['held_out', c.heldOutAt],
-    ['unknown', c.unknownAt],
-  ];
-  const counts = new Map<string, analytics.ReasonRow>();
-  const keyOf = new Map<number, string>();
-  statuses.forEach(([status, times], s) => {
-    for (let i = 0; i < c.size; i++) {
-      const t = times[i];
-      if (!(c.flags[i] & M.ALIVE) || !(t >= q.fromMs && t < q.toMs)) continue;
-      if (m.trigger && !m.trigger[c.trigger[i]]) continue;
-      if (m.workflow && !m.workflow[c.workflow[i]]) continue;
-      if (m.channel && !m.channel[c.channel[i]]) continue;
-      const reason = c.reason[i];
-      const memo = reason * 4 + s;
-      let key = keyOf.get(memo);
-      if (key === undefined) {
-        key = q.groupBy === 'reason' ? reasons[reason] || '(none)' : reasonCategory(status, reasons[reason]);
-        keyOf.set(memo, key);
-      }
-      const id = `${status}\u0000${key}`;
-      let r = counts.get(id);
-      if (!r) counts.set(id, (r = { key, status, count: 0 }));
-      r.count++;
-    }
-  });
-  return { rows: [...counts.values()].sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : 1)) };
+export function reasonsReport(state: AnalyticsState, q: Query, viaCells = true): analytics.ReasonsReport {
+  const reasons = state.messageCols.dims.reason.names;
+  const rows = new Map<string, analytics.ReasonRow>();
+  for (const [memo, count] of reasonTotals(state.messageCols, q, viaCells)) {
+    if (count === 0) continue;
+    const status = REASON_STATUSES[memo % 4]!;
+    const reason = reasons[Math.floor(memo / 4)]!;
+    const key = q.groupBy === 'reason' ? reason || '(none)' : reasonCategory(status, reason);
+    const id = `${status}\u0000${key}`;
+    let r = rows.get(id);
+    if (!r) rows.set(id, (r = { key, status, count: 0 }));
+    r.count += count;
+  }
+  return { rows: [...rows.values()].sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : 1)) };
 }
 
 interface Tally {
@@ -260,31 +152,27 @@ interface Tally {
  * variant against its workflow's holdout), converted or not (see state.ts), and against batch
  * campaign sends when there are any.
  */
-export function liftReport(state: AnalyticsState, q: Query, s: ReportSettings): analytics.LiftReport {
+export function liftReport(
+  state: AnalyticsState,
+  q: Query,
+  s: ReportSettings,
+  viaCells = true,
+): analytics.LiftReport {
   const c = state.runCols;
-  const f = q.filters;
-  const mTrigger = c.dims.trigger.mask(f.triggers);
-  const mWorkflow = c.dims.workflow.mask(f.workflows);
-  const mVariant = c.dims.variant.mask(f.variants);
   const byTrigger = q.groupBy === 'trigger';
-  const treatedIds = byTrigger ? c.trigger : q.groupBy === 'variant' ? c.variantKey : c.workflow;
-  const controlIds = byTrigger ? c.trigger : c.workflow;
-  const treated = new Groups<Tally>(() => ({ n: 0, x: 0 }));
-  const control = new Groups<Tally>(() => ({ n: 0, x: 0 }));
-  for (let i = 0; i < c.size; i++) {
-    const fl = c.flags[i];
-    if (!(fl & R.ALIVE) || !(fl & R.MEASURED)) continue;
-    const t = c.enteredAt[i];
-    if (t < q.fromMs || t >= q.toMs) continue;
-    if (mTrigger && !mTrigger[c.trigger[i]]) continue;
-    if (mWorkflow && !mWorkflow[c.workflow[i]]) continue;
-    // Held-out runs have no content variant: every variant of a workflow is compared with its holdout.
-    const held = (fl & R.HOLDOUT) !== 0;
-    if (!held && mVariant && !mVariant[c.variant[i]]) continue;
-    const g = held ? control.at(controlIds[i]) : treated.at(treatedIds[i]);
-    g.n++;
-    if (fl & R.CONVERTED) g.x++;
-  }
+  const treatedDim = byTrigger ? RUN_D.TRIGGER : q.groupBy === 'variant' ? RUN_D.VARIANT_KEY : RUN_D.WORKFLOW;
+  const controlDim = byTrigger ? RUN_D.TRIGGER : RUN_D.WORKFLOW;
+  const totals = runTotals(c, q, treatedDim, controlDim, viaCells);
+  // Groups with runs, as tallies by name.
+  const tallies = (groups: typeof totals.treated) => ({
+    named: (names: readonly string[]) =>
+      groups
+        .named(names)
+        .filter(([, g]) => g[RUN_C.N]! > 0)
+        .map(([k, g]): [string, Tally] => [k, { n: g[RUN_C.N]!, x: g[RUN_C.CONVERTED]! }]),
+  });
+  const treated = tallies(totals.treated);
+  const control = tallies(totals.control);
   let campaign: Tally | undefined;
   if (state.campaignSends.length) {
     campaign = { n: 0, x: 0 };

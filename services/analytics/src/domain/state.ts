@@ -333,6 +333,9 @@ export class AnalyticsState {
     const keptSends = this.campaignSends.filter((c) => c.at >= beforeMs);
     for (const c of this.campaignSends) if (c.at < beforeMs) this.campaignIds.delete(c.id);
     this.campaignSends.splice(0, this.campaignSends.length, ...keptSends);
+    // Their rows are gone: what remains of those days in the rollups is empty cells.
+    for (const cells of [this.messageCols.cells, this.messageCols.reasonCells, this.runCols.cells])
+      cells.dropBefore(beforeMs);
     for (const set of [this.fires, this.runVolume]) {
       for (const s of set.byKey.values()) {
         s.minute.dropBefore(minuteBeforeMs);

@@ -5,7 +5,15 @@ import { actions, events, partitionOf, SCHEMAS, subjects, triggers } from '@kair
 import type { Publisher } from '@kairos/messaging';
 import { engagementWorkflowsYaml, simulateEngagement, type EngagementMessage } from '@kairos/loadgen';
 import { useMongo, useNats } from '@kairos/testkit';
-import type { AnalyticsApp } from '../../src';
+import {
+  AnalyticsState,
+  factOfBytes,
+  FactStore,
+  ReportService,
+  unframe,
+  type AnalyticsApp,
+  type BytesKind,
+} from '../../src';
 import { caughtUp, definitionsDir, natsClient, PARTITIONS, publishAll, start } from './harness';
 
 const H = 3_600_000;
@@ -53,7 +61,8 @@ spec:
   /** Outcome facts in the stored segments. */
   const storedOutcomes = async () =>
     (await mongo.db.collection('fact_segments').find({ kind: 'outcome' }).toArray()).reduce(
-      (a, s) => a + (JSON.parse(s.facts as string) as unknown[]).length,
+      (a, s) =>
+        a + (s.messages ? unframe(s.messages.buffer).length : (JSON.parse(s.facts) as unknown[]).length),
       0,
     );
 
@@ -231,6 +240,49 @@ spec:
     assert.equal(sent(after), sent(funnel) + more.truth.sent);
     const treated = (l: typeof lift) => l.rows.reduce((a, r) => a + r.treated!.n, 0);
     assert.equal(treated(app.reports.run('lift', {})), treated(lift) + more.truth.runs.treated);
+  });
+
+  it('reads back segments written as JSON facts (before the messages were kept as bytes) to the same figures', async () => {
+    const segments = await mongo.db.collection('fact_segments').find().sort({ _id: 1 }).toArray();
+    assert.ok(
+      segments.some((s) => s.kind === 'outcome' && s.messages),
+      'outcomes are kept as their messages',
+    );
+    const legacy = mongo.client.db(`${mongo.db.databaseName}_json`);
+    try {
+      await legacy.collection('fact_segments').insertMany(
+        segments.map(({ _id, messages, ...s }) => ({
+          ...s,
+          facts: messages
+            ? JSON.stringify(unframe(messages.buffer).map((b) => factOfBytes(s.kind as BytesKind, b)))
+            : s.facts,
+        })),
+      );
+      const reread = (db: typeof legacy) => async () => {
+        const state = new AnalyticsState();
+        state.setWorkflows(app!.catalog.infos());
+        await new FactStore(db).loadInto(state);
+        const reports = new ReportService(state, settings, { now: () => Date.now() });
+        return [
+          reports.run('funnel', { groupBy: 'workflow' }),
+          reports.run('lift', { groupBy: 'workflow' }),
+          reports.run('roi', { groupBy: 'workflow' }),
+          reports.run('reasons', {}),
+          reports.run('volume', {}),
+        ];
+      };
+      const settings = {
+        channelCosts: {},
+        infraCostPerDay: 0,
+        campaignConversion: { event: 'order.completed', withinMs: 3 * 86_400_000 },
+        confidence: 0.95,
+      };
+      const fromBytes = await reread(mongo.db)();
+      assert.ok((fromBytes[0] as { rows: unknown[] }).rows.length > 0);
+      assert.deepEqual(await reread(legacy)(), fromBytes);
+    } finally {
+      await legacy.dropDatabase();
+    }
   });
 
   it('publishes a spike in the last complete hour once, as an analytics.anomaly system event', async () => {

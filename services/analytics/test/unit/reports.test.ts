@@ -12,7 +12,7 @@ import {
   type ReportSettings,
 } from '../../src/domain/reports';
 import { compareProportions } from '../../src/domain/stats';
-import { fireFact, outcomeFact, requestFact } from '../../src/facts-from-messages';
+import { foldSimulated, simulatedWorkflows } from './simulated';
 
 const settings: ReportSettings = {
   channelCosts: {},
@@ -25,32 +25,9 @@ const settings: ReportSettings = {
 function fed(times = 1) {
   const sim = simulateEngagement({ seed: 3, days: 7, triggers: 3, firesPerTriggerPerDay: 400, uplift: 0.05 });
   const state = new AnalyticsState();
-  state.setWorkflows(
-    sim.workflows.map((w) => ({
-      name: w.name,
-      triggers: [w.trigger],
-      conversion: { event: 'order.completed', withinMs: 72 * 3_600_000 },
-      holdoutPercent: 10,
-      cost: {},
-    })),
-  );
+  state.setWorkflows(simulatedWorkflows(sim));
   for (let r = 0; r < times; r++) {
-    for (const m of sim.messages) {
-      if (m.kind === 'fire') state.addFire(fireFact(m.message));
-      else if (m.kind === 'request') state.addRequest(requestFact(m.message));
-      else if (m.kind === 'outcome') state.addOutcome(outcomeFact(m.message));
-      else {
-        const ev = m.message.event!;
-        const value = Number((ev.properties as { revenue: number }).revenue);
-        state.addConversion({
-          id: ev.id,
-          customerId: ev.customerId,
-          type: ev.type,
-          at: ev.occurredAt!.getTime(),
-          values: Object.fromEntries(sim.workflows.map((w) => [w.name, value])),
-        });
-      }
-    }
+    for (const m of sim.messages) foldSimulated(state, sim, m);
   }
   const from = Date.UTC(2026, 0, 5);
   const q = (measure: Measure, groupBy?: string) =>

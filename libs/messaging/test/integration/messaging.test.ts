@@ -516,13 +516,13 @@ describe('messaging on a real nats-server', function () {
   it('an ordered loop started after its predecessor died holding unacked messages gets them first, in stream order', async () => {
     // The predecessor: the same durable, with the services' 30 s ack wait, pulled two messages and
     // was killed before acking them.
-    const spec = consumerSpec(STREAMS.EVENTS.name, 't-rewind', 'events.raw.11.>', {
+    const spec = consumerSpec(STREAMS.EVENTS.name, 't-rewind', 'events.raw.14.>', {
       maxDeliver: 3,
       backoffMs: [20],
       ackWaitMs: 30_000,
     });
     await ensureConsumer(nc, spec);
-    const subject = 'events.raw.11.customer_action.page.viewed';
+    const subject = 'events.raw.14.customer_action.page.viewed';
     for (const id of ['u-1', 'u-2'])
       await publisher.publish(subject, SCHEMAS.Event, event(id), { msgId: id });
     const predecessor = await jetstream(nc).consumers.get(STREAMS.EVENTS.name, 't-rewind');

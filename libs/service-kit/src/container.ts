@@ -16,6 +16,21 @@ export function token<T>(name: string): Token<T> {
   return Symbol.for(name) as Token<T>;
 }
 
+/** The tokens of a service: one per key of T, each holding the type T gives that key. */
+export type Tokens<T> = { readonly [K in keyof T & string]: Token<T[K]> };
+
+/**
+ * Declares a service's tokens once, by name and held type:
+ * `tokens<{ Store: FactStore }>('kairos.analytics').Store` is `token<FactStore>('kairos.analytics.Store')`.
+ * The names exist only in the type, so the object answers every key it is asked for; the compiler
+ * refuses keys T does not have.
+ */
+export function tokens<T extends object>(prefix: string): Tokens<T> {
+  return new Proxy({} as Tokens<T>, {
+    get: (_target, key) => (typeof key === 'string' ? token(`${prefix}.${key}`) : undefined),
+  });
+}
+
 /** One registration for createContainer: a token and the value it holds. */
 export interface Provision {
   token: InjectionToken<unknown>;
@@ -50,12 +65,12 @@ export interface Clock {
 export const systemClock: Clock = { now: () => Date.now() };
 
 /** Common tokens every service uses. */
-export const TOKENS = {
-  Config: token<CommonConfig>('kairos.Config'),
-  Logger: token<Logger>('kairos.Logger'),
-  Clock: token<Clock>('kairos.Clock'),
+export const TOKENS = tokens<{
+  Config: CommonConfig;
+  Logger: Logger;
+  Clock: Clock;
   /** The service's own database (see connectMongo). */
-  Db: token<Db>('kairos.Db'),
-  Nats: token<NatsConnection>('kairos.Nats'),
-  Publisher: token<Publisher>('kairos.Publisher'),
-} as const;
+  Db: Db;
+  Nats: NatsConnection;
+  Publisher: Publisher;
+}>('kairos');

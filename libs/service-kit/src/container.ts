@@ -74,3 +74,34 @@ export const TOKENS = tokens<{
   Nats: NatsConnection;
   Publisher: Publisher;
 }>('kairos');
+
+/** What a service registers under the common TOKENS: its settings and the infrastructure it runs on. */
+export interface CommonProvisions {
+  logger: Logger;
+  nc: NatsConnection;
+  clock: Clock;
+  /** Registered when the service publishes. */
+  publisher?: Publisher;
+  /** Registered when the service has a database of its own. */
+  db?: Db;
+}
+
+/**
+ * A service's container: the common TOKENS (Config, Logger, Nats, Clock, and Publisher and Db when
+ * given), then the service's own registrations.
+ */
+export function serviceContainer(
+  config: CommonConfig,
+  common: CommonProvisions,
+  own: Provision[] = [],
+): DependencyContainer {
+  return createContainer([
+    provide(TOKENS.Config, config),
+    provide(TOKENS.Logger, common.logger),
+    provide(TOKENS.Nats, common.nc),
+    provide(TOKENS.Clock, common.clock),
+    ...(common.publisher ? [provide(TOKENS.Publisher, common.publisher)] : []),
+    ...(common.db ? [provide(TOKENS.Db, common.db)] : []),
+    ...own,
+  ]);
+}

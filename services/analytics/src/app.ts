@@ -2,10 +2,9 @@ import { consumerSpec, filters, SCHEMAS, STREAMS, type Schema } from '@kairos/co
 import { openNatsDefinitionStore } from '@kairos/definitions';
 import { ConsumeLoop, Publisher } from '@kairos/messaging';
 import {
-  createContainer,
   provide,
+  serviceContainer,
   systemClock,
-  TOKENS,
   type DbServiceInfrastructure,
   type HttpServer,
 } from '@kairos/service-kit';
@@ -93,13 +92,7 @@ export async function startAnalytics(
     customerId: ALERT_CUSTOMER_ID,
     eventType: ALERT_EVENT_TYPE,
   });
-  const container = createContainer([
-    provide(TOKENS.Config, cfg),
-    provide(TOKENS.Logger, logger),
-    provide(TOKENS.Nats, nc),
-    provide(TOKENS.Publisher, publisher),
-    provide(TOKENS.Db, db),
-    provide(TOKENS.Clock, clock),
+  const container = serviceContainer(cfg, { logger, nc, clock, publisher, db }, [
     provide(ANALYTICS_TOKENS.State, state),
     provide(ANALYTICS_TOKENS.Store, store),
     provide(ANALYTICS_TOKENS.Catalog, catalog),

@@ -1,11 +1,10 @@
 import { consumerSpec, filters, SCHEMAS, STREAMS } from '@kairos/contracts';
 import { ConsumeLoop, Publisher } from '@kairos/messaging';
 import {
-  createContainer,
   killAt,
   provide,
+  serviceContainer,
   systemClock,
-  TOKENS,
   type HttpServer,
   type DbServiceInfrastructure,
 } from '@kairos/service-kit';
@@ -110,13 +109,7 @@ export async function startDelivery(
     maxAckPending: Math.max(cfg.KAIROS_DELIVERY_MAX_IN_FLIGHT * 4, 256),
   });
 
-  const container = createContainer([
-    provide(TOKENS.Config, cfg),
-    provide(TOKENS.Logger, logger),
-    provide(TOKENS.Nats, nc),
-    provide(TOKENS.Publisher, publisher),
-    provide(TOKENS.Db, db),
-    provide(TOKENS.Clock, clock),
+  const container = serviceContainer(cfg, { logger, nc, clock, publisher, db }, [
     provide(DELIVERY_TOKENS.Adapters, adapters),
     provide(DELIVERY_TOKENS.Ledger, ledger),
     provide(DELIVERY_TOKENS.Inbox, inbox),

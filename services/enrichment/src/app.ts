@@ -10,11 +10,10 @@ import {
 import { ConsumeLoop, Publisher, type Logger as MessagingLogger } from '@kairos/messaging';
 import {
   ConfigError,
-  createContainer,
   ownedPartitions,
   provide,
+  serviceContainer,
   systemClock,
-  TOKENS,
   type DbServiceInfrastructure,
 } from '@kairos/service-kit';
 import { CommunicationLog } from './communications';
@@ -55,13 +54,7 @@ function enrichmentContainer(
   owned: number[],
 ) {
   const { settings } = infra;
-  const container = createContainer([
-    provide(TOKENS.Config, config),
-    provide(TOKENS.Logger, infra.logger),
-    provide(TOKENS.Nats, infra.nc),
-    provide(TOKENS.Publisher, publisher),
-    provide(TOKENS.Clock, infra.clock),
-    provide(TOKENS.Db, infra.db),
+  const container = serviceContainer(config, { ...infra, publisher }, [
     provide(ENRICHMENT_TOKENS.Settings, settings),
     provide(ENRICHMENT_TOKENS.CacheSize, config.KAIROS_PROFILE_CACHE_SIZE),
     provide(ENRICHMENT_TOKENS.CacheBytes, config.KAIROS_PROFILE_CACHE_BYTES),

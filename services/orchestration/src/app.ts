@@ -6,12 +6,11 @@ import { consumerSpec, filters, partitionDurable, SCHEMAS, STREAMS, type trigger
 import { openNatsDefinitionStore } from '@kairos/definitions';
 import { ConsumeLoop, Publisher } from '@kairos/messaging';
 import {
-  createContainer,
   killAt,
   ownedPartitions,
   provide,
+  serviceContainer,
   systemClock,
-  TOKENS,
   type HttpServer,
   type DbServiceInfrastructure,
 } from '@kairos/service-kit';
@@ -42,7 +41,7 @@ export interface OrchestrationInfrastructure extends DbServiceInfrastructure {
 }
 
 export interface OrchestrationApp {
-  container: ReturnType<typeof createContainer>;
+  container: ReturnType<typeof serviceContainer>;
   orchestrator: Orchestrator;
   workflows: WorkflowRegistry;
   runs: RunStore;
@@ -86,13 +85,7 @@ export async function startOrchestration(
     fault: killAt(config.KAIROS_FAULT_POINT, logger),
     ...(config.KAIROS_GLOBAL_FREQUENCY_CAP ? { globalCap: config.KAIROS_GLOBAL_FREQUENCY_CAP } : {}),
   };
-  const container = createContainer([
-    provide(TOKENS.Config, config),
-    provide(TOKENS.Logger, logger),
-    provide(TOKENS.Nats, nc),
-    provide(TOKENS.Publisher, publisher),
-    provide(TOKENS.Db, db),
-    provide(TOKENS.Clock, clock),
+  const container = serviceContainer(config, { logger, nc, clock, publisher, db }, [
     provide(ORCH.Settings, settings),
     provide(ORCH.Runs, runs),
     provide(ORCH.Timers, timers),

@@ -15,11 +15,10 @@ import {
   type Logger as MessagingLogger,
 } from '@kairos/messaging';
 import {
-  createContainer,
   ownedPartitions,
   provide,
+  serviceContainer,
   systemClock,
-  TOKENS,
   type Logger,
   type ServiceInfrastructure,
 } from '@kairos/service-kit';
@@ -162,11 +161,7 @@ export async function startPatternDetection(
   const interval = config.KAIROS_WATERMARK_INTERVAL;
   const stopTimer = interval > 0 ? everyInterval(tick, interval) : undefined;
 
-  const container = createContainer([
-    provide(TOKENS.Config, config),
-    provide(TOKENS.Logger, logger),
-    provide(TOKENS.Nats, nc),
-    provide(TOKENS.Clock, clock),
+  const container = serviceContainer(config, { logger, nc, clock }, [
     provide(PD_TOKENS.Runtime, { partitions, replicaOrdinal, replicas, detectors }),
     provide(PD_TOKENS.Settings, {
       simulateMaxEvents: config.KAIROS_SIMULATE_MAX_EVENTS,

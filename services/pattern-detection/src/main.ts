@@ -1,5 +1,5 @@
 import { triggers } from '@kairos/contracts';
-import { main, openNats, serviceDefinition } from '@kairos/service-kit';
+import { main, serviceDefinition, startWithNats } from '@kairos/service-kit';
 import { SERVICE_NAME, startPatternDetection } from './app';
 import { loadPatternDetectionConfig } from './config';
 import { PATTERN_SERVICE_NAME } from './pattern-service';
@@ -7,9 +7,7 @@ import { PATTERN_SERVICE_NAME } from './pattern-service';
 main(() => {
   const config = loadPatternDetectionConfig();
   return serviceDefinition(SERVICE_NAME, config, async (ctx) => {
-    const nc = await openNats(ctx, config);
-    const app = await startPatternDetection(config, { nc, logger: ctx.logger });
-    ctx.onDrain(() => app.stop());
+    const app = await startWithNats(ctx, config, (infra) => startPatternDetection(config, infra));
     ctx.grpc.addService(triggers.PatternServiceService, app.service.handlers(), PATTERN_SERVICE_NAME);
     ctx.logger.info(
       {

@@ -9,12 +9,11 @@ import {
   type Logger as MessagingLogger,
 } from '@kairos/messaging';
 import {
-  createContainer,
   killAt,
   ownedPartitions,
   provide,
+  serviceContainer,
   systemClock,
-  TOKENS,
   type DbServiceInfrastructure,
 } from '@kairos/service-kit';
 import { MongoCheckpointStore } from './checkpoints';
@@ -118,11 +117,7 @@ export async function startPrediction(
   };
   const stopTimer = everyInterval(tick, TICK_MS);
 
-  const container = createContainer([
-    provide(TOKENS.Config, config),
-    provide(TOKENS.Logger, logger),
-    provide(TOKENS.Nats, nc),
-    provide(TOKENS.Clock, clock),
+  const container = serviceContainer(config, { logger, nc, clock }, [
     provide(PREDICTION_TOKENS.Runtime, {
       partitions: config.KAIROS_PARTITIONS,
       replicaOrdinal: config.KAIROS_REPLICA_ORDINAL,

@@ -1,5 +1,4 @@
 import { consumerSpec, filters, SCHEMAS, STREAMS, type Schema } from '@kairos/contracts';
-import { openNatsDefinitionStore } from '@kairos/definitions';
 import { ConsumeLoop, Publisher } from '@kairos/messaging';
 import {
   provide,
@@ -65,10 +64,11 @@ export async function startAnalytics(
   const state = new AnalyticsState();
   const catalog = new WorkflowCatalog(logger);
   catalog.onChange((list) => state.setWorkflows(list));
-  if (cfg.KAIROS_DEFINITIONS_DIR) await catalog.loadDirectory(cfg.KAIROS_DEFINITIONS_DIR);
-  if (cfg.KAIROS_DEFINITIONS_WATCH) {
-    await catalog.follow(await openNatsDefinitionStore(nc, { replicas: cfg.KAIROS_STREAM_REPLICAS }));
-  }
+  await catalog.open(nc, {
+    dir: cfg.KAIROS_DEFINITIONS_DIR,
+    watch: cfg.KAIROS_DEFINITIONS_WATCH,
+    replicas: cfg.KAIROS_STREAM_REPLICAS,
+  });
   const loaded = await store.loadInto(state);
   logger.info({ ...loaded, workflows: catalog.infos().map((w) => w.name) }, 'stored facts loaded');
 

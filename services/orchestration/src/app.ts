@@ -3,7 +3,7 @@
  * and the timer loop. Used by main.ts (the process), the integration tests and tools/bench (in-process).
  */
 import { consumerSpec, filters, partitionDurable, SCHEMAS, STREAMS, type triggers } from '@kairos/contracts';
-import { openNatsDefinitionStore } from '@kairos/definitions';
+import { WorkflowRegistry } from '@kairos/definitions';
 import { ConsumeLoop, Publisher } from '@kairos/messaging';
 import {
   killAt,
@@ -25,7 +25,6 @@ import { TimerLoop } from './timer-loop';
 import { GrpcSendTime, noSendTime } from './send-time';
 import type { SendTimePort } from './ports';
 import { ORCH } from './tokens';
-import { WorkflowRegistry } from './workflows';
 import type { OrchestrationConfig } from './config';
 
 /** What orchestration runs on; tests and the benchmark pass their own. */
@@ -63,10 +62,11 @@ export async function startOrchestration(
   await Promise.all([runs.init(), timers.init(), windows.init(), ledger.init()]);
 
   const workflows = new WorkflowRegistry(logger);
-  if (config.KAIROS_DEFINITIONS_DIR) await workflows.loadDirectory(config.KAIROS_DEFINITIONS_DIR);
-  if (config.KAIROS_DEFINITIONS_WATCH) {
-    await workflows.follow(await openNatsDefinitionStore(nc, { replicas: config.KAIROS_STREAM_REPLICAS }));
-  }
+  await workflows.open(nc, {
+    dir: config.KAIROS_DEFINITIONS_DIR,
+    watch: config.KAIROS_DEFINITIONS_WATCH,
+    replicas: config.KAIROS_STREAM_REPLICAS,
+  });
 
   const profiles =
     infra.profiles ??

@@ -5,7 +5,7 @@ import type { OrchestratorSettings } from './orchestrator';
 import type { SendTimePort } from './ports';
 import type { ProfileGateway } from './profiles';
 import type { RunStore, SendLedger, TimerStore, WindowStore } from './store';
-import type { WorkflowRegistry } from './workflows';
+import type { WorkflowRegistry } from '@kairos/definitions';
 
 /** DI tokens of the orchestration service (common ones are in @kairos/service-kit TOKENS). */
 export const ORCH = tokens<{

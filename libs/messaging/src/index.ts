@@ -8,6 +8,7 @@ export * from './errors';
 export * from './scan';
 export * from './dlq';
 export * from './partition-replay';
+export * from './partition-workers';
 export type { NatsConnection } from '@nats-io/nats-core';
 export type { KV } from '@nats-io/kv';
 export type { PubAck } from '@nats-io/jetstream';

@@ -10,3 +10,4 @@ export { inject, injectable, singleton } from 'tsyringe';
 export { MESSAGE_NESTING_LIMIT, STRUCT_NESTING_LIMIT } from './request-check';
 export * from './mongo';
 export * from './infrastructure';
+export * from './rpc';

@@ -1,4 +1,3 @@
-import { type ConsumerSpec } from '@kairos/contracts';
 import {
   formatErrors,
   loadDefinitionsFromPath,
@@ -7,15 +6,14 @@ import {
   type WatchHandle,
 } from '@kairos/definitions';
 import {
-  ConsumeLoop,
-  consumerCaughtUp,
-  enrichedPartitionLoop,
+  CheckpointedPartitions,
   everyInterval,
   Publisher,
   type Logger as MessagingLogger,
 } from '@kairos/messaging';
 import {
   ownedPartitions,
+  partitionRuntime,
   provide,
   serviceContainer,
   systemClock,
@@ -90,9 +88,6 @@ export async function startPatternDetection(
 ): Promise<PatternDetectionApp> {
   const { logger, nc } = infra;
   const clock = infra.clock ?? systemClock;
-  const replicas = config.KAIROS_REPLICAS;
-  const replicaOrdinal = config.KAIROS_REPLICA_ORDINAL;
-  const partitions = config.KAIROS_PARTITIONS;
   const owned = ownedPartitions(config);
   const publisher = new Publisher(nc, { logger: logger as MessagingLogger });
 
@@ -112,31 +107,25 @@ export async function startPatternDetection(
     explainRetentionMs: config.KAIROS_EXPLAIN_RETENTION,
     profileCacheSize: DETECTOR_PROFILE_CACHE_SIZE,
   };
-  const detectors = new Map<number, PartitionDetector>();
-  const loops: Array<{ detector: PartitionDetector; loop: ConsumeLoop<unknown>; spec: ConsumerSpec }> = [];
-  for (const p of owned) {
-    const detector = new PartitionDetector(
-      p,
-      registry.current(),
-      settings,
-      publisher,
-      checkpoints,
-      clock,
-      logger,
-    );
-    const startSequence = await detector.restore((since) => publishedFireIds(nc, p, since));
-    const { loop, spec } = await enrichedPartitionLoop(nc, {
-      service: SERVICE_NAME,
-      partition: p,
-      startSequence,
-      handler: (m, ctx) => detector.handle(m, ctx),
-      logger: logger as MessagingLogger,
-      publisher,
-    });
-    detectors.set(p, detector);
-    loops.push({ detector, loop: loop as ConsumeLoop<unknown>, spec });
-  }
-  for (const { loop } of loops) await loop.start();
+  const partitions = await CheckpointedPartitions.start(nc, {
+    service: SERVICE_NAME,
+    partitions: owned,
+    open: async (p) => {
+      const worker = new PartitionDetector(
+        p,
+        registry.current(),
+        settings,
+        publisher,
+        checkpoints,
+        clock,
+        logger,
+      );
+      return { worker, startSequence: await worker.restore((since) => publishedFireIds(nc, p, since)) };
+    },
+    logger: logger as MessagingLogger,
+    publisher,
+  });
+  const detectors = partitions.workers;
 
   const unsubscribe = registry.onChange((triggers) => {
     for (const d of detectors.values()) {
@@ -147,22 +136,12 @@ export async function startPatternDetection(
     logger.info({ triggers: triggers.map((t) => `${t.name}:v${t.version}`) }, 'triggers reloaded');
   });
 
-  const tick = async () => {
-    for (const { detector, spec } of loops) {
-      try {
-        // Wall-clock advance waits for the replay: replayed events must not be judged late.
-        if (!detector.caughtUp && (await consumerCaughtUp(nc, spec))) detector.markCaughtUp();
-        await detector.tick();
-      } catch (err) {
-        logger.warn({ partition: detector.partition, err: (err as Error).message }, 'watermark tick failed');
-      }
-    }
-  };
+  const tick = () => partitions.round('watermark tick failed', (d) => d.tick());
   const interval = config.KAIROS_WATERMARK_INTERVAL;
   const stopTimer = interval > 0 ? everyInterval(tick, interval) : undefined;
 
   const container = serviceContainer(config, { logger, nc, clock }, [
-    provide(PD_TOKENS.Runtime, { partitions, replicaOrdinal, replicas, detectors }),
+    provide(PD_TOKENS.Runtime, partitionRuntime(config, detectors)),
     provide(PD_TOKENS.Settings, {
       simulateMaxEvents: config.KAIROS_SIMULATE_MAX_EVENTS,
       defaultSimulateRangeMs: DEFAULT_SIMULATE_RANGE_MS,
@@ -182,8 +161,7 @@ export async function startPatternDetection(
       stopTimer?.();
       unsubscribe();
       await watch.stop();
-      await Promise.all(loops.map(({ loop }) => loop.drain()));
-      await Promise.all([...detectors.values()].map((d) => d.close()));
+      await partitions.stop();
     },
   };
 }

@@ -1,8 +1,6 @@
-import { CATEGORY_TOKEN, events, filters, STREAMS, type ConsumerSpec } from '@kairos/contracts';
+import { CATEGORY_TOKEN, events, filters, STREAMS } from '@kairos/contracts';
 import {
-  ConsumeLoop,
-  consumerCaughtUp,
-  enrichedPartitionLoop,
+  CheckpointedPartitions,
   everyInterval,
   Publisher,
   storedMessageIds,
@@ -11,6 +9,7 @@ import {
 import {
   killAt,
   ownedPartitions,
+  partitionRuntime,
   provide,
   serviceContainer,
   systemClock,
@@ -72,29 +71,24 @@ export async function startPrediction(
   };
   const predictedToken = CATEGORY_TOKEN[events.EventCategory.EVENT_CATEGORY_PREDICTED];
 
-  const predictors = new Map<number, PartitionPredictor>();
-  const loops: Array<{ predictor: PartitionPredictor; loop: ConsumeLoop<unknown>; spec: ConsumerSpec }> = [];
-  for (const p of owned) {
-    const predictor = new PartitionPredictor(p, settings, publisher, store, clock, logger, fault);
-    const startSequence = await predictor.restore(config.KAIROS_WARM_START, (sinceMs) =>
-      storedMessageIds(nc, {
-        stream: STREAMS.EVENTS.name,
-        filter: `${filters.rawPartition(p).slice(0, -1)}${predictedToken}.>`,
-        sinceMs,
-      }),
-    );
-    const { loop, spec } = await enrichedPartitionLoop(nc, {
-      service: SERVICE_NAME,
-      partition: p,
-      startSequence,
-      handler: (m, ctx) => predictor.handle(m, ctx),
-      logger: logger as MessagingLogger,
-      publisher,
-    });
-    predictors.set(p, predictor);
-    loops.push({ predictor, loop: loop as ConsumeLoop<unknown>, spec });
-  }
-  for (const { loop } of loops) await loop.start();
+  const partitions = await CheckpointedPartitions.start(nc, {
+    service: SERVICE_NAME,
+    partitions: owned,
+    open: async (p) => {
+      const worker = new PartitionPredictor(p, settings, publisher, store, clock, logger, fault);
+      const startSequence = await worker.restore(config.KAIROS_WARM_START, (sinceMs) =>
+        storedMessageIds(nc, {
+          stream: STREAMS.EVENTS.name,
+          filter: `${filters.rawPartition(p).slice(0, -1)}${predictedToken}.>`,
+          sinceMs,
+        }),
+      );
+      return { worker, startSequence };
+    },
+    logger: logger as MessagingLogger,
+    publisher,
+  });
+  const predictors = partitions.workers;
 
   let lastIdleAdvance = -Infinity;
   const tick = async () => {
@@ -102,28 +96,15 @@ export async function startPrediction(
       config.KAIROS_IDLE_ADVANCE_INTERVAL > 0 &&
       clock.now() - lastIdleAdvance >= config.KAIROS_IDLE_ADVANCE_INTERVAL;
     if (advance) lastIdleAdvance = clock.now();
-    for (const { predictor, spec } of loops) {
-      try {
-        if (!predictor.caughtUp && (await consumerCaughtUp(nc, spec))) predictor.markCaughtUp();
-        if (advance) await predictor.advanceIdle();
-        await predictor.tick();
-      } catch (err) {
-        logger.warn(
-          { partition: predictor.partition, err: (err as Error).message },
-          'prediction tick failed',
-        );
-      }
-    }
+    await partitions.round('prediction tick failed', async (predictor) => {
+      if (advance) await predictor.advanceIdle();
+      await predictor.tick();
+    });
   };
   const stopTimer = everyInterval(tick, TICK_MS);
 
   const container = serviceContainer(config, { logger, nc, clock }, [
-    provide(PREDICTION_TOKENS.Runtime, {
-      partitions: config.KAIROS_PARTITIONS,
-      replicaOrdinal: config.KAIROS_REPLICA_ORDINAL,
-      replicas: config.KAIROS_REPLICAS,
-      predictors,
-    }),
+    provide(PREDICTION_TOKENS.Runtime, partitionRuntime(config, predictors)),
   ]);
   container.registerSingleton(PredictionServiceImpl);
   const service = container.resolve(PredictionServiceImpl);
@@ -135,8 +116,7 @@ export async function startPrediction(
     tick,
     async stop() {
       stopTimer();
-      await Promise.all(loops.map(({ loop }) => loop.drain()));
-      await Promise.all([...predictors.values()].map((p) => p.close()));
+      await partitions.stop();
     },
   };
 }

@@ -14,3 +14,4 @@ export * from './peers';
 export * from './definitions';
 export * from './fuzz';
 export * from './enriched';
+export * from './nats-client';

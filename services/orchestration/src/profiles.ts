@@ -1,5 +1,5 @@
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { profiles } from '@kairos/contracts';
+import { credentials } from '@grpc/grpc-js';
+import { callUnary, profiles, type UnaryMethod } from '@kairos/contracts';
 import { counter } from '@kairos/telemetry';
 import type { SentRecord } from './domain/caps';
 
@@ -57,20 +57,8 @@ export class GrpcProfileGateway implements ProfileGateway {
     this.client = new profiles.ProfileServiceClient(address, credentials.createInsecure());
   }
 
-  private call<Req, Res>(
-    method: (
-      req: Req,
-      md: Metadata,
-      opts: { deadline: number },
-      cb: (e: ServiceError | null, r: Res) => void,
-    ) => unknown,
-    req: Req,
-  ): Promise<Res> {
-    return new Promise<Res>((resolve, reject) =>
-      method.call(this.client, req, new Metadata(), { deadline: Date.now() + this.deadlineMs }, (err, res) =>
-        err ? reject(err) : resolve(res),
-      ),
-    );
+  private call<Req, Res>(method: UnaryMethod<Req, Res>, req: Req): Promise<Res> {
+    return callUnary(method.bind(this.client), req, this.deadlineMs);
   }
 
   async lookup(customerId: string, historySinceMs: number): Promise<CustomerLookup> {

@@ -1,5 +1,5 @@
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { predictions } from '@kairos/contracts';
+import { credentials, type ServiceError } from '@grpc/grpc-js';
+import { callUnary, predictions } from '@kairos/contracts';
 import type { BestHour } from './domain/timing';
 import type { SendTimePort } from './ports';
 
@@ -18,16 +18,13 @@ export class GrpcSendTime implements SendTimePort {
     this.client = new predictions.PredictionServiceClient(address, credentials.createInsecure());
   }
 
-  bestHour(customerId: string): Promise<BestHour> {
-    return new Promise((resolve, reject) =>
-      this.client.bestSendTime(
-        { customerId },
-        new Metadata(),
-        { deadline: Date.now() + this.deadlineMs },
-        (err: ServiceError | null, res) =>
-          err ? reject(new Error(`prediction: ${err.details || err.message}`)) : resolve(res),
-      ),
-    );
+  async bestHour(customerId: string): Promise<BestHour> {
+    try {
+      return await callUnary(this.client.bestSendTime.bind(this.client), { customerId }, this.deadlineMs);
+    } catch (err) {
+      const e = err as ServiceError;
+      throw new Error(`prediction: ${e.details || e.message}`);
+    }
   }
 
   close(): void {

@@ -1,7 +1,15 @@
 import { credentials, Metadata, status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { analytics, ingest, predictions, profiles, triggers } from '@kairos/contracts';
+import {
+  analytics,
+  callUnary,
+  ingest,
+  predictions,
+  profiles,
+  triggers,
+  type UnaryMethod,
+} from '@kairos/contracts';
 import { openNatsDefinitionStore, type DefinitionStore } from '@kairos/definitions';
 import { natsServers } from '@kairos/messaging';
 import { failed, unreachable } from './errors';
@@ -49,24 +57,6 @@ function grpcFailure(err: ServiceError, what: string, addr: string, envName: str
     return unreachable(`cannot reach ${what} at ${addr} (set ${envName}): ${err.details || err.message}`);
   }
   return failed(`${what}: ${status[err.code] ?? err.code}: ${err.details || err.message}`);
-}
-
-type Unary<Req, Res> = (
-  req: Req,
-  md: Metadata,
-  opts: { deadline: number },
-  cb: (err: ServiceError | null, res: Res) => void,
-) => unknown;
-
-function callUnary<Req, Res>(
-  method: Unary<Req, Res>,
-  req: Req,
-  md: Metadata,
-  timeoutMs: number,
-): Promise<Res> {
-  return new Promise((resolve, reject) =>
-    method(req, md, { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res))),
-  );
 }
 
 /** A service a command calls: its name in messages, the env var of its address, the default, its client. */
@@ -145,11 +135,11 @@ async function withClient<C extends { close(): void }, Res>(
 function unaryCall<C extends { close(): void }, Req, Res>(
   io: Io,
   service: ServiceAddress<C>,
-  rpc: (client: C) => Unary<Req, Res>,
+  rpc: (client: C) => UnaryMethod<Req, Res>,
   req: Req,
   timeoutMs = 10_000,
 ): Promise<Res> {
-  return withClient(io, service, (c, md) => callUnary(rpc(c).bind(c), req, md, timeoutMs));
+  return withClient(io, service, (c, md) => callUnary(rpc(c).bind(c), req, timeoutMs, md));
 }
 
 export function simulateCall(io: Io, req: triggers.SimulateRequest): Promise<triggers.SimulateResponse> {
@@ -183,5 +173,5 @@ export function analyticsCall<Req, Res>(
   req: Req,
   timeoutMs = 30_000,
 ): Promise<Res> {
-  return unaryCall(io, ANALYTICS_SERVICE, (c) => c[rpc] as unknown as Unary<Req, Res>, req, timeoutMs);
+  return unaryCall(io, ANALYTICS_SERVICE, (c) => c[rpc] as unknown as UnaryMethod<Req, Res>, req, timeoutMs);
 }

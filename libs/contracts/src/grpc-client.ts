@@ -1,4 +1,10 @@
-import { Metadata, type ServiceError } from '@grpc/grpc-js';
+import {
+  credentials,
+  Metadata,
+  type ChannelCredentials,
+  type Client,
+  type ServiceError,
+} from '@grpc/grpc-js';
 
 /** A unary method of a grpc-js client, in its form with metadata and call options. */
 export type UnaryMethod<Req, Res> = (
@@ -21,4 +27,29 @@ export function callUnary<Req, Res>(
   return new Promise((resolve, reject) =>
     method(req, md, { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res))),
   );
+}
+
+/**
+ * An insecure (plaintext) client of one gRPC service whose every call carries the same deadline,
+ * so a slow peer never stalls its caller for longer.
+ */
+export class DeadlineClient<C extends Client> {
+  protected readonly client: C;
+
+  constructor(
+    Service: new (address: string, creds: ChannelCredentials) => C,
+    address: string,
+    protected readonly deadlineMs: number,
+  ) {
+    this.client = new Service(address, credentials.createInsecure());
+  }
+
+  /** Calls the unary method `rpc` picks from the client, with the deadline. */
+  protected call<Req, Res>(rpc: (client: C) => UnaryMethod<Req, Res>, req: Req): Promise<Res> {
+    return callUnary(rpc(this.client).bind(this.client), req, this.deadlineMs);
+  }
+
+  close(): void {
+    this.client.close();
+  }
 }

@@ -1,5 +1,4 @@
-import { credentials } from '@grpc/grpc-js';
-import { callUnary, profiles, type UnaryMethod } from '@kairos/contracts';
+import { DeadlineClient, profiles } from '@kairos/contracts';
 import { counter } from '@kairos/telemetry';
 import type { SentRecord } from './domain/caps';
 
@@ -47,24 +46,18 @@ export function toSentRecords(comms: readonly profiles.Communication[]): SentRec
 }
 
 /** ProfileService over gRPC; every call carries a deadline so a slow profile store never stalls a run. */
-export class GrpcProfileGateway implements ProfileGateway {
-  private readonly client: profiles.ProfileServiceClient;
-
-  constructor(
-    address: string,
-    private readonly deadlineMs: number,
-  ) {
-    this.client = new profiles.ProfileServiceClient(address, credentials.createInsecure());
-  }
-
-  private call<Req, Res>(method: UnaryMethod<Req, Res>, req: Req): Promise<Res> {
-    return callUnary(method.bind(this.client), req, this.deadlineMs);
+export class GrpcProfileGateway
+  extends DeadlineClient<profiles.ProfileServiceClient>
+  implements ProfileGateway
+{
+  constructor(address: string, deadlineMs: number) {
+    super(profiles.ProfileServiceClient, address, deadlineMs);
   }
 
   async lookup(customerId: string, historySinceMs: number): Promise<CustomerLookup> {
     const out: CustomerLookup = { fallbacks: [] };
     try {
-      const res = await this.call(this.client.get, profiles.GetRequest.fromPartial({ customerId }));
+      const res = await this.call((c) => c.get, profiles.GetRequest.fromPartial({ customerId }));
       if (!res.profile) throw new Error('not found');
       out.profile = res.profile;
     } catch (err) {
@@ -83,7 +76,7 @@ export class GrpcProfileGateway implements ProfileGateway {
     }
     try {
       const res = await this.call(
-        this.client.history,
+        (c) => c.history,
         profiles.HistoryRequest.fromPartial({ customerId, since: new Date(historySinceMs), limit: 500 }),
       );
       out.history = toSentRecords(res.communications);
@@ -93,10 +86,6 @@ export class GrpcProfileGateway implements ProfileGateway {
       profileFallbacks.inc({ part: 'history' });
     }
     return out;
-  }
-
-  close(): void {
-    this.client.close();
   }
 }
 

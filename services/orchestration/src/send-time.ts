@@ -1,5 +1,5 @@
-import { credentials, type ServiceError } from '@grpc/grpc-js';
-import { callUnary, predictions } from '@kairos/contracts';
+import type { ServiceError } from '@grpc/grpc-js';
+import { DeadlineClient, predictions } from '@kairos/contracts';
 import type { BestHour } from './domain/timing';
 import type { SendTimePort } from './ports';
 
@@ -8,27 +8,21 @@ import type { SendTimePort } from './ports';
  * prediction answers (another replica's customer gets that replica's population prior), so one
  * address behind a load balancer is enough. A failure rejects: the wait step then does not wait.
  */
-export class GrpcSendTime implements SendTimePort {
-  private readonly client: predictions.PredictionServiceClient;
-
-  constructor(
-    address: string,
-    private readonly deadlineMs: number,
-  ) {
-    this.client = new predictions.PredictionServiceClient(address, credentials.createInsecure());
+export class GrpcSendTime
+  extends DeadlineClient<predictions.PredictionServiceClient>
+  implements SendTimePort
+{
+  constructor(address: string, deadlineMs: number) {
+    super(predictions.PredictionServiceClient, address, deadlineMs);
   }
 
   async bestHour(customerId: string): Promise<BestHour> {
     try {
-      return await callUnary(this.client.bestSendTime.bind(this.client), { customerId }, this.deadlineMs);
+      return await this.call((c) => c.bestSendTime, { customerId });
     } catch (err) {
       const e = err as ServiceError;
       throw new Error(`prediction: ${e.details || e.message}`);
     }
-  }
-
-  close(): void {
-    this.client.close();
   }
 }
 

@@ -11,16 +11,10 @@ import {
   type PatternDetectionApp,
 } from '@kairos/pattern-detection';
 import { createLogger, type GrpcServer } from '@kairos/service-kit';
-import { useNats, useNatsClient } from '@kairos/testkit';
+import { paymentFailuresTrigger, useNats, useNatsClient } from '@kairos/testkit';
 import { cli, EXAMPLES, serveGrpc } from '../support';
 
-const DRAFT = `apiVersion: kairos/v1
-kind: Trigger
-metadata: { name: two-failures }
-spec:
-  pattern:
-    count: { event: payment.failed, atLeast: 2, within: 5m }
-`;
+const DRAFT = paymentFailuresTrigger('two-failures', 2);
 
 describe('kairosctl simulate and explain against a running PatternService', function () {
   let app: PatternDetectionApp;

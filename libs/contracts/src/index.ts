@@ -4,6 +4,7 @@ export * from './streams';
 export * from './schemas';
 export * from './event-codec';
 export * from './identifiers';
+export * from './grpc-client';
 export * as events from './gen/kairos/events/v1/events';
 export * as profiles from './gen/kairos/profiles/v1/profiles';
 export * as ingest from './gen/kairos/ingest/v1/ingest';

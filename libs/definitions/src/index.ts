@@ -44,3 +44,5 @@ export type {
 export { NatsKvBackend, openNatsDefinitionStore } from './kv-store';
 export type { NatsDefinitionStoreOptions } from './kv-store';
 export { DEFINITION_LIMITS } from './limits';
+export { WorkflowRegistry } from './workflow-registry';
+export type { RegistryLogger, WorkflowSources } from './workflow-registry';

@@ -9,6 +9,8 @@ export * from './scan';
 export * from './dlq';
 export * from './partition-replay';
 export * from './erasure';
+export * from './partition-workers';
+export * from './checkpointed-partition';
 export type { NatsConnection } from '@nats-io/nats-core';
 export type { KV } from '@nats-io/kv';
 export type { PubAck } from '@nats-io/jetstream';

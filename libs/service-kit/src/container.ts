@@ -16,6 +16,21 @@ export function token<T>(name: string): Token<T> {
   return Symbol.for(name) as Token<T>;
 }
 
+/** The tokens of a service: one per key of T, each holding the type T gives that key. */
+export type Tokens<T> = { readonly [K in keyof T & string]: Token<T[K]> };
+
+/**
+ * Declares a service's tokens once, by name and held type:
+ * `tokens<{ Store: FactStore }>('kairos.analytics').Store` is `token<FactStore>('kairos.analytics.Store')`.
+ * The names exist only in the type, so the object answers every key it is asked for; the compiler
+ * refuses keys T does not have.
+ */
+export function tokens<T extends object>(prefix: string): Tokens<T> {
+  return new Proxy({} as Tokens<T>, {
+    get: (_target, key) => (typeof key === 'string' ? token(`${prefix}.${key}`) : undefined),
+  });
+}
+
 /** One registration for createContainer: a token and the value it holds. */
 export interface Provision {
   token: InjectionToken<unknown>;
@@ -50,12 +65,43 @@ export interface Clock {
 export const systemClock: Clock = { now: () => Date.now() };
 
 /** Common tokens every service uses. */
-export const TOKENS = {
-  Config: token<CommonConfig>('kairos.Config'),
-  Logger: token<Logger>('kairos.Logger'),
-  Clock: token<Clock>('kairos.Clock'),
+export const TOKENS = tokens<{
+  Config: CommonConfig;
+  Logger: Logger;
+  Clock: Clock;
   /** The service's own database (see connectMongo). */
-  Db: token<Db>('kairos.Db'),
-  Nats: token<NatsConnection>('kairos.Nats'),
-  Publisher: token<Publisher>('kairos.Publisher'),
-} as const;
+  Db: Db;
+  Nats: NatsConnection;
+  Publisher: Publisher;
+}>('kairos');
+
+/** What a service registers under the common TOKENS: its settings and the infrastructure it runs on. */
+export interface CommonProvisions {
+  logger: Logger;
+  nc: NatsConnection;
+  clock: Clock;
+  /** Registered when the service publishes. */
+  publisher?: Publisher;
+  /** Registered when the service has a database of its own. */
+  db?: Db;
+}
+
+/**
+ * A service's container: the common TOKENS (Config, Logger, Nats, Clock, and Publisher and Db when
+ * given), then the service's own registrations.
+ */
+export function serviceContainer(
+  config: CommonConfig,
+  common: CommonProvisions,
+  own: Provision[] = [],
+): DependencyContainer {
+  return createContainer([
+    provide(TOKENS.Config, config),
+    provide(TOKENS.Logger, common.logger),
+    provide(TOKENS.Nats, common.nc),
+    provide(TOKENS.Clock, common.clock),
+    ...(common.publisher ? [provide(TOKENS.Publisher, common.publisher)] : []),
+    ...(common.db ? [provide(TOKENS.Db, common.db)] : []),
+    ...own,
+  ]);
+}

@@ -14,3 +14,4 @@ export * from './security';
 export * from './grpc-client';
 export * from './admin-session';
 export * from './retention';
+export * from './rpc';

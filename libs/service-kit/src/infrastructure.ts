@@ -3,6 +3,9 @@ import type { IndexSpec } from '@kairos/contracts';
 import { connectNats, natsAuthOptions, provisionStreams, type NatsConnection } from '@kairos/messaging';
 import type { CommonConfig, NatsConfig, SecurityConfig } from './config';
 import type { Clock } from './container';
+import type { AccessControl } from './security';
+import type { GrpcServer } from './grpc-server';
+import type { HttpServer } from './http-server';
 import type { ServiceContext, ServiceDefinition } from './lifecycle';
 import type { Logger } from './logger';
 import { connectMongo } from './mongo';
@@ -32,7 +35,7 @@ export function serviceDefinition(
   name: string,
   config: Pick<CommonConfig, 'KAIROS_GRPC_PORT' | 'KAIROS_HTTP_PORT' | 'KAIROS_DRAIN_TIMEOUT'> &
     SecurityConfig,
-  start: (ctx: ServiceContext) => Promise<void>,
+  start: (ctx: ServiceContext) => Promise<unknown>,
 ): ServiceDefinition {
   return {
     name,
@@ -40,7 +43,9 @@ export function serviceDefinition(
     httpPort: config.KAIROS_HTTP_PORT,
     drainTimeoutMs: config.KAIROS_DRAIN_TIMEOUT,
     security: loadServerSecurity(config),
-    start,
+    start: async (ctx) => {
+      await start(ctx);
+    },
   };
 }
 
@@ -89,4 +94,44 @@ export async function openMongo(
   const mongo = await connectMongo(config, ctx.name);
   ctx.onDrain(() => mongo.close());
   return mongo.db;
+}
+
+/** The infrastructure a service process gives its `start<Service>`: NATS, the logger and its servers. */
+export interface ProcessInfrastructure extends ServiceInfrastructure {
+  grpc: GrpcServer;
+  http: HttpServer;
+  /** Who may call the process's admin and service routes. */
+  access?: AccessControl;
+}
+
+/** What `start<Service>` returns: at least a way to stop the work it started. */
+export interface StoppableApp {
+  stop(): Promise<void>;
+}
+
+/**
+ * The body of a service process without a database: opens NATS, runs `start` on it and registers
+ * the app's stop as a drain step (it runs before the NATS drain).
+ */
+export async function startWithNats<A extends StoppableApp>(
+  ctx: ServiceContext,
+  config: Parameters<typeof openNats>[1],
+  start: (infra: ProcessInfrastructure) => Promise<A>,
+): Promise<A> {
+  const nc = await openNats(ctx, config);
+  const app = await start({ nc, logger: ctx.logger, grpc: ctx.grpc, http: ctx.http, access: ctx.access });
+  ctx.onDrain(() => app.stop());
+  return app;
+}
+
+/**
+ * The body of a service process with a database of its own: opens NATS, then the database, runs
+ * `start` on both and registers the app's stop as a drain step (it runs before both close).
+ */
+export async function startWithDb<A extends StoppableApp>(
+  ctx: ServiceContext,
+  config: Parameters<typeof openNats>[1] & Parameters<typeof openMongo>[1],
+  start: (infra: ProcessInfrastructure & DbServiceInfrastructure) => Promise<A>,
+): Promise<A> {
+  return startWithNats(ctx, config, async (infra) => start({ ...infra, db: await openMongo(ctx, config) }));
 }

@@ -45,6 +45,17 @@ spec:
   return { yaml, trigger, workflow };
 }
 
+/** A Trigger (YAML) that fires on a customer's `atLeast`-th payment.failed within five minutes. */
+export function paymentFailuresTrigger(name: string, atLeast: number): string {
+  return `apiVersion: kairos/v1
+kind: Trigger
+metadata: { name: ${name} }
+spec:
+  pattern:
+    count: { event: payment.failed, atLeast: ${atLeast}, within: 5m }
+`;
+}
+
 /**
  * Stores a new customer `<prefix>-<now>` with marketing consent and an email address through
  * enrichment's ProfileService at `profileAddr` (host:port), with the admin credential `md` (the

@@ -18,3 +18,4 @@ export * from './credentials';
 export * from './pki';
 export { makeTempDir, removeTempDir } from './tempdir';
 export * from './procs';
+export * from './nats-client';

@@ -1,14 +1,12 @@
 import { SCHEMAS, type ConsumerSpec, type Schema } from '@kairos/contracts';
-import { openNatsDefinitionStore } from '@kairos/definitions';
 import { ConsumeLoop, ErasureConsumer, Publisher } from '@kairos/messaging';
 import {
   AccessControl,
   AdminSessions,
-  createContainer,
   ensureIndexes,
   provide,
+  serviceContainer,
   systemClock,
-  TOKENS,
   type DbServiceInfrastructure,
   type HttpServer,
 } from '@kairos/service-kit';
@@ -72,15 +70,12 @@ export async function startAnalytics(
   const state = new AnalyticsState();
   const catalog = new WorkflowCatalog(logger);
   catalog.onChange((list) => state.setWorkflows(list));
-  if (cfg.KAIROS_DEFINITIONS_DIR) await catalog.loadDirectory(cfg.KAIROS_DEFINITIONS_DIR);
-  if (cfg.KAIROS_DEFINITIONS_WATCH) {
-    await catalog.follow(
-      await openNatsDefinitionStore(nc, {
-        replicas: cfg.KAIROS_STREAM_REPLICAS,
-        provision: cfg.KAIROS_PROVISION,
-      }),
-    );
-  }
+  await catalog.open(nc, {
+    dir: cfg.KAIROS_DEFINITIONS_DIR,
+    watch: cfg.KAIROS_DEFINITIONS_WATCH,
+    replicas: cfg.KAIROS_STREAM_REPLICAS,
+    provision: cfg.KAIROS_PROVISION,
+  });
   const loaded = await store.loadInto(state);
   logger.info({ ...loaded, workflows: catalog.infos().map((w) => w.name) }, 'stored facts loaded');
 
@@ -104,13 +99,7 @@ export async function startAnalytics(
     customerId: ALERT_CUSTOMER_ID,
     eventType: ALERT_EVENT_TYPE,
   });
-  const container = createContainer([
-    provide(TOKENS.Config, cfg),
-    provide(TOKENS.Logger, logger),
-    provide(TOKENS.Nats, nc),
-    provide(TOKENS.Publisher, publisher),
-    provide(TOKENS.Db, db),
-    provide(TOKENS.Clock, clock),
+  const container = serviceContainer(cfg, { logger, nc, clock, publisher, db }, [
     provide(ANALYTICS_TOKENS.State, state),
     provide(ANALYTICS_TOKENS.Store, store),
     provide(ANALYTICS_TOKENS.Catalog, catalog),

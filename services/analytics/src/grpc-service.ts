@@ -1,7 +1,7 @@
 /** gRPC AnalyticsService: every measure for a ReportQuery; bad input is INVALID_ARGUMENT naming the field. */
-import { status, type handleUnaryCall, type ServiceError } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { identifierProblem, type analytics } from '@kairos/contracts';
-import type { Logger } from '@kairos/service-kit';
+import { unaryHandler, type Logger } from '@kairos/service-kit';
 import { QueryError, type Measure, type RawQuery } from './domain/query';
 import type { ReportService } from './report-service';
 
@@ -34,20 +34,9 @@ export function rawQuery(q: analytics.ReportQuery | undefined): RawQuery {
 }
 
 export function analyticsHandlers(reports: ReportService, logger: Logger): analytics.AnalyticsServiceServer {
-  const answer =
-    <Req, Res>(name: string, fn: (req: Req) => Res): handleUnaryCall<Req, Res> =>
-    (call, callback) => {
-      try {
-        callback(null, fn(call.request));
-      } catch (err) {
-        if (err instanceof QueryError) {
-          callback({ code: status.INVALID_ARGUMENT, details: err.message } as ServiceError);
-          return;
-        }
-        logger.error({ rpc: name, err: (err as Error).message }, 'rpc failed');
-        callback({ code: status.INTERNAL, details: (err as Error).message } as ServiceError);
-      }
-    };
+  const queryError = (err: unknown) => (err instanceof QueryError ? status.INVALID_ARGUMENT : undefined);
+  const answer = <Req, Res>(name: string, fn: (req: Req) => Res) =>
+    unaryHandler(name, fn, logger, queryError);
   const measure = <M extends Measure>(m: M) =>
     answer(m, (req: { query?: analytics.ReportQuery }) => ({ report: reports.run(m, rawQuery(req.query)) }));
   return {

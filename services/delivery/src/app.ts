@@ -2,13 +2,12 @@ import { SCHEMAS } from '@kairos/contracts';
 import { ConsumeLoop, ErasureConsumer, Publisher } from '@kairos/messaging';
 import {
   AccessControl,
-  createContainer,
   ensureIndexes,
   killAt,
   provide,
   requireBearer,
+  serviceContainer,
   systemClock,
-  TOKENS,
   type HttpServer,
   type DbServiceInfrastructure,
   startRetentionSweeper,
@@ -125,13 +124,7 @@ export async function startDelivery(
   const publisher = new Publisher(nc, { logger });
   const spec = deliveryConsumer(cfg);
 
-  const container = createContainer([
-    provide(TOKENS.Config, cfg),
-    provide(TOKENS.Logger, logger),
-    provide(TOKENS.Nats, nc),
-    provide(TOKENS.Publisher, publisher),
-    provide(TOKENS.Db, db),
-    provide(TOKENS.Clock, clock),
+  const container = serviceContainer(cfg, { logger, nc, clock, publisher, db }, [
     provide(DELIVERY_TOKENS.Adapters, adapters),
     provide(DELIVERY_TOKENS.Ledger, ledger),
     provide(DELIVERY_TOKENS.Inbox, inbox),

@@ -1,20 +1,11 @@
 import 'reflect-metadata';
-import { main, openMongo, openNats, serviceDefinition } from '@kairos/service-kit';
+import { main, serviceDefinition, startWithDb } from '@kairos/service-kit';
 import { startDelivery } from './app';
 import { loadDeliveryConfig } from './config';
 
 main(() => {
   const config = loadDeliveryConfig();
-  return serviceDefinition('delivery', config, async (ctx) => {
-    const nc = await openNats(ctx, config);
-    const db = await openMongo(ctx, config);
-    const app = await startDelivery(config, {
-      nc,
-      db,
-      logger: ctx.logger,
-      http: ctx.http,
-      access: ctx.access,
-    });
-    ctx.onDrain(() => app.stop());
-  });
+  return serviceDefinition('delivery', config, (ctx) =>
+    startWithDb(ctx, config, (infra) => startDelivery(config, infra)),
+  );
 });

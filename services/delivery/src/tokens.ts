@@ -1,4 +1,4 @@
-import { token } from '@kairos/service-kit';
+import { tokens } from '@kairos/service-kit';
 import type { ChannelAdapter } from './channels/adapter';
 import type { InboxStore } from './channels/inbox';
 import type { ChannelLimits } from './domain/channel-limits';
@@ -11,16 +11,16 @@ import type { OutcomePublisher } from './outcomes';
 import type { Channel, SelectionOptions } from './domain/selection';
 
 /** DI tokens of the delivery service (common ones live in @kairos/service-kit TOKENS). */
-export const DELIVERY_TOKENS = {
-  Adapters: token<Map<Channel, ChannelAdapter>>('kairos.delivery.Adapters'),
-  Ledger: token<DeliveryLedger>('kairos.delivery.Ledger'),
-  Inbox: token<InboxStore>('kairos.delivery.Inbox'),
-  Outcomes: token<OutcomePublisher>('kairos.delivery.Outcomes'),
-  Limits: token<ChannelLimits>('kairos.delivery.Limits'),
-  SelectionOptions: token<SelectionOptions>('kairos.delivery.SelectionOptions'),
-  RetryPolicy: token<RetryPolicy>('kairos.delivery.RetryPolicy'),
-  Guarantees: token<Guarantees>('kairos.delivery.Guarantees'),
-  FaultHook: token<FaultHook>('kairos.delivery.FaultHook'),
-  TrackingOptions: token<TrackingOptions>('kairos.delivery.TrackingOptions'),
-  CallbackSecret: token<string>('kairos.delivery.CallbackSecret'),
-} as const;
+export const DELIVERY_TOKENS = tokens<{
+  Adapters: Map<Channel, ChannelAdapter>;
+  Ledger: DeliveryLedger;
+  Inbox: InboxStore;
+  Outcomes: OutcomePublisher;
+  Limits: ChannelLimits;
+  SelectionOptions: SelectionOptions;
+  RetryPolicy: RetryPolicy;
+  Guarantees: Guarantees;
+  FaultHook: FaultHook;
+  TrackingOptions: TrackingOptions;
+  CallbackSecret: string;
+}>('kairos.delivery');

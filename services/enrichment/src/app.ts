@@ -2,13 +2,12 @@ import { SCHEMAS, type actions, type events } from '@kairos/contracts';
 import { ConsumeLoop, ErasureConsumer, Publisher, type Logger as MessagingLogger } from '@kairos/messaging';
 import {
   ConfigError,
-  createContainer,
   ensureIndexes,
   ownedPartitions,
   provide,
+  serviceContainer,
   startRetentionSweeper,
   systemClock,
-  TOKENS,
   type DbServiceInfrastructure,
 } from '@kairos/service-kit';
 import { CommunicationLog } from './communications';
@@ -57,13 +56,7 @@ function enrichmentContainer(
   owned: number[],
 ) {
   const { settings } = infra;
-  const container = createContainer([
-    provide(TOKENS.Config, config),
-    provide(TOKENS.Logger, infra.logger),
-    provide(TOKENS.Nats, infra.nc),
-    provide(TOKENS.Publisher, publisher),
-    provide(TOKENS.Clock, infra.clock),
-    provide(TOKENS.Db, infra.db),
+  const container = serviceContainer(config, { ...infra, publisher }, [
     provide(ENRICHMENT_TOKENS.Settings, settings),
     provide(ENRICHMENT_TOKENS.CacheSize, config.KAIROS_PROFILE_CACHE_SIZE),
     provide(ENRICHMENT_TOKENS.CacheBytes, config.KAIROS_PROFILE_CACHE_BYTES),

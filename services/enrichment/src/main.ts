@@ -1,5 +1,5 @@
 import { profiles } from '@kairos/contracts';
-import { main, openMongo, openNats, serviceDefinition } from '@kairos/service-kit';
+import { main, serviceDefinition, startWithDb } from '@kairos/service-kit';
 import { startEnrichment } from './app';
 import { loadEnrichmentConfig, loadSettings } from './config';
 import { PROFILE_SERVICE_ACCESS, PROFILE_SERVICE_NAME } from './profile-service';
@@ -8,10 +8,7 @@ main(() => {
   const config = loadEnrichmentConfig();
   const settings = loadSettings(config.KAIROS_ENRICHMENT_CONFIG);
   return serviceDefinition('enrichment', config, async (ctx) => {
-    const nc = await openNats(ctx, config);
-    const db = await openMongo(ctx, config);
-    const app = await startEnrichment(config, { nc, db, logger: ctx.logger, settings });
-    ctx.onDrain(() => app.stop());
+    const app = await startWithDb(ctx, config, (infra) => startEnrichment(config, { ...infra, settings }));
     ctx.grpc.addService(
       profiles.ProfileServiceService,
       app.service.handlers(),

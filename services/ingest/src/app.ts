@@ -1,11 +1,10 @@
 import { decodeStreamRequest, decodeTrackBatchRequest, decodeTrackRequest, ingest } from '@kairos/contracts';
 import { Publisher } from '@kairos/messaging';
 import {
-  createContainer,
   provide,
   resolveToken,
+  serviceContainer,
   systemClock,
-  TOKENS,
   type GrpcServer,
   type HttpServer,
   type ServiceInfrastructure,
@@ -78,12 +77,7 @@ export async function startIngest(cfg: IngestConfig, infra: IngestInfrastructure
     streamWindow: cfg.KAIROS_INGEST_STREAM_WINDOW,
     streamMaxDurationMs: cfg.KAIROS_INGEST_STREAM_MAX_DURATION,
   };
-  const container = createContainer([
-    provide(TOKENS.Config, cfg),
-    provide(TOKENS.Logger, logger),
-    provide(TOKENS.Clock, clock),
-    provide(TOKENS.Nats, nc),
-    provide(TOKENS.Publisher, new Publisher(nc, { logger })),
+  const container = serviceContainer(cfg, { logger, nc, clock, publisher: new Publisher(nc, { logger }) }, [
     provide(INGEST_TOKENS.Settings, settings),
     provide(INGEST_TOKENS.Classifier, new Classifier(rules)),
     provide(INGEST_TOKENS.Prioritizer, new Prioritizer(rules.prioritization, prioritizationCounter)),

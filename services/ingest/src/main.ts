@@ -1,12 +1,10 @@
-import { main, openNats, serviceDefinition } from '@kairos/service-kit';
+import { main, serviceDefinition, startWithNats } from '@kairos/service-kit';
 import { startIngest } from './app';
 import { loadIngestConfig } from './config';
 
 main(() => {
   const config = loadIngestConfig();
-  return serviceDefinition('ingest', config, async (ctx) => {
-    const nc = await openNats(ctx, config);
-    const app = await startIngest(config, { ...ctx, nc });
-    ctx.onDrain(() => app.stop());
-  });
+  return serviceDefinition('ingest', config, (ctx) =>
+    startWithNats(ctx, config, (infra) => startIngest(config, infra)),
+  );
 });

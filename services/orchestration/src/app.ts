@@ -3,17 +3,16 @@
  * and the timer loop. Used by main.ts (the process), the integration tests and tools/bench (in-process).
  */
 import { SCHEMAS, type triggers } from '@kairos/contracts';
-import { openNatsDefinitionStore } from '@kairos/definitions';
+import { WorkflowRegistry } from '@kairos/definitions';
 import { ConsumeLoop, ErasureConsumer, Publisher } from '@kairos/messaging';
 import {
-  createContainer,
   ensureIndexes,
   killAt,
   ownedPartitions,
   startRetentionSweeper,
   provide,
+  serviceContainer,
   systemClock,
-  TOKENS,
   type HttpServer,
   type DbServiceInfrastructure,
   loadClientSecurity,
@@ -32,7 +31,6 @@ import { firedPartitionConsumer, orchestrationProvisioning } from './provisionin
 import { GrpcSendTime, noSendTime } from './send-time';
 import type { SendTimePort } from './ports';
 import { ORCH } from './tokens';
-import { WorkflowRegistry } from './workflows';
 import { retentionRules, type OrchestrationConfig } from './config';
 
 /** What orchestration runs on; tests and the benchmark pass their own. */
@@ -50,7 +48,7 @@ export interface OrchestrationInfrastructure extends DbServiceInfrastructure {
 }
 
 export interface OrchestrationApp {
-  container: ReturnType<typeof createContainer>;
+  container: ReturnType<typeof serviceContainer>;
   orchestrator: Orchestrator;
   workflows: WorkflowRegistry;
   runs: RunStore;
@@ -72,15 +70,12 @@ export async function startOrchestration(
   await ensureIndexes(db, orchestrationProvisioning.indexes, config);
 
   const workflows = new WorkflowRegistry(logger);
-  if (config.KAIROS_DEFINITIONS_DIR) await workflows.loadDirectory(config.KAIROS_DEFINITIONS_DIR);
-  if (config.KAIROS_DEFINITIONS_WATCH) {
-    await workflows.follow(
-      await openNatsDefinitionStore(nc, {
-        replicas: config.KAIROS_STREAM_REPLICAS,
-        provision: config.KAIROS_PROVISION,
-      }),
-    );
-  }
+  await workflows.open(nc, {
+    dir: config.KAIROS_DEFINITIONS_DIR,
+    watch: config.KAIROS_DEFINITIONS_WATCH,
+    replicas: config.KAIROS_STREAM_REPLICAS,
+    provision: config.KAIROS_PROVISION,
+  });
 
   // Internal lookups carry the service credential (token or mTLS certificate), never the admin's.
   const callerSecurity = loadClientSecurity(config);
@@ -101,13 +96,7 @@ export async function startOrchestration(
     fault: killAt(config.KAIROS_FAULT_POINT, logger),
     ...(config.KAIROS_GLOBAL_FREQUENCY_CAP ? { globalCap: config.KAIROS_GLOBAL_FREQUENCY_CAP } : {}),
   };
-  const container = createContainer([
-    provide(TOKENS.Config, config),
-    provide(TOKENS.Logger, logger),
-    provide(TOKENS.Nats, nc),
-    provide(TOKENS.Publisher, publisher),
-    provide(TOKENS.Db, db),
-    provide(TOKENS.Clock, clock),
+  const container = serviceContainer(config, { logger, nc, clock, publisher, db }, [
     provide(ORCH.Settings, settings),
     provide(ORCH.Runs, runs),
     provide(ORCH.Timers, timers),

@@ -26,7 +26,7 @@ import type { ProfileGateway } from './profiles';
 import { KeyedMutex } from './keyed-mutex';
 import type { RunDoc, TimerDoc } from './store/documents';
 import { ORCH } from './tokens';
-import type { WorkflowRegistry } from './workflows';
+import type { WorkflowRegistry } from '@kairos/definitions';
 
 export interface OrchestratorSettings extends MachineSettings {
   /** Test only: kills the process at the armed fault point (crash tests). */

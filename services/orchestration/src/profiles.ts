@@ -1,5 +1,4 @@
-import type { Metadata, ServiceError } from '@grpc/grpc-js';
-import { profiles } from '@kairos/contracts';
+import { DeadlineClient, profiles } from '@kairos/contracts';
 import { callMetadata, channelCredentials, type ClientSecurity } from '@kairos/service-kit';
 import { counter } from '@kairos/telemetry';
 import type { SentRecord } from './domain/caps';
@@ -51,41 +50,21 @@ export function toSentRecords(comms: readonly profiles.Communication[]): SentRec
  * ProfileService over gRPC; every call carries a deadline so a slow profile store never stalls a
  * run, and the caller's service credential.
  */
-export class GrpcProfileGateway implements ProfileGateway {
-  private readonly client: profiles.ProfileServiceClient;
-
-  constructor(
-    address: string,
-    private readonly deadlineMs: number,
-    private readonly security: ClientSecurity = {},
-  ) {
-    this.client = new profiles.ProfileServiceClient(address, channelCredentials(security));
-  }
-
-  private call<Req, Res>(
-    method: (
-      req: Req,
-      md: Metadata,
-      opts: { deadline: number },
-      cb: (e: ServiceError | null, r: Res) => void,
-    ) => unknown,
-    req: Req,
-  ): Promise<Res> {
-    return new Promise<Res>((resolve, reject) =>
-      method.call(
-        this.client,
-        req,
-        callMetadata(this.security),
-        { deadline: Date.now() + this.deadlineMs },
-        (err, res) => (err ? reject(err) : resolve(res)),
-      ),
-    );
+export class GrpcProfileGateway
+  extends DeadlineClient<profiles.ProfileServiceClient>
+  implements ProfileGateway
+{
+  constructor(address: string, deadlineMs: number, security: ClientSecurity = {}) {
+    super(profiles.ProfileServiceClient, address, deadlineMs, {
+      credentials: channelCredentials(security),
+      metadata: () => callMetadata(security),
+    });
   }
 
   async lookup(customerId: string, historySinceMs: number): Promise<CustomerLookup> {
     const out: CustomerLookup = { fallbacks: [] };
     try {
-      const res = await this.call(this.client.get, profiles.GetRequest.fromPartial({ customerId }));
+      const res = await this.call((c) => c.get, profiles.GetRequest.fromPartial({ customerId }));
       if (!res.profile) throw new Error('not found');
       out.profile = res.profile;
     } catch (err) {
@@ -104,7 +83,7 @@ export class GrpcProfileGateway implements ProfileGateway {
     }
     try {
       const res = await this.call(
-        this.client.history,
+        (c) => c.history,
         profiles.HistoryRequest.fromPartial({ customerId, since: new Date(historySinceMs), limit: 500 }),
       );
       out.history = toSentRecords(res.communications);
@@ -114,10 +93,6 @@ export class GrpcProfileGateway implements ProfileGateway {
       profileFallbacks.inc({ part: 'history' });
     }
     return out;
-  }
-
-  close(): void {
-    this.client.close();
   }
 }
 

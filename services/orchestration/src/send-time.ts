@@ -1,5 +1,5 @@
 import type { ServiceError } from '@grpc/grpc-js';
-import { predictions } from '@kairos/contracts';
+import { DeadlineClient, predictions } from '@kairos/contracts';
 import { callMetadata, channelCredentials, type ClientSecurity } from '@kairos/service-kit';
 import type { BestHour } from './domain/timing';
 import type { SendTimePort } from './ports';
@@ -9,31 +9,24 @@ import type { SendTimePort } from './ports';
  * prediction answers (another replica's customer gets that replica's population prior), so one
  * address behind a load balancer is enough. A failure rejects: the wait step then does not wait.
  */
-export class GrpcSendTime implements SendTimePort {
-  private readonly client: predictions.PredictionServiceClient;
-
-  constructor(
-    address: string,
-    private readonly deadlineMs: number,
-    private readonly security: ClientSecurity = {},
-  ) {
-    this.client = new predictions.PredictionServiceClient(address, channelCredentials(security));
+export class GrpcSendTime
+  extends DeadlineClient<predictions.PredictionServiceClient>
+  implements SendTimePort
+{
+  constructor(address: string, deadlineMs: number, security: ClientSecurity = {}) {
+    super(predictions.PredictionServiceClient, address, deadlineMs, {
+      credentials: channelCredentials(security),
+      metadata: () => callMetadata(security),
+    });
   }
 
-  bestHour(customerId: string): Promise<BestHour> {
-    return new Promise((resolve, reject) =>
-      this.client.bestSendTime(
-        { customerId },
-        callMetadata(this.security),
-        { deadline: Date.now() + this.deadlineMs },
-        (err: ServiceError | null, res) =>
-          err ? reject(new Error(`prediction: ${err.details || err.message}`)) : resolve(res),
-      ),
-    );
-  }
-
-  close(): void {
-    this.client.close();
+  async bestHour(customerId: string): Promise<BestHour> {
+    try {
+      return await this.call((c) => c.bestSendTime, { customerId });
+    } catch (err) {
+      const e = err as ServiceError;
+      throw new Error(`prediction: ${e.details || e.message}`);
+    }
   }
 }
 

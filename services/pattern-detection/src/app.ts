@@ -1,4 +1,3 @@
-import { type ConsumerSpec } from '@kairos/contracts';
 import {
   formatErrors,
   loadDefinitionsFromPath,
@@ -7,20 +6,18 @@ import {
   type WatchHandle,
 } from '@kairos/definitions';
 import {
-  ConsumeLoop,
   ErasureConsumer,
-  consumerCaughtUp,
-  enrichedPartitionLoop,
+  CheckpointedPartitions,
   everyInterval,
   Publisher,
   type Logger as MessagingLogger,
 } from '@kairos/messaging';
 import {
-  createContainer,
   ownedPartitions,
+  partitionRuntime,
   provide,
+  serviceContainer,
   systemClock,
-  TOKENS,
   type Logger,
   type ServiceInfrastructure,
 } from '@kairos/service-kit';
@@ -93,9 +90,6 @@ export async function startPatternDetection(
 ): Promise<PatternDetectionApp> {
   const { logger, nc } = infra;
   const clock = infra.clock ?? systemClock;
-  const replicas = config.KAIROS_REPLICAS;
-  const replicaOrdinal = config.KAIROS_REPLICA_ORDINAL;
-  const partitions = config.KAIROS_PARTITIONS;
   const owned = ownedPartitions(config);
   const publisher = new Publisher(nc, { logger: logger as MessagingLogger });
 
@@ -117,38 +111,32 @@ export async function startPatternDetection(
     explainRetentionMs: config.KAIROS_EXPLAIN_RETENTION,
     profileCacheSize: DETECTOR_PROFILE_CACHE_SIZE,
   };
-  const detectors = new Map<number, PartitionDetector>();
-  const loops: Array<{ detector: PartitionDetector; loop: ConsumeLoop<unknown>; spec: ConsumerSpec }> = [];
-  for (const p of owned) {
-    const detector = new PartitionDetector(
-      p,
-      registry.current(),
-      settings,
-      publisher,
-      checkpoints,
-      clock,
-      logger,
-    );
-    const startSequence = await detector.restore((since) => publishedFireIds(nc, p, since));
-    const { loop, spec } = await enrichedPartitionLoop(nc, {
-      service: SERVICE_NAME,
-      partition: p,
-      startSequence,
-      provision,
-      handler: (m, ctx) => detector.handle(m, ctx),
-      logger: logger as MessagingLogger,
-      publisher,
-    });
-    detectors.set(p, detector);
-    loops.push({ detector, loop: loop as ConsumeLoop<unknown>, spec });
-  }
-  for (const { loop } of loops) await loop.start();
+  const partitions = await CheckpointedPartitions.start(nc, {
+    service: SERVICE_NAME,
+    partitions: owned,
+    provision,
+    open: async (p) => {
+      const worker = new PartitionDetector(
+        p,
+        registry.current(),
+        settings,
+        publisher,
+        checkpoints,
+        clock,
+        logger,
+      );
+      return { worker, startSequence: await worker.restore((since) => publishedFireIds(nc, p, since)) };
+    },
+    logger: logger as MessagingLogger,
+    publisher,
+  });
+  const detectors = partitions.workers;
   const erasure = new ErasureConsumer(nc, {
     provision: config.KAIROS_PROVISION,
     service: SERVICE_NAME,
     partitions: owned,
     erase: (customerId, p) => detectors.get(p!)!.erase(customerId),
-    inputs: (p) => loops.filter(({ detector }) => detector.partition === p).map(({ spec }) => spec),
+    inputs: (p) => partitions.inputsOf(p!),
     publisher,
     logger: logger as MessagingLogger,
   });
@@ -163,26 +151,12 @@ export async function startPatternDetection(
     logger.info({ triggers: triggers.map((t) => `${t.name}:v${t.version}`) }, 'triggers reloaded');
   });
 
-  const tick = async () => {
-    for (const { detector, spec } of loops) {
-      try {
-        // Wall-clock advance waits for the replay: replayed events must not be judged late.
-        if (!detector.caughtUp && (await consumerCaughtUp(nc, spec))) detector.markCaughtUp();
-        await detector.tick();
-      } catch (err) {
-        logger.warn({ partition: detector.partition, err: (err as Error).message }, 'watermark tick failed');
-      }
-    }
-  };
+  const tick = () => partitions.round('watermark tick failed', (d) => d.tick());
   const interval = config.KAIROS_WATERMARK_INTERVAL;
   const stopTimer = interval > 0 ? everyInterval(tick, interval) : undefined;
 
-  const container = createContainer([
-    provide(TOKENS.Config, config),
-    provide(TOKENS.Logger, logger),
-    provide(TOKENS.Nats, nc),
-    provide(TOKENS.Clock, clock),
-    provide(PD_TOKENS.Runtime, { partitions, replicaOrdinal, replicas, detectors }),
+  const container = serviceContainer(config, { logger, nc, clock }, [
+    provide(PD_TOKENS.Runtime, partitionRuntime(config, detectors)),
     provide(PD_TOKENS.Settings, {
       simulateMaxEvents: config.KAIROS_SIMULATE_MAX_EVENTS,
       defaultSimulateRangeMs: DEFAULT_SIMULATE_RANGE_MS,
@@ -203,8 +177,7 @@ export async function startPatternDetection(
       unsubscribe();
       await watch.stop();
       await erasure.drain();
-      await Promise.all(loops.map(({ loop }) => loop.drain()));
-      await Promise.all([...detectors.values()].map((d) => d.close()));
+      await partitions.stop();
     },
   };
 }

@@ -1,5 +1,5 @@
 import { triggers } from '@kairos/contracts';
-import { main, openNats, serviceDefinition } from '@kairos/service-kit';
+import { main, serviceDefinition, startWithNats } from '@kairos/service-kit';
 import { startPatternDetection } from './app';
 import { SERVICE_NAME } from './provisioning';
 import { loadPatternDetectionConfig } from './config';
@@ -8,9 +8,7 @@ import { PATTERN_SERVICE_NAME } from './pattern-service';
 main(() => {
   const config = loadPatternDetectionConfig();
   return serviceDefinition(SERVICE_NAME, config, async (ctx) => {
-    const nc = await openNats(ctx, config);
-    const app = await startPatternDetection(config, { nc, logger: ctx.logger });
-    ctx.onDrain(() => app.stop());
+    const app = await startWithNats(ctx, config, (infra) => startPatternDetection(config, infra));
     ctx.grpc.addService(triggers.PatternServiceService, app.service.handlers(), PATTERN_SERVICE_NAME);
     ctx.logger.info(
       {

@@ -1,6 +1,6 @@
 import { context, type Context } from '@opentelemetry/api';
 import { SCHEMAS, subjects, type events, profiles } from '@kairos/contracts';
-import type { MessageContext, Publisher } from '@kairos/messaging';
+import { CheckpointedPartition, type Publisher } from '@kairos/messaging';
 import { PatternEngine, type Explanation, type FiredTrigger, type TriggerSpec } from '@kairos/patterns';
 import type { Clock, Logger } from '@kairos/service-kit';
 import { counter, gauge } from '@kairos/telemetry';
@@ -49,25 +49,13 @@ const watermarkGauge = gauge('kairos_pattern_watermark_seconds', 'Event-time wat
 const checkpoints = counter('kairos_pattern_checkpoints_total', 'Engine checkpoints written', ['partition']);
 
 /**
- * One partition's pattern engine and everything that keeps it exact across crashes:
- * - events are folded in stream order; `lastSequence` is the last folded stream sequence, and a
- *   redelivery at or below it is not folded again (its pending fires are re-published instead);
- * - every fire is published with msg id = the fire's deterministic id before the next step runs;
- * - a checkpoint (engine snapshot + lastSequence) is written only when no fire is waiting to be
- *   published, so restoring it and replaying after its sequence loses nothing;
- * - all work on the engine (events, watermark ticks, reloads, checkpoints) runs one at a time.
+ * One partition's pattern engine and everything that keeps it exact across crashes (see
+ * CheckpointedPartition): every fire is published with msg id = the fire's deterministic id before
+ * the next step runs, and watermark ticks, reloads and checkpoints run one at a time with events.
  */
-export class PartitionDetector {
+export class PartitionDetector extends CheckpointedPartition<FiredTrigger> {
   readonly engine: PatternEngine;
-  lastSequence = 0;
-  /** True once the consumer has delivered everything present at start (wall-clock advance allowed). */
-  caughtUp = false;
-  private chain: Promise<unknown> = Promise.resolve();
-  private pendingEvent: { sequence: number; fires: FiredTrigger[] } | undefined;
   private pendingTimerFires: FiredTrigger[] = [];
-  private eventsSinceCheckpoint = 0;
-  private dirty = false;
-  private lastCheckpointAt: number;
   private readonly profiles = new Map<string, profiles.Profile>();
   private readonly label: { partition: string };
   /**
@@ -76,38 +64,26 @@ export class PartitionDetector {
    * completed it rather than the trace of whatever event or timer released it. Bounded, oldest out.
    */
   private readonly traceContexts = new Map<string, Context>();
-  /** Fire ids stored since the restored checkpoint: not re-published during the replay. */
-  private alreadyPublished = new Set<string>();
 
   constructor(
-    readonly partition: number,
+    partition: number,
     triggers: TriggerSpec[],
     private readonly settings: DetectorSettings,
     private readonly publisher: Publisher,
     private readonly store: CheckpointStore,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
+    clock: Clock,
+    logger: Logger,
   ) {
+    super(partition, clock, logger, {
+      events: settings.checkpointEvents,
+      intervalMs: settings.checkpointIntervalMs,
+    });
     this.engine = new PatternEngine(triggers, {
       allowedLatenessMs: settings.allowedLatenessMs,
       maxPartialMatchesPerTrigger: settings.maxPartialMatches,
       explainRetentionMs: settings.explainRetentionMs,
     });
-    this.lastCheckpointAt = clock.now();
     this.label = { partition: String(partition) };
-  }
-
-  /** The backlog present at start has been folded: wall-clock advance may start, replay is over. */
-  markCaughtUp(): void {
-    this.caughtUp = true;
-    this.alreadyPublished = new Set();
-  }
-
-  /** Runs `fn` after every earlier engine operation of this partition. */
-  private serialize<T>(fn: () => Promise<T> | T): Promise<T> {
-    const next = this.chain.then(fn);
-    this.chain = next.catch(() => undefined);
-    return next;
   }
 
   /**
@@ -130,51 +106,28 @@ export class PartitionDetector {
     return cp.sequence + 1;
   }
 
-  handle(enriched: events.EnrichedEvent, ctx: MessageContext): Promise<void> {
-    return this.serialize(async () => {
-      const seq = ctx.streamSequence;
-      if (seq <= this.lastSequence) {
-        // A redelivery (retry after a failed publish, or a recreated consumer): never fold twice.
-        if (this.pendingEvent?.sequence === seq) await this.publishEventFires();
-        return;
+  protected override fold(enriched: events.EnrichedEvent, seq: number): FiredTrigger[] {
+    try {
+      const event = toEngineEvent(enriched);
+      // An event behind the watermark was delayed in the mesh (a backlog upstream, a restart) or by
+      // its client: match it at the watermark rather than lose it. Windows see it slightly later.
+      const watermark = this.engine.currentWatermark;
+      if (event.time < watermark) {
+        event.time = watermark;
+        lateClamped.inc(this.label);
       }
-      // Fires of an earlier event whose message was dead-lettered while NATS refused publishes.
-      await this.publishEventFires();
-      let fires: FiredTrigger[] = [];
-      try {
-        const event = toEngineEvent(enriched);
-        // An event behind the watermark was delayed in the mesh (a backlog upstream, a restart) or by
-        // its client: match it at the watermark rather than lose it. Windows see it slightly later.
-        const watermark = this.engine.currentWatermark;
-        if (event.time < watermark) {
-          event.time = watermark;
-          lateClamped.inc(this.label);
-        }
-        this.rememberTraceContext(event.id);
-        if (enriched.profile) this.rememberProfile(event.customerId, enriched.profile);
-        fires = this.engine.process(event);
-      } catch (err) {
-        if (!(err instanceof EventConversionError)) throw err;
-        skippedEvents.inc(this.label);
-        this.logger.warn({ partition: this.partition, seq, err: err.message }, 'enriched event skipped');
-      }
-      this.lastSequence = seq;
-      this.dirty = true;
-      this.eventsSinceCheckpoint++;
-      this.pendingEvent = { sequence: seq, fires };
-      await this.publishEventFires();
-      if (this.eventsSinceCheckpoint >= this.settings.checkpointEvents) await this.checkpointNow();
-    });
+      this.rememberTraceContext(event.id);
+      if (enriched.profile) this.rememberProfile(event.customerId, enriched.profile);
+      return this.engine.process(event);
+    } catch (err) {
+      if (!(err instanceof EventConversionError)) throw err;
+      skippedEvents.inc(this.label);
+      this.logger.warn({ partition: this.partition, seq, err: err.message }, 'enriched event skipped');
+      return [];
+    }
   }
 
-  private async publishEventFires(): Promise<void> {
-    const pending = this.pendingEvent;
-    if (!pending) return;
-    await this.publishAll(pending.fires);
-    this.pendingEvent = undefined;
-  }
-
-  private async publishAll(fires: FiredTrigger[]): Promise<void> {
+  protected override async publishAll(fires: FiredTrigger[]): Promise<void> {
     for (const f of fires) {
       if (this.alreadyPublished.has(f.id)) {
         duplicateFires.inc({ trigger: f.trigger });
@@ -253,19 +206,15 @@ export class PartitionDetector {
       const w = this.engine.currentWatermark;
       if (Number.isFinite(w)) watermarkGauge.set(this.label, w / 1000);
       lateDropped.set(this.label, this.engine.stats.lateEventsDropped);
-      if (this.dirty && this.clock.now() - this.lastCheckpointAt >= this.settings.checkpointIntervalMs) {
-        await this.checkpointNow();
-      }
+      await this.checkpointIfDue();
     });
   }
 
-  /** Writes a checkpoint now (skipped while a fire awaits publishing). */
-  checkpoint(): Promise<void> {
-    return this.serialize(() => this.checkpointNow());
+  protected override canCheckpoint(): boolean {
+    return super.canCheckpoint() && !this.pendingTimerFires.length;
   }
 
-  private async checkpointNow(): Promise<void> {
-    if (this.pendingEvent || this.pendingTimerFires.length) return;
+  protected override async saveCheckpoint(): Promise<void> {
     const snapshot = this.engine.snapshot();
     const withState = new Set(this.engine.customersWithState());
     const profileJson: Record<string, unknown> = {};
@@ -278,9 +227,6 @@ export class PartitionDetector {
       snapshot,
       profiles: profileJson,
     });
-    this.dirty = false;
-    this.eventsSinceCheckpoint = 0;
-    this.lastCheckpointAt = this.clock.now();
     checkpoints.inc(this.label);
     stateBytes.set(this.label, this.engine.stateBytes());
   }
@@ -300,7 +246,7 @@ export class PartitionDetector {
    */
   erase(customerId: string): Promise<{ engine_customers: number; checkpoints: number }> {
     return this.serialize(async () => {
-      if (this.pendingEvent || this.pendingTimerFires.length)
+      if (this.pending || this.pendingTimerFires.length)
         throw new Error(`partition ${this.partition}: a fire awaits publishing; erasure retried`);
       const had = this.engine.customersWithState().includes(customerId) || this.profiles.has(customerId);
       this.engine.dropCustomer(customerId);
@@ -312,13 +258,6 @@ export class PartitionDetector {
 
   explain(trigger: string, customerId: string): Promise<Explanation> {
     return this.serialize(() => this.engine.explain(trigger, customerId));
-  }
-
-  /** Waits for queued work, then writes a final checkpoint (drain). */
-  async close(): Promise<void> {
-    await this.checkpoint().catch((err) =>
-      this.logger.warn({ partition: this.partition, err: (err as Error).message }, 'final checkpoint failed'),
-    );
   }
 
   private rememberProfile(customerId: string, profile: profiles.Profile): void {

@@ -1,8 +1,18 @@
-import { status, type handleUnaryCall, type ServiceError } from '@grpc/grpc-js';
-import { identifierProblem, partitionOf, quoteInput, type triggers } from '@kairos/contracts';
+import { status } from '@grpc/grpc-js';
+import { identifierProblem, quoteInput, type triggers } from '@kairos/contracts';
 import type { NatsConnection } from '@kairos/messaging';
 import type { Explanation } from '@kairos/patterns';
-import { inject, injectable, TOKENS, type Clock, type Logger } from '@kairos/service-kit';
+import {
+  inject,
+  injectable,
+  partitionOwner,
+  RpcError,
+  TOKENS,
+  unaryHandler,
+  type Clock,
+  type Logger,
+  type PartitionRuntime,
+} from '@kairos/service-kit';
 import type { PartitionDetector } from './partition-detector';
 import { DraftTriggerError, parseDraftTrigger, readStoredEvents, simulate } from './simulator';
 import { PD_TOKENS } from './tokens';
@@ -10,48 +20,12 @@ import { PD_TOKENS } from './tokens';
 export const PATTERN_SERVICE_NAME = 'kairos.triggers.v1.PatternService';
 
 /** What the gRPC service needs from the running detectors. */
-export interface DetectionRuntime {
-  partitions: number;
-  replicaOrdinal: number;
-  replicas: number;
-  detectors: Map<number, PartitionDetector>;
-}
+export type DetectionRuntime = PartitionRuntime<PartitionDetector>;
 
 export interface PatternServiceSettings {
   simulateMaxEvents: number;
   /** Default look-back of a stored-event simulation without `from`. */
   defaultSimulateRangeMs: number;
-}
-
-class RpcError extends Error {
-  constructor(
-    readonly code: status,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-function toServiceError(err: unknown): Partial<ServiceError> {
-  if (err instanceof RpcError) return { code: err.code, details: err.message };
-  return { code: status.INTERNAL, details: (err as Error)?.message ?? String(err) };
-}
-
-function unary<Req, Res>(
-  fn: (req: Req) => Promise<Res>,
-  logger: Logger,
-  name: string,
-): handleUnaryCall<Req, Res> {
-  return (call, callback) => {
-    fn(call.request).then(
-      (res) => callback(null, res),
-      (err: unknown) => {
-        if (!(err instanceof RpcError))
-          logger.error({ rpc: name, err: (err as Error).message }, 'rpc failed');
-        callback(toServiceError(err) as ServiceError);
-      },
-    );
-  };
 }
 
 const iso = (t: number) => new Date(t).toISOString();
@@ -146,15 +120,7 @@ export class PatternServiceImpl {
     const problem =
       identifierProblem('trigger', req.trigger) ?? identifierProblem('customer_id', req.customerId);
     if (problem) throw new RpcError(status.INVALID_ARGUMENT, problem);
-    const p = partitionOf(req.customerId, this.runtime.partitions);
-    const detector = this.runtime.detectors.get(p);
-    if (!detector) {
-      throw new RpcError(
-        status.FAILED_PRECONDITION,
-        `customer_id ${quoteInput(req.customerId)} is in partition ${p}, owned by replica ${p % this.runtime.replicas}; ` +
-          `this is replica ${this.runtime.replicaOrdinal}`,
-      );
-    }
+    const { worker: detector } = partitionOwner(this.runtime, req.customerId);
     const ex = await detector.explain(req.trigger, req.customerId);
     if (ex.status === 'unknown-trigger')
       throw new RpcError(status.NOT_FOUND, `trigger ${quoteInput(req.trigger)} is not loaded`);
@@ -168,8 +134,8 @@ export class PatternServiceImpl {
 
   handlers(): triggers.PatternServiceServer {
     return {
-      simulate: unary((r: triggers.SimulateRequest) => this.simulate(r), this.logger, 'Simulate'),
-      explain: unary((r: triggers.ExplainRequest) => this.explain(r), this.logger, 'Explain'),
+      simulate: unaryHandler('Simulate', (r: triggers.SimulateRequest) => this.simulate(r), this.logger),
+      explain: unaryHandler('Explain', (r: triggers.ExplainRequest) => this.explain(r), this.logger),
     };
   }
 }

@@ -1,8 +1,8 @@
-import { token } from '@kairos/service-kit';
+import { tokens } from '@kairos/service-kit';
 import type { DetectionRuntime, PatternServiceSettings } from './pattern-service';
 
 /** DI tokens of this service (common ones are in @kairos/service-kit TOKENS). */
-export const PD_TOKENS = {
-  Runtime: token<DetectionRuntime>('kairos.pattern-detection.Runtime'),
-  Settings: token<PatternServiceSettings>('kairos.pattern-detection.Settings'),
-} as const;
+export const PD_TOKENS = tokens<{
+  Runtime: DetectionRuntime;
+  Settings: PatternServiceSettings;
+}>('kairos.pattern-detection');

@@ -1,22 +1,20 @@
-import { STREAMS, type ConsumerSpec } from '@kairos/contracts';
+import { STREAMS } from '@kairos/contracts';
 import {
-  ConsumeLoop,
   ErasureConsumer,
-  consumerCaughtUp,
-  enrichedPartitionLoop,
+  CheckpointedPartitions,
   everyInterval,
   Publisher,
   storedMessageIds,
   type Logger as MessagingLogger,
 } from '@kairos/messaging';
 import {
-  createContainer,
   ensureIndexes,
   killAt,
   ownedPartitions,
+  partitionRuntime,
   provide,
+  serviceContainer,
   systemClock,
-  TOKENS,
   type DbServiceInfrastructure,
 } from '@kairos/service-kit';
 import { MongoCheckpointStore } from './checkpoints';
@@ -75,36 +73,31 @@ export async function startPrediction(
     traceContexts: TRACE_CONTEXTS_PER_PARTITION,
   };
 
-  const predictors = new Map<number, PartitionPredictor>();
-  const loops: Array<{ predictor: PartitionPredictor; loop: ConsumeLoop<unknown>; spec: ConsumerSpec }> = [];
-  for (const p of owned) {
-    const predictor = new PartitionPredictor(p, settings, publisher, store, clock, logger, fault);
-    const startSequence = await predictor.restore(config.KAIROS_WARM_START, (sinceMs) =>
-      storedMessageIds(nc, {
-        stream: STREAMS.EVENTS.name,
-        filter: predictedSubjects(p),
-        sinceMs,
-      }),
-    );
-    const { loop, spec } = await enrichedPartitionLoop(nc, {
-      service: SERVICE_NAME,
-      partition: p,
-      startSequence,
-      provision: config.KAIROS_PROVISION,
-      handler: (m, ctx) => predictor.handle(m, ctx),
-      logger: logger as MessagingLogger,
-      publisher,
-    });
-    predictors.set(p, predictor);
-    loops.push({ predictor, loop: loop as ConsumeLoop<unknown>, spec });
-  }
-  for (const { loop } of loops) await loop.start();
+  const partitions = await CheckpointedPartitions.start(nc, {
+    service: SERVICE_NAME,
+    partitions: owned,
+    provision: config.KAIROS_PROVISION,
+    open: async (p) => {
+      const worker = new PartitionPredictor(p, settings, publisher, store, clock, logger, fault);
+      const startSequence = await worker.restore(config.KAIROS_WARM_START, (sinceMs) =>
+        storedMessageIds(nc, {
+          stream: STREAMS.EVENTS.name,
+          filter: predictedSubjects(p),
+          sinceMs,
+        }),
+      );
+      return { worker, startSequence };
+    },
+    logger: logger as MessagingLogger,
+    publisher,
+  });
+  const predictors = partitions.workers;
   const erasure = new ErasureConsumer(nc, {
     provision: config.KAIROS_PROVISION,
     service: SERVICE_NAME,
     partitions: owned,
     erase: (customerId, p) => predictors.get(p!)!.erase(customerId),
-    inputs: (p) => loops.filter(({ predictor }) => predictor.partition === p).map(({ spec }) => spec),
+    inputs: (p) => partitions.inputsOf(p!),
     publisher,
     logger: logger as MessagingLogger,
   });
@@ -116,32 +109,15 @@ export async function startPrediction(
       config.KAIROS_IDLE_ADVANCE_INTERVAL > 0 &&
       clock.now() - lastIdleAdvance >= config.KAIROS_IDLE_ADVANCE_INTERVAL;
     if (advance) lastIdleAdvance = clock.now();
-    for (const { predictor, spec } of loops) {
-      try {
-        if (!predictor.caughtUp && (await consumerCaughtUp(nc, spec))) predictor.markCaughtUp();
-        if (advance) await predictor.advanceIdle();
-        await predictor.tick();
-      } catch (err) {
-        logger.warn(
-          { partition: predictor.partition, err: (err as Error).message },
-          'prediction tick failed',
-        );
-      }
-    }
+    await partitions.round('prediction tick failed', async (predictor) => {
+      if (advance) await predictor.advanceIdle();
+      await predictor.tick();
+    });
   };
   const stopTimer = everyInterval(tick, TICK_MS);
 
-  const container = createContainer([
-    provide(TOKENS.Config, config),
-    provide(TOKENS.Logger, logger),
-    provide(TOKENS.Nats, nc),
-    provide(TOKENS.Clock, clock),
-    provide(PREDICTION_TOKENS.Runtime, {
-      partitions: config.KAIROS_PARTITIONS,
-      replicaOrdinal: config.KAIROS_REPLICA_ORDINAL,
-      replicas: config.KAIROS_REPLICAS,
-      predictors,
-    }),
+  const container = serviceContainer(config, { logger, nc, clock }, [
+    provide(PREDICTION_TOKENS.Runtime, partitionRuntime(config, predictors)),
   ]);
   container.registerSingleton(PredictionServiceImpl);
   const service = container.resolve(PredictionServiceImpl);
@@ -154,8 +130,7 @@ export async function startPrediction(
     async stop() {
       stopTimer();
       await erasure.drain();
-      await Promise.all(loops.map(({ loop }) => loop.drain()));
-      await Promise.all([...predictors.values()].map((p) => p.close()));
+      await partitions.stop();
     },
   };
 }

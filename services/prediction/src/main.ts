@@ -1,5 +1,5 @@
 import { predictions } from '@kairos/contracts';
-import { main, openMongo, openNats, serviceDefinition } from '@kairos/service-kit';
+import { main, serviceDefinition, startWithDb } from '@kairos/service-kit';
 import { startPrediction } from './app';
 import { SERVICE_NAME } from './provisioning';
 import { loadPredictionConfig } from './config';
@@ -8,10 +8,7 @@ import { PREDICTION_SERVICE_ACCESS, PREDICTION_SERVICE_NAME } from './prediction
 main(() => {
   const config = loadPredictionConfig();
   return serviceDefinition(SERVICE_NAME, config, async (ctx) => {
-    const nc = await openNats(ctx, config);
-    const db = await openMongo(ctx, config);
-    const app = await startPrediction(config, { nc, db, logger: ctx.logger });
-    ctx.onDrain(() => app.stop());
+    const app = await startWithDb(ctx, config, (infra) => startPrediction(config, infra));
     ctx.grpc.addService(
       predictions.PredictionServiceService,
       app.service.handlers(),

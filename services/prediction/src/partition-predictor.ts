@@ -1,6 +1,6 @@
 import { context, SpanKind, trace, type SpanContext } from '@opentelemetry/api';
 import { SCHEMAS, subjects, type events } from '@kairos/contracts';
-import type { MessageContext, Publisher } from '@kairos/messaging';
+import { CheckpointedPartition, type Publisher } from '@kairos/messaging';
 import type { Clock, Logger } from '@kairos/service-kit';
 import { counter, gauge } from '@kairos/telemetry';
 import type { MongoCheckpointStore } from './checkpoints';
@@ -48,49 +48,32 @@ const watermarkGauge = gauge('kairos_prediction_watermark_seconds', 'Event time 
 const checkpointsTotal = counter('kairos_prediction_checkpoints_total', 'Checkpoints written', ['partition']);
 
 /**
- * One partition's prediction engine and what keeps it exact across crashes, like pattern-detection:
- * - events are folded in stream order; `lastSequence` is the last folded stream sequence and a
- *   redelivery at or below it is not folded again (its pending predictions are re-published);
- * - predictions are published (deterministic ids) before the next event is folded;
- * - a checkpoint is written only when no prediction waits to be published, so restoring it and
- *   replaying after its sequence loses nothing, and the replay decides the same predictions with
- *   the same ids (the engine runs on event time);
- * - all work on the engine runs one operation at a time.
+ * One partition's prediction engine and what keeps it exact across crashes, like pattern-detection
+ * (see CheckpointedPartition): predictions are published with deterministic ids before the next
+ * event is folded, and the replay after a checkpoint decides the same predictions with the same ids
+ * (the engine runs on event time).
  */
-export class PartitionPredictor {
+export class PartitionPredictor extends CheckpointedPartition<PredictedEvent> {
   engine: PredictionEngine;
-  lastSequence = 0;
-  /** True once the consumer delivered the backlog present at start (idle advance allowed). */
-  caughtUp = false;
-  private chain: Promise<unknown> = Promise.resolve();
-  private pending: { sequence: number; decisions: PredictedEvent[] } | undefined;
-  private eventsSinceCheckpoint = 0;
-  private dirty = false;
-  private lastCheckpointAt: number;
   private readonly label: { partition: string };
   /** Span context of each customer's latest event (LRU): the link of a prediction made by silence. */
   private readonly lastEvent = new Map<string, { eventId: string; span: SpanContext }>();
-  /** Predicted event ids stored since the restored checkpoint: not re-published during the replay. */
-  private alreadyPublished = new Set<string>();
 
   constructor(
-    readonly partition: number,
+    partition: number,
     private readonly settings: PredictorSettings,
     private readonly publisher: Publisher,
     private readonly store: MongoCheckpointStore,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
+    clock: Clock,
+    logger: Logger,
     private readonly fault: FaultHook,
   ) {
+    super(partition, clock, logger, {
+      events: settings.checkpointEvents,
+      intervalMs: settings.checkpointIntervalMs,
+    });
     this.engine = new PredictionEngine(settings.engine);
-    this.lastCheckpointAt = clock.now();
     this.label = { partition: String(partition) };
-  }
-
-  private serialize<T>(fn: () => Promise<T> | T): Promise<T> {
-    const next = this.chain.then(fn);
-    this.chain = next.catch(() => undefined);
-    return next;
   }
 
   /**
@@ -135,40 +118,19 @@ export class PartitionPredictor {
     return cp.sequence + 1;
   }
 
-  /** The backlog present at start is folded: the replay is over, idle advance may start. */
-  markCaughtUp(): void {
-    this.caughtUp = true;
-    this.alreadyPublished = new Set();
-  }
-
-  handle(enriched: events.EnrichedEvent, ctx: MessageContext): Promise<void> {
-    return this.serialize(async () => {
-      const seq = ctx.streamSequence;
-      if (seq <= this.lastSequence) {
-        // A redelivery (a retry after a failed publish): never fold twice.
-        if (this.pending?.sequence === seq) await this.publishPending();
-        return;
-      }
-      await this.publishPending();
-      const reason = skipReason(enriched);
-      let decisions: PredictedEvent[] = [];
-      if (reason) {
-        skippedTotal.inc({ ...this.label, reason: reason === 'predicted' ? 'predicted' : 'malformed' });
-        if (reason !== 'predicted')
-          this.logger.warn({ partition: this.partition, seq, err: reason }, 'enriched event skipped');
-      } else {
-        const e = toFeatureEvent(enriched);
-        this.rememberSpan(e.customerId, e.id);
-        decisions = this.engine.process(e);
-        eventsTotal.inc(this.label);
-      }
-      this.lastSequence = seq;
-      this.dirty = true;
-      this.eventsSinceCheckpoint++;
-      this.pending = { sequence: seq, decisions };
-      await this.publishPending();
-      if (this.eventsSinceCheckpoint >= this.settings.checkpointEvents) await this.checkpointNow();
-    });
+  protected override fold(enriched: events.EnrichedEvent, seq: number): PredictedEvent[] {
+    const reason = skipReason(enriched);
+    if (reason) {
+      skippedTotal.inc({ ...this.label, reason: reason === 'predicted' ? 'predicted' : 'malformed' });
+      if (reason !== 'predicted')
+        this.logger.warn({ partition: this.partition, seq, err: reason }, 'enriched event skipped');
+      return [];
+    }
+    const e = toFeatureEvent(enriched);
+    this.rememberSpan(e.customerId, e.id);
+    const decisions = this.engine.process(e);
+    eventsTotal.inc(this.label);
+    return decisions;
   }
 
   /**
@@ -184,16 +146,13 @@ export class PartitionPredictor {
       const decisions = this.engine.advanceTo(dayStart);
       this.dirty = true;
       if (!decisions.length) return;
-      this.pending = { sequence: this.lastSequence, decisions };
+      this.pending = { sequence: this.lastSequence, outputs: decisions };
       await this.publishPending();
     });
   }
 
-  private async publishPending(): Promise<void> {
-    const p = this.pending;
-    if (!p) return;
-    for (const d of p.decisions) await this.publish(d);
-    this.pending = undefined;
+  protected override async publishAll(decisions: PredictedEvent[]): Promise<void> {
+    for (const d of decisions) await this.publish(d);
   }
 
   /**
@@ -289,34 +248,18 @@ export class PartitionPredictor {
       evictedGauge.set(this.label, this.engine.store.evicted);
       examplesGauge.set({ ...this.label, model: 'churn' }, this.engine.churn.examples);
       examplesGauge.set({ ...this.label, model: 'purchase' }, this.engine.purchase.examples);
-      if (this.dirty && this.clock.now() - this.lastCheckpointAt >= this.settings.checkpointIntervalMs)
-        await this.checkpointNow();
+      await this.checkpointIfDue();
     });
   }
 
-  checkpoint(): Promise<void> {
-    return this.serialize(() => this.checkpointNow());
-  }
-
-  private async checkpointNow(): Promise<void> {
-    if (this.pending) return;
+  protected override async saveCheckpoint(): Promise<void> {
     const bytes = await this.store.save({
       partition: this.partition,
       sequence: this.lastSequence,
       savedAt: this.clock.now(),
       engine: this.engine.toJSON(),
     });
-    this.dirty = false;
-    this.eventsSinceCheckpoint = 0;
-    this.lastCheckpointAt = this.clock.now();
     checkpointsTotal.inc(this.label);
     checkpointBytesGauge.set(this.label, bytes);
-  }
-
-  /** Waits for queued work, then writes a final checkpoint (drain). */
-  async close(): Promise<void> {
-    await this.checkpoint().catch((err) =>
-      this.logger.warn({ partition: this.partition, err: (err as Error).message }, 'final checkpoint failed'),
-    );
   }
 }

@@ -1,6 +1,17 @@
-import { status, type handleUnaryCall, type ServiceError } from '@grpc/grpc-js';
-import { identifierProblem, partitionOf, quoteInput, type predictions } from '@kairos/contracts';
-import { inject, injectable, TOKENS, type Access, type Logger } from '@kairos/service-kit';
+import { status } from '@grpc/grpc-js';
+import { identifierProblem, quoteInput, type predictions } from '@kairos/contracts';
+import {
+  inject,
+  injectable,
+  partitionOwner,
+  partitionWorker,
+  RpcError,
+  TOKENS,
+  unaryHandler,
+  type Access,
+  type Logger,
+  type PartitionRuntime,
+} from '@kairos/service-kit';
 import type { CustomerScore, ModelReport } from './domain/engine';
 import { pooledReport } from './domain/report';
 import { bestSendHour, populationPrior, type SendTimeEstimate } from './domain/send-time';
@@ -18,35 +29,9 @@ export const PREDICTION_SERVICE_ACCESS: Partial<
 > = { score: 'admin', modelReport: 'admin', bestSendTime: 'service' };
 
 /** What the gRPC service reads: the partitions this replica runs. */
-export interface PredictionRuntime {
-  partitions: number;
-  replicaOrdinal: number;
-  replicas: number;
-  predictors: Map<number, PartitionPredictor>;
-}
+export type PredictionRuntime = PartitionRuntime<PartitionPredictor>;
 
 const MODELS = ['churn', 'purchase'] as const;
-
-class RpcError extends Error {
-  constructor(
-    readonly code: status,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-function unary<Req, Res>(fn: (req: Req) => Res, logger: Logger, name: string): handleUnaryCall<Req, Res> {
-  return (call, callback) => {
-    try {
-      callback(null, fn(call.request));
-    } catch (err) {
-      if (err instanceof RpcError) return callback({ code: err.code, details: err.message } as ServiceError);
-      logger.error({ rpc: name, err: (err as Error).message }, 'rpc failed');
-      callback({ code: status.INTERNAL, details: (err as Error).message } as ServiceError);
-    }
-  };
-}
 
 const time = (ms: number) => (Number.isFinite(ms) ? new Date(ms) : undefined);
 const finite = (x: number) => (Number.isFinite(x) ? x : 0);
@@ -125,17 +110,17 @@ export class PredictionServiceImpl {
     @inject(TOKENS.Logger) private readonly logger: Logger,
   ) {}
 
-  /** The customer's predictor; INVALID_ARGUMENT for a bad id, FAILED_PRECONDITION naming the owner. */
-  private owner(customerId: string): PartitionPredictor | undefined {
-    const problem = identifierProblem('customer_id', customerId);
+  /** The customer id of a request; INVALID_ARGUMENT when it is not a valid identifier. */
+  private customerId(req: { customerId: string }): string {
+    const problem = identifierProblem('customer_id', req.customerId);
     if (problem) throw new RpcError(status.INVALID_ARGUMENT, problem);
-    return this.runtime.predictors.get(partitionOf(customerId, this.runtime.partitions));
+    return req.customerId;
   }
 
   /** The population prior over every partition this replica runs. */
   private prior(): Float64Array {
     const totals = new Float64Array(24);
-    for (const p of this.runtime.predictors.values()) {
+    for (const p of this.runtime.workers.values()) {
       const t = p.engine.hourTotals();
       for (let h = 0; h < 24; h++) totals[h] += t[h];
     }
@@ -143,15 +128,7 @@ export class PredictionServiceImpl {
   }
 
   score(req: predictions.ScoreRequest): predictions.ScoreResponse {
-    const predictor = this.owner(req.customerId);
-    const p = partitionOf(req.customerId, this.runtime.partitions);
-    if (!predictor) {
-      throw new RpcError(
-        status.FAILED_PRECONDITION,
-        `customer_id ${quoteInput(req.customerId)} is in partition ${p}, owned by replica ${p % this.runtime.replicas}; ` +
-          `this is replica ${this.runtime.replicaOrdinal}`,
-      );
-    }
+    const { partition: p, worker: predictor } = partitionOwner(this.runtime, this.customerId(req));
     const s = predictor.engine.score(req.customerId);
     if (!s) throw new RpcError(status.NOT_FOUND, `customer_id ${quoteInput(req.customerId)}: no events seen`);
     return scoreMessage(s, p, predictor.engine.sendTime(req.customerId, this.prior()));
@@ -164,7 +141,7 @@ export class PredictionServiceImpl {
         `model: expected churn or purchase (or empty for both), got ${quoteInput(req.model)}`,
       );
     const models = req.model ? [req.model as (typeof MODELS)[number]] : MODELS;
-    const predictors = [...this.runtime.predictors.values()].sort((a, b) => a.partition - b.partition);
+    const predictors = [...this.runtime.workers.values()].sort((a, b) => a.partition - b.partition);
     const reports: predictions.ModelReportEntry[] = [];
     for (const model of models) {
       reports.push(
@@ -183,7 +160,7 @@ export class PredictionServiceImpl {
   }
 
   bestSendTime(req: predictions.BestSendTimeRequest): predictions.BestSendTimeResponse {
-    const predictor = this.owner(req.customerId);
+    const { worker: predictor } = partitionWorker(this.runtime, this.customerId(req));
     const prior = this.prior();
     // Another replica's customer: this replica's population is the prior it would smooth towards.
     if (!predictor) return sendTimeMessage(bestSendHour(new Float64Array(24), prior));
@@ -192,16 +169,16 @@ export class PredictionServiceImpl {
 
   handlers(): predictions.PredictionServiceServer {
     return {
-      score: unary((r: predictions.ScoreRequest) => this.score(r), this.logger, 'Score'),
-      modelReport: unary(
+      score: unaryHandler('Score', (r: predictions.ScoreRequest) => this.score(r), this.logger),
+      modelReport: unaryHandler(
+        'ModelReport',
         (r: predictions.ModelReportRequest) => this.modelReport(r),
         this.logger,
-        'ModelReport',
       ),
-      bestSendTime: unary(
+      bestSendTime: unaryHandler(
+        'BestSendTime',
         (r: predictions.BestSendTimeRequest) => this.bestSendTime(r),
         this.logger,
-        'BestSendTime',
       ),
     };
   }

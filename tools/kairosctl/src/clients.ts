@@ -1,7 +1,15 @@
 import { Metadata, status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { analytics, ingest, predictions, profiles, triggers } from '@kairos/contracts';
+import {
+  analytics,
+  callUnary,
+  ingest,
+  predictions,
+  profiles,
+  triggers,
+  type UnaryMethod,
+} from '@kairos/contracts';
 import { openNatsDefinitionStore, type DefinitionStore } from '@kairos/definitions';
 import { natsAuthOptions, natsServers } from '@kairos/messaging';
 import { adminToken, grpcCredentials } from './credentials';
@@ -61,24 +69,6 @@ function grpcFailure(err: ServiceError, what: string, addr: string, envName: str
     return unreachable(`cannot reach ${what} at ${addr} (set ${envName}): ${err.details || err.message}`);
   }
   return failed(`${what}: ${status[err.code] ?? err.code}: ${err.details || err.message}`);
-}
-
-type Unary<Req, Res> = (
-  req: Req,
-  md: Metadata,
-  opts: { deadline: number },
-  cb: (err: ServiceError | null, res: Res) => void,
-) => unknown;
-
-function callUnary<Req, Res>(
-  method: Unary<Req, Res>,
-  req: Req,
-  md: Metadata,
-  timeoutMs: number,
-): Promise<Res> {
-  return new Promise((resolve, reject) =>
-    method(req, md, { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res))),
-  );
 }
 
 /**
@@ -156,64 +146,49 @@ async function withClient<C extends { close(): void }, Res>(
   }
 }
 
-export function patternCall<Res>(
+/**
+ * One unary call: `rpc` picks the method of a client of `service`; exit 3 when the service is
+ * unreachable, 1 with the server's message (see withClient). The deadline is `timeoutMs` from now.
+ */
+function unaryCall<C extends { close(): void }, Req, Res>(
   io: Io,
-  fn: (client: triggers.PatternServiceClient, md: Metadata) => Promise<Res>,
+  service: ServiceAddress<C>,
+  rpc: (client: C) => UnaryMethod<Req, Res>,
+  req: Req,
+  timeoutMs = 10_000,
 ): Promise<Res> {
-  return withClient(io, PATTERN_SERVICE, fn);
+  return withClient(io, service, (c, md) => callUnary(rpc(c).bind(c), req, timeoutMs, md));
 }
 
 export function simulateCall(io: Io, req: triggers.SimulateRequest): Promise<triggers.SimulateResponse> {
-  return patternCall(io, (c, md) =>
-    callUnary<triggers.SimulateRequest, triggers.SimulateResponse>(c.simulate.bind(c), req, md, 120_000),
-  );
+  return unaryCall(io, PATTERN_SERVICE, (c) => c.simulate, req, 120_000);
 }
 
 export function explainCall(io: Io, req: triggers.ExplainRequest): Promise<triggers.ExplainResponse> {
-  return patternCall(io, (c, md) =>
-    callUnary<triggers.ExplainRequest, triggers.ExplainResponse>(c.explain.bind(c), req, md, 10_000),
-  );
+  return unaryCall(io, PATTERN_SERVICE, (c) => c.explain, req);
 }
 
 export function trackCall(io: Io, req: ingest.TrackRequest): Promise<ingest.TrackResponse> {
-  return withClient(io, INGEST_SERVICE, (c, md) =>
-    callUnary<ingest.TrackRequest, ingest.TrackResponse>(c.track.bind(c), req, md, 10_000),
-  );
+  return unaryCall(io, INGEST_SERVICE, (c) => c.track, req);
 }
 
 export function profileCall(io: Io, customerId: string): Promise<profiles.GetResponse> {
-  return withClient(io, PROFILE_SERVICE, (c, md) =>
-    callUnary<profiles.GetRequest, profiles.GetResponse>(c.get.bind(c), { customerId }, md, 10_000),
-  );
+  return unaryCall(io, PROFILE_SERVICE, (c) => c.get, { customerId });
 }
 
 /** ProfileService.Delete: erases the customer in enrichment and sends the erasure to every service. */
 export function eraseCall(io: Io, customerId: string): Promise<profiles.DeleteResponse> {
   return withClient(io, PROFILE_SERVICE, (c, md) =>
-    callUnary<profiles.DeleteRequest, profiles.DeleteResponse>(c.delete.bind(c), { customerId }, md, 30_000),
+    callUnary<profiles.DeleteRequest, profiles.DeleteResponse>(c.delete.bind(c), { customerId }, 30_000, md),
   );
 }
 
 export function scoreCall(io: Io, customerId: string): Promise<predictions.ScoreResponse> {
-  return withClient(io, PREDICTION_SERVICE, (c, md) =>
-    callUnary<predictions.ScoreRequest, predictions.ScoreResponse>(
-      c.score.bind(c),
-      { customerId },
-      md,
-      10_000,
-    ),
-  );
+  return unaryCall(io, PREDICTION_SERVICE, (c) => c.score, { customerId });
 }
 
 export function modelReportCall(io: Io, model: string): Promise<predictions.ModelReportResponse> {
-  return withClient(io, PREDICTION_SERVICE, (c, md) =>
-    callUnary<predictions.ModelReportRequest, predictions.ModelReportResponse>(
-      c.modelReport.bind(c),
-      { model },
-      md,
-      10_000,
-    ),
-  );
+  return unaryCall(io, PREDICTION_SERVICE, (c) => c.modelReport, { model });
 }
 
 /** One AnalyticsService call (`KAIROS_ANALYTICS_ADDR`); exit 3 when unreachable, 1 with the server's message. */
@@ -223,7 +198,5 @@ export function analyticsCall<Req, Res>(
   req: Req,
   timeoutMs = 30_000,
 ): Promise<Res> {
-  return withClient(io, ANALYTICS_SERVICE, (c, md) =>
-    callUnary<Req, Res>((c[rpc] as unknown as Unary<Req, Res>).bind(c), req, md, timeoutMs),
-  );
+  return unaryCall(io, ANALYTICS_SERVICE, (c) => c[rpc] as unknown as UnaryMethod<Req, Res>, req, timeoutMs);
 }

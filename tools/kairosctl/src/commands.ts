@@ -1,4 +1,3 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { stringify } from 'yaml';
 import { events, ingest, profiles } from '@kairos/contracts';
 import {
@@ -12,6 +11,7 @@ import {
 } from '@kairos/definitions';
 import { erase } from './erase';
 import { explainCall, profileCall, simulateCall, trackCall, withStore } from './clients';
+import { parse } from './args';
 import { EXIT, failed, usageError } from './errors';
 import { readUtf8File, table, type Io } from './io';
 import { lineDiff } from './diff';
@@ -19,25 +19,6 @@ import { parseEventLine } from './event-line';
 import { traceReport } from './trace';
 
 export type Command = (args: string[], io: Io) => Promise<number>;
-
-/** Parses with node's parseArgs and strict flags; its errors become usage errors naming the command. */
-export function parse<T extends ParseArgsConfig['options']>(
-  command: string,
-  args: string[],
-  options: T,
-  positionals = 0,
-): ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: boolean }>> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options, strict: true, allowPositionals: positionals > 0 });
-  } catch (err) {
-    throw usageError(`${command}: ${(err as Error).message}`);
-  }
-  if (parsed.positionals.length > positionals) {
-    throw usageError(`${command}: unexpected argument '${parsed.positionals[positionals]}'`);
-  }
-  return parsed;
-}
 
 function requireFile(command: string, file: string | undefined): string {
   if (!file) throw usageError(`${command}: missing -f <file|dir> (the definitions to ${command})`);
@@ -69,6 +50,15 @@ function kindOf(command: string, word: string | undefined, required: boolean): D
   const kind = KINDS[word.toLowerCase()];
   if (!kind) throw usageError(`${command}: unknown kind '${word}' (expected trigger or workflow)`);
   return kind;
+}
+
+/** The `<kind> <name>` arguments of a command on one stored definition (history, delete). */
+function kindAndName(command: string, args: string[]): { kind: DefinitionKind; name: string } {
+  const { positionals } = parse(command, args, {}, 2);
+  const kind = kindOf(command, positionals[0], true)!;
+  const name = positionals[1];
+  if (!name) throw usageError(`${command}: missing <name> (${command} ${kind.toLowerCase()} <name>)`);
+  return { kind, name };
 }
 
 const ref = (kind: DefinitionKind, name: string) => `${kind.toLowerCase()}/${name}`;
@@ -174,10 +164,7 @@ export const get: Command = async (args, io) => {
 };
 
 export const history: Command = async (args, io) => {
-  const { positionals } = parse('history', args, {}, 2);
-  const kind = kindOf('history', positionals[0], true)!;
-  const name = positionals[1];
-  if (!name) throw usageError(`history: missing <name> (history ${kind.toLowerCase()} <name>)`);
+  const { kind, name } = kindAndName('history', args);
   return withStore(io, async (store) => {
     const entries = await store.history(kind, name);
     if (entries.length === 0) throw failed(`${ref(kind, name)} has no history`);
@@ -193,10 +180,7 @@ export const history: Command = async (args, io) => {
 };
 
 export const del: Command = async (args, io) => {
-  const { positionals } = parse('delete', args, {}, 2);
-  const kind = kindOf('delete', positionals[0], true)!;
-  const name = positionals[1];
-  if (!name) throw usageError(`delete: missing <name> (delete ${kind.toLowerCase()} <name>)`);
+  const { kind, name } = kindAndName('delete', args);
   return withStore(io, async (store) => {
     if (!(await store.delete(kind, name))) throw failed(`${ref(kind, name)} not found`);
     io.out(`${ref(kind, name)} deleted`);

@@ -8,7 +8,8 @@ import {
   type DeadLetterMessage,
 } from '@kairos/messaging';
 import { withNats } from './clients';
-import { parse, type Command } from './commands';
+import { parse } from './args';
+import type { Command } from './commands';
 import { EXIT, failed, usageError } from './errors';
 import { table, type Io } from './io';
 

@@ -2,7 +2,7 @@ import { parseDuration } from '@kairos/definitions';
 import { SCHEMAS, STREAMS, filters, type privacy } from '@kairos/contracts';
 import { scanStream, type NatsConnection } from '@kairos/messaging';
 import { eraseCall, withNats } from './clients';
-import { parse } from './commands';
+import { parse } from './args';
 import { failed, usageError } from './errors';
 import { table, type Io } from './io';
 

@@ -1,5 +1,5 @@
-import { parseArgs } from 'node:util';
 import { predictions } from '@kairos/contracts';
+import { outputFormat, parse } from './args';
 import { modelReportCall, scoreCall } from './clients';
 import { EXIT, usageError } from './errors';
 import { table, type Io } from './io';
@@ -7,28 +7,16 @@ import { table, type Io } from './io';
 const fixed = (x: number, digits = 3) => (Number.isFinite(x) ? x.toFixed(digits) : '');
 const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
 
-function output(command: string, value: string | undefined): 'table' | 'json' {
-  const o = value ?? 'table';
-  if (o !== 'table' && o !== 'json') throw usageError(`${command}: -o expects table or json, got '${o}'`);
-  return o;
-}
-
 /** `predict <customer> [-o table|json]`: the customer's live scores from PredictionService. */
 export async function predictCustomer(args: string[], io: Io): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: true,
-      options: { output: { type: 'string', short: 'o' } },
-    });
-  } catch (err) {
-    throw usageError(`predict: ${(err as Error).message}`);
-  }
-  if (parsed.positionals.length > 1)
-    throw usageError(`predict: unexpected argument '${parsed.positionals[1]}' (one customer at a time)`);
-  const format = output('predict', parsed.values.output);
+  const parsed = parse(
+    'predict',
+    args,
+    { output: { type: 'string', short: 'o' } },
+    1,
+    ' (one customer at a time)',
+  );
+  const format = outputFormat('predict', parsed.values.output);
   const res = await scoreCall(io, parsed.positionals[0]);
   if (format === 'json') {
     io.out(JSON.stringify(predictions.ScoreResponse.toJSON(res), null, 2));
@@ -65,23 +53,16 @@ export async function model(args: string[], io: Io): Promise<number> {
   const [sub, ...rest] = args;
   if (sub !== 'report')
     throw usageError(`model: expected 'model report [churn|purchase]', got '${sub ?? ''}'`);
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: rest,
-      strict: true,
-      allowPositionals: true,
-      options: { output: { type: 'string', short: 'o' }, partitions: { type: 'boolean' } },
-    });
-  } catch (err) {
-    throw usageError(`model report: ${(err as Error).message}`);
-  }
+  const parsed = parse(
+    'model report',
+    rest,
+    { output: { type: 'string', short: 'o' }, partitions: { type: 'boolean' } },
+    1,
+  );
   const which = parsed.positionals[0] ?? '';
   if (which && which !== 'churn' && which !== 'purchase')
     throw usageError(`model report: expected churn or purchase, got '${which}'`);
-  if (parsed.positionals.length > 1)
-    throw usageError(`model report: unexpected argument '${parsed.positionals[1]}'`);
-  const format = output('model report', parsed.values.output);
+  const format = outputFormat('model report', parsed.values.output);
   const res = await modelReportCall(io, which);
   if (format === 'json') {
     io.out(JSON.stringify(predictions.ModelReportResponse.toJSON(res), null, 2));

@@ -3,10 +3,10 @@
  * `report outcomes --raw` exports one row per message (CSV, or NDJSON with `-o json`) so an analyst
  * can recompute any figure elsewhere.
  */
-import { parseArgs } from 'node:util';
 import { analytics } from '@kairos/contracts';
 import { MEASURES, REPORT_JSON, STATUSES } from '@kairos/analytics';
 import { parseDuration } from '@kairos/definitions';
+import { outputFormat, parse } from './args';
 import { analyticsCall } from './clients';
 import { EXIT, failed, usageError } from './errors';
 import { table, type Io } from './io';
@@ -27,41 +27,33 @@ function parseTime(flag: string, v: string | undefined): Date | undefined {
 }
 
 export async function report(args: string[], io: Io): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        from: { type: 'string' },
-        to: { type: 'string' },
-        since: { type: 'string' },
-        'group-by': { type: 'string' },
-        granularity: { type: 'string' },
-        model: { type: 'string' },
-        trigger: { type: 'string', multiple: true },
-        workflow: { type: 'string', multiple: true },
-        channel: { type: 'string', multiple: true },
-        variant: { type: 'string', multiple: true },
-        limit: { type: 'string' },
-        raw: { type: 'boolean' },
-        output: { type: 'string', short: 'o', default: 'table' },
-      },
-    });
-  } catch (err) {
-    throw usageError(`report: ${(err as Error).message}`);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parse(
+    'report',
+    args,
+    {
+      from: { type: 'string' },
+      to: { type: 'string' },
+      since: { type: 'string' },
+      'group-by': { type: 'string' },
+      granularity: { type: 'string' },
+      model: { type: 'string' },
+      trigger: { type: 'string', multiple: true },
+      workflow: { type: 'string', multiple: true },
+      channel: { type: 'string', multiple: true },
+      variant: { type: 'string', multiple: true },
+      limit: { type: 'string' },
+      raw: { type: 'boolean' },
+      output: { type: 'string', short: 'o', default: 'table' },
+    },
+    1,
+  );
   const measure = positionals[0] as Measure | undefined;
   if (!measure || !MEASURES.includes(measure)) {
     throw usageError(
       `report: expected a measure (${MEASURES.join(', ')})${measure ? `, got '${measure}'` : ''}`,
     );
   }
-  if (positionals.length > 1) throw usageError(`report: unexpected argument '${positionals[1]}'`);
-  if (values.output !== 'table' && values.output !== 'json')
-    throw usageError(`report: -o expects table or json, got '${values.output}'`);
+  const format = outputFormat('report', values.output);
   if (values.raw && measure !== 'outcomes')
     throw usageError('report: --raw applies to `report outcomes` only');
   let from = parseTime('from', values.from);
@@ -95,7 +87,7 @@ export async function report(args: string[], io: Io): Promise<number> {
     { query },
   );
   if (!res) throw failed(`analytics answered ${measure} without a report`);
-  if (values.output === 'json') {
+  if (format === 'json') {
     if (measure === 'outcomes') {
       for (const row of (res as analytics.OutcomesReport).rows)
         io.out(JSON.stringify(analytics.OutcomeRow.toJSON(row)));

@@ -1,5 +1,14 @@
 import type { NatsConnection } from '@nats-io/nats-core';
-import { actions, type analytics, OUTCOME_TOKEN, SCHEMAS, STREAMS, triggers } from '@kairos/contracts';
+import {
+  actions,
+  filters,
+  OUTCOME_TOKEN,
+  SCHEMAS,
+  STREAMS,
+  triggers,
+  type analytics,
+  type Schema,
+} from '@kairos/contracts';
 import { parseDuration } from '@kairos/definitions';
 import { scanStream } from '@kairos/messaging';
 import { analyticsCall, withNats } from './clients';
@@ -18,17 +27,39 @@ interface RunView {
   history?: Array<{ at: string; step?: string; event: string; detail?: string; actionId?: string }>;
 }
 
+/** A kind of message the trace reads: where it is stored and how it decodes. */
+interface Source<T> {
+  stream: string;
+  filter: string;
+  schema: Schema<T>;
+}
+
+const FIRED: Source<triggers.TriggerFired> = {
+  stream: STREAMS.TRIGGERS.name,
+  filter: filters.allFired,
+  schema: SCHEMAS.TriggerFired,
+};
+const REQUESTED: Source<actions.ActionRequested> = {
+  stream: STREAMS.ACTIONS.name,
+  filter: filters.allRequested,
+  schema: SCHEMAS.ActionRequested,
+};
+const OUTCOMES: Source<actions.ActionOutcome> = {
+  stream: STREAMS.ACTIONS.name,
+  filter: filters.allOutcomes,
+  schema: SCHEMAS.ActionOutcome,
+};
+
+/** The messages of `source` stored since `sinceMs` that `keep` accepts. */
 async function find<T>(
   nc: NatsConnection,
-  stream: string,
-  filter: string,
+  source: Source<T>,
   sinceMs: number,
-  decode: (data: Uint8Array) => T,
   keep: (item: T) => boolean,
 ): Promise<T[]> {
   const found: T[] = [];
-  for await (const m of scanStream(nc, { stream, filter, sinceMs })) {
-    const item = decode(m.data);
+  for await (const m of scanStream(nc, { stream: source.stream, filter: source.filter, sinceMs })) {
+    const item = source.schema.type.decode(m.data);
     if (keep(item)) found.push(item);
   }
   return found;
@@ -75,14 +106,7 @@ async function printAction(
     `  channels ${action.channels.join(' → ')}, template ${action.template} (variant ${action.contentVariant || '-'})`,
   );
   io.out(`  requested ${iso(action.requestedAt)}${action.escalation ? ' (escalation to a human)' : ''}`);
-  const [fired] = await find(
-    nc,
-    STREAMS.TRIGGERS.name,
-    'triggers.fired.>',
-    sinceMs,
-    (d) => SCHEMAS.TriggerFired.type.decode(d),
-    (f) => f.id === action.triggerId,
-  );
+  const [fired] = await find(nc, FIRED, sinceMs, (f) => f.id === action.triggerId);
   if (fired) printFired(io, fired);
   else
     io.out(`Trigger   ${action.trigger} (fire ${action.triggerId} not found since the start of the window)`);
@@ -107,14 +131,7 @@ async function printAction(
     }
   }
 
-  const outcomes = await find(
-    nc,
-    STREAMS.ACTIONS.name,
-    'actions.outcome.>',
-    sinceMs,
-    (d) => SCHEMAS.ActionOutcome.type.decode(d),
-    (o) => o.actionId === action.actionId,
-  );
+  const outcomes = await find(nc, OUTCOMES, sinceMs, (o) => o.actionId === action.actionId);
   io.out('Delivery');
   if (!outcomes.length) io.out('  no outcome yet');
   for (const line of table(
@@ -184,28 +201,13 @@ export async function traceReport(io: Io, id: string, since = '24h'): Promise<nu
   if (window === undefined) throw usageError(`trace: --since expects a duration like 24h, got '${since}'`);
   const sinceMs = io.now() - window;
   return withNats(io, async (nc) => {
-    const requested = (keep: (a: actions.ActionRequested) => boolean) =>
-      find(
-        nc,
-        STREAMS.ACTIONS.name,
-        'actions.requested.>',
-        sinceMs,
-        (d) => SCHEMAS.ActionRequested.type.decode(d),
-        keep,
-      );
+    const requested = (keep: (a: actions.ActionRequested) => boolean) => find(nc, REQUESTED, sinceMs, keep);
     const direct = await requested((a) => a.actionId === id);
     if (direct.length) {
       await printAction(io, nc, direct[0], sinceMs);
       return EXIT.ok;
     }
-    const fires = await find(
-      nc,
-      STREAMS.TRIGGERS.name,
-      'triggers.fired.>',
-      sinceMs,
-      (d) => SCHEMAS.TriggerFired.type.decode(d),
-      (f) => f.matched.some((m) => m.eventId === id),
-    );
+    const fires = await find(nc, FIRED, sinceMs, (f) => f.matched.some((m) => m.eventId === id));
     if (!fires.length) {
       // A conversion event: the message, run and trigger it is credited to.
       const r = await credits(io, id);

@@ -7,7 +7,7 @@ import {
   MemoryKvBackend,
   type DefinitionChange,
 } from '../../src';
-import { triggerDoc, workflowDoc } from '../support/docs';
+import { deleteAndRecreate, triggerDoc, workflowDoc } from '../support/docs';
 
 describe('definitions: store (in-memory backend)', () => {
   it('reports created, then unchanged, then updated with increasing versions', async () => {
@@ -60,19 +60,7 @@ describe('definitions: store (in-memory backend)', () => {
   it('keeps history with timestamps, including deletions, and continues versions after re-creation', async () => {
     let t = Date.UTC(2025, 0, 1);
     const store = createMemoryDefinitionStore(() => new Date((t += 1000)));
-    await store.apply([triggerDoc('a', 10)]);
-    await store.apply([triggerDoc('a', 20)]);
-    assert.equal(await store.delete('Trigger', 'a'), true);
-    assert.equal(await store.delete('Trigger', 'a'), false);
-    assert.equal(await store.get('Trigger', 'a'), undefined);
-    assert.deepEqual(await store.apply([triggerDoc('a', 30)]), [
-      { kind: 'Trigger', name: 'a', action: 'created', version: 3 },
-    ]);
-    const h = await store.history('Trigger', 'a');
-    assert.deepEqual(
-      h.map((e) => (e.operation === 'put' ? `v${e.version}:${e.document.spec.priority}` : 'deleted')),
-      ['v1:10', 'v2:20', 'deleted', 'v3:30'],
-    );
+    const h = await deleteAndRecreate(store);
     assert.equal(h[0].updatedAt.toISOString(), '2025-01-01T00:00:01.000Z');
   });
 

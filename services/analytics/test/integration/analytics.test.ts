@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { actions, events, partitionOf, SCHEMAS, subjects, triggers } from '@kairos/contracts';
-import type { Publisher } from '@kairos/messaging';
+import { connectPublisher } from '@kairos/messaging';
 import { engagementWorkflowsYaml, simulateEngagement, type EngagementMessage } from '@kairos/loadgen';
-import { useMongo, useNats } from '@kairos/testkit';
+import { useServers } from '@kairos/testkit';
 import {
   AnalyticsState,
   factOfBytes,
@@ -14,47 +13,39 @@ import {
   type AnalyticsApp,
   type BytesKind,
 } from '../../src';
-import { caughtUp, definitionsDir, natsClient, PARTITIONS, publishAll, start } from './harness';
+import { caughtUp, definitionsDir, PARTITIONS, publishAll, start } from './harness';
 
 const H = 3_600_000;
 
 describe('analytics service (real NATS and database)', function () {
   this.timeout(90_000);
-  const nats = useNats();
-  const mongo = useMongo({ dbPrefix: 'analytics' });
-  let nc: NatsConnection;
-  let publisher: Publisher;
+  const { mongo, bus } = useServers({ dbPrefix: 'analytics', connect: connectPublisher });
   let app: AnalyticsApp | undefined;
   // A recent simulated day, so the default report range (the last 7 days) covers it.
   const startMs = Math.floor((Date.now() - 3 * 86_400_000) / H) * H;
   const sim = simulateEngagement({ seed: 11, startMs, days: 1, triggers: 2, firesPerTriggerPerDay: 150 });
-  const overlap = `---
+  /** A workflow that converts on subscription.started within `within`, valued by `value`. */
+  const conversionWorkflow = (name: string, trigger: string, within: string, value: string) => `---
 apiVersion: kairos/v1
 kind: Workflow
-metadata: { name: long-window }
+metadata: { name: ${name} }
 spec:
-  trigger: overlap-a
-  conversion: { event: subscription.started, within: 72h, value: 'event.properties.amount' }
-  steps: [ { send: { channel: email, template: t } } ]
----
-apiVersion: kairos/v1
-kind: Workflow
-metadata: { name: short-window }
-spec:
-  trigger: overlap-b
-  conversion: { event: subscription.started, within: 24h, value: 'event.properties.amount * 2.0' }
+  trigger: ${trigger}
+  conversion: { event: subscription.started, within: ${within}, value: '${value}' }
   steps: [ { send: { channel: email, template: t } } ]
 `;
+  // Two workflows whose conversion windows overlap: one subscription converts for both.
+  const overlap =
+    conversionWorkflow('long-window', 'overlap-a', '72h', 'event.properties.amount') +
+    conversionWorkflow('short-window', 'overlap-b', '24h', 'event.properties.amount * 2.0');
   let dir: string;
 
   before(async () => {
-    ({ nc, publisher } = await natsClient(nats.url));
     dir = definitionsDir(engagementWorkflowsYaml(sim) + overlap);
-    app = await start(nc, mongo.db, dir);
+    app = await start(bus.nc, mongo.db, dir);
   });
   after(async () => {
     await app?.stop();
-    await nc?.close();
   });
 
   const outcomes = sim.messages.filter((m) => m.kind === 'outcome');
@@ -67,8 +58,8 @@ spec:
     );
 
   it('counts every simulated outcome once, and a replay (new message ids) adds nothing', async () => {
-    await publishAll(publisher, sim.messages);
-    await caughtUp(nc);
+    await publishAll(bus.publisher, sim.messages);
+    await caughtUp(bus.nc);
     const before = app!.reports.run('funnel', { groupBy: 'workflow' });
     assert.equal(
       before.rows.reduce((a, r) => a + r.sent, 0),
@@ -76,8 +67,8 @@ spec:
     );
     assert.equal(await storedOutcomes(), outcomes.length);
     // The same outcomes again, past JetStream's duplicate window (other ids): the store's keys hold.
-    await publishAll(publisher, outcomes, ':replayed');
-    await caughtUp(nc);
+    await publishAll(bus.publisher, outcomes, ':replayed');
+    await caughtUp(bus.nc);
     assert.deepEqual(app!.reports.run('funnel', { groupBy: 'workflow' }), before);
     assert.equal(await storedOutcomes(), outcomes.length);
     assert.equal(app!.state.outcomeCount.value, outcomes.length);
@@ -112,8 +103,8 @@ spec:
         }),
       },
     ];
-    await publishAll(publisher, late);
-    await caughtUp(nc);
+    await publishAll(bus.publisher, late);
+    await caughtUp(bus.nc);
     const hour = Math.floor(hourAgo5 / H) * H;
     const volume = app!.reports.run('volume', {
       fromMs: hour - 2 * H,
@@ -188,13 +179,13 @@ spec:
         },
       }),
     });
-    await publishAll(publisher, [
+    await publishAll(bus.publisher, [
       ...sent('act-long', 'long-window', 'overlap-a', t0),
       ...sent('act-short', 'short-window', 'overlap-b', t0 + H),
       conversion('sub-1', t0 + 2 * H), // both windows open: last touch is the short-window message
       conversion('sub-2', t0 + 30 * H), // the 24h window closed at t0 + 25h: the long-window message
     ]);
-    await caughtUp(nc);
+    await caughtUp(bus.nc);
     const first = app!.reports.trace('sub-1', 'last');
     assert.deepEqual(
       first.credits.map((c) => [c.actionId, c.runId, c.triggerId, c.trigger, c.value]),
@@ -232,9 +223,9 @@ spec:
         typeof v === 'string' && /^(act_|run_|order-|trigger-\d+@)/.test(v) ? `b-${v}` : v,
       ),
     );
-    await publishAll(publisher, restore(renamed));
-    app = await start(nc, mongo.db, dir);
-    await caughtUp(nc);
+    await publishAll(bus.publisher, restore(renamed));
+    app = await start(bus.nc, mongo.db, dir);
+    await caughtUp(bus.nc);
     const after = app.reports.run('funnel', { groupBy: 'workflow' });
     const sent = (f: typeof funnel) => f.rows.reduce((a, r) => a + r.sent, 0);
     assert.equal(sent(after), sent(funnel) + more.truth.sent);
@@ -288,7 +279,7 @@ spec:
   it('publishes a spike in the last complete hour once, as an analytics.anomaly system event', async () => {
     const hour = Math.floor(Date.now() / H) * H; // the current hour: the check judges the one before it
     const clock = { now: () => hour + 5 * 60_000 };
-    const alerting = await start(nc, mongo.db, dir, { clock });
+    const alerting = await start(bus.nc, mongo.db, dir, { clock });
     try {
       // Four weeks of a steady trigger (10 an hour), then 80 in the last complete hour.
       for (let h = 4 * 168; h >= 1; h--) {
@@ -314,7 +305,7 @@ spec:
         ]),
         [['analytics.anomaly', 'kairos-analytics', 'spiky', 'spike']],
       );
-      const jsm = await jetstreamManager(nc);
+      const jsm = await jetstreamManager(bus.nc);
       const subject = subjects.rawEvent(
         partitionOf('kairos-analytics', PARTITIONS),
         events.EventCategory.EVENT_CATEGORY_SYSTEM,
@@ -331,7 +322,7 @@ spec:
   it('past the retention, removes message-level facts and keeps the daily trigger volumes', async () => {
     await app!.stop();
     const later = { now: () => Date.now() + 100 * 86_400_000 }; // everything is older than 90 days
-    app = await start(nc, mongo.db, dir, { clock: later });
+    app = await start(bus.nc, mongo.db, dir, { clock: later });
     const range = { fromMs: startMs - 86_400_000, toMs: Date.now() + H, granularity: 'day' };
     const daily = app.reports.run('volume', range);
     assert.ok(daily.series.length > 0);
@@ -339,7 +330,7 @@ spec:
     assert.equal(await mongo.db.collection('fact_segments').countDocuments(), 0);
     assert.deepEqual(app.reports.run('funnel', range).rows, []);
     await app.stop();
-    app = await start(nc, mongo.db, dir, { clock: later });
+    app = await start(bus.nc, mongo.db, dir, { clock: later });
     assert.deepEqual(app.reports.run('volume', range), daily);
     assert.deepEqual(app.reports.run('funnel', range).rows, []);
   });

@@ -2,11 +2,10 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { credentials, status, type Metadata, type ServiceError } from '@grpc/grpc-js';
-import type { NatsConnection } from '@nats-io/nats-core';
+import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { chromium, type Browser } from 'playwright-core';
 import { analytics } from '@kairos/contracts';
-import type { Publisher } from '@kairos/messaging';
+import { connectPublisher } from '@kairos/messaging';
 import { engagementWorkflowsYaml, simulateEngagement } from '@kairos/loadgen';
 import { TELEMETRY_PRELOAD } from '@kairos/telemetry';
 import {
@@ -16,11 +15,10 @@ import {
   startServiceProcess,
   testCredentials,
   uniqueDbName,
-  useMongo,
-  useNats,
+  useServers,
   type ServiceProcess,
 } from '@kairos/testkit';
-import { caughtUp, definitionsDir, natsClient, PARTITIONS, publishAll } from './harness';
+import { caughtUp, definitionsDir, PARTITIONS, publishAll } from './harness';
 
 // Browser globals of the functions the page evaluates.
 declare const document: { body: { dataset: Record<string, string | undefined> } };
@@ -59,10 +57,7 @@ function call<Req, Res>(
 
 describe('analytics process: gRPC API and the dashboard in a browser', function () {
   this.timeout(120_000);
-  const nats = useNats();
-  const mongo = useMongo({ dbPrefix: 'analytics-dash' });
-  let nc: NatsConnection;
-  let publisher: Publisher;
+  const { nats, mongo, bus } = useServers({ dbPrefix: 'analytics-dash', connect: connectPublisher });
   let svc: ServiceProcess;
   let client: analytics.AnalyticsServiceClient;
   let httpUrl: string;
@@ -72,7 +67,6 @@ describe('analytics process: gRPC API and the dashboard in a browser', function 
 
   before(async function () {
     this.timeout(180_000);
-    ({ nc, publisher } = await natsClient(nats.url));
     const grpcPort = await freePort();
     const httpPort = await freePort();
     httpUrl = `http://127.0.0.1:${httpPort}`;
@@ -96,14 +90,13 @@ describe('analytics process: gRPC API and the dashboard in a browser', function 
     });
     client = new analytics.AnalyticsServiceClient(`127.0.0.1:${grpcPort}`, credentials.createInsecure());
     // A short simulated run: two days of three triggers.
-    await publishAll(publisher, sim.messages);
-    await caughtUp(nc);
+    await publishAll(bus.publisher, sim.messages);
+    await caughtUp(bus.nc);
   });
   after(async () => {
     await browser?.close();
     client?.close();
     await svc?.stop();
-    await nc?.close();
   });
 
   it('answers every measure over gRPC and names the field of a bad query', async () => {

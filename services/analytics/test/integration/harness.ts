@@ -2,7 +2,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Db } from 'mongodb';
 import {
@@ -14,7 +13,7 @@ import {
   type events,
   type triggers,
 } from '@kairos/contracts';
-import { provisionStreams, Publisher, silentLogger } from '@kairos/messaging';
+import type { Publisher } from '@kairos/messaging';
 import type { EngagementMessage } from '@kairos/loadgen';
 import { waitFor } from '@kairos/testkit';
 import { createLogger, type HttpServer } from '@kairos/service-kit';
@@ -22,12 +21,6 @@ import { loadAnalyticsConfig, outcomeId, startAnalytics, type AnalyticsApp } fro
 import { OUTCOME_TOKEN } from '@kairos/contracts';
 
 export const PARTITIONS = 4;
-
-export async function natsClient(url: string): Promise<{ nc: NatsConnection; publisher: Publisher }> {
-  const nc = await connect({ servers: url });
-  await provisionStreams(nc);
-  return { nc, publisher: new Publisher(nc, { logger: silentLogger }) };
-}
 
 /** Writes workflow YAML to a fresh directory (the service loads it with KAIROS_DEFINITIONS_DIR). */
 export function definitionsDir(yaml: string): string {

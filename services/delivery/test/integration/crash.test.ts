@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { jetstreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/nats-core';
-import { connectPublisher, type Publisher } from '@kairos/messaging';
-import { useMongo, useNats, waitFor } from '@kairos/testkit';
+import { connectPublisher } from '@kairos/messaging';
+import { useServers, waitFor } from '@kairos/testkit';
 import { startHttpSink, startSmtpSink, type HttpSink, type SmtpSink } from '@kairos/testkit';
 import { action, outcomesFor, request, S, startDelivery, type DeliveryProcess } from './harness';
 
@@ -19,12 +18,9 @@ function sample(metrics: string, name: string, labels: Record<string, string>): 
 
 describe('delivery under kill -9 mid-send', function () {
   this.timeout(90_000);
-  const nats = useNats();
-  const mongo = useMongo({ dbPrefix: 'delivery-crash' });
+  const { nats, mongo, bus } = useServers({ dbPrefix: 'delivery-crash', connect: connectPublisher });
   let smtp: SmtpSink;
   let sms: HttpSink;
-  let nc: NatsConnection;
-  let publisher: Publisher;
   const releases: Array<() => void> = [];
   const hold = <T>(value: T) => new Promise<T>((resolve) => releases.push(() => resolve(value)));
 
@@ -36,12 +32,10 @@ describe('delivery under kill -9 mid-send', function () {
         ? hold({ status: 200, body: { id: 'late' } })
         : { status: 200, body: { id: `sms-${index}` } },
     );
-    ({ nc, publisher } = await connectPublisher(nats.url, 'delivery-crash-test'));
   });
 
   after(async () => {
     for (const release of releases) release();
-    await nc?.close();
     await smtp?.close();
     await sms?.close();
   });
@@ -59,8 +53,8 @@ describe('delivery under kill -9 mid-send', function () {
     const email = action();
     const text = action({ channels: ['sms'], recipient: { phone: '+15550009' }, content: { text: 'crash' } });
     try {
-      await request(publisher, email);
-      await request(publisher, text);
+      await request(bus.publisher, email);
+      await request(bus.publisher, text);
       // Both sends are on the wire: the peers have the message and are holding their reply.
       await waitFor(() => smtp.messages.length === 1 && sms.requests.length === 1, { timeoutMs: 20_000 });
       await svc.proc.kill();
@@ -70,28 +64,29 @@ describe('delivery under kill -9 mid-send', function () {
       svc = await startDelivery(env);
       await waitFor(
         async () =>
-          (await outcomesFor(nc, email.actionId)).some((o) => o.status === S.OUTCOME_STATUS_UNKNOWN),
+          (await outcomesFor(bus.nc, email.actionId)).some((o) => o.status === S.OUTCOME_STATUS_UNKNOWN),
         {
           timeoutMs: 30_000,
           message: 'UNKNOWN for the email after restart',
         },
       );
       await waitFor(
-        async () => (await outcomesFor(nc, text.actionId)).some((o) => o.status === S.OUTCOME_STATUS_SENT),
+        async () =>
+          (await outcomesFor(bus.nc, text.actionId)).some((o) => o.status === S.OUTCOME_STATUS_SENT),
         {
           timeoutMs: 30_000,
           message: 'SENT for the SMS after restart',
         },
       );
       // Nothing left to redeliver: the counts below are final.
-      const jsm = await jetstreamManager(nc);
+      const jsm = await jetstreamManager(bus.nc);
       await waitFor(async () => {
         const info = await jsm.consumers.info('ACTIONS', 'delivery');
         return info.num_pending === 0 && info.num_ack_pending === 0;
       });
 
       assert.equal(smtp.messages.filter((m) => m.headers['x-kairos-action-id'] === email.actionId).length, 1);
-      const emailOutcomes = await outcomesFor(nc, email.actionId);
+      const emailOutcomes = await outcomesFor(bus.nc, email.actionId);
       assert.deepEqual(
         emailOutcomes.map((o) => [o.status, o.channel, o.reason]),
         [[S.OUTCOME_STATUS_UNKNOWN, 'email', 'interrupted mid-send; not resent (at-most-once)']],
@@ -100,7 +95,7 @@ describe('delivery under kill -9 mid-send', function () {
       const keys = sms.requests.map((r) => r.headers['idempotency-key']);
       assert.ok(keys.length >= 2, 'resent after the crash');
       assert.deepEqual(new Set(keys), new Set([`${text.actionId}:sms`]));
-      const smsOutcomes = await outcomesFor(nc, text.actionId);
+      const smsOutcomes = await outcomesFor(bus.nc, text.actionId);
       assert.deepEqual(
         smsOutcomes.map((o) => o.status),
         [S.OUTCOME_STATUS_SENT],
@@ -143,19 +138,19 @@ describe('delivery under kill -9 mid-send', function () {
     ): Promise<DeliveryProcess> {
       const faulty = await startDelivery({ ...baseEnv(), ...extraEnv, KAIROS_FAULT_POINT: point });
       try {
-        await request(publisher, a);
+        await request(bus.publisher, a);
         await waitFor(() => !faulty.proc.running, { timeoutMs: 30_000, message: `killed at ${point}` });
       } finally {
         await faulty.proc.kill();
       }
-      assert.deepEqual(await outcomesFor(nc, a.actionId), [], 'no outcome before the restart');
+      assert.deepEqual(await outcomesFor(bus.nc, a.actionId), [], 'no outcome before the restart');
       const svc = await startDelivery({ ...baseEnv(), ...extraEnv });
       try {
-        await waitFor(async () => (await outcomesFor(nc, a.actionId)).some((o) => o.status === until), {
+        await waitFor(async () => (await outcomesFor(bus.nc, a.actionId)).some((o) => o.status === until), {
           timeoutMs: 30_000,
           message: `outcome ${S[until]} after the restart`,
         });
-        const jsm = await jetstreamManager(nc);
+        const jsm = await jetstreamManager(bus.nc);
         await waitFor(async () => {
           const info = await jsm.consumers.info('ACTIONS', 'delivery');
           return info.num_pending === 0 && info.num_ack_pending === 0;
@@ -174,7 +169,7 @@ describe('delivery under kill -9 mid-send', function () {
         const mine = mail.messages.filter((m) => m.headers['x-kairos-action-id'] === email.actionId);
         assert.equal(mine.length, 0, 'email is at-most-once by default: never resent');
         assert.deepEqual(
-          (await outcomesFor(nc, email.actionId)).map((o) => [o.status, o.channel, o.reason, o.cost]),
+          (await outcomesFor(bus.nc, email.actionId)).map((o) => [o.status, o.channel, o.reason, o.cost]),
           [[S.OUTCOME_STATUS_UNKNOWN, 'email', 'interrupted mid-send; not resent (at-most-once)', 0]],
         );
         const metrics = await (await fetch(`${svc.httpUrl}/metrics`)).text();
@@ -202,7 +197,7 @@ describe('delivery under kill -9 mid-send', function () {
           'the original request and one resend, both with the same key',
         );
         assert.deepEqual(
-          (await outcomesFor(nc, text.actionId)).map((o) => o.status),
+          (await outcomesFor(bus.nc, text.actionId)).map((o) => o.status),
           [S.OUTCOME_STATUS_SENT],
         );
         const metrics = await (await fetch(`${svc.httpUrl}/metrics`)).text();
@@ -225,7 +220,7 @@ describe('delivery under kill -9 mid-send', function () {
         assert.equal(mine.length, 2, 'the original and one resend');
         assert.equal(new Set(mine.map((m) => m.headers['message-id'])).size, 1, 'one Message-ID');
         assert.deepEqual(
-          (await outcomesFor(nc, email.actionId)).map((o) => o.status),
+          (await outcomesFor(bus.nc, email.actionId)).map((o) => o.status),
           [S.OUTCOME_STATUS_SENT],
         );
       } finally {

@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/nats-core';
 import { SCHEMAS } from '@kairos/contracts';
-import { connectPublisher, type Publisher } from '@kairos/messaging';
+import { connectPublisher } from '@kairos/messaging';
 import {
   startHttpSink,
   startSmtpSink,
   testCredentials,
-  useMongo,
-  useNats,
+  useServers,
   waitFor,
   type HttpSink,
   type SmtpSink,
@@ -24,13 +22,10 @@ const inbox = () => ({ authorization: `Bearer ${testCredentials().serviceToken}`
 
 describe('delivery service (SMTP, HTTP providers, inbox, tracking against real peers)', function () {
   this.timeout(60_000);
-  const nats = useNats();
-  const mongo = useMongo({ dbPrefix: 'delivery' });
+  const { nats, mongo, bus } = useServers({ dbPrefix: 'delivery', connect: connectPublisher });
   let smtp: SmtpSink;
   let peers: HttpSink;
   let svc: DeliveryProcess;
-  let nc: NatsConnection;
-  let publisher: Publisher;
   /** sms calls per action id, so a test can make the first ones fail. */
   const failFirstSms = new Map<string, number>();
   /** SMTP replies held until the end (mail to `stall...`): the client times out after the DATA. */
@@ -74,13 +69,11 @@ describe('delivery service (SMTP, HTTP providers, inbox, tracking against real p
       KAIROS_SMTP_TIMEOUT: '2s',
       KAIROS_HTTP_TIMEOUT: '1s',
     });
-    ({ nc, publisher } = await connectPublisher(nats.url, 'delivery-test'));
   });
 
   after(async () => {
     for (const release of held) release();
     await svc?.proc.stop();
-    await nc?.close();
     await smtp?.close();
     await peers?.close();
   });
@@ -88,7 +81,7 @@ describe('delivery service (SMTP, HTTP providers, inbox, tracking against real p
   const waitOutcome = (actionId: string, status: number, channel?: string) =>
     waitFor(
       async () =>
-        (await outcomesFor(nc, actionId)).find(
+        (await outcomesFor(bus.nc, actionId)).find(
           (o) => o.status === status && (!channel || o.channel === channel),
         ),
       { timeoutMs: 20_000, message: `outcome ${status} for ${actionId}` },
@@ -97,7 +90,7 @@ describe('delivery service (SMTP, HTTP providers, inbox, tracking against real p
   /** Requests an email action with the defaults and waits until the SMTP sink received it. */
   const sendEmail = async () => {
     const a = action();
-    await request(publisher, a);
+    await request(bus.publisher, a);
     const mail = await waitFor(
       () => smtp.messages.find((m) => m.headers['x-kairos-action-id'] === a.actionId),
       {
@@ -130,7 +123,7 @@ describe('delivery service (SMTP, HTTP providers, inbox, tracking against real p
       recipient: { webhook_url: `${peers.url}/hooks/customer` },
       content: { text: 'order shipped', payload: { order: 42 } },
     });
-    await request(publisher, a);
+    await request(bus.publisher, a);
     const hit = await waitFor(() =>
       peers.on('/hooks/customer').find((r) => r.headers['idempotency-key'] === `${a.actionId}:webhook`),
     );
@@ -163,8 +156,8 @@ describe('delivery service (SMTP, HTTP providers, inbox, tracking against real p
       recipient: { push_token: 'tok-1' },
       content: { title: 'Sale', body: 'now on' },
     });
-    await request(publisher, sms);
-    await request(publisher, push);
+    await request(bus.publisher, sms);
+    await request(bus.publisher, push);
     const s = await waitFor(() =>
       peers.on('/sms').find((r) => r.headers['idempotency-key'] === `${sms.actionId}:sms`),
     );
@@ -191,7 +184,7 @@ describe('delivery service (SMTP, HTTP providers, inbox, tracking against real p
       metadata: {},
       content: { text: 'VIP cart abandoned: call cust-9' },
     });
-    await request(publisher, a);
+    await request(bus.publisher, a);
     const hit = await waitFor(() => peers.on('/slack/sales-desk').find((r) => r.body.includes('cust-9')));
     assert.deepEqual(JSON.parse(hit.body), { text: 'VIP cart abandoned: call cust-9' });
     await waitOutcome(a.actionId, S.OUTCOME_STATUS_SENT, 'slack');
@@ -202,7 +195,7 @@ describe('delivery service (SMTP, HTTP providers, inbox, tracking against real p
     /** Sends an in-app message to the customer and waits until it is in the inbox. */
     const sendInApp = async (title: string, body: string) => {
       const a = action({ customerId, channels: ['in_app'], recipient: {}, content: { title, body } });
-      await request(publisher, a);
+      await request(bus.publisher, a);
       await waitOutcome(a.actionId, S.OUTCOME_STATUS_SENT, 'in_app');
       return a;
     };
@@ -278,7 +271,7 @@ describe('delivery service (SMTP, HTTP providers, inbox, tracking against real p
       recipient: { email: 'bounce@example.test', phone: '+15550002' },
       content: { subject: 's', text: 'fallback text' },
     });
-    await request(publisher, a);
+    await request(bus.publisher, a);
     const failed = await waitOutcome(a.actionId, S.OUTCOME_STATUS_FAILED, 'email');
     assert.match(failed.reason, /550/);
     await waitOutcome(a.actionId, S.OUTCOME_STATUS_SENT, 'sms');
@@ -287,18 +280,18 @@ describe('delivery service (SMTP, HTTP providers, inbox, tracking against real p
 
   it('reports an SMTP session lost after the message went out as UNKNOWN (not SENT), counts it and does not resend', async () => {
     const a = action({ recipient: { email: 'stall@example.test' } });
-    await request(publisher, a);
+    await request(bus.publisher, a);
     const unknown = await waitOutcome(a.actionId, S.OUTCOME_STATUS_UNKNOWN, 'email');
     assert.match(unknown.reason, /^may have been sent; not resent \(at-most-once\): smtp /);
     assert.equal(unknown.cost, 0);
-    const jsm = await jetstreamManager(nc);
+    const jsm = await jetstreamManager(bus.nc);
     await waitFor(async () => {
       const info = await jsm.consumers.info('ACTIONS', 'delivery');
       return info.num_pending === 0 && info.num_ack_pending === 0;
     });
     assert.equal(smtp.messages.filter((m) => m.headers['x-kairos-action-id'] === a.actionId).length, 1);
     assert.deepEqual(
-      (await outcomesFor(nc, a.actionId)).map((o) => o.status),
+      (await outcomesFor(bus.nc, a.actionId)).map((o) => o.status),
       [S.OUTCOME_STATUS_UNKNOWN],
     );
     const metrics = await (await fetch(`${svc.httpUrl}/metrics`)).text();
@@ -311,11 +304,11 @@ describe('delivery service (SMTP, HTTP providers, inbox, tracking against real p
   it('retries a transient provider failure (HTTP 503) with backoff until it succeeds, with the same idempotency key', async () => {
     const a = action({ channels: ['sms'], recipient: { phone: '+15550003' }, content: { text: 'retry me' } });
     failFirstSms.set(a.actionId, 2);
-    await request(publisher, a);
+    await request(bus.publisher, a);
     await waitOutcome(a.actionId, S.OUTCOME_STATUS_SENT, 'sms');
     const calls = peers.on('/sms').filter((r) => r.headers['idempotency-key'] === `${a.actionId}:sms`);
     assert.equal(calls.length, 3);
-    const outcomes = await outcomesFor(nc, a.actionId);
+    const outcomes = await outcomesFor(bus.nc, a.actionId);
     assert.deepEqual(
       outcomes.map((o) => o.status),
       [S.OUTCOME_STATUS_SENT],
@@ -325,11 +318,11 @@ describe('delivery service (SMTP, HTTP providers, inbox, tracking against real p
   it('after the last attempt of a transient failure publishes FAILED and dead-letters the request', async () => {
     const a = action({ channels: ['sms'], recipient: { phone: '+15550005' }, content: { text: 'never' } });
     failFirstSms.set(a.actionId, 1_000);
-    await request(publisher, a);
+    await request(bus.publisher, a);
     const failed = await waitOutcome(a.actionId, S.OUTCOME_STATUS_FAILED, 'sms');
     assert.match(failed.reason, /gave up after 5 attempts: sms provider: HTTP 503/);
     const dead = await waitFor(async () => {
-      const js = jetstream(nc);
+      const js = jetstream(bus.nc);
       const c = await js.consumers.get('DLQ', { filter_subjects: ['dlq.actions.requested.sms'] });
       for (;;) {
         const m = await c.next({ expires: 1_000 });
@@ -346,14 +339,14 @@ describe('delivery service (SMTP, HTTP providers, inbox, tracking against real p
 
   it('after the last attempt of a request that may have reached the provider (timeout) publishes UNKNOWN, not FAILED', async () => {
     const a = action({ channels: ['push'], recipient: { push_token: 'hang' }, content: { body: 'b' } });
-    await request(publisher, a);
+    await request(bus.publisher, a);
     const unknown = await waitOutcome(a.actionId, S.OUTCOME_STATUS_UNKNOWN, 'push');
     assert.equal(unknown.reason, 'gave up after 5 attempts: push provider: timeout');
     const keys = peers.on('/push').filter((r) => r.headers['x-kairos-action-id'] === a.actionId);
     assert.deepEqual(new Set(keys.map((r) => r.headers['idempotency-key'])), new Set([`${a.actionId}:push`]));
     assert.equal(keys.length, 5, 'at-least-once: each attempt resent with the same key');
     assert.deepEqual(
-      (await outcomesFor(nc, a.actionId)).map((o) => o.status),
+      (await outcomesFor(bus.nc, a.actionId)).map((o) => o.status),
       [S.OUTCOME_STATUS_UNKNOWN],
     );
   });
@@ -361,8 +354,8 @@ describe('delivery service (SMTP, HTTP providers, inbox, tracking against real p
   it('suppresses a marketing message without consent and one with no reachable channel', async () => {
     const noConsent = action({ metadata: { consent_marketing: 'false' } });
     const unreachable = action({ channels: ['sms', 'push'], recipient: {}, transactional: true });
-    await request(publisher, noConsent);
-    await request(publisher, unreachable);
+    await request(bus.publisher, noConsent);
+    await request(bus.publisher, unreachable);
     const s1 = await waitOutcome(noConsent.actionId, S.OUTCOME_STATUS_SUPPRESSED);
     assert.match(s1.reason, /no_marketing_consent/);
     const s2 = await waitOutcome(unreachable.actionId, S.OUTCOME_STATUS_SUPPRESSED);
@@ -398,13 +391,13 @@ describe('delivery service (SMTP, HTTP providers, inbox, tracking against real p
     await waitOutcome(a.actionId, S.OUTCOME_STATUS_CLICKED, 'email');
     const opened = await waitOutcome(a.actionId, S.OUTCOME_STATUS_OPENED, 'email');
     assert.equal(opened.workflow, 'welcome', 'outcome carries the action fields from the ledger');
-    const all = await outcomesFor(nc, a.actionId);
+    const all = await outcomesFor(bus.nc, a.actionId);
     assert.equal(all.filter((o) => o.status === S.OUTCOME_STATUS_OPENED).length, 1);
   });
 
   it('accepts signed provider callbacks as outcomes and rejects unsigned ones', async () => {
     const a = action({ channels: ['sms'], recipient: { phone: '+15550004' }, content: { text: 'hi' } });
-    await request(publisher, a);
+    await request(bus.publisher, a);
     await waitOutcome(a.actionId, S.OUTCOME_STATUS_SENT, 'sms');
     const body = JSON.stringify({ action_id: a.actionId, channel: 'sms', status: 'delivered' });
     const unsigned = await fetch(`${svc.httpUrl}/callbacks/acme-sms`, { method: 'POST', body });
@@ -424,7 +417,7 @@ describe('delivery service (SMTP, HTTP providers, inbox, tracking against real p
       action({ channels: ['push'], recipient: { push_token: 'rl' }, content: { body: 'rate' } }),
     );
     const ids = new Set(batch.map((b) => `${b.actionId}:push`));
-    await Promise.all(batch.map((b) => request(publisher, b)));
+    await Promise.all(batch.map((b) => request(bus.publisher, b)));
     const hits = await waitFor(
       () => {
         const h = peers.on('/push').filter((r) => ids.has(String(r.headers['idempotency-key'])));

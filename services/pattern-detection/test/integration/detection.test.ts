@@ -4,7 +4,7 @@ import { partitionOf, triggers } from '@kairos/contracts';
 import { openNatsDefinitionStore, parseDefinitions, type KvDefinitionStore } from '@kairos/definitions';
 import { connectPublisher, type NatsConnection, type Publisher } from '@kairos/messaging';
 import { createLogger, GrpcServer } from '@kairos/service-kit';
-import { useNats, waitFor } from '@kairos/testkit';
+import { paymentFailuresTrigger, useNats, waitFor } from '@kairos/testkit';
 import { startPatternDetection, type PatternDetectionApp } from '../../src/app';
 import { loadPatternDetectionConfig } from '../../src/config';
 import { PATTERN_SERVICE_NAME } from '../../src/pattern-service';
@@ -233,14 +233,7 @@ describe('pattern-detection on a real NATS JetStream', function () {
 
   it('simulates a draft trigger over supplied and stored events without publishing anything', async function () {
     const before = (await readFired(nc)).length;
-    const draft = `
-apiVersion: kairos/v1
-kind: Trigger
-metadata: { name: two-failures }
-spec:
-  pattern:
-    count: { event: payment.failed, atLeast: 2, within: 5m }
-`;
+    const draft = paymentFailuresTrigger('two-failures', 2);
     const t = Date.parse('2026-01-01T00:00:00Z');
     const supplied = [
       enriched({ id: 's1', type: 'payment.failed', customer: 'sim-a', at: t }),

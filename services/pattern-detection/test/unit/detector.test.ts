@@ -4,6 +4,7 @@ import type { MessageContext, Publisher } from '@kairos/messaging';
 import { parseDefinitions } from '@kairos/definitions';
 import type { TriggerSpec } from '@kairos/patterns';
 import { createLogger } from '@kairos/service-kit';
+import { paymentFailuresTrigger } from '@kairos/testkit';
 import { MemoryCheckpointStore } from '../../src/checkpoints';
 import { loadPatternDetectionConfig } from '../../src/config';
 import { EventConversionError, toEngineEvent } from '../../src/domain/convert';
@@ -18,14 +19,7 @@ function specs(yaml: string): TriggerSpec[] {
   return r.documents.flatMap((d) => (d.kind === 'Trigger' ? [d.trigger] : []));
 }
 
-const TRIGGERS = specs(`
-apiVersion: kairos/v1
-kind: Trigger
-metadata: { name: three-failures }
-spec:
-  pattern:
-    count: { event: payment.failed, atLeast: 3, within: 5m }
----
+const TRIGGERS = specs(`${paymentFailuresTrigger('three-failures', 3)}---
 apiVersion: kairos/v1
 kind: Trigger
 metadata: { name: cart-abandoned }

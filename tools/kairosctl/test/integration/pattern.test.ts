@@ -3,27 +3,20 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { triggers } from '@kairos/contracts';
-import { connectNats, provisionStreams, silentLogger, type NatsConnection } from '@kairos/messaging';
+import { connectPublisher } from '@kairos/messaging';
 import {
   PATTERN_SERVICE_NAME,
   loadPatternDetectionConfig,
   startPatternDetection,
   type PatternDetectionApp,
 } from '@kairos/pattern-detection';
-import { createLogger, GrpcServer } from '@kairos/service-kit';
-import { useNats } from '@kairos/testkit';
-import { cli, EXAMPLES } from '../support';
+import { createLogger, type GrpcServer } from '@kairos/service-kit';
+import { paymentFailuresTrigger, useNats, useNatsClient } from '@kairos/testkit';
+import { cli, EXAMPLES, serveGrpc } from '../support';
 
-const DRAFT = `apiVersion: kairos/v1
-kind: Trigger
-metadata: { name: two-failures }
-spec:
-  pattern:
-    count: { event: payment.failed, atLeast: 2, within: 5m }
-`;
+const DRAFT = paymentFailuresTrigger('two-failures', 2);
 
 describe('kairosctl simulate and explain against a running PatternService', function () {
-  let nc: NatsConnection;
   let app: PatternDetectionApp;
   let server: GrpcServer;
   let addr = '';
@@ -31,24 +24,23 @@ describe('kairosctl simulate and explain against a running PatternService', func
     this.timeout(20_000);
     await server?.shutdown(1_000);
     await app?.stop();
-    await nc?.drain();
   });
   const nats = useNats();
+  const bus = useNatsClient(() => connectPublisher(nats.url, 'kairosctl-test'));
   const dir = mkdtempSync(join(tmpdir(), 'kairosctl-sim-'));
 
   before(async function () {
-    nc = await connectNats({ servers: nats.url, name: 'kairosctl-test', logger: silentLogger });
-    await provisionStreams(nc);
     const logger = createLogger('kairosctl-test', 'silent');
     const config = loadPatternDetectionConfig({
       KAIROS_PARTITIONS: '4',
       KAIROS_DEFINITIONS_DIR: join(EXAMPLES, 'triggers.yaml'),
     });
-    app = await startPatternDetection(config, { nc, logger });
-    server = new GrpcServer(logger);
-    server.addService(triggers.PatternServiceService, app.service.handlers(), PATTERN_SERVICE_NAME);
-    addr = `127.0.0.1:${await server.start(0, '127.0.0.1')}`;
-    server.setServing(true);
+    app = await startPatternDetection(config, { nc: bus.nc, logger });
+    ({ server, addr } = await serveGrpc(
+      triggers.PatternServiceService,
+      app.service.handlers(),
+      PATTERN_SERVICE_NAME,
+    ));
   });
 
   it('prints who would fire, when and why for a draft trigger over an NDJSON file', async function () {

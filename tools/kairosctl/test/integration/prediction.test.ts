@@ -1,26 +1,19 @@
 import assert from 'node:assert/strict';
 import { events, partitionOf, predictions, SCHEMAS, subjects } from '@kairos/contracts';
-import {
-  connectNats,
-  provisionStreams,
-  Publisher,
-  silentLogger,
-  type NatsConnection,
-} from '@kairos/messaging';
+import { connectPublisher } from '@kairos/messaging';
 import {
   loadPredictionConfig,
   PREDICTION_SERVICE_NAME,
   startPrediction,
   type PredictionApp,
 } from '@kairos/prediction';
-import { createLogger, GrpcServer } from '@kairos/service-kit';
-import { freePort, useMongo, useNats, waitFor } from '@kairos/testkit';
-import { cli } from '../support';
+import { createLogger, type GrpcServer } from '@kairos/service-kit';
+import { freePort, useMongo, useNats, useNatsClient, waitFor } from '@kairos/testkit';
+import { cli, serveGrpc } from '../support';
 
 const DAY_MS = 86_400_000;
 
 describe('kairosctl predict <customer> and model report against a running PredictionService', function () {
-  let nc: NatsConnection;
   let app: PredictionApp;
   let server: GrpcServer;
   let env: NodeJS.ProcessEnv = {};
@@ -28,23 +21,24 @@ describe('kairosctl predict <customer> and model report against a running Predic
     this.timeout(20_000);
     await server?.shutdown(1_000);
     await app?.stop();
-    await nc?.drain();
   });
   const nats = useNats();
   const mongo = useMongo({ dbPrefix: 'kairosctl_prediction' });
+  const bus = useNatsClient(() => connectPublisher(nats.url, 'kairosctl-test'));
 
   before(async function () {
     this.timeout(60_000);
-    nc = await connectNats({ servers: nats.url, name: 'kairosctl-test', logger: silentLogger });
-    await provisionStreams(nc);
     const logger = createLogger('kairosctl-test', 'silent');
     const config = loadPredictionConfig({ KAIROS_PARTITIONS: '2', KAIROS_IDLE_ADVANCE_INTERVAL: '0s' });
-    app = await startPrediction(config, { nc, db: mongo.db, logger });
-    server = new GrpcServer(logger);
-    server.addService(predictions.PredictionServiceService, app.service.handlers(), PREDICTION_SERVICE_NAME);
-    env = { KAIROS_PREDICTION_ADDR: `127.0.0.1:${await server.start(0, '127.0.0.1')}` };
-    server.setServing(true);
-    const publisher = new Publisher(nc, { logger: silentLogger });
+    app = await startPrediction(config, { nc: bus.nc, db: mongo.db, logger });
+    let addr: string;
+    ({ server, addr } = await serveGrpc(
+      predictions.PredictionServiceService,
+      app.service.handlers(),
+      PREDICTION_SERVICE_NAME,
+    ));
+    env = { KAIROS_PREDICTION_ADDR: addr };
+    const { publisher } = bus;
     const start = Date.parse('2025-03-03T00:00:00Z');
     for (let d = 0; d < 5; d++) {
       const type = d === 3 ? 'order.completed' : 'page.viewed';

@@ -2,8 +2,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/nats-core';
 import { analytics } from '@kairos/contracts';
 import {
   ANALYTICS_SERVICE_NAME,
@@ -15,16 +13,14 @@ import {
   type AnalyticsApp,
 } from '@kairos/analytics';
 import { engagementWorkflowsYaml, simulateEngagement } from '@kairos/loadgen';
-import { provisionStreams, silentLogger } from '@kairos/messaging';
-import { createLogger, GrpcServer } from '@kairos/service-kit';
-import { useMongo, useNats } from '@kairos/testkit';
-import { cli } from '../support';
+import { connectPublisher } from '@kairos/messaging';
+import { createLogger, type GrpcServer } from '@kairos/service-kit';
+import { useServers } from '@kairos/testkit';
+import { cli, serveGrpc } from '../support';
 
 describe('kairosctl report and trace against the analytics service', function () {
   this.timeout(60_000);
-  const nats = useNats();
-  const mongo = useMongo({ dbPrefix: 'kairosctl-report' });
-  let nc: NatsConnection;
+  const { nats, mongo, bus } = useServers({ dbPrefix: 'kairosctl-report', connect: connectPublisher });
   let app: AnalyticsApp;
   let grpc: GrpcServer;
   let env: NodeJS.ProcessEnv;
@@ -32,8 +28,6 @@ describe('kairosctl report and trace against the analytics service', function ()
   const sim = simulateEngagement({ seed: 9, startMs, days: 1, triggers: 2, firesPerTriggerPerDay: 100 });
 
   before(async () => {
-    nc = await connect({ servers: nats.url });
-    await provisionStreams(nc);
     const dir = mkdtempSync(join(tmpdir(), 'kairosctl-report-'));
     writeFileSync(join(dir, 'workflows.yaml'), engagementWorkflowsYaml(sim));
     const cfg = loadAnalyticsConfig({
@@ -41,7 +35,11 @@ describe('kairosctl report and trace against the analytics service', function ()
       KAIROS_DEFINITIONS_WATCH: 'false',
       KAIROS_ANOMALY_CHECK_INTERVAL: '0s',
     });
-    app = await startAnalytics(cfg, { nc, db: mongo.db, logger: createLogger('report-test', 'silent') });
+    app = await startAnalytics(cfg, {
+      nc: bus.nc,
+      db: mongo.db,
+      logger: createLogger('report-test', 'silent'),
+    });
     // The simulated history goes straight into the aggregates: this suite tests the CLI, not the consumers.
     for (const m of sim.messages) {
       if (m.kind === 'fire') app.state.addFire(fireFact(m.message));
@@ -60,16 +58,17 @@ describe('kairosctl report and trace against the analytics service', function ()
         });
       }
     }
-    grpc = new GrpcServer(silentLogger as never);
-    grpc.addService(analytics.AnalyticsServiceService, app.handlers, ANALYTICS_SERVICE_NAME);
-    const port = await grpc.start(0, '127.0.0.1');
-    grpc.setServing(true);
-    env = { KAIROS_ANALYTICS_ADDR: `127.0.0.1:${port}`, NATS_URL: nats.url };
+    let addr: string;
+    ({ server: grpc, addr } = await serveGrpc(
+      analytics.AnalyticsServiceService,
+      app.handlers,
+      ANALYTICS_SERVICE_NAME,
+    ));
+    env = { KAIROS_ANALYTICS_ADDR: addr, NATS_URL: nats.url };
   });
   after(async () => {
     await grpc?.shutdown(1_000);
     await app?.stop();
-    await nc?.close();
   });
 
   it('prints the funnel as a table and the lift as JSON with its interval', async () => {

@@ -1,30 +1,45 @@
-import {
-  compileDocument,
-  loadDefinitionsFromPath,
-  type DefinitionChange,
-  type DefinitionDocument,
-  type DefinitionStore,
-  type TriggerSpec,
-  type WatchHandle,
-  type WorkflowSpec,
-} from '@kairos/definitions';
-import type { Logger } from '@kairos/messaging';
+import type { ProvisionMode } from '@kairos/contracts';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { openNatsDefinitionStore } from './kv-store';
+import type { DefinitionChange, DefinitionStore, WatchHandle } from './store';
+import type { TriggerSpec } from './patterns';
+import type { DefinitionDocument, WorkflowSpec } from './types';
+import { compileDocument, loadDefinitionsFromPath } from './validate';
+
+/** The logging a registry does (a pino logger fits). */
+export interface RegistryLogger {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+/** Where a registry's workflows come from (see WorkflowRegistry.open). */
+export interface WorkflowSources {
+  /** A file or directory of definitions loaded at start. */
+  dir?: string;
+  /** Follow the definition store on NATS (hot reload). */
+  watch: boolean;
+  /** Replicas of the definition store's bucket, when it is created. */
+  replicas: number;
+  /** `external`: bind to the provisioned bucket instead of creating it. */
+  provision?: ProvisionMode;
+}
 
 /**
  * The workflows in force, by name and by trigger. Loaded from a directory at start and kept
  * current from the definition store's watch (hot reload): a change that does not compile is logged
- * and the previous version stays in force.
+ * and the previous version stays in force. Trigger documents are kept, so a trigger change
+ * recompiles the workflows that use it (their aliases may have changed).
  */
 export class WorkflowRegistry {
   private readonly workflows = new Map<string, WorkflowSpec>();
   private byTrigger = new Map<string, WorkflowSpec[]>();
-  /** Store documents, so a trigger change recompiles the workflows that use it. */
-  private readonly triggerDocs = new Map<string, { doc: DefinitionDocument; version: number }>();
   private readonly workflowDocs = new Map<string, { doc: DefinitionDocument; version: number }>();
   private readonly triggerSpecs = new Map<string, TriggerSpec>();
+  private readonly listeners: Array<(workflows: WorkflowSpec[]) => void> = [];
   private watch?: WatchHandle;
 
-  constructor(private readonly logger: Logger) {}
+  constructor(private readonly logger: RegistryLogger) {}
 
   get(name: string): WorkflowSpec | undefined {
     return this.workflows.get(name);
@@ -38,25 +53,32 @@ export class WorkflowRegistry {
     return [...this.workflows.values()];
   }
 
+  /** Calls `fn` with every workflow in force after each change. */
+  onChange(fn: (workflows: WorkflowSpec[]) => void): void {
+    this.listeners.push(fn);
+  }
+
   /** Replaces or adds workflows (tests, directory loading). */
   set(...specs: WorkflowSpec[]): void {
     for (const s of specs) this.workflows.set(s.name, s);
-    this.reindex();
+    this.changed();
   }
 
   remove(name: string): void {
     this.workflows.delete(name);
-    this.reindex();
+    this.changed();
   }
 
-  private reindex(): void {
-    const next = new Map<string, WorkflowSpec[]>();
-    for (const w of this.workflows.values())
-      for (const t of w.triggers) next.set(t, [...(next.get(t) ?? []), w]);
-    this.byTrigger = next;
+  /** Loads `sources.dir` when given, then follows the NATS definition store when `sources.watch`. */
+  async open(nc: NatsConnection, sources: WorkflowSources): Promise<void> {
+    if (sources.dir) await this.loadDirectory(sources.dir);
+    if (sources.watch)
+      await this.follow(
+        await openNatsDefinitionStore(nc, { replicas: sources.replicas, provision: sources.provision }),
+      );
   }
 
-  /** Loads every Workflow (and the Triggers they need for aliases) under a file or directory. */
+  /** Loads every Workflow under a file or directory; invalid documents are logged and skipped. */
   async loadDirectory(path: string): Promise<number> {
     const result = await loadDefinitionsFromPath(path, { unknownTriggers: 'allow' });
     for (const e of result.errors)
@@ -73,7 +95,7 @@ export class WorkflowRegistry {
 
   /** Follows the definition store; resolves once the stored definitions are loaded. */
   async follow(store: DefinitionStore): Promise<void> {
-    this.watch = await store.watch((change) => this.onChange(change));
+    this.watch = await store.watch((change) => this.apply(change));
     await this.watch.ready;
   }
 
@@ -81,28 +103,35 @@ export class WorkflowRegistry {
     await this.watch?.stop();
   }
 
-  private onChange(change: DefinitionChange): void {
+  private changed(): void {
+    const next = new Map<string, WorkflowSpec[]>();
+    for (const w of this.workflows.values())
+      for (const t of w.triggers) next.set(t, [...(next.get(t) ?? []), w]);
+    this.byTrigger = next;
+    if (!this.listeners.length) return;
+    const list = this.all();
+    for (const fn of this.listeners) fn(list);
+  }
+
+  private apply(change: DefinitionChange): void {
     if (change.type === 'delete') {
       if (change.kind === 'Workflow') {
         this.workflowDocs.delete(change.name);
         this.remove(change.name);
         this.logger.info({ workflow: change.name }, 'workflow deleted');
       } else {
-        this.triggerDocs.delete(change.name);
         this.triggerSpecs.delete(change.name);
       }
       return;
     }
     const { kind, name, document, version } = change.definition;
     if (kind === 'Trigger') {
-      this.triggerDocs.set(name, { doc: document, version });
       try {
         const c = compileDocument(document, version);
         if (c.kind === 'Trigger') this.triggerSpecs.set(name, c.trigger);
       } catch (err) {
         this.logger.warn({ trigger: name, err: (err as Error).message }, 'stored trigger does not compile');
       }
-      // Aliases may have changed: recompile the workflows that use this trigger.
       for (const [wname, w] of this.workflowDocs) {
         const spec = w.doc.spec as { trigger?: string | string[] };
         if ([spec.trigger ?? []].flat().includes(name)) this.compileWorkflow(wname, w.doc, w.version);

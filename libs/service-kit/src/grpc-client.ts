@@ -18,3 +18,11 @@ export function callMetadata(security: Pick<ClientSecurity, 'token'>): Metadata 
   if (security.token) md.set('authorization', `Bearer ${security.token}`);
   return md;
 }
+
+/** How a DeadlineClient of a caller with `security` reaches its peer: its TLS and its bearer token. */
+export function securedChannel(security: ClientSecurity): {
+  credentials: ChannelCredentials;
+  metadata: () => Metadata;
+} {
+  return { credentials: channelCredentials(security), metadata: () => callMetadata(security) };
+}

@@ -1,5 +1,5 @@
 import { DeadlineClient, profiles } from '@kairos/contracts';
-import { callMetadata, channelCredentials, type ClientSecurity } from '@kairos/service-kit';
+import { securedChannel, type ClientSecurity } from '@kairos/service-kit';
 import { counter } from '@kairos/telemetry';
 import type { SentRecord } from './domain/caps';
 
@@ -55,10 +55,7 @@ export class GrpcProfileGateway
   implements ProfileGateway
 {
   constructor(address: string, deadlineMs: number, security: ClientSecurity = {}) {
-    super(profiles.ProfileServiceClient, address, deadlineMs, {
-      credentials: channelCredentials(security),
-      metadata: () => callMetadata(security),
-    });
+    super(profiles.ProfileServiceClient, address, deadlineMs, securedChannel(security));
   }
 
   async lookup(customerId: string, historySinceMs: number): Promise<CustomerLookup> {

@@ -1,6 +1,6 @@
 import type { ServiceError } from '@grpc/grpc-js';
 import { DeadlineClient, predictions } from '@kairos/contracts';
-import { callMetadata, channelCredentials, type ClientSecurity } from '@kairos/service-kit';
+import { securedChannel, type ClientSecurity } from '@kairos/service-kit';
 import type { BestHour } from './domain/timing';
 import type { SendTimePort } from './ports';
 
@@ -14,10 +14,7 @@ export class GrpcSendTime
   implements SendTimePort
 {
   constructor(address: string, deadlineMs: number, security: ClientSecurity = {}) {
-    super(predictions.PredictionServiceClient, address, deadlineMs, {
-      credentials: channelCredentials(security),
-      metadata: () => callMetadata(security),
-    });
+    super(predictions.PredictionServiceClient, address, deadlineMs, securedChannel(security));
   }
 
   async bestHour(customerId: string): Promise<BestHour> {

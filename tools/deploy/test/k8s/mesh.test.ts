@@ -244,11 +244,19 @@ describe('k8s: the mesh on a real single-node cluster (helm install, email, roll
     const raw = await storedIds(nc, 'events.raw.>');
     assert.equal(raw.get(`${customerId}-1`)?.split('-')[1], traceId, 'cart.item_added was stored in the trace');
     // ...and the delivery outcome names it too.
-    const sent: actions.ActionOutcome[] = [];
-    for await (const m of scanStream(nc, { stream: STREAMS.ACTIONS.name, filter: 'actions.outcome.>' })) {
-      const o = SCHEMAS.ActionOutcome.type.decode(m.data);
-      if (o.customerId === customerId && o.status === actions.OutcomeStatus.OUTCOME_STATUS_SENT) sent.push(o);
-    }
+    // Delivery publishes SENT after the SMTP peer answered, so the outcome may trail the email.
+    const sentOutcomes = async () => {
+      const sent: actions.ActionOutcome[] = [];
+      for await (const m of scanStream(nc, { stream: STREAMS.ACTIONS.name, filter: 'actions.outcome.>' })) {
+        const o = SCHEMAS.ActionOutcome.type.decode(m.data);
+        if (o.customerId === customerId && o.status === actions.OutcomeStatus.OUTCOME_STATUS_SENT) sent.push(o);
+      }
+      return sent;
+    };
+    const sent = await waitFor(async () => {
+      const list = await sentOutcomes();
+      return list.length > 0 ? list : undefined;
+    }, { timeoutMs: 30_000, message: 'the SENT outcome of the email' });
     assert.equal(sent.length, 1, 'exactly one SENT outcome');
     assert.equal(sent[0].metadata.trace_id, traceId);
     assert.equal(smtp.messages.filter((m) => m.to.includes(email)).length, 1, 'exactly one email');

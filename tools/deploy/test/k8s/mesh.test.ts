@@ -247,7 +247,7 @@ describe('k8s: the mesh on a real single-node cluster (helm install, email, roll
     // Delivery publishes SENT after the SMTP peer answered, so the outcome may trail the email.
     const sentOutcomes = async () => {
       const sent: actions.ActionOutcome[] = [];
-      for await (const m of scanStream(nc, { stream: STREAMS.ACTIONS.name, filter: 'actions.outcome.>' })) {
+      for await (const m of scanStream(nc!, { stream: STREAMS.ACTIONS.name, filter: 'actions.outcome.>' })) {
         const o = SCHEMAS.ActionOutcome.type.decode(m.data);
         if (o.customerId === customerId && o.status === actions.OutcomeStatus.OUTCOME_STATUS_SENT) sent.push(o);
       }

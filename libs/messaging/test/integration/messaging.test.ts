@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { trace } from '@opentelemetry/api';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { consumerSpec, HEADERS, SCHEMAS, STREAMS, events } from '@kairos/contracts';
 import { activeTraceIds } from '@kairos/telemetry';
 import { useNats, waitFor } from '@kairos/testkit';
 import {
   ConsumeLoop,
   connectNats,
-  ensureConsumer,
   PermanentError,
   provisionStreams,
   Publisher,
@@ -511,45 +510,6 @@ describe('messaging on a real nats-server', function () {
     const info = await jsm.consumers.info(STREAMS.EVENTS.name, 't-drain-backoff');
     assert.equal(info.num_ack_pending + info.num_pending, 1, 'not acked: redelivered to the next consumer');
     assert.equal(attempts.get('w-1'), 2, 'no attempt after the drain');
-  });
-
-  it('an ordered loop started after its predecessor died holding unacked messages gets them first, in stream order', async () => {
-    // The predecessor: the same durable, with the services' 30 s ack wait, pulled two messages and
-    // was killed before acking them.
-    const spec = consumerSpec(STREAMS.EVENTS.name, 't-rewind', 'events.raw.14.>', {
-      maxDeliver: 3,
-      backoffMs: [20],
-      ackWaitMs: 30_000,
-    });
-    await ensureConsumer(nc, spec);
-    const subject = 'events.raw.14.customer_action.page.viewed';
-    for (const id of ['u-1', 'u-2'])
-      await publisher.publish(subject, SCHEMAS.Event, event(id), { msgId: id });
-    const predecessor = await jetstream(nc).consumers.get(STREAMS.EVENTS.name, 't-rewind');
-    const held: string[] = [];
-    for await (const m of await predecessor.fetch({ max_messages: 2, expires: 2_000 })) {
-      held.push(SCHEMAS.Event.type.decode(m.data).id);
-    }
-    assert.deepEqual(held, ['u-1', 'u-2'], 'the predecessor holds both, unacked');
-    await publisher.publish(subject, SCHEMAS.Event, event('u-3'), { msgId: 'u-3' });
-
-    const seen: string[] = [];
-    const loop = new ConsumeLoop(nc, {
-      spec,
-      schema: SCHEMAS.Event,
-      handler: async (e) => void seen.push(e.id),
-      mode: { kind: 'ordered' },
-      logger: silentLogger,
-      publisher,
-    });
-    loops.push(loop);
-    await loop.start();
-    // Well within the ack wait: the held messages come again at once, not after 30 s.
-    await waitFor(() => seen.length >= 3, {
-      timeoutMs: 10_000,
-      message: `three messages (saw ${seen.join(', ')})`,
-    });
-    assert.deepEqual(seen, ['u-1', 'u-2', 'u-3']);
   });
 
   it('recovers when the nats-server is killed and restarted mid-consume, losing nothing', async () => {

@@ -284,7 +284,8 @@ function validateObject(
 ): void {
   const known = Object.keys(schema.properties);
   for (const [k, v] of Object.entries(value)) {
-    const prop = schema.properties[k];
+    // Own properties only: a key such as `__proto__` must not find Object.prototype.
+    const prop = Object.hasOwn(schema.properties, k) ? schema.properties[k] : undefined;
     if (!prop) {
       issues.push({
         path: [...path, k],

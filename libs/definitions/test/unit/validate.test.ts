@@ -100,6 +100,15 @@ describe('definitions: validation', () => {
     ]);
   });
 
+  it("refuses a '__proto__' key as an unknown field instead of reading Object.prototype", () => {
+    const text = '__proto__: ""\n---\n' + trigger('event: a');
+    const found = messages(text);
+    assert.ok(
+      found.some((m) => /__proto__: unknown field '__proto__'/.test(m)),
+      found.join('\n'),
+    );
+  });
+
   it('reports every problem of every document at once', () => {
     const text = `apiVersion: kairos/v2
 kind: Trigger

@@ -7,7 +7,7 @@ import { OrderedBatchStrategy } from './consume/ordered-batch';
 import { MessageProcessor } from './consume/processor';
 import type { ConsumeStrategy } from './consume/strategy';
 import type { BatchHandler, ConsumeLoopOptions, Handler } from './consume/types';
-import { ensureConsumer, prepareConsumer, resetConsumer } from './provision';
+import { ensureConsumer, moveConsumerTo, prepareConsumer } from './provision';
 
 export type {
   BatchCommit,
@@ -110,15 +110,13 @@ export class ConsumeLoop<T> {
     const info = await jsm.consumers.info(stream, durable);
     if (info.num_ack_pending === 0) return;
     const startSequence = info.ack_floor.stream_seq + 1;
-    try {
-      await resetConsumer(this.nc, { stream, durable }, startSequence);
-    } catch (err) {
-      // A server before 2.14 has no reset; only a service allowed to administer its consumers
-      // (`provision: 'self'`) can fall back to recreating it.
-      if (this.opts.provision === 'external') throw err;
-      await jsm.consumers.delete(stream, durable);
-      await ensureConsumer(jsm, { ...this.opts.spec, startSequence });
-    }
+    await moveConsumerTo(
+      this.nc,
+      this.opts.spec,
+      startSequence,
+      this.opts.provision ?? 'self',
+      this.opts.logger,
+    );
     this.opts.logger.info(
       { consumer: this.name, unacked: info.num_ack_pending, startSequence },
       'unacked messages left by an earlier process; resuming from the first of them, in order',

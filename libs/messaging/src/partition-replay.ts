@@ -11,23 +11,13 @@ import {
 } from '@kairos/contracts';
 import { ConsumeLoop, type Handler } from './consumer';
 import type { Logger } from './logger';
-import { ensureConsumer, isNotFound, prepareConsumer, resetConsumer } from './provision';
+import { moveConsumerTo, prepareConsumer } from './provision';
 import type { Publisher } from './publisher';
 
 /** The durable consumer a partition owner restarts at its checkpoint. */
 export interface DurableRef {
   stream: string;
   durable: string;
-}
-
-/** Deletes a durable consumer when it exists (consumer admin rights: `self` provisioning only). */
-export async function deleteConsumer(nc: NatsConnection, ref: DurableRef): Promise<void> {
-  const jsm = await jetstreamManager(nc);
-  try {
-    await jsm.consumers.delete(ref.stream, ref.durable);
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-  }
 }
 
 /** The durable consumer of one partition of `events.enriched` for a checkpointing service. */
@@ -55,17 +45,7 @@ export async function restartConsumerAt(
   logger?: Logger,
 ): Promise<void> {
   await prepareConsumer(nc, spec, mode, { logger });
-  try {
-    await resetConsumer(nc, spec, startSequence);
-  } catch (err) {
-    if (mode === 'external') throw err;
-    logger?.warn(
-      { consumer: spec.durable, err: (err as Error).message },
-      'consumer reset refused; recreating it at the checkpoint',
-    );
-    await deleteConsumer(nc, spec);
-    await ensureConsumer(nc, { ...spec, startSequence });
-  }
+  await moveConsumerTo(nc, spec, startSequence, mode, logger);
 }
 
 /**

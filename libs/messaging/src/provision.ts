@@ -199,6 +199,37 @@ export async function resetConsumer(
 }
 
 /**
+ * Moves an existing durable consumer so its next delivery is stream sequence `sequence`: a reset
+ * (`resetConsumer`), which a least-privilege user may do on its own consumers. Under `self`, a
+ * consumer the reset refuses (a server before 2.14, or a consumer created by start sequence asked
+ * to go below it) is deleted and recreated there instead; under `external` the refusal is thrown.
+ */
+export async function moveConsumerTo(
+  nc: NatsConnection,
+  spec: ConsumerSpec,
+  sequence: number,
+  mode: ProvisionMode,
+  logger?: Logger,
+): Promise<void> {
+  try {
+    await resetConsumer(nc, spec, sequence);
+  } catch (err) {
+    if (mode === 'external') throw err;
+    logger?.warn(
+      { consumer: spec.durable, err: (err as Error).message },
+      'consumer reset refused; recreating it at the sequence',
+    );
+    const jsm = await jetstreamManager(nc);
+    try {
+      await jsm.consumers.delete(spec.stream, spec.durable);
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+    await ensureConsumer(jsm, { ...spec, startSequence: sequence });
+  }
+}
+
+/**
  * Opens a KV bucket: creates it with the given history when missing (`self`, the default), or
  * binds to the provisioned one (`external`, needing only read rights on its stream; it waits
  * while the bucket does not exist yet).

@@ -1,4 +1,5 @@
 import { credentials, Metadata, type ChannelCredentials } from '@grpc/grpc-js';
+import type { DeadlineClientChannel } from '@kairos/contracts';
 import type { ClientSecurity } from './security';
 
 /** The channel credentials of a caller: TLS with its CA (and its certificate for mTLS), else plaintext. */
@@ -20,9 +21,6 @@ export function callMetadata(security: Pick<ClientSecurity, 'token'>): Metadata 
 }
 
 /** How a DeadlineClient of a caller with `security` reaches its peer: its TLS and its bearer token. */
-export function securedChannel(security: ClientSecurity): {
-  credentials: ChannelCredentials;
-  metadata: () => Metadata;
-} {
+export function securedChannel(security: ClientSecurity): DeadlineClientChannel {
   return { credentials: channelCredentials(security), metadata: () => callMetadata(security) };
 }
